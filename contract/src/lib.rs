@@ -1,0 +1,39 @@
+//! The contract every crate of the arena imports, so nobody keeps a private copy of a wire type.
+//!
+//! Why it exists: four backends, a mock provider and a harness must agree byte for byte on what
+//! crosses the wire, on the names of scenarios and on how time is read. Each module is one of
+//! those agreements:
+//!
+//! - [`ui_chunk`]: the AI SDK v6 UI message stream chunks a backend emits;
+//! - [`ui_message`]: the `useChat` request body and the `UIMessage` it carries;
+//! - [`sse`]: event-stream framing, encoder and incremental decoder;
+//! - [`openai`]: OpenAI Chat Completions stream types (async-openai's own);
+//! - [`scenario`]: the scenario catalogue and the `[[scenario:...]]` directive;
+//! - [`tools`]: tool definitions and the callback protocol between JS and Rust;
+//! - [`api_error`]: the JSON error body; [`ready`]: the ready line;
+//! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares.
+
+pub mod api_error;
+pub mod clock;
+pub mod openai;
+pub mod ready;
+pub mod scenario;
+pub mod sse;
+pub mod tools;
+pub mod ui_chunk;
+pub mod ui_message;
+
+/// The headers of a UI message stream response, as `UI_MESSAGE_STREAM_HEADERS` in `ai@6` has
+/// them, plus the explicit `identity` encoding that keeps compression from buffering frames.
+pub const UI_STREAM_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("connection", "keep-alive"),
+    ("x-vercel-ai-ui-message-stream", "v1"),
+    ("x-accel-buffering", "no"),
+];
+
+/// The largest `/api/chat` body any backend accepts (DESIGN.md: 413 above 1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Steps of a multi-step tool answer before the loop stops, as `stepCountIs(5)`.
+pub const MAX_STEPS: u32 = 5;

@@ -1,0 +1,503 @@
+//! The scenario catalogue and the `[[scenario:NAME key=value ...]]` directive.
+//!
+//! Message text is the one thing every architecture passes to the provider unchanged, so the
+//! client picks the mock provider's behaviour by writing a directive into the last user message.
+//! The catalogue says what each scenario promises; the conformance suite checks those promises.
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+/// A spec id that exists in `fixtures/specs` (and in every generated corpus): the tool
+/// scenarios ask for it so their results are predictable.
+pub const KNOWN_SPEC_ID: &str = "001-chat-sidecar-architecture";
+/// A spec id that exists in no corpus: `tool-error` asks for it.
+pub const MISSING_SPEC_ID: &str = "999-no-such-spec";
+/// The query `tool-parallel` searches for; the fixture corpus has several matches.
+pub const PARALLEL_SEARCH_QUERY: &str = "streaming";
+
+/// Every scenario the mock provider can play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scenario {
+    Text,
+    ToolSingle,
+    ToolParallel,
+    ToolChain,
+    ToolError,
+    Long,
+    Unicode,
+    Http429,
+    Http500,
+    MalformedChunk,
+    Truncated,
+    Stall,
+    CrashTool,
+    PanicTool,
+}
+
+/// What a client should see at the end of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The answer completes with `finish` and the promised content.
+    Completes,
+    /// The stream ends with an `error` chunk and `[DONE]` (or the backend fails as documented).
+    EndsInError,
+    /// The scenario injects a fault into the backend itself (`__crash`, `__panic`); what it does
+    /// depends on the architecture and is measured, not asserted, by the crash study.
+    BackendFault,
+}
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioInfo {
+    pub scenario: Scenario,
+    pub name: &'static str,
+    pub expected: Expected,
+    /// Number of provider calls (steps) a complete answer takes.
+    pub steps: u32,
+    /// What the scenario promises, in words; shown in reports next to its outcome.
+    pub promise: &'static str,
+}
+
+/// The catalogue, in the order reports list it.
+pub const CATALOGUE: &[ScenarioInfo] = &[
+    info(
+        Scenario::Text,
+        "text",
+        Expected::Completes,
+        1,
+        "`chunks` text chunks, each one text-delta, finish reason stop",
+    ),
+    info(
+        Scenario::ToolSingle,
+        "tool-single",
+        Expected::Completes,
+        2,
+        "one get_spec call; the second step quotes the spec's title from the tool result",
+    ),
+    info(
+        Scenario::ToolParallel,
+        "tool-parallel",
+        Expected::Completes,
+        2,
+        "get_spec and search_specs in one step, argument fragments interleaved; the answer quotes both results",
+    ),
+    info(
+        Scenario::ToolChain,
+        "tool-chain",
+        Expected::Completes,
+        3,
+        "list_specs, then get_spec on an id taken from that result, then an answer quoting its title",
+    ),
+    info(
+        Scenario::ToolError,
+        "tool-error",
+        Expected::Completes,
+        2,
+        "get_spec on a missing id: tool-output-error, and the next step quotes the error text",
+    ),
+    info(
+        Scenario::Long,
+        "long",
+        Expected::Completes,
+        1,
+        "1000 text chunks (unless `chunks` says otherwise), none lost or merged",
+    ),
+    info(
+        Scenario::Unicode,
+        "unicode",
+        Expected::Completes,
+        1,
+        "CJK, emoji with modifiers and combining marks arrive byte-exact",
+    ),
+    info(
+        Scenario::Http429,
+        "http-429",
+        Expected::EndsInError,
+        1,
+        "HTTP 429 with Retry-After for `fail_times` attempts (all by default), then a normal answer",
+    ),
+    info(
+        Scenario::Http500,
+        "http-500",
+        Expected::EndsInError,
+        1,
+        "HTTP 500 with an OpenAI-style error body",
+    ),
+    info(
+        Scenario::MalformedChunk,
+        "malformed-chunk",
+        Expected::EndsInError,
+        1,
+        "a chunk that is not JSON after `fail_at` good chunks",
+    ),
+    info(
+        Scenario::Truncated,
+        "truncated",
+        Expected::EndsInError,
+        1,
+        "the connection closes after `fail_at` chunks, without [DONE]",
+    ),
+    info(
+        Scenario::Stall,
+        "stall",
+        Expected::EndsInError,
+        1,
+        "after `fail_at` chunks nothing is sent for `stall_ms`, then the stream resumes",
+    ),
+    info(
+        Scenario::CrashTool,
+        "crash-tool",
+        Expected::BackendFault,
+        1,
+        "asks for the fault-injection tool __crash (the JS runtime dies)",
+    ),
+    info(
+        Scenario::PanicTool,
+        "panic-tool",
+        Expected::BackendFault,
+        1,
+        "asks for the fault-injection tool __panic (a Rust panic inside the tool)",
+    ),
+];
+
+const fn info(
+    scenario: Scenario,
+    name: &'static str,
+    expected: Expected,
+    steps: u32,
+    promise: &'static str,
+) -> ScenarioInfo {
+    ScenarioInfo {
+        scenario,
+        name,
+        expected,
+        steps,
+        promise,
+    }
+}
+
+impl Scenario {
+    /// Every scenario, in catalogue order.
+    pub fn all() -> impl Iterator<Item = Scenario> {
+        CATALOGUE.iter().map(|i| i.scenario)
+    }
+
+    pub fn info(self) -> &'static ScenarioInfo {
+        // CATALOGUE lists every variant; the position is found, never assumed.
+        CATALOGUE
+            .iter()
+            .find(|i| i.scenario == self)
+            .unwrap_or(&CATALOGUE[0])
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Scenarios a correct backend completes normally (the ones parity is asserted on).
+    pub fn is_fault(self) -> bool {
+        self.info().expected != Expected::Completes
+    }
+
+    /// The default chunk count: `long` is long, everything else is the realistic 20.
+    pub fn default_chunks(self) -> u32 {
+        match self {
+            Self::Long => 1000,
+            _ => DEFAULT_CHUNKS,
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = DirectiveError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CATALOGUE
+            .iter()
+            .find(|i| i.name == s)
+            .map(|i| i.scenario)
+            .ok_or_else(|| DirectiveError::UnknownScenario(s.to_owned()))
+    }
+}
+
+/// Realistic time to first chunk of a hosted model.
+pub const DEFAULT_TTFT_MS: u64 = 200;
+/// Realistic gap between two streamed chunks.
+pub const DEFAULT_GAP_MS: u64 = 20;
+/// Realistic length of a short answer, in chunks.
+pub const DEFAULT_CHUNKS: u32 = 20;
+/// Long enough to trip any sane idle timeout a test configures, short enough to end by itself.
+pub const DEFAULT_STALL_MS: u64 = 5_000;
+/// The `Retry-After` the mock sends with a 429, in seconds.
+pub const DEFAULT_RETRY_AFTER_S: u64 = 1;
+
+/// The parameters of one scenario run; every field has a catalogue default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioParams {
+    pub ttft_ms: u64,
+    pub gap_ms: u64,
+    pub chunks: u32,
+    pub stall_ms: u64,
+    pub retry_after_s: u64,
+    /// How many attempts of `http-429` fail before one succeeds; `None` means all of them.
+    pub fail_times: Option<u32>,
+    /// After how many good chunks a fault scenario misbehaves; `None` means half of `chunks`.
+    pub fail_at: Option<u32>,
+    /// A caller-chosen tag that keeps attempts of different runs apart (`http-429` counts
+    /// attempts per tag) and lets the timeline be filtered.
+    pub tag: Option<String>,
+}
+
+impl ScenarioParams {
+    pub fn defaults_for(scenario: Scenario) -> Self {
+        Self {
+            ttft_ms: DEFAULT_TTFT_MS,
+            gap_ms: DEFAULT_GAP_MS,
+            chunks: scenario.default_chunks(),
+            stall_ms: DEFAULT_STALL_MS,
+            retry_after_s: DEFAULT_RETRY_AFTER_S,
+            fail_times: None,
+            fail_at: None,
+            tag: None,
+        }
+    }
+
+    /// The chunk index at which a fault scenario misbehaves.
+    pub fn fail_index(&self) -> u32 {
+        self.fail_at.unwrap_or(self.chunks / 2)
+    }
+}
+
+/// A parsed `[[scenario:NAME key=value ...]]` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub scenario: Scenario,
+    pub params: ScenarioParams,
+}
+
+impl Directive {
+    pub fn new(scenario: Scenario) -> Self {
+        Self {
+            scenario,
+            params: ScenarioParams::defaults_for(scenario),
+        }
+    }
+
+    /// Finds the directive in a message's text. Text without a directive plays `text` with
+    /// default parameters; a malformed directive is an error, never silently ignored.
+    pub fn find_in(text: &str) -> Result<Self, DirectiveError> {
+        let Some(start) = text.rfind(OPEN) else {
+            return Ok(Self::new(Scenario::Text));
+        };
+        let body = &text[start + OPEN.len()..];
+        let end = body.find(CLOSE).ok_or(DirectiveError::Unterminated)?;
+        body[..end].parse()
+    }
+
+    /// Renders the directive back into text a client can put in a message.
+    pub fn render(&self) -> String {
+        let p = &self.params;
+        let d = ScenarioParams::defaults_for(self.scenario);
+        let mut out = format!("{OPEN}{}", self.scenario.name());
+        let mut kv = |k: &str, v: String| {
+            out.push(' ');
+            out.push_str(k);
+            out.push('=');
+            out.push_str(&v);
+        };
+        if p.ttft_ms != d.ttft_ms {
+            kv("ttft_ms", p.ttft_ms.to_string());
+        }
+        if p.gap_ms != d.gap_ms {
+            kv("gap_ms", p.gap_ms.to_string());
+        }
+        if p.chunks != d.chunks {
+            kv("chunks", p.chunks.to_string());
+        }
+        if p.stall_ms != d.stall_ms {
+            kv("stall_ms", p.stall_ms.to_string());
+        }
+        if p.retry_after_s != d.retry_after_s {
+            kv("retry_after_s", p.retry_after_s.to_string());
+        }
+        if let Some(n) = p.fail_times {
+            kv("fail_times", n.to_string());
+        }
+        if let Some(n) = p.fail_at {
+            kv("fail_at", n.to_string());
+        }
+        if let Some(tag) = &p.tag {
+            kv("tag", tag.clone());
+        }
+        out.push_str(CLOSE);
+        out
+    }
+}
+
+const OPEN: &str = "[[scenario:";
+const CLOSE: &str = "]]";
+
+impl FromStr for Directive {
+    type Err = DirectiveError;
+
+    /// Parses the inside of a directive: `NAME key=value ...`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut words = s.split_whitespace();
+        let name = words.next().ok_or(DirectiveError::MissingName)?;
+        let mut directive = Self::new(name.parse()?);
+        let p = &mut directive.params;
+        for word in words {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| DirectiveError::NotKeyValue(word.to_owned()))?;
+            match key {
+                "ttft_ms" => p.ttft_ms = number(key, value)?,
+                "gap_ms" => p.gap_ms = number(key, value)?,
+                "chunks" => p.chunks = number(key, value)?,
+                "stall_ms" => p.stall_ms = number(key, value)?,
+                "retry_after_s" => p.retry_after_s = number(key, value)?,
+                "fail_times" => p.fail_times = Some(number(key, value)?),
+                "fail_at" => p.fail_at = Some(number(key, value)?),
+                "tag" => p.tag = Some(value.to_owned()),
+                _ => return Err(DirectiveError::UnknownParameter(key.to_owned())),
+            }
+        }
+        if directive.params.chunks == 0 {
+            return Err(DirectiveError::InvalidValue {
+                key: "chunks".into(),
+                value: "0".into(),
+                reason: "a stream needs at least one chunk".into(),
+            });
+        }
+        Ok(directive)
+    }
+}
+
+fn number<T: FromStr<Err = std::num::ParseIntError>>(
+    key: &str,
+    value: &str,
+) -> Result<T, DirectiveError> {
+    value
+        .parse()
+        .map_err(|e: std::num::ParseIntError| DirectiveError::InvalidValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Why a directive could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DirectiveError {
+    #[error("unknown scenario `{0}`; known scenarios: {known}", known = known_names())]
+    UnknownScenario(String),
+    #[error(
+        "unknown scenario parameter `{0}`; known: ttft_ms, gap_ms, chunks, stall_ms, retry_after_s, fail_times, fail_at, tag"
+    )]
+    UnknownParameter(String),
+    #[error("scenario parameter `{key}={value}` is invalid: {reason}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("`{0}` is not a key=value pair")]
+    NotKeyValue(String),
+    #[error("the directive names no scenario; write [[scenario:NAME]]")]
+    MissingName,
+    #[error("the directive is not closed with `]]`")]
+    Unterminated,
+}
+
+fn known_names() -> String {
+    CATALOGUE
+        .iter()
+        .map(|i| i.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_to_its_scenario() {
+        for s in Scenario::all() {
+            assert_eq!(s.name().parse::<Scenario>(), Ok(s));
+            assert_eq!(s.info().scenario, s);
+        }
+        assert_eq!(CATALOGUE.len(), 14);
+    }
+
+    #[test]
+    fn no_directive_means_plain_text_with_defaults() {
+        let d = Directive::find_in("hello there").unwrap();
+        assert_eq!(d, Directive::new(Scenario::Text));
+        assert_eq!(d.params.ttft_ms, 200);
+        assert_eq!(d.params.gap_ms, 20);
+        assert_eq!(d.params.chunks, 20);
+    }
+
+    #[test]
+    fn parameters_override_defaults() {
+        let d = Directive::find_in("please [[scenario:long ttft_ms=0 gap_ms=1 tag=run-7]] now")
+            .unwrap();
+        assert_eq!(d.scenario, Scenario::Long);
+        assert_eq!(d.params.chunks, 1000);
+        assert_eq!(d.params.ttft_ms, 0);
+        assert_eq!(d.params.gap_ms, 1);
+        assert_eq!(d.params.tag.as_deref(), Some("run-7"));
+    }
+
+    #[test]
+    fn render_round_trips() {
+        let d = Directive::find_in("[[scenario:stall fail_at=3 stall_ms=100 chunks=9]]").unwrap();
+        assert_eq!(Directive::find_in(&d.render()).unwrap(), d);
+        assert_eq!(Directive::new(Scenario::Text).render(), "[[scenario:text]]");
+    }
+
+    #[test]
+    fn malformed_directives_are_errors_that_say_what_is_wrong() {
+        let unknown = Directive::find_in("[[scenario:nope]]").unwrap_err();
+        assert!(unknown.to_string().contains("tool-chain"), "{unknown}");
+        assert_eq!(
+            Directive::find_in("[[scenario:text color=red]]"),
+            Err(DirectiveError::UnknownParameter("color".into()))
+        );
+        assert!(matches!(
+            Directive::find_in("[[scenario:text chunks=-1]]"),
+            Err(DirectiveError::InvalidValue { .. })
+        ));
+        assert!(matches!(
+            Directive::find_in("[[scenario:text chunks=0]]"),
+            Err(DirectiveError::InvalidValue { .. })
+        ));
+        assert_eq!(
+            Directive::find_in("[[scenario:text"),
+            Err(DirectiveError::Unterminated)
+        );
+        assert_eq!(
+            Directive::find_in("[[scenario:]]"),
+            Err(DirectiveError::MissingName)
+        );
+        assert_eq!(
+            Directive::find_in("[[scenario:text gap]]"),
+            Err(DirectiveError::NotKeyValue("gap".into()))
+        );
+    }
+
+    #[test]
+    fn the_last_directive_wins() {
+        let d = Directive::find_in("[[scenario:text]] then [[scenario:unicode]]").unwrap();
+        assert_eq!(d.scenario, Scenario::Unicode);
+    }
+}
