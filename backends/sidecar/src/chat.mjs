@@ -1,0 +1,187 @@
+// The one chat function: a useChat request in, the AI SDK's UI message stream out.
+//
+// Shared by the sidecar server (which calls tools back over a socket) and the napi backend
+// (which imports the bundle and calls tools as Rust functions): both pass their own `callTool`.
+// The JS side holds no tool logic and no schema: tool definitions come from the Rust side.
+
+import { createOpenAI } from '@ai-sdk/openai';
+import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+
+import { errorText, ToolFailure } from './errors.mjs';
+import { guardProviderFetch } from './provider-fetch.mjs';
+
+/** Steps (provider calls) one request may take: DESIGN.md's "multi-step tool use up to 5 steps". */
+export const MAX_STEPS = 5;
+/** Default for `idleTimeoutMs`, the same as the Rust servers' `--idle-timeout-s` default (60). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** A request the chat function cannot use (the server answers 400 `invalid_request`). */
+export class ChatInputError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'ChatInputError';
+  }
+}
+
+/**
+ * @param {object} options
+ * @param {string} options.providerUrl OpenAI-compatible base URL, e.g. `http://127.0.0.1:PORT/v1`.
+ * @param {string} options.apiKey sent to the provider only; never logged.
+ * @param {string} options.model
+ * @param {Array<{name: string, description: string, input_schema: object}>} options.toolDefinitions
+ * @param {(name: string, input: unknown, options: {abortSignal?: AbortSignal}) => Promise<object>} options.callTool
+ *   resolves to a ToolOutcome: `{status:"ok",output}`, `{status:"error",message}` or
+ *   `{status:"crash_runtime",message}`.
+ * @param {number} [options.idleTimeoutMs] a provider silent this long ends the stream in error.
+ * @param {(line: string) => void} [options.log] one line per failure, already redacted.
+ */
+export function createChat({
+  providerUrl,
+  apiKey,
+  model,
+  toolDefinitions,
+  callTool,
+  idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
+  log = (line) => process.stderr.write(`${line}\n`),
+}) {
+  if (typeof providerUrl !== 'string' || providerUrl === '') {
+    throw new TypeError('createChat: providerUrl is required (the OpenAI-compatible base URL)');
+  }
+  if (typeof model !== 'string' || model === '') {
+    throw new TypeError('createChat: model is required');
+  }
+  if (typeof callTool !== 'function') {
+    throw new TypeError('createChat: callTool must be a function returning a ToolOutcome');
+  }
+  const redact = redactor(apiKey);
+  const errorLog = (context, error) => log(redact(`${context}: ${describe(error)}`).replace(/\s*\n\s*/g, ' '));
+
+  const provider = createOpenAI({
+    baseURL: providerUrl,
+    // The SDK refuses to run without a key; an empty one still lets a keyless local provider work.
+    apiKey: apiKey ?? '',
+    fetch: guardProviderFetch({ idleTimeoutMs }),
+  });
+  const tools = buildTools(toolDefinitions ?? [], callTool);
+
+  async function streamChat(body, abortSignal) {
+    const messages = body?.messages;
+    if (!Array.isArray(messages)) {
+      throw new ChatInputError('`messages` must be an array of UI messages');
+    }
+    let modelMessages;
+    try {
+      modelMessages = await convertToModelMessages(messages, { tools });
+    } catch (error) {
+      throw new ChatInputError(`invalid messages: ${redact(describe(error))}`, { cause: error });
+    }
+
+    const result = streamText({
+      model: provider.chat(model),
+      messages: modelMessages,
+      tools,
+      stopWhen: stepCountIs(MAX_STEPS),
+      // Retrying is the server's policy, not the SDK's: every backend fails the same way, at
+      // once, and the mock provider sees exactly one request per step.
+      maxRetries: 0,
+      abortSignal,
+      onError: ({ error }) => errorLog('chat stream failed', error),
+    });
+    const stream = result.toUIMessageStream({ onError: errorText });
+    return endWithErrorChunk(stream, abortSignal, (error) => errorLog('chat stream broke', error));
+  }
+
+  return { streamChat };
+}
+
+/**
+ * The AI SDK turns most upstream failures into an `error` chunk, but a provider body that breaks
+ * mid-read errors the UI stream itself, which would end the response without an `error` chunk
+ * or `[DONE]`. DESIGN.md wants every upstream failure to end as `error` + `[DONE]`: so a stream
+ * error becomes one last `error` chunk, and the stream closes normally.
+ */
+function endWithErrorChunk(stream, abortSignal, onBroken) {
+  const reader = stream.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        // Aborted by the caller: nobody is listening for an error chunk.
+        if (abortSignal?.aborted) {
+          controller.close();
+          return;
+        }
+        onBroken(error);
+        controller.enqueue({ type: 'error', errorText: errorText(error) });
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function buildTools(definitions, callTool) {
+  const tools = {};
+  for (const { name, description, input_schema: inputSchema } of definitions) {
+    tools[name] = tool({
+      description,
+      inputSchema: jsonSchema(inputSchema ?? { type: 'object', properties: {} }),
+      execute: (input, { abortSignal }) => runTool(callTool, name, input, abortSignal),
+    });
+  }
+  return tools;
+}
+
+async function runTool(callTool, name, input, abortSignal) {
+  let outcome;
+  try {
+    outcome = await callTool(name, input, { abortSignal });
+  } catch (error) {
+    // The callback itself failed (socket gone, bad answer): a tool error the model can see,
+    // never a crash of the chat.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ToolFailure(`tool ${name} could not be called: ${reason}`, { cause: error });
+  }
+  switch (outcome?.status) {
+    case 'ok':
+      return outcome.output ?? null;
+    case 'error':
+      throw new ToolFailure(String(outcome.message));
+    case 'crash_runtime':
+      crashRuntime(String(outcome.message));
+      // Reached only if the host swallows uncaught exceptions: the chat then ends as a tool error.
+      throw new ToolFailure(String(outcome.message));
+    default:
+      throw new ToolFailure(`tool ${name} returned an unrecognised outcome`);
+  }
+}
+
+/**
+ * Fault injection (`__crash`): the JS runtime must die as it would on a real uncaught exception.
+ * Throwing here would only reject the tool's promise, which the SDK catches; an exception thrown
+ * from a `setImmediate` callback has no caller to catch it, so Node's `uncaughtException` path
+ * runs: the process exits with code 1 unless its host installed a handler.
+ */
+function crashRuntime(message) {
+  setImmediate(() => {
+    throw new Error(`runtime crash requested by tool: ${message}`);
+  });
+}
+
+function redactor(secret) {
+  if (typeof secret !== 'string' || secret.length < 4) return (text) => text;
+  return (text) => text.split(secret).join('[redacted]');
+}
+
+function describe(error) {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+    return `${error.name}: ${error.message}${cause}`;
+  }
+  return String(error);
+}

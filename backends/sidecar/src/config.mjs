@@ -1,0 +1,79 @@
+// The sidecar's settings, read once from the environment (docs/architecture.md, "Sidecar").
+// Nothing here is ever logged whole: OPENAI_API_KEY and the tokens are secrets.
+
+import { DEFAULT_IDLE_TIMEOUT_MS } from './chat.mjs';
+
+export const DEFAULT_MODEL = 'mock-gpt';
+
+export class ConfigError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function readConfig(env = process.env) {
+  const transport = env.LEANSPEC_CHAT_TRANSPORT || (env.LEANSPEC_CHAT_SOCKET ? 'unix' : '');
+  if (transport !== 'unix' && transport !== 'http') {
+    throw new ConfigError(
+      'say where to listen: LEANSPEC_CHAT_SOCKET=<path> (Unix socket) or LEANSPEC_CHAT_TRANSPORT=http',
+    );
+  }
+  if (transport === 'unix' && !env.LEANSPEC_CHAT_SOCKET) {
+    throw new ConfigError('LEANSPEC_CHAT_TRANSPORT=unix needs LEANSPEC_CHAT_SOCKET=<path>');
+  }
+  const token = env.LEANSPEC_CHAT_TOKEN || undefined;
+  if (transport === 'http' && !token) {
+    throw new ConfigError(
+      'http mode needs LEANSPEC_CHAT_TOKEN (a per-launch random secret the parent also knows)',
+    );
+  }
+  const providerUrl = env.LEANSPEC_PROVIDER_URL;
+  if (!providerUrl) {
+    throw new ConfigError('set LEANSPEC_PROVIDER_URL to the OpenAI-compatible base URL (…/v1)');
+  }
+  return {
+    transport,
+    socketPath: transport === 'unix' ? env.LEANSPEC_CHAT_SOCKET : undefined,
+    port: transport === 'http' ? parsePort(env.LEANSPEC_CHAT_PORT) : undefined,
+    portFile: env.LEANSPEC_CHAT_PORT_FILE || undefined,
+    token,
+    providerUrl,
+    model: env.LEANSPEC_MODEL || DEFAULT_MODEL,
+    apiKey: env.OPENAI_API_KEY ?? '',
+    idleTimeoutMs: parsePositive('LEANSPEC_IDLE_TIMEOUT_MS', env.LEANSPEC_IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS),
+    tools: {
+      socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
+      url: env.LEANSPEC_TOOLS_URL || undefined,
+      token: env.LEANSPEC_TOOLS_TOKEN || undefined,
+    },
+    noTools: env.LEANSPEC_NO_TOOLS === '1',
+    parentPid: env.LEANSPEC_PARENT_PID ? parsePid(env.LEANSPEC_PARENT_PID) : undefined,
+  };
+}
+
+function parsePort(value) {
+  if (value === undefined || value === '') return 0;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`LEANSPEC_CHAT_PORT must be a port number (0-65535), got ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+function parsePid(value) {
+  const pid = Number(value);
+  if (!Number.isInteger(pid) || pid <= 1) {
+    throw new ConfigError(`LEANSPEC_PARENT_PID must be a process id above 1, got ${JSON.stringify(value)}`);
+  }
+  return pid;
+}
+
+function parsePositive(name, value, fallback) {
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new ConfigError(`${name} must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}

@@ -1,0 +1,57 @@
+// When the sidecar stops: SIGTERM/SIGINT, its parent gone, or its stdin pipe closed.
+//
+// The Rust server supervises the sidecar, so the sidecar must never outlive it, even when the
+// parent is SIGKILLed and cannot clean up. Two independent signals cover that:
+// - `LEANSPEC_PARENT_PID`: polled every PARENT_POLL_MS; the parent counts as gone when
+//   `kill(pid, 0)` fails with ESRCH, or when we were its child and have been re-parented (which
+//   also catches a recycled pid).
+// - stdin, only when it is a pipe: the kernel closes a pipe when its writer dies, so a parent
+//   that keeps our stdin pipe open gets "exit when I die" for free. A TTY, /dev/null or a file
+//   on stdin is ignored (it would read as closed at once).
+
+import fs from 'node:fs';
+
+export const PARENT_POLL_MS = 250;
+/** SIGTERM must end the process within 2 s (DESIGN.md); this leaves margin for Node's exit. */
+export const SHUTDOWN_GRACE_MS = 1500;
+
+export function watchParent(parentPid, onGone) {
+  const wasChild = process.ppid === parentPid;
+  const timer = setInterval(() => {
+    if (!isAlive(parentPid) || (wasChild && process.ppid !== parentPid)) {
+      clearInterval(timer);
+      onGone(`parent process ${parentPid} is gone`);
+    }
+  }, PARENT_POLL_MS);
+  timer.unref();
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Returns true when stdin is a pipe and is now watched. */
+export function watchStdinPipe(onClosed) {
+  let isPipe = false;
+  try {
+    isPipe = fs.fstatSync(0).isFIFO();
+  } catch {
+    return false;
+  }
+  if (!isPipe) return false;
+  process.stdin.on('data', () => {}); // input is ignored; reading lets us see the end
+  process.stdin.once('end', () => onClosed('stdin closed'));
+  process.stdin.once('error', () => onClosed('stdin failed'));
+  return true;
+}
+
+export function onTerminationSignals(onSignal) {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.once(signal, () => onSignal(`received ${signal}`));
+  }
+}

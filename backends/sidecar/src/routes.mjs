@@ -1,0 +1,125 @@
+// The sidecar's two routes: `POST /api/chat` (the UI message stream) and `GET /health`.
+// Errors are the project's JSON body `{"error":{"code","message"}}` (contract::api_error).
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { pipeUIMessageStreamToResponse } from 'ai';
+
+import { ChatInputError } from './chat.mjs';
+
+/** The same body limit as the Rust servers in front of the sidecar. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * @param {object} options
+ * @param {{streamChat: Function}} options.chat
+ * @param {string} [options.token] when set, every request must carry `authorization: Bearer <token>`.
+ * @param {(line: string) => void} options.log
+ */
+export function createRequestHandler({ chat, token, log }) {
+  const expected = token ? digest(token) : undefined;
+
+  return async function handle(req, res) {
+    try {
+      if (expected && !authorized(req.headers.authorization, expected)) {
+        sendError(res, 401, 'unauthorized', 'missing or wrong bearer token');
+        req.resume();
+        return;
+      }
+      const { pathname } = new URL(req.url ?? '/', 'http://sidecar');
+      if (pathname === '/health') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET');
+        req.resume();
+        sendJson(res, 200, { status: 'ok', backend: 'sidecar' });
+      } else if (pathname === '/api/chat') {
+        if (req.method !== 'POST') return methodNotAllowed(req, res, 'POST');
+        await handleChat(req, res);
+      } else {
+        req.resume();
+        sendError(res, 404, 'not_found', `no route ${pathname}`);
+      }
+    } catch (error) {
+      log(`request failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
+      if (!res.headersSent) sendError(res, 500, 'internal', 'internal error in the sidecar');
+      else res.destroy();
+    }
+  };
+
+  async function handleChat(req, res) {
+    const text = await readBody(req, res);
+    if (text === undefined) return;
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      sendError(res, 400, 'invalid_request', `body is not valid JSON: ${error.message}`);
+      return;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      sendError(res, 400, 'invalid_request', 'body must be a JSON object with `messages`');
+      return;
+    }
+
+    // The AI SDK does not cancel the provider request when the client goes away: we do.
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+
+    let stream;
+    try {
+      stream = await chat.streamChat(body, abort.signal);
+    } catch (error) {
+      if (error instanceof ChatInputError) {
+        sendError(res, 400, 'invalid_request', error.message);
+        return;
+      }
+      throw error;
+    }
+    await pipeUIMessageStreamToResponse({ response: res, stream });
+  }
+}
+
+async function readBody(req, res) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      sendError(res, 413, 'payload_too_large', `body is over ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+      req.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function methodNotAllowed(req, res, allow) {
+  req.resume();
+  sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here; use ${allow}`, { allow });
+}
+
+// Comparing fixed-length digests keeps the comparison constant-time whatever the input length.
+function digest(value) {
+  return createHash('sha256').update(value).digest();
+}
+
+function authorized(header, expected) {
+  const match = /^Bearer (.+)$/.exec(header ?? '');
+  const given = digest(match ? match[1] : '');
+  return timingSafeEqual(given, expected) && match !== null;
+}
+
+function sendJson(res, status, value, headers = {}) {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+function sendError(res, status, code, message, headers) {
+  sendJson(res, status, { error: { code, message } }, headers);
+}

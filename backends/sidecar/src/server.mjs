@@ -1,0 +1,86 @@
+// Entry point of the Node.js sidecar: the AI SDK chat behind a private Unix socket or a
+// loopback HTTP port, started and supervised by a Rust server (backends/unix, backends/http)
+// or run by hand for development (README.md).
+//
+// Layout: config.mjs (environment) → tools-client.mjs (tool definitions and callbacks to the
+// Rust side) → chat.mjs (the AI SDK call) → routes.mjs (HTTP routes) → listen.mjs (binding)
+// → lifecycle.mjs (when to exit). Stdout carries exactly one line, the ready line; logs go to
+// stderr and never contain the API key or tokens.
+
+import http from 'node:http';
+import fs from 'node:fs';
+
+import { createChat } from './chat.mjs';
+import { readConfig } from './config.mjs';
+import { onTerminationSignals, SHUTDOWN_GRACE_MS, watchParent, watchStdinPipe } from './lifecycle.mjs';
+import { listenHttp, listenUnix, writePortFile } from './listen.mjs';
+import { createRequestHandler } from './routes.mjs';
+import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
+
+const log = (line) => process.stderr.write(`sidecar[${process.pid}]: ${line}\n`);
+
+async function main() {
+  const config = readConfig();
+  let stopping = false;
+  let server;
+  let toolsClient;
+
+  const stop = (reason, exitCode = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping: ${reason}`);
+    // Whatever happens below, the process is gone within the grace period.
+    setTimeout(() => process.exit(exitCode), SHUTDOWN_GRACE_MS).unref();
+    toolsClient?.close();
+    if (!server) process.exit(exitCode);
+    server.close(() => process.exit(exitCode));
+    // In-flight chats end now: closing their sockets aborts their provider requests.
+    server.closeAllConnections();
+  };
+
+  // Watch the parent before anything slow, so an orphan never lingers in startup.
+  if (config.parentPid) watchParent(config.parentPid, stop);
+  if (watchStdinPipe(stop)) log('will exit when the stdin pipe closes');
+  onTerminationSignals(stop);
+
+  let toolDefinitions = [];
+  if (config.noTools) {
+    log('LEANSPEC_NO_TOOLS=1: running without tools');
+  } else {
+    toolsClient = createToolsClient(config.tools);
+    toolDefinitions = await waitForToolDefinitions(toolsClient, { log });
+    log(`loaded ${toolDefinitions.length} tool definitions from ${toolsClient.where}`);
+  }
+  if (stopping) return;
+
+  const chat = createChat({
+    providerUrl: config.providerUrl,
+    apiKey: config.apiKey,
+    model: config.model,
+    toolDefinitions,
+    callTool: (name, input, options) => toolsClient.callTool(name, input, options),
+    idleTimeoutMs: config.idleTimeoutMs,
+    log,
+  });
+
+  server = http.createServer(createRequestHandler({ chat, token: config.token, log }));
+  // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 60_000;
+
+  let url;
+  if (config.transport === 'unix') {
+    url = await listenUnix(server, config.socketPath);
+  } else {
+    url = await listenHttp(server, config.port);
+    if (config.portFile) writePortFile(config.portFile, server.address().port);
+  }
+  if (stopping) return;
+  fs.writeSync(1, `${JSON.stringify({ event: 'ready', backend: 'sidecar', url, pid: process.pid })}\n`);
+  log(`listening on ${url} (model ${config.model})`);
+}
+
+main().catch((error) => {
+  log(`cannot start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+// A tiny OpenAI-compatible chat-completions server for the sidecar's tests.
+//
+// The behaviour is picked by a `[[scenario:NAME]]` directive in the last user message, as with
+// the project's mock provider. Every request is recorded, with a promise that settles when the
+// client closes the connection before the answer ended (to prove aborts reach the provider).
+
+import http from 'node:http';
+
+const CREATED = 1_700_000_000;
+
+export async function startStubProvider() {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const record = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+      record.closedEarly = new Promise((resolve) => {
+        res.on('close', () => {
+          if (!res.writableFinished) resolve(true);
+        });
+      });
+      requests.push(record);
+      respond(record.body, res);
+    });
+  });
+  await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const url = `http://127.0.0.1:${server.address().port}/v1`;
+  return {
+    url,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+function scenarioOf(body) {
+  const users = body.messages.filter((m) => m.role === 'user');
+  const last = users.at(-1);
+  const text = typeof last?.content === 'string' ? last.content : (last?.content ?? []).map((p) => p.text ?? '').join('');
+  return /\[\[scenario:([a-z0-9-]+)/.exec(text)?.[1] ?? 'text';
+}
+
+function respond(body, res) {
+  const scenario = scenarioOf(body);
+  const toolMessages = body.messages.filter((m) => m.role === 'tool');
+  switch (scenario) {
+    case 'http-500':
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'the stub failed on purpose', type: 'server_error' } }));
+      return;
+    case 'tool-single':
+    case 'tool-error':
+      if (toolMessages.length === 0) {
+        const id = scenario === 'tool-single' ? 'spec-1' : 'missing-spec';
+        return stream(res, [toolCallChunk('call_1', 'get_spec', JSON.stringify({ id }))], 'tool_calls');
+      }
+      return stream(res, [textChunk(`Tool said: ${toolMessages.at(-1).content}`)], 'stop');
+    case 'stall':
+      return stream(res, [textChunk('waiting')], null, { hang: true });
+    case 'truncated':
+      return stream(res, [textChunk('cut'), textChunk(' off')], null, { destroy: true });
+    case 'malformed':
+      return stream(res, [textChunk('fine')], null, { raw: 'data: {not json\n\n' });
+    default:
+      return stream(res, ['Hello', ', ', 'world', '!'].map(textChunk), 'stop');
+  }
+}
+
+function stream(res, deltas, finishReason, { hang = false, destroy = false, raw } = {}) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const send = (delta, finish = null) =>
+    res.write(`data: ${JSON.stringify({
+      id: 'chatcmpl-stub',
+      object: 'chat.completion.chunk',
+      created: CREATED,
+      model: 'stub-model',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })}\n\n`);
+  send({ role: 'assistant', content: '' });
+  for (const delta of deltas) send(delta);
+  if (raw) res.write(raw);
+  if (hang) return;
+  if (destroy) {
+    // After the chunks reached the client: a connection lost mid-stream, not a refused one.
+    setTimeout(() => res.socket.destroy(), 50);
+    return;
+  }
+  if (finishReason) send({}, finishReason);
+  res.end('data: [DONE]\n\n');
+}
+
+function textChunk(text) {
+  return { content: text };
+}
+
+function toolCallChunk(id, name, args) {
+  return { tool_calls: [{ index: 0, id, type: 'function', function: { name, arguments: args } }] };
+}
