@@ -5,7 +5,7 @@
 // - `LEANSPEC_PARENT_PID`: polled every PARENT_POLL_MS; the parent counts as gone when
 //   `kill(pid, 0)` fails with ESRCH, or when we were its child and have been re-parented (which
 //   also catches a recycled pid).
-// - stdin, only when it is a pipe: the kernel closes a pipe when its writer dies, so a parent
+// - stdin, only when it is a pipe (or a socket pair): the kernel closes a pipe when its writer dies, so a parent
 //   that keeps our stdin pipe open gets "exit when I die" for free. A TTY, /dev/null or a file
 //   on stdin is ignored (it would read as closed at once).
 
@@ -39,7 +39,9 @@ function isAlive(pid) {
 export function watchStdinPipe(onClosed) {
   let isPipe = false;
   try {
-    isPipe = fs.fstatSync(0).isFIFO();
+    const stat = fs.fstatSync(0);
+    // Rust's `Stdio::piped()` gives a FIFO; Node's `stdio: 'pipe'` gives a socket pair.
+    isPipe = stat.isFIFO() || stat.isSocket();
   } catch {
     return false;
   }

@@ -79,19 +79,29 @@ export function createRequestHandler({ chat, token, log }) {
   }
 }
 
-async function readBody(req, res) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      sendError(res, 413, 'payload_too_large', `body is over ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
-      req.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body as text, or undefined once a 413 was sent (the rest is drained, not read). */
+function readBody(req, res) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    const onData = (chunk) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      // Drain instead of destroying: a client still writing would see a reset, not the 413.
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.resume();
+      sendError(res, 413, 'payload_too_large', `body is over ${MAX_BODY_BYTES} bytes`);
+      resolve(undefined);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', reject);
+  });
 }
 
 function methodNotAllowed(req, res, allow) {

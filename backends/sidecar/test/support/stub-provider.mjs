@@ -21,7 +21,7 @@ export async function startStubProvider() {
         });
       });
       requests.push(record);
-      respond(record.body, res);
+      respond({ ...record.body, authorization: req.headers.authorization }, res);
     });
   });
   await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
@@ -51,6 +51,13 @@ function respond(body, res) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'the stub failed on purpose', type: 'server_error' } }));
       return;
+    case 'echo-key-401':
+      // A provider that quotes the credential back, as some do in "invalid key" errors.
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${requestKey(body)}`, type: 'invalid_request_error' } }));
+      return;
+    case 'crash-tool':
+      return stream(res, [toolCallChunk('call_9', '__crash', '{}')], 'tool_calls');
     case 'tool-single':
     case 'tool-error':
       if (toolMessages.length === 0) {
@@ -90,6 +97,10 @@ function stream(res, deltas, finishReason, { hang = false, destroy = false, raw 
   }
   if (finishReason) send({}, finishReason);
   res.end('data: [DONE]\n\n');
+}
+
+function requestKey(body) {
+  return (body.authorization ?? '').replace(/^Bearer /, '');
 }
 
 function textChunk(text) {

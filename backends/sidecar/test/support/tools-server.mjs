@@ -15,6 +15,11 @@ export const TOOL_DEFINITIONS = [
       additionalProperties: false,
     },
   },
+  {
+    name: '__crash',
+    description: 'Fault injection: the JS runtime dies',
+    input_schema: { type: 'object', properties: {}, additionalProperties: false },
+  },
 ];
 
 /** @param {{socketPath?: string, token?: string}} options */
@@ -38,6 +43,7 @@ export async function startToolsServer({ socketPath, token } = {}) {
       if (req.method !== 'POST' || !match) return reply(404, { error: { code: 'not_found', message: req.url } });
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       calls.push({ name: decodeURIComponent(match[1]), input });
+      if (match[1] === '__crash') return reply(200, { status: 'crash_runtime', message: 'crash requested' });
       if (input.id === 'spec-1') return reply(200, { status: 'ok', output: { id: 'spec-1', title: 'Chat sidecar' } });
       return reply(200, { status: 'error', message: `spec not found: ${input.id}` });
     });

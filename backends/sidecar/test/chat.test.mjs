@@ -1,0 +1,170 @@
+// The chat route end to end: sidecar (child process, Unix socket) → stub OpenAI provider, with
+// tool callbacks to a stub of the Rust side's internal listener.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { startStubProvider } from './support/stub-provider.mjs';
+import { startToolsServer } from './support/tools-server.mjs';
+import {
+  CANARY_KEY,
+  chatBody,
+  parseSse,
+  privateTempDir,
+  request,
+  startSidecar,
+  targetOf,
+} from './support/sidecar.mjs';
+
+describe('POST /api/chat', () => {
+  let provider;
+  let tools;
+  let sidecar;
+  let target;
+
+  before(async () => {
+    const dir = privateTempDir();
+    provider = await startStubProvider();
+    tools = await startToolsServer({ socketPath: path.join(dir, 'tools.sock') });
+    sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: provider.url,
+      LEANSPEC_MODEL: 'stub-model',
+      ...tools.env,
+    });
+    target = targetOf(sidecar.ready.url);
+  });
+
+  after(async () => {
+    await sidecar?.stop();
+    await tools?.close();
+    await provider?.close();
+  });
+
+  const chat = (text) => request(target, { method: 'POST', path: '/api/chat', body: chatBody(text) });
+
+  test('a text answer streams as UI message chunks with the AI SDK headers', async () => {
+    const answer = await chat('Say hello [[scenario:text]]');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers['content-type'], 'text/event-stream');
+    assert.equal(answer.headers['x-vercel-ai-ui-message-stream'], 'v1');
+    assert.equal(answer.headers['x-accel-buffering'], 'no');
+    assert.equal(answer.headers['cache-control'], 'no-cache');
+    const { chunks, done } = parseSse(answer.text);
+    assert.ok(done, 'ends with [DONE]');
+    assert.deepEqual(
+      chunks.map((c) => c.type),
+      ['start', 'start-step', 'text-start', 'text-delta', 'text-delta', 'text-delta', 'text-delta', 'text-end', 'finish-step', 'finish'],
+    );
+    assert.deepEqual(chunks.filter((c) => c.type === 'text-delta').map((c) => c.delta), ['Hello', ', ', 'world', '!']);
+    const sent = provider.requests.at(-1);
+    assert.equal(sent.body.model, 'stub-model');
+    assert.equal(sent.body.stream, true);
+    assert.equal(sent.headers.authorization, `Bearer ${CANARY_KEY}`);
+    assert.deepEqual(sent.body.tools.map((t) => t.function.name), ['get_spec', '__crash']);
+  });
+
+  test('a tool call reaches the callback server and its output reaches client and model', async () => {
+    const before = tools.calls.length;
+    const { chunks, done } = parseSse((await chat('Show spec-1 [[scenario:tool-single]]')).text);
+    assert.ok(done);
+    assert.deepEqual(tools.calls.slice(before), [{ name: 'get_spec', input: { id: 'spec-1' } }]);
+    const output = chunks.find((c) => c.type === 'tool-output-available');
+    assert.deepEqual(output.output, { id: 'spec-1', title: 'Chat sidecar' });
+    const text = chunks.filter((c) => c.type === 'text-delta').map((c) => c.delta).join('');
+    assert.match(text, /Chat sidecar/, 'the second step quotes the tool result');
+    assert.equal(chunks.filter((c) => c.type === 'start-step').length, 2);
+    assert.equal(chunks.at(-1).type, 'finish');
+  });
+
+  test('a tool error becomes tool-output-error with its message, which the model sees', async () => {
+    const { chunks } = parseSse((await chat('Show it [[scenario:tool-error]]')).text);
+    const error = chunks.find((c) => c.type === 'tool-output-error');
+    assert.equal(error.errorText, 'spec not found: missing-spec');
+    const text = chunks.filter((c) => c.type === 'text-delta').map((c) => c.delta).join('');
+    assert.equal(text, 'Tool said: spec not found: missing-spec');
+    assert.equal(chunks.at(-1).type, 'finish');
+  });
+
+  for (const [scenario, errorText] of [
+    ['http-500', 'provider returned HTTP 500'],
+    ['truncated', 'provider stream ended unexpectedly'],
+    ['malformed', 'provider sent a malformed chunk'],
+  ]) {
+    test(`upstream failure ${scenario} ends with an error chunk and [DONE]`, async () => {
+      const answer = await chat(`Hi [[scenario:${scenario}]]`);
+      assert.equal(answer.status, 200);
+      const { chunks, done } = parseSse(answer.text);
+      assert.ok(done, 'ends with [DONE]');
+      const errors = chunks.filter((c) => c.type === 'error');
+      assert.deepEqual(errors, [{ type: 'error', errorText }]);
+    });
+  }
+
+  test('the API key appears in no output, even when the provider quotes it back', async () => {
+    const answer = await chat('Hi [[scenario:echo-key-401]]');
+    const { chunks } = parseSse(answer.text);
+    assert.deepEqual(chunks.filter((c) => c.type === 'error'), [{ type: 'error', errorText: 'provider returned HTTP 401' }]);
+    assert.equal(provider.requests.at(-1).headers.authorization, `Bearer ${CANARY_KEY}`, 'the key was sent');
+    for (const text of [answer.text, sidecar.output.stdout, sidecar.output.stderr]) {
+      assert.ok(!text.includes(CANARY_KEY), 'canary key leaked');
+      assert.ok(!text.includes(CANARY_KEY.slice(0, 12)), 'canary key prefix leaked');
+    }
+  });
+
+  test('a client that goes away cancels the provider request', async () => {
+    const seen = provider.requests.length;
+    await new Promise((resolve, reject) => {
+      const req = http.request({ ...target, method: 'POST', path: '/api/chat', headers: { 'content-type': 'application/json' } });
+      req.on('error', () => {}); // destroying our own request is the point
+      req.on('response', (res) => {
+        res.on('data', (chunk) => {
+          // The provider has started answering: hang up now.
+          if (String(chunk).includes('waiting')) {
+            req.destroy();
+            resolve();
+          }
+        });
+        res.on('end', () => reject(new Error('stream ended before the client hung up')));
+      });
+      req.end(JSON.stringify(chatBody('Wait [[scenario:stall]]')));
+    });
+    const record = provider.requests[seen];
+    assert.equal(await record.closedEarly, true);
+  });
+
+  test('health, and the JSON errors for bad requests', async () => {
+    const health = await request(target, { path: '/health' });
+    assert.equal(health.status, 200);
+    assert.deepEqual(JSON.parse(health.text), { status: 'ok', backend: 'sidecar' });
+
+    const cases = [
+      [{ method: 'POST', path: '/api/chat', body: '{"messages": [' }, 400, 'invalid_request'],
+      [{ method: 'POST', path: '/api/chat', body: '[]' }, 400, 'invalid_request'],
+      [{ method: 'POST', path: '/api/chat', body: { id: 'x' } }, 400, 'invalid_request'],
+      [{ method: 'POST', path: '/api/chat', body: { messages: [{ role: 'user', parts: 'nope' }] } }, 400, 'invalid_request'],
+      [{ method: 'POST', path: '/api/chat', body: 'x'.repeat(1024 * 1024 + 1) }, 413, 'payload_too_large'],
+      [{ path: '/api/chat' }, 405, 'method_not_allowed'],
+      [{ method: 'POST', path: '/health' }, 405, 'method_not_allowed'],
+      [{ path: '/nope' }, 404, 'not_found'],
+    ];
+    for (const [options, status, code] of cases) {
+      const answer = await request(target, options);
+      assert.equal(answer.status, status, `${options.method ?? 'GET'} ${options.path}`);
+      assert.match(answer.headers['content-type'], /^application\/json/);
+      const body = JSON.parse(answer.text);
+      assert.equal(body.error.code, code);
+      assert.equal(typeof body.error.message, 'string');
+    }
+  });
+
+  test('a crash_runtime outcome kills the runtime, as an uncaught exception does', async () => {
+    // Last in this suite: it ends the sidecar.
+    await chat('Crash [[scenario:crash-tool]]').catch(() => {});
+    const { code } = await sidecar.exited;
+    assert.notEqual(code, 0);
+    assert.match(sidecar.output.stderr, /runtime crash requested by tool: crash requested/);
+  });
+});
