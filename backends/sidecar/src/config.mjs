@@ -2,6 +2,7 @@
 // Nothing here is ever logged whole: OPENAI_API_KEY and the tokens are secrets.
 
 import { DEFAULT_IDLE_TIMEOUT_MS } from './chat.mjs';
+import { STARTUP_WAIT_MS } from './tools-client.mjs';
 
 export const DEFAULT_MODEL = 'mock-gpt';
 
@@ -46,6 +47,7 @@ export function readConfig(env = process.env) {
       socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
       url: env.LEANSPEC_TOOLS_URL || undefined,
       token: env.LEANSPEC_TOOLS_TOKEN || undefined,
+      waitMs: parsePositive('LEANSPEC_TOOLS_WAIT_MS', env.LEANSPEC_TOOLS_WAIT_MS, STARTUP_WAIT_MS),
     },
     noTools: env.LEANSPEC_NO_TOOLS === '1',
     parentPid: env.LEANSPEC_PARENT_PID ? parsePid(env.LEANSPEC_PARENT_PID) : undefined,

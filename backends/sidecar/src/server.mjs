@@ -48,7 +48,7 @@ async function main() {
     log('LEANSPEC_NO_TOOLS=1: running without tools');
   } else {
     toolsClient = createToolsClient(config.tools);
-    toolDefinitions = await waitForToolDefinitions(toolsClient, { log });
+    toolDefinitions = await waitForToolDefinitions(toolsClient, { waitMs: config.tools.waitMs, log });
     log(`loaded ${toolDefinitions.length} tool definitions from ${toolsClient.where}`);
   }
   if (stopping) return;
