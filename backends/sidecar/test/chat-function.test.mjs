@@ -1,0 +1,92 @@
+// The chat function as the napi backend uses it: imported from the bundle, called in-process
+// with its own `callTool`.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { startStubProvider } from './support/stub-provider.mjs';
+import { TOOL_DEFINITIONS } from './support/tools-server.mjs';
+import { chatBody } from './support/sidecar.mjs';
+
+const CHAT_MODULE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  process.env.SIDECAR_ENTRY ? 'src/chat.mjs' : 'dist/chat.mjs',
+);
+
+describe('createChat', () => {
+  let provider;
+  let createChat;
+
+  before(async () => {
+    provider = await startStubProvider();
+    ({ createChat } = await import(CHAT_MODULE));
+  });
+
+  after(() => provider.close());
+
+  const collect = async (stream) => {
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    return chunks;
+  };
+
+  test('calls the given callTool and streams UI chunks', async () => {
+    const calls = [];
+    const chat = createChat({
+      providerUrl: provider.url,
+      apiKey: 'sk-test',
+      model: 'stub-model',
+      toolDefinitions: TOOL_DEFINITIONS,
+      callTool: async (name, input) => {
+        calls.push({ name, input });
+        return { status: 'ok', output: { title: 'from a direct call' } };
+      },
+    });
+    const chunks = await collect(await chat.streamChat(chatBody('[[scenario:tool-single]]'), new AbortController().signal));
+    assert.deepEqual(calls, [{ name: 'get_spec', input: { id: 'spec-1' } }]);
+    assert.deepEqual(chunks.find((c) => c.type === 'tool-output-available').output, { title: 'from a direct call' });
+    assert.equal(chunks.at(-1).type, 'finish');
+  });
+
+  test('a callTool that rejects becomes a tool error', async () => {
+    const chat = createChat({
+      providerUrl: provider.url,
+      apiKey: 'sk-test',
+      model: 'stub-model',
+      toolDefinitions: TOOL_DEFINITIONS,
+      callTool: async () => {
+        throw new Error('bridge is down');
+      },
+    });
+    const chunks = await collect(await chat.streamChat(chatBody('[[scenario:tool-single]]')));
+    assert.equal(chunks.find((c) => c.type === 'tool-output-error').errorText, 'tool get_spec could not be called: bridge is down');
+  });
+
+  test('bad input is a rejected promise, never a synchronous throw', async () => {
+    const chat = createChat({ providerUrl: provider.url, apiKey: '', model: 'm', toolDefinitions: [], callTool: async () => ({}) });
+    for (const body of [undefined, null, 42, {}, { messages: 'no' }, { messages: [{ role: 'user', parts: 'x' }] }]) {
+      let pending;
+      assert.doesNotThrow(() => {
+        pending = chat.streamChat(body);
+      });
+      await assert.rejects(pending, { name: 'ChatInputError' });
+    }
+  });
+
+  test('an aborted request stops the provider request and ends the stream', async () => {
+    const chat = createChat({ providerUrl: provider.url, apiKey: '', model: 'm', toolDefinitions: [], callTool: async () => ({}) });
+    const abort = new AbortController();
+    const seen = provider.requests.length;
+    const stream = await chat.streamChat(chatBody('[[scenario:stall]]'), abort.signal);
+    const chunks = [];
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      if (chunk.type === 'text-delta') abort.abort();
+    }
+    assert.equal(await provider.requests[seen].closedEarly, true);
+    assert.ok(!chunks.some((c) => c.type === 'error'), 'an abort is not reported as an error');
+  });
+});
