@@ -120,6 +120,13 @@ pub enum UiChunk {
     ToolApprovalRequest {
         approval_id: String,
         tool_call_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval_descriptor: Option<Value>,
+        /// The input as the tool's schema saw it, when that differs from the model's input.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_schema_input: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     ToolOutputAvailable {
@@ -147,6 +154,8 @@ pub enum UiChunk {
         url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_metadata: Option<Value>,
     },
     #[serde(rename_all = "camelCase")]
     SourceDocument {
@@ -155,11 +164,15 @@ pub enum UiChunk {
         title: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filename: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_metadata: Option<Value>,
     },
     #[serde(rename_all = "camelCase")]
     File {
         url: String,
         media_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_metadata: Option<Value>,
     },
     FinishStep,
     #[serde(rename_all = "camelCase")]
@@ -193,8 +206,16 @@ pub struct ToolChunkExtra {
     pub dynamic: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_metadata: Option<Value>,
+    /// The tool definition's own `metadata` (for example where it comes from), never sent to
+    /// the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_metadata: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// `"json"` (the default when absent) or `"text"`: how the input deltas concatenate. Only
+    /// `tool-input-start` carries it; it lives here so that chunk keeps its shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_encoding: Option<String>,
 }
 
 impl UiChunk {

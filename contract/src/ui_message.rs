@@ -70,6 +70,17 @@ impl UiMessage {
     }
 }
 
+impl UiPart {
+    /// A plain text part, as a user message carries it.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text {
+            text: text.into(),
+            state: None,
+            provider_metadata: None,
+        }
+    }
+}
+
 /// Whether a text or reasoning part is still receiving deltas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,10 +108,15 @@ pub enum UiPart {
     Text {
         text: String,
         state: Option<PartState>,
+        /// Provider data tied to the text (for example OpenAI's item id); relayed unchanged.
+        provider_metadata: Option<Value>,
     },
     Reasoning {
+        /// The provider's id of the reasoning block, where it has one.
+        id: Option<String>,
         text: String,
         state: Option<PartState>,
+        provider_metadata: Option<Value>,
     },
     /// Marks the boundary between two steps of a multi-step answer.
     StepStart,
@@ -119,9 +135,20 @@ pub struct ToolPart {
     pub dynamic: bool,
     pub tool_call_id: String,
     pub state: ToolState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Some(Value::Null)` when the wire has `null`, `None` when the field is absent.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub input: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A tool that returns nothing has `"output": null` (the SDK writes `null` on purpose so the
+    /// field survives JSON), which stays `Some(Value::Null)`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_text: Option<String>,
@@ -137,13 +164,32 @@ pub struct ToolPart {
     pub call_provider_metadata: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Value>,
+    /// The tool definition's own `metadata`, copied from the stream's tool chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_metadata: Option<Value>,
+    /// `"json"` or `"text"`, while the input is still streaming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_provider_metadata: Option<Value>,
 }
 
+/// Keeps an explicit `null` as `Some(Value::Null)`; serde calls it only for a present field.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// The wire form of text and reasoning parts (`id` exists on reasoning parts only).
 #[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct TextWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
     text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     state: Option<PartState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider_metadata: Option<Value>,
 }
 
 const TOOL_PREFIX: &str = "tool-";
@@ -152,18 +198,31 @@ const DYNAMIC_TOOL: &str = "dynamic-tool";
 impl Serialize for UiPart {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (kind, body) = match self {
-            Self::Text { text, state } => (
+            Self::Text {
+                text,
+                state,
+                provider_metadata,
+            } => (
                 "text".to_owned(),
                 to_map(&TextWire {
+                    id: None,
                     text: text.clone(),
                     state: *state,
+                    provider_metadata: provider_metadata.clone(),
                 }),
             ),
-            Self::Reasoning { text, state } => (
+            Self::Reasoning {
+                id,
+                text,
+                state,
+                provider_metadata,
+            } => (
                 "reasoning".to_owned(),
                 to_map(&TextWire {
+                    id: id.clone(),
                     text: text.clone(),
                     state: *state,
+                    provider_metadata: provider_metadata.clone(),
                 }),
             ),
             Self::StepStart => ("step-start".to_owned(), Map::new()),
@@ -210,13 +269,16 @@ impl<'de> Deserialize<'de> for UiPart {
                 Self::Text {
                     text: w.text,
                     state: w.state,
+                    provider_metadata: w.provider_metadata,
                 }
             }
             "reasoning" => {
                 let w = from(raw)?;
                 Self::Reasoning {
+                    id: w.id,
                     text: w.text,
                     state: w.state,
+                    provider_metadata: w.provider_metadata,
                 }
             }
             "step-start" => Self::StepStart,

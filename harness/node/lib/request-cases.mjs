@@ -52,6 +52,7 @@ const TURNS = [
         ...toolCall('call-bad', 'get_spec', ['{"id":"001-']),
         ...toolCall('call-missing', 'get_spec', ['{"id":"999-no-', 'such-spec"}']),
         ...toolCall('call-fetch', 'fetch_url', ['{"url":"https://example.com/spec"}']),
+        ...toolCall('call-mark', 'mark_read', ['{"id":"001-chat-sidecar-architecture"}']),
       ],
       'tool-calls',
     ),

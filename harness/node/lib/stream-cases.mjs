@@ -60,6 +60,11 @@ export function richTools() {
         yield { state: 'finished', done: 3, total: 3 };
       },
     }),
+    mark_read: tool({
+      description: 'Mark a spec as read; returns nothing.',
+      inputSchema: jsonSchema({ type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }),
+      execute: async () => undefined,
+    }),
     fetch_url: dynamicTool({
       description: 'A tool whose types are only known at run time.',
       inputSchema: jsonSchema({ type: 'object', properties: { url: { type: 'string' } } }),
