@@ -45,6 +45,7 @@ export const TEXT_INTERNAL = 'internal error in the chat runtime';
 
 /** `onError` for `toUIMessageStream`: maps any error to the documented text. */
 export function errorText(error) {
+  if (typeof error === 'string') return invalidCallText(error);
   // Our own errors travel wrapped (the SDK wraps a failed body read in an APICallError).
   const own = findCause(error, (e) =>
     e instanceof ToolFailure || e instanceof ProviderIdleError || e instanceof ProviderTruncatedError,
@@ -63,6 +64,17 @@ export function errorText(error) {
   if (NoSuchToolError.isInstance(error)) return `unknown tool: ${error.toolName}`;
   if (InvalidToolInputError.isInstance(error)) return `invalid input for tool ${error.toolName}`;
   if (findCause(error, isConnectionBreak)) return TEXT_TRUNCATED;
+  return TEXT_INTERNAL;
+}
+
+// For an invalid tool call the SDK emits `tool-input-error` (with the error object) and then a
+// `tool-output-error` whose error is only that object's message: recover the same phrase from it
+// (the message formats are those of the pinned `ai` version; tested).
+function invalidCallText(message) {
+  const unknown = /^Model tried to call unavailable tool '([^']*)'/.exec(message);
+  if (unknown) return `unknown tool: ${unknown[1]}`;
+  const invalid = /^Invalid input for tool ([^:]*):/.exec(message);
+  if (invalid) return `invalid input for tool ${invalid[1]}`;
   return TEXT_INTERNAL;
 }
 

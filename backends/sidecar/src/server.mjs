@@ -17,6 +17,8 @@ import { listenHttp, listenUnix, writePortFile } from './listen.mjs';
 import { createRequestHandler } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
 
+/** Longer than any client pool's idle timeout (docs/architecture.md). */
+const KEEP_ALIVE_TIMEOUT_MS = 300_000;
 const log = (line) => process.stderr.write(`sidecar[${process.pid}]: ${line}\n`);
 
 async function main() {
@@ -66,7 +68,9 @@ async function main() {
   server = http.createServer(createRequestHandler({ chat, token: config.token, log }));
   // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.
   server.requestTimeout = 0;
-  server.keepAliveTimeout = 60_000;
+  // Idle keep-alive connections from the parent stay open longer than its pool keeps them
+  // (hyper: 90 s), so the parent never reuses a connection we are closing.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   let url;
   if (config.transport === 'unix') {

@@ -89,6 +89,21 @@ describe('POST /api/chat', () => {
   });
 
   for (const [scenario, errorText] of [
+    ['unknown-tool', 'unknown tool: no_such_tool'],
+    ['bad-args', 'invalid input for tool get_spec'],
+  ]) {
+    test(`an invalid tool call (${scenario}) is reported with one text on both error chunks`, async () => {
+      const calls = tools.calls.length;
+      const { chunks, done } = parseSse((await chat(`Go [[scenario:${scenario}]]`)).text);
+      assert.ok(done);
+      assert.equal(tools.calls.length, calls, 'no callback for an invalid call');
+      assert.equal(chunks.find((c) => c.type === 'tool-input-error').errorText, errorText);
+      assert.equal(chunks.find((c) => c.type === 'tool-output-error').errorText, errorText);
+      assert.equal(chunks.at(-1).type, 'finish', 'the model gets the error and answers');
+    });
+  }
+
+  for (const [scenario, errorText] of [
     ['http-500', 'provider returned HTTP 500'],
     ['truncated', 'provider stream ended unexpectedly'],
     ['malformed', 'provider sent a malformed chunk'],

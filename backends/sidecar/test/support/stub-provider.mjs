@@ -56,6 +56,13 @@ function respond(body, res) {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${requestKey(body)}`, type: 'invalid_request_error' } }));
       return;
+    case 'unknown-tool':
+    case 'bad-args':
+      if (toolMessages.length === 0) {
+        const call = scenario === 'unknown-tool' ? ['no_such_tool', '{}'] : ['get_spec', '{"id":'];
+        return stream(res, [toolCallChunk('call_2', ...call)], 'tool_calls');
+      }
+      return stream(res, [textChunk(`Tool said: ${toolMessages.at(-1).content}`)], 'stop');
     case 'crash-tool':
       return stream(res, [toolCallChunk('call_9', '__crash', '{}')], 'tool_calls');
     case 'tool-single':
