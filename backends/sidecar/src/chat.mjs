@@ -69,6 +69,9 @@ export function createChat({
     if (!Array.isArray(messages)) {
       throw new ChatInputError('`messages` must be an array of UI messages');
     }
+    if (messages.length === 0) {
+      throw new ChatInputError('`messages` is empty: send at least one user message');
+    }
     let modelMessages;
     try {
       modelMessages = await convertToModelMessages(messages, { tools });

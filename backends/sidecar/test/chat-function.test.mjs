@@ -67,7 +67,7 @@ describe('createChat', () => {
 
   test('bad input is a rejected promise, never a synchronous throw', async () => {
     const chat = createChat({ providerUrl: provider.url, apiKey: '', model: 'm', toolDefinitions: [], callTool: async () => ({}) });
-    for (const body of [undefined, null, 42, {}, { messages: 'no' }, { messages: [{ role: 'user', parts: 'x' }] }]) {
+    for (const body of [undefined, null, 42, {}, { messages: 'no' }, { messages: [] }, { messages: [{ role: 'user', parts: 'x' }] }]) {
       let pending;
       assert.doesNotThrow(() => {
         pending = chat.streamChat(body);
