@@ -1,0 +1,43 @@
+//! Search latency on a generated 10,000-spec corpus, the size of the scale runs.
+//!
+//! `cargo bench -p leanspec-core --bench search`
+
+use std::hint::black_box;
+
+use contract::scenario::PARALLEL_SEARCH_QUERY;
+use criterion::{Criterion, criterion_group, criterion_main};
+use leanspec_core::SpecStore;
+use leanspec_core::corpus_gen::generate_corpus;
+use leanspec_core::spec_api::search_specs;
+
+const CORPUS_SIZE: usize = 10_000;
+
+fn bench_search(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    generate_corpus(dir.path(), CORPUS_SIZE, 42).expect("corpus");
+    let store = SpecStore::load(dir.path()).expect("load");
+    assert_eq!(store.len(), CORPUS_SIZE);
+
+    let mut group = c.benchmark_group("search_10k");
+    for query in [
+        PARALLEL_SEARCH_QUERY,
+        "retry policy under load",
+        "chat sidecar architecture",
+    ] {
+        group.bench_function(query, |b| {
+            b.iter(|| search_specs(black_box(&store), black_box(query)).expect("search"))
+        });
+    }
+    group.finish();
+
+    c.bench_function("load_and_index_10k", |b| {
+        b.iter(|| SpecStore::load(black_box(dir.path())).expect("load"))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench_search
+}
+criterion_main!(benches);

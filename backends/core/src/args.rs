@@ -1,0 +1,119 @@
+//! The flags every backend shares (docs/architecture.md, "Common server flags"), and the API
+//! key, which is read from the environment only and never printed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::rate_limit::RateLimit;
+
+/// The environment variable holding the provider's API key.
+pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
+
+/// Flatten into a backend's own clap parser with `#[command(flatten)]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address of the public listener; port 0 lets the kernel pick (see the ready line).
+    #[arg(long, default_value = "127.0.0.1:3030")]
+    pub listen: SocketAddr,
+    /// OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1.
+    #[arg(long)]
+    pub provider_url: String,
+    /// Model name sent to the provider.
+    #[arg(long, default_value = "mock-gpt")]
+    pub model: String,
+    /// The spec corpus the tools and the REST API read.
+    #[arg(long, default_value = "fixtures/specs")]
+    pub specs_dir: PathBuf,
+    /// Per-client limit on POST /api/chat: `N/min`, or `off` for benchmarks.
+    #[arg(long, default_value = "10/min")]
+    pub rate_limit: RateLimit,
+    /// Adds the `__crash` and `__panic` tools. Never in production.
+    #[arg(long)]
+    pub enable_fault_injection: bool,
+    /// An upstream silent this many seconds ends the stream with an error.
+    #[arg(long, default_value_t = 60)]
+    pub idle_timeout_s: u64,
+    /// From `OPENAI_API_KEY`; deliberately not a flag, so it never shows in `ps`.
+    #[arg(skip = ApiKey::from_env())]
+    pub api_key: ApiKey,
+}
+
+/// The provider's API key. Its `Debug` and `Display` never show the value, so logging a
+/// struct that holds it cannot leak it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// `OPENAI_API_KEY`, or empty when unset (the mock provider needs none).
+    pub fn from_env() -> Self {
+        Self(std::env::var(API_KEY_ENV).unwrap_or_default())
+    }
+
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// The key itself, for the provider client or the sidecar's environment only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() {
+            "ApiKey(<redacted>)"
+        } else {
+            "ApiKey(<unset>)"
+        })
+    }
+}
+
+impl std::fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_architecture_doc() {
+        let cli = Cli::try_parse_from(["x", "--provider-url", "http://127.0.0.1:1/v1"]).unwrap();
+        let args = cli.server;
+        assert_eq!(args.listen.to_string(), "127.0.0.1:3030");
+        assert_eq!(args.model, "mock-gpt");
+        assert_eq!(args.specs_dir, PathBuf::from("fixtures/specs"));
+        assert_eq!(args.rate_limit.to_string(), "10/min");
+        assert!(!args.enable_fault_injection);
+        assert_eq!(args.idle_timeout_s, 60);
+        assert!(
+            Cli::try_parse_from(["x"]).is_err(),
+            "--provider-url is required"
+        );
+        assert!(Cli::try_parse_from(["x", "--provider-url", "u", "--rate-limit", "x"]).is_err());
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let key = ApiKey::new("sk-secret-value");
+        assert_eq!(
+            format!("{key:?} {key}"),
+            "ApiKey(<redacted>) ApiKey(<redacted>)"
+        );
+        assert_eq!(key.expose(), "sk-secret-value");
+    }
+}

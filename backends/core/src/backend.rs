@@ -1,0 +1,52 @@
+//! The one thing each backend implements: the chat path. Everything around it (validation,
+//! limits, health, errors, the SSE response) is the shell's.
+
+use std::future::Future;
+
+use contract::ui_message::ChatRequest;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+use crate::ui_stream::SseBody;
+
+/// Whether the backend can take a chat request now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// The chat runtime is down or restarting; `/health` and `/api/chat` answer 503 with
+    /// `Retry-After: retry_after_s`.
+    Unavailable {
+        retry_after_s: u64,
+        reason: String,
+    },
+}
+
+/// A chat architecture plugged into the shell.
+///
+/// Implementations may write `async fn chat(...)` in their `impl` block.
+pub trait ChatBackend: Send + Sync + 'static {
+    /// The name in the ready line and in `/health` (`"unix"`, `"http"`, `"napi"`, `"rust-only"`).
+    fn name(&self) -> &'static str;
+
+    /// Answers one validated chat request with a UI message stream.
+    ///
+    /// `cancel` fires when the client disconnects (the shell drops the body) or the server shuts
+    /// down: stop the upstream provider request then. An `Err` before the stream begins becomes
+    /// a JSON error response; a failure after it began must be an `error` chunk then `[DONE]`
+    /// inside the stream.
+    fn chat(
+        &self,
+        request: ChatRequest,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = Result<SseBody, ApiError>> + Send;
+
+    /// Checked by `/health` and before each chat request.
+    fn health(&self) -> Health {
+        Health::Ok
+    }
+
+    /// The Node.js process, where the architecture has one (reported in the ready line).
+    fn runtime_pid(&self) -> Option<u32> {
+        None
+    }
+}

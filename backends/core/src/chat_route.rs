@@ -1,0 +1,170 @@
+//! `POST /api/chat` and `GET /health`: the checks every request passes before a backend sees
+//! it, and the SSE response around the backend's stream.
+//!
+//! Order of the checks: rate limit (429) first, so a flood costs nothing but the check; then
+//! content type (415), size (413), JSON and conversation (400); then backend health (503).
+//! Only then is the backend called.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use contract::ui_chunk::UiChunk;
+use futures::Stream;
+use serde_json::json;
+use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
+
+use crate::backend::{ChatBackend, Health};
+use crate::chat_request::{parse_chat_request, read_json_body};
+use crate::error::ApiError;
+use crate::rate_limit::RateLimiter;
+use crate::tools::panic_message;
+use crate::ui_stream::{SseBody, done_frame, encode_chunk};
+
+/// The error text a stream in flight ends with when the server shuts down.
+pub const SHUTDOWN_ERROR_TEXT: &str = "the server is shutting down; retry the request";
+/// The error text a stream ends with when the backend's stream panicked.
+pub const STREAM_PANIC_ERROR_TEXT: &str = "internal error in the chat backend; see the server log";
+
+pub(crate) struct Shell<B> {
+    pub backend: Arc<B>,
+    pub limiter: Option<Arc<RateLimiter>>,
+    pub shutdown: CancellationToken,
+}
+
+pub(crate) async fn health<B: ChatBackend>(State(shell): State<Arc<Shell<B>>>) -> Response {
+    let name = shell.backend.name();
+    match unavailable(&*shell.backend) {
+        None => Json(json!({"status": "ok", "backend": name})).into_response(),
+        Some(error) => error.into_response(),
+    }
+}
+
+fn unavailable<B: ChatBackend>(backend: &B) -> Option<ApiError> {
+    match backend.health() {
+        Health::Ok => None,
+        Health::Unavailable {
+            retry_after_s,
+            reason,
+        } => Some(ApiError::Unavailable {
+            message: format!("the {} backend is unavailable: {reason}", backend.name()),
+            retry_after_s: retry_after_s.max(1),
+        }),
+    }
+}
+
+pub(crate) async fn chat<B: ChatBackend>(
+    State(shell): State<Arc<Shell<B>>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let client = client_ip(&request);
+    if let Some(limiter) = &shell.limiter {
+        limiter.check(client).map_err(|retry_after_s| {
+            tracing::info!(%client, retry_after_s, "rate limited");
+            ApiError::RateLimited { retry_after_s }
+        })?;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = read_json_body(&parts.headers, body).await?;
+    let chat_request = parse_chat_request(&bytes)?;
+    if let Some(error) = unavailable(&*shell.backend) {
+        return Err(error);
+    }
+    let cancel = shell.shutdown.child_token();
+    // Dropping the guard cancels: when this future is dropped (client gone before the stream
+    // began), when the backend fails, and when the body stream is dropped unfinished.
+    let guard = cancel.clone().drop_guard();
+    let body = shell.backend.chat(chat_request, cancel).await?;
+    let stream = ShellStream {
+        frames: body,
+        shutdown: Box::pin(shell.shutdown.clone().cancelled_owned()),
+        cancel_on_drop: Some(guard),
+        tail: VecDeque::new(),
+        finished: false,
+    };
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = StatusCode::OK;
+    for (name, value) in contract::UI_STREAM_HEADERS {
+        response.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Ok(response)
+}
+
+/// The peer address; behind no proxy that is the client (forwarded headers are not trusted).
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+/// The backend's frames as the response body: a panic inside the backend's stream or a
+/// server shutdown ends it with an `error` chunk and `[DONE]` instead of a cut connection, and
+/// dropping it unfinished (client gone) fires the backend's cancellation token.
+struct ShellStream {
+    frames: SseBody,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    cancel_on_drop: Option<DropGuard>,
+    tail: VecDeque<Bytes>,
+    finished: bool,
+}
+
+impl ShellStream {
+    fn end_with_error(&mut self, text: &str) {
+        self.finished = true;
+        self.frames = SseBody::from_frames(futures::stream::empty());
+        self.tail.push_back(encode_chunk(&UiChunk::error(text)));
+        self.tail.push_back(done_frame());
+    }
+}
+
+impl Stream for ShellStream {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(frame) = this.tail.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        let frames = &mut this.frames;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(frames).poll_next(cx))) {
+            Ok(Poll::Ready(Some(frame))) => return Poll::Ready(Some(Ok(frame))),
+            Ok(Poll::Ready(None)) => {
+                this.finished = true;
+                // A stream that ended by itself needs no cancelling.
+                if let Some(guard) = this.cancel_on_drop.take() {
+                    guard.disarm();
+                }
+                return Poll::Ready(None);
+            }
+            Ok(Poll::Pending) => {}
+            Err(panic) => {
+                tracing::error!(panic = %panic_message(panic.as_ref()), "the chat stream panicked");
+                this.end_with_error(STREAM_PANIC_ERROR_TEXT);
+                return Poll::Ready(this.tail.pop_front().map(Ok));
+            }
+        }
+        if this.shutdown.as_mut().poll(cx).is_ready() {
+            this.end_with_error(SHUTDOWN_ERROR_TEXT);
+            // Dropping the backend's stream above and firing the token stop its upstream work.
+            drop(this.cancel_on_drop.take());
+            return Poll::Ready(this.tail.pop_front().map(Ok));
+        }
+        Poll::Pending
+    }
+}

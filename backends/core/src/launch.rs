@@ -1,0 +1,175 @@
+//! What a backend's `main` needs around [`serve`]: logging to stderr, the signals, the ready
+//! line. Kept apart from `serve` because the napi backend runs the server inside Node, which
+//! owns the process, its signals and its stdout.
+//!
+//! A backend's main is then a few lines:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use leanspec_core::{ChatBackend, Launch, ServerArgs};
+//! # async fn example<B: ChatBackend>(args: ServerArgs, make: impl FnOnce(&Launch) -> B) -> anyhow::Result<()> {
+//! leanspec_core::init_tracing();
+//! let launch = Launch::bind(args).await?;
+//! let backend = Arc::new(make(&launch));
+//! launch.run(backend).await
+//! # }
+//! ```
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use contract::ready::ReadyLine;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::args::ServerArgs;
+use crate::backend::ChatBackend;
+use crate::server::{CoreState, serve};
+
+/// A runtime that needs longer than this to become healthy (a sidecar that never starts) is
+/// a failed start, reported instead of waited on forever.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Between two `/health` probes while starting.
+const HEALTH_POLL: Duration = Duration::from_millis(20);
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Does nothing if a subscriber is
+/// already installed.
+pub fn init_tracing() {
+    init_tracing_with_writer(std::io::stderr);
+}
+
+/// [`init_tracing`] with another destination (tests capture the log this way).
+pub fn init_tracing_with_writer<W>(writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C will stop the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}
+
+/// Prints the ready line on stdout, the one line a server ever writes there.
+pub fn print_ready_line(ready: &ReadyLine) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", ready.to_line())?;
+    stdout.flush()
+}
+
+/// Whether `GET /health` at `addr` answers 200 (a plain HTTP/1.1 request, no client needed).
+pub async fn health_ok(addr: SocketAddr) -> bool {
+    let probe = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        std::io::Result::Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), probe).await,
+        Ok(Ok(true))
+    )
+}
+
+/// A server bound and loaded, not yet serving.
+#[derive(Debug)]
+pub struct Launch {
+    pub args: ServerArgs,
+    pub listener: TcpListener,
+    pub state: CoreState,
+}
+
+impl Launch {
+    /// Loads the spec corpus and binds `--listen`.
+    pub async fn bind(args: ServerArgs) -> anyhow::Result<Self> {
+        let state = CoreState::from_args(&args).context("cannot load the spec corpus")?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tracing::info!(
+            specs = state.store().len(),
+            rate_limit = %args.rate_limit,
+            fault_injection = args.enable_fault_injection,
+            ?args,
+            "loaded"
+        );
+        Ok(Self {
+            args,
+            listener,
+            state,
+        })
+    }
+
+    /// `http://<bound address>`.
+    pub fn url(&self) -> anyhow::Result<String> {
+        Ok(format!("http://{}", self.listener.local_addr()?))
+    }
+
+    /// Serves until SIGTERM/SIGINT; prints the ready line once `/health` answers 200.
+    pub async fn run<B: ChatBackend>(self, backend: Arc<B>) -> anyhow::Result<()> {
+        self.run_until(backend, shutdown_signal()).await
+    }
+
+    /// [`run`](Self::run) with another shutdown trigger.
+    pub async fn run_until<B: ChatBackend>(
+        self,
+        backend: Arc<B>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let name = backend.name();
+        let mut server = tokio::spawn(serve(self.listener, backend.clone(), self.state, shutdown));
+        let started = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                result = &mut server => {
+                    result.context("the server task failed")??;
+                    tracing::info!("stopped before becoming ready");
+                    return Ok(());
+                }
+                () = tokio::time::sleep(HEALTH_POLL) => {}
+            }
+            if health_ok(addr).await {
+                break;
+            }
+            if started.elapsed() > STARTUP_TIMEOUT {
+                server.abort();
+                anyhow::bail!("/health did not answer 200 within {STARTUP_TIMEOUT:?}");
+            }
+        }
+        // Read after the runtime is healthy: a supervisor may have restarted it meanwhile.
+        print_ready_line(&ReadyLine::new(name, &url, backend.runtime_pid()))
+            .context("cannot write the ready line")?;
+        tracing::info!(%url, backend = name, "ready");
+        server.await.context("the server task failed")??;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! The LeanSpec REST routes and `GET /api/tools`: thin wrappers over [`crate::spec_api`], so
+//! that each answer is exactly what the matching tool returns.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use contract::tools::ToolList;
+
+use crate::error::ApiError;
+use crate::spec_api;
+use crate::tools::Toolbox;
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn params(query: Params) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(map)| map)
+        .map_err(|e| ApiError::InvalidRequest(format!("invalid query string: {e}")))
+}
+
+/// `GET /api/specs[?status=]`; an empty `status` means all.
+pub async fn list_specs(State(toolbox): State<Toolbox>, query: Params) -> Response {
+    let result = params(query).and_then(|p| {
+        let status = p
+            .get("status")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty());
+        spec_api::list_specs(toolbox.store(), status)
+    });
+    respond(result)
+}
+
+/// `GET /api/specs/{id}`.
+pub async fn get_spec(State(toolbox): State<Toolbox>, Path(id): Path<String>) -> Response {
+    respond(spec_api::get_spec(toolbox.store(), &id))
+}
+
+/// `GET /api/search?q=`.
+pub async fn search(State(toolbox): State<Toolbox>, query: Params) -> Response {
+    let result = params(query).and_then(|p| {
+        let q = p.get("q").ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "missing query parameter q, e.g. /api/search?q=streaming".into(),
+            )
+        })?;
+        spec_api::search_specs(toolbox.store(), q)
+    });
+    respond(result)
+}
+
+/// `GET /api/tools`.
+pub async fn tools(State(toolbox): State<Toolbox>) -> Json<ToolList> {
+    Json(toolbox.tool_list())
+}
+
+fn respond<T: serde::Serialize>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,181 @@
+//! The public server: [`CoreState`], [`router`] and [`serve`].
+//!
+//! `serve` takes a bound listener and a shutdown future and owns nothing else of the process,
+//! so the napi addon can run it inside Node and tests can run it on port 0. On shutdown it
+//! stops accepting, ends every chat stream in flight with an `error` chunk and `[DONE]` (and
+//! cancels the backends' upstream requests), and waits at most [`SHUTDOWN_GRACE`] for
+//! connections to finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::args::ServerArgs;
+use crate::backend::ChatBackend;
+use crate::chat_route::{self, Shell};
+use crate::error::ApiError;
+use crate::rate_limit::{RateLimit, RateLimiter};
+use crate::rest;
+use crate::spec_store::{SpecStore, SpecStoreError};
+use crate::tools::{Toolbox, panic_message};
+
+/// Shutdown must finish within DESIGN.md's 2 s, sidecar included; this leaves the sidecar
+/// half a second.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// What the shell holds besides the backend. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CoreState {
+    toolbox: Toolbox,
+    limiter: Option<Arc<RateLimiter>>,
+    shutdown: CancellationToken,
+}
+
+impl CoreState {
+    pub fn new(toolbox: Toolbox, rate_limit: RateLimit) -> Self {
+        Self {
+            toolbox,
+            limiter: RateLimiter::new(rate_limit).map(Arc::new),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// Loads `--specs-dir` and applies `--rate-limit` and `--enable-fault-injection`.
+    pub fn from_args(args: &ServerArgs) -> Result<Self, SpecStoreError> {
+        let store = Arc::new(SpecStore::load(&args.specs_dir)?);
+        let toolbox = Toolbox::new(store, args.enable_fault_injection);
+        Ok(Self::new(toolbox, args.rate_limit))
+    }
+
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
+    }
+
+    pub fn store(&self) -> &Arc<SpecStore> {
+        self.toolbox.store()
+    }
+
+    pub fn rate_limiter(&self) -> Option<&Arc<RateLimiter>> {
+        self.limiter.as_ref()
+    }
+
+    /// Fires when [`serve`] begins shutting down; chat cancellation tokens are its children.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+}
+
+/// Every public route: `/api/chat`, `/health`, the REST API and `/api/tools`, with JSON
+/// answers for unknown routes, wrong methods and panics.
+pub fn router<B: ChatBackend>(backend: Arc<B>, state: CoreState) -> Router {
+    let shell = Arc::new(Shell {
+        backend,
+        limiter: state.limiter.clone(),
+        shutdown: state.shutdown.clone(),
+    });
+    let chat = Router::new()
+        .route("/api/chat", post(chat_route::chat::<B>))
+        .route("/health", get(chat_route::health::<B>))
+        .with_state(shell);
+    let rest = Router::new()
+        .route("/api/specs", get(rest::list_specs))
+        .route("/api/specs/{id}", get(rest::get_spec))
+        .route("/api/search", get(rest::search))
+        .route("/api/tools", get(rest::tools))
+        .with_state(state.toolbox.clone());
+    chat.merge(rest)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then shuts down as the module docs
+/// describe.
+pub async fn serve<B: ChatBackend>(
+    listener: TcpListener,
+    backend: Arc<B>,
+    state: CoreState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let token = state.shutdown.clone();
+    let app = router(backend, state).into_make_service_with_connect_info::<SocketAddr>();
+    serve_app(listener, app, token, shutdown).await
+}
+
+/// The shutdown sequence shared by the public and the internal listeners.
+pub(crate) async fn serve_app(
+    listener: TcpListener,
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    token: CancellationToken,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(token.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: ending streams in flight");
+    token.cancel();
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn not_found(request: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+pub(crate) async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// A handler that panicked still answers: a JSON 500, never a dropped connection.
+pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic_message(payload.as_ref());
+    tracing::error!(panic = %message, "a request handler panicked");
+    ApiError::Internal("internal error: a handler panicked; see the server log".to_owned())
+        .into_response()
+}
+
+/// One line per request on stderr. Headers are never logged: they may carry credentials.
+pub(crate) async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status();
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_us, "request failed");
+    } else {
+        tracing::info!(%method, %path, status = status.as_u16(), elapsed_us, "request");
+    }
+    response
+}

@@ -1,0 +1,150 @@
+//! The three LeanSpec operations, shared by the REST routes and the tools so that a tool's
+//! output is byte for byte the body of the matching route, and a tool's error message is the
+//! route's error message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::search_index::query_terms;
+use crate::spec_store::{Spec, SpecStore, SpecSummary, Status};
+
+/// A search answer is read by a model: twenty specs are plenty to choose from and keep the
+/// tool result small; `total` says how many more matched.
+pub const MAX_SEARCH_RESULTS: usize = 20;
+/// Longer queries are not searches but pasted documents.
+pub const MAX_QUERY_CHARS: usize = 500;
+/// Characters of body shown around the first match.
+const SNIPPET_CHARS: usize = 160;
+
+/// `GET /api/specs[?status=]` and `list_specs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecList {
+    pub count: usize,
+    pub specs: Vec<SpecSummary>,
+}
+
+/// `GET /api/search?q=` and `search_specs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub query: String,
+    /// Specs that matched; `results` holds the best [`MAX_SEARCH_RESULTS`] of them.
+    pub total: usize,
+    pub results: Vec<SearchResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResult {
+    #[serde(flatten)]
+    pub spec: SpecSummary,
+    pub score: u32,
+    /// Body text around the first occurrence of a query term.
+    pub snippet: String,
+}
+
+pub fn list_specs(store: &SpecStore, status: Option<&str>) -> Result<SpecList, ApiError> {
+    let status = status
+        .map(str::parse::<Status>)
+        .transpose()
+        .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let specs: Vec<SpecSummary> = store.list(status).into_iter().cloned().collect();
+    Ok(SpecList {
+        count: specs.len(),
+        specs,
+    })
+}
+
+pub fn get_spec(store: &SpecStore, id: &str) -> Result<Spec, ApiError> {
+    store.get(id).cloned().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "spec {id:?} not found; list_specs shows the ids that exist"
+        ))
+    })
+}
+
+pub fn search_specs(store: &SpecStore, query: &str) -> Result<SearchResponse, ApiError> {
+    let query = query.trim();
+    if query_terms(query).is_empty() {
+        return Err(ApiError::InvalidRequest(
+            "query must contain at least one word".to_owned(),
+        ));
+    }
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::InvalidRequest(format!(
+            "query is longer than {MAX_QUERY_CHARS} characters; search for a few words"
+        )));
+    }
+    let terms = query_terms(query);
+    let found = store.search(query, MAX_SEARCH_RESULTS);
+    Ok(SearchResponse {
+        query: query.to_owned(),
+        total: found.total,
+        results: found
+            .hits
+            .into_iter()
+            .map(|(spec, hit)| SearchResult {
+                spec: spec.summary.clone(),
+                score: hit.score,
+                snippet: snippet(&spec.body, &terms),
+            })
+            .collect(),
+    })
+}
+
+/// About [`SNIPPET_CHARS`] of `body` around the first word that is a query term, on one line.
+fn snippet(body: &str, terms: &[String]) -> String {
+    let first_match = word_spans(body)
+        .find(|&(start, end)| terms.contains(&body[start..end].to_lowercase()))
+        .map_or(0, |(start, _)| start);
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let at = chars.partition_point(|&(i, _)| i < first_match);
+    let from = at.saturating_sub(SNIPPET_CHARS / 4);
+    let to = (from + SNIPPET_CHARS).min(chars.len());
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut last_space = false;
+    for &(_, c) in &chars[from..to] {
+        let space = c.is_whitespace();
+        if !(space && last_space) {
+            out.push(if space { ' ' } else { c });
+        }
+        last_space = space;
+    }
+    if to < chars.len() {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+/// Byte ranges of the alphanumeric words of `text`, as [`crate::search_index::tokenize`] splits.
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = None;
+    text.char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+        .filter_map(move |(i, c)| match (c.is_alphanumeric(), start) {
+            (true, None) => {
+                start = Some(i);
+                None
+            }
+            (false, Some(s)) => {
+                start = None;
+                Some((s, i))
+            }
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_centres_on_the_first_match_and_collapses_whitespace() {
+        let body = format!("{}\n\nThe Streaming  path matters.", "x ".repeat(100));
+        let s = snippet(&body, &["streaming".to_owned()]);
+        assert!(s.starts_with('…'), "{s}");
+        assert!(s.contains("The Streaming path matters."), "{s}");
+        assert_eq!(snippet("short body", &["zzz".to_owned()]), "short body");
+    }
+}
