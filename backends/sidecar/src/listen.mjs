@@ -11,6 +11,8 @@ import path from 'node:path';
 
 /** How long a connect probe may take before a socket counts as live (a busy server is live). */
 const PROBE_TIMEOUT_MS = 1000;
+/** `sun_path` is 108 bytes on Linux, including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 export class ListenError extends Error {
   constructor(message) {
@@ -21,6 +23,11 @@ export class ListenError extends Error {
 
 export async function listenUnix(server, socketPath) {
   const absolute = path.resolve(socketPath);
+  if (Buffer.byteLength(absolute) > MAX_SOCKET_PATH_BYTES) {
+    throw new ListenError(
+      `socket path ${absolute} is ${Buffer.byteLength(absolute)} bytes; Unix sockets allow ${MAX_SOCKET_PATH_BYTES}: choose a shorter path`,
+    );
+  }
   ensurePrivateDirectory(path.dirname(absolute));
   await removeStaleSocket(absolute);
 

@@ -90,8 +90,8 @@ export function createToolsClient({ socketPath, url, token }) {
   return {
     where,
     /** `GET /internal/tools` → the tool definitions. */
-    async listTools() {
-      const list = await request('GET', '/internal/tools');
+    async listTools({ timeoutMs } = {}) {
+      const list = await request('GET', '/internal/tools', undefined, { timeoutMs });
       if (!Array.isArray(list?.tools)) {
         throw new ToolsClientError(`GET /internal/tools on ${where} did not answer {"tools":[...]}`);
       }
@@ -117,7 +117,8 @@ export async function waitForToolDefinitions(client, { waitMs = STARTUP_WAIT_MS,
   let logged = false;
   for (;;) {
     try {
-      return await client.listTools();
+      // A listener that accepts but never answers must not hold startup past the deadline.
+      return await client.listTools({ timeoutMs: Math.max(deadline - Date.now(), 1) });
     } catch (error) {
       if (!error.retryable || Date.now() + delay > deadline) {
         throw new ToolsClientError(

@@ -77,6 +77,12 @@ describe('unix mode', () => {
     assert.equal(fs.readFileSync(socketPath, 'utf8'), 'keep me');
   });
 
+  test('refuses a socket path longer than a Unix socket address holds', async () => {
+    const sidecar = await start(env(path.join(dir, 'x'.repeat(120), 'chat.sock')), { waitReady: false });
+    assert.notEqual((await sidecar.exited).code, 0);
+    assert.match(sidecar.output.stderr, /Unix sockets allow 107: choose a shorter path/);
+  });
+
   test('replaces a stale socket file nobody accepts on', async () => {
     const socketPath = path.join(dir, 'stale.sock');
     await leaveStaleSocket(socketPath);
