@@ -53,6 +53,8 @@ export async function referenceChat({ baseUrl, model = DEFAULT_MODEL, apiKey, me
     messages: await convertToModelMessages(messages, { tools }),
     tools,
     stopWhen: stepCountIs(MAX_STEPS),
+    // No automatic retries, as in every backend (docs/architecture.md, "Error text").
+    maxRetries: 0,
     abortSignal,
     onError: ({ error }) => log(`streamText: ${describeError(error)}`),
   });

@@ -1,7 +1,8 @@
 // The project's tools as the AI SDK sees them when they are reached over a backend's public REST
 // API: definitions from `GET /api/tools`, executions mapped onto the spec routes. A non-2xx answer
 // becomes a `ToolFailure` carrying the API's own error message, exactly as the Rust tool reports
-// the same failure, so a reference run and a backend produce the same `tool-output-error`.
+// the same failure, so a reference run and a backend produce the same `tool-output-error`; a call
+// that fails otherwise reads `tool <name> could not be called: <reason>` (docs/architecture.md).
 
 import { jsonSchema, tool } from 'ai';
 import { ToolFailure } from './ui-error-text.mjs';
@@ -49,8 +50,14 @@ export async function loadRestTools(baseUrl) {
         inputSchema: jsonSchema(inputSchema),
         execute: async (input, { abortSignal }) => {
           const route = ROUTES[name];
-          if (route == null) throw new ToolFailure(`tool ${name} has no REST route`);
-          return getJson(`${root}${route(input ?? {})}`, abortSignal);
+          if (route == null) throw new ToolFailure(`tool ${name} could not be called: it has no REST route`);
+          try {
+            return await getJson(`${root}${route(input ?? {})}`, abortSignal);
+          } catch (error) {
+            // The route's own error message is the tool's; anything else is a failed call.
+            if (error instanceof ToolFailure) throw error;
+            throw new ToolFailure(`tool ${name} could not be called: ${error.message}`);
+          }
         },
       }),
     ]),

@@ -2,6 +2,7 @@
 // plays one list of provider stream parts per step, so `streamText` runs its real code (tool
 // loop, UI stream conversion) over exactly the provider behaviour a case needs.
 
+import { APICallError } from 'ai';
 import { MockLanguageModelV3, simulateReadableStream } from 'ai/test';
 
 const USAGE = {
@@ -17,7 +18,16 @@ export function scriptedModel(steps, { failAt = null } = {}) {
     modelId: 'scripted-model',
     doStream: async () => {
       const index = call++;
-      if (failAt === index) throw new Error('The provider answered HTTP 500 Internal Server Error');
+      if (failAt === index) {
+        throw new APICallError({
+          message: 'Internal Server Error',
+          url: 'http://127.0.0.1/v1/chat/completions',
+          requestBodyValues: {},
+          statusCode: 500,
+          responseBody: '{"error":{"message":"scripted failure","type":"server_error"}}',
+          isRetryable: true,
+        });
+      }
       const step = steps[index];
       if (step == null) throw new Error(`scripted model has no step ${index}`);
       const stream = simulateReadableStream({ chunks: step.parts });

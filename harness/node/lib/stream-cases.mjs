@@ -202,7 +202,7 @@ export const STREAM_CASES = {
   'error-mid-stream': () =>
     run(
       scriptedModel([
-        step([...text('txt-0', ['Partial ', 'answer']), { type: 'error', error: new Error('upstream connection reset') }], 'error', {
+        step([...text('txt-0', ['Partial ', 'answer']), { type: 'error', error: new TypeError('terminated') }], 'error', {
           finish: false,
         }),
       ]),

@@ -1,25 +1,15 @@
-// What `errorText` a UI message stream carries, shared by every JS runtime of the project
-// (this package's reference runs and the sidecar) so that all backends agree on it.
+// The `errorText` a UI message stream carries, as docs/architecture.md ("Error text") fixes it
+// for every backend: a fixed phrase per error class, never a provider's own message (which may
+// quote request details), and a tool's own message verbatim.
 //
-// ai@6's `toUIMessageStream` passes every error through `onError`, whose default returns
-// "An error occurred." for all of them, tool failures included. The project's choice:
-//
-// - A tool failure (the Rust tool answered `{"status":"error","message":...}`, or a REST tool
-//   route answered non-2xx) is a result the model sees anyway; its message is ours, carries no
-//   secret, and is what the `tool-error` scenario's answer quotes. It goes through verbatim, so
-//   `tool-output-error.errorText` equals the Rust tool's message in every backend.
-// - Anything else (the provider failed, a chunk did not parse, the stream was cut, a tool input
-//   failed validation) is masked as the SDK masks it by default: provider error bodies can carry
-//   internals, and their exact wording differs between the AI SDK and async-openai. The real error
-//   goes to the server's log (stderr).
-//
-// A tool signals a failure by throwing `ToolFailure`; any other throw from a tool is masked too,
-// since it is a bug of the glue code rather than a message meant for the user.
+// ai@6's `toUIMessageStream` masks every error as "An error occurred." unless it gets an
+// `onError`; this module is that `onError` for the reference runs. It is written from the
+// document, not copied from the sidecar, so that a parity test comparing the two catches a
+// sidecar (or rust-only backend) that drifts from the rule.
 
-/** The `errorText` of every error that is not a tool failure; equal to ai@6's default. */
-export const MASKED_ERROR_TEXT = 'An error occurred.';
+import { APICallError, InvalidToolInputError, JSONParseError, NoSuchToolError, RetryError, TypeValidationError } from 'ai';
 
-/** Thrown by a tool's `execute` for a failure whose message the user and the model may see. */
+/** Thrown by a tool for a failure whose message the user and the model may see verbatim. */
 export class ToolFailure extends Error {
   constructor(message) {
     super(message);
@@ -27,7 +17,43 @@ export class ToolFailure extends Error {
   }
 }
 
-/** The `onError` for `toUIMessageStream` / `pipeUIMessageStreamToResponse`. */
+export const TEXT_UNREACHABLE = 'could not reach the provider';
+export const TEXT_MALFORMED = 'provider sent a malformed chunk';
+export const TEXT_TRUNCATED = 'provider stream ended unexpectedly';
+export const TEXT_INTERNAL = 'internal error in the chat runtime';
+
+/** The `onError` for `toUIMessageStream`: the documented text for any error. */
 export function uiErrorText(error) {
-  return error instanceof ToolFailure ? error.message : MASKED_ERROR_TEXT;
+  // After a `tool-input-error` the SDK reports the matching `tool-output-error` with only the
+  // first error's message: the same phrase is recovered from it.
+  if (typeof error === 'string') return invalidToolCallText(error);
+  const failure = causes(error).find(e => e instanceof ToolFailure);
+  if (failure) return failure.message;
+  if (RetryError.isInstance(error)) return uiErrorText(error.lastError);
+  if (APICallError.isInstance(error)) {
+    if (error.statusCode == null) return TEXT_UNREACHABLE;
+    return error.statusCode >= 400 ? `provider returned HTTP ${error.statusCode}` : TEXT_TRUNCATED;
+  }
+  if (JSONParseError.isInstance(error) || TypeValidationError.isInstance(error)) return TEXT_MALFORMED;
+  if (NoSuchToolError.isInstance(error)) return `unknown tool: ${error.toolName}`;
+  if (InvalidToolInputError.isInstance(error)) return `invalid input for tool ${error.toolName}`;
+  // undici's word for a connection that closed in the middle of a body.
+  if (causes(error).some(e => e instanceof TypeError && e.message === 'terminated')) return TEXT_TRUNCATED;
+  return TEXT_INTERNAL;
+}
+
+/** The SDK's messages for invalid tool calls (formats of the pinned `ai`; covered by tests). */
+function invalidToolCallText(message) {
+  const unknown = /^Model tried to call unavailable tool '([^']*)'/.exec(message);
+  if (unknown) return `unknown tool: ${unknown[1]}`;
+  const invalid = /^Invalid input for tool ([^:]*):/.exec(message);
+  if (invalid) return `invalid input for tool ${invalid[1]}`;
+  return TEXT_INTERNAL;
+}
+
+/** The error and its chain of causes, without looping on a cycle. */
+function causes(error) {
+  const chain = [];
+  for (let e = error; e instanceof Error && !chain.includes(e); e = e.cause) chain.push(e);
+  return chain;
 }
