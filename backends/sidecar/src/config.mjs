@@ -50,6 +50,7 @@ export function readConfig(env = process.env) {
       waitMs: parsePositive('LEANSPEC_TOOLS_WAIT_MS', env.LEANSPEC_TOOLS_WAIT_MS, STARTUP_WAIT_MS),
     },
     noTools: env.LEANSPEC_NO_TOOLS === '1',
+    stdinLifeline: env.LEANSPEC_STDIN_LIFELINE === '1',
     parentPid: env.LEANSPEC_PARENT_PID ? parsePid(env.LEANSPEC_PARENT_PID) : undefined,
   };
 }

@@ -5,9 +5,11 @@
 // - `LEANSPEC_PARENT_PID`: polled every PARENT_POLL_MS; the parent counts as gone when
 //   `kill(pid, 0)` fails with ESRCH, or when we were its child and have been re-parented (which
 //   also catches a recycled pid).
-// - stdin, only when it is a pipe (or a socket pair): the kernel closes a pipe when its writer dies, so a parent
-//   that keeps our stdin pipe open gets "exit when I die" for free. A TTY, /dev/null or a file
-//   on stdin is ignored (it would read as closed at once).
+// - stdin, when the parent asks for it (`LEANSPEC_STDIN_LIFELINE=1`) and stdin is a pipe or a
+//   socket pair: the kernel closes a pipe when its writer dies, so a parent that keeps our stdin
+//   open gets "exit when I die" for free. Opt-in, because an inherited stdin may be an empty
+//   pipe already at its end (`cmd < /dev/null` is fine, `echo | cmd` is not): watching it
+//   unasked would make the sidecar exit the moment it starts.
 
 import fs from 'node:fs';
 

@@ -42,7 +42,10 @@ async function main() {
 
   // Watch the parent before anything slow, so an orphan never lingers in startup.
   if (config.parentPid) watchParent(config.parentPid, stop);
-  if (watchStdinPipe(stop)) log('will exit when the stdin pipe closes');
+  if (config.stdinLifeline) {
+    if (watchStdinPipe(stop)) log('will exit when the stdin pipe closes');
+    else log('LEANSPEC_STDIN_LIFELINE=1 but stdin is not a pipe: not watching it');
+  }
   onTerminationSignals(stop);
 
   let toolDefinitions = [];

@@ -144,8 +144,18 @@ describe('unix mode', () => {
     }
   });
 
-  test('exits when its stdin pipe closes', async () => {
-    const sidecar = await start(env(path.join(dir, 'stdin.sock')), { stdin: 'pipe' });
+  test('ignores stdin unless asked to watch it', async () => {
+    const sidecar = await start(env(path.join(dir, 'stdin-ignored.sock')), { stdin: 'pipe' });
+    sidecar.child.stdin.end();
+    // Still serving after stdin closed: a request round trip proves it.
+    const health = await request(targetOf(sidecar.ready.url), { path: '/health' });
+    assert.equal(health.status, 200);
+    assert.equal(sidecar.child.exitCode, null);
+    await sidecar.stop();
+  });
+
+  test('with LEANSPEC_STDIN_LIFELINE=1, exits when its stdin pipe closes', async () => {
+    const sidecar = await start(env(path.join(dir, 'stdin.sock'), { LEANSPEC_STDIN_LIFELINE: '1' }), { stdin: 'pipe' });
     await waitForOutput(sidecar, (o) => o.stderr.includes('will exit when the stdin pipe closes'));
     sidecar.child.stdin.end();
     const { code } = await withTimeout(sidecar.exited, EXIT_TIMEOUT_MS, 'sidecar ignored stdin closing');
