@@ -11,6 +11,7 @@
 //! - [`scenario`]: the scenario catalogue and the `[[scenario:...]]` directive;
 //! - [`tools`]: tool definitions and the callback protocol between JS and Rust;
 //! - [`api_error`]: the JSON error body; [`ready`]: the ready line;
+//! - [`timeline`]: the mock provider's record of arrivals and chunk send times;
 //! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares.
 
 pub mod api_error;
@@ -19,6 +20,7 @@ pub mod openai;
 pub mod ready;
 pub mod scenario;
 pub mod sse;
+pub mod timeline;
 pub mod tools;
 pub mod ui_chunk;
 pub mod ui_message;

@@ -2,9 +2,11 @@
 //! what the strict client in the rust-only backend accepts.
 
 pub use async_openai::types::chat::{
-    ChatChoiceStream, ChatCompletionMessageToolCallChunk, ChatCompletionStreamResponseDelta,
-    CompletionUsage, CreateChatCompletionResponse, CreateChatCompletionStreamResponse,
-    FinishReason, FunctionCallStream, FunctionType, Role,
+    ChatChoice, ChatChoiceStream, ChatCompletionMessageToolCall,
+    ChatCompletionMessageToolCallChunk, ChatCompletionMessageToolCalls,
+    ChatCompletionResponseMessage, ChatCompletionStreamResponseDelta, CompletionUsage,
+    CreateChatCompletionResponse, CreateChatCompletionStreamResponse, FinishReason, FunctionCall,
+    FunctionCallStream, FunctionType, Role,
 };
 
 /// `object` of every stream chunk.
