@@ -1,0 +1,303 @@
+//! One pool member: a sidecar slot, its state as routing sees it, and the task that keeps it
+//! alive.
+//!
+//! The supervisor learns of a crash from the kernel (the child's exit, within a millisecond)
+//! and of a hang from missed health probes. Either way the member stops taking requests at
+//! once, and comes back after an exponential backoff that resets once it has stayed healthy.
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::launch::{self, LaunchConfig};
+use crate::transport::{ProbeError, SidecarClient};
+
+/// How often a live sidecar is asked `/health`.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
+/// A loaded Node event loop may answer slowly; only this much silence counts as a miss.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Consecutive misses before a sidecar that still runs is declared hung and restarted.
+pub const MISSES_BEFORE_RESTART: u32 = 3;
+/// First restart delay: short, because a single crash should cost well under a second.
+pub const BACKOFF_INITIAL: Duration = Duration::from_millis(100);
+/// Ceiling of the restart delay for a sidecar that crashes in a loop.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A sidecar that stayed up this long is healthy again: its next crash restarts it fast.
+pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
+/// What a start takes on this kind of machine, added to the backoff in `Retry-After`.
+const EXPECTED_START: Duration = Duration::from_millis(500);
+/// SIGTERM to SIGKILL when the server shuts down (DESIGN.md: everything gone within 2 s).
+const STOP_GRACE: Duration = Duration::from_millis(1_000);
+
+/// The member as routing sees it.
+#[derive(Debug, Clone)]
+pub enum Phase {
+    /// Serving through this client.
+    Up { client: Arc<SidecarClient> },
+    /// Not serving; expected back around `back_at`.
+    Down { back_at: Instant },
+}
+
+#[derive(Debug)]
+pub struct Member {
+    pub index: usize,
+    phase: Mutex<Phase>,
+    in_flight: AtomicUsize,
+    restarts: AtomicUsize,
+    /// The managed sidecar's pid, 0 while there is none.
+    pid: AtomicU32,
+    /// Wakes the supervisor for a probe now (a proxy connect failure).
+    probe_now: Notify,
+}
+
+impl Member {
+    pub fn new(index: usize) -> Self {
+        Self {
+            index,
+            phase: Mutex::new(Phase::Down {
+                back_at: Instant::now() + EXPECTED_START,
+            }),
+            in_flight: AtomicUsize::new(0),
+            restarts: AtomicUsize::new(0),
+            pid: AtomicU32::new(0),
+            probe_now: Notify::new(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+            .lock()
+            .map_or_else(|p| p.into_inner().clone(), |p| p.clone())
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        match self.phase.lock() {
+            Ok(mut p) => *p = phase,
+            Err(poisoned) => *poisoned.into_inner() = phase,
+        }
+    }
+
+    fn set_down_for(&self, delay: Duration) {
+        self.set_phase(Phase::Down {
+            back_at: Instant::now() + delay,
+        });
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn acquire(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn release(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The running sidecar's pid (managed mode only).
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.pid.load(Ordering::Relaxed)).filter(|&p| p != 0)
+    }
+
+    /// How many times the sidecar was restarted after a crash or hang.
+    pub fn restarts(&self) -> usize {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// A request could not connect: stop routing here and let the supervisor look now.
+    pub fn report_connect_failure(&self) {
+        if matches!(self.phase(), Phase::Up { .. }) {
+            self.set_down_for(PROBE_INTERVAL);
+        }
+        self.probe_now.notify_one();
+    }
+}
+
+/// Exponential restart delay.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next: BACKOFF_INITIAL,
+        }
+    }
+
+    fn take(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(BACKOFF_MAX);
+        delay
+    }
+
+    fn reset(&mut self) {
+        self.next = BACKOFF_INITIAL;
+    }
+}
+
+enum Ended {
+    Shutdown,
+    Exited(String),
+    Hung(ProbeError),
+}
+
+/// Keeps member `member`'s sidecar running until `shutdown`, then stops it.
+pub async fn supervise_managed(
+    member: Arc<Member>,
+    config: Arc<LaunchConfig>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::new();
+    let index = member.index;
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let launched = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            launched = launch::launch(&config, index) => launched,
+        };
+        let mut sidecar = match launched {
+            Ok(sidecar) => sidecar,
+            Err(e) => {
+                let delay = backoff.take();
+                tracing::error!(
+                    member = index,
+                    "sidecar failed to start: {e}; retrying in {delay:?}"
+                );
+                member.set_down_for(delay + EXPECTED_START);
+                if sleep_or_shutdown(delay, &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let client = Arc::new(SidecarClient::new(sidecar.addr.clone()));
+        tracing::info!(member = index, pid = sidecar.pid, addr = %sidecar.addr, "sidecar ready");
+        member.pid.store(sidecar.pid, Ordering::Relaxed);
+        member.set_phase(Phase::Up {
+            client: client.clone(),
+        });
+        let up_since = Instant::now();
+        let ended = tokio::select! {
+            _ = shutdown.cancelled() => Ended::Shutdown,
+            status = sidecar.wait() => Ended::Exited(status),
+            miss = watch_health(&member, &client) => Ended::Hung(miss),
+        };
+        if up_since.elapsed() >= BACKOFF_RESET_AFTER {
+            backoff.reset();
+        }
+        let delay = backoff.take();
+        // Unroutable first, before any await: requests must get 503, not a dead socket.
+        member.set_down_for(delay + EXPECTED_START);
+        member.pid.store(0, Ordering::Relaxed);
+        match ended {
+            Ended::Shutdown => {
+                sidecar.terminate(STOP_GRACE).await;
+                return;
+            }
+            Ended::Exited(status) => {
+                tracing::warn!(
+                    member = index,
+                    pid = sidecar.pid,
+                    "sidecar exited ({status}); restarting in {delay:?}"
+                );
+            }
+            Ended::Hung(miss) => {
+                tracing::warn!(
+                    member = index,
+                    pid = sidecar.pid,
+                    "sidecar stopped answering ({miss}); killing it, restarting in {delay:?}"
+                );
+                sidecar.kill().await;
+            }
+        }
+        member.restarts.fetch_add(1, Ordering::Relaxed);
+        if sleep_or_shutdown(delay, &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// Probes a separately started sidecar; it cannot be restarted from here, only waited for.
+pub async fn supervise_external(
+    member: Arc<Member>,
+    client: Arc<SidecarClient>,
+    shutdown: CancellationToken,
+) {
+    let mut misses = 0;
+    let mut was_up = false;
+    loop {
+        match client.probe(PROBE_TIMEOUT).await {
+            Ok(()) => {
+                misses = 0;
+                if !was_up {
+                    tracing::info!(addr = %client.addr(), "external sidecar is up");
+                }
+                was_up = true;
+                member.set_phase(Phase::Up {
+                    client: client.clone(),
+                });
+            }
+            Err(e) => {
+                misses += 1;
+                if matches!(e, ProbeError::Refused { .. }) || misses >= MISSES_BEFORE_RESTART {
+                    if was_up {
+                        tracing::warn!("external sidecar is down: {e}; start it again");
+                    }
+                    was_up = false;
+                    member.set_down_for(PROBE_INTERVAL);
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+            _ = member.probe_now.notified() => {}
+        }
+    }
+}
+
+/// Probes until the sidecar misses too many in a row; returns the last miss.
+async fn watch_health(member: &Member, client: &Arc<SidecarClient>) -> ProbeError {
+    let mut misses = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+            _ = member.probe_now.notified() => {}
+        }
+        match client.probe(PROBE_TIMEOUT).await {
+            Ok(()) => {
+                misses = 0;
+                if !matches!(member.phase(), Phase::Up { .. }) {
+                    member.set_phase(Phase::Up {
+                        client: client.clone(),
+                    });
+                }
+            }
+            Err(e) => {
+                misses += 1;
+                if matches!(e, ProbeError::Refused { .. }) {
+                    member.set_down_for(PROBE_INTERVAL);
+                }
+                if misses >= MISSES_BEFORE_RESTART {
+                    return e;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps; `true` when the shutdown came first.
+async fn sleep_or_shutdown(delay: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(delay) => false,
+    }
+}

@@ -1,0 +1,168 @@
+//! `--sidecars N`: N supervised sidecars behind least-connections routing.
+//!
+//! A request goes to the live member with the fewest streams in flight (ties rotate), the way
+//! nginx's `least_conn` does; a member that is down is skipped while its supervisor restarts
+//! it. The pool is unavailable only when no member is up.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::launch::LaunchConfig;
+use crate::member::{self, Member, Phase};
+use crate::transport::{SidecarAddr, SidecarClient};
+
+#[derive(Debug)]
+pub struct Pool {
+    members: Vec<Arc<Member>>,
+    rotation: AtomicUsize,
+    supervisors: tokio::sync::Mutex<JoinSet<()>>,
+    shutdown: CancellationToken,
+}
+
+/// A routed request's claim on a member; dropping it ends the request's count.
+#[derive(Debug)]
+pub struct Lease {
+    member: Arc<Member>,
+    pub client: Arc<SidecarClient>,
+}
+
+impl Lease {
+    pub fn member(&self) -> &Member {
+        &self.member
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.member.release();
+    }
+}
+
+/// Whether the pool can serve, and if not, when to ask again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolHealth {
+    Up,
+    Down { retry_after: Duration },
+}
+
+impl Pool {
+    /// Starts `size` supervised sidecars. Call from within the runtime, on a worker thread
+    /// (see `launch::die_with_parent`).
+    pub fn managed(size: usize, config: LaunchConfig, shutdown: CancellationToken) -> Arc<Self> {
+        let config = Arc::new(config);
+        let pool = Self::empty(size.max(1), shutdown);
+        let mut set = JoinSet::new();
+        for m in &pool.members {
+            set.spawn(member::supervise_managed(
+                m.clone(),
+                config.clone(),
+                pool.shutdown.clone(),
+            ));
+        }
+        pool.install(set)
+    }
+
+    /// Connects to sidecars started by someone else (`--sidecar external`).
+    pub fn external(addrs: Vec<SidecarAddr>, shutdown: CancellationToken) -> Arc<Self> {
+        let pool = Self::empty(addrs.len().max(1), shutdown);
+        let mut set = JoinSet::new();
+        for (m, addr) in pool.members.iter().zip(addrs) {
+            set.spawn(member::supervise_external(
+                m.clone(),
+                Arc::new(SidecarClient::new(addr)),
+                pool.shutdown.clone(),
+            ));
+        }
+        pool.install(set)
+    }
+
+    fn empty(size: usize, shutdown: CancellationToken) -> Self {
+        Self {
+            members: (0..size).map(|i| Arc::new(Member::new(i))).collect(),
+            rotation: AtomicUsize::new(0),
+            supervisors: tokio::sync::Mutex::new(JoinSet::new()),
+            shutdown: shutdown.child_token(),
+        }
+    }
+
+    fn install(mut self, set: JoinSet<()>) -> Arc<Self> {
+        *self.supervisors.get_mut() = set;
+        Arc::new(self)
+    }
+
+    pub fn members(&self) -> &[Arc<Member>] {
+        &self.members
+    }
+
+    /// The live member with the fewest requests in flight.
+    pub fn pick(&self) -> Option<Lease> {
+        let n = self.members.len();
+        let start = self.rotation.fetch_add(1, Ordering::Relaxed) % n;
+        let (member, client) = (0..n)
+            .map(|i| &self.members[(start + i) % n])
+            .filter_map(|m| match m.phase() {
+                Phase::Up { client } => Some((m, client)),
+                Phase::Down { .. } => None,
+            })
+            .min_by_key(|(m, _)| m.in_flight())?;
+        member.acquire();
+        Some(Lease {
+            member: member.clone(),
+            client,
+        })
+    }
+
+    pub fn health(&self) -> PoolHealth {
+        let now = Instant::now();
+        let mut soonest: Option<Instant> = None;
+        for m in &self.members {
+            match m.phase() {
+                Phase::Up { .. } => return PoolHealth::Up,
+                Phase::Down { back_at } => {
+                    soonest = Some(soonest.map_or(back_at, |s| s.min(back_at)));
+                }
+            }
+        }
+        PoolHealth::Down {
+            retry_after: soonest.map_or(Duration::ZERO, |s| s.saturating_duration_since(now)),
+        }
+    }
+
+    /// The pid of a live managed sidecar (the first one), for the ready line.
+    pub fn runtime_pid(&self) -> Option<u32> {
+        self.members.iter().find_map(|m| m.pid())
+    }
+
+    /// Every running managed sidecar's pid.
+    pub fn pids(&self) -> Vec<u32> {
+        self.members.iter().filter_map(|m| m.pid()).collect()
+    }
+
+    /// Waits until a member is up, or `timeout` passes; `true` when one is.
+    pub async fn wait_until_up(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.health() == PoolHealth::Up {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(READY_POLL).await;
+        }
+    }
+
+    /// Stops every sidecar (SIGTERM, then SIGKILL after a grace period) and waits for them.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        let mut set = self.supervisors.lock().await;
+        while set.join_next().await.is_some() {}
+    }
+}
+
+/// Startup polls the pool this often; it only runs until the first member is up.
+const READY_POLL: Duration = Duration::from_millis(10);

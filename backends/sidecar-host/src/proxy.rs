@@ -1,0 +1,249 @@
+//! `/api/chat` relayed to a sidecar as a live stream.
+//!
+//! Bytes pass through as they arrive; only a frame split across two reads waits for its end,
+//! so that a stream cut mid-frame can still be closed with a well-formed `error` chunk and
+//! `[DONE]` instead of half a JSON object. Dropping the relay (the client went away) drops the
+//! upstream response, which closes that connection: the sidecar sees `close` and aborts its
+//! provider request.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use contract::api_error::{ErrorBody, ErrorCode};
+use contract::sse::{DONE_FRAME, encode_data};
+use contract::ui_chunk::UiChunk;
+use contract::ui_message::ChatRequest;
+use http_body_util::{BodyExt, Limited};
+use hyper::StatusCode;
+use hyper::body::Incoming;
+use leanspec_core::{ApiError, SseBody};
+use tokio_util::sync::CancellationToken;
+
+use crate::pool::{Lease, Pool, PoolHealth};
+
+/// The most of a sidecar's error body worth reading into a message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// The end of an SSE frame as the AI SDK writes it.
+const FRAME_END: &[u8] = b"\n\n";
+
+/// Sends `request` to the least-loaded live sidecar and relays its UI message stream.
+pub async fn forward_chat(
+    pool: &Pool,
+    request: &ChatRequest,
+    idle_timeout: Duration,
+    cancel: CancellationToken,
+) -> Result<SseBody, ApiError> {
+    let body = serde_json::to_vec(request)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(format!("cannot serialise the chat request: {e}")))?;
+    // A connect failure sent nothing, so another member (or a restarted one) may take it.
+    for _ in 0..=pool.members().len() {
+        let Some(lease) = pool.pick() else { break };
+        let response = tokio::select! {
+            _ = cancel.cancelled() => {
+                return Err(ApiError::Unavailable {
+                    message: "the request was cancelled before the chat runtime answered".into(),
+                    retry_after_s: 1,
+                });
+            }
+            response = lease.client.post_chat(body.clone()) => response,
+        };
+        match response {
+            Ok(response) if response.status() == StatusCode::OK => {
+                return Ok(relay(response.into_body(), lease, idle_timeout, cancel));
+            }
+            Ok(response) => return Err(refusal(response).await),
+            Err(e) if e.is_connect() => {
+                tracing::warn!(
+                    member = lease.member().index,
+                    "cannot reach the sidecar: {e}"
+                );
+                lease.member().report_connect_failure();
+            }
+            Err(e) => {
+                // The request went out and the sidecar vanished before answering; sending it
+                // again could run the provider call twice, so the client decides.
+                lease.member().report_connect_failure();
+                return Err(ApiError::Unavailable {
+                    message: format!("the chat runtime failed before answering ({e})"),
+                    retry_after_s: 1,
+                });
+            }
+        }
+    }
+    Err(unavailable(pool))
+}
+
+/// The 503 for a pool with no member up.
+pub fn unavailable(pool: &Pool) -> ApiError {
+    let retry_after = match pool.health() {
+        PoolHealth::Down { retry_after } => retry_after,
+        PoolHealth::Up => Duration::ZERO,
+    };
+    ApiError::Unavailable {
+        message: "the chat sidecar is down or restarting".into(),
+        retry_after_s: retry_after_seconds(retry_after),
+    }
+}
+
+/// `Retry-After` is whole seconds; round up, and never tell a client to retry at once.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    let whole_seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    whole_seconds.max(1)
+}
+
+/// A sidecar answered with an error status: carry its message, not its status, when it is ours
+/// to explain (a token mismatch is our bug, not the client's).
+async fn refusal(response: hyper::Response<Incoming>) -> ApiError {
+    let status = response.status();
+    let body = Limited::new(response.into_body(), ERROR_BODY_LIMIT)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<ErrorBody>(&body).map_or_else(
+        |_| String::from_utf8_lossy(&body).into_owned(),
+        |e| e.error.message,
+    );
+    let message = format!("the chat sidecar answered {status}: {message}");
+    match status.as_u16() {
+        400 => ApiError::InvalidRequest(message),
+        413 => ApiError::PayloadTooLarge {
+            limit_bytes: contract::MAX_BODY_BYTES,
+        },
+        503 => ApiError::Unavailable {
+            message,
+            retry_after_s: 1,
+        },
+        s if s == ErrorCode::Unauthorized.status() => ApiError::Internal(message),
+        _ => ApiError::Upstream(message),
+    }
+}
+
+fn relay(
+    body: Incoming,
+    lease: Lease,
+    idle_timeout: Duration,
+    cancel: CancellationToken,
+) -> SseBody {
+    let relay = Relay {
+        body,
+        partial: BytesMut::new(),
+        ended_with_done: false,
+        finished: false,
+        idle_timeout,
+        cancel,
+        _lease: lease,
+    };
+    SseBody::from_frames(futures::stream::unfold(relay, |mut relay| async move {
+        relay.next_frames().await.map(|frames| (frames, relay))
+    }))
+}
+
+struct Relay {
+    body: Incoming,
+    /// The start of a frame whose end has not arrived yet.
+    partial: BytesMut,
+    ended_with_done: bool,
+    finished: bool,
+    idle_timeout: Duration,
+    cancel: CancellationToken,
+    /// Counts this stream against its member until the relay is dropped.
+    _lease: Lease,
+}
+
+impl Relay {
+    async fn next_frames(&mut self) -> Option<Bytes> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            let next = tokio::select! {
+                _ = self.cancel.cancelled() => {
+                    self.finished = true;
+                    return None;
+                }
+                next = tokio::time::timeout(self.idle_timeout, self.body.frame()) => next,
+            };
+            match next {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data()
+                        && let Some(complete) = self.complete_frames(data)
+                    {
+                        return Some(complete);
+                    }
+                }
+                Ok(Some(Err(_))) | Ok(None) if self.ended_with_done && self.partial.is_empty() => {
+                    self.finished = true;
+                    return None;
+                }
+                Ok(Some(Err(e))) => {
+                    return Some(self.fail(&format!("the chat runtime's stream broke ({e})")));
+                }
+                Ok(None) => {
+                    return Some(
+                        self.fail("the chat runtime ended the stream before it was complete"),
+                    );
+                }
+                Err(_) => {
+                    let idle = self.idle_timeout;
+                    return Some(self.fail(&format!("the chat runtime sent nothing for {idle:?}")));
+                }
+            }
+        }
+    }
+
+    /// The complete frames of what arrived so far; the tail of an unfinished frame waits.
+    fn complete_frames(&mut self, data: Bytes) -> Option<Bytes> {
+        if data.is_empty() {
+            return None;
+        }
+        let complete = if self.partial.is_empty() && data.ends_with(FRAME_END) {
+            data
+        } else {
+            self.partial.extend_from_slice(&data);
+            let end = last_frame_end(&self.partial)?;
+            self.partial.split_to(end).freeze()
+        };
+        self.ended_with_done = complete.ends_with(DONE_FRAME);
+        Some(complete)
+    }
+
+    /// Ends the stream the way the AI SDK ends a failed one: an `error` chunk, then `[DONE]`.
+    fn fail(&mut self, reason: &str) -> Bytes {
+        tracing::warn!("chat stream from the sidecar failed: {reason}");
+        self.finished = true;
+        self.partial.clear();
+        let mut out = Vec::new();
+        encode_data(&UiChunk::error(reason).to_json(), &mut out);
+        out.extend_from_slice(DONE_FRAME);
+        Bytes::from(out)
+    }
+}
+
+fn last_frame_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(FRAME_END.len())
+        .rposition(|w| w == FRAME_END)
+        .map(|i| i + FRAME_END.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(200)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1_000)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1_001)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_secs(5)), 5);
+    }
+
+    #[test]
+    fn frame_end_is_found_at_the_last_blank_line() {
+        assert_eq!(last_frame_end(b"data: a\n\ndata: b"), Some(9));
+        assert_eq!(last_frame_end(b"data: a\n\ndata: b\n\n"), Some(18));
+        assert_eq!(last_frame_end(b"data: a"), None);
+    }
+}
