@@ -1,0 +1,122 @@
+//! `harness build`: runs each manifest's build steps, in order, from the repository root.
+//!
+//! Each step's output goes to its own log under the run folder and its wall time into
+//! results.json; a failing step stops that backend's build and names the backend, the step and
+//! the tail of its log. Backends build one after another: they share two cores and the cargo
+//! target folder, so running them side by side would only make every timing wrong.
+
+use std::path::Path;
+use std::time::Instant;
+
+use contract::results::BuildStepResult;
+use thiserror::Error;
+
+use crate::manifest::Backend;
+use crate::process;
+use crate::run_dir::RunDir;
+
+/// How much of a failed step's log the error quotes.
+const LOG_TAIL_BYTES: usize = 3000;
+
+#[derive(Debug, Error)]
+pub enum BuildError {
+    #[error(
+        "building {backend} failed at step {index} `{step}` ({status}); log: {log}\n--- last lines ---\n{tail}"
+    )]
+    StepFailed {
+        backend: String,
+        index: usize,
+        step: String,
+        status: String,
+        log: String,
+        tail: String,
+    },
+    #[error("could not run step `{step}` of {backend}: {source}")]
+    Spawn {
+        backend: String,
+        step: String,
+        source: std::io::Error,
+    },
+}
+
+/// What happened to one backend's build.
+#[derive(Debug)]
+pub enum BuildOutcome {
+    Built,
+    /// `--quick` and every artifact present: nothing ran.
+    UpToDate,
+    Failed(BuildError),
+}
+
+/// Builds `backends` one by one, printing progress to stderr and recording each step.
+/// Returns every backend's outcome; a failed backend does not stop the others.
+pub async fn build_all(
+    backends: &[Backend],
+    root: &Path,
+    run: &mut RunDir,
+    quick: bool,
+) -> Vec<(String, BuildOutcome)> {
+    let mut outcomes = Vec::new();
+    for backend in backends {
+        let profile = run.run().profile.clone();
+        let outcome = if quick && backend.missing_artifacts(root, &profile).is_empty() {
+            eprintln!("[{}] artifacts present; skipped (--quick)", backend.name());
+            BuildOutcome::UpToDate
+        } else {
+            match build_one(backend, root, run).await {
+                Ok(()) => BuildOutcome::Built,
+                Err(e) => BuildOutcome::Failed(e),
+            }
+        };
+        outcomes.push((backend.name().to_owned(), outcome));
+    }
+    outcomes
+}
+
+async fn build_one(backend: &Backend, root: &Path, run: &mut RunDir) -> Result<(), BuildError> {
+    let name = backend.name().to_owned();
+    let log_dir = run.logs("build");
+    let steps = &backend.manifest.build;
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        let index = i + 1;
+        eprintln!("[{name}] step {index}/{total}: {step}");
+        let log = log_dir.join(format!("{name}.step{index}.log"));
+        let spawn_err = |source| BuildError::Spawn {
+            backend: name.clone(),
+            step: step.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&log_dir).map_err(spawn_err)?;
+        let started = Instant::now();
+        let status = process::run_shell(step, root, &log)
+            .await
+            .map_err(spawn_err)?;
+        let wall_s = started.elapsed().as_secs_f64();
+        let record = BuildStepResult {
+            command: step.clone(),
+            wall_s,
+            ok: status.success(),
+            log: run.relative(&log),
+        };
+        let entry = run.results.backend_mut(&name).build.get_or_insert_default();
+        entry.steps.push(record);
+        // A failure to persist must not hide the build's own outcome; it is reported below.
+        if let Err(e) = run.save() {
+            eprintln!("[{name}] warning: results.json not updated: {e:#}");
+        }
+        if !status.success() {
+            eprintln!("[{name}] step {index}/{total} FAILED after {wall_s:.1}s");
+            return Err(BuildError::StepFailed {
+                backend: name,
+                index,
+                step: step.clone(),
+                status: status.to_string(),
+                log: log.display().to_string(),
+                tail: process::file_tail(&log, LOG_TAIL_BYTES),
+            });
+        }
+        eprintln!("[{name}] step {index}/{total} ok in {wall_s:.1}s");
+    }
+    Ok(())
+}

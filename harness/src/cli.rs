@@ -1,0 +1,185 @@
+//! The commands. Exit codes: 0 all good, 1 something failed (a build step, a conformance
+//! case), 2 the harness itself could not do its job (bad flags, missing tools).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::build::{self, BuildOutcome};
+use crate::conformance;
+use crate::manifest::{self, Backend};
+use crate::run_dir::RunDir;
+use crate::schema;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    about = "Build, verify and measure the arena's chat backends"
+)]
+pub struct Cli {
+    /// The repository root (default: the nearest folder above the current one that holds
+    /// `backends/` and a workspace Cargo.toml).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the backends discovered from backends/*/backend.toml and whether they are built.
+    Backends(Common),
+    /// Run each backend's build steps, with logs and wall times in the run folder.
+    Build(Common),
+    /// Run the conformance suite against each backend; exit 1 if any case failed.
+    Conformance(ConformanceArgs),
+    /// Write reports/schema.json from the results types.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Backends to use, comma-separated (default: every discovered backend).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
+    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`.
+    #[arg(long)]
+    pub quick: bool,
+    /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`
+    /// maps them onto `target/debug/`.
+    #[arg(long, default_value = "release", value_parser = ["release", "debug"])]
+    pub profile: String,
+    /// Add this stage to an existing run (`latest` or a run id) instead of starting one.
+    #[arg(long)]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `headers`).
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// How long a backend may take to print its ready line.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let root = match cli.root {
+        Some(r) => r,
+        None => find_root()?,
+    };
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("no such folder {}", root.display()))?;
+    match cli.command {
+        Command::Schema => {
+            schema::write(&root)?;
+            eprintln!("wrote {}", schema::SCHEMA_PATH);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backends(c) => list(&root, &c),
+        Command::Build(c) => {
+            let backends = select(&root, &c)?;
+            let mut run = open_run(&root, &c)?;
+            eprintln!("run {}", run.path.display());
+            let outcomes = build::build_all(&backends, &root, &mut run, c.quick).await;
+            let mut failed = false;
+            for (name, outcome) in outcomes {
+                if let BuildOutcome::Failed(e) = outcome {
+                    eprintln!("\n[{name}] {e}");
+                    failed = true;
+                }
+            }
+            Ok(exit(failed))
+        }
+        Command::Conformance(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            let opts = conformance::Options {
+                root: root.clone(),
+                scenarios: args.scenarios.clone(),
+                quick: c.quick,
+                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                explicit: !c.backends.is_empty(),
+            };
+            let summary = conformance::run(&backends, &mut run, &opts).await?;
+            let mut out = std::io::stdout().lock();
+            conformance::report::write_matrix(&mut out, &summary.verdicts)?;
+            for (name, why) in &summary.skipped {
+                writeln!(out, "SKIPPED {name}: {why}")?;
+            }
+            writeln!(
+                out,
+                "results: {}",
+                run.path.join(crate::run_dir::RESULTS_FILE).display()
+            )?;
+            if summary.verdicts.is_empty() {
+                bail!("no backend could be tested; build them first with `harness build`");
+            }
+            Ok(exit(summary.any_failed()))
+        }
+    }
+}
+
+fn exit(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn select(root: &Path, c: &Common) -> Result<Vec<Backend>> {
+    let all = manifest::discover(&root.join("backends"))?;
+    Ok(manifest::select(all, &c.backends)?)
+}
+
+fn open_run(root: &Path, c: &Common) -> Result<RunDir> {
+    let reports = root.join("reports");
+    match &c.run {
+        Some(id) => RunDir::open(&reports, id),
+        None => RunDir::create(&reports, root, &c.profile),
+    }
+}
+
+fn list(root: &Path, c: &Common) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    for b in select(root, c)? {
+        let missing = b.missing_artifacts(root, &c.profile);
+        let state = if missing.is_empty() {
+            "built".to_owned()
+        } else {
+            format!("not built (missing {})", missing.join(", "))
+        };
+        writeln!(
+            out,
+            "{:10} runtime={:5} {state}\n           {}",
+            b.name(),
+            format!("{:?}", b.manifest.runtime).to_lowercase(),
+            b.manifest.summary
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The nearest ancestor of the current folder that looks like the repository root.
+fn find_root() -> Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    cwd.ancestors()
+        .find(|d| {
+            d.join("backends").is_dir()
+                && std::fs::read_to_string(d.join("Cargo.toml"))
+                    .is_ok_and(|t| t.contains("[workspace]"))
+        })
+        .map(Path::to_path_buf)
+        .context("not inside the arena repository; pass --root")
+}

@@ -1,0 +1,239 @@
+//! The cases of the suite: every catalogue scenario, multi-turn conversations, bad input and
+//! response headers. A case is data; [`super::run`] plays it and [`super::expect`] judges it.
+
+use contract::scenario::{CATALOGUE, Directive, Expected, Scenario};
+use contract::ui_message::{ChatRequest, Role, Trigger, UiMessage, UiPart};
+
+/// Fast delays: the suite checks behaviour, not timing, and must finish in seconds.
+const FAST_TTFT_MS: u64 = 0;
+const FAST_GAP_MS: u64 = 1;
+/// `long` in `--quick` runs: still far more chunks than any buffer boundary of interest.
+const QUICK_LONG_CHUNKS: u32 = 200;
+/// The backends run with this idle timeout (`--idle-timeout-s`) so `stall` ends in an error
+/// quickly; [`STALL_MS`] is well above it.
+pub const IDLE_TIMEOUT_S: u64 = 2;
+const STALL_MS: u64 = 6_000;
+const _: () = assert!(
+    STALL_MS / 1000 > IDLE_TIMEOUT_S * 2,
+    "the stall must outlast the idle timeout"
+);
+/// The multi-turn follow-up's length.
+const FOLLOW_UP_CHUNKS: u32 = 5;
+
+/// One bad request and the status it must get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadInput {
+    MalformedJson,
+    InvalidMessages,
+    UnknownRoute,
+    UnknownSpec,
+    TooLarge,
+    NotJson,
+}
+
+impl BadInput {
+    pub const ALL: [BadInput; 6] = [
+        Self::MalformedJson,
+        Self::InvalidMessages,
+        Self::UnknownRoute,
+        Self::UnknownSpec,
+        Self::TooLarge,
+        Self::NotJson,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "bad-input/400-malformed-json",
+            Self::InvalidMessages => "bad-input/400-invalid-messages",
+            Self::UnknownRoute => "bad-input/404-unknown-route",
+            Self::UnknownSpec => "bad-input/404-unknown-spec",
+            Self::TooLarge => "bad-input/413-over-1mib",
+            Self::NotJson => "bad-input/415-not-json",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MalformedJson | Self::InvalidMessages => 400,
+            Self::UnknownRoute | Self::UnknownSpec => 404,
+            Self::TooLarge => 413,
+            Self::NotJson => 415,
+        }
+    }
+}
+
+/// What a case does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseKind {
+    /// One request playing a scenario.
+    Scenario(Scenario),
+    /// `http-429` that fails once and then succeeds: the backend's retry must hide it.
+    RetryRecovers,
+    /// The scenario, then a follow-up that sends its assistant message back.
+    MultiTurn(Scenario),
+    /// A crash-fault scenario, on its own instance started with `--enable-fault-injection`.
+    Fault(Scenario),
+    BadInput(BadInput),
+    /// The stream's response headers, with a client that invites compression.
+    Headers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub name: String,
+    pub kind: CaseKind,
+}
+
+/// The whole suite, filtered by scenario name (a filter keeps the cases derived from the named
+/// scenarios; `bad-input` and `headers` select those groups).
+pub fn all_cases(filter: &[String]) -> Vec<Case> {
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| f == name);
+    let mut cases = Vec::new();
+    for info in CATALOGUE {
+        let s = info.scenario;
+        if !wanted(info.name) {
+            continue;
+        }
+        let kind = if info.expected == Expected::BackendFault {
+            CaseKind::Fault(s)
+        } else {
+            CaseKind::Scenario(s)
+        };
+        cases.push(Case {
+            name: info.name.to_owned(),
+            kind,
+        });
+        if s == Scenario::Http429 {
+            cases.push(Case {
+                name: "http-429/retry-recovers".into(),
+                kind: CaseKind::RetryRecovers,
+            });
+        }
+        if matches!(
+            s,
+            Scenario::Text
+                | Scenario::ToolSingle
+                | Scenario::ToolParallel
+                | Scenario::ToolChain
+                | Scenario::ToolError
+        ) {
+            cases.push(Case {
+                name: format!("multi-turn/{}", info.name),
+                kind: CaseKind::MultiTurn(s),
+            });
+        }
+    }
+    if wanted("bad-input") {
+        cases.extend(BadInput::ALL.iter().map(|b| Case {
+            name: b.name().to_owned(),
+            kind: CaseKind::BadInput(*b),
+        }));
+    }
+    if wanted("headers") {
+        cases.push(Case {
+            name: "headers".into(),
+            kind: CaseKind::Headers,
+        });
+    }
+    cases
+}
+
+/// Names a filter may use, for the error on an unknown one.
+pub fn filter_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = CATALOGUE.iter().map(|i| i.name).collect();
+    names.extend(["bad-input", "headers"]);
+    names
+}
+
+/// The directive a case sends, fast and tagged so its timeline can be found.
+pub fn directive(scenario: Scenario, tag: &str, quick: bool) -> Directive {
+    let mut d = Directive::new(scenario);
+    d.params.ttft_ms = FAST_TTFT_MS;
+    d.params.gap_ms = FAST_GAP_MS;
+    d.params.tag = Some(tag.to_owned());
+    match scenario {
+        Scenario::Long if quick => d.params.chunks = QUICK_LONG_CHUNKS,
+        Scenario::Stall => d.params.stall_ms = STALL_MS,
+        // Retry-After 0: the retries still happen, without seconds of waiting.
+        Scenario::Http429 => d.params.retry_after_s = 0,
+        _ => {}
+    }
+    d
+}
+
+/// A follow-up turn's directive.
+pub fn follow_up(tag: &str) -> Directive {
+    let mut d = directive(Scenario::Text, tag, false);
+    d.params.chunks = FOLLOW_UP_CHUNKS;
+    d
+}
+
+pub fn user_message(id: &str, text: String) -> UiMessage {
+    UiMessage {
+        id: id.to_owned(),
+        role: Role::User,
+        metadata: None,
+        parts: vec![UiPart::Text {
+            text,
+            state: None,
+            provider_metadata: None,
+        }],
+    }
+}
+
+/// The body `useChat` sends for a conversation.
+pub fn chat_request(chat_id: &str, messages: Vec<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({
+        "id": chat_id,
+        "messages": messages,
+        "trigger": "submit-message",
+    })
+}
+
+/// A one-message request as typed values.
+pub fn single_turn(chat_id: &str, text: String) -> ChatRequest {
+    ChatRequest {
+        id: chat_id.to_owned(),
+        messages: vec![user_message("u1", text)],
+        trigger: Trigger::SubmitMessage,
+        message_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_suite_covers_the_catalogue_and_filters_by_name() {
+        let all = all_cases(&[]);
+        for info in CATALOGUE {
+            assert!(all.iter().any(|c| c.name == info.name), "{}", info.name);
+        }
+        assert!(all.iter().any(|c| c.kind == CaseKind::Headers));
+        assert_eq!(
+            all.iter()
+                .filter(|c| matches!(c.kind, CaseKind::BadInput(_)))
+                .count(),
+            6
+        );
+        let some = all_cases(&["tool-single".into()]);
+        let names: Vec<&str> = some.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["tool-single", "multi-turn/tool-single"]);
+        assert!(matches!(
+            all_cases(&["crash-tool".into()])[0].kind,
+            CaseKind::Fault(Scenario::CrashTool)
+        ));
+    }
+
+    #[test]
+    fn directives_are_fast_and_tagged() {
+        let d = directive(Scenario::Long, "t1", true);
+        assert_eq!(d.params.chunks, QUICK_LONG_CHUNKS);
+        let text = d.render();
+        assert!(
+            text.contains("tag=t1") && text.contains("gap_ms=1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! Reads a UI message stream the way the AI SDK's client must be able to, and says where it
+//! breaks the client's rules.
+//!
+//! A state machine over the chunks: `start` first; content only inside a step; a `text-delta`
+//! only between its `text-start` and `text-end`; `tool-input-delta` only after its
+//! `tool-input-start`; a tool output only for a call whose input is known, and only once; steps
+//! balanced; `finish` (or `error`) last; `[DONE]` at the end and nothing after it. While it
+//! checks, it builds the final message as `processUIMessageStream` would (see [`super::message`]),
+//! so the Rust reading can be compared with the AI SDK's own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use contract::sse::SseDecoder;
+use contract::ui_chunk::{FinishReason, UiChunk};
+
+use super::message::MessageBuilder;
+
+/// Everything the checker learned from one answer.
+#[derive(Debug, Clone, Default)]
+pub struct StreamReading {
+    pub chunks: Vec<UiChunk>,
+    /// The final assistant message's parts, projected (see [`super::message`]).
+    pub parts: Vec<serde_json::Value>,
+    pub finish_reason: Option<FinishReason>,
+    /// `errorText` of every `error` chunk.
+    pub errors: Vec<String>,
+    /// `[DONE]` ended the stream.
+    pub done: bool,
+    /// Broken rules, in the order met; empty for a conforming stream.
+    pub violations: Vec<String>,
+    /// Text deltas per step (index = step number - 1).
+    pub text_deltas_per_step: Vec<usize>,
+}
+
+impl StreamReading {
+    pub fn steps(&self) -> usize {
+        self.text_deltas_per_step.len()
+    }
+
+    pub fn chunk_types(&self) -> Vec<String> {
+        self.chunks
+            .iter()
+            .map(|c| c.type_name().to_owned())
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        super::message::text_of(&self.parts)
+    }
+}
+
+#[derive(Debug, Default)]
+struct ToolCall {
+    name: String,
+    input_known: bool,
+    streaming: bool,
+    has_output: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    started: bool,
+    in_step: bool,
+    finished: bool,
+    open_text: BTreeSet<String>,
+    open_reasoning: BTreeSet<String>,
+    tools: BTreeMap<String, ToolCall>,
+}
+
+/// Reads a whole answer body.
+pub fn read_stream(raw: &[u8]) -> StreamReading {
+    let mut reading = StreamReading::default();
+    let mut state = State::default();
+    let mut builder = MessageBuilder::default();
+    let mut decoder = SseDecoder::new();
+    let events = decoder.push(raw);
+    if decoder.has_partial_frame() {
+        reading
+            .violations
+            .push("the stream ends in the middle of a frame".into());
+    }
+    for (index, event) in events.iter().enumerate() {
+        if reading.done {
+            reading.violations.push(format!(
+                "frame {index} comes after [DONE]: {}",
+                shorten(&event.data)
+            ));
+            break;
+        }
+        if event.is_done() {
+            reading.done = true;
+            continue;
+        }
+        let chunk = match UiChunk::from_json(&event.data) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                reading.violations.push(format!(
+                    "frame {index} is not a UI message chunk ({e}): {}",
+                    shorten(&event.data)
+                ));
+                continue;
+            }
+        };
+        if let Err(v) = check(&mut state, &mut reading, &chunk) {
+            reading
+                .violations
+                .push(format!("chunk {index} ({}): {v}", chunk.type_name()));
+        }
+        builder.apply(&chunk);
+        reading.chunks.push(chunk);
+    }
+    finish_checks(&state, &mut reading);
+    reading.parts = builder.into_parts();
+    reading
+}
+
+fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Result<(), String> {
+    if state.finished {
+        return Err("comes after `finish`; only [DONE] may follow it".into());
+    }
+    if !state.started && !matches!(chunk, UiChunk::Start { .. }) {
+        state.started = true;
+        return Err("the stream must open with `start`".into());
+    }
+    let needs_step = !matches!(
+        chunk,
+        UiChunk::Start { .. }
+            | UiChunk::StartStep
+            | UiChunk::FinishStep
+            | UiChunk::Finish { .. }
+            | UiChunk::Error { .. }
+            | UiChunk::Abort { .. }
+            | UiChunk::MessageMetadata { .. }
+    );
+    if needs_step && !state.in_step {
+        return Err("content outside a step (no open `start-step`)".into());
+    }
+    match chunk {
+        UiChunk::Start { .. } if state.started => return Err("a second `start`".into()),
+        UiChunk::Start { .. } => state.started = true,
+        UiChunk::StartStep => {
+            if state.in_step {
+                return Err("`start-step` inside an open step".into());
+            }
+            state.in_step = true;
+            reading.text_deltas_per_step.push(0);
+        }
+        UiChunk::FinishStep => {
+            if !state.in_step {
+                return Err("`finish-step` without `start-step`".into());
+            }
+            state.in_step = false;
+            if let Some(id) = state.open_text.iter().next() {
+                let id = id.clone();
+                state.open_text.clear();
+                return Err(format!("text part `{id}` still open (no `text-end`)"));
+            }
+            state.open_reasoning.clear();
+        }
+        UiChunk::TextStart { id, .. } if state.open_text.contains(id) => {
+            return Err(format!("text part `{id}` started twice"));
+        }
+        UiChunk::TextStart { id, .. } => {
+            state.open_text.insert(id.clone());
+        }
+        UiChunk::TextDelta { id, .. } => {
+            if !state.open_text.contains(id) {
+                return Err(format!(
+                    "text-delta for `{id}` outside its text-start/text-end"
+                ));
+            }
+            if let Some(n) = reading.text_deltas_per_step.last_mut() {
+                *n += 1;
+            }
+        }
+        UiChunk::TextEnd { id, .. } if !state.open_text.contains(id) => {
+            return Err(format!("text-end for `{id}`, which is not open"));
+        }
+        UiChunk::TextEnd { id, .. } => {
+            state.open_text.remove(id);
+        }
+        UiChunk::ReasoningStart { id, .. } => {
+            state.open_reasoning.insert(id.clone());
+        }
+        UiChunk::ReasoningDelta { id, .. } | UiChunk::ReasoningEnd { id, .. }
+            if !state.open_reasoning.contains(id) =>
+        {
+            return Err(format!("reasoning part `{id}` is not open"));
+        }
+        UiChunk::ReasoningEnd { id, .. } => {
+            state.open_reasoning.remove(id);
+        }
+        UiChunk::ToolInputStart {
+            tool_call_id,
+            tool_name,
+            ..
+        } => {
+            if state.tools.contains_key(tool_call_id) {
+                return Err(format!("tool call `{tool_call_id}` started twice"));
+            }
+            state.tools.insert(
+                tool_call_id.clone(),
+                ToolCall {
+                    name: tool_name.clone(),
+                    streaming: true,
+                    ..ToolCall::default()
+                },
+            );
+        }
+        UiChunk::ToolInputDelta { tool_call_id, .. } => {
+            let streaming = state.tools.get(tool_call_id).is_some_and(|t| t.streaming);
+            if !streaming {
+                return Err(format!(
+                    "tool-input-delta for `{tool_call_id}` without an open tool-input-start"
+                ));
+            }
+        }
+        UiChunk::ToolInputAvailable {
+            tool_call_id,
+            tool_name,
+            ..
+        }
+        | UiChunk::ToolInputError {
+            tool_call_id,
+            tool_name,
+            ..
+        } => {
+            let call = state.tools.entry(tool_call_id.clone()).or_default();
+            if call.input_known {
+                return Err(format!("input of tool call `{tool_call_id}` given twice"));
+            }
+            if !call.name.is_empty() && call.name != *tool_name {
+                return Err(format!(
+                    "tool call `{tool_call_id}` started as `{}` but its input names `{tool_name}`",
+                    call.name
+                ));
+            }
+            call.name = tool_name.clone();
+            call.input_known = true;
+            call.streaming = false;
+            // An input error is the call's result: the client shows it as output-error.
+            call.has_output = matches!(chunk, UiChunk::ToolInputError { .. });
+        }
+        UiChunk::ToolOutputAvailable {
+            tool_call_id,
+            preliminary,
+            ..
+        } => tool_output(state, tool_call_id, preliminary.unwrap_or(false))?,
+        UiChunk::ToolOutputError { tool_call_id, .. } => tool_output(state, tool_call_id, false)?,
+        UiChunk::ToolOutputDenied { tool_call_id }
+        | UiChunk::ToolApprovalRequest { tool_call_id, .. }
+            if !state.tools.contains_key(tool_call_id) =>
+        {
+            return Err(format!("unknown toolCallId `{tool_call_id}`"));
+        }
+        UiChunk::Finish { finish_reason, .. } => {
+            state.finished = true;
+            reading.finish_reason = *finish_reason;
+            if state.in_step {
+                return Err("`finish` inside an open step (no `finish-step`)".into());
+            }
+        }
+        UiChunk::Error { error_text } => reading.errors.push(error_text.clone()),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn tool_output(state: &mut State, id: &str, preliminary: bool) -> Result<(), String> {
+    let Some(call) = state.tools.get_mut(id) else {
+        return Err(format!("output for unknown toolCallId `{id}`"));
+    };
+    if !call.input_known {
+        return Err(format!(
+            "output for tool call `{id}` before its tool-input-available"
+        ));
+    }
+    if call.has_output {
+        return Err(format!("tool call `{id}` got a second final output"));
+    }
+    call.has_output = !preliminary;
+    Ok(())
+}
+
+fn finish_checks(state: &State, reading: &mut StreamReading) {
+    let v = &mut reading.violations;
+    if !reading.done {
+        v.push("the stream does not end with [DONE]".into());
+    }
+    if reading.chunks.is_empty() {
+        v.push("the stream holds no chunk".into());
+        return;
+    }
+    let last = reading.chunks.last().map(UiChunk::type_name).unwrap_or("");
+    if !matches!(last, "finish" | "error" | "abort") {
+        v.push(format!(
+            "the last chunk is `{last}`; a stream ends with `finish` (or `error`)"
+        ));
+    }
+    let failed = !reading.errors.is_empty() || last == "abort";
+    if !failed {
+        if state.in_step {
+            v.push("a step is still open at the end (no `finish-step`)".into());
+        }
+        for (id, call) in &state.tools {
+            if !call.has_output {
+                v.push(format!(
+                    "tool call `{id}` ({}) never got its result",
+                    if call.name.is_empty() {
+                        "?"
+                    } else {
+                        &call.name
+                    }
+                ));
+            }
+        }
+    }
+}
+
+/// A payload short enough to quote in a reason.
+pub fn shorten(text: &str) -> String {
+    const MAX: usize = 160;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}

@@ -1,0 +1,312 @@
+//! Judging an answer: the stream's rules, agreement with the AI SDK's reading, and what the
+//! scenario promises (content, tool calls, steps, finish reason, 1:1 text-delta mapping).
+
+use contract::scenario::{
+    Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
+};
+use contract::timeline::RequestTimeline;
+use contract::tools::{GET_SPEC, LIST_SPECS, SEARCH_SPECS};
+use contract::ui_chunk::FinishReason;
+use serde_json::{Value, json};
+
+use super::checker::{StreamReading, shorten};
+use super::client::Answer;
+use super::message::{first_difference, project};
+use super::oracle::OracleReading;
+
+/// The headers DESIGN.md fixes for a UI message stream, as (name, required value).
+const STREAM_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "text/event-stream"),
+    ("x-vercel-ai-ui-message-stream", "v1"),
+    ("x-accel-buffering", "no"),
+    ("cache-control", "no-cache"),
+];
+
+/// A 200 stream with the fixed headers and no compression.
+pub fn stream_headers(answer: &Answer) -> Result<(), String> {
+    if answer.status != 200 {
+        return Err(format!(
+            "HTTP {} instead of 200: {}",
+            answer.status,
+            shorten(&String::from_utf8_lossy(&answer.body))
+        ));
+    }
+    for (name, want) in STREAM_HEADERS {
+        match answer.header(name) {
+            Some(v) if v.split(';').next().is_some_and(|v| v.trim() == *want) => {}
+            Some(v) => return Err(format!("header {name}: {v:?}, expected {want:?}")),
+            None => return Err(format!("header {name} is missing (expected {want:?})")),
+        }
+    }
+    match answer.header("content-encoding") {
+        None | Some("identity") => Ok(()),
+        Some(enc) => Err(format!(
+            "the stream is compressed (content-encoding: {enc}), which buffers frames"
+        )),
+    }
+}
+
+/// The stream obeys the client's rules, and the Rust and AI SDK readings agree.
+pub fn protocol(reading: &StreamReading, oracle: &OracleReading) -> Result<(), String> {
+    if let Some(first) = reading.violations.first() {
+        let more = reading.violations.len() - 1;
+        let suffix = if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        };
+        return Err(format!("{first}{suffix}"));
+    }
+    // The SDK reports error chunks verbatim; anything else it reports is a rule it enforced.
+    let rejected: Vec<&String> = oracle
+        .errors
+        .iter()
+        .filter(|e| !reading.errors.contains(e))
+        .collect();
+    if let Some(e) = rejected.first() {
+        return Err(format!("the AI SDK client rejected the stream: {e}"));
+    }
+    if oracle.done != reading.done {
+        return Err(format!(
+            "readings differ on [DONE]: Rust {}, the AI SDK {}",
+            reading.done, oracle.done
+        ));
+    }
+    if oracle.chunk_types != reading.chunk_types() {
+        return Err(format!(
+            "readings differ on the chunks: Rust {:?}, the AI SDK {:?}",
+            shorten(&reading.chunk_types().join(",")),
+            shorten(&oracle.chunk_types.join(","))
+        ));
+    }
+    match first_difference(&reading.parts, &project(&oracle.parts())) {
+        Some(diff) => Err(format!("the final messages differ: {diff}")),
+        None => Ok(()),
+    }
+}
+
+/// The upstream fault surfaced as an `error` chunk (and the stream still ended with [DONE]).
+pub fn ends_in_error(reading: &StreamReading) -> Result<(), String> {
+    match reading.errors.iter().find(|e| e.trim().is_empty()) {
+        Some(_) => Err("an `error` chunk has an empty errorText".into()),
+        None if reading.errors.is_empty() => Err(format!(
+            "expected an `error` chunk for the upstream fault; the stream ended with finish reason {:?}",
+            reading.finish_reason
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The answer completed as the scenario promises.
+pub fn completes(
+    directive: &Directive,
+    reading: &StreamReading,
+    timeline: &[RequestTimeline],
+    expected_text: Option<&str>,
+) -> Result<(), String> {
+    if let Some(e) = reading.errors.first() {
+        return Err(format!("unexpected error chunk: {}", shorten(e)));
+    }
+    if reading.finish_reason != Some(FinishReason::Stop) {
+        return Err(format!(
+            "finish reason {:?}, expected stop",
+            reading.finish_reason
+        ));
+    }
+    let steps = directive.scenario.info().steps as usize;
+    if reading.steps() != steps {
+        return Err(format!("{} steps, expected {steps}", reading.steps()));
+    }
+    one_delta_per_chunk(reading, timeline)?;
+    if let Some(want) = expected_text
+        && reading.text() != want
+    {
+        return Err(format!(
+            "the text differs from what the provider sent: got {:?}, expected {:?}",
+            shorten(&reading.text()),
+            shorten(want)
+        ));
+    }
+    tools(directive.scenario, reading)
+}
+
+/// Each provider text chunk became exactly one text-delta, step by step.
+fn one_delta_per_chunk(
+    reading: &StreamReading,
+    timeline: &[RequestTimeline],
+) -> Result<(), String> {
+    let served: Vec<&RequestTimeline> = timeline.iter().filter(|r| r.status == 200).collect();
+    if served.len() != reading.steps() {
+        return Err(format!(
+            "the provider served {} requests for {} steps",
+            served.len(),
+            reading.steps()
+        ));
+    }
+    for (i, (request, deltas)) in served.iter().zip(&reading.text_deltas_per_step).enumerate() {
+        let sent = request.text_chunks().count();
+        if sent != *deltas {
+            return Err(format!(
+                "step {}: the provider sent {sent} text chunks, the stream has {deltas} text-deltas (must be 1:1)",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn tool_parts(reading: &StreamReading) -> Vec<&Value> {
+    reading
+        .parts
+        .iter()
+        .filter(|p| p["type"].as_str().is_some_and(|t| t.starts_with("tool-")))
+        .collect()
+}
+
+fn expect_call(part: &Value, name: &str, input: &Value, state: &str) -> Result<(), String> {
+    let got = (
+        part["type"].as_str(),
+        &part["input"],
+        part["state"].as_str(),
+    );
+    if got != (Some(&*format!("tool-{name}")), input, Some(state)) {
+        return Err(format!(
+            "expected a {name} call with input {input} in state {state}; got {}",
+            shorten(&part.to_string())
+        ));
+    }
+    Ok(())
+}
+
+fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
+    let parts = tool_parts(reading);
+    let count = |n: usize| {
+        if parts.len() == n {
+            Ok(())
+        } else {
+            Err(format!("{} tool parts, expected {n}", parts.len()))
+        }
+    };
+    let text = reading.text();
+    let quotes = |what: &str, quoted: &str| {
+        if text.contains(quoted) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the answer does not quote the {what} {quoted:?}: {}",
+                shorten(&text)
+            ))
+        }
+    };
+    match scenario {
+        Scenario::ToolSingle => {
+            count(1)?;
+            expect_call(
+                parts[0],
+                GET_SPEC,
+                &json!({"id": KNOWN_SPEC_ID}),
+                "output-available",
+            )?;
+            quotes("spec title", &title(&parts[0]["output"])?)
+        }
+        Scenario::ToolParallel => {
+            count(2)?;
+            let (get, search) = if parts[0]["type"] == json!(format!("tool-{GET_SPEC}")) {
+                (parts[0], parts[1])
+            } else {
+                (parts[1], parts[0])
+            };
+            expect_call(
+                get,
+                GET_SPEC,
+                &json!({"id": KNOWN_SPEC_ID}),
+                "output-available",
+            )?;
+            expect_call(
+                search,
+                SEARCH_SPECS,
+                &json!({"query": PARALLEL_SEARCH_QUERY}),
+                "output-available",
+            )?;
+            quotes("spec title", &title(&get["output"])?)
+        }
+        Scenario::ToolChain => {
+            count(2)?;
+            let list = parts[0];
+            if list["type"] != json!(format!("tool-{LIST_SPECS}"))
+                || list["state"] != json!("output-available")
+            {
+                return Err(format!(
+                    "the first call must be a completed {LIST_SPECS}: {}",
+                    shorten(&list.to_string())
+                ));
+            }
+            let id = parts[1]["input"]["id"].as_str().unwrap_or_default();
+            if !list["output"].to_string().contains(&format!("\"{id}\"")) || id.is_empty() {
+                return Err(format!(
+                    "get_spec asked for {id:?}, which the list_specs result does not hold"
+                ));
+            }
+            expect_call(parts[1], GET_SPEC, &json!({"id": id}), "output-available")?;
+            quotes("spec title", &title(&parts[1]["output"])?)
+        }
+        Scenario::ToolError => {
+            count(1)?;
+            expect_call(
+                parts[0],
+                GET_SPEC,
+                &json!({"id": MISSING_SPEC_ID}),
+                "output-error",
+            )?;
+            let error = parts[0]["errorText"].as_str().unwrap_or_default();
+            if error.is_empty() {
+                return Err("the tool error has no errorText".into());
+            }
+            quotes("tool error", error)
+        }
+        _ => count(0),
+    }
+}
+
+/// The shallowest `title` of a tool output, as the mock provider quotes it.
+fn title(output: &Value) -> Result<String, String> {
+    let mut queue = std::collections::VecDeque::from([output]);
+    while let Some(v) = queue.pop_front() {
+        match v {
+            Value::Object(obj) => {
+                if let Some(Value::String(t)) = obj.get("title") {
+                    return Ok(t.clone());
+                }
+                queue.extend(obj.values());
+            }
+            Value::Array(items) => queue.extend(items),
+            _ => {}
+        }
+    }
+    Err(format!(
+        "the tool output holds no title: {}",
+        shorten(&output.to_string())
+    ))
+}
+
+/// A JSON error answer with the expected status and DESIGN.md's body shape.
+pub fn error_answer(answer: &Answer, status: u16) -> Result<(), String> {
+    let body = String::from_utf8_lossy(&answer.body);
+    if answer.status != status {
+        return Err(format!(
+            "HTTP {}, expected {status}: {}",
+            answer.status,
+            shorten(&body)
+        ));
+    }
+    let json: Value = serde_json::from_str(&body)
+        .map_err(|_| format!("the {status} body is not JSON: {}", shorten(&body)))?;
+    let shaped = json["error"]["code"].is_string() && json["error"]["message"].is_string();
+    if !shaped {
+        return Err(format!(
+            "the {status} body is not {{\"error\":{{\"code\",\"message\"}}}}: {}",
+            shorten(&body)
+        ));
+    }
+    Ok(())
+}

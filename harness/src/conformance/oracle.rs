@@ -1,0 +1,142 @@
+//! The independent oracle: the AI SDK's own `readUIMessageStream`, in Node, reading the same
+//! bytes the Rust checker read.
+//!
+//! One Node process serves the whole run (starting Node per case would cost more than the
+//! cases): `harness/node/read-ui-stream.mjs` takes JSON lines `{"id","sse"}` on stdin and
+//! answers JSON lines `{"id","ok","message","errors","chunkTypes","done"}` on stdout. Answers
+//! are matched to requests by id, so any number of cases can ask at once.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{Mutex, oneshot};
+
+use crate::process::{self, Worker};
+
+/// The oracle script, relative to the repository root.
+pub const SCRIPT: &str = "harness/node/read-ui-stream.mjs";
+/// Reading one stream takes milliseconds; this only guards against a wedged Node process.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The AI SDK's reading of one stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OracleReading {
+    pub id: String,
+    /// The SDK read the stream without throwing.
+    pub ok: bool,
+    /// The final UIMessage (`{id, role, parts, ...}`), when one was built.
+    #[serde(default)]
+    pub message: Option<Value>,
+    #[serde(default)]
+    pub errors: Vec<String>,
+    #[serde(default)]
+    pub chunk_types: Vec<String>,
+    #[serde(default)]
+    pub done: bool,
+}
+
+impl OracleReading {
+    pub fn parts(&self) -> Vec<Value> {
+        self.message
+            .as_ref()
+            .and_then(|m| m.get("parts"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+type Pending = Arc<std::sync::Mutex<HashMap<String, oneshot::Sender<OracleReading>>>>;
+
+/// A running oracle; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Oracle {
+    stdin: Mutex<tokio::process::ChildStdin>,
+    pending: Pending,
+    next_id: AtomicU64,
+    _worker: Worker,
+}
+
+impl Oracle {
+    /// Starts the Node process. Fails with what to run when the package is not installed.
+    pub fn start(root: &Path, log_dir: &Path) -> Result<Self> {
+        if !root.join(SCRIPT).is_file() {
+            bail!("the oracle script {SCRIPT} is missing; it is part of harness/node");
+        }
+        if !root.join("harness/node/node_modules/ai").is_dir() {
+            bail!("harness/node is not installed: run `npm ci --prefix harness/node`");
+        }
+        std::fs::create_dir_all(log_dir)?;
+        let mut worker = process::spawn_worker(
+            "node",
+            &[SCRIPT.to_owned()],
+            root,
+            &log_dir.join("oracle.stderr.log"),
+        )
+        .context("cannot start the Node oracle; is `node` on PATH?")?;
+        let stdin = worker.child.stdin.take().context("oracle stdin")?;
+        let stdout = worker.child.stdout.take().context("oracle stdout")?;
+        let pending: Pending = Arc::default();
+        tokio::spawn(route_answers(stdout, pending.clone()));
+        Ok(Self {
+            stdin: Mutex::new(stdin),
+            pending,
+            next_id: AtomicU64::new(1),
+            _worker: worker,
+        })
+    }
+
+    /// Has the AI SDK read `raw` (the body of one answer).
+    pub async fn read(&self, raw: &[u8]) -> Result<OracleReading> {
+        let id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(id.clone(), tx);
+        let mut line = serde_json::to_vec(&serde_json::json!({
+            "id": id,
+            "sse": String::from_utf8_lossy(raw),
+        }))?;
+        line.push(b'\n');
+        {
+            let mut stdin = self.stdin.lock().await;
+            stdin
+                .write_all(&line)
+                .await
+                .context("the Node oracle is gone")?;
+            stdin.flush().await?;
+        }
+        match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+            Ok(Ok(reading)) => Ok(reading),
+            Ok(Err(_)) => bail!("the Node oracle exited; see its stderr log in the run folder"),
+            Err(_) => {
+                lock(&self.pending).remove(&id);
+                bail!("the Node oracle gave no answer within {ANSWER_TIMEOUT:?}")
+            }
+        }
+    }
+}
+
+async fn route_answers(stdout: tokio::process::ChildStdout, pending: Pending) {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(reading) = serde_json::from_str::<OracleReading>(&line) else {
+            continue;
+        };
+        if let Some(tx) = lock(&pending).remove(&reading.id) {
+            let _ = tx.send(reading);
+        }
+    }
+    // Dropping the senders tells every waiting case that the oracle is gone.
+    lock(&pending).clear();
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

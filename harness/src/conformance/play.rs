@@ -1,0 +1,251 @@
+//! Playing one case against a running backend and judging it.
+
+use contract::scenario::{Directive, Expected, Scenario};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE};
+use serde_json::Value;
+
+use super::cases::{self, BadInput, Case, CaseKind};
+use super::checker::{StreamReading, read_stream};
+use super::client::{self, Answer};
+use super::expect;
+use super::oracle::{Oracle, OracleReading};
+use crate::mock::Mock;
+
+/// What a case concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    Failed(String),
+    Unsupported(String),
+}
+
+/// A verdict with the answers it was reached on (saved when the case failed).
+#[derive(Debug)]
+pub struct Played {
+    pub verdict: Verdict,
+    pub answers: Vec<Answer>,
+}
+
+/// What a case needs from its surroundings.
+#[derive(Debug)]
+pub struct CaseEnv<'a> {
+    pub client: reqwest::Client,
+    /// The backend's base URL.
+    pub base: String,
+    pub oracle: &'a Oracle,
+    pub mock: &'a Mock,
+    pub quick: bool,
+}
+
+/// A stream answer read both ways.
+struct Read {
+    reading: StreamReading,
+    oracle: OracleReading,
+}
+
+/// Plays `case` (not a fault case: those need their own instance, see [`super::suite`]).
+pub async fn play(case: &Case, env: &CaseEnv<'_>, tag: &str) -> Played {
+    let mut answers = Vec::new();
+    let verdict = match run(case, env, tag, &mut answers).await {
+        Ok(()) => Verdict::Ok,
+        Err(reason) => Verdict::Failed(reason),
+    };
+    Played { verdict, answers }
+}
+
+async fn run(
+    case: &Case,
+    env: &CaseEnv<'_>,
+    tag: &str,
+    answers: &mut Vec<Answer>,
+) -> Result<(), String> {
+    match &case.kind {
+        CaseKind::Scenario(s) => {
+            let d = cases::directive(*s, tag, env.quick);
+            turn(env, &d, vec![], answers).await.map(|_| ())
+        }
+        CaseKind::RetryRecovers => {
+            let mut d = cases::directive(Scenario::Http429, tag, env.quick);
+            d.params.fail_times = Some(1);
+            turn(env, &d, vec![], answers).await.map(|_| ())
+        }
+        CaseKind::MultiTurn(s) => {
+            let first = cases::directive(*s, tag, env.quick);
+            let read = turn(env, &first, vec![], answers)
+                .await
+                .map_err(|e| format!("turn 1: {e}"))?;
+            let user = user_json(&first);
+            // What useChat sends back: the message the AI SDK built, tool parts included.
+            let assistant = read
+                .oracle
+                .message
+                .clone()
+                .ok_or("turn 1 built no assistant message")?;
+            let follow_tag = format!("{tag}.2");
+            let follow = cases::follow_up(&follow_tag);
+            turn(env, &follow, vec![user, assistant], answers)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("turn 2 (history with the assistant's tool parts): {e}"))
+        }
+        CaseKind::BadInput(b) => {
+            let answer = bad_input(env, *b).await?;
+            answers.push(answer);
+            expect::error_answer(&answers[0], b.status())
+        }
+        CaseKind::Headers => {
+            let d = cases::directive(Scenario::Text, tag, env.quick);
+            let body = cases::chat_request(&format!("chat-{tag}"), vec![user_json(&d)]);
+            let request = env
+                .client
+                .post(format!("{}/api/chat", env.base))
+                .header(ACCEPT_ENCODING, "gzip, deflate, br, zstd")
+                .json(&body);
+            let answer = client::exchange(request)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            answers.push(answer);
+            expect::stream_headers(&answers[0])
+        }
+        CaseKind::Fault(_) => Err("a fault case must run on its own instance".into()),
+    }
+}
+
+fn user_json(d: &Directive) -> Value {
+    let id = format!("u-{}", d.params.tag.as_deref().unwrap_or("0"));
+    serde_json::to_value(cases::user_message(&id, d.render())).unwrap_or(Value::Null)
+}
+
+/// One request of a conversation (`history` + a user message carrying `d`), judged on the
+/// stream rules and on the scenario's promise.
+async fn turn(
+    env: &CaseEnv<'_>,
+    d: &Directive,
+    mut history: Vec<Value>,
+    answers: &mut Vec<Answer>,
+) -> Result<Read, String> {
+    let tag = d.params.tag.clone().unwrap_or_default();
+    history.push(user_json(d));
+    let body = cases::chat_request(&format!("chat-{tag}"), history);
+    let answer = client::post_chat(&env.client, &env.base, &body)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    answers.push(answer.clone());
+    expect::stream_headers(&answer)?;
+    if let Some(e) = &answer.transport_error {
+        return Err(format!("the connection broke mid-stream: {e}"));
+    }
+    let read = read_both(env, &answer.body).await?;
+    expect::protocol(&read.reading, &read.oracle)?;
+    let expected = if d.scenario == Scenario::Http429 && d.params.fail_times.is_some() {
+        Expected::Completes
+    } else {
+        d.scenario.info().expected
+    };
+    match expected {
+        Expected::Completes => {
+            let timeline = env.mock.timeline(&tag).await;
+            let text = env.mock.expected_text(d);
+            expect::completes(d, &read.reading, &timeline, text.as_deref())?;
+        }
+        Expected::EndsInError => expect::ends_in_error(&read.reading)?,
+        Expected::BackendFault => {}
+    }
+    Ok(read)
+}
+
+async fn read_both(env: &CaseEnv<'_>, body: &[u8]) -> Result<Read, String> {
+    let reading = read_stream(body);
+    let oracle = env
+        .oracle
+        .read(body)
+        .await
+        .map_err(|e| format!("oracle: {e:#}"))?;
+    Ok(Read { reading, oracle })
+}
+
+async fn bad_input(env: &CaseEnv<'_>, b: BadInput) -> Result<Answer, String> {
+    let chat = format!("{}/api/chat", env.base);
+    let c = &env.client;
+    let json_post = |body: Vec<u8>| {
+        c.post(&chat)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+    };
+    let request = match b {
+        BadInput::MalformedJson => json_post(br#"{"id":"x","messages":["#.to_vec()),
+        BadInput::InvalidMessages => json_post(
+            br#"{"id":"x","messages":[{"id":"m1","role":"wizard","parts":"none"}],"trigger":"submit-message"}"#
+                .to_vec(),
+        ),
+        BadInput::UnknownRoute => c.get(format!("{}/api/no-such-route", env.base)),
+        BadInput::UnknownSpec => c.get(format!(
+            "{}/api/specs/{}",
+            env.base,
+            contract::scenario::MISSING_SPEC_ID
+        )),
+        BadInput::TooLarge => {
+            let text = "x".repeat(contract::MAX_BODY_BYTES + 1);
+            let body = cases::chat_request("too-large", vec![user_text(text)]);
+            json_post(serde_json::to_vec(&body).unwrap_or_default())
+        }
+        BadInput::NotJson => c
+            .post(&chat)
+            .header(CONTENT_TYPE, "text/plain")
+            .body("[[scenario:text]]"),
+    };
+    client::exchange(request)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
+fn user_text(text: String) -> Value {
+    serde_json::to_value(cases::user_message("u1", text)).unwrap_or(Value::Null)
+}
+
+/// Judges a fault case's answer. A fault that takes the backend down is what the architecture
+/// does, measured by the crash study: UNSUPPORTED with what happened, never FAILED. A backend
+/// that survives must still answer with a well-formed stream.
+pub async fn judge_fault(
+    env: &CaseEnv<'_>,
+    answer: Result<Answer, String>,
+    survived: bool,
+) -> Verdict {
+    let fate = if survived {
+        "the backend kept running"
+    } else {
+        "the backend process died"
+    };
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => return Verdict::Unsupported(format!("no answer ({e}); {fate}")),
+    };
+    if answer.status != 200 {
+        return Verdict::Unsupported(format!("answered HTTP {}; {fate}", answer.status));
+    }
+    if let Some(e) = &answer.transport_error {
+        return Verdict::Unsupported(format!("the stream broke off ({e}); {fate}"));
+    }
+    let read = match read_both(env, &answer.body).await {
+        Ok(r) => r,
+        Err(e) => return Verdict::Failed(e),
+    };
+    if let Err(e) = expect::protocol(&read.reading, &read.oracle) {
+        return if survived {
+            Verdict::Failed(e)
+        } else {
+            Verdict::Unsupported(format!("{e}; {fate}"))
+        };
+    }
+    let tool_error = read
+        .reading
+        .parts
+        .iter()
+        .any(|p| p["state"] == serde_json::json!("output-error"));
+    if read.reading.errors.is_empty() && !tool_error {
+        return Verdict::Failed(
+            "the fault left no trace: neither an error chunk nor a tool-output-error".into(),
+        );
+    }
+    Verdict::Ok
+}

@@ -1,0 +1,213 @@
+//! One backend through the whole suite: start it, play the cases concurrently, run each fault
+//! case on its own fault-injection instance, stop everything, check the logs for the key.
+
+use std::path::{Path, PathBuf};
+
+use contract::results::{CaseResult, Outcome};
+use futures::StreamExt;
+
+use super::cases::{self, Case, CaseKind};
+use super::client;
+use super::oracle::Oracle;
+use super::play::{self, CaseEnv, Played, Verdict};
+use crate::manifest::Backend;
+use crate::mock::Mock;
+use crate::orchestrate::{self, LaunchConfig, LaunchOptions};
+
+/// Cases in flight at once against one backend: enough to overlap the provider's delays, few
+/// enough that two cores are not starved (the `stall` case relies on a 2 s idle timeout).
+const CASE_CONCURRENCY: usize = 6;
+pub const API_KEY_CASE: &str = "logs/api-key-never-logged";
+
+/// Shared by every backend of a run.
+#[derive(Debug)]
+pub struct SuiteEnv<'a> {
+    pub launch: LaunchConfig,
+    pub oracle: &'a Oracle,
+    pub mock: &'a Mock,
+    pub quick: bool,
+    /// The run folder: logs go to `logs/conformance`, failed answers to `conformance/<backend>`.
+    pub run_path: PathBuf,
+}
+
+/// Runs `cases` against `backend`; one result per case, in the order given, plus the log check.
+pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) -> Vec<CaseResult> {
+    let log_dir = env
+        .run_path
+        .join("logs")
+        .join("conformance")
+        .join(backend.name());
+    let save_dir = env.run_path.join("conformance").join(backend.name());
+    let http = match client::http_client() {
+        Ok(c) => c,
+        Err(e) => return all_failed(cases, &format!("{e:#}")),
+    };
+    let main =
+        orchestrate::start_backend(backend, &env.launch, &LaunchOptions::default(), &log_dir).await;
+    let instance = match main {
+        Ok(i) => i,
+        Err(e) => return all_failed(cases, &format!("the backend did not start: {e}")),
+    };
+    let case_env = CaseEnv {
+        client: http,
+        base: instance.url().to_owned(),
+        oracle: env.oracle,
+        mock: env.mock,
+        quick: env.quick,
+    };
+    let tag_base = format!("{}.{}", backend.name(), std::process::id());
+    let played: Vec<(usize, Played)> = futures::stream::iter(cases.iter().enumerate())
+        .map(|(i, case)| {
+            let case_env = &case_env;
+            let tag = format!("{tag_base}.c{i}");
+            let log_dir = &log_dir;
+            async move {
+                let played = match &case.kind {
+                    CaseKind::Fault(_) => {
+                        fault_case(backend, case, case_env, env, &tag, log_dir).await
+                    }
+                    _ => play::play(case, case_env, &tag).await,
+                };
+                (i, played)
+            }
+        })
+        .buffer_unordered(CASE_CONCURRENCY)
+        .collect()
+        .await;
+    let stop = instance.stop().await;
+    let mut played = played;
+    played.sort_by_key(|(i, _)| *i);
+    let mut results: Vec<CaseResult> = played
+        .into_iter()
+        .map(|(i, p)| record(&cases[i], p, &save_dir, &env.run_path))
+        .collect();
+    if stop.stragglers_killed {
+        eprintln!(
+            "[{}] warning: processes of its group outlived it and were killed",
+            backend.name()
+        );
+    }
+    results.push(key_check(&log_dir, &env.launch.api_key));
+    results
+}
+
+async fn fault_case(
+    backend: &Backend,
+    case: &Case,
+    env: &CaseEnv<'_>,
+    suite: &SuiteEnv<'_>,
+    tag: &str,
+    log_dir: &Path,
+) -> Played {
+    let CaseKind::Fault(scenario) = case.kind else {
+        return play::play(case, env, tag).await;
+    };
+    let opts = LaunchOptions {
+        fault_injection: true,
+        instance: Some(format!("fault-{}", scenario.name())),
+    };
+    let instance = match orchestrate::start_backend(backend, &suite.launch, &opts, log_dir).await {
+        Ok(i) => i,
+        Err(e) => {
+            return Played {
+                verdict: Verdict::Failed(format!(
+                    "did not start with --enable-fault-injection: {e}"
+                )),
+                answers: vec![],
+            };
+        }
+    };
+    let fault_env = CaseEnv {
+        client: env.client.clone(),
+        base: instance.url().to_owned(),
+        oracle: env.oracle,
+        mock: env.mock,
+        quick: env.quick,
+    };
+    let d = cases::directive(scenario, tag, env.quick);
+    let user = serde_json::to_value(cases::user_message("u1", d.render())).unwrap_or_default();
+    let body = cases::chat_request(&format!("chat-{tag}"), vec![user]);
+    let answer = client::post_chat(&fault_env.client, &fault_env.base, &body)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    let mut instance = instance;
+    let survived = !instance.process.has_exited();
+    let verdict = play::judge_fault(&fault_env, answer.clone(), survived).await;
+    instance.stop().await;
+    Played {
+        verdict,
+        answers: answer.into_iter().collect(),
+    }
+}
+
+fn record(case: &Case, played: Played, save_dir: &Path, run_path: &Path) -> CaseResult {
+    let (outcome, reason) = match played.verdict {
+        Verdict::Ok => (Outcome::Ok, None),
+        Verdict::Failed(r) => (Outcome::Failed, Some(r)),
+        Verdict::Unsupported(r) => (Outcome::Unsupported, Some(r)),
+    };
+    let raw_stream = (outcome == Outcome::Failed && !played.answers.is_empty())
+        .then(|| save_answers(case, &played.answers, save_dir, run_path))
+        .flatten();
+    CaseResult {
+        scenario: case.name.clone(),
+        outcome,
+        reason,
+        raw_stream,
+    }
+}
+
+/// Saves the raw answers of a failed case; returns the path relative to the run folder.
+fn save_answers(
+    case: &Case,
+    answers: &[client::Answer],
+    dir: &Path,
+    run_path: &Path,
+) -> Option<String> {
+    std::fs::create_dir_all(dir).ok()?;
+    let file = dir.join(format!("{}.txt", case.name.replace('/', "__")));
+    let mut bytes = Vec::new();
+    for (i, a) in answers.iter().enumerate() {
+        bytes.extend_from_slice(format!("===== answer {} =====\n", i + 1).as_bytes());
+        bytes.extend_from_slice(&a.dump());
+        bytes.push(b'\n');
+    }
+    std::fs::write(&file, bytes).ok()?;
+    Some(
+        file.strip_prefix(run_path)
+            .unwrap_or(&file)
+            .display()
+            .to_string(),
+    )
+}
+
+fn all_failed(cases: &[Case], reason: &str) -> Vec<CaseResult> {
+    cases
+        .iter()
+        .map(|c| CaseResult {
+            scenario: c.name.clone(),
+            outcome: Outcome::Failed,
+            reason: Some(reason.to_owned()),
+            raw_stream: None,
+        })
+        .collect()
+}
+
+/// The canary API key must appear in no log of the backend's processes.
+fn key_check(log_dir: &Path, canary: &str) -> CaseResult {
+    let leaked = orchestrate::logs_containing(log_dir, canary);
+    let (outcome, reason) = if leaked.is_empty() {
+        (Outcome::Ok, None)
+    } else {
+        (
+            Outcome::Failed,
+            Some(format!("the API key appears in {}", leaked.join(", "))),
+        )
+    };
+    CaseResult {
+        scenario: API_KEY_CASE.into(),
+        outcome,
+        reason,
+        raw_stream: None,
+    }
+}

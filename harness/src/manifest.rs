@@ -1,0 +1,270 @@
+//! Backend discovery: every `backends/*/backend.toml` is one system under test.
+//!
+//! The harness knows no backend by name; a new architecture joins the arena by adding a
+//! manifest (TechEmpower's `benchmark_config.json` idea). Paths in a manifest are relative to
+//! the repository root, and `target/release/` paths follow the run's profile.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The manifest's file name inside a backend folder.
+pub const MANIFEST_FILE: &str = "backend.toml";
+
+/// One `backend.toml`, as written.
+/// Unknown keys are ignored, so a backend may carry notes of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Manifest {
+    /// As in the ready line and in results.json.
+    pub name: String,
+    pub summary: String,
+    /// Shell commands run in order from the repository root.
+    #[serde(default)]
+    pub build: Vec<String>,
+    /// The argv that starts the backend; the common flags are appended.
+    pub start: Vec<String>,
+    /// What a deployment ships.
+    #[serde(default)]
+    pub artifacts: Vec<String>,
+    /// `node` where a Node.js process is part of it, else `none`.
+    pub runtime: Runtime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Node,
+    None,
+}
+
+/// A manifest together with where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    pub manifest: Manifest,
+    /// The manifest file, for messages.
+    pub path: PathBuf,
+}
+
+impl Backend {
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// The start argv with `target/release/` mapped onto `profile`'s output folder.
+    pub fn start_argv(&self, profile: &str) -> Vec<String> {
+        self.manifest
+            .start
+            .iter()
+            .map(|a| for_profile(a, profile))
+            .collect()
+    }
+
+    /// Artifacts that do not exist under `root`: a backend with any is not built.
+    pub fn missing_artifacts(&self, root: &Path, profile: &str) -> Vec<String> {
+        self.manifest
+            .artifacts
+            .iter()
+            .map(|a| for_profile(a, profile))
+            .filter(|a| !root.join(a).exists())
+            .collect()
+    }
+}
+
+/// Maps a release output path onto another profile's (`target/release/x` -> `target/debug/x`).
+pub fn for_profile(path: &str, profile: &str) -> String {
+    match path.strip_prefix("target/release/") {
+        Some(rest) if profile != "release" => format!("target/{profile}/{rest}"),
+        _ => path.to_owned(),
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid backend manifest: {message}; see DESIGN.md for the format")]
+    Invalid { path: PathBuf, message: String },
+    #[error("backend name `{name}` is declared twice: {first} and {second}")]
+    DuplicateName {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("no backend named `{0}`; discovered: {1}")]
+    UnknownBackend(String, String),
+    #[error("no backend manifests found under {0}; each backend folder needs a backend.toml")]
+    NoneFound(PathBuf),
+}
+
+/// Parses and checks one manifest file.
+pub fn load(path: &Path) -> Result<Backend, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |message: String| ManifestError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let valid_name = !manifest.name.is_empty()
+        && manifest
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_name {
+        return Err(invalid(format!(
+            "`name = {:?}` must be non-empty and use only letters, digits, `-` and `_`",
+            manifest.name
+        )));
+    }
+    if manifest.start.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(invalid("`start` must name the program to run".into()));
+    }
+    if let Some(step) = manifest.build.iter().find(|s| s.trim().is_empty()) {
+        return Err(invalid(format!("`build` holds an empty step ({step:?})")));
+    }
+    Ok(Backend {
+        manifest,
+        path: path.to_owned(),
+    })
+}
+
+/// Finds every `<backends_dir>/*/backend.toml`, sorted by name. Any bad manifest is an error:
+/// silently dropping a backend would hide it from every comparison.
+pub fn discover(backends_dir: &Path) -> Result<Vec<Backend>, ManifestError> {
+    let entries = std::fs::read_dir(backends_dir).map_err(|source| ManifestError::Read {
+        path: backends_dir.to_owned(),
+        source,
+    })?;
+    let mut found: Vec<Backend> = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path().join(MANIFEST_FILE);
+        if !path.is_file() {
+            continue;
+        }
+        let backend = load(&path)?;
+        if let Some(first) = found.iter().find(|b| b.name() == backend.name()) {
+            return Err(ManifestError::DuplicateName {
+                name: backend.manifest.name,
+                first: first.path.clone(),
+                second: path,
+            });
+        }
+        found.push(backend);
+    }
+    if found.is_empty() {
+        return Err(ManifestError::NoneFound(backends_dir.to_owned()));
+    }
+    found.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok(found)
+}
+
+/// Keeps the backends named in `wanted` (in discovery order), or all when `wanted` is empty.
+pub fn select(all: Vec<Backend>, wanted: &[String]) -> Result<Vec<Backend>, ManifestError> {
+    if let Some(unknown) = wanted.iter().find(|w| !all.iter().any(|b| b.name() == *w)) {
+        let names: Vec<&str> = all.iter().map(Backend::name).collect();
+        return Err(ManifestError::UnknownBackend(
+            unknown.clone(),
+            names.join(", "),
+        ));
+    }
+    Ok(all
+        .into_iter()
+        .filter(|b| wanted.is_empty() || wanted.iter().any(|w| w == b.name()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, folder: &str, text: &str) {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        std::fs::write(dir.join(folder).join(MANIFEST_FILE), text).unwrap();
+    }
+
+    const GOOD: &str = r#"
+        name = "unix"
+        summary = "Rust server + Node.js sidecar over a Unix socket"
+        build = ["cargo build --release -p backend-unix"]
+        start = ["target/release/backend-unix"]
+        artifacts = ["target/release/backend-unix", "backends/sidecar/dist"]
+        runtime = "node"
+    "#;
+
+    #[test]
+    fn discovers_sorted_and_selects_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "unix", GOOD);
+        write(dir.path(), "aaa", &GOOD.replace("\"unix\"", "\"aaa\""));
+        std::fs::create_dir_all(dir.path().join("sidecar")).unwrap();
+        let all = discover(dir.path()).unwrap();
+        let names: Vec<&str> = all.iter().map(Backend::name).collect();
+        assert_eq!(names, ["aaa", "unix"]);
+        assert_eq!(all[1].manifest.runtime, Runtime::Node);
+        let one = select(all.clone(), &["unix".into()]).unwrap();
+        assert_eq!(one.len(), 1);
+        let err = select(all, &["nope".into()]).unwrap_err().to_string();
+        assert!(err.contains("nope") && err.contains("aaa, unix"), "{err}");
+    }
+
+    #[test]
+    fn bad_manifests_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "x",
+            "name = \"x\"\nsummary = \"s\"\nstart = []\nruntime = \"none\"",
+        );
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("backend.toml") && err.contains("`start`"),
+            "{err}"
+        );
+
+        write(
+            dir.path(),
+            "x",
+            "name = \"x\"\nsummary = \"s\"\nstart = [\"a\"]\nruntime = \"java\"",
+        );
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("java"), "{err}");
+
+        write(
+            dir.path(),
+            "x",
+            "name = \"x y\"\nsummary = \"s\"\nstart = [\"a\"]\nruntime = \"none\"",
+        );
+        assert!(
+            discover(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("x y")
+        );
+
+        write(dir.path(), "x", GOOD);
+        write(dir.path(), "y", GOOD);
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("declared twice"), "{err}");
+    }
+
+    #[test]
+    fn release_paths_follow_the_profile() {
+        assert_eq!(for_profile("target/release/b", "debug"), "target/debug/b");
+        assert_eq!(
+            for_profile("target/release/b", "release"),
+            "target/release/b"
+        );
+        assert_eq!(for_profile("node", "debug"), "node");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            discover(dir.path()),
+            Err(ManifestError::NoneFound(_))
+        ));
+    }
+}

@@ -1,0 +1,64 @@
+//! The mock provider, run in-process through its library: one per harness run, shared by every
+//! backend and case. Each case tags its requests, so its part of the timeline can be found
+//! while other cases run.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use contract::scenario::{Directive, Scenario};
+use contract::timeline::RequestTimeline;
+use mock_provider::{MockConfig, MockHandle};
+
+/// The provider settles a request right after its last frame; a case that has read `[DONE]`
+/// waits at most this long for the record to say so.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+const SETTLE_POLL: Duration = Duration::from_millis(5);
+
+#[derive(Debug)]
+pub struct Mock {
+    handle: MockHandle,
+}
+
+impl Mock {
+    pub async fn start() -> Result<Self> {
+        let handle = mock_provider::spawn(MockConfig::default())
+            .await
+            .context("cannot start the mock provider")?;
+        Ok(Self { handle })
+    }
+
+    /// The OpenAI base URL backends are given (`http://127.0.0.1:PORT/v1`).
+    pub fn openai_url(&self) -> String {
+        self.handle.base_url()
+    }
+
+    /// The settled requests carrying `tag`, in arrival order.
+    pub async fn timeline(&self, tag: &str) -> Vec<RequestTimeline> {
+        let store = self.handle.timeline_store();
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let requests = store.snapshot(Some(tag)).requests;
+            let settled = requests.iter().all(RequestTimeline::is_settled);
+            if settled || tokio::time::Instant::now() >= deadline {
+                return requests;
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
+
+    /// The exact text the provider sends for a text-only scenario (`None` for the others,
+    /// whose text depends on tool results).
+    pub fn expected_text(&self, d: &Directive) -> Option<String> {
+        use mock_provider::script::text;
+        let n = d.params.chunks;
+        match d.scenario {
+            Scenario::Text | Scenario::Long | Scenario::Http429 => Some(text::words(n).concat()),
+            Scenario::Unicode => Some(text::unicode(n).concat()),
+            _ => None,
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.handle.shutdown().await;
+    }
+}

@@ -1,0 +1,144 @@
+//! Starting the systems under test: a backend from its manifest, with the common flags of
+//! DESIGN.md, pointed at the mock provider, with a canary API key. Every stage (conformance,
+//! bench, crash) starts backends through here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use contract::ready::ReadyLine;
+
+use crate::manifest::Backend;
+use crate::process::{self, ProcessSpec, RunningProcess, StartError, StopReport};
+
+/// Long enough for a Node sidecar's cold start on a busy two-core machine.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The API key every backend gets: a canary that must never show up in a log.
+pub fn api_key_canary() -> String {
+    format!("sk-arena-canary-{}", std::process::id())
+}
+
+/// How to start backends for a stage.
+#[derive(Debug, Clone)]
+pub struct LaunchConfig {
+    pub root: PathBuf,
+    pub profile: String,
+    /// The mock provider's OpenAI base URL (`http://127.0.0.1:PORT/v1`).
+    pub provider_url: String,
+    pub api_key: String,
+    pub ready_timeout: Duration,
+    /// Flags after the common ones (`--idle-timeout-s 2`, ...).
+    pub extra_args: Vec<String>,
+}
+
+/// Variations of one start.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    pub fault_injection: bool,
+    /// Distinguishes log files of several instances of one backend (`faults-1`).
+    pub instance: Option<String>,
+}
+
+/// A started backend.
+#[derive(Debug)]
+pub struct BackendInstance {
+    pub name: String,
+    pub process: RunningProcess,
+}
+
+impl BackendInstance {
+    /// The base URL from its ready line (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        self.process.ready.url.trim_end_matches('/')
+    }
+
+    pub fn ready(&self) -> &ReadyLine {
+        &self.process.ready
+    }
+
+    pub async fn stop(self) -> StopReport {
+        self.process.stop().await
+    }
+}
+
+/// The argv (program resolved) a backend starts with: its manifest's `start`, then the common
+/// flags.
+pub fn command_line(
+    backend: &Backend,
+    cfg: &LaunchConfig,
+    opts: &LaunchOptions,
+) -> (PathBuf, Vec<String>) {
+    let argv = backend.start_argv(&cfg.profile);
+    let program = resolve_program(&cfg.root, &argv[0]);
+    let mut args: Vec<String> = argv[1..].to_vec();
+    args.extend(
+        [
+            "--listen",
+            "127.0.0.1:0",
+            "--provider-url",
+            &cfg.provider_url,
+            "--specs-dir",
+            "fixtures/specs",
+            "--rate-limit",
+            "off",
+        ]
+        .map(str::to_owned),
+    );
+    if opts.fault_injection {
+        args.push("--enable-fault-injection".into());
+    }
+    args.extend(cfg.extra_args.iter().cloned());
+    (program, args)
+}
+
+/// A program with a slash is a path in the repository; a bare name is looked up on PATH.
+fn resolve_program(root: &Path, program: &str) -> PathBuf {
+    if program.contains('/') {
+        root.join(program)
+    } else {
+        PathBuf::from(program)
+    }
+}
+
+/// Starts one backend and waits for its ready line. Logs go to `log_dir`.
+pub async fn start_backend(
+    backend: &Backend,
+    cfg: &LaunchConfig,
+    opts: &LaunchOptions,
+    log_dir: &Path,
+) -> Result<BackendInstance, StartError> {
+    let (program, args) = command_line(backend, cfg, opts);
+    let label = match &opts.instance {
+        Some(instance) => format!("{}.{instance}", backend.name()),
+        None => backend.name().to_owned(),
+    };
+    let spec = ProcessSpec {
+        label,
+        program,
+        args,
+        env: vec![("OPENAI_API_KEY".into(), cfg.api_key.clone())],
+        cwd: cfg.root.clone(),
+        log_dir: log_dir.to_owned(),
+        ready_timeout: cfg.ready_timeout,
+    };
+    let process = process::start(&spec).await?;
+    Ok(BackendInstance {
+        name: backend.name().to_owned(),
+        process,
+    })
+}
+
+/// Files under `log_dir` that contain `canary` (an API key that leaked into a log).
+pub fn logs_containing(log_dir: &Path, canary: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(log_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path())
+                .is_ok_and(|b| b.windows(canary.len()).any(|w| w == canary.as_bytes()))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}

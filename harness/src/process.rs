@@ -1,0 +1,441 @@
+//! Child processes the harness starts: each in its own process group, its output logged, its
+//! ready line awaited, and the whole group stopped on exit, on Ctrl-C and on panic.
+//!
+//! A backend may start helpers of its own (a Node sidecar); killing only the pid we spawned
+//! would leave them running, holding ports. The group is the unit we start and stop. Every
+//! live group is in a process-wide registry so that a signal handler or a panic hook can stop
+//! what a dropped future never got to clean up.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use contract::ready::ReadyLine;
+use rustix::process::{Pid, Signal};
+use thiserror::Error;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+/// How much of a child's stderr an error message quotes.
+const STDERR_TAIL_BYTES: usize = 4096;
+/// DESIGN.md: a backend shuts down cleanly, sidecar included, within 2 s of SIGTERM.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// What to run and where its logs go.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    /// Names the process in messages and log files (`rust-only`, `mock-provider`).
+    pub label: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// `<label>.stdout.log` and `<label>.stderr.log` are written here.
+    pub log_dir: PathBuf,
+    pub ready_timeout: Duration,
+}
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("could not start {label} ({program}): {source}; is it built? try `harness build`")]
+    Spawn {
+        label: String,
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write logs for {label} under {dir}: {source}")]
+    Logs {
+        label: String,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{label} printed no ready line within {timeout:?} (stdout log: {stdout_log}); last stderr:\n{stderr_tail}"
+    )]
+    NoReadyLine {
+        label: String,
+        timeout: Duration,
+        stdout_log: PathBuf,
+        stderr_tail: String,
+    },
+    #[error(
+        "{label} exited ({status}) before printing its ready line; last stderr:\n{stderr_tail}"
+    )]
+    ExitedEarly {
+        label: String,
+        status: String,
+        stderr_tail: String,
+    },
+}
+
+/// How a process ended when asked to stop.
+#[derive(Debug, Clone)]
+pub struct StopReport {
+    pub status: Option<ExitStatus>,
+    /// It ignored SIGTERM for [`STOP_GRACE`] and was killed.
+    pub forced: bool,
+    /// Members of its group (a sidecar) outlived it and had to be killed.
+    pub stragglers_killed: bool,
+}
+
+/// A started process whose ready line has been read.
+#[derive(Debug)]
+pub struct RunningProcess {
+    pub label: String,
+    pub ready: ReadyLine,
+    pub stdout_log: PathBuf,
+    pub stderr_log: PathBuf,
+    child: Child,
+    group: GroupGuard,
+    stderr_tail: Arc<Mutex<Tail>>,
+}
+
+impl RunningProcess {
+    /// The process group id (the pid of the process we spawned).
+    pub fn pgid(&self) -> i32 {
+        self.group.pgid
+    }
+
+    /// The last bytes it wrote to stderr, for messages.
+    pub fn stderr_tail(&self) -> String {
+        lock(&self.stderr_tail).text()
+    }
+
+    /// Whether the process we spawned has exited.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// SIGTERM to the group, [`STOP_GRACE`] to exit, then SIGKILL to whatever is left.
+    pub async fn stop(mut self) -> StopReport {
+        signal_group(self.group.pgid, Signal::TERM);
+        let (status, forced) = match tokio::time::timeout(STOP_GRACE, self.child.wait()).await {
+            Ok(status) => (status.ok(), false),
+            Err(_) => {
+                signal_group(self.group.pgid, Signal::KILL);
+                (self.child.wait().await.ok(), true)
+            }
+        };
+        let stragglers_killed = group_alive(self.group.pgid);
+        if stragglers_killed {
+            signal_group(self.group.pgid, Signal::KILL);
+        }
+        // The guard's drop unregisters the group; it is already gone.
+        StopReport {
+            status,
+            forced,
+            stragglers_killed,
+        }
+    }
+}
+
+/// Starts `spec`, waits for its ready line, and returns it running.
+pub async fn start(spec: &ProcessSpec) -> Result<RunningProcess, StartError> {
+    let logs_err = |source| StartError::Logs {
+        label: spec.label.clone(),
+        dir: spec.log_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&spec.log_dir).map_err(logs_err)?;
+    let stdout_log = spec.log_dir.join(format!("{}.stdout.log", spec.label));
+    let stderr_log = spec.log_dir.join(format!("{}.stderr.log", spec.label));
+    let stdout_file = tokio::fs::File::create(&stdout_log)
+        .await
+        .map_err(logs_err)?;
+    let stderr_file = tokio::fs::File::create(&stderr_log)
+        .await
+        .map_err(logs_err)?;
+
+    let mut child = Command::new(&spec.program)
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| StartError::Spawn {
+            label: spec.label.clone(),
+            program: spec.program.display().to_string(),
+            source,
+        })?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .unwrap_or(0);
+    let group = GroupGuard::register(pgid);
+
+    let stderr_tail = Arc::new(Mutex::new(Tail::default()));
+    let (ready_tx, ready_rx) = oneshot::channel();
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(copy_stdout(out, stdout_file, ready_tx));
+    }
+    let stderr_done = child
+        .stderr
+        .take()
+        .map(|err| tokio::spawn(copy_stderr(err, stderr_file, stderr_tail.clone())));
+
+    let waited = tokio::select! {
+        biased;
+        ready = ready_rx => ready.map_or(Waited::StdoutClosed, Waited::Ready),
+        status = child.wait() => Waited::Exited(status.ok()),
+        () = tokio::time::sleep(spec.ready_timeout) => Waited::Timeout,
+    };
+    let failure = match waited {
+        Waited::Ready(ready) => {
+            return Ok(RunningProcess {
+                label: spec.label.clone(),
+                ready,
+                stdout_log,
+                stderr_log,
+                child,
+                group,
+                stderr_tail,
+            });
+        }
+        // stdout closed without a ready line: the process is exiting or has exited.
+        Waited::StdoutClosed => {
+            let status = tokio::time::timeout(STOP_GRACE, child.wait()).await;
+            Waited::Exited(status.ok().and_then(Result::ok))
+        }
+        other => other,
+    };
+    signal_group(pgid, Signal::KILL);
+    let _ = child.wait().await;
+    if let Some(task) = stderr_done {
+        // The pipe closes once the group is dead; bounded in case a grandchild inherited it.
+        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+    }
+    let stderr_tail = lock(&stderr_tail).text();
+    Err(match failure {
+        Waited::Timeout | Waited::Ready(_) | Waited::StdoutClosed => StartError::NoReadyLine {
+            label: spec.label.clone(),
+            timeout: spec.ready_timeout,
+            stdout_log,
+            stderr_tail,
+        },
+        Waited::Exited(status) => StartError::ExitedEarly {
+            label: spec.label.clone(),
+            status: status.map_or_else(|| "status unknown".into(), |s| s.to_string()),
+            stderr_tail,
+        },
+    })
+}
+
+enum Waited {
+    Ready(ReadyLine),
+    StdoutClosed,
+    Exited(Option<ExitStatus>),
+    Timeout,
+}
+
+async fn copy_stdout(
+    out: tokio::process::ChildStdout,
+    mut log: tokio::fs::File,
+    ready_tx: oneshot::Sender<ReadyLine>,
+) {
+    let mut lines = BufReader::new(out).lines();
+    let mut ready_tx = Some(ready_tx);
+    while let Ok(Some(line)) = lines.next_line().await {
+        let _ = log.write_all(line.as_bytes()).await;
+        let _ = log.write_all(b"\n").await;
+        if ready_tx.is_some()
+            && let Some(ready) = ReadyLine::parse(&line)
+            && let Some(tx) = ready_tx.take()
+        {
+            let _ = tx.send(ready);
+        }
+    }
+    let _ = log.flush().await;
+}
+
+async fn copy_stderr(
+    mut err: tokio::process::ChildStderr,
+    mut log: tokio::fs::File,
+    tail: Arc<Mutex<Tail>>,
+) {
+    let mut buf = vec![0u8; 8192];
+    while let Ok(n) = err.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let _ = log.write_all(&buf[..n]).await;
+        lock(&tail).push(&buf[..n]);
+    }
+    let _ = log.flush().await;
+}
+
+/// The last [`STDERR_TAIL_BYTES`] of a stream.
+#[derive(Debug, Default)]
+struct Tail(Vec<u8>);
+
+impl Tail {
+    fn push(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+        if self.0.len() > STDERR_TAIL_BYTES {
+            let cut = self.0.len() - STDERR_TAIL_BYTES;
+            self.0.drain(..cut);
+        }
+    }
+
+    fn text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.0).trim_end().to_owned();
+        if text.is_empty() {
+            "(nothing)".into()
+        } else {
+            text
+        }
+    }
+}
+
+/// The last `max_bytes` of a file, for messages about a failed step.
+pub fn file_tail(path: &Path, max_bytes: usize) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let mut tail = Tail::default();
+    tail.push(&bytes[bytes.len().saturating_sub(max_bytes)..]);
+    tail.text()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn registry() -> &'static Mutex<BTreeSet<i32>> {
+    static LIVE: OnceLock<Mutex<BTreeSet<i32>>> = OnceLock::new();
+    LIVE.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// Keeps a group in the registry while it may be alive; killing it on drop covers every early
+/// return and unwinding panic.
+#[derive(Debug)]
+struct GroupGuard {
+    pgid: i32,
+}
+
+impl GroupGuard {
+    fn register(pgid: i32) -> Self {
+        lock(registry()).insert(pgid);
+        Self { pgid }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        signal_group(self.pgid, Signal::KILL);
+        lock(registry()).remove(&self.pgid);
+    }
+}
+
+fn signal_group(pgid: i32, signal: Signal) {
+    if let Some(pid) = Pid::from_raw(pgid) {
+        // ESRCH (the group is already gone) is the outcome we want.
+        let _ = rustix::process::kill_process_group(pid, signal);
+    }
+}
+
+/// Whether any process of the group still exists.
+pub fn group_alive(pgid: i32) -> bool {
+    Pid::from_raw(pgid).is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
+}
+
+/// Whether a process exists (zombies count until reaped).
+pub fn pid_alive(pid: u32) -> bool {
+    i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
+}
+
+/// Kills every group the harness started and has not stopped yet.
+pub fn kill_all() {
+    let groups: Vec<i32> = lock(registry()).iter().copied().collect();
+    for pgid in groups {
+        signal_group(pgid, Signal::KILL);
+    }
+}
+
+/// Stops every child when the harness is interrupted (Ctrl-C, SIGTERM) or panics. Call once,
+/// from the binary, inside the tokio runtime.
+pub fn install_cleanup() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        kill_all();
+        previous(info);
+    }));
+    tokio::spawn(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        kill_all();
+        eprintln!("harness: interrupted; every process it started has been stopped");
+        std::process::exit(130);
+    });
+}
+
+/// Runs `sh -c <command>` in `cwd` to completion in its own process group (stopped with the
+/// harness like every other child), stdout and stderr both appended to `log`.
+pub async fn run_shell(command: &str, cwd: &Path, log: &Path) -> std::io::Result<ExitStatus> {
+    let file = std::fs::File::create(log)?;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .unwrap_or(0);
+    let _group = GroupGuard::register(pgid);
+    child.wait().await
+}
+
+/// A child started with piped stdin and stdout (a worker the harness talks to), in its own
+/// process group, stderr logged; the group dies with this value.
+#[derive(Debug)]
+pub struct Worker {
+    pub child: Child,
+    _group: GroupGuard,
+}
+
+/// Starts a worker process; see [`Worker`].
+pub fn spawn_worker(
+    program: &str,
+    args: &[String],
+    cwd: &Path,
+    stderr_log: &Path,
+) -> std::io::Result<Worker> {
+    let stderr = std::fs::File::create(stderr_log)?;
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .unwrap_or(0);
+    Ok(Worker {
+        child,
+        _group: GroupGuard::register(pgid),
+    })
+}
