@@ -4,12 +4,15 @@
 //
 // CLI (batch mode: one Node start for many streams):
 //   node harness/node/read-ui-stream.mjs < streams.jsonl
-// Each stdin line: {"id": "...", "sse": "<raw response body text>"}.
+// Each stdin line: {"id": "...", "sse": "<raw response body text>", "message"?: UIMessage}.
+//   message:    optional; the assistant message the stream continues (useChat passes the last
+//               assistant message when it resumes after a tool approval or a client tool output).
 // Each stdout line (one per input, in order, written as soon as it is read):
 //   {"id", "ok", "message", "errors", "chunkTypes", "done"}
 //   ok:         the SDK reported no error at all (no `error` chunk, no invalid chunk, no
 //               protocol violation such as a text-delta without text-start);
-//   message:    the last UIMessage `readUIMessageStream` produced, or null if it produced none
+//   message:    the last UIMessage `readUIMessageStream` produced, as JSON (fields the SDK left
+//               undefined are absent), or null if it produced none
 //               (it emits a message only once a chunk changes it: a lone `start` without a
 //               messageId, an `error` or `[DONE]` build nothing);
 //   errors:     every error the SDK reported, in order: an `error` chunk's errorText verbatim,
@@ -36,8 +39,11 @@ const USAGE = `usage: node read-ui-stream.mjs < streams.jsonl
   stdout: one JSON object per line: {"id","ok","message","errors","chunkTypes","done"}
 `;
 
-/** Reads one raw UI message stream body the way useChat does. */
-export async function readUiStream(sse) {
+/**
+ * Reads one raw UI message stream body the way useChat does; `message` is the assistant message
+ * the stream continues, if any.
+ */
+export async function readUiStream(sse, { message: continued } = {}) {
   const errors = [];
   const chunkTypes = [];
 
@@ -56,6 +62,7 @@ export async function readUiStream(sse) {
 
   let message = null;
   for await (const snapshot of readUIMessageStream({
+    message: continued == null ? undefined : structuredClone(continued),
     stream: checkedChunks,
     terminateOnError: false,
     onError: error => errors.push(describeError(error)),
@@ -63,6 +70,8 @@ export async function readUiStream(sse) {
     message = snapshot;
   }
 
+  // As JSON, the way the message would travel in the next request: no `undefined` fields.
+  message = message == null ? null : JSON.parse(JSON.stringify(message));
   return { ok: errors.length === 0, message, errors, chunkTypes, done: await sawDone(sse) };
 }
 
@@ -79,17 +88,22 @@ async function sawDone(sse) {
 }
 
 function parseInputLine(line) {
-  let input;
   try {
-    input = JSON.parse(line);
+    return JSON.parse(line);
   } catch (error) {
     throw new Error(`input line is not JSON: ${error.message}`);
   }
+}
+
+function checkInput(input) {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new Error('input line must be a JSON object {"id", "sse"}');
   }
   if (typeof input.sse !== 'string') {
     throw new Error('input line has no string "sse" field');
+  }
+  if (input.message != null && (typeof input.message !== 'object' || !Array.isArray(input.message.parts))) {
+    throw new Error('input line\'s "message" is not a UIMessage');
   }
   return input;
 }
@@ -110,8 +124,9 @@ async function main() {
     let answer;
     try {
       const input = parseInputLine(line);
-      id = input.id ?? null;
-      answer = await readUiStream(input.sse);
+      id = input?.id ?? null;
+      checkInput(input);
+      answer = await readUiStream(input.sse, { message: input.message });
     } catch (error) {
       badInput = true;
       answer = { ok: false, message: null, errors: [`input: ${error.message}`], chunkTypes: [], done: false };

@@ -77,6 +77,8 @@ export async function referenceChat({ baseUrl, model = DEFAULT_MODEL, apiKey, me
     message = snapshot;
   }
 
+  // As JSON, like the oracle's reading: no `undefined` fields.
+  message = message == null ? null : JSON.parse(JSON.stringify(message));
   const chunks = wire.map(json => JSON.parse(json));
   const sse = await new Response(
     ReadableStream.from(chunks).pipeThrough(new JsonToSseTransformStream()).pipeThrough(new TextEncoderStream()),

@@ -4,10 +4,12 @@
 // (or MOCK_PROVIDER_BIN); run with `npm test --prefix harness/node`.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { FAKE_SPECS } from '../lib/fake-tools.mjs';
-import { fakeTools } from '../lib/fake-tools.mjs';
+import { FAKE_SPECS, fakeTools } from '../lib/fake-tools.mjs';
 import { startMockProvider } from '../lib/mock-process.mjs';
 import { readUiStream } from '../read-ui-stream.mjs';
 import { referenceChat, userMessages } from '../reference-chat.mjs';
@@ -154,5 +156,96 @@ describe('the real AI SDK completes every non-fault scenario against the mock', 
     assert.equal(call.errorText, `spec not found: ${call.input.id}`);
     assert.ok(run.chunks.some(c => c.type === 'tool-output-error' && c.errorText === call.errorText));
     assert.ok(finalText(run).includes(call.errorText), finalText(run));
+  });
+});
+
+const SCRIPT = fileURLToPath(new URL('../reference-chat.mjs', import.meta.url));
+
+function runCli(args, input = '') {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => (stdout += d));
+    child.stderr.on('data', d => (stderr += d));
+    child.on('error', reject);
+    child.on('close', code => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * A stand-in for a backend's public REST API over the fake corpus: tool definitions at
+ * /api/tools, the spec routes, and errors in the project's JSON error shape.
+ */
+async function startRestApi() {
+  const definitions = Object.entries(fakeTools())
+    .filter(([name]) => !name.startsWith('__'))
+    .map(([name, t]) => ({ name, description: t.description, input_schema: t.inputSchema.jsonSchema }));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const send = (status, body) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const summary = ({ id, title, status }) => ({ id, title, status });
+    if (url.pathname === '/api/tools') return send(200, { tools: definitions });
+    if (url.pathname === '/api/specs') {
+      const status = url.searchParams.get('status');
+      return send(200, { specs: FAKE_SPECS.filter(s => !status || s.status === status).map(summary) });
+    }
+    if (url.pathname.startsWith('/api/specs/')) {
+      const id = decodeURIComponent(url.pathname.slice('/api/specs/'.length));
+      const spec = FAKE_SPECS.find(s => s.id === id);
+      return spec ? send(200, spec) : send(404, { error: { code: 'not_found', message: `no spec with id ${id}` } });
+    }
+    if (url.pathname === '/api/search') {
+      const q = (url.searchParams.get('q') ?? '').toLowerCase();
+      return send(200, { results: FAKE_SPECS.filter(s => s.title.toLowerCase().includes(q)).map(summary) });
+    }
+    return send(404, { error: { code: 'not_found', message: 'no such route' } });
+  });
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise(resolve => server.close(resolve)) };
+}
+
+describe('reference-chat.mjs against the mock', () => {
+  test('--tools-rest: tools run through the REST routes; a 404 is a tool error with its message', async () => {
+    const rest = await startRestApi();
+    try {
+      const chain = await runCli(['--base-url', mock.baseUrl, '--text', directive('tool-chain'), '--tools-rest', rest.url]);
+      assert.equal(chain.code, 0, chain.stderr);
+      const chained = JSON.parse(chain.stdout);
+      assert.deepEqual(chained.errors, []);
+      assert.deepEqual(
+        chained.message.parts.filter(p => p.type.startsWith('tool-')).map(p => [p.type, p.state]),
+        [['tool-list_specs', 'output-available'], ['tool-get_spec', 'output-available']],
+      );
+      assert.ok(finalText(chained).includes(`"${KNOWN_TITLE}"`));
+
+      const failed = await runCli(['--base-url', mock.baseUrl, '--text', directive('tool-error'), '--tools-rest', rest.url]);
+      assert.equal(failed.code, 0, failed.stderr);
+      const [call] = toolParts(JSON.parse(failed.stdout));
+      assert.equal(call.state, 'output-error');
+      assert.equal(call.errorText, 'no spec with id 999-no-such-spec');
+    } finally {
+      await rest.close();
+    }
+  });
+
+  test('--body-stdin: a second turn that sends back the first answer\'s tool parts completes', async () => {
+    const first = await runScenario('tool-single');
+    const body = {
+      id: 'chat-1',
+      trigger: 'submit-message',
+      messages: [...userMessages(first.text), { ...first.message, id: 'assistant-1' }, { id: 'user-2', role: 'user', parts: [{ type: 'text', text: directive('text', 'chunks=5') }] }],
+    };
+    const { code, stdout, stderr } = await runCli(['--base-url', mock.baseUrl, '--body-stdin', '--fake-tools'], JSON.stringify(body));
+    assert.equal(code, 0, stderr);
+    const second = JSON.parse(stdout);
+    assert.deepEqual(second.errors, []);
+    assert.equal(textDeltas(second).length, 5);
+    assert.deepEqual(toolParts(second), []);
+    assert.ok(second.sse.endsWith('data: [DONE]\n\n'));
   });
 });

@@ -1,0 +1,43 @@
+// The committed fixtures are exactly what the pinned ai@6 produces: capturing again into a temp
+// folder gives the same bytes. After an upgrade of `ai` this fails until the fixtures are
+// regenerated (node capture-ui-streams.mjs) and the diff reviewed.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('../capture-ui-streams.mjs', import.meta.url));
+const COMMITTED = fileURLToPath(new URL('../../../contract/tests/fixtures/ai6/', import.meta.url));
+
+function capture(out) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SCRIPT, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => (stdout += d));
+    child.stderr.on('data', d => (stderr += d));
+    child.on('error', reject);
+    child.on('close', code => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('capturing again reproduces the committed fixtures byte for byte', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'ai6-capture-'));
+  try {
+    const { code, stdout, stderr } = await capture(out);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, '', 'the capture script prints nothing on stdout');
+    const fresh = (await readdir(out)).sort();
+    assert.deepEqual(fresh, (await readdir(COMMITTED)).sort(), 'the set of fixture files changed');
+    for (const file of fresh) {
+      const [now, then] = await Promise.all([readFile(join(out, file), 'utf8'), readFile(join(COMMITTED, file), 'utf8')]);
+      assert.equal(now, then, `${file} differs: rerun node harness/node/capture-ui-streams.mjs and review the diff`);
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
