@@ -33,6 +33,8 @@ export class ChatInputError extends Error {
  *   resolves to a ToolOutcome: `{status:"ok",output}`, `{status:"error",message}` or
  *   `{status:"crash_runtime",message}`.
  * @param {number} [options.idleTimeoutMs] a provider silent this long ends the stream in error.
+ * @param {number} [options.maxRetries] provider retries (AI SDK backoff); 0, the documented
+ *   default, fails at once.
  * @param {(line: string) => void} [options.log] one line per failure, already redacted.
  */
 export function createChat({
@@ -42,6 +44,7 @@ export function createChat({
   toolDefinitions,
   callTool,
   idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
+  maxRetries = 0,
   log = (line) => process.stderr.write(`${line}\n`),
 }) {
   if (typeof providerUrl !== 'string' || providerUrl === '') {
@@ -74,52 +77,71 @@ export function createChat({
     }
     let modelMessages;
     try {
-      modelMessages = await convertToModelMessages(messages, { tools });
+      // A tool call left without a result (the user stopped the answer mid-call) is dropped;
+      // otherwise every later request of that chat would fail with MissingToolResultsError.
+      modelMessages = await convertToModelMessages(messages, { tools, ignoreIncompleteToolCalls: true });
     } catch (error) {
       throw new ChatInputError(`invalid messages: ${redact(describe(error))}`, { cause: error });
     }
 
+    // Aborted by the caller (client gone) or by us (the answer ended in an error).
+    const stop = new AbortController();
+    const signal = abortSignal ? AbortSignal.any([abortSignal, stop.signal]) : stop.signal;
     const result = streamText({
       model: provider.chat(model),
       messages: modelMessages,
       tools,
       stopWhen: stepCountIs(MAX_STEPS),
-      // Retrying is the server's policy, not the SDK's: every backend fails the same way, at
-      // once, and the mock provider sees exactly one request per step.
-      maxRetries: 0,
-      abortSignal,
+      // No retries by default (docs/architecture.md, "Error text"): every backend fails the same
+      // way, at once, and the mock provider sees exactly one request per step.
+      maxRetries,
+      abortSignal: signal,
       onError: ({ error }) => errorLog('chat stream failed', error),
     });
     const stream = result.toUIMessageStream({ onError: errorText });
-    return endWithErrorChunk(stream, abortSignal, (error) => errorLog('chat stream broke', error));
+    return endAtFirstError(stream, {
+      callerSignal: abortSignal,
+      stopUpstream: () => stop.abort(),
+      onBroken: (error) => errorLog('chat stream broke', error),
+    });
   }
 
   return { streamChat };
 }
 
 /**
- * The AI SDK turns most upstream failures into an `error` chunk, but a provider body that breaks
- * mid-read errors the UI stream itself, which would end the response without an `error` chunk
- * or `[DONE]`. DESIGN.md wants every upstream failure to end as `error` + `[DONE]`: so a stream
- * error becomes one last `error` chunk, and the stream closes normally.
+ * DESIGN.md: an upstream failure ends the answer with an `error` chunk and `[DONE]`. The AI SDK
+ * falls short twice: after a malformed provider chunk it emits `error` and reads on (finishing
+ * normally, so a cut answer would look complete), and a provider body that breaks mid-read errors
+ * the UI stream itself (no `error` chunk, no `[DONE]`). So the first `error` chunk is the last
+ * one forwarded (and the provider request is cancelled), and a stream error becomes that chunk.
  */
-function endWithErrorChunk(stream, abortSignal, onBroken) {
+function endAtFirstError(stream, { callerSignal, stopUpstream, onBroken }) {
   const reader = stream.getReader();
+  const finish = (controller) => {
+    controller.close();
+    reader.cancel().catch(() => {});
+    stopUpstream();
+  };
   return new ReadableStream({
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(value);
+        if (value.type === 'error') finish(controller);
       } catch (error) {
         // Aborted by the caller: nobody is listening for an error chunk.
-        if (abortSignal?.aborted) {
+        if (callerSignal?.aborted) {
           controller.close();
           return;
         }
         onBroken(error);
         controller.enqueue({ type: 'error', errorText: errorText(error) });
-        controller.close();
+        finish(controller);
       }
     },
     cancel(reason) {

@@ -42,6 +42,7 @@ export function readConfig(env = process.env) {
     providerUrl,
     model: env.LEANSPEC_MODEL || DEFAULT_MODEL,
     apiKey: env.OPENAI_API_KEY ?? '',
+    maxRetries: parseCount('LEANSPEC_MAX_RETRIES', env.LEANSPEC_MAX_RETRIES),
     idleTimeoutMs: parsePositive('LEANSPEC_IDLE_TIMEOUT_MS', env.LEANSPEC_IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS),
     tools: {
       socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
@@ -70,6 +71,15 @@ function parsePid(value) {
     throw new ConfigError(`LEANSPEC_PARENT_PID must be a process id above 1, got ${JSON.stringify(value)}`);
   }
   return pid;
+}
+
+function parseCount(name, value) {
+  if (value === undefined || value === '') return 0;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 0) {
+    throw new ConfigError(`${name} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return count;
 }
 
 function parsePositive(name, value, fallback) {

@@ -65,6 +65,7 @@ async function main() {
     toolDefinitions,
     callTool: (name, input, options) => toolsClient.callTool(name, input, options),
     idleTimeoutMs: config.idleTimeoutMs,
+    maxRetries: config.maxRetries,
     log,
   });
 

@@ -65,6 +65,22 @@ describe('createChat', () => {
     assert.equal(chunks.find((c) => c.type === 'tool-output-error').errorText, 'tool get_spec could not be called: bridge is down');
   });
 
+  test('a tool call left without a result in the history does not break the next turn', async () => {
+    const chat = createChat({ providerUrl: provider.url, apiKey: '', model: 'm', toolDefinitions: TOOL_DEFINITIONS, callTool: async () => ({}) });
+    const body = {
+      messages: [
+        { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Show spec-1' }] },
+        { id: 'a1', role: 'assistant', parts: [{ type: 'tool-get_spec', toolCallId: 'c1', state: 'input-available', input: { id: 'spec-1' } }] },
+        { id: 'u2', role: 'user', parts: [{ type: 'text', text: 'Never mind [[scenario:text]]' }] },
+      ],
+    };
+    const chunks = await collect(await chat.streamChat(body));
+    assert.ok(!chunks.some((c) => c.type === 'error'), JSON.stringify(chunks.filter((c) => c.type === 'error')));
+    assert.equal(chunks.at(-1).type, 'finish');
+    const sent = provider.requests.at(-1).body.messages;
+    assert.ok(!sent.some((m) => m.role === 'tool' || m.tool_calls), 'the dangling call is not sent');
+  });
+
   test('bad input is a rejected promise, never a synchronous throw', async () => {
     const chat = createChat({ providerUrl: provider.url, apiKey: '', model: 'm', toolDefinitions: [], callTool: async () => ({}) });
     for (const body of [undefined, null, 42, {}, { messages: 'no' }, { messages: [] }, { messages: [{ role: 'user', parts: 'x' }] }]) {

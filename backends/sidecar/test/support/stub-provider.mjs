@@ -77,13 +77,13 @@ function respond(body, res) {
     case 'truncated':
       return stream(res, [textChunk('cut'), textChunk(' off')], null, { destroy: true });
     case 'malformed':
-      return stream(res, [textChunk('fine')], null, { raw: 'data: {not json\n\n' });
+      return stream(res, [textChunk('fine')], 'stop', { raw: 'data: {not json\n\n', after: [textChunk(' and more')] });
     default:
       return stream(res, ['Hello', ', ', 'world', '!'].map(textChunk), 'stop');
   }
 }
 
-function stream(res, deltas, finishReason, { hang = false, destroy = false, raw } = {}) {
+function stream(res, deltas, finishReason, { hang = false, destroy = false, raw, after = [] } = {}) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const send = (delta, finish = null) =>
     res.write(`data: ${JSON.stringify({
@@ -96,6 +96,7 @@ function stream(res, deltas, finishReason, { hang = false, destroy = false, raw 
   send({ role: 'assistant', content: '' });
   for (const delta of deltas) send(delta);
   if (raw) res.write(raw);
+  for (const delta of after) send(delta);
   if (hang) return;
   if (destroy) {
     // After the chunks reached the client: a connection lost mid-stream, not a refused one.
