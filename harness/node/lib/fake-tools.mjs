@@ -1,6 +1,7 @@
 // Canned JS versions of the project's tools, for exercising the mock provider (and capturing
-// reference streams) without a backend. They answer like the Rust tools: a small spec corpus,
-// outputs that carry a `title`, and a `ToolFailure` for an unknown id.
+// reference streams) without a backend. They answer in the shapes of the Rust tools
+// (docs/architecture.md, "LeanSpec core"): a small spec corpus, outputs that carry a `title`, and
+// a `ToolFailure` with the core's wording for an unknown id.
 
 import { jsonSchema, tool } from 'ai';
 import { ToolFailure } from './ui-error-text.mjs';
@@ -35,6 +36,9 @@ export const FAKE_SPECS = [
 
 const summary = ({ id, title, status, created, tags }) => ({ id, title, status, created, tags });
 
+/** The core's message for a missing spec. */
+export const missingSpecMessage = id => `spec "${id}" not found; list_specs shows the ids that exist`;
+
 const objectSchema = (properties, required = []) =>
   jsonSchema({ type: 'object', properties, required, additionalProperties: false });
 
@@ -46,7 +50,7 @@ export function fakeTools() {
       inputSchema: objectSchema({ id: { type: 'string', description: 'The spec id' } }, ['id']),
       execute: async ({ id }) => {
         const spec = FAKE_SPECS.find(s => s.id === id);
-        if (!spec) throw new ToolFailure(`spec not found: ${id}`);
+        if (!spec) throw new ToolFailure(missingSpecMessage(id));
         return spec;
       },
     }),
@@ -55,19 +59,23 @@ export function fakeTools() {
       inputSchema: objectSchema({
         status: { type: 'string', enum: ['planned', 'in-progress', 'complete'] },
       }),
-      execute: async ({ status }) => ({
-        specs: FAKE_SPECS.filter(s => status == null || s.status === status).map(summary),
-      }),
+      execute: async ({ status }) => {
+        const specs = FAKE_SPECS.filter(s => status == null || s.status === status).map(summary);
+        return { count: specs.length, specs };
+      },
     }),
     search_specs: tool({
       description: 'Full-text search over spec titles, tags and bodies.',
       inputSchema: objectSchema({ query: { type: 'string' } }, ['query']),
       execute: async ({ query }) => {
         const needle = String(query).toLowerCase();
-        const results = FAKE_SPECS.filter(s =>
-          [s.title, s.body, ...s.tags].some(field => field.toLowerCase().includes(needle)),
-        ).map(summary);
-        return { query, results };
+        const results = FAKE_SPECS.map(spec => {
+          const score = [spec.title, spec.body, ...spec.tags].filter(f => f.toLowerCase().includes(needle)).length;
+          return { ...summary(spec), score, snippet: spec.body.slice(0, 60) };
+        })
+          .filter(r => r.score > 0)
+          .sort((a, b) => b.score - a.score);
+        return { query, total: results.length, results };
       },
     }),
     __crash: tool({

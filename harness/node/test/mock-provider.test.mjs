@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { FAKE_SPECS, fakeTools } from '../lib/fake-tools.mjs';
+import { FAKE_SPECS, fakeTools, missingSpecMessage } from '../lib/fake-tools.mjs';
 import { startMockProvider } from '../lib/mock-process.mjs';
 import { readUiStream } from '../read-ui-stream.mjs';
 import { referenceChat, userMessages } from '../reference-chat.mjs';
@@ -153,7 +153,7 @@ describe('the real AI SDK completes every non-fault scenario against the mock', 
     const [call] = toolParts(run);
     assert.equal(call.type, 'tool-get_spec');
     assert.equal(call.state, 'output-error');
-    assert.equal(call.errorText, `spec not found: ${call.input.id}`);
+    assert.equal(call.errorText, missingSpecMessage(call.input.id));
     assert.ok(run.chunks.some(c => c.type === 'tool-output-error' && c.errorText === call.errorText));
     assert.ok(finalText(run).includes(call.errorText), finalText(run));
   });
