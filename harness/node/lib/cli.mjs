@@ -2,11 +2,20 @@
 // point, failing with a clear message and a non-zero exit code, and writing JSON to stdout with
 // back-pressure (stdout carries nothing but the promised JSON; diagnostics go to stderr).
 
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-/** True when the module at `metaUrl` is the script node was started with. */
+/**
+ * True when the module at `metaUrl` is the script node was started with. Compared as real paths:
+ * node resolves symlinks for `import.meta.url` but not for `process.argv[1]`.
+ */
 export function isMain(metaUrl) {
-  return process.argv[1] != null && metaUrl === pathToFileURL(process.argv[1]).href;
+  if (process.argv[1] == null) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(metaUrl));
+  } catch {
+    return false;
+  }
 }
 
 /** A usage or input error: printed without a stack trace, exit code 2. */
