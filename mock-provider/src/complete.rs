@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use contract::clock::monotonic_ns;
 use contract::timeline::{ChunkKind, Outcome, TokenUsage};
+use futures::StreamExt as _;
 
 use crate::chunks::ChunkFactory;
 use crate::script::{Fault, Script};
@@ -48,8 +49,13 @@ pub async fn complete(
             let half = Bytes::from(json).slice(..cut);
             recorder.chunk(ChunkKind::Completion, due, monotonic_ns());
             recorder.finish(Outcome::Truncated, monotonic_ns());
-            let parts: [Result<Bytes, Truncated>; 2] = [Ok(half), Err(Truncated)];
-            json_response(Body::from_stream(futures::stream::iter(parts)))
+            // Yield between the half and the error so hyper sends the half before aborting.
+            let cut_off = futures::stream::once(async {
+                tokio::task::yield_now().await;
+                Err::<Bytes, _>(Truncated)
+            });
+            let body = futures::stream::once(async { Ok(half) }).chain(cut_off);
+            json_response(Body::from_stream(body))
         }
         _ => {
             let body = axum::Json(factory.completion(&script, usage)).into_response();

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use contract::clock::monotonic_ns;
@@ -105,6 +105,8 @@ pub struct ScriptStream {
     phase: Phase,
     fault_fired: bool,
     sleep: Option<Sleep>,
+    /// Whether hyper has been given a chance to flush since the last frame (see `Truncate`).
+    yielded: bool,
 }
 
 impl std::fmt::Debug for ScriptStream {
@@ -135,6 +137,7 @@ impl ScriptStream {
             phase: Phase::Body(0),
             fault_fired: false,
             sleep: None,
+            yielded: true,
         }
     }
 
@@ -225,15 +228,26 @@ impl Stream for ScriptStream {
             if sleep.deadline_ns() != due {
                 *sleep = timer.sleep_until(due);
             }
-            ready!(Pin::new(sleep).poll(cx));
+            if Pin::new(sleep).poll(cx).is_pending() {
+                this.yielded = true;
+                return Poll::Pending;
+            }
         }
         this.sleep = None;
         if let Item::Truncate = item {
+            // hyper flushes what it has buffered when the body is pending; an error right after
+            // a frame could discard that frame (or the head) unsent, so yield once first.
+            if !this.yielded {
+                this.yielded = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             this.phase = Phase::Ended;
             this.recorder.finish(Outcome::Truncated, monotonic_ns());
             return Poll::Ready(Some(Err(Truncated)));
         }
         let (bytes, kind) = this.take(item);
+        this.yielded = false;
         let sent_ns = monotonic_ns();
         this.recorder.chunk(kind, due, sent_ns);
         if kind == ChunkKind::Done {
