@@ -144,6 +144,8 @@ function endAtFirstError(stream, { callerSignal, stopUpstream, onBroken }) {
         finish(controller);
       }
     },
+    // Cancelling reaches the provider's body through the SDK's streams (tested): a consumer
+    // that stops reading ends the provider request without aborting the signal.
     cancel(reason) {
       return reader.cancel(reason);
     },

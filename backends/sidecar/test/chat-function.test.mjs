@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startStubProvider } from './support/stub-provider.mjs';
 import { TOOL_DEFINITIONS } from './support/tools-server.mjs';
-import { chatBody } from './support/sidecar.mjs';
+import { chatBody, SUITE_TIMEOUT_MS } from './support/sidecar.mjs';
 
 const CHAT_MODULE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -16,7 +16,7 @@ const CHAT_MODULE = path.resolve(
   process.env.SIDECAR_ENTRY ? 'src/chat.mjs' : 'dist/chat.mjs',
 );
 
-describe('createChat', () => {
+describe('createChat', { timeout: SUITE_TIMEOUT_MS }, () => {
   let provider;
   let createChat;
 
@@ -90,6 +90,17 @@ describe('createChat', () => {
       });
       await assert.rejects(pending, { name: 'ChatInputError' });
     }
+  });
+
+  test('cancelling the stream, without the signal, also stops the provider request', async () => {
+    const chat = createChat({ providerUrl: provider.url, apiKey: '', model: 'm', toolDefinitions: [], callTool: async () => ({}) });
+    const seen = provider.requests.length;
+    const reader = (await chat.streamChat(chatBody('[[scenario:stall]]'))).getReader();
+    for (let chunk = await reader.read(); chunk.value?.type !== 'text-delta'; chunk = await reader.read()) {
+      assert.ok(!chunk.done, 'the stream began');
+    }
+    await reader.cancel();
+    assert.equal(await provider.requests[seen].closedEarly, true);
   });
 
   test('an aborted request stops the provider request and ends the stream', async () => {

@@ -15,10 +15,11 @@ import {
   privateTempDir,
   request,
   startSidecar,
+  SUITE_TIMEOUT_MS,
   targetOf,
 } from './support/sidecar.mjs';
 
-describe('POST /api/chat', () => {
+describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
   let provider;
   let tools;
   let sidecar;

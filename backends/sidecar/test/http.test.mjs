@@ -9,12 +9,12 @@ import { after, before, describe, test } from 'node:test';
 
 import { startStubProvider } from './support/stub-provider.mjs';
 import { startToolsServer } from './support/tools-server.mjs';
-import { chatBody, parseSse, privateTempDir, request, startSidecar, targetOf } from './support/sidecar.mjs';
+import { chatBody, parseSse, privateTempDir, request, startSidecar, targetOf, SUITE_TIMEOUT_MS } from './support/sidecar.mjs';
 
 const TOKEN = 'chat-token-1d9f0c3b7a2e4c6d8f0a1b3c5d7e9f21';
 const TOOLS_TOKEN = 'tools-token-5e7a9c1b3d5f7092a4c6e8f0b2d4f6a8';
 
-describe('http mode', () => {
+describe('http mode', { timeout: SUITE_TIMEOUT_MS }, () => {
   let provider;
   let tools;
   let sidecar;
@@ -86,7 +86,7 @@ describe('http mode', () => {
   });
 });
 
-describe('http mode configuration', () => {
+describe('http mode configuration', { timeout: SUITE_TIMEOUT_MS }, () => {
   test('refuses to start without a token', async () => {
     const sidecar = await startSidecar(
       { LEANSPEC_CHAT_TRANSPORT: 'http', LEANSPEC_PROVIDER_URL: 'http://127.0.0.1:9/v1', LEANSPEC_NO_TOOLS: '1' },

@@ -15,10 +15,11 @@ import {
   request,
   startSidecar,
   targetOf,
+  SUITE_TIMEOUT_MS,
   waitForOutput,
 } from './support/sidecar.mjs';
 
-describe('tool callbacks', () => {
+describe('tool callbacks', { timeout: SUITE_TIMEOUT_MS }, () => {
   let provider;
   let dir;
   const cleanup = [];

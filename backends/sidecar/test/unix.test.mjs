@@ -9,14 +9,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startStubProvider } from './support/stub-provider.mjs';
-import { chatBody, privateTempDir, request, startSidecar, targetOf, waitForOutput } from './support/sidecar.mjs';
+import { chatBody, privateTempDir, request, startSidecar, targetOf, waitForOutput, SUITE_TIMEOUT_MS } from './support/sidecar.mjs';
 
 /** DESIGN.md: SIGTERM shuts the process down within 2 s. */
 const SIGTERM_DEADLINE_MS = 2000;
 /** Guards against a hang only: the parent poll runs every 250 ms. */
 const EXIT_TIMEOUT_MS = 10_000;
 
-describe('unix mode', () => {
+describe('unix mode', { timeout: SUITE_TIMEOUT_MS }, () => {
   let provider;
   let dir;
   const env = (socketPath, extra = {}) => ({

@@ -15,6 +15,9 @@ export const ENTRY = path.resolve(PACKAGE_DIR, process.env.SIDECAR_ENTRY ?? 'dis
 /** Guards against a hang only; a healthy start takes well under a second. */
 const READY_TIMEOUT_MS = 20_000;
 
+/** Guards each suite against a hang; a healthy suite takes a few seconds. */
+export const SUITE_TIMEOUT_MS = 120_000;
+
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f60a8c7e9d1b3f5a7c9';
 
 /** A fresh private directory (0700) for sockets and port files. */
