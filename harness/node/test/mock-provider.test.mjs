@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, stepCountIs, streamText } from 'ai';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { FAKE_SPECS, fakeTools, missingSpecMessage } from '../lib/fake-tools.mjs';
 import { startMockProvider } from '../lib/mock-process.mjs';
@@ -156,6 +158,30 @@ describe('the real AI SDK completes every non-fault scenario against the mock', 
     assert.equal(call.errorText, missingSpecMessage(call.input.id));
     assert.ok(run.chunks.some(c => c.type === 'tool-output-error' && c.errorText === call.errorText));
     assert.ok(finalText(run).includes(call.errorText), finalText(run));
+  });
+});
+
+describe('the mock through the SDK\'s other paths', () => {
+  const model = () => createOpenAI({ baseURL: mock.baseUrl, apiKey: 'mock-key' }).chat('mock-gpt');
+
+  test('streamed usage (stream_options.include_usage) reaches the SDK for every step', async () => {
+    const result = streamText({ model: model(), prompt: directive('tool-single', 'chunks=3'), tools: fakeTools(), stopWhen: stepCountIs(5), maxRetries: 0 });
+    await result.consumeStream();
+    const steps = await result.steps;
+    assert.equal(steps.length, 2);
+    for (const step of steps) {
+      assert.ok(step.usage.inputTokens > 0 && step.usage.outputTokens > 0, JSON.stringify(step.usage));
+    }
+    assert.equal((await result.response).modelId, 'mock-gpt');
+  });
+
+  test('generateText (not streamed) completes a multi-step tool answer', async () => {
+    const result = await generateText({ model: model(), prompt: directive('tool-single', 'chunks=3'), tools: fakeTools(), stopWhen: stepCountIs(5), maxRetries: 0 });
+    assert.equal(result.steps.length, 2);
+    assert.equal(result.finishReason, 'stop');
+    assert.equal(result.steps[0].toolResults[0].output.title, KNOWN_TITLE);
+    assert.ok(result.text.includes(`"${KNOWN_TITLE}"`), result.text);
+    assert.ok(result.totalUsage.totalTokens > 0);
   });
 });
 
