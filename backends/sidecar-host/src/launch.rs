@@ -164,7 +164,8 @@ pub async fn launch(config: &LaunchConfig, member: usize) -> Result<Sidecar, Lau
             "LEANSPEC_IDLE_TIMEOUT_MS",
             config.idle_timeout.as_millis().max(1).to_string(),
         )
-        .env("LEANSPEC_PARENT_PID", std::process::id().to_string());
+        .env("LEANSPEC_PARENT_PID", std::process::id().to_string())
+        .env("LEANSPEC_STDIN_LIFELINE", "1");
     if let Some(key) = &config.api_key {
         command.env("OPENAI_API_KEY", key);
     }

@@ -36,7 +36,7 @@ pub async fn forward_chat(
     let body = serde_json::to_vec(request)
         .map(Bytes::from)
         .map_err(|e| ApiError::Internal(format!("cannot serialise the chat request: {e}")))?;
-    // A connect failure sent nothing, so another member (or a restarted one) may take it.
+    let mut last_error = None;
     for _ in 0..=pool.members().len() {
         let Some(lease) = pool.pick() else { break };
         let response = tokio::select! {
@@ -53,23 +53,27 @@ pub async fn forward_chat(
                 return Ok(relay(response.into_body(), lease, idle_timeout, cancel));
             }
             Ok(response) => return Err(refusal(response).await),
-            Err(e) if e.is_connect() => {
+            Err(e) => {
+                // Nothing came back, not even a status line. The sidecar writes its response
+                // head in the same tick it calls `streamText`, before the provider request can
+                // reach the network, so a failure here means the answer never began: another
+                // member, or this one restarted, may take it without a second provider call.
                 tracing::warn!(
                     member = lease.member().index,
-                    "cannot reach the sidecar: {e}"
+                    "the sidecar failed before answering: {e}"
                 );
                 lease.member().report_connect_failure();
-            }
-            Err(e) => {
-                // The request went out and the sidecar vanished before answering; sending it
-                // again could run the provider call twice, so the client decides.
-                lease.member().report_connect_failure();
-                return Err(ApiError::Unavailable {
-                    message: format!("the chat runtime failed before answering ({e})"),
-                    retry_after_s: 1,
-                });
+                last_error = Some(e.to_string());
             }
         }
+    }
+    if let Some(error) = last_error
+        && pool.health() == PoolHealth::Up
+    {
+        return Err(ApiError::Unavailable {
+            message: format!("the chat runtime failed before answering ({error})"),
+            retry_after_s: 1,
+        });
     }
     Err(unavailable(pool))
 }

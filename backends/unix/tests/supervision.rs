@@ -1,0 +1,20 @@
+//! The supervisor of the unix backend: crash recovery, the pool, no orphans.
+
+use backend_unix::TRANSPORT;
+use sidecar_host::testkit::supervision;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back() {
+    supervision::sigkill_mid_stream_recovers(TRANSPORT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_keeps_serving_while_a_killed_member_restarts() {
+    supervision::pool_survives_a_member(TRANSPORT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_node_process_survives_a_sigkilled_server() {
+    supervision::no_orphan_after_sigkill(TRANSPORT, env!("CARGO_BIN_EXE_backend-unix").as_ref())
+        .await;
+}
