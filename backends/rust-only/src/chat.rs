@@ -95,7 +95,7 @@ impl<T: ToolRunner> ChatEngine<T> {
                         Some(Err(error)) => break Some(UpstreamError::from_openai(error)),
                         Some(Ok(chunk)) => {
                             silence.as_mut().reset(Instant::now() + idle);
-                            if let Err(error) = step.on_chunk(chunk, &mut ids, &mut out) {
+                            if let Err(error) = step.on_chunk(chunk, &engine.tool_names, &mut ids, &mut out) {
                                 break Some(error);
                             }
                             for frame in out.drain(..) {
@@ -113,7 +113,7 @@ impl<T: ToolRunner> ChatEngine<T> {
                 let outcome = match outcome {
                     Ok(outcome) => outcome,
                     Err(error) => {
-                        tracing::warn!(%error, step = step_number, "provider stream failed");
+                        tracing::warn!(%error, detail = error.detail(), step = step_number, "provider stream failed");
                         yield frames::chunk(&UiChunk::error(error.to_string()));
                         yield frames::done();
                         return;
@@ -126,7 +126,7 @@ impl<T: ToolRunner> ChatEngine<T> {
                 let mut results: Vec<Option<Result<Value, String>>> = outcome
                     .calls
                     .iter()
-                    .map(|c| c.invalid.clone().map(Err))
+                    .map(|c| c.invalid.as_ref().map(|i| Err(i.model_text.clone())))
                     .collect();
                 // `streamText` runs tools only when the step ended normally.
                 if matches!(finish_reason, FinishReason::Stop | FinishReason::ToolCalls) {
@@ -191,7 +191,7 @@ fn tool_result(name: &str, outcome: ToolOutcome) -> Result<Value, String> {
         ToolOutcome::Ok { output } => Ok(output),
         ToolOutcome::Error { message } => Err(message),
         ToolOutcome::CrashRuntime { message } => Err(format!(
-            "{message} (tool {name} asked to crash the JavaScript runtime; the rust-only backend has none, so nothing crashed)"
+            "{message}: tool {name} found no JavaScript runtime to crash in the rust-only backend"
         )),
     }
 }

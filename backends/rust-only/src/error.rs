@@ -1,36 +1,40 @@
-//! Why a provider call failed, in words a user of the chat can act on.
+//! Why a provider call failed, and the text the client reads for it.
 //!
-//! The text of each variant is what the stream's final `error` chunk carries (see the crate
-//! docs for why errors are not masked as the AI SDK's default `onError` would).
+//! The text is the fixed phrase per error class of docs/architecture.md ("Error text"), the
+//! same the sidecar's `onError` produces, so every backend reports the same failure the same
+//! way and never echoes a provider's own message (which may quote the request). `Display` is
+//! that phrase; [`UpstreamError::detail`] is what the server log gets.
 
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
 
-use crate::provider::api_error_message;
 use crate::tool_calls::NamelessToolCall;
+
+pub const TEXT_UNREACHABLE: &str = "could not reach the provider";
+pub const TEXT_MALFORMED: &str = "provider sent a malformed chunk";
+pub const TEXT_TRUNCATED: &str = "provider stream ended unexpectedly";
+pub const TEXT_INTERNAL: &str = "internal error in the chat runtime";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    /// The provider answered with an error status (after the retries the AI SDK makes), or
-    /// could not be reached; the message is the one the AI SDK would report.
-    #[error("{message}")]
-    Failed { status: Option<u16>, message: String },
-    #[error(
-        "the provider sent nothing for {} s, so the answer was ended (raise --idle-timeout-s if the model is this slow)",
-        .0.as_secs_f64()
-    )]
+    /// The provider answered with an error status (after any retries).
+    #[error("provider returned HTTP {status}")]
+    Status { status: u16, detail: String },
+    /// The connection could not be made, or closed before the provider answered.
+    #[error("could not reach the provider")]
+    Unreachable { detail: String },
+    #[error("provider sent nothing for {} s", seconds(*.0))]
     Idle(Duration),
-    #[error("the provider stream failed: {0}")]
-    Stream(String),
-    #[error("the provider sent a chunk that is not a valid chat completion chunk: {0}")]
-    InvalidChunk(String),
-    #[error("the provider stream ended before its finish reason: the answer is incomplete")]
-    Truncated,
-    #[error(transparent)]
-    NamelessToolCall(#[from] NamelessToolCall),
-    #[error("the provider request could not be sent: {0}")]
-    Request(String),
+    /// A chunk async-openai cannot read as a chat completion chunk (an in-stream `error`
+    /// event included), or tool-call fragments that make no call.
+    #[error("provider sent a malformed chunk")]
+    Malformed { detail: String },
+    /// The body broke off, or ended without a finish reason.
+    #[error("provider stream ended unexpectedly")]
+    Truncated { detail: String },
+    #[error("internal error in the chat runtime")]
+    Internal { detail: String },
 }
 
 impl UpstreamError {
@@ -40,37 +44,73 @@ impl UpstreamError {
         match error {
             OpenAIError::Boxed(inner) => match inner.downcast::<UpstreamError>() {
                 Ok(upstream) => *upstream,
-                Err(other) => Self::Request(other.to_string()),
+                Err(other) => Self::Internal {
+                    detail: other.to_string(),
+                },
             },
-            OpenAIError::ApiError(response) => {
-                let (status, message) = api_error_message(&response);
-                Self::Failed {
-                    status: Some(status),
-                    message,
-                }
-            }
-            OpenAIError::JSONDeserialize(error, content) => {
-                // An `{"error":{...}}` event inside the stream is the provider reporting a
-                // failure, not a malformed chunk.
-                let reported = serde_json::from_str::<serde_json::Value>(&content)
-                    .ok()
-                    .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_owned));
-                match reported {
-                    Some(message) => Self::Failed {
-                        status: None,
-                        message,
-                    },
-                    None => Self::InvalidChunk(format!("{error} in `{}`", shorten(&content))),
-                }
-            }
-            OpenAIError::StreamError(e) => Self::Stream(e.to_string()),
-            OpenAIError::Reqwest(e) => Self::Stream(e.to_string()),
-            other => Self::Request(other.to_string()),
+            OpenAIError::ApiError(response) => Self::Status {
+                status: response.status_code.as_u16(),
+                detail: response.api_error.message,
+            },
+            OpenAIError::JSONDeserialize(error, content) => Self::Malformed {
+                detail: format!("{error} in `{}`", shorten(&content)),
+            },
+            OpenAIError::StreamError(e) => Self::Truncated {
+                detail: e.to_string(),
+            },
+            OpenAIError::Reqwest(e) if e.is_connect() => Self::Unreachable {
+                detail: e.to_string(),
+            },
+            OpenAIError::Reqwest(e) => Self::Truncated {
+                detail: e.to_string(),
+            },
+            other => Self::Internal {
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// The provider's stream ended without telling why it stopped.
+    pub fn no_finish_reason() -> Self {
+        Self::Truncated {
+            detail: "the stream ended before any chunk carried a finish_reason".to_owned(),
+        }
+    }
+
+    /// More than the client text, for the server log (never the API key: nothing here
+    /// carries request headers).
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Status { detail, .. }
+            | Self::Unreachable { detail }
+            | Self::Malformed { detail }
+            | Self::Truncated { detail }
+            | Self::Internal { detail } => detail,
+            Self::Idle(_) => "idle timeout",
         }
     }
 }
 
-/// Keeps a bad chunk quoted in an error message readable.
+impl From<NamelessToolCall> for UpstreamError {
+    fn from(error: NamelessToolCall) -> Self {
+        Self::Malformed {
+            detail: error.to_string(),
+        }
+    }
+}
+
+/// Seconds as the sidecar's `formatSeconds` writes them: `60`, `0.5`, `1.25`.
+fn seconds(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis.is_multiple_of(1000) {
+        (millis / 1000).to_string()
+    } else {
+        let text = format!("{:.3}", duration.as_secs_f64());
+        text.trim_end_matches('0').to_owned()
+    }
+}
+
+/// Keeps a bad chunk quoted in a log line readable.
 const QUOTED_CHUNK_LIMIT: usize = 200;
 
 fn shorten(text: &str) -> &str {
@@ -86,25 +126,38 @@ mod tests {
 
     #[test]
     fn boxed_errors_come_back_as_themselves() {
-        let boxed = OpenAIError::Boxed(Box::new(UpstreamError::Truncated));
-        assert!(matches!(
-            UpstreamError::from_openai(boxed),
-            UpstreamError::Truncated
-        ));
+        let boxed = OpenAIError::Boxed(Box::new(UpstreamError::Idle(Duration::from_secs(60))));
+        let error = UpstreamError::from_openai(boxed);
+        assert_eq!(error.to_string(), "provider sent nothing for 60 s");
     }
 
     #[test]
-    fn an_error_event_is_a_failure_and_garbage_is_an_invalid_chunk() {
+    fn idle_seconds_are_written_like_the_sidecar() {
+        let text = |ms| UpstreamError::Idle(Duration::from_millis(ms)).to_string();
+        assert_eq!(text(1000), "provider sent nothing for 1 s");
+        assert_eq!(text(500), "provider sent nothing for 0.5 s");
+        assert_eq!(text(1250), "provider sent nothing for 1.25 s");
+    }
+
+    #[test]
+    fn texts_are_the_documented_phrases_and_details_stay_in_the_log() {
         let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_err();
-        let event = r#"{"error":{"message":"overloaded","type":"server_error"}}"#;
-        let e = UpstreamError::from_openai(OpenAIError::JSONDeserialize(
-            parse("{"),
-            event.to_owned(),
-        ));
-        assert_eq!(e.to_string(), "overloaded");
         let garbage = "x".repeat(500);
         let e = UpstreamError::from_openai(OpenAIError::JSONDeserialize(parse("{"), garbage));
-        assert!(matches!(e, UpstreamError::InvalidChunk(_)));
-        assert!(e.to_string().len() < 400, "{e}");
+        assert_eq!(e.to_string(), TEXT_MALFORMED);
+        assert!(e.detail().len() < 400, "{}", e.detail());
+        let status = UpstreamError::Status {
+            status: 429,
+            detail: "slow down".into(),
+        };
+        assert_eq!(status.to_string(), "provider returned HTTP 429");
+        assert_eq!(
+            UpstreamError::no_finish_reason().to_string(),
+            TEXT_TRUNCATED
+        );
+        let internal = UpstreamError::Internal { detail: "x".into() };
+        assert_eq!(internal.to_string(), TEXT_INTERNAL);
+        let unreachable = UpstreamError::Unreachable { detail: "x".into() };
+        assert_eq!(unreachable.to_string(), TEXT_UNREACHABLE);
     }
 }

@@ -36,12 +36,8 @@ pub fn text_delta(id: &str, delta: &str) -> Bytes {
         id: &'a str,
         delta: &'a str,
     }
-    let capacity = PREFIX.len()
-        + TEXT_DELTA_OVERHEAD
-        + id.len()
-        + delta.len()
-        + ESCAPE_SLACK
-        + SUFFIX.len();
+    let capacity =
+        PREFIX.len() + TEXT_DELTA_OVERHEAD + id.len() + delta.len() + ESCAPE_SLACK + SUFFIX.len();
     let mut buf = Vec::with_capacity(capacity);
     buf.extend_from_slice(PREFIX);
     write_json(
@@ -82,7 +78,13 @@ mod tests {
 
     #[test]
     fn the_fast_text_delta_is_the_contract_serialisation() {
-        for delta in ["", "plain", "quote \" back\\slash", "line\nbreak\r\t", "日本語 👋🏽 é\u{1}"] {
+        for delta in [
+            "",
+            "plain",
+            "quote \" back\\slash",
+            "line\nbreak\r\t",
+            "日本語 👋🏽 é\u{1}",
+        ] {
             let fast = text_delta("0", delta);
             let reference = chunk(&UiChunk::text_delta("0", delta));
             assert_eq!(fast, reference, "{delta:?}");

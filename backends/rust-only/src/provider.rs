@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
-use async_openai::error::{ApiError, ApiErrorResponse, OpenAIError};
+use async_openai::error::OpenAIError;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionResponseStream, ChatCompletionStreamOptions,
@@ -208,32 +208,20 @@ impl AiSdkRetry {
                 Ok(Ok(response)) if response.status().is_success() => return Ok(response),
                 Ok(Ok(response)) => Failure::from_response(response).await,
                 Ok(Err(OpenAIError::Reqwest(e))) if e.is_connect() => Failure {
-                    message: format!("Cannot connect to API: {e}"),
-                    status: None,
+                    error: UpstreamError::Unreachable {
+                        detail: e.to_string(),
+                    },
                     retry_after: None,
                 },
                 Ok(Err(e)) => return Err(e),
             };
-            let retryable = failure.status.is_none_or(is_retryable_status);
-            let exhausted = attempt > self.policy.max_retries;
-            if !retryable || exhausted {
-                let message = if attempt == 1 || self.policy.max_retries == 0 {
-                    failure.message
-                } else if retryable {
-                    format!(
-                        "Failed after {attempt} attempts. Last error: {}",
-                        failure.message
-                    )
-                } else {
-                    format!(
-                        "Failed after {attempt} attempts with non-retryable error: '{}'",
-                        failure.message
-                    )
-                };
-                return Err(boxed(UpstreamError::Failed {
-                    status: failure.status,
-                    message,
-                }));
+            let retryable = match &failure.error {
+                UpstreamError::Status { status, .. } => is_retryable_status(*status),
+                _ => true,
+            };
+            if !retryable || attempt > self.policy.max_retries {
+                tracing::warn!(attempt, error = %failure.error, detail = failure.error.detail(), "provider request failed");
+                return Err(boxed(failure.error));
             }
             let delay = failure
                 .retry_after
@@ -241,9 +229,9 @@ impl AiSdkRetry {
                 .unwrap_or(backoff);
             tracing::warn!(
                 attempt,
-                status = failure.status,
+                error = %failure.error,
                 delay_ms = delay.as_millis() as u64,
-                "provider failed; retrying as the AI SDK would"
+                "provider request failed; retrying as the AI SDK would"
             );
             tokio::time::sleep(delay).await;
             backoff = backoff.saturating_mul(self.policy.backoff_factor);
@@ -262,25 +250,25 @@ fn is_retryable_status(status: u16) -> bool {
 
 /// One failed attempt.
 struct Failure {
-    message: String,
-    status: Option<u16>,
+    error: UpstreamError,
     retry_after: Option<Duration>,
 }
 
 impl Failure {
-    /// Reads an error response the way `@ai-sdk/openai`'s failed-response handler does: the
-    /// message is `error.message` of a JSON body, else the status text.
+    /// Keeps the provider's own `error.message` for the log only (see [`crate::error`]).
     async fn from_response(response: reqwest::Response) -> Self {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = response.bytes().await.unwrap_or_default();
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
+        let detail = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_owned))
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
         Self {
-            message,
-            status: Some(status.as_u16()),
+            error: UpstreamError::Status {
+                status: status.as_u16(),
+                detail,
+            },
             retry_after,
         }
     }
@@ -297,13 +285,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .or_else(|| read("retry-after").map(Duration::from_secs_f64))
 }
 
-/// Keeps [`ApiError`] and [`ApiErrorResponse`] in the vocabulary of this module: a failure
-/// async-openai reports by itself (a non-retried status) becomes [`UpstreamError::Failed`].
-pub(crate) fn api_error_message(error: &ApiErrorResponse) -> (u16, String) {
-    let ApiError { message, .. } = &error.api_error;
-    (error.status_code.as_u16(), message.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +299,10 @@ mod tests {
         let mut bad = HeaderMap::new();
         bad.insert("retry-after", "-1".parse().unwrap());
         assert_eq!(retry_after(&bad), None);
-        bad.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        bad.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&bad), None);
     }
 

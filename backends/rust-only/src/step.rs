@@ -52,7 +52,16 @@ pub struct StepCall {
     /// The parsed arguments; for an invalid call, the raw text when it is not JSON.
     pub input: Value,
     /// Why the call cannot run (already reported to the client as its output).
-    pub invalid: Option<String>,
+    pub invalid: Option<InvalidCall>,
+}
+
+/// A call the model made that cannot run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidCall {
+    /// What the client reads (docs/architecture.md, "Error text").
+    pub client_text: String,
+    /// What the model reads in the next step: the AI SDK's own error message.
+    pub model_text: String,
 }
 
 /// What a finished step leaves for the loop.
@@ -85,6 +94,7 @@ impl Step {
     pub fn on_chunk(
         &mut self,
         chunk: CreateChatCompletionStreamResponse,
+        known_tools: &HashSet<String>,
         ids: &mut TextIds,
         out: &mut Vec<Bytes>,
     ) -> Result<(), UpstreamError> {
@@ -117,6 +127,17 @@ impl Step {
                 self.tracker
                     .process(fragment, |c| self.tool_chunks.push(c))?;
             }
+            for chunk in &mut self.tool_chunks {
+                // `streamText` marks the start of a call to a tool it does not have with
+                // `dynamic: false` (the client keeps the part static).
+                if let UiChunk::ToolInputStart {
+                    tool_name, extra, ..
+                } = chunk
+                    && !known_tools.contains(tool_name.as_str())
+                {
+                    extra.dynamic = Some(false);
+                }
+            }
             out.extend(self.tool_chunks.drain(..).map(|c| frames::chunk(&c)));
         }
         Ok(())
@@ -130,7 +151,7 @@ impl Step {
         out: &mut Vec<Bytes>,
     ) -> Result<StepOutcome, UpstreamError> {
         let Some(raw_finish) = self.finish else {
-            return Err(UpstreamError::Truncated);
+            return Err(UpstreamError::no_finish_reason());
         };
         self.start(out);
         if let Some(id) = self.text_id.take() {
@@ -153,7 +174,7 @@ impl Step {
                     input: call.input.clone(),
                     extra: ToolChunkExtra::default(),
                 })),
-                Some(error_text) => {
+                Some(InvalidCall { client_text, .. }) => {
                     let dynamic = ToolChunkExtra {
                         dynamic: Some(true),
                         ..ToolChunkExtra::default()
@@ -162,12 +183,12 @@ impl Step {
                         tool_call_id: call.id.clone(),
                         tool_name: call.name.clone(),
                         input: call.input.clone(),
-                        error_text: error_text.clone(),
+                        error_text: client_text.clone(),
                         extra: dynamic.clone(),
                     }));
                     out.push(frames::chunk(&UiChunk::ToolOutputError {
                         tool_call_id: call.id.clone(),
-                        error_text: error_text.clone(),
+                        error_text: client_text.clone(),
                         extra: dynamic,
                     }));
                 }
@@ -211,7 +232,8 @@ fn map_finish(reason: &OpenAiFinish, refused: bool) -> FinishReason {
 }
 
 /// `parseToolCall`: empty arguments mean `{}`; an unknown tool or unparsable arguments make
-/// an invalid call carrying the AI SDK's error message.
+/// an invalid call. The model reads the AI SDK's message (`NoSuchToolError`,
+/// `InvalidToolInputError`), the client the documented phrase.
 fn parse_call(id: String, name: String, arguments: &str, known: &HashSet<String>) -> StepCall {
     let parsed = if arguments.trim().is_empty() {
         Ok(Value::Object(Default::default()))
@@ -221,19 +243,21 @@ fn parse_call(id: String, name: String, arguments: &str, known: &HashSet<String>
     let invalid = if !known.contains(&name) {
         let mut available: Vec<&str> = known.iter().map(String::as_str).collect();
         available.sort_unstable();
-        Some(if available.is_empty() {
-            format!("Model tried to call unavailable tool '{name}'. No tools are available.")
+        let listed = if available.is_empty() {
+            "No tools are available.".to_owned()
         } else {
-            format!(
-                "Model tried to call unavailable tool '{name}'. Available tools: {}.",
-                available.join(", ")
-            )
+            format!("Available tools: {}.", available.join(", "))
+        };
+        Some(InvalidCall {
+            client_text: format!("unknown tool: {name}"),
+            model_text: format!("Model tried to call unavailable tool '{name}'. {listed}"),
         })
     } else {
-        parsed.as_ref().err().map(|e| {
-            format!(
+        parsed.as_ref().err().map(|e| InvalidCall {
+            client_text: format!("invalid input for tool {name}"),
+            model_text: format!(
                 "Invalid input for tool {name}: JSON parsing failed: Text: {arguments}.\nError message: {e}"
-            )
+            ),
         })
     };
     StepCall {
@@ -251,7 +275,8 @@ mod tests {
     use serde_json::json;
 
     fn chunk(value: Value) -> CreateChatCompletionStreamResponse {
-        let mut full = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"});
+        let mut full =
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"});
         full.as_object_mut()
             .unwrap()
             .extend(value.as_object().unwrap().clone());
@@ -276,7 +301,8 @@ mod tests {
         let mut ids = TextIds::default();
         let mut out = Vec::new();
         for c in chunks {
-            step.on_chunk(chunk(c), &mut ids, &mut out).unwrap();
+            step.on_chunk(chunk(c), &known(), &mut ids, &mut out)
+                .unwrap();
         }
         let outcome = step.finish(&known(), &mut out);
         (decode(&out), outcome)
@@ -338,16 +364,24 @@ mod tests {
             chunks[6],
             json!({"type": "tool-input-available", "toolCallId": "a", "toolName": "get_spec", "input": {"id": "x"}})
         );
+        assert_eq!(
+            chunks[1]["dynamic"],
+            json!(false),
+            "the unknown tool's start"
+        );
+        assert_eq!(chunks[2].get("dynamic"), None, "a known tool's start");
         assert_eq!(chunks[7]["dynamic"], json!(true));
         assert_eq!(chunks[7]["input"], json!({"q": 1}));
-        assert_eq!(
-            chunks[8]["errorText"],
-            json!("Model tried to call unavailable tool 'nope'. Available tools: get_spec, search_specs.")
-        );
+        assert_eq!(chunks[7]["errorText"], json!("unknown tool: nope"));
+        assert_eq!(chunks[8]["errorText"], json!("unknown tool: nope"));
         let outcome = outcome.unwrap();
         assert_eq!(outcome.finish_reason, FinishReason::ToolCalls);
         assert_eq!(outcome.calls.len(), 2);
-        assert!(outcome.calls[1].invalid.is_some());
+        let invalid = outcome.calls[1].invalid.as_ref().unwrap();
+        assert_eq!(
+            invalid.model_text,
+            "Model tried to call unavailable tool 'nope'. Available tools: get_spec, search_specs."
+        );
     }
 
     #[test]
@@ -361,14 +395,21 @@ mod tests {
         assert_eq!(outcome.finish_reason, FinishReason::ContentFilter);
         assert_eq!(outcome.text, "no");
         assert_eq!(outcome.calls[0].input, json!("{oops"));
-        let error = outcome.calls[0].invalid.as_deref().unwrap();
-        assert!(error.starts_with("Invalid input for tool get_spec: JSON parsing failed: Text: {oops."), "{error}");
+        let invalid = outcome.calls[0].invalid.as_ref().unwrap();
+        assert_eq!(invalid.client_text, "invalid input for tool get_spec");
+        let model = &invalid.model_text;
+        assert!(
+            model.starts_with("Invalid input for tool get_spec: JSON parsing failed: Text: {oops."),
+            "{model}"
+        );
     }
 
     #[test]
     fn a_stream_without_finish_reason_is_truncated() {
-        let (_, outcome) = run(vec![json!({"choices": [{"index": 0, "delta": {"content": "Hi"}}]})]);
-        assert!(matches!(outcome, Err(UpstreamError::Truncated)));
+        let (_, outcome) = run(vec![
+            json!({"choices": [{"index": 0, "delta": {"content": "Hi"}}]}),
+        ]);
+        assert!(matches!(outcome, Err(UpstreamError::Truncated { .. })));
     }
 
     #[test]

@@ -177,7 +177,9 @@ mod tests {
         let mut tracker = ToolCallTracker::new();
         let mut chunks = Vec::new();
         for f in fragments {
-            tracker.process(f, |c| chunks.push(c)).expect("valid fragments");
+            tracker
+                .process(f, |c| chunks.push(c))
+                .expect("valid fragments");
         }
         (chunks, tracker.finish())
     }
