@@ -62,12 +62,16 @@ export async function referenceChat({ baseUrl, model = DEFAULT_MODEL, apiKey, me
   // Each chunk is recorded as JSON before the client reads it: the client mutates data parts
   // in place, and the record must show the chunk as it went over the wire.
   const wire = [];
+  let closedNormally = false;
   const recorded = result.toUIMessageStream({ onError: uiErrorText }).pipeThrough(
     new TransformStream({
       transform(chunk, controller) {
         const json = JSON.stringify(chunk);
         wire.push(json);
         controller.enqueue(JSON.parse(json));
+      },
+      flush() {
+        closedNormally = true;
       },
     }),
   );
@@ -80,9 +84,11 @@ export async function referenceChat({ baseUrl, model = DEFAULT_MODEL, apiKey, me
   // As JSON, like the oracle's reading: no `undefined` fields.
   message = message == null ? null : JSON.parse(JSON.stringify(message));
   const chunks = wire.map(json => JSON.parse(json));
-  const sse = await new Response(
-    ReadableStream.from(chunks).pipeThrough(new JsonToSseTransformStream()).pipeThrough(new TextEncoderStream()),
-  ).text();
+  // A UI stream that broke (the SDK lets a provider body cut mid-stream surface as a broken
+  // stream) makes `pipeUIMessageStreamToResponse` end the response without `[DONE]`.
+  const sse = closedNormally
+    ? await new Response(ReadableStream.from(chunks).pipeThrough(new JsonToSseTransformStream()).pipeThrough(new TextEncoderStream())).text()
+    : chunks.map(chunk => `data: ${JSON.stringify(chunk)}\n\n`).join('');
   return { message, chunks, sse, errors };
 }
 
