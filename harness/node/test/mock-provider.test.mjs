@@ -161,6 +161,25 @@ describe('the real AI SDK completes every non-fault scenario against the mock', 
   });
 });
 
+describe('fault scenarios as the bare AI SDK sees them', () => {
+  test('http-500: one error chunk with the documented text, then [DONE]', async () => {
+    const run = await runScenario('http-500');
+    assert.deepEqual(run.chunks, [{ type: 'start' }, { type: 'error', errorText: 'provider returned HTTP 500' }]);
+    assert.ok(run.sse.endsWith('data: [DONE]\n\n'));
+  });
+
+  test('truncated: the UI stream breaks, so the written SSE has no [DONE]', async () => {
+    const run = await runScenario('truncated', 'chunks=6');
+    assert.ok(run.chunks.some(c => c.type === 'text-delta'));
+    assert.ok(!run.chunks.some(c => c.type === 'finish'));
+    assert.ok(!run.sse.includes('[DONE]'));
+    assert.equal(run.errors.length, 1);
+    const read = await readUiStream(run.sse);
+    assert.equal(read.done, false);
+    assert.deepEqual(read.message, run.message);
+  });
+});
+
 describe('the mock through the SDK\'s other paths', () => {
   const model = () => createOpenAI({ baseURL: mock.baseUrl, apiKey: 'mock-key' }).chat('mock-gpt');
 
