@@ -32,8 +32,9 @@ use crate::ui_stream::{SseBody, done_frame, encode_chunk};
 
 /// The error text a stream in flight ends with when the server shuts down.
 pub const SHUTDOWN_ERROR_TEXT: &str = "the server is shutting down; retry the request";
-/// The error text a stream ends with when the backend's stream panicked.
-pub const STREAM_PANIC_ERROR_TEXT: &str = "internal error in the chat backend; see the server log";
+/// The error text a stream ends with when the backend's stream panicked (docs/architecture.md,
+/// "Error text": anything else).
+pub const STREAM_PANIC_ERROR_TEXT: &str = "internal error in the chat runtime";
 
 pub(crate) struct Shell<B> {
     pub backend: Arc<B>,

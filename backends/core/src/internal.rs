@@ -102,7 +102,7 @@ async fn execute(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ToolOutcome>, ApiError> {
     if !toolbox.has(&name) {
-        return Err(ApiError::NotFound(format!("unknown tool {name:?}")));
+        return Err(ApiError::NotFound(format!("unknown tool: {name}")));
     }
     let body = body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -40,15 +40,17 @@ const HEALTH_POLL: Duration = Duration::from_millis(20);
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Does nothing if a subscriber is
 /// already installed.
 pub fn init_tracing() {
-    init_tracing_with_writer(std::io::stderr);
+    init_tracing_to(std::io::stderr, "info");
 }
 
-/// [`init_tracing`] with another destination (tests capture the log this way).
-pub fn init_tracing_with_writer<W>(writer: W)
+/// [`init_tracing`] with another destination and default filter (tests capture the log this
+/// way); `RUST_LOG`, when set, still wins.
+pub fn init_tracing_to<W>(writer: W, default_filter: &str)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -3,7 +3,7 @@
 //! spec (the 10,000-spec corpus of the scale runs is where a scan would show).
 //!
 //! Ranking is deterministic: specs matching more distinct query terms first, then a higher
-//! field-weighted score, then the smaller id.
+//! field-weighted score, then the spec that comes first in the store (by number, then id).
 
 use std::collections::HashMap;
 

@@ -127,7 +127,7 @@ struct Frontmatter {
 /// The loaded corpus and its search index.
 #[derive(Debug)]
 pub struct SpecStore {
-    /// Sorted by id, which is also the order LeanSpec numbers specs in.
+    /// In [`spec_order`]: by number, then id.
     specs: Vec<Spec>,
     by_id: HashMap<String, usize>,
     index: SearchIndex,
@@ -163,7 +163,7 @@ impl SpecStore {
 
     /// Builds a store from specs already in memory (tests, generated corpora).
     pub fn from_specs(mut specs: Vec<Spec>) -> Self {
-        specs.sort_by(|a, b| a.summary.id.cmp(&b.summary.id));
+        specs.sort_by(|a, b| spec_order(&a.summary.id, &b.summary.id));
         specs.dedup_by(|a, b| a.summary.id == b.summary.id);
         let by_id = specs
             .iter()
@@ -186,7 +186,7 @@ impl SpecStore {
         self.specs.is_empty()
     }
 
-    /// Every spec with the given status (all when `None`), in id order.
+    /// Every spec with the given status (all when `None`), in [`spec_order`].
     pub fn list(&self, status: Option<Status>) -> Vec<&SpecSummary> {
         self.specs
             .iter()
@@ -210,6 +210,18 @@ impl SpecStore {
                 .collect(),
         }
     }
+}
+
+/// LeanSpec ids start with a number (`001-...`, `00042-...`); specs are listed by that
+/// number, so `001` comes before `00002` whatever the padding, then by the whole id. Ids
+/// without a number come last.
+pub fn spec_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let number = |id: &str| -> Option<u64> {
+        let digits = id.bytes().take_while(u8::is_ascii_digit).count();
+        id[..digits].parse().ok()
+    };
+    let key = |id: &str| (number(id).is_none(), number(id));
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
 }
 
 /// The answer to one search.

@@ -108,7 +108,7 @@ impl Toolbox {
     pub fn execute_sync(&self, name: &str, input: Value) -> ToolOutcome {
         if !self.has(name) {
             return ToolOutcome::Error {
-                message: format!("unknown tool {name:?}; available: {}", self.names()),
+                message: format!("unknown tool: {name}"),
             };
         }
         if name == CRASH_TOOL {
@@ -123,16 +123,6 @@ impl Toolbox {
                 message: format!("tool panicked: {}", panic_message(panic.as_ref())),
             },
         }
-    }
-
-    fn names(&self) -> String {
-        let names: Vec<&str> = self
-            .inner
-            .definitions
-            .iter()
-            .map(|d| d.name.as_str())
-            .collect();
-        names.join(", ")
     }
 
     fn run(&self, name: &str, input: Value) -> Result<Value, String> {
@@ -156,13 +146,20 @@ impl Toolbox {
     }
 }
 
+/// Input that does not match the schema gets the fixed text of docs/architecture.md ("Error
+/// text"), the same in every backend; the detail goes to the log.
 fn parse_input<T: DeserializeOwned>(tool: &str, input: Value) -> Result<T, String> {
     // Models send `null` for an omitted optional argument object now and then.
     let input = if input.is_null() { json!({}) } else { input };
-    if !input.is_object() {
-        return Err(format!("invalid input for {tool}: expected a JSON object"));
-    }
-    serde_json::from_value(input).map_err(|e| format!("invalid input for {tool}: {e}"))
+    let parsed = if input.is_object() {
+        serde_json::from_value(input).map_err(|e| e.to_string())
+    } else {
+        Err("not a JSON object".to_owned())
+    };
+    parsed.map_err(|detail| {
+        tracing::info!(tool, %detail, "invalid tool input");
+        format!("invalid input for tool {tool}")
+    })
 }
 
 fn output<T: Serialize>(result: Result<T, ApiError>) -> Result<Value, String> {

@@ -1,0 +1,235 @@
+//! Every error status of DESIGN.md, each sent as a real HTTP request, each answered with the
+//! one JSON error body.
+
+mod common;
+
+use std::num::NonZeroU32;
+
+use common::*;
+use leanspec_core::{ApiError, Health, RateLimit};
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let server = Server::plain().await;
+    let response = client()
+        .post(server.url("/api/chat"))
+        .header("content-type", "application/json")
+        .body(r#"{"id": "c", "messages": [ "#)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(response, 400).await;
+    assert_eq!(code, "invalid_request");
+    assert!(message.starts_with("malformed JSON"), "{message}");
+    assert_eq!(server.backend.call_count(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_messages_are_400_with_the_reason() {
+    let server = Server::plain().await;
+    let cases = [
+        (
+            serde_json::json!({"id": "c", "messages": []}),
+            "at least one message",
+        ),
+        (serde_json::json!({"messages": []}), "not a chat request"),
+        (
+            serde_json::json!({"id": "c", "messages": [{"id": "u", "role": "user"}]}),
+            "parts",
+        ),
+        (
+            serde_json::json!({"id": "c", "messages": [
+                {"id": "a", "role": "assistant", "parts": [{"type": "text", "text": "hi"}]}
+            ]}),
+            "at least one user message",
+        ),
+        (serde_json::json!([1, 2]), "not a chat request"),
+    ];
+    for (body, expected) in cases {
+        let (code, message) = error_of(post_chat(&server, &body).await, 400).await;
+        assert_eq!(code, "invalid_request");
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+    assert_eq!(server.backend.call_count(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_specs_are_404_and_wrong_methods_405() {
+    let server = Server::plain().await;
+    let (code, _) = error_of(client().get(server.url("/nope")).send().await.unwrap(), 404).await;
+    assert_eq!(code, "not_found");
+    let response = client()
+        .get(server.url("/api/specs/999-no-such-spec"))
+        .send()
+        .await
+        .unwrap();
+    let (_, message) = error_of(response, 404).await;
+    assert!(message.contains("999-no-such-spec"), "{message}");
+    let response = client().get(server.url("/api/chat")).send().await.unwrap();
+    let (code, _) = error_of(response, 405).await;
+    assert_eq!(code, "method_not_allowed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_413_declared_or_streamed() {
+    let server = Server::plain().await;
+    let big = "x".repeat(contract::MAX_BODY_BYTES);
+    let body = chat_body(&big);
+    let (code, _) = error_of(post_chat(&server, &body).await, 413).await;
+    assert_eq!(code, "payload_too_large");
+
+    // Without a content-length the limit must still hold while reading.
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let response = client()
+        .post(server.url("/api/chat"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("content-length")
+            .is_none_or(|v| v != "0")
+    );
+    error_of(response, 413).await;
+
+    // Just under the limit is fine.
+    let fits = chat_body(&"y".repeat(contract::MAX_BODY_BYTES - 1024));
+    assert_eq!(post_chat(&server, &fits).await.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415() {
+    let server = Server::plain().await;
+    let body = serde_json::to_string(&chat_body("hi")).unwrap();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut request = client().post(server.url("/api/chat")).body(body.clone());
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let (code, message) = error_of(request.send().await.unwrap(), 415).await;
+        assert_eq!(code, "unsupported_media_type");
+        assert!(message.contains("application/json"), "{message}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_an_exact_retry_after() {
+    let limit = RateLimit::PerMinute(NonZeroU32::new(2).unwrap());
+    let server = Server::start(limit, false).await;
+    for _ in 0..2 {
+        let response = post_chat(&server, &chat_body("hi")).await;
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap();
+    }
+    let response = post_chat(&server, &chat_body("hi")).await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // One token per 30 s; the first one frees up 30 s after the first request, less the
+    // moments the two requests took.
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let (code, _) = error_of(response, 429).await;
+    assert_eq!(code, "rate_limited");
+    // Health and REST are not rate limited.
+    assert_eq!(
+        client()
+            .get(server.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client()
+            .get(server.url("/api/specs"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(server.backend.call_count(), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unavailable_backend_is_503_with_retry_after_on_health_and_chat() {
+    let server = Server::plain().await;
+    server.backend.set_health(Health::Unavailable {
+        retry_after_s: 3,
+        reason: "the sidecar is restarting".into(),
+    });
+    for response in [
+        client().get(server.url("/health")).send().await.unwrap(),
+        post_chat(&server, &chat_body("hi")).await,
+    ] {
+        assert_eq!(response.headers()["retry-after"], "3");
+        let (code, message) = error_of(response, 503).await;
+        assert_eq!(code, "unavailable");
+        assert!(message.contains("restarting"), "{message}");
+    }
+    assert_eq!(server.backend.call_count(), 0);
+
+    server.backend.set_health(Health::Ok);
+    let health: serde_json::Value = client()
+        .get(server.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "backend": "fake"})
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_backend_error_before_the_stream_is_its_json_error() {
+    let server = Server::plain().await;
+    server.backend.script(Script::Fail(ApiError::Upstream(
+        "provider returned HTTP 500".into(),
+    )));
+    let (code, message) = error_of(post_chat(&server, &chat_body("hi")).await, 502).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("upstream_error", "provider returned HTTP 500")
+    );
+    assert!(server.backend.last_token().is_cancelled());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
+    let server = Server::plain().await;
+    server.backend.script(Script::PanicInChat);
+    let (code, message) = error_of(post_chat(&server, &chat_body("hi")).await, 500).await;
+    assert_eq!(code, "internal");
+    assert!(
+        !message.contains("fake backend"),
+        "panic text stays in the log: {message}"
+    );
+    let response = post_chat(&server, &chat_body("hi")).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().ends_with("data: [DONE]\n\n"));
+    server.stop().await;
+}

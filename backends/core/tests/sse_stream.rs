@@ -1,0 +1,169 @@
+//! The SSE response around a backend's stream: headers, framing, one frame per chunk delivered
+//! as it is produced, cancellation on disconnect, and clean endings on panic and shutdown.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use contract::sse::{SseDecoder, SseEvent};
+use contract::ui_chunk::UiChunk;
+use futures::{Stream, StreamExt};
+use leanspec_core::{SHUTDOWN_ERROR_TEXT, STREAM_PANIC_ERROR_TEXT};
+use tokio::sync::mpsc;
+
+/// Reads the body until the decoder completes at least one frame, returns those frames.
+async fn next_frames(
+    body: &mut (impl Stream<Item = reqwest::Result<Bytes>> + Unpin),
+    decoder: &mut SseDecoder,
+) -> Vec<SseEvent> {
+    loop {
+        let bytes = tokio::time::timeout(HANG_GUARD, body.next())
+            .await
+            .expect("a frame arrives")
+            .expect("the body is still open")
+            .expect("body bytes");
+        let events = decoder.push(&bytes);
+        if !events.is_empty() {
+            return events;
+        }
+    }
+}
+
+async fn rest_of(body: impl Stream<Item = reqwest::Result<Bytes>>) -> Vec<SseEvent> {
+    let mut decoder = SseDecoder::new();
+    let all: Vec<Bytes> =
+        tokio::time::timeout(HANG_GUARD, body.map(|b| b.expect("body bytes")).collect())
+            .await
+            .expect("the stream ends");
+    all.iter().flat_map(|b| decoder.push(b)).collect()
+}
+
+#[tokio::test]
+async fn headers_are_the_ui_stream_headers_and_frames_end_with_done() {
+    let server = Server::plain().await;
+    let response = post_chat(&server, &chat_body("hi")).await;
+    assert_eq!(response.status(), 200);
+    for (name, value) in contract::UI_STREAM_HEADERS {
+        if *name == "connection" {
+            continue; // hop-by-hop: the HTTP client consumes it
+        }
+        assert_eq!(response.headers()[*name], *value, "{name}");
+    }
+    assert!(response.headers().get("content-encoding").is_none());
+    assert!(response.headers().get("content-length").is_none());
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        text,
+        "data: {\"type\":\"text-delta\",\"id\":\"t0\",\"delta\":\"Hello\"}\n\n\
+         data: {\"type\":\"text-delta\",\"id\":\"t0\",\"delta\":\", world\"}\n\n\
+         data: [DONE]\n\n"
+    );
+    let (request, _) = server.backend.calls.lock().unwrap()[0].clone();
+    assert_eq!(request.messages[0].text(), "hi");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_chunk_arrives_as_its_own_frame_before_the_next_is_produced() {
+    let server = Server::plain().await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    server.backend.script(Script::Channel(rx));
+    let response = post_chat(&server, &chat_body("hi")).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let mut decoder = SseDecoder::new();
+    let chunks = [
+        UiChunk::Start {
+            message_id: Some("m1".into()),
+            message_metadata: None,
+        },
+        UiChunk::text_delta("t0", "one"),
+        UiChunk::text_delta("t0", "two 日本語 👋"),
+        UiChunk::error("done now"),
+    ];
+    for chunk in &chunks {
+        tx.send(chunk.clone()).unwrap();
+        // The next chunk is only produced after this one was received, alone.
+        let frames = next_frames(&mut body, &mut decoder).await;
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(&UiChunk::from_json(&frames[0].data).unwrap(), chunk);
+    }
+    drop(tx);
+    let tail = rest_of(body).await;
+    assert_eq!(tail.len(), 1);
+    assert!(tail[0].is_done());
+    assert!(
+        !server.backend.last_token().is_cancelled(),
+        "a finished stream is not cancelled"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_cancels_the_backend() {
+    let server = Server::plain().await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    server.backend.script(Script::Channel(rx));
+    let response = post_chat(&server, &chat_body("hi")).await;
+    let mut body = response.bytes_stream();
+    tx.send(UiChunk::text_delta("t0", "first")).unwrap();
+    next_frames(&mut body, &mut SseDecoder::new()).await;
+    let token = server.backend.last_token();
+    assert!(!token.is_cancelled());
+    drop(body);
+    tokio::time::timeout(HANG_GUARD, token.cancelled())
+        .await
+        .expect("the token fires once the client is gone");
+    // The body (and with it the receiver) is gone too: the producer learns it.
+    tokio::time::timeout(HANG_GUARD, tx.closed())
+        .await
+        .expect("receiver dropped");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_panic_inside_the_stream_ends_it_with_an_error_chunk_and_done() {
+    let server = Server::plain().await;
+    server.backend.script(Script::PanicMidStream);
+    let response = post_chat(&server, &chat_body("hi")).await;
+    assert_eq!(response.status(), 200);
+    let events = rest_of(response.bytes_stream()).await;
+    let chunks: Vec<UiChunk> = events[..2]
+        .iter()
+        .map(|e| UiChunk::from_json(&e.data).unwrap())
+        .collect();
+    assert_eq!(chunks[0], UiChunk::text_delta("t0", "before the panic"));
+    assert_eq!(chunks[1], UiChunk::error(STREAM_PANIC_ERROR_TEXT));
+    assert!(events[2].is_done());
+    assert_eq!(events.len(), 3);
+    assert!(server.backend.last_token().is_cancelled());
+    // And the server still answers.
+    assert_eq!(post_chat(&server, &chat_body("again")).await.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_streams_in_flight_and_cancels_them() {
+    let mut server = Server::plain().await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    server.backend.script(Script::Channel(rx));
+    let response = post_chat(&server, &chat_body("hi")).await;
+    let mut body = response.bytes_stream();
+    tx.send(UiChunk::text_delta("t0", "partial")).unwrap();
+    next_frames(&mut body, &mut SseDecoder::new()).await;
+    server.begin_stop();
+    let events = rest_of(body).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        UiChunk::from_json(&events[0].data).unwrap(),
+        UiChunk::error(SHUTDOWN_ERROR_TEXT)
+    );
+    assert!(events[1].is_done());
+    assert!(server.backend.last_token().is_cancelled());
+    let addr = server.addr;
+    server.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed after shutdown"
+    );
+}
