@@ -23,6 +23,7 @@ use crate::pool::Pool;
 use crate::tool_listener::ToolEndpoint;
 use crate::transport::TransportKind;
 
+pub mod conformance;
 pub mod supervision;
 
 /// Guards every wait on a stream or a restart: far above anything a working system takes, so it
@@ -74,7 +75,8 @@ pub struct Stack {
     pub kind: TransportKind,
     /// `http://127.0.0.1:PORT` of the backend's public listener.
     pub url: String,
-    pub mock: MockHandle,
+    /// The stack's own mock provider (none when started on another provider).
+    pub mock: Option<MockHandle>,
     pub http: reqwest::Client,
     pool: Arc<Pool>,
     runtime_dir: PathBuf,
@@ -85,12 +87,32 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// A stack with its own mock provider.
     pub async fn start(kind: TransportKind, options: StackOptions) -> Self {
-        let entry = sidecar_bundle();
         let mock = mock_provider::spawn(MockConfig::default())
             .await
             .expect("the mock provider starts");
-        let server = server_args(&mock, &options);
+        let provider_url = mock.base_url();
+        Self::start_inner(kind, options, provider_url, Some(mock)).await
+    }
+
+    /// A stack on a provider someone else runs (`provider_url` ends in `/v1`).
+    pub async fn start_on(
+        kind: TransportKind,
+        options: StackOptions,
+        provider_url: String,
+    ) -> Self {
+        Self::start_inner(kind, options, provider_url, None).await
+    }
+
+    async fn start_inner(
+        kind: TransportKind,
+        options: StackOptions,
+        provider_url: String,
+        mock: Option<MockHandle>,
+    ) -> Self {
+        let entry = sidecar_bundle();
+        let server = server_args(provider_url, &options);
         let sidecar = sidecar_args(entry, options.sidecars);
         let state = CoreState::from_args(&server).expect("the fixture corpus loads");
         let host = Host::start(kind, &server, state, &sidecar)
@@ -180,14 +202,17 @@ impl Stack {
         self.shutdown.cancel();
         let served = tokio::time::timeout(HANG_GUARD, self.served).await;
         assert!(served.is_ok(), "the backend did not stop");
-        let _ = self.mock.shutdown().await;
+        if let Some(mock) = self.mock {
+            let _ = mock.shutdown().await;
+        }
     }
 }
 
-fn server_args(mock: &MockHandle, options: &StackOptions) -> ServerArgs {
+/// The common flags a test stack runs with.
+pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
     ServerArgs {
         listen: "127.0.0.1:0".parse().expect("literal address"),
-        provider_url: mock.base_url(),
+        provider_url,
         model: "mock-gpt".into(),
         specs_dir: repo_root().join("fixtures/specs"),
         rate_limit: options.rate_limit,
