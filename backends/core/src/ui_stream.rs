@@ -2,9 +2,12 @@
 //! frames a [`crate::ChatBackend`] hands the shell.
 //!
 //! One chunk is one frame is one `Bytes`: the shell writes each as its own HTTP body chunk, so
-//! a frame is on the wire as soon as it is produced. The encoder allocates the frame and
-//! nothing else: the JSON is serialised straight into the frame's buffer.
+//! a frame is on the wire as soon as it is produced. Encoding a chunk makes exactly one heap
+//! allocation, the frame itself: the JSON is serialised into a per-thread scratch buffer that
+//! is reused, then copied once into an exactly sized frame (a `Bytes` made from a `Vec` whose
+//! capacity exceeds its length would cost a second allocation for its shared header).
 
+use std::cell::RefCell;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -16,22 +19,41 @@ use tokio::sync::mpsc;
 
 const DATA_PREFIX: &[u8] = b"data: ";
 const FRAME_END: &[u8] = b"\n\n";
-/// Room for the prefix, the frame end and a typical small chunk's JSON.
-const TYPICAL_FRAME_BYTES: usize = 96;
+/// A scratch buffer that grew beyond this (one huge tool output) is released rather than kept
+/// for the thread's lifetime.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// `data: <json>\n\n` for one chunk. serde_json escapes every line break inside strings, so
 /// the JSON is always a single `data:` line.
 pub fn encode_chunk(chunk: &UiChunk) -> Bytes {
-    let mut frame = Vec::with_capacity(TYPICAL_FRAME_BYTES);
-    frame.extend_from_slice(DATA_PREFIX);
-    if serde_json::to_writer(&mut frame, chunk).is_err() {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buffer) => {
+            let frame = encode_into(&mut buffer, chunk);
+            if buffer.capacity() > SCRATCH_KEEP_BYTES {
+                *buffer = Vec::new();
+            }
+            frame
+        }
+        // Only reachable if serialising re-entered the encoder; fall back to a fresh buffer.
+        Err(_) => encode_into(&mut Vec::new(), chunk),
+    })
+}
+
+fn encode_into(buffer: &mut Vec<u8>, chunk: &UiChunk) -> Bytes {
+    buffer.clear();
+    buffer.extend_from_slice(DATA_PREFIX);
+    if serde_json::to_writer(&mut *buffer, chunk).is_err() {
         // UiChunk holds only strings and JSON values, which always serialise; should that ever
         // change, the client still gets a well-formed error chunk rather than a broken frame.
-        frame.truncate(DATA_PREFIX.len());
-        frame.extend_from_slice(br#"{"type":"error","errorText":"cannot encode a chunk"}"#);
+        buffer.truncate(DATA_PREFIX.len());
+        buffer.extend_from_slice(br#"{"type":"error","errorText":"cannot encode a chunk"}"#);
     }
-    frame.extend_from_slice(FRAME_END);
-    Bytes::from(frame)
+    buffer.extend_from_slice(FRAME_END);
+    Bytes::copy_from_slice(buffer)
 }
 
 /// The `data: [DONE]\n\n` frame that ends every UI message stream.
