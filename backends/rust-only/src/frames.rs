@@ -1,9 +1,15 @@
 //! UI message stream frames: one `data: <json>\n\n` per chunk, built in a single buffer.
 //!
 //! The hot path is the text delta, one per provider chunk. [`text_delta`] serialises it from
-//! borrowed strings straight into the frame's buffer, sized up front, so a delta costs exactly
-//! one allocation: the frame the response body sends. Every other chunk goes through
-//! [`contract::ui_chunk::UiChunk`]; a test pins the fast path to the contract's serialisation.
+//! borrowed strings, without building a `UiChunk`; every other chunk goes through
+//! [`contract::ui_chunk::UiChunk`], and a test pins the fast path to the contract's
+//! serialisation.
+//!
+//! A frame costs exactly one allocation: its own bytes. The JSON is written into a reused
+//! per-thread scratch buffer and copied into an exactly-sized `Bytes`, because
+//! `Bytes::from(Vec)` of a vector with spare capacity allocates a second, shared header.
+
+use std::cell::RefCell;
 
 use bytes::Bytes;
 use contract::ui_chunk::UiChunk;
@@ -11,20 +17,46 @@ use serde::Serialize;
 
 const PREFIX: &[u8] = b"data: ";
 const SUFFIX: &[u8] = b"\n\n";
-/// `{"type":"text-delta","id":"","delta":""}`: the fixed part of a text-delta's JSON.
-const TEXT_DELTA_OVERHEAD: usize = 40;
-/// Room for escapes (quotes, backslashes, control characters) before the buffer has to grow.
-const ESCAPE_SLACK: usize = 16;
-/// A typical non-delta chunk fits without growing.
-const CHUNK_CAPACITY: usize = 128;
+/// The scratch buffer starts this large; it grows to the largest frame a thread has built.
+const SCRATCH_CAPACITY: usize = 1024;
+/// A scratch buffer grown past this by one huge chunk (a large tool output) is released
+/// instead of being kept for the thread's lifetime.
+const SCRATCH_KEEP_LIMIT: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(SCRATCH_CAPACITY));
+}
+
+/// Builds one frame around the JSON of `value`.
+fn frame<T: Serialize>(value: &T) -> Bytes {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            write_frame(&mut buf, value);
+            let frame = Bytes::copy_from_slice(&buf);
+            if buf.capacity() > SCRATCH_KEEP_LIMIT {
+                *buf = Vec::with_capacity(SCRATCH_CAPACITY);
+            }
+            frame
+        }
+        // Only if serialising re-entered this function, which no chunk type does.
+        Err(_) => {
+            let mut buf = Vec::new();
+            write_frame(&mut buf, value);
+            Bytes::from(buf)
+        }
+    })
+}
+
+fn write_frame<T: Serialize>(buf: &mut Vec<u8>, value: &T) {
+    buf.extend_from_slice(PREFIX);
+    write_json(buf, value);
+    buf.extend_from_slice(SUFFIX);
+}
 
 /// The frame of any chunk.
 pub fn chunk(chunk: &UiChunk) -> Bytes {
-    let mut buf = Vec::with_capacity(CHUNK_CAPACITY);
-    buf.extend_from_slice(PREFIX);
-    write_json(&mut buf, chunk);
-    buf.extend_from_slice(SUFFIX);
-    Bytes::from(buf)
+    frame(chunk)
 }
 
 /// The frame of a `text-delta`, identical to `chunk(&UiChunk::text_delta(id, delta))`.
@@ -36,20 +68,11 @@ pub fn text_delta(id: &str, delta: &str) -> Bytes {
         id: &'a str,
         delta: &'a str,
     }
-    let capacity =
-        PREFIX.len() + TEXT_DELTA_OVERHEAD + id.len() + delta.len() + ESCAPE_SLACK + SUFFIX.len();
-    let mut buf = Vec::with_capacity(capacity);
-    buf.extend_from_slice(PREFIX);
-    write_json(
-        &mut buf,
-        &TextDelta {
-            kind: "text-delta",
-            id,
-            delta,
-        },
-    );
-    buf.extend_from_slice(SUFFIX);
-    Bytes::from(buf)
+    frame(&TextDelta {
+        kind: "text-delta",
+        id,
+        delta,
+    })
 }
 
 /// The frame that ends every UI message stream.
@@ -93,11 +116,14 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_delta_never_grows_its_buffer() {
-        let delta = "a typical token";
-        let frame = text_delta("aBcDeFgHiJkLmNoP", delta);
-        let expected = PREFIX.len() + TEXT_DELTA_OVERHEAD + 16 + delta.len() + SUFFIX.len();
-        assert_eq!(frame.len(), expected);
+    fn a_huge_frame_is_built_whole() {
+        let delta = "x".repeat(3 * SCRATCH_KEEP_LIMIT);
+        let frame = text_delta("0", &delta);
+        assert_eq!(decode(&frame), UiChunk::text_delta("0", delta));
+        assert_eq!(
+            decode(&text_delta("0", "small")),
+            UiChunk::text_delta("0", "small")
+        );
     }
 
     #[test]
