@@ -14,6 +14,8 @@ import { guardProviderFetch } from './provider-fetch.mjs';
 export const MAX_STEPS = 5;
 /** Default for `idleTimeoutMs`, the same as the Rust servers' `--idle-timeout-s` default (60). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** The AI SDK's own default: two retries with exponential backoff that honours Retry-After. */
+export const DEFAULT_MAX_RETRIES = 2;
 
 /** A request the chat function cannot use (the server answers 400 `invalid_request`). */
 export class ChatInputError extends Error {
@@ -33,8 +35,8 @@ export class ChatInputError extends Error {
  *   resolves to a ToolOutcome: `{status:"ok",output}`, `{status:"error",message}` or
  *   `{status:"crash_runtime",message}`.
  * @param {number} [options.idleTimeoutMs] a provider silent this long ends the stream in error.
- * @param {number} [options.maxRetries] provider retries (AI SDK backoff); 0, the documented
- *   default, fails at once.
+ * @param {number} [options.maxRetries] provider retries with the AI SDK's backoff; the default is
+ *   the SDK's own (2), so a 429 is retried exactly as a plain `streamText` would.
  * @param {(line: string) => void} [options.log] one line per failure, already redacted.
  */
 export function createChat({
@@ -44,7 +46,7 @@ export function createChat({
   toolDefinitions,
   callTool,
   idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
-  maxRetries = 0,
+  maxRetries = DEFAULT_MAX_RETRIES,
   log = (line) => process.stderr.write(`${line}\n`),
 }) {
   if (typeof providerUrl !== 'string' || providerUrl === '') {
@@ -92,8 +94,7 @@ export function createChat({
       messages: modelMessages,
       tools,
       stopWhen: stepCountIs(MAX_STEPS),
-      // No retries by default (docs/architecture.md, "Error text"): every backend fails the same
-      // way, at once, and the mock provider sees exactly one request per step.
+      // The AI SDK's default unless configured (docs/architecture.md, "Error text").
       maxRetries,
       abortSignal: signal,
       onError: ({ error }) => errorLog('chat stream failed', error),
@@ -144,9 +145,11 @@ function endAtFirstError(stream, { callerSignal, stopUpstream, onBroken }) {
         finish(controller);
       }
     },
-    // Cancelling reaches the provider's body through the SDK's streams (tested): a consumer
-    // that stops reading ends the provider request without aborting the signal.
+    // A consumer that stops reading (napi's sink dropped, a server response closed) must end
+    // the provider request too. The SDK tees its streams, so cancelling the UI stream alone
+    // leaves the provider body open until the idle timeout: abort it explicitly.
     cancel(reason) {
+      stopUpstream();
       return reader.cancel(reason);
     },
   });

@@ -1,7 +1,7 @@
 // The sidecar's settings, read once from the environment (docs/architecture.md, "Sidecar").
 // Nothing here is ever logged whole: OPENAI_API_KEY and the tokens are secrets.
 
-import { DEFAULT_IDLE_TIMEOUT_MS } from './chat.mjs';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES } from './chat.mjs';
 import { STARTUP_WAIT_MS } from './tools-client.mjs';
 
 export const DEFAULT_MODEL = 'mock-gpt';
@@ -42,7 +42,7 @@ export function readConfig(env = process.env) {
     providerUrl,
     model: env.LEANSPEC_MODEL || DEFAULT_MODEL,
     apiKey: env.OPENAI_API_KEY ?? '',
-    maxRetries: parseCount('LEANSPEC_MAX_RETRIES', env.LEANSPEC_MAX_RETRIES),
+    maxRetries: parseCount('LEANSPEC_MAX_RETRIES', env.LEANSPEC_MAX_RETRIES, DEFAULT_MAX_RETRIES),
     idleTimeoutMs: parsePositive('LEANSPEC_IDLE_TIMEOUT_MS', env.LEANSPEC_IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS),
     tools: {
       socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
@@ -73,8 +73,8 @@ function parsePid(value) {
   return pid;
 }
 
-function parseCount(name, value) {
-  if (value === undefined || value === '') return 0;
+function parseCount(name, value, fallback) {
+  if (value === undefined || value === '') return fallback;
   const count = Number(value);
   if (!Number.isInteger(count) || count < 0) {
     throw new ConfigError(`${name} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);

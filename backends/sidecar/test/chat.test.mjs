@@ -33,6 +33,8 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
       LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
       LEANSPEC_PROVIDER_URL: provider.url,
       LEANSPEC_MODEL: 'stub-model',
+      // One attempt per request keeps the failure cases fast; retries have their own test.
+      LEANSPEC_MAX_RETRIES: '0',
       ...tools.env,
     });
     target = targetOf(sidecar.ready.url);
@@ -183,5 +185,34 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
     const { code } = await sidecar.exited;
     assert.notEqual(code, 0);
     assert.match(sidecar.output.stderr, /runtime crash requested by tool: crash requested/);
+  });
+});
+
+describe('provider retries', { timeout: SUITE_TIMEOUT_MS }, () => {
+  test('a 429 is retried with the AI SDK default and the answer completes', async () => {
+    const dir = privateTempDir();
+    const provider = await startStubProvider();
+    const tools = await startToolsServer({ socketPath: path.join(dir, 'tools.sock') });
+    const sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: provider.url,
+      ...tools.env,
+    });
+    try {
+      const answer = await request(targetOf(sidecar.ready.url), {
+        method: 'POST',
+        path: '/api/chat',
+        body: chatBody('Hi [[scenario:http-429-once]]'),
+      });
+      const { chunks, done } = parseSse(answer.text);
+      assert.ok(done);
+      assert.equal(provider.requests.length, 2, 'one refused attempt, one retry');
+      assert.deepEqual(chunks.filter((c) => c.type === 'text-delta').map((c) => c.delta), ['after retry']);
+      assert.equal(chunks.at(-1).type, 'finish');
+    } finally {
+      await sidecar.stop();
+      await tools.close();
+      await provider.close();
+    }
   });
 });

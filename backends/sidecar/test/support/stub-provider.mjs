@@ -7,6 +7,8 @@
 import http from 'node:http';
 
 const CREATED = 1_700_000_000;
+// Attempts seen per conversation text, for the retry scenario.
+const attemptsByChat = new Map();
 
 export async function startStubProvider() {
   const requests = [];
@@ -21,7 +23,8 @@ export async function startStubProvider() {
         });
       });
       requests.push(record);
-      respond({ ...record.body, authorization: req.headers.authorization }, res);
+      const conversation = JSON.stringify(record.body.messages);
+      respond({ ...record.body, conversation, authorization: req.headers.authorization }, res);
     });
   });
   await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
@@ -51,6 +54,17 @@ function respond(body, res) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'the stub failed on purpose', type: 'server_error' } }));
       return;
+    case 'http-429-once': {
+      // Rate limited on the first attempt of each conversation, answered on the retry.
+      const attempts = (attemptsByChat.get(body.conversation) ?? 0) + 1;
+      attemptsByChat.set(body.conversation, attempts);
+      if (attempts === 1) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+        res.end(JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }));
+        return;
+      }
+      return stream(res, [textChunk('after retry')], 'stop');
+    }
     case 'echo-key-401':
       // A provider that quotes the credential back, as some do in "invalid key" errors.
       res.writeHead(401, { 'content-type': 'application/json' });
