@@ -119,9 +119,23 @@ impl RunningProcess {
                 (self.child.wait().await.ok(), true)
             }
         };
-        let stragglers_killed = group_alive(self.group.pgid);
+        let mut stragglers_killed = group_alive(self.group.pgid);
         if stragglers_killed {
             signal_group(self.group.pgid, Signal::KILL);
+        }
+        // A runtime the process moved into a group of its own is not reached by the group
+        // signal; it must be gone all the same.
+        if let Some(pid) = self.ready.runtime_pid.filter(|p| pid_alive(*p)) {
+            let grace = tokio::time::Instant::now() + Duration::from_millis(200);
+            while pid_alive(pid) && tokio::time::Instant::now() < grace {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if pid_alive(pid) {
+                stragglers_killed = true;
+                if let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+                    let _ = rustix::process::kill_process(p, Signal::KILL);
+                }
+            }
         }
         // The guard's drop unregisters the group; it is already gone.
         StopReport {
@@ -343,12 +357,20 @@ pub fn group_alive(pgid: i32) -> bool {
     Pid::from_raw(pgid).is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
 }
 
-/// Whether a process exists (zombies count until reaped).
+/// Whether a process exists and has not exited (a zombie waiting to be reaped has exited).
 pub fn pid_alive(pid: u32) -> bool {
-    i32::try_from(pid)
+    let exists = i32::try_from(pid)
         .ok()
         .and_then(Pid::from_raw)
-        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
+        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
+    exists && !is_zombie(pid)
+}
+
+fn is_zombie(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // `pid (comm) S ...`: the state follows the last `)`, since comm may hold one.
+    stat.rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
 }
 
 /// Kills every group the harness started and has not stopped yet.

@@ -124,7 +124,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         eprintln!(
             "[{}] conformance: {} cases",
             backend.name(),
-            cases.len() + 1
+            cases.len() + 2
         );
         let started = std::time::Instant::now();
         let results = suite::run_backend(backend, &cases, &env).await;

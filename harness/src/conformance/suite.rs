@@ -13,11 +13,15 @@ use super::play::{self, CaseEnv, Played, Verdict};
 use crate::manifest::Backend;
 use crate::mock::Mock;
 use crate::orchestrate::{self, LaunchConfig, LaunchOptions};
+use crate::process::{self, StopReport};
 
 /// Cases in flight at once against one backend: enough to overlap the provider's delays, few
 /// enough that two cores are not starved (the `stall` case relies on a 2 s idle timeout).
 const CASE_CONCURRENCY: usize = 6;
+/// How long a fault case watches a backend whose stream broke before calling it alive.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 pub const API_KEY_CASE: &str = "logs/api-key-never-logged";
+pub const SHUTDOWN_CASE: &str = "shutdown/sigterm-within-2s";
 
 /// Shared by every backend of a run.
 #[derive(Debug)]
@@ -81,12 +85,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
         .into_iter()
         .map(|(i, p)| record(&cases[i], p, &save_dir, &env.run_path))
         .collect();
-    if stop.stragglers_killed {
-        eprintln!(
-            "[{}] warning: processes of its group outlived it and were killed",
-            backend.name()
-        );
-    }
+    results.push(shutdown_check(&stop));
     results.push(key_check(&log_dir, &env.launch.api_key));
     results
 }
@@ -131,13 +130,35 @@ async fn fault_case(
         .await
         .map_err(|e| format!("{e:#}"));
     let mut instance = instance;
-    let survived = !instance.process.has_exited();
+    let broken = answer
+        .as_ref()
+        .map_or(true, |a| a.transport_error.is_some());
+    let survived = if broken {
+        // A runtime that dies takes a moment to be reaped after its connections drop.
+        !exits_within(&mut instance, EXIT_WAIT).await
+    } else {
+        !instance.process.has_exited()
+    };
     let verdict = play::judge_fault(&fault_env, answer.clone(), survived).await;
     instance.stop().await;
     Played {
         verdict,
         answers: answer.into_iter().collect(),
     }
+}
+
+async fn exits_within(
+    instance: &mut orchestrate::BackendInstance,
+    limit: std::time::Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if instance.process.has_exited() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    instance.process.has_exited()
 }
 
 fn record(case: &Case, played: Played, save_dir: &Path, run_path: &Path) -> CaseResult {
@@ -191,6 +212,30 @@ fn all_failed(cases: &[Case], reason: &str) -> Vec<CaseResult> {
             raw_stream: None,
         })
         .collect()
+}
+
+/// DESIGN.md: SIGTERM shuts a backend down cleanly, its runtime included, within 2 s.
+fn shutdown_check(stop: &StopReport) -> CaseResult {
+    let reason = if stop.forced {
+        Some(format!(
+            "still running {:?} after SIGTERM; killed",
+            process::STOP_GRACE
+        ))
+    } else if stop.stragglers_killed {
+        Some("exited on SIGTERM but left processes (its runtime) behind; they were killed".into())
+    } else {
+        None
+    };
+    CaseResult {
+        scenario: SHUTDOWN_CASE.into(),
+        outcome: if reason.is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Ok
+        },
+        reason,
+        raw_stream: None,
+    }
 }
 
 /// The canary API key must appear in no log of the backend's processes.

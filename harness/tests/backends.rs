@@ -1,0 +1,86 @@
+//! The suite against every real backend that is built: no case may fail. A backend whose
+//! build output is absent is skipped with the reason printed, never silently. The results.json
+//! the run wrote must validate against reports/schema.json.
+
+// Test helpers: a failed setup step should stop the test where it happened.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use contract::results::Outcome;
+use harness::conformance::{self, Options};
+use harness::manifest;
+use harness::run_dir::RunDir;
+
+#[tokio::test]
+async fn every_built_backend_passes_the_suite_and_the_results_validate() {
+    let root = common::repo_root();
+    let all = manifest::discover(&root.join("backends")).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let mut tested = Vec::new();
+    for backend in &all {
+        let Some(profile) = ["release", "debug"]
+            .into_iter()
+            .find(|p| backend.missing_artifacts(&root, p).is_empty())
+        else {
+            eprintln!(
+                "SKIPPED {}: not built (missing {}); run `harness build --backends {}`",
+                backend.name(),
+                backend.missing_artifacts(&root, "debug").join(", "),
+                backend.name()
+            );
+            continue;
+        };
+        let mut run = RunDir::create(reports.path(), &root, profile).unwrap();
+        let opts = Options {
+            root: root.clone(),
+            scenarios: vec![],
+            quick: true,
+            ready_timeout: Duration::from_secs(60),
+            explicit: true,
+        };
+        let summary = conformance::run(std::slice::from_ref(backend), &mut run, &opts)
+            .await
+            .unwrap();
+        let mut matrix = Vec::new();
+        conformance::report::write_matrix(&mut matrix, &summary.verdicts).unwrap();
+        let matrix = String::from_utf8(matrix).unwrap();
+        eprintln!("{} ({profile}):\n{matrix}", backend.name());
+        let verdict = &summary.verdicts[0].1;
+        assert_eq!(
+            verdict.failed,
+            0,
+            "{} failed conformance:\n{matrix}",
+            backend.name()
+        );
+        assert!(
+            verdict
+                .cases
+                .iter()
+                .all(|c| c.outcome != Outcome::Unsupported || c.reason.is_some())
+        );
+        validate(&run.path.join("results.json"));
+        tested.push(backend.name().to_owned());
+    }
+    eprintln!("tested: {tested:?}");
+}
+
+fn validate(results: &std::path::Path) {
+    let schema_text =
+        std::fs::read_to_string(common::repo_root().join("reports/schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} does not match reports/schema.json: {errors:?}",
+        results.display()
+    );
+}

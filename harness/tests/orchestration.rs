@@ -1,0 +1,117 @@
+//! Starting processes: a backend that never prints its ready line, or dies first, fails with
+//! a clear message within the timeout, and nothing it started is left running.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use harness::orchestrate::{self, LaunchConfig, LaunchOptions};
+use harness::process::StartError;
+
+fn launch(root: &std::path::Path, timeout: Duration) -> LaunchConfig {
+    LaunchConfig {
+        root: root.to_owned(),
+        profile: "debug".into(),
+        provider_url: "http://127.0.0.1:9/v1".into(),
+        api_key: orchestrate::api_key_canary(),
+        ready_timeout: timeout,
+        extra_args: vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    // A child that starts a helper of its own (as a sidecar would) and never becomes ready.
+    let script = format!(
+        "sleep 600 & echo $! >> {p}; echo $$ >> {p}; echo 'warming up, slowly' >&2; exec sleep 600",
+        p = pid_file.display()
+    );
+    let backend = common::shell_backend(dir.path(), "silent", &script);
+    let timeout = Duration::from_millis(1500);
+    let started = Instant::now();
+    let err = orchestrate::start_backend(
+        &backend,
+        &launch(dir.path(), timeout),
+        &LaunchOptions::default(),
+        &dir.path().join("logs"),
+    )
+    .await
+    .unwrap_err();
+    let waited = started.elapsed();
+    assert!(matches!(err, StartError::NoReadyLine { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("silent printed no ready line"),
+        "{message}"
+    );
+    assert!(message.contains("warming up, slowly"), "{message}");
+    assert!(
+        waited >= timeout && waited < timeout + Duration::from_secs(5),
+        "{waited:?}"
+    );
+    let pids = common::pids(&pid_file);
+    assert_eq!(pids.len(), 2, "the test double wrote its pids");
+    assert_eq!(common::still_alive(&pids).await, Vec::<u32>::new());
+    assert!(dir.path().join("logs/silent.stderr.log").is_file());
+}
+
+#[tokio::test]
+async fn a_backend_that_exits_early_says_how_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = common::shell_backend(
+        dir.path(),
+        "dies",
+        "echo 'cannot bind: address in use' >&2; exit 3",
+    );
+    let started = Instant::now();
+    let err = orchestrate::start_backend(
+        &backend,
+        &launch(dir.path(), Duration::from_secs(30)),
+        &LaunchOptions::default(),
+        &dir.path().join("logs"),
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StartError::ExitedEarly { .. }), "{message}");
+    assert!(
+        message.contains("exit status: 3") && message.contains("address in use"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it did not wait for the timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_ready_backend_stops_with_its_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let script = format!(
+        "sleep 600 & echo $! >> {p}; echo $$ >> {p}; \
+         echo '{{\"event\":\"ready\",\"backend\":\"ok\",\"url\":\"http://127.0.0.1:1\",\"pid\":'$$'}}'; \
+         exec sleep 600",
+        p = pid_file.display()
+    );
+    let backend = common::shell_backend(dir.path(), "ok", &script);
+    let instance = orchestrate::start_backend(
+        &backend,
+        &launch(dir.path(), Duration::from_secs(10)),
+        &LaunchOptions::default(),
+        &dir.path().join("logs"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(instance.url(), "http://127.0.0.1:1");
+    let pids = common::pids(&pid_file);
+    assert_eq!(instance.ready().pid, pids[1]);
+    assert!(pids.iter().all(|p| harness::process::pid_alive(*p)));
+    let report = instance.stop().await;
+    assert!(!report.forced, "sleep dies on SIGTERM");
+    assert_eq!(common::still_alive(&pids).await, Vec::<u32>::new());
+    let stdout = std::fs::read_to_string(dir.path().join("logs/ok.stdout.log")).unwrap();
+    assert!(stdout.contains("\"event\":\"ready\""), "{stdout}");
+}
