@@ -24,6 +24,8 @@ use crate::tool_listener::ToolEndpoint;
 use crate::transport::TransportKind;
 
 pub mod conformance;
+pub mod errors;
+pub mod security;
 pub mod supervision;
 
 /// Guards every wait on a stream or a restart: far above anything a working system takes, so it
@@ -326,6 +328,33 @@ pub fn parse_stream(body: &[u8]) -> (Vec<UiChunk>, bool) {
     }
     assert!(!decoder.has_partial_frame(), "the stream ends mid-frame");
     (chunks, done)
+}
+
+/// Installs a log subscriber writing into memory (once per test binary); the returned function
+/// reads everything logged so far. Give the test that uses it a binary of its own.
+pub fn capture_logs() -> impl Fn() -> String {
+    use std::sync::Mutex;
+    static BUFFER: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    let buffer = BUFFER.get_or_init(Default::default).clone();
+    let sink = buffer.clone();
+    leanspec_core::launch::init_tracing_to(move || LogSink(sink.clone()), "info");
+    move || String::from_utf8_lossy(&buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Sends SIGKILL to `pid`.
