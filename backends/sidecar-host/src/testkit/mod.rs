@@ -26,6 +26,7 @@ use crate::transport::TransportKind;
 pub mod conformance;
 pub mod errors;
 pub mod security;
+pub mod streaming;
 pub mod supervision;
 
 /// Guards every wait on a stream or a restart: far above anything a working system takes, so it
