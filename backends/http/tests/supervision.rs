@@ -18,3 +18,8 @@ async fn no_node_process_survives_a_sigkilled_server() {
     supervision::no_orphan_after_sigkill(TRANSPORT, env!("CARGO_BIN_EXE_backend-http").as_ref())
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_sidecar_started_by_hand_serves() {
+    sidecar_host::testkit::external::external_sidecar_serves(TRANSPORT).await;
+}

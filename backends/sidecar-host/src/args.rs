@@ -59,6 +59,15 @@ pub struct SidecarArgs {
     /// private directory, logged at startup).
     #[arg(long = "tools-socket", value_name = "PATH")]
     pub tools_socket: Option<PathBuf>,
+
+    /// External http mode: the tool-callback token both terminals share (default: a random
+    /// one, which an external sidecar cannot know).
+    #[arg(
+        long = "tools-token",
+        env = "LEANSPEC_TOOLS_TOKEN",
+        hide_env_values = true
+    )]
+    pub tools_token: Option<String>,
 }
 
 fn parse_pool_size(s: &str) -> Result<usize, String> {

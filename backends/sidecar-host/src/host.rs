@@ -199,8 +199,9 @@ async fn start_tool_listener(
         TransportKind::Http => {
             // External sidecars need a token both terminals know; managed ones get a new one.
             let token = match sidecar.mode {
-                SidecarMode::External => std::env::var("LEANSPEC_TOOLS_TOKEN")
-                    .ok()
+                SidecarMode::External => sidecar
+                    .tools_token
+                    .clone()
                     .filter(|t| !t.is_empty())
                     .unwrap_or_else(random_bearer_token),
                 SidecarMode::Managed => random_bearer_token(),
@@ -216,6 +217,12 @@ async fn start_tool_listener(
 
 fn external_addrs(kind: TransportKind, sidecar: &SidecarArgs) -> anyhow::Result<Vec<SidecarAddr>> {
     match kind {
+        TransportKind::Unix if !sidecar.urls.is_empty() => {
+            bail!("--sidecar-url is for backend-http; backend-unix takes --sidecar-socket PATH")
+        }
+        TransportKind::Http if !sidecar.sockets.is_empty() => {
+            bail!("--sidecar-socket is for backend-unix; backend-http takes --sidecar-url URL")
+        }
         TransportKind::Unix => {
             if sidecar.sockets.is_empty() {
                 bail!(

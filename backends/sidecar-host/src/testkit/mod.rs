@@ -25,6 +25,7 @@ use crate::transport::TransportKind;
 
 pub mod conformance;
 pub mod errors;
+pub mod external;
 pub mod security;
 pub mod streaming;
 pub mod supervision;
@@ -236,6 +237,7 @@ fn sidecar_args(entry: PathBuf, sidecars: usize) -> SidecarArgs {
         sidecars,
         ready_timeout_ms: 15_000,
         tools_socket: None,
+        tools_token: None,
     }
 }
 

@@ -41,7 +41,10 @@ pub async fn frames_are_not_buffered(kind: TransportKind) {
     read_until_first_delta(&mut response).await;
     let mock = stack.mock.as_ref().expect("the stack's own mock");
     let timeline = mock.timeline_store().snapshot(Some(&tag));
-    let request = timeline.requests.first().expect("the provider saw the request");
+    let request = timeline
+        .requests
+        .first()
+        .expect("the provider saw the request");
     assert!(
         request.end_ns.is_none(),
         "the first delta arrived only after the provider had sent everything"
@@ -61,7 +64,10 @@ pub async fn hang_up_cancels_the_provider_request(kind: TransportKind) {
     let mock = stack.mock.as_ref().expect("the stack's own mock");
     loop {
         let timeline = mock.timeline_store().snapshot(Some(&tag));
-        let request = timeline.requests.first().expect("the provider saw the request");
+        let request = timeline
+            .requests
+            .first()
+            .expect("the provider saw the request");
         if request.client_gone_ns.is_some() {
             break;
         }
@@ -69,10 +75,20 @@ pub async fn hang_up_cancels_the_provider_request(kind: TransportKind) {
             request.end_ns.is_none(),
             "the provider finished its answer: the hang-up never reached it"
         );
-        assert!(hung_up.elapsed() < HANG_GUARD, "the provider never saw the hang-up");
+        assert!(
+            hung_up.elapsed() < HANG_GUARD,
+            "the provider never saw the hang-up"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    eprintln!("{kind:?}: the provider saw the hang-up {:?} after it", hung_up.elapsed());
-    assert_eq!(stack.pool().members()[0].in_flight(), 0, "the relay released its member");
+    eprintln!(
+        "{kind:?}: the provider saw the hang-up {:?} after it",
+        hung_up.elapsed()
+    );
+    assert_eq!(
+        stack.pool().members()[0].in_flight(),
+        0,
+        "the relay released its member"
+    );
     stack.stop().await;
 }
