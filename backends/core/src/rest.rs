@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use contract::tools::ToolList;
 
 use crate::error::ApiError;
-use crate::spec_api;
+use crate::spec_api::{self, Page};
 use crate::tools::Toolbox;
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -21,14 +21,18 @@ fn params(query: Params) -> Result<HashMap<String, String>, ApiError> {
         .map_err(|e| ApiError::InvalidRequest(format!("invalid query string: {e}")))
 }
 
-/// `GET /api/specs[?status=]`; an empty `status` means all.
+/// `GET /api/specs[?status=&offset=&limit=]`; an empty `status` means all.
 pub async fn list_specs(State(toolbox): State<Toolbox>, query: Params) -> Response {
     let result = params(query).and_then(|p| {
         let status = p
             .get("status")
             .map(String::as_str)
             .filter(|s| !s.is_empty());
-        spec_api::list_specs(toolbox.store(), status)
+        let page = Page::parse(
+            p.get("offset").map(String::as_str),
+            p.get("limit").map(String::as_str),
+        )?;
+        spec_api::list_specs(toolbox.store(), status, page)
     });
     respond(result)
 }

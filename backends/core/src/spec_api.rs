@@ -11,16 +11,71 @@ use crate::spec_store::{Spec, SpecStore, SpecSummary, Status};
 /// A search answer is read by a model: twenty specs are plenty to choose from and keep the
 /// tool result small; `total` says how many more matched.
 pub const MAX_SEARCH_RESULTS: usize = 20;
+/// A list answer is read by a model too: on the 10,000-spec corpus an unbounded list would be
+/// a 1.5 MB tool result. `count` says how many specs matched; REST clients page with
+/// `?offset=&limit=`, the model narrows with `status` or a search.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+/// The largest page a REST client may ask for.
+pub const MAX_LIST_LIMIT: usize = 1000;
 /// Longer queries are not searches but pasted documents.
 pub const MAX_QUERY_CHARS: usize = 500;
 /// Characters of body shown around the first match.
 const SNIPPET_CHARS: usize = 160;
 
-/// `GET /api/specs[?status=]` and `list_specs`.
+/// `GET /api/specs[?status=&offset=&limit=]` and `list_specs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecList {
+    /// Specs with the status asked for (all of them, not just this page).
     pub count: usize,
+    /// Position of the first spec of `specs` among them.
+    pub offset: usize,
     pub specs: Vec<SpecSummary>,
+    /// Where the next page starts, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+/// Which part of a list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: DEFAULT_LIST_LIMIT,
+        }
+    }
+}
+
+impl Page {
+    /// From the REST query's optional `offset` and `limit`.
+    pub fn parse(offset: Option<&str>, limit: Option<&str>) -> Result<Self, ApiError> {
+        let number = |name: &str, value: &str| {
+            value.parse::<usize>().map_err(|_| {
+                ApiError::InvalidRequest(format!(
+                    "{name} must be a non-negative integer, not {value:?}"
+                ))
+            })
+        };
+        let offset = offset
+            .map(|v| number("offset", v))
+            .transpose()?
+            .unwrap_or(0);
+        let limit = limit
+            .map(|v| number("limit", v))
+            .transpose()?
+            .unwrap_or(DEFAULT_LIST_LIMIT);
+        if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+            return Err(ApiError::InvalidRequest(format!(
+                "limit must be between 1 and {MAX_LIST_LIMIT}, not {limit}"
+            )));
+        }
+        Ok(Self { offset, limit })
+    }
 }
 
 /// `GET /api/search?q=` and `search_specs`.
@@ -41,15 +96,28 @@ pub struct SearchResult {
     pub snippet: String,
 }
 
-pub fn list_specs(store: &SpecStore, status: Option<&str>) -> Result<SpecList, ApiError> {
+pub fn list_specs(
+    store: &SpecStore,
+    status: Option<&str>,
+    page: Page,
+) -> Result<SpecList, ApiError> {
     let status = status
         .map(str::parse::<Status>)
         .transpose()
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let specs: Vec<SpecSummary> = store.list(status).into_iter().cloned().collect();
+    let matching = store.list(status);
+    let specs: Vec<SpecSummary> = matching
+        .iter()
+        .skip(page.offset)
+        .take(page.limit)
+        .map(|&s| s.clone())
+        .collect();
+    let end = page.offset.saturating_add(specs.len());
     Ok(SpecList {
-        count: specs.len(),
+        count: matching.len(),
+        offset: page.offset,
         specs,
+        next_offset: (end < matching.len()).then_some(end),
     })
 }
 

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::spec_api;
+use crate::spec_api::{self, DEFAULT_LIST_LIMIT, Page};
 use crate::spec_store::SpecStore;
 
 /// The message of the `__crash` outcome; the JS side logs it as it dies.
@@ -130,7 +130,11 @@ impl Toolbox {
         match name {
             LIST_SPECS => {
                 let input: ListInput = parse_input(name, input)?;
-                output(spec_api::list_specs(store, input.status.as_deref()))
+                output(spec_api::list_specs(
+                    store,
+                    input.status.as_deref(),
+                    Page::default(),
+                ))
             }
             GET_SPEC => {
                 let input: GetInput = parse_input(name, input)?;
@@ -180,9 +184,12 @@ fn core_definitions() -> Vec<ToolDefinition> {
     vec![
         ToolDefinition {
             name: LIST_SPECS.to_owned(),
-            description: "List the project's specs (id, title, status, created date, tags, \
-                          priority), optionally only those with one status."
-                .to_owned(),
+            description: format!(
+                "List the project's specs (id, title, status, created date, tags, priority) in \
+                 spec-number order, optionally only those with one status. Returns at most \
+                 {DEFAULT_LIST_LIMIT}; `count` says how many matched, and search_specs finds \
+                 the rest."
+            ),
             input_schema: json!({
                 "type": "object",
                 "properties": {

@@ -4,8 +4,9 @@
 mod common;
 
 use contract::scenario::{KNOWN_SPEC_ID, PARALLEL_SEARCH_QUERY};
-use contract::tools::{GET_SPEC, SEARCH_SPECS, ToolOutcome};
+use contract::tools::{GET_SPEC, LIST_SPECS, SEARCH_SPECS, ToolOutcome};
 use leanspec_core::corpus_gen::{KNOWN_SPEC_TEXT, generate_corpus};
+use leanspec_core::spec_api::DEFAULT_LIST_LIMIT;
 use leanspec_core::{SpecStore, Toolbox};
 use serde_json::json;
 use std::sync::Arc;
@@ -44,6 +45,18 @@ async fn search_on_a_generated_10k_corpus_returns_results() {
         scores.windows(2).all(|w| w[0] >= w[1]),
         "ranked: {scores:?}"
     );
+
+    // A list is one page; count tells the model how many exist.
+    let ToolOutcome::Ok { output } = toolbox.execute(LIST_SPECS, json!({})).await else {
+        panic!("list failed")
+    };
+    assert_eq!(output["count"], SCALE);
+    assert_eq!(
+        output["specs"].as_array().unwrap().len(),
+        DEFAULT_LIST_LIMIT
+    );
+    assert_eq!(output["specs"][0]["id"], KNOWN_SPEC_ID);
+    assert_eq!(output["next_offset"], DEFAULT_LIST_LIMIT);
 
     // Title words rank the known spec first for its own title.
     let found = store.search("chat sidecar architecture", 5);

@@ -78,9 +78,38 @@ async fn rest_lists_filters_gets_and_searches() {
 }
 
 #[tokio::test]
+async fn rest_lists_page_by_page() {
+    let server = Server::plain().await;
+    let (_, all) = get_json(&server, "/api/specs").await;
+    let total = all["count"].as_u64().unwrap() as usize;
+    assert!(
+        all.get("next_offset").is_none(),
+        "the fixtures fit one default page"
+    );
+    let mut paged = Vec::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let (status, page) = get_json(&server, &format!("/api/specs?limit=7&offset={at}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["count"].as_u64().unwrap() as usize, total);
+        assert_eq!(page["offset"], at);
+        paged.extend(page["specs"].as_array().unwrap().iter().cloned());
+        offset = page.get("next_offset").map(|n| n.as_u64().unwrap());
+    }
+    assert_eq!(&paged, all["specs"].as_array().unwrap());
+    let (_, past_end) = get_json(&server, &format!("/api/specs?offset={}", total + 5)).await;
+    assert_eq!(past_end["specs"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn rest_refuses_bad_parameters_with_400() {
     let server = Server::plain().await;
     for path in [
+        "/api/specs?limit=0",
+        "/api/specs?limit=1001",
+        "/api/specs?offset=-1",
+        "/api/specs?limit=ten",
         "/api/specs?status=done",
         "/api/search",
         "/api/search?q=",
