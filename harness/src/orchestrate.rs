@@ -34,7 +34,8 @@ pub struct LaunchConfig {
 /// Variations of one start.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
-    pub fault_injection: bool,
+    /// Flags for this instance only (`--enable-fault-injection`, `--idle-timeout-s 2`).
+    pub extra_args: Vec<String>,
     /// Distinguishes log files of several instances of one backend (`faults-1`).
     pub instance: Option<String>,
 }
@@ -84,10 +85,8 @@ pub fn command_line(
         ]
         .map(str::to_owned),
     );
-    if opts.fault_injection {
-        args.push("--enable-fault-injection".into());
-    }
     args.extend(cfg.extra_args.iter().cloned());
+    args.extend(opts.extra_args.iter().cloned());
     (program, args)
 }
 

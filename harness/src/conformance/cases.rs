@@ -9,8 +9,9 @@ const FAST_TTFT_MS: u64 = 0;
 const FAST_GAP_MS: u64 = 1;
 /// `long` in `--quick` runs: still far more chunks than any buffer boundary of interest.
 const QUICK_LONG_CHUNKS: u32 = 200;
-/// The backends run with this idle timeout (`--idle-timeout-s`) so `stall` ends in an error
-/// quickly; [`STALL_MS`] is well above it.
+/// The `stall` case's own instance runs with this idle timeout (`--idle-timeout-s`) so it ends
+/// in an error quickly; [`STALL_MS`] is well above it. The shared instance keeps the default,
+/// so provider retries (2 s and 4 s of backoff) never look like silence.
 pub const IDLE_TIMEOUT_S: u64 = 2;
 const STALL_MS: u64 = 6_000;
 const _: () = assert!(

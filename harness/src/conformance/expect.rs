@@ -85,15 +85,48 @@ pub fn protocol(reading: &StreamReading, oracle: &OracleReading) -> Result<(), S
     }
 }
 
-/// The upstream fault surfaced as an `error` chunk (and the stream still ended with [DONE]).
-pub fn ends_in_error(reading: &StreamReading) -> Result<(), String> {
-    match reading.errors.iter().find(|e| e.trim().is_empty()) {
-        Some(_) => Err("an `error` chunk has an empty errorText".into()),
-        None if reading.errors.is_empty() => Err(format!(
+/// The client text docs/architecture.md ("Error text") fixes for an upstream fault, the same
+/// in every backend.
+pub fn upstream_error_text(scenario: Scenario, idle_timeout_s: u64) -> Option<String> {
+    Some(match scenario {
+        Scenario::Http429 => "provider returned HTTP 429".to_owned(),
+        Scenario::Http500 => "provider returned HTTP 500".to_owned(),
+        Scenario::MalformedChunk => "provider sent a malformed chunk".to_owned(),
+        Scenario::Truncated => "provider stream ended unexpectedly".to_owned(),
+        Scenario::Stall => format!("provider sent nothing for {idle_timeout_s} s"),
+        _ => return None,
+    })
+}
+
+/// The upstream fault ended the stream with exactly one `error` chunk, last, carrying the
+/// agreed text (and [DONE] after it, which [`protocol`] checked).
+pub fn ends_in_error(reading: &StreamReading, expected_text: Option<&str>) -> Result<(), String> {
+    let Some(text) = reading.errors.first() else {
+        return Err(format!(
             "expected an `error` chunk for the upstream fault; the stream ended with finish reason {:?}",
             reading.finish_reason
-        )),
-        None => Ok(()),
+        ));
+    };
+    if reading.errors.len() > 1 {
+        return Err(format!(
+            "{} `error` chunks; an upstream fault ends the stream with one",
+            reading.errors.len()
+        ));
+    }
+    let last = reading
+        .chunks
+        .last()
+        .map(|c| c.type_name().to_owned())
+        .unwrap_or_default();
+    if last != "error" {
+        return Err(format!(
+            "`{last}` follows the `error` chunk; the error must be the last chunk"
+        ));
+    }
+    match expected_text {
+        Some(want) if text != want => Err(format!("errorText {text:?}, expected {want:?}")),
+        _ if text.trim().is_empty() => Err("the `error` chunk has an empty errorText".into()),
+        _ => Ok(()),
     }
 }
 

@@ -113,7 +113,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
             provider_url: mock.openai_url(),
             api_key: orchestrate::api_key_canary(),
             ready_timeout: opts.ready_timeout,
-            extra_args: vec!["--idle-timeout-s".into(), cases::IDLE_TIMEOUT_S.to_string()],
+            extra_args: vec![],
         },
         oracle: &oracle,
         mock: &mock,

@@ -179,7 +179,10 @@ async fn turn(
             let text = env.mock.expected_text(d);
             expect::completes(d, &read.reading, &timeline, text.as_deref())?;
         }
-        Expected::EndsInError => expect::ends_in_error(&read.reading)?,
+        Expected::EndsInError => {
+            let want = expect::upstream_error_text(d.scenario, cases::IDLE_TIMEOUT_S);
+            expect::ends_in_error(&read.reading, want.as_deref())?;
+        }
         Expected::BackendFault => {}
     }
     Ok(read)
@@ -218,7 +221,10 @@ async fn bad_input(env: &CaseEnv<'_>, b: BadInput) -> Result<Answer, String> {
         BadInput::TooLarge => {
             let text = "x".repeat(contract::MAX_BODY_BYTES + 1);
             let body = cases::chat_request("too-large", vec![user_text(text)]);
-            json_post(serde_json::to_vec(&body).unwrap_or_default())
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            return client::post_oversized(&env.base, "/api/chat", &bytes)
+                .await
+                .map_err(|e| format!("{e:#}"));
         }
         BadInput::NotJson => c
             .post(&chat)

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use contract::results::{CaseResult, Outcome};
+use contract::scenario::Scenario;
 use futures::StreamExt;
 
 use super::cases::{self, Case, CaseKind};
@@ -66,13 +67,10 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
             let tag = format!("{tag_base}.c{i}");
             let log_dir = &log_dir;
             async move {
-                let played = match &case.kind {
-                    CaseKind::Fault(_) => {
-                        fault_case(backend, case, case_env, env, &tag, log_dir).await
-                    }
-                    _ => play::play(case, case_env, &tag).await,
-                };
-                (i, played)
+                (
+                    i,
+                    play_case(backend, case, case_env, env, &tag, log_dir).await,
+                )
             }
         })
         .buffer_unordered(CASE_CONCURRENCY)
@@ -90,7 +88,8 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
     results
 }
 
-async fn fault_case(
+/// Plays a case on the shared instance, or on one of its own where it needs one.
+async fn play_case(
     backend: &Backend,
     case: &Case,
     env: &CaseEnv<'_>,
@@ -98,23 +97,32 @@ async fn fault_case(
     tag: &str,
     log_dir: &Path,
 ) -> Played {
-    let CaseKind::Fault(scenario) = case.kind else {
+    let Some(opts) = dedicated_instance(case) else {
         return play::play(case, env, tag).await;
-    };
-    let opts = LaunchOptions {
-        fault_injection: true,
-        instance: Some(format!("fault-{}", scenario.name())),
     };
     let instance = match orchestrate::start_backend(backend, &suite.launch, &opts, log_dir).await {
         Ok(i) => i,
         Err(e) => {
             return Played {
                 verdict: Verdict::Failed(format!(
-                    "did not start with --enable-fault-injection: {e}"
+                    "did not start with {}: {e}",
+                    opts.extra_args.join(" ")
                 )),
                 answers: vec![],
             };
         }
+    };
+    let CaseKind::Fault(scenario) = case.kind else {
+        let own_env = CaseEnv {
+            client: env.client.clone(),
+            base: instance.url().to_owned(),
+            oracle: env.oracle,
+            mock: env.mock,
+            quick: env.quick,
+        };
+        let played = play::play(case, &own_env, tag).await;
+        instance.stop().await;
+        return played;
     };
     let fault_env = CaseEnv {
         client: env.client.clone(),
@@ -145,6 +153,30 @@ async fn fault_case(
         verdict,
         answers: answer.into_iter().collect(),
     }
+}
+
+/// Cases that need an instance of their own: fault injection must never be on in the shared
+/// instance, and `stall` needs an idle timeout shorter than the provider's retry backoff, which
+/// the other cases must be free to wait through.
+fn dedicated_instance(case: &Case) -> Option<LaunchOptions> {
+    let (name, extra_args) = match case.kind {
+        CaseKind::Fault(s) => (
+            format!("fault-{}", s.name()),
+            vec!["--enable-fault-injection".to_owned()],
+        ),
+        CaseKind::Scenario(Scenario::Stall) => (
+            "stall".to_owned(),
+            vec![
+                "--idle-timeout-s".to_owned(),
+                cases::IDLE_TIMEOUT_S.to_string(),
+            ],
+        ),
+        _ => return None,
+    };
+    Some(LaunchOptions {
+        extra_args,
+        instance: Some(name),
+    })
 }
 
 async fn exits_within(
