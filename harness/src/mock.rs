@@ -1,13 +1,16 @@
-//! The mock provider, run in-process through its library: one per harness run, shared by every
-//! backend and case. Each case tags its requests, so its part of the timeline can be found
-//! while other cases run.
+//! The mock provider: in-process through its library ([`Mock`], one per conformance run, shared
+//! by every backend and case), or as its own process ([`MockProcess`]). Each case tags its
+//! requests, so its part of the timeline can be found while other cases run.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use contract::scenario::{Directive, Scenario};
-use contract::timeline::RequestTimeline;
+use contract::timeline::{RequestTimeline, Timeline};
 use mock_provider::{MockConfig, MockHandle};
+
+use crate::process::{self, ProcessSpec, RunningProcess, StopReport};
 
 /// The provider settles a request right after its last frame; a case that has read `[DONE]`
 /// waits at most this long for the record to say so.
@@ -60,5 +63,62 @@ impl Mock {
 
     pub async fn stop(self) {
         let _ = self.handle.shutdown().await;
+    }
+}
+
+/// The mock as a process of its own (`target/<profile>/mock-provider`), for stages that must
+/// keep its work off the harness's runtime (load generation). Its timeline is read over HTTP.
+#[derive(Debug)]
+pub struct MockProcess {
+    process: RunningProcess,
+    client: reqwest::Client,
+}
+
+impl MockProcess {
+    pub async fn start(
+        root: &Path,
+        profile: &str,
+        log_dir: &Path,
+        ready_timeout: Duration,
+    ) -> Result<Self> {
+        let spec = ProcessSpec {
+            label: "mock-provider".into(),
+            program: root.join(format!("target/{profile}/mock-provider")),
+            args: vec!["--listen".into(), "127.0.0.1:0".into()],
+            env: vec![],
+            cwd: root.to_owned(),
+            log_dir: log_dir.to_owned(),
+            ready_timeout,
+        };
+        let process = process::start(&spec).await?;
+        Ok(Self {
+            process,
+            client: reqwest::Client::builder().no_proxy().build()?,
+        })
+    }
+
+    pub fn openai_url(&self) -> String {
+        format!("{}/v1", self.process.ready.url.trim_end_matches('/'))
+    }
+
+    /// `GET /__mock/timeline?tag=`.
+    pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
+        let base = self.process.ready.url.trim_end_matches('/');
+        let tag: String = tag
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let url = format!("{base}/__mock/timeline?tag={tag}");
+        let response = self.client.get(url).send().await?;
+        Ok(response.error_for_status()?.json().await?)
+    }
+
+    pub async fn stop(self) -> StopReport {
+        self.process.stop().await
     }
 }

@@ -115,3 +115,30 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
     let stdout = std::fs::read_to_string(dir.path().join("logs/ok.stdout.log")).unwrap();
     assert!(stdout.contains("\"event\":\"ready\""), "{stdout}");
 }
+
+#[tokio::test]
+async fn the_mock_runs_as_a_process_and_serves_its_timeline() {
+    let root = common::repo_root();
+    let Some(profile) = ["debug", "release"]
+        .into_iter()
+        .find(|p| root.join(format!("target/{p}/mock-provider")).is_file())
+    else {
+        eprintln!("SKIPPED: no mock-provider binary; run `cargo build -p mock-provider`");
+        return;
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let mock =
+        harness::mock::MockProcess::start(&root, profile, logs.path(), Duration::from_secs(10))
+            .await
+            .unwrap();
+    assert!(mock.openai_url().ends_with("/v1"));
+    assert!(
+        mock.timeline("nothing-yet")
+            .await
+            .unwrap()
+            .requests
+            .is_empty()
+    );
+    let report = mock.stop().await;
+    assert!(!report.forced && !report.stragglers_killed);
+}
