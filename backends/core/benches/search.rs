@@ -28,6 +28,14 @@ fn bench_search(c: &mut Criterion) {
             b.iter(|| search_specs(black_box(&store), black_box(query)).expect("search"))
         });
     }
+    // The index alone, without building the JSON answer and snippets.
+    group.bench_function("index_only/streaming", |b| {
+        b.iter(|| {
+            black_box(&store)
+                .search(black_box(PARALLEL_SEARCH_QUERY), 20)
+                .total
+        })
+    });
     group.finish();
 
     c.bench_function("load_and_index_10k", |b| {

@@ -104,11 +104,14 @@ pub(crate) async fn chat<B: ChatBackend>(
 }
 
 /// The peer address; behind no proxy that is the client (forwarded headers are not trusted).
+/// An IPv4 client reaching a dual-stack listener (`::ffff:a.b.c.d`) counts as `a.b.c.d`.
 fn client_ip(request: &Request) -> IpAddr {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| {
+            info.0.ip().to_canonical()
+        })
 }
 
 /// The backend's frames as the response body: a panic inside the backend's stream or a

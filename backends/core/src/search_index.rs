@@ -74,10 +74,13 @@ impl SearchIndex {
             add_field(&mut weights, &spec.body, BODY_WEIGHT, BODY_FREQUENCY_CAP);
             let doc = u32::try_from(doc).unwrap_or(u32::MAX);
             for (token, weight) in weights.drain() {
-                postings
-                    .entry(token.into_boxed_str())
-                    .or_default()
-                    .push(Posting { doc, weight });
+                let posting = Posting { doc, weight };
+                match postings.get_mut(token.as_str()) {
+                    Some(list) => list.push(posting),
+                    None => {
+                        postings.insert(token.into_boxed_str(), vec![posting]);
+                    }
+                }
             }
         }
         for list in postings.values_mut() {
@@ -131,11 +134,31 @@ impl SearchIndex {
     }
 }
 
+/// Adds `text`'s tokens to one spec's term weights. Allocates only for a token the spec has
+/// not used before (and to lowercase a non-lowercase one): building the index is dominated by
+/// the bodies' repeated words.
 fn add_field(weights: &mut HashMap<String, u32>, text: &str, weight: u32, cap: u32) {
-    for token in tokenize(text) {
-        let entry = weights.entry(token).or_insert(0);
-        if *entry < cap.saturating_mul(weight) {
-            *entry += weight;
+    let mut lowered;
+    for raw in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+    {
+        // The same lowercasing as `tokenize`, skipped for the common all-lowercase ASCII word.
+        let token = if raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            raw
+        } else {
+            lowered = raw.to_lowercase();
+            lowered.as_str()
+        };
+        match weights.get_mut(token) {
+            Some(entry) if *entry < cap.saturating_mul(weight) => *entry += weight,
+            Some(_) => {}
+            None => {
+                weights.insert(token.to_owned(), weight);
+            }
         }
     }
 }

@@ -161,28 +161,44 @@ pub fn search_specs(store: &SpecStore, query: &str) -> Result<SearchResponse, Ap
 /// About [`SNIPPET_CHARS`] of `body` around the first word that is a query term, on one line.
 fn snippet(body: &str, terms: &[String]) -> String {
     let first_match = word_spans(body)
-        .find(|&(start, end)| terms.contains(&body[start..end].to_lowercase()))
+        .find(|&(start, end)| is_term(&body[start..end], terms))
         .map_or(0, |(start, _)| start);
-    let chars: Vec<(usize, char)> = body.char_indices().collect();
-    let at = chars.partition_point(|&(i, _)| i < first_match);
-    let from = at.saturating_sub(SNIPPET_CHARS / 4);
-    let to = (from + SNIPPET_CHARS).min(chars.len());
-    let mut out = String::new();
+    // Back up a quarter of the window from the match, then take the window, on char boundaries.
+    let from = body[..first_match]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_CHARS / 4 - 1)
+        .map_or(0, |(i, _)| i);
+    let mut window = body[from..].char_indices();
+    let to = window
+        .nth(SNIPPET_CHARS)
+        .map_or(body.len(), |(i, _)| from + i);
+    let mut out = String::with_capacity(to - from + 8);
     if from > 0 {
         out.push('…');
     }
     let mut last_space = false;
-    for &(_, c) in &chars[from..to] {
+    for c in body[from..to].chars() {
         let space = c.is_whitespace();
         if !(space && last_space) {
             out.push(if space { ' ' } else { c });
         }
         last_space = space;
     }
-    if to < chars.len() {
+    if to < body.len() {
         out.push('…');
     }
     out.trim().to_owned()
+}
+
+/// Whether `word` lowercases to one of `terms`, without allocating for ASCII words.
+fn is_term(word: &str, terms: &[String]) -> bool {
+    if word.is_ascii() {
+        terms.iter().any(|t| t.eq_ignore_ascii_case(word))
+    } else {
+        let lower = word.to_lowercase();
+        terms.contains(&lower)
+    }
 }
 
 /// Byte ranges of the alphanumeric words of `text`, as [`crate::search_index::tokenize`] splits.
@@ -214,5 +230,15 @@ mod tests {
         assert!(s.starts_with('…'), "{s}");
         assert!(s.contains("The Streaming path matters."), "{s}");
         assert_eq!(snippet("short body", &["zzz".to_owned()]), "short body");
+        let long = "é".repeat(400);
+        let s = snippet(
+            &format!("{long} Überblick {long}"),
+            &["überblick".to_owned()],
+        );
+        assert!(
+            s.starts_with('…') && s.ends_with('…') && s.contains("Überblick"),
+            "{s}"
+        );
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 2);
     }
 }
