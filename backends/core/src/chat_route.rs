@@ -43,21 +43,31 @@ pub(crate) struct Shell<B> {
 }
 
 pub(crate) async fn health<B: ChatBackend>(State(shell): State<Arc<Shell<B>>>) -> Response {
-    let name = shell.backend.name();
-    match unavailable(&*shell.backend) {
-        None => Json(json!({"status": "ok", "backend": name})).into_response(),
+    match unavailable(&shell) {
+        None => Json(json!({"status": "ok", "backend": shell.backend.name()})).into_response(),
         Some(error) => error.into_response(),
     }
 }
 
-fn unavailable<B: ChatBackend>(backend: &B) -> Option<ApiError> {
-    match backend.health() {
+/// Why the server cannot take a chat request now, if it cannot: it is shutting down (a
+/// request on a keep-alive connection can race the shutdown), or the backend is down.
+fn unavailable<B: ChatBackend>(shell: &Shell<B>) -> Option<ApiError> {
+    if shell.shutdown.is_cancelled() {
+        return Some(ApiError::Unavailable {
+            message: "the server is shutting down".to_owned(),
+            retry_after_s: 1,
+        });
+    }
+    match shell.backend.health() {
         Health::Ok => None,
         Health::Unavailable {
             retry_after_s,
             reason,
         } => Some(ApiError::Unavailable {
-            message: format!("the {} backend is unavailable: {reason}", backend.name()),
+            message: format!(
+                "the {} backend is unavailable: {reason}",
+                shell.backend.name()
+            ),
             retry_after_s: retry_after_s.max(1),
         }),
     }
@@ -77,7 +87,7 @@ pub(crate) async fn chat<B: ChatBackend>(
     let (parts, body) = request.into_parts();
     let bytes = read_json_body(&parts.headers, body).await?;
     let chat_request = parse_chat_request(&bytes)?;
-    if let Some(error) = unavailable(&*shell.backend) {
+    if let Some(error) = unavailable(&shell) {
         return Err(error);
     }
     let cancel = shell.shutdown.child_token();

@@ -233,3 +233,28 @@ async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
     assert!(response.text().await.unwrap().ends_with("data: [DONE]\n\n"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn while_shutting_down_health_and_chat_are_503() {
+    use tower::ServiceExt;
+    let state = leanspec_core::CoreState::new(
+        leanspec_core::Toolbox::new(fixture_store(), false),
+        RateLimit::Off,
+    );
+    let backend = FakeBackend::new();
+    let app = leanspec_core::router(backend.clone(), state.clone());
+    state.shutdown_token().cancel();
+    let health = axum::http::Request::get("/health")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let chat = axum::http::Request::post("/api/chat")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(chat_body("hi").to_string()))
+        .unwrap();
+    for request in [health, chat] {
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+    }
+    assert_eq!(backend.call_count(), 0);
+}
