@@ -131,6 +131,8 @@ fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Res
             | UiChunk::Error { .. }
             | UiChunk::Abort { .. }
             | UiChunk::MessageMetadata { .. }
+            // Custom data parts may be written at any point of a message.
+            | UiChunk::Data(_)
     );
     if needs_step && !state.in_step {
         return Err("content outside a step (no open `start-step`)".into());
@@ -238,8 +240,8 @@ fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Res
             call.name = tool_name.clone();
             call.input_known = true;
             call.streaming = false;
-            // An input error is the call's result: the client shows it as output-error.
-            call.has_output = matches!(chunk, UiChunk::ToolInputError { .. });
+            // An input error is not the result: `streamText` follows it with the
+            // `tool-output-error` the model sees.
         }
         UiChunk::ToolOutputAvailable {
             tool_call_id,
