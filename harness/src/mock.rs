@@ -104,15 +104,7 @@ impl MockProcess {
     /// `GET /__mock/timeline?tag=`.
     pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
         let base = self.process.ready.url.trim_end_matches('/');
-        let tag: String = tag
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    char::from(b).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
+        let tag = crate::conformance::client::url_encode(tag);
         let url = format!("{base}/__mock/timeline?tag={tag}");
         let response = self.client.get(url).send().await?;
         Ok(response.error_for_status()?.json().await?)

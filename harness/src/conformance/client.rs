@@ -81,6 +81,32 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer> {
     })
 }
 
+/// Percent-encodes a URL path segment or query value (RFC 3986 unreserved characters stay).
+pub fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET {base}{path}` as JSON.
+pub async fn get_json(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+) -> Result<serde_json::Value> {
+    let response = client.get(format!("{base}{path}")).send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    anyhow::ensure!(status.is_success(), "GET {path} answered {status}");
+    serde_json::from_slice(&body).with_context(|| format!("GET {path} is not JSON"))
+}
+
 /// `POST {base}/api/chat` with a JSON body.
 pub async fn post_chat(
     client: &reqwest::Client,

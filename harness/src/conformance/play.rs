@@ -178,6 +178,7 @@ async fn turn(
             let timeline = env.mock.timeline(&tag).await;
             let text = env.mock.expected_text(d);
             expect::completes(d, &read.reading, &timeline, text.as_deref())?;
+            tool_outputs_match_rest(env, &read.reading).await?;
         }
         Expected::EndsInError => {
             let want = expect::upstream_error_text(d.scenario, cases::IDLE_TIMEOUT_S);
@@ -186,6 +187,45 @@ async fn turn(
         Expected::BackendFault => {}
     }
     Ok(read)
+}
+
+/// A tool's output is exactly the body of the REST route doing the same operation
+/// (docs/architecture.md), so the model sees what a REST client would.
+async fn tool_outputs_match_rest(env: &CaseEnv<'_>, reading: &StreamReading) -> Result<(), String> {
+    use client::url_encode;
+    for part in &reading.parts {
+        if part["state"] != "output-available" {
+            continue;
+        }
+        let input = &part["input"];
+        let path = match part["type"].as_str().unwrap_or("") {
+            "tool-get_spec" => format!(
+                "/api/specs/{}",
+                url_encode(input["id"].as_str().unwrap_or(""))
+            ),
+            "tool-search_specs" => format!(
+                "/api/search?q={}",
+                url_encode(input["query"].as_str().unwrap_or(""))
+            ),
+            "tool-list_specs" => match input["status"].as_str() {
+                Some(status) => format!("/api/specs?status={}", url_encode(status)),
+                None => "/api/specs".to_owned(),
+            },
+            _ => continue,
+        };
+        let rest = client::get_json(&env.client, &env.base, &path)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        if rest != part["output"] {
+            return Err(format!(
+                "the {} output differs from GET {path}: {} vs {}",
+                part["type"].as_str().unwrap_or("tool"),
+                super::checker::shorten(&part["output"].to_string()),
+                super::checker::shorten(&rest.to_string())
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn read_both(env: &CaseEnv<'_>, body: &[u8]) -> Result<Read, String> {
