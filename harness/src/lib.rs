@@ -8,7 +8,8 @@
 //! Layout:
 //! - [`manifest`]: discovery of `backends/*/backend.toml`;
 //! - [`build`]: `harness build`, each manifest's steps with logs and wall times;
-//! - [`process`]: children in their own process groups, ready lines, cleanup on every exit;
+//! - [`process`]: children in their own process groups, ready lines, cleanup on every exit
+//!   (the registry of live groups and the signal/panic hooks are in `groups.rs`);
 //! - [`orchestrate`]: a backend started with the common flags; [`mock`]: the in-process mock;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`conformance`]: the suite; [`verify`]: which backends later stages may measure;
@@ -17,6 +18,7 @@
 pub mod build;
 pub mod cli;
 pub mod conformance;
+mod groups;
 pub mod manifest;
 pub mod mock;
 pub mod orchestrate;

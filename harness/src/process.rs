@@ -6,10 +6,9 @@
 //! live group is in a process-wide registry so that a signal handler or a panic hook can stop
 //! what a dropped future never got to clean up.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contract::ready::ReadyLine;
@@ -18,6 +17,9 @@ use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
+
+use crate::groups::{GroupGuard, signal_group};
+pub use crate::groups::{group_alive, install_cleanup, kill_all, pid_alive};
 
 /// How much of a child's stderr an error message quotes.
 const STDERR_TAIL_BYTES: usize = 4096;
@@ -317,92 +319,6 @@ pub fn file_tail(path: &Path, max_bytes: usize) -> String {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn registry() -> &'static Mutex<BTreeSet<i32>> {
-    static LIVE: OnceLock<Mutex<BTreeSet<i32>>> = OnceLock::new();
-    LIVE.get_or_init(|| Mutex::new(BTreeSet::new()))
-}
-
-/// Keeps a group in the registry while it may be alive; killing it on drop covers every early
-/// return and unwinding panic.
-#[derive(Debug)]
-struct GroupGuard {
-    pgid: i32,
-}
-
-impl GroupGuard {
-    fn register(pgid: i32) -> Self {
-        lock(registry()).insert(pgid);
-        Self { pgid }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        signal_group(self.pgid, Signal::KILL);
-        lock(registry()).remove(&self.pgid);
-    }
-}
-
-fn signal_group(pgid: i32, signal: Signal) {
-    if let Some(pid) = Pid::from_raw(pgid) {
-        // ESRCH (the group is already gone) is the outcome we want.
-        let _ = rustix::process::kill_process_group(pid, signal);
-    }
-}
-
-/// Whether any process of the group still exists.
-pub fn group_alive(pgid: i32) -> bool {
-    Pid::from_raw(pgid).is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
-}
-
-/// Whether a process exists and has not exited (a zombie waiting to be reaped has exited).
-pub fn pid_alive(pid: u32) -> bool {
-    let exists = i32::try_from(pid)
-        .ok()
-        .and_then(Pid::from_raw)
-        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
-    exists && !is_zombie(pid)
-}
-
-fn is_zombie(pid: u32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // `pid (comm) S ...`: the state follows the last `)`, since comm may hold one.
-    stat.rsplit_once(')')
-        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-}
-
-/// Kills every group the harness started and has not stopped yet.
-pub fn kill_all() {
-    let groups: Vec<i32> = lock(registry()).iter().copied().collect();
-    for pgid in groups {
-        signal_group(pgid, Signal::KILL);
-    }
-}
-
-/// Stops every child when the harness is interrupted (Ctrl-C, SIGTERM) or panics. Call once,
-/// from the binary, inside the tokio runtime.
-pub fn install_cleanup() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        kill_all();
-        previous(info);
-    }));
-    tokio::spawn(async {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        kill_all();
-        eprintln!("harness: interrupted; every process it started has been stopped");
-        std::process::exit(130);
-    });
 }
 
 /// Runs `sh -c <command>` in `cwd` to completion in its own process group (stopped with the
