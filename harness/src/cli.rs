@@ -102,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Conformance(args) => {
             let c = &args.common;
             let backends = select(&root, c)?;
+            conformance::check_filter(&args.scenarios)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
             let opts = conformance::Options {

@@ -55,15 +55,21 @@ impl Summary {
     }
 }
 
-/// Runs the suite on `backends`, recording into `run` as it goes.
-pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<Summary> {
+/// Fails on a scenario filter naming no case, before anything starts.
+pub fn check_filter(scenarios: &[String]) -> Result<()> {
     let names = cases::filter_names();
-    if let Some(unknown) = opts.scenarios.iter().find(|s| !names.contains(&s.as_str())) {
+    if let Some(unknown) = scenarios.iter().find(|s| !names.contains(&s.as_str())) {
         bail!(
             "unknown scenario `{unknown}`; choose from: {}",
             names.join(", ")
         );
     }
+    Ok(())
+}
+
+/// Runs the suite on `backends`, recording into `run` as it goes.
+pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<Summary> {
+    check_filter(&opts.scenarios)?;
     let cases = cases::all_cases(&opts.scenarios);
     let profile = run.run().profile.clone();
     let mut summary = Summary::default();
