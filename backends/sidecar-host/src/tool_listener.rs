@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +65,12 @@ impl ToolListener {
     ) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let addr = listener.local_addr()?;
+        // A tool result must leave at once, not wait for the ACK of the previous write.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!("cannot set TCP_NODELAY on a tool connection: {e}");
+            }
+        });
         let task = tokio::spawn(async move {
             let serve =
                 axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned());
