@@ -111,6 +111,9 @@ impl Launch {
     /// Loads the spec corpus and binds `--listen`.
     pub async fn bind(args: ServerArgs) -> anyhow::Result<Self> {
         let state = CoreState::from_args(&args).context("cannot load the spec corpus")?;
+        if state.store().is_empty() {
+            tracing::warn!(specs_dir = %args.specs_dir.display(), "the spec corpus is empty; is --specs-dir right?");
+        }
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

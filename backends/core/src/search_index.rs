@@ -6,8 +6,35 @@
 //! field-weighted score, then the spec that comes first in the store (by number, then id).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::spec_store::Spec;
+
+/// FNV-1a: the index hashes millions of short words while it is built, where SipHash's
+/// per-key setup dominates. Keys come from the corpus on disk, not from requests, so hash
+/// flooding is not a concern; queries only look keys up.
+#[derive(Debug, Clone, Copy)]
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv1a>>;
 
 /// A title word is the strongest sign a spec is about something.
 const TITLE_WEIGHT: u32 = 5;
@@ -47,7 +74,7 @@ pub struct SearchHit {
 
 #[derive(Debug, Default)]
 pub struct SearchIndex {
-    postings: HashMap<Box<str>, Vec<Posting>>,
+    postings: FastMap<Box<str>, Vec<Posting>>,
     doc_count: usize,
 }
 
@@ -61,8 +88,8 @@ pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
 impl SearchIndex {
     /// Indexes `specs` in the order given; hits refer to positions in that order.
     pub fn build(specs: &[Spec]) -> Self {
-        let mut postings: HashMap<Box<str>, Vec<Posting>> = HashMap::new();
-        let mut weights: HashMap<String, u32> = HashMap::new();
+        let mut postings: FastMap<Box<str>, Vec<Posting>> = FastMap::default();
+        let mut weights: FastMap<String, u32> = FastMap::default();
         for (doc, spec) in specs.iter().enumerate() {
             weights.clear();
             let summary = &spec.summary;
@@ -137,7 +164,7 @@ impl SearchIndex {
 /// Adds `text`'s tokens to one spec's term weights. Allocates only for a token the spec has
 /// not used before (and to lowercase a non-lowercase one): building the index is dominated by
 /// the bodies' repeated words.
-fn add_field(weights: &mut HashMap<String, u32>, text: &str, weight: u32, cap: u32) {
+fn add_field(weights: &mut FastMap<String, u32>, text: &str, weight: u32, cap: u32) {
     let mut lowered;
     for raw in text
         .split(|c: char| !c.is_alphanumeric())

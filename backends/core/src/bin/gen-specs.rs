@@ -25,6 +25,14 @@ struct Cli {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     anyhow::ensure!(cli.count >= 1, "--count must be at least 1");
+    // Mixing two corpora would make a scale run measure something nobody asked for.
+    if let Ok(mut entries) = std::fs::read_dir(&cli.out) {
+        anyhow::ensure!(
+            entries.next().is_none(),
+            "{} is not empty; pass a new or empty directory",
+            cli.out.display()
+        );
+    }
     generate_corpus(&cli.out, cli.count, cli.seed)
         .with_context(|| format!("cannot write the corpus into {}", cli.out.display()))?;
     eprintln!("wrote {} specs into {}", cli.count, cli.out.display());
