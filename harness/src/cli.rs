@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use contract::results::StageSkip;
 
 use crate::build::{self, BuildOutcome};
 use crate::conformance;
@@ -37,6 +38,9 @@ pub enum Command {
     Build(Common),
     /// Run the conformance suite against each backend; exit 1 if any case failed.
     Conformance(ConformanceArgs),
+    /// Build, then verify, in one run. The measuring stages (bench, crash, report) join this
+    /// pipeline as they land; until then it measures nothing beyond build times.
+    Compare(ConformanceArgs),
     /// Write reports/schema.json from the results types.
     Schema,
 }
@@ -89,46 +93,88 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let backends = select(&root, &c)?;
             let mut run = open_run(&root, &c)?;
             eprintln!("run {}", run.path.display());
-            let outcomes = build::build_all(&backends, &root, &mut run, c.quick).await;
-            let mut failed = false;
-            for (name, outcome) in outcomes {
-                if let BuildOutcome::Failed(e) = outcome {
-                    eprintln!("\n[{name}] {e}");
-                    failed = true;
-                }
-            }
-            Ok(exit(failed))
+            let failed = build_stage(&root, &backends, &mut run, c.quick).await;
+            Ok(exit(!failed.is_empty()))
         }
         Command::Conformance(args) => {
-            let c = &args.common;
-            let backends = select(&root, c)?;
+            let backends = select(&root, &args.common)?;
             conformance::check_filter(&args.scenarios)?;
-            let mut run = open_run(&root, c)?;
+            let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let opts = conformance::Options {
-                root: root.clone(),
-                scenarios: args.scenarios.clone(),
-                quick: c.quick,
-                ready_timeout: Duration::from_secs(args.ready_timeout_s),
-                explicit: !c.backends.is_empty(),
-            };
-            let summary = conformance::run(&backends, &mut run, &opts).await?;
-            let mut out = std::io::stdout().lock();
-            conformance::report::write_matrix(&mut out, &summary.verdicts)?;
-            for (name, why) in &summary.skipped {
-                writeln!(out, "SKIPPED {name}: {why}")?;
+            let failed = conformance_stage(&root, &backends, &mut run, &args).await?;
+            Ok(exit(failed))
+        }
+        Command::Compare(args) => {
+            let backends = select(&root, &args.common)?;
+            conformance::check_filter(&args.scenarios)?;
+            let mut run = open_run(&root, &args.common)?;
+            eprintln!("run {}", run.path.display());
+            let build_failed = build_stage(&root, &backends, &mut run, args.common.quick).await;
+            let mut built = Vec::new();
+            for b in backends {
+                if build_failed.contains(&b.name().to_owned()) {
+                    run.results.backend_mut(b.name()).skipped.push(StageSkip {
+                        stage: conformance::STAGE.into(),
+                        reason: "its build failed; see logs/build".into(),
+                    });
+                } else {
+                    built.push(b);
+                }
             }
-            writeln!(
-                out,
-                "results: {}",
-                run.path.join(crate::run_dir::RESULTS_FILE).display()
-            )?;
-            if summary.verdicts.is_empty() {
-                bail!("no backend could be tested; build them first with `harness build`");
-            }
-            Ok(exit(summary.any_failed()))
+            run.save()?;
+            let failed = conformance_stage(&root, &built, &mut run, &args).await?;
+            Ok(exit(failed || !build_failed.is_empty()))
         }
     }
+}
+
+/// Builds `backends`; returns the names of those whose build failed (each reported on stderr).
+async fn build_stage(
+    root: &Path,
+    backends: &[Backend],
+    run: &mut RunDir,
+    quick: bool,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for (name, outcome) in build::build_all(backends, root, run, quick).await {
+        if let BuildOutcome::Failed(e) = outcome {
+            eprintln!("\n[{name}] {e}");
+            failed.push(name);
+        }
+    }
+    failed
+}
+
+/// Runs the suite, prints the matrix; returns whether any case failed.
+async fn conformance_stage(
+    root: &Path,
+    backends: &[Backend],
+    run: &mut RunDir,
+    args: &ConformanceArgs,
+) -> Result<bool> {
+    let c = &args.common;
+    let opts = conformance::Options {
+        root: root.to_owned(),
+        scenarios: args.scenarios.clone(),
+        quick: c.quick,
+        ready_timeout: Duration::from_secs(args.ready_timeout_s),
+        explicit: !c.backends.is_empty(),
+    };
+    let summary = conformance::run(backends, run, &opts).await?;
+    let mut out = std::io::stdout().lock();
+    conformance::report::write_matrix(&mut out, &summary.verdicts)?;
+    for (name, why) in &summary.skipped {
+        writeln!(out, "SKIPPED {name}: {why}")?;
+    }
+    writeln!(
+        out,
+        "results: {}",
+        run.path.join(crate::run_dir::RESULTS_FILE).display()
+    )?;
+    if summary.verdicts.is_empty() {
+        bail!("no backend could be tested; build them first with `harness build`");
+    }
+    Ok(summary.any_failed())
 }
 
 fn exit(failed: bool) -> ExitCode {
