@@ -23,3 +23,12 @@ async fn no_node_process_survives_a_sigkilled_server() {
 async fn an_external_sidecar_started_by_hand_serves() {
     sidecar_host::testkit::external::external_sidecar_serves(TRANSPORT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_and_its_sidecar() {
+    supervision::sigterm_stops_server_and_sidecar(
+        TRANSPORT,
+        env!("CARGO_BIN_EXE_backend-http").as_ref(),
+    )
+    .await;
+}

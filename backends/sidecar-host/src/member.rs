@@ -73,7 +73,7 @@ impl Member {
             .map_or_else(|p| p.into_inner().clone(), |p| p.clone())
     }
 
-    fn set_phase(&self, phase: Phase) {
+    pub(crate) fn set_phase(&self, phase: Phase) {
         match self.phase.lock() {
             Ok(mut p) => *p = phase,
             Err(poisoned) => *poisoned.into_inner() = phase,
@@ -299,5 +299,33 @@ async fn sleep_or_shutdown(delay: Duration, shutdown: &CancellationToken) -> boo
     tokio::select! {
         _ = shutdown.cancelled() => true,
         _ = tokio::time::sleep(delay) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling_and_resets() {
+        let mut backoff = Backoff::new();
+        let delays: Vec<Duration> = (0..8).map(|_| backoff.take()).collect();
+        assert_eq!(delays[0], BACKOFF_INITIAL);
+        assert_eq!(delays[1], BACKOFF_INITIAL * 2);
+        assert!(delays.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*delays.last().unwrap_or(&Duration::ZERO), BACKOFF_MAX);
+        backoff.reset();
+        assert_eq!(backoff.take(), BACKOFF_INITIAL);
+    }
+
+    #[test]
+    fn a_connect_failure_takes_a_member_out_until_its_supervisor_looks() {
+        let member = Member::new(0);
+        let client = Arc::new(SidecarClient::new(crate::SidecarAddr::Unix(
+            "/nonexistent".into(),
+        )));
+        member.set_phase(Phase::Up { client });
+        member.report_connect_failure();
+        assert!(matches!(member.phase(), Phase::Down { .. }));
     }
 }

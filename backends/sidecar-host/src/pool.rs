@@ -166,3 +166,60 @@ impl Pool {
 
 /// Startup polls the pool this often; it only runs until the first member is up.
 const READY_POLL: Duration = Duration::from_millis(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::SidecarAddr;
+
+    fn pool_of(up: &[bool]) -> Pool {
+        let pool = Pool::empty(up.len(), CancellationToken::new());
+        for (member, &up) in pool.members.iter().zip(up) {
+            if up {
+                let addr = SidecarAddr::Unix(format!("/sock-{}", member.index).into());
+                let client = Arc::new(SidecarClient::new(addr));
+                member.set_phase(Phase::Up { client });
+            }
+        }
+        pool
+    }
+
+    #[tokio::test]
+    async fn routes_to_the_live_member_with_fewest_streams() {
+        let pool = pool_of(&[true, true, true]);
+        let first = pool.pick().expect("a member");
+        let second = pool.pick().expect("a member");
+        let third = pool.pick().expect("a member");
+        let mut used = [
+            first.member().index,
+            second.member().index,
+            third.member().index,
+        ];
+        used.sort_unstable();
+        assert_eq!(
+            used,
+            [0, 1, 2],
+            "each idle member takes one before any takes two"
+        );
+        drop(second);
+        let next = pool.pick().expect("a member");
+        assert_eq!(
+            next.member().in_flight(),
+            1,
+            "the freed member is the least loaded"
+        );
+        assert_eq!(pool.members.iter().map(|m| m.in_flight()).sum::<usize>(), 3);
+    }
+
+    #[tokio::test]
+    async fn skips_dead_members_and_is_down_only_when_all_are() {
+        let pool = pool_of(&[false, true]);
+        assert_eq!(pool.health(), PoolHealth::Up);
+        for _ in 0..4 {
+            assert_eq!(pool.pick().expect("the live member").member().index, 1);
+        }
+        let dead = pool_of(&[false, false]);
+        assert!(dead.pick().is_none());
+        assert!(matches!(dead.health(), PoolHealth::Down { .. }));
+    }
+}

@@ -156,20 +156,15 @@ pub async fn pool_survives_a_member(kind: TransportKind) {
     stack.stop().await;
 }
 
-/// Runs the real binary, SIGKILLs it, and checks its sidecar does not survive it.
-pub async fn no_orphan_after_sigkill(kind: TransportKind, binary: &Path) {
-    let root = super::repo_root();
-    let mock = mock_provider::spawn(mock_provider::MockConfig::default())
-        .await
-        .expect("mock starts");
+/// Starts the real binary against a fresh mock; its child handle and ready line.
+async fn spawn_binary(
+    kind: TransportKind,
+    binary: &Path,
+    provider_url: &str,
+) -> (tokio::process::Child, ReadyLine) {
     let mut child = tokio::process::Command::new(binary)
-        .current_dir(&root)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--provider-url",
-            &mock.base_url(),
-        ])
+        .current_dir(super::repo_root())
+        .args(["--listen", "127.0.0.1:0", "--provider-url", provider_url])
         .arg("--sidecar-entry")
         .arg(super::sidecar_bundle())
         .stdout(Stdio::piped())
@@ -190,21 +185,58 @@ pub async fn no_orphan_after_sigkill(kind: TransportKind, binary: &Path) {
     .await
     .expect("a ready line");
     assert_eq!(ready.backend, kind.backend_name());
+    (child, ready)
+}
+
+async fn wait_gone(pid: u32, since: Instant, what: &str) {
+    while is_alive(pid) {
+        assert!(
+            since.elapsed() < HANG_GUARD,
+            "{what} ({pid}) is still running"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs the real binary, SIGKILLs it, and checks its sidecar does not survive it.
+pub async fn no_orphan_after_sigkill(kind: TransportKind, binary: &Path) {
+    let mock = mock_provider::spawn(mock_provider::MockConfig::default())
+        .await
+        .expect("mock starts");
+    let (mut child, ready) = spawn_binary(kind, binary, &mock.base_url()).await;
     let sidecar = ready.runtime_pid.expect("the ready line names the sidecar");
     assert!(is_alive(sidecar));
     let killed = Instant::now();
     sigkill(child.id().expect("running"));
     let _ = child.wait().await;
-    while is_alive(sidecar) {
-        assert!(
-            killed.elapsed() < HANG_GUARD,
-            "sidecar {sidecar} outlived its SIGKILLed parent"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_gone(sidecar, killed, "the sidecar of a SIGKILLed server").await;
     eprintln!(
         "{kind:?}: sidecar gone {:?} after its parent's SIGKILL",
         killed.elapsed()
+    );
+    let _ = mock.shutdown().await;
+}
+
+/// SIGTERM: the server exits cleanly (status 0), its sidecar with it.
+pub async fn sigterm_stops_server_and_sidecar(kind: TransportKind, binary: &Path) {
+    let mock = mock_provider::spawn(mock_provider::MockConfig::default())
+        .await
+        .expect("mock starts");
+    let (mut child, ready) = spawn_binary(kind, binary, &mock.base_url()).await;
+    let sidecar = ready.runtime_pid.expect("the ready line names the sidecar");
+    let pid = rustix::process::Pid::from_raw(child.id().expect("running") as i32).expect("pid");
+    let asked = Instant::now();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    let status = tokio::time::timeout(HANG_GUARD, child.wait())
+        .await
+        .expect("the server exits after SIGTERM")
+        .expect("wait");
+    let stopped = asked.elapsed();
+    assert!(status.success(), "exit status {status}");
+    wait_gone(sidecar, asked, "the sidecar after SIGTERM").await;
+    eprintln!(
+        "{kind:?}: SIGTERM to exit {stopped:?}, sidecar gone {:?}",
+        asked.elapsed()
     );
     let _ = mock.shutdown().await;
 }
