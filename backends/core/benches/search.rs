@@ -36,6 +36,26 @@ fn bench_search(c: &mut Criterion) {
                 .total
         })
     });
+    // What the index replaces: a scan of every spec per query, as the first version did.
+    group.bench_function("scan_baseline/streaming", |b| {
+        b.iter(|| {
+            store
+                .list(None)
+                .iter()
+                .filter_map(|summary| store.get(&summary.id))
+                .filter(|spec| {
+                    let query = black_box(PARALLEL_SEARCH_QUERY);
+                    spec.summary.title.to_lowercase().contains(query)
+                        || spec
+                            .summary
+                            .tags
+                            .iter()
+                            .any(|t| t.to_lowercase().contains(query))
+                        || spec.body.to_lowercase().contains(query)
+                })
+                .count()
+        })
+    });
     group.finish();
 
     c.bench_function("load_and_index_10k", |b| {

@@ -16,7 +16,9 @@
 //!   implements), [`server`] ([`router`], [`serve`]), `chat_route` (`/api/chat` checks and the
 //!   SSE response), [`chat_request`] (body validation), [`rest`], [`rate_limit`], [`error`]
 //!   ([`ApiError`]), [`ui_stream`] (chunk → frame encoder, [`SseBody`]), [`launch`] (tracing,
-//!   signals, ready line for the bins).
+//!   signals, ready line for the bins);
+//! - bins: `gen-specs` (corpus generator) and `leanspec-echo` (the shell around a backend that
+//!   echoes the user's text, for process-level tests and smoke runs without a provider).
 //!
 //! Differences from the interface first agreed (docs/architecture.md, "backends/core"):
 //! - `ChatBackend::chat` is declared `fn chat(..) -> impl Future<Output = ..> + Send`, so the
@@ -29,6 +31,8 @@
 //!   socket, [`InternalAuth::Bearer`] for loopback TCP.
 //! - The rate limit applies to `POST /api/chat` only; health, REST and tools are cheap
 //!   in-memory reads.
+//! - `list_specs` answers one page (at most [`spec_api::DEFAULT_LIST_LIMIT`] specs) with the
+//!   total `count` and `next_offset`; REST pages with `?offset=&limit=`.
 
 pub mod args;
 pub mod backend;
