@@ -130,7 +130,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         eprintln!(
             "[{}] conformance: {} cases",
             backend.name(),
-            cases.len() + 2
+            cases.len() + 3
         );
         let started = std::time::Instant::now();
         let results = suite::run_backend(backend, &cases, &env).await;

@@ -11,7 +11,7 @@ use super::cases::{self, Case, CaseKind};
 use super::client;
 use super::oracle::Oracle;
 use super::play::{self, CaseEnv, Played, Verdict};
-use crate::manifest::Backend;
+use crate::manifest::{Backend, Runtime};
 use crate::mock::Mock;
 use crate::orchestrate::{self, LaunchConfig, LaunchOptions};
 use crate::process::{self, StopReport};
@@ -21,6 +21,7 @@ use crate::process::{self, StopReport};
 const CASE_CONCURRENCY: usize = 6;
 /// How long a fault case watches a backend whose stream broke before calling it alive.
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+pub const READY_CASE: &str = "ready-line";
 pub const API_KEY_CASE: &str = "logs/api-key-never-logged";
 pub const SHUTDOWN_CASE: &str = "shutdown/sigterm-within-2s";
 
@@ -53,6 +54,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
         Ok(i) => i,
         Err(e) => return all_failed(cases, &format!("the backend did not start: {e}")),
     };
+    let ready_case = ready_line_check(backend, &instance);
     let case_env = CaseEnv {
         client: http,
         base: instance.url().to_owned(),
@@ -83,6 +85,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
         .into_iter()
         .map(|(i, p)| record(&cases[i], p, &save_dir, &env.run_path))
         .collect();
+    results.insert(0, ready_case);
     results.push(shutdown_check(&stop));
     results.push(key_check(&log_dir, &env.launch.api_key));
     results
@@ -244,6 +247,48 @@ fn all_failed(cases: &[Case], reason: &str) -> Vec<CaseResult> {
             raw_stream: None,
         })
         .collect()
+}
+
+/// DESIGN.md: the ready line names the backend as its manifest does, gives the pid of the
+/// process started, and a `runtime_pid` exactly where a Node.js process is part of it.
+fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) -> CaseResult {
+    let ready = instance.ready();
+    let node = backend.manifest.runtime == Runtime::Node;
+    let reason = if ready.backend != backend.name() {
+        Some(format!(
+            "the ready line names {:?}, the manifest {:?}",
+            ready.backend,
+            backend.name()
+        ))
+    } else if i32::try_from(ready.pid).ok() != Some(instance.process.pgid()) {
+        Some(format!(
+            "the ready line's pid {} is not the process started ({})",
+            ready.pid,
+            instance.process.pgid()
+        ))
+    } else if node && ready.runtime_pid.is_none_or(|p| !process::pid_alive(p)) {
+        Some(format!(
+            "runtime = \"node\" but runtime_pid is {:?}, not a live process",
+            ready.runtime_pid
+        ))
+    } else if !node && ready.runtime_pid.is_some() {
+        Some(format!(
+            "runtime = \"none\" but the ready line has runtime_pid {:?}",
+            ready.runtime_pid
+        ))
+    } else {
+        None
+    };
+    CaseResult {
+        scenario: READY_CASE.into(),
+        outcome: if reason.is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Ok
+        },
+        reason,
+        raw_stream: None,
+    }
 }
 
 /// DESIGN.md: SIGTERM shuts a backend down cleanly, its runtime included, within 2 s.
