@@ -196,7 +196,10 @@ fn summary(name: &str, samples: &[f64]) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let (_mock, mock_url) = start(&release_binary("mock-provider"), &["--listen", "127.0.0.1:0"])?;
+    let (_mock, mock_url) = start(
+        &release_binary("mock-provider"),
+        &["--listen", "127.0.0.1:0"],
+    )?;
     let provider_url = format!("{mock_url}/v1");
     let (_backend, backend_url) = start(
         &release_binary("backend-rust-only"),
@@ -240,9 +243,11 @@ async fn main() -> Result<()> {
         let backend_text = text("backend");
         let response = client
             .post(format!("{backend_url}/api/chat"))
-            .json(&json!({"id": format!("bench-{i}"), "trigger": "submit-message",
+            .json(
+                &json!({"id": format!("bench-{i}"), "trigger": "submit-message",
                           "messages": [{"id": "u", "role": "user",
-                                        "parts": [{"type": "text", "text": backend_text}]}]}))
+                                        "parts": [{"type": "text", "text": backend_text}]}]}),
+            )
             .send()
             .await?;
         let received = receive(response, false).await?;

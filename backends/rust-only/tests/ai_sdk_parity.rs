@@ -169,3 +169,49 @@ async fn completed_answers_equal_the_ai_sdk_stream_text_reference() {
     }
     stack.stop().await;
 }
+
+/// The history conversion matches `convertToModelMessages` + `@ai-sdk/openai`: a second turn
+/// after a tool answer reads the same through both.
+#[tokio::test]
+async fn a_second_turn_after_tool_calls_equals_the_reference() {
+    ensure_node_modules();
+    let stack = Stack::start(Options::default()).await;
+    let first_text = directive("tool-chain", "");
+    let first = stack.chat(&first_text).await;
+    let body = common::second_turn_body(&first_text, &first, &directive("tool-error", ""));
+    let answer = stack.chat_body(&body).await;
+    answer.assert_completes(2, "stop");
+    let output = tokio::task::spawn_blocking({
+        let (base_url, tools_url) = (stack.mock.base_url(), stack.url.clone());
+        let body = body.to_string();
+        move || {
+            let mut child = Command::new("node")
+                .arg(node_dir().join("reference-chat.mjs"))
+                .args([
+                    "--base-url",
+                    &base_url,
+                    "--tools-rest",
+                    &tools_url,
+                    "--body-stdin",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("node runs");
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(body.as_bytes()).expect("body written");
+            drop(stdin);
+            child.wait_with_output().expect("the reference run")
+        }
+    })
+    .await
+    .expect("the reference run");
+    assert!(output.status.success(), "reference-chat.mjs failed");
+    let reference: Value = serde_json::from_slice(&output.stdout).expect("reference JSON");
+    let expected = message_parts(&reference["message"]);
+    if let Some(difference) = first_difference(&answer.parts(), &expected) {
+        panic!("second turn: rust-only vs streamText: {difference}");
+    }
+    stack.stop().await;
+}

@@ -241,6 +241,29 @@ async fn without_fault_injection_the_fault_tools_are_unknown_tools() {
     stack.stop().await;
 }
 
+#[tokio::test]
+async fn a_conversation_with_earlier_tool_answers_goes_on() {
+    let stack = Stack::start(Options::default()).await;
+    let first_text = directive("tool-parallel", "");
+    let first = stack.chat(&first_text).await;
+    first.assert_completes(2, "stop");
+    // The mock counts tool rounds since the last user message: a correctly converted history
+    // makes the second turn start again at step 0.
+    let body = common::second_turn_body(&first_text, &first, &directive("tool-single", ""));
+    let second = stack.chat_body(&body).await;
+    second.assert_completes(2, "stop");
+    assert_eq!(second.tool_parts().len(), 1);
+    // A history whose last tool call never got its output (the client stopped mid-answer) is
+    // not fatal: the incomplete call is left out.
+    let mut cut = body.clone();
+    let parts = cut["messages"][1]["parts"].as_array_mut().unwrap();
+    parts.truncate(2);
+    parts[1]["state"] = json!("input-available");
+    parts[1].as_object_mut().unwrap().remove("output");
+    stack.chat_body(&cut).await.assert_completes(2, "stop");
+    stack.stop().await;
+}
+
 /// Guards the table above against a scenario added to the catalogue without a test here.
 #[test]
 fn every_catalogue_scenario_is_covered() {

@@ -97,6 +97,21 @@ async fn a_stalled_provider_ends_the_answer_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn a_provider_silent_before_its_first_chunk_also_times_out() {
+    let stack = Stack::start(Options {
+        idle_timeout: Duration::from_millis(200),
+        ..Options::default()
+    })
+    .await;
+    let answer = stack
+        .chat("[[scenario:text ttft_ms=3000 gap_ms=1 tag=slow-start]]")
+        .await;
+    answer.assert_ends_in_error("provider sent nothing for 0.2 s");
+    assert_eq!(answer.types(), ["start", "error"]);
+    stack.stop().await;
+}
+
+#[tokio::test]
 async fn an_unreachable_provider_is_reported_as_such() {
     let stack = Stack::start(Options::default()).await;
     // A provider that is gone: bind a port, then free it.

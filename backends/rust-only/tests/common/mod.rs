@@ -112,13 +112,44 @@ impl Stack {
 
     /// Sends one user message; the caller reads the response.
     pub async fn send(&self, text: &str) -> reqwest::Response {
+        self.send_body(&chat_body(text)).await
+    }
+
+    /// Sends a whole `useChat` body and reads the whole answer.
+    pub async fn chat_body(&self, body: &Value) -> Answer {
+        let response = tokio::time::timeout(EXCHANGE_TIMEOUT, self.send_body(body))
+            .await
+            .expect("the backend answers in time");
+        assert_eq!(response.status(), 200, "chat status");
+        let raw = tokio::time::timeout(EXCHANGE_TIMEOUT, response.bytes())
+            .await
+            .expect("the stream ends in time")
+            .expect("the body reads");
+        Answer::parse(raw.to_vec())
+    }
+
+    pub async fn send_body(&self, body: &Value) -> reqwest::Response {
         reqwest::Client::new()
             .post(format!("{}/api/chat", self.url))
-            .json(&chat_body(text))
+            .json(body)
             .send()
             .await
             .expect("the request is sent")
     }
+}
+
+/// A second turn: the first user message, the assistant message built from `first` (what
+/// `useChat` sends back, tool parts included), then a new user message.
+pub fn second_turn_body(first_text: &str, first: &Answer, second_text: &str) -> Value {
+    json!({
+        "id": "chat-1",
+        "messages": [
+            {"id": "user-1", "role": "user", "parts": [{"type": "text", "text": first_text}]},
+            {"id": "assistant-1", "role": "assistant", "parts": first.parts()},
+            {"id": "user-2", "role": "user", "parts": [{"type": "text", "text": second_text}]},
+        ],
+        "trigger": "submit-message",
+    })
 }
 
 pub fn chat_body(text: &str) -> Value {
