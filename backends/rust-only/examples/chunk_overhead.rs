@@ -12,6 +12,9 @@
 //! The mock and the backend run as their release binaries, each its own process, as the
 //! harness runs them; this process is only the client.
 
+// The report is this tool's output.
+#![allow(clippy::print_stdout)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
