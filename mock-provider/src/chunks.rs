@@ -21,20 +21,51 @@ use crate::script::{Delta, Script};
 pub const MALFORMED_FRAME: &[u8] =
     b"data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"choices\":[{\n\n";
 
+/// Stands for the text in the template of text chunks; never appears in a real answer.
+const TEXT_MARK: &str = "\u{1}mock-text\u{1}";
+
 /// The fields every chunk of one answer shares.
 #[derive(Debug, Clone)]
 pub struct ChunkFactory {
     id: String,
     created: u32,
     model: String,
+    /// A text chunk's frame before and after its JSON-quoted text: the chunk serialized once
+    /// with a placeholder, so the hot path (tens of thousands of chunks a second) only quotes
+    /// the text and produces the very bytes the full serialization would.
+    text_template: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl ChunkFactory {
     pub fn new(request_id: u64, created: u32, model: String) -> Self {
-        Self {
+        let mut factory = Self {
             id: format!("chatcmpl-mock-{request_id}"),
             created,
             model,
+            text_template: None,
+        };
+        let sample = frame(&factory.delta(&Delta::Text(TEXT_MARK.to_owned()), false));
+        let mark = serde_json::to_string(TEXT_MARK).unwrap_or_default();
+        factory.text_template = sample
+            .windows(mark.len())
+            .position(|w| w == mark.as_bytes())
+            .map(|at| (sample[..at].to_vec(), sample[at + mark.len()..].to_vec()));
+        factory
+    }
+
+    /// The frame of the chunk carrying `delta`, the same bytes as
+    /// `frame(&self.delta(delta, first))`.
+    pub fn delta_frame(&self, delta: &Delta, first: bool) -> Bytes {
+        match (delta, &self.text_template, first) {
+            (Delta::Text(text), Some((before, after)), false) => {
+                let quoted = serde_json::to_string(text).unwrap_or_default();
+                let mut out = Vec::with_capacity(before.len() + quoted.len() + after.len());
+                out.extend_from_slice(before);
+                out.extend_from_slice(quoted.as_bytes());
+                out.extend_from_slice(after);
+                Bytes::from(out)
+            }
+            _ => frame(&self.delta(delta, first)),
         }
     }
 
@@ -212,6 +243,28 @@ mod tests {
         let u = json(&frame(&f.usage(usage)));
         assert_eq!(u["choices"], serde_json::json!([]));
         assert_eq!(u["usage"]["total_tokens"], 3);
+    }
+
+    #[test]
+    fn the_text_fast_path_writes_the_same_bytes_as_full_serialization() {
+        let f = ChunkFactory::new(42, 1_700_000_000, "m\"odel".into());
+        assert!(f.text_template.is_some());
+        for text in [
+            "plain ",
+            "quote \" and \\ back",
+            "line\nbreak",
+            "漢字 👩‍👩‍👧‍👦 e\u{301}",
+            "\u{1}",
+        ] {
+            for first in [false, true] {
+                let delta = Delta::Text(text.into());
+                assert_eq!(
+                    f.delta_frame(&delta, first),
+                    frame(&f.delta(&delta, first)),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]

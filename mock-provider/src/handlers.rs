@@ -114,6 +114,8 @@ async fn answer(
         r.tag.clone_from(&params.tag);
         r.stream = chat.stream;
         r.step = script.step;
+        // Every delta plus finish, usage and [DONE]: no reallocation while streaming.
+        r.chunks.reserve_exact(script.deltas.len() + 3);
     });
 
     if let Some(error) = injected_error(app, &directive) {

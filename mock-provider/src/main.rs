@@ -11,7 +11,6 @@ use clap::Parser;
 use contract::ready::ReadyLine;
 use mock_provider::MockConfig;
 use mock_provider::config::DEFAULT_MODEL;
-use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Debug, Parser)]
@@ -59,7 +58,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(args.listen).await.with_context(|| {
+    let listener = mock_provider::server::bind(args.listen).with_context(|| {
         format!(
             "cannot listen on {}; pick a free address or port 0",
             args.listen

@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -114,14 +114,29 @@ async fn run(
     Ok(())
 }
 
+/// Connections the kernel queues before `accept`. Tokio's default (1024) overflows when
+/// thousands of streams open at once (the benchmark's 2,000), and an overflowed SYN is retried
+/// only after a second; the kernel caps this at `net.core.somaxconn`.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listener with [`LISTEN_BACKLOG`]. Must run inside a tokio runtime.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Binds `config.listen` and serves in a task of the current runtime.
 pub async fn spawn(config: MockConfig) -> Result<MockHandle, MockError> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| MockError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = bind(config.listen).map_err(|source| MockError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(MockError::LocalAddr)?;
     let timeline = TimelineStore::new(config.timeline_capacity);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -183,7 +183,7 @@ impl ScriptStream {
                     crate::script::Delta::Text(_) => ChunkKind::Text,
                     crate::script::Delta::ToolCall(_) => ChunkKind::ToolCall,
                 };
-                (frame(&self.factory.delta(delta, p == 0)), kind)
+                (self.factory.delta_frame(delta, p == 0), kind)
             }
             Item::Malformed => {
                 self.fault_fired = true;

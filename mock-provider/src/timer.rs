@@ -1,13 +1,12 @@
-//! A sub-millisecond timer.
+//! A sub-millisecond timer on the server's own reactor.
 //!
 //! Tokio's timer wheel has a resolution of one millisecond and rounds every deadline up to the
 //! next tick, so `tokio::time::sleep_until` alone sends chunks up to 1-2 ms late: more than the
 //! whole budget (chunk send times within 1 ms of schedule at p99). This timer keeps its
-//! deadlines in a heap served by one thread that waits on a condition variable with a
-//! nanosecond timeout (Linux futex, absolute `CLOCK_MONOTONIC`, ~50 µs timer slack) and wakes
-//! every sleeper that is due. Waiting is blocking, never spinning, so the thread costs nothing
-//! between deadlines. (A `timerfd` on the runtime's own reactor would save the cross-thread
-//! wake, but registering a raw fd with tokio requires `unsafe`, which this workspace denies.)
+//! deadlines in a heap and arms one Linux `timerfd` (absolute `CLOCK_MONOTONIC`, nanosecond
+//! resolution) for the earliest; the runtime's reactor wakes when it fires and the driver task
+//! wakes every sleeper that is due. No extra thread, no cross-thread wake-ups, no spinning:
+//! at 50,000 chunks/s a helper thread's context switches cost a sixth of the core.
 //!
 //! Deadlines are nanoseconds of [`contract::clock::monotonic_ns`], the clock of the timeline.
 
@@ -17,14 +16,21 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use contract::clock::monotonic_ns;
 use futures::task::AtomicWaker;
+use rustix::time::{
+    Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec, timerfd_create,
+    timerfd_settime,
+};
+use tokio::net::unix::pipe;
+use tokio::task::JoinHandle;
 
-/// A handle to one timer; cheap to clone. The thread stops when [`TimerDriver`] drops.
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// A handle to one timer; cheap to clone. The driver task stops when [`TimerDriver`] drops.
 #[derive(Clone)]
 pub struct Timer {
     shared: Arc<Shared>,
@@ -36,34 +42,34 @@ impl std::fmt::Debug for Timer {
     }
 }
 
-/// Owns the timer thread; stops it on drop (sleeps still pending then never fire).
+/// Owns the task that fires the timer; aborts it on drop (pending sleeps then never fire).
 #[derive(Debug)]
 pub struct TimerDriver {
-    shared: Arc<Shared>,
+    task: JoinHandle<()>,
 }
 
 impl Drop for TimerDriver {
     fn drop(&mut self) {
-        self.shared.lock_queue().stopped = true;
-        self.shared.changed.notify_one();
+        self.task.abort();
     }
 }
 
-#[derive(Debug)]
 struct Shared {
+    /// The timerfd, registered with the reactor through tokio's readable-fd type: a
+    /// non-blocking timerfd reads like the special files `pipe::Receiver` is made for
+    /// (readable when it has expired, `read` returns the expiry count and resets it).
+    fd: pipe::Receiver,
     queue: Mutex<Queue>,
-    /// Signalled when a deadline earlier than every other is added, or on stop.
-    changed: Condvar,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Queue {
     heap: BinaryHeap<Reverse<Entry>>,
+    /// The deadline the timerfd is armed for, if any.
+    armed_ns: Option<u64>,
     next_seq: u64,
-    stopped: bool,
 }
 
-#[derive(Debug)]
 struct Entry {
     deadline_ns: u64,
     seq: u64,
@@ -87,29 +93,25 @@ impl Ord for Entry {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Slot {
     fired: AtomicBool,
     waker: AtomicWaker,
 }
 
 impl Timer {
-    /// Creates a timer and starts its thread. The thread inherits the caller's CPU affinity.
+    /// Creates a timer and spawns its driver on the current tokio runtime.
     pub fn start() -> io::Result<(Timer, TimerDriver)> {
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
         let shared = Arc::new(Shared {
+            fd: pipe::Receiver::from_owned_fd_unchecked(fd)?,
             queue: Mutex::new(Queue::default()),
-            changed: Condvar::new(),
         });
-        let thread_shared = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("mock-timer".into())
-            .spawn(move || thread_shared.run())?;
-        Ok((
-            Timer {
-                shared: Arc::clone(&shared),
-            },
-            TimerDriver { shared },
-        ))
+        let task = tokio::spawn(drive(Arc::clone(&shared)));
+        Ok((Timer { shared }, TimerDriver { task }))
     }
 
     /// A future that completes at `deadline_ns` (or right away if that has passed).
@@ -125,18 +127,13 @@ impl Timer {
         let mut queue = self.shared.lock_queue();
         let seq = queue.next_seq;
         queue.next_seq += 1;
-        let earliest = queue
-            .heap
-            .peek()
-            .is_none_or(|Reverse(head)| deadline_ns < head.deadline_ns);
         queue.heap.push(Reverse(Entry {
             deadline_ns,
             seq,
             slot,
         }));
-        drop(queue);
-        if earliest {
-            self.shared.changed.notify_one();
+        if queue.armed_ns.is_none_or(|armed| deadline_ns < armed) {
+            self.shared.arm(&mut queue, Some(deadline_ns));
         }
     }
 }
@@ -148,14 +145,26 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The timer thread: wake whatever is due, then wait for the next deadline or a change.
-    fn run(&self) {
+    /// Arms the timerfd for `deadline_ns`, or disarms it for `None`.
+    fn arm(&self, queue: &mut Queue, deadline_ns: Option<u64>) {
+        // A zero it_value disarms a timerfd, so a real deadline is never zero.
+        let value = deadline_ns.map_or(0, |d| d.max(1));
+        let spec = Itimerspec {
+            it_interval: timespec(0),
+            it_value: timespec(value),
+        };
+        match timerfd_settime(&self.fd, TimerfdTimerFlags::ABSTIME, &spec) {
+            Ok(_) => queue.armed_ns = deadline_ns,
+            // Cannot happen with a valid fd and time; if it did, sleepers would hang, so say so.
+            Err(e) => tracing::error!(error = %e, "arming the chunk timer failed"),
+        }
+    }
+
+    /// Wakes every sleeper that is due and re-arms for the next one.
+    fn fire_due(&self) {
         let mut due = Vec::new();
-        let mut queue = self.lock_queue();
-        loop {
-            if queue.stopped {
-                return;
-            }
+        {
+            let mut queue = self.lock_queue();
             let now = monotonic_ns();
             while queue
                 .heap
@@ -166,28 +175,39 @@ impl Shared {
                     due.push(entry.slot);
                 }
             }
-            if !due.is_empty() {
-                // Wake outside the lock so woken tasks registering their next deadline do not
-                // wait for this thread.
-                drop(queue);
-                for slot in due.drain(..) {
-                    slot.fired.store(true, Ordering::Release);
-                    slot.waker.wake();
-                }
-                queue = self.lock_queue();
-                continue;
+            let next = queue.heap.peek().map(|Reverse(e)| e.deadline_ns);
+            if next != queue.armed_ns {
+                self.arm(&mut queue, next);
             }
-            queue = match queue.heap.peek() {
-                None => self.changed.wait(queue).unwrap_or_else(|e| e.into_inner()),
-                Some(Reverse(head)) => {
-                    let wait = Duration::from_nanos(head.deadline_ns.saturating_sub(now));
-                    self.changed
-                        .wait_timeout(queue, wait)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
         }
+        for slot in due {
+            slot.fired.store(true, Ordering::Release);
+            slot.waker.wake();
+        }
+    }
+}
+
+fn timespec(ns: u64) -> Timespec {
+    Timespec {
+        tv_sec: i64::try_from(ns / NANOS_PER_SEC).unwrap_or(i64::MAX),
+        tv_nsec: (ns % NANOS_PER_SEC) as _,
+    }
+}
+
+async fn drive(shared: Arc<Shared>) {
+    let mut expirations = [0u8; 8];
+    loop {
+        if let Err(e) = shared.fd.readable().await {
+            tracing::error!(error = %e, "the chunk timer's reactor registration failed");
+            return;
+        }
+        // Reading resets the timerfd; WouldBlock (a spurious wake-up) clears the readiness.
+        match shared.fd.try_read(&mut expirations) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => tracing::error!(error = %e, "reading the chunk timer failed"),
+        }
+        shared.fire_due();
     }
 }
 
