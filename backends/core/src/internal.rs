@@ -16,7 +16,7 @@ use contract::tools::{ToolList, ToolOutcome};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
-use crate::server::{method_not_allowed, not_found, panic_response};
+use crate::server::{log_request, method_not_allowed, not_found, panic_response};
 use crate::tools::Toolbox;
 
 /// How callers of the internal router prove they are the backend's own runtime.
@@ -58,6 +58,7 @@ pub fn internal_router(toolbox: Toolbox, auth: InternalAuth) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(auth, authorize))
+        .layer(middleware::from_fn(log_request))
 }
 
 async fn authorize(State(auth): State<InternalAuth>, request: Request, next: Next) -> Response {

@@ -258,3 +258,25 @@ async fn while_shutting_down_health_and_chat_are_503() {
     }
     assert_eq!(backend.call_count(), 0);
 }
+
+#[tokio::test]
+async fn a_declared_oversized_body_is_refused_before_it_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::plain().await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Headers only: a server that waited for the 100 MB body would never answer.
+    stream
+        .write_all(
+            b"POST /api/chat HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+              content-length: 100000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(HANG_GUARD, stream.read_exact(&mut head))
+        .await
+        .expect("an answer without the body")
+        .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+    server.stop().await;
+}
