@@ -5,7 +5,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 use serde_json::Value;
 
 use super::cases::{self, BadInput, Case, CaseKind};
-use super::checker::{StreamReading, read_stream};
+use super::checker::{StreamReading, read_stream, shorten};
 use super::client::{self, Answer};
 use super::expect;
 use super::oracle::{Oracle, OracleReading};
@@ -280,11 +280,45 @@ fn user_text(text: String) -> Value {
     serde_json::to_value(cases::user_message("u1", text)).unwrap_or(Value::Null)
 }
 
+/// The fault tool ran, with fault injection on, and its effect reached the client: a panic as
+/// the tool error `tool panicked: ...` (docs/architecture.md), a crash as a tool error or an
+/// `error` chunk. "unknown tool" means the flag did not enable the fault tools.
+fn fault_trace(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
+    let tool = match scenario {
+        Scenario::PanicTool => contract::tools::PANIC_TOOL,
+        _ => contract::tools::CRASH_TOOL,
+    };
+    let part = reading.parts.iter().find(|p| {
+        p["type"] == format!("tool-{tool}").as_str()
+            || (p["type"] == "dynamic-tool" && p["toolName"] == tool)
+    });
+    let error_text = part.and_then(|p| p["errorText"].as_str()).unwrap_or("");
+    if error_text.starts_with("unknown tool") {
+        return Err(format!(
+            "{tool} is unknown with --enable-fault-injection: {error_text}"
+        ));
+    }
+    match scenario {
+        Scenario::PanicTool if !error_text.contains("panicked") => Err(format!(
+            "{tool} must end as the tool error `tool panicked: ...`; got {}",
+            part.map_or_else(
+                || "no such tool call".to_owned(),
+                |p| shorten(&p.to_string())
+            )
+        )),
+        _ if error_text.is_empty() && reading.errors.is_empty() => Err(format!(
+            "the fault left no trace: no tool error for {tool} and no error chunk"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Judges a fault case's answer. A fault that takes the backend down is what the architecture
 /// does, measured by the crash study: UNSUPPORTED with what happened, never FAILED. A backend
 /// that survives must still answer with a well-formed stream.
 pub async fn judge_fault(
     env: &CaseEnv<'_>,
+    scenario: Scenario,
     answer: Result<Answer, String>,
     survived: bool,
 ) -> Verdict {
@@ -314,15 +348,9 @@ pub async fn judge_fault(
             Verdict::Unsupported(format!("{e}; {fate}"))
         };
     }
-    let tool_error = read
-        .reading
-        .parts
-        .iter()
-        .any(|p| p["state"] == serde_json::json!("output-error"));
-    if read.reading.errors.is_empty() && !tool_error {
-        return Verdict::Failed(
-            "the fault left no trace: neither an error chunk nor a tool-output-error".into(),
-        );
+    match fault_trace(scenario, &read.reading) {
+        Ok(()) => {}
+        Err(e) => return Verdict::Failed(e),
     }
     Verdict::Ok
 }

@@ -150,7 +150,7 @@ async fn play_case(
     } else {
         !instance.process.has_exited()
     };
-    let verdict = play::judge_fault(&fault_env, answer.clone(), survived).await;
+    let verdict = play::judge_fault(&fault_env, scenario, answer.clone(), survived).await;
     instance.stop().await;
     Played {
         verdict,
