@@ -10,7 +10,8 @@
 //! (`sendAutomaticallyWhen`), and transports that regenerate by `messageId` may keep it.
 //! (`useChat`'s own `regenerate()` drops the assistant message before sending, so its
 //! `regenerate-message` requests end with the user's message.) A trailing system message has
-//! nothing to answer and is refused.
+//! nothing to answer and is refused. `tests/chat_requests.rs` replays every body captured from
+//! the real `useChat` (the contract crate's ai@6 fixtures, which include both cases).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
