@@ -15,16 +15,17 @@ use crate::transport::TransportKind;
 pub struct SidecarBackend {
     kind: TransportKind,
     pool: Arc<Pool>,
-    idle_timeout: Duration,
+    silence_limit: Duration,
 }
 
 impl SidecarBackend {
-    /// `idle_timeout`: a sidecar silent this long mid-stream ends the stream with an error.
-    pub fn new(kind: TransportKind, pool: Arc<Pool>, idle_timeout: Duration) -> Self {
+    /// `silence_limit`: a sidecar silent this long mid-stream is stuck; the relay ends the
+    /// stream with an error (see [`proxy::silence_backstop`]).
+    pub fn new(kind: TransportKind, pool: Arc<Pool>, silence_limit: Duration) -> Self {
         Self {
             kind,
             pool,
-            idle_timeout,
+            silence_limit,
         }
     }
 
@@ -43,7 +44,7 @@ impl ChatBackend for SidecarBackend {
         request: ChatRequest,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
-        proxy::forward_chat(&self.pool, &request, self.idle_timeout, cancel).await
+        proxy::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
     }
 
     fn health(&self) -> Health {

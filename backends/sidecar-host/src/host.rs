@@ -70,6 +70,7 @@ impl Host {
                     tools: tools.callback(tools_token.as_deref()),
                     ready_timeout: sidecar.ready_timeout(),
                     idle_timeout: Duration::from_secs(server.idle_timeout_s),
+                    max_retries: sidecar.max_retries,
                 };
                 Pool::managed(sidecar.sidecars, config, stop.clone())
             }
@@ -79,11 +80,11 @@ impl Host {
                 Pool::external(addrs, stop.clone())
             }
         };
-        let backend = Arc::new(SidecarBackend::new(
-            kind,
-            pool.clone(),
+        let silence_limit = crate::proxy::silence_backstop(
             Duration::from_secs(server.idle_timeout_s),
-        ));
+            sidecar.max_retries,
+        );
+        let backend = Arc::new(SidecarBackend::new(kind, pool.clone(), silence_limit));
         let host = Self {
             kind,
             backend,

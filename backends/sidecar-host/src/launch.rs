@@ -52,6 +52,8 @@ pub struct LaunchConfig {
     pub ready_timeout: Duration,
     /// `--idle-timeout-s`: the sidecar ends a stream whose provider is silent this long.
     pub idle_timeout: Duration,
+    /// `--max-retries`: provider retries with the AI SDK's backoff.
+    pub max_retries: u32,
 }
 
 impl std::fmt::Debug for LaunchConfig {
@@ -113,6 +115,9 @@ const INHERITED_VARS_TO_CLEAR: &[&str] = &[
     "LEANSPEC_TOOLS_URL",
     "LEANSPEC_TOOLS_TOKEN",
     "LEANSPEC_NO_TOOLS",
+    "LEANSPEC_MAX_RETRIES",
+    "LEANSPEC_IDLE_TIMEOUT_MS",
+    "LEANSPEC_TOOLS_WAIT_MS",
 ];
 
 /// Starts member `member`'s sidecar and waits for its ready line.
@@ -164,6 +169,7 @@ pub async fn launch(config: &LaunchConfig, member: usize) -> Result<Sidecar, Lau
             "LEANSPEC_IDLE_TIMEOUT_MS",
             config.idle_timeout.as_millis().max(1).to_string(),
         )
+        .env("LEANSPEC_MAX_RETRIES", config.max_retries.to_string())
         .env("LEANSPEC_PARENT_PID", std::process::id().to_string())
         .env("LEANSPEC_STDIN_LIFELINE", "1");
     if let Some(key) = &config.api_key {

@@ -21,6 +21,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::pool::{Lease, Pool, PoolHealth};
 
+/// The AI SDK waits at most this long before a retry (it honours `Retry-After` below 60 s).
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a sidecar may stay silent mid-stream before the relay gives up on it. The sidecar
+/// ends a stream itself when the provider is silent for `idle` (with the right error text),
+/// but it may legitimately be silent longer: each attempt may run into that idle limit and
+/// each retry may wait. Past all of that the sidecar is stuck, and only this backstop ends the
+/// client's stream.
+pub fn silence_backstop(idle: Duration, max_retries: u32) -> Duration {
+    idle * (max_retries + 1) + MAX_RETRY_WAIT * max_retries
+}
+
 /// The most of a sidecar's error body worth reading into a message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// The end of an SSE frame as the AI SDK writes it.
@@ -30,7 +42,7 @@ const FRAME_END: &[u8] = b"\n\n";
 pub async fn forward_chat(
     pool: &Pool,
     request: &ChatRequest,
-    idle_timeout: Duration,
+    silence_limit: Duration,
     cancel: CancellationToken,
 ) -> Result<SseBody, ApiError> {
     let body = serde_json::to_vec(request)
@@ -50,7 +62,7 @@ pub async fn forward_chat(
         };
         match response {
             Ok(response) if response.status() == StatusCode::OK => {
-                return Ok(relay(response.into_body(), lease, idle_timeout, cancel));
+                return Ok(relay(response.into_body(), lease, silence_limit, cancel));
             }
             Ok(response) => return Err(refusal(response).await),
             Err(e) => {
@@ -127,7 +139,7 @@ async fn refusal(response: hyper::Response<Incoming>) -> ApiError {
 fn relay(
     body: Incoming,
     lease: Lease,
-    idle_timeout: Duration,
+    silence_limit: Duration,
     cancel: CancellationToken,
 ) -> SseBody {
     let relay = Relay {
@@ -135,7 +147,7 @@ fn relay(
         partial: BytesMut::new(),
         ended_with_done: false,
         finished: false,
-        idle_timeout,
+        silence_limit,
         cancel,
         _lease: lease,
     };
@@ -150,7 +162,7 @@ struct Relay {
     partial: BytesMut,
     ended_with_done: bool,
     finished: bool,
-    idle_timeout: Duration,
+    silence_limit: Duration,
     cancel: CancellationToken,
     /// Counts this stream against its member until the relay is dropped.
     _lease: Lease,
@@ -167,7 +179,7 @@ impl Relay {
                     self.finished = true;
                     return None;
                 }
-                next = tokio::time::timeout(self.idle_timeout, self.body.frame()) => next,
+                next = tokio::time::timeout(self.silence_limit, self.body.frame()) => next,
             };
             match next {
                 Ok(Some(Ok(frame))) => {
@@ -190,8 +202,10 @@ impl Relay {
                     );
                 }
                 Err(_) => {
-                    let idle = self.idle_timeout;
-                    return Some(self.fail(&format!("the chat runtime sent nothing for {idle:?}")));
+                    let silence = self.silence_limit;
+                    return Some(
+                        self.fail(&format!("the chat sidecar sent nothing for {silence:?}")),
+                    );
                 }
             }
         }
@@ -242,6 +256,13 @@ mod tests {
         assert_eq!(retry_after_seconds(Duration::from_millis(1_000)), 1);
         assert_eq!(retry_after_seconds(Duration::from_millis(1_001)), 2);
         assert_eq!(retry_after_seconds(Duration::from_secs(5)), 5);
+    }
+
+    #[test]
+    fn the_backstop_outlasts_every_legitimate_silence() {
+        let idle = Duration::from_secs(2);
+        assert_eq!(silence_backstop(idle, 0), idle);
+        assert!(silence_backstop(idle, 2) > idle * 3 + Duration::from_secs(6));
     }
 
     #[test]

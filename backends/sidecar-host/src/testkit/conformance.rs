@@ -31,11 +31,8 @@ impl Reference {
     async fn start(provider_url: String, options: &StackOptions) -> Self {
         let args = server_args(provider_url, options);
         let state = CoreState::from_args(&args).expect("the fixture corpus loads");
-        // No retries, as the sidecar (maxRetries 0): both fail the same way at once.
-        let retry = RetryPolicy {
-            max_retries: 0,
-            ..RetryPolicy::default()
-        };
+        // The AI SDK's own policy, as the sidecar runs with by default (`--max-retries 2`).
+        let retry = RetryPolicy::default();
         let backend = RustOnlyBackend::from_args(&args, state.toolbox().clone(), retry)
             .expect("valid provider settings");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -235,6 +235,7 @@ fn sidecar_args(entry: PathBuf, sidecars: usize) -> SidecarArgs {
         entry: Some(entry),
         node: PathBuf::from("node"),
         sidecars,
+        max_retries: 2,
         ready_timeout_ms: 15_000,
         tools_socket: None,
         tools_token: None,
