@@ -12,20 +12,18 @@ use leanspec_core::chat_request::parse_chat_request;
 
 fn captured_requests() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contract/tests/fixtures/ai6");
-    let mut requests: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.starts_with("request-") && name.ends_with(".json")
-        })
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
+    let mut requests = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the contract fixtures") {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        if name.starts_with("request-") && name.ends_with(".json") {
+            requests.push((name, std::fs::read(&path).expect("a readable fixture")));
+        }
+    }
     requests.sort();
     requests
 }
