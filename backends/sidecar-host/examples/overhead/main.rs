@@ -67,6 +67,9 @@ struct Args {
         default_value = "unix-echo,unix-full,http-echo,http-full"
     )]
     paths: Vec<String>,
+    /// Sidecars per backend (`--sidecars`).
+    #[arg(long, default_value_t = 1)]
+    sidecars: usize,
     /// Cargo profile the backend binaries were built with.
     #[arg(long, default_value = "release")]
     profile: String,
@@ -102,11 +105,12 @@ fn start_mock() -> anyhow::Result<(String, TimelineStore)> {
 /// Starts `backend-<transport>` with the given sidecar script; the child dies with us.
 async fn start_backend(
     root: &Path,
-    profile: &str,
+    args: &Args,
     transport: &str,
     entry: &Path,
     provider: &str,
 ) -> anyhow::Result<(tokio::process::Child, String)> {
+    let profile = &args.profile;
     let binary = root.join(format!("target/{profile}/backend-{transport}"));
     if !binary.is_file() {
         bail!(
@@ -126,6 +130,7 @@ async fn start_backend(
         ])
         .arg("--sidecar-entry")
         .arg(entry)
+        .args(["--sidecars", &args.sidecars.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -235,8 +240,7 @@ async fn main() -> anyhow::Result<()> {
             Some((t @ ("unix" | "http"), "full")) => (t, &bundle),
             _ => bail!("unknown path {path:?}: use unix-echo, unix-full, http-echo, http-full"),
         };
-        let (child, url) =
-            start_backend(&root, &args.profile, transport, sidecar, &provider).await?;
+        let (child, url) = start_backend(&root, &args, transport, sidecar, &provider).await?;
         children.push(child);
         routes.push((path.clone(), Route::Backend { url }));
     }
@@ -278,8 +282,8 @@ async fn main() -> anyhow::Result<()> {
     #[allow(clippy::print_stdout)]
     {
         println!(
-            "{} text chunks per answer, ttft {} ms, gap {} ms; unmatched requests: {lost}",
-            args.chunks, args.ttft_ms, args.gap_ms
+            "{} text chunks per answer, ttft {} ms, gap {} ms, {} sidecar(s) per backend; unmatched requests: {lost}",
+            args.chunks, args.ttft_ms, args.gap_ms, args.sidecars
         );
         println!("{}", stats::report(&results, &names));
     }
