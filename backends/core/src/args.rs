@@ -16,7 +16,7 @@ pub struct ServerArgs {
     #[arg(long, default_value = "127.0.0.1:3030")]
     pub listen: SocketAddr,
     /// OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_provider_url)]
     pub provider_url: String,
     /// Model name sent to the provider.
     #[arg(long, default_value = "mock-gpt")]
@@ -31,11 +31,24 @@ pub struct ServerArgs {
     #[arg(long)]
     pub enable_fault_injection: bool,
     /// An upstream silent this many seconds ends the stream with an error.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_s: u64,
     /// From `OPENAI_API_KEY`; deliberately not a flag, so it never shows in `ps`.
     #[arg(skip = ApiKey::from_env())]
     pub api_key: ApiKey,
+}
+
+/// An `http://` or `https://` URL, without a trailing slash (clients append `/chat/completions`).
+fn parse_provider_url(value: &str) -> Result<String, String> {
+    let url = value.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("{value:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("{value:?} has no host"));
+    }
+    Ok(url.to_owned())
 }
 
 /// The provider's API key. Its `Debug` and `Display` never show the value, so logging a
@@ -104,7 +117,28 @@ mod tests {
             Cli::try_parse_from(["x"]).is_err(),
             "--provider-url is required"
         );
-        assert!(Cli::try_parse_from(["x", "--provider-url", "u", "--rate-limit", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from(["x", "--provider-url", "http://h/v1", "--rate-limit", "x"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn provider_url_and_idle_timeout_are_checked() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["x"], args].concat()).map(|c| c.server);
+        let args = parse(&["--provider-url", "http://127.0.0.1:9/v1/"]).unwrap();
+        assert_eq!(args.provider_url, "http://127.0.0.1:9/v1");
+        for bad in ["127.0.0.1:9/v1", "ftp://host/v1", "http://", "https:///v1"] {
+            assert!(parse(&["--provider-url", bad]).is_err(), "{bad}");
+        }
+        let url = "http://127.0.0.1:9/v1";
+        assert!(parse(&["--provider-url", url, "--idle-timeout-s", "0"]).is_err());
+        assert_eq!(
+            parse(&["--provider-url", url, "--idle-timeout-s", "5"])
+                .unwrap()
+                .idle_timeout_s,
+            5
+        );
     }
 
     #[test]
