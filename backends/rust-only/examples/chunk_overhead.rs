@@ -2,7 +2,9 @@
 //! ("Measuring") asks: chunk transit = client receipt of text chunk k − the provider's send of
 //! chunk k (the mock's timeline, same `CLOCK_MONOTONIC`), on the direct path (client → mock)
 //! and through the backend, requests interleaved; plus the loopback TCP round trip measured in
-//! the same run, the floor the overhead is compared with.
+//! the same run, the floor the overhead is compared with. A third path, the mock read by
+//! async-openai's own streaming client, shows what that client costs per chunk over reading
+//! the SSE body directly (it forwards every event through a spawned task and a channel).
 //!
 //! ```text
 //! cargo build --release -p mock-provider -p backend-rust-only
@@ -111,6 +113,45 @@ async fn receive(response: reqwest::Response, direct: bool) -> Result<Vec<u64>> 
             if is_text {
                 received.push(now);
             }
+        }
+    }
+    Ok(received)
+}
+
+/// Receipt times of the text chunks read through async-openai's streaming client.
+async fn receive_with_async_openai(provider_url: &str, text: &str) -> Result<Vec<u64>> {
+    use async_openai::types::chat::{
+        ChatCompletionRequestMessage, ChatCompletionRequestUserMessage,
+        ChatCompletionRequestUserMessageContent, CreateChatCompletionRequest,
+    };
+    let client = async_openai::Client::with_config(
+        async_openai::config::OpenAIConfig::new()
+            .with_api_base(provider_url)
+            .with_api_key("bench-key"),
+    )
+    .with_http_client(reqwest::Client::builder().no_proxy().build()?);
+    let request = CreateChatCompletionRequest {
+        model: "mock-gpt".into(),
+        messages: vec![ChatCompletionRequestMessage::User(
+            ChatCompletionRequestUserMessage {
+                content: ChatCompletionRequestUserMessageContent::Text(text.to_owned()),
+                name: None,
+            },
+        )],
+        ..Default::default()
+    };
+    let mut stream = client.chat().create_stream(request).await?;
+    let mut received = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let now = monotonic_ns();
+        let chunk = chunk?;
+        let has_text = chunk
+            .choices
+            .first()
+            .and_then(|c| c.delta.content.as_deref())
+            .is_some_and(|c| !c.is_empty());
+        if has_text {
+            received.push(now);
         }
     }
     Ok(received)
@@ -225,6 +266,8 @@ async fn main() -> Result<()> {
     let mut direct_all = Vec::new();
     let mut backend_all = Vec::new();
     let mut paired_differences = Vec::new();
+    let mut openai_all = Vec::new();
+    let mut openai_differences = Vec::new();
     for i in 0..args.requests {
         let text = |path: &str| {
             format!(
@@ -257,12 +300,20 @@ async fn main() -> Result<()> {
         let sent = sent_times(&client, &mock_url, &format!("ovh-{run}-backend-{i}")).await?;
         let backend = transits(&received, &sent)?;
 
+        let openai_tag = format!("ovh-{run}-openai-{i}");
+        let received = receive_with_async_openai(&provider_url, &text("openai")).await?;
+        let sent = sent_times(&client, &mock_url, &openai_tag).await?;
+        let via_openai = transits(&received, &sent)?;
+
         paired_differences.push(median(&backend) - median(&direct));
+        openai_differences.push(median(&via_openai) - median(&direct));
         direct_all.extend(direct);
         backend_all.extend(backend);
+        openai_all.extend(via_openai);
     }
     let direct_all = sorted(direct_all);
     let backend_all = sorted(backend_all);
+    let openai_all = sorted(openai_all);
     let rtt = loopback_round_trips(args.round_trips)?;
 
     let overhead = median(&paired_differences);
@@ -283,6 +334,7 @@ async fn main() -> Result<()> {
     );
     summary("direct", &direct_all);
     summary("rust-only", &backend_all);
+    summary("openai-cli", &openai_all);
     summary("tcp rtt", &rtt);
     println!(
         "overhead p50: {overhead:.1} µs (95% CI {:.1} .. {:.1}), {:.2}× the loopback TCP round trip p50",
@@ -293,6 +345,10 @@ async fn main() -> Result<()> {
     println!(
         "overhead p99: {:.1} µs",
         percentile(&backend_all, 99.0) - percentile(&direct_all, 99.0)
+    );
+    println!(
+        "async-openai's streaming client over a plain SSE read, p50: {:.1} µs",
+        median(&openai_differences)
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())
