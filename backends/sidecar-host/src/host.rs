@@ -95,15 +95,12 @@ impl Host {
             stop,
         };
         if sidecar.mode == SidecarMode::Managed
-            && !pool
+            && let Err(reason) = pool
                 .wait_until_up(sidecar.ready_timeout() + FIRST_PROBE_MARGIN)
                 .await
         {
             host.stop().await;
-            bail!(
-                "no sidecar became ready within {:?}; the reason is in the log above",
-                sidecar.ready_timeout()
-            );
+            bail!("{reason}");
         }
         Ok(host)
     }

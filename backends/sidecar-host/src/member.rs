@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::launch::{self, LaunchConfig};
+use crate::launch::{self, LaunchConfig, LaunchError};
 use crate::transport::{ProbeError, SidecarClient};
 
 /// How often a live sidecar is asked `/health`.
@@ -49,6 +49,8 @@ pub struct Member {
     restarts: AtomicUsize,
     /// The managed sidecar's pid, 0 while there is none.
     pid: AtomicU32,
+    /// Why the last start failed, when retrying cannot help (no Node, no bundle).
+    hopeless: Mutex<Option<String>>,
     /// Wakes the supervisor for a probe now (a proxy connect failure).
     probe_now: Notify,
 }
@@ -63,6 +65,7 @@ impl Member {
             in_flight: AtomicUsize::new(0),
             restarts: AtomicUsize::new(0),
             pid: AtomicU32::new(0),
+            hopeless: Mutex::new(None),
             probe_now: Notify::new(),
         }
     }
@@ -101,6 +104,11 @@ impl Member {
     /// The running sidecar's pid (managed mode only).
     pub fn pid(&self) -> Option<u32> {
         Some(self.pid.load(Ordering::Relaxed)).filter(|&p| p != 0)
+    }
+
+    /// Why starting this member cannot succeed without the operator (missing Node or bundle).
+    pub fn hopeless(&self) -> Option<String> {
+        self.hopeless.lock().map_or(None, |h| h.clone())
     }
 
     /// How many times the sidecar was restarted after a crash or hang.
@@ -166,6 +174,11 @@ pub async fn supervise_managed(
         let mut sidecar = match launched {
             Ok(sidecar) => sidecar,
             Err(e) => {
+                if matches!(e, LaunchError::EntryMissing(_) | LaunchError::Spawn { .. })
+                    && let Ok(mut hopeless) = member.hopeless.lock()
+                {
+                    *hopeless = Some(e.to_string());
+                }
                 let delay = backoff.take();
                 tracing::error!(
                     member = index,
@@ -178,6 +191,9 @@ pub async fn supervise_managed(
                 continue;
             }
         };
+        if let Ok(mut hopeless) = member.hopeless.lock() {
+            *hopeless = None;
+        }
         let client = Arc::new(SidecarClient::new(sidecar.addr.clone()));
         tracing::info!(member = index, pid = sidecar.pid, addr = %sidecar.addr, "sidecar ready");
         member.pid.store(sidecar.pid, Ordering::Relaxed);

@@ -142,15 +142,24 @@ impl Pool {
         self.members.iter().filter_map(|m| m.pid()).collect()
     }
 
-    /// Waits until a member is up, or `timeout` passes; `true` when one is.
-    pub async fn wait_until_up(&self, timeout: Duration) -> bool {
+    /// Waits until a member is up; fails at once when no member can ever start (no Node, no
+    /// bundle), else after `timeout`.
+    pub async fn wait_until_up(&self, timeout: Duration) -> Result<(), String> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if self.health() == PoolHealth::Up {
-                return true;
+                return Ok(());
+            }
+            let hopeless: Vec<String> = self.members.iter().filter_map(|m| m.hopeless()).collect();
+            if hopeless.len() == self.members.len()
+                && let Some(reason) = hopeless.into_iter().next()
+            {
+                return Err(reason);
             }
             if tokio::time::Instant::now() >= deadline {
-                return false;
+                return Err(format!(
+                    "no sidecar became ready within {timeout:?}; the reason is in the log above"
+                ));
             }
             tokio::time::sleep(READY_POLL).await;
         }

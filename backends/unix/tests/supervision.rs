@@ -32,3 +32,8 @@ async fn sigterm_stops_the_server_and_its_sidecar() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_sidecar_bundle_fails_startup_at_once_with_the_fix() {
+    supervision::missing_bundle_fails_fast(TRANSPORT).await;
+}

@@ -226,7 +226,8 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
     }
 }
 
-fn sidecar_args(entry: PathBuf, sidecars: usize) -> SidecarArgs {
+/// The sidecar flags a test stack runs with.
+pub fn sidecar_args(entry: PathBuf, sidecars: usize) -> SidecarArgs {
     SidecarArgs {
         mode: SidecarMode::Managed,
         sockets: Vec::new(),

@@ -240,3 +240,33 @@ pub async fn sigterm_stops_server_and_sidecar(kind: TransportKind, binary: &Path
     );
     let _ = mock.shutdown().await;
 }
+
+/// Without the sidecar bundle, startup fails at once and says what to build.
+pub async fn missing_bundle_fails_fast(kind: TransportKind) {
+    let mock = mock_provider::spawn(mock_provider::MockConfig::default())
+        .await
+        .expect("mock starts");
+    let server = super::server_args(mock.base_url(), &StackOptions::default());
+    let state = leanspec_core::CoreState::from_args(&server).expect("corpus");
+    let missing = super::repo_root().join("backends/sidecar/dist/no-such-bundle.mjs");
+    let args = super::sidecar_args(missing, 1);
+    let started = Instant::now();
+    let failed = tokio::time::timeout(
+        HANG_GUARD,
+        crate::host::Host::start(kind, &server, state, &args),
+    )
+    .await
+    .expect("startup ends");
+    let error = failed.expect_err("no bundle, no server");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("npm ci --prefix backends/sidecar"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < args.ready_timeout(),
+        "failed only after the ready timeout ({:?})",
+        started.elapsed()
+    );
+    let _ = mock.shutdown().await;
+}
