@@ -28,6 +28,16 @@ pub type EchoCallback = ThreadsafeFunction<u32, u32, u32, Status, false, true>;
 pub type AsyncEchoCallback =
     ThreadsafeFunction<FnArgs<(u32,)>, Promise<u32>, FnArgs<(u32,)>, Status, false, true>;
 
+/// `"release"` or `"debug"`: benchmarks refuse to report numbers of a debug addon.
+#[napi]
+pub fn build_profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
 /// The cheapest call into the addon.
 #[napi]
 pub fn noop() {}

@@ -189,6 +189,14 @@ impl ChunkSink {
         self.shared.is_cancelled() || self.shared.ending().is_some()
     }
 
+    /// Chunks written and not yet taken by the response body (0 once the stream is over).
+    #[napi(getter)]
+    pub fn queued(&self) -> u32 {
+        lock(&self.shared.sender).as_ref().map_or(0, |sender| {
+            u32::try_from(sender.max_capacity() - sender.capacity()).unwrap_or(u32::MAX)
+        })
+    }
+
     /// Ends the stream normally: the response gets `data: [DONE]` after the queued chunks.
     #[napi]
     pub fn end(&self) {

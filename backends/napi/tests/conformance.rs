@@ -2,7 +2,8 @@
 //! parser and by the AI SDK's own client code, compared with the AI SDK's own answer
 //! (`harness/node/reference-chat.mjs`: `streamText` against the same mock provider, tools
 //! through this backend's REST routes, which the contract makes identical to the tools): the
-//! final message must be the same.
+//! final message must be the same), and with the rust-only backend's answer read the same way
+//! (same final message, same error texts).
 
 // Helpers outside #[test] functions unwrap too: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
@@ -23,6 +24,8 @@ struct Case {
     answer: ChatAnswer,
     /// The AI SDK's own stream for the same request (none for `stall`: see `check_case`).
     reference_sse: Option<String>,
+    /// The rust-only backend's answer to the same request.
+    rust_only: ChatAnswer,
 }
 
 fn directive_for(scenario: Scenario) -> String {
@@ -38,6 +41,8 @@ fn directive_for(scenario: Scenario) -> String {
 async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
     let mock = mock().await;
     let server = NapiProcess::start(&mock.base_url(), &["--idle-timeout-s", IDLE_TIMEOUT_S]).await;
+    let rust_only =
+        NapiProcess::start_rust_only(&mock.base_url(), &["--idle-timeout-s", IDLE_TIMEOUT_S]).await;
 
     let scenarios: Vec<Scenario> = CATALOGUE
         .iter()
@@ -51,6 +56,7 @@ async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
             directive_for(*scenario)
         ));
         let answer = post_chat(server.url(), &body).await;
+        let rust_only_answer = post_chat(rust_only.url(), &body).await;
         let reference_sse = if *scenario == Scenario::Stall {
             None
         } else {
@@ -61,6 +67,7 @@ async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
             scenario: *scenario,
             answer,
             reference_sse,
+            rust_only: rust_only_answer,
         });
     }
 
@@ -68,6 +75,10 @@ async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
     let mut streams: Vec<(String, String)> = Vec::new();
     for case in &cases {
         streams.push((case.scenario.name().to_owned(), case.answer.body.clone()));
+        streams.push((
+            format!("{}/rust-only", case.scenario.name()),
+            case.rust_only.body.clone(),
+        ));
         if let Some(sse) = &case.reference_sse {
             streams.push((format!("{}/reference", case.scenario.name()), sse.clone()));
         }
@@ -81,6 +92,10 @@ async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
         let ours = reading_of(name).unwrap_or_default();
         let reference = reading_of(&format!("{name}/reference"));
         if let Err(why) = check_case(case, &ours, reference.as_ref()) {
+            failures.push(format!("{name}: {why}"));
+        }
+        let rust_only = reading_of(&format!("{name}/rust-only")).unwrap_or_default();
+        if let Err(why) = same_as_rust_only(&ours, &rust_only) {
             failures.push(format!("{name}: {why}"));
         }
     }
@@ -213,6 +228,27 @@ fn check_case(case: &Case, reading: &Value, reference: Option<&Value>) -> Result
     // rule (backends/sidecar/src/errors.mjs), shared by every JS-based backend, which names
     // failures more precisely than the bare SDK (e.g. a truncated provider stream). Their
     // parity across backends is the harness's conformance stage.
+    Ok(())
+}
+
+/// The same final message and the same errors as the rust-only backend, both read by the AI
+/// SDK's client code.
+fn same_as_rust_only(ours: &Value, rust_only: &Value) -> Result<(), String> {
+    let (a, b) = (
+        normalized_message(&ours["message"]),
+        normalized_message(&rust_only["message"]),
+    );
+    if a != b {
+        return Err(format!(
+            "final message differs from rust-only's:\n      napi: {a}\n rust-only: {b}"
+        ));
+    }
+    if ours["errors"] != rust_only["errors"] {
+        return Err(format!(
+            "errors differ from rust-only's: {} vs {}",
+            ours["errors"], rust_only["errors"]
+        ));
+    }
     Ok(())
 }
 

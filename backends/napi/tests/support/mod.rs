@@ -48,7 +48,7 @@ pub async fn mock() -> MockHandle {
     mock_provider::spawn(MockConfig::default()).await.unwrap()
 }
 
-/// A running napi backend process.
+/// A running backend process (napi, or rust-only for comparisons).
 #[derive(Debug)]
 pub struct NapiProcess {
     pub child: Child,
@@ -56,12 +56,39 @@ pub struct NapiProcess {
     pub stderr: tokio::task::JoinHandle<String>,
 }
 
+/// `target/<profile>/backend-rust-only`, which `scripts/setup` builds (`cargo build --workspace
+/// --bins`); fails saying what to run when it is missing.
+pub fn rust_only_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let binary = target.join("debug/backend-rust-only");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p backend-rust-only` (or `scripts/setup`) first",
+        binary.display()
+    );
+    binary
+}
+
 impl NapiProcess {
+    /// Starts the rust-only backend the same way, for parity comparisons.
+    pub async fn start_rust_only(provider_base_url: &str, extra: &[&str]) -> Self {
+        let mut command = Command::new(rust_only_binary());
+        command.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--provider-url",
+            provider_base_url,
+        ]);
+        command.args(["--rate-limit", "off"]).args(extra);
+        Self::spawn(command).await
+    }
+
     /// Starts `node backends/napi/main.js --listen 127.0.0.1:0 --provider-url URL <extra>`
     /// (with `--rate-limit off` unless `extra` sets one) and waits for its ready line.
     pub async fn start(provider_base_url: &str, extra: &[&str]) -> Self {
         require_built();
-        let root = repo_root();
         let mut args = vec![
             "backends/napi/main.js",
             "--listen",
@@ -73,9 +100,14 @@ impl NapiProcess {
             args.extend_from_slice(&["--rate-limit", "off"]);
         }
         args.extend_from_slice(extra);
-        let mut child = Command::new("node")
-            .args(&args)
-            .current_dir(&root)
+        let mut command = Command::new("node");
+        command.args(&args);
+        Self::spawn(command).await
+    }
+
+    async fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .current_dir(repo_root())
             .env("OPENAI_API_KEY", "test-key")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -103,7 +135,7 @@ impl NapiProcess {
         let Some(line) = first else {
             let status = child.wait().await.unwrap();
             let log = stderr.await.unwrap();
-            panic!("main.js exited ({status}) before its ready line; stderr:\n{log}");
+            panic!("the server exited ({status}) before its ready line; stderr:\n{log}");
         };
         let ready = ReadyLine::parse(&line).unwrap_or_else(|| panic!("not a ready line: {line}"));
         // Keep draining stdout so a stray write can never block the child.
