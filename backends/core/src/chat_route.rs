@@ -11,6 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Body;
@@ -95,13 +96,7 @@ pub(crate) async fn chat<B: ChatBackend>(
     // began), when the backend fails, and when the body stream is dropped unfinished.
     let guard = cancel.clone().drop_guard();
     let body = shell.backend.chat(chat_request, cancel).await?;
-    let stream = ShellStream {
-        frames: body,
-        shutdown: Box::pin(shell.shutdown.clone().cancelled_owned()),
-        cancel_on_drop: Some(guard),
-        tail: VecDeque::new(),
-        finished: false,
-    };
+    let stream = ShellStream::new(body, shell.shutdown.clone(), guard);
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = StatusCode::OK;
     for (name, value) in contract::UI_STREAM_HEADERS {
@@ -126,42 +121,61 @@ fn client_ip(request: &Request) -> IpAddr {
 
 /// The backend's frames as the response body: a panic inside the backend's stream or a
 /// server shutdown ends it with an `error` chunk and `[DONE]` instead of a cut connection, and
-/// dropping it unfinished (client gone) fires the backend's cancellation token.
+/// dropping it unfinished (client gone) fires the backend's cancellation token. When it is
+/// dropped it logs how the stream ended.
 struct ShellStream {
     frames: SseBody,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     cancel_on_drop: Option<DropGuard>,
     tail: VecDeque<Bytes>,
-    finished: bool,
+    ending: Option<Ending>,
+    frames_sent: u64,
+    started: Instant,
+}
+
+/// How a chat stream ended, for the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Completed,
+    BackendPanicked,
+    ShutDown,
 }
 
 impl ShellStream {
-    fn end_with_error(&mut self, text: &str) {
-        self.finished = true;
+    fn new(frames: SseBody, shutdown: CancellationToken, cancel_on_drop: DropGuard) -> Self {
+        Self {
+            frames,
+            shutdown: Box::pin(shutdown.cancelled_owned()),
+            cancel_on_drop: Some(cancel_on_drop),
+            tail: VecDeque::new(),
+            ending: None,
+            frames_sent: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn end_with_error(&mut self, ending: Ending, text: &str) -> Option<Bytes> {
+        self.ending = Some(ending);
         self.frames = SseBody::from_frames(futures::stream::empty());
         self.tail.push_back(encode_chunk(&UiChunk::error(text)));
         self.tail.push_back(done_frame());
+        self.tail.pop_front()
     }
-}
 
-impl Stream for ShellStream {
-    type Item = Result<Bytes, std::convert::Infallible>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        if let Some(frame) = this.tail.pop_front() {
-            return Poll::Ready(Some(Ok(frame)));
+    fn next_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(frame) = self.tail.pop_front() {
+            return Poll::Ready(Some(frame));
         }
-        if this.finished {
+        if self.ending.is_some() {
             return Poll::Ready(None);
         }
-        let frames = &mut this.frames;
+        let frames = &mut self.frames;
         match catch_unwind(AssertUnwindSafe(|| Pin::new(frames).poll_next(cx))) {
-            Ok(Poll::Ready(Some(frame))) => return Poll::Ready(Some(Ok(frame))),
+            Ok(Poll::Ready(Some(frame))) => return Poll::Ready(Some(frame)),
             Ok(Poll::Ready(None)) => {
-                this.finished = true;
+                self.ending = Some(Ending::Completed);
                 // A stream that ended by itself needs no cancelling.
-                if let Some(guard) = this.cancel_on_drop.take() {
+                if let Some(guard) = self.cancel_on_drop.take() {
                     guard.disarm();
                 }
                 return Poll::Ready(None);
@@ -169,16 +183,47 @@ impl Stream for ShellStream {
             Ok(Poll::Pending) => {}
             Err(panic) => {
                 tracing::error!(panic = %panic_message(panic.as_ref()), "the chat stream panicked");
-                this.end_with_error(STREAM_PANIC_ERROR_TEXT);
-                return Poll::Ready(this.tail.pop_front().map(Ok));
+                return Poll::Ready(
+                    self.end_with_error(Ending::BackendPanicked, STREAM_PANIC_ERROR_TEXT),
+                );
             }
         }
-        if this.shutdown.as_mut().poll(cx).is_ready() {
-            this.end_with_error(SHUTDOWN_ERROR_TEXT);
-            // Dropping the backend's stream above and firing the token stop its upstream work.
-            drop(this.cancel_on_drop.take());
-            return Poll::Ready(this.tail.pop_front().map(Ok));
+        if self.shutdown.as_mut().poll(cx).is_ready() {
+            let frame = self.end_with_error(Ending::ShutDown, SHUTDOWN_ERROR_TEXT);
+            // The backend's stream is dropped above; firing the token stops its upstream work.
+            drop(self.cancel_on_drop.take());
+            return Poll::Ready(frame);
         }
         Poll::Pending
+    }
+}
+
+impl Stream for ShellStream {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let next = self.next_frame(cx);
+        if let Poll::Ready(Some(_)) = &next {
+            self.frames_sent += 1;
+        }
+        next.map(|frame| frame.map(Ok))
+    }
+}
+
+impl Drop for ShellStream {
+    fn drop(&mut self) {
+        let ending = match self.ending {
+            Some(Ending::Completed) => "completed",
+            Some(Ending::BackendPanicked) => "backend panicked",
+            Some(Ending::ShutDown) => "server shutting down",
+            None => "client disconnected",
+        };
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        tracing::info!(
+            ending,
+            frames = self.frames_sent,
+            elapsed_ms,
+            "chat stream ended"
+        );
     }
 }

@@ -141,6 +141,7 @@ async fn the_api_key_and_tokens_never_appear_in_the_log() {
         "rate limited",
         "request",
         "internal request refused",
+        "chat stream ended",
         "stopped",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
