@@ -72,19 +72,23 @@ pub fn command_line(
     let argv = backend.start_argv(&cfg.profile);
     let program = resolve_program(&cfg.root, &argv[0]);
     let mut args: Vec<String> = argv[1..].to_vec();
-    args.extend(
-        [
-            "--listen",
-            "127.0.0.1:0",
-            "--provider-url",
-            &cfg.provider_url,
-            "--specs-dir",
-            "fixtures/specs",
-            "--rate-limit",
-            "off",
-        ]
-        .map(str::to_owned),
-    );
+    let common = [
+        ("--listen", "127.0.0.1:0"),
+        ("--provider-url", cfg.provider_url.as_str()),
+        ("--specs-dir", "fixtures/specs"),
+        ("--rate-limit", "off"),
+    ];
+    let overridden = |flag: &str| {
+        cfg.extra_args
+            .iter()
+            .chain(&opts.extra_args)
+            .any(|a| a == flag)
+    };
+    // A flag given for this stage or instance replaces the common value (clap rejects repeats).
+    for (flag, value) in common.iter().filter(|(f, _)| !overridden(f)) {
+        args.push((*flag).to_owned());
+        args.push((*value).to_owned());
+    }
     args.extend(cfg.extra_args.iter().cloned());
     args.extend(opts.extra_args.iter().cloned());
     (program, args)

@@ -75,6 +75,12 @@ pub enum CaseKind {
     /// A crash-fault scenario, on its own instance started with `--enable-fault-injection`.
     Fault(Scenario),
     BadInput(BadInput),
+    /// `--rate-limit 2/min` on an instance of its own: the third chat is a 429.
+    RateLimited,
+    /// `GET /health`: 200 `{"status":"ok","backend":<name>}`.
+    Health,
+    /// `GET /api/tools`: the three tools, and no fault-injection tool by default.
+    ToolList,
     /// The stream's response headers, with a client that invites compression.
     Headers,
 }
@@ -86,7 +92,7 @@ pub struct Case {
 }
 
 /// The whole suite, filtered by scenario name (a filter keeps the cases derived from the named
-/// scenarios; `bad-input` and `headers` select those groups).
+/// scenarios; `bad-input`, `api` and `headers` select those groups).
 pub fn all_cases(filter: &[String]) -> Vec<Case> {
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| f == name);
     let mut cases = Vec::new();
@@ -130,6 +136,22 @@ pub fn all_cases(filter: &[String]) -> Vec<Case> {
             kind: CaseKind::BadInput(*b),
         }));
     }
+    if wanted("bad-input") {
+        cases.push(Case {
+            name: "bad-input/429-rate-limited".into(),
+            kind: CaseKind::RateLimited,
+        });
+    }
+    if wanted("api") {
+        cases.push(Case {
+            name: "api/health".into(),
+            kind: CaseKind::Health,
+        });
+        cases.push(Case {
+            name: "api/tools".into(),
+            kind: CaseKind::ToolList,
+        });
+    }
     if wanted("headers") {
         cases.push(Case {
             name: "headers".into(),
@@ -142,7 +164,7 @@ pub fn all_cases(filter: &[String]) -> Vec<Case> {
 /// Names a filter may use, for the error on an unknown one.
 pub fn filter_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = CATALOGUE.iter().map(|i| i.name).collect();
-    names.extend(["bad-input", "headers"]);
+    names.extend(["bad-input", "api", "headers"]);
     names
 }
 
@@ -218,6 +240,8 @@ mod tests {
                 .count(),
             6
         );
+        assert!(all.iter().any(|c| c.kind == CaseKind::RateLimited));
+        assert!(all.iter().any(|c| c.kind == CaseKind::ToolList));
         let some = all_cases(&["tool-single".into()]);
         let names: Vec<&str> = some.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["tool-single", "multi-turn/tool-single"]);

@@ -2,11 +2,13 @@
 //! measured (TechEmpower's verify-before-benchmark, Autobahn's case x implementation matrix).
 //!
 //! - [`cases`]: the suite as data; [`play`]: one case against a running backend;
+//!   [`api_cases`]: health, the tool list, the rate limit;
 //! - [`checker`]: the stream rules as a state machine; [`message`]: the final message as the
 //!   AI SDK client builds it; [`oracle`]: the AI SDK's own reading, in Node;
 //! - [`expect`]: what each scenario promises; [`suite`]: one backend end to end;
 //! - [`report`]: the terminal matrix.
 
+pub mod api_cases;
 pub mod cases;
 pub mod checker;
 pub mod client;

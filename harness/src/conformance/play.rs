@@ -4,6 +4,7 @@ use contract::scenario::{Directive, Expected, Scenario};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 use serde_json::Value;
 
+use super::api_cases;
 use super::cases::{self, BadInput, Case, CaseKind};
 use super::checker::{StreamReading, read_stream, shorten};
 use super::client::{self, Answer};
@@ -30,6 +31,8 @@ pub struct Played {
 #[derive(Debug)]
 pub struct CaseEnv<'a> {
     pub client: reqwest::Client,
+    /// The backend's name, as its manifest gives it.
+    pub backend: String,
     /// The backend's base URL.
     pub base: String,
     pub oracle: &'a Oracle,
@@ -136,6 +139,9 @@ async fn run(
             answers.push(answer);
             Ok(expect::stream_headers(&answers[0])?)
         }
+        CaseKind::Health => Ok(api_cases::health(env, answers).await?),
+        CaseKind::ToolList => Ok(api_cases::tool_list(env, answers).await?),
+        CaseKind::RateLimited => Ok(api_cases::rate_limited(env, tag, answers).await?),
         CaseKind::Fault(_) => Err(NotOk::Failed(
             "a fault case must run on its own instance".into(),
         )),

@@ -7,6 +7,7 @@ use contract::results::{CaseResult, Outcome};
 use contract::scenario::Scenario;
 use futures::StreamExt;
 
+use super::api_cases;
 use super::cases::{self, Case, CaseKind};
 use super::client;
 use super::oracle::Oracle;
@@ -57,6 +58,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
     let ready_case = ready_line_check(backend, &instance);
     let case_env = CaseEnv {
         client: http,
+        backend: backend.name().to_owned(),
         base: instance.url().to_owned(),
         oracle: env.oracle,
         mock: env.mock,
@@ -118,6 +120,7 @@ async fn play_case(
     let CaseKind::Fault(scenario) = case.kind else {
         let own_env = CaseEnv {
             client: env.client.clone(),
+            backend: env.backend.clone(),
             base: instance.url().to_owned(),
             oracle: env.oracle,
             mock: env.mock,
@@ -129,6 +132,7 @@ async fn play_case(
     };
     let fault_env = CaseEnv {
         client: env.client.clone(),
+        backend: env.backend.clone(),
         base: instance.url().to_owned(),
         oracle: env.oracle,
         mock: env.mock,
@@ -166,6 +170,13 @@ fn dedicated_instance(case: &Case) -> Option<LaunchOptions> {
         CaseKind::Fault(s) => (
             format!("fault-{}", s.name()),
             vec!["--enable-fault-injection".to_owned()],
+        ),
+        CaseKind::RateLimited => (
+            "rate-limited".to_owned(),
+            vec![
+                "--rate-limit".to_owned(),
+                format!("{}/min", api_cases::RATE_LIMIT_BURST),
+            ],
         ),
         CaseKind::Scenario(Scenario::Stall) => (
             "stall".to_owned(),
