@@ -51,8 +51,8 @@ impl<T: ToolRunner> ChatEngine<T> {
     }
 
     /// The UI message stream answering `messages` (already converted for the provider),
-    /// framed and ending with `[DONE]`. It ends at once, without more frames, when `cancel`
-    /// fires.
+    /// framed and ending with `[DONE]`. When `cancel` fires it stops all upstream work at once
+    /// and produces no more frames (see [`parked`]).
     pub fn answer(
         self: Arc<Self>,
         messages: Vec<ChatCompletionRequestMessage>,
@@ -70,7 +70,7 @@ impl<T: ToolRunner> ChatEngine<T> {
             for step_number in 1..=contract::MAX_STEPS {
                 let upstream = tokio::select! {
                     biased;
-                    () = &mut cancelled => return,
+                    () = &mut cancelled => return parked().await,
                     upstream = engine.provider.stream(history.clone(), &engine.openai_tools) => upstream,
                 };
                 let mut upstream = match upstream {
@@ -86,9 +86,13 @@ impl<T: ToolRunner> ChatEngine<T> {
                 let failure = loop {
                     let next = tokio::select! {
                         biased;
-                        () = &mut cancelled => return,
-                        next = upstream.next() => next,
+                        () = &mut cancelled => None,
+                        next = upstream.next() => Some(next),
                         () = &mut silence => break Some(UpstreamError::Idle(idle)),
+                    };
+                    let Some(next) = next else {
+                        drop(upstream);
+                        return parked().await;
                     };
                     match next {
                         None => break None,
@@ -144,8 +148,12 @@ impl<T: ToolRunner> ChatEngine<T> {
                     loop {
                         let next = tokio::select! {
                             biased;
-                            () = &mut cancelled => return,
-                            next = running.next() => next,
+                            () = &mut cancelled => None,
+                            next = running.next() => Some(next),
+                        };
+                        let Some(next) = next else {
+                            drop(running);
+                            return parked().await;
                         };
                         let Some((at, tool_outcome)) = next else { break };
                         let call = &outcome.calls[at];
@@ -181,6 +189,14 @@ impl<T: ToolRunner> ChatEngine<T> {
             }
         }
     }
+}
+
+/// Where the stream waits once its token has fired. The token fires when the client is gone
+/// (nobody polls again and the stream is dropped) or when the server shuts down, and then the
+/// shell ends the response with its own `error` chunk as soon as this stream is pending:
+/// ending it instead would race the shell into closing the response without one.
+async fn parked() {
+    std::future::pending::<()>().await;
 }
 
 /// A tool's outcome as the client and the model see it. There is no JavaScript runtime in

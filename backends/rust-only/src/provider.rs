@@ -206,7 +206,7 @@ impl AiSdkRetry {
             let failure = match tokio::time::timeout(self.idle_timeout, call).await {
                 Err(_) => return Err(boxed(UpstreamError::Idle(self.idle_timeout))),
                 Ok(Ok(response)) if response.status().is_success() => return Ok(response),
-                Ok(Ok(response)) => Failure::from_response(response).await,
+                Ok(Ok(response)) => Failure::from_response(response, self.idle_timeout).await,
                 Ok(Err(OpenAIError::Reqwest(e))) if e.is_connect() => Failure {
                     error: UpstreamError::Unreachable {
                         detail: e.to_string(),
@@ -256,10 +256,15 @@ struct Failure {
 
 impl Failure {
     /// Keeps the provider's own `error.message` for the log only (see [`crate::error`]).
-    async fn from_response(response: reqwest::Response) -> Self {
+    async fn from_response(response: reqwest::Response, idle_timeout: Duration) -> Self {
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.unwrap_or_default();
+        // The error body only feeds the log: a provider that stalls it must not hold the
+        // answer (or the retry) longer than the idle timeout.
+        let body = match tokio::time::timeout(idle_timeout, response.bytes()).await {
+            Ok(Ok(body)) => body,
+            _ => Default::default(),
+        };
         let detail = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_owned))

@@ -181,6 +181,35 @@ async fn a_client_hang_up_cancels_the_provider_stream_at_once() {
     stack.stop().await;
 }
 
+#[tokio::test]
+async fn a_server_shutdown_ends_a_stream_in_flight_with_the_shell_error() {
+    let mut stack = Stack::start(Options::default()).await;
+    let response = stack
+        .send(&directive("text", "chunks=5000 gap_ms=5 tag=shutdown"))
+        .await;
+    let mut body = response.bytes_stream();
+    let mut raw = Vec::new();
+    while !raw.windows(10).any(|w| w == b"text-delta") {
+        let bytes = tokio::time::timeout(common::EXCHANGE_TIMEOUT, body.next())
+            .await
+            .expect("chunks keep coming")
+            .expect("the stream is open")
+            .expect("bytes");
+        raw.extend_from_slice(&bytes);
+    }
+    stack.begin_shutdown();
+    while let Some(bytes) = tokio::time::timeout(common::EXCHANGE_TIMEOUT, body.next())
+        .await
+        .expect("the stream ends in time")
+    {
+        raw.extend_from_slice(&bytes.expect("bytes"));
+    }
+    Answer::parse(raw).assert_ends_in_error(leanspec_core::SHUTDOWN_ERROR_TEXT);
+    let requests = wait_for_settled(&stack, "shutdown").await;
+    assert_eq!(requests[0].outcome, Outcome::ClientGone);
+    stack.stop().await;
+}
+
 /// The tagged requests once the provider has settled every one of them.
 async fn wait_for_settled(stack: &Stack, tag: &str) -> Vec<RequestTimeline> {
     let deadline = tokio::time::Instant::now() + common::EXCHANGE_TIMEOUT;

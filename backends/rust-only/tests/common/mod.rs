@@ -88,6 +88,13 @@ impl Stack {
         }
     }
 
+    /// Asks the server to shut down, as SIGTERM would, without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
