@@ -145,10 +145,13 @@ impl ChunkSink {
 impl ChunkSink {
     /// Queues one UI chunk (its JSON text). `true`: queued. `false`: nothing was queued, because
     /// the queue is full (await `ready()` and write the same chunk again) or the stream is over
-    /// (client gone, or already ended: `isClosed` tells).
+    /// (client gone, server shutting down, or already ended: `isClosed` tells).
     #[napi]
     pub fn write(&self, chunk_json: String) -> bool {
         self.shared.signal_start(Start::Accepted);
+        if self.shared.cancel.is_cancelled() {
+            return false;
+        }
         let guard = lock(&self.shared.sender);
         match guard.as_ref() {
             Some(sender) => sender.try_send(chunk_json).is_ok(),
@@ -233,5 +236,92 @@ impl Drop for ChunkSink {
                 "the chat function dropped its stream without ending it".into(),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_sink() -> (
+        ChunkSink,
+        mpsc::Receiver<String>,
+        oneshot::Receiver<Start>,
+        CancellationToken,
+    ) {
+        let cancel = CancellationToken::new();
+        let (start_tx, start_rx) = oneshot::channel();
+        let (shared, receiver) = SinkShared::channel(cancel.clone(), start_tx);
+        (ChunkSink::new(shared), receiver, start_rx, cancel)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_writes_until_the_body_reads() {
+        let (sink, mut receiver, mut start, _cancel) = new_sink();
+        for i in 0..CHUNK_QUEUE_CAPACITY {
+            assert!(sink.write(format!("{i}")), "write {i} fits");
+        }
+        assert_eq!(
+            start.try_recv(),
+            Ok(Start::Accepted),
+            "a write accepts the request"
+        );
+        assert_eq!(sink.queued() as usize, CHUNK_QUEUE_CAPACITY);
+        assert!(
+            !sink.write("overflow".into()),
+            "nothing is queued past the capacity"
+        );
+        assert_eq!(receiver.recv().await.as_deref(), Some("0"));
+        assert!(sink.ready().await, "room again");
+        assert!(sink.write("next".into()));
+    }
+
+    #[tokio::test]
+    async fn the_body_drains_queued_chunks_then_reads_the_first_ending() {
+        let (sink, mut receiver, _start, _cancel) = new_sink();
+        assert!(sink.write("a".into()));
+        sink.fail("boom".into());
+        sink.end();
+        assert!(!sink.write("late".into()), "no write after the ending");
+        assert!(sink.is_closed());
+        assert_eq!(receiver.recv().await.as_deref(), Some("a"));
+        assert_eq!(receiver.recv().await, None);
+        assert_eq!(sink.shared.ending(), Some(Ending::Failed("boom".into())));
+        assert!(!sink.closed().await, "an ended stream was not aborted");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_body_or_a_cancel_is_an_abort() {
+        let (sink, receiver, _start, _cancel) = new_sink();
+        drop(receiver);
+        assert!(sink.closed().await);
+        assert!(sink.is_closed());
+        assert!(!sink.ready().await);
+
+        let (sink, _receiver, _start, cancel) = new_sink();
+        cancel.cancel();
+        assert!(sink.closed().await);
+        assert!(!sink.write("x".into()), "no write after the client left");
+        assert!(sink.is_closed());
+    }
+
+    #[tokio::test]
+    async fn reject_answers_the_handler_and_ends_the_stream() {
+        let (sink, mut receiver, start, _cancel) = new_sink();
+        sink.reject("messages are unusable".into());
+        assert_eq!(
+            start.await,
+            Ok(Start::Rejected("messages are unusable".into()))
+        );
+        assert_eq!(receiver.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_sink_collected_without_an_ending_still_ends_the_stream() {
+        let (sink, mut receiver, _start, _cancel) = new_sink();
+        let shared = sink.shared.clone();
+        drop(sink);
+        assert_eq!(receiver.recv().await, None);
+        assert!(matches!(shared.ending(), Some(Ending::Failed(_))));
     }
 }
