@@ -64,7 +64,7 @@ struct Posting {
 /// One matching spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchHit {
-    /// Position of the spec in the store's id order.
+    /// Position of the spec in the store's order (by spec number, then id).
     pub doc: u32,
     /// Field-weighted occurrences of the query terms.
     pub score: u32,

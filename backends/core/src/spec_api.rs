@@ -131,17 +131,17 @@ pub fn get_spec(store: &SpecStore, id: &str) -> Result<Spec, ApiError> {
 
 pub fn search_specs(store: &SpecStore, query: &str) -> Result<SearchResponse, ApiError> {
     let query = query.trim();
-    if query_terms(query).is_empty() {
-        return Err(ApiError::InvalidRequest(
-            "query must contain at least one word".to_owned(),
-        ));
-    }
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::InvalidRequest(format!(
             "query is longer than {MAX_QUERY_CHARS} characters; search for a few words"
         )));
     }
     let terms = query_terms(query);
+    if terms.is_empty() {
+        return Err(ApiError::InvalidRequest(
+            "query must contain at least one word".to_owned(),
+        ));
+    }
     let found = store.search(query, MAX_SEARCH_RESULTS);
     Ok(SearchResponse {
         query: query.to_owned(),
