@@ -170,6 +170,33 @@ async fn the_rate_limit_answers_429_with_an_exact_retry_after() {
 }
 
 #[tokio::test]
+async fn each_client_address_has_its_own_bucket() {
+    let limit = RateLimit::PerMinute(NonZeroU32::new(1).unwrap());
+    let server = Server::start(limit, false).await;
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (first, second) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let send = |client: &reqwest::Client| {
+        client
+            .post(server.url("/api/chat"))
+            .json(&chat_body("hi"))
+            .send()
+    };
+    assert_eq!(send(&first).await.unwrap().status(), 200);
+    assert_eq!(send(&first).await.unwrap().status(), 429);
+    // Another address on the loopback network is another client.
+    assert_eq!(send(&second).await.unwrap().status(), 200);
+    assert_eq!(send(&second).await.unwrap().status(), 429);
+    let limiter = server.state.rate_limiter().expect("a limiter");
+    assert_eq!(limiter.tracked_clients(), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_unavailable_backend_is_503_with_retry_after_on_health_and_chat() {
     let server = Server::plain().await;
     server.backend.set_health(Health::Unavailable {
