@@ -43,14 +43,23 @@ pub fn init_tracing() {
     init_tracing_to(std::io::stderr, "info");
 }
 
-/// [`init_tracing`] with another destination and default filter (tests capture the log this
-/// way); `RUST_LOG`, when set, still wins.
+/// [`init_tracing`] with another destination and default filter; `RUST_LOG`, when set, still
+/// wins.
 pub fn init_tracing_to<W>(writer: W, default_filter: &str)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    init_tracing_with_filter(writer, filter);
+}
+
+/// Installs the log format with exactly `filter` (tests that must see given levels whatever
+/// `RUST_LOG` says).
+pub fn init_tracing_with_filter<W>(writer: W, filter: EnvFilter)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

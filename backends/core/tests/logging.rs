@@ -49,8 +49,9 @@ struct Cli {
 #[tokio::test]
 async fn the_api_key_and_tokens_never_appear_in_the_log() {
     let log = Captured::default();
-    // Debug level: the most there is to leak.
-    leanspec_core::launch::init_tracing_to(log.clone(), "debug");
+    // Debug level, the most there is to leak, whatever RUST_LOG says.
+    let filter = tracing_subscriber::EnvFilter::new("debug");
+    leanspec_core::launch::init_tracing_with_filter(log.clone(), filter);
 
     let specs_dir = fixtures_dir();
     let mut cli = Cli::parse_from([
