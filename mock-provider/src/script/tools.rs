@@ -62,8 +62,8 @@ pub fn step(scenario: Scenario, chunks: u32, rounds: &[ToolRound]) -> Script {
         (Scenario::ToolChain, _) => answer(format!("{}.", describe(GET_SPEC, result(GET_SPEC)))),
         (Scenario::ToolError, 0) => calls(step, vec![get_spec(MISSING_SPEC_ID)]),
         (Scenario::ToolError, _) => answer(format!(
-            "get_spec failed; {}",
-            raw(GET_SPEC, result(GET_SPEC))
+            "get_spec failed: {}",
+            result(GET_SPEC).unwrap_or("(no result came back)")
         )),
         (Scenario::CrashTool, 0) => calls(step, vec![call(CRASH_TOOL, json!({}))]),
         (Scenario::CrashTool, _) => answer(raw(CRASH_TOOL, result(CRASH_TOOL))),
