@@ -122,6 +122,51 @@ async fn a_client_that_disconnects_cancels_the_backend() {
 }
 
 #[tokio::test]
+async fn a_client_that_leaves_before_the_stream_begins_cancels_the_backend() {
+    let server = Server::plain().await;
+    server.backend.script(Script::Hang);
+    let request = tokio::spawn(post_chat_owned(server.url("/api/chat")));
+    let token = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            if let Some((_, token)) = server.backend.calls.lock().unwrap().last() {
+                break token.clone();
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the backend is called");
+    request.abort();
+    tokio::time::timeout(HANG_GUARD, token.cancelled())
+        .await
+        .expect("the token fires once the client is gone");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_forever_for_a_backend_that_ignores_cancellation() {
+    let server = Server::plain().await;
+    server.backend.script(Script::Hang);
+    let request = tokio::spawn(post_chat_owned(server.url("/api/chat")));
+    tokio::time::timeout(HANG_GUARD, async {
+        while server.backend.call_count() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the backend is called");
+    let token = server.backend.last_token();
+    // `stop` returns (after the grace period) although the chat future never does.
+    server.stop().await;
+    assert!(token.is_cancelled());
+    request.abort();
+}
+
+async fn post_chat_owned(url: String) {
+    let _ = client().post(url).json(&chat_body("hi")).send().await;
+}
+
+#[tokio::test]
 async fn a_panic_inside_the_stream_ends_it_with_an_error_chunk_and_done() {
     let server = Server::plain().await;
     server.backend.script(Script::PanicMidStream);

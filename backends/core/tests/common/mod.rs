@@ -40,6 +40,8 @@ pub enum Script {
     PanicInChat,
     /// Fails before the stream begins.
     Fail(ApiError),
+    /// Never answers (a provider that never sends its first byte).
+    Hang,
 }
 
 pub struct FakeBackend {
@@ -112,6 +114,7 @@ impl ChatBackend for FakeBackend {
             }
             Script::PanicInChat => panic!("fake backend: panic in chat()"),
             Script::Fail(error) => Err(error),
+            Script::Hang => std::future::pending().await,
         }
     }
 
