@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
@@ -16,6 +17,7 @@ use contract::tools::{ToolList, ToolOutcome};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
+use crate::rest::path_param;
 use crate::server::{log_request, method_not_allowed, not_found, panic_response};
 use crate::tools::Toolbox;
 
@@ -99,9 +101,10 @@ async fn list(State(toolbox): State<Toolbox>) -> Json<ToolList> {
 /// The body is the tool's input object; an empty body means `{}`.
 async fn execute(
     State(toolbox): State<Toolbox>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ToolOutcome>, ApiError> {
+    let name = path_param(name)?;
     if !toolbox.has(&name) {
         return Err(ApiError::NotFound(format!("unknown tool: {name}")));
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use contract::tools::ToolList;
@@ -38,8 +38,20 @@ pub async fn list_specs(State(toolbox): State<Toolbox>, query: Params) -> Respon
 }
 
 /// `GET /api/specs/{id}`.
-pub async fn get_spec(State(toolbox): State<Toolbox>, Path(id): Path<String>) -> Response {
-    respond(spec_api::get_spec(toolbox.store(), &id))
+pub async fn get_spec(
+    State(toolbox): State<Toolbox>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = path_param(id).and_then(|id| spec_api::get_spec(toolbox.store(), &id));
+    respond(result)
+}
+
+/// A path segment, or the JSON 400 axum would otherwise answer in plain text (e.g. for a
+/// percent-encoding that is not UTF-8).
+pub(crate) fn path_param(param: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    param
+        .map(|Path(value)| value)
+        .map_err(|e| ApiError::InvalidRequest(format!("invalid path: {e}")))
 }
 
 /// `GET /api/search?q=`.

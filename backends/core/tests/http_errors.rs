@@ -67,6 +67,14 @@ async fn unknown_routes_and_specs_are_404_and_wrong_methods_405() {
         .unwrap();
     let (_, message) = error_of(response, 404).await;
     assert!(message.contains("999-no-such-spec"), "{message}");
+    // Not UTF-8 once decoded: still the JSON error body, never axum's plain-text rejection.
+    let response = client()
+        .get(server.url("/api/specs/%FF%FE"))
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = error_of(response, 400).await;
+    assert_eq!(code, "invalid_request");
     let response = client().get(server.url("/api/chat")).send().await.unwrap();
     let (code, _) = error_of(response, 405).await;
     assert_eq!(code, "method_not_allowed");
