@@ -40,7 +40,8 @@ pub trait ChatBackend: Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> impl Future<Output = Result<SseBody, ApiError>> + Send;
 
-    /// Checked by `/health` and before each chat request.
+    /// Checked by `/health` and before each chat request, so it must be cheap (an atomic
+    /// read of state a supervisor keeps, not a probe of the runtime).
     fn health(&self) -> Health {
         Health::Ok
     }
