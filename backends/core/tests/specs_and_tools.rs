@@ -294,3 +294,28 @@ async fn fault_tools_exist_only_with_fault_injection() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_title_word_and_tag_finds_its_spec_in_any_case() {
+    let store = fixture_store();
+    for summary in store.list(None) {
+        let words = summary
+            .title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 3);
+        for word in words.chain(summary.tags.iter().map(String::as_str)) {
+            for query in [word.to_lowercase(), word.to_uppercase()] {
+                let found = store.search(&query, usize::MAX);
+                assert!(
+                    found
+                        .hits
+                        .iter()
+                        .any(|(spec, _)| spec.summary.id == summary.id),
+                    "{query:?} does not find {}",
+                    summary.id
+                );
+                assert_eq!(found.hits.len(), found.total);
+            }
+        }
+    }
+}
