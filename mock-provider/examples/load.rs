@@ -2,13 +2,14 @@
 //! core? (It must never be the bottleneck of a measurement: >= 2,000 concurrent streams,
 //! >= 50,000 chunks/s, chunk send times within 1 ms of schedule at p99.)
 //!
-//! The provider runs in-process on a current-thread runtime pinned to `--server-cpu` (its timer
-//! thread inherits the pin); the load generator is a raw-TCP client (like wrk: no JSON parsing)
-//! pinned to `--client-cpu`. Streams start on an open-loop schedule spread over one gap, so
+//! The provider runs in-process on a current-thread runtime (one thread, its chunk timer
+//! included) pinned to `--server-cpu`; the load generator is a raw-TCP client (like wrk: no JSON
+//! parsing) pinned to `--client-cpu`. Streams start on an open-loop schedule spread over one gap, so
 //! chunk deadlines are spread evenly, as independent users' would be. Lateness is read from the
 //! provider's own timeline: send time minus scheduled time, for every frame.
 //!
-//! `cargo run --release -p mock-provider --example load -- --streams 2000 --gap-ms 40`
+//! `chrt -f 10 target/release/examples/load --streams 2000 --gap-ms 40 --client polling`
+//! (after `cargo build --release -p mock-provider --example load`; see the crate's README.md).
 
 // A benchmark's output is its report, printed on stdout.
 #![allow(clippy::print_stdout)]
@@ -36,7 +37,7 @@ struct Args {
     chunks: u32,
     #[arg(long, default_value_t = 200)]
     ttft_ms: u64,
-    /// CPU the provider (runtime and timer thread) is pinned to.
+    /// CPU the provider's thread is pinned to.
     #[arg(long, default_value_t = 0)]
     server_cpu: usize,
     /// CPU the load generator is pinned to.
@@ -97,8 +98,7 @@ fn provider_threads() -> Vec<i32> {
         .filter_map(|t| {
             let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
             let name = comm.trim();
-            (name == "mock-provider" || name == "mock-timer")
-                .then(|| t.file_name().to_str()?.parse().ok())?
+            (name == "mock-provider").then(|| t.file_name().to_str()?.parse().ok())?
         })
         .collect()
 }
