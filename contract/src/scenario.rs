@@ -150,15 +150,17 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         Scenario::CrashTool,
         "crash-tool",
         Expected::BackendFault,
-        1,
-        "asks for the fault-injection tool __crash (the JS runtime dies)",
+        2,
+        "asks for the fault-injection tool __crash (the JS runtime dies); a backend that survives answers \
+         in a second step quoting the result",
     ),
     info(
         Scenario::PanicTool,
         "panic-tool",
         Expected::BackendFault,
-        1,
-        "asks for the fault-injection tool __panic (a Rust panic inside the tool)",
+        2,
+        "asks for the fault-injection tool __panic (a Rust panic inside the tool); a backend that survives answers \
+         in a second step quoting the result",
     ),
 ];
 
