@@ -2,11 +2,13 @@
 //! both by the Rust checker and by the AI SDK's own client code (the Node oracle), and each
 //! completing scenario compared with the rust-only backend's final message.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use backend_rust_only::{RetryPolicy, RustOnlyBackend};
 use contract::scenario::{CATALOGUE, Expected, Scenario};
 use contract::ui_chunk::UiChunk;
+use harness::conformance::api_cases;
 use harness::conformance::cases::{self, CaseKind};
 use harness::conformance::checker::read_stream;
 use harness::conformance::client::http_client;
@@ -14,7 +16,7 @@ use harness::conformance::message::first_difference;
 use harness::conformance::oracle::Oracle;
 use harness::conformance::play::{CaseEnv, Verdict, play};
 use harness::mock::Mock;
-use leanspec_core::CoreState;
+use leanspec_core::{CoreState, RateLimit};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -55,24 +57,33 @@ fn start_oracle() -> Oracle {
         .unwrap_or_else(|e| panic!("{e:#}: the AI SDK oracle needs `npm ci --prefix harness/node`"))
 }
 
+/// The stack options a case needs, as the harness's dedicated instances have them (fault
+/// cases are [`fault_tools`]'): the rate-limit case needs a limit, `stall` a short idle
+/// timeout (the other cases must be free to wait through the provider retries' backoff).
+fn options_for(kind: &CaseKind) -> Option<StackOptions> {
+    let burst = NonZeroU32::new(api_cases::RATE_LIMIT_BURST).expect("a positive burst");
+    match kind {
+        CaseKind::RateLimited => Some(StackOptions {
+            rate_limit: RateLimit::PerMinute(burst),
+            ..StackOptions::default()
+        }),
+        CaseKind::Scenario(Scenario::Stall) => Some(StackOptions {
+            idle_timeout_s: cases::IDLE_TIMEOUT_S,
+            ..StackOptions::default()
+        }),
+        _ => None,
+    }
+}
+
 /// Every case of the suite except the fault ones (see [`fault_tools`]), then parity with
 /// rust-only for every scenario that completes.
 pub async fn suite_and_parity(kind: TransportKind) {
     let mock = Mock::start().await.expect("mock starts");
     let oracle = start_oracle();
-    let options = StackOptions {
-        idle_timeout_s: cases::IDLE_TIMEOUT_S,
-        ..StackOptions::default()
-    };
+    let options = StackOptions::default();
     let stack = Stack::start_on(kind, options.clone(), mock.openai_url()).await;
     let reference = Reference::start(mock.openai_url(), &options).await;
-    let env = CaseEnv {
-        client: http_client().expect("client"),
-        base: stack.url.clone(),
-        oracle: &oracle,
-        mock: &mock,
-        quick: false,
-    };
+    let client = http_client().expect("client");
     let mut failures = Vec::new();
     let mut played = 0;
     for case in cases::all_cases(&[]) {
@@ -80,9 +91,26 @@ pub async fn suite_and_parity(kind: TransportKind) {
             continue;
         }
         let tag = format!("{}-{}", kind.backend_name(), case.name.replace('/', "-"));
+        let own = match options_for(&case.kind) {
+            Some(options) => Some(Stack::start_on(kind, options, mock.openai_url()).await),
+            None => None,
+        };
+        let env = CaseEnv {
+            client: client.clone(),
+            backend: kind.backend_name().to_owned(),
+            base: own
+                .as_ref()
+                .map_or_else(|| stack.url.clone(), |s| s.url.clone()),
+            oracle: &oracle,
+            mock: &mock,
+            quick: false,
+        };
         let outcome = tokio::time::timeout(HANG_GUARD, play(&case, &env, &tag))
             .await
             .unwrap_or_else(|_| panic!("case {} hung", case.name));
+        if let Some(own) = own {
+            own.stop().await;
+        }
         played += 1;
         match outcome.verdict {
             Verdict::Ok => {}
@@ -95,8 +123,8 @@ pub async fn suite_and_parity(kind: TransportKind) {
         .iter()
         .filter(|i| i.expected == Expected::Completes)
     {
-        let ours = ask(&env.client, &stack.url, info.scenario, kind.backend_name()).await;
-        let theirs = ask(&env.client, &reference.url, info.scenario, "rust-only").await;
+        let ours = ask(&client, &stack.url, info.scenario, kind.backend_name()).await;
+        let theirs = ask(&client, &reference.url, info.scenario, "rust-only").await;
         let (ours, theirs) = (read_stream(&ours.body), read_stream(&theirs.body));
         if ours.parts.is_empty() {
             failures.push(format!("parity/{}: no message built", info.name));
