@@ -226,6 +226,43 @@ fn loopback_round_trips(count: usize) -> Result<Vec<f64>> {
     Ok(sorted(samples))
 }
 
+/// The same round trips between two tokio runtimes (the echo on its own thread), in µs,
+/// sorted: what a hop between two async Rust programs costs at least, wake-ups included.
+async fn tokio_round_trips(count: usize) -> Result<Vec<f64>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let (mut stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            let mut buf = [0u8; 64];
+            while stream.read_exact(&mut buf).await.is_ok() {
+                stream.write_all(&buf).await?;
+            }
+            Ok(())
+        })
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut buf = [7u8; 64];
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = monotonic_ns();
+        stream.write_all(&buf).await?;
+        stream.read_exact(&mut buf).await?;
+        samples.push((monotonic_ns() - start) as f64 / 1_000.0);
+    }
+    drop(stream);
+    let _ = echo.join();
+    Ok(sorted(samples))
+}
+
 fn summary(name: &str, samples: &[f64]) {
     println!(
         "{name:<10} n={:<6} p50={:>8.1} p90={:>8.1} p99={:>8.1} max={:>9.1} µs",
@@ -315,6 +352,7 @@ async fn main() -> Result<()> {
     let backend_all = sorted(backend_all);
     let openai_all = sorted(openai_all);
     let rtt = loopback_round_trips(args.round_trips)?;
+    let async_rtt = tokio_round_trips(args.round_trips).await?;
 
     let overhead = median(&paired_differences);
     let mut rng = rand::rng();
@@ -336,11 +374,16 @@ async fn main() -> Result<()> {
     summary("rust-only", &backend_all);
     summary("openai-cli", &openai_all);
     summary("tcp rtt", &rtt);
+    summary("tokio rtt", &async_rtt);
     println!(
         "overhead p50: {overhead:.1} µs (95% CI {:.1} .. {:.1}), {:.2}× the loopback TCP round trip p50",
         percentile(&resampled, 2.5),
         percentile(&resampled, 97.5),
         overhead / percentile(&rtt, 50.0)
+    );
+    println!(
+        "overhead p50 / tokio round trip p50: {:.2}×",
+        overhead / percentile(&async_rtt, 50.0)
     );
     println!(
         "overhead p99: {:.1} µs",
