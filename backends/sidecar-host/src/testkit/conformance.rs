@@ -79,7 +79,7 @@ fn options_for(kind: &CaseKind) -> Option<StackOptions> {
 /// rust-only for every scenario that completes.
 pub async fn suite_and_parity(kind: TransportKind) {
     let mock = Mock::start().await.expect("mock starts");
-    let oracle = start_oracle();
+    let (oracle, _oracle_logs) = start_oracle();
     let options = StackOptions::default();
     let stack = Stack::start_on(kind, options.clone(), mock.openai_url()).await;
     let reference = Reference::start(mock.openai_url(), &options).await;
