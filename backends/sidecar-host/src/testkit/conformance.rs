@@ -51,14 +51,17 @@ impl Reference {
     }
 }
 
-fn start_oracle() -> Oracle {
-    let logs = std::env::temp_dir().join(format!("sidecar-host-oracle-{}", std::process::id()));
-    Oracle::start(&repo_root(), &logs)
-        .unwrap_or_else(|e| panic!("{e:#}: the AI SDK oracle needs `npm ci --prefix harness/node`"))
+/// The oracle, logging into a directory removed when the returned guard drops.
+fn start_oracle() -> (Oracle, tempfile::TempDir) {
+    let logs = tempfile::tempdir().expect("a temp dir for the oracle's log");
+    let oracle = Oracle::start(&repo_root(), logs.path()).unwrap_or_else(|e| {
+        panic!("{e:#}: the AI SDK oracle needs `npm ci --prefix harness/node`")
+    });
+    (oracle, logs)
 }
 
 /// The stack options a case needs, as the harness's dedicated instances have them (fault
-/// cases are [`fault_tools`]'): the rate-limit case needs a limit, `stall` a short idle
+/// cases are [`fault_tools`]'s): the rate-limit case needs a limit, `stall` a short idle
 /// timeout (the other cases must be free to wait through the provider retries' backoff).
 fn options_for(kind: &CaseKind) -> Option<StackOptions> {
     let burst = NonZeroU32::new(api_cases::RATE_LIMIT_BURST).expect("a positive burst");
