@@ -11,6 +11,7 @@
 //! - [`server`]: binding, the core shell, the ready line, graceful shutdown;
 //! - [`chat`]: `NapiChat`, the `ChatBackend` that calls JS through a threadsafe function;
 //! - [`sink`]: `ChunkSink`, the per-request class JS writes UI chunks into;
+//! - [`runtime`]: the tokio runtime, sized to leave the JS thread a core;
 //! - [`faults`]: fault-injection exports for the crash study;
 //! - [`bench`]: exports the crossing micro-benchmark (`bench/crossing.mjs`) times.
 //!
@@ -24,6 +25,7 @@ pub mod bench;
 pub mod chat;
 #[allow(unsafe_code)]
 pub mod faults;
+pub mod runtime;
 pub mod server;
 #[allow(unsafe_code)]
 pub mod sink;
