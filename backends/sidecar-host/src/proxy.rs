@@ -35,6 +35,9 @@ pub fn silence_backstop(idle: Duration, max_retries: u32) -> Duration {
 
 /// The most of a sidecar's error body worth reading into a message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// A frame longer than this is not a UI chunk but a broken sidecar: the relay stops holding it.
+/// (Chunks carry at most a tool's output, and tool inputs are bounded by the 1 MiB body.)
+const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// The end of an SSE frame as the AI SDK writes it.
 const FRAME_END: &[u8] = b"\n\n";
 
@@ -187,6 +190,12 @@ impl Relay {
                         && let Some(complete) = self.complete_frames(data)
                     {
                         return Some(complete);
+                    }
+                    if self.partial.len() > MAX_FRAME_BYTES {
+                        let held = self.partial.len();
+                        return Some(self.fail(&format!(
+                            "the chat sidecar sent {held} bytes without ending a frame"
+                        )));
                     }
                 }
                 Ok(Some(Err(_))) | Ok(None) if self.ended_with_done && self.partial.is_empty() => {

@@ -1,0 +1,148 @@
+//! The relay against a scripted fake sidecar on a Unix socket: frames split across reads are
+//! forwarded whole, a stream cut mid-frame ends well-formed with `error` + `[DONE]`, and a
+//! sidecar that goes silent is given up on after the silence limit.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use contract::ui_chunk::UiChunk;
+use contract::ui_message::ChatRequest;
+use futures::StreamExt;
+use http_body_util::{Full, StreamBody};
+use hyper::body::Frame;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use sidecar_host::{Pool, SidecarAddr};
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+
+/// What the fake sidecar does after its first bytes.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// The connection breaks in the middle of a frame.
+    CutMidFrame,
+    /// Nothing more is sent, the connection stays open.
+    Silence,
+}
+
+type Body = http_body_util::Either<
+    Full<Bytes>,
+    StreamBody<futures::stream::BoxStream<'static, Result<Frame<Bytes>, std::io::Error>>>,
+>;
+
+fn chat_answer(ending: Ending) -> Body {
+    let pieces: Vec<&'static [u8]> = vec![
+        b"data: {\"type\":\"start\"}\n\ndata: {\"type\":\"text-st",
+        b"art\",\"id\":\"0\"}\n\n",
+        b"data: {\"type\":\"text-delta\",\"id\":\"0\",\"delta\":\"hal",
+    ];
+    let frames = futures::stream::iter(pieces)
+        .then(|piece| async move {
+            // Separate writes, so the relay sees separate reads.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(Frame::data(Bytes::from_static(piece)))
+        })
+        .chain(futures::stream::once(async move {
+            match ending {
+                Ending::CutMidFrame => Err(std::io::Error::other("the sidecar died")),
+                Ending::Silence => futures::future::pending().await,
+            }
+        }));
+    http_body_util::Either::Right(StreamBody::new(frames.boxed()))
+}
+
+/// Serves `/health` and a scripted `/api/chat` on a socket in `dir`.
+fn fake_sidecar(dir: &std::path::Path, ending: Ending) -> std::path::PathBuf {
+    let path = dir.join("fake.sock");
+    let listener = UnixListener::bind(&path).expect("bind the fake sidecar");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service =
+                hyper::service::service_fn(move |request: hyper::Request<_>| async move {
+                    let body = if request.uri().path() == "/health" {
+                        http_body_util::Either::Left(Full::new(Bytes::from_static(
+                            b"{\"status\":\"ok\"}",
+                        )))
+                    } else {
+                        chat_answer(ending)
+                    };
+                    Ok::<_, Infallible>(hyper::Response::new(body))
+                });
+            tokio::spawn(async move {
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let _ = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    path
+}
+
+async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = fake_sidecar(dir.path(), ending);
+    let pool: Arc<Pool> = Pool::external(vec![SidecarAddr::Unix(socket)], CancellationToken::new());
+    pool.wait_until_up(Duration::from_secs(10))
+        .await
+        .expect("the fake sidecar is up");
+    let request: ChatRequest = serde_json::from_value(serde_json::json!({
+        "id": "c", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]
+    }))
+    .expect("a chat request");
+    let body =
+        sidecar_host::proxy::forward_chat(&pool, &request, silence_limit, CancellationToken::new())
+            .await
+            .expect("the relay starts");
+    let frames = tokio::time::timeout(Duration::from_secs(30), body.collect::<Vec<Bytes>>())
+        .await
+        .expect("the relayed stream ends");
+    pool.shutdown().await;
+    frames
+}
+
+fn chunks_of(frames: &[Bytes]) -> (Vec<UiChunk>, bool) {
+    let mut decoder = contract::sse::SseDecoder::new();
+    let mut chunks = Vec::new();
+    let mut done = false;
+    for frame in frames {
+        assert!(
+            frame.ends_with(b"\n\n"),
+            "a relayed piece ends mid-frame: {frame:?}"
+        );
+        for event in decoder.push(frame) {
+            if event.is_done() {
+                done = true;
+            } else {
+                chunks
+                    .push(UiChunk::from_json(&event.data).expect("every relayed frame is a chunk"));
+            }
+        }
+    }
+    (chunks, done)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_mid_frame_ends_with_error_and_done() {
+    let frames = relay_through(Ending::CutMidFrame, Duration::from_secs(30)).await;
+    let (chunks, done) = chunks_of(&frames);
+    let types: Vec<&str> = chunks.iter().map(UiChunk::type_name).collect();
+    assert_eq!(
+        types,
+        ["start", "text-start", "error"],
+        "the half delta is dropped, not sent"
+    );
+    assert!(done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_sidecar_is_given_up_after_the_silence_limit() {
+    let frames = relay_through(Ending::Silence, Duration::from_millis(300)).await;
+    let (chunks, done) = chunks_of(&frames);
+    let Some(UiChunk::Error { error_text }) = chunks.last() else {
+        panic!("the stream ends with an error chunk: {chunks:?}");
+    };
+    assert!(error_text.contains("sent nothing"), "{error_text}");
+    assert!(done);
+}
