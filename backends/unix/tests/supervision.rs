@@ -37,3 +37,8 @@ async fn sigterm_stops_the_server_and_its_sidecar() {
 async fn a_missing_sidecar_bundle_fails_startup_at_once_with_the_fix() {
     supervision::missing_bundle_fails_fast(TRANSPORT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_that_stops_answering_is_killed_and_replaced() {
+    supervision::hung_sidecar_is_replaced(TRANSPORT).await;
+}

@@ -270,3 +270,29 @@ pub async fn missing_bundle_fails_fast(kind: TransportKind) {
     );
     let _ = mock.shutdown().await;
 }
+
+/// A sidecar that stops answering (SIGSTOP: alive, silent) is killed and replaced after
+/// `MISSES_BEFORE_RESTART` missed probes.
+pub async fn hung_sidecar_is_replaced(kind: TransportKind) {
+    let stack = Stack::start(kind, StackOptions::default()).await;
+    let hung = stack.sidecar_pid();
+    let pid = rustix::process::Pid::from_raw(hung as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::STOP).expect("SIGSTOP");
+    let stopped = Instant::now();
+    while stack.pool().runtime_pid().is_none_or(|p| p == hung) {
+        assert!(
+            stopped.elapsed() < HANG_GUARD,
+            "the hung sidecar was never replaced"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_gone(hung, stopped, "the hung sidecar").await;
+    stack.wait_healthy().await;
+    let answer = stack.chat(&fast(Scenario::Text).render()).await;
+    eprintln!(
+        "{kind:?}: hung sidecar replaced {:?} after SIGSTOP",
+        stopped.elapsed()
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    stack.stop().await;
+}
