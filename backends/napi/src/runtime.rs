@@ -1,12 +1,18 @@
 //! The tokio runtime the server runs on inside Node, sized to leave the JS thread a core.
 //!
-//! napi-rs would start a runtime with one worker per core. In this architecture the JS thread
-//! is the bottleneck (every chunk of every request goes through the AI SDK on it) and it shares
-//! the machine with those workers. Measured on 2 cores at 100 concurrent streams
-//! (`benches/chunk_overhead.rs`, README.md "Performance"): with 2 workers the chunk transit p50
-//! was 200-360 ms, with 1 worker 108-126 ms. So the default is one worker fewer than the cores
-//! (at least one); `LEANSPEC_NAPI_TOKIO_WORKERS=N` overrides it, read once when Node loads the
-//! addon.
+//! napi-rs would start one worker per core. In this architecture the JS thread is the
+//! bottleneck under load (every chunk of every request goes through the AI SDK on it) and it
+//! shares the machine with those workers. Measured on 2 cores (`benches/chunk_overhead.rs`,
+//! `bench/crossing.mjs`; README.md "Performance"):
+//! - 100 concurrent streams on a machine busy with other work (load average 5-6): chunk transit
+//!   p50 200-360 ms with 2 workers, 108-126 ms with 1;
+//! - the same on a quieter machine (load 2-4): 44 ms with 2 workers, 43-57 ms with 1 (noise);
+//! - the price of 1 worker: a Rust→JS→Rust threadsafe-function round trip (once per request)
+//!   takes p50 ~60 µs instead of ~14 µs, because the lone worker parks in the I/O driver and
+//!   waking it costs more.
+//!
+//! So the default protects the bottleneck: one worker fewer than the cores (at least one).
+//! `LEANSPEC_NAPI_TOKIO_WORKERS=N` overrides it, read once when Node loads the addon.
 
 use std::num::NonZeroUsize;
 
