@@ -11,6 +11,9 @@
 // - rust→js→rust tsfn:   a threadsafe-function call from a tokio task to a sync JS function and
 //                        its value back (the path of every chat request), timed on the Rust side;
 // - tsfn + promise:      the same to an async JS function, including the promise resolution;
+// - tool call:           `await backend.callTool('get_spec', …)`, the in-process tool path the
+//                        AI SDK takes (async #[napi] method: the tool runs on tokio, the promise
+//                        resolves back on the JS thread), tool execution included;
 // - js function call:    a plain JS call, the floor of any call.
 // Each figure is the median of BATCHES batches (per call: batch time / batch size) or, for the
 // tsfn round trips, percentiles of individual samples. Run it on a quiet machine with a release
@@ -28,6 +31,9 @@ const addon = require(path.join(here, '..', 'backend_napi.node'));
 const BATCH = 200_000;
 /** Batches per figure; the median resists the machine's other tenants. */
 const BATCHES = 25;
+/** Tool calls timed one by one. */
+const TOOL_SAMPLES = 5_000;
+const TOOL_INPUT = JSON.stringify({ id: '001-chat-sidecar-architecture' });
 /** Round trips sampled individually for the threadsafe-function figures. */
 const TSFN_SAMPLES = 20_000;
 /** Runs of each figure thrown away first, so V8 has optimised the loop. */
@@ -113,6 +119,23 @@ results.tsfn_round_trip = summarize(await addon.tsfnRoundTrips((i) => i, TSFN_SA
 await addon.tsfnPromiseRoundTrips(async (i) => i, 1000);
 results.tsfn_promise_round_trip = summarize(await addon.tsfnPromiseRoundTrips(async (i) => i, TSFN_SAMPLES));
 
+const backend = addon.Backend.create([
+  'crossing.mjs',
+  '--provider-url',
+  'http://127.0.0.1:9/v1',
+  '--specs-dir',
+  path.join(here, '..', '..', '..', 'fixtures', 'specs'),
+]);
+const toolSamples = [];
+for (let i = 0; i < TOOL_SAMPLES + 500; i += 1) {
+  const start = process.hrtime.bigint();
+  const outcome = JSON.parse(await backend.callTool('get_spec', TOOL_INPUT));
+  const ns = Number(process.hrtime.bigint() - start);
+  if (outcome.status !== 'ok') throw new Error(`get_spec failed: ${JSON.stringify(outcome)}`);
+  if (i >= 500) toolSamples.push(ns);
+}
+results.tool_call = summarize(toolSamples);
+
 if (process.argv.includes('--json')) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {
@@ -127,6 +150,7 @@ if (process.argv.includes('--json')) {
       `sink.write (one chunk)    ${f(results.sink_write.median_ns)}`,
       `rust→js→rust tsfn         p50 ${us(results.tsfn_round_trip.p50_ns)}  p99 ${us(results.tsfn_round_trip.p99_ns)}`,
       `tsfn + promise            p50 ${us(results.tsfn_promise_round_trip.p50_ns)}  p99 ${us(results.tsfn_promise_round_trip.p99_ns)}`,
+      `tool call (get_spec)      p50 ${us(results.tool_call.p50_ns)}  p99 ${us(results.tool_call.p99_ns)}`,
       '',
     ].join('\n'),
   );

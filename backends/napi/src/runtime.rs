@@ -2,17 +2,13 @@
 //!
 //! napi-rs would start one worker per core. In this architecture the JS thread is the
 //! bottleneck under load (every chunk of every request goes through the AI SDK on it) and it
-//! shares the machine with those workers. Measured on 2 cores (`benches/chunk_overhead.rs`,
-//! `bench/crossing.mjs`; README.md "Performance"):
-//! - 100 concurrent streams on a machine busy with other work (load average 5-6): chunk transit
-//!   p50 200-360 ms with 2 workers, 108-126 ms with 1;
-//! - the same on a quieter machine (load 2-4): 44 ms with 2 workers, 43-57 ms with 1 (noise);
-//! - the price of 1 worker: a Rust→JS→Rust threadsafe-function round trip (once per request)
-//!   takes p50 ~60 µs instead of ~14 µs, because the lone worker parks in the I/O driver and
-//!   waking it costs more.
-//!
-//! So the default protects the bottleneck: one worker fewer than the cores (at least one).
-//! `LEANSPEC_NAPI_TOKIO_WORKERS=N` overrides it, read once when Node loads the addon.
+//! shares the machine with those workers, so the default is one worker fewer than the cores (at
+//! least one). Measured on 2 cores at 100 concurrent streams (`benches/chunk_overhead.rs`,
+//! README.md "Performance"): under heavy outside load, p50 chunk transit 200-360 ms with 2
+//! workers and 108-126 ms with 1; on a quieter machine, no difference beyond noise. The Rust⇄JS
+//! round trips (`bench/crossing.mjs`) showed no dependence on the worker count.
+//! `LEANSPEC_NAPI_TOKIO_WORKERS=N` overrides the default; it is read once, when Node loads the
+//! addon.
 
 use std::num::NonZeroUsize;
 
