@@ -30,8 +30,13 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// each retry may wait. Past all of that the sidecar is stuck, and only this backstop ends the
 /// client's stream.
 pub fn silence_backstop(idle: Duration, max_retries: u32) -> Duration {
-    idle * (max_retries + 1) + MAX_RETRY_WAIT * max_retries
+    idle * (max_retries + 1) + MAX_RETRY_WAIT * max_retries + BACKSTOP_MARGIN
 }
+
+/// Lets the sidecar's own idle timer, which started a little after ours, fire and deliver its
+/// error chunk first: with equal limits the two timers raced and the client sometimes got the
+/// relay's generic text instead of the agreed "provider sent nothing" one.
+const BACKSTOP_MARGIN: Duration = Duration::from_secs(1);
 
 /// The most of a sidecar's error body worth reading into a message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -270,7 +275,7 @@ mod tests {
     #[test]
     fn the_backstop_outlasts_every_legitimate_silence() {
         let idle = Duration::from_secs(2);
-        assert_eq!(silence_backstop(idle, 0), idle);
+        assert_eq!(silence_backstop(idle, 0), idle + BACKSTOP_MARGIN);
         assert!(silence_backstop(idle, 2) > idle * 3 + Duration::from_secs(6));
     }
 
