@@ -40,13 +40,19 @@ fn directive_for(scenario: Scenario) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
     let mock = mock().await;
-    let server = NapiProcess::start(&mock.base_url(), &["--idle-timeout-s", IDLE_TIMEOUT_S]).await;
-    let rust_only =
-        NapiProcess::start_rust_only(&mock.base_url(), &["--idle-timeout-s", IDLE_TIMEOUT_S]).await;
+    // Fault injection on, so `panic-tool` (a fault both backends survive) is compared too;
+    // `crash-tool` kills the napi process by design and is studied in tests/faults.rs.
+    let flags = [
+        "--idle-timeout-s",
+        IDLE_TIMEOUT_S,
+        "--enable-fault-injection",
+    ];
+    let server = NapiProcess::start(&mock.base_url(), &flags).await;
+    let rust_only = NapiProcess::start_rust_only(&mock.base_url(), &flags).await;
 
     let scenarios: Vec<Scenario> = CATALOGUE
         .iter()
-        .filter(|info| info.expected != Expected::BackendFault)
+        .filter(|info| info.scenario != Scenario::CrashTool)
         .map(|info| info.scenario)
         .collect();
     let mut cases = Vec::new();
@@ -57,7 +63,8 @@ async fn every_scenario_matches_the_ai_sdk_reading_and_reference() {
         ));
         let answer = post_chat(server.url(), &body).await;
         let rust_only_answer = post_chat(rust_only.url(), &body).await;
-        let reference_sse = if *scenario == Scenario::Stall {
+        // The reference has neither the idle timeout (`stall`) nor a REST route for `__panic`.
+        let reference_sse = if matches!(*scenario, Scenario::Stall | Scenario::PanicTool) {
             None
         } else {
             let run = reference(&mock.base_url(), server.url(), &body).await;
@@ -141,7 +148,8 @@ fn check_case(case: &Case, reading: &Value, reference: Option<&Value>) -> Result
         ));
     }
 
-    let completes = case.scenario.info().expected == Expected::Completes;
+    let completes = case.scenario.info().expected == Expected::Completes
+        || case.scenario == Scenario::PanicTool;
     if completes {
         if reading["ok"] != true {
             return Err(format!("the AI SDK reported errors: {}", reading["errors"]));
@@ -190,6 +198,18 @@ fn check_case(case: &Case, reading: &Value, reference: Option<&Value>) -> Result
     }
 
     // The stall scenario depends on the server's idle timeout, which the reference run lacks.
+    if case.scenario == Scenario::PanicTool {
+        let tool_error = parsed.chunks.iter().find_map(|c| match c {
+            contract::ui_chunk::UiChunk::ToolOutputError { error_text, .. } => Some(error_text),
+            _ => None,
+        });
+        return match tool_error {
+            Some(text) if text.contains("tool panicked") => Ok(()),
+            other => Err(format!(
+                "panic-tool: expected a `tool panicked` tool error, got {other:?}"
+            )),
+        };
+    }
     if case.scenario == Scenario::Stall {
         let error = parsed.error_text().unwrap_or_default();
         return if error.contains("sent nothing") || error.contains("idle") {
