@@ -17,6 +17,9 @@ use sidecar_host::{Pool, SidecarAddr};
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 
+/// Far above anything a working relay takes here, so it only ever fires on a hang.
+const HANG_GUARD: Duration = Duration::from_secs(30);
+
 /// What the fake sidecar does after its first bytes.
 #[derive(Clone, Copy)]
 enum Ending {
@@ -95,7 +98,7 @@ async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
         sidecar_host::proxy::forward_chat(&pool, &request, silence_limit, CancellationToken::new())
             .await
             .expect("the relay starts");
-    let frames = tokio::time::timeout(Duration::from_secs(30), body.collect::<Vec<Bytes>>())
+    let frames = tokio::time::timeout(HANG_GUARD, body.collect::<Vec<Bytes>>())
         .await
         .expect("the relayed stream ends");
     pool.shutdown().await;
@@ -125,7 +128,8 @@ fn chunks_of(frames: &[Bytes]) -> (Vec<UiChunk>, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_cut_mid_frame_ends_with_error_and_done() {
-    let frames = relay_through(Ending::CutMidFrame, Duration::from_secs(30)).await;
+    // A silence limit far beyond the hang guard: only the cut itself can end this stream.
+    let frames = relay_through(Ending::CutMidFrame, Duration::from_secs(3_600)).await;
     let (chunks, done) = chunks_of(&frames);
     let types: Vec<&str> = chunks.iter().map(UiChunk::type_name).collect();
     assert_eq!(
@@ -133,6 +137,10 @@ async fn a_stream_cut_mid_frame_ends_with_error_and_done() {
         ["start", "text-start", "error"],
         "the half delta is dropped, not sent"
     );
+    let Some(UiChunk::Error { error_text }) = chunks.last() else {
+        unreachable!("the types above end with an error chunk");
+    };
+    assert!(error_text.contains("stream broke"), "{error_text}");
     assert!(done);
 }
 
