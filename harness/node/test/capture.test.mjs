@@ -3,32 +3,20 @@
 // regenerated (node capture-ui-streams.mjs) and the diff reviewed.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './run-script.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../capture-ui-streams.mjs', import.meta.url));
 const COMMITTED = fileURLToPath(new URL('../../../contract/tests/fixtures/ai6/', import.meta.url));
 
-function capture(out) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => (stdout += d));
-    child.stderr.on('data', d => (stderr += d));
-    child.on('error', reject);
-    child.on('close', code => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('capturing again reproduces the committed fixtures byte for byte', async () => {
   const out = await mkdtemp(join(tmpdir(), 'ai6-capture-'));
   try {
-    const { code, stdout, stderr } = await capture(out);
+    const { code, stdout, stderr } = await runScript(SCRIPT, ['--out', out]);
     assert.equal(code, 0, stderr);
     assert.equal(stdout, '', 'the capture script prints nothing on stdout');
     const fresh = (await readdir(out)).sort();

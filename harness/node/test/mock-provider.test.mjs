@@ -4,10 +4,10 @@
 // (or MOCK_PROVIDER_BIN); run with `npm test --prefix harness/node`.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './run-script.mjs';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, stepCountIs, streamText } from 'ai';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
@@ -206,18 +206,7 @@ describe('the mock through the SDK\'s other paths', () => {
 
 const SCRIPT = fileURLToPath(new URL('../reference-chat.mjs', import.meta.url));
 
-function runCli(args, input = '') {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => (stdout += d));
-    child.stderr.on('data', d => (stderr += d));
-    child.on('error', reject);
-    child.on('close', code => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const runCli = (args, input = '') => runScript(SCRIPT, args, input);
 
 /**
  * A stand-in for a backend's public REST API over the fake corpus: tool definitions at

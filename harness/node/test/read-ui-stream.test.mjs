@@ -3,11 +3,11 @@
 // input line, in order.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './run-script.mjs';
 import { readUiStream } from '../read-ui-stream.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../read-ui-stream.mjs', import.meta.url));
@@ -87,18 +87,7 @@ describe('readUiStream', () => {
   });
 });
 
-function runCli(input, args = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => (stdout += d));
-    child.stderr.on('data', d => (stderr += d));
-    child.on('error', reject);
-    child.on('close', code => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const runCli = (input, args = []) => runScript(SCRIPT, args, input);
 
 describe('read-ui-stream.mjs (batch CLI)', () => {
   test('answers one line per input line, in order, with the id', async () => {

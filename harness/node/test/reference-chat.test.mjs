@@ -2,9 +2,9 @@
 // and the CLI's handling of bad usage.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './run-script.mjs';
 import { APICallError, InvalidToolInputError, JSONParseError, NoSuchToolError, RetryError } from 'ai';
 import { TEXT_INTERNAL, TEXT_MALFORMED, TEXT_TRUNCATED, TEXT_UNREACHABLE, ToolFailure, uiErrorText } from '../lib/ui-error-text.mjs';
 
@@ -42,18 +42,7 @@ describe('uiErrorText follows docs/architecture.md', () => {
   });
 });
 
-function runCli(args, input = '') {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => (stdout += d));
-    child.stderr.on('data', d => (stderr += d));
-    child.on('error', reject);
-    child.on('close', code => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const runCli = (args, input = '') => runScript(SCRIPT, args, input);
 
 describe('reference-chat.mjs usage errors', () => {
   for (const [args, message, input] of [
