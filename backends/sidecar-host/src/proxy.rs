@@ -227,16 +227,7 @@ impl Relay {
 
     /// The complete frames of what arrived so far; the tail of an unfinished frame waits.
     fn complete_frames(&mut self, data: Bytes) -> Option<Bytes> {
-        if data.is_empty() {
-            return None;
-        }
-        let complete = if self.partial.is_empty() && data.ends_with(FRAME_END) {
-            data
-        } else {
-            self.partial.extend_from_slice(&data);
-            let end = last_frame_end(&self.partial)?;
-            self.partial.split_to(end).freeze()
-        };
+        let complete = take_complete_frames(&mut self.partial, data)?;
         self.ended_with_done = complete.ends_with(DONE_FRAME);
         Some(complete)
     }
@@ -251,6 +242,24 @@ impl Relay {
         out.extend_from_slice(DONE_FRAME);
         Bytes::from(out)
     }
+}
+
+/// Appends `data` to the held `partial` frame and takes every complete frame off its front.
+///
+/// What is held never contains a frame end (it would have been taken), so only the new bytes,
+/// plus the held byte that may begin a `\n\n` with them, are searched: a frame arriving in many
+/// small reads costs one pass over its bytes, not one pass per read.
+fn take_complete_frames(partial: &mut BytesMut, data: Bytes) -> Option<Bytes> {
+    if data.is_empty() {
+        return None;
+    }
+    if partial.is_empty() && data.ends_with(FRAME_END) {
+        return Some(data);
+    }
+    let search_from = partial.len().saturating_sub(FRAME_END.len() - 1);
+    partial.extend_from_slice(&data);
+    let end = search_from + last_frame_end(&partial[search_from..])?;
+    Some(partial.split_to(end).freeze())
 }
 
 fn last_frame_end(buf: &[u8]) -> Option<usize> {
@@ -284,5 +293,29 @@ mod tests {
         assert_eq!(last_frame_end(b"data: a\n\ndata: b"), Some(9));
         assert_eq!(last_frame_end(b"data: a\n\ndata: b\n\n"), Some(18));
         assert_eq!(last_frame_end(b"data: a"), None);
+    }
+
+    #[test]
+    fn frames_split_across_reads_leave_whole_even_when_the_blank_line_is_split() {
+        let mut partial = BytesMut::new();
+        let mut take =
+            |piece: &'static [u8]| take_complete_frames(&mut partial, Bytes::from(piece));
+        assert_eq!(
+            take(b"data: a\n\ndata: b"),
+            Some(Bytes::from_static(b"data: a\n\n"))
+        );
+        assert_eq!(take(b"b"), None);
+        assert_eq!(take(b"\n"), None);
+        assert_eq!(
+            take(b"\ndata: c\n"),
+            Some(Bytes::from_static(b"data: bb\n\n"))
+        );
+        assert_eq!(take(b""), None);
+        assert_eq!(take(b"\n"), Some(Bytes::from_static(b"data: c\n\n")));
+        assert_eq!(
+            take(b"data: d\n\n"),
+            Some(Bytes::from_static(b"data: d\n\n"))
+        );
+        assert!(partial.is_empty());
     }
 }
