@@ -180,11 +180,8 @@ pub async fn start(spec: &ProcessSpec) -> Result<RunningProcess, StartError> {
             program: spec.program.display().to_string(),
             source,
         })?;
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .unwrap_or(0);
-    let group = GroupGuard::register(pgid);
+    let group = register_group(&child);
+    let pgid = group.pgid;
 
     let stderr_tail = Arc::new(Mutex::new(Tail::default()));
     let (ready_tx, ready_rx) = oneshot::channel();
@@ -317,6 +314,16 @@ pub fn file_tail(path: &Path, max_bytes: usize) -> String {
     tail.text()
 }
 
+/// Registers the process group of a child just spawned with `process_group(0)` (its pgid is
+/// its pid). A child already reaped has no pid; pgid 0 is never signalled.
+fn register_group(child: &Child) -> GroupGuard {
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .unwrap_or(0);
+    GroupGuard::register(pgid)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -335,11 +342,7 @@ pub async fn run_shell(command: &str, cwd: &Path, log: &Path) -> std::io::Result
         .process_group(0)
         .kill_on_drop(true)
         .spawn()?;
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .unwrap_or(0);
-    let _group = GroupGuard::register(pgid);
+    let _group = register_group(&child);
     child.wait().await
 }
 
@@ -368,12 +371,6 @@ pub fn spawn_worker(
         .process_group(0)
         .kill_on_drop(true)
         .spawn()?;
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .unwrap_or(0);
-    Ok(Worker {
-        child,
-        _group: GroupGuard::register(pgid),
-    })
+    let _group = register_group(&child);
+    Ok(Worker { child, _group })
 }
