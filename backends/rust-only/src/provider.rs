@@ -280,14 +280,15 @@ impl Failure {
 }
 
 /// `retry-after-ms` (more precise) or `retry-after` in seconds; an HTTP date is not used.
+/// A value no `Duration` can hold (`1e300`) counts as absent, so the backoff applies, as it
+/// would to any delay above [`MAX_HONOURED_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let read = |name: &str| -> Option<f64> {
+    let read = |name: &str, units_per_second: f64| -> Option<Duration> {
         let value: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
-        (value.is_finite() && value >= 0.0).then_some(value)
+        // `try_from_secs_f64` also rejects negative and non-finite values.
+        Duration::try_from_secs_f64(value / units_per_second).ok()
     };
-    read("retry-after-ms")
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .or_else(|| read("retry-after").map(Duration::from_secs_f64))
+    read("retry-after-ms", 1000.0).or_else(|| read("retry-after", 1.0))
 }
 
 #[cfg(test)]
@@ -309,6 +310,13 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&bad), None);
+        // A provider's header must not be able to panic the backend.
+        for huge in ["1e300", "inf", "NaN"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", huge.parse().unwrap());
+            headers.insert("retry-after-ms", huge.parse().unwrap());
+            assert_eq!(retry_after(&headers), None, "{huge}");
+        }
     }
 
     #[test]
