@@ -106,15 +106,7 @@ impl Stack {
 
     /// Sends one user message and reads the whole answer.
     pub async fn chat(&self, text: &str) -> Answer {
-        let response = tokio::time::timeout(EXCHANGE_TIMEOUT, self.send(text))
-            .await
-            .expect("the backend answers in time");
-        assert_eq!(response.status(), 200, "chat status");
-        let raw = tokio::time::timeout(EXCHANGE_TIMEOUT, response.bytes())
-            .await
-            .expect("the stream ends in time")
-            .expect("the body reads");
-        Answer::parse(raw.to_vec())
+        self.chat_body(&chat_body(text)).await
     }
 
     /// Sends one user message; the caller reads the response.
