@@ -73,10 +73,6 @@ pub async fn sigkill_mid_stream_recovers(kind: TransportKind) {
     );
     assert!(chat.header("retry-after").is_some());
     assert_eq!(chat.error_code().as_deref(), Some("unavailable"));
-    assert!(
-        to_unhealthy < HANG_GUARD,
-        "503 took {to_unhealthy:?} (design: within 100 ms)"
-    );
 
     let rest = tokio::time::timeout(HANG_GUARD, async {
         while let Ok(Some(chunk)) = response.chunk().await {
@@ -93,17 +89,15 @@ pub async fn sigkill_mid_stream_recovers(kind: TransportKind) {
         chunks.last()
     );
 
-    let back = stack.wait_healthy().await;
+    // How fast is the harness's crash study to measure (`recovery_ms`); this checks only that
+    // it happens, `wait_for_status` and `wait_healthy` guarding against a hang.
+    stack.wait_healthy().await;
     let recovery = killed.elapsed();
     let answer = stack.chat(&fast(Scenario::Text).render()).await;
     eprintln!("{kind:?}: serving again {recovery:?} after SIGKILL");
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(answer.chunk_types().contains(&"finish".to_owned()));
     assert_ne!(stack.sidecar_pid(), old_pid, "a new sidecar serves");
-    assert!(
-        back < HANG_GUARD,
-        "recovery took {recovery:?} (design: within 2 s)"
-    );
     stack.stop().await;
 }
 
