@@ -236,6 +236,11 @@ pub const DEFAULT_TTFT_MS: u64 = 200;
 pub const DEFAULT_GAP_MS: u64 = 20;
 /// Realistic length of a short answer, in chunks.
 pub const DEFAULT_CHUNKS: u32 = 20;
+/// The most chunks a directive may ask for. The mock builds a whole answer before its first
+/// chunk (one string per chunk, one timeline record reserved per chunk), so an absurd count
+/// such as `chunks=4000000000` would exhaust its memory instead of being refused; a million
+/// chunks is over five hours at the default gap, beyond any run the harness makes.
+pub const MAX_CHUNKS: u32 = 1_000_000;
 /// Long enough to trip any sane idle timeout a test configures, short enough to end by itself.
 pub const DEFAULT_STALL_MS: u64 = 5_000;
 /// The `Retry-After` the mock sends with a 429, in seconds.
@@ -372,11 +377,12 @@ impl FromStr for Directive {
                 _ => return Err(DirectiveError::UnknownParameter(key.to_owned())),
             }
         }
-        if directive.params.chunks == 0 {
+        let chunks = directive.params.chunks;
+        if chunks == 0 || chunks > MAX_CHUNKS {
             return Err(DirectiveError::InvalidValue {
                 key: "chunks".into(),
-                value: "0".into(),
-                reason: "a stream needs at least one chunk".into(),
+                value: chunks.to_string(),
+                reason: format!("a stream has between 1 and {MAX_CHUNKS} chunks"),
             });
         }
         Ok(directive)
@@ -483,6 +489,16 @@ mod tests {
             Directive::find_in("[[scenario:text chunks=0]]"),
             Err(DirectiveError::InvalidValue { .. })
         ));
+        let too_many = format!("[[scenario:text chunks={}]]", MAX_CHUNKS + 1);
+        assert!(matches!(
+            Directive::find_in(&too_many),
+            Err(DirectiveError::InvalidValue { .. })
+        ));
+        let most = format!("[[scenario:long chunks={MAX_CHUNKS}]]");
+        assert_eq!(
+            Directive::find_in(&most).map(|d| d.params.chunks),
+            Ok(MAX_CHUNKS)
+        );
         assert_eq!(
             Directive::find_in("[[scenario:text"),
             Err(DirectiveError::Unterminated)
