@@ -171,7 +171,13 @@ fn private_dir(kind: TransportKind) -> anyhow::Result<tempfile::TempDir> {
     std::fs::set_permissions(
         dir.path(),
         std::fs::Permissions::from_mode(RUNTIME_DIR_MODE),
-    )?;
+    )
+    .with_context(|| {
+        format!(
+            "cannot make {} private (mode 0700); check TMPDIR points at a directory you own",
+            dir.path().display()
+        )
+    })?;
     Ok(dir)
 }
 
