@@ -40,6 +40,20 @@ pub struct CaseEnv<'a> {
     pub quick: bool,
 }
 
+impl CaseEnv<'_> {
+    /// The same surroundings pointed at another instance of the backend (one of a case's own).
+    pub fn at(&self, base: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            backend: self.backend.clone(),
+            base: base.to_owned(),
+            oracle: self.oracle,
+            mock: self.mock,
+            quick: self.quick,
+        }
+    }
+}
+
 /// A stream answer read both ways.
 struct Read {
     reading: StreamReading,

@@ -117,31 +117,16 @@ async fn play_case(
             };
         }
     };
+    let own_env = env.at(instance.url());
     let CaseKind::Fault(scenario) = case.kind else {
-        let own_env = CaseEnv {
-            client: env.client.clone(),
-            backend: env.backend.clone(),
-            base: instance.url().to_owned(),
-            oracle: env.oracle,
-            mock: env.mock,
-            quick: env.quick,
-        };
         let played = play::play(case, &own_env, tag).await;
         instance.stop().await;
         return played;
     };
-    let fault_env = CaseEnv {
-        client: env.client.clone(),
-        backend: env.backend.clone(),
-        base: instance.url().to_owned(),
-        oracle: env.oracle,
-        mock: env.mock,
-        quick: env.quick,
-    };
     let d = cases::directive(scenario, tag, env.quick);
     let user = serde_json::to_value(cases::user_message("u1", d.render())).unwrap_or_default();
     let body = cases::chat_request(&format!("chat-{tag}"), vec![user]);
-    let answer = client::post_chat(&fault_env.client, &fault_env.base, &body)
+    let answer = client::post_chat(&own_env.client, &own_env.base, &body)
         .await
         .map_err(|e| format!("{e:#}"));
     let mut instance = instance;
@@ -154,7 +139,7 @@ async fn play_case(
     } else {
         !instance.process.has_exited()
     };
-    let verdict = play::judge_fault(&fault_env, scenario, answer.clone(), survived).await;
+    let verdict = play::judge_fault(&own_env, scenario, answer.clone(), survived).await;
     instance.stop().await;
     Played {
         verdict,
@@ -290,16 +275,7 @@ fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) 
     } else {
         None
     };
-    CaseResult {
-        scenario: READY_CASE.into(),
-        outcome: if reason.is_some() {
-            Outcome::Failed
-        } else {
-            Outcome::Ok
-        },
-        reason,
-        raw_stream: None,
-    }
+    check_result(READY_CASE, reason)
 }
 
 /// DESIGN.md: SIGTERM shuts a backend down cleanly, its runtime included, within 2 s.
@@ -314,32 +290,26 @@ fn shutdown_check(stop: &StopReport) -> CaseResult {
     } else {
         None
     };
-    CaseResult {
-        scenario: SHUTDOWN_CASE.into(),
-        outcome: if reason.is_some() {
-            Outcome::Failed
-        } else {
-            Outcome::Ok
-        },
-        reason,
-        raw_stream: None,
-    }
+    check_result(SHUTDOWN_CASE, reason)
 }
 
 /// The canary API key must appear in no log of the backend's processes.
 fn key_check(log_dir: &Path, canary: &str) -> CaseResult {
     let leaked = orchestrate::logs_containing(log_dir, canary);
-    let (outcome, reason) = if leaked.is_empty() {
-        (Outcome::Ok, None)
-    } else {
-        (
-            Outcome::Failed,
-            Some(format!("the API key appears in {}", leaked.join(", "))),
-        )
-    };
+    let reason =
+        (!leaked.is_empty()).then(|| format!("the API key appears in {}", leaked.join(", ")));
+    check_result(API_KEY_CASE, reason)
+}
+
+/// A check on the instance as a whole: failed with `reason`, or ok without one.
+fn check_result(scenario: &str, reason: Option<String>) -> CaseResult {
     CaseResult {
-        scenario: API_KEY_CASE.into(),
-        outcome,
+        scenario: scenario.into(),
+        outcome: if reason.is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Ok
+        },
         reason,
         raw_stream: None,
     }
