@@ -132,7 +132,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         eprintln!(
             "[{}] conformance: {} cases",
             backend.name(),
-            cases.len() + 3
+            cases.len() + suite::INSTANCE_CHECKS.len()
         );
         let started = std::time::Instant::now();
         let results = suite::run_backend(backend, &cases, &env).await;

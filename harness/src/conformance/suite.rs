@@ -25,6 +25,8 @@ const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 pub const READY_CASE: &str = "ready-line";
 pub const API_KEY_CASE: &str = "logs/api-key-never-logged";
 pub const SHUTDOWN_CASE: &str = "shutdown/sigterm-within-2s";
+/// The checks [`run_backend`] adds to the cases it is given, about the instance as a whole.
+pub const INSTANCE_CHECKS: [&str; 3] = [READY_CASE, SHUTDOWN_CASE, API_KEY_CASE];
 
 /// Shared by every backend of a run.
 #[derive(Debug)]
