@@ -329,7 +329,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs `sh -c <command>` in `cwd` to completion in its own process group (stopped with the
-/// harness like every other child), stdout and stderr both appended to `log`.
+/// harness like every other child), stdout and stderr both written to `log` (created afresh).
 pub async fn run_shell(command: &str, cwd: &Path, log: &Path) -> std::io::Result<ExitStatus> {
     let file = std::fs::File::create(log)?;
     let mut child = Command::new("sh")

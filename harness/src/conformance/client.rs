@@ -45,8 +45,9 @@ impl Answer {
     }
 }
 
-/// A client without connection reuse across cases' failure modes: each case opens its own
-/// connections, so one backend's broken connection cannot fail another case.
+/// The suite's client. Cases use clones of it, which share one connection pool (a connection
+/// that broke is dropped, not reused); no proxy, as every backend is on loopback; each answer is
+/// bounded by [`ANSWER_TIMEOUT`].
 pub fn http_client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .no_proxy()
