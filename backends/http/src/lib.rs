@@ -1,6 +1,6 @@
 //! The `http` architecture: the Rust server (the core shell) supervises a Node.js sidecar
-//! running the AI SDK and reaches it over loopback TCP on a kernel-chosen port, with a per-launch bearer token; the sidecar calls tools back over the same
-//! kind of transport.
+//! running the AI SDK and reaches it over loopback TCP on a kernel-chosen port, with a
+//! per-launch bearer token; the sidecar calls tools back over the same kind of transport.
 //!
 //! Everything but the choice of transport lives in `sidecar-host`, shared with the other
 //! sidecar architecture; this crate is that choice, the command line, and the entry tests use.
