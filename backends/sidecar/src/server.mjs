@@ -73,7 +73,8 @@ async function main() {
   // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.
   server.requestTimeout = 0;
   // Idle keep-alive connections from the parent stay open longer than its pool keeps them
-  // (hyper: 90 s), so the parent never reuses a connection we are closing.
+  // (sidecar-host's POOL_IDLE_TIMEOUT, 4 s), so the parent never reuses a connection we are
+  // closing.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   let url;
