@@ -50,11 +50,12 @@ async fn sigint_works_like_sigterm() {
     assert_eq!(status.code(), Some(0), "{log}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_ends_streams_in_flight_and_cancels_their_provider_requests() {
-    let mock = mock().await;
-    let server = NapiProcess::start(&mock.base_url(), &[]).await;
-    let tag = "term-in-flight";
+/// Posts a 500-chunk answer tagged `tag` (10 s at its pace) and reads it until text flows,
+/// which means its provider request is under way; the rest of the stream.
+async fn long_stream_under_way(
+    server: &NapiProcess,
+    tag: &str,
+) -> impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<> {
     let body = chat_body(&fast_directive("text", tag, " gap_ms=20 chunks=500"));
     let response = client()
         .post(format!("{}/api/chat", server.url()))
@@ -64,12 +65,21 @@ async fn sigterm_ends_streams_in_flight_and_cancels_their_provider_requests() {
         .unwrap();
     let mut frames = response.bytes_stream();
     let mut seen = String::new();
-    // The provider request is under way once text flows.
     while !seen.contains("text-delta") {
+        // `client()`'s timeout covers the body too, so a stalled stream fails here.
         seen.push_str(&String::from_utf8_lossy(
             &frames.next().await.unwrap().unwrap(),
         ));
     }
+    frames
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_streams_in_flight_and_cancels_their_provider_requests() {
+    let mock = mock().await;
+    let server = NapiProcess::start(&mock.base_url(), &[]).await;
+    let tag = "term-in-flight";
+    let mut frames = long_stream_under_way(&server, tag).await;
 
     let started = Instant::now();
     server.signal(Signal::TERM);
@@ -106,20 +116,7 @@ async fn a_client_disconnect_aborts_the_provider_request() {
     let mock = mock().await;
     let server = NapiProcess::start(&mock.base_url(), &[]).await;
     let tag = "disconnect";
-    let body = chat_body(&fast_directive("text", tag, " gap_ms=20 chunks=500"));
-    let response = client()
-        .post(format!("{}/api/chat", server.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let mut frames = response.bytes_stream();
-    let mut seen = String::new();
-    while !seen.contains("text-delta") {
-        seen.push_str(&String::from_utf8_lossy(
-            &frames.next().await.unwrap().unwrap(),
-        ));
-    }
+    let frames = long_stream_under_way(&server, tag).await;
     drop(frames);
 
     let timeline = mock.timeline_store();
