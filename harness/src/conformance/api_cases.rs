@@ -87,8 +87,7 @@ pub async fn rate_limited(
 ) -> Result<(), String> {
     let mut d = cases::directive(Scenario::Text, tag, env.quick);
     d.params.chunks = 1;
-    let user = serde_json::to_value(cases::user_message("u1", d.render())).unwrap_or_default();
-    let body = cases::chat_request(&format!("chat-{tag}"), vec![user]);
+    let body = cases::single_turn(&format!("chat-{tag}"), d.render());
     for attempt in 1..=RATE_LIMIT_BURST + 1 {
         let answer = client::post_chat(&env.client, &env.base, &body)
             .await

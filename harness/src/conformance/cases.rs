@@ -2,7 +2,7 @@
 //! response headers. A case is data; [`super::run`] plays it and [`super::expect`] judges it.
 
 use contract::scenario::{CATALOGUE, Directive, Expected, Scenario};
-use contract::ui_message::{ChatRequest, Role, Trigger, UiMessage, UiPart};
+use contract::ui_message::{Role, UiMessage, UiPart};
 
 /// Fast delays: the suite checks behaviour, not timing, and must finish in seconds.
 const FAST_TTFT_MS: u64 = 0;
@@ -213,14 +213,10 @@ pub fn chat_request(chat_id: &str, messages: Vec<serde_json::Value>) -> serde_js
     })
 }
 
-/// A one-message request as typed values.
-pub fn single_turn(chat_id: &str, text: String) -> ChatRequest {
-    ChatRequest {
-        id: chat_id.to_owned(),
-        messages: vec![user_message("u1", text)],
-        trigger: Trigger::SubmitMessage,
-        message_id: None,
-    }
+/// The body that opens chat `chat_id` with one user message saying `text`.
+pub fn single_turn(chat_id: &str, text: String) -> serde_json::Value {
+    let user = serde_json::to_value(user_message("u1", text)).unwrap_or_default();
+    chat_request(chat_id, vec![user])
 }
 
 #[cfg(test)]

@@ -280,7 +280,7 @@ async fn bad_input(env: &CaseEnv<'_>, b: BadInput) -> Result<Answer, String> {
         )),
         BadInput::TooLarge => {
             let text = "x".repeat(contract::MAX_BODY_BYTES + 1);
-            let body = cases::chat_request("too-large", vec![user_text(text)]);
+            let body = cases::single_turn("too-large", text);
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
             return client::post_oversized(&env.base, "/api/chat", &bytes)
                 .await
@@ -294,10 +294,6 @@ async fn bad_input(env: &CaseEnv<'_>, b: BadInput) -> Result<Answer, String> {
     client::exchange(request)
         .await
         .map_err(|e| format!("{e:#}"))
-}
-
-fn user_text(text: String) -> Value {
-    serde_json::to_value(cases::user_message("u1", text)).unwrap_or(Value::Null)
 }
 
 /// The fault tool ran, with fault injection on, and its effect reached the client: a panic as

@@ -126,8 +126,7 @@ async fn play_case(
         return played;
     };
     let d = cases::directive(scenario, tag, env.quick);
-    let user = serde_json::to_value(cases::user_message("u1", d.render())).unwrap_or_default();
-    let body = cases::chat_request(&format!("chat-{tag}"), vec![user]);
+    let body = cases::single_turn(&format!("chat-{tag}"), d.render());
     let answer = client::post_chat(&own_env.client, &own_env.base, &body)
         .await
         .map_err(|e| format!("{e:#}"));
