@@ -28,7 +28,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::args::ServerArgs;
-use crate::backend::ChatBackend;
+use crate::backend::{ChatBackend, Health};
 use crate::server::{CoreState, serve};
 
 /// A runtime that needs longer than this to become healthy (a sidecar that never starts) is
@@ -184,7 +184,15 @@ impl Launch {
             }
             if started.elapsed() > STARTUP_TIMEOUT {
                 server.abort();
-                anyhow::bail!("/health did not answer 200 within {STARTUP_TIMEOUT:?}");
+                let why = match backend.health() {
+                    Health::Unavailable { reason, .. } => format!("the backend says: {reason}"),
+                    Health::Ok => "the backend reports itself healthy, so the listener did not \
+                                   answer; check --listen"
+                        .to_owned(),
+                };
+                anyhow::bail!(
+                    "/health of the {name} backend did not answer 200 within {STARTUP_TIMEOUT:?}; {why}"
+                );
             }
         }
         // Read after the runtime is healthy: a supervisor may have restarted it meanwhile.
