@@ -80,10 +80,15 @@ impl TimelineStore {
     /// A copy of every request kept, or of those tagged `tag`.
     pub fn snapshot(&self, tag: Option<&str>) -> Timeline {
         let records: Vec<_> = lock(&self.shared.requests).iter().cloned().collect();
+        // Filtered before copying: a record holds every chunk's times, and `?tag=` usually
+        // picks a few requests out of many.
         let requests = records
             .iter()
-            .map(|r| lock(r).clone())
-            .filter(|r| tag.is_none_or(|t| r.tag.as_deref() == Some(t)))
+            .filter_map(|r| {
+                let record = lock(r);
+                tag.is_none_or(|t| record.tag.as_deref() == Some(t))
+                    .then(|| record.clone())
+            })
             .collect();
         Timeline { requests }
     }
