@@ -64,7 +64,10 @@ impl AppState {
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         match tag {
             None => attempts.clear(),
-            Some(t) => attempts.retain(|k, _| !k.ends_with(&format!(" tag={t}"))),
+            Some(t) => {
+                let suffix = format!(" tag={t}");
+                attempts.retain(|k, _| !k.ends_with(&suffix));
+            }
         }
     }
 }
