@@ -66,7 +66,7 @@ pub struct Common {
 pub struct ConformanceArgs {
     #[command(flatten)]
     pub common: Common,
-    /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `headers`).
+    /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// How long a backend may take to print its ready line.

@@ -1,5 +1,6 @@
-//! The cases of the suite: every catalogue scenario, multi-turn conversations, bad input and
-//! response headers. A case is data; [`super::run`] plays it and [`super::expect`] judges it.
+//! The cases of the suite: every catalogue scenario, multi-turn conversations, bad input, the
+//! API around the stream (health, tool list) and response headers. A case is data;
+//! [`super::play`] plays it and [`super::expect`] judges it.
 
 use contract::scenario::{CATALOGUE, Directive, Expected, Scenario};
 use contract::ui_message::{Role, UiMessage, UiPart};
@@ -135,8 +136,6 @@ pub fn all_cases(filter: &[String]) -> Vec<Case> {
             name: b.name().to_owned(),
             kind: CaseKind::BadInput(*b),
         }));
-    }
-    if wanted("bad-input") {
         cases.push(Case {
             name: "bad-input/429-rate-limited".into(),
             kind: CaseKind::RateLimited,

@@ -35,7 +35,7 @@ pub const STAGE: &str = "conformance";
 #[derive(Debug, Clone)]
 pub struct Options {
     pub root: PathBuf,
-    /// Scenario names (and `bad-input`, `headers`) to run; empty runs everything.
+    /// Scenario names (and `bad-input`, `api`, `headers`) to run; empty runs everything.
     pub scenarios: Vec<String>,
     pub quick: bool,
     pub ready_timeout: Duration,
