@@ -275,11 +275,13 @@ impl Answer {
     pub async fn read(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        // A body that breaks is a failure of its own, not an empty answer for later asserts to
+        // puzzle over.
         let body = tokio::time::timeout(HANG_GUARD, response.bytes())
             .await
             .expect("the answer ends")
-            .map(|b| b.to_vec())
-            .unwrap_or_default();
+            .unwrap_or_else(|e| panic!("the {status} answer's body broke: {e}"))
+            .to_vec();
         Self {
             status,
             headers,
