@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-/// The most sidecars a pool may run; each is a Node process (an idle one: 58.6 MB RSS, VmRSS of
+/// The most sidecars a pool may run; each is a Node process (an idle one: 57 MiB RSS, VmRSS of
 /// `dist/server.mjs` under Node 20 just after its ready line).
 const MAX_SIDECARS: usize = 64;
 
