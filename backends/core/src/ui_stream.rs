@@ -15,6 +15,7 @@ use bytes::Bytes;
 use contract::sse::DONE_FRAME;
 use contract::ui_chunk::UiChunk;
 use futures::{Stream, StreamExt};
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 const DATA_PREFIX: &[u8] = b"data: ";
@@ -30,24 +31,31 @@ thread_local! {
 /// `data: <json>\n\n` for one chunk. serde_json escapes every line break inside strings, so
 /// the JSON is always a single `data:` line.
 pub fn encode_chunk(chunk: &UiChunk) -> Bytes {
+    encode_frame(chunk)
+}
+
+/// [`encode_chunk`] for any value that serialises as a UI chunk does, so a backend can frame a
+/// hot-path chunk from borrowed strings without building a [`UiChunk`] (rust-only's
+/// `text-delta`) and still share this one encoder.
+pub fn encode_frame<T: Serialize + ?Sized>(value: &T) -> Bytes {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut buffer) => {
-            let frame = encode_into(&mut buffer, chunk);
+            let frame = encode_into(&mut buffer, value);
             if buffer.capacity() > SCRATCH_KEEP_BYTES {
                 *buffer = Vec::new();
             }
             frame
         }
         // Only reachable if serialising re-entered the encoder; fall back to a fresh buffer.
-        Err(_) => encode_into(&mut Vec::new(), chunk),
+        Err(_) => encode_into(&mut Vec::new(), value),
     })
 }
 
-fn encode_into(buffer: &mut Vec<u8>, chunk: &UiChunk) -> Bytes {
+fn encode_into<T: Serialize + ?Sized>(buffer: &mut Vec<u8>, value: &T) -> Bytes {
     buffer.clear();
     buffer.extend_from_slice(DATA_PREFIX);
-    if serde_json::to_writer(&mut *buffer, chunk).is_err() {
-        // UiChunk holds only strings and JSON values, which always serialise; should that ever
+    if serde_json::to_writer(&mut *buffer, value).is_err() {
+        // Chunks hold only strings and JSON values, which always serialise; should that ever
         // change, the client still gets a well-formed error chunk rather than a broken frame.
         buffer.truncate(DATA_PREFIX.len());
         buffer.extend_from_slice(br#"{"type":"error","errorText":"cannot encode a chunk"}"#);
