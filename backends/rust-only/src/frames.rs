@@ -1,62 +1,19 @@
-//! UI message stream frames: one `data: <json>\n\n` per chunk, built in a single buffer.
+//! UI message stream frames: one `data: <json>\n\n` per chunk, one allocation each, by the
+//! shell's own encoder (`leanspec_core::ui_stream`), so every backend frames alike.
 //!
 //! The hot path is the text delta, one per provider chunk. [`text_delta`] serialises it from
 //! borrowed strings, without building a `UiChunk`; every other chunk goes through
 //! [`contract::ui_chunk::UiChunk`], and a test pins the fast path to the contract's
 //! serialisation.
-//!
-//! A frame costs exactly one allocation: its own bytes. The JSON is written into a reused
-//! per-thread scratch buffer and copied into an exactly-sized `Bytes`, because
-//! `Bytes::from(Vec)` of a vector with spare capacity allocates a second, shared header.
-
-use std::cell::RefCell;
 
 use bytes::Bytes;
 use contract::ui_chunk::UiChunk;
+use leanspec_core::ui_stream::{done_frame, encode_chunk, encode_frame};
 use serde::Serialize;
-
-const PREFIX: &[u8] = b"data: ";
-const SUFFIX: &[u8] = b"\n\n";
-/// The scratch buffer starts this large; it grows to the largest frame a thread has built.
-const SCRATCH_CAPACITY: usize = 1024;
-/// A scratch buffer grown past this by one huge chunk (a large tool output) is released
-/// instead of being kept for the thread's lifetime.
-const SCRATCH_KEEP_LIMIT: usize = 64 * 1024;
-
-thread_local! {
-    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(SCRATCH_CAPACITY));
-}
-
-/// Builds one frame around the JSON of `value`.
-fn frame<T: Serialize>(value: &T) -> Bytes {
-    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            write_frame(&mut buf, value);
-            let frame = Bytes::copy_from_slice(&buf);
-            if buf.capacity() > SCRATCH_KEEP_LIMIT {
-                *buf = Vec::with_capacity(SCRATCH_CAPACITY);
-            }
-            frame
-        }
-        // Only if serialising re-entered this function, which no chunk type does.
-        Err(_) => {
-            let mut buf = Vec::new();
-            write_frame(&mut buf, value);
-            Bytes::from(buf)
-        }
-    })
-}
-
-fn write_frame<T: Serialize>(buf: &mut Vec<u8>, value: &T) {
-    buf.extend_from_slice(PREFIX);
-    write_json(buf, value);
-    buf.extend_from_slice(SUFFIX);
-}
 
 /// The frame of any chunk.
 pub fn chunk(chunk: &UiChunk) -> Bytes {
-    frame(chunk)
+    encode_chunk(chunk)
 }
 
 /// The frame of a `text-delta`, identical to `chunk(&UiChunk::text_delta(id, delta))`.
@@ -68,7 +25,7 @@ pub fn text_delta(id: &str, delta: &str) -> Bytes {
         id: &'a str,
         delta: &'a str,
     }
-    frame(&TextDelta {
+    encode_frame(&TextDelta {
         kind: "text-delta",
         id,
         delta,
@@ -77,15 +34,7 @@ pub fn text_delta(id: &str, delta: &str) -> Bytes {
 
 /// The frame that ends every UI message stream.
 pub fn done() -> Bytes {
-    Bytes::from_static(contract::sse::DONE_FRAME)
-}
-
-fn write_json<T: Serialize>(buf: &mut Vec<u8>, value: &T) {
-    // Serialising into a Vec cannot fail for these types: every key is a string and no
-    // value has a failing `Serialize` impl. An empty object keeps the frame valid regardless.
-    if serde_json::to_writer(&mut *buf, value).is_err() {
-        buf.extend_from_slice(b"{}");
-    }
+    done_frame()
 }
 
 #[cfg(test)]
@@ -117,7 +66,8 @@ mod tests {
 
     #[test]
     fn a_huge_frame_is_built_whole() {
-        let delta = "x".repeat(3 * SCRATCH_KEEP_LIMIT);
+        // Larger than the scratch buffer the encoder keeps between frames (64 KiB).
+        let delta = "x".repeat(256 * 1024);
         let frame = text_delta("0", &delta);
         assert_eq!(decode(&frame), UiChunk::text_delta("0", delta));
         assert_eq!(
