@@ -39,7 +39,8 @@ pub struct SuiteEnv<'a> {
     pub run_path: PathBuf,
 }
 
-/// Runs `cases` against `backend`; one result per case, in the order given, plus the log check.
+/// Runs `cases` against `backend`; one result per case, in the order given, after the ready-line
+/// check and before the shutdown and API-key checks ([`INSTANCE_CHECKS`]).
 pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) -> Vec<CaseResult> {
     let log_dir = env
         .run_path
