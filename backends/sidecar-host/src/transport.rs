@@ -94,6 +94,8 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 #[derive(Clone)]
 pub struct SidecarClient {
     addr: Arc<SidecarAddr>,
+    /// `Bearer <token>`, built once rather than on every request (tcp only).
+    authorization: Option<HeaderValue>,
     client: Client<SidecarConnector, Full<Bytes>>,
 }
 
@@ -122,12 +124,26 @@ pub enum ProbeError {
 
 impl SidecarClient {
     pub fn new(addr: SidecarAddr) -> Self {
+        let authorization = addr.token().and_then(|token| {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"));
+            if value.is_err() {
+                tracing::error!(
+                    "the sidecar token is not a valid header value; requests go without it and \
+                     the sidecar will refuse them: use a token of visible ASCII characters"
+                );
+            }
+            value.ok()
+        });
         let addr = Arc::new(addr);
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build(SidecarConnector { addr: addr.clone() });
-        Self { addr, client }
+        Self {
+            addr,
+            authorization,
+            client,
+        }
     }
 
     pub fn addr(&self) -> &SidecarAddr {
@@ -136,10 +152,8 @@ impl SidecarClient {
 
     fn request(&self, method: &str, path: &str, body: Bytes) -> Request<Full<Bytes>> {
         let mut builder = Request::builder().method(method).uri(self.addr.uri(path));
-        if let Some(token) = self.addr.token()
-            && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
-        {
-            builder = builder.header(AUTHORIZATION, value);
+        if let Some(value) = &self.authorization {
+            builder = builder.header(AUTHORIZATION, value.clone());
         }
         if !body.is_empty() {
             builder = builder.header(CONTENT_TYPE, "application/json");
@@ -297,5 +311,26 @@ impl AsyncWrite for SidecarStream {
             Self::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn tcp_requests_carry_the_bearer_token_and_unix_requests_none() {
+        let tcp = SidecarClient::new(SidecarAddr::Tcp {
+            addr: "127.0.0.1:9".parse().expect("literal address"),
+            token: "t0ken".into(),
+        });
+        let request = tcp.request("POST", "/api/chat", Bytes::from_static(b"{}"));
+        assert_eq!(request.headers()[AUTHORIZATION], "Bearer t0ken");
+        assert_eq!(request.uri(), "http://127.0.0.1:9/api/chat");
+
+        let unix = SidecarClient::new(SidecarAddr::Unix("/nonexistent.sock".into()));
+        let request = unix.request("GET", "/health", Bytes::new());
+        assert!(request.headers().get(AUTHORIZATION).is_none());
+        assert!(request.headers().get(CONTENT_TYPE).is_none());
     }
 }
