@@ -27,7 +27,10 @@ pub const BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// A sidecar that stayed up this long is healthy again: its next crash restarts it fast.
 pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
-/// What a start takes on this kind of machine, added to the backoff in `Retry-After`.
+/// A start's allowance in `Retry-After`, added to the backoff: a bundled sidecar takes 90-140 ms
+/// to its ready line (p50, busy 2-core machine: backends/sidecar/README.md), and a slow start
+/// must not make a client retry too early. (`Retry-After` is whole seconds, so this mostly
+/// decides whether a restart is announced as 1 s or 2 s.)
 const EXPECTED_START: Duration = Duration::from_millis(500);
 /// SIGTERM to SIGKILL when the server shuts down (DESIGN.md: everything gone within 2 s).
 const STOP_GRACE: Duration = Duration::from_millis(1_000);
