@@ -52,7 +52,7 @@ impl ChatBackend for SidecarBackend {
             PoolHealth::Up => Health::Ok,
             PoolHealth::Down { retry_after } => Health::Unavailable {
                 retry_after_s: proxy::retry_after_seconds(retry_after),
-                reason: "the chat sidecar is down or restarting".into(),
+                reason: proxy::SIDECAR_DOWN.into(),
             },
         }
     }

@@ -105,10 +105,13 @@ pub fn unavailable(pool: &Pool) -> ApiError {
         PoolHealth::Up => Duration::ZERO,
     };
     ApiError::Unavailable {
-        message: "the chat sidecar is down or restarting".into(),
+        message: SIDECAR_DOWN.into(),
         retry_after_s: retry_after_seconds(retry_after),
     }
 }
+
+/// What a client is told while no sidecar serves, by `/health` and by `/api/chat` alike.
+pub const SIDECAR_DOWN: &str = "the chat sidecar is down or restarting";
 
 /// `Retry-After` is whole seconds; round up, and never tell a client to retry at once.
 pub fn retry_after_seconds(wait: Duration) -> u64 {
