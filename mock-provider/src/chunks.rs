@@ -58,10 +58,14 @@ impl ChunkFactory {
     pub fn delta_frame(&self, delta: &Delta, first: bool) -> Bytes {
         match (delta, &self.text_template, first) {
             (Delta::Text(text), Some((before, after)), false) => {
-                let quoted = serde_json::to_string(text).unwrap_or_default();
-                let mut out = Vec::with_capacity(before.len() + quoted.len() + after.len());
+                // Quoted straight into the frame: sized exactly for text that needs no escapes
+                // (the mock's words), so a text chunk costs one allocation.
+                let mut out = Vec::with_capacity(before.len() + text.len() + 2 + after.len());
                 out.extend_from_slice(before);
-                out.extend_from_slice(quoted.as_bytes());
+                if serde_json::to_writer(&mut out, text).is_err() {
+                    // Writing a string into a Vec cannot fail; the general path stays correct.
+                    return frame(&self.delta(delta, first));
+                }
                 out.extend_from_slice(after);
                 Bytes::from(out)
             }
