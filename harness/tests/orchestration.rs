@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use harness::orchestrate::{self, LaunchConfig, LaunchOptions};
 use harness::process::StartError;
 
+/// Guards against a start that never gives up; far above any ready timeout used here.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
 fn launch(root: &std::path::Path, timeout: Duration) -> LaunchConfig {
     LaunchConfig {
         root: root.to_owned(),
@@ -31,14 +34,14 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
     let backend = common::shell_backend(dir.path(), "silent", &script);
     let timeout = Duration::from_millis(1500);
     let started = Instant::now();
-    let err = orchestrate::start_backend(
-        &backend,
-        &launch(dir.path(), timeout),
-        &LaunchOptions::default(),
-        &dir.path().join("logs"),
-    )
-    .await
-    .unwrap_err();
+    let cfg = launch(dir.path(), timeout);
+    let logs = dir.path().join("logs");
+    let opts = LaunchOptions::default();
+    let start = orchestrate::start_backend(&backend, &cfg, &opts, &logs);
+    let err = tokio::time::timeout(HANG_GUARD, start)
+        .await
+        .expect("start gave up at its ready timeout")
+        .unwrap_err();
     let waited = started.elapsed();
     assert!(matches!(err, StartError::NoReadyLine { .. }), "{err}");
     let message = err.to_string();
@@ -48,8 +51,8 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
     );
     assert!(message.contains("warming up, slowly"), "{message}");
     assert!(
-        waited >= timeout && waited < timeout + Duration::from_secs(5),
-        "{waited:?}"
+        waited >= timeout,
+        "gave up after {waited:?}, before the timeout"
     );
     let pids = common::pids(&pid_file);
     assert_eq!(pids.len(), 2, "the test double wrote its pids");
@@ -65,7 +68,7 @@ async fn a_backend_that_exits_early_says_how_and_why() {
         "dies",
         "echo 'cannot bind: address in use' >&2; exit 3",
     );
-    let started = Instant::now();
+    // Reaching the ready timeout would be `NoReadyLine`: `ExitedEarly` shows it did not wait.
     let err = orchestrate::start_backend(
         &backend,
         &launch(dir.path(), Duration::from_secs(30)),
@@ -79,10 +82,6 @@ async fn a_backend_that_exits_early_says_how_and_why() {
     assert!(
         message.contains("exit status: 3") && message.contains("address in use"),
         "{message}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "it did not wait for the timeout"
     );
 }
 
