@@ -14,7 +14,8 @@ use crate::tool_calls::NamelessToolCall;
 pub const TEXT_UNREACHABLE: &str = "could not reach the provider";
 pub const TEXT_MALFORMED: &str = "provider sent a malformed chunk";
 pub const TEXT_TRUNCATED: &str = "provider stream ended unexpectedly";
-pub const TEXT_INTERNAL: &str = "internal error in the chat runtime";
+/// The shell's own phrase for a failure inside the chat runtime, so both say it alike.
+pub const TEXT_INTERNAL: &str = leanspec_core::STREAM_PANIC_ERROR_TEXT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
