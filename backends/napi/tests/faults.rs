@@ -11,6 +11,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
 use contract::ui_chunk::UiChunk;
+use futures::StreamExt;
 use futures::future::join_all;
 use support::*;
 
@@ -88,19 +89,22 @@ async fn the_crash_tool_kills_the_whole_process() {
     let url = server.url().to_owned();
 
     // A bystander request in flight when the runtime dies dies with it: that is the blast radius.
-    let bystander = {
-        let url = url.clone();
-        tokio::spawn(async move {
-            let text = fast_directive("text", "bystander", " gap_ms=50 chunks=40");
-            client()
-                .post(format!("{url}/api/chat"))
-                .json(&chat_body(&text))
-                .send()
-                .await
-                .map(|r| r.text())
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // It is read until text flows, so it is certainly in flight (not yet to be sent) at the crash;
+    // its 400 chunks at 50 ms last far longer than the crash takes.
+    let text = fast_directive("text", "bystander", " gap_ms=50 chunks=400");
+    let response = client()
+        .post(format!("{url}/api/chat"))
+        .json(&chat_body(&text))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut bystander = response.bytes_stream();
+    let mut bystander_body = String::new();
+    while !bystander_body.contains("text-delta") {
+        let bytes = bystander.next().await.unwrap().unwrap();
+        bystander_body.push_str(&String::from_utf8_lossy(&bytes));
+    }
     let crash = client()
         .post(format!("{url}/api/chat"))
         .json(&chat_body(&fast_directive("crash-tool", "crash", "")))
@@ -123,10 +127,10 @@ async fn the_crash_tool_kills_the_whole_process() {
     );
     assert!(log.contains("runtime crash requested by tool"), "{log}");
 
-    let bystander_body = match bystander.await.unwrap() {
-        Ok(text) => text.await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    // The stream ends in a read error (connection reset) or a plain end, never in `[DONE]`.
+    while let Some(Ok(bytes)) = bystander.next().await {
+        bystander_body.push_str(&String::from_utf8_lossy(&bytes));
+    }
     assert!(
         !bystander_body.contains("data: [DONE]"),
         "the bystander died with the process"
