@@ -56,6 +56,8 @@ async fn real_sdk_streams_pass_and_both_readings_agree() {
         fixtures.display()
     );
     let mut problems = Vec::new();
+    // Each expected violation must be met, or a rule stopped firing on a real stream.
+    let mut expected_unmet: Vec<&(&str, &str)> = EXPECTED_VIOLATIONS.iter().collect();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         if CONTINUATIONS.contains(&name.as_str()) {
@@ -65,12 +67,11 @@ async fn real_sdk_streams_pass_and_both_readings_agree() {
         let reading = read_stream(&raw);
         let node = oracle.read(&raw).await.unwrap();
         for v in &reading.violations {
-            if !EXPECTED_VIOLATIONS
-                .iter()
-                .any(|(f, text)| *f == name && v.contains(text))
-            {
+            let expected = |(f, text): &&(&str, &str)| *f == name && v.contains(text);
+            if !EXPECTED_VIOLATIONS.iter().any(|e| expected(&e)) {
                 problems.push(format!("{name}: violation: {v}"));
             }
+            expected_unmet.retain(|e| !expected(e));
         }
         if node.chunk_types != reading.chunk_types() {
             problems.push(format!(
@@ -82,6 +83,11 @@ async fn real_sdk_streams_pass_and_both_readings_agree() {
         if let Some(diff) = first_difference(&reading.parts, &project(&node.parts())) {
             problems.push(format!("{name}: {diff}"));
         }
+    }
+    for (name, text) in expected_unmet {
+        problems.push(format!(
+            "{name}: the expected violation {text:?} was not reported"
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
