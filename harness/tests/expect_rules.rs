@@ -72,7 +72,11 @@ fn merged_or_split_chunks_break_the_one_to_one_mapping() {
         "{err}"
     );
     let split = read_stream(&text_answer(&["a", " ", "b "], "stop"));
-    assert!(expect::completes(&directive(2), &split, &[served(2)], None).is_err());
+    let err = expect::completes(&directive(2), &split, &[served(2)], None).unwrap_err();
+    assert!(
+        err.contains("2 text chunks, the stream has 3 text-deltas"),
+        "{err}"
+    );
 }
 
 #[test]
