@@ -67,6 +67,9 @@ export function createChat({
     apiKey: apiKey ?? '',
     fetch: guardProviderFetch({ idleTimeoutMs }),
   });
+  // Built once: a language model object holds no per-request state, as the AI SDK's own
+  // examples that share one across calls rely on.
+  const languageModel = provider.chat(model);
   const tools = buildTools(toolDefinitions ?? [], callTool);
 
   async function streamChat(body, abortSignal) {
@@ -90,7 +93,7 @@ export function createChat({
     const stop = new AbortController();
     const signal = abortSignal ? AbortSignal.any([abortSignal, stop.signal]) : stop.signal;
     const result = streamText({
-      model: provider.chat(model),
+      model: languageModel,
       messages: modelMessages,
       tools,
       stopWhen: stepCountIs(MAX_STEPS),
