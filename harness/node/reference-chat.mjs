@@ -53,7 +53,8 @@ export async function referenceChat({ baseUrl, model = DEFAULT_MODEL, apiKey, me
     messages: await convertToModelMessages(messages, { tools }),
     tools,
     stopWhen: stepCountIs(MAX_STEPS),
-    // No automatic retries, as in every backend (docs/architecture.md, "Error text").
+    // No automatic retries: one provider request per step, so a failure is the provider's own
+    // answer (backends keep the SDK's two retries; docs/architecture.md, "Error text").
     maxRetries: 0,
     abortSignal,
     onError: ({ error }) => log(`streamText: ${describeError(error)}`),
