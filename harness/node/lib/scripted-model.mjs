@@ -66,21 +66,21 @@ export function step(parts, reason = 'stop', { abort, finish = true } = {}) {
 
 /** Text block `id` streamed as the given deltas. */
 export function text(id, deltas, providerMetadata) {
-  const meta = providerMetadata ? { providerMetadata } : {};
-  return [
-    { type: 'text-start', id, ...meta },
-    ...deltas.map(delta => ({ type: 'text-delta', id, delta })),
-    { type: 'text-end', id, ...meta },
-  ];
+  return block('text', id, deltas, providerMetadata);
 }
 
 /** Reasoning block `id` streamed as the given deltas. */
 export function reasoning(id, deltas, providerMetadata) {
+  return block('reasoning', id, deltas, providerMetadata);
+}
+
+/** `<kind>-start`, one `<kind>-delta` per delta, `<kind>-end`: text and reasoning stream alike. */
+function block(kind, id, deltas, providerMetadata) {
   const meta = providerMetadata ? { providerMetadata } : {};
   return [
-    { type: 'reasoning-start', id, ...meta },
-    ...deltas.map(delta => ({ type: 'reasoning-delta', id, delta })),
-    { type: 'reasoning-end', id, ...meta },
+    { type: `${kind}-start`, id, ...meta },
+    ...deltas.map(delta => ({ type: `${kind}-delta`, id, delta })),
+    { type: `${kind}-end`, id, ...meta },
   ];
 }
 
