@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use axum::Router;
-use axum::serve::ListenerExt;
+use axum::serve::{Listener, ListenerExt};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -44,13 +44,7 @@ impl ToolListener {
         }
         let listener = UnixListener::bind(path)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))?;
-        let task = tokio::spawn(async move {
-            let serve =
-                axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned());
-            if let Err(e) = serve.await {
-                tracing::error!("tool-callback socket failed: {e}");
-            }
-        });
+        let task = spawn_serve(listener, router, shutdown);
         Ok(Self {
             endpoint: ToolEndpoint::Socket(path.to_path_buf()),
             task,
@@ -71,13 +65,7 @@ impl ToolListener {
                 tracing::warn!("cannot set TCP_NODELAY on a tool connection: {e}");
             }
         });
-        let task = tokio::spawn(async move {
-            let serve =
-                axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned());
-            if let Err(e) = serve.await {
-                tracing::error!("tool-callback listener failed: {e}");
-            }
-        });
+        let task = spawn_serve(listener, router, shutdown);
         Ok(Self {
             endpoint: ToolEndpoint::Tcp(addr),
             task,
@@ -99,4 +87,19 @@ impl ToolListener {
     pub async fn join(self) {
         let _ = self.task.await;
     }
+}
+
+/// Serves `router` on `listener` until `shutdown`, on a task of its own.
+fn spawn_serve<L>(listener: L, router: Router, shutdown: CancellationToken) -> JoinHandle<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let serve =
+            axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!("the tool-callback listener failed: {e}");
+        }
+    })
 }
