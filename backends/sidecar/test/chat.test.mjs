@@ -2,6 +2,7 @@
 // tool callbacks to a stub of the Rust side's internal listener.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,9 +25,10 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
   let tools;
   let sidecar;
   let target;
+  let dir;
 
   before(async () => {
-    const dir = privateTempDir();
+    dir = privateTempDir();
     provider = await startStubProvider();
     tools = await startToolsServer({ socketPath: path.join(dir, 'tools.sock') });
     sidecar = await startSidecar({
@@ -44,6 +46,7 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
     await sidecar?.stop();
     await tools?.close();
     await provider?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const chat = (text) => request(target, { method: 'POST', path: '/api/chat', body: chatBody(text) });
@@ -213,6 +216,7 @@ describe('provider retries', { timeout: SUITE_TIMEOUT_MS }, () => {
       await sidecar.stop();
       await tools.close();
       await provider.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
