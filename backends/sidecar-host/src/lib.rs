@@ -13,7 +13,9 @@
 //! - [`proxy`]: the streaming relay that ends a broken stream with `error` + `[DONE]`;
 //! - [`tool_listener`]: the internal listener tools are called back on;
 //! - [`backend`]: all of it as core's `ChatBackend`; [`host`]: the whole server, for the bins;
-//! - [`args`]: the sidecar flags both bins add to core's `ServerArgs`.
+//! - [`args`]: the sidecar flags both bins add to core's `ServerArgs`;
+//! - `testkit` (feature `testkit`): the checks both backends' test suites run, each with its
+//!   own transport, so the two are tested by the same code.
 
 pub mod args;
 pub mod backend;
