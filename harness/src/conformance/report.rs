@@ -25,7 +25,12 @@ pub fn write_matrix(
         .max()
         .unwrap_or(0)
         .max(TOTALS.len());
-    let widths: Vec<usize> = results.iter().map(|(n, _)| n.len().max(11)).collect();
+    // A column fits its backend's name and the longest outcome.
+    let outcome_width = Outcome::Unsupported.as_str().len();
+    let widths: Vec<usize> = results
+        .iter()
+        .map(|(n, _)| n.len().max(outcome_width))
+        .collect();
     write!(out, "{:first$}", "case")?;
     for ((name, _), w) in results.iter().zip(&widths) {
         write!(out, "  {name:w$}")?;
