@@ -10,7 +10,8 @@
 //! - [`build`]: `harness build`, each manifest's steps with logs and wall times;
 //! - [`process`]: children in their own process groups, ready lines, cleanup on every exit
 //!   (the registry of live groups and the signal/panic hooks are in `groups.rs`);
-//! - [`orchestrate`]: a backend started with the common flags; [`mock`]: the in-process mock;
+//! - [`orchestrate`]: a backend started with the common flags; [`mock`]: the mock provider, in
+//!   process or as a process of its own;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`conformance`]: the suite; [`verify`]: which backends later stages may measure;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands.
