@@ -30,7 +30,8 @@ pub async fn external_sidecar_serves(kind: TransportKind) {
         .prefix("leanspec-external-")
         .tempdir()
         .expect("temp dir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let private = std::fs::Permissions::from_mode(crate::host::RUNTIME_DIR_MODE);
+    std::fs::set_permissions(dir.path(), private).expect("chmod");
     let chat_token = random_bearer_token();
     let tools_token = random_bearer_token();
     let mut args = sidecar_args(super::sidecar_bundle(), 1);
