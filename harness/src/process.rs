@@ -25,6 +25,11 @@ pub use crate::groups::{group_alive, install_cleanup, kill_all, pid_alive};
 const STDERR_TAIL_BYTES: usize = 4096;
 /// DESIGN.md: a backend shuts down cleanly, sidecar included, within 2 s of SIGTERM.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long a runtime outside the backend's group may take to exit after the backend did; past
+/// that it counts as a straggler and is killed.
+const RUNTIME_EXIT_GRACE: Duration = Duration::from_millis(200);
+/// How often [`RunningProcess::stop`] looks whether that runtime is gone.
+const RUNTIME_EXIT_POLL: Duration = Duration::from_millis(10);
 
 /// What to run and where its logs go.
 #[derive(Debug, Clone)]
@@ -128,9 +133,9 @@ impl RunningProcess {
         // A runtime the process moved into a group of its own is not reached by the group
         // signal; it must be gone all the same.
         if let Some(pid) = self.ready.runtime_pid.filter(|p| pid_alive(*p)) {
-            let grace = tokio::time::Instant::now() + Duration::from_millis(200);
+            let grace = tokio::time::Instant::now() + RUNTIME_EXIT_GRACE;
             while pid_alive(pid) && tokio::time::Instant::now() < grace {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                tokio::time::sleep(RUNTIME_EXIT_POLL).await;
             }
             if pid_alive(pid) {
                 stragglers_killed = true;
