@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{SidecarArgs, SidecarMode};
+use crate::args::SidecarArgs;
 use crate::host::Host;
 use crate::pool::Pool;
 use crate::tool_listener::ToolEndpoint;
@@ -226,21 +226,23 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
     }
 }
 
-/// The sidecar flags a test stack runs with.
+/// The sidecar flags a test stack runs with: the binaries' defaults (parsed, not copied, so
+/// the tests run what ships), with this bundle and pool size.
 pub fn sidecar_args(entry: PathBuf, sidecars: usize) -> SidecarArgs {
-    SidecarArgs {
-        mode: SidecarMode::Managed,
-        sockets: Vec::new(),
-        urls: Vec::new(),
-        token: None,
-        entry: Some(entry),
-        node: PathBuf::from("node"),
-        sidecars,
-        max_retries: 2,
-        ready_timeout_ms: 15_000,
-        tools_socket: None,
-        tools_token: None,
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        sidecar: SidecarArgs,
     }
+    let mut args = <Flags as clap::Parser>::try_parse_from(["test"])
+        .expect("the sidecar flags all have defaults")
+        .sidecar;
+    args.entry = Some(entry);
+    args.sidecars = sidecars;
+    // No credential of the developer's shell (`LEANSPEC_*_TOKEN`) leaks into a test.
+    args.token = None;
+    args.tools_token = None;
+    args
 }
 
 /// The body `useChat` sends for a one-message conversation.
