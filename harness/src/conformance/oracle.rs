@@ -10,7 +10,7 @@
 //! requests by id, so any number of cases can ask at once.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -65,6 +65,8 @@ pub struct Oracle {
     stdin: Mutex<tokio::process::ChildStdin>,
     pending: Pending,
     next_id: AtomicU64,
+    /// Where the Node process's stderr goes: what to read when it died.
+    stderr_log: PathBuf,
     _worker: Worker,
 }
 
@@ -78,13 +80,9 @@ impl Oracle {
             bail!("harness/node is not installed: run `npm ci --prefix harness/node`");
         }
         std::fs::create_dir_all(log_dir)?;
-        let mut worker = process::spawn_worker(
-            "node",
-            &[SCRIPT.to_owned()],
-            root,
-            &log_dir.join("oracle.stderr.log"),
-        )
-        .context("cannot start the Node oracle; is `node` on PATH?")?;
+        let stderr_log = log_dir.join("oracle.stderr.log");
+        let mut worker = process::spawn_worker("node", &[SCRIPT.to_owned()], root, &stderr_log)
+            .context("cannot start the Node oracle; is `node` on PATH?")?;
         let stdin = worker.child.stdin.take().context("oracle stdin")?;
         let stdout = worker.child.stdout.take().context("oracle stdout")?;
         let pending: Pending = Arc::default();
@@ -93,6 +91,7 @@ impl Oracle {
             stdin: Mutex::new(stdin),
             pending,
             next_id: AtomicU64::new(1),
+            stderr_log,
             _worker: worker,
         })
     }
@@ -107,22 +106,30 @@ impl Oracle {
             "sse": String::from_utf8_lossy(raw),
         }))?;
         line.push(b'\n');
-        {
+        let written = {
             let mut stdin = self.stdin.lock().await;
-            stdin
-                .write_all(&line)
-                .await
-                .context("the Node oracle is gone")?;
-            stdin.flush().await?;
+            match stdin.write_all(&line).await {
+                Ok(()) => stdin.flush().await,
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = written {
+            lock(&self.pending).remove(&id);
+            return Err(e).context(self.gone());
         }
         match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
             Ok(Ok(reading)) => Ok(reading),
-            Ok(Err(_)) => bail!("the Node oracle exited; see its stderr log in the run folder"),
+            Ok(Err(_)) => bail!(self.gone()),
             Err(_) => {
                 lock(&self.pending).remove(&id);
                 bail!("the Node oracle gave no answer within {ANSWER_TIMEOUT:?}")
             }
         }
+    }
+
+    /// The error for a case whose oracle died, with where to read why.
+    fn gone(&self) -> String {
+        format!("the Node oracle exited; see {}", self.stderr_log.display())
     }
 }
 
