@@ -22,16 +22,25 @@ fn json_body(answer: &Answer) -> Result<Value, String> {
     })
 }
 
-/// `GET /health` answers 200 `{"status":"ok","backend":<name>}`.
-pub async fn health(env: &CaseEnv<'_>, answers: &mut Vec<Answer>) -> Result<(), String> {
-    let answer = client::exchange(env.client.get(format!("{}/health", env.base)))
+/// `GET {path}`, kept in `answers`; its JSON body when it answered 200.
+async fn get_ok_json(
+    env: &CaseEnv<'_>,
+    path: &str,
+    answers: &mut Vec<Answer>,
+) -> Result<Value, String> {
+    let answer = client::exchange(env.client.get(format!("{}{path}", env.base)))
         .await
         .map_err(|e| format!("{e:#}"))?;
     answers.push(answer.clone());
     if answer.status != 200 {
-        return Err(format!("GET /health answered {}", answer.status));
+        return Err(format!("GET {path} answered {}", answer.status));
     }
-    let body = json_body(&answer)?;
+    json_body(&answer)
+}
+
+/// `GET /health` answers 200 `{"status":"ok","backend":<name>}`.
+pub async fn health(env: &CaseEnv<'_>, answers: &mut Vec<Answer>) -> Result<(), String> {
+    let body = get_ok_json(env, "/health", answers).await?;
     if body["status"] != "ok" || body["backend"] != env.backend.as_str() {
         return Err(format!(
             "GET /health must be {{\"status\":\"ok\",\"backend\":{:?}}}; got {}",
@@ -45,15 +54,9 @@ pub async fn health(env: &CaseEnv<'_>, answers: &mut Vec<Answer>) -> Result<(), 
 /// `GET /api/tools` lists the three tools, each with a description and an object schema, and
 /// no fault-injection tool unless the flag is given.
 pub async fn tool_list(env: &CaseEnv<'_>, answers: &mut Vec<Answer>) -> Result<(), String> {
-    let answer = client::exchange(env.client.get(format!("{}/api/tools", env.base)))
-        .await
-        .map_err(|e| format!("{e:#}"))?;
-    answers.push(answer.clone());
-    if answer.status != 200 {
-        return Err(format!("GET /api/tools answered {}", answer.status));
-    }
-    let list: contract::tools::ToolList = serde_json::from_value(json_body(&answer)?)
-        .map_err(|e| format!("GET /api/tools is not a tool list: {e}"))?;
+    let list: contract::tools::ToolList =
+        serde_json::from_value(get_ok_json(env, "/api/tools", answers).await?)
+            .map_err(|e| format!("GET /api/tools is not a tool list: {e}"))?;
     let names: Vec<&str> = list.tools.iter().map(|t| t.name.as_str()).collect();
     for want in [LIST_SPECS, GET_SPEC, SEARCH_SPECS] {
         if !names.contains(&want) {
