@@ -82,14 +82,23 @@ pub fn install_cleanup() {
         previous(info);
     }));
     tokio::spawn(async {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
+        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+        // Without a SIGTERM handler, Ctrl-C must still stop every child.
+        let terminated = async {
+            match term {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(e) => {
+                    eprintln!("harness: cannot watch for SIGTERM ({e}); stop it with Ctrl-C");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        // A Ctrl-C handler that failed to install disables its branch instead of firing it.
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            Ok(()) = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
         }
         kill_all();
         eprintln!("harness: interrupted; every process it started has been stopped");
