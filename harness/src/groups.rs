@@ -95,9 +95,15 @@ pub fn install_cleanup() {
                 }
             }
         };
-        // A Ctrl-C handler that failed to install disables its branch instead of firing it.
+        // Likewise a Ctrl-C handler that failed to install must not count as a Ctrl-C.
+        let interrupted = async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                eprintln!("harness: cannot watch for Ctrl-C ({e}); stop it with SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
-            Ok(()) = tokio::signal::ctrl_c() => {}
+            () = interrupted => {}
             () = terminated => {}
         }
         kill_all();
