@@ -58,24 +58,16 @@ async fn invalid_messages_are_400_with_the_reason() {
 #[tokio::test]
 async fn unknown_routes_and_specs_are_404_and_wrong_methods_405() {
     let server = Server::plain().await;
-    let (code, _) = error_of(client().get(server.url("/nope")).send().await.unwrap(), 404).await;
+    let (code, _) = error_of(server.get("/nope").await, 404).await;
     assert_eq!(code, "not_found");
-    let response = client()
-        .get(server.url("/api/specs/999-no-such-spec"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/api/specs/999-no-such-spec").await;
     let (_, message) = error_of(response, 404).await;
     assert!(message.contains("999-no-such-spec"), "{message}");
     // Not UTF-8 once decoded: still the JSON error body, never axum's plain-text rejection.
-    let response = client()
-        .get(server.url("/api/specs/%FF%FE"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/api/specs/%FF%FE").await;
     let (code, _) = error_of(response, 400).await;
     assert_eq!(code, "invalid_request");
-    let response = client().get(server.url("/api/chat")).send().await.unwrap();
+    let response = server.get("/api/chat").await;
     let (code, _) = error_of(response, 405).await;
     assert_eq!(code, "method_not_allowed");
     server.stop().await;
@@ -155,24 +147,8 @@ async fn the_rate_limit_answers_429_with_an_exact_retry_after() {
     let (code, _) = error_of(response, 429).await;
     assert_eq!(code, "rate_limited");
     // Health and REST are not rate limited.
-    assert_eq!(
-        client()
-            .get(server.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        client()
-            .get(server.url("/api/specs"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.get("/health").await.status(), 200);
+    assert_eq!(server.get("/api/specs").await.status(), 200);
     assert_eq!(server.backend.call_count(), 2);
     server.stop().await;
 }
@@ -212,7 +188,7 @@ async fn an_unavailable_backend_is_503_with_retry_after_on_health_and_chat() {
         reason: "the sidecar is restarting".into(),
     });
     for response in [
-        client().get(server.url("/health")).send().await.unwrap(),
+        server.get("/health").await,
         post_chat(&server, &chat_body("hi")).await,
     ] {
         assert_eq!(response.headers()["retry-after"], "3");
@@ -223,14 +199,7 @@ async fn an_unavailable_backend_is_503_with_retry_after_on_health_and_chat() {
     assert_eq!(server.backend.call_count(), 0);
 
     server.backend.set_health(Health::Ok);
-    let health: serde_json::Value = client()
-        .get(server.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = server.get("/health").await.json().await.unwrap();
     assert_eq!(
         health,
         serde_json::json!({"status": "ok", "backend": "fake"})

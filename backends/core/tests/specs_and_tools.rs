@@ -190,7 +190,7 @@ async fn tool_errors_are_results_with_the_rest_message() {
         ),
     ];
     for (tool, input, path, status) in rest_pairs {
-        let response = client().get(server.url(&path)).send().await.unwrap();
+        let response = server.get(&path).await;
         let (_, rest_message) = error_of(response, status).await;
         let outcome = toolbox.execute(tool, input).await;
         assert_eq!(
@@ -283,15 +283,7 @@ async fn fault_tools_exist_only_with_fault_injection() {
         toolbox.execute(LIST_SPECS, json!({})).await,
         ToolOutcome::Ok { .. }
     ));
-    assert_eq!(
-        client()
-            .get(server.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.get("/health").await.status(), 200);
     server.stop().await;
 }
 

@@ -178,6 +178,11 @@ impl Server {
         format!("{}{path}", self.url)
     }
 
+    /// `GET path` with a fresh client; the test fails if the request cannot be sent.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        client().get(self.url(path)).send().await.unwrap()
+    }
+
     /// Triggers shutdown without waiting for it.
     pub fn begin_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
