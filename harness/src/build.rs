@@ -11,9 +11,9 @@ use std::time::Instant;
 use contract::results::BuildStepResult;
 use thiserror::Error;
 
-use crate::manifest::Backend;
-use crate::process;
 use crate::run_dir::RunDir;
+use conformance::manifest::Backend;
+use conformance::process;
 
 /// How much of a failed step's log the error quotes.
 const LOG_TAIL_BYTES: usize = 3000;

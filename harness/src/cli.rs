@@ -12,9 +12,9 @@ use contract::results::StageSkip;
 
 use crate::build::{self, BuildOutcome};
 use crate::conformance;
-use crate::manifest::{self, Backend};
 use crate::run_dir::RunDir;
 use crate::schema;
+use ::conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -162,7 +162,7 @@ async fn conformance_stage(
     };
     let summary = conformance::run(backends, run, &opts).await?;
     let mut out = std::io::stdout().lock();
-    conformance::report::write_matrix(&mut out, &summary.verdicts)?;
+    ::conformance::report::write_matrix(&mut out, &summary.verdicts)?;
     for (name, why) in &summary.skipped {
         writeln!(out, "SKIPPED {name}: {why}")?;
     }

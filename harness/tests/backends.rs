@@ -9,9 +9,9 @@ mod common;
 
 use std::time::Duration;
 
+use conformance::manifest;
 use contract::results::Outcome;
-use harness::conformance::{self, Options};
-use harness::manifest;
+use harness::conformance::{self as stage, Options};
 use harness::run_dir::RunDir;
 
 #[tokio::test]
@@ -43,7 +43,7 @@ async fn every_built_backend_passes_the_suite_and_the_results_validate() {
             ready_timeout: Duration::from_secs(60),
             explicit: true,
         };
-        let summary = conformance::run(std::slice::from_ref(backend), &mut run, &opts)
+        let summary = stage::run(std::slice::from_ref(backend), &mut run, &opts)
             .await
             .unwrap();
         let mut matrix = Vec::new();

@@ -15,7 +15,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use contract::results::Outcome;
-use harness::conformance::{self, Options};
+use harness::conformance::{self as stage, Options};
 use harness::run_dir::RunDir;
 
 const NO_TEXT_START: &str = concat!(
@@ -88,7 +88,7 @@ async fn run_fake(
         ready_timeout: Duration::from_secs(10),
         explicit: true,
     };
-    let summary = conformance::run(&[backend], &mut run, &opts).await.unwrap();
+    let summary = stage::run(&[backend], &mut run, &opts).await.unwrap();
     assert!(summary.any_failed());
     let pids = common::pids(&pid_file);
     assert!(!pids.is_empty());

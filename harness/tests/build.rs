@@ -3,8 +3,8 @@
 
 mod common;
 
+use conformance::manifest;
 use harness::build::{self, BuildError, BuildOutcome};
-use harness::manifest;
 use harness::run_dir::RunDir;
 
 fn write_manifest(root: &std::path::Path, name: &str, build: &[&str], artifact: &str) {

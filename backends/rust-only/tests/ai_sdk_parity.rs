@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Answer, Options, Stack, directive, repo_root};
+use conformance::message::{first_difference, project};
 use contract::scenario::CATALOGUE;
-use harness::conformance::message::{first_difference, project};
 use serde_json::{Value, json};
 
 fn node_dir() -> std::path::PathBuf {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use harness::manifest::{self, Backend};
+use conformance::manifest::{self, Backend};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,13 +39,13 @@ pub fn pids(file: &Path) -> Vec<u32> {
 /// Waits (bounded) until none of `pids` exists; returns those still alive.
 pub async fn still_alive(pids: &[u32]) -> Vec<u32> {
     for _ in 0..300 {
-        if pids.iter().all(|p| !harness::process::pid_alive(*p)) {
+        if pids.iter().all(|p| !conformance::process::pid_alive(*p)) {
             return Vec::new();
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     pids.iter()
         .copied()
-        .filter(|p| harness::process::pid_alive(*p))
+        .filter(|p| conformance::process::pid_alive(*p))
         .collect()
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backend_rust_only::{Provider, ProviderConfig, RetryPolicy, RustOnlyBackend};
+use conformance::message::MessageBuilder;
 use contract::sse::SseDecoder;
 use contract::ui_chunk::UiChunk;
-use harness::conformance::message::MessageBuilder;
 use leanspec_core::{CoreState, RateLimit, SpecStore, Toolbox};
 use mock_provider::{MockConfig, MockHandle};
 use serde_json::{Value, json};
@@ -227,7 +227,7 @@ impl Answer {
     }
 
     pub fn text(&self) -> String {
-        harness::conformance::message::text_of(&self.parts())
+        conformance::message::text_of(&self.parts())
     }
 
     pub fn finish_reason(&self) -> Option<String> {

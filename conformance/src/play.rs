@@ -4,13 +4,13 @@ use contract::scenario::{Directive, Expected, Scenario};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 use serde_json::Value;
 
-use super::api_cases;
-use super::cases::{self, BadInput, Case, CaseKind};
-use super::checker::{StreamReading, read_stream, shorten};
-use super::client::{self, Answer};
-use super::expect;
-use super::oracle::{Oracle, OracleReading};
+use crate::api_cases;
+use crate::cases::{self, BadInput, Case, CaseKind};
+use crate::checker::{StreamReading, read_stream, shorten};
+use crate::client::{self, Answer};
+use crate::expect;
 use crate::mock::Mock;
+use crate::oracle::{Oracle, OracleReading};
 
 /// What a case concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ struct Read {
     oracle: OracleReading,
 }
 
-/// Plays `case` (not a fault case: those need their own instance, see [`super::suite`]).
+/// Plays `case` (not a fault case: those need their own instance, see [`crate::suite`]).
 pub async fn play(case: &Case, env: &CaseEnv<'_>, tag: &str) -> Played {
     let mut answers = Vec::new();
     let verdict = match run(case, env, tag, &mut answers).await {
@@ -240,8 +240,8 @@ async fn tool_outputs_match_rest(env: &CaseEnv<'_>, reading: &StreamReading) -> 
             return Err(format!(
                 "the {} output differs from GET {path}: {} vs {}",
                 part["type"].as_str().unwrap_or("tool"),
-                super::checker::shorten(&part["output"].to_string()),
-                super::checker::shorten(&rest.to_string())
+                crate::checker::shorten(&part["output"].to_string()),
+                crate::checker::shorten(&rest.to_string())
             ));
         }
     }

@@ -104,7 +104,7 @@ impl MockProcess {
     /// `GET /__mock/timeline?tag=`.
     pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
         let base = self.process.ready.url.trim_end_matches('/');
-        let tag = crate::conformance::client::url_encode(tag);
+        let tag = crate::client::url_encode(tag);
         let url = format!("{base}/__mock/timeline?tag={tag}");
         let response = self.client.get(url).send().await?;
         Ok(response.error_for_status()?.json().await?)

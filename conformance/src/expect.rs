@@ -9,10 +9,10 @@ use contract::tools::{GET_SPEC, LIST_SPECS, SEARCH_SPECS};
 use contract::ui_chunk::FinishReason;
 use serde_json::{Value, json};
 
-use super::checker::{StreamReading, shorten};
-use super::client::Answer;
-use super::message::{first_difference, project};
-use super::oracle::OracleReading;
+use crate::checker::{StreamReading, shorten};
+use crate::client::Answer;
+use crate::message::{first_difference, project};
+use crate::oracle::OracleReading;
 
 /// The headers DESIGN.md fixes for a UI message stream, as (name, required value).
 const STREAM_HEADERS: &[(&str, &str)] = &[

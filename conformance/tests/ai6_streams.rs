@@ -7,9 +7,9 @@
 
 mod common;
 
-use harness::conformance::checker::read_stream;
-use harness::conformance::message::{first_difference, project};
-use harness::conformance::oracle::Oracle;
+use conformance::checker::read_stream;
+use conformance::message::{first_difference, project};
+use conformance::oracle::Oracle;
 
 /// Rules of the arena that some captured streams break on purpose, since they show SDK features
 /// the arena's backends never use: custom `createUIMessageStream` writers that put data parts

@@ -1,6 +1,6 @@
 //! The cases of the suite: every catalogue scenario, multi-turn conversations, bad input, the
 //! API around the stream (health, tool list) and response headers. A case is data;
-//! [`super::play`] plays it and [`super::expect`] judges it.
+//! [`crate::play`] plays it and [`crate::expect`] judges it.
 
 use contract::scenario::{CATALOGUE, Directive, Expected, Scenario};
 use contract::ui_message::{Role, UiMessage, UiPart};
@@ -165,6 +165,26 @@ pub fn filter_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = CATALOGUE.iter().map(|i| i.name).collect();
     names.extend(["bad-input", "api", "headers"]);
     names
+}
+
+/// A scenario filter that names no case.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown scenario `{unknown}`; choose from: {choices}")]
+pub struct UnknownScenario {
+    pub unknown: String,
+    pub choices: String,
+}
+
+/// Fails on a scenario filter naming no case, before anything starts.
+pub fn check_filter(scenarios: &[String]) -> Result<(), UnknownScenario> {
+    let names = filter_names();
+    match scenarios.iter().find(|s| !names.contains(&s.as_str())) {
+        Some(unknown) => Err(UnknownScenario {
+            unknown: unknown.clone(),
+            choices: names.join(", "),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The directive a case sends, fast and tagged so its timeline can be found.

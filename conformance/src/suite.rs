@@ -7,14 +7,14 @@ use contract::results::{CaseResult, Outcome};
 use contract::scenario::Scenario;
 use futures::StreamExt;
 
-use super::api_cases;
-use super::cases::{self, Case, CaseKind};
-use super::client;
-use super::oracle::Oracle;
-use super::play::{self, CaseEnv, Played, Verdict};
+use crate::api_cases;
+use crate::cases::{self, Case, CaseKind};
+use crate::client;
 use crate::manifest::{Backend, Runtime};
 use crate::mock::Mock;
+use crate::oracle::Oracle;
 use crate::orchestrate::{self, LaunchConfig, LaunchOptions};
+use crate::play::{self, CaseEnv, Played, Verdict};
 use crate::process::{self, StopReport};
 
 /// Cases in flight at once against one backend: enough to overlap the provider's delays, few

@@ -5,7 +5,7 @@
 //! only between its `text-start` and `text-end`; `tool-input-delta` only after its
 //! `tool-input-start`; a tool output only for a call whose input is known, and only once; steps
 //! balanced; `finish` (or `error`) last; `[DONE]` at the end and nothing after it. While it
-//! checks, it builds the final message as `processUIMessageStream` would (see [`super::message`]),
+//! checks, it builds the final message as `processUIMessageStream` would (see [`crate::message`]),
 //! so the Rust reading can be compared with the AI SDK's own.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use contract::sse::SseDecoder;
 use contract::ui_chunk::{FinishReason, UiChunk};
 
-use super::message::MessageBuilder;
+use crate::message::MessageBuilder;
 
 /// Everything the checker learned from one answer.
 #[derive(Debug, Clone, Default)]
 pub struct StreamReading {
     pub chunks: Vec<UiChunk>,
-    /// The final assistant message's parts, projected (see [`super::message`]).
+    /// The final assistant message's parts, projected (see [`crate::message`]).
     pub parts: Vec<serde_json::Value>,
     pub finish_reason: Option<FinishReason>,
     /// `errorText` of every `error` chunk.
@@ -45,7 +45,7 @@ impl StreamReading {
     }
 
     pub fn text(&self) -> String {
-        super::message::text_of(&self.parts)
+        crate::message::text_of(&self.parts)
     }
 }
 

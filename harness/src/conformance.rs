@@ -1,33 +1,20 @@
-//! `harness conformance`: proves every backend behaves as the AI SDK would before anything is
-//! measured (TechEmpower's verify-before-benchmark, Autobahn's case x implementation matrix).
-//!
-//! - [`cases`]: the suite as data; [`play`]: one case against a running backend;
-//!   [`api_cases`]: health, the tool list, the rate limit;
-//! - [`checker`]: the stream rules as a state machine; [`message`]: the final message as the
-//!   AI SDK client builds it; [`oracle`]: the AI SDK's own reading, in Node;
-//! - [`expect`]: what each scenario promises; [`suite`]: one backend end to end;
-//! - [`report`]: the terminal matrix.
-
-pub mod api_cases;
-pub mod cases;
-pub mod checker;
-pub mod client;
-pub mod expect;
-pub mod message;
-pub mod oracle;
-pub mod play;
-pub mod report;
-pub mod suite;
+//! `harness conformance`: the stage that proves every backend behaves as the AI SDK would
+//! before anything is measured (TechEmpower's verify-before-benchmark, Autobahn's case x
+//! implementation matrix). The cases, the checker and the oracle are the `conformance` crate's;
+//! this stage starts one mock provider and one oracle for the run, plays the suite on each
+//! backend and records the verdicts in the run folder.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use contract::results::{CaseResult, Conformance, Outcome, StageSkip};
 
-use crate::manifest::Backend;
-use crate::mock::Mock;
-use crate::orchestrate::{self, LaunchConfig};
+use conformance::manifest::Backend;
+use conformance::mock::Mock;
+use conformance::orchestrate::{self, LaunchConfig};
+use conformance::{cases, oracle, suite};
+
 use crate::run_dir::RunDir;
 
 pub const STAGE: &str = "conformance";
@@ -59,14 +46,7 @@ impl Summary {
 
 /// Fails on a scenario filter naming no case, before anything starts.
 pub fn check_filter(scenarios: &[String]) -> Result<()> {
-    let names = cases::filter_names();
-    if let Some(unknown) = scenarios.iter().find(|s| !names.contains(&s.as_str())) {
-        bail!(
-            "unknown scenario `{unknown}`; choose from: {}",
-            names.join(", ")
-        );
-    }
-    Ok(())
+    Ok(cases::check_filter(scenarios)?)
 }
 
 /// Runs the suite on `backends`, recording into `run` as it goes.

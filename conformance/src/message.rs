@@ -285,8 +285,8 @@ pub fn first_difference(rust: &[Value], node: &[Value]) -> Option<String> {
         if a != b {
             return Some(format!(
                 "part {i}: Rust read {}, the AI SDK read {}",
-                super::checker::shorten(&a.to_string()),
-                super::checker::shorten(&b.to_string())
+                crate::checker::shorten(&a.to_string()),
+                crate::checker::shorten(&b.to_string())
             ));
         }
     }

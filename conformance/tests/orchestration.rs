@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use harness::orchestrate::{self, LaunchConfig, LaunchOptions};
-use harness::process::StartError;
+use conformance::orchestrate::{self, LaunchConfig, LaunchOptions};
+use conformance::process::StartError;
 
 /// Guards against a start that never gives up; far above any ready timeout used here.
 const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -107,7 +107,7 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
     assert_eq!(instance.url(), "http://127.0.0.1:1");
     let pids = common::pids(&pid_file);
     assert_eq!(instance.ready().pid, pids[1]);
-    assert!(pids.iter().all(|p| harness::process::pid_alive(*p)));
+    assert!(pids.iter().all(|p| conformance::process::pid_alive(*p)));
     let report = instance.stop().await;
     assert!(!report.forced, "sleep dies on SIGTERM");
     assert_eq!(common::still_alive(&pids).await, Vec::<u32>::new());
@@ -127,7 +127,7 @@ async fn the_mock_runs_as_a_process_and_serves_its_timeline() {
     };
     let logs = tempfile::tempdir().unwrap();
     let mock =
-        harness::mock::MockProcess::start(&root, profile, logs.path(), Duration::from_secs(10))
+        conformance::mock::MockProcess::start(&root, profile, logs.path(), Duration::from_secs(10))
             .await
             .unwrap();
     assert!(mock.openai_url().ends_with("/v1"));

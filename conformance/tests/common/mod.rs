@@ -1,0 +1,51 @@
+//! Helpers shared by the harness's integration tests.
+#![allow(dead_code)]
+// Test helpers: a failed setup step should stop the test where it happened.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use conformance::manifest::{self, Backend};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness lives inside the repository")
+        .to_path_buf()
+}
+
+/// Writes `backends/<name>/backend.toml` under `dir` for a backend started by `sh -c script`,
+/// and returns it as discovered. The common flags land in `$0 $1 ...` of the script, unused.
+pub fn shell_backend(dir: &Path, name: &str, script: &str) -> Backend {
+    let folder = dir.join("backends").join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    let toml = format!(
+        "name = {name:?}\nsummary = \"test double\"\nstart = [\"sh\", \"-c\", {script:?}]\nruntime = \"none\"\n"
+    );
+    std::fs::write(folder.join("backend.toml"), toml).unwrap();
+    manifest::load(&folder.join("backend.toml")).unwrap()
+}
+
+/// The pids a test double appended to `file` (`echo $$ >> file`).
+pub fn pids(file: &Path) -> Vec<u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+/// Waits (bounded) until none of `pids` exists; returns those still alive.
+pub async fn still_alive(pids: &[u32]) -> Vec<u32> {
+    for _ in 0..300 {
+        if pids.iter().all(|p| !conformance::process::pid_alive(*p)) {
+            return Vec::new();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    pids.iter()
+        .copied()
+        .filter(|p| conformance::process::pid_alive(*p))
+        .collect()
+}
