@@ -12,6 +12,7 @@ use contract::results::StageSkip;
 
 use crate::build::{self, BuildOutcome};
 use crate::conformance;
+use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::schema;
 use ::conformance::manifest::{self, Backend};
@@ -99,6 +100,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Conformance(args) => {
             let backends = select(&root, &args.common)?;
             conformance::check_filter(&args.scenarios)?;
+            prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
             let failed = conformance_stage(&root, &backends, &mut run, &args).await?;
@@ -107,6 +109,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;
             conformance::check_filter(&args.scenarios)?;
+            // Before minutes of building: a missing tool or a failed install costs seconds.
+            prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
             let build_failed = build_stage(&root, &backends, &mut run, args.common.quick).await;

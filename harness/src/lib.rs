@@ -8,6 +8,7 @@
 //!
 //! Layout:
 //! - [`build`]: `harness build`, each manifest's steps with logs and wall times;
+//! - [`prereq`]: the tools a run needs, checked first, and the npm packages it installs;
 //! - [`conformance`]: the conformance stage; [`verify`]: which backends later stages may measure;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands.
@@ -15,6 +16,7 @@
 pub mod build;
 pub mod cli;
 pub mod conformance;
+pub mod prereq;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;
