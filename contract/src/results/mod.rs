@@ -1,0 +1,174 @@
+//! The shape of `results.json`, the one file every harness stage writes into.
+//!
+//! Each stage fills its own part (`conformance`, `latency`, `load`, `build`, `crash`, ...); a
+//! part a stage has not measured stays absent (`None` or empty), never zero, because a zero would
+//! read as a measurement. `reports/schema.json` is generated from these types (schemars) and
+//! tests validate produced files against it.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+mod conformance;
+mod cost;
+mod crash;
+mod latency;
+mod matrix;
+
+pub use conformance::*;
+pub use cost::*;
+pub use crash::*;
+pub use latency::*;
+pub use matrix::*;
+
+/// Bumped whenever a field changes meaning or a required field is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole of `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Results {
+    pub schema_version: u32,
+    pub run: RunInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// Per backend (`unix`, `http`, `napi`, `rust-only`, and `direct` for the latency baseline).
+    #[serde(default)]
+    pub backends: BTreeMap<String, BackendResults>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Matrix>,
+}
+
+impl Results {
+    pub fn new(run: RunInfo) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            run,
+            calibration: None,
+            backends: BTreeMap::new(),
+            matrix: None,
+        }
+    }
+
+    /// The entry of one backend, created empty on first use.
+    pub fn backend_mut(&mut self, name: &str) -> &mut BackendResults {
+        self.backends.entry(name.to_owned()).or_default()
+    }
+}
+
+/// Where and how the run happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunInfo {
+    /// `<UTC timestamp>-<short git sha>`, also the run folder's name.
+    pub id: String,
+    pub git_sha: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// Cargo profile of the binaries under test (`release` or `debug`).
+    pub profile: String,
+    pub machine: Machine,
+    pub versions: Versions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Machine {
+    pub cpu: Option<String>,
+    pub cores: Option<u32>,
+    pub mem_gib: Option<f64>,
+    pub kernel: Option<String>,
+}
+
+/// Versions of what was measured; `None` where it could not be determined.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Versions {
+    pub rustc: Option<String>,
+    pub node: Option<String>,
+    /// The `ai` npm package.
+    pub ai: Option<String>,
+    /// The `napi` crate.
+    pub napi: Option<String>,
+    pub async_openai: Option<String>,
+}
+
+/// Round trips of the transports themselves: the floor the backends' overheads sit on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Calibration {
+    pub uds_rtt_us: Option<P50P99>,
+    pub tcp_rtt_us: Option<P50P99>,
+    pub napi_call_ns: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct P50P99 {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+/// Everything measured about one backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BackendResults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<Conformance>,
+    #[serde(default, skip_serializing_if = "Latency::is_empty")]
+    pub latency: Latency,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<LoadPoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation_rps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start_ms: Option<f64>,
+    /// Keyed by fault: kill-runtime, __crash, __panic, http-500, malformed-chunk, truncated,
+    /// stall, client-disconnect.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crash: BTreeMap<String, CrashOutcome>,
+    /// Stages that did not run on this backend, and why (verify before benchmark).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<StageSkip>,
+}
+
+/// A stage that did not run on a backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageSkip {
+    pub stage: String,
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_follow_the_cases_and_outcomes_use_report_names() {
+        let case = |o| CaseResult {
+            scenario: "text".into(),
+            outcome: o,
+            reason: None,
+            raw_stream: None,
+        };
+        let c = Conformance::from_cases(vec![
+            case(Outcome::Ok),
+            case(Outcome::Failed),
+            case(Outcome::Unsupported),
+            case(Outcome::Ok),
+        ]);
+        assert_eq!((c.passed, c.failed, c.unsupported), (2, 1, 1));
+        assert!(!c.is_verified());
+        assert_eq!(
+            serde_json::to_string(&Outcome::Unsupported).unwrap(),
+            "\"UNSUPPORTED\""
+        );
+        assert!(!Conformance::default().is_verified());
+    }
+
+    #[test]
+    fn unmeasured_parts_are_absent_not_zero() {
+        let json = serde_json::to_value(BackendResults::default()).unwrap();
+        assert_eq!(json, serde_json::json!({}));
+    }
+}
