@@ -1,4 +1,7 @@
-//! The suite's HTTP client: sends one request and keeps the whole answer, raw.
+//! The one HTTP client of the test stack: sends one request and keeps the whole answer, raw,
+//! with the `CLOCK_MONOTONIC` time it was sent and the time each piece of the body arrived.
+//! The conformance suite judges the bytes; the bench stage reads the same answers for when
+//! each frame arrived ([`Answer::timed_events`]), so both read streams one way.
 //!
 //! reqwest is built without decompression, so a compressed answer shows up as such (a
 //! `content-encoding` header and unreadable bytes) instead of being silently undone.
@@ -6,6 +9,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use contract::clock::monotonic_ns;
+use contract::sse::{SseDecoder, SseEvent};
 use reqwest::header::HeaderMap;
 
 /// Longest a single answer may take; a stalled backend fails its case instead of the suite.
@@ -19,9 +24,47 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// The body was cut off (connection reset, timeout) before it ended.
     pub transport_error: Option<String>,
+    /// [`monotonic_ns`] just before the request was handed to the connection.
+    pub sent_ns: u64,
+    /// When each read of the body returned, in order: `body[..end]` had arrived at `at_ns`.
+    pub receipts: Vec<Receipt>,
+}
+
+/// One read of a body: everything up to byte `end` had arrived at `at_ns` (`CLOCK_MONOTONIC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub end: usize,
+    pub at_ns: u64,
+}
+
+/// A server-sent event and when the read that completed it returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedEvent {
+    pub at_ns: u64,
+    pub event: SseEvent,
 }
 
 impl Answer {
+    /// The body's events, each stamped with the arrival of the read that completed its frame.
+    pub fn timed_events(&self) -> Vec<TimedEvent> {
+        let mut decoder = SseDecoder::new();
+        let mut events = Vec::new();
+        let mut start = 0;
+        for receipt in &self.receipts {
+            let Some(piece) = self.body.get(start..receipt.end) else {
+                break;
+            };
+            decoder.push_with(piece, |event| {
+                events.push(TimedEvent {
+                    at_ns: receipt.at_ns,
+                    event,
+                });
+            });
+            start = receipt.end;
+        }
+        events
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -58,15 +101,24 @@ pub fn http_client() -> Result<reqwest::Client> {
 
 /// Sends a request and reads the answer to its end (or to where it broke).
 pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer> {
+    let sent_ns = monotonic_ns();
     let response = request.send().await.context("the request failed")?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
+    let mut receipts = Vec::new();
     let mut transport_error = None;
     let mut response = response;
     loop {
         match response.chunk().await {
-            Ok(Some(bytes)) => body.extend_from_slice(&bytes),
+            Ok(Some(bytes)) => {
+                let at_ns = monotonic_ns();
+                body.extend_from_slice(&bytes);
+                receipts.push(Receipt {
+                    end: body.len(),
+                    at_ns,
+                });
+            }
             Ok(None) => break,
             Err(e) => {
                 transport_error = Some(format!("{e:#}"));
@@ -79,6 +131,8 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer> {
         headers,
         body,
         transport_error,
+        sent_ns,
+        receipts,
     })
 }
 
@@ -198,11 +252,17 @@ fn parse_response(raw: &[u8]) -> Result<Answer> {
     {
         body.truncate(len);
     }
+    let received_ns = monotonic_ns();
     Ok(Answer {
         status,
         headers,
+        receipts: vec![Receipt {
+            end: body.len(),
+            at_ns: received_ns,
+        }],
         body,
         transport_error: None,
+        sent_ns: received_ns,
     })
 }
 
@@ -218,5 +278,31 @@ mod tests {
         assert_eq!(a.header("content-type"), Some("application/json"));
         assert_eq!(a.body, b"{}");
         assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
+    }
+
+    #[test]
+    fn each_event_carries_the_arrival_of_the_read_that_completed_it() {
+        let body = b"data: a\n\ndata: b".to_vec();
+        let mut answer = parse_response(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+        answer.body = [body.clone(), b"c\n\ndata: [DONE]\n\n".to_vec()].concat();
+        answer.receipts = vec![
+            Receipt {
+                end: body.len(),
+                at_ns: 10,
+            },
+            Receipt {
+                end: answer.body.len(),
+                at_ns: 20,
+            },
+        ];
+        let events: Vec<(u64, String)> = answer
+            .timed_events()
+            .into_iter()
+            .map(|t| (t.at_ns, t.event.data))
+            .collect();
+        assert_eq!(
+            events,
+            [(10, "a".into()), (20, "bc".into()), (20, "[DONE]".into())]
+        );
     }
 }
