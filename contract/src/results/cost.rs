@@ -29,8 +29,15 @@ pub struct Size {
     pub runtime_bytes: Option<u64>,
 }
 
+/// Memory of the backend's whole process tree (`/proc/<pid>/smaps_rollup`): idle after start,
+/// and the peak seen while 100 conversations stream at once (the bench stage).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Memory {
     pub rss_idle_bytes: Option<u64>,
     pub rss_peak_bytes: Option<u64>,
+    /// Proportional set size: shared pages divided among the processes sharing them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss_idle_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss_peak_bytes: Option<u64>,
 }

@@ -1,19 +1,104 @@
-//! The bench stage's part of results.json: latency per hop and under load.
+//! The bench stage's part of results.json: latency per hop, the transports' own floor, latency
+//! under load, and what a backend costs in CPU and memory.
+//!
+//! How each figure is taken is in `docs/design.md#measuring`; the estimators (median of
+//! per-round differences, bootstrap interval) in `docs/bench.md`. Every time is microseconds of
+//! `CLOCK_MONOTONIC` unless its name says otherwise.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Latency of each hop (DESIGN.md "Measuring"); absent hops were not measured.
+/// What the bench stage measured in this run as a whole: how it measured (so two runs can be
+/// compared only when they measured alike), how noisy the machine was, and the self-check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BenchRun {
+    pub settings: BenchSettings,
+    /// The order the targets ran in, round by round (each round shuffled afresh).
+    #[serde(default)]
+    pub round_orders: Vec<Vec<String>>,
+    pub noise: Noise,
+    /// The measurement self-check: a known delay injected into a backend, read back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub self_check: Vec<SelfCheck>,
+    /// Wall time of the stage.
+    pub wall_s: f64,
+}
+
+/// The workload the latency figures were taken on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BenchSettings {
+    pub quick: bool,
+    pub rounds: u32,
+    /// Conversations per target per round.
+    pub requests_per_round: u32,
+    /// The scenario of the latency rounds (`text`) and its pacing.
+    pub scenario: String,
+    pub chunks: u32,
+    pub ttft_ms: u64,
+    pub gap_ms: u64,
+    /// The targets measured: the backends, then the references `direct` and `aisdk-node`.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+/// How far the machine kept its own schedule while it measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Noise {
+    /// How late the mock provider sent its chunks against their schedule (latency rounds).
+    pub mock_lateness_us: Option<P50P99>,
+    /// 1-minute load average when the stage began and ended (`/proc/loadavg`).
+    pub load_avg_start: Option<f64>,
+    pub load_avg_end: Option<f64>,
+    /// Spread of the reference (`direct`) p50 chunk transit across rounds: max / min of the
+    /// round medians. Near 1 on a quiet machine.
+    pub direct_round_spread: Option<f64>,
+}
+
+/// One backend's figure moved by a delay the harness injected itself
+/// (`--inject-delay-us`): measured change against injected, with its interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SelfCheck {
+    pub backend: String,
+    pub injected_us: f64,
+    /// p50 chunk transit with the delay minus without, median over rounds.
+    pub measured_us: f64,
+    pub ci95_us: [f64; 2],
+    /// `measured_us` within the tolerance the bench stage states (docs/bench.md).
+    pub within_tolerance: bool,
+}
+
+/// Round trips of the transports themselves, measured the way chunks travel (one small message
+/// per wake-up, the receiver parked between messages): the floor under every overhead.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Calibration {
+    pub uds_rtt_us: Option<P50P99>,
+    pub tcp_rtt_us: Option<P50P99>,
+    /// One JS -> Rust call through napi (median), `bench/crossing.mjs`.
+    pub napi_call_ns: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct P50P99 {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+/// Latency of each hop; absent hops were not measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {
+    /// Provider arrival − client send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_path: Option<LatencyStats>,
+    /// Client receipt of text-delta k − provider send of chunk k.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_transit: Option<LatencyStats>,
+    /// Provider arrival of step n+1 − provider end of step n (`tool-chain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_turnaround: Option<LatencyStats>,
+    /// Client receipt of the first text − client send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttft: Option<LatencyStats>,
+    /// Client receipt of the end of the stream − client send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e: Option<LatencyStats>,
 }
@@ -24,6 +109,8 @@ impl Latency {
     }
 }
 
+/// One hop of one target: percentiles over every sample of every round, and the overheads as
+/// medians of per-round differences with bootstrap 95% intervals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencyStats {
     pub n: u64,
@@ -32,30 +119,88 @@ pub struct LatencyStats {
     pub p99_us: f64,
     pub p999_us: f64,
     pub max_us: f64,
-    /// This backend's p50 minus the direct path's; absent for `direct` itself.
+    /// This target's p50 minus the direct path's, per round, median over rounds; absent for
+    /// `direct` itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead_p50_us: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead_p50_ci95_us: Option<[f64; 2]>,
+    /// The same for p99.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_p99_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_p99_ci95_us: Option<[f64; 2]>,
+    /// The overhead of the inter-process hop alone: this target's p50 minus its in-process
+    /// equivalent's ([`LatencyStats::ipc_reference`]), per round, median over rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_overhead_p50_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_overhead_p50_ci95_us: Option<[f64; 2]>,
+    /// `aisdk-node` for the Node architectures, `direct` for rust-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_reference: Option<String>,
+    /// The IPC overhead as a multiple of the transport's own floor (the calibration round trip
+    /// of its socket; one napi call for napi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_floor_multiple: Option<f64>,
+    /// Per round: this target's median and p99 in that round (the gate resamples these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<RoundStats>,
+    /// The HdrHistogram interval log of every sample, relative to the run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundStats {
+    pub n: u64,
+    pub p50_us: f64,
+    pub p99_us: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadMode {
-    /// Scheduled arrivals at a target rate (wrk2-style).
+    /// Scheduled arrivals at a target rate (Poisson, wrk2-style: latency from the schedule).
     Open,
-    /// A fixed number of concurrent clients.
+    /// A fixed number of concurrent conversations.
     Closed,
 }
 
+/// One point of a load sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LoadPoint {
     pub mode: LoadMode,
-    /// Requests per second (open) or concurrent clients (closed).
+    /// Conversations per second (open) or concurrent conversations (closed).
     pub target: f64,
-    /// Requests per second actually completed.
+    /// Conversations per second completed.
     pub achieved: f64,
+    /// Text chunks per second delivered.
+    pub chunks_per_s: f64,
+    pub conversations: u64,
+    /// Chunk transit minus the direct path's at the same point.
     pub chunk_overhead_p50_us: Option<f64>,
     pub chunk_overhead_p99_us: Option<f64>,
+    /// From the scheduled start in open loop (coordinated omission corrected).
+    pub ttft_p99_us: Option<f64>,
+    /// Conversations that did not complete (status, broken stream, error chunk).
     pub errors: u64,
+    /// Text chunks the provider sent that the client never saw, and seen out of order.
+    pub lost_chunks: u64,
+    pub reordered_chunks: u64,
+    /// How late the mock sent against its schedule, and how late the load client started a
+    /// conversation against its own schedule (open loop), p99.
+    pub mock_lateness_p99_us: Option<f64>,
+    pub client_lag_p99_us: Option<f64>,
+    /// The generator fell behind (mock or client late beyond the stage's limit): the point's
+    /// latency is the machine's, not the backend's, and it is left out of saturation.
+    pub generator_behind: bool,
+}
+
+/// CPU time of the backend's whole process tree (user + system, `/proc`), over the latency
+/// rounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuCost {
+    pub ms_per_1000_chunks: f64,
+    pub ms_per_conversation: f64,
 }

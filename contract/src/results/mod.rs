@@ -23,7 +23,7 @@ pub use latency::*;
 pub use matrix::*;
 
 /// Bumped whenever a field changes meaning or a required field is added.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole of `results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -32,7 +32,12 @@ pub struct Results {
     pub run: RunInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
-    /// Per backend (`unix`, `http`, `napi`, `rust-only`, and `direct` for the latency baseline).
+    /// How the bench stage measured, and how noisy the machine was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench: Option<BenchRun>,
+    /// Per backend (`unix`, `http`, `napi`, `rust-only`), and the bench stage's references
+    /// (`direct`: the client reading the mock itself; `aisdk-node`: the AI SDK in one plain Node
+    /// process).
     #[serde(default)]
     pub backends: BTreeMap<String, BackendResults>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +50,7 @@ impl Results {
             schema_version: SCHEMA_VERSION,
             run,
             calibration: None,
+            bench: None,
             backends: BTreeMap::new(),
             matrix: None,
         }
@@ -90,20 +96,6 @@ pub struct Versions {
     pub async_openai: Option<String>,
 }
 
-/// Round trips of the transports themselves: the floor the backends' overheads sit on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Calibration {
-    pub uds_rtt_us: Option<P50P99>,
-    pub tcp_rtt_us: Option<P50P99>,
-    pub napi_call_ns: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct P50P99 {
-    pub p50: f64,
-    pub p99: f64,
-}
-
 /// Everything measured about one backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BackendResults {
@@ -113,8 +105,14 @@ pub struct BackendResults {
     pub latency: Latency,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load: Vec<LoadPoint>,
+    /// The highest rate (conversations/s) whose p99 chunk overhead stays under the bench
+    /// stage's limit with no errors, and the chunks/s at that rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturation_rps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation_chunks_per_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuCost>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
