@@ -4,13 +4,16 @@
 //! A backend may start helpers of its own (a Node sidecar); killing only the pid we spawned
 //! would leave them running, holding ports. The group is the unit we start and stop. Every
 //! live group is in a process-wide registry so that a signal handler or a panic hook can stop
-//! what a dropped future never got to clean up.
+//! what a dropped future never got to clean up; and every child dies with the harness even
+//! when it is SIGKILLed and runs no cleanup at all (`contract::lifeline`; a backend's own
+//! children die with it the same way).
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use contract::lifeline::die_with_parent;
 use contract::ready::ReadyLine;
 use rustix::process::{Pid, Signal};
 use thiserror::Error;
@@ -170,7 +173,9 @@ pub async fn start(spec: &ProcessSpec) -> Result<RunningProcess, StartError> {
         .await
         .map_err(logs_err)?;
 
-    let mut child = Command::new(&spec.program)
+    let mut command = Command::new(&spec.program);
+    die_with_parent(command.as_std_mut());
+    let mut child = command
         .args(&spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&spec.cwd)
@@ -337,7 +342,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// harness like every other child), stdout and stderr both written to `log` (created afresh).
 pub async fn run_shell(command: &str, cwd: &Path, log: &Path) -> std::io::Result<ExitStatus> {
     let file = std::fs::File::create(log)?;
-    let mut child = Command::new("sh")
+    let mut sh = Command::new("sh");
+    die_with_parent(sh.as_std_mut());
+    let mut child = sh
         .arg("-c")
         .arg(command)
         .current_dir(cwd)
@@ -367,7 +374,9 @@ pub fn spawn_worker(
     stderr_log: &Path,
 ) -> std::io::Result<Worker> {
     let stderr = std::fs::File::create(stderr_log)?;
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    die_with_parent(command.as_std_mut());
+    let child = command
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::piped())

@@ -12,11 +12,13 @@
 //! - [`tools`]: tool definitions and the callback protocol between JS and Rust;
 //! - [`api_error`]: the JSON error body; [`ready`]: the ready line;
 //! - [`timeline`]: the mock provider's record of arrivals and chunk send times;
-//! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares;
+//! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares; [`lifeline`]: children that
+//!   die with their parent;
 //! - [`results`]: the shape of the harness's `results.json` (and of `reports/schema.json`).
 
 pub mod api_error;
 pub mod clock;
+pub mod lifeline;
 pub mod openai;
 pub mod ready;
 pub mod results;
