@@ -27,9 +27,14 @@ pub struct ServerArgs {
     /// Per-client limit on POST /api/chat: `N/min`, or `off` for benchmarks.
     #[arg(long, default_value = "10/min")]
     pub rate_limit: RateLimit,
-    /// Adds the `__crash` and `__panic` tools. Never in production.
+    /// Adds the `__crash` and `__panic` tools and allows `--inject-delay-us`. Never in
+    /// production.
     #[arg(long)]
     pub enable_fault_injection: bool,
+    /// Holds every text chunk this many microseconds before it is forwarded: a known
+    /// regression for the bench stage's self-check (docs/bench.md#self-check).
+    #[arg(long, requires = "enable_fault_injection", value_name = "N")]
+    pub inject_delay_us: Option<u64>,
     /// An upstream silent this many seconds ends the stream with an error.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_s: u64,

@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Body;
@@ -27,6 +27,7 @@ use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOw
 use crate::backend::{ChatBackend, Health};
 use crate::chat_request::{parse_chat_request, read_json_body};
 use crate::error::ApiError;
+use crate::inject;
 use crate::rate_limit::RateLimiter;
 use crate::tools::panic_message;
 use crate::ui_stream::{SseBody, done_frame, encode_chunk};
@@ -41,6 +42,8 @@ pub(crate) struct Shell<B> {
     pub backend: Arc<B>,
     pub limiter: Option<Arc<RateLimiter>>,
     pub shutdown: CancellationToken,
+    /// `--inject-delay-us`: how long each text chunk is held (fault injection only).
+    pub inject_delay: Option<Duration>,
 }
 
 pub(crate) async fn health<B: ChatBackend>(State(shell): State<Arc<Shell<B>>>) -> Response {
@@ -96,7 +99,8 @@ pub(crate) async fn chat<B: ChatBackend>(
     // began), when the backend fails, and when the body stream is dropped unfinished.
     let guard = cancel.clone().drop_guard();
     let body = shell.backend.chat(chat_request, cancel).await?;
-    let stream = ShellStream::new(body, shell.shutdown.clone(), guard);
+    let mut stream = ShellStream::new(body, shell.shutdown.clone(), guard);
+    stream.inject_delay = shell.inject_delay;
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = StatusCode::OK;
     for (name, value) in contract::UI_STREAM_HEADERS {
@@ -131,6 +135,7 @@ struct ShellStream {
     ending: Option<Ending>,
     frames_sent: u64,
     started: Instant,
+    inject_delay: Option<Duration>,
 }
 
 /// How a chat stream ended, for the log line.
@@ -151,6 +156,7 @@ impl ShellStream {
             ending: None,
             frames_sent: 0,
             started: Instant::now(),
+            inject_delay: None,
         }
     }
 
@@ -203,8 +209,14 @@ impl Stream for ShellStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let next = self.next_frame(cx);
-        if let Poll::Ready(Some(_)) = &next {
+        if let Poll::Ready(Some(frame)) = &next {
             self.frames_sent += 1;
+            if let Some(delay) = self.inject_delay {
+                let held = u32::try_from(inject::text_chunks_in(frame)).unwrap_or(u32::MAX);
+                if held > 0 {
+                    inject::hold(delay * held);
+                }
+            }
         }
         next.map(|frame| frame.map(Ok))
     }

@@ -16,7 +16,7 @@
 //!   implements), [`server`] ([`router`], [`serve`]), `chat_route` (`/api/chat` checks and the
 //!   SSE response), [`chat_request`] (body validation), [`rest`], [`rate_limit`], [`error`]
 //!   ([`ApiError`]), [`ui_stream`] (chunk → frame encoder, [`SseBody`]), [`launch`] (tracing,
-//!   signals, ready line for the bins);
+//!   signals, ready line for the bins), `inject` (the self-check's `--inject-delay-us`);
 //! - bins: `gen-specs` (corpus generator) and `leanspec-echo` (the shell around a backend that
 //!   echoes the user's text, for process-level tests and smoke runs without a provider).
 //!
@@ -40,6 +40,7 @@ pub mod chat_request;
 mod chat_route;
 pub mod corpus_gen;
 pub mod error;
+mod inject;
 pub mod internal;
 pub mod launch;
 pub mod rate_limit;

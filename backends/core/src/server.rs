@@ -41,6 +41,7 @@ pub struct CoreState {
     toolbox: Toolbox,
     limiter: Option<Arc<RateLimiter>>,
     shutdown: CancellationToken,
+    inject_delay: Option<Duration>,
 }
 
 impl CoreState {
@@ -49,6 +50,7 @@ impl CoreState {
             toolbox,
             limiter: RateLimiter::new(rate_limit).map(Arc::new),
             shutdown: CancellationToken::new(),
+            inject_delay: None,
         }
     }
 
@@ -56,7 +58,12 @@ impl CoreState {
     pub fn from_args(args: &ServerArgs) -> Result<Self, SpecStoreError> {
         let store = Arc::new(SpecStore::load(&args.specs_dir)?);
         let toolbox = Toolbox::new(store, args.enable_fault_injection);
-        Ok(Self::new(toolbox, args.rate_limit))
+        let mut state = Self::new(toolbox, args.rate_limit);
+        state.inject_delay = args
+            .inject_delay_us
+            .filter(|_| args.enable_fault_injection)
+            .map(Duration::from_micros);
+        Ok(state)
     }
 
     pub fn toolbox(&self) -> &Toolbox {
@@ -84,6 +91,7 @@ pub fn router<B: ChatBackend>(backend: Arc<B>, state: CoreState) -> Router {
         backend,
         limiter: state.limiter.clone(),
         shutdown: state.shutdown.clone(),
+        inject_delay: state.inject_delay,
     });
     let chat = Router::new()
         .route("/api/chat", post(chat_route::chat::<B>))

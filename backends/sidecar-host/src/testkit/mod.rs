@@ -221,6 +221,7 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
         specs_dir: repo_root().join("fixtures/specs"),
         rate_limit: options.rate_limit,
         enable_fault_injection: options.fault_injection,
+        inject_delay_us: None,
         idle_timeout_s: options.idle_timeout_s,
         api_key: ApiKey::new(options.api_key.clone()),
     }
