@@ -29,6 +29,22 @@ pub struct Manifest {
     pub artifacts: Vec<String>,
     /// `node` where a Node.js process is part of it, else `none`.
     pub runtime: Runtime,
+    /// The hop this architecture adds over its in-process equivalent (the AI SDK in one Node
+    /// process for the Node architectures, the client reading the provider itself otherwise):
+    /// the bench stage shows each overhead as a multiple of that hop's measured floor.
+    #[serde(default)]
+    pub ipc_hop: Option<IpcHop>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IpcHop {
+    /// A message over a Unix socket.
+    UnixSocket,
+    /// A message over loopback TCP.
+    LoopbackTcp,
+    /// A call between JavaScript and Rust in one process.
+    NapiCall,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

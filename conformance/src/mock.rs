@@ -2,7 +2,7 @@
 //! by every backend and case), or as its own process ([`MockProcess`]). Each case tags its
 //! requests, so its part of the timeline can be found while other cases run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -52,17 +52,23 @@ impl Mock {
     /// The exact text the provider sends for a text-only scenario (`None` for the others,
     /// whose text depends on tool results).
     pub fn expected_text(&self, d: &Directive) -> Option<String> {
-        use mock_provider::script::text;
-        let n = d.params.chunks;
-        match d.scenario {
-            Scenario::Text | Scenario::Long | Scenario::Http429 => Some(text::words(n).concat()),
-            Scenario::Unicode => Some(text::unicode(n).concat()),
-            _ => None,
-        }
+        expected_chunks(d).map(|chunks| chunks.concat())
     }
 
     pub async fn stop(self) {
         let _ = self.handle.shutdown().await;
+    }
+}
+
+/// The text chunks the provider sends for a text-only scenario, in order (`None` for the
+/// others, whose text depends on tool results).
+pub fn expected_chunks(d: &Directive) -> Option<Vec<String>> {
+    use mock_provider::script::text;
+    let n = d.params.chunks;
+    match d.scenario {
+        Scenario::Text | Scenario::Long | Scenario::Http429 => Some(text::words(n)),
+        Scenario::Unicode => Some(text::unicode(n)),
+        _ => None,
     }
 }
 
@@ -74,6 +80,33 @@ pub struct MockProcess {
     client: reqwest::Client,
 }
 
+/// Where and how the mock process runs.
+#[derive(Debug, Clone, Default)]
+pub struct MockProcessOptions {
+    /// Runtime worker threads (`--threads`); 1 keeps it on one core.
+    pub threads: Option<usize>,
+    /// Pin it to this CPU (`taskset -c`).
+    pub cpu: Option<usize>,
+    /// Run it at this real-time FIFO priority (`chrt -f`): on a shared machine, other work
+    /// would otherwise delay its sends by milliseconds (mock-provider/README.md, "Load benchmark").
+    pub realtime_priority: Option<u8>,
+}
+
+impl MockProcessOptions {
+    /// The argv prefix that applies the pinning and priority (`chrt` and `taskset` exec the
+    /// program, so the ready line's pid is the mock's own).
+    fn wrapper(&self) -> Vec<String> {
+        let mut argv = Vec::new();
+        if let Some(priority) = self.realtime_priority {
+            argv.extend(["chrt".to_owned(), "-f".to_owned(), priority.to_string()]);
+        }
+        if let Some(cpu) = self.cpu {
+            argv.extend(["taskset".to_owned(), "-c".to_owned(), cpu.to_string()]);
+        }
+        argv
+    }
+}
+
 impl MockProcess {
     pub async fn start(
         root: &Path,
@@ -81,10 +114,35 @@ impl MockProcess {
         log_dir: &Path,
         ready_timeout: Duration,
     ) -> Result<Self> {
+        Self::start_with(
+            root,
+            profile,
+            log_dir,
+            ready_timeout,
+            &MockProcessOptions::default(),
+        )
+        .await
+    }
+
+    /// Starts the mock with `options` (threads, CPU, priority).
+    pub async fn start_with(
+        root: &Path,
+        profile: &str,
+        log_dir: &Path,
+        ready_timeout: Duration,
+        options: &MockProcessOptions,
+    ) -> Result<Self> {
+        let binary = root.join(format!("target/{profile}/mock-provider"));
+        let mut argv = options.wrapper();
+        argv.push(binary.display().to_string());
+        argv.extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
+        if let Some(threads) = options.threads {
+            argv.extend(["--threads".to_owned(), threads.to_string()]);
+        }
         let spec = ProcessSpec {
             label: "mock-provider".into(),
-            program: root.join(format!("target/{profile}/mock-provider")),
-            args: vec!["--listen".into(), "127.0.0.1:0".into()],
+            program: PathBuf::from(&argv[0]),
+            args: argv[1..].to_vec(),
             env: vec![],
             cwd: root.to_owned(),
             log_dir: log_dir.to_owned(),
@@ -98,16 +156,55 @@ impl MockProcess {
     }
 
     pub fn openai_url(&self) -> String {
-        format!("{}/v1", self.process.ready.url.trim_end_matches('/'))
+        format!("{}/v1", self.base())
+    }
+
+    fn base(&self) -> &str {
+        self.process.ready.url.trim_end_matches('/')
+    }
+
+    /// The mock's pid.
+    pub fn pid(&self) -> u32 {
+        self.process.ready.pid
     }
 
     /// `GET /__mock/timeline?tag=`.
     pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
-        let base = self.process.ready.url.trim_end_matches('/');
         let tag = crate::client::url_encode(tag);
-        let url = format!("{base}/__mock/timeline?tag={tag}");
+        self.get_timeline(&format!("?tag={tag}")).await
+    }
+
+    /// Every request the mock remembers, oldest first.
+    pub async fn whole_timeline(&self) -> Result<Timeline> {
+        self.get_timeline("").await
+    }
+
+    async fn get_timeline(&self, query: &str) -> Result<Timeline> {
+        let url = format!("{}/__mock/timeline{query}", self.base());
         let response = self.client.get(url).send().await?;
         Ok(response.error_for_status()?.json().await?)
+    }
+
+    /// The requests carrying `tag` once each has ended (the provider settles a request right
+    /// after its last frame, a moment after the client read it), or as they are at
+    /// [`SETTLE_TIMEOUT`].
+    pub async fn settled_timeline(&self, tag: &str) -> Result<Vec<RequestTimeline>> {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let requests = self.timeline(tag).await?.requests;
+            let settled = requests.iter().all(RequestTimeline::is_settled);
+            if settled || tokio::time::Instant::now() >= deadline {
+                return Ok(requests);
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
+
+    /// `DELETE /__mock/timeline`: forgets every request (and fault attempt counts).
+    pub async fn clear_timeline(&self) -> Result<()> {
+        let url = format!("{}/__mock/timeline", self.base());
+        self.client.delete(url).send().await?.error_for_status()?;
+        Ok(())
     }
 
     pub async fn stop(self) -> StopReport {
