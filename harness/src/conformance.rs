@@ -16,6 +16,7 @@ use conformance::orchestrate::{self, LaunchConfig};
 use conformance::{cases, oracle, suite};
 
 use crate::run_dir::RunDir;
+use crate::verify;
 
 pub const STAGE: &str = "conformance";
 
@@ -97,7 +98,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let env = suite::SuiteEnv {
         launch: LaunchConfig {
             root: opts.root.clone(),
-            profile,
+            profile: profile.clone(),
             provider_url: mock.openai_url(),
             api_key: orchestrate::api_key_canary(),
             ready_timeout: opts.ready_timeout,
@@ -116,7 +117,11 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         );
         let started = std::time::Instant::now();
         let results = suite::run_backend(backend, &cases, &env).await;
-        let verdict = Conformance::from_cases(results);
+        let mut verdict = Conformance::from_cases(results);
+        // Only a run of the whole suite vouches for the artifacts in later runs.
+        if opts.scenarios.is_empty() {
+            verdict.artifacts = verify::artifacts_fingerprint(&opts.root, backend, &profile);
+        }
         eprintln!(
             "[{}] {} passed, {} failed, {} unsupported in {:.1}s",
             backend.name(),

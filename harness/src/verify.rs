@@ -1,38 +1,62 @@
 //! Verify before benchmark: a stage that measures backends asks here which ones passed
-//! conformance in the current run. A backend that failed (or was never verified) is skipped,
-//! and the skip is recorded in results.json, unless the caller forces it.
+//! conformance for the build it is about to measure: in the current run, or in the latest
+//! earlier run of the same git sha whose suite ran on the same artifacts (a fingerprint of
+//! their paths, sizes and modification times). A backend that failed (or was never verified)
+//! is skipped, and the skip is recorded in results.json, unless the caller forces it.
+
+use std::path::Path;
 
 use contract::results::{Results, StageSkip};
 
-/// Which of `candidates` `stage` may measure. Skipped backends get a [`StageSkip`] in
-/// `results`; forced ones are kept and named on stderr.
+use conformance::manifest::{Backend, for_profile};
+
+use crate::run_dir::{self, RunDir};
+
+/// Where a stage looks for earlier verdicts.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub root: &'a Path,
+    pub reports: &'a Path,
+    pub profile: &'a str,
+}
+
+/// Which of `candidates` `stage` may measure. Skipped backends get a [`StageSkip`] in `run`;
+/// forced ones are kept and named on stderr.
 pub fn verified_backends(
-    results: &mut Results,
-    candidates: &[String],
+    run: &mut RunDir,
+    candidates: &[Backend],
+    scope: Scope<'_>,
     stage: &str,
     force: bool,
-) -> Vec<String> {
+) -> Vec<Backend> {
     let mut keep = Vec::new();
-    for name in candidates {
-        let problem = match results
-            .backends
-            .get(name)
-            .and_then(|b| b.conformance.as_ref())
-        {
-            Some(c) if c.is_verified() => None,
-            Some(c) => Some(format!("failed {} conformance case(s)", c.failed)),
-            None => Some("conformance has not run in this run".to_owned()),
+    for backend in candidates {
+        let name = backend.name();
+        let problem = match verdict_here(&run.results, name) {
+            Some(Ok(())) => None,
+            Some(Err(why)) => Some(why),
+            None => match earlier_verdict(run, backend, scope) {
+                Some(id) => {
+                    eprintln!("[{name}] conformance passed in run {id} on the same artifacts");
+                    None
+                }
+                None => Some(
+                    "conformance has not run on this build (not in this run, nor in an earlier \
+                     run of the same git sha and artifacts)"
+                        .to_owned(),
+                ),
+            },
         };
         match problem {
-            None => keep.push(name.clone()),
+            None => keep.push(backend.clone()),
             Some(why) if force => {
                 eprintln!("[{name}] {why}; measured anyway (--force)");
-                keep.push(name.clone());
+                keep.push(backend.clone());
             }
             Some(why) => {
-                let reason = format!("{why}; pass --force to measure it anyway");
+                let reason = format!("{why}; run `harness conformance` first, or pass --force");
                 eprintln!("[{name}] {stage} skipped: {reason}");
-                results.backend_mut(name).skipped.push(StageSkip {
+                run.results.backend_mut(name).skipped.push(StageSkip {
                     stage: stage.to_owned(),
                     reason,
                 });
@@ -42,48 +66,167 @@ pub fn verified_backends(
     keep
 }
 
+/// The verdict of this run: `None` when the suite has not run on the backend here.
+fn verdict_here(results: &Results, name: &str) -> Option<Result<(), String>> {
+    let c = results.backends.get(name)?.conformance.as_ref()?;
+    Some(if c.is_verified() {
+        Ok(())
+    } else {
+        Err(format!("failed {} conformance case(s)", c.failed))
+    })
+}
+
+/// The newest earlier run of the same sha and profile whose suite passed on artifacts with the
+/// fingerprint they have now.
+fn earlier_verdict(run: &RunDir, backend: &Backend, scope: Scope<'_>) -> Option<String> {
+    let now = artifacts_fingerprint(scope.root, backend, scope.profile)?;
+    let sha = &run.results.run.git_sha;
+    let mut ids: Vec<String> = std::fs::read_dir(scope.reports)
+        .ok()?
+        .flatten()
+        .filter(|e| e.path().join(run_dir::RESULTS_FILE).is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|id| id != run_dir::LATEST && *id != run.results.run.id)
+        .collect();
+    // Run ids start with their UTC start time: the newest sorts last.
+    ids.sort();
+    ids.into_iter().rev().find(|id| {
+        RunDir::open(scope.reports, id).is_ok_and(|earlier| {
+            let r = &earlier.results;
+            let c = r
+                .backends
+                .get(backend.name())
+                .and_then(|b| b.conformance.as_ref());
+            &r.run.git_sha == sha
+                && r.run.profile == scope.profile
+                && c.is_some_and(|c| c.is_verified() && c.artifacts.as_deref() == Some(&now))
+        })
+    })
+}
+
+/// A fingerprint of a backend's artifacts as built for `profile`: every file under each
+/// artifact path, with its size and modification time. `None` when one is missing.
+pub fn artifacts_fingerprint(root: &Path, backend: &Backend, profile: &str) -> Option<String> {
+    let mut entries = Vec::new();
+    for artifact in &backend.manifest.artifacts {
+        let path = root.join(for_profile(artifact, profile));
+        collect(&path, &mut entries).ok()?;
+    }
+    entries.sort();
+    // FNV-1a: stable across Rust releases, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for entry in &entries {
+        for b in entry.bytes().chain([b'\n']) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Some(format!("{h:016x}"))
+}
+
+fn collect(path: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            collect(&entry?.path(), out)?;
+        }
+        return Ok(());
+    }
+    let modified = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    out.push(format!("{} {} {modified}", path.display(), meta.len()));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contract::results::{CaseResult, Conformance, Outcome, RunInfo};
+    use contract::results::{CaseResult, Conformance, Outcome};
 
-    fn results() -> Results {
-        let mut r = Results::new(RunInfo {
-            id: "x".into(),
-            git_sha: "x".into(),
-            started_at: "x".into(),
-            profile: "debug".into(),
-            machine: Default::default(),
-            versions: Default::default(),
-        });
-        let case = |o| CaseResult {
+    fn backend(dir: &Path, name: &str) -> Backend {
+        let folder = dir.join("backends").join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        let toml = format!(
+            "name = {name:?}\nsummary = \"s\"\nstart = [\"true\"]\nartifacts = [\"out/{name}\"]\nruntime = \"none\"\n"
+        );
+        std::fs::write(folder.join("backend.toml"), toml).unwrap();
+        std::fs::create_dir_all(dir.join("out")).unwrap();
+        std::fs::write(dir.join("out").join(name), name).unwrap();
+        conformance::manifest::load(&folder.join("backend.toml")).unwrap()
+    }
+
+    fn verdict(outcome: Outcome) -> Conformance {
+        Conformance::from_cases(vec![CaseResult {
             scenario: "text".into(),
-            outcome: o,
+            outcome,
             reason: None,
             raw_stream: None,
-        };
-        r.backend_mut("good").conformance = Some(Conformance::from_cases(vec![case(Outcome::Ok)]));
-        r.backend_mut("bad").conformance =
-            Some(Conformance::from_cases(vec![case(Outcome::Failed)]));
-        r
+        }])
     }
 
     #[test]
     fn skips_failed_and_unverified_backends_and_records_why() {
-        let mut r = results();
-        let names = ["good", "bad", "new"].map(String::from);
-        assert_eq!(verified_backends(&mut r, &names, "bench", false), ["good"]);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let reports = root.join("reports");
+        let [good, bad, new] = ["good", "bad", "new"].map(|n| backend(root, n));
+        let mut run = RunDir::create(&reports, root, "release").unwrap();
+        run.results.backend_mut("good").conformance = Some(verdict(Outcome::Ok));
+        run.results.backend_mut("bad").conformance = Some(verdict(Outcome::Failed));
+        let scope = Scope {
+            root,
+            reports: &reports,
+            profile: "release",
+        };
+        let candidates = [good, bad, new];
+        let kept = verified_backends(&mut run, &candidates, scope, "bench", false);
+        assert_eq!(kept.iter().map(Backend::name).collect::<Vec<_>>(), ["good"]);
+        let r = &run.results;
         assert_eq!(r.backends["bad"].skipped[0].stage, "bench");
         assert!(r.backends["bad"].skipped[0].reason.contains("failed 1"));
         assert!(r.backends["new"].skipped[0].reason.contains("has not run"));
         assert!(r.backends["good"].skipped.is_empty());
+
+        let mut forced = RunDir::create(&reports, root, "release").unwrap();
+        forced.results = run.results.clone();
+        forced.results.backend_mut("bad").skipped.clear();
+        let kept = verified_backends(&mut forced, &candidates[..2], scope, "bench", true);
+        assert_eq!(kept.len(), 2);
+        assert!(forced.results.backends["bad"].skipped.is_empty());
     }
 
     #[test]
-    fn force_keeps_them_without_recording_a_skip() {
-        let mut r = results();
-        let names = ["good", "bad"].map(String::from);
-        assert_eq!(verified_backends(&mut r, &names, "bench", true), names);
-        assert!(r.backends["bad"].skipped.is_empty());
+    fn an_earlier_run_vouches_only_for_the_same_sha_and_artifacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let reports = root.join("reports");
+        let b = backend(root, "b");
+        let scope = Scope {
+            root,
+            reports: &reports,
+            profile: "release",
+        };
+        let mut earlier = RunDir::create(&reports, root, "release").unwrap();
+        let mut passed = verdict(Outcome::Ok);
+        passed.artifacts = artifacts_fingerprint(root, &b, "release");
+        earlier.results.backend_mut("b").conformance = Some(passed);
+        earlier.save().unwrap();
+
+        let mut now = RunDir::create(&reports, root, "release").unwrap();
+        let kept = verified_backends(&mut now, std::slice::from_ref(&b), scope, "bench", false);
+        assert_eq!(kept.len(), 1, "same sha, same artifacts");
+
+        // A rebuilt artifact (other size) is not what the earlier suite verified.
+        std::fs::write(root.join("out/b"), "rebuilt").unwrap();
+        let mut later = RunDir::create(&reports, root, "release").unwrap();
+        let kept = verified_backends(&mut later, std::slice::from_ref(&b), scope, "bench", false);
+        assert!(kept.is_empty());
+        assert!(
+            later.results.backends["b"].skipped[0]
+                .reason
+                .contains("same git sha")
+        );
     }
 }

@@ -10,6 +10,11 @@ pub struct Conformance {
     pub failed: u32,
     pub unsupported: u32,
     pub cases: Vec<CaseResult>,
+    /// A fingerprint of the artifacts the suite ran against (each file's path, size and
+    /// modification time): a later stage in another run trusts this verdict only for the same
+    /// git sha and the same fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<String>,
 }
 
 impl Conformance {
@@ -21,6 +26,7 @@ impl Conformance {
             failed: count(Outcome::Failed),
             unsupported: count(Outcome::Unsupported),
             cases,
+            artifacts: None,
         }
     }
 
