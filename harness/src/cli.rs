@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use contract::results::StageSkip;
 
+use crate::bench;
 use crate::build::{self, BuildOutcome};
 use crate::conformance;
 use crate::prereq;
@@ -39,6 +40,9 @@ pub enum Command {
     Build(Common),
     /// Run the conformance suite against each backend; exit 1 if any case failed.
     Conformance(ConformanceArgs),
+    /// Measure latency per hop, load and resource cost of every verified backend against the
+    /// direct path and the AI SDK alone (docs/bench.md).
+    Bench(BenchArgs),
     /// Build, then verify, in one run. The measuring stages (bench, crash, report) join this
     /// pipeline as they land; until then it measures nothing beyond build times.
     Compare(ConformanceArgs),
@@ -75,6 +79,32 @@ pub struct ConformanceArgs {
     pub ready_timeout_s: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Latency rounds (default: 10, or 6 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub rounds: Option<u64>,
+    /// `NAME=MICROSECONDS`: run backend NAME holding each text chunk that long (its figures
+    /// become a deliberate regression), beside a clean instance the change is read against.
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// Measure backends that did not pass conformance on this build.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the load sweeps (latency rounds and calibration only).
+    #[arg(long)]
+    pub no_load: bool,
+    /// Seed of the round orders, the open-loop arrivals and the bootstrap (default: from the
+    /// clock; results.json records it).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How long a backend may take to print its ready line.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let root = match cli.root {
         Some(r) => r,
@@ -105,6 +135,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("run {}", run.path.display());
             let failed = conformance_stage(&root, &backends, &mut run, &args).await?;
             Ok(exit(failed))
+        }
+        Command::Bench(args) => {
+            let backends = select(&root, &args.common)?;
+            prereq::prepare(&root)?;
+            let mut run = open_run(&root, &args.common)?;
+            eprintln!("run {}", run.path.display());
+            bench_stage(&root, &backends, &mut run, &args).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;
@@ -147,6 +185,32 @@ async fn build_stage(
         }
     }
     failed
+}
+
+/// Runs the bench stage on `backends` into `run`.
+async fn bench_stage(
+    root: &Path,
+    backends: &[Backend],
+    run: &mut RunDir,
+    args: &BenchArgs,
+) -> Result<()> {
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs())
+    });
+    let opts = bench::Options {
+        root: root.to_owned(),
+        quick: args.common.quick,
+        rounds: args.rounds.map(|r| r as usize),
+        inject_delay_us: args.inject_delay_us.clone(),
+        force: args.force,
+        explicit: !args.common.backends.is_empty(),
+        load: !args.no_load,
+        ready_timeout: Duration::from_secs(args.ready_timeout_s),
+        seed,
+    };
+    bench::run(backends, run, &opts).await
 }
 
 /// Runs the suite, prints the matrix; returns whether any case failed.

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The cost of one Rust⇄JS crossing in the napi backend, measured with the shipped addon.
 //
-//   node backends/napi/bench/crossing.mjs [--json]
+//   node backends/napi/bench/crossing.mjs [--json] [--noop-only]
+//
+// `--noop-only` times the noop call alone: the harness's bench stage takes it as the napi
+// backend's floor (results.json `calibration.napi_call_ns`) without waiting for the rest.
 //
 // - js→rust noop:        `addon.noop()`, the cheapest #[napi] call (the published napi-rs
 //                        figure is 16-50 ns a call);
@@ -106,6 +109,12 @@ let accumulator = 0;
 const jsFunction = (i) => {
   accumulator += i;
 };
+
+if (process.argv.includes('--noop-only')) {
+  const noop = { node: process.version, js_to_rust_noop: perCall(() => addon.noop()) };
+  process.stdout.write(`${JSON.stringify(noop)}\n`);
+  process.exit(0);
+}
 
 const results = {
   node: process.version,

@@ -36,9 +36,16 @@ pub struct BenchSettings {
     pub chunks: u32,
     pub ttft_ms: u64,
     pub gap_ms: u64,
-    /// The targets measured: the backends, then the references `direct` and `aisdk-node`.
+    /// The targets measured: the references `direct` and `aisdk-node`, then the backends.
     #[serde(default)]
     pub targets: Vec<String>,
+    /// Seeds the round orders, the open-loop arrivals and the bootstrap: the same seed replays
+    /// the same schedule.
+    pub seed: u64,
+    /// Backends run with `--inject-delay-us` (name -> µs held per text chunk): their figures are
+    /// a deliberate regression, not the backend's own.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub injected_delay_us: std::collections::BTreeMap<String, u64>,
 }
 
 /// How far the machine kept its own schedule while it measured.

@@ -1,0 +1,390 @@
+//! `harness bench`: the one way the arena measures latency, load and resource cost
+//! (docs/bench.md). Every backend that passed conformance on this build, and the two references
+//! (`direct`, `aisdk-node`), run against one mock provider process (pinned to a core at real-time
+//! priority where the machine allows), read by the test stack's one client:
+//!
+//! 1. calibration: the Unix-socket and TCP round trips and one napi call ([`calibration`]);
+//! 2. interleaved latency rounds, every target in a fresh order each round ([`rounds`]);
+//!    samples per hop from the client's receipts joined with the mock's timeline
+//!    ([`observe`]), overheads as medians of per-round differences ([`record`]);
+//! 3. the self-check, when `--inject-delay-us` asks for one;
+//! 4. closed- and open-loop load sweeps ([`load`], [`sweep`]), saturation, peak memory.
+//!
+//! The plan (how much of each) is [`plan`]; what goes into results.json is assembled in
+//! [`results`]; the terminal table is [`table`].
+
+pub mod calibration;
+mod figures;
+mod hlog;
+pub mod load;
+pub mod observe;
+pub mod plan;
+mod record;
+mod results;
+pub mod rounds;
+mod sweep;
+mod table;
+pub mod target;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use conformance::manifest::{Backend, Runtime};
+use conformance::mock::{MockProcess, MockProcessOptions};
+use conformance::orchestrate::{self, LaunchConfig};
+use conformance::process;
+use contract::results::{BenchRun, BenchSettings, StageSkip};
+
+use crate::procfs;
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+use crate::verify;
+use target::{AISDK_NODE, Target};
+
+pub const STAGE: &str = "bench";
+/// The mock's real-time priority: above every normal task, below the kernel's own threads
+/// (mock-provider/README.md measured what it buys on a shared machine).
+const MOCK_PRIORITY: u8 = 10;
+/// The core the mock is pinned to; the client and the backends share the others.
+const MOCK_CPU: usize = 0;
+/// The nice value the stage runs at, its children (the targets) included: on a shared machine
+/// the measured processes then win the CPU from other tenants' normal-priority work, all of them
+/// alike (docs/bench.md#the-machine).
+const BENCH_NICE: i32 = -10;
+
+/// The flags of `harness bench`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    pub quick: bool,
+    /// Latency rounds (default: the plan's).
+    pub rounds: Option<usize>,
+    /// `NAME=N`: run backend NAME with each text chunk held N µs, beside a clean instance.
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// Measure backends that have not passed conformance.
+    pub force: bool,
+    /// Backends named on the command line: one that cannot be measured is an error.
+    pub explicit: bool,
+    pub load: bool,
+    pub ready_timeout: Duration,
+    pub seed: u64,
+}
+
+/// Parses `NAME=N` (microseconds).
+pub fn parse_injection(value: &str) -> Result<(String, u64), String> {
+    let (name, us) = value
+        .split_once('=')
+        .ok_or_else(|| format!("`{value}` is not NAME=MICROSECONDS (e.g. unix=100)"))?;
+    let us: u64 = us
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{us}` in `{value}` is not a whole number of microseconds"))?;
+    if name.trim().is_empty() || us == 0 {
+        return Err(format!(
+            "`{value}` needs a backend name and a delay above 0"
+        ));
+    }
+    Ok((name.trim().to_owned(), us))
+}
+
+/// The name of the clean instance measured beside a backend run with an injected delay.
+pub fn clean_reference(name: &str) -> String {
+    format!("{name}+clean")
+}
+
+/// Runs the stage on `backends` and records it in `run`. An error means the stage could not do
+/// its job (exit 2); what it measured is saved before it returns.
+pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
+    let started = Instant::now();
+    let profile = run.run().profile.clone();
+    let reports = run.path.parent().map(PathBuf::from).unwrap_or_default();
+    let scope = verify::Scope {
+        root: &opts.root,
+        reports: &reports,
+        profile: &profile,
+    };
+    let measured = verify::verified_backends(run, backends, scope, STAGE, opts.force);
+    run.save()?;
+    check_selection(backends, &measured, opts)?;
+    let plan = plan::Plan::new(opts.quick, opts.rounds, opts.load, opts.seed);
+    let log_dir = run.logs(STAGE);
+    ensure_mock_built(&opts.root, &profile, &log_dir).await?;
+    let niced = procfs::renice_self(BENCH_NICE);
+    if niced.is_err() {
+        eprintln!("bench: runs at normal priority (raising it needs root or CAP_SYS_NICE)");
+    }
+    let result = measure(&measured, run, opts, &plan, &log_dir).await;
+    if let Ok(before) = niced {
+        let _ = procfs::renice_self(before);
+    }
+    result?;
+    if let Some(bench) = run.results.bench.as_mut() {
+        bench.wall_s = started.elapsed().as_secs_f64();
+    }
+    run.save()?;
+    let names = run
+        .results
+        .bench
+        .as_ref()
+        .map(|b| b.settings.targets.clone())
+        .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    table::write(&mut out, &run.results, &names)?;
+    Ok(())
+}
+
+/// Everything between verifying and printing: the mock, the calibration, the targets, the
+/// rounds and sweeps, and the results they give.
+async fn measure(
+    measured: &[Backend],
+    run: &mut RunDir,
+    opts: &Options,
+    plan: &plan::Plan,
+    log_dir: &std::path::Path,
+) -> Result<()> {
+    let profile = run.run().profile.clone();
+    let load_avg_start = procfs::load_average();
+    let pinning = pinning();
+    let mock = MockProcess::start_with(&opts.root, &profile, log_dir, opts.ready_timeout, &pinning)
+        .await
+        .context("the mock provider did not start")?;
+    eprintln!(
+        "bench: mock provider {} (pid {})",
+        if pinning.cpu.is_some() {
+            "pinned to CPU 0 at real-time priority"
+        } else {
+            "unpinned (chrt/taskset not permitted here)"
+        },
+        mock.pid()
+    );
+
+    let root = opts.root.clone();
+    let samples = plan.calibration_samples;
+    let (calibration, problems) =
+        tokio::task::spawn_blocking(move || calibration::measure(&root, samples))
+            .await
+            .context("the calibration panicked")?;
+    for p in &problems {
+        eprintln!("bench: calibration: {p}");
+    }
+    run.results.calibration = Some(calibration.clone());
+    run.save()?;
+
+    let launch = LaunchConfig {
+        root: opts.root.clone(),
+        profile: profile.clone(),
+        provider_url: mock.openai_url(),
+        api_key: orchestrate::api_key_canary(),
+        ready_timeout: opts.ready_timeout,
+        extra_args: vec![],
+    };
+    let targets = start_targets(measured, &launch, log_dir, opts, run).await?;
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    let idle_memory: Vec<(String, procfs::MemoryUse)> = targets
+        .iter()
+        .map(|t| (t.name.clone(), procfs::memory(&t.pids())))
+        .collect();
+
+    let orders = crate::stats::round_orders(&names, plan.rounds.rounds, opts.seed);
+    let http = conformance::client::http_client()?;
+    let steps = (orders.len() * names.len()) as u64
+        + plan
+            .load
+            .as_ref()
+            .map_or(0, |l| sweep::steps(l, names.len()));
+    let progress = Progress::new(STAGE, steps);
+    let rounds = rounds::run(&targets, &mock, &http, &plan.rounds, &orders, &progress).await;
+    let rounds = match rounds {
+        Ok(r) => r,
+        Err(e) => {
+            progress.finish();
+            stop_all(targets, mock).await;
+            return Err(e);
+        }
+    };
+    let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
+    let sweeps = match &plan.load {
+        Some(load_plan) => {
+            sweep::run(&targets, &mock, &http, &plan.rounds, load_plan, &progress).await
+        }
+        None => Ok(sweep::SweepOutcome::default()),
+    };
+    progress.finish();
+    let targets: Vec<Target> = targets.into_iter().filter_map(Arc::into_inner).collect();
+    let references = targets
+        .iter()
+        .map(|t| (t.name.clone(), (t.ipc_reference.clone(), t.ipc_hop)))
+        .collect();
+    stop_all(targets, mock).await;
+    let sweeps = sweeps?;
+
+    let bench = BenchRun {
+        settings: BenchSettings {
+            quick: opts.quick,
+            rounds: plan.rounds.rounds as u32,
+            requests_per_round: plan.rounds.per_round as u32,
+            scenario: "text".to_owned(),
+            chunks: plan.rounds.chunks,
+            ttft_ms: plan.rounds.ttft_ms,
+            gap_ms: plan.rounds.gap_ms,
+            targets: names.clone(),
+            seed: opts.seed,
+            injected_delay_us: opts.inject_delay_us.iter().cloned().collect(),
+        },
+        round_orders: orders,
+        ..BenchRun::default()
+    };
+    let record = results::Recorded {
+        rounds: &rounds,
+        references: &references,
+        sweeps: &sweeps,
+        idle_memory: &idle_memory,
+        calibration: &calibration,
+        injected: &opts.inject_delay_us,
+        load_avg_start,
+        seed: opts.seed,
+    };
+    results::write(run, bench, &record)?;
+    run.save()
+}
+
+/// An explicitly named backend that cannot be measured, or nothing to measure at all, is the
+/// harness failing its job, not a measurement.
+fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -> Result<()> {
+    let skipped: Vec<&str> = backends
+        .iter()
+        .filter(|b| !measured.iter().any(|m| m.name() == b.name()))
+        .map(Backend::name)
+        .collect();
+    if measured.is_empty() || (opts.explicit && !skipped.is_empty()) {
+        bail!(
+            "cannot measure {}: not verified by conformance on this build (see the skip reasons \
+             above); run `harness conformance --backends {}` first, or pass --force",
+            skipped.join(", "),
+            skipped.join(",")
+        );
+    }
+    if let Some((name, _)) = opts
+        .inject_delay_us
+        .iter()
+        .find(|(n, _)| !measured.iter().any(|m| m.name() == n))
+    {
+        bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
+    }
+    Ok(())
+}
+
+/// The mock process binary of this profile, built when missing.
+async fn ensure_mock_built(
+    root: &std::path::Path,
+    profile: &str,
+    log_dir: &std::path::Path,
+) -> Result<()> {
+    if root
+        .join(format!("target/{profile}/mock-provider"))
+        .is_file()
+    {
+        return Ok(());
+    }
+    std::fs::create_dir_all(log_dir)?;
+    let flag = if profile == "release" {
+        " --release"
+    } else {
+        ""
+    };
+    let command = format!("cargo build{flag} -p mock-provider");
+    eprintln!("bench: building the mock provider ({command})");
+    let log = log_dir.join("build-mock-provider.log");
+    let status = process::run_shell(&command, root, &log).await?;
+    if !status.success() {
+        bail!(
+            "`{command}` failed; see {}:\n{}",
+            log.display(),
+            process::file_tail(&log, 2000)
+        );
+    }
+    Ok(())
+}
+
+/// Pin the mock to its own core at real-time priority where the machine allows it (root or
+/// CAP_SYS_NICE, two cores or more); otherwise run it like any process, and say so.
+fn pinning() -> MockProcessOptions {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let allowed = std::process::Command::new("chrt")
+        .args([
+            "-f",
+            &MOCK_PRIORITY.to_string(),
+            "taskset",
+            "-c",
+            &MOCK_CPU.to_string(),
+            "true",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    MockProcessOptions {
+        threads: Some(1),
+        cpu: (allowed && cores >= 2).then_some(MOCK_CPU),
+        realtime_priority: (allowed && cores >= 2).then_some(MOCK_PRIORITY),
+    }
+}
+
+/// `direct`, `aisdk-node` (when a Node backend is measured), each backend, and a clean instance
+/// beside each backend run with an injected delay. A reference that cannot start is recorded as
+/// skipped (the overheads against it stay absent); a backend that cannot start is an error.
+async fn start_targets(
+    backends: &[Backend],
+    launch: &LaunchConfig,
+    log_dir: &std::path::Path,
+    opts: &Options,
+    run: &mut RunDir,
+) -> Result<Vec<Target>> {
+    let mut targets = vec![Target::direct(&launch.provider_url)];
+    if backends.iter().any(|b| b.manifest.runtime == Runtime::Node) {
+        match Target::aisdk_node(&opts.root, launch, log_dir, opts.ready_timeout).await {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                let reason = format!("{e:#}");
+                eprintln!("bench: {AISDK_NODE} skipped: {reason}");
+                run.results.backend_mut(AISDK_NODE).skipped.push(StageSkip {
+                    stage: STAGE.to_owned(),
+                    reason,
+                });
+            }
+        }
+    }
+    for backend in backends {
+        let name = backend.name();
+        let injected = opts.inject_delay_us.iter().find(|(n, _)| n == name);
+        let extra = match injected {
+            Some((_, us)) => vec![
+                "--enable-fault-injection".to_owned(),
+                "--inject-delay-us".to_owned(),
+                us.to_string(),
+            ],
+            None => vec![],
+        };
+        targets.push(Target::backend(backend, launch, log_dir, name, extra).await?);
+        if injected.is_some() {
+            let clean = clean_reference(name);
+            targets.push(Target::backend(backend, launch, log_dir, &clean, vec![]).await?);
+        }
+    }
+    eprintln!(
+        "bench: measuring {}",
+        targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(targets)
+}
+
+async fn stop_all(targets: Vec<Target>, mock: MockProcess) {
+    for t in targets {
+        t.stop().await;
+    }
+    mock.stop().await;
+}

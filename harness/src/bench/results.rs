@@ -1,0 +1,170 @@
+//! What the bench stage writes into results.json: per target, each hop's figures, the load
+//! points and saturation, CPU and memory; for the run, how it measured, how noisy the machine
+//! was, and the self-check.
+
+use std::collections::BTreeMap;
+
+use conformance::manifest::IpcHop;
+use contract::results::{
+    BenchRun, Calibration, CpuCost, Latency, Memory, Noise, P50P99, SelfCheck,
+};
+use hdrhistogram::Histogram;
+
+use super::figures::{Hop, TargetFigures};
+use super::record::{self, HopContext};
+use super::rounds::RoundsOutcome;
+use super::sweep::SweepOutcome;
+use super::target::DIRECT;
+use super::{clean_reference, hlog, load};
+use crate::procfs::{self, MemoryUse};
+use crate::run_dir::RunDir;
+use crate::stats;
+
+/// The self-check passes when the measured change is within this of the injected delay: the
+/// accuracy the project asks of its own measurement on this machine (docs/bench.md#self-check).
+pub const SELF_CHECK_TOLERANCE_US: f64 = 15.0;
+
+/// Everything the stage measured, to be written.
+pub struct Recorded<'a> {
+    pub rounds: &'a RoundsOutcome,
+    /// Per target: the target its inter-process overhead is taken against, and the hop it adds.
+    pub references: &'a BTreeMap<String, (Option<String>, Option<IpcHop>)>,
+    pub sweeps: &'a SweepOutcome,
+    pub idle_memory: &'a [(String, MemoryUse)],
+    pub calibration: &'a Calibration,
+    pub injected: &'a [(String, u64)],
+    pub load_avg_start: Option<f64>,
+    pub seed: u64,
+}
+
+fn p50_p99(h: &Histogram<u64>) -> Option<P50P99> {
+    (!h.is_empty()).then(|| P50P99 {
+        p50: stats::quantile_us(h, 0.5),
+        p99: stats::quantile_us(h, 0.99),
+    })
+}
+
+/// Writes the stage's results into `run` (the caller saves).
+pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow::Result<()> {
+    let figures = &r.rounds.figures;
+    let direct = figures.get(DIRECT);
+    let hlog_dir = run.path.join("bench");
+    std::fs::create_dir_all(&hlog_dir)?;
+    for (name, f) in figures {
+        // A clean instance exists only to check the injected delay against.
+        if r.injected.iter().any(|(n, _)| clean_reference(n) == *name) {
+            continue;
+        }
+        let log_path = hlog_dir.join(format!("{name}.hlog"));
+        hlog::write(&log_path, name, f, &r.rounds.round_spans)?;
+        let log = run.relative(&log_path);
+        let reference = r.references.get(name);
+        let ctx = HopContext {
+            name,
+            figures: f,
+            direct,
+            ipc_reference: reference
+                .and_then(|(n, _)| n.as_deref())
+                .and_then(|n| Some((n, figures.get(n)?))),
+            floor_us: reference
+                .and_then(|(_, hop)| *hop)
+                .and_then(|hop| record::floor_us(hop, r.calibration)),
+        };
+        let latency = latency(&ctx, &log);
+        let entry = run.results.backend_mut(name);
+        entry.latency = latency;
+        if f.chunks > 0 && f.conversations > 0 && name != DIRECT {
+            entry.cpu = Some(CpuCost {
+                ms_per_1000_chunks: f.cpu_ms * 1_000.0 / f.chunks as f64,
+                ms_per_conversation: f.cpu_ms / f.conversations as f64,
+            });
+        }
+        if let Some(points) = r.sweeps.points.get(name) {
+            entry.load = points.clone();
+            if let Some((rps, chunks)) = load::saturation(points) {
+                entry.saturation_rps = Some(rps);
+                entry.saturation_chunks_per_s = Some(chunks);
+            }
+        }
+        let idle = r
+            .idle_memory
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| *m);
+        let peak = r.sweeps.peak_memory.get(name).copied();
+        if name != DIRECT && (idle.is_some() || peak.is_some()) {
+            entry.memory = Some(Memory {
+                rss_idle_bytes: idle.map(|m| m.rss_bytes),
+                rss_peak_bytes: peak.map(|m| m.rss_bytes),
+                pss_idle_bytes: idle.map(|m| m.pss_bytes),
+                pss_peak_bytes: peak.map(|m| m.pss_bytes),
+            });
+        }
+    }
+    bench.self_check = self_check(figures, r.injected, r.seed);
+    bench.noise = Noise {
+        mock_lateness_us: p50_p99(&r.rounds.mock_lateness),
+        load_avg_start: r.load_avg_start,
+        load_avg_end: procfs::load_average(),
+        direct_round_spread: direct.and_then(round_spread),
+    };
+    run.results.bench = Some(bench);
+    Ok(())
+}
+
+fn latency(ctx: &HopContext<'_>, log: &str) -> Latency {
+    let hop = |h: Hop| {
+        let mut s = record::hop_stats(ctx, h)?;
+        s.histogram_log = Some(log.to_owned());
+        Some(s)
+    };
+    Latency {
+        request_path: hop(Hop::RequestPath),
+        chunk_transit: hop(Hop::ChunkTransit),
+        tool_turnaround: hop(Hop::ToolTurnaround),
+        ttft: hop(Hop::Ttft),
+        e2e: hop(Hop::E2e),
+    }
+}
+
+/// Max over min of the direct path's round medians of chunk transit: how much the machine
+/// moved the floor from round to round.
+fn round_spread(direct: &TargetFigures) -> Option<f64> {
+    let medians: Vec<f64> = direct
+        .per_round(Hop::ChunkTransit, |h| stats::quantile_us(h, 0.5))
+        .into_iter()
+        .flatten()
+        .collect();
+    let min = medians.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = medians.iter().copied().fold(0.0, f64::max);
+    (min > 0.0 && min.is_finite()).then(|| max / min)
+}
+
+/// Each injected backend's p50 chunk transit minus its clean instance's, per round.
+fn self_check(
+    figures: &BTreeMap<String, TargetFigures>,
+    injected: &[(String, u64)],
+    seed: u64,
+) -> Vec<SelfCheck> {
+    let p50 = |h: &Histogram<u64>| stats::quantile_us(h, 0.5);
+    injected
+        .iter()
+        .filter_map(|(name, us)| {
+            let ours = figures.get(name)?;
+            let clean = figures.get(&clean_reference(name))?;
+            let e = stats::paired_difference(
+                &ours.per_round(Hop::ChunkTransit, p50),
+                &clean.per_round(Hop::ChunkTransit, p50),
+                seed,
+            )?;
+            let injected_us = *us as f64;
+            Some(SelfCheck {
+                backend: name.clone(),
+                injected_us,
+                measured_us: e.median,
+                ci95_us: e.ci95.unwrap_or([e.median, e.median]),
+                within_tolerance: (e.median - injected_us).abs() <= SELF_CHECK_TOLERANCE_US,
+            })
+        })
+        .collect()
+}

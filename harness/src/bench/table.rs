@@ -1,0 +1,142 @@
+//! The bench stage's terminal table: one row per target, the figures a reader compares first,
+//! every overhead with its interval, then the floor, the self-check and the machine's noise.
+
+use std::io::{self, Write};
+
+use contract::results::{LatencyStats, Results};
+
+fn us(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"))
+}
+
+fn with_ci(v: Option<f64>, ci: Option<[f64; 2]>) -> String {
+    match (v, ci) {
+        (Some(v), Some([lo, hi])) => format!("{v:+.0} [{lo:+.0}, {hi:+.0}]"),
+        (Some(v), None) => format!("{v:+.0}"),
+        _ => "-".to_owned(),
+    }
+}
+
+fn hop(s: &Option<LatencyStats>) -> Option<&LatencyStats> {
+    s.as_ref()
+}
+
+/// Writes the table for `targets` (in the order given).
+pub fn write(out: &mut impl Write, results: &Results, targets: &[String]) -> io::Result<()> {
+    let header = [
+        "target",
+        "chunk p50/p99 µs",
+        "chunk overhead p50 µs [95% CI] vs direct",
+        "IPC overhead p50 µs [95% CI] (vs)",
+        "x floor",
+        "TTFT p50 ms",
+        "tool turn p50 µs",
+        "sat. conv/s",
+        "CPU ms/1k chunks",
+        "RSS idle/peak MiB",
+    ];
+    let mut rows = vec![header.map(str::to_owned).to_vec()];
+    for name in targets {
+        let Some(b) = results.backends.get(name) else {
+            continue;
+        };
+        let transit = hop(&b.latency.chunk_transit);
+        let mib =
+            |v: Option<u64>| v.map_or("-".to_owned(), |b| format!("{:.0}", b as f64 / 1_048_576.0));
+        rows.push(vec![
+            name.clone(),
+            transit.map_or("-".to_owned(), |t| {
+                format!("{:.0}/{:.0}", t.p50_us, t.p99_us)
+            }),
+            with_ci(
+                transit.and_then(|t| t.overhead_p50_us),
+                transit.and_then(|t| t.overhead_p50_ci95_us),
+            ),
+            transit
+                .and_then(|t| t.ipc_reference.as_ref())
+                .map_or("-".to_owned(), |r| {
+                    format!(
+                        "{} ({r})",
+                        with_ci(
+                            transit.and_then(|t| t.ipc_overhead_p50_us),
+                            transit.and_then(|t| t.ipc_overhead_p50_ci95_us)
+                        )
+                    )
+                }),
+            transit
+                .and_then(|t| t.ipc_floor_multiple)
+                .map_or("-".to_owned(), |m| format!("{m:.1}")),
+            hop(&b.latency.ttft).map_or("-".to_owned(), |t| format!("{:.1}", t.p50_us / 1_000.0)),
+            us(hop(&b.latency.tool_turnaround).map(|t| t.p50_us)),
+            b.saturation_rps
+                .map_or("-".to_owned(), |r| format!("{r:.0}")),
+            b.cpu
+                .as_ref()
+                .map_or("-".to_owned(), |c| format!("{:.1}", c.ms_per_1000_chunks)),
+            b.memory.as_ref().map_or("-".to_owned(), |m| {
+                format!("{}/{}", mib(m.rss_idle_bytes), mib(m.rss_peak_bytes))
+            }),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:w$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    if let Some(c) = &results.calibration {
+        let rtt = |r: Option<contract::results::P50P99>| {
+            r.map_or("not measured".to_owned(), |r| {
+                format!("p50 {:.1} / p99 {:.1} µs", r.p50, r.p99)
+            })
+        };
+        writeln!(
+            out,
+            "\nfloor: unix-socket round trip {}; loopback TCP round trip {}; napi call {}",
+            rtt(c.uds_rtt_us),
+            rtt(c.tcp_rtt_us),
+            c.napi_call_ns
+                .map_or("not measured".to_owned(), |ns| format!("{ns:.1} ns"))
+        )?;
+    }
+    if let Some(bench) = &results.bench {
+        for check in &bench.self_check {
+            writeln!(
+                out,
+                "self-check {}: injected {:.0} µs, measured {:+.1} µs [{:+.1}, {:+.1}]: {}",
+                check.backend,
+                check.injected_us,
+                check.measured_us,
+                check.ci95_us[0],
+                check.ci95_us[1],
+                if check.within_tolerance {
+                    "within tolerance"
+                } else {
+                    "OUT OF TOLERANCE"
+                }
+            )?;
+        }
+        let n = &bench.noise;
+        writeln!(
+            out,
+            "noise: mock lateness {}; direct round-median spread x{}; load average {} -> {}; {} rounds, wall {:.0} s",
+            n.mock_lateness_us.map_or("-".to_owned(), |l| format!(
+                "p50 {:.0} / p99 {:.0} µs",
+                l.p50, l.p99
+            )),
+            n.direct_round_spread
+                .map_or("-".to_owned(), |s| format!("{s:.2}")),
+            n.load_avg_start
+                .map_or("-".to_owned(), |l| format!("{l:.1}")),
+            n.load_avg_end.map_or("-".to_owned(), |l| format!("{l:.1}")),
+            bench.settings.rounds,
+            bench.wall_s,
+        )?;
+    }
+    Ok(())
+}

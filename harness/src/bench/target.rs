@@ -1,0 +1,179 @@
+//! What the bench stage measures: the backends, started from their manifests, and the two
+//! references every backend is compared with (docs/bench.md#targets):
+//! - `direct`: the client reading the mock provider itself, the floor of any architecture;
+//! - `aisdk-node`: the AI SDK in one plain Node process (harness/node/aisdk-node.mjs), the
+//!   in-process equivalent of the Node architectures.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use conformance::manifest::{Backend, IpcHop, Runtime};
+use conformance::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOptions};
+use conformance::process::{self, ProcessSpec, RunningProcess};
+use serde_json::json;
+
+use super::observe::StreamKind;
+use crate::procfs;
+
+pub const DIRECT: &str = "direct";
+pub const AISDK_NODE: &str = "aisdk-node";
+/// The reference server, relative to the repository root.
+pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
+
+/// One thing the bench sends conversations to.
+#[derive(Debug)]
+pub struct Target {
+    /// As in results.json: a backend's name, `direct`, `aisdk-node`, or a self-check instance
+    /// (`unix+100us`).
+    pub name: String,
+    /// Where `POST` goes: a server's base URL, or the mock's OpenAI base URL for `direct`.
+    url: String,
+    pub kind: StreamKind,
+    /// The target whose figures this one's inter-process overhead is taken against.
+    pub ipc_reference: Option<String>,
+    /// The hop this architecture adds over its reference, for the floor multiple.
+    pub ipc_hop: Option<IpcHop>,
+    running: Running,
+}
+
+#[derive(Debug)]
+enum Running {
+    Backend(BackendInstance),
+    Node(RunningProcess),
+    /// The mock belongs to the stage, not to the target.
+    Nothing,
+}
+
+impl Target {
+    pub fn direct(provider_url: &str) -> Self {
+        Self {
+            name: DIRECT.to_owned(),
+            url: provider_url.trim_end_matches('/').to_owned(),
+            kind: StreamKind::OpenAi,
+            ipc_reference: None,
+            ipc_hop: None,
+            running: Running::Nothing,
+        }
+    }
+
+    /// Starts a backend from its manifest; `extra_args` for a self-check instance.
+    pub async fn backend(
+        backend: &Backend,
+        launch: &LaunchConfig,
+        log_dir: &Path,
+        name: &str,
+        extra_args: Vec<String>,
+    ) -> Result<Self> {
+        let options = LaunchOptions {
+            extra_args,
+            instance: (name != backend.name()).then(|| name.replace('+', "-")),
+        };
+        let instance = orchestrate::start_backend(backend, launch, &options, log_dir)
+            .await
+            .with_context(|| format!("{name} did not start"))?;
+        let ipc_reference = match backend.manifest.runtime {
+            Runtime::Node => AISDK_NODE,
+            Runtime::None => DIRECT,
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            url: instance.url().to_owned(),
+            kind: StreamKind::UiMessages,
+            ipc_reference: Some(ipc_reference.to_owned()),
+            ipc_hop: backend.manifest.ipc_hop,
+            running: Running::Backend(instance),
+        })
+    }
+
+    /// Starts `aisdk-node` on the mock.
+    pub async fn aisdk_node(
+        root: &Path,
+        launch: &LaunchConfig,
+        log_dir: &Path,
+        ready_timeout: Duration,
+    ) -> Result<Self> {
+        let spec = ProcessSpec {
+            label: AISDK_NODE.to_owned(),
+            program: "node".into(),
+            args: vec![
+                AISDK_NODE_SCRIPT.to_owned(),
+                "--listen".to_owned(),
+                "127.0.0.1:0".to_owned(),
+                "--provider-url".to_owned(),
+                launch.provider_url.clone(),
+            ],
+            env: vec![("OPENAI_API_KEY".to_owned(), launch.api_key.clone())],
+            cwd: root.to_owned(),
+            log_dir: log_dir.to_owned(),
+            ready_timeout,
+        };
+        let process = process::start(&spec).await.context(
+            "aisdk-node did not start (it runs backends/sidecar/src: is the sidecar installed?)",
+        )?;
+        Ok(Self {
+            name: AISDK_NODE.to_owned(),
+            url: process.ready.url.trim_end_matches('/').to_owned(),
+            kind: StreamKind::UiMessages,
+            ipc_reference: None,
+            ipc_hop: None,
+            running: Running::Node(process),
+        })
+    }
+
+    /// The request that opens a conversation whose user message is `text`.
+    pub fn request(&self, client: &reqwest::Client, text: &str) -> reqwest::RequestBuilder {
+        match self.kind {
+            StreamKind::OpenAi => client
+                .post(format!("{}/chat/completions", self.url))
+                .json(&json!({
+                    "model": "mock-gpt",
+                    "stream": true,
+                    "stream_options": {"include_usage": true},
+                    "messages": [{"role": "user", "content": text}],
+                })),
+            StreamKind::UiMessages => client.post(format!("{}/api/chat", self.url)).json(&json!({
+                "id": "bench",
+                "trigger": "submit-message",
+                "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}],
+            })),
+        }
+    }
+
+    /// Whether the target runs a tool loop (the direct path has none).
+    pub fn has_tools(&self) -> bool {
+        self.kind == StreamKind::UiMessages
+    }
+
+    /// The processes that make the target up (none for `direct`, whose cost is the mock's).
+    pub fn pids(&self) -> Vec<u32> {
+        match &self.running {
+            Running::Backend(instance) => {
+                procfs::tree(instance.process.pgid(), instance.ready().runtime_pid)
+            }
+            Running::Node(process) => procfs::tree(process.pgid(), None),
+            Running::Nothing => Vec::new(),
+        }
+    }
+
+    /// Whether the target's own process is still there.
+    pub fn is_alive(&mut self) -> bool {
+        match &mut self.running {
+            Running::Backend(instance) => !instance.process.has_exited(),
+            Running::Node(process) => !process.has_exited(),
+            Running::Nothing => true,
+        }
+    }
+
+    pub async fn stop(self) {
+        match self.running {
+            Running::Backend(instance) => {
+                instance.stop().await;
+            }
+            Running::Node(process) => {
+                process.stop().await;
+            }
+            Running::Nothing => {}
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! What a running backend costs the machine, read from `/proc`: the processes that make it up
+//! (its process group, plus a runtime that left the group), their CPU time and their memory.
+//!
+//! A backend is more than the pid the harness spawned: unix and http start Node sidecars. They
+//! inherit the backend's process group, so the group is the unit measured, as it is the unit the
+//! harness starts and stops (conformance::process).
+
+use std::collections::BTreeSet;
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s utime and stime. Linux has reported 100 to user
+/// space on every architecture since 2.6 (`USER_HZ`), whatever the kernel's internal rate.
+const USER_HZ: u64 = 100;
+
+/// The processes of a backend: every process in `pgid`'s group, and `extra` when it is alive
+/// (a runtime the backend moved to a group of its own).
+pub fn tree(pgid: i32, extra: Option<u32>) -> Vec<u32> {
+    let mut pids = BTreeSet::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if stat_fields(pid).is_some_and(|f| f.pgrp == pgid) {
+                pids.insert(pid);
+            }
+        }
+    }
+    if let Some(pid) = extra.filter(|p| stat_fields(*p).is_some()) {
+        pids.insert(pid);
+    }
+    pids.into_iter().collect()
+}
+
+/// The fields of `/proc/<pid>/stat` the harness reads.
+#[derive(Debug, Clone, Copy)]
+struct StatFields {
+    pgrp: i32,
+    /// utime + stime, in clock ticks.
+    cpu_ticks: u64,
+}
+
+fn stat_fields(pid: u32) -> Option<StatFields> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat)
+}
+
+/// Parses `pid (comm) state ppid pgrp ... utime stime ...`; comm may hold spaces and
+/// parentheses, so the fields are counted after the last `)`.
+fn parse_stat(stat: &str) -> Option<StatFields> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After comm: state(0) ppid(1) pgrp(2) session(3) tty(4) tpgid(5) flags(6) minflt(7)
+    // cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12).
+    Some(StatFields {
+        pgrp: fields.get(2)?.parse().ok()?,
+        cpu_ticks: fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
+    })
+}
+
+/// CPU time (user + system) of `pids`, in milliseconds. A process that has exited since the
+/// list was taken counts as zero.
+pub fn cpu_ms(pids: &[u32]) -> f64 {
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|p| stat_fields(*p))
+        .map(|f| f.cpu_ticks)
+        .sum();
+    ticks as f64 * 1_000.0 / USER_HZ as f64
+}
+
+/// Resident and proportional set sizes, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryUse {
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
+}
+
+/// The memory of `pids`, summed (`/proc/<pid>/smaps_rollup`). RSS double-counts pages the
+/// processes share; PSS divides them among the sharers.
+pub fn memory(pids: &[u32]) -> MemoryUse {
+    let mut total = MemoryUse::default();
+    for pid in pids {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+            let one = parse_rollup(&text);
+            total.rss_bytes += one.rss_bytes;
+            total.pss_bytes += one.pss_bytes;
+        }
+    }
+    total
+}
+
+fn parse_rollup(text: &str) -> MemoryUse {
+    let kib = |key: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    MemoryUse {
+        rss_bytes: kib("Rss:") * 1024,
+        pss_bytes: kib("Pss:") * 1024,
+    }
+}
+
+/// Sets the nice value of every thread of this process (Linux keeps one per thread; children
+/// inherit the value of the thread that starts them). Returns the value it had before.
+pub fn renice_self(nice: i32) -> std::io::Result<i32> {
+    let before = rustix::process::getpriority_process(None)?;
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let tid = entry?
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(tid) = tid {
+            rustix::process::setpriority_process(Some(tid), nice)?;
+        }
+    }
+    Ok(before)
+}
+
+/// The 1-minute load average.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_a_tricky_comm() {
+        let stat = "4242 (node (v20) x) S 1 4240 4240 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 7 0";
+        let f = parse_stat(stat).unwrap();
+        assert_eq!(f.pgrp, 4240);
+        assert_eq!(f.cpu_ticks, 175);
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn rollup_sizes_in_bytes() {
+        let text = "55d0-7ffe ---p 00000000 00:00 0 [rollup]\nRss:  2048 kB\nPss:   1024 kB\nPss_Anon: 512 kB\n";
+        assert_eq!(
+            parse_rollup(text),
+            MemoryUse {
+                rss_bytes: 2048 * 1024,
+                pss_bytes: 1024 * 1024
+            }
+        );
+    }
+
+    #[test]
+    fn renicing_to_the_current_value_changes_nothing() {
+        let now = rustix::process::getpriority_process(None).unwrap();
+        assert_eq!(renice_self(now).unwrap(), now);
+    }
+
+    #[test]
+    fn this_process_is_in_its_own_tree_and_uses_cpu_and_memory() {
+        let me = std::process::id();
+        let pgid = parse_stat(&std::fs::read_to_string("/proc/self/stat").unwrap())
+            .unwrap()
+            .pgrp;
+        assert!(tree(pgid, None).contains(&me));
+        assert!(memory(&[me]).rss_bytes > 0);
+        assert!(cpu_ms(&[me]) >= 0.0);
+    }
+}

@@ -1,0 +1,220 @@
+//! The one statistics module of the harness: percentiles from HdrHistogram, medians, the
+//! bootstrap interval, latency from a schedule (coordinated omission), and the shuffled order of
+//! interleaved rounds. The method and the reasons for each constant are in docs/bench.md.
+
+use hdrhistogram::Histogram;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+
+use contract::results::{LatencyStats, RoundStats};
+
+/// Three significant figures: 1 µs resolution up to 1 ms and 0.1% above, finer than anything
+/// the shared clock and a two-core machine can resolve (docs/bench.md#histograms).
+pub const SIGNIFICANT_FIGURES: u8 = 3;
+/// Resamples of the bootstrap: the interval's ends move by well under 1% between seeds at this
+/// count, and 10 rounds resample in milliseconds (docs/bench.md#intervals).
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+/// The interval's coverage: 95%.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// A histogram of nanoseconds that grows as needed (a stall of minutes still records).
+pub fn histogram() -> Histogram<u64> {
+    let mut h = Histogram::new(SIGNIFICANT_FIGURES).unwrap_or_else(|e| {
+        unreachable!("3 significant figures is a valid precision: {e}");
+    });
+    h.auto(true);
+    h
+}
+
+/// Records a duration in nanoseconds; zero (two readings within the clock's resolution) is
+/// recorded as 1 ns, since HdrHistogram's lowest bucket starts at 1.
+pub fn record(h: &mut Histogram<u64>, ns: u64) {
+    // With auto-resize on, recording cannot fail.
+    let _ = h.record(ns.max(1));
+}
+
+/// Microseconds at quantile `q` of a histogram of nanoseconds.
+pub fn quantile_us(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1_000.0
+}
+
+/// The percentiles of one hop; the overheads are filled by the caller, who knows the rounds.
+pub fn latency_stats(h: &Histogram<u64>) -> Option<LatencyStats> {
+    if h.is_empty() {
+        return None;
+    }
+    Some(LatencyStats {
+        n: h.len(),
+        p50_us: quantile_us(h, 0.5),
+        p90_us: quantile_us(h, 0.9),
+        p99_us: quantile_us(h, 0.99),
+        p999_us: quantile_us(h, 0.999),
+        max_us: h.max() as f64 / 1_000.0,
+        overhead_p50_us: None,
+        overhead_p50_ci95_us: None,
+        overhead_p99_us: None,
+        overhead_p99_ci95_us: None,
+        ipc_overhead_p50_us: None,
+        ipc_overhead_p50_ci95_us: None,
+        ipc_reference: None,
+        ipc_floor_multiple: None,
+        rounds: Vec::new(),
+        histogram_log: None,
+    })
+}
+
+/// One round's median and p99.
+pub fn round_stats(h: &Histogram<u64>) -> Option<RoundStats> {
+    (!h.is_empty()).then(|| RoundStats {
+        n: h.len(),
+        p50_us: quantile_us(h, 0.5),
+        p99_us: quantile_us(h, 0.99),
+    })
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty
+/// or when any value is not a number.
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    Some(if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    })
+}
+
+/// The value at quantile `q` of sorted values (nearest rank), for the bootstrap's interval.
+fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A percentile-bootstrap [`CONFIDENCE`] interval for the median of `values`: resample with
+/// replacement [`BOOTSTRAP_RESAMPLES`] times, take each resample's median, keep the middle 95%.
+/// Deterministic for a given `seed`. `None` for fewer than two values.
+pub fn bootstrap_median_ci(values: &[f64], seed: u64) -> Option<[f64; 2]> {
+    bootstrap_median_ci_with(values, seed, BOOTSTRAP_RESAMPLES)
+}
+
+/// [`bootstrap_median_ci`] with a chosen number of resamples.
+pub fn bootstrap_median_ci_with(values: &[f64], seed: u64, resamples: usize) -> Option<[f64; 2]> {
+    if values.len() < 2 || resamples == 0 || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut resample = vec![0.0; values.len()];
+    let mut medians = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for slot in resample.iter_mut() {
+            *slot = *values.choose(&mut rng)?;
+        }
+        medians.push(median_in_place(&mut resample));
+    }
+    medians.sort_by(f64::total_cmp);
+    let tail = (1.0 - CONFIDENCE) / 2.0;
+    Some([
+        nearest_rank(&medians, tail),
+        nearest_rank(&medians, 1.0 - tail),
+    ])
+}
+
+/// The median of a non-empty slice of numbers, reordering it (no allocation: the bootstrap
+/// takes ten thousand of these per interval).
+fn median_in_place(values: &mut [f64]) -> f64 {
+    let even = values.len().is_multiple_of(2);
+    let mid = values.len() / 2;
+    let (lower, upper, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
+    if even {
+        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (below + *upper) / 2.0
+    } else {
+        *upper
+    }
+}
+
+/// Per-round differences `a[i] - b[i]` of the rounds both measured, their median and its
+/// bootstrap interval: the estimator of every overhead (docs/bench.md#overhead). Pairing by
+/// round cancels what a round's noise did to both.
+pub fn paired_difference(a: &[Option<f64>], b: &[Option<f64>], seed: u64) -> Option<Estimate> {
+    let diffs: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter_map(|(x, y)| Some((*x)? - (*y)?))
+        .collect();
+    Some(Estimate {
+        median: median(&diffs)?,
+        ci95: bootstrap_median_ci(&diffs, seed),
+        rounds: diffs.len(),
+    })
+}
+
+/// A median over rounds and its interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub median: f64,
+    pub ci95: Option<[f64; 2]>,
+    pub rounds: usize,
+}
+
+/// Latency of an open-loop request measured from when it was *scheduled* to start, not from
+/// when the client got round to sending it: a client that fell behind (a stall) would otherwise
+/// hide the wait its own lateness caused (coordinated omission; wrk2's method).
+pub fn from_schedule(scheduled_ns: u64, done_ns: u64) -> u64 {
+    done_ns.saturating_sub(scheduled_ns)
+}
+
+/// The order the targets run in, round by round: each round a fresh shuffle, reproducible from
+/// `seed` (recorded in results so a run can be replayed).
+pub fn round_orders(targets: &[String], rounds: usize, seed: u64) -> Vec<Vec<String>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..rounds)
+        .map(|_| {
+            let mut order = targets.to_vec();
+            order.shuffle(&mut rng);
+            order
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_of_odd_even_and_empty_inputs() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[1.0, f64::NAN]), None);
+    }
+
+    #[test]
+    fn the_in_place_median_agrees_with_the_sorting_one() {
+        for v in [
+            vec![5.0, 1.0, 4.0],
+            vec![9.0, 2.0, 7.0, 1.0],
+            vec![3.0, 3.0],
+        ] {
+            assert_eq!(
+                median_in_place(&mut v.clone()),
+                median(&v).unwrap(),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        let v: Vec<f64> = (1..=40).map(f64::from).collect();
+        assert_eq!(nearest_rank(&v, 0.025), 1.0);
+        assert_eq!(nearest_rank(&v, 0.975), 39.0);
+        assert_eq!(nearest_rank(&v, 1.0), 40.0);
+        assert_eq!(nearest_rank(&v, 0.0), 1.0);
+    }
+}
