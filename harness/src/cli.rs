@@ -6,17 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use contract::results::StageSkip;
 
 use crate::bench;
-use crate::build::{self, BuildOutcome};
-use crate::conformance;
+use crate::compare;
+use crate::conformance_stage;
 use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::schema;
-use ::conformance::manifest::{self, Backend};
+use crate::stages;
+use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,14 +43,14 @@ pub enum Command {
     /// Measure latency per hop, load and resource cost of every verified backend against the
     /// direct path and the AI SDK alone (docs/bench.md).
     Bench(BenchArgs),
-    /// Build, then verify, in one run. The measuring stages (bench, crash, report) join this
-    /// pipeline as they land; until then it measures nothing beyond build times.
-    Compare(ConformanceArgs),
+    /// Build, verify and measure in one run: build, conformance, bench (each stage's failure
+    /// is recorded and the next stages still run where they can).
+    Compare(CompareArgs),
     /// Write reports/schema.json from the results types.
     Schema,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Common {
     /// Backends to use, comma-separated (default: every discovered backend).
     #[arg(long, value_delimiter = ',')]
@@ -105,6 +105,44 @@ pub struct BenchArgs {
     pub ready_timeout_s: u64,
 }
 
+impl BenchArgs {
+    pub fn bench_options(&self, root: &Path) -> bench::Options {
+        bench::Options {
+            root: root.to_owned(),
+            quick: self.common.quick,
+            rounds: self.rounds.map(|r| r as usize),
+            inject_delay_us: self.inject_delay_us.clone(),
+            force: self.force,
+            explicit: !self.common.backends.is_empty(),
+            load: !self.no_load,
+            ready_timeout: Duration::from_secs(self.ready_timeout_s),
+            seed: self.seed.unwrap_or_else(clock_seed),
+        }
+    }
+}
+
+/// A seed from the clock, for runs that did not ask for one (results.json records it).
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs())
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Conformance scenarios to run, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Seed of the bench stage (default: from the clock).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How long a backend may take to print its ready line.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let root = match cli.root {
         Some(r) => r,
@@ -124,16 +162,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let backends = select(&root, &c)?;
             let mut run = open_run(&root, &c)?;
             eprintln!("run {}", run.path.display());
-            let failed = build_stage(&root, &backends, &mut run, c.quick).await;
+            let failed = stages::build(&root, &backends, &mut run, c.quick).await;
             Ok(exit(!failed.is_empty()))
         }
         Command::Conformance(args) => {
             let backends = select(&root, &args.common)?;
-            conformance::check_filter(&args.scenarios)?;
+            conformance_stage::check_filter(&args.scenarios)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let failed = conformance_stage(&root, &backends, &mut run, &args).await?;
+            let failed = stages::conformance(&root, &backends, &mut run, &args).await?;
             Ok(exit(failed))
         }
         Command::Bench(args) => {
@@ -141,108 +179,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            bench_stage(&root, &backends, &mut run, &args).await?;
+            stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;
-            conformance::check_filter(&args.scenarios)?;
+            conformance_stage::check_filter(&args.scenarios)?;
             // Before minutes of building: a missing tool or a failed install costs seconds.
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let build_failed = build_stage(&root, &backends, &mut run, args.common.quick).await;
-            let mut built = Vec::new();
-            for b in backends {
-                if build_failed.contains(&b.name().to_owned()) {
-                    run.results.backend_mut(b.name()).skipped.push(StageSkip {
-                        stage: conformance::STAGE.into(),
-                        reason: "its build failed; see logs/build".into(),
-                    });
-                } else {
-                    built.push(b);
-                }
-            }
-            run.save()?;
-            let failed = conformance_stage(&root, &built, &mut run, &args).await?;
-            Ok(exit(failed || !build_failed.is_empty()))
+            Ok(compare::run(&root, &backends, &mut run, &args).await)
         }
     }
-}
-
-/// Builds `backends`; returns the names of those whose build failed (each reported on stderr).
-async fn build_stage(
-    root: &Path,
-    backends: &[Backend],
-    run: &mut RunDir,
-    quick: bool,
-) -> Vec<String> {
-    let mut failed = Vec::new();
-    for (name, outcome) in build::build_all(backends, root, run, quick).await {
-        if let BuildOutcome::Failed(e) = outcome {
-            eprintln!("\n[{name}] {e}");
-            failed.push(name);
-        }
-    }
-    failed
-}
-
-/// Runs the bench stage on `backends` into `run`.
-async fn bench_stage(
-    root: &Path,
-    backends: &[Backend],
-    run: &mut RunDir,
-    args: &BenchArgs,
-) -> Result<()> {
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_secs())
-    });
-    let opts = bench::Options {
-        root: root.to_owned(),
-        quick: args.common.quick,
-        rounds: args.rounds.map(|r| r as usize),
-        inject_delay_us: args.inject_delay_us.clone(),
-        force: args.force,
-        explicit: !args.common.backends.is_empty(),
-        load: !args.no_load,
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
-        seed,
-    };
-    bench::run(backends, run, &opts).await
-}
-
-/// Runs the suite, prints the matrix; returns whether any case failed.
-async fn conformance_stage(
-    root: &Path,
-    backends: &[Backend],
-    run: &mut RunDir,
-    args: &ConformanceArgs,
-) -> Result<bool> {
-    let c = &args.common;
-    let opts = conformance::Options {
-        root: root.to_owned(),
-        scenarios: args.scenarios.clone(),
-        quick: c.quick,
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
-        explicit: !c.backends.is_empty(),
-    };
-    let summary = conformance::run(backends, run, &opts).await?;
-    let mut out = std::io::stdout().lock();
-    ::conformance::report::write_matrix(&mut out, &summary.verdicts)?;
-    for (name, why) in &summary.skipped {
-        writeln!(out, "SKIPPED {name}: {why}")?;
-    }
-    writeln!(
-        out,
-        "results: {}",
-        run.path.join(crate::run_dir::RESULTS_FILE).display()
-    )?;
-    if summary.verdicts.is_empty() {
-        bail!("no backend could be tested; build them first with `harness build`");
-    }
-    Ok(summary.any_failed())
 }
 
 fn exit(failed: bool) -> ExitCode {

@@ -9,21 +9,24 @@
 //! Layout:
 //! - [`build`]: `harness build`, each manifest's steps with logs and wall times;
 //! - [`prereq`]: the tools a run needs, checked first, and the npm packages it installs;
-//! - [`conformance`]: the conformance stage; [`verify`]: which backends later stages may measure;
+//! - [`conformance_stage`]: the conformance stage; [`verify`]: which backends later stages may measure;
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
-//! - [`schema`]: `reports/schema.json`; [`cli`]: the commands.
+//! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
+//!   command runs it; [`compare`]: every stage in one run.
 
 pub mod bench;
 pub mod build;
 pub mod cli;
-pub mod conformance;
+pub mod compare;
+pub mod conformance_stage;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;
+pub mod stages;
 pub mod stats;
 pub mod verify;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use conformance::manifest;
 use contract::results::Outcome;
-use harness::conformance::{self as stage, Options};
+use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use contract::results::Outcome;
-use harness::conformance::{self as stage, Options};
+use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
 
 const NO_TEXT_START: &str = concat!(

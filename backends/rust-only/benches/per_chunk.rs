@@ -1,6 +1,6 @@
 //! CPU cost of one provider text chunk inside the backend, without the network: parsing the
 //! chunk into async-openai's type (what its client does per event), and the tool loop's own
-//! work (the UI chunk and its frame). The end-to-end figure is `examples/chunk_overhead.rs`.
+//! work (the UI chunk and its frame). The end-to-end figure is `harness bench`'s.
 //!
 //! `cargo bench -p backend-rust-only --bench per_chunk`
 

@@ -36,7 +36,7 @@
 //! Per-chunk cost: the loop allocates one frame per text chunk and nothing else
 //! (`tests/allocations.rs`); async-openai adds its own per-chunk work (the SSE event, the
 //! chunk's strings, and a spawned task that forwards every chunk through a channel).
-//! `examples/chunk_overhead.rs` measures the whole against the direct path, and
+//! `harness bench` measures the whole against the direct path (docs/bench.md), and
 //! `benches/per_chunk.rs` the CPU one text chunk costs inside the backend (parse, step, frame).
 
 pub mod backend;
