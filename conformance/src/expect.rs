@@ -14,7 +14,7 @@ use crate::client::Answer;
 use crate::message::{first_difference, project};
 use crate::oracle::OracleReading;
 
-/// The headers DESIGN.md fixes for a UI message stream, as (name, required value).
+/// The headers docs/design.md#the-chat-stream fixes for a UI message stream, as (name, required value).
 const STREAM_HEADERS: &[(&str, &str)] = &[
     ("content-type", "text/event-stream"),
     ("x-vercel-ai-ui-message-stream", "v1"),
@@ -322,7 +322,7 @@ fn title(output: &Value) -> Result<String, String> {
     ))
 }
 
-/// A JSON error answer with the expected status and DESIGN.md's body shape.
+/// A JSON error answer with the expected status and the body shape of docs/design.md#error-bodies.
 pub fn error_answer(answer: &Answer, status: u16) -> Result<(), String> {
     let body = String::from_utf8_lossy(&answer.body);
     if answer.status != status {

@@ -102,7 +102,9 @@ pub enum ManifestError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not a valid backend manifest: {message}; see DESIGN.md for the format")]
+    #[error(
+        "{path} is not a valid backend manifest: {message}; see docs/design.md#backend-manifests for the format"
+    )]
     Invalid { path: PathBuf, message: String },
     #[error("backend name `{name}` is declared twice: {first} and {second}")]
     DuplicateName {

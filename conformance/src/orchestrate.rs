@@ -1,5 +1,5 @@
 //! Starting the systems under test: a backend from its manifest, with the common flags of
-//! DESIGN.md, pointed at the mock provider, with a canary API key. Every stage (conformance,
+//! docs/design.md#starting-a-backend, pointed at the mock provider, with a canary API key. Every stage (conformance,
 //! bench, crash) starts backends through here.
 
 use std::path::{Path, PathBuf};

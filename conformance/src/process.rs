@@ -26,7 +26,7 @@ pub use crate::groups::{group_alive, install_cleanup, kill_all, pid_alive};
 
 /// How much of a child's stderr an error message quotes.
 const STDERR_TAIL_BYTES: usize = 4096;
-/// DESIGN.md: a backend shuts down cleanly, sidecar included, within 2 s of SIGTERM.
+/// docs/design.md#shutdown: a backend shuts down cleanly, sidecar included, within 2 s of SIGTERM.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How long a runtime outside the backend's group may take to exit after the backend did; past
 /// that it counts as a straggler and is killed.

@@ -247,7 +247,7 @@ fn all_failed(cases: &[Case], reason: &str) -> Vec<CaseResult> {
         .collect()
 }
 
-/// DESIGN.md: the ready line names the backend as its manifest does, gives the pid of the
+/// docs/design.md#the-ready-line: the ready line names the backend as its manifest does, gives the pid of the
 /// process started, and a `runtime_pid` exactly where a Node.js process is part of it.
 fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) -> CaseResult {
     let ready = instance.ready();
@@ -280,7 +280,7 @@ fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) 
     check_result(READY_CASE, reason)
 }
 
-/// DESIGN.md: SIGTERM shuts a backend down cleanly, its runtime included, within 2 s.
+/// docs/design.md#shutdown: SIGTERM shuts a backend down cleanly, its runtime included, within 2 s.
 fn shutdown_check(stop: &StopReport) -> CaseResult {
     let reason = if stop.forced {
         Some(format!(

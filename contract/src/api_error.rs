@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Machine-readable error codes, one per status DESIGN.md fixes.
+/// Machine-readable error codes, one per status docs/design.md#error-bodies fixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

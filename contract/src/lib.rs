@@ -39,7 +39,7 @@ pub const UI_STREAM_HEADERS: &[(&str, &str)] = &[
     ("x-accel-buffering", "no"),
 ];
 
-/// The largest `/api/chat` body any backend accepts (DESIGN.md: 413 above 1 MiB).
+/// The largest `/api/chat` body any backend accepts (docs/design.md#error-bodies: 413 above 1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Steps of a multi-step tool answer before the loop stops, as `stepCountIs(5)`.
 pub const MAX_STEPS: u32 = 5;

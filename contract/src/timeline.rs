@@ -1,6 +1,6 @@
 //! The mock provider's timeline: what it received and sent, and when.
 //!
-//! The harness times each hop where it happens (DESIGN.md, "Measuring"): a backend's request
+//! The harness times each hop where it happens (docs/design.md#hops): a backend's request
 //! path is the provider's arrival time minus the client's send time, chunk transit is the
 //! client's receipt of text-delta k minus the provider's send of text chunk k. These are the
 //! provider's half of those subtractions, as `GET /__mock/timeline` serves them. Every time is

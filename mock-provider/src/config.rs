@@ -9,7 +9,7 @@ pub const DEFAULT_MODEL: &str = "mock-gpt";
 /// benchmark of a few minutes at full load, at a few hundred bytes to a few KiB each.
 pub const DEFAULT_TIMELINE_CAPACITY: usize = 100_000;
 /// How long in-flight answers may run on after a shutdown is asked for, before their
-/// connections are cut. Short enough that a process stops within DESIGN.md's 2 s.
+/// connections are cut. Short enough that a process stops within 2 s (docs/design.md#shutdown).
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]

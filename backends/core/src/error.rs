@@ -1,5 +1,5 @@
 //! [`ApiError`]: every failure a route can answer with, mapped onto the one JSON error body
-//! (`contract::api_error::ErrorBody`) and the statuses DESIGN.md fixes.
+//! (`contract::api_error::ErrorBody`) and the statuses docs/design.md#error-bodies fixes.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -2,7 +2,7 @@
 //! only its chat path.
 //!
 //! Why it exists: the unix, http, napi and rust-only backends must answer the same external
-//! API (DESIGN.md) with the same statuses, limits, tools and stream framing; any difference
+//! API (docs/design.md#external-api) with the same statuses, limits, tools and stream framing; any difference
 //! outside the chat path would pollute the comparison they exist for.
 //!
 //! Layout:

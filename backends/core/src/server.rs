@@ -31,8 +31,8 @@ use crate::rest;
 use crate::spec_store::{SpecStore, SpecStoreError};
 use crate::tools::{Toolbox, panic_message};
 
-/// Shutdown must finish within DESIGN.md's 2 s, sidecar included; this leaves the sidecar
-/// half a second.
+/// Shutdown must finish within 2 s, sidecar included (docs/design.md#shutdown); this leaves
+/// the sidecar half a second.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
 /// What the shell holds besides the backend. Cheap to clone.
@@ -130,10 +130,8 @@ pub(crate) async fn serve_app(
     token: CancellationToken,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Every SSE frame is a small write that must leave at once: without TCP_NODELAY, Nagle's
-    // algorithm holds a frame back until the previous one is acknowledged, and delayed ACKs turn
-    // that into milliseconds per chunk (chunk transit p90 14.5 ms -> 2.7 ms in
-    // `cargo run --release -p sidecar-host --example overhead`).
+    // Every SSE frame is a small write that must leave at once, not wait for the previous one's
+    // ACK (measured: docs/design.md#frames-leave-at-once).
     let listener = listener.tap_io(|tcp| {
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::warn!(%error, "could not set TCP_NODELAY; frames may be delayed");

@@ -99,9 +99,8 @@ impl Toolbox {
     }
 
     /// Runs one tool. Tools are in-memory lookups, short enough to run on the caller's task
-    /// (`search_specs` on the 10,000-spec corpus: 120 to 200 µs per query by
-    /// `cargo bench -p leanspec-core --bench search`, on 2 busy cores at load average 5); a
-    /// panic is caught and becomes a tool error.
+    /// (measured: docs/design.md#tools-run-on-the-callers-task); a panic is caught and becomes
+    /// a tool error.
     pub async fn execute(&self, name: &str, input: Value) -> ToolOutcome {
         self.execute_sync(name, input)
     }

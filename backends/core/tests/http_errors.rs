@@ -1,4 +1,4 @@
-//! Every error status of DESIGN.md, each sent as a real HTTP request, each answered with the
+//! Every error status of docs/design.md#error-bodies, each sent as a real HTTP request, each answered with the
 //! one JSON error body.
 
 mod common;

@@ -3,10 +3,7 @@
 //! napi-rs would start one worker per core. In this architecture the JS thread is the
 //! bottleneck under load (every chunk of every request goes through the AI SDK on it) and it
 //! shares the machine with those workers, so the default is one worker fewer than the cores (at
-//! least one). Measured on 2 cores at 100 concurrent streams (README.md "Performance"): under
-//! heavy outside load, p50 chunk transit 200-360 ms with 2 workers and 108-126 ms with 1; on a
-//! quieter machine, no difference beyond noise. The Rust⇄JS
-//! round trips (`bench/crossing.mjs`) showed no dependence on the worker count.
+//! least one; measured: docs/design.md#napi-leaves-the-js-thread-a-core).
 //! `LEANSPEC_NAPI_TOKIO_WORKERS=N` overrides the default; it is read once, when Node loads the
 //! addon.
 

@@ -1,4 +1,4 @@
-//! Bad input gets the JSON error body and status DESIGN.md fixes, from the napi process too.
+//! Bad input gets the JSON error body and status docs/design.md#error-bodies fixes, from the napi process too.
 //!
 //! 503 is the one status not provoked here: it means "the JS runtime is down or restarting",
 //! and in this architecture the JS runtime is the process itself, so there is no moment at which

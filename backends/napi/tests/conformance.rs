@@ -159,7 +159,7 @@ fn check_case(case: &Case, reading: &Value, reference: Option<&Value>) -> Result
             return Err(format!("a complete answer runs start..finish: {types:?}"));
         }
     } else {
-        // DESIGN.md: an upstream failure mid-stream ends the stream with an error chunk.
+        // docs/design.md#upstream-failures-and-disconnects: an upstream failure mid-stream ends the stream with an error chunk.
         if parsed.types().last() != Some(&"error") {
             return Err(format!(
                 "a failing upstream ends in an error chunk: {:?}",
@@ -226,7 +226,7 @@ fn check_case(case: &Case, reading: &Value, reference: Option<&Value>) -> Result
     if !completes {
         // The bare SDK reads on past some upstream faults (a malformed chunk) or names them
         // vaguely; the sidecar's chat function (shared by every JS backend) stops there, as
-        // DESIGN.md demands. What was shown before the fault must still be what the SDK shows.
+        // docs/design.md#an-upstream-failure-ends-the-answer demands. What was shown before the fault must still be what the SDK shows.
         let ours = message_text(&reading["message"]);
         let theirs = message_text(&reference["message"]);
         return if theirs.starts_with(&ours) {

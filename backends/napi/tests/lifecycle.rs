@@ -12,7 +12,7 @@ use futures::StreamExt;
 use rustix::process::Signal;
 use support::*;
 
-/// DESIGN.md: SIGTERM shuts a backend down cleanly within 2 s.
+/// docs/design.md#shutdown: SIGTERM shuts a backend down cleanly within 2 s.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use contract::clock::monotonic_ns;
 use contract::timeline::{Outcome, RequestTimeline};
 use futures::StreamExt;
 
-/// DESIGN.md: a client that disconnects cancels the provider request; the issue asks that the
+/// docs/design.md#upstream-failures-and-disconnects: a client that disconnects cancels the provider request; the issue asks that the
 /// provider see it within this long.
 const CANCEL_WITHIN_NS: u64 = 100_000_000;
 

@@ -32,7 +32,7 @@ pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
 /// must not make a client retry too early. (`Retry-After` is whole seconds, so this mostly
 /// decides whether a restart is announced as 1 s or 2 s.)
 const EXPECTED_START: Duration = Duration::from_millis(500);
-/// SIGTERM to SIGKILL when the server shuts down (DESIGN.md: everything gone within 2 s).
+/// SIGTERM to SIGKILL when the server shuts down (docs/design.md#shutdown: everything gone within 2 s).
 const STOP_GRACE: Duration = Duration::from_millis(1_000);
 
 /// The member as routing sees it.

@@ -10,7 +10,7 @@ import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool } fro
 import { errorText, ToolFailure } from './errors.mjs';
 import { guardProviderFetch } from './provider-fetch.mjs';
 
-/** Steps (provider calls) one request may take: DESIGN.md's "multi-step tool use up to 5 steps". */
+/** Steps (provider calls) one request may take: docs/design.md#the-chat-stream. */
 export const MAX_STEPS = 5;
 /** Default for `idleTimeoutMs`, the same as the Rust servers' `--idle-timeout-s` default (60). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -114,7 +114,7 @@ export function createChat({
 }
 
 /**
- * DESIGN.md: an upstream failure ends the answer with an `error` chunk and `[DONE]`. The AI SDK
+ * docs/design.md#an-upstream-failure-ends-the-answer: an upstream failure ends the answer with an `error` chunk and `[DONE]`. The AI SDK
  * falls short twice: after a malformed provider chunk it emits `error` and reads on (finishing
  * normally, so a cut answer would look complete), and a provider body that breaks mid-read errors
  * the UI stream itself (no `error` chunk, no `[DONE]`). So the first `error` chunk is the last

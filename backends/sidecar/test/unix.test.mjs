@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startStubProvider } from './support/stub-provider.mjs';
 import { chatBody, privateTempDir, request, startSidecar, targetOf, waitForOutput, SUITE_TIMEOUT_MS } from './support/sidecar.mjs';
 
-/** DESIGN.md: SIGTERM shuts the process down within 2 s. */
+/** docs/design.md#shutdown: SIGTERM shuts the process down within 2 s. */
 const SIGTERM_DEADLINE_MS = 2000;
 /** Guards against a hang only: the parent poll runs every 250 ms. */
 const EXIT_TIMEOUT_MS = 10_000;

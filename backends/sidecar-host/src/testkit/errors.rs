@@ -1,4 +1,4 @@
-//! Bad input through a sidecar backend: every error status of DESIGN.md, as JSON, never a hang.
+//! Bad input through a sidecar backend: every error status of docs/design.md#error-bodies, as JSON, never a hang.
 
 use std::num::NonZeroU32;
 
