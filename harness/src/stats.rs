@@ -10,10 +10,10 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use contract::results::{LatencyStats, RoundStats};
 
 /// Three significant figures: 1 µs resolution up to 1 ms and 0.1% above, finer than anything
-/// the shared clock and a two-core machine can resolve (docs/bench.md#histograms).
+/// the shared clock and a two-core machine can resolve (docs/bench.md#overhead).
 pub const SIGNIFICANT_FIGURES: u8 = 3;
 /// Resamples of the bootstrap: the interval's ends move by well under 1% between seeds at this
-/// count, and 10 rounds resample in milliseconds (docs/bench.md#intervals).
+/// count, and 10 rounds resample in milliseconds (docs/bench.md#overhead).
 pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
 /// The interval's coverage: 95%.
 pub const CONFIDENCE: f64 = 0.95;

@@ -26,11 +26,11 @@ use crate::stats;
 
 /// A point whose p99 chunk overhead stays under this, with no error and no lost chunk, is within
 /// a backend's capacity: 10 ms is half the provider's 20 ms default gap, past which a reader
-/// sees the stream stutter (docs/bench.md#saturation).
+/// sees the stream stutter (docs/bench.md#load).
 pub const SATURATION_P99_LIMIT_US: f64 = 10_000.0;
 /// The mock kept its schedule when its p99 send lateness stays under this: its timer fires up
 /// to 0.1 ms late by design, and 2 ms is where the lateness, not the backend, would show in a
-/// 10 ms limit (docs/bench.md#generator).
+/// 10 ms limit (docs/bench.md#load).
 pub const MOCK_LATENESS_LIMIT_US: f64 = 2_000.0;
 /// The open-loop client kept its schedule when its p99 start lag stays under this; tokio's
 /// timer alone rounds a wait up to the next millisecond.
