@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bench;
 use crate::compare;
 use crate::conformance_stage;
+use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::schema;
@@ -43,6 +44,9 @@ pub enum Command {
     /// Measure latency per hop, load and resource cost of every verified backend against the
     /// direct path and the AI SDK alone (docs/bench.md).
     Bench(BenchArgs),
+    /// Judge latency against a baseline: exit 0 pass, 1 regression, 2 could not judge or bad
+    /// input (docs/gate.md).
+    Gate(GateArgs),
     /// Build, verify and measure in one run: build, conformance, bench (each stage's failure
     /// is recorded and the next stages still run where they can).
     Compare(CompareArgs),
@@ -129,6 +133,41 @@ pub fn clock_seed() -> u64 {
 }
 
 #[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The results the current run is held to.
+    #[arg(
+        long,
+        default_value = "reports/baseline.json",
+        conflicts_with = "against"
+    )]
+    pub baseline: PathBuf,
+    /// The run judged.
+    #[arg(
+        long,
+        default_value = "reports/latest/results.json",
+        conflicts_with = "against"
+    )]
+    pub current: PathBuf,
+    /// Instead of two files: build this revision in a temporary worktree and measure it and
+    /// the working tree's build in the same rounds.
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
+    /// Backends to judge with --against (default: every discovered backend).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
+    /// With --against: stop adding rounds after this long.
+    #[arg(long, default_value_t = 900)]
+    pub time_limit_s: u64,
+    /// With --against: the profile both builds are measured in.
+    #[arg(long, default_value = "release", value_parser = ["release", "debug"])]
+    pub profile: String,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: Common,
@@ -182,6 +221,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Gate(args) => gate(&root, &args).await,
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;
@@ -192,6 +232,62 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(compare::run(&root, &backends, &mut run, &args).await)
         }
     }
+}
+
+/// `harness gate`: two files, or the working tree against a revision.
+async fn gate(root: &Path, args: &GateArgs) -> Result<ExitCode> {
+    let judgements = match &args.against {
+        None => {
+            let at = |p: &Path| {
+                if p.is_absolute() {
+                    p.to_owned()
+                } else {
+                    root.join(p)
+                }
+            };
+            match gate::judge_files(&at(&args.baseline), &at(&args.current)) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("harness gate: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        Some(rev) => {
+            let all = manifest::discover(&root.join("backends"))?;
+            let backends = manifest::select(all, &args.backends)?;
+            prereq::prepare(root)?;
+            let common = Common {
+                backends: args.backends.clone(),
+                quick: true,
+                profile: args.profile.clone(),
+                run: None,
+            };
+            let missing: Vec<String> = backends
+                .iter()
+                .flat_map(|b| b.missing_artifacts(root, &args.profile))
+                .collect();
+            if !missing.is_empty() {
+                anyhow::bail!(
+                    "the working tree is not built ({}): run `harness build` first",
+                    missing.join(", ")
+                );
+            }
+            let mut run = open_run(root, &common)?;
+            let opts = gate::against::AgainstOptions {
+                root: root.to_owned(),
+                rev: rev.clone(),
+                backends,
+                time_limit: Duration::from_secs(args.time_limit_s),
+                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                seed: args.seed.unwrap_or_else(clock_seed),
+            };
+            gate::against::run(&opts, &mut run).await?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    gate::write_report(&mut out, &judgements)?;
+    Ok(gate::exit_code(&judgements))
 }
 
 fn exit(failed: bool) -> ExitCode {

@@ -12,6 +12,7 @@
 //! - [`conformance_stage`]: the conformance stage; [`verify`]: which backends later stages may measure;
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
+//! - [`gate`]: the latency regression gate;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
 //!   command runs it; [`compare`]: every stage in one run.
@@ -21,6 +22,7 @@ pub mod build;
 pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
+pub mod gate;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;

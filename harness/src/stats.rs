@@ -64,9 +64,10 @@ pub fn latency_stats(h: &Histogram<u64>) -> Option<LatencyStats> {
     })
 }
 
-/// One round's median and p99.
-pub fn round_stats(h: &Histogram<u64>) -> Option<RoundStats> {
+/// Round `round`'s median and p99.
+pub fn round_stats(round: usize, h: &Histogram<u64>) -> Option<RoundStats> {
     (!h.is_empty()).then(|| RoundStats {
+        round: u32::try_from(round).unwrap_or(u32::MAX),
         n: h.len(),
         p50_us: quantile_us(h, 0.5),
         p99_us: quantile_us(h, 0.99),

@@ -160,6 +160,8 @@ pub struct LatencyStats {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RoundStats {
+    /// Which round (from 0): a target's rounds and its reference's pair by this index.
+    pub round: u32,
     pub n: u64,
     pub p50_us: f64,
     pub p99_us: f64,

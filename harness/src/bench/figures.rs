@@ -114,6 +114,20 @@ impl TargetFigures {
         }
     }
 
+    /// Appends the rounds of a later batch after this one's (the gate measures in batches).
+    pub fn append(&mut self, later: TargetFigures) {
+        for hop in Hop::ALL {
+            let _ = self.total.0[hop.index()].add(later.total.get(hop));
+        }
+        self.rounds.extend(later.rounds);
+        self.conversations += later.conversations;
+        self.chunks += later.chunks;
+        self.failures.extend(later.failures);
+        self.lost_chunks += later.lost_chunks;
+        self.reordered_chunks += later.reordered_chunks;
+        self.cpu_ms += later.cpu_ms;
+    }
+
     /// The per-round value of `f` on `hop`, `None` for a round without samples.
     pub fn per_round(&self, hop: Hop, f: impl Fn(&Histogram<u64>) -> f64) -> Vec<Option<f64>> {
         self.rounds

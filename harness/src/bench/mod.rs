@@ -14,7 +14,7 @@
 //! [`results`]; the terminal table is [`table`].
 
 pub mod calibration;
-mod figures;
+pub mod figures;
 mod hlog;
 pub mod load;
 pub mod observe;
@@ -146,7 +146,7 @@ async fn measure(
 ) -> Result<()> {
     let profile = run.run().profile.clone();
     let load_avg_start = procfs::load_average();
-    let pinning = pinning();
+    let pinning = mock_pinning();
     let mock = MockProcess::start_with(&opts.root, &profile, log_dir, opts.ready_timeout, &pinning)
         .await
         .context("the mock provider did not start")?;
@@ -310,7 +310,7 @@ async fn ensure_mock_built(
 
 /// Pin the mock to its own core at real-time priority where the machine allows it (root or
 /// CAP_SYS_NICE, two cores or more); otherwise run it like any process, and say so.
-fn pinning() -> MockProcessOptions {
+pub fn mock_pinning() -> MockProcessOptions {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let allowed = std::process::Command::new("chrt")
         .args([

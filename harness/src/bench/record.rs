@@ -70,7 +70,8 @@ pub fn hop_stats(ctx: &HopContext<'_>, hop: Hop) -> Option<LatencyStats> {
         .figures
         .rounds
         .iter()
-        .filter_map(|r| stats::round_stats(r.get(hop)))
+        .enumerate()
+        .filter_map(|(i, r)| stats::round_stats(i, r.get(hop)))
         .collect();
     if let Some(direct) = ctx.direct.filter(|_| ctx.name != DIRECT) {
         if let Some(e) = difference(ctx.figures, direct, hop, p50, seed(ctx.name, hop)) {

@@ -1,0 +1,118 @@
+//! What the gate judges, read from one run's results.json: per backend, the chunk-transit
+//! overhead at p50 and p99, the TTFT overhead, each round by round and normalised within its
+//! own run, and the saturation rate (docs/gate.md#metrics).
+//!
+//! Normalising: a round's overhead (backend − direct path, same round) is divided by the direct
+//! path's p50 chunk transit in that round. A machine that is slower or busier stretches both the
+//! same way, so the quotient moves with the backend, not with the machine (the A/A runs in
+//! docs/gate.md measured how much better this holds than raw microseconds).
+
+use std::collections::BTreeMap;
+
+use contract::results::{BackendResults, LatencyStats, Results, RoundStats};
+
+/// The reference every overhead is taken against.
+pub const DIRECT: &str = "direct";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metric {
+    ChunkOverheadP50,
+    ChunkOverheadP99,
+    TtftOverheadP50,
+    Saturation,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [
+        Metric::ChunkOverheadP50,
+        Metric::ChunkOverheadP99,
+        Metric::TtftOverheadP50,
+        Metric::Saturation,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::ChunkOverheadP50 => "chunk overhead p50",
+            Metric::ChunkOverheadP99 => "chunk overhead p99",
+            Metric::TtftOverheadP50 => "TTFT overhead p50",
+            Metric::Saturation => "saturation",
+        }
+    }
+
+    /// Whether a higher value is worse (latency) or better (capacity).
+    pub fn higher_is_worse(self) -> bool {
+        self != Metric::Saturation
+    }
+}
+
+/// One metric of one backend in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Series {
+    /// Normalised overhead per round, by round index.
+    Rounds(BTreeMap<u32, f64>),
+    /// One figure for the run (saturation has no rounds).
+    Single(f64),
+}
+
+fn by_round(stats: Option<&LatencyStats>) -> BTreeMap<u32, RoundStats> {
+    stats
+        .map(|s| s.rounds.iter().map(|r| (r.round, *r)).collect())
+        .unwrap_or_default()
+}
+
+/// The normalised per-round overheads of `hop` at `quantile` (p50 or p99).
+fn overhead_rounds(
+    backend: Option<&LatencyStats>,
+    direct_hop: Option<&LatencyStats>,
+    direct_transit: Option<&LatencyStats>,
+    quantile: fn(&RoundStats) -> f64,
+) -> Option<Series> {
+    let ours = by_round(backend);
+    let theirs = by_round(direct_hop);
+    let scale = by_round(direct_transit);
+    let values: BTreeMap<u32, f64> = ours
+        .iter()
+        .filter_map(|(round, r)| {
+            let d = theirs.get(round)?;
+            let s = scale.get(round)?.p50_us;
+            (s > 0.0).then(|| (*round, (quantile(r) - quantile(d)) / s))
+        })
+        .collect();
+    (!values.is_empty()).then_some(Series::Rounds(values))
+}
+
+/// `metric` of `backend` in `results`, `None` when the run did not measure it.
+pub fn series(results: &Results, backend: &str, metric: Metric) -> Option<Series> {
+    let b: &BackendResults = results.backends.get(backend)?;
+    let direct = results.backends.get(DIRECT)?;
+    let transit = direct.latency.chunk_transit.as_ref();
+    let p50 = |r: &RoundStats| r.p50_us;
+    let p99 = |r: &RoundStats| r.p99_us;
+    match metric {
+        Metric::ChunkOverheadP50 => {
+            overhead_rounds(b.latency.chunk_transit.as_ref(), transit, transit, p50)
+        }
+        Metric::ChunkOverheadP99 => {
+            overhead_rounds(b.latency.chunk_transit.as_ref(), transit, transit, p99)
+        }
+        Metric::TtftOverheadP50 => overhead_rounds(
+            b.latency.ttft.as_ref(),
+            direct.latency.ttft.as_ref(),
+            transit,
+            p50,
+        ),
+        Metric::Saturation => b.saturation_rps.map(Series::Single),
+    }
+}
+
+/// The backends a run measured (every entry with latency, but the references).
+pub fn measured_backends(results: &Results) -> Vec<String> {
+    results
+        .backends
+        .iter()
+        .filter(|(name, b)| {
+            *name != DIRECT && *name != "aisdk-node" && b.latency.chunk_transit.is_some()
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}

@@ -1,0 +1,205 @@
+//! `harness gate`: the latency regression gate (docs/gate.md). It judges, per backend, the
+//! chunk-transit overhead at p50 and p99, the TTFT overhead and the saturation rate of a current
+//! run against a baseline, each normalised within its own run ([`metrics`]), with the rule of
+//! [`decide`]. Exit 0: every metric passed; 1: a regression (named); 2: could not judge, or the
+//! input is unusable (a missing or malformed file, another schema version, a backend missing on
+//! one side). `--against <rev>` ([`against`]) builds another revision and measures both in the
+//! same rounds instead of comparing two files.
+
+pub mod against;
+pub mod decide;
+pub mod metrics;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use contract::results::{Results, SCHEMA_VERSION};
+use thiserror::Error;
+
+use decide::{Decision, Judgement};
+use metrics::Metric;
+
+/// Why the gate cannot read its input: each names the file and what is wrong (exit 2).
+#[derive(Debug, Error)]
+pub enum GateError {
+    #[error("{path}: cannot read it ({source}); pass an existing results.json")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a results.json of this harness: {message}")]
+    Malformed { path: PathBuf, message: String },
+    #[error(
+        "{path}: schema version {found}, this harness reads {SCHEMA_VERSION}; re-measure it with \
+         this harness (`harness compare --quick`) or refresh the baseline (README.md)"
+    )]
+    SchemaVersion { path: PathBuf, found: u64 },
+    #[error("{path}: the bench stage did not run in it (no `bench` section); nothing to judge")]
+    NoBench { path: PathBuf },
+    #[error(
+        "{path}: has no `{backend}`, which {other} measured; measure the same backends in both"
+    )]
+    MissingBackend {
+        path: PathBuf,
+        backend: String,
+        other: PathBuf,
+    },
+}
+
+/// Reads a results file, checking it is one this gate can judge.
+pub fn load(path: &Path) -> Result<Results, GateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| GateError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| GateError::Malformed {
+            path: path.to_owned(),
+            message: format!("not JSON: {e}"),
+        })?;
+    let found = value["schema_version"]
+        .as_u64()
+        .ok_or_else(|| GateError::Malformed {
+            path: path.to_owned(),
+            message: "no `schema_version`".into(),
+        })?;
+    if found != u64::from(SCHEMA_VERSION) {
+        return Err(GateError::SchemaVersion {
+            path: path.to_owned(),
+            found,
+        });
+    }
+    let results: Results = serde_json::from_value(value).map_err(|e| GateError::Malformed {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    if results.bench.is_none() {
+        return Err(GateError::NoBench {
+            path: path.to_owned(),
+        });
+    }
+    Ok(results)
+}
+
+/// Judges every metric of every backend the baseline measured.
+pub fn judge_files(baseline: &Path, current: &Path) -> Result<Vec<Judgement>, GateError> {
+    let a = load(baseline)?;
+    let b = load(current)?;
+    let backends = metrics::measured_backends(&a);
+    for backend in metrics::measured_backends(&b) {
+        if !backends.contains(&backend) {
+            return Err(GateError::MissingBackend {
+                path: baseline.to_owned(),
+                backend,
+                other: current.to_owned(),
+            });
+        }
+    }
+    let mut judgements = Vec::new();
+    for (i, backend) in backends.iter().enumerate() {
+        if !b.backends.contains_key(backend) {
+            return Err(GateError::MissingBackend {
+                path: current.to_owned(),
+                backend: backend.clone(),
+                other: baseline.to_owned(),
+            });
+        }
+        for metric in Metric::ALL {
+            let seed = (i as u64) << 8 | metric as u64;
+            let judgement = match (
+                metrics::series(&a, backend, metric),
+                metrics::series(&b, backend, metric),
+            ) {
+                (Some(x), Some(y)) => decide::judge(backend, metric, &x, &y, seed),
+                (x, y) => unmeasured(backend, metric, x.is_none(), y.is_none()),
+            };
+            judgements.push(judgement);
+        }
+    }
+    Ok(judgements)
+}
+
+fn unmeasured(backend: &str, metric: Metric, in_baseline: bool, in_current: bool) -> Judgement {
+    let which = match (in_baseline, in_current) {
+        (true, true) => "either run",
+        (true, false) => "the baseline",
+        _ => "the current run",
+    };
+    Judgement {
+        backend: backend.to_owned(),
+        metric,
+        baseline: None,
+        current: None,
+        change: None,
+        ci95: None,
+        decision: Decision::CouldNotJudge(format!("not measured in {which}")),
+    }
+}
+
+/// The exit code for a set of judgements: a regression wins over could-not-judge.
+pub fn exit_code(judgements: &[Judgement]) -> ExitCode {
+    if judgements
+        .iter()
+        .any(|j| j.decision == Decision::Regression)
+    {
+        ExitCode::from(1)
+    } else if judgements
+        .iter()
+        .any(|j| matches!(j.decision, Decision::CouldNotJudge(_)))
+    {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The verdict table, then one line per regression naming backend, metric, change and interval.
+pub fn write_report(out: &mut impl Write, judgements: &[Judgement]) -> std::io::Result<()> {
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:+.1}%", v * 100.0));
+    let fig = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    writeln!(
+        out,
+        "{:10} {:20} {:>10} {:>10} {:>9} {:>21}  verdict",
+        "backend", "metric", "baseline", "current", "change", "95% interval"
+    )?;
+    for j in judgements {
+        let ci = j.ci95.map_or("-".to_owned(), |[lo, hi]| {
+            format!("[{:+.1}%, {:+.1}%]", lo * 100.0, hi * 100.0)
+        });
+        let verdict = match &j.decision {
+            Decision::Pass => "pass".to_owned(),
+            Decision::Regression => "REGRESSION".to_owned(),
+            Decision::CouldNotJudge(why) => format!("could not judge: {why}"),
+        };
+        writeln!(
+            out,
+            "{:10} {:20} {:>10} {:>10} {:>9} {:>21}  {verdict}",
+            j.backend,
+            j.metric.name(),
+            fig(j.baseline),
+            fig(j.current),
+            pct(j.change),
+            ci
+        )?;
+    }
+    for j in judgements
+        .iter()
+        .filter(|j| j.decision == Decision::Regression)
+    {
+        writeln!(
+            out,
+            "REGRESSION {} {}: {} worse, 95% interval {} (threshold {:+.0}%)",
+            j.backend,
+            j.metric.name(),
+            pct(j.change),
+            j.ci95.map_or("-".to_owned(), |[lo, hi]| format!(
+                "[{:+.1}%, {:+.1}%]",
+                lo * 100.0,
+                hi * 100.0
+            )),
+            decide::threshold(j.metric) * 100.0
+        )?;
+    }
+    Ok(())
+}

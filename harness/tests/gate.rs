@@ -1,0 +1,206 @@
+//! The gate: its rule on synthetic runs (a clear regression, a clear pass, an interval that
+//! straddles the threshold), and bad input (missing file, malformed JSON, another schema
+//! version, a backend missing from one side), each exit 2 with a message naming the file.
+
+// Test helpers: a failed setup step should stop the test where it happened.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use contract::results::{BenchRun, LatencyStats, Results, RoundStats, RunInfo};
+use harness::gate::{self, decide::Decision, metrics::Metric};
+
+fn stats(rounds: &[(f64, f64)]) -> LatencyStats {
+    LatencyStats {
+        n: 100,
+        p50_us: rounds[0].0,
+        p90_us: rounds[0].0,
+        p99_us: rounds[0].1,
+        p999_us: rounds[0].1,
+        max_us: rounds[0].1,
+        overhead_p50_us: None,
+        overhead_p50_ci95_us: None,
+        overhead_p99_us: None,
+        overhead_p99_ci95_us: None,
+        ipc_overhead_p50_us: None,
+        ipc_overhead_p50_ci95_us: None,
+        ipc_reference: None,
+        ipc_floor_multiple: None,
+        rounds: rounds
+            .iter()
+            .enumerate()
+            .map(|(i, (p50, p99))| RoundStats {
+                round: i as u32,
+                n: 20,
+                p50_us: *p50,
+                p99_us: *p99,
+            })
+            .collect(),
+        histogram_log: None,
+    }
+}
+
+/// A run where the direct path takes `direct` µs per chunk and unix adds `overheads` (one per
+/// round), its p99 twice its p50.
+fn run(direct: f64, overheads: &[f64], saturation: f64) -> Results {
+    let mut r = Results::new(RunInfo {
+        id: "x".into(),
+        git_sha: "x".into(),
+        started_at: "x".into(),
+        profile: "release".into(),
+        machine: Default::default(),
+        versions: Default::default(),
+    });
+    r.bench = Some(BenchRun::default());
+    let d: Vec<(f64, f64)> = overheads.iter().map(|_| (direct, direct * 2.0)).collect();
+    let u: Vec<(f64, f64)> = overheads
+        .iter()
+        .map(|o| (direct + o, (direct + o) * 2.0))
+        .collect();
+    r.backend_mut("direct").latency.chunk_transit = Some(stats(&d));
+    r.backend_mut("direct").latency.ttft = Some(stats(&d));
+    let unix = r.backend_mut("unix");
+    unix.latency.chunk_transit = Some(stats(&u));
+    unix.latency.ttft = Some(stats(&u));
+    unix.saturation_rps = Some(saturation);
+    r
+}
+
+fn write(dir: &Path, name: &str, r: &Results) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(r).unwrap()).unwrap();
+    path
+}
+
+fn decision(judgements: &[gate::decide::Judgement], metric: Metric) -> Decision {
+    judgements
+        .iter()
+        .find(|j| j.backend == "unix" && j.metric == metric)
+        .unwrap()
+        .decision
+        .clone()
+}
+
+const STEADY: [f64; 8] = [500.0, 510.0, 495.0, 505.0, 498.0, 502.0, 507.0, 493.0];
+
+#[test]
+fn a_clear_regression_a_clear_pass_and_an_interval_that_straddles() {
+    let dir = tempfile::tempdir().unwrap();
+    // The machine is twice as slow in the current run: normalised, nothing changed.
+    let baseline = write(dir.path(), "a.json", &run(100.0, &STEADY, 200.0));
+    let slower_machine: Vec<f64> = STEADY.iter().map(|o| o * 2.0).collect();
+    let same = write(dir.path(), "b.json", &run(200.0, &slower_machine, 200.0));
+    let j = gate::judge_files(&baseline, &same).unwrap();
+    assert_eq!(
+        decision(&j, Metric::ChunkOverheadP50),
+        Decision::Pass,
+        "{j:?}"
+    );
+    assert_eq!(decision(&j, Metric::Saturation), Decision::Pass);
+    assert_eq!(gate::exit_code(&j), ExitCode::SUCCESS);
+
+    // 60% more overhead on the same machine, and half the capacity.
+    let worse: Vec<f64> = STEADY.iter().map(|o| o * 1.6).collect();
+    let regressed = write(dir.path(), "c.json", &run(100.0, &worse, 50.0));
+    let j = gate::judge_files(&baseline, &regressed).unwrap();
+    assert_eq!(decision(&j, Metric::ChunkOverheadP50), Decision::Regression);
+    assert_eq!(decision(&j, Metric::Saturation), Decision::Regression);
+    assert_eq!(gate::exit_code(&j), ExitCode::from(1));
+    let mut report = Vec::new();
+    gate::write_report(&mut report, &j).unwrap();
+    let report = String::from_utf8(report).unwrap();
+    assert!(
+        report.contains("REGRESSION unix chunk overhead p50: +60.0% worse"),
+        "{report}"
+    );
+
+    // Rounds that scatter around the threshold: neither verdict holds.
+    let scattered = [500.0, 1_100.0, 450.0, 900.0, 520.0, 1_000.0, 480.0, 950.0];
+    let unsure = write(dir.path(), "d.json", &run(100.0, &scattered, 200.0));
+    let j = gate::judge_files(&baseline, &unsure).unwrap();
+    assert!(
+        matches!(
+            decision(&j, Metric::ChunkOverheadP50),
+            Decision::CouldNotJudge(_)
+        ),
+        "{j:?}"
+    );
+    assert_eq!(gate::exit_code(&j), ExitCode::from(2));
+}
+
+#[test]
+fn the_rule_on_intervals() {
+    use gate::decide::rule;
+    assert_eq!(rule(0.3, 0.5, 0.25), Decision::Regression);
+    assert_eq!(rule(-0.1, 0.2, 0.25), Decision::Pass);
+    assert!(matches!(rule(0.1, 0.4, 0.25), Decision::CouldNotJudge(_)));
+}
+
+/// Runs the binary's gate on two files; its exit code and stderr.
+fn gate_cli(baseline: &Path, current: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["--root", &common::repo_root().display().to_string(), "gate"])
+        .arg("--baseline")
+        .arg(baseline)
+        .arg("--current")
+        .arg(current)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.json", &run(100.0, &STEADY, 200.0));
+
+    let missing = dir.path().join("missing.json");
+    let (code, err) = gate_cli(&good, &missing);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("missing.json") && err.contains("cannot read"),
+        "{err}"
+    );
+
+    let malformed = dir.path().join("malformed.json");
+    std::fs::write(&malformed, "{\"schema_version\": 2, ").unwrap();
+    let (code, err) = gate_cli(&good, &malformed);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("malformed.json") && err.contains("not JSON"),
+        "{err}"
+    );
+
+    let mut old: serde_json::Value = serde_json::to_value(run(100.0, &STEADY, 200.0)).unwrap();
+    old["schema_version"] = 1.into();
+    let old_path = dir.path().join("old.json");
+    std::fs::write(&old_path, old.to_string()).unwrap();
+    let (code, err) = gate_cli(&old_path, &good);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("old.json") && err.contains("schema version 1"),
+        "{err}"
+    );
+
+    let mut without_unix = run(100.0, &STEADY, 200.0);
+    without_unix.backends.remove("unix");
+    let lacking = write(dir.path(), "lacking.json", &without_unix);
+    let (code, err) = gate_cli(&good, &lacking);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("lacking.json") && err.contains("`unix`"),
+        "{err}"
+    );
+    let (code, err) = gate_cli(&lacking, &good);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("lacking.json") && err.contains("`unix`"),
+        "{err}"
+    );
+}
