@@ -46,6 +46,15 @@ fn p50_p99(h: &Histogram<u64>) -> Option<P50P99> {
 
 /// Writes the stage's results into `run` (the caller saves).
 pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow::Result<()> {
+    // A run holds one bench: what an earlier bench of this run wrote goes, measured here or not.
+    for entry in run.results.backends.values_mut() {
+        entry.latency = Latency::default();
+        entry.load.clear();
+        entry.saturation_rps = None;
+        entry.saturation_chunks_per_s = None;
+        entry.cpu = None;
+        entry.memory = None;
+    }
     let figures = &r.rounds.figures;
     let direct = figures.get(DIRECT);
     let hlog_dir = run.path.join("bench");
