@@ -49,3 +49,13 @@ pub async fn still_alive(pids: &[u32]) -> Vec<u32> {
         .filter(|p| conformance::process::pid_alive(*p))
         .collect()
 }
+
+/// Sends SIGKILL to `pid` (gone already is fine).
+pub fn sigkill(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}

@@ -1,0 +1,241 @@
+//! The bench stage end to end on real backends (debug builds): a quick bench of two backends
+//! whose results.json validates against reports/schema.json; and bad input: an unknown backend,
+//! a backend that failed conformance, a malformed `--inject-delay-us`, a mock that dies mid-run,
+//! the harness itself SIGKILLed. Each ends with a clear message (exit 2) and no process left.
+
+// Test helpers: a failed setup step should stop the test where it happened.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use conformance::manifest::{self, Backend};
+use contract::ready::ReadyLine;
+use contract::results::{CaseResult, Conformance, Outcome};
+use harness::bench;
+use harness::run_dir::RunDir;
+
+/// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+fn backends(names: &[&str]) -> Vec<Backend> {
+    let all = manifest::discover(&common::repo_root().join("backends")).unwrap();
+    let wanted: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    manifest::select(all, &wanted).unwrap()
+}
+
+fn options(force: bool, load: bool) -> bench::Options {
+    bench::Options {
+        root: common::repo_root(),
+        quick: true,
+        rounds: Some(2),
+        inject_delay_us: vec![],
+        force,
+        explicit: true,
+        load,
+        ready_timeout: HANG_GUARD,
+        seed: 7,
+    }
+}
+
+/// The pid in the ready line a process of the run printed into its stdout log.
+fn ready_pid(log: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines().find_map(ReadyLine::parse).map(|r| r.pid)
+}
+
+async fn wait_for_pid(log: &Path) -> u32 {
+    let started = Instant::now();
+    loop {
+        if let Some(pid) = ready_pid(log) {
+            return pid;
+        }
+        assert!(
+            started.elapsed() < HANG_GUARD,
+            "{} never got a ready line",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_bench_of_two_backends_validates_against_the_schema() {
+    let reports = tempfile::tempdir().unwrap();
+    let root = common::repo_root();
+    let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
+    let both = backends(&["rust-only", "unix"]);
+    bench::run(&both, &mut run, &options(true, true))
+        .await
+        .unwrap();
+
+    let text = std::fs::read_to_string(run.path.join("results.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&harness::schema::generate()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let r = &run.results;
+    for name in ["direct", "aisdk-node", "rust-only", "unix"] {
+        let transit = r.backends[name].latency.chunk_transit.as_ref().unwrap();
+        assert_eq!(transit.rounds.len(), 2, "{name}: one entry per round");
+        assert!(
+            transit.p50_us > 0.0 && transit.p99_us >= transit.p50_us,
+            "{name}"
+        );
+        assert!(!r.backends[name].load.is_empty(), "{name} has load points");
+        assert!(run.path.join(format!("bench/{name}.hlog")).is_file());
+    }
+    let unix = r.backends["unix"].latency.chunk_transit.as_ref().unwrap();
+    assert!(unix.overhead_p50_us.is_some() && unix.overhead_p50_ci95_us.is_some());
+    assert_eq!(unix.ipc_reference.as_deref(), Some("aisdk-node"));
+    let rust_only = r.backends["rust-only"]
+        .latency
+        .chunk_transit
+        .as_ref()
+        .unwrap();
+    assert_eq!(rust_only.ipc_reference.as_deref(), Some("direct"));
+    assert!(r.backends["unix"].latency.tool_turnaround.is_some());
+    assert!(
+        r.backends["direct"].latency.tool_turnaround.is_none(),
+        "direct runs no tools"
+    );
+    assert!(r.backends["unix"].cpu.is_some() && r.backends["unix"].memory.is_some());
+    let bench = r.bench.as_ref().unwrap();
+    assert_eq!(bench.round_orders.len(), 2);
+    assert!(bench.noise.mock_lateness_us.is_some());
+    let calibration = r.calibration.as_ref().unwrap();
+    assert!(calibration.uds_rtt_us.is_some() && calibration.tcp_rtt_us.is_some());
+}
+
+#[tokio::test]
+async fn a_backend_that_failed_conformance_is_not_measured() {
+    let reports = tempfile::tempdir().unwrap();
+    let mut run = RunDir::create(reports.path(), &common::repo_root(), "debug").unwrap();
+    run.results.backend_mut("rust-only").conformance =
+        Some(Conformance::from_cases(vec![CaseResult {
+            scenario: "text".into(),
+            outcome: Outcome::Failed,
+            reason: Some("no [DONE]".into()),
+            raw_stream: None,
+        }]));
+    let err = bench::run(&backends(&["rust-only"]), &mut run, &options(false, false))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot measure rust-only") && err.contains("--force"),
+        "{err}"
+    );
+    let skip = &run.results.backends["rust-only"].skipped[0];
+    assert!(
+        skip.reason.contains("failed 1 conformance case"),
+        "{skip:?}"
+    );
+    assert!(run.results.bench.is_none(), "nothing was measured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mock_that_dies_mid_run_stops_the_stage_and_leaves_nothing_behind() {
+    let reports = tempfile::tempdir().unwrap();
+    let mut run = RunDir::create(reports.path(), &common::repo_root(), "debug").unwrap();
+    let logs = run.logs(bench::STAGE);
+    let mut opts = options(true, false);
+    opts.rounds = Some(50);
+    let stage = tokio::spawn(async move {
+        let r = bench::run(&backends(&["rust-only"]), &mut run, &opts).await;
+        r.map_err(|e| format!("{e:#}"))
+    });
+    let mock = wait_for_pid(&logs.join("mock-provider.stdout.log")).await;
+    let backend = wait_for_pid(&logs.join("rust-only.stdout.log")).await;
+    common::sigkill(mock);
+    let err = tokio::time::timeout(HANG_GUARD, stage)
+        .await
+        .expect("the stage ends")
+        .unwrap()
+        .unwrap_err();
+    assert!(err.contains("mock provider"), "{err}");
+    assert_eq!(
+        common::still_alive(&[mock, backend]).await,
+        Vec::<u32>::new()
+    );
+}
+
+fn harness_cli(root: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_flags_exit_2_with_what_is_wrong() {
+    let root = common::repo_root();
+    let out = harness_cli(&root, &["bench", "--backends", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no backend named `nope`"), "{err}");
+
+    for bad in ["unix", "unix=", "unix=fast", "=100", "unix=0"] {
+        let out = harness_cli(&root, &["bench", "--inject-delay-us", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--inject-delay-us"), "{bad}: {err}");
+    }
+}
+
+/// A root of its own (so the run folder is a temp one) that borrows the repository's built
+/// backends, corpus and Node packages.
+fn borrowed_root(dir: &Path) -> PathBuf {
+    let repo = common::repo_root();
+    std::fs::create_dir_all(dir.join("backends")).unwrap();
+    for (from, to) in [
+        ("backends/rust-only", "backends/rust-only"),
+        ("target", "target"),
+        ("fixtures", "fixtures"),
+        ("harness", "harness"),
+    ] {
+        std::os::unix::fs::symlink(repo.join(from), dir.join(to)).unwrap();
+    }
+    dir.to_owned()
+}
+
+#[tokio::test]
+async fn the_harness_killed_with_sigkill_leaves_no_process_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = borrowed_root(dir.path());
+    let mut harness = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "bench",
+            "--backends",
+            "rust-only",
+            "--force",
+            "--profile",
+            "debug",
+        ])
+        .args(["--quick", "--no-load", "--rounds", "50"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let logs = root.join("reports/latest/logs/bench");
+    let mock = wait_for_pid(&logs.join("mock-provider.stdout.log")).await;
+    let backend = wait_for_pid(&logs.join("rust-only.stdout.log")).await;
+    common::sigkill(harness.id());
+    harness.wait().unwrap();
+    assert_eq!(
+        common::still_alive(&[mock, backend]).await,
+        Vec::<u32>::new()
+    );
+}
