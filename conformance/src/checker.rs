@@ -44,8 +44,49 @@ impl StreamReading {
             .collect()
     }
 
+    /// How many chunks of type `kind` the stream holds.
+    pub fn count(&self, kind: &str) -> usize {
+        self.chunks.iter().filter(|c| c.type_name() == kind).count()
+    }
+
+    /// The text of every `text-delta`, in order.
+    pub fn text_deltas(&self) -> Vec<String> {
+        self.chunks
+            .iter()
+            .filter_map(|c| match c {
+                UiChunk::TextDelta { delta, .. } => Some(delta.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The final message's text, its text parts joined.
     pub fn text(&self) -> String {
         crate::message::text_of(&self.parts)
+    }
+
+    /// The final message's tool parts (static `tool-<name>` and `dynamic-tool`).
+    pub fn tool_parts(&self) -> Vec<serde_json::Value> {
+        self.parts
+            .iter()
+            .filter(|p| {
+                p["type"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("tool-") || t == "dynamic-tool")
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The first broken rule, with how many more there are; `Ok` for a conforming stream.
+    pub fn conforms(&self) -> Result<(), String> {
+        let Some(first) = self.violations.first() else {
+            return Ok(());
+        };
+        match self.violations.len() - 1 {
+            0 => Err(first.clone()),
+            more => Err(format!("{first} (and {more} more)")),
+        }
     }
 }
 
@@ -114,13 +155,58 @@ pub fn read_stream(raw: &[u8]) -> StreamReading {
     reading
 }
 
+/// Checks one chunk against the rules and the state the chunks before it left.
 fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Result<(), String> {
+    check_place(state, chunk)?;
+    match chunk {
+        UiChunk::Start { .. } => {
+            state.started = true;
+            Ok(())
+        }
+        UiChunk::StartStep | UiChunk::FinishStep => check_step(state, reading, chunk),
+        UiChunk::TextStart { .. } | UiChunk::TextDelta { .. } | UiChunk::TextEnd { .. } => {
+            check_text(state, reading, chunk)
+        }
+        UiChunk::ReasoningStart { .. }
+        | UiChunk::ReasoningDelta { .. }
+        | UiChunk::ReasoningEnd { .. } => check_reasoning(state, chunk),
+        UiChunk::Finish { finish_reason, .. } => {
+            state.finished = true;
+            reading.finish_reason = *finish_reason;
+            if state.in_step {
+                return Err("`finish` inside an open step (no `finish-step`)".into());
+            }
+            Ok(())
+        }
+        UiChunk::Error { error_text } => {
+            reading.errors.push(error_text.clone());
+            Ok(())
+        }
+        UiChunk::ToolInputStart { .. }
+        | UiChunk::ToolInputDelta { .. }
+        | UiChunk::ToolInputAvailable { .. }
+        | UiChunk::ToolInputError { .. }
+        | UiChunk::ToolOutputAvailable { .. }
+        | UiChunk::ToolOutputError { .. }
+        | UiChunk::ToolOutputDenied { .. }
+        | UiChunk::ToolApprovalRequest { .. } => check_tool(state, chunk),
+        _ => Ok(()),
+    }
+}
+
+/// Where a chunk may stand at all: nothing after `finish`, `start` first and once, content
+/// only inside a step.
+fn check_place(state: &mut State, chunk: &UiChunk) -> Result<(), String> {
     if state.finished {
         return Err("comes after `finish`; only [DONE] may follow it".into());
     }
-    if !state.started && !matches!(chunk, UiChunk::Start { .. }) {
+    let is_start = matches!(chunk, UiChunk::Start { .. });
+    if !state.started && !is_start {
         state.started = true;
         return Err("the stream must open with `start`".into());
+    }
+    if is_start && state.started {
+        return Err("a second `start`".into());
     }
     let needs_step = !matches!(
         chunk,
@@ -137,61 +223,84 @@ fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Res
     if needs_step && !state.in_step {
         return Err("content outside a step (no open `start-step`)".into());
     }
+    Ok(())
+}
+
+/// `start-step` / `finish-step`: balanced, and no text part left open across a step's end.
+fn check_step(
+    state: &mut State,
+    reading: &mut StreamReading,
+    chunk: &UiChunk,
+) -> Result<(), String> {
+    if matches!(chunk, UiChunk::StartStep) {
+        if state.in_step {
+            return Err("`start-step` inside an open step".into());
+        }
+        state.in_step = true;
+        reading.text_deltas_per_step.push(0);
+        return Ok(());
+    }
+    if !state.in_step {
+        return Err("`finish-step` without `start-step`".into());
+    }
+    state.in_step = false;
+    state.open_reasoning.clear();
+    match std::mem::take(&mut state.open_text).into_iter().next() {
+        Some(id) => Err(format!("text part `{id}` still open (no `text-end`)")),
+        None => Ok(()),
+    }
+}
+
+/// A text part: started once, deltas only while open, ended once.
+fn check_text(
+    state: &mut State,
+    reading: &mut StreamReading,
+    chunk: &UiChunk,
+) -> Result<(), String> {
     match chunk {
-        UiChunk::Start { .. } if state.started => return Err("a second `start`".into()),
-        UiChunk::Start { .. } => state.started = true,
-        UiChunk::StartStep => {
-            if state.in_step {
-                return Err("`start-step` inside an open step".into());
-            }
-            state.in_step = true;
-            reading.text_deltas_per_step.push(0);
+        UiChunk::TextStart { id, .. } if !state.open_text.insert(id.clone()) => {
+            Err(format!("text part `{id}` started twice"))
         }
-        UiChunk::FinishStep => {
-            if !state.in_step {
-                return Err("`finish-step` without `start-step`".into());
-            }
-            state.in_step = false;
-            if let Some(id) = state.open_text.iter().next() {
-                let id = id.clone();
-                state.open_text.clear();
-                return Err(format!("text part `{id}` still open (no `text-end`)"));
-            }
-            state.open_reasoning.clear();
-        }
-        UiChunk::TextStart { id, .. } if state.open_text.contains(id) => {
-            return Err(format!("text part `{id}` started twice"));
-        }
-        UiChunk::TextStart { id, .. } => {
-            state.open_text.insert(id.clone());
-        }
-        UiChunk::TextDelta { id, .. } => {
-            if !state.open_text.contains(id) {
-                return Err(format!(
-                    "text-delta for `{id}` outside its text-start/text-end"
-                ));
-            }
+        UiChunk::TextDelta { id, .. } if !state.open_text.contains(id) => Err(format!(
+            "text-delta for `{id}` outside its text-start/text-end"
+        )),
+        UiChunk::TextDelta { .. } => {
             if let Some(n) = reading.text_deltas_per_step.last_mut() {
                 *n += 1;
             }
+            Ok(())
         }
-        UiChunk::TextEnd { id, .. } if !state.open_text.contains(id) => {
-            return Err(format!("text-end for `{id}`, which is not open"));
+        UiChunk::TextEnd { id, .. } if !state.open_text.remove(id) => {
+            Err(format!("text-end for `{id}`, which is not open"))
         }
-        UiChunk::TextEnd { id, .. } => {
-            state.open_text.remove(id);
-        }
+        _ => Ok(()),
+    }
+}
+
+/// A reasoning part: deltas and its end only while it is open.
+fn check_reasoning(state: &mut State, chunk: &UiChunk) -> Result<(), String> {
+    match chunk {
         UiChunk::ReasoningStart { id, .. } => {
             state.open_reasoning.insert(id.clone());
+            Ok(())
         }
         UiChunk::ReasoningDelta { id, .. } | UiChunk::ReasoningEnd { id, .. }
             if !state.open_reasoning.contains(id) =>
         {
-            return Err(format!("reasoning part `{id}` is not open"));
+            Err(format!("reasoning part `{id}` is not open"))
         }
         UiChunk::ReasoningEnd { id, .. } => {
             state.open_reasoning.remove(id);
+            Ok(())
         }
+        _ => Ok(()),
+    }
+}
+
+/// A tool call: started once, input deltas while streaming, input known once and under one
+/// name, then one final output.
+fn check_tool(state: &mut State, chunk: &UiChunk) -> Result<(), String> {
+    match chunk {
         UiChunk::ToolInputStart {
             tool_call_id,
             tool_name,
@@ -200,23 +309,20 @@ fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Res
             if state.tools.contains_key(tool_call_id) {
                 return Err(format!("tool call `{tool_call_id}` started twice"));
             }
-            state.tools.insert(
-                tool_call_id.clone(),
-                ToolCall {
-                    name: tool_name.clone(),
-                    streaming: true,
-                    ..ToolCall::default()
-                },
-            );
+            let call = ToolCall {
+                name: tool_name.clone(),
+                streaming: true,
+                ..ToolCall::default()
+            };
+            state.tools.insert(tool_call_id.clone(), call);
+            Ok(())
         }
-        UiChunk::ToolInputDelta { tool_call_id, .. } => {
-            let streaming = state.tools.get(tool_call_id).is_some_and(|t| t.streaming);
-            if !streaming {
-                return Err(format!(
-                    "tool-input-delta for `{tool_call_id}` without an open tool-input-start"
-                ));
-            }
-        }
+        UiChunk::ToolInputDelta { tool_call_id, .. } => match state.tools.get(tool_call_id) {
+            Some(call) if call.streaming => Ok(()),
+            _ => Err(format!(
+                "tool-input-delta for `{tool_call_id}` without an open tool-input-start"
+            )),
+        },
         UiChunk::ToolInputAvailable {
             tool_call_id,
             tool_name,
@@ -226,45 +332,39 @@ fn check(state: &mut State, reading: &mut StreamReading, chunk: &UiChunk) -> Res
             tool_call_id,
             tool_name,
             ..
-        } => {
-            let call = state.tools.entry(tool_call_id.clone()).or_default();
-            if call.input_known {
-                return Err(format!("input of tool call `{tool_call_id}` given twice"));
-            }
-            if !call.name.is_empty() && call.name != *tool_name {
-                return Err(format!(
-                    "tool call `{tool_call_id}` started as `{}` but its input names `{tool_name}`",
-                    call.name
-                ));
-            }
-            call.name = tool_name.clone();
-            call.input_known = true;
-            call.streaming = false;
-            // An input error is not the result: `streamText` follows it with the
-            // `tool-output-error` the model sees.
-        }
+        } => tool_input(state, tool_call_id, tool_name),
         UiChunk::ToolOutputAvailable {
             tool_call_id,
             preliminary,
             ..
-        } => tool_output(state, tool_call_id, preliminary.unwrap_or(false))?,
-        UiChunk::ToolOutputError { tool_call_id, .. } => tool_output(state, tool_call_id, false)?,
+        } => tool_output(state, tool_call_id, preliminary.unwrap_or(false)),
+        UiChunk::ToolOutputError { tool_call_id, .. } => tool_output(state, tool_call_id, false),
         UiChunk::ToolOutputDenied { tool_call_id }
         | UiChunk::ToolApprovalRequest { tool_call_id, .. }
             if !state.tools.contains_key(tool_call_id) =>
         {
-            return Err(format!("unknown toolCallId `{tool_call_id}`"));
+            Err(format!("unknown toolCallId `{tool_call_id}`"))
         }
-        UiChunk::Finish { finish_reason, .. } => {
-            state.finished = true;
-            reading.finish_reason = *finish_reason;
-            if state.in_step {
-                return Err("`finish` inside an open step (no `finish-step`)".into());
-            }
-        }
-        UiChunk::Error { error_text } => reading.errors.push(error_text.clone()),
-        _ => {}
+        _ => Ok(()),
     }
+}
+
+/// `tool-input-available` or `tool-input-error`. An input error is not the result:
+/// `streamText` follows it with the `tool-output-error` the model sees.
+fn tool_input(state: &mut State, id: &str, name: &str) -> Result<(), String> {
+    let call = state.tools.entry(id.to_owned()).or_default();
+    if call.input_known {
+        return Err(format!("input of tool call `{id}` given twice"));
+    }
+    if !call.name.is_empty() && call.name != name {
+        return Err(format!(
+            "tool call `{id}` started as `{}` but its input names `{name}`",
+            call.name
+        ));
+    }
+    call.name = name.to_owned();
+    call.input_known = true;
+    call.streaming = false;
     Ok(())
 }
 
