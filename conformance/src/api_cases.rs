@@ -1,5 +1,6 @@
 //! Cases about the API around the chat stream: health, the tool list, the rate limit.
 
+use contract::api_error::ErrorCode;
 use contract::scenario::Scenario;
 use contract::tools::{CRASH_TOOL, GET_SPEC, LIST_SPECS, PANIC_TOOL, SEARCH_SPECS};
 use serde_json::Value;
@@ -105,7 +106,7 @@ pub async fn rate_limited(
             }
             continue;
         }
-        expect::error_answer(&answer, 429)?;
+        expect::error_answer(&answer, ErrorCode::RateLimited)?;
         let retry_after = answer
             .header("retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok());

@@ -2,6 +2,7 @@
 //! API around the stream (health, tool list) and response headers. A case is data;
 //! [`crate::play`] plays it and [`crate::expect`] judges it.
 
+use contract::api_error::ErrorCode;
 use contract::scenario::{CATALOGUE, Directive, Expected, Scenario};
 use contract::ui_message::{Role, UiMessage, UiPart};
 
@@ -22,23 +23,27 @@ const _: () = assert!(
 /// The multi-turn follow-up's length.
 const FOLLOW_UP_CHUNKS: u32 = 5;
 
-/// One bad request and the status it must get.
+/// One bad request and the error it must get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BadInput {
     MalformedJson,
     InvalidMessages,
+    NoMessages,
     UnknownRoute,
     UnknownSpec,
+    WrongMethod,
     TooLarge,
     NotJson,
 }
 
 impl BadInput {
-    pub const ALL: [BadInput; 6] = [
+    pub const ALL: [BadInput; 8] = [
         Self::MalformedJson,
         Self::InvalidMessages,
+        Self::NoMessages,
         Self::UnknownRoute,
         Self::UnknownSpec,
+        Self::WrongMethod,
         Self::TooLarge,
         Self::NotJson,
     ];
@@ -47,19 +52,25 @@ impl BadInput {
         match self {
             Self::MalformedJson => "bad-input/400-malformed-json",
             Self::InvalidMessages => "bad-input/400-invalid-messages",
+            Self::NoMessages => "bad-input/400-no-messages",
             Self::UnknownRoute => "bad-input/404-unknown-route",
             Self::UnknownSpec => "bad-input/404-unknown-spec",
+            Self::WrongMethod => "bad-input/405-get-chat",
             Self::TooLarge => "bad-input/413-over-1mib",
             Self::NotJson => "bad-input/415-not-json",
         }
     }
 
-    pub fn status(self) -> u16 {
+    /// The error code (and with it the status) the request must get.
+    pub fn code(self) -> ErrorCode {
         match self {
-            Self::MalformedJson | Self::InvalidMessages => 400,
-            Self::UnknownRoute | Self::UnknownSpec => 404,
-            Self::TooLarge => 413,
-            Self::NotJson => 415,
+            Self::MalformedJson | Self::InvalidMessages | Self::NoMessages => {
+                ErrorCode::InvalidRequest
+            }
+            Self::UnknownRoute | Self::UnknownSpec => ErrorCode::NotFound,
+            Self::WrongMethod => ErrorCode::MethodNotAllowed,
+            Self::TooLarge => ErrorCode::PayloadTooLarge,
+            Self::NotJson => ErrorCode::UnsupportedMediaType,
         }
     }
 }
@@ -253,7 +264,7 @@ mod tests {
             all.iter()
                 .filter(|c| matches!(c.kind, CaseKind::BadInput(_)))
                 .count(),
-            6
+            BadInput::ALL.len()
         );
         assert!(all.iter().any(|c| c.kind == CaseKind::RateLimited));
         assert!(all.iter().any(|c| c.kind == CaseKind::ToolList));

@@ -9,12 +9,15 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use contract::api_error::{ErrorBody, ErrorCode};
 use contract::clock::monotonic_ns;
 use contract::sse::{SseDecoder, SseEvent};
 use reqwest::header::HeaderMap;
 
+use crate::checker::{StreamReading, read_stream};
+
 /// Longest a single answer may take; a stalled backend fails its case instead of the suite.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+const ANSWER_TIMEOUT: Duration = crate::guards::HANG_GUARD;
 
 /// One answer, as received.
 #[derive(Debug, Clone)]
@@ -69,6 +72,23 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The body read as a UI message stream by the checker (see [`read_stream`]).
+    pub fn reading(&self) -> StreamReading {
+        read_stream(&self.body)
+    }
+
+    /// The body as text, for messages.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `code` of a JSON error body (`{"error":{"code",...}}`).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        serde_json::from_slice::<ErrorBody>(&self.body)
+            .ok()
+            .map(|b| b.error.code)
+    }
+
     /// The headers and body as one text, for the file saved next to a failed case.
     pub fn dump(&self) -> Vec<u8> {
         let mut out = format!("HTTP {}\n", self.status);
@@ -101,39 +121,91 @@ pub fn http_client() -> Result<reqwest::Client> {
 
 /// Sends a request and reads the answer to its end (or to where it broke).
 pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer> {
+    Ok(open(request).await?.finish().await)
+}
+
+/// Sends a request and returns once the answer's head is in; its body is read as the caller
+/// chooses (a test that hangs up mid-stream reads part of it, then drops it).
+pub async fn open(request: reqwest::RequestBuilder) -> Result<Arriving> {
     let sent_ns = monotonic_ns();
     let response = request.send().await.context("the request failed")?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let mut body = Vec::new();
-    let mut receipts = Vec::new();
-    let mut transport_error = None;
-    let mut response = response;
-    loop {
-        match response.chunk().await {
+    let answer = Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: Vec::new(),
+        transport_error: None,
+        sent_ns,
+        receipts: Vec::new(),
+    };
+    Ok(Arriving {
+        response,
+        answer,
+        ended: false,
+    })
+}
+
+/// An answer whose body is still arriving; dropping it closes the connection (a hang-up).
+#[derive(Debug)]
+pub struct Arriving {
+    response: reqwest::Response,
+    /// What has arrived so far, with a receipt for each read.
+    answer: Answer,
+    ended: bool,
+}
+
+impl Arriving {
+    pub fn status(&self) -> u16 {
+        self.answer.status
+    }
+
+    /// The body so far.
+    pub fn body(&self) -> &[u8] {
+        &self.answer.body
+    }
+
+    /// Reads one more piece of the body; `false` once the body has ended or broken.
+    pub async fn read_more(&mut self) -> bool {
+        if self.ended {
+            return false;
+        }
+        match self.response.chunk().await {
             Ok(Some(bytes)) => {
                 let at_ns = monotonic_ns();
-                body.extend_from_slice(&bytes);
-                receipts.push(Receipt {
-                    end: body.len(),
+                self.answer.body.extend_from_slice(&bytes);
+                self.answer.receipts.push(Receipt {
+                    end: self.answer.body.len(),
                     at_ns,
                 });
+                true
             }
-            Ok(None) => break,
+            Ok(None) => {
+                self.ended = true;
+                false
+            }
             Err(e) => {
-                transport_error = Some(format!("{e:#}"));
-                break;
+                self.answer.transport_error = Some(format!("{e:#}"));
+                self.ended = true;
+                false
             }
         }
     }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-        transport_error,
-        sent_ns,
-        receipts,
-    })
+
+    /// Reads until the body so far contains `needle`; `false` when it ended first.
+    pub async fn read_until(&mut self, needle: &str) -> bool {
+        let needle = needle.as_bytes();
+        while !self.answer.body.windows(needle.len()).any(|w| w == needle) {
+            if !self.read_more().await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads the rest of the body (to its end, or to where it broke).
+    pub async fn finish(mut self) -> Answer {
+        while self.read_more().await {}
+        self.answer
+    }
 }
 
 /// Percent-encodes a URL path segment or query value (RFC 3986 unreserved characters stay).

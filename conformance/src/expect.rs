@@ -1,6 +1,7 @@
 //! Judging an answer: the stream's rules, agreement with the AI SDK's reading, and what the
 //! scenario promises (content, tool calls, steps, finish reason, 1:1 text-delta mapping).
 
+use contract::api_error::{ErrorBody, ErrorCode};
 use contract::scenario::{
     Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
 };
@@ -48,15 +49,7 @@ pub fn stream_headers(answer: &Answer) -> Result<(), String> {
 
 /// The stream obeys the client's rules, and the Rust and AI SDK readings agree.
 pub fn protocol(reading: &StreamReading, oracle: &OracleReading) -> Result<(), String> {
-    if let Some(first) = reading.violations.first() {
-        let more = reading.violations.len() - 1;
-        let suffix = if more > 0 {
-            format!(" (and {more} more)")
-        } else {
-            String::new()
-        };
-        return Err(format!("{first}{suffix}"));
-    }
+    reading.conforms()?;
     // The SDK reports error chunks verbatim; anything else it reports is a rule it enforced.
     let rejected: Vec<&String> = oracle
         .errors
@@ -322,9 +315,11 @@ fn title(output: &Value) -> Result<String, String> {
     ))
 }
 
-/// A JSON error answer with the expected status and the body shape of docs/design.md#error-bodies.
-pub fn error_answer(answer: &Answer, status: u16) -> Result<(), String> {
-    let body = String::from_utf8_lossy(&answer.body);
+/// The JSON error body every backend answers bad input with (docs/design.md#error-bodies): the
+/// status and the code that goes with it, `content-type: application/json`, and a message.
+pub fn error_answer(answer: &Answer, code: ErrorCode) -> Result<(), String> {
+    let status = code.status();
+    let body = answer.body_text();
     if answer.status != status {
         return Err(format!(
             "HTTP {}, expected {status}: {}",
@@ -332,14 +327,26 @@ pub fn error_answer(answer: &Answer, status: u16) -> Result<(), String> {
             shorten(&body)
         ));
     }
-    let json: Value = serde_json::from_str(&body)
-        .map_err(|_| format!("the {status} body is not JSON: {}", shorten(&body)))?;
-    let shaped = json["error"]["code"].is_string() && json["error"]["message"].is_string();
-    if !shaped {
+    let content_type = answer.header("content-type").unwrap_or("");
+    if content_type.split(';').next().map(str::trim) != Some("application/json") {
         return Err(format!(
+            "the {status} answer's content-type is {content_type:?}, not application/json"
+        ));
+    }
+    let parsed: ErrorBody = serde_json::from_str(&body).map_err(|_| {
+        format!(
             "the {status} body is not {{\"error\":{{\"code\",\"message\"}}}}: {}",
             shorten(&body)
+        )
+    })?;
+    if parsed.error.code != code {
+        return Err(format!(
+            "the {status} body's code is {:?}, expected {code:?}",
+            parsed.error.code
         ));
+    }
+    if parsed.error.message.trim().is_empty() {
+        return Err(format!("the {status} body's message is empty"));
     }
     Ok(())
 }

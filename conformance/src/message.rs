@@ -279,6 +279,25 @@ pub fn text_of(parts: &[Value]) -> String {
         .collect()
 }
 
+/// The parts of a UIMessage (none when there is no message).
+pub fn parts_of(message: Option<&Value>) -> Vec<Value> {
+    message
+        .and_then(|m| m.get("parts"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A whole UIMessage without what differs between two runs of the same answer: its id, random
+/// per run.
+pub fn without_id(message: Option<&Value>) -> Value {
+    let mut message = message.cloned().unwrap_or(Value::Null);
+    if let Some(object) = message.as_object_mut() {
+        object.remove("id");
+    }
+    message
+}
+
 /// Where two projected part lists first differ, in words; `None` when they agree.
 pub fn first_difference(rust: &[Value], node: &[Value]) -> Option<String> {
     for (i, (a, b)) in rust.iter().zip(node).enumerate() {

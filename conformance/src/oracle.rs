@@ -1,5 +1,7 @@
 //! The independent oracle: the AI SDK's own `readUIMessageStream`, in Node, reading the same
-//! bytes the Rust checker read.
+//! bytes the Rust checker read ([`Oracle`]); and the AI SDK's own answer to a request, the
+//! reference the parity suite compares backends with ([`reference_run`]). Both Node scripts are
+//! started here and nowhere else.
 //!
 //! One Node process serves the whole run: starting Node and loading the SDK takes about 0.15 s
 //! (`time node --input-type=module -e "await import('./read-ui-stream.mjs')"` in harness/node,
@@ -25,8 +27,10 @@ use crate::process::{self, Worker};
 
 /// The oracle script, relative to the repository root.
 pub const SCRIPT: &str = "harness/node/read-ui-stream.mjs";
-/// A generous guard against a wedged Node process, not a time limit on reading a stream.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The reference run (`streamText` itself), relative to the repository root.
+pub const REFERENCE_SCRIPT: &str = "harness/node/reference-chat.mjs";
+/// A guard against a wedged Node process, not a time limit on reading a stream.
+const ANSWER_TIMEOUT: Duration = crate::guards::HANG_GUARD;
 
 /// The AI SDK's reading of one stream.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,12 +52,7 @@ pub struct OracleReading {
 
 impl OracleReading {
     pub fn parts(&self) -> Vec<Value> {
-        self.message
-            .as_ref()
-            .and_then(|m| m.get("parts"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+        crate::message::parts_of(self.message.as_ref())
     }
 }
 
@@ -73,12 +72,7 @@ pub struct Oracle {
 impl Oracle {
     /// Starts the Node process. Fails with what to run when the package is not installed.
     pub fn start(root: &Path, log_dir: &Path) -> Result<Self> {
-        if !root.join(SCRIPT).is_file() {
-            bail!("the oracle script {SCRIPT} is missing; it is part of harness/node");
-        }
-        if !root.join("harness/node/node_modules/ai").is_dir() {
-            bail!("harness/node is not installed: run `npm ci --prefix harness/node`");
-        }
+        require_installed(root, SCRIPT)?;
         std::fs::create_dir_all(log_dir)?;
         let stderr_log = log_dir.join("oracle.stderr.log");
         let mut worker = process::spawn_worker("node", &[SCRIPT.to_owned()], root, &stderr_log)
@@ -131,6 +125,92 @@ impl Oracle {
     fn gone(&self) -> String {
         format!("the Node oracle exited; see {}", self.stderr_log.display())
     }
+}
+
+/// Fails with what to run when `script` or the AI SDK it imports is missing.
+fn require_installed(root: &Path, script: &str) -> Result<()> {
+    if !root.join(script).is_file() {
+        bail!("{script} is missing; it is part of harness/node");
+    }
+    if !root.join("harness/node/node_modules/ai").is_dir() {
+        bail!("harness/node is not installed: run `npm ci --prefix harness/node`");
+    }
+    Ok(())
+}
+
+/// What the AI SDK itself answers (`reference-chat.mjs`): the final message its client builds,
+/// every UI chunk, the bytes it would send, and the errors its client reported.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReferenceRun {
+    pub message: Option<Value>,
+    pub chunks: Vec<Value>,
+    pub sse: String,
+    pub errors: Vec<String>,
+}
+
+impl ReferenceRun {
+    pub fn chunk_types(&self) -> Vec<String> {
+        self.chunks
+            .iter()
+            .map(|c| c["type"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+}
+
+/// Numbers the reference runs of this process, so each has a stderr log of its own.
+static REFERENCE_RUNS: AtomicU64 = AtomicU64::new(1);
+
+/// The AI SDK's own answer to `body` (a `useChat` request): `streamText` against the provider
+/// at `provider_url`, with tools executed through the REST routes of the backend at
+/// `tools_rest`, which the contract makes identical to its tools. Its stderr goes to a log in
+/// `log_dir`, named in the error when the run fails.
+pub async fn reference_run(
+    root: &Path,
+    log_dir: &Path,
+    provider_url: &str,
+    tools_rest: &str,
+    body: &Value,
+) -> Result<ReferenceRun> {
+    require_installed(root, REFERENCE_SCRIPT)?;
+    std::fs::create_dir_all(log_dir)?;
+    let n = REFERENCE_RUNS.fetch_add(1, Ordering::Relaxed);
+    let stderr_log = log_dir.join(format!("reference-{n}.stderr.log"));
+    let args = [
+        REFERENCE_SCRIPT,
+        "--base-url",
+        provider_url,
+        "--tools-rest",
+        tools_rest,
+        "--body-stdin",
+    ]
+    .map(str::to_owned);
+    let mut worker = process::spawn_worker("node", &args, root, &stderr_log)
+        .context("cannot start the reference run; is `node` on PATH?")?;
+    let mut stdin = worker.child.stdin.take().context("reference run stdin")?;
+    stdin.write_all(&serde_json::to_vec(body)?).await?;
+    drop(stdin);
+    let mut stdout = worker.child.stdout.take().context("reference run stdout")?;
+    let run = async {
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stdout, &mut out).await?;
+        let status = worker.child.wait().await?;
+        anyhow::Ok((status, out))
+    };
+    let (status, out) = tokio::time::timeout(ANSWER_TIMEOUT, run)
+        .await
+        .with_context(|| format!("the reference run gave no answer within {ANSWER_TIMEOUT:?}"))??;
+    if !status.success() {
+        bail!(
+            "the reference run failed ({status}); see {}",
+            stderr_log.display()
+        );
+    }
+    serde_json::from_slice(&out).with_context(|| {
+        format!(
+            "the reference run printed no result; see {}",
+            stderr_log.display()
+        )
+    })
 }
 
 async fn route_answers(stdout: tokio::process::ChildStdout, pending: Pending) {

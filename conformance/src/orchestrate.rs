@@ -18,7 +18,8 @@ pub fn api_key_canary() -> String {
     format!("sk-arena-canary-{}", std::process::id())
 }
 
-/// How to start backends for a stage.
+/// How every backend of a stage is started: from which checkout and build, against which
+/// provider, with which key (each instance may add flags: [`LaunchOptions`]).
 #[derive(Debug, Clone)]
 pub struct LaunchConfig {
     pub root: PathBuf,
@@ -31,7 +32,7 @@ pub struct LaunchConfig {
     pub extra_args: Vec<String>,
 }
 
-/// Variations of one start.
+/// What one instance of a backend adds to the [`LaunchConfig`] of its stage.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
     /// Flags for this instance only (`--enable-fault-injection`, `--idle-timeout-s 2`).

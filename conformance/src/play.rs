@@ -137,7 +137,7 @@ async fn run(
         CaseKind::BadInput(b) => {
             let answer = bad_input(env, *b).await?;
             answers.push(answer);
-            Ok(expect::error_answer(&answers[0], b.status())?)
+            Ok(expect::error_answer(&answers[0], b.code())?)
         }
         CaseKind::Headers => {
             let d = cases::directive(Scenario::Text, tag, env.quick);
@@ -272,7 +272,9 @@ async fn bad_input(env: &CaseEnv<'_>, b: BadInput) -> Result<Answer, String> {
             br#"{"id":"x","messages":[{"id":"m1","role":"wizard","parts":"none"}],"trigger":"submit-message"}"#
                 .to_vec(),
         ),
+        BadInput::NoMessages => json_post(br#"{"id":"x","messages":[]}"#.to_vec()),
         BadInput::UnknownRoute => c.get(format!("{}/api/no-such-route", env.base)),
+        BadInput::WrongMethod => c.get(&chat),
         BadInput::UnknownSpec => c.get(format!(
             "{}/api/specs/{}",
             env.base,

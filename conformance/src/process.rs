@@ -26,6 +26,9 @@ pub use crate::groups::{group_alive, install_cleanup, kill_all, pid_alive};
 
 /// How much of a child's stderr an error message quotes.
 const STDERR_TAIL_BYTES: usize = 4096;
+/// How long the rest of an exited child's stderr may take to reach its log: the pipe closes
+/// with the process, unless a grandchild inherited it.
+const STDERR_DRAIN: Duration = Duration::from_secs(1);
 /// docs/design.md#shutdown: a backend shuts down cleanly, sidecar included, within 2 s of SIGTERM.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How long a runtime outside the backend's group may take to exit after the backend did; past
@@ -101,12 +104,39 @@ pub struct RunningProcess {
     child: Child,
     group: GroupGuard,
     stderr_tail: Arc<Mutex<Tail>>,
+    /// The copy of its stderr into `stderr_log`, done once the pipe closes.
+    stderr_copied: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningProcess {
     /// The process group id (the pid of the process we spawned).
     pub fn pgid(&self) -> i32 {
         self.group.pgid
+    }
+
+    /// Sends `signal` to the process we spawned only, not to its group.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(pid) = Pid::from_raw(self.group.pgid) {
+            let _ = rustix::process::kill_process(pid, signal);
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit on its own; its status, once its whole
+    /// stderr is in `stderr_log`. `None` when it still runs (or could not be waited for).
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        if let Some(copy) = self.stderr_copied.take() {
+            let _ = tokio::time::timeout(STDERR_DRAIN, copy).await;
+        }
+        Some(status)
+    }
+
+    /// Everything it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.stderr_log).unwrap_or_default()).into_owned()
     }
 
     /// The last bytes it wrote to stderr, for messages.
@@ -219,6 +249,7 @@ pub async fn start(spec: &ProcessSpec) -> Result<RunningProcess, StartError> {
                 child,
                 group,
                 stderr_tail,
+                stderr_copied: stderr_done,
             });
         }
         // stdout closed without a ready line: the process is exiting or has exited.
@@ -231,8 +262,7 @@ pub async fn start(spec: &ProcessSpec) -> Result<RunningProcess, StartError> {
     signal_group(pgid, Signal::KILL);
     let _ = child.wait().await;
     if let Some(task) = stderr_done {
-        // The pipe closes once the group is dead; bounded in case a grandchild inherited it.
-        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        let _ = tokio::time::timeout(STDERR_DRAIN, task).await;
     }
     let stderr_tail = lock(&stderr_tail).text();
     Err(match failure {
