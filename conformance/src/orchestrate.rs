@@ -19,9 +19,9 @@ pub fn api_key_canary() -> String {
 }
 
 /// How every backend of a stage is started: from which checkout and build, against which
-/// provider, with which key (each instance may add flags: [`LaunchOptions`]).
+/// provider, with which key (each instance may add flags: [`InstanceOptions`]).
 #[derive(Debug, Clone)]
-pub struct LaunchConfig {
+pub struct StartSettings {
     pub root: PathBuf,
     pub profile: String,
     /// The mock provider's OpenAI base URL (`http://127.0.0.1:PORT/v1`).
@@ -32,9 +32,9 @@ pub struct LaunchConfig {
     pub extra_args: Vec<String>,
 }
 
-/// What one instance of a backend adds to the [`LaunchConfig`] of its stage.
+/// What one instance of a backend adds to the [`StartSettings`] of its stage.
 #[derive(Debug, Clone, Default)]
-pub struct LaunchOptions {
+pub struct InstanceOptions {
     /// Flags for this instance only (`--enable-fault-injection`, `--idle-timeout-s 2`).
     pub extra_args: Vec<String>,
     /// Distinguishes log files of several instances of one backend (`faults-1`).
@@ -67,8 +67,8 @@ impl BackendInstance {
 /// flags.
 pub fn command_line(
     backend: &Backend,
-    cfg: &LaunchConfig,
-    opts: &LaunchOptions,
+    cfg: &StartSettings,
+    opts: &InstanceOptions,
 ) -> (PathBuf, Vec<String>) {
     let argv = backend.start_argv(&cfg.profile);
     let program = resolve_program(&cfg.root, &argv[0]);
@@ -107,8 +107,8 @@ fn resolve_program(root: &Path, program: &str) -> PathBuf {
 /// Starts one backend and waits for its ready line. Logs go to `log_dir`.
 pub async fn start_backend(
     backend: &Backend,
-    cfg: &LaunchConfig,
-    opts: &LaunchOptions,
+    cfg: &StartSettings,
+    opts: &InstanceOptions,
     log_dir: &Path,
 ) -> Result<BackendInstance, StartError> {
     let (program, args) = command_line(backend, cfg, opts);

@@ -13,7 +13,7 @@ use crate::client;
 use crate::manifest::{Backend, Runtime};
 use crate::mock::Mock;
 use crate::oracle::Oracle;
-use crate::orchestrate::{self, LaunchConfig, LaunchOptions};
+use crate::orchestrate::{self, InstanceOptions, StartSettings};
 use crate::play::{self, CaseEnv, Played, Verdict};
 use crate::process::{self, StopReport};
 
@@ -31,7 +31,7 @@ pub const INSTANCE_CHECKS: [&str; 3] = [READY_CASE, SHUTDOWN_CASE, API_KEY_CASE]
 /// Shared by every backend of a run.
 #[derive(Debug)]
 pub struct SuiteEnv<'a> {
-    pub launch: LaunchConfig,
+    pub start: StartSettings,
     pub oracle: &'a Oracle,
     pub mock: &'a Mock,
     pub quick: bool,
@@ -53,7 +53,8 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
         Err(e) => return all_failed(cases, &format!("{e:#}")),
     };
     let main =
-        orchestrate::start_backend(backend, &env.launch, &LaunchOptions::default(), &log_dir).await;
+        orchestrate::start_backend(backend, &env.start, &InstanceOptions::default(), &log_dir)
+            .await;
     let instance = match main {
         Ok(i) => i,
         Err(e) => return all_failed(cases, &format!("the backend did not start: {e}")),
@@ -92,7 +93,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
         .collect();
     results.insert(0, ready_case);
     results.push(shutdown_check(&stop));
-    results.push(key_check(&log_dir, &env.launch.api_key));
+    results.push(key_check(&log_dir, &env.start.api_key));
     results
 }
 
@@ -108,7 +109,7 @@ async fn play_case(
     let Some(opts) = dedicated_instance(case) else {
         return play::play(case, env, tag).await;
     };
-    let instance = match orchestrate::start_backend(backend, &suite.launch, &opts, log_dir).await {
+    let instance = match orchestrate::start_backend(backend, &suite.start, &opts, log_dir).await {
         Ok(i) => i,
         Err(e) => {
             return Played {
@@ -152,7 +153,7 @@ async fn play_case(
 /// Cases that need an instance of their own: fault injection must never be on in the shared
 /// instance, and `stall` needs an idle timeout shorter than the provider's retry backoff, which
 /// the other cases must be free to wait through.
-fn dedicated_instance(case: &Case) -> Option<LaunchOptions> {
+fn dedicated_instance(case: &Case) -> Option<InstanceOptions> {
     let (name, extra_args) = match case.kind {
         CaseKind::Fault(s) => (
             format!("fault-{}", s.name()),
@@ -174,7 +175,7 @@ fn dedicated_instance(case: &Case) -> Option<LaunchOptions> {
         ),
         _ => return None,
     };
-    Some(LaunchOptions {
+    Some(InstanceOptions {
         extra_args,
         instance: Some(name),
     })

@@ -25,7 +25,7 @@ use crate::guards;
 use crate::manifest::{self, Backend};
 use crate::mock::Mock;
 use crate::oracle::Oracle;
-use crate::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOptions};
+use crate::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 use crate::parity::{self, ParityEnv};
 use crate::process::pid_alive;
 use crate::suite::{self, SuiteEnv};
@@ -91,8 +91,8 @@ impl Target {
     }
 
     /// How this target's instances start: the common flags against its mock, a canary key.
-    pub fn settings(&self) -> LaunchConfig {
-        LaunchConfig {
+    pub fn settings(&self) -> StartSettings {
+        StartSettings {
             root: self.root.clone(),
             profile: PROFILE.to_owned(),
             provider_url: self.mock.openai_url(),
@@ -109,7 +109,7 @@ impl Target {
     }
 
     async fn instance_of(&self, backend: &Backend, label: &str, flags: &[&str]) -> BackendInstance {
-        let options = LaunchOptions {
+        let options = InstanceOptions {
             extra_args: flags.iter().map(|f| (*f).to_owned()).collect(),
             instance: Some(label.to_owned()),
         };
@@ -123,7 +123,7 @@ impl Target {
     /// a backend does not support, by a documented choice, are printed, not failed).
     pub async fn conformance(&self) -> Vec<String> {
         let env = SuiteEnv {
-            launch: self.settings(),
+            start: self.settings(),
             oracle: &self.oracle,
             mock: &self.mock,
             quick: false,

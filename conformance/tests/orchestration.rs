@@ -5,14 +5,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use conformance::orchestrate::{self, LaunchConfig, LaunchOptions};
+use conformance::orchestrate::{self, InstanceOptions, StartSettings};
 use conformance::process::StartError;
 
 /// Guards against a start that never gives up; far above any ready timeout used here.
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
-fn launch(root: &std::path::Path, timeout: Duration) -> LaunchConfig {
-    LaunchConfig {
+fn launch(root: &std::path::Path, timeout: Duration) -> StartSettings {
+    StartSettings {
         root: root.to_owned(),
         profile: "debug".into(),
         provider_url: "http://127.0.0.1:9/v1".into(),
@@ -36,7 +36,7 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
     let started = Instant::now();
     let cfg = launch(dir.path(), timeout);
     let logs = dir.path().join("logs");
-    let opts = LaunchOptions::default();
+    let opts = InstanceOptions::default();
     let start = orchestrate::start_backend(&backend, &cfg, &opts, &logs);
     let err = tokio::time::timeout(HANG_GUARD, start)
         .await
@@ -72,7 +72,7 @@ async fn a_backend_that_exits_early_says_how_and_why() {
     let err = orchestrate::start_backend(
         &backend,
         &launch(dir.path(), Duration::from_secs(30)),
-        &LaunchOptions::default(),
+        &InstanceOptions::default(),
         &dir.path().join("logs"),
     )
     .await
@@ -99,7 +99,7 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
     let instance = orchestrate::start_backend(
         &backend,
         &launch(dir.path(), Duration::from_secs(10)),
-        &LaunchOptions::default(),
+        &InstanceOptions::default(),
         &dir.path().join("logs"),
     )
     .await

@@ -12,7 +12,7 @@ use contract::results::{CaseResult, Conformance, Outcome, StageSkip};
 
 use conformance::manifest::Backend;
 use conformance::mock::Mock;
-use conformance::orchestrate::{self, LaunchConfig};
+use conformance::orchestrate::{self, StartSettings};
 use conformance::{cases, oracle, suite};
 
 use crate::run_dir::RunDir;
@@ -96,7 +96,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let mock = Mock::start().await?;
     let oracle = oracle::Oracle::start(&opts.root, &run.logs(STAGE))?;
     let env = suite::SuiteEnv {
-        launch: LaunchConfig {
+        start: StartSettings {
             root: opts.root.clone(),
             profile: profile.clone(),
             provider_url: mock.openai_url(),

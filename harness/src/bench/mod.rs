@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use conformance::manifest::{Backend, Runtime};
 use conformance::mock::{MockProcess, MockProcessOptions};
-use conformance::orchestrate::{self, LaunchConfig};
+use conformance::orchestrate::{self, StartSettings};
 use conformance::process;
 use contract::results::{BenchRun, BenchSettings, StageSkip};
 
@@ -172,7 +172,7 @@ async fn measure(
     run.results.calibration = Some(calibration.clone());
     run.save()?;
 
-    let launch = LaunchConfig {
+    let launch = StartSettings {
         root: opts.root.clone(),
         profile: profile.clone(),
         provider_url: mock.openai_url(),
@@ -335,7 +335,7 @@ pub fn mock_pinning() -> MockProcessOptions {
 /// skipped (the overheads against it stay absent); a backend that cannot start is an error.
 async fn start_targets(
     backends: &[Backend],
-    launch: &LaunchConfig,
+    launch: &StartSettings,
     log_dir: &std::path::Path,
     opts: &Options,
     run: &mut RunDir,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use conformance::manifest::{Backend, IpcHop, Runtime};
-use conformance::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOptions};
+use conformance::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 use conformance::process::{self, ProcessSpec, RunningProcess};
 use serde_json::json;
 
@@ -60,12 +60,12 @@ impl Target {
     /// Starts a backend from its manifest; `extra_args` for a self-check instance.
     pub async fn backend(
         backend: &Backend,
-        launch: &LaunchConfig,
+        launch: &StartSettings,
         log_dir: &Path,
         name: &str,
         extra_args: Vec<String>,
     ) -> Result<Self> {
-        let options = LaunchOptions {
+        let options = InstanceOptions {
             extra_args,
             instance: (name != backend.name()).then(|| name.replace('+', "-")),
         };
@@ -89,7 +89,7 @@ impl Target {
     /// Starts `aisdk-node` on the mock.
     pub async fn aisdk_node(
         root: &Path,
-        launch: &LaunchConfig,
+        launch: &StartSettings,
         log_dir: &Path,
         ready_timeout: Duration,
     ) -> Result<Self> {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use conformance::manifest::{self, Backend};
 use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, LaunchConfig};
+use conformance::orchestrate::{self, StartSettings};
 use conformance::process;
 
 use super::decide::{self, Decision, Judgement};
@@ -202,7 +202,7 @@ pub async fn run(opts: &AgainstOptions, run: &mut RunDir) -> Result<Vec<Judgemen
         &mock_pinning(),
     )
     .await?;
-    let head_launch = LaunchConfig {
+    let head_launch = StartSettings {
         root: opts.root.clone(),
         profile: profile.clone(),
         provider_url: mock.openai_url(),
@@ -210,7 +210,7 @@ pub async fn run(opts: &AgainstOptions, run: &mut RunDir) -> Result<Vec<Judgemen
         ready_timeout: opts.ready_timeout,
         extra_args: vec![],
     };
-    let base_launch = LaunchConfig {
+    let base_launch = StartSettings {
         root: worktree.path(),
         ..head_launch.clone()
     };
