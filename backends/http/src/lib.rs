@@ -1,19 +1,34 @@
 //! The `http` architecture: the Rust server (the core shell) supervises a Node.js sidecar
 //! running the AI SDK and reaches it over loopback TCP on a kernel-chosen port, with a
-//! per-launch bearer token; the sidecar calls tools back over the same kind of transport.
+//! per-launch bearer token; the sidecar calls tools back over the same kind of transport, with
+//! a token of its own (one credential per direction).
 //!
-//! Everything but the choice of transport lives in `sidecar-host`, shared with the other
-//! sidecar architecture; this crate is that choice, the command line, and the entry tests use.
+//! Everything but the transport lives in `sidecar-host`, shared with the other sidecar
+//! architecture; this crate is that transport ([`HttpTransport`], with the flags only it
+//! has), the command line, and the entry the binary runs.
 
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
 use clap::Parser;
-use leanspec_core::{CoreState, ServerArgs};
-pub use sidecar_host::host::Host;
-use sidecar_host::{SidecarArgs, TransportKind};
+use leanspec_core::{InternalAuth, ServerArgs, Toolbox, internal_router, random_bearer_token};
+use sidecar_host::tool_listener::ToolListener;
+use sidecar_host::{Endpoint, SidecarArgs, SidecarEnv, SidecarMode, Transport};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
 
-/// The transport this backend uses between the Rust server and its sidecars.
-pub const TRANSPORT: TransportKind = TransportKind::Http;
+/// Tells a sidecar the token every request to it must carry.
+pub const CHAT_TOKEN_VAR: &str = "LEANSPEC_CHAT_TOKEN";
+/// Tells a sidecar where to call tools back.
+pub const TOOLS_URL_VAR: &str = "LEANSPEC_TOOLS_URL";
+/// Tells a sidecar the token its tool calls must carry.
+pub const TOOLS_TOKEN_VAR: &str = "LEANSPEC_TOOLS_TOKEN";
 
-/// `backend-http`'s command line: the common server flags plus the sidecar flags.
+/// `backend-http`'s command line: the common server flags, the sidecar flags, the loopback
+/// flags.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "backend-http",
@@ -25,19 +40,198 @@ pub struct Cli {
     pub server: ServerArgs,
     #[command(flatten)]
     pub sidecar: SidecarArgs,
-}
-
-/// Starts the tool listener and the sidecars over the shell's `state`; serve the result with
-/// [`Host::serve`].
-pub async fn start(
-    server: &ServerArgs,
-    state: CoreState,
-    sidecar: &SidecarArgs,
-) -> anyhow::Result<Host> {
-    Host::start(TRANSPORT, server, state, sidecar).await
+    #[command(flatten)]
+    pub transport: HttpTransport,
 }
 
 /// The binary's whole life: bind, start, print the ready line, serve until SIGTERM/SIGINT.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    sidecar_host::host::run(TRANSPORT, cli.server, cli.sidecar).await
+    sidecar_host::host::run(cli.transport, cli.server, cli.sidecar).await
+}
+
+/// Loopback TCP both ways, each direction demanding its own per-launch bearer token.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpTransport {
+    /// External mode: the sidecar's URL, `http://127.0.0.1:PORT` (repeat for a pool).
+    #[arg(long = "sidecar-url", value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// External mode: the bearer token the sidecar was started with.
+    #[arg(long = "sidecar-token", env = CHAT_TOKEN_VAR, hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// External mode: the tool-callback token both terminals share (default: a random one,
+    /// which an external sidecar cannot know).
+    #[arg(long = "tools-token", env = TOOLS_TOKEN_VAR, hide_env_values = true)]
+    pub tools_token: Option<String>,
+}
+
+impl Transport for HttpTransport {
+    type Endpoint = HttpEndpoint;
+
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn open_tool_listener(
+        &self,
+        tools: Toolbox,
+        _runtime_dir: &Path,
+        mode: SidecarMode,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<ToolListener> {
+        // External sidecars need a token both terminals know; managed ones get a new one.
+        let token = match mode {
+            SidecarMode::External => self.tools_token.clone().filter(|t| !t.is_empty()),
+            SidecarMode::Managed => None,
+        }
+        .unwrap_or_else(random_bearer_token);
+        let listener = bind_loopback().context("cannot open the loopback tool listener")?;
+        let addr = listener.local_addr()?;
+        // A tool result must leave at once, not wait for the ACK of the previous write.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!("cannot set TCP_NODELAY on a tool connection: {e}");
+            }
+        });
+        let router = internal_router(tools, InternalAuth::Bearer(token.clone()));
+        let mut callback = SidecarEnv::default();
+        callback
+            .set(TOOLS_URL_VAR, format!("http://{addr}"))
+            .set_token(TOOLS_TOKEN_VAR, token);
+        Ok(ToolListener::serve(listener, router, callback, shutdown))
+    }
+
+    fn listen_env(&self, _runtime_dir: &Path, _member: usize) -> io::Result<SidecarEnv> {
+        let mut env = SidecarEnv::default();
+        env.set("LEANSPEC_CHAT_TRANSPORT", "http")
+            .set("LEANSPEC_CHAT_PORT", "0")
+            .set_token(CHAT_TOKEN_VAR, random_bearer_token());
+        Ok(env)
+    }
+
+    fn endpoint(&self, listen: &SidecarEnv, url: &str) -> Result<HttpEndpoint, &'static str> {
+        let addr: SocketAddr = url
+            .strip_prefix("http://")
+            .and_then(|a| a.trim_end_matches('/').parse().ok())
+            .ok_or("expected http://127.0.0.1:<port>")?;
+        if !addr.ip().is_loopback() {
+            return Err("the sidecar must listen on loopback only");
+        }
+        let token = listen.get(CHAT_TOKEN_VAR).and_then(|t| t.to_str());
+        let token = token.ok_or("no token was given")?.to_owned();
+        Ok(HttpEndpoint { addr, token })
+    }
+
+    fn external_endpoints(&self) -> anyhow::Result<Vec<HttpEndpoint>> {
+        let Some(token) = self.token.clone().filter(|t| !t.is_empty()) else {
+            bail!(
+                "--sidecar external needs --sidecar-token T (or {CHAT_TOKEN_VAR}): the sidecar's token"
+            );
+        };
+        if self.urls.is_empty() {
+            bail!("--sidecar external needs --sidecar-url http://127.0.0.1:PORT");
+        }
+        self.urls
+            .iter()
+            .map(|url| {
+                let addr = parse_loopback_url(url)?;
+                Ok(HttpEndpoint {
+                    addr,
+                    token: token.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A sidecar's loopback port and the token it demands.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpEndpoint {
+    pub addr: SocketAddr,
+    pub token: String,
+}
+
+impl std::fmt::Display for HttpEndpoint {
+    // The token is a credential: it never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "http://{} (token redacted)", self.addr)
+    }
+}
+
+impl std::fmt::Debug for HttpEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl Endpoint for HttpEndpoint {
+    type Stream = TcpStream;
+
+    async fn connect(&self) -> io::Result<TcpStream> {
+        let tcp = TcpStream::connect(self.addr).await?;
+        // Each SSE frame is one small write that must leave now, not after 40 ms.
+        tcp.set_nodelay(true)?;
+        Ok(tcp)
+    }
+
+    fn uri(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn bearer_token(&self) -> Option<&str> {
+        Some(&self.token)
+    }
+}
+
+/// A loopback listener on a port the kernel picks.
+fn bind_loopback() -> io::Result<TcpListener> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    listener.set_nonblocking(true)?;
+    TcpListener::from_std(listener)
+}
+
+/// `http://127.0.0.1:PORT` → its address; the token travels in clear text, so loopback only.
+pub fn parse_loopback_url(url: &str) -> anyhow::Result<SocketAddr> {
+    let addr: SocketAddr = url
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .and_then(|rest| rest.parse().ok())
+        .with_context(|| format!("--sidecar-url {url:?}: expected http://127.0.0.1:PORT"))?;
+    if !addr.ip().is_loopback() {
+        bail!(
+            "--sidecar-url {url:?}: the sidecar must listen on loopback (its token is sent in clear text)"
+        );
+    }
+    Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::AUTHORIZATION;
+    use sidecar_host::SidecarClient;
+
+    #[tokio::test]
+    async fn requests_carry_the_bearer_token() {
+        let client = SidecarClient::new(HttpEndpoint {
+            addr: "127.0.0.1:9".parse().expect("literal address"),
+            token: "t0ken".into(),
+        });
+        let request = client.request("POST", "/api/chat", bytes::Bytes::from_static(b"{}"));
+        assert_eq!(request.headers()[AUTHORIZATION], "Bearer t0ken");
+        assert_eq!(request.uri(), "http://127.0.0.1:9/api/chat");
+    }
+
+    #[test]
+    fn the_endpoint_is_loopback_with_the_token_the_sidecar_was_given() {
+        let transport = HttpTransport::default();
+        let mut env = SidecarEnv::default();
+        env.set_token(CHAT_TOKEN_VAR, "t0ken");
+        let endpoint = transport.endpoint(&env, "http://127.0.0.1:4000/");
+        assert_eq!(endpoint.map(|e| e.token), Ok("t0ken".to_owned()));
+        assert!(transport.endpoint(&env, "http://10.1.2.3:4000").is_err());
+        assert!(transport.endpoint(&env, "unix:/run/x.sock").is_err());
+        assert!(!format!("{env:?}").contains("t0ken"), "{env:?}");
+    }
 }

@@ -1,4 +1,5 @@
-//! The flags the unix and http backends add to the common server flags.
+//! The flags the unix and http backends add to the common server flags; each backend's
+//! transport adds its own (`backends/unix`, `backends/http`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,22 +24,6 @@ pub struct SidecarArgs {
     #[arg(long = "sidecar", value_enum, default_value_t = SidecarMode::Managed)]
     pub mode: SidecarMode,
 
-    /// External unix mode: the sidecar's socket (repeat for a pool).
-    #[arg(long = "sidecar-socket", value_name = "PATH")]
-    pub sockets: Vec<PathBuf>,
-
-    /// External http mode: the sidecar's URL, `http://127.0.0.1:PORT` (repeat for a pool).
-    #[arg(long = "sidecar-url", value_name = "URL")]
-    pub urls: Vec<String>,
-
-    /// External http mode: the bearer token the sidecar was started with.
-    #[arg(
-        long = "sidecar-token",
-        env = "LEANSPEC_CHAT_TOKEN",
-        hide_env_values = true
-    )]
-    pub token: Option<String>,
-
     /// The sidecar script (default: backends/sidecar/dist/server.mjs, looked up from the
     /// working directory, then beside the executable's target/ folder).
     #[arg(long = "sidecar-entry", value_name = "PATH")]
@@ -60,20 +45,6 @@ pub struct SidecarArgs {
     /// How long a starting sidecar may take to print its ready line.
     #[arg(long = "sidecar-ready-timeout-ms", default_value_t = 15_000)]
     pub ready_timeout_ms: u64,
-
-    /// External mode: where the tool-callback socket is created (unix; default: a fresh
-    /// private directory, logged at startup).
-    #[arg(long = "tools-socket", value_name = "PATH")]
-    pub tools_socket: Option<PathBuf>,
-
-    /// External http mode: the tool-callback token both terminals share (default: a random
-    /// one, which an external sidecar cannot know).
-    #[arg(
-        long = "tools-token",
-        env = "LEANSPEC_TOOLS_TOKEN",
-        hide_env_values = true
-    )]
-    pub tools_token: Option<String>,
 }
 
 fn parse_pool_size(s: &str) -> Result<usize, String> {

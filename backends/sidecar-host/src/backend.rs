@@ -8,35 +8,36 @@ use leanspec_core::{ApiError, ChatBackend, Health, SseBody};
 use tokio_util::sync::CancellationToken;
 
 use crate::pool::{Pool, PoolHealth};
-use crate::proxy;
-use crate::transport::TransportKind;
+use crate::relay;
+use crate::transport::Endpoint;
 
-#[derive(Debug, Clone)]
-pub struct SidecarBackend {
-    kind: TransportKind,
-    pool: Arc<Pool>,
+#[derive(Debug)]
+pub struct SidecarBackend<E: Endpoint> {
+    /// The backend's name (its transport's).
+    name: &'static str,
+    pool: Arc<Pool<E>>,
     silence_limit: Duration,
 }
 
-impl SidecarBackend {
+impl<E: Endpoint> SidecarBackend<E> {
     /// `silence_limit`: a sidecar silent this long mid-stream is stuck; the relay ends the
-    /// stream with an error (see [`proxy::silence_backstop`]).
-    pub fn new(kind: TransportKind, pool: Arc<Pool>, silence_limit: Duration) -> Self {
+    /// stream with an error (see [`relay::silence_backstop`]).
+    pub fn new(name: &'static str, pool: Arc<Pool<E>>, silence_limit: Duration) -> Self {
         Self {
-            kind,
+            name,
             pool,
             silence_limit,
         }
     }
 
-    pub fn pool(&self) -> &Arc<Pool> {
+    pub fn pool(&self) -> &Arc<Pool<E>> {
         &self.pool
     }
 }
 
-impl ChatBackend for SidecarBackend {
+impl<E: Endpoint> ChatBackend for SidecarBackend<E> {
     fn name(&self) -> &'static str {
-        self.kind.backend_name()
+        self.name
     }
 
     async fn chat(
@@ -44,15 +45,15 @@ impl ChatBackend for SidecarBackend {
         request: ChatRequest,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
-        proxy::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
+        relay::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
     }
 
     fn health(&self) -> Health {
         match self.pool.health() {
             PoolHealth::Up => Health::Ok,
             PoolHealth::Down { retry_after } => Health::Unavailable {
-                retry_after_s: proxy::retry_after_seconds(retry_after),
-                reason: proxy::SIDECAR_DOWN.into(),
+                retry_after_s: relay::retry_after_seconds(retry_after),
+                reason: relay::SIDECAR_DOWN.into(),
             },
         }
     }

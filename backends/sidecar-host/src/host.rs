@@ -1,29 +1,26 @@
 //! The whole unix/http server: the core shell, the tool-callback listener, the sidecar pool,
-//! and their orderly start and stop.
+//! and their orderly start and stop, over a backend's [`Transport`].
 //!
 //! Start order matters: the tool listener first (a sidecar loads its tool definitions before it
 //! says it is ready), then the sidecars, then the public listener. Stop order is the reverse.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use leanspec_core::{
-    CoreState, InternalAuth, Launch, ServerArgs, internal_router, random_bearer_token,
-};
+use leanspec_core::{ChatBackend, CoreState, Launch, ServerArgs};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{SidecarArgs, SidecarMode};
 use crate::backend::SidecarBackend;
-use crate::launch::LaunchConfig;
 use crate::pool::Pool;
-use crate::tool_listener::{ToolEndpoint, ToolListener};
-use crate::transport::{SidecarAddr, TransportKind};
+use crate::sidecar::SidecarSettings;
+use crate::tool_listener::ToolListener;
+use crate::transport::{Endpoint, Transport};
 
 /// The private directory's mode: only the owner may enter it, list it or create in it.
 pub const RUNTIME_DIR_MODE: u32 = 0o700;
@@ -32,65 +29,70 @@ const FIRST_PROBE_MARGIN: Duration = Duration::from_secs(2);
 
 /// A started server, minus its public listener.
 #[derive(Debug)]
-pub struct Host {
-    kind: TransportKind,
-    backend: Arc<SidecarBackend>,
+pub struct Host<T: Transport> {
+    backend: Arc<SidecarBackend<T::Endpoint>>,
     state: CoreState,
     tools: ToolListener,
-    tools_token: Option<String>,
     runtime_dir: tempfile::TempDir,
     stop: CancellationToken,
 }
 
-impl Host {
-    /// Starts the tool listener and the sidecars; returns once one sidecar serves (managed
-    /// mode) or at once (external mode, whose sidecar may be started later).
+impl<T: Transport> Host<T> {
+    /// Starts the tool listener and the sidecars over `transport`; returns once one sidecar
+    /// serves (managed mode) or at once (external mode, whose sidecar may be started later).
     /// `state` is the shell's (`CoreState::from_args(server)`): its toolbox serves the tool
     /// callbacks.
     pub async fn start(
-        kind: TransportKind,
+        transport: T,
         server: &ServerArgs,
         state: CoreState,
         sidecar: &SidecarArgs,
     ) -> anyhow::Result<Self> {
-        let runtime_dir = private_dir(kind)?;
+        let name = transport.name();
+        let runtime_dir = private_dir(name)?;
         let stop = CancellationToken::new();
-        let (tools, tools_token) =
-            start_tool_listener(kind, &state, sidecar, runtime_dir.path(), stop.clone()).await?;
+        let tools = transport.open_tool_listener(
+            state.toolbox().clone(),
+            runtime_dir.path(),
+            sidecar.mode,
+            stop.clone(),
+        )?;
         let pool = match sidecar.mode {
             SidecarMode::Managed => {
-                let config = LaunchConfig {
-                    kind,
+                let settings = SidecarSettings {
                     node: sidecar.node.clone(),
                     entry: sidecar.resolve_entry(),
                     runtime_dir: runtime_dir.path().to_path_buf(),
                     provider_url: server.provider_url.clone(),
                     model: server.model.clone(),
                     api_key: Some(server.api_key.expose().to_owned()).filter(|k| !k.is_empty()),
-                    tools: tools.callback(tools_token.as_deref()),
+                    tools: tools.callback.clone(),
                     ready_timeout: sidecar.ready_timeout(),
                     idle_timeout: Duration::from_secs(server.idle_timeout_s),
                     max_retries: sidecar.max_retries,
                 };
-                Pool::managed(sidecar.sidecars, config, stop.clone())
+                Pool::managed(
+                    sidecar.sidecars,
+                    settings,
+                    Arc::new(transport),
+                    stop.clone(),
+                )
             }
             SidecarMode::External => {
-                let addrs = external_addrs(kind, sidecar)?;
-                log_external_setup(&tools.endpoint, &addrs);
-                Pool::external(addrs, stop.clone())
+                let endpoints = transport.external_endpoints()?;
+                log_external_setup(&tools, &endpoints);
+                Pool::external(endpoints, stop.clone())
             }
         };
-        let silence_limit = crate::proxy::silence_backstop(
+        let silence_limit = crate::relay::silence_backstop(
             Duration::from_secs(server.idle_timeout_s),
             sidecar.max_retries,
         );
-        let backend = Arc::new(SidecarBackend::new(kind, pool.clone(), silence_limit));
+        let backend = Arc::new(SidecarBackend::new(name, pool.clone(), silence_limit));
         let host = Self {
-            kind,
             backend,
             state,
             tools,
-            tools_token,
             runtime_dir,
             stop,
         };
@@ -105,11 +107,11 @@ impl Host {
         Ok(host)
     }
 
-    pub fn backend(&self) -> &Arc<SidecarBackend> {
+    pub fn backend(&self) -> &Arc<SidecarBackend<T::Endpoint>> {
         &self.backend
     }
 
-    pub fn pool(&self) -> &Arc<Pool> {
+    pub fn pool(&self) -> &Arc<Pool<T::Endpoint>> {
         self.backend.pool()
     }
 
@@ -118,13 +120,9 @@ impl Host {
         self.runtime_dir.path()
     }
 
-    pub fn tool_endpoint(&self) -> &ToolEndpoint {
-        &self.tools.endpoint
-    }
-
-    /// The bearer token of the http tool listener (none in unix mode).
-    pub fn tools_token(&self) -> Option<&str> {
-        self.tools_token.as_deref()
+    /// The tool listener as a sidecar's environment names it (where it is, its credential).
+    pub fn tool_listener(&self) -> &ToolListener {
+        &self.tools
     }
 
     /// Serves the public API on `listener` until `shutdown`, then stops everything.
@@ -145,27 +143,27 @@ impl Host {
         self.backend.pool().shutdown().await;
         self.stop.cancel();
         self.tools.join().await;
-        tracing::info!(backend = self.kind.backend_name(), "stopped");
+        tracing::info!(backend = self.backend.name(), "stopped");
     }
 }
 
 /// The bins' whole life: bind, start, print the ready line once `/health` answers, serve
 /// until SIGTERM or SIGINT, then stop the sidecars.
-pub async fn run(
-    kind: TransportKind,
+pub async fn run<T: Transport>(
+    transport: T,
     server: ServerArgs,
     sidecar: SidecarArgs,
 ) -> anyhow::Result<()> {
     let launch = Launch::bind(server).await?;
-    let host = Host::start(kind, &launch.args, launch.state.clone(), &sidecar).await?;
+    let host = Host::start(transport, &launch.args, launch.state.clone(), &sidecar).await?;
     let served = launch.run(host.backend.clone()).await;
     host.stop().await;
     served
 }
 
-fn private_dir(kind: TransportKind) -> anyhow::Result<tempfile::TempDir> {
+fn private_dir(name: &str) -> anyhow::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
-        .prefix(&format!("leanspec-{}-", kind.backend_name()))
+        .prefix(&format!("leanspec-{name}-"))
         .tempdir()
         .context("cannot create a private directory for the sidecar sockets")?;
     std::fs::set_permissions(
@@ -181,116 +179,11 @@ fn private_dir(kind: TransportKind) -> anyhow::Result<tempfile::TempDir> {
     Ok(dir)
 }
 
-async fn start_tool_listener(
-    kind: TransportKind,
-    state: &CoreState,
-    sidecar: &SidecarArgs,
-    runtime_dir: &Path,
-    stop: CancellationToken,
-) -> anyhow::Result<(ToolListener, Option<String>)> {
-    let toolbox = state.toolbox().clone();
-    match kind {
-        TransportKind::Unix => {
-            let path = sidecar
-                .tools_socket
-                .clone()
-                .unwrap_or_else(|| runtime_dir.join("tools.sock"));
-            let router = internal_router(toolbox, InternalAuth::Transport);
-            let listener = ToolListener::bind_unix(&path, router, stop)
-                .with_context(|| format!("cannot create the tool socket {}", path.display()))?;
-            Ok((listener, None))
-        }
-        TransportKind::Http => {
-            // External sidecars need a token both terminals know; managed ones get a new one.
-            let token = match sidecar.mode {
-                SidecarMode::External => sidecar
-                    .tools_token
-                    .clone()
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or_else(random_bearer_token),
-                SidecarMode::Managed => random_bearer_token(),
-            };
-            let router = internal_router(toolbox, InternalAuth::Bearer(token.clone()));
-            let listener = ToolListener::bind_loopback(0, router, stop)
-                .await
-                .context("cannot open the loopback tool listener")?;
-            Ok((listener, Some(token)))
-        }
-    }
-}
-
-fn external_addrs(kind: TransportKind, sidecar: &SidecarArgs) -> anyhow::Result<Vec<SidecarAddr>> {
-    match kind {
-        TransportKind::Unix if !sidecar.urls.is_empty() => {
-            bail!("--sidecar-url is for backend-http; backend-unix takes --sidecar-socket PATH")
-        }
-        TransportKind::Http if !sidecar.sockets.is_empty() => {
-            bail!("--sidecar-socket is for backend-unix; backend-http takes --sidecar-url URL")
-        }
-        TransportKind::Unix => {
-            if sidecar.sockets.is_empty() {
-                bail!(
-                    "--sidecar external needs --sidecar-socket PATH (the sidecar's LEANSPEC_CHAT_SOCKET)"
-                );
-            }
-            Ok(sidecar
-                .sockets
-                .iter()
-                .cloned()
-                .map(SidecarAddr::Unix)
-                .collect())
-        }
-        TransportKind::Http => {
-            let Some(token) = sidecar.token.clone().filter(|t| !t.is_empty()) else {
-                bail!(
-                    "--sidecar external needs --sidecar-token T (or LEANSPEC_CHAT_TOKEN): the sidecar's token"
-                );
-            };
-            if sidecar.urls.is_empty() {
-                bail!("--sidecar external needs --sidecar-url http://127.0.0.1:PORT");
-            }
-            sidecar
-                .urls
-                .iter()
-                .map(|url| {
-                    let addr = parse_loopback_url(url)?;
-                    Ok(SidecarAddr::Tcp {
-                        addr,
-                        token: token.clone(),
-                    })
-                })
-                .collect()
-        }
-    }
-}
-
-/// `http://127.0.0.1:PORT` → its address; the token travels in clear text, so loopback only.
-pub fn parse_loopback_url(url: &str) -> anyhow::Result<SocketAddr> {
-    let addr: SocketAddr = url
-        .strip_prefix("http://")
-        .map(|rest| rest.trim_end_matches('/'))
-        .and_then(|rest| rest.parse().ok())
-        .with_context(|| format!("--sidecar-url {url:?}: expected http://127.0.0.1:PORT"))?;
-    if !addr.ip().is_loopback() {
-        bail!(
-            "--sidecar-url {url:?}: the sidecar must listen on loopback (its token is sent in clear text)"
-        );
-    }
-    Ok(addr)
-}
-
-fn log_external_setup(tools: &ToolEndpoint, addrs: &[SidecarAddr]) {
-    let tools_env: String = match tools {
-        ToolEndpoint::Socket(path) => format!("LEANSPEC_TOOLS_SOCKET={}", path.display()),
-        ToolEndpoint::Tcp(addr) => {
-            format!(
-                "LEANSPEC_TOOLS_URL=http://{addr} LEANSPEC_TOOLS_TOKEN=<the token in LEANSPEC_TOOLS_TOKEN>"
-            )
-        }
-    };
-    let sidecars: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+fn log_external_setup<E: Endpoint>(tools: &ToolListener, endpoints: &[E]) {
+    let sidecars: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
     tracing::info!(
-        "external sidecar mode: start each sidecar with {tools_env} (expecting {})",
+        "external sidecar mode: start each sidecar with {} (expecting {})",
+        tools.callback.describe(),
         sidecars.join(", ")
     );
 }

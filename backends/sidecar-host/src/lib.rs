@@ -3,33 +3,69 @@
 //! alive, and relays `/api/chat` to them as a stream.
 //!
 //! Why one crate for both: the two architectures differ only in the socket between the
-//! processes, so everything else is written once and the transport is a value
-//! ([`TransportKind`]). Layout:
+//! processes, so everything else is written once against the [`Transport`] trait, which each
+//! backend folder implements with its own flags. Layout:
 //!
-//! - [`transport`]: the keep-alive HTTP/1 client over a Unix socket or loopback TCP (+ token);
-//! - [`launch`]: starting one sidecar (environment, parent-death signal, logs, ready line);
+//! - [`transport`]: the [`Transport`] and [`Endpoint`] traits, and [`SidecarEnv`], the
+//!   environment a sidecar is told everything by;
+//! - [`client`]: the keep-alive HTTP/1 client to one sidecar, over its endpoint;
+//! - [`sidecar`]: starting one sidecar (environment, spawn with our death, ready line);
 //! - [`member`]: one supervised sidecar: health probes, restart with backoff;
 //! - [`pool`]: `--sidecars N` with least-connections routing;
-//! - [`proxy`]: the streaming relay that ends a broken stream with `error` + `[DONE]`;
-//! - [`tool_listener`]: the internal listener tools are called back on;
+//! - [`relay`]: `/api/chat` streamed through, a broken stream ended with `error` + `[DONE]`;
+//! - [`tool_listener`]: serving the internal listener tools are called back on;
 //! - [`backend`]: all of it as core's `ChatBackend`; [`host`]: the whole server, for the bins;
-//! - [`args`]: the sidecar flags both bins add to core's `ServerArgs`;
-//! - `testkit` (feature `testkit`): the checks both backends' test suites run, each with its
-//!   own transport, so the two are tested by the same code.
+//! - [`args`]: the sidecar flags both bins add to core's `ServerArgs`.
+//!
+//! The tests in `tests/` run every case on both transports (`backend-unix`'s and
+//! `backend-http`'s, dev-dependencies of this crate).
 
 pub mod args;
 pub mod backend;
+pub mod client;
 pub mod host;
-pub mod launch;
 pub mod member;
 pub mod pool;
-pub mod proxy;
+pub mod relay;
+pub mod sidecar;
 pub mod tool_listener;
 pub mod transport;
 
 pub use args::{SidecarArgs, SidecarMode};
 pub use backend::SidecarBackend;
+pub use client::SidecarClient;
+pub use host::Host;
 pub use pool::{Pool, PoolHealth};
-pub use transport::{SidecarAddr, SidecarClient, TransportKind};
-#[cfg(feature = "testkit")]
-pub mod testkit;
+pub use transport::{Endpoint, SidecarEnv, Transport};
+
+/// An endpoint for unit tests of what never dials it (routing, phases).
+#[cfg(test)]
+mod testing {
+    use std::fmt;
+    use std::io;
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NowhereEndpoint;
+
+    impl fmt::Display for NowhereEndpoint {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("nowhere")
+        }
+    }
+
+    impl crate::Endpoint for NowhereEndpoint {
+        type Stream = tokio::net::UnixStream;
+
+        async fn connect(&self) -> io::Result<Self::Stream> {
+            Err(io::Error::new(io::ErrorKind::NotFound, "nowhere"))
+        }
+
+        fn uri(&self, path: &str) -> String {
+            format!("http://nowhere{path}")
+        }
+
+        fn bearer_token(&self) -> Option<&str> {
+            None
+        }
+    }
+}

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::launch::{self, LaunchConfig, LaunchError};
-use crate::transport::{ProbeError, SidecarClient};
+use crate::client::{ProbeError, SidecarClient};
+use crate::sidecar::{Sidecar, SidecarSettings, StartError};
+use crate::transport::{Endpoint, Transport};
 
 /// How often a live sidecar is asked `/health`.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
@@ -36,18 +37,29 @@ const EXPECTED_START: Duration = Duration::from_millis(500);
 const STOP_GRACE: Duration = Duration::from_millis(1_000);
 
 /// The member as routing sees it.
-#[derive(Debug, Clone)]
-pub enum Phase {
+#[derive(Debug)]
+pub enum Phase<E: Endpoint> {
     /// Serving through this client.
-    Up { client: Arc<SidecarClient> },
+    Up { client: Arc<SidecarClient<E>> },
     /// Not serving; expected back around `back_at`.
     Down { back_at: Instant },
 }
 
+impl<E: Endpoint> Clone for Phase<E> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Up { client } => Self::Up {
+                client: client.clone(),
+            },
+            Self::Down { back_at } => Self::Down { back_at: *back_at },
+        }
+    }
+}
+
 #[derive(Debug)]
-pub struct Member {
+pub struct Member<E: Endpoint> {
     pub index: usize,
-    phase: Mutex<Phase>,
+    phase: Mutex<Phase<E>>,
     in_flight: AtomicUsize,
     restarts: AtomicUsize,
     /// The managed sidecar's pid, 0 while there is none.
@@ -58,7 +70,7 @@ pub struct Member {
     probe_now: Notify,
 }
 
-impl Member {
+impl<E: Endpoint> Member<E> {
     pub fn new(index: usize) -> Self {
         Self {
             index,
@@ -73,13 +85,13 @@ impl Member {
         }
     }
 
-    pub fn phase(&self) -> Phase {
+    pub fn phase(&self) -> Phase<E> {
         self.phase
             .lock()
             .map_or_else(|p| p.into_inner().clone(), |p| p.clone())
     }
 
-    pub(crate) fn set_phase(&self, phase: Phase) {
+    pub(crate) fn set_phase(&self, phase: Phase<E>) {
         match self.phase.lock() {
             Ok(mut p) => *p = phase,
             Err(poisoned) => *poisoned.into_inner() = phase,
@@ -159,9 +171,10 @@ enum Ended {
 }
 
 /// Keeps member `member`'s sidecar running until `shutdown`, then stops it.
-pub async fn supervise_managed(
-    member: Arc<Member>,
-    config: Arc<LaunchConfig>,
+pub async fn supervise_managed<T: Transport>(
+    member: Arc<Member<T::Endpoint>>,
+    settings: Arc<SidecarSettings>,
+    transport: Arc<T>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new();
@@ -172,12 +185,12 @@ pub async fn supervise_managed(
         }
         let launched = tokio::select! {
             _ = shutdown.cancelled() => return,
-            launched = launch::launch(&config, index) => launched,
+            launched = Sidecar::start(&settings, &*transport, index) => launched,
         };
         let mut sidecar = match launched {
             Ok(sidecar) => sidecar,
             Err(e) => {
-                if matches!(e, LaunchError::EntryMissing(_) | LaunchError::Spawn { .. })
+                if matches!(e, StartError::EntryMissing(_) | StartError::Spawn { .. })
                     && let Ok(mut hopeless) = member.hopeless.lock()
                 {
                     *hopeless = Some(e.to_string());
@@ -197,8 +210,8 @@ pub async fn supervise_managed(
         if let Ok(mut hopeless) = member.hopeless.lock() {
             *hopeless = None;
         }
-        let client = Arc::new(SidecarClient::new(sidecar.addr.clone()));
-        tracing::info!(member = index, pid = sidecar.pid, addr = %sidecar.addr, "sidecar ready");
+        let client = Arc::new(SidecarClient::new(sidecar.endpoint.clone()));
+        tracing::info!(member = index, pid = sidecar.pid, addr = %sidecar.endpoint, "sidecar ready");
         member.pid.store(sidecar.pid, Ordering::Relaxed);
         member.set_phase(Phase::Up {
             client: client.clone(),
@@ -245,9 +258,9 @@ pub async fn supervise_managed(
 }
 
 /// Probes a separately started sidecar; it cannot be restarted from here, only waited for.
-pub async fn supervise_external(
-    member: Arc<Member>,
-    client: Arc<SidecarClient>,
+pub async fn supervise_external<E: Endpoint>(
+    member: Arc<Member<E>>,
+    client: Arc<SidecarClient<E>>,
     shutdown: CancellationToken,
 ) {
     let mut misses = 0;
@@ -257,7 +270,7 @@ pub async fn supervise_external(
             Ok(()) => {
                 misses = 0;
                 if !was_up {
-                    tracing::info!(addr = %client.addr(), "external sidecar is up");
+                    tracing::info!(addr = %client.endpoint(), "external sidecar is up");
                 }
                 was_up = true;
                 member.set_phase(Phase::Up {
@@ -284,7 +297,10 @@ pub async fn supervise_external(
 }
 
 /// Probes until the sidecar misses too many in a row; returns the last miss.
-async fn watch_health(member: &Member, client: &Arc<SidecarClient>) -> ProbeError {
+async fn watch_health<E: Endpoint>(
+    member: &Member<E>,
+    client: &Arc<SidecarClient<E>>,
+) -> ProbeError {
     let mut misses = 0;
     loop {
         tokio::select! {
@@ -340,9 +356,7 @@ mod tests {
     #[test]
     fn a_connect_failure_takes_a_member_out_until_its_supervisor_looks() {
         let member = Member::new(0);
-        let client = Arc::new(SidecarClient::new(crate::SidecarAddr::Unix(
-            "/nonexistent".into(),
-        )));
+        let client = Arc::new(SidecarClient::new(crate::testing::NowhereEndpoint));
         member.set_phase(Phase::Up { client });
         member.report_connect_failure();
         assert!(matches!(member.phase(), Phase::Down { .. }));

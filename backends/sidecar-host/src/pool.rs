@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::launch::LaunchConfig;
+use crate::client::SidecarClient;
 use crate::member::{self, Member, Phase};
-use crate::transport::{SidecarAddr, SidecarClient};
+use crate::sidecar::SidecarSettings;
+use crate::transport::{Endpoint, Transport};
 
 #[derive(Debug)]
-pub struct Pool {
-    members: Vec<Arc<Member>>,
+pub struct Pool<E: Endpoint> {
+    members: Vec<Arc<Member<E>>>,
     rotation: AtomicUsize,
     supervisors: tokio::sync::Mutex<JoinSet<()>>,
     shutdown: CancellationToken,
@@ -25,18 +26,18 @@ pub struct Pool {
 
 /// A routed request's claim on a member; dropping it ends the request's count.
 #[derive(Debug)]
-pub struct Lease {
-    member: Arc<Member>,
-    pub client: Arc<SidecarClient>,
+pub struct Lease<E: Endpoint> {
+    member: Arc<Member<E>>,
+    pub client: Arc<SidecarClient<E>>,
 }
 
-impl Lease {
-    pub fn member(&self) -> &Member {
+impl<E: Endpoint> Lease<E> {
+    pub fn member(&self) -> &Member<E> {
         &self.member
     }
 }
 
-impl Drop for Lease {
+impl<E: Endpoint> Drop for Lease<E> {
     fn drop(&mut self) {
         self.member.release();
     }
@@ -49,17 +50,23 @@ pub enum PoolHealth {
     Down { retry_after: Duration },
 }
 
-impl Pool {
-    /// Starts `size` supervised sidecars. Call from within the runtime, on a worker thread
-    /// (see `launch::die_with_parent`).
-    pub fn managed(size: usize, config: LaunchConfig, shutdown: CancellationToken) -> Arc<Self> {
-        let config = Arc::new(config);
+impl<E: Endpoint> Pool<E> {
+    /// Starts `size` supervised sidecars over `transport`. Call from within the runtime, on a
+    /// worker thread (see `sidecar::die_with_parent`).
+    pub fn managed<T: Transport<Endpoint = E>>(
+        size: usize,
+        settings: SidecarSettings,
+        transport: Arc<T>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let settings = Arc::new(settings);
         let pool = Self::empty(size.max(1), shutdown);
         let mut set = JoinSet::new();
         for m in &pool.members {
             set.spawn(member::supervise_managed(
                 m.clone(),
-                config.clone(),
+                settings.clone(),
+                transport.clone(),
                 pool.shutdown.clone(),
             ));
         }
@@ -67,7 +74,7 @@ impl Pool {
     }
 
     /// Connects to sidecars started by someone else (`--sidecar external`).
-    pub fn external(addrs: Vec<SidecarAddr>, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn external(addrs: Vec<E>, shutdown: CancellationToken) -> Arc<Self> {
         let pool = Self::empty(addrs.len().max(1), shutdown);
         let mut set = JoinSet::new();
         for (m, addr) in pool.members.iter().zip(addrs) {
@@ -94,12 +101,12 @@ impl Pool {
         Arc::new(self)
     }
 
-    pub fn members(&self) -> &[Arc<Member>] {
+    pub fn members(&self) -> &[Arc<Member<E>>] {
         &self.members
     }
 
     /// The live member with the fewest requests in flight.
-    pub fn pick(&self) -> Option<Lease> {
+    pub fn pick(&self) -> Option<Lease<E>> {
         let n = self.members.len();
         let start = self.rotation.fetch_add(1, Ordering::Relaxed) % n;
         let (member, client) = (0..n)
@@ -179,14 +186,13 @@ const READY_POLL: Duration = Duration::from_millis(10);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::SidecarAddr;
+    use crate::testing::NowhereEndpoint;
 
-    fn pool_of(up: &[bool]) -> Pool {
+    fn pool_of(up: &[bool]) -> Pool<NowhereEndpoint> {
         let pool = Pool::empty(up.len(), CancellationToken::new());
         for (member, &up) in pool.members.iter().zip(up) {
             if up {
-                let addr = SidecarAddr::Unix(format!("/sock-{}", member.index).into());
-                let client = Arc::new(SidecarClient::new(addr));
+                let client = Arc::new(SidecarClient::new(NowhereEndpoint));
                 member.set_phase(Phase::Up { client });
             }
         }

@@ -6,19 +6,18 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backend_unix::UnixEndpoint;
 use bytes::Bytes;
+use conformance::guards::HANG_GUARD;
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
 use futures::StreamExt;
 use http_body_util::{Full, StreamBody};
 use hyper::body::Frame;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sidecar_host::{Pool, SidecarAddr};
+use sidecar_host::Pool;
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
-
-/// Far above anything a working relay takes here, so it only ever fires on a hang.
-const HANG_GUARD: Duration = Duration::from_secs(30);
 
 /// What the fake sidecar does after its first bytes.
 #[derive(Clone, Copy)]
@@ -86,8 +85,9 @@ fn fake_sidecar(dir: &std::path::Path, ending: Ending) -> std::path::PathBuf {
 async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
     let dir = tempfile::tempdir().expect("temp dir");
     let socket = fake_sidecar(dir.path(), ending);
-    let pool: Arc<Pool> = Pool::external(vec![SidecarAddr::Unix(socket)], CancellationToken::new());
-    pool.wait_until_up(Duration::from_secs(10))
+    let pool: Arc<Pool<UnixEndpoint>> =
+        Pool::external(vec![UnixEndpoint(socket)], CancellationToken::new());
+    pool.wait_until_up(HANG_GUARD)
         .await
         .expect("the fake sidecar is up");
     let request: ChatRequest = serde_json::from_value(serde_json::json!({
@@ -95,7 +95,7 @@ async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
     }))
     .expect("a chat request");
     let body =
-        sidecar_host::proxy::forward_chat(&pool, &request, silence_limit, CancellationToken::new())
+        sidecar_host::relay::forward_chat(&pool, &request, silence_limit, CancellationToken::new())
             .await
             .expect("the relay starts");
     let frames = tokio::time::timeout(HANG_GUARD, body.collect::<Vec<Bytes>>())
@@ -105,25 +105,24 @@ async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
     frames
 }
 
+/// The relayed stream read by the test stack's reader, each piece a whole frame.
 fn chunks_of(frames: &[Bytes]) -> (Vec<UiChunk>, bool) {
-    let mut decoder = contract::sse::SseDecoder::new();
-    let mut chunks = Vec::new();
-    let mut done = false;
     for frame in frames {
         assert!(
             frame.ends_with(b"\n\n"),
             "a relayed piece ends mid-frame: {frame:?}"
         );
-        for event in decoder.push(frame) {
-            if event.is_done() {
-                done = true;
-            } else {
-                chunks
-                    .push(UiChunk::from_json(&event.data).expect("every relayed frame is a chunk"));
-            }
-        }
     }
-    (chunks, done)
+    let reading = conformance::checker::read_stream(&frames.concat());
+    assert!(
+        !reading
+            .violations
+            .iter()
+            .any(|v| v.contains("not a UI message chunk") || v.contains("middle of a frame")),
+        "every relayed frame is a whole chunk: {:?}",
+        reading.violations
+    );
+    (reading.chunks, reading.done)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

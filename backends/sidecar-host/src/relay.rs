@@ -1,4 +1,4 @@
-//! `/api/chat` relayed to a sidecar as a live stream.
+//! The relay: `/api/chat` forwarded to a sidecar, its answer streamed back as it arrives.
 //!
 //! Bytes pass through as they arrive; only a frame split across two reads waits for its end,
 //! so that a stream cut mid-frame can still be closed with a well-formed `error` chunk and
@@ -20,6 +20,7 @@ use leanspec_core::{ApiError, SseBody};
 use tokio_util::sync::CancellationToken;
 
 use crate::pool::{Lease, Pool, PoolHealth};
+use crate::transport::Endpoint;
 
 /// The AI SDK waits at most this long before a retry (it honours `Retry-After` below 60 s).
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
@@ -47,8 +48,8 @@ const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 const FRAME_END: &[u8] = b"\n\n";
 
 /// Sends `request` to the least-loaded live sidecar and relays its UI message stream.
-pub async fn forward_chat(
-    pool: &Pool,
+pub async fn forward_chat<E: Endpoint>(
+    pool: &Pool<E>,
     request: &ChatRequest,
     silence_limit: Duration,
     cancel: CancellationToken,
@@ -99,7 +100,7 @@ pub async fn forward_chat(
 }
 
 /// The 503 for a pool with no member up.
-pub fn unavailable(pool: &Pool) -> ApiError {
+pub fn unavailable<E: Endpoint>(pool: &Pool<E>) -> ApiError {
     let retry_after = match pool.health() {
         PoolHealth::Down { retry_after } => retry_after,
         PoolHealth::Up => Duration::ZERO,
@@ -147,9 +148,9 @@ async fn refusal(response: hyper::Response<Incoming>) -> ApiError {
     }
 }
 
-fn relay(
+fn relay<E: Endpoint>(
     body: Incoming,
-    lease: Lease,
+    lease: Lease<E>,
     silence_limit: Duration,
     cancel: CancellationToken,
 ) -> SseBody {
@@ -167,7 +168,7 @@ fn relay(
     }))
 }
 
-struct Relay {
+struct Relay<E: Endpoint> {
     body: Incoming,
     /// The start of a frame whose end has not arrived yet.
     partial: BytesMut,
@@ -176,10 +177,10 @@ struct Relay {
     silence_limit: Duration,
     cancel: CancellationToken,
     /// Counts this stream against its member until the relay is dropped.
-    _lease: Lease,
+    _lease: Lease<E>,
 }
 
-impl Relay {
+impl<E: Endpoint> Relay<E> {
     async fn next_frames(&mut self) -> Option<Bytes> {
         if self.finished {
             return None;

@@ -1,17 +1,18 @@
-//! Checks that only the server itself can reach its sidecars and its tool callbacks, and that
-//! the API key stays out of the logs.
+//! Only the server itself can reach its sidecars and its tool callbacks (each transport its own
+//! way), and the API key stays out of the logs.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use backend_http::HttpTransport;
+use backend_unix::UnixTransport;
 use contract::scenario::Scenario;
 use serde_json::{Value, json};
+use sidecar_host::member::Phase;
+use sidecar_host::{Endpoint, Transport};
 
-use super::{Stack, StackOptions, fast};
-use crate::member::Phase;
-use crate::tool_listener::ToolEndpoint;
-use crate::transport::{SidecarAddr, TransportKind};
+use crate::support::{self, Stack, StackOptions, UnderTest};
 
 fn mode_of(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -21,24 +22,20 @@ fn mode_of(path: &Path) -> u32 {
         & 0o777
 }
 
-fn sidecar_addr(stack: &Stack) -> SidecarAddr {
+fn sidecar_endpoint<T: Transport>(stack: &Stack<T>) -> T::Endpoint {
     match stack.pool().members()[0].phase() {
-        Phase::Up { client } => client.addr().clone(),
+        Phase::Up { client } => client.endpoint().clone(),
         Phase::Down { .. } => panic!("the sidecar is down"),
     }
 }
 
-/// unix: both sockets are 0600 files of ours in a 0700 directory of ours.
-pub async fn unix_sockets_are_private() {
-    let stack = Stack::start(TransportKind::Unix, StackOptions::default()).await;
+/// unix: both sockets are 0600 files of ours in a 0700 directory of ours, removed with it.
+pub async fn unix_sockets_are_0600_in_a_0700_directory() {
+    let stack = Stack::<UnixTransport>::start(StackOptions::default()).await;
     let dir = stack.runtime_dir().to_path_buf();
     assert_eq!(mode_of(&dir), 0o700, "the socket directory");
-    let SidecarAddr::Unix(chat) = sidecar_addr(&stack) else {
-        panic!("unix transport without a socket")
-    };
-    let ToolEndpoint::Socket(tools) = stack.tool_endpoint().clone() else {
-        panic!("unix transport without a tool socket")
-    };
+    let chat = sidecar_endpoint(&stack).0;
+    let tools = support::tools_socket(stack.tools());
     let uid = rustix::process::getuid().as_raw();
     for socket in [&chat, &tools] {
         assert_eq!(socket.parent(), Some(dir.as_path()), "{}", socket.display());
@@ -61,13 +58,19 @@ fn non_loopback_ip() -> Option<IpAddr> {
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
+async fn status(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.expect("an answer").status().as_u16()
+}
+
 /// http: the sidecar listens on loopback only and refuses a missing or wrong token; the tool
-/// listener likewise.
-pub async fn http_listeners_demand_the_token() {
-    let stack = Stack::start(TransportKind::Http, StackOptions::default()).await;
-    let SidecarAddr::Tcp { addr, token } = sidecar_addr(&stack) else {
-        panic!("http transport without a port")
-    };
+/// listener likewise, with a token of its own.
+pub async fn http_sidecar_and_tool_listener_demand_the_token_on_loopback() {
+    let stack = Stack::<HttpTransport>::start(StackOptions::default()).await;
+    let endpoint = sidecar_endpoint(&stack);
+    let (addr, token) = (
+        endpoint.addr,
+        endpoint.bearer_token().unwrap_or("").to_owned(),
+    );
     assert!(addr.ip().is_loopback(), "sidecar on {addr}");
     let client = &stack.http;
     let sidecar = format!("http://{addr}");
@@ -85,15 +88,12 @@ pub async fn http_listeners_demand_the_token() {
     let right = client.get(format!("{sidecar}/health")).bearer_auth(&token);
     assert_eq!(status(right).await, 200);
 
-    let ToolEndpoint::Tcp(tools) = stack.tool_endpoint().clone() else {
-        panic!("http transport without a tool port")
-    };
-    assert!(tools.ip().is_loopback(), "tool listener on {tools}");
-    let tools_token = stack.tools_token().expect("a tool token").to_owned();
+    let (tools_url, tools_token) = support::tools_url_and_token(stack.tools());
+    let tools: SocketAddr = backend_http::parse_loopback_url(&tools_url).expect("a loopback URL");
     assert_ne!(tools_token, token, "one credential per direction");
     let call = |t: Option<&str>| {
         let request = client
-            .post(format!("http://{tools}/internal/tools/list_specs"))
+            .post(format!("{tools_url}/internal/tools/list_specs"))
             .json(&json!({}));
         match t {
             Some(t) => request.bearer_auth(t),
@@ -128,45 +128,33 @@ pub async fn http_listeners_demand_the_token() {
     stack.stop().await;
 }
 
-async fn status(request: reqwest::RequestBuilder) -> u16 {
-    request.send().await.expect("an answer").status().as_u16()
-}
-
 /// The tool routes exist on the internal listener only, never on the public one.
-pub async fn tools_are_not_public(kind: TransportKind) {
-    let stack = Stack::start(kind, StackOptions::default()).await;
-    let listed = stack.get("/internal/tools").await.status().as_u16();
-    assert_eq!(listed, 404);
+pub async fn tool_routes_are_not_on_the_public_listener<T: UnderTest>() {
+    let stack = Stack::<T>::start(StackOptions::default()).await;
+    assert_eq!(stack.get("/internal/tools").await.status, 404);
     let call = stack
         .http
         .post(format!("{}/internal/tools/list_specs", stack.url))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("an answer");
-    assert!(
-        call.status() == 404 || call.status() == 405,
-        "{}",
-        call.status()
-    );
+        .json(&json!({}));
+    let status = status(call).await;
+    assert!(status == 404 || status == 405, "{status}");
     stack.stop().await;
 }
 
-/// With logs captured in `log`, runs answers that log a lot (tools, a provider error) with a
-/// canary key and checks the key appears nowhere.
-pub async fn api_key_is_never_logged(kind: TransportKind, log: impl Fn() -> String) {
+/// With every log of this test binary captured, runs answers that log a lot (tools, a provider
+/// error) with a canary key, and checks the key appears nowhere, the server's lines and the
+/// sidecar's.
+pub async fn a_canary_api_key_appears_in_no_log<T: UnderTest>() {
+    let log = support::capture_logs();
     let canary = format!("sk-canary-{}", leanspec_core::random_bearer_token());
-    let stack = Stack::start(
-        kind,
-        StackOptions {
-            api_key: canary.clone(),
-            ..StackOptions::default()
-        },
-    )
-    .await;
+    let options = StackOptions {
+        api_key: canary.clone(),
+        ..StackOptions::default()
+    };
+    let stack = Stack::<T>::start(options).await;
     for scenario in [Scenario::ToolSingle, Scenario::ToolError, Scenario::Http500] {
-        let answer = stack.chat(&fast(scenario).render()).await;
-        assert_eq!(answer.status, 200, "{scenario}: {}", answer.text());
+        let answer = stack.chat(scenario).await;
+        assert_eq!(answer.status, 200, "{scenario}: {}", answer.body_text());
     }
     stack.stop().await;
     let log = log();
