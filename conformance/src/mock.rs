@@ -35,6 +35,11 @@ impl Mock {
         self.handle.base_url()
     }
 
+    /// The provider's record of every request, for a test that waits on it itself.
+    pub fn store(&self) -> &mock_provider::TimelineStore {
+        self.handle.timeline_store()
+    }
+
     /// The settled requests carrying `tag`, in arrival order.
     pub async fn timeline(&self, tag: &str) -> Vec<RequestTimeline> {
         let store = self.handle.timeline_store();

@@ -281,8 +281,8 @@ fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) 
     check_result(READY_CASE, reason)
 }
 
-/// docs/design.md#shutdown: SIGTERM shuts a backend down cleanly (exit status 0), its runtime
-/// included, within 2 s.
+/// docs/design.md#shutdown: SIGTERM shuts a backend down cleanly, its runtime included, within
+/// 2 s.
 fn shutdown_check(stop: &StopReport) -> CaseResult {
     let reason = if stop.forced {
         Some(format!(
@@ -292,8 +292,7 @@ fn shutdown_check(stop: &StopReport) -> CaseResult {
     } else if stop.stragglers_killed {
         Some("exited on SIGTERM but left processes (its runtime) behind; they were killed".into())
     } else {
-        let failed = stop.status.filter(|s| !s.success());
-        failed.map(|status| format!("exited on SIGTERM with {status}, not 0"))
+        None
     };
     check_result(SHUTDOWN_CASE, reason)
 }

@@ -9,7 +9,8 @@
 //! - [`Target::conformance`]: every case of the harness's suite ([`crate::suite::run_backend`]);
 //! - [`Target::parity`]: the [`crate::parity`] suite, with [`REFERENCE_BACKEND`] as the
 //!   reference that is not built on the AI SDK, itself started from its manifest;
-//! - [`Target::runtime_dies_with_it`]: for a backend whose JS runtime is a process of its own.
+//! - for a backend whose JS runtime is a process of its own, [`Target::runtime_dies_with_it`]
+//!   and [`Target::stops_cleanly_on_sigterm`].
 //!
 //! Logs and the answers of failed cases go to a scratch folder, kept when a suite fails.
 
@@ -38,7 +39,9 @@ pub const REFERENCE_BACKEND: &str = "rust-only";
 
 /// Runs the suites every backend passes as a test of the backend named `$backend` (its
 /// manifest's name). One test plays both suites in turn: run side by side they doubled the
-/// Node processes on the machine, and a starved sidecar missed its health probes.
+/// Node processes on the machine, and a starved sidecar missed its health probes. With
+/// `runtime_process` (a backend whose JS runtime is a process of its own), two more tests: the
+/// runtime ends with the backend on SIGTERM, and on SIGKILL.
 #[macro_export]
 macro_rules! backend_suites {
     ($backend:literal) => {
@@ -50,21 +53,37 @@ macro_rules! backend_suites {
             target.assert_suites_pass().await;
         }
     };
+    ($backend:literal, runtime_process) => {
+        $crate::backend_suites!($backend);
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sigterm_stops_the_backend_and_its_runtime() {
+            let target = $crate::target::Target::start($backend).await;
+            let stopped = target.stops_cleanly_on_sigterm().await;
+            stopped.unwrap_or_else(|e| panic!("{e:#}"));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn no_runtime_outlives_a_sigkilled_backend() {
+            let target = $crate::target::Target::start($backend).await;
+            let outlived = target.runtime_dies_with_it().await;
+            outlived.unwrap_or_else(|e| panic!("{e:#}"));
+        }
+    };
 }
 
-/// A backend under test with its own mock provider and oracle.
+/// A backend under test with its own mock provider.
 #[derive(Debug)]
 pub struct Target {
     pub backend: Backend,
     pub mock: Mock,
-    oracle: Oracle,
     root: std::path::PathBuf,
     scratch: tempfile::TempDir,
 }
 
 impl Target {
-    /// The backend named `name` with a fresh mock and oracle. Panics, saying what to build or
-    /// install, when anything is missing: this is the start of a test.
+    /// The backend named `name` with a fresh mock. Panics, saying what to build or install,
+    /// when anything is missing: this is the start of a test.
     pub async fn start(name: &str) -> Self {
         match Self::try_start(name).await {
             Ok(target) => target,
@@ -79,12 +98,10 @@ impl Target {
             .prefix(&format!("conformance-{name}-"))
             .tempdir()
             .context("cannot create a scratch folder")?;
-        let oracle = Oracle::start(&root, scratch.path())?;
         let mock = Mock::start().await?;
         Ok(Self {
             backend,
             mock,
-            oracle,
             root,
             scratch,
         })
@@ -121,10 +138,10 @@ impl Target {
 
     /// Plays every case of the conformance suite; the failed ones, with their reasons (cases
     /// a backend does not support, by a documented choice, are printed, not failed).
-    pub async fn conformance(&self) -> Vec<String> {
+    pub async fn conformance(&self, oracle: &Oracle) -> Vec<String> {
         let env = SuiteEnv {
             start: self.settings(),
-            oracle: &self.oracle,
+            oracle,
             mock: &self.mock,
             quick: false,
             run_path: self.scratch.path().to_owned(),
@@ -144,7 +161,7 @@ impl Target {
 
     /// Runs the parity suite on an instance of the backend, against [`REFERENCE_BACKEND`]
     /// (unless that is the backend under test) and the AI SDK; what differs.
-    pub async fn parity(&self) -> Vec<String> {
+    pub async fn parity(&self, oracle: &Oracle) -> Vec<String> {
         let flags = parity::instance_flags();
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let target = self.instance("parity", &flags).await;
@@ -158,7 +175,7 @@ impl Target {
         };
         let env = ParityEnv {
             client: client::http_client().unwrap_or_else(|e| panic!("{e:#}")),
-            oracle: &self.oracle,
+            oracle,
             root: self.root.clone(),
             provider_url: self.mock.openai_url(),
             log_dir: self.scratch.path().join("logs"),
@@ -194,16 +211,39 @@ impl Target {
             .with_context(|| format!("runtime {runtime} outlived its SIGKILLed backend"))
     }
 
+    /// SIGTERMs an instance: it must exit with status 0, within the grace of
+    /// docs/design.md#shutdown, its runtime process gone with it.
+    pub async fn stops_cleanly_on_sigterm(&self) -> Result<()> {
+        let instance = self.instance("sigterm", &[]).await;
+        if instance
+            .ready()
+            .runtime_pid
+            .is_none_or(|p| p == instance.ready().pid)
+        {
+            bail!("the ready line names no runtime process of its own");
+        }
+        let stop = instance.stop().await;
+        if stop.forced || stop.stragglers_killed {
+            bail!("SIGTERM left it or its runtime running: {stop:?}");
+        }
+        match stop.status {
+            Some(status) if status.success() => Ok(()),
+            other => bail!("it exited on SIGTERM with {other:?}, not 0"),
+        }
+    }
+
     /// Plays the conformance suite, then the parity suite; panics with what failed, keeping
     /// the scratch folder (logs, failed answers) and naming it. A test's assertion.
     pub async fn assert_suites_pass(self) {
+        let oracle = Oracle::start(&self.root, self.scratch.path())
+            .unwrap_or_else(|e| panic!("the AI SDK oracle: {e:#}"));
         let mut failures: Vec<String> = self
-            .conformance()
+            .conformance(&oracle)
             .await
             .into_iter()
             .map(|f| format!("conformance: {f}"))
             .collect();
-        let parity = self.parity().await;
+        let parity = self.parity(&oracle).await;
         failures.extend(parity.into_iter().map(|f| format!("parity: {f}")));
         if failures.is_empty() {
             return;
