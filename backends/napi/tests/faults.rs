@@ -2,151 +2,128 @@
 //! an ordinary JS exception costs one request; `__crash` kills the process with every request
 //! in it; `__panic` in a tool is a tool error; a Rust panic's fate depends on the boundary.
 
-// Helpers outside #[test] functions unwrap too: a failure is the test failing.
-#![allow(clippy::unwrap_used)]
-
 mod support;
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
 
+use conformance::cases;
+use conformance::client;
+use conformance::guards::HANG_GUARD;
+use conformance::target::Target;
+use contract::scenario::Scenario;
 use contract::ui_chunk::UiChunk;
-use futures::StreamExt;
 use futures::future::join_all;
-use support::*;
+use rustix::process::Signal;
+use support::{chat, text};
 
 /// The marker `lib/chat-handler.js` honours under `--enable-fault-injection`.
 const JS_THROW_MARKER: &str = "[[napi-fault:js-throw]]";
+const FAULT_INJECTION: &str = "--enable-fault-injection";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_js_exception_fails_its_request_only() {
-    let mock = mock().await;
-    let server = NapiProcess::start(&mock.base_url(), &["--enable-fault-injection"]).await;
+    let target = Target::start("napi").await;
+    let mut server = target.instance("js-throw", &[FAULT_INJECTION]).await;
     let url = server.url().to_owned();
 
     // Concurrent healthy requests long enough to be in flight when the faulty one throws.
     let healthy = (0..3).map(|i| {
         let url = url.clone();
-        async move {
-            let text = fast_directive("text", &format!("healthy-{i}"), " gap_ms=20 chunks=15");
-            post_chat(&url, &chat_body(&text)).await
-        }
+        async move { chat(&url, &text(&format!("healthy-{i}"), 15, 20)).await }
     });
-    let faulty = {
-        let url = url.clone();
-        async move {
-            let text = format!(
-                "{} {JS_THROW_MARKER}",
-                fast_directive("text", "faulty", " gap_ms=20")
-            );
-            post_chat(&url, &chat_body(&text)).await
-        }
-    };
+    let faulty_text = format!("{} {JS_THROW_MARKER}", text("faulty", 20, 20));
+    let faulty = chat(&url, &faulty_text);
     let (healthy, faulty) = tokio::join!(join_all(healthy), faulty);
 
-    let faulty_stream = parse_stream(&faulty.body);
+    let faulty_stream = faulty.reading();
     assert_eq!(faulty.status, 200);
-    assert!(faulty_stream.done, "{}", faulty.body);
+    assert!(faulty_stream.done, "{}", faulty.body_text());
+    assert_eq!(faulty_stream.conforms(), Ok(()), "{}", faulty.body_text());
     assert_eq!(
-        faulty_stream.types().last(),
-        Some(&"error"),
+        faulty_stream.chunk_types().last().map(String::as_str),
+        Some("error"),
         "{}",
-        faulty.body
+        faulty.body_text()
     );
+    let error = faulty_stream.errors.first().map(String::as_str);
     assert!(
-        faulty_stream
-            .error_text()
-            .unwrap()
-            .contains("injected JS exception"),
+        error.is_some_and(|e| e.contains("injected JS exception")),
         "{}",
-        faulty.body
+        faulty.body_text()
     );
     for answer in healthy {
-        let stream = parse_stream(&answer.body);
-        assert_eq!(stream.types().last(), Some(&"finish"), "{}", answer.body);
+        let stream = answer.reading();
+        assert_eq!(stream.conforms(), Ok(()), "{}", answer.body_text());
+        let last = stream.chunk_types().last().cloned();
+        assert_eq!(last.as_deref(), Some("finish"), "{}", answer.body_text());
         assert!(stream.done);
         assert!(!stream.text().is_empty());
     }
 
     // The process is alive and still serves.
-    let after = post_chat(
-        &url,
-        &chat_body(&fast_directive("text", "after", " chunks=3")),
-    )
-    .await;
-    assert_eq!(parse_stream(&after.body).types().last(), Some(&"finish"));
-    let (status, _) = {
-        server.signal(rustix::process::Signal::TERM);
-        server.wait().await
-    };
-    assert_eq!(status.code(), Some(0));
+    let after = chat(&url, &text("after", 3, 1)).await.reading();
+    assert_eq!(
+        after.chunk_types().last().map(String::as_str),
+        Some("finish")
+    );
+    server.process.signal(Signal::TERM);
+    let status = server.process.wait_exit(HANG_GUARD).await;
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_crash_tool_kills_the_whole_process() {
-    let mock = mock().await;
-    let server = NapiProcess::start(&mock.base_url(), &["--enable-fault-injection"]).await;
+    let target = Target::start("napi").await;
+    let mut server = target.instance("crash", &[FAULT_INJECTION]).await;
     let url = server.url().to_owned();
+    let http = client::http_client().expect("the test client");
 
     // A bystander request in flight when the runtime dies dies with it: that is the blast radius.
     // It is read until text flows, so it is certainly in flight (not yet to be sent) at the crash;
     // its 400 chunks at 50 ms last far longer than the crash takes.
-    let text = fast_directive("text", "bystander", " gap_ms=50 chunks=400");
-    let response = client()
-        .post(format!("{url}/api/chat"))
-        .json(&chat_body(&text))
-        .send()
+    let body = cases::single_turn("bystander", text("bystander", 400, 50));
+    let request = http.post(format!("{url}/api/chat")).json(&body);
+    let mut bystander = client::open(request)
         .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut bystander = response.bytes_stream();
-    let mut bystander_body = String::new();
-    while !bystander_body.contains("text-delta") {
-        let bytes = bystander.next().await.unwrap().unwrap();
-        bystander_body.push_str(&String::from_utf8_lossy(&bytes));
-    }
-    let crash = client()
-        .post(format!("{url}/api/chat"))
-        .json(&chat_body(&fast_directive("crash-tool", "crash", "")))
-        .send()
-        .await;
-    let crash_body = match crash {
-        Ok(response) => response.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+        .expect("the bystander is answered");
+    assert_eq!(bystander.status(), 200);
+    assert!(
+        bystander.read_until("text-delta").await,
+        "the bystander streams"
+    );
+    let crash_directive = cases::directive(Scenario::CrashTool, "crash", false);
+    let crash_body = cases::single_turn("crash", crash_directive.render());
+    let crash = client::post_chat(&http, &url, &crash_body).await;
+    let crash_body = crash.map(|a| a.body_text()).unwrap_or_default();
     assert!(
         !crash_body.contains("data: [DONE]"),
         "the crashed stream cannot end normally"
     );
 
-    let (status, log) = server.wait().await;
+    let status = server.process.wait_exit(HANG_GUARD).await;
+    let log = server.process.stderr();
     assert_eq!(
-        status.code(),
+        status.and_then(|s| s.code()),
         Some(1),
         "an uncaught exception exits 1; stderr:\n{log}"
     );
     assert!(log.contains("runtime crash requested by tool"), "{log}");
 
     // The stream ends in a read error (connection reset) or a plain end, never in `[DONE]`.
-    while let Some(Ok(bytes)) = bystander.next().await {
-        bystander_body.push_str(&String::from_utf8_lossy(&bytes));
-    }
+    let bystander = bystander.finish().await;
     assert!(
-        !bystander_body.contains("data: [DONE]"),
+        !bystander.body_text().contains("data: [DONE]"),
         "the bystander died with the process"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_tool_is_a_tool_error_and_the_process_lives() {
-    let mock = mock().await;
-    let server = NapiProcess::start(&mock.base_url(), &["--enable-fault-injection"]).await;
-    let answer = post_chat(
-        server.url(),
-        &chat_body(&fast_directive("panic-tool", "panic", "")),
-    )
-    .await;
-    let stream = parse_stream(&answer.body);
+    let target = Target::start("napi").await;
+    let server = target.instance("panic", &[FAULT_INJECTION]).await;
+    let directive = cases::directive(Scenario::PanicTool, "panic", false);
+    let answer = chat(server.url(), &directive.render()).await;
+    let stream = answer.reading();
     let tool_error = stream.chunks.iter().find_map(|c| match c {
         UiChunk::ToolOutputError { error_text, .. } => Some(error_text.clone()),
         _ => None,
@@ -156,27 +133,17 @@ async fn a_panicking_tool_is_a_tool_error_and_the_process_lives() {
             .as_deref()
             .is_some_and(|t| t.contains("tool panicked")),
         "{}",
-        answer.body
+        answer.body_text()
     );
     assert!(stream.done);
-    let health = client()
-        .get(format!("{}/health", server.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
+    let http = client::http_client().expect("the test client");
+    let health = client::exchange(http.get(format!("{}/health", server.url()))).await;
+    assert_eq!(health.map(|h| h.status).ok(), Some(200));
 }
 
 /// Runs a Node script that loads the addon directly; its exit status and output.
 async fn run_node(script: &str) -> (std::process::ExitStatus, String) {
-    require_built();
-    let output = tokio::process::Command::new("node")
-        .args(["-e", script])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
+    let output = support::node(&["-e", script]).await;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
