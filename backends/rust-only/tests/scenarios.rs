@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Options, Stack, directive};
+use common::{Expect, Options, Stack, directive};
 use contract::scenario::{CATALOGUE, Expected, KNOWN_SPEC_ID, MISSING_SPEC_ID, Scenario};
 use contract::tools::ToolOutcome;
 use mock_provider::script::text;
@@ -77,7 +77,7 @@ async fn tool_single_calls_get_spec_and_quotes_its_title() {
         "{}",
         answer.text()
     );
-    let parts = answer.parts();
+    let parts = &answer.parts;
     let kinds: Vec<&str> = parts.iter().map(|p| p["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["step-start", "tool-get_spec", "step-start", "text"]);
     stack.stop().await;

@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use backend_rust_only::RetryPolicy;
-use common::{Answer, Options, Stack, directive};
+use common::{Expect, Options, Stack, directive};
+use conformance::checker::read_stream;
+use conformance::guards;
 use contract::clock::monotonic_ns;
 use contract::timeline::{Outcome, RequestTimeline};
 use futures::StreamExt;
@@ -137,7 +139,7 @@ async fn an_unreachable_provider_is_reported_as_such() {
         .answer(Vec::new(), tokio_util::sync::CancellationToken::new())
         .collect()
         .await;
-    let answer = Answer::parse(frames.concat());
+    let answer = read_stream(&frames.concat());
     answer.assert_ends_in_error("could not reach the provider");
     stack.stop().await;
 }
@@ -145,22 +147,21 @@ async fn an_unreachable_provider_is_reported_as_such() {
 #[tokio::test]
 async fn a_client_hang_up_cancels_the_provider_stream_at_once() {
     let stack = Stack::start(Options::default()).await;
-    let response = stack
+    let mut stream = stack
         .send(&directive("text", "chunks=5000 gap_ms=5 tag=hang-up"))
         .await;
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    let mut received = Vec::new();
-    while received.windows(10).filter(|w| w == b"text-delta").count() < 5 {
-        let bytes = tokio::time::timeout(common::EXCHANGE_TIMEOUT, body.next())
-            .await
-            .expect("chunks keep coming")
-            .expect("the stream is open")
-            .expect("bytes");
-        received.extend_from_slice(&bytes);
+    assert_eq!(stream.status(), 200);
+    while stream
+        .body()
+        .windows(10)
+        .filter(|w| w == b"text-delta")
+        .count()
+        < 5
+    {
+        assert!(stream.read_more().await, "chunks keep coming");
     }
     let hung_up_ns = monotonic_ns();
-    drop(body);
+    drop(stream);
 
     let requests = wait_for_settled(&stack, "hang-up").await;
     let request = &requests[0];
@@ -184,27 +185,15 @@ async fn a_client_hang_up_cancels_the_provider_stream_at_once() {
 #[tokio::test]
 async fn a_server_shutdown_ends_a_stream_in_flight_with_the_shell_error() {
     let mut stack = Stack::start(Options::default()).await;
-    let response = stack
+    let mut stream = stack
         .send(&directive("text", "chunks=5000 gap_ms=5 tag=shutdown"))
         .await;
-    let mut body = response.bytes_stream();
-    let mut raw = Vec::new();
-    while !raw.windows(10).any(|w| w == b"text-delta") {
-        let bytes = tokio::time::timeout(common::EXCHANGE_TIMEOUT, body.next())
-            .await
-            .expect("chunks keep coming")
-            .expect("the stream is open")
-            .expect("bytes");
-        raw.extend_from_slice(&bytes);
-    }
+    assert!(stream.read_until("text-delta").await, "chunks keep coming");
     stack.begin_shutdown();
-    while let Some(bytes) = tokio::time::timeout(common::EXCHANGE_TIMEOUT, body.next())
-        .await
-        .expect("the stream ends in time")
-    {
-        raw.extend_from_slice(&bytes.expect("bytes"));
-    }
-    Answer::parse(raw).assert_ends_in_error(leanspec_core::SHUTDOWN_ERROR_TEXT);
+    let answer = stream.finish().await;
+    assert_eq!(answer.transport_error, None, "the stream ends in time");
+    let reading = answer.reading();
+    reading.assert_ends_in_error(leanspec_core::SHUTDOWN_ERROR_TEXT);
     let requests = wait_for_settled(&stack, "shutdown").await;
     assert_eq!(requests[0].outcome, Outcome::ClientGone);
     stack.stop().await;
@@ -212,16 +201,11 @@ async fn a_server_shutdown_ends_a_stream_in_flight_with_the_shell_error() {
 
 /// The tagged requests once the provider has settled every one of them.
 async fn wait_for_settled(stack: &Stack, tag: &str) -> Vec<RequestTimeline> {
-    let deadline = tokio::time::Instant::now() + common::EXCHANGE_TIMEOUT;
-    loop {
+    guards::wait_until("the provider settling", || async move {
         let requests = tagged(stack, tag);
-        if !requests.is_empty() && requests.iter().all(RequestTimeline::is_settled) {
-            return requests;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the provider never settled: {requests:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+        !requests.is_empty() && requests.iter().all(RequestTimeline::is_settled)
+    })
+    .await
+    .expect("the provider settles");
+    tagged(stack, tag)
 }
