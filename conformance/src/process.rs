@@ -186,6 +186,13 @@ impl RunningProcess {
     }
 }
 
+/// Sends SIGKILL to `pid` alone (one that is gone already is fine).
+pub fn sigkill(pid: u32) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, Signal::KILL);
+    }
+}
+
 /// Starts `spec`, waits for its ready line, and returns it running.
 pub async fn start(spec: &ProcessSpec) -> Result<RunningProcess, StartError> {
     let logs_err = |source| StartError::Logs {

@@ -5,8 +5,6 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use conformance::checker::read_stream;
 use conformance::message::{first_difference, project};
 use conformance::oracle::Oracle;
@@ -39,7 +37,7 @@ const CONTINUATIONS: &[&str] = &["response-03-approval-responded-client-tool-out
 
 #[tokio::test]
 async fn real_sdk_streams_pass_and_both_readings_agree() {
-    let root = common::repo_root();
+    let root = conformance::repo_root();
     let fixtures = root.join("contract/tests/fixtures/ai6");
     let logs = tempfile::tempdir().unwrap();
     let oracle = Oracle::start(&root, logs.path()).unwrap();

@@ -1,17 +1,13 @@
 //! Starting processes: a backend that never prints its ready line, or dies first, fails with
 //! a clear message within the timeout, and nothing it started is left running.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use conformance::guards::HANG_GUARD;
 use conformance::orchestrate::{self, InstanceOptions, StartSettings};
 use conformance::process::StartError;
 
-/// Guards against a start that never gives up; far above any ready timeout used here.
-const HANG_GUARD: Duration = Duration::from_secs(60);
-
-fn launch(root: &std::path::Path, timeout: Duration) -> StartSettings {
+fn settings(root: &std::path::Path, timeout: Duration) -> StartSettings {
     StartSettings {
         root: root.to_owned(),
         profile: "debug".into(),
@@ -31,10 +27,11 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
         "sleep 600 & echo $! >> {p}; echo $$ >> {p}; echo 'warming up, slowly' >&2; exec sleep 600",
         p = pid_file.display()
     );
-    let backend = common::shell_backend(dir.path(), "silent", &script);
+    let backend = conformance::doubles::shell_backend(dir.path(), "silent", &script)
+        .expect("the test double's manifest");
     let timeout = Duration::from_millis(1500);
     let started = Instant::now();
-    let cfg = launch(dir.path(), timeout);
+    let cfg = settings(dir.path(), timeout);
     let logs = dir.path().join("logs");
     let opts = InstanceOptions::default();
     let start = orchestrate::start_backend(&backend, &cfg, &opts, &logs);
@@ -54,24 +51,27 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
         waited >= timeout,
         "gave up after {waited:?}, before the timeout"
     );
-    let pids = common::pids(&pid_file);
+    let pids = conformance::doubles::recorded_pids(&pid_file);
     assert_eq!(pids.len(), 2, "the test double wrote its pids");
-    assert_eq!(common::still_alive(&pids).await, Vec::<u32>::new());
+    conformance::doubles::all_gone(&pids)
+        .await
+        .expect("nothing it started outlives it");
     assert!(dir.path().join("logs/silent.stderr.log").is_file());
 }
 
 #[tokio::test]
 async fn a_backend_that_exits_early_says_how_and_why() {
     let dir = tempfile::tempdir().unwrap();
-    let backend = common::shell_backend(
+    let backend = conformance::doubles::shell_backend(
         dir.path(),
         "dies",
         "echo 'cannot bind: address in use' >&2; exit 3",
-    );
+    )
+    .expect("the test double's manifest");
     // Reaching the ready timeout would be `NoReadyLine`: `ExitedEarly` shows it did not wait.
     let err = orchestrate::start_backend(
         &backend,
-        &launch(dir.path(), Duration::from_secs(30)),
+        &settings(dir.path(), Duration::from_secs(30)),
         &InstanceOptions::default(),
         &dir.path().join("logs"),
     )
@@ -95,29 +95,32 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
          exec sleep 600",
         p = pid_file.display()
     );
-    let backend = common::shell_backend(dir.path(), "ok", &script);
+    let backend = conformance::doubles::shell_backend(dir.path(), "ok", &script)
+        .expect("the test double's manifest");
     let instance = orchestrate::start_backend(
         &backend,
-        &launch(dir.path(), Duration::from_secs(10)),
+        &settings(dir.path(), Duration::from_secs(10)),
         &InstanceOptions::default(),
         &dir.path().join("logs"),
     )
     .await
     .unwrap();
     assert_eq!(instance.url(), "http://127.0.0.1:1");
-    let pids = common::pids(&pid_file);
+    let pids = conformance::doubles::recorded_pids(&pid_file);
     assert_eq!(instance.ready().pid, pids[1]);
     assert!(pids.iter().all(|p| conformance::process::pid_alive(*p)));
     let report = instance.stop().await;
     assert!(!report.forced, "sleep dies on SIGTERM");
-    assert_eq!(common::still_alive(&pids).await, Vec::<u32>::new());
+    conformance::doubles::all_gone(&pids)
+        .await
+        .expect("nothing it started outlives it");
     let stdout = std::fs::read_to_string(dir.path().join("logs/ok.stdout.log")).unwrap();
     assert!(stdout.contains("\"event\":\"ready\""), "{stdout}");
 }
 
 #[tokio::test]
 async fn the_mock_runs_as_a_process_and_serves_its_timeline() {
-    let root = common::repo_root();
+    let root = conformance::repo_root();
     let Some(profile) = ["debug", "release"]
         .into_iter()
         .find(|p| root.join(format!("target/{p}/mock-provider")).is_file())

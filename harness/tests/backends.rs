@@ -5,8 +5,6 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use conformance::manifest;
@@ -16,7 +14,7 @@ use harness::run_dir::RunDir;
 
 #[tokio::test]
 async fn every_built_backend_passes_the_suite_and_the_results_validate() {
-    let root = common::repo_root();
+    let root = conformance::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let reports = tempfile::tempdir().unwrap();
     let mut tested = Vec::new();
@@ -72,7 +70,7 @@ async fn every_built_backend_passes_the_suite_and_the_results_validate() {
 
 fn validate(results: &std::path::Path) {
     let schema_text =
-        std::fs::read_to_string(common::repo_root().join("reports/schema.json")).unwrap();
+        std::fs::read_to_string(conformance::repo_root().join("reports/schema.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let instance: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();

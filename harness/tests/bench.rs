@@ -6,8 +6,6 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -22,14 +20,14 @@ use harness::run_dir::RunDir;
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
 fn backends(names: &[&str]) -> Vec<Backend> {
-    let all = manifest::discover(&common::repo_root().join("backends")).unwrap();
+    let all = manifest::discover(&conformance::repo_root().join("backends")).unwrap();
     let wanted: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     manifest::select(all, &wanted).unwrap()
 }
 
 fn options(force: bool, load: bool) -> bench::Options {
     bench::Options {
-        root: common::repo_root(),
+        root: conformance::repo_root(),
         quick: true,
         rounds: Some(2),
         inject_delay_us: vec![],
@@ -65,7 +63,7 @@ async fn wait_for_pid(log: &Path) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_bench_of_two_backends_validates_against_the_schema() {
     let reports = tempfile::tempdir().unwrap();
-    let root = common::repo_root();
+    let root = conformance::repo_root();
     let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
     let both = backends(&["rust-only", "unix"]);
     bench::run(&both, &mut run, &options(true, true))
@@ -118,7 +116,7 @@ async fn a_quick_bench_of_two_backends_validates_against_the_schema() {
 #[tokio::test]
 async fn a_backend_that_failed_conformance_is_not_measured() {
     let reports = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(reports.path(), &common::repo_root(), "debug").unwrap();
+    let mut run = RunDir::create(reports.path(), &conformance::repo_root(), "debug").unwrap();
     run.results.backend_mut("rust-only").conformance =
         Some(Conformance::from_cases(vec![CaseResult {
             scenario: "text".into(),
@@ -145,7 +143,7 @@ async fn a_backend_that_failed_conformance_is_not_measured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mock_that_dies_mid_run_stops_the_stage_and_leaves_nothing_behind() {
     let reports = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(reports.path(), &common::repo_root(), "debug").unwrap();
+    let mut run = RunDir::create(reports.path(), &conformance::repo_root(), "debug").unwrap();
     let logs = run.logs(bench::STAGE);
     let mut opts = options(true, false);
     opts.rounds = Some(50);
@@ -155,17 +153,16 @@ async fn a_mock_that_dies_mid_run_stops_the_stage_and_leaves_nothing_behind() {
     });
     let mock = wait_for_pid(&logs.join("mock-provider.stdout.log")).await;
     let backend = wait_for_pid(&logs.join("rust-only.stdout.log")).await;
-    common::sigkill(mock);
+    conformance::process::sigkill(mock);
     let err = tokio::time::timeout(HANG_GUARD, stage)
         .await
         .expect("the stage ends")
         .unwrap()
         .unwrap_err();
     assert!(err.contains("mock provider"), "{err}");
-    assert_eq!(
-        common::still_alive(&[mock, backend]).await,
-        Vec::<u32>::new()
-    );
+    conformance::doubles::all_gone(&[mock, backend])
+        .await
+        .expect("nothing the bench started outlives it");
 }
 
 fn harness_cli(root: &Path, args: &[&str]) -> std::process::Output {
@@ -179,7 +176,7 @@ fn harness_cli(root: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn bad_flags_exit_2_with_what_is_wrong() {
-    let root = common::repo_root();
+    let root = conformance::repo_root();
     let out = harness_cli(&root, &["bench", "--backends", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -196,7 +193,7 @@ fn bad_flags_exit_2_with_what_is_wrong() {
 /// A root of its own (so the run folder is a temp one) that borrows the repository's built
 /// backends, corpus and Node packages.
 fn borrowed_root(dir: &Path) -> PathBuf {
-    let repo = common::repo_root();
+    let repo = conformance::repo_root();
     std::fs::create_dir_all(dir.join("backends")).unwrap();
     for (from, to) in [
         ("backends/rust-only", "backends/rust-only"),
@@ -232,10 +229,9 @@ async fn the_harness_killed_with_sigkill_leaves_no_process_behind() {
     let logs = root.join("reports/latest/logs/bench");
     let mock = wait_for_pid(&logs.join("mock-provider.stdout.log")).await;
     let backend = wait_for_pid(&logs.join("rust-only.stdout.log")).await;
-    common::sigkill(harness.id());
+    conformance::process::sigkill(harness.id());
     harness.wait().unwrap();
-    assert_eq!(
-        common::still_alive(&[mock, backend]).await,
-        Vec::<u32>::new()
-    );
+    conformance::doubles::all_gone(&[mock, backend])
+        .await
+        .expect("nothing the bench started outlives it");
 }

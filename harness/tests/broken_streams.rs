@@ -5,8 +5,6 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -78,8 +76,9 @@ async fn run_fake(
         "echo $$ >> {p}; echo '{{\"event\":\"ready\",\"backend\":\"fake\",\"url\":\"{url}\",\"pid\":'$$'}}'; exec sleep 600",
         p = pid_file.display()
     );
-    let backend = common::shell_backend(dir, "fake", &script);
-    let root = common::repo_root();
+    let backend = conformance::doubles::shell_backend(dir, "fake", &script)
+        .expect("the test double's manifest");
+    let root = conformance::repo_root();
     let mut run = RunDir::create(&dir.join("reports"), &root, "debug").unwrap();
     let opts = Options {
         root,
@@ -90,13 +89,11 @@ async fn run_fake(
     };
     let summary = stage::run(&[backend], &mut run, &opts).await.unwrap();
     assert!(summary.any_failed());
-    let pids = common::pids(&pid_file);
+    let pids = conformance::doubles::recorded_pids(&pid_file);
     assert!(!pids.is_empty());
-    assert_eq!(
-        common::still_alive(&pids).await,
-        Vec::<u32>::new(),
-        "a fake backend outlived the suite"
-    );
+    conformance::doubles::all_gone(&pids)
+        .await
+        .expect("a fake backend outlived the suite");
     let cases = run.results.backends["fake"]
         .conformance
         .clone()

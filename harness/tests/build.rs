@@ -1,8 +1,6 @@
 //! `harness build`: steps run in order from the root, each timed and logged; a failing step
 //! names the backend, the step and the tail of its log, and stops that backend only.
 
-mod common;
-
 use conformance::manifest;
 use harness::build::{self, BuildError, BuildOutcome};
 use harness::run_dir::RunDir;

@@ -4,14 +4,12 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use conformance::oracle::Oracle;
 use harness::prereq;
 
 /// The tracked files of `harness/node`, copied without `node_modules`: what `git clone` gives.
 fn clone_harness_node(root: &std::path::Path) {
-    let repo = common::repo_root();
+    let repo = conformance::repo_root();
     let listed = std::process::Command::new("git")
         .args(["ls-files", "harness/node"])
         .current_dir(&repo)
@@ -55,7 +53,7 @@ async fn a_fresh_clone_gets_its_packages_installed_and_the_oracle_runs() {
 
 #[test]
 fn a_lockfile_changed_since_the_install_counts_as_not_installed() {
-    let repo = common::repo_root();
+    let repo = conformance::repo_root();
     let dir = tempfile::tempdir().expect("temp dir");
     let package = dir.path();
     let lock = std::fs::read_to_string(repo.join("harness/node/package-lock.json")).unwrap();

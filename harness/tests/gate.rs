@@ -5,8 +5,6 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -142,7 +140,11 @@ fn the_rule_on_intervals() {
 /// Runs the binary's gate on two files; its exit code and stderr.
 fn gate_cli(baseline: &Path, current: &Path) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["--root", &common::repo_root().display().to_string(), "gate"])
+        .args([
+            "--root",
+            &conformance::repo_root().display().to_string(),
+            "gate",
+        ])
         .arg("--baseline")
         .arg(baseline)
         .arg("--current")
