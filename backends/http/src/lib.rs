@@ -5,7 +5,7 @@
 //!
 //! Everything but the transport lives in `sidecar-host`, shared with the other sidecar
 //! architecture; this crate is that transport ([`HttpTransport`], with the flags only it
-//! has), the command line, and the entry the binary runs.
+//! has); the command line is `sidecar_host::Cli` over it.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,12 +13,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use axum::serve::ListenerExt;
-use clap::Parser;
-use leanspec_core::{InternalAuth, ServerArgs, Toolbox, internal_router, random_bearer_token};
+use leanspec_core::{InternalAuth, Toolbox, internal_router, random_bearer_token};
 use sidecar_host::tool_listener::ToolListener;
-use sidecar_host::{Endpoint, SidecarArgs, SidecarEnv, SidecarMode, Transport};
+use sidecar_host::{Endpoint, SidecarEnv, SidecarMode, Transport};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::CancellationToken;
 
 /// Tells a sidecar the token every request to it must carry.
 pub const CHAT_TOKEN_VAR: &str = "LEANSPEC_CHAT_TOKEN";
@@ -26,28 +24,6 @@ pub const CHAT_TOKEN_VAR: &str = "LEANSPEC_CHAT_TOKEN";
 pub const TOOLS_URL_VAR: &str = "LEANSPEC_TOOLS_URL";
 /// Tells a sidecar the token its tool calls must carry.
 pub const TOOLS_TOKEN_VAR: &str = "LEANSPEC_TOOLS_TOKEN";
-
-/// `backend-http`'s command line: the common server flags, the sidecar flags, the loopback
-/// flags.
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "backend-http",
-    version,
-    about = "Rust server + Node.js sidecar over loopback HTTP"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub server: ServerArgs,
-    #[command(flatten)]
-    pub sidecar: SidecarArgs,
-    #[command(flatten)]
-    pub transport: HttpTransport,
-}
-
-/// The binary's whole life: bind, start, print the ready line, serve until SIGTERM/SIGINT.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    sidecar_host::host::run(cli.transport, cli.server, cli.sidecar).await
-}
 
 /// Loopback TCP both ways, each direction demanding its own per-launch bearer token.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -68,17 +44,13 @@ pub struct HttpTransport {
 
 impl Transport for HttpTransport {
     type Endpoint = HttpEndpoint;
-
-    fn name(&self) -> &'static str {
-        "http"
-    }
+    const NAME: &'static str = "http";
 
     fn open_tool_listener(
         &self,
         tools: Toolbox,
         _runtime_dir: &Path,
         mode: SidecarMode,
-        shutdown: CancellationToken,
     ) -> anyhow::Result<ToolListener> {
         // External sidecars need a token both terminals know; managed ones get a new one.
         let token = match mode {
@@ -99,7 +71,7 @@ impl Transport for HttpTransport {
         callback
             .set(TOOLS_URL_VAR, format!("http://{addr}"))
             .set_token(TOOLS_TOKEN_VAR, token);
-        Ok(ToolListener::serve(listener, router, callback, shutdown))
+        Ok(ToolListener::serve(listener, router, callback))
     }
 
     fn listen_env(&self, _runtime_dir: &Path, _member: usize) -> io::Result<SidecarEnv> {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use leanspec_core::{ChatBackend, CoreState, Launch, ServerArgs};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -48,14 +49,13 @@ impl<T: Transport> Host<T> {
         state: CoreState,
         sidecar: &SidecarArgs,
     ) -> anyhow::Result<Self> {
-        let name = transport.name();
+        let name = T::NAME;
         let runtime_dir = private_dir(name)?;
         let stop = CancellationToken::new();
         let tools = transport.open_tool_listener(
             state.toolbox().clone(),
             runtime_dir.path(),
             sidecar.mode,
-            stop.clone(),
         )?;
         let pool = match sidecar.mode {
             SidecarMode::Managed => {
@@ -142,23 +142,42 @@ impl<T: Transport> Host<T> {
     pub async fn stop(self) {
         self.backend.pool().shutdown().await;
         self.stop.cancel();
-        self.tools.join().await;
+        self.tools.stop().await;
         tracing::info!(backend = self.backend.name(), "stopped");
     }
 }
 
-/// The bins' whole life: bind, start, print the ready line once `/health` answers, serve
-/// until SIGTERM or SIGINT, then stop the sidecars.
-pub async fn run<T: Transport>(
-    transport: T,
-    server: ServerArgs,
-    sidecar: SidecarArgs,
-) -> anyhow::Result<()> {
-    let launch = Launch::bind(server).await?;
-    let host = Host::start(transport, &launch.args, launch.state.clone(), &sidecar).await?;
-    let served = launch.run(host.backend.clone()).await;
-    host.stop().await;
-    served
+/// A sidecar backend's command line: the common server flags, the sidecar flags, and the
+/// flags of its transport.
+#[derive(Debug, Clone, Parser)]
+#[command(version)]
+pub struct Cli<T: Args> {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub sidecar: SidecarArgs,
+    #[command(flatten)]
+    pub transport: T,
+}
+
+impl<T: Transport + Args + FromArgMatches> Cli<T> {
+    /// This process's arguments, as the binary `name` (`about` is its `--help` summary); a
+    /// usage error exits as clap's do.
+    pub fn parse_as(name: &'static str, about: &'static str) -> Self {
+        let matches = Self::command().name(name).about(about).get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The binary's whole life: bind, start, print the ready line once `/health` answers,
+    /// serve until SIGTERM or SIGINT, then stop the sidecars.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let launch = Launch::bind(self.server).await?;
+        let state = launch.state.clone();
+        let host = Host::start(self.transport, &launch.args, state, &self.sidecar).await?;
+        let served = launch.run(host.backend.clone()).await;
+        host.stop().await;
+        served
+    }
 }
 
 fn private_dir(name: &str) -> anyhow::Result<tempfile::TempDir> {

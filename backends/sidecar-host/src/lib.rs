@@ -14,7 +14,8 @@
 //! - [`pool`]: `--sidecars N` with least-connections routing;
 //! - [`relay`]: `/api/chat` streamed through, a broken stream ended with `error` + `[DONE]`;
 //! - [`tool_listener`]: serving the internal listener tools are called back on;
-//! - [`backend`]: all of it as core's `ChatBackend`; [`host`]: the whole server, for the bins;
+//! - [`backend`]: all of it as core's `ChatBackend`; [`host`]: the whole server and its
+//!   command line, for the bins;
 //! - [`args`]: the sidecar flags both bins add to core's `ServerArgs`.
 //!
 //! The tests in `tests/` run every case on both transports (`backend-unix`'s and
@@ -34,7 +35,7 @@ pub mod transport;
 pub use args::{SidecarArgs, SidecarMode};
 pub use backend::SidecarBackend;
 pub use client::SidecarClient;
-pub use host::Host;
+pub use host::{Cli, Host};
 pub use pool::{Pool, PoolHealth};
 pub use transport::{Endpoint, SidecarEnv, Transport};
 

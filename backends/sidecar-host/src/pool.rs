@@ -52,7 +52,7 @@ pub enum PoolHealth {
 
 impl<E: Endpoint> Pool<E> {
     /// Starts `size` supervised sidecars over `transport`. Call from within the runtime, on a
-    /// worker thread (see `sidecar::die_with_parent`).
+    /// worker thread (see `contract::lifeline`).
     pub fn managed<T: Transport<Endpoint = E>>(
         size: usize,
         settings: SidecarSettings,

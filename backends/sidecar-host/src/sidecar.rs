@@ -3,8 +3,9 @@
 //! ([`wait_ready`]), which says where it listens.
 //!
 //! The sidecar must never outlive the server, even one that is SIGKILLed and so runs no
-//! cleanup: the kernel delivers SIGKILL to the child when its parent dies (`PR_SET_PDEATHSIG`),
-//! and the sidecar polls `LEANSPEC_PARENT_PID` as a second line of defence.
+//! cleanup: the kernel delivers SIGKILL to the child when its parent dies
+//! (`contract::lifeline`), and the sidecar polls `LEANSPEC_PARENT_PID` as a second line of
+//! defence.
 
 use std::ffi::OsStr;
 use std::io;
@@ -187,7 +188,8 @@ fn spawn(settings: &SidecarSettings, env: &SidecarEnv) -> Result<Child, StartErr
         command.env_remove(var);
     }
     command.envs(env.vars());
-    die_with_parent(&mut command);
+    // Spawned from the runtime's worker threads, never `spawn_blocking`: see the lifeline.
+    contract::lifeline::die_with_parent(command.as_std_mut());
     command.spawn().map_err(|source| StartError::Spawn {
         node: settings.node.clone(),
         source,
@@ -231,28 +233,6 @@ async fn read_ready_line(
                 return Err(StartError::ExitedBeforeReady(status));
             }
         }
-    }
-}
-
-/// Asks the kernel to SIGKILL the child when this process dies, whatever kills it.
-///
-/// The signal fires when the *thread* that forked the child exits, so sidecars are spawned
-/// from the runtime's long-lived worker threads, never from `spawn_blocking`.
-#[allow(unsafe_code)]
-fn die_with_parent(command: &mut Command) {
-    let parent = rustix::process::getpid();
-    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
-    // work is allowed. It makes two raw syscalls (prctl, getppid), allocates nothing (the
-    // error is built from a raw errno) and touches no lock.
-    unsafe {
-        command.pre_exec(move || {
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-            // The parent may have died between fork and prctl; then no signal will ever come.
-            if rustix::process::getppid() != Some(parent) {
-                return Err(rustix::io::Errno::SRCH.into());
-            }
-            Ok(())
-        });
     }
 }
 

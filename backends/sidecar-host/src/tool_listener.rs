@@ -16,34 +16,36 @@ pub struct ToolListener {
     /// What a sidecar's environment says about this listener: where it is, and the
     /// credential it demands.
     pub callback: SidecarEnv,
+    shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl ToolListener {
-    /// Serves `router` on `listener` until `shutdown`, on a task of its own; `callback` tells a
-    /// sidecar how to reach it.
-    pub fn serve<L>(
-        listener: L,
-        router: Router,
-        callback: SidecarEnv,
-        shutdown: CancellationToken,
-    ) -> Self
+    /// Serves `router` on `listener` on a task of its own, until [`ToolListener::stop`];
+    /// `callback` tells a sidecar how to reach it.
+    pub fn serve<L>(listener: L, router: Router, callback: SidecarEnv) -> Self
     where
         L: Listener,
         L::Addr: std::fmt::Debug,
     {
+        let shutdown = CancellationToken::new();
+        let stopped = shutdown.clone().cancelled_owned();
         let task = tokio::spawn(async move {
-            let serve =
-                axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned());
+            let serve = axum::serve(listener, router).with_graceful_shutdown(stopped);
             if let Err(e) = serve.await {
                 tracing::error!("the tool-callback listener failed: {e}");
             }
         });
-        Self { callback, task }
+        Self {
+            callback,
+            shutdown,
+            task,
+        }
     }
 
-    /// Waits for the listener to finish after its shutdown token fired.
-    pub async fn join(self) {
+    /// Stops taking connections, lets the calls in progress finish, and waits for them.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
         let _ = self.task.await;
     }
 }

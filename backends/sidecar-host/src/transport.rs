@@ -15,7 +15,6 @@ use std::path::Path;
 use hyper_util::client::legacy::connect::Connection;
 use leanspec_core::Toolbox;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::sync::CancellationToken;
 
 use crate::args::SidecarMode;
 use crate::tool_listener::ToolListener;
@@ -26,7 +25,7 @@ pub trait Transport: fmt::Debug + Send + Sync + 'static {
     type Endpoint: Endpoint;
 
     /// The backend's name, in its ready line, `/health` and logs.
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
 
     /// Opens the internal listener the sidecars call `tools` back on, inside the private
     /// `runtime_dir`, with this transport's credential; `mode` says whether the sidecars are
@@ -36,7 +35,6 @@ pub trait Transport: fmt::Debug + Send + Sync + 'static {
         tools: Toolbox,
         runtime_dir: &Path,
         mode: SidecarMode,
-        shutdown: CancellationToken,
     ) -> anyhow::Result<ToolListener>;
 
     /// The environment that tells managed member `member`'s sidecar where to listen.

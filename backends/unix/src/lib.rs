@@ -4,19 +4,17 @@
 //!
 //! Everything but the transport lives in `sidecar-host`, shared with the other sidecar
 //! architecture; this crate is that transport ([`UnixTransport`], with the flags only it
-//! has), the command line, and the entry the binary runs.
+//! has); the command line is `sidecar_host::Cli` over it.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::Parser;
-use leanspec_core::{InternalAuth, ServerArgs, Toolbox, internal_router};
+use leanspec_core::{InternalAuth, Toolbox, internal_router};
 use sidecar_host::tool_listener::ToolListener;
-use sidecar_host::{Endpoint, SidecarArgs, SidecarEnv, SidecarMode, Transport};
+use sidecar_host::{Endpoint, SidecarEnv, SidecarMode, Transport};
 use tokio::net::{UnixListener, UnixStream};
-use tokio_util::sync::CancellationToken;
 
 /// Socket files: owner read/write only.
 pub const SOCKET_MODE: u32 = 0o600;
@@ -24,27 +22,6 @@ pub const SOCKET_MODE: u32 = 0o600;
 pub const CHAT_SOCKET_VAR: &str = "LEANSPEC_CHAT_SOCKET";
 /// Tells a sidecar the socket to call tools back on.
 pub const TOOLS_SOCKET_VAR: &str = "LEANSPEC_TOOLS_SOCKET";
-
-/// `backend-unix`'s command line: the common server flags, the sidecar flags, the socket flags.
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "backend-unix",
-    version,
-    about = "Rust server + Node.js sidecar over a Unix socket"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub server: ServerArgs,
-    #[command(flatten)]
-    pub sidecar: SidecarArgs,
-    #[command(flatten)]
-    pub transport: UnixTransport,
-}
-
-/// The binary's whole life: bind, start, print the ready line, serve until SIGTERM/SIGINT.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    sidecar_host::host::run(cli.transport, cli.server, cli.sidecar).await
-}
 
 /// Unix sockets both ways: the socket's mode and its private directory are the credential.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -61,17 +38,13 @@ pub struct UnixTransport {
 
 impl Transport for UnixTransport {
     type Endpoint = UnixEndpoint;
-
-    fn name(&self) -> &'static str {
-        "unix"
-    }
+    const NAME: &'static str = "unix";
 
     fn open_tool_listener(
         &self,
         tools: Toolbox,
         runtime_dir: &Path,
         _mode: SidecarMode,
-        shutdown: CancellationToken,
     ) -> anyhow::Result<ToolListener> {
         let path = self
             .tools_socket
@@ -82,7 +55,7 @@ impl Transport for UnixTransport {
         let router = internal_router(tools, InternalAuth::Transport);
         let mut callback = SidecarEnv::default();
         callback.set(TOOLS_SOCKET_VAR, &path);
-        Ok(ToolListener::serve(listener, router, callback, shutdown))
+        Ok(ToolListener::serve(listener, router, callback))
     }
 
     fn listen_env(&self, runtime_dir: &Path, member: usize) -> io::Result<SidecarEnv> {
