@@ -152,11 +152,7 @@ async fn tool_error_is_a_result_the_model_quotes() {
 
 #[tokio::test]
 async fn fault_scenarios_end_with_one_error_chunk_then_done() {
-    let stack = Stack::start(Options {
-        idle_timeout: std::time::Duration::from_millis(300),
-        ..Options::default()
-    })
-    .await;
+    let stack = Stack::start(Options::idle(std::time::Duration::from_millis(300))).await;
     let cases = [
         ("http-429", "retry_after_s=0", "provider returned HTTP 429"),
         ("http-500", "", "provider returned HTTP 500"),

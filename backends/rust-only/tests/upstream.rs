@@ -82,11 +82,7 @@ async fn without_retries_a_429_fails_at_once() {
 
 #[tokio::test]
 async fn a_stalled_provider_ends_the_answer_after_the_idle_timeout() {
-    let stack = Stack::start(Options {
-        idle_timeout: Duration::from_millis(200),
-        ..Options::default()
-    })
-    .await;
+    let stack = Stack::start(Options::idle(Duration::from_millis(200))).await;
     let answer = stack
         .chat(&directive("stall", "fail_at=3 stall_ms=5000 tag=stall"))
         .await;
@@ -100,11 +96,7 @@ async fn a_stalled_provider_ends_the_answer_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_provider_silent_before_its_first_chunk_also_times_out() {
-    let stack = Stack::start(Options {
-        idle_timeout: Duration::from_millis(200),
-        ..Options::default()
-    })
-    .await;
+    let stack = Stack::start(Options::idle(Duration::from_millis(200))).await;
     let answer = stack
         .chat("[[scenario:text ttft_ms=3000 gap_ms=1 tag=slow-start]]")
         .await;

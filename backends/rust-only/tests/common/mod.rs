@@ -40,6 +40,16 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The default options with a provider idle timeout of `timeout`.
+    pub fn idle(timeout: Duration) -> Self {
+        Self {
+            idle_timeout: timeout,
+            ..Self::default()
+        }
+    }
+}
+
 pub struct Stack {
     pub mock: MockHandle,
     /// `http://127.0.0.1:PORT` of the backend.
