@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use contract::ready::ReadyLine;
 use rustix::process::{Pid, Signal, kill_process};
 
-/// Guards against a hang, never a timing assertion.
-const HANG_GUARD: Duration = Duration::from_secs(30);
+use conformance::guards::HANG_GUARD;
 
 #[test]
 fn prints_one_ready_line_serves_and_stops_on_sigterm() {

@@ -3,15 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use contract::sse::{SseDecoder, SseEvent};
 use futures::StreamExt;
 use mock_provider::{MockConfig, MockHandle};
 use serde_json::{Value, json};
 
-/// Guards against a hang, never a timing assertion.
-pub const HANG_GUARD: Duration = Duration::from_secs(30);
+pub use conformance::guards::HANG_GUARD;
 
 pub async fn start() -> MockHandle {
     mock_provider::spawn(MockConfig::default())

@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
@@ -17,11 +16,10 @@ use leanspec_core::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-/// Generous guard against a hang; never a timing assertion.
-pub const HANG_GUARD: Duration = Duration::from_secs(10);
+pub use conformance::guards::HANG_GUARD;
 
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/specs")
+    conformance::repo_root().join("fixtures/specs")
 }
 
 pub fn fixture_store() -> Arc<SpecStore> {
