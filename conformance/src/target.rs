@@ -1,11 +1,13 @@
 //! The one entry through which every backend's own tests run the suites every backend must
-//! pass, the way ripgrep runs each of its tests on each regex engine: a backend's test file is
-//! `conformance::backend_suites!("napi");`, and the same suites run on each backend.
+//! pass, the way ripgrep runs each of its tests on each regex engine: a backend's
+//! `tests/suites.rs` is `conformance::backend_suites!("napi");`, and the same suites run on each
+//! backend.
 //!
 //! A [`Target`] is a backend started from its manifest, as `harness conformance` starts it, in
 //! the debug build the tests run against (`cargo test` builds the binaries of the backend under
 //! test; `scripts/setup` builds the others, the napi addon and the sidecar bundle), with a mock
-//! provider and the AI SDK oracle of its own. Its suites:
+//! provider of its own; a backend's other tests start their instances through it too. The
+//! suites, read by an AI SDK oracle of their own ([`Target::assert_suites_pass`]):
 //! - [`Target::conformance`]: every case of the harness's suite ([`crate::suite::run_backend`]);
 //! - [`Target::parity`]: the [`crate::parity`] suite, with [`REFERENCE_BACKEND`] as the
 //!   reference that is not built on the AI SDK, itself started from its manifest;
@@ -120,7 +122,7 @@ impl Target {
     }
 
     /// Starts an instance of the backend with `flags` beyond the common ones; `label` names
-    /// its logs.
+    /// its logs. Panics when it does not start, with why: this is a test's first step.
     pub async fn instance(&self, label: &str, flags: &[&str]) -> BackendInstance {
         self.instance_of(&self.backend, label, flags).await
     }
