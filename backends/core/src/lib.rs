@@ -54,7 +54,6 @@ pub mod ui_stream;
 
 pub use args::{ApiKey, ServerArgs};
 pub use backend::{ChatBackend, Health};
-pub use chat_route::{SHUTDOWN_ERROR_TEXT, STREAM_PANIC_ERROR_TEXT};
 pub use error::ApiError;
 pub use internal::{InternalAuth, internal_router, random_bearer_token};
 pub use launch::{Launch, init_tracing, print_ready_line, shutdown_signal};

@@ -204,7 +204,7 @@ async fn a_server_shutdown_ends_a_stream_in_flight_with_the_shell_error() {
     {
         raw.extend_from_slice(&bytes.expect("bytes"));
     }
-    Answer::parse(raw).assert_ends_in_error(leanspec_core::SHUTDOWN_ERROR_TEXT);
+    Answer::parse(raw).assert_ends_in_error(contract::error_text::SHUTTING_DOWN);
     let requests = wait_for_settled(&stack, "shutdown").await;
     assert_eq!(requests[0].outcome, Outcome::ClientGone);
     stack.stop().await;

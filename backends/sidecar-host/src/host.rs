@@ -70,7 +70,7 @@ impl Host {
                     tools: tools.callback(tools_token.as_deref()),
                     ready_timeout: sidecar.ready_timeout(),
                     idle_timeout: Duration::from_secs(server.idle_timeout_s),
-                    max_retries: sidecar.max_retries,
+                    max_retries: server.max_retries,
                 };
                 Pool::managed(sidecar.sidecars, config, stop.clone())
             }
@@ -82,7 +82,7 @@ impl Host {
         };
         let silence_limit = crate::proxy::silence_backstop(
             Duration::from_secs(server.idle_timeout_s),
-            sidecar.max_retries,
+            server.max_retries,
         );
         let backend = Arc::new(SidecarBackend::new(kind, pool.clone(), silence_limit));
         let host = Self {

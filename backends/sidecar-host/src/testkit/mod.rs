@@ -223,6 +223,7 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
         enable_fault_injection: options.fault_injection,
         inject_delay_us: None,
         idle_timeout_s: options.idle_timeout_s,
+        max_retries: contract::DEFAULT_MAX_RETRIES,
         api_key: ApiKey::new(options.api_key.clone()),
     }
 }
