@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use backend_rust_only::{RetryPolicy, RustOnlyBackend};
 use clap::Parser;
-use leanspec_core::{Launch, ServerArgs};
+use leanspec_core::{BoundServer, ServerArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,8 +31,8 @@ async fn main() -> anyhow::Result<()> {
         initial_delay: Duration::from_millis(cli.retry_initial_delay_ms),
         ..RetryPolicy::default()
     };
-    let launch = Launch::bind(cli.server).await?;
-    let backend = RustOnlyBackend::from_args(&launch.args, launch.state.toolbox().clone(), retry)
+    let server = BoundServer::bind(cli.server).await?;
+    let backend = RustOnlyBackend::from_args(&server.args, server.state.toolbox().clone(), retry)
         .context("invalid provider settings")?;
-    launch.run(Arc::new(backend)).await
+    server.run(Arc::new(backend)).await
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use leanspec_core::{
-    CoreState, InternalAuth, Launch, ServerArgs, internal_router, random_bearer_token,
+    BoundServer, CoreState, InternalAuth, ServerArgs, internal_router, random_bearer_token,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -156,9 +156,9 @@ pub async fn run(
     server: ServerArgs,
     sidecar: SidecarArgs,
 ) -> anyhow::Result<()> {
-    let launch = Launch::bind(server).await?;
-    let host = Host::start(kind, &launch.args, launch.state.clone(), &sidecar).await?;
-    let served = launch.run(host.backend.clone()).await;
+    let bound = BoundServer::bind(server).await?;
+    let host = Host::start(kind, &bound.args, bound.state.clone(), &sidecar).await?;
+    let served = bound.run(host.backend.clone()).await;
     host.stop().await;
     served
 }
