@@ -217,7 +217,7 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
     ServerArgs {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         provider_url,
-        model: "mock-gpt".into(),
+        model: contract::DEFAULT_MODEL.into(),
         specs_dir: repo_root().join("fixtures/specs"),
         rate_limit: options.rate_limit,
         enable_fault_injection: options.fault_injection,
