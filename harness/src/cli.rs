@@ -158,9 +158,6 @@ pub struct GateArgs {
     /// With --against: stop adding rounds after this long.
     #[arg(long, default_value_t = 900)]
     pub time_limit_s: u64,
-    /// With --against: the profile both builds are measured in.
-    #[arg(long, default_value = "release", value_parser = ["release", "debug"])]
-    pub profile: String,
     #[arg(long)]
     pub seed: Option<u64>,
     #[arg(long, default_value_t = 30)]
@@ -257,15 +254,16 @@ async fn gate(root: &Path, args: &GateArgs) -> Result<ExitCode> {
             let all = manifest::discover(&root.join("backends"))?;
             let backends = manifest::select(all, &args.backends)?;
             prereq::prepare(root)?;
+            // Manifests build release binaries, so both builds are measured in release.
             let common = Common {
                 backends: args.backends.clone(),
                 quick: true,
-                profile: args.profile.clone(),
+                profile: "release".to_owned(),
                 run: None,
             };
             let missing: Vec<String> = backends
                 .iter()
-                .flat_map(|b| b.missing_artifacts(root, &args.profile))
+                .flat_map(|b| b.missing_artifacts(root, "release"))
                 .collect();
             if !missing.is_empty() {
                 anyhow::bail!(
