@@ -19,16 +19,20 @@
 
 pub mod bench;
 pub mod build;
+pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
 pub mod gate;
 pub mod prereq;
 pub mod procfs;
+pub mod procs;
 pub mod progress;
+pub mod provider;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;
 pub mod stages;
+pub mod start;
 pub mod stats;
 pub mod verify;
