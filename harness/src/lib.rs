@@ -23,6 +23,7 @@ pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
+pub mod crash;
 pub mod gate;
 pub mod prereq;
 pub mod procfs;

@@ -1,0 +1,439 @@
+//! One fault on one fresh instance of a backend: start it, get the streams going, inject the
+//! fault, sample new requests while it plays out, stop watching once everything has settled (or
+//! at the watch limit), check whether the server still serves, stop it and count what it left
+//! behind, and hand what was seen to [`super::analysis`].
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use contract::clock::monotonic_ns;
+use contract::results::{CrashOutcome, Fault, StreamEnd};
+use contract::scenario::{Directive, Scenario};
+use rustix::process::Signal;
+use tokio::task::JoinHandle;
+
+use conformance::cases::IDLE_TIMEOUT_S;
+use conformance::manifest::{Backend, Runtime};
+use conformance::mock::MockProcess;
+use conformance::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOptions};
+use conformance::process::STOP_GRACE;
+
+use super::Settings;
+use super::analysis::{self, Ended, Observed, Replacement};
+use super::sampler::{Sampler, Target};
+use crate::chat::{self, Sent};
+use crate::{procs, provider, start};
+
+/// The faulted stream misbehaves after this many deltas: 10 gaps into a stream with 50 more to
+/// come, so whether its provider request is cancelled shows in the frames that follow.
+const FAIL_AT: u32 = 10;
+/// The `stall` scenario's silence: well beyond the instance's idle timeout, so the backend's
+/// timeout (not the end of the silence) ends the stream.
+const STALL_MS: u64 = 6_000;
+const _: () = assert!(
+    STALL_MS / 1000 > IDLE_TIMEOUT_S * 2,
+    "the stall must outlast the idle timeout"
+);
+/// How often the watch looks whether everything has settled.
+const WATCH_POLL: Duration = Duration::from_millis(20);
+/// How often the mock's timeline is read while waiting for the streams to get going.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(50);
+/// After the server exited on SIGTERM, how long its other processes may take to follow: the
+/// sidecars watch their parent every 250 ms (docs/architecture.md), so a second is generous.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(1);
+const LEFTOVER_POLL: Duration = Duration::from_millis(20);
+
+/// What one fault run needs from the stage.
+#[derive(Debug)]
+pub(super) struct Env<'a> {
+    pub backend: &'a Backend,
+    pub cfg: &'a LaunchConfig,
+    pub mock: &'a MockProcess,
+    pub http: reqwest::Client,
+    pub log_dir: PathBuf,
+    pub settings: &'a Settings,
+    /// `--sidecars N` (pool runs of backends that take it).
+    pub sidecars: Option<u32>,
+    /// Prefix of every tag of this backend's requests.
+    pub tag_base: String,
+}
+
+/// A stream the stage sent.
+#[derive(Debug)]
+struct Stream {
+    tag: String,
+    handle: JoinHandle<Sent>,
+}
+
+/// Measures `fault` on a fresh instance; never fails: what could not be measured says why.
+pub(super) async fn measure(env: &Env<'_>, fault: Fault) -> CrashOutcome {
+    if fault.needs_js_runtime() && env.backend.manifest.runtime == Runtime::None {
+        return CrashOutcome::not_applicable(format!(
+            "{} has no JavaScript runtime (its manifest says runtime = \"none\"): nothing for \
+             {fault} to act on",
+            env.backend.name()
+        ));
+    }
+    let opts = launch_options(fault, env.sidecars);
+    let instance = match orchestrate::start_backend(env.backend, env.cfg, &opts, &env.log_dir).await
+    {
+        Ok(i) => i,
+        Err(e) => return CrashOutcome::not_measured(format!("the backend did not start: {e}")),
+    };
+    let runtime_pid = instance.ready().runtime_pid;
+    let signal_target = match fault {
+        Fault::KillRuntime | Fault::HangRuntime => match runtime_pid {
+            Some(pid) => Some(pid),
+            None => {
+                instance.stop().await;
+                return CrashOutcome::not_measured("the ready line names no runtime_pid");
+            }
+        },
+        _ => None,
+    };
+    let tag = format!("{}.{}", env.tag_base, fault.name().trim_start_matches('_'));
+    match watch(env, fault, instance, signal_target, &tag).await {
+        Ok(observed) => analysis::outcome(&observed),
+        Err(why) => CrashOutcome::not_measured(why),
+    }
+}
+
+fn launch_options(fault: Fault, sidecars: Option<u32>) -> LaunchOptions {
+    let mut extra_args = Vec::new();
+    if matches!(fault, Fault::CrashTool | Fault::PanicTool) {
+        extra_args.push("--enable-fault-injection".to_owned());
+    }
+    if fault == Fault::Stall {
+        extra_args.extend(["--idle-timeout-s".to_owned(), IDLE_TIMEOUT_S.to_string()]);
+    }
+    if let Some(n) = sidecars {
+        extra_args.extend(["--sidecars".to_owned(), n.to_string()]);
+    }
+    LaunchOptions {
+        extra_args,
+        instance: Some(fault.name().trim_start_matches('_').to_owned()),
+    }
+}
+
+/// The request that carries a fault, paced like the streams around it.
+fn fault_directive(fault: Fault, tag: &str, s: &Settings) -> Directive {
+    let scenario = match fault {
+        Fault::CrashTool => Scenario::CrashTool,
+        Fault::PanicTool => Scenario::PanicTool,
+        Fault::Http500 => Scenario::Http500,
+        Fault::MalformedChunk => Scenario::MalformedChunk,
+        Fault::Truncated => Scenario::Truncated,
+        Fault::Stall => Scenario::Stall,
+        Fault::KillRuntime | Fault::HangRuntime | Fault::ClientDisconnect => Scenario::Text,
+    };
+    let mut d = chat::directive(scenario, tag, s.stream_chunks, s.stream_gap_ms);
+    d.params.fail_at = Some(FAIL_AT);
+    d.params.stall_ms = STALL_MS;
+    d
+}
+
+fn spawn_stream(
+    env: &Env<'_>,
+    instance: &BackendInstance,
+    d: &Directive,
+    limit: Duration,
+) -> Stream {
+    let (client, base, body) = (env.http.clone(), instance.url().to_owned(), chat::body(d));
+    Stream {
+        tag: d.params.tag.clone().unwrap_or_default(),
+        handle: tokio::spawn(async move { chat::send(&client, &base, &body, limit).await }),
+    }
+}
+
+/// Everything from the streams' start to the backend's stop.
+async fn watch(
+    env: &Env<'_>,
+    fault: Fault,
+    mut instance: BackendInstance,
+    signal_target: Option<u32>,
+    tag: &str,
+) -> Result<Observed, String> {
+    let s = env.settings;
+    // A safety net only: the watch abandons streams at its own limit.
+    let stream_limit = s.in_flight_limit + s.watch_limit + s.hang_after;
+    let bystanders = if signal_target.is_some() {
+        s.streams
+    } else {
+        s.streams - 1
+    };
+    let streams: Vec<Stream> = (0..bystanders)
+        .map(|i| {
+            let d = chat::directive(
+                Scenario::Text,
+                &format!("{tag}.s{i}"),
+                s.stream_chunks,
+                s.stream_gap_ms,
+            );
+            spawn_stream(env, &instance, &d, stream_limit)
+        })
+        .collect();
+    if let Err(why) = wait_in_flight(env.mock, &streams, s.in_flight_limit).await {
+        for st in &streams {
+            st.handle.abort();
+        }
+        instance.stop().await;
+        return Err(why);
+    }
+
+    let injected = Instant::now();
+    let injected_ns = monotonic_ns();
+    let sampler = Sampler::start(Target {
+        client: env.http.clone(),
+        base: instance.url().to_owned(),
+        tag: format!("{tag}.p"),
+        interval: s.sample_interval,
+        hang_after: s.hang_after,
+    });
+    let faulted = match (fault, signal_target) {
+        (Fault::KillRuntime, Some(pid)) => {
+            procs::signal(pid, Signal::KILL);
+            None
+        }
+        (Fault::HangRuntime, Some(pid)) => {
+            procs::signal(pid, Signal::STOP);
+            None
+        }
+        (Fault::ClientDisconnect, _) => {
+            let d = fault_directive(fault, &format!("{tag}.f"), s);
+            Some(spawn_stream(env, &instance, &d, s.disconnect_after))
+        }
+        _ => {
+            let d = fault_directive(fault, &format!("{tag}.f"), s);
+            Some(spawn_stream(env, &instance, &d, stream_limit))
+        }
+    };
+
+    let deadline = injected + s.watch_limit;
+    loop {
+        let all_done = streams
+            .iter()
+            .chain(&faulted)
+            .all(|st| st.handle.is_finished());
+        let settled = all_done
+            && injected.elapsed() >= s.min_watch
+            && (instance.process.has_exited() || sampler.serving());
+        if settled || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(WATCH_POLL).await;
+    }
+    let mut notes = Vec::new();
+    let mut bystanders = Vec::new();
+    for st in streams {
+        bystanders.push(collect(st, false).await);
+    }
+    let mut faulted = match faulted {
+        Some(st) => Some(collect(st, fault == Fault::ClientDisconnect).await),
+        None => None,
+    };
+    if fault == Fault::ClientDisconnect && faulted.as_ref().is_some_and(|f| !had_delta(f)) {
+        notes.push("the dropped stream had received no delta yet".to_owned());
+    }
+    wait_provider_settled(env.mock, bystanders.iter().chain(&faulted), deadline).await;
+    let watch_end_ns = monotonic_ns();
+    let samples = sampler.finish().await;
+    let server_exited = instance.process.has_exited();
+    let survived = !server_exited && serving_now(env, &instance).await;
+
+    let pid = instance.ready().pid;
+    let mut tracked = procs::tree(pid);
+    tracked.extend(signal_target.filter(|p| !tracked.contains(p)));
+    let (leftover_processes, stop_note) =
+        stop_counting_leftovers(instance, &tracked, server_exited).await;
+    notes.extend(stop_note);
+    let replacement = if server_exited {
+        Some(replacement(env, fault, tag).await)
+    } else {
+        None
+    };
+    for e in bystanders.iter_mut().chain(faulted.as_mut()) {
+        e.requests = provider::settled(env.mock, &e.tag)
+            .await
+            .unwrap_or_default();
+    }
+    Ok(Observed {
+        fault,
+        injected_ns,
+        watch_end_ns,
+        bystanders,
+        faulted,
+        samples,
+        server_exited,
+        survived,
+        replacement,
+        leftover_processes,
+        notes,
+    })
+}
+
+/// Waits until the mock has sent text on every stream (each is then surely in flight).
+async fn wait_in_flight(
+    mock: &MockProcess,
+    streams: &[Stream],
+    limit: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    let mut waiting: Vec<&str> = streams.iter().map(|s| s.tag.as_str()).collect();
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for tag in waiting {
+            let flowing = mock
+                .timeline(tag)
+                .await
+                .is_ok_and(|t| t.requests.iter().any(|r| r.text_chunks().next().is_some()));
+            if !flowing {
+                still.push(tag);
+            }
+        }
+        waiting = still;
+        if !waiting.is_empty() && Instant::now() >= deadline {
+            return Err(format!(
+                "{} of {} streams got no text from the provider within {limit:?}",
+                waiting.len(),
+                streams.len()
+            ));
+        }
+        tokio::time::sleep(IN_FLIGHT_POLL).await;
+    }
+    Ok(())
+}
+
+/// A stream as it ended; one still open is abandoned (dropped) and counts as hung.
+async fn collect(stream: Stream, dropped_on_purpose: bool) -> Ended {
+    if !stream.handle.is_finished() {
+        stream.handle.abort();
+        return Ended {
+            tag: stream.tag,
+            end: StreamEnd::Hung,
+            sent: None,
+            requests: Vec::new(),
+        };
+    }
+    let sent = stream.handle.await.ok();
+    let end = match &sent {
+        Some(s) if dropped_on_purpose && s.timed_out => StreamEnd::Dropped,
+        Some(s) => chat::end_of(s),
+        None => StreamEnd::Hung,
+    };
+    Ended {
+        tag: stream.tag,
+        end,
+        sent,
+        requests: Vec::new(),
+    }
+}
+
+fn had_delta(e: &Ended) -> bool {
+    e.sent
+        .as_ref()
+        .and_then(|s| s.answer.as_ref().ok())
+        .and_then(chat::last_delta_ns)
+        .is_some()
+}
+
+/// Gives the provider requests of streams that died until `deadline` to end, so a request the
+/// backend did not cancel shows the frames it went on sending.
+async fn wait_provider_settled<'a>(
+    mock: &MockProcess,
+    ended: impl Iterator<Item = &'a Ended>,
+    deadline: Instant,
+) {
+    for e in ended.filter(|e| e.end != StreamEnd::Completed) {
+        loop {
+            let open = mock
+                .timeline(&e.tag)
+                .await
+                .is_ok_and(|t| t.requests.iter().any(|r| !r.is_settled()));
+            if !open || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(WATCH_POLL).await;
+        }
+    }
+}
+
+/// `/health` answers 200 and a new chat completes, each within the hang limit.
+async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bool {
+    let limit = env.settings.hang_after;
+    let health = env
+        .http
+        .get(format!("{}/health", instance.url()))
+        .timeout(limit);
+    let healthy = conformance::client::exchange(health)
+        .await
+        .is_ok_and(|a| a.status == 200);
+    let d = chat::directive(Scenario::Text, &format!("{}.final", env.tag_base), 1, 0);
+    healthy
+        && chat::end_of(&chat::send(&env.http, instance.url(), &chat::body(&d), limit).await)
+            == StreamEnd::Completed
+}
+
+/// SIGTERM to the server alone (as a container runtime sends it), then counts the processes
+/// of its tree still alive a grace period after it exited: what the fault left behind. Then
+/// stops whatever is left (its group, its runtime, every tracked process). A stopped process is
+/// continued first, so it can act on the signal.
+async fn stop_counting_leftovers(
+    mut instance: BackendInstance,
+    tracked: &[u32],
+    already_exited: bool,
+) -> (u32, Option<String>) {
+    for &p in tracked {
+        procs::signal(p, Signal::CONT);
+    }
+    let pid = instance.ready().pid;
+    let mut note = None;
+    if !already_exited {
+        procs::signal(pid, Signal::TERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        while !instance.process.has_exited() && Instant::now() < deadline {
+            tokio::time::sleep(LEFTOVER_POLL).await;
+        }
+        if !instance.process.has_exited() {
+            note = Some(format!(
+                "the server ignored SIGTERM for {STOP_GRACE:?} and was killed"
+            ));
+        }
+    }
+    let others: Vec<u32> = tracked.iter().copied().filter(|&p| p != pid).collect();
+    let deadline = Instant::now() + LEFTOVER_GRACE;
+    while !procs::alive(&others).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(LEFTOVER_POLL).await;
+    }
+    let left = procs::alive(&others).len();
+    instance.stop().await;
+    for p in procs::alive(tracked) {
+        procs::signal(p, Signal::KILL);
+    }
+    (u32::try_from(left).unwrap_or(u32::MAX), note)
+}
+
+/// The process died and nothing restarts it: a fresh one's cold start, what an outside
+/// supervisor would need at best.
+async fn replacement(env: &Env<'_>, fault: Fault, tag: &str) -> Result<Replacement, String> {
+    let opts = LaunchOptions {
+        extra_args: launch_options(Fault::KillRuntime, env.sidecars).extra_args,
+        instance: Some(format!(
+            "{}-replacement",
+            fault.name().trim_start_matches('_')
+        )),
+    };
+    let sample = start::once(
+        env.backend,
+        env.cfg,
+        &opts,
+        &env.log_dir,
+        env.mock,
+        &format!("{tag}.r"),
+    )
+    .await
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(Replacement {
+        ready_ms: sample.ready_ms,
+        first_chat_ms: sample.first_chat_ms,
+    })
+}
