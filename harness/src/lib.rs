@@ -19,6 +19,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod build_study;
 pub mod chat;
 pub mod cli;
 pub mod compare;
@@ -33,6 +34,7 @@ pub mod provider;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;
+pub mod size;
 pub mod stages;
 pub mod start;
 pub mod stats;
