@@ -24,6 +24,7 @@ pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
+pub mod cost;
 pub mod crash;
 pub mod gate;
 pub mod prereq;
