@@ -127,8 +127,12 @@ fn fault_directive(fault: Fault, tag: &str, s: &Settings) -> Directive {
         Fault::KillRuntime | Fault::HangRuntime | Fault::ClientDisconnect => Scenario::Text,
     };
     let mut d = chat::directive(scenario, tag, s.stream_chunks, s.stream_gap_ms);
-    d.params.fail_at = Some(FAIL_AT);
-    d.params.stall_ms = STALL_MS;
+    if matches!(fault, Fault::MalformedChunk | Fault::Truncated | Fault::Stall) {
+        d.params.fail_at = Some(FAIL_AT);
+    }
+    if fault == Fault::Stall {
+        d.params.stall_ms = STALL_MS;
+    }
     d
 }
 
