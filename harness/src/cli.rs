@@ -11,13 +11,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::bench;
 use crate::compare;
-use crate::{cost, crash, start};
 use crate::conformance_stage;
 use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::schema;
 use crate::stages;
+use crate::{cost, crash, start};
 use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]

@@ -11,10 +11,10 @@ use conformance::manifest::Backend;
 
 use crate::bench;
 use crate::build::{self, BuildOutcome};
-use crate::{build_study, cost, crash, size, start};
 use crate::cli::ConformanceArgs;
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
+use crate::{build_study, cost, crash, size, start};
 
 /// Builds `backends`, then records the size of what was built and the build study (measured
 /// with `clean_builds`, else reused when cached for these sources); returns the names of those
@@ -104,7 +104,11 @@ pub async fn crash(backends: &[Backend], run: &mut RunDir, opts: &crash::Options
 
 /// Prices what `run` measured with the table at `prices`, prints it.
 pub fn cost(root: &Path, backends: &[Backend], run: &mut RunDir, prices: &Path) -> Result<()> {
-    let shown = prices.strip_prefix(root).unwrap_or(prices).display().to_string();
+    let shown = prices
+        .strip_prefix(root)
+        .unwrap_or(prices)
+        .display()
+        .to_string();
     let priced = cost::run(backends, run, prices, &shown)?;
     cost::write_table(&mut std::io::stdout().lock(), &priced)?;
     Ok(())

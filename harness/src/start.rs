@@ -22,7 +22,7 @@ use conformance::mock::MockProcess;
 use conformance::orchestrate::{self, LaunchConfig, LaunchOptions};
 
 use crate::chat;
-use crate::procs;
+use crate::procfs;
 use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
@@ -73,9 +73,10 @@ pub async fn once(
     let sent = chat::send(&http, instance.url(), &chat::body(&d), FIRST_CHAT_LIMIT).await;
     let first_chat_ms =
         (chat::end_of(&sent) == StreamEnd::Completed).then(|| millis(spawned.elapsed()));
-    let processes = u32::try_from(procs::tree(instance.ready().pid).len()).unwrap_or(u32::MAX);
+    let group = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
+    let processes = u32::try_from(group.len()).unwrap_or(u32::MAX);
     instance.stop().await;
-    let requests = provider::settled(mock, tag).await?;
+    let requests = mock.settled_timeline(tag).await?;
     let tokens = first_chat_ms.and_then(|_| {
         let usage: Vec<_> = requests.iter().filter_map(|r| r.usage).collect();
         (!usage.is_empty() && usage.len() == requests.len()).then(|| ConversationTokens {
@@ -101,13 +102,8 @@ pub async fn run(
     run: &mut RunDir,
     opts: &Options,
 ) -> Result<Vec<(String, ColdStart)>> {
-    let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
-    let keep = verify::verified_backends(&mut run.results, &names, STAGE, opts.force);
+    let chosen = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
     run.save()?;
-    let chosen: Vec<&Backend> = backends
-        .iter()
-        .filter(|b| keep.iter().any(|k| k == b.name()))
-        .collect();
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
@@ -123,7 +119,7 @@ pub async fn run(
         extra_args: vec![],
     };
     let mut measured = Vec::new();
-    for backend in chosen {
+    for backend in &chosen {
         let name = backend.name();
         let log_dir = logs.join(name);
         let mut samples = Vec::new();

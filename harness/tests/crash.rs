@@ -38,18 +38,29 @@ fn built_profile(root: &Path, backends: &[&Backend]) -> Option<&'static str> {
     })
 }
 
-/// Backends, sidecars and mock providers running in `root`: what the stage starts there.
+/// Backends, sidecars and mock providers running in `root`: what the stage starts there (and
+/// not the builds or tests that may run there too).
 fn stage_processes_in(root: &Path) -> Vec<u32> {
-    const STARTED: [&str; 3] = ["backend-", "backends/", "mock-provider"];
+    let started = |argv: &[String]| {
+        let program = argv
+            .first()
+            .map_or("", |p| p.rsplit('/').next().unwrap_or(p));
+        program == "mock-provider"
+            || program.starts_with("backend-")
+            || (program == "node" && argv.iter().any(|a| a.contains("backends/")))
+    };
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == root))
         .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            STARTED.iter().any(|s| cmdline.contains(s))
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let argv: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            started(&argv)
         })
         .filter(|&pid| conformance::process::pid_alive(pid))
         .collect()

@@ -289,11 +289,11 @@ pub struct ProviderWaste {
     /// The slowest cancellation: the client's stream ended -> the provider saw the hang-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_ms_max: Option<f64>,
-    /// Delta frames (text, tool-call fragments) the provider sent after the client had received
-    /// its last delta of that stream.
+    /// Text frames the provider sent after the client had received its last delta of that
+    /// stream (tool-call fragments are consumed by the runtime, not wasted).
     pub wasted_chunks: u64,
     /// The completion tokens of those frames, in the mock provider's accounting of one token
-    /// per delta (so equal to `wasted_chunks` here; a real provider's differ).
+    /// per delta frame (so equal to `wasted_chunks` here; a real provider's differ).
     pub wasted_tokens: u64,
 }
 

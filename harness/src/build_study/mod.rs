@@ -23,7 +23,7 @@ use contract::results::{BuildPhase, BuildResult, CleanBuild, Rebuild, StudyStep}
 use conformance::manifest::Backend;
 use conformance::process;
 
-use crate::procs;
+use crate::procfs;
 use crate::run_dir::RunDir;
 use cache::BuildCache;
 use source::Snapshot;
@@ -138,7 +138,7 @@ async fn measure(
     run: &RunDir,
 ) -> Result<BuildResult> {
     let name = backend.name();
-    let load_avg_start = procs::load_avg_1m();
+    let load_avg_start = procfs::load_average();
     let work = tempfile::Builder::new()
         .prefix("arena-clean-build-")
         .tempdir()
@@ -237,7 +237,7 @@ async fn measure(
             measured_in_run: run.run().id.clone(),
             reused: false,
             load_avg_start,
-            load_avg_end: procs::load_avg_1m(),
+            load_avg_end: procfs::load_average(),
             steps,
             rebuilds,
         }),

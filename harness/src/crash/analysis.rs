@@ -63,8 +63,8 @@ pub struct Observed {
 }
 
 /// When the fault hit: the signal for runtime faults, the drop for a disconnect, and for a
-/// fault carried by a request the moment the provider's timeline shows it (the tool call
-/// handed over, the 500, the broken frame, the cut, the start of the silence). Falls back to
+/// fault carried by a request the moment the provider's timeline shows it (the tool call's
+/// last fragment sent, the 500, the broken frame, the cut, the start of the silence). Falls back to
 /// the injection when the timeline has no such moment.
 pub fn fault_ns(o: &Observed) -> u64 {
     let requests = o.faulted.as_ref().map_or(&[][..], |f| &f.requests[..]);
@@ -76,8 +76,15 @@ pub fn fault_ns(o: &Observed) -> u64 {
             .as_ref()
             .and_then(|f| f.sent.as_ref())
             .map(|s| s.returned_ns),
+        // The runtime runs the tool once its call is complete, which can be before the
+        // provider's answer ends (and a runtime that dies then ends it early).
         Fault::CrashTool | Fault::PanicTool => {
-            requests.iter().find(|r| r.step == 0).and_then(|r| r.end_ns)
+            requests.iter().find(|r| r.step == 0).and_then(|r| {
+                r.chunks
+                    .iter()
+                    .rfind(|c| c.kind == ChunkKind::ToolCall)
+                    .map(|c| c.sent_ns)
+            })
         }
         Fault::Http500 | Fault::Truncated => first.and_then(|r| r.end_ns),
         Fault::MalformedChunk => first.and_then(|r| {
@@ -240,7 +247,7 @@ fn blast_radius(o: &Observed, fault_ns: u64) -> (BlastRadius, usize) {
 }
 
 /// For every stream that did not complete: was its provider request still running, did the
-/// backend cancel it (the mock saw its client go while the stage watched), and how many delta
+/// backend cancel it (the mock saw its client go while the stage watched), and how many text
 /// frames went out after the client's last delta.
 fn provider_waste(o: &Observed, fault_ns: u64) -> ProviderWaste {
     let mut waste = ProviderWaste::default();
@@ -253,7 +260,7 @@ fn provider_waste(o: &Observed, fault_ns: u64) -> ProviderWaste {
             continue;
         };
         let reference = e.progress_ns().unwrap_or(fault_ns);
-        let frames = wasted_after(&e.requests, reference);
+        let frames = text_after(&e.requests, reference);
         waste.wasted_chunks += frames;
         waste.wasted_tokens += frames * TOKENS_PER_DELTA;
         let cancelled_at = last
@@ -279,14 +286,14 @@ fn provider_waste(o: &Observed, fault_ns: u64) -> ProviderWaste {
     waste
 }
 
-/// Delta frames (text, tool-call fragments) sent after `reference`.
-fn wasted_after(requests: &[RequestTimeline], reference: u64) -> u64 {
+/// Text frames sent after `reference`. Tool-call fragments are left out: the runtime consumes
+/// them to run the tool, so a call that completed was not generated for nobody even when the
+/// client never saw its last fragment.
+fn text_after(requests: &[RequestTimeline], reference: u64) -> u64 {
     requests
         .iter()
-        .flat_map(|r| &r.chunks)
-        .filter(|c| {
-            matches!(c.kind, ChunkKind::Text | ChunkKind::ToolCall) && c.sent_ns > reference
-        })
+        .flat_map(|r| r.text_chunks())
+        .filter(|c| c.sent_ns > reference)
         .count() as u64
 }
 

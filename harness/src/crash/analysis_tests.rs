@@ -162,6 +162,30 @@ fn the_fault_time_comes_from_where_the_fault_happened() {
     o.fault = Fault::CrashTool;
     o.faulted = Some(ended("f", StreamEnd::Cut, sent(&[], 300, false), vec![]));
     assert_eq!(fault_ns(&o), 100 * MS, "no timeline: the injection");
+    let mut call = request(0, &[], Outcome::ClientGone, Some(190));
+    call.chunks = [
+        (120, ChunkKind::ToolCall),
+        (130, ChunkKind::ToolCall),
+        (131, ChunkKind::Finish),
+    ]
+    .map(|(t, kind)| ChunkSend {
+        kind,
+        scheduled_ns: t * MS,
+        sent_ns: t * MS,
+    })
+    .to_vec();
+    call.end_ns = Some(190 * MS);
+    o.faulted = Some(ended(
+        "f",
+        StreamEnd::Cut,
+        sent(&[], 300, false),
+        vec![call],
+    ));
+    assert_eq!(
+        fault_ns(&o),
+        130 * MS,
+        "the call complete, not the request's end"
+    );
 }
 
 #[test]

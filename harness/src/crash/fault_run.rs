@@ -9,20 +9,20 @@ use std::time::{Duration, Instant};
 use contract::clock::monotonic_ns;
 use contract::results::{CrashOutcome, Fault, StreamEnd};
 use contract::scenario::{Directive, Scenario};
-use rustix::process::Signal;
+use rustix::process::{Pid, Signal};
 use tokio::task::JoinHandle;
 
 use conformance::cases::IDLE_TIMEOUT_S;
 use conformance::manifest::{Backend, Runtime};
 use conformance::mock::MockProcess;
 use conformance::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOptions};
-use conformance::process::STOP_GRACE;
+use conformance::process::{STOP_GRACE, pid_alive};
 
 use super::Settings;
 use super::analysis::{self, Ended, Observed, Replacement};
 use super::sampler::{Sampler, Target};
 use crate::chat::{self, Sent};
-use crate::{procs, provider, start};
+use crate::{procfs, start};
 
 /// The faulted stream misbehaves after this many deltas: 10 gaps into a stream with 50 more to
 /// come, so whether its provider request is cancelled shows in the frames that follow.
@@ -127,7 +127,10 @@ fn fault_directive(fault: Fault, tag: &str, s: &Settings) -> Directive {
         Fault::KillRuntime | Fault::HangRuntime | Fault::ClientDisconnect => Scenario::Text,
     };
     let mut d = chat::directive(scenario, tag, s.stream_chunks, s.stream_gap_ms);
-    if matches!(fault, Fault::MalformedChunk | Fault::Truncated | Fault::Stall) {
+    if matches!(
+        fault,
+        Fault::MalformedChunk | Fault::Truncated | Fault::Stall
+    ) {
         d.params.fail_at = Some(FAIL_AT);
     }
     if fault == Fault::Stall {
@@ -195,11 +198,11 @@ async fn watch(
     });
     let faulted = match (fault, signal_target) {
         (Fault::KillRuntime, Some(pid)) => {
-            procs::signal(pid, Signal::KILL);
+            signal(pid, Signal::KILL);
             None
         }
         (Fault::HangRuntime, Some(pid)) => {
-            procs::signal(pid, Signal::STOP);
+            signal(pid, Signal::STOP);
             None
         }
         (Fault::ClientDisconnect, _) => {
@@ -244,8 +247,7 @@ async fn watch(
     let server_exited = instance.process.has_exited();
     let survived = !server_exited && serving_now(env, &instance).await;
 
-    let pid = instance.ready().pid;
-    let mut tracked = procs::tree(pid);
+    let mut tracked = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
     tracked.extend(signal_target.filter(|p| !tracked.contains(p)));
     let (leftover_processes, stop_note) =
         stop_counting_leftovers(instance, &tracked, server_exited).await;
@@ -256,9 +258,7 @@ async fn watch(
         None
     };
     for e in bystanders.iter_mut().chain(faulted.as_mut()) {
-        e.requests = provider::settled(env.mock, &e.tag)
-            .await
-            .unwrap_or_default();
+        e.requests = env.mock.settled_timeline(&e.tag).await.unwrap_or_default();
     }
     Ok(Observed {
         fault,
@@ -387,12 +387,12 @@ async fn stop_counting_leftovers(
     already_exited: bool,
 ) -> (u32, Option<String>) {
     for &p in tracked {
-        procs::signal(p, Signal::CONT);
+        signal(p, Signal::CONT);
     }
     let pid = instance.ready().pid;
     let mut note = None;
     if !already_exited {
-        procs::signal(pid, Signal::TERM);
+        signal(pid, Signal::TERM);
         let deadline = Instant::now() + STOP_GRACE;
         while !instance.process.has_exited() && Instant::now() < deadline {
             tokio::time::sleep(LEFTOVER_POLL).await;
@@ -405,13 +405,13 @@ async fn stop_counting_leftovers(
     }
     let others: Vec<u32> = tracked.iter().copied().filter(|&p| p != pid).collect();
     let deadline = Instant::now() + LEFTOVER_GRACE;
-    while !procs::alive(&others).is_empty() && Instant::now() < deadline {
+    while !alive(&others).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(LEFTOVER_POLL).await;
     }
-    let left = procs::alive(&others).len();
+    let left = alive(&others).len();
     instance.stop().await;
-    for p in procs::alive(tracked) {
-        procs::signal(p, Signal::KILL);
+    for p in alive(tracked) {
+        signal(p, Signal::KILL);
     }
     (u32::try_from(left).unwrap_or(u32::MAX), note)
 }
@@ -440,4 +440,17 @@ async fn replacement(env: &Env<'_>, fault: Fault, tag: &str) -> Result<Replaceme
         ready_ms: sample.ready_ms,
         first_chat_ms: sample.first_chat_ms,
     })
+}
+
+/// Sends `sig` to one process; false when it does not exist (or cannot be signalled).
+fn signal(pid: u32, sig: Signal) -> bool {
+    i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .is_some_and(|p| rustix::process::kill_process(p, sig).is_ok())
+}
+
+/// The processes of `pids` still alive (a zombie is not).
+fn alive(pids: &[u32]) -> Vec<u32> {
+    pids.iter().copied().filter(|p| pid_alive(*p)).collect()
 }

@@ -28,7 +28,7 @@ use conformance::client;
 use conformance::manifest::Backend;
 use conformance::orchestrate::{self, LaunchConfig, LaunchOptions};
 
-use crate::procs;
+use crate::procfs;
 use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
@@ -140,10 +140,12 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         bail!("the crash stage needs at least one stream in flight");
     }
     let started = Instant::now();
-    let load_avg_start = procs::load_avg_1m();
-    let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
-    let keep = verify::verified_backends(&mut run.results, &names, STAGE, opts.force);
+    let load_avg_start = procfs::load_average();
+    let chosen = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
     run.save()?;
+    if chosen.is_empty() {
+        return Ok(Matrix::new());
+    }
     let stage_logs = run.logs(if opts.pool.is_some() {
         POOL_STAGE
     } else {
@@ -165,10 +167,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         opts.faults.clone()
     };
     let mut matrix = Matrix::new();
-    for backend in backends
-        .iter()
-        .filter(|b| keep.iter().any(|k| k == b.name()))
-    {
+    for backend in &chosen {
         let name = backend.name().to_owned();
         let sidecars = match opts.pool {
             Some(n) if takes_flag(backend, &cfg, "--sidecars").await => Some(n),
@@ -224,7 +223,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         watch_limit_ms: millis(s.watch_limit),
         stall_idle_timeout_s: conformance::cases::IDLE_TIMEOUT_S,
         load_avg_start,
-        load_avg_end: procs::load_avg_1m(),
+        load_avg_end: procfs::load_average(),
         wall_s: started.elapsed().as_secs_f64(),
     };
     if opts.pool.is_some() {
