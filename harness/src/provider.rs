@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use conformance::mock::MockProcess;
+use conformance::orchestrate::{self, LaunchConfig};
 use conformance::process;
 
 /// How long the mock may take to print its ready line.
@@ -39,6 +40,23 @@ pub async fn ensure_built(root: &Path, profile: &str, log_dir: &Path) -> Result<
         );
     }
     Ok(())
+}
+
+/// How a stage starts backends against `mock`: the common flags, the canary key.
+pub fn launch_config(
+    root: &Path,
+    profile: &str,
+    mock: &MockProcess,
+    ready_timeout: Duration,
+) -> LaunchConfig {
+    LaunchConfig {
+        root: root.to_owned(),
+        profile: profile.to_owned(),
+        provider_url: mock.openai_url(),
+        api_key: orchestrate::api_key_canary(),
+        ready_timeout,
+        extra_args: vec![],
+    }
 }
 
 /// Starts the mock provider of `profile` with default options, building it first if needed.

@@ -110,14 +110,7 @@ pub async fn run(
     let profile = run.run().profile.clone();
     let logs = run.logs(STAGE);
     let mock = provider::start(&opts.root, &profile, &logs).await?;
-    let cfg = LaunchConfig {
-        root: opts.root.clone(),
-        profile,
-        provider_url: mock.openai_url(),
-        api_key: orchestrate::api_key_canary(),
-        ready_timeout: opts.ready_timeout,
-        extra_args: vec![],
-    };
+    let cfg = provider::launch_config(&opts.root, &profile, &mock, opts.ready_timeout);
     let mut measured = Vec::new();
     for backend in &chosen {
         let name = backend.name();

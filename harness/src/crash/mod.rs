@@ -153,14 +153,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     });
     let profile = run.run().profile.clone();
     let mock = provider::start(&opts.root, &profile, &stage_logs).await?;
-    let cfg = LaunchConfig {
-        root: opts.root.clone(),
-        profile,
-        provider_url: mock.openai_url(),
-        api_key: orchestrate::api_key_canary(),
-        ready_timeout: opts.ready_timeout,
-        extra_args: vec![],
-    };
+    let cfg = provider::launch_config(&opts.root, &profile, &mock, opts.ready_timeout);
     let faults = if opts.faults.is_empty() {
         Fault::ALL.to_vec()
     } else {
