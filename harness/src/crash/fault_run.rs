@@ -24,7 +24,7 @@ use super::sampler::{Sampler, Target};
 use crate::chat::{self, Sent};
 use crate::{procfs, start};
 
-/// The faulted stream misbehaves after this many deltas: 10 gaps into a stream with 50 more to
+/// The faulted stream misbehaves after this many deltas: 10 gaps into a stream with 90 more to
 /// come, so whether its provider request is cancelled shows in the frames that follow.
 const FAIL_AT: u32 = 10;
 /// The `stall` scenario's silence: well beyond the instance's idle timeout, so the backend's
@@ -36,6 +36,9 @@ const _: () = assert!(
 );
 /// How often the watch looks whether everything has settled.
 const WATCH_POLL: Duration = Duration::from_millis(20);
+/// A sidecar prints its ready line 90-140 ms after its spawn on a quiet machine
+/// (backends/sidecar-host/src/member.rs); a second covers a loaded one.
+const POOL_SETTLE: Duration = Duration::from_secs(1);
 /// How often the mock's timeline is read while waiting for the streams to get going.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(50);
 /// After the server exited on SIGTERM, how long its other processes may take to follow: the
@@ -161,6 +164,9 @@ async fn watch(
     tag: &str,
 ) -> Result<Observed, String> {
     let s = env.settings;
+    if let Some(n) = env.sidecars {
+        wait_for_pool(&instance, n, s.in_flight_limit).await;
+    }
     // A safety net only: the watch abandons streams at its own limit.
     let stream_limit = s.in_flight_limit + s.watch_limit + s.hang_after;
     let bystanders = if signal_target.is_some() {
@@ -275,6 +281,20 @@ async fn watch(
     })
 }
 
+/// A pool's ready line comes once its first sidecar is up; the others may still be starting,
+/// and streams sent then would all go to the first. Waits until the backend's process group
+/// holds the server and `sidecars` more, then [`POOL_SETTLE`] for the last to listen.
+async fn wait_for_pool(instance: &BackendInstance, sidecars: u32, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let want = usize::try_from(sidecars)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    while procfs::tree(instance.process.pgid(), None).len() < want && Instant::now() < deadline {
+        tokio::time::sleep(IN_FLIGHT_POLL).await;
+    }
+    tokio::time::sleep(POOL_SETTLE).await;
+}
+
 /// Waits until the mock has sent text on every stream (each is then surely in flight).
 async fn wait_in_flight(
     mock: &MockProcess,
@@ -284,17 +304,18 @@ async fn wait_in_flight(
     let deadline = Instant::now() + limit;
     let mut waiting: Vec<&str> = streams.iter().map(|s| s.tag.as_str()).collect();
     while !waiting.is_empty() {
-        let mut still = Vec::new();
-        for tag in waiting {
-            let flowing = mock
-                .timeline(tag)
-                .await
-                .is_ok_and(|t| t.requests.iter().any(|r| r.text_chunks().next().is_some()));
-            if !flowing {
-                still.push(tag);
-            }
-        }
-        waiting = still;
+        // One read per stream still waiting, all at once, so a pass costs one round trip.
+        let reads = waiting.iter().map(|tag| mock.timeline(tag));
+        let flowing: Vec<bool> = futures::future::join_all(reads)
+            .await
+            .into_iter()
+            .map(|t| t.is_ok_and(|t| t.requests.iter().any(|r| r.text_chunks().next().is_some())))
+            .collect();
+        waiting = waiting
+            .into_iter()
+            .zip(flowing)
+            .filter_map(|(tag, flowing)| (!flowing).then_some(tag))
+            .collect();
         if !waiting.is_empty() && Instant::now() >= deadline {
             return Err(format!(
                 "{} of {} streams got no text from the provider within {limit:?}",

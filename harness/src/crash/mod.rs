@@ -63,9 +63,10 @@ pub struct Settings {
 /// The figure: 20 streams in flight (10 with `--quick`).
 const STREAMS: u32 = 20;
 const QUICK_STREAMS: u32 = 10;
-/// 60 chunks 50 ms apart: three seconds of streaming, so every stream is still running when a
-/// fault injected half a second in has played out.
-const STREAM_CHUNKS: u32 = 60;
+/// 100 chunks 50 ms apart: five seconds of streaming, so every stream is still running when a
+/// fault injected half a second in has played out, even when getting 20 streams going took a
+/// few seconds on a loaded machine.
+const STREAM_CHUNKS: u32 = 100;
 const STREAM_GAP_MS: u64 = 50;
 /// The sampling interval for new requests.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(10);

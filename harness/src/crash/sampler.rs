@@ -22,8 +22,10 @@ use crate::chat;
 
 /// New chats open at once, at most. Unbounded, a chat every 10 ms outruns a single JS thread on
 /// a loaded machine (measured: a debug napi build at load 12 answered nothing within 2 s), and
-/// the sampler's own load would be what it measures; four is a few conversations more.
-pub const MAX_CHATS_IN_FLIGHT: usize = 4;
+/// with four open the probes' own AI SDK work still starved the streams they watch (load 17).
+/// Two keep sampling while one request hangs; a backend that hangs every request is sampled
+/// twice per hang limit.
+pub const MAX_CHATS_IN_FLIGHT: usize = 2;
 
 /// What one new chat got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
