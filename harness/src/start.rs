@@ -28,7 +28,7 @@ use crate::run_dir::RunDir;
 use crate::verify;
 
 pub const STAGE: &str = "start";
-/// DESIGN.md: cold start is the median of 10 starts.
+/// Cold start is the median of this many fresh starts (docs/cost.md#cold-start-harness-start).
 pub const STARTS: u32 = 10;
 /// `--quick`: enough for a median that is not one sample.
 pub const QUICK_STARTS: u32 = 3;
