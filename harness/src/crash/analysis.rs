@@ -23,14 +23,15 @@ use crate::chat::{self, Sent};
 pub struct Ended {
     pub tag: String,
     pub end: StreamEnd,
-    /// Absent when the stage abandoned it still open at the end of the watch.
+    /// Absent when the stage abandoned it still open at the end of the watch, or dropped it.
     pub sent: Option<Sent>,
     /// Its provider requests, oldest first.
     pub requests: Vec<RequestTimeline>,
 }
 
 impl Ended {
-    /// When the client got its last delta, else when it sent the request.
+    /// When the client got its last delta, else when it sent the request (`None` when its
+    /// answer was not kept: then the fault's moment stands in).
     fn progress_ns(&self) -> Option<u64> {
         let sent = self.sent.as_ref()?;
         let last = sent.answer.as_ref().ok().and_then(chat::last_delta_ns);
@@ -50,6 +51,8 @@ pub struct Replacement {
 pub struct Observed {
     pub fault: Fault,
     pub injected_ns: u64,
+    /// When the client dropped its chat (`client-disconnect`).
+    pub dropped_ns: Option<u64>,
     pub watch_end_ns: u64,
     pub bystanders: Vec<Ended>,
     pub faulted: Option<Ended>,
@@ -71,11 +74,7 @@ pub fn fault_ns(o: &Observed) -> u64 {
     let first = requests.first();
     let at = match o.fault {
         Fault::KillRuntime | Fault::HangRuntime => None,
-        Fault::ClientDisconnect => o
-            .faulted
-            .as_ref()
-            .and_then(|f| f.sent.as_ref())
-            .map(|s| s.returned_ns),
+        Fault::ClientDisconnect => o.dropped_ns,
         // The runtime runs the tool once its call is complete, which can be before the
         // provider's answer ends (and a runtime that dies then ends it early).
         Fault::CrashTool | Fault::PanicTool => {
@@ -277,7 +276,11 @@ fn provider_waste(o: &Observed, fault_ns: u64) -> ProviderWaste {
         waste.dead_streams += 1;
         if let Some(gone) = cancelled_at {
             waste.cancelled += 1;
-            let ended = e.sent.as_ref().map_or(o.watch_end_ns, |s| s.returned_ns);
+            let ended = match (&e.sent, e.end) {
+                (Some(s), _) => s.returned_ns,
+                (None, StreamEnd::Dropped) => fault_ns,
+                (None, _) => o.watch_end_ns,
+            };
             let ms = gone.saturating_sub(ended) as f64 / 1e6;
             slowest = Some(slowest.map_or(ms, |s| s.max(ms)));
         }

@@ -101,6 +101,7 @@ fn observed(fault: Fault) -> Observed {
     Observed {
         fault,
         injected_ns: 100 * MS,
+        dropped_ns: None,
         watch_end_ns: 5_000 * MS,
         bystanders: Vec::new(),
         faulted: None,
@@ -151,12 +152,7 @@ fn the_fault_time_comes_from_where_the_fault_happened() {
     );
 
     o.fault = Fault::ClientDisconnect;
-    o.faulted = Some(ended(
-        "f",
-        StreamEnd::Dropped,
-        sent(&[111], 600, false),
-        vec![],
-    ));
+    o.dropped_ns = Some(600 * MS);
     assert_eq!(fault_ns(&o), 600 * MS);
 
     o.fault = Fault::CrashTool;
@@ -340,4 +336,25 @@ fn provider_waste_tells_cancelled_from_orphaned_requests() {
     o.watch_end_ns = 132 * MS;
     let waste = outcome(&o).provider.unwrap();
     assert_eq!((waste.dead_streams, waste.cancelled), (1, 0));
+}
+
+#[test]
+fn a_dropped_chat_wastes_what_the_provider_sent_after_the_drop() {
+    let mut o = observed(Fault::ClientDisconnect);
+    o.dropped_ns = Some(600 * MS);
+    // Dropped at 600 ms; two frames went out before the provider saw it go at 720 ms.
+    let request = request(0, &[550, 600, 650, 700], Outcome::ClientGone, Some(720));
+    o.faulted = Some(Ended {
+        tag: "f".into(),
+        end: StreamEnd::Dropped,
+        sent: None,
+        requests: vec![request],
+    });
+    let out = outcome(&o);
+    let waste = out.provider.unwrap();
+    assert_eq!((waste.dead_streams, waste.cancelled), (1, 1));
+    assert_eq!(waste.wasted_tokens, 2);
+    assert_eq!(waste.cancel_ms_max, Some(120.0));
+    assert_eq!(out.faulted_stream, Some(StreamEnd::Dropped));
+    assert_eq!(out.blast_radius.unwrap().scope, BlastScope::Request);
 }

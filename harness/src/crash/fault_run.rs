@@ -10,7 +10,6 @@ use contract::clock::monotonic_ns;
 use contract::results::{CrashOutcome, Fault, StreamEnd};
 use contract::scenario::{Directive, Scenario};
 use rustix::process::{Pid, Signal};
-use tokio::task::JoinHandle;
 
 use conformance::cases::IDLE_TIMEOUT_S;
 use conformance::manifest::{Backend, Runtime};
@@ -19,9 +18,10 @@ use conformance::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOption
 use conformance::process::{STOP_GRACE, pid_alive};
 
 use super::Settings;
-use super::analysis::{self, Ended, Observed, Replacement};
+use super::analysis::{self, Observed, Replacement};
 use super::sampler::{Sampler, Target};
-use crate::chat::{self, Sent};
+use super::streams::{self, Stream};
+use crate::chat;
 use crate::{procfs, start};
 
 /// The faulted stream misbehaves after this many deltas: 10 gaps into a stream with 90 more to
@@ -39,8 +39,11 @@ const WATCH_POLL: Duration = Duration::from_millis(20);
 /// A sidecar prints its ready line 90-140 ms after its spawn on a quiet machine
 /// (backends/sidecar-host/src/member.rs); a second covers a loaded one.
 const POOL_SETTLE: Duration = Duration::from_secs(1);
-/// How often the mock's timeline is read while waiting for the streams to get going.
-const IN_FLIGHT_POLL: Duration = Duration::from_millis(50);
+/// How often the process group is counted while a pool starts.
+const POOL_POLL: Duration = Duration::from_millis(50);
+/// `client-disconnect` drops its chat once the provider has sent this many of its text
+/// chunks: surely mid-answer, with 90 more to come.
+const DROP_AFTER_CHUNKS: usize = 10;
 /// After the server exited on SIGTERM, how long its other processes may take to follow: the
 /// sidecars watch their parent every 250 ms (docs/architecture.md), so a second is generous.
 const LEFTOVER_GRACE: Duration = Duration::from_secs(1);
@@ -59,13 +62,6 @@ pub(super) struct Env<'a> {
     pub sidecars: Option<u32>,
     /// Prefix of every tag of this backend's requests.
     pub tag_base: String,
-}
-
-/// A stream the stage sent.
-#[derive(Debug)]
-struct Stream {
-    tag: String,
-    handle: JoinHandle<Sent>,
 }
 
 /// Measures `fault` on a fresh instance; never fails: what could not be measured says why.
@@ -142,19 +138,6 @@ fn fault_directive(fault: Fault, tag: &str, s: &Settings) -> Directive {
     d
 }
 
-fn spawn_stream(
-    env: &Env<'_>,
-    instance: &BackendInstance,
-    d: &Directive,
-    limit: Duration,
-) -> Stream {
-    let (client, base, body) = (env.http.clone(), instance.url().to_owned(), chat::body(d));
-    Stream {
-        tag: d.params.tag.clone().unwrap_or_default(),
-        handle: tokio::spawn(async move { chat::send(&client, &base, &body, limit).await }),
-    }
-}
-
 /// Everything from the streams' start to the backend's stop.
 async fn watch(
     env: &Env<'_>,
@@ -169,39 +152,37 @@ async fn watch(
     }
     // A safety net only: the watch abandons streams at its own limit.
     let stream_limit = s.in_flight_limit + s.watch_limit + s.hang_after;
+    let base = instance.url().to_owned();
     let bystanders = if signal_target.is_some() {
         s.streams
     } else {
-        s.streams - 1
+        s.streams.saturating_sub(1)
     };
     let streams: Vec<Stream> = (0..bystanders)
         .map(|i| {
-            let d = chat::directive(
-                Scenario::Text,
-                &format!("{tag}.s{i}"),
-                s.stream_chunks,
-                s.stream_gap_ms,
-            );
-            spawn_stream(env, &instance, &d, stream_limit)
+            let tag = format!("{tag}.s{i}");
+            let d = chat::directive(Scenario::Text, &tag, s.stream_chunks, s.stream_gap_ms);
+            Stream::spawn(&env.http, &base, &d, stream_limit)
         })
         .collect();
-    if let Err(why) = wait_in_flight(env.mock, &streams, s.in_flight_limit).await {
-        for st in &streams {
-            st.handle.abort();
-        }
+    let all: Vec<&Stream> = streams.iter().collect();
+    if let Err(why) = streams::wait_for_text(env.mock, &all, 1, s.in_flight_limit).await {
+        streams.iter().for_each(Stream::abort);
         instance.stop().await;
         return Err(why);
     }
 
+    let mut notes = Vec::new();
     let injected = Instant::now();
     let injected_ns = monotonic_ns();
     let sampler = Sampler::start(Target {
         client: env.http.clone(),
-        base: instance.url().to_owned(),
+        base: base.clone(),
         tag: format!("{tag}.p"),
         interval: s.sample_interval,
         hang_after: s.hang_after,
     });
+    let mut dropped_ns = None;
     let faulted = match (fault, signal_target) {
         (Fault::KillRuntime, Some(pid)) => {
             signal(pid, Signal::KILL);
@@ -213,20 +194,26 @@ async fn watch(
         }
         (Fault::ClientDisconnect, _) => {
             let d = fault_directive(fault, &format!("{tag}.f"), s);
-            Some(spawn_stream(env, &instance, &d, s.disconnect_after))
+            let mut st = Stream::spawn(&env.http, &base, &d, stream_limit);
+            let one = [&st];
+            let waited =
+                streams::wait_for_text(env.mock, &one, DROP_AFTER_CHUNKS, s.in_flight_limit);
+            if let Err(why) = waited.await {
+                notes.push(format!("dropped anyway: {why}"));
+            }
+            st.drop_now();
+            dropped_ns = Some(monotonic_ns());
+            Some(st)
         }
         _ => {
             let d = fault_directive(fault, &format!("{tag}.f"), s);
-            Some(spawn_stream(env, &instance, &d, stream_limit))
+            Some(Stream::spawn(&env.http, &base, &d, stream_limit))
         }
     };
 
     let deadline = injected + s.watch_limit;
     loop {
-        let all_done = streams
-            .iter()
-            .chain(&faulted)
-            .all(|st| st.handle.is_finished());
+        let all_done = streams.iter().chain(&faulted).all(Stream::is_finished);
         let settled = all_done
             && injected.elapsed() >= s.min_watch
             && (instance.process.has_exited() || sampler.serving());
@@ -235,19 +222,15 @@ async fn watch(
         }
         tokio::time::sleep(WATCH_POLL).await;
     }
-    let mut notes = Vec::new();
     let mut bystanders = Vec::new();
     for st in streams {
-        bystanders.push(collect(st, false).await);
+        bystanders.push(st.collect().await);
     }
     let mut faulted = match faulted {
-        Some(st) => Some(collect(st, fault == Fault::ClientDisconnect).await),
+        Some(st) => Some(st.collect().await),
         None => None,
     };
-    if fault == Fault::ClientDisconnect && faulted.as_ref().is_some_and(|f| !had_delta(f)) {
-        notes.push("the dropped stream had received no delta yet".to_owned());
-    }
-    wait_provider_settled(env.mock, bystanders.iter().chain(&faulted), deadline).await;
+    streams::wait_provider_settled(env.mock, bystanders.iter().chain(&faulted), deadline).await;
     let watch_end_ns = monotonic_ns();
     let samples = sampler.finish().await;
     let server_exited = instance.process.has_exited();
@@ -269,6 +252,7 @@ async fn watch(
     Ok(Observed {
         fault,
         injected_ns,
+        dropped_ns,
         watch_end_ns,
         bystanders,
         faulted,
@@ -290,96 +274,9 @@ async fn wait_for_pool(instance: &BackendInstance, sidecars: u32, limit: Duratio
         .unwrap_or(usize::MAX)
         .saturating_add(1);
     while procfs::tree(instance.process.pgid(), None).len() < want && Instant::now() < deadline {
-        tokio::time::sleep(IN_FLIGHT_POLL).await;
+        tokio::time::sleep(POOL_POLL).await;
     }
     tokio::time::sleep(POOL_SETTLE).await;
-}
-
-/// Waits until the mock has sent text on every stream (each is then surely in flight).
-async fn wait_in_flight(
-    mock: &MockProcess,
-    streams: &[Stream],
-    limit: Duration,
-) -> Result<(), String> {
-    let deadline = Instant::now() + limit;
-    let mut waiting: Vec<&str> = streams.iter().map(|s| s.tag.as_str()).collect();
-    while !waiting.is_empty() {
-        // One read per stream still waiting, all at once, so a pass costs one round trip.
-        let reads = waiting.iter().map(|tag| mock.timeline(tag));
-        let flowing: Vec<bool> = futures::future::join_all(reads)
-            .await
-            .into_iter()
-            .map(|t| t.is_ok_and(|t| t.requests.iter().any(|r| r.text_chunks().next().is_some())))
-            .collect();
-        waiting = waiting
-            .into_iter()
-            .zip(flowing)
-            .filter_map(|(tag, flowing)| (!flowing).then_some(tag))
-            .collect();
-        if !waiting.is_empty() && Instant::now() >= deadline {
-            return Err(format!(
-                "{} of {} streams got no text from the provider within {limit:?}",
-                waiting.len(),
-                streams.len()
-            ));
-        }
-        tokio::time::sleep(IN_FLIGHT_POLL).await;
-    }
-    Ok(())
-}
-
-/// A stream as it ended; one still open is abandoned (dropped) and counts as hung.
-async fn collect(stream: Stream, dropped_on_purpose: bool) -> Ended {
-    if !stream.handle.is_finished() {
-        stream.handle.abort();
-        return Ended {
-            tag: stream.tag,
-            end: StreamEnd::Hung,
-            sent: None,
-            requests: Vec::new(),
-        };
-    }
-    let sent = stream.handle.await.ok();
-    let end = match &sent {
-        Some(s) if dropped_on_purpose && s.timed_out => StreamEnd::Dropped,
-        Some(s) => chat::end_of(s),
-        None => StreamEnd::Hung,
-    };
-    Ended {
-        tag: stream.tag,
-        end,
-        sent,
-        requests: Vec::new(),
-    }
-}
-
-fn had_delta(e: &Ended) -> bool {
-    e.sent
-        .as_ref()
-        .and_then(|s| s.answer.as_ref().ok())
-        .and_then(chat::last_delta_ns)
-        .is_some()
-}
-
-/// Gives the provider requests of streams that died until `deadline` to end, so a request the
-/// backend did not cancel shows the frames it went on sending.
-async fn wait_provider_settled<'a>(
-    mock: &MockProcess,
-    ended: impl Iterator<Item = &'a Ended>,
-    deadline: Instant,
-) {
-    for e in ended.filter(|e| e.end != StreamEnd::Completed) {
-        loop {
-            let open = mock
-                .timeline(&e.tag)
-                .await
-                .is_ok_and(|t| t.requests.iter().any(|r| !r.is_settled()));
-            if !open || Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(WATCH_POLL).await;
-        }
-    }
 }
 
 /// `/health` answers 200 and a new chat completes, each within the hang limit.

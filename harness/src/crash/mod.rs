@@ -16,6 +16,7 @@
 mod analysis;
 mod fault_run;
 mod sampler;
+mod streams;
 pub mod table;
 
 use std::path::PathBuf;
@@ -56,8 +57,6 @@ pub struct Settings {
     pub min_watch: Duration,
     /// How long the streams may take to get going before the fault is injected.
     pub in_flight_limit: Duration,
-    /// `client-disconnect` drops its stream this long after sending it.
-    pub disconnect_after: Duration,
 }
 
 /// The figure: 20 streams in flight (10 with `--quick`).
@@ -79,8 +78,6 @@ const HANG_AFTER: Duration = Duration::from_secs(2);
 const WATCH_LIMIT: Duration = Duration::from_secs(20);
 const MIN_WATCH: Duration = Duration::from_secs(1);
 const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(10);
-/// Ten gaps into the stream: it has text, and most of its answer is still to come.
-const DISCONNECT_AFTER: Duration = Duration::from_millis(500);
 
 impl Settings {
     pub fn full() -> Self {
@@ -93,7 +90,6 @@ impl Settings {
             watch_limit: WATCH_LIMIT,
             min_watch: MIN_WATCH,
             in_flight_limit: IN_FLIGHT_LIMIT,
-            disconnect_after: DISCONNECT_AFTER,
         }
     }
 
