@@ -145,8 +145,9 @@ pub struct CrashOutcome {
     pub provider_cancelled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderWaste>,
-    /// Processes of the backend still alive after it was stopped, which the stage had to kill
-    /// (a runtime the fault left behind).
+    /// Processes of the backend still alive 1 s after its server exited on SIGTERM, which the
+    /// stage then killed (a runtime the fault left behind); absent when the server itself
+    /// would not exit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leftover_processes: Option<u32>,
     /// Fault -> the stage stopped watching.

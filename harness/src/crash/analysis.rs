@@ -60,7 +60,8 @@ pub struct Observed {
     pub server_exited: bool,
     pub survived: bool,
     pub replacement: Option<Result<Replacement, String>>,
-    pub leftover_processes: u32,
+    /// `None` when the server would not exit on SIGTERM (then nothing can be said).
+    pub leftover_processes: Option<u32>,
     /// Things worth saying that no field holds (a forced stop, a failed replacement).
     pub notes: Vec<String>,
 }
@@ -111,7 +112,7 @@ pub fn outcome(o: &Observed) -> CrashOutcome {
     let mut out = CrashOutcome::measured();
     out.survived = Some(o.survived);
     out.watched_ms = Some(ms(o.watch_end_ns));
-    out.leftover_processes = Some(o.leftover_processes);
+    out.leftover_processes = o.leftover_processes;
     out.faulted_stream = o.faulted.as_ref().map(|f| f.end);
     out.statuses = statuses(&o.samples, fault_ns);
     out.detect_ms = first_unavailable_ns(&o.samples, fault_ns).map(ms);

@@ -109,7 +109,7 @@ fn observed(fault: Fault) -> Observed {
         server_exited: false,
         survived: true,
         replacement: None,
-        leftover_processes: 0,
+        leftover_processes: Some(0),
         notes: Vec::new(),
     }
 }

@@ -105,13 +105,16 @@ fn launch_options(fault: Fault, sidecars: Option<u32>) -> LaunchOptions {
     if fault == Fault::Stall {
         extra_args.extend(["--idle-timeout-s".to_owned(), IDLE_TIMEOUT_S.to_string()]);
     }
-    if let Some(n) = sidecars {
-        extra_args.extend(["--sidecars".to_owned(), n.to_string()]);
-    }
+    extra_args.extend(pool_args(sidecars));
     LaunchOptions {
         extra_args,
         instance: Some(fault.name().trim_start_matches('_').to_owned()),
     }
+}
+
+/// `--sidecars N` for a pool run, nothing otherwise.
+fn pool_args(sidecars: Option<u32>) -> Vec<String> {
+    sidecars.map_or_else(Vec::new, |n| vec!["--sidecars".to_owned(), n.to_string()])
 }
 
 /// The request that carries a fault, paced like the streams around it.
@@ -296,14 +299,14 @@ async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bool {
 }
 
 /// SIGTERM to the server alone (as a container runtime sends it), then counts the processes
-/// of its tree still alive a grace period after it exited: what the fault left behind. Then
-/// stops whatever is left (its group, its runtime, every tracked process). A stopped process is
-/// continued first, so it can act on the signal.
+/// of its tree still alive a grace period after it exited: what the fault left behind (`None`
+/// when the server itself would not exit). Then stops whatever is left (its group, its runtime,
+/// every tracked process). A stopped process is continued first, so it can act on the signal.
 async fn stop_counting_leftovers(
     mut instance: BackendInstance,
     tracked: &[u32],
     already_exited: bool,
-) -> (u32, Option<String>) {
+) -> (Option<u32>, Option<String>) {
     for &p in tracked {
         signal(p, Signal::CONT);
     }
@@ -321,24 +324,29 @@ async fn stop_counting_leftovers(
             ));
         }
     }
-    let others: Vec<u32> = tracked.iter().copied().filter(|&p| p != pid).collect();
-    let deadline = Instant::now() + LEFTOVER_GRACE;
-    while !alive(&others).is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(LEFTOVER_POLL).await;
-    }
-    let left = alive(&others).len();
+    // Only a server that exited can have left something behind.
+    let left = if note.is_none() {
+        let others: Vec<u32> = tracked.iter().copied().filter(|&p| p != pid).collect();
+        let deadline = Instant::now() + LEFTOVER_GRACE;
+        while !alive(&others).is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(LEFTOVER_POLL).await;
+        }
+        Some(u32::try_from(alive(&others).len()).unwrap_or(u32::MAX))
+    } else {
+        None
+    };
     instance.stop().await;
     for p in alive(tracked) {
         signal(p, Signal::KILL);
     }
-    (u32::try_from(left).unwrap_or(u32::MAX), note)
+    (left, note)
 }
 
 /// The process died and nothing restarts it: a fresh one's cold start, what an outside
 /// supervisor would need at best.
 async fn replacement(env: &Env<'_>, fault: Fault, tag: &str) -> Result<Replacement, String> {
     let opts = LaunchOptions {
-        extra_args: launch_options(Fault::KillRuntime, env.sidecars).extra_args,
+        extra_args: pool_args(env.sidecars),
         instance: Some(format!(
             "{}-replacement",
             fault.name().trim_start_matches('_')
