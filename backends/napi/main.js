@@ -71,6 +71,7 @@ async function main() {
     callTool: async (name, input) =>
       JSON.parse(await backend.callTool(name, JSON.stringify(input ?? {}))),
     idleTimeoutMs: backend.idleTimeoutMs,
+    maxRetries: backend.maxRetries,
     log,
   });
   const handleChat = createChatHandler({

@@ -2,6 +2,7 @@
 //! scenario promises (content, tool calls, steps, finish reason, 1:1 text-delta mapping).
 
 use contract::api_error::{ErrorBody, ErrorCode};
+use contract::error_text;
 use contract::scenario::{
     Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
 };
@@ -78,15 +79,15 @@ pub fn protocol(reading: &StreamReading, oracle: &OracleReading) -> Result<(), S
     }
 }
 
-/// The client text docs/architecture.md ("Error text") fixes for an upstream fault, the same
-/// in every backend.
+/// The client text docs/architecture.md#error-text fixes for an upstream fault, the same in
+/// every backend (`contract::error_text`).
 pub fn upstream_error_text(scenario: Scenario, idle_timeout_s: u64) -> Option<String> {
     Some(match scenario {
-        Scenario::Http429 => "provider returned HTTP 429".to_owned(),
-        Scenario::Http500 => "provider returned HTTP 500".to_owned(),
-        Scenario::MalformedChunk => "provider sent a malformed chunk".to_owned(),
-        Scenario::Truncated => "provider stream ended unexpectedly".to_owned(),
-        Scenario::Stall => format!("provider sent nothing for {idle_timeout_s} s"),
+        Scenario::Http429 => error_text::provider_status(429),
+        Scenario::Http500 => error_text::provider_status(500),
+        Scenario::MalformedChunk => error_text::PROVIDER_MALFORMED.to_owned(),
+        Scenario::Truncated => error_text::PROVIDER_TRUNCATED.to_owned(),
+        Scenario::Stall => error_text::provider_idle(idle_timeout_s),
         _ => return None,
     })
 }

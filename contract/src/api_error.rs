@@ -29,6 +29,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in status order (the generated JavaScript lists them all); a new variant
+    /// goes here too.
+    pub const ALL: &[ErrorCode] = &[
+        Self::InvalidRequest,
+        Self::Unauthorized,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RateLimited,
+        Self::Internal,
+        Self::UpstreamError,
+        Self::Unavailable,
+    ];
+
+    /// The code as it appears in the JSON body, e.g. `invalid_request`.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
@@ -65,5 +88,17 @@ impl ErrorBody {
                 message: message.into(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_codes_once_in_status_order_by_their_json_names() {
+        let statuses: Vec<u16> = ErrorCode::ALL.iter().map(|c| c.status()).collect();
+        assert!(statuses.windows(2).all(|w| w[0] < w[1]), "{statuses:?}");
+        assert_eq!(ErrorCode::InvalidRequest.name(), "invalid_request");
     }
 }

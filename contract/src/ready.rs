@@ -21,6 +21,10 @@ pub struct ReadyLine {
 pub const READY_EVENT: &str = "ready";
 
 impl ReadyLine {
+    /// The fields as serialised, in order; the generated JavaScript builds the line from this
+    /// list (a test below keeps it equal to the struct).
+    pub const FIELDS: &[&str] = &["event", "backend", "url", "pid", "runtime_pid"];
+
     pub fn new(
         backend: impl Into<String>,
         url: impl Into<String>,
@@ -62,5 +66,18 @@ mod tests {
         assert!(
             ReadyLine::parse(r#"{"event":"stopped","backend":"x","url":"","pid":1}"#).is_none()
         );
+    }
+
+    #[test]
+    fn fields_lists_every_serialised_field_in_order() {
+        let line = ReadyLine::new("b", "u", Some(1)).to_line();
+        let keys: Vec<&str> = line
+            .split('"')
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|pair| pair[1].starts_with(':'))
+            .map(|pair| pair[0])
+            .collect();
+        assert_eq!(keys, ReadyLine::FIELDS);
     }
 }

@@ -26,15 +26,13 @@ import { parseArgs } from 'node:util';
 import { describeError, isMain, readStdin, runMain, UsageError, writeLine } from './lib/cli.mjs';
 import { fakeTools } from './lib/fake-tools.mjs';
 import { loadRestTools } from './lib/rest-tools.mjs';
+import { DEFAULT_MODEL, MAX_STEPS } from '../../contract/js/contract.mjs';
 import { uiErrorText } from './lib/ui-error-text.mjs';
 
 const USAGE = `usage: node reference-chat.mjs --base-url URL (--text TEXT | --body-stdin)
          [--tools-rest URL | --fake-tools] [--model M] [--timeout-ms N]
 `;
 
-/** Steps of a multi-step tool answer, as every backend allows (contract::MAX_STEPS). */
-export const MAX_STEPS = 5;
-const DEFAULT_MODEL = 'mock-gpt';
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** The UI messages of a conversation that is one user message. */

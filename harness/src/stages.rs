@@ -14,14 +14,18 @@ use crate::build::{self, BuildOutcome};
 use crate::cli::ConformanceArgs;
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
+use crate::{build_study, cost, crash, size, start};
 
-/// Builds `backends`; returns the names of those whose build failed (each reported on stderr).
+/// Builds `backends`, then records the size of what was built and the build study (measured
+/// with `clean_builds`, else reused when cached for these sources); returns the names of those
+/// whose build failed (each reported on stderr).
 pub async fn build(
     root: &Path,
     backends: &[Backend],
     run: &mut RunDir,
     quick: bool,
-) -> Vec<String> {
+    clean_builds: bool,
+) -> Result<Vec<String>> {
     let mut failed = Vec::new();
     for (name, outcome) in build::build_all(backends, root, run, quick).await {
         if let BuildOutcome::Failed(e) = outcome {
@@ -29,7 +33,22 @@ pub async fn build(
             failed.push(name);
         }
     }
-    failed
+    let built: Vec<Backend> = backends
+        .iter()
+        .filter(|b| !failed.iter().any(|f| f == b.name()))
+        .cloned()
+        .collect();
+    size::run(&built, root, run)?;
+    let mut out = std::io::stdout().lock();
+    size::write_table(&mut out, run, &built)?;
+    let opts = build_study::Options {
+        root: root.to_owned(),
+        clean_builds,
+        reports: root.join("reports"),
+    };
+    let studies = build_study::run(&built, run, &opts).await?;
+    build_study::write_table(&mut out, run, &studies)?;
+    Ok(failed)
 }
 
 /// Runs the suite, prints the matrix; returns whether any case failed.
@@ -67,4 +86,30 @@ pub async fn conformance(
 /// Runs the bench stage on `backends` into `run` (it prints its own table).
 pub async fn bench(backends: &[Backend], run: &mut RunDir, opts: &bench::Options) -> Result<()> {
     bench::run(backends, run, opts).await
+}
+
+/// Runs the start stage, prints its table; returns how many backends it measured.
+pub async fn start(backends: &[Backend], run: &mut RunDir, opts: &start::Options) -> Result<usize> {
+    let measured = start::run(backends, run, opts).await?;
+    start::write_table(&mut std::io::stdout().lock(), &measured)?;
+    Ok(measured.len())
+}
+
+/// Runs the crash stage, prints the matrix; returns how many backends it measured.
+pub async fn crash(backends: &[Backend], run: &mut RunDir, opts: &crash::Options) -> Result<usize> {
+    let matrix = crash::run(backends, run, opts).await?;
+    crash::table::write(&mut std::io::stdout().lock(), &matrix)?;
+    Ok(matrix.len())
+}
+
+/// Prices what `run` measured with the table at `prices`, prints it.
+pub fn cost(root: &Path, backends: &[Backend], run: &mut RunDir, prices: &Path) -> Result<()> {
+    let shown = prices
+        .strip_prefix(root)
+        .unwrap_or(prices)
+        .display()
+        .to_string();
+    let priced = cost::run(backends, run, prices, &shown)?;
+    cost::write_table(&mut std::io::stdout().lock(), &priced)?;
+    Ok(())
 }

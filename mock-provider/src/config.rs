@@ -3,8 +3,9 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-/// The model name the mock reports when a request names none (and lists at `/v1/models`).
-pub const DEFAULT_MODEL: &str = "mock-gpt";
+/// The model name the mock reports when a request names none (and lists at `/v1/models`): the
+/// one every server asks for by default.
+pub const DEFAULT_MODEL: &str = contract::DEFAULT_MODEL;
 /// Requests kept in the timeline before the oldest are dropped: a day of conformance runs, or a
 /// benchmark of a few minutes at full load, at a few hundred bytes to a few KiB each.
 pub const DEFAULT_TIMELINE_CAPACITY: usize = 100_000;

@@ -19,7 +19,7 @@ pub struct ServerArgs {
     #[arg(long, value_parser = parse_provider_url)]
     pub provider_url: String,
     /// Model name sent to the provider.
-    #[arg(long, default_value = "mock-gpt")]
+    #[arg(long, default_value = contract::DEFAULT_MODEL)]
     pub model: String,
     /// The spec corpus the tools and the REST API read.
     #[arg(long, default_value = "fixtures/specs")]
@@ -36,8 +36,16 @@ pub struct ServerArgs {
     #[arg(long, requires = "enable_fault_injection", value_name = "N")]
     pub inject_delay_us: Option<u64>,
     /// An upstream silent this many seconds ends the stream with an error.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(
+        long,
+        default_value_t = contract::DEFAULT_IDLE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub idle_timeout_s: u64,
+    /// Retries of a provider request that failed with 408/409/429/5xx or could not connect,
+    /// with the AI SDK's backoff (2 s, then 4 s; `Retry-After` honoured); 0 fails at once.
+    #[arg(long, default_value_t = contract::DEFAULT_MAX_RETRIES)]
+    pub max_retries: u32,
     /// From `OPENAI_API_KEY`; deliberately not a flag, so it never shows in `ps`.
     #[arg(skip = ApiKey::from_env())]
     pub api_key: ApiKey,
@@ -118,6 +126,7 @@ mod tests {
         assert_eq!(args.rate_limit.to_string(), "10/min");
         assert!(!args.enable_fault_injection);
         assert_eq!(args.idle_timeout_s, 60);
+        assert_eq!(args.max_retries, 2);
         assert!(
             Cli::try_parse_from(["x"]).is_err(),
             "--provider-url is required"

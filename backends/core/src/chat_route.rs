@@ -19,6 +19,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use contract::error_text;
 use contract::ui_chunk::UiChunk;
 use futures::Stream;
 use serde_json::json;
@@ -31,12 +32,6 @@ use crate::inject;
 use crate::rate_limit::RateLimiter;
 use crate::tools::panic_message;
 use crate::ui_stream::{SseBody, done_frame, encode_chunk};
-
-/// The error text a stream in flight ends with when the server shuts down.
-pub const SHUTDOWN_ERROR_TEXT: &str = "the server is shutting down; retry the request";
-/// The error text a stream ends with when the backend's stream panicked (docs/architecture.md,
-/// "Error text": anything else).
-pub const STREAM_PANIC_ERROR_TEXT: &str = "internal error in the chat runtime";
 
 pub(crate) struct Shell<B> {
     pub backend: Arc<B>,
@@ -190,12 +185,12 @@ impl ShellStream {
             Err(panic) => {
                 tracing::error!(panic = %panic_message(panic.as_ref()), "the chat stream panicked");
                 return Poll::Ready(
-                    self.end_with_error(Ending::BackendPanicked, STREAM_PANIC_ERROR_TEXT),
+                    self.end_with_error(Ending::BackendPanicked, error_text::INTERNAL_ERROR),
                 );
             }
         }
         if self.shutdown.as_mut().poll(cx).is_ready() {
-            let frame = self.end_with_error(Ending::ShutDown, SHUTDOWN_ERROR_TEXT);
+            let frame = self.end_with_error(Ending::ShutDown, error_text::SHUTTING_DOWN);
             // The backend's stream is dropped above; firing the token stops its upstream work.
             drop(self.cancel_on_drop.take());
             return Poll::Ready(frame);

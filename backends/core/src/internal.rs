@@ -12,8 +12,8 @@ use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use contract::MAX_BODY_BYTES;
 use contract::tools::{ToolList, ToolOutcome};
+use contract::{MAX_BODY_BYTES, error_text};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
@@ -106,7 +106,7 @@ async fn execute(
 ) -> Result<Json<ToolOutcome>, ApiError> {
     let name = path_param(name)?;
     if !toolbox.has(&name) {
-        return Err(ApiError::NotFound(format!("unknown tool: {name}")));
+        return Err(ApiError::NotFound(error_text::unknown_tool(&name)));
     }
     let body = body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

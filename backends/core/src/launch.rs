@@ -6,12 +6,12 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # use leanspec_core::{ChatBackend, Launch, ServerArgs};
-//! # async fn example<B: ChatBackend>(args: ServerArgs, make: impl FnOnce(&Launch) -> B) -> anyhow::Result<()> {
+//! # use leanspec_core::{BoundServer, ChatBackend, ServerArgs};
+//! # async fn example<B: ChatBackend>(args: ServerArgs, make: impl FnOnce(&BoundServer) -> B) -> anyhow::Result<()> {
 //! leanspec_core::init_tracing();
-//! let launch = Launch::bind(args).await?;
-//! let backend = Arc::new(make(&launch));
-//! launch.run(backend).await
+//! let server = BoundServer::bind(args).await?;
+//! let backend = Arc::new(make(&server));
+//! server.run(backend).await
 //! # }
 //! ```
 
@@ -117,24 +117,34 @@ pub async fn health_ok(addr: SocketAddr) -> bool {
     )
 }
 
-/// A server bound and loaded, not yet serving.
+/// A server whose corpus is loaded and whose public listener is bound, not yet serving: every
+/// backend starts through here, so binding, its errors and its log line are the same in all.
 #[derive(Debug)]
-pub struct Launch {
+pub struct BoundServer {
     pub args: ServerArgs,
     pub listener: TcpListener,
     pub state: CoreState,
 }
 
-impl Launch {
+impl BoundServer {
     /// Loads the spec corpus and binds `--listen`.
     pub async fn bind(args: ServerArgs) -> anyhow::Result<Self> {
         let state = CoreState::from_args(&args).context("cannot load the spec corpus")?;
+        Self::bind_loaded(args, state).await
+    }
+
+    /// Binds `--listen` for a corpus loaded already: the napi addon loads it first, because
+    /// the JavaScript chat function needs the tool definitions before the server serves.
+    pub async fn bind_loaded(args: ServerArgs, state: CoreState) -> anyhow::Result<Self> {
         if state.store().is_empty() {
             tracing::warn!(specs_dir = %args.specs_dir.display(), "the spec corpus is empty; is --specs-dir right?");
         }
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let listener = TcpListener::bind(args.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {}; pick a free port or use port 0",
+                args.listen
+            )
+        })?;
         tracing::info!(
             specs = state.store().len(),
             rate_limit = %args.rate_limit,

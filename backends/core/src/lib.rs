@@ -26,7 +26,7 @@
 //! - `Health::Unavailable` carries a `reason` besides `retry_after_s` (shown in the 503 body).
 //! - `SpecStore::search(query, limit)` takes the number of hits wanted.
 //! - `serve(listener, backend, state, shutdown)` takes a [`CoreState`] built by
-//!   [`CoreState::from_args`] (or [`CoreState::new`]); [`Launch`] is the `run_main` helper.
+//!   [`CoreState::from_args`] (or [`CoreState::new`]); [`BoundServer`] is the `run_main` helper.
 //! - `internal_router(toolbox, InternalAuth)`: [`InternalAuth::Transport`] for the 0600 Unix
 //!   socket, [`InternalAuth::Bearer`] for loopback TCP.
 //! - The rate limit applies to `POST /api/chat` only; health, REST and tools are cheap
@@ -54,10 +54,9 @@ pub mod ui_stream;
 
 pub use args::{ApiKey, ServerArgs};
 pub use backend::{ChatBackend, Health};
-pub use chat_route::{SHUTDOWN_ERROR_TEXT, STREAM_PANIC_ERROR_TEXT};
 pub use error::ApiError;
 pub use internal::{InternalAuth, internal_router, random_bearer_token};
-pub use launch::{Launch, init_tracing, print_ready_line, shutdown_signal};
+pub use launch::{BoundServer, init_tracing, print_ready_line, shutdown_signal};
 pub use rate_limit::{RateLimit, RateLimiter};
 pub use server::{CoreState, router, serve};
 pub use spec_store::{Spec, SpecStore, SpecStoreError, SpecSummary, Status};

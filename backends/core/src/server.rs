@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use contract::SHUTDOWN_GRACE;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -30,10 +31,6 @@ use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::rest;
 use crate::spec_store::{SpecStore, SpecStoreError};
 use crate::tools::{Toolbox, panic_message};
-
-/// Shutdown must finish within 2 s, sidecar included (docs/design.md#shutdown); this leaves
-/// the sidecar half a second.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
 /// What the shell holds besides the backend. Cheap to clone.
 #[derive(Debug, Clone)]

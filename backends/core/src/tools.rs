@@ -9,6 +9,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use contract::error_text;
 use contract::tools::{
     CRASH_TOOL, GET_SPEC, LIST_SPECS, PANIC_TOOL, SEARCH_SPECS, ToolDefinition, ToolList,
     ToolOutcome,
@@ -109,7 +110,7 @@ impl Toolbox {
     pub fn execute_sync(&self, name: &str, input: Value) -> ToolOutcome {
         if !self.has(name) {
             return ToolOutcome::Error {
-                message: format!("unknown tool: {name}"),
+                message: error_text::unknown_tool(name),
             };
         }
         if name == CRASH_TOOL {
@@ -121,7 +122,7 @@ impl Toolbox {
             Ok(Ok(output)) => ToolOutcome::Ok { output },
             Ok(Err(message)) => ToolOutcome::Error { message },
             Err(panic) => ToolOutcome::Error {
-                message: format!("tool panicked: {}", panic_message(panic.as_ref())),
+                message: error_text::tool_panicked(panic_message(panic.as_ref())),
             },
         }
     }
@@ -163,7 +164,7 @@ fn parse_input<T: DeserializeOwned>(tool: &str, input: Value) -> Result<T, Strin
     };
     parsed.map_err(|detail| {
         tracing::info!(tool, %detail, "invalid tool input");
-        format!("invalid input for tool {tool}")
+        error_text::invalid_tool_input(tool)
     })
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use common::*;
 use leanspec_core::{
-    ApiKey, InternalAuth, Launch, ServerArgs, internal_router, random_bearer_token,
+    ApiKey, BoundServer, InternalAuth, ServerArgs, internal_router, random_bearer_token,
 };
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -66,11 +66,11 @@ async fn the_api_key_and_tokens_never_appear_in_the_log() {
         specs_dir.to_str().unwrap(),
     ]);
     cli.server.api_key = ApiKey::new(API_KEY);
-    let launch = Launch::bind(cli.server).await.unwrap();
-    let url = launch.url().unwrap();
+    let server = BoundServer::bind(cli.server).await.unwrap();
+    let url = server.url().unwrap();
     let backend = FakeBackend::new();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(launch.run_until(backend, async move {
+    let running = tokio::spawn(server.run_until(backend, async move {
         let _ = stopped.await;
     }));
 

@@ -5,10 +5,10 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
+use contract::error_text;
 use contract::sse::{SseDecoder, SseEvent};
 use contract::ui_chunk::UiChunk;
 use futures::{Stream, StreamExt};
-use leanspec_core::{SHUTDOWN_ERROR_TEXT, STREAM_PANIC_ERROR_TEXT};
 use tokio::sync::mpsc;
 
 /// Reads the body until the decoder completes at least one frame, returns those frames.
@@ -178,7 +178,7 @@ async fn a_panic_inside_the_stream_ends_it_with_an_error_chunk_and_done() {
         .map(|e| UiChunk::from_json(&e.data).unwrap())
         .collect();
     assert_eq!(chunks[0], UiChunk::text_delta("t0", "before the panic"));
-    assert_eq!(chunks[1], UiChunk::error(STREAM_PANIC_ERROR_TEXT));
+    assert_eq!(chunks[1], UiChunk::error(error_text::INTERNAL_ERROR));
     assert!(events[2].is_done());
     assert_eq!(events.len(), 3);
     assert!(server.backend.last_token().is_cancelled());
@@ -201,7 +201,7 @@ async fn shutdown_ends_streams_in_flight_and_cancels_them() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(
         UiChunk::from_json(&events[0].data).unwrap(),
-        UiChunk::error(SHUTDOWN_ERROR_TEXT)
+        UiChunk::error(error_text::SHUTTING_DOWN)
     );
     assert!(events[1].is_done());
     assert!(server.backend.last_token().is_cancelled());

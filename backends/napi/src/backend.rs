@@ -105,6 +105,12 @@ impl Backend {
         self.args.idle_timeout_s as f64 * 1000.0
     }
 
+    /// `--max-retries`, for the chat function's provider calls.
+    #[napi(getter)]
+    pub fn max_retries(&self) -> u32 {
+        self.args.max_retries
+    }
+
     /// The tool definitions (`[{name, description, input_schema}]`) as JSON, for `createChat`.
     #[napi]
     pub fn tool_definitions_json(&self) -> String {

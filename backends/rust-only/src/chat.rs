@@ -4,24 +4,33 @@
 //! The stream is a generator (`async_stream`), not a spawned task: the response body polls it,
 //! so a frame is produced only when the body can take it, and dropping the body (the client
 //! hung up) drops the provider stream and any running tool at once.
+//!
+//! Layout: [`ChatEngine::answer`] is that generator; it drives an `Answer`, a state machine
+//! with one method per thing it waits for (`open_step`: the provider's headers; `read_chunk`:
+//! the next provider chunk, within the idle timeout; `next_tool_result`) and one per
+//! transition (`finish_step`, `end_step`, `fail_step`). `append_step` builds the next step's
+//! request.
 
 use std::collections::HashSet;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
     ChatCompletionRequestMessage, ChatCompletionRequestToolMessage,
-    ChatCompletionRequestToolMessageContent, ChatCompletionTools, FunctionCall,
+    ChatCompletionRequestToolMessageContent, ChatCompletionResponseStream, ChatCompletionTools,
+    FunctionCall,
 };
 use bytes::Bytes;
 use contract::tools::ToolOutcome;
 use contract::ui_chunk::{FinishReason, ToolChunkExtra, UiChunk};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use serde_json::Value;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::convert::output_content;
 use crate::error::UpstreamError;
@@ -58,136 +67,290 @@ impl<T: ToolRunner> ChatEngine<T> {
         messages: Vec<ChatCompletionRequestMessage>,
         cancel: CancellationToken,
     ) -> impl Stream<Item = Bytes> + Send + 'static {
-        let engine = self;
+        let mut answer = Answer::new(self, messages, cancel);
         async_stream::stream! {
-            let mut cancelled = pin!(cancel.cancelled_owned());
-            let idle = engine.provider.idle_timeout();
             yield frames::chunk(&UiChunk::Start { message_id: None, message_metadata: None });
-            let mut history = messages;
-            let mut ids = TextIds::default();
-            // Frames one provider chunk produces; drained after each, so it never reallocates.
-            let mut out: Vec<Bytes> = Vec::with_capacity(8);
-            for step_number in 1..=contract::MAX_STEPS {
-                let upstream = tokio::select! {
-                    biased;
-                    () = &mut cancelled => return parked().await,
-                    upstream = engine.provider.stream(history.clone(), &engine.openai_tools) => upstream,
-                };
-                let mut upstream = match upstream {
-                    Ok(upstream) => upstream,
-                    Err(error) => {
-                        yield frames::chunk(&UiChunk::error(error.to_string()));
-                        yield frames::done();
-                        return;
-                    }
-                };
-                let mut step = Step::new();
-                let mut silence = pin!(tokio::time::sleep(idle));
-                let failure = loop {
-                    let next = tokio::select! {
-                        biased;
-                        () = &mut cancelled => None,
-                        next = upstream.next() => Some(next),
-                        () = &mut silence => break Some(UpstreamError::Idle(idle)),
-                    };
-                    let Some(next) = next else {
-                        drop(upstream);
-                        return parked().await;
-                    };
-                    match next {
-                        None => break None,
-                        Some(Err(error)) => break Some(UpstreamError::from_openai(error)),
-                        Some(Ok(chunk)) => {
-                            silence.as_mut().reset(Instant::now() + idle);
-                            if let Err(error) = step.on_chunk(chunk, &engine.tool_names, &mut ids, &mut out) {
-                                break Some(error);
-                            }
-                            for frame in out.drain(..) {
-                                yield frame;
-                            }
-                        }
-                    }
-                };
-                // The provider's response is released before tools run or the error is sent.
-                drop(upstream);
-                let outcome = match failure {
-                    None => step.finish(&engine.tool_names, &mut out),
-                    Some(error) => Err(error),
-                };
-                let outcome = match outcome {
-                    Ok(outcome) => outcome,
-                    Err(error) => {
-                        tracing::warn!(%error, detail = error.detail(), step = step_number, "provider stream failed");
-                        yield frames::chunk(&UiChunk::error(error.to_string()));
-                        yield frames::done();
-                        return;
-                    }
-                };
-                for frame in out.drain(..) {
+            loop {
+                let progress = answer.advance().await;
+                for frame in answer.out.drain(..) {
                     yield frame;
                 }
-                let finish_reason = outcome.finish_reason;
-                let mut results: Vec<Option<Result<Value, String>>> = outcome
-                    .calls
-                    .iter()
-                    .map(|c| c.invalid.as_ref().map(|i| Err(i.model_text.clone())))
-                    .collect();
-                // `streamText` runs tools only when the step ended normally.
-                if matches!(finish_reason, FinishReason::Stop | FinishReason::ToolCalls) {
-                    let mut running: FuturesUnordered<_> = outcome
-                        .calls
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| c.invalid.is_none())
-                        .map(|(at, c)| {
-                            let tools = engine.tools.clone();
-                            let (name, input) = (c.name.clone(), c.input.clone());
-                            async move { (at, tools.execute(&name, input).await) }
-                        })
-                        .collect();
-                    loop {
-                        let next = tokio::select! {
-                            biased;
-                            () = &mut cancelled => None,
-                            next = running.next() => Some(next),
-                        };
-                        let Some(next) = next else {
-                            drop(running);
-                            return parked().await;
-                        };
-                        let Some((at, tool_outcome)) = next else { break };
-                        let call = &outcome.calls[at];
-                        let result = tool_result(&call.name, tool_outcome);
-                        // Results go out as they complete, as the AI SDK's tool stream does.
-                        yield frames::chunk(&match &result {
-                            Ok(output) => UiChunk::ToolOutputAvailable {
-                                tool_call_id: call.id.clone(),
-                                output: output.clone(),
-                                preliminary: None,
-                                extra: ToolChunkExtra::default(),
-                            },
-                            Err(error_text) => UiChunk::ToolOutputError {
-                                tool_call_id: call.id.clone(),
-                                error_text: error_text.clone(),
-                                extra: ToolChunkExtra::default(),
-                            },
-                        });
-                        results[at] = Some(result);
-                    }
+                match progress {
+                    Progress::Continue => {}
+                    Progress::Ended => return,
+                    Progress::Cancelled => return parked().await,
                 }
-                yield frames::chunk(&UiChunk::FinishStep);
-                let all_answered = !results.is_empty() && results.iter().all(Option::is_some);
-                if !all_answered || step_number == contract::MAX_STEPS {
-                    yield frames::chunk(&UiChunk::Finish {
-                        finish_reason: Some(finish_reason),
-                        message_metadata: None,
-                    });
-                    yield frames::done();
-                    return;
-                }
-                append_step(&mut history, &outcome, results);
             }
         }
+    }
+}
+
+/// One answer in progress: a state machine whose every [`Answer::advance`] waits for one
+/// thing (the provider's headers, a provider chunk, a tool result) and leaves the frames it
+/// produced in `out`, for the stream to send before it waits again.
+struct Answer<T> {
+    engine: Arc<ChatEngine<T>>,
+    /// The provider messages so far: the request's, then each step's calls and results.
+    history: Vec<ChatCompletionRequestMessage>,
+    ids: TextIds,
+    /// Frames produced by one advance; drained after each, so it never reallocates.
+    out: Vec<Bytes>,
+    cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
+    phase: Phase,
+}
+
+/// What an advance left the answer in.
+enum Progress {
+    Continue,
+    /// The last frame (`[DONE]`) is in `out`.
+    Ended,
+    /// The token fired: every upstream request and tool is dropped; nothing more is sent.
+    Cancelled,
+}
+
+/// Where the answer stands; each phase owns what it waits on, so leaving a phase drops it.
+enum Phase {
+    /// Step `number`'s provider request is still to be made.
+    Open {
+        number: u32,
+    },
+    Reading(Reading),
+    RunningTools(RunningTools),
+    Ended,
+}
+
+/// A provider stream being read.
+struct Reading {
+    number: u32,
+    upstream: ChatCompletionResponseStream,
+    step: Step,
+    /// Fires when the provider has been silent for the idle timeout; reset by every chunk.
+    silence: Pin<Box<Sleep>>,
+}
+
+/// The tools of a finished step, their results arriving.
+struct RunningTools {
+    number: u32,
+    outcome: StepOutcome,
+    /// Per call, in call order: `None` until its result is in (invalid calls start with theirs).
+    results: Vec<Option<Result<Value, String>>>,
+    /// `None` when the step did not end normally: `streamText` runs no tools then.
+    running: Option<FuturesUnordered<BoxFuture<'static, (usize, ToolOutcome)>>>,
+}
+
+impl<T: ToolRunner> Answer<T> {
+    fn new(
+        engine: Arc<ChatEngine<T>>,
+        history: Vec<ChatCompletionRequestMessage>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            engine,
+            history,
+            ids: TextIds::default(),
+            out: Vec::with_capacity(8),
+            cancelled: Box::pin(cancel.cancelled_owned()),
+            phase: Phase::Open { number: 1 },
+        }
+    }
+
+    async fn advance(&mut self) -> Progress {
+        match std::mem::replace(&mut self.phase, Phase::Ended) {
+            Phase::Open { number } => self.open_step(number).await,
+            Phase::Reading(reading) => self.read_chunk(reading).await,
+            Phase::RunningTools(tools) => self.next_tool_result(tools).await,
+            Phase::Ended => Progress::Ended,
+        }
+    }
+
+    /// Sends step `number`'s request; resolves once the provider has answered with headers.
+    async fn open_step(&mut self, number: u32) -> Progress {
+        let engine = &self.engine;
+        let upstream = tokio::select! {
+            biased;
+            () = self.cancelled.as_mut() => return Progress::Cancelled,
+            upstream = engine.provider.stream(self.history.clone(), &engine.openai_tools) => upstream,
+        };
+        match upstream {
+            Ok(upstream) => {
+                let idle = engine.provider.idle_timeout();
+                self.phase = Phase::Reading(Reading {
+                    number,
+                    upstream,
+                    step: Step::new(),
+                    silence: Box::pin(tokio::time::sleep(idle)),
+                });
+                Progress::Continue
+            }
+            Err(error) => self.end_with_error(&error),
+        }
+    }
+
+    /// Waits for the provider's next chunk and turns it into frames.
+    async fn read_chunk(&mut self, mut reading: Reading) -> Progress {
+        let idle = self.engine.provider.idle_timeout();
+        let next = tokio::select! {
+            biased;
+            () = self.cancelled.as_mut() => return Progress::Cancelled,
+            next = reading.upstream.next() => next.map(|chunk| chunk.map_err(UpstreamError::from_openai)),
+            () = reading.silence.as_mut() => Some(Err(UpstreamError::Idle(idle))),
+        };
+        match next {
+            None => self.finish_step(reading),
+            Some(Ok(chunk)) => {
+                reading.silence.as_mut().reset(Instant::now() + idle);
+                let tool_names = &self.engine.tool_names;
+                match reading
+                    .step
+                    .on_chunk(chunk, tool_names, &mut self.ids, &mut self.out)
+                {
+                    Ok(()) => {
+                        self.phase = Phase::Reading(reading);
+                        Progress::Continue
+                    }
+                    Err(error) => self.fail_step(reading, &error),
+                }
+            }
+            Some(Err(error)) => self.fail_step(reading, &error),
+        }
+    }
+
+    /// The provider's stream ended: close the step and start the tools it asked for.
+    fn finish_step(&mut self, reading: Reading) -> Progress {
+        let Reading {
+            number,
+            upstream,
+            step,
+            ..
+        } = reading;
+        // The provider's response is released before tools run or an error is sent.
+        drop(upstream);
+        let outcome = match step.finish(&self.engine.tool_names, &mut self.out) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::warn!(%error, detail = error.detail(), step = number, "provider stream failed");
+                return self.end_with_error(&error);
+            }
+        };
+        let results = outcome
+            .calls
+            .iter()
+            .map(|call| call.invalid.as_ref().map(|i| Err(i.model_text.clone())))
+            .collect();
+        // `streamText` runs tools only when the step ended normally.
+        let ended_normally = matches!(
+            outcome.finish_reason,
+            FinishReason::Stop | FinishReason::ToolCalls
+        );
+        let running = ended_normally.then(|| self.engine.start_tools(&outcome.calls));
+        self.phase = Phase::RunningTools(RunningTools {
+            number,
+            outcome,
+            results,
+            running,
+        });
+        Progress::Continue
+    }
+
+    /// Waits for the next tool result and sends it, as the AI SDK's tool stream does: results
+    /// go out in the order they complete.
+    async fn next_tool_result(&mut self, mut tools: RunningTools) -> Progress {
+        let Some(running) = tools.running.as_mut() else {
+            return self.end_step(tools);
+        };
+        let next = tokio::select! {
+            biased;
+            () = self.cancelled.as_mut() => return Progress::Cancelled,
+            next = running.next() => next,
+        };
+        let Some((at, tool_outcome)) = next else {
+            return self.end_step(tools);
+        };
+        let call = &tools.outcome.calls[at];
+        let result = tool_result(&call.name, tool_outcome);
+        self.out
+            .push(frames::chunk(&tool_output_chunk(call, &result)));
+        tools.results[at] = Some(result);
+        self.phase = Phase::RunningTools(tools);
+        Progress::Continue
+    }
+
+    /// Every tool has answered: end the step, then the answer or go on to the next step.
+    fn end_step(&mut self, tools: RunningTools) -> Progress {
+        let RunningTools {
+            number,
+            outcome,
+            results,
+            ..
+        } = tools;
+        self.out.push(frames::chunk(&UiChunk::FinishStep));
+        let all_answered = !results.is_empty() && results.iter().all(Option::is_some);
+        if !all_answered || number == contract::MAX_STEPS {
+            self.out.push(frames::chunk(&UiChunk::Finish {
+                finish_reason: Some(outcome.finish_reason),
+                message_metadata: None,
+            }));
+            self.out.push(frames::done());
+            return Progress::Ended;
+        }
+        append_step(&mut self.history, &outcome, results);
+        self.phase = Phase::Open { number: number + 1 };
+        Progress::Continue
+    }
+
+    /// The provider failed while step `reading.number` was read: drop its stream, log, end.
+    /// A chunk that fails sends none of its frames: the answer ends where the last good chunk
+    /// left it.
+    fn fail_step(&mut self, reading: Reading, error: &UpstreamError) -> Progress {
+        let number = reading.number;
+        drop(reading);
+        self.out.clear();
+        tracing::warn!(%error, detail = error.detail(), step = number, "provider stream failed");
+        self.end_with_error(error)
+    }
+
+    /// Ends the answer with the error's client text and `[DONE]`.
+    fn end_with_error(&mut self, error: &UpstreamError) -> Progress {
+        self.out
+            .push(frames::chunk(&UiChunk::error(error.to_string())));
+        self.out.push(frames::done());
+        Progress::Ended
+    }
+}
+
+impl<T: ToolRunner> ChatEngine<T> {
+    /// The valid calls' tools, running concurrently; each resolves to its call's position.
+    fn start_tools(
+        &self,
+        calls: &[StepCall],
+    ) -> FuturesUnordered<BoxFuture<'static, (usize, ToolOutcome)>> {
+        calls
+            .iter()
+            .enumerate()
+            .filter(|(_, call)| call.invalid.is_none())
+            .map(|(at, call)| {
+                let tools = self.tools.clone();
+                let (name, input) = (call.name.clone(), call.input.clone());
+                async move { (at, tools.execute(&name, input).await) }.boxed()
+            })
+            .collect()
+    }
+}
+
+/// The frame a tool's result goes out as.
+fn tool_output_chunk(call: &StepCall, result: &Result<Value, String>) -> UiChunk {
+    match result {
+        Ok(output) => UiChunk::ToolOutputAvailable {
+            tool_call_id: call.id.clone(),
+            output: output.clone(),
+            preliminary: None,
+            extra: ToolChunkExtra::default(),
+        },
+        Err(error_text) => UiChunk::ToolOutputError {
+            tool_call_id: call.id.clone(),
+            error_text: error_text.clone(),
+            extra: ToolChunkExtra::default(),
+        },
     }
 }
 

@@ -1,40 +1,36 @@
 //! Why a provider call failed, and the text the client reads for it.
 //!
-//! The text is the fixed phrase per error class of docs/architecture.md ("Error text"), the
-//! same the sidecar's `onError` produces, so every backend reports the same failure the same
-//! way and never echoes a provider's own message (which may quote the request). `Display` is
-//! that phrase; [`UpstreamError::detail`] is what the server log gets.
+//! The text is the fixed phrase per error class of docs/architecture.md#error-text, written once
+//! in `contract::error_text` (the sidecar's `onError` imports the same phrases), so every
+//! backend reports the same failure the same way and never echoes a provider's own message
+//! (which may quote the request). `Display` is that phrase; [`UpstreamError::detail`] is what
+//! the server log gets.
 
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
+use contract::error_text;
 
 use crate::tool_calls::NamelessToolCall;
-
-pub const TEXT_UNREACHABLE: &str = "could not reach the provider";
-pub const TEXT_MALFORMED: &str = "provider sent a malformed chunk";
-pub const TEXT_TRUNCATED: &str = "provider stream ended unexpectedly";
-/// The shell's own phrase for a failure inside the chat runtime, so both say it alike.
-pub const TEXT_INTERNAL: &str = leanspec_core::STREAM_PANIC_ERROR_TEXT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// The provider answered with an error status (after any retries).
-    #[error("provider returned HTTP {status}")]
+    #[error("{}", error_text::provider_status(.status))]
     Status { status: u16, detail: String },
     /// The connection could not be made, or closed before the provider answered.
-    #[error("could not reach the provider")]
+    #[error("{}", error_text::PROVIDER_UNREACHABLE)]
     Unreachable { detail: String },
-    #[error("provider sent nothing for {} s", seconds(*.0))]
+    #[error("{}", error_text::provider_idle(error_text::seconds(*.0)))]
     Idle(Duration),
     /// A chunk async-openai cannot read as a chat completion chunk (an in-stream `error`
     /// event included), or tool-call fragments that make no call.
-    #[error("provider sent a malformed chunk")]
+    #[error("{}", error_text::PROVIDER_MALFORMED)]
     Malformed { detail: String },
     /// The body broke off, or ended without a finish reason.
-    #[error("provider stream ended unexpectedly")]
+    #[error("{}", error_text::PROVIDER_TRUNCATED)]
     Truncated { detail: String },
-    #[error("internal error in the chat runtime")]
+    #[error("{}", error_text::INTERNAL_ERROR)]
     Internal { detail: String },
 }
 
@@ -100,17 +96,6 @@ impl From<NamelessToolCall> for UpstreamError {
     }
 }
 
-/// Seconds as the sidecar's `formatSeconds` writes them: `60`, `0.5`, `1.25`.
-fn seconds(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis.is_multiple_of(1000) {
-        (millis / 1000).to_string()
-    } else {
-        let text = format!("{:.3}", duration.as_secs_f64());
-        text.trim_end_matches('0').to_owned()
-    }
-}
-
 /// Keeps a bad chunk quoted in a log line readable.
 const QUOTED_CHUNK_LIMIT: usize = 200;
 
@@ -133,11 +118,10 @@ mod tests {
     }
 
     #[test]
-    fn idle_seconds_are_written_like_the_sidecar() {
+    fn idle_seconds_are_written_as_the_phrases_write_them() {
         let text = |ms| UpstreamError::Idle(Duration::from_millis(ms)).to_string();
         assert_eq!(text(1000), "provider sent nothing for 1 s");
         assert_eq!(text(500), "provider sent nothing for 0.5 s");
-        assert_eq!(text(1250), "provider sent nothing for 1.25 s");
     }
 
     #[test]
@@ -145,7 +129,7 @@ mod tests {
         let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_err();
         let garbage = "x".repeat(500);
         let e = UpstreamError::from_openai(OpenAIError::JSONDeserialize(parse("{"), garbage));
-        assert_eq!(e.to_string(), TEXT_MALFORMED);
+        assert_eq!(e.to_string(), error_text::PROVIDER_MALFORMED);
         assert!(e.detail().len() < 400, "{}", e.detail());
         let status = UpstreamError::Status {
             status: 429,
@@ -154,11 +138,11 @@ mod tests {
         assert_eq!(status.to_string(), "provider returned HTTP 429");
         assert_eq!(
             UpstreamError::no_finish_reason().to_string(),
-            TEXT_TRUNCATED
+            error_text::PROVIDER_TRUNCATED
         );
         let internal = UpstreamError::Internal { detail: "x".into() };
-        assert_eq!(internal.to_string(), TEXT_INTERNAL);
+        assert_eq!(internal.to_string(), error_text::INTERNAL_ERROR);
         let unreachable = UpstreamError::Unreachable { detail: "x".into() };
-        assert_eq!(unreachable.to_string(), TEXT_UNREACHABLE);
+        assert_eq!(unreachable.to_string(), error_text::PROVIDER_UNREACHABLE);
     }
 }

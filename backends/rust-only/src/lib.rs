@@ -5,7 +5,8 @@
 //! Layout, in the order a request flows:
 //! - [`convert`]: UI messages to OpenAI messages (`convertToModelMessages` + `@ai-sdk/openai`);
 //! - [`provider`]: the async-openai client, with the AI SDK's retry policy and the idle timeout;
-//! - [`chat`]: the tool loop, a generator of SSE frames up to [`contract::MAX_STEPS`] steps;
+//! - [`chat`]: the tool loop, a state machine streamed as SSE frames, up to
+//!   [`contract::MAX_STEPS`] steps;
 //! - [`step`] and [`tool_calls`]: one provider stream to UI chunks, tool-call fragments by index;
 //! - [`frames`]: chunk to `data: ...` frame in one allocation; [`ids`]: AI-SDK-shaped ids;
 //! - [`error`]: upstream failures as the text of the final `error` chunk;

@@ -1,5 +1,5 @@
 //! `backend-rust-only`: the pure-Rust chat server. Parses the shared flags plus its own retry
-//! setting, binds, serves until SIGTERM/SIGINT; everything else lives in the library.
+//! delay, binds, serves until SIGTERM/SIGINT; everything else lives in the library.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use backend_rust_only::{RetryPolicy, RustOnlyBackend};
 use clap::Parser;
-use leanspec_core::{Launch, ServerArgs};
+use leanspec_core::{BoundServer, ServerArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,10 +17,6 @@ use leanspec_core::{Launch, ServerArgs};
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
-    /// Retries of a provider request that failed with 408/409/429/5xx or could not connect,
-    /// with the AI SDK's backoff (2 s, then 4 s; `Retry-After` honoured). 0 fails at once.
-    #[arg(long, default_value_t = RetryPolicy::default().max_retries)]
-    max_retries: u32,
     /// Delay before the first retry, in milliseconds (doubles for each further retry).
     #[arg(long, default_value_t = RetryPolicy::default().initial_delay.as_millis() as u64)]
     retry_initial_delay_ms: u64,
@@ -31,12 +27,12 @@ async fn main() -> anyhow::Result<()> {
     leanspec_core::init_tracing();
     let cli = Cli::parse();
     let retry = RetryPolicy {
-        max_retries: cli.max_retries,
+        max_retries: cli.server.max_retries,
         initial_delay: Duration::from_millis(cli.retry_initial_delay_ms),
         ..RetryPolicy::default()
     };
-    let launch = Launch::bind(cli.server).await?;
-    let backend = RustOnlyBackend::from_args(&launch.args, launch.state.toolbox().clone(), retry)
+    let server = BoundServer::bind(cli.server).await?;
+    let backend = RustOnlyBackend::from_args(&server.args, server.state.toolbox().clone(), retry)
         .context("invalid provider settings")?;
-    launch.run(Arc::new(backend)).await
+    server.run(Arc::new(backend)).await
 }

@@ -28,7 +28,7 @@ use crate::UpstreamError;
 /// The AI SDK's retry defaults (`prepareRetries`, `retryWithExponentialBackoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt (`maxRetries`, default 2).
+    /// Retries after the first attempt (`maxRetries`, [`contract::DEFAULT_MAX_RETRIES`]).
     pub max_retries: u32,
     /// Delay before the first retry (`initialDelayInMs`, 2000).
     pub initial_delay: Duration,
@@ -39,7 +39,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_retries: 2,
+            max_retries: contract::DEFAULT_MAX_RETRIES,
             initial_delay: Duration::from_secs(2),
             backoff_factor: 2,
         }

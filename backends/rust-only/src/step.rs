@@ -16,6 +16,7 @@ use std::collections::HashSet;
 
 use async_openai::types::chat::{CreateChatCompletionStreamResponse, FinishReason as OpenAiFinish};
 use bytes::Bytes;
+use contract::error_text;
 use contract::ui_chunk::{FinishReason, ToolChunkExtra, UiChunk};
 use serde_json::Value;
 
@@ -249,12 +250,12 @@ fn parse_call(id: String, name: String, arguments: &str, known: &HashSet<String>
             format!("Available tools: {}.", available.join(", "))
         };
         Some(InvalidCall {
-            client_text: format!("unknown tool: {name}"),
+            client_text: error_text::unknown_tool(&name),
             model_text: format!("Model tried to call unavailable tool '{name}'. {listed}"),
         })
     } else {
         parsed.as_ref().err().map(|e| InvalidCall {
-            client_text: format!("invalid input for tool {name}"),
+            client_text: error_text::invalid_tool_input(&name),
             model_text: format!(
                 "Invalid input for tool {name}: JSON parsing failed: Text: {arguments}.\nError message: {e}"
             ),

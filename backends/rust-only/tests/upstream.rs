@@ -185,7 +185,7 @@ async fn a_server_shutdown_ends_a_stream_in_flight_with_the_shell_error() {
     let answer = stream.finish().await;
     assert_eq!(answer.transport_error, None, "the stream ends in time");
     let reading = answer.reading();
-    reading.assert_ends_in_error(leanspec_core::SHUTDOWN_ERROR_TEXT);
+    reading.assert_ends_in_error(contract::error_text::SHUTTING_DOWN);
     let requests = wait_for_settled(&stack, "shutdown").await;
     assert_eq!(requests[0].outcome, Outcome::ClientGone);
     stack.stop().await;

@@ -37,11 +37,6 @@ pub struct SidecarArgs {
     #[arg(long = "sidecars", default_value_t = 1, value_parser = parse_pool_size)]
     pub sidecars: usize,
 
-    /// Provider retries of a failed call (408/409/429/5xx, connect errors) with the AI SDK's
-    /// backoff, as the rust-only backend's flag of the same name; 0 fails at once.
-    #[arg(long = "max-retries", default_value_t = 2)]
-    pub max_retries: u32,
-
     /// How long a starting sidecar may take to print its ready line.
     #[arg(long = "sidecar-ready-timeout-ms", default_value_t = 15_000)]
     pub ready_timeout_ms: u64,

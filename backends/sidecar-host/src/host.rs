@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
-use leanspec_core::{ChatBackend, CoreState, Launch, ServerArgs};
+use leanspec_core::{BoundServer, ChatBackend, CoreState, ServerArgs};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -69,7 +69,7 @@ impl<T: Transport> Host<T> {
                     tools: tools.callback.clone(),
                     ready_timeout: sidecar.ready_timeout(),
                     idle_timeout: Duration::from_secs(server.idle_timeout_s),
-                    max_retries: sidecar.max_retries,
+                    max_retries: server.max_retries,
                 };
                 Pool::managed(
                     sidecar.sidecars,
@@ -86,7 +86,7 @@ impl<T: Transport> Host<T> {
         };
         let silence_limit = crate::relay::silence_backstop(
             Duration::from_secs(server.idle_timeout_s),
-            sidecar.max_retries,
+            server.max_retries,
         );
         let backend = Arc::new(SidecarBackend::new(name, pool.clone(), silence_limit));
         let host = Self {
@@ -171,10 +171,10 @@ impl<T: Transport + Args + FromArgMatches> Cli<T> {
     /// The binary's whole life: bind, start, print the ready line once `/health` answers,
     /// serve until SIGTERM or SIGINT, then stop the sidecars.
     pub async fn run(self) -> anyhow::Result<()> {
-        let launch = Launch::bind(self.server).await?;
-        let state = launch.state.clone();
-        let host = Host::start(self.transport, &launch.args, state, &self.sidecar).await?;
-        let served = launch.run(host.backend.clone()).await;
+        let bound = BoundServer::bind(self.server).await?;
+        let state = bound.state.clone();
+        let host = Host::start(self.transport, &bound.args, state, &self.sidecar).await?;
+        let served = bound.run(host.backend.clone()).await;
         host.stop().await;
         served
     }

@@ -6,7 +6,8 @@
 // LEANSPEC_PARENT_PID), prints the same ready line and serves the same two routes, but its
 // `/api/chat` does the least a relay can: one streamed provider request with the last user
 // message's text, each provider text chunk rewritten as one `text-delta` frame, no tools, no
-// validation beyond JSON. Plain `node:http` on both sides, nothing bundled.
+// validation beyond JSON. Plain `node:http` on both sides, nothing bundled (the ready line's
+// shape comes from the contract crate's generated module).
 //
 //   backend-unix --sidecar-entry backends/sidecar/bench/echo-sidecar.mjs ...
 //
@@ -18,6 +19,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
+
+import { readyLine } from '../../../contract/js/contract.mjs';
 
 const env = process.env;
 const log = (line) => process.stderr.write(`echo-sidecar[${process.pid}]: ${line}\n`);
@@ -113,7 +116,7 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 60_000;
 
 function ready(url) {
-  fs.writeSync(1, `${JSON.stringify({ event: 'ready', backend: 'sidecar', url, pid: process.pid })}\n`);
+  fs.writeSync(1, `${readyLine({ backend: 'sidecar', url, pid: process.pid })}\n`);
   log(`listening on ${url}`);
 }
 

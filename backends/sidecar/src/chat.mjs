@@ -7,15 +7,9 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
 import { guardProviderFetch } from './provider-fetch.mjs';
-
-/** Steps (provider calls) one request may take: docs/design.md#the-chat-stream. */
-export const MAX_STEPS = 5;
-/** Default for `idleTimeoutMs`, the same as the Rust servers' `--idle-timeout-s` default (60). */
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-/** The AI SDK's own default: two retries with exponential backoff that honours Retry-After. */
-export const DEFAULT_MAX_RETRIES = 2;
 
 /** A request the chat function cannot use (the server answers 400 `invalid_request`). */
 export class ChatInputError extends Error {
@@ -178,7 +172,7 @@ async function runTool(callTool, name, input, abortSignal) {
     // The callback itself failed (socket gone, bad answer): a tool error the model can see,
     // never a crash of the chat.
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ToolFailure(`tool ${name} could not be called: ${reason}`, { cause: error });
+    throw new ToolFailure(toolNotCalled(name, reason), { cause: error });
   }
   switch (outcome?.status) {
     case 'ok':

@@ -1,10 +1,7 @@
 // The sidecar's settings, read once from the environment (docs/architecture.md, "Sidecar").
 // Nothing here is ever logged whole: OPENAI_API_KEY and the tokens are secrets.
 
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES } from './chat.mjs';
-import { STARTUP_WAIT_MS } from './tools-client.mjs';
-
-export const DEFAULT_MODEL = 'mock-gpt';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, DEFAULT_MODEL, TOOLS_WAIT_MS } from '../../../contract/js/contract.mjs';
 
 export class ConfigError extends Error {
   constructor(message) {
@@ -48,7 +45,7 @@ export function readConfig(env = process.env) {
       socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
       url: env.LEANSPEC_TOOLS_URL || undefined,
       token: env.LEANSPEC_TOOLS_TOKEN || undefined,
-      waitMs: parsePositive('LEANSPEC_TOOLS_WAIT_MS', env.LEANSPEC_TOOLS_WAIT_MS, STARTUP_WAIT_MS),
+      waitMs: parsePositive('LEANSPEC_TOOLS_WAIT_MS', env.LEANSPEC_TOOLS_WAIT_MS, TOOLS_WAIT_MS),
     },
     noTools: env.LEANSPEC_NO_TOOLS === '1',
     stdinLifeline: env.LEANSPEC_STDIN_LIFELINE === '1',

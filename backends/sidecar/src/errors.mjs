@@ -2,8 +2,9 @@
 //
 // The AI SDK masks every error as "An error occurred." unless `toUIMessageStream` gets an
 // `onError`. Users deserve to know what failed, but a provider's own message may echo request
-// details, so the text is a fixed phrase per error class (docs/architecture.md, "Error text"):
-// deterministic, free of secrets, and reproducible by the rust-only backend.
+// details, so the text is a fixed phrase per error class (docs/architecture.md#error-text):
+// deterministic, free of secrets, and the same in every backend. The phrases come from the
+// contract crate's generated module; this file keeps only the mapping from errors to them.
 
 import {
   APICallError,
@@ -13,6 +14,17 @@ import {
   RetryError,
   TypeValidationError,
 } from 'ai';
+
+import {
+  INTERNAL_ERROR,
+  invalidToolInput,
+  PROVIDER_MALFORMED,
+  PROVIDER_TRUNCATED,
+  PROVIDER_UNREACHABLE,
+  providerIdle,
+  providerStatus,
+  unknownTool,
+} from '../../../contract/js/contract.mjs';
 
 /** A tool that answered with an error (or could not be called): its message is the text. */
 export class ToolFailure extends Error {
@@ -25,7 +37,7 @@ export class ToolFailure extends Error {
 /** The provider sent nothing for the idle timeout (before its headers or between chunks). */
 export class ProviderIdleError extends Error {
   constructor(idleTimeoutMs) {
-    super(`provider sent nothing for ${formatSeconds(idleTimeoutMs)} s`);
+    super(providerIdle(formatSeconds(idleTimeoutMs)));
     this.name = 'ProviderIdleError';
   }
 }
@@ -33,15 +45,10 @@ export class ProviderIdleError extends Error {
 /** The provider's event stream broke off before `data: [DONE]`. */
 export class ProviderTruncatedError extends Error {
   constructor(options) {
-    super('provider stream ended unexpectedly', options);
+    super(PROVIDER_TRUNCATED, options);
     this.name = 'ProviderTruncatedError';
   }
 }
-
-export const TEXT_UNREACHABLE = 'could not reach the provider';
-export const TEXT_MALFORMED = 'provider sent a malformed chunk';
-export const TEXT_TRUNCATED = 'provider stream ended unexpectedly';
-export const TEXT_INTERNAL = 'internal error in the chat runtime';
 
 /** `onError` for `toUIMessageStream`: maps any error to the documented text. */
 export function errorText(error) {
@@ -53,18 +60,18 @@ export function errorText(error) {
   if (own) return own.message;
   if (RetryError.isInstance(error)) return errorText(error.lastError);
   if (APICallError.isInstance(error)) {
-    if (error.statusCode == null) return TEXT_UNREACHABLE;
-    if (error.statusCode >= 400) return `provider returned HTTP ${error.statusCode}`;
+    if (error.statusCode == null) return PROVIDER_UNREACHABLE;
+    if (error.statusCode >= 400) return providerStatus(error.statusCode);
     // A 2xx answer whose body could not be read to the end.
-    return TEXT_TRUNCATED;
+    return PROVIDER_TRUNCATED;
   }
   if (JSONParseError.isInstance(error) || TypeValidationError.isInstance(error)) {
-    return TEXT_MALFORMED;
+    return PROVIDER_MALFORMED;
   }
-  if (NoSuchToolError.isInstance(error)) return `unknown tool: ${error.toolName}`;
-  if (InvalidToolInputError.isInstance(error)) return `invalid input for tool ${error.toolName}`;
-  if (findCause(error, isConnectionBreak)) return TEXT_TRUNCATED;
-  return TEXT_INTERNAL;
+  if (NoSuchToolError.isInstance(error)) return unknownTool(error.toolName);
+  if (InvalidToolInputError.isInstance(error)) return invalidToolInput(error.toolName);
+  if (findCause(error, isConnectionBreak)) return PROVIDER_TRUNCATED;
+  return INTERNAL_ERROR;
 }
 
 // For an invalid tool call the SDK emits `tool-input-error` (with the error object) and then a
@@ -72,10 +79,10 @@ export function errorText(error) {
 // (the message formats are those of the pinned `ai` version; tested).
 function invalidCallText(message) {
   const unknown = /^Model tried to call unavailable tool '([^']*)'/.exec(message);
-  if (unknown) return `unknown tool: ${unknown[1]}`;
+  if (unknown) return unknownTool(unknown[1]);
   const invalid = /^Invalid input for tool ([^:]*):/.exec(message);
-  if (invalid) return `invalid input for tool ${invalid[1]}`;
-  return TEXT_INTERNAL;
+  if (invalid) return invalidToolInput(invalid[1]);
+  return INTERNAL_ERROR;
 }
 
 function findCause(error, predicate) {

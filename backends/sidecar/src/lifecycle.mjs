@@ -14,8 +14,6 @@
 import fs from 'node:fs';
 
 export const PARENT_POLL_MS = 250;
-/** SIGTERM must end the process within 2 s (docs/design.md#shutdown); this leaves margin for Node's exit. */
-export const SHUTDOWN_GRACE_MS = 1500;
 
 export function watchParent(parentPid, onGone) {
   const wasChild = process.ppid === parentPid;

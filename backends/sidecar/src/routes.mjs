@@ -1,13 +1,12 @@
 // The sidecar's two routes: `POST /api/chat` (the UI message stream) and `GET /health`.
-// Errors are the project's JSON body `{"error":{"code","message"}}` (contract::api_error).
+// Errors are the project's JSON body `{"error":{"code","message"}}` (contract::api_error), each
+// code with the status the contract gives it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { pipeUIMessageStreamToResponse } from 'ai';
 
+import { ERROR_STATUS, MAX_BODY_BYTES } from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
-
-/** The same body limit as the Rust servers in front of the sidecar. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * @param {object} options
@@ -21,7 +20,7 @@ export function createRequestHandler({ chat, token, log }) {
   return async function handle(req, res) {
     try {
       if (expected && !authorized(req.headers.authorization, expected)) {
-        sendError(res, 401, 'unauthorized', 'missing or wrong bearer token');
+        sendError(res, 'unauthorized', 'missing or wrong bearer token');
         req.resume();
         return;
       }
@@ -35,11 +34,11 @@ export function createRequestHandler({ chat, token, log }) {
         await handleChat(req, res);
       } else {
         req.resume();
-        sendError(res, 404, 'not_found', `no route ${pathname}`);
+        sendError(res, 'not_found', `no route ${pathname}`);
       }
     } catch (error) {
       log(`request failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
-      if (!res.headersSent) sendError(res, 500, 'internal', 'internal error in the sidecar');
+      if (!res.headersSent) sendError(res, 'internal', 'internal error in the sidecar');
       else res.destroy();
     }
   };
@@ -51,11 +50,11 @@ export function createRequestHandler({ chat, token, log }) {
     try {
       body = JSON.parse(text);
     } catch (error) {
-      sendError(res, 400, 'invalid_request', `body is not valid JSON: ${error.message}`);
+      sendError(res, 'invalid_request', `body is not valid JSON: ${error.message}`);
       return;
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      sendError(res, 400, 'invalid_request', 'body must be a JSON object with `messages`');
+      sendError(res, 'invalid_request', 'body must be a JSON object with `messages`');
       return;
     }
 
@@ -70,7 +69,7 @@ export function createRequestHandler({ chat, token, log }) {
       stream = await chat.streamChat(body, abort.signal);
     } catch (error) {
       if (error instanceof ChatInputError) {
-        sendError(res, 400, 'invalid_request', error.message);
+        sendError(res, 'invalid_request', error.message);
         return;
       }
       throw error;
@@ -94,7 +93,7 @@ function readBody(req, res) {
       req.off('data', onData);
       req.off('end', onEnd);
       req.resume();
-      sendError(res, 413, 'payload_too_large', `body is over ${MAX_BODY_BYTES} bytes`);
+      sendError(res, 'payload_too_large', `body is over ${MAX_BODY_BYTES} bytes`);
       resolve(undefined);
     };
     const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
@@ -106,7 +105,7 @@ function readBody(req, res) {
 
 function methodNotAllowed(req, res, allow) {
   req.resume();
-  sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here; use ${allow}`, { allow });
+  sendError(res, 'method_not_allowed', `${req.method} is not allowed here; use ${allow}`, { allow });
 }
 
 // Comparing fixed-length digests keeps the comparison constant-time whatever the input length.
@@ -130,6 +129,6 @@ function sendJson(res, status, value, headers = {}) {
   res.end(body);
 }
 
-function sendError(res, status, code, message, headers) {
-  sendJson(res, status, { error: { code, message } }, headers);
+function sendError(res, code, message, headers) {
+  sendJson(res, ERROR_STATUS[code], { error: { code, message } }, headers);
 }

@@ -10,9 +10,10 @@
 import http from 'node:http';
 import fs from 'node:fs';
 
+import { readyLine, SHUTDOWN_GRACE_MS } from '../../../contract/js/contract.mjs';
 import { createChat } from './chat.mjs';
 import { readConfig } from './config.mjs';
-import { onTerminationSignals, SHUTDOWN_GRACE_MS, watchParent, watchStdinPipe } from './lifecycle.mjs';
+import { onTerminationSignals, watchParent, watchStdinPipe } from './lifecycle.mjs';
 import { listenHttp, listenUnix, writePortFile } from './listen.mjs';
 import { createRequestHandler } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
@@ -31,7 +32,8 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log(`stopping: ${reason}`);
-    // Whatever happens below, the process is gone within the grace period.
+    // Whatever happens below, the process is gone within the grace period, inside the
+    // shutdown deadline (docs/design.md#shutdown).
     setTimeout(() => process.exit(exitCode), SHUTDOWN_GRACE_MS).unref();
     toolsClient?.close();
     if (!server) process.exit(exitCode);
@@ -85,7 +87,7 @@ async function main() {
     if (config.portFile) writePortFile(config.portFile, server.address().port);
   }
   if (stopping) return;
-  fs.writeSync(1, `${JSON.stringify({ event: 'ready', backend: 'sidecar', url, pid: process.pid })}\n`);
+  fs.writeSync(1, `${readyLine({ backend: 'sidecar', url, pid: process.pid })}\n`);
   log(`listening on ${url} (model ${config.model})`);
 }
 

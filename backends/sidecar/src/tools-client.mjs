@@ -7,10 +7,10 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { TOOLS_WAIT_MS } from '../../../contract/js/contract.mjs';
+
 /** A tool call longer than this becomes a tool error rather than a hung chat. */
 export const TOOL_CALL_TIMEOUT_MS = 30_000;
-/** How long startup waits for the Rust side to answer `GET /internal/tools`. */
-export const STARTUP_WAIT_MS = 10_000;
 const STARTUP_RETRY_FIRST_MS = 20;
 const STARTUP_RETRY_MAX_MS = 250;
 /** Tool answers are small JSON documents; anything bigger is a bug on the other side. */
@@ -111,7 +111,7 @@ export function createToolsClient({ socketPath, url, token }) {
  * Fetches the tool definitions, retrying briefly while the Rust side is not listening yet
  * (it may start the sidecar before or after binding its internal listener).
  */
-export async function waitForToolDefinitions(client, { waitMs = STARTUP_WAIT_MS, log = () => {} } = {}) {
+export async function waitForToolDefinitions(client, { waitMs = TOOLS_WAIT_MS, log = () => {} } = {}) {
   const deadline = Date.now() + waitMs;
   let delay = STARTUP_RETRY_FIRST_MS;
   let logged = false;

@@ -4,6 +4,7 @@
 // a `ToolFailure` with the core's wording for an unknown id.
 
 import { jsonSchema, tool } from 'ai';
+import { toolPanicked } from '../../../contract/js/contract.mjs';
 import { ToolFailure } from './ui-error-text.mjs';
 
 /** The corpus the fake tools answer from; ids follow `fixtures/specs` naming. */
@@ -90,7 +91,7 @@ export function fakeTools() {
       description: 'Fault injection: panics inside the Rust tool.',
       inputSchema: objectSchema({}),
       execute: async () => {
-        throw new ToolFailure('tool panicked: fault injection');
+        throw new ToolFailure(toolPanicked('fault injection'));
       },
     }),
   };

@@ -10,6 +10,7 @@ import { AbstractChat, convertToModelMessages, createUIMessageStream, createUIMe
 import { mockId } from 'ai/test';
 import { reasoning, scriptedModel, step, text, toolCall } from './scripted-model.mjs';
 import { richTools } from './stream-cases.mjs';
+import { MAX_STEPS } from '../../../contract/js/contract.mjs';
 import { uiErrorText } from './ui-error-text.mjs';
 
 const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -125,7 +126,7 @@ function routeHandler(requests, responses) {
       model: scriptedModel(steps),
       messages,
       tools,
-      stopWhen: stepCountIs(5),
+      stopWhen: stepCountIs(MAX_STEPS),
       maxRetries: 0,
       abortSignal: abort.signal,
       onError: logError,

@@ -2,9 +2,10 @@
 // API: definitions from `GET /api/tools`, executions mapped onto the spec routes. A non-2xx answer
 // becomes a `ToolFailure` carrying the API's own error message, exactly as the Rust tool reports
 // the same failure, so a reference run and a backend produce the same `tool-output-error`; a call
-// that fails otherwise reads `tool <name> could not be called: <reason>` (docs/architecture.md).
+// that fails otherwise reads `tool <name> could not be called: <reason>` (docs/architecture.md#error-text).
 
 import { jsonSchema, tool } from 'ai';
+import { toolNotCalled } from '../../../contract/js/contract.mjs';
 import { ToolFailure } from './ui-error-text.mjs';
 
 /** How each tool maps onto a REST route of the backend. */
@@ -50,13 +51,13 @@ export async function loadRestTools(baseUrl) {
         inputSchema: jsonSchema(inputSchema),
         execute: async (input, { abortSignal }) => {
           const route = ROUTES[name];
-          if (route == null) throw new ToolFailure(`tool ${name} could not be called: it has no REST route`);
+          if (route == null) throw new ToolFailure(toolNotCalled(name, 'it has no REST route'));
           try {
             return await getJson(`${root}${route(input ?? {})}`, abortSignal);
           } catch (error) {
             // The route's own error message is the tool's; anything else is a failed call.
             if (error instanceof ToolFailure) throw error;
-            throw new ToolFailure(`tool ${name} could not be called: ${error.message}`);
+            throw new ToolFailure(toolNotCalled(name, error.message));
           }
         },
       }),

@@ -7,6 +7,7 @@ import { mockId } from 'ai/test';
 import { z } from 'zod';
 import { fakeTools } from './fake-tools.mjs';
 import { reasoning, scriptedModel, step, text, toolCall } from './scripted-model.mjs';
+import { MAX_STEPS } from '../../../contract/js/contract.mjs';
 import { uiErrorText } from './ui-error-text.mjs';
 
 const KNOWN = '001-chat-sidecar-architecture';
@@ -18,7 +19,7 @@ function run(model, { tools = fakeTools(), abortSignal, maxRetries = 0, ui = {} 
     model,
     prompt: 'Tell me about the specs.',
     tools,
-    stopWhen: stepCountIs(5),
+    stopWhen: stepCountIs(MAX_STEPS),
     maxRetries,
     abortSignal,
     // The failing cases fail on purpose: one line on stderr instead of the default stack dump.

@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './run-script.mjs';
 import { APICallError, InvalidToolInputError, JSONParseError, NoSuchToolError, RetryError } from 'ai';
-import { TEXT_INTERNAL, TEXT_MALFORMED, TEXT_TRUNCATED, TEXT_UNREACHABLE, ToolFailure, uiErrorText } from '../lib/ui-error-text.mjs';
+import { ToolFailure, uiErrorText } from '../lib/ui-error-text.mjs';
+import { INTERNAL_ERROR, PROVIDER_MALFORMED, PROVIDER_TRUNCATED, PROVIDER_UNREACHABLE } from '../../../contract/js/contract.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../reference-chat.mjs', import.meta.url));
 
@@ -22,13 +23,13 @@ describe('uiErrorText follows docs/architecture.md', () => {
   test('provider failures are fixed phrases that never quote the provider', () => {
     assert.equal(uiErrorText(apiError(500)), 'provider returned HTTP 500');
     assert.equal(uiErrorText(apiError(429)), 'provider returned HTTP 429');
-    assert.equal(uiErrorText(apiError(undefined)), TEXT_UNREACHABLE);
-    assert.equal(uiErrorText(apiError(200)), TEXT_TRUNCATED);
+    assert.equal(uiErrorText(apiError(undefined)), PROVIDER_UNREACHABLE);
+    assert.equal(uiErrorText(apiError(200)), PROVIDER_TRUNCATED);
     const retried = new RetryError({ message: 'gave up', reason: 'maxRetriesExceeded', errors: [apiError(503)] });
     assert.equal(uiErrorText(retried), 'provider returned HTTP 503');
-    assert.equal(uiErrorText(new JSONParseError({ text: '{', cause: new Error('bad') })), TEXT_MALFORMED);
-    assert.equal(uiErrorText(new Error('x', { cause: new TypeError('terminated') })), TEXT_TRUNCATED);
-    assert.equal(uiErrorText(new Error('secret details')), TEXT_INTERNAL);
+    assert.equal(uiErrorText(new JSONParseError({ text: '{', cause: new Error('bad') })), PROVIDER_MALFORMED);
+    assert.equal(uiErrorText(new Error('x', { cause: new TypeError('terminated') })), PROVIDER_TRUNCATED);
+    assert.equal(uiErrorText(new Error('secret details')), INTERNAL_ERROR);
   });
 
   test('invalid tool calls name the tool, as objects and as the SDK\'s follow-up message', () => {
@@ -38,7 +39,7 @@ describe('uiErrorText follows docs/architecture.md', () => {
     const invalid = new InvalidToolInputError({ toolName: 'get_spec', toolInput: '{', cause: new Error('bad') });
     assert.equal(uiErrorText(invalid), 'invalid input for tool get_spec');
     assert.equal(uiErrorText(invalid.message), 'invalid input for tool get_spec');
-    assert.equal(uiErrorText('something else'), TEXT_INTERNAL);
+    assert.equal(uiErrorText('something else'), INTERNAL_ERROR);
   });
 });
 

@@ -127,7 +127,7 @@ impl Target {
             StreamKind::OpenAi => client
                 .post(format!("{}/chat/completions", self.url))
                 .json(&json!({
-                    "model": "mock-gpt",
+                    "model": contract::DEFAULT_MODEL,
                     "stream": true,
                     "stream_options": {"include_usage": true},
                     "messages": [{"role": "user", "content": text}],

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::Parser;
 use contract::ui_chunk::{FinishReason, UiChunk};
 use contract::ui_message::{ChatRequest, Role};
-use leanspec_core::{ApiError, CancellationToken, ChatBackend, Launch, ServerArgs, SseBody};
+use leanspec_core::{ApiError, BoundServer, CancellationToken, ChatBackend, ServerArgs, SseBody};
 
 #[derive(Debug, Parser)]
 #[command(about = "The LeanSpec server shell with an echo chat backend")]
@@ -74,6 +74,6 @@ impl ChatBackend for EchoBackend {
 async fn main() -> anyhow::Result<()> {
     leanspec_core::init_tracing();
     let cli = Cli::parse();
-    let launch = Launch::bind(cli.server).await?;
-    launch.run(Arc::new(EchoBackend)).await
+    let server = BoundServer::bind(cli.server).await?;
+    server.run(Arc::new(EchoBackend)).await
 }

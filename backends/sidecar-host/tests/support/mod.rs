@@ -243,12 +243,13 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
     ServerArgs {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         provider_url,
-        model: "mock-gpt".into(),
+        model: contract::DEFAULT_MODEL.into(),
         specs_dir: conformance::repo_root().join("fixtures/specs"),
         rate_limit: RateLimit::Off,
         enable_fault_injection: options.fault_injection,
         inject_delay_us: None,
         idle_timeout_s: 60,
+        max_retries: contract::DEFAULT_MAX_RETRIES,
         api_key: ApiKey::new(options.api_key.clone()),
     }
 }
