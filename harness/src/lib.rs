@@ -13,6 +13,7 @@
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
+//! - [`matrix`]: the decision matrix, computed from a run's results and `config/matrix.toml`;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
 //!   command runs it; [`compare`]: every stage in one run.
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
 pub mod gate;
+pub mod matrix;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;
