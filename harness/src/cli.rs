@@ -50,6 +50,9 @@ pub enum Command {
     /// Build, verify and measure in one run: build, conformance, bench (each stage's failure
     /// is recorded and the next stages still run where they can).
     Compare(CompareArgs),
+    /// Compute a run's decision matrix and render report.html and summary.md from its
+    /// results.json; print the summary.
+    Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
 }
@@ -182,6 +185,17 @@ pub struct CompareArgs {
     pub ready_timeout_s: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run to render: `latest` or a run id.
+    #[arg(long, default_value = crate::run_dir::LATEST)]
+    pub run: String,
+    /// Also open the report in headless Chromium, check that every chart and table shows, and
+    /// keep a screenshot (report.png) in the run folder.
+    #[arg(long)]
+    pub browser: bool,
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let root = match cli.root {
         Some(r) => r,
@@ -197,6 +211,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
+        Command::Report(args) => {
+            let mut run = RunDir::open(&root.join("reports"), &args.run)?;
+            stages::report(&root, &mut run, args.browser)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Build(c) => {
             let backends = select(&root, &c)?;
             let mut run = open_run(&root, &c)?;

@@ -14,6 +14,7 @@
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
 //! - [`matrix`]: the decision matrix, computed from a run's results and `config/matrix.toml`;
+//! - [`report`]: `harness report`, report.html, summary.md and the terminal summary;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
 //!   command runs it; [`compare`]: every stage in one run.
@@ -28,6 +29,7 @@ pub mod matrix;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;
+pub mod report;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;
