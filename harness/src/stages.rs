@@ -11,10 +11,10 @@ use conformance::manifest::Backend;
 
 use crate::bench;
 use crate::build::{self, BuildOutcome};
-use crate::{matrix, report};
 use crate::cli::ConformanceArgs;
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
+use crate::{matrix, report};
 
 /// Builds `backends`; returns the names of those whose build failed (each reported on stderr).
 pub async fn build(

@@ -37,9 +37,10 @@ pub struct Rendered {
     pub summary: PathBuf,
 }
 
-/// The report page and the summary of `results`, as strings.
-pub fn render(results: &Results) -> Result<(String, String)> {
-    let figures = charts::evidence::all(results)?;
+/// The report page and the summary of `results`, as strings; `run` is the run folder, whose
+/// histogram logs give the percentile spectrum every sample.
+pub fn render(results: &Results, run: Option<&Path>) -> Result<(String, String)> {
+    let figures = charts::evidence::all(results, run)?;
     let captions: Vec<(String, String)> = figures
         .iter()
         .filter(|f| !f.svgs.is_empty())
@@ -54,7 +55,7 @@ pub fn render(results: &Results) -> Result<(String, String)> {
 /// Writes report.html and summary.md of `results` into the run folder `run_path` (compute the
 /// matrix first, with `matrix::compute_into`).
 pub fn render_run(run_path: &Path, results: &Results) -> Result<Rendered> {
-    let (page, summary) = render(results)?;
+    let (page, summary) = render(results, Some(run_path))?;
     let rendered = Rendered {
         report: run_path.join(REPORT_FILE),
         summary: run_path.join(SUMMARY_FILE),

@@ -2,9 +2,13 @@
 //! browser, so no font is linked or embedded). Two shapes cover every chart of the report:
 //! grouped bars with optional 95% whiskers, and lines over linear or logarithmic axes.
 //!
-//! [`evidence`] turns a run's results into these charts, each with its sentence.
+//! [`evidence`] turns a run's results into these charts, each with its sentence (the latency
+//! charts in `latency` and `spectrum`, the cost charts in `cost`).
 
+mod cost;
 pub mod evidence;
+mod latency;
+mod spectrum;
 
 use std::ops::Range;
 

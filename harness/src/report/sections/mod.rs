@@ -1,11 +1,19 @@
-//! The report's evidence tables and lists beyond the charts: the crash matrix, the load
-//! points, the calibration, conformance, the star thresholds, and the run itself.
+//! The report's evidence tables and lists beyond the charts: the crash matrix ([`crash`]), the
+//! load points and the calibration ([`bench`]), conformance, the star thresholds, and the run
+//! itself.
 
-use contract::results::{CrashOutcome, LoadMode, Matrix, Outcome, Results};
+mod bench;
+mod crash;
+
+pub use bench::{calibration, load_points};
+pub use crash::crash;
+
+use contract::results::{Matrix, Outcome, Results};
 
 use super::charts::evidence::{Targets, absent};
-use super::format::{NOT_MEASURED, and_list, figure, interval, num, times};
+use super::format::{and_list, figure, num, times};
 use super::tables::{Cell, Table};
+use crate::conformance_stage;
 
 /// A section's content: paragraphs, tables, a list, and closing notes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,297 +24,14 @@ pub struct Body {
     pub after: Vec<String>,
 }
 
-fn header(first: &str, backends: &[String]) -> Vec<String> {
+pub(super) fn header(first: &str, backends: &[String]) -> Vec<String> {
     std::iter::once(first.to_owned())
         .chain(backends.iter().cloned())
         .collect()
 }
 
-fn opt(v: Option<f64>, unit: &str) -> String {
+pub(super) fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or("—".to_owned(), |v| figure(v, unit))
-}
-
-/// Faults down, backends across; green: only the request that met the fault was lost, amber:
-/// more than that but the server lived, red: the server died.
-pub fn crash(results: &Results) -> Body {
-    let t = Targets::of(results);
-    let mut faults: Vec<&String> = Vec::new();
-    for b in &t.backends {
-        for fault in results
-            .backends
-            .get(b)
-            .map(|r| r.crash.keys())
-            .into_iter()
-            .flatten()
-        {
-            if !faults.contains(&fault) {
-                faults.push(fault);
-            }
-        }
-    }
-    if faults.is_empty() {
-        return Body {
-            after: vec![absent(results, "crash")],
-            ..Body::default()
-        };
-    }
-    let rows = faults
-        .iter()
-        .map(|fault| {
-            let mut row = vec![Cell::plain(fault.as_str())];
-            row.extend(t.backends.iter().map(|b| {
-                match results.backends.get(b).and_then(|r| r.crash.get(*fault)) {
-                    Some(o) => crash_cell(o),
-                    None => Cell {
-                        text: NOT_MEASURED.into(),
-                        class: Some("nm"),
-                        ..Cell::default()
-                    },
-                }
-            }));
-            row
-        })
-        .collect();
-    let items = t
-        .backends
-        .iter()
-        .filter_map(|b| {
-            let crash = &results.backends.get(b)?.crash;
-            if crash.is_empty() {
-                return None;
-            }
-            let survived = crash.values().filter(|o| o.survived == Some(true)).count();
-            let beyond = crash
-                .values()
-                .filter(|o| o.blast_radius.as_deref().is_some_and(|r| r != "request" && r != "none"))
-                .count();
-            Some(format!(
-                "{b} survived {survived} of {} faults; {beyond} reached beyond the request that met them.",
-                crash.len()
-            ))
-        })
-        .collect();
-    Body {
-        before: vec![
-            "Each fault injected while conversations stream. Green: only the request \
-                      that met the fault was affected; amber: more than that, but the server \
-                      kept serving; red: the server died."
-                .into(),
-        ],
-        tables: vec![Table {
-            header: header("Fault", &t.backends),
-            rows,
-        }],
-        items,
-        after: Vec::new(),
-    }
-}
-
-fn crash_cell(o: &CrashOutcome) -> Cell {
-    let mut parts = Vec::new();
-    match o.survived {
-        Some(true) => parts.push("survived".to_owned()),
-        Some(false) => parts.push("died".to_owned()),
-        None => {}
-    }
-    if let Some(r) = &o.blast_radius {
-        parts.push(format!("radius: {r}"));
-    }
-    let class = match (o.survived, o.blast_radius.as_deref()) {
-        (Some(false), _) => Some("bad"),
-        (_, Some("request" | "none")) => Some("ok"),
-        (_, Some(_)) => Some("warn"),
-        _ => None,
-    };
-    let statuses: Vec<String> = o.statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
-    Cell {
-        text: if parts.is_empty() {
-            "recorded".to_owned()
-        } else {
-            parts.join(", ")
-        },
-        detail: Some(
-            [
-                o.recovery_ms
-                    .map(|ms| format!("recovered in {}", figure(ms, "ms"))),
-                (!statuses.is_empty()).then(|| statuses.join(" ")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("; "),
-        )
-        .filter(|d| !d.is_empty()),
-        class,
-        note: None,
-    }
-}
-
-/// Every load point, as the bench recorded it.
-pub fn load_points(results: &Results) -> Body {
-    let t = Targets::of(results);
-    let header = [
-        "Backend",
-        "Mode",
-        "Target",
-        "Achieved conv/s",
-        "Chunks/s",
-        "Overhead p50",
-        "Overhead p99",
-        "TTFT p99",
-        "Errors",
-        "Lost / reordered",
-        "Mock late p99",
-        "Client lag p99",
-        "Generator",
-    ];
-    let rows: Vec<Vec<Cell>> = t
-        .backends
-        .iter()
-        .flat_map(|b| {
-            let points = results
-                .backends
-                .get(b)
-                .map(|r| r.load.as_slice())
-                .unwrap_or_default();
-            points.iter().map(move |p| {
-                let mode = match p.mode {
-                    LoadMode::Open => "open",
-                    LoadMode::Closed => "closed",
-                };
-                let target = match p.mode {
-                    LoadMode::Open => format!("{} conv/s", num(p.target)),
-                    LoadMode::Closed => format!("{} at once", num(p.target)),
-                };
-                let generator = if p.generator_behind {
-                    "fell behind"
-                } else {
-                    "kept up"
-                };
-                [
-                    b.clone(),
-                    mode.into(),
-                    target,
-                    num(p.achieved),
-                    num(p.chunks_per_s),
-                    opt(p.chunk_overhead_p50_us, "µs"),
-                    opt(p.chunk_overhead_p99_us, "µs"),
-                    opt(p.ttft_p99_us, "µs"),
-                    p.errors.to_string(),
-                    format!("{} / {}", p.lost_chunks, p.reordered_chunks),
-                    opt(p.mock_lateness_p99_us, "µs"),
-                    opt(p.client_lag_p99_us, "µs"),
-                    generator.into(),
-                ]
-                .into_iter()
-                .map(Cell::plain)
-                .collect()
-            })
-        })
-        .collect();
-    if rows.is_empty() {
-        return Body {
-            after: vec![absent(results, "bench")],
-            ..Body::default()
-        };
-    }
-    Body {
-        before: vec![
-            "Open loop: conversations start on a Poisson schedule and latency counts from \
-                      the scheduled start (coordinated omission corrected); closed loop: a fixed \
-                      number of conversations at once."
-                .into(),
-        ],
-        tables: vec![Table {
-            header: header.iter().map(|h| (*h).to_owned()).collect(),
-            rows,
-        }],
-        ..Body::default()
-    }
-}
-
-/// The transports' own round trips, each backend's IPC overhead against them, and the
-/// measurement self-check.
-pub fn calibration(results: &Results) -> Body {
-    let t = Targets::of(results);
-    let mut body = Body::default();
-    if let Some(c) = &results.calibration {
-        let rtt = |name: &str, v: Option<contract::results::P50P99>| {
-            vec![
-                Cell::plain(name),
-                Cell::plain(opt(v.map(|r| r.p50), "µs")),
-                Cell::plain(opt(v.map(|r| r.p99), "µs")),
-            ]
-        };
-        let napi = c
-            .napi_call_ns
-            .map(|ns| figure(ns, "ns"))
-            .unwrap_or_else(|| "—".into());
-        body.tables.push(Table {
-            header: vec!["Floor".into(), "p50".into(), "p99".into()],
-            rows: vec![
-                rtt("Unix socket round trip", c.uds_rtt_us),
-                rtt("Loopback TCP round trip", c.tcp_rtt_us),
-                vec![
-                    Cell::plain("One napi call (JS → Rust)"),
-                    Cell::plain(napi),
-                    Cell::plain("—"),
-                ],
-            ],
-        });
-    }
-    let rows: Vec<Vec<Cell>> = t
-        .backends
-        .iter()
-        .filter_map(|b| {
-            let s = results.backends.get(b)?.latency.chunk_transit.as_ref()?;
-            let ipc = s.ipc_overhead_p50_us?;
-            let ci = s
-                .ipc_overhead_p50_ci95_us
-                .map(|ci| format!(" ({})", interval(ci, "µs")))
-                .unwrap_or_default();
-            Some(vec![
-                Cell::plain(b),
-                Cell::plain(s.ipc_reference.clone().unwrap_or_else(|| "—".into())),
-                Cell::plain(format!("{}{ci}", figure(ipc, "µs"))),
-                Cell::plain(s.ipc_floor_multiple.map_or("—".to_owned(), times)),
-            ])
-        })
-        .collect();
-    if !rows.is_empty() {
-        body.tables.push(Table {
-            header: [
-                "Backend",
-                "In-process equivalent",
-                "IPC overhead per chunk, p50 (95% CI)",
-                "× its floor",
-            ]
-            .iter()
-            .map(|h| (*h).to_owned())
-            .collect(),
-            rows,
-        });
-    }
-    if let Some(bench) = &results.bench {
-        body.items = bench
-            .self_check
-            .iter()
-            .map(|c| {
-                format!(
-                    "Self-check: {} injected into {} read back as {} (95% CI {}), {} the stated tolerance.",
-                    figure(c.injected_us, "µs"),
-                    c.backend,
-                    figure(c.measured_us, "µs"),
-                    interval(c.ci95_us, "µs"),
-                    if c.within_tolerance { "within" } else { "OUTSIDE" }
-                )
-            })
-            .collect();
-    }
-    if body.tables.is_empty() {
-        body.after.push(absent(results, "bench"));
-    }
-    body
 }
 
 pub fn conformance(results: &Results) -> Body {
@@ -331,7 +56,7 @@ pub fn conformance(results: &Results) -> Body {
         .collect();
     if rows.is_empty() {
         return Body {
-            after: vec![absent(results, "conformance")],
+            after: vec![absent(results, conformance_stage::STAGE)],
             ..Body::default()
         };
     }

@@ -1,0 +1,124 @@
+//! The crash matrix: faults down, backends across, coloured by how far each fault reached.
+
+use contract::results::{CrashOutcome, Results};
+
+use super::super::charts::evidence::{Targets, absent};
+use super::super::format::{NOT_MEASURED, figure};
+use super::super::tables::{Cell, Table};
+use super::{Body, header};
+
+/// Faults down, backends across; green: only the request that met the fault was lost, amber:
+/// more than that but the server lived, red: the server died.
+pub fn crash(results: &Results) -> Body {
+    let t = Targets::of(results);
+    let mut faults: Vec<&String> = Vec::new();
+    for b in &t.backends {
+        for fault in results
+            .backends
+            .get(b)
+            .map(|r| r.crash.keys())
+            .into_iter()
+            .flatten()
+        {
+            if !faults.contains(&fault) {
+                faults.push(fault);
+            }
+        }
+    }
+    if faults.is_empty() {
+        return Body {
+            after: vec![absent(results, "crash")],
+            ..Body::default()
+        };
+    }
+    let rows = faults
+        .iter()
+        .map(|fault| {
+            let mut row = vec![Cell::plain(fault.as_str())];
+            row.extend(t.backends.iter().map(|b| {
+                match results.backends.get(b).and_then(|r| r.crash.get(*fault)) {
+                    Some(o) => crash_cell(o),
+                    None => Cell {
+                        text: NOT_MEASURED.into(),
+                        class: Some("nm"),
+                        ..Cell::default()
+                    },
+                }
+            }));
+            row
+        })
+        .collect();
+    let items = t
+        .backends
+        .iter()
+        .filter_map(|b| {
+            let crash = &results.backends.get(b)?.crash;
+            if crash.is_empty() {
+                return None;
+            }
+            let survived = crash.values().filter(|o| o.survived == Some(true)).count();
+            let beyond = crash
+                .values()
+                .filter(|o| o.blast_radius.as_deref().is_some_and(|r| r != "request" && r != "none"))
+                .count();
+            Some(format!(
+                "{b} survived {survived} of {} faults; {beyond} reached beyond the request that met them.",
+                crash.len()
+            ))
+        })
+        .collect();
+    Body {
+        before: vec![
+            "Each fault injected while conversations stream. Green: only the request \
+                      that met the fault was affected; amber: more than that, but the server \
+                      kept serving; red: the server died."
+                .into(),
+        ],
+        tables: vec![Table {
+            header: header("Fault", &t.backends),
+            rows,
+        }],
+        items,
+        after: Vec::new(),
+    }
+}
+
+fn crash_cell(o: &CrashOutcome) -> Cell {
+    let mut parts = Vec::new();
+    match o.survived {
+        Some(true) => parts.push("survived".to_owned()),
+        Some(false) => parts.push("died".to_owned()),
+        None => {}
+    }
+    if let Some(r) = &o.blast_radius {
+        parts.push(format!("radius: {r}"));
+    }
+    let class = match (o.survived, o.blast_radius.as_deref()) {
+        (Some(false), _) => Some("bad"),
+        (_, Some("request" | "none")) => Some("ok"),
+        (_, Some(_)) => Some("warn"),
+        _ => None,
+    };
+    let statuses: Vec<String> = o.statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
+    Cell {
+        text: if parts.is_empty() {
+            "recorded".to_owned()
+        } else {
+            parts.join(", ")
+        },
+        detail: Some(
+            [
+                o.recovery_ms
+                    .map(|ms| format!("recovered in {}", figure(ms, "ms"))),
+                (!statuses.is_empty()).then(|| statuses.join(" ")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; "),
+        )
+        .filter(|d| !d.is_empty()),
+        class,
+        note: None,
+    }
+}
