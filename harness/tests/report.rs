@@ -100,7 +100,7 @@ fn the_recorded_runs_follow_the_schema() {
 #[test]
 fn a_full_run_renders_every_section_chart_and_table() {
     let results = recorded(FULL);
-    let (html, md) = report::render(&results).unwrap();
+    let (html, md) = report::render(&results, Some(&fixture(FULL))).unwrap();
     for id in SECTIONS.iter().chain(CHARTS) {
         assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
     }
@@ -131,7 +131,7 @@ fn a_full_run_renders_every_section_chart_and_table() {
 #[test]
 fn a_run_with_stages_missing_says_what_was_not_measured_and_why() {
     let results = recorded(MISSING);
-    let (html, md) = report::render(&results).unwrap();
+    let (html, md) = report::render(&results, Some(&fixture(MISSING))).unwrap();
     for id in SECTIONS.iter().chain(CHARTS) {
         assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
     }
@@ -158,7 +158,7 @@ fn a_run_with_stages_missing_says_what_was_not_measured_and_why() {
 
 #[test]
 fn the_page_is_self_contained() {
-    let (html, _) = report::render(&recorded(FULL)).unwrap();
+    let (html, _) = report::render(&recorded(FULL), Some(&fixture(FULL))).unwrap();
     for outside in [
         "<script",
         "<link",
