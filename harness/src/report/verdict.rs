@@ -86,6 +86,11 @@ fn unmeasurable(m: &Matrix) -> Vec<String> {
         .collect()
 }
 
+/// A backend's total as printed; a dash where a hand-edited results.json lacks it.
+fn total(m: &Matrix, backend: &str) -> String {
+    m.totals.get(backend).map_or("—".to_owned(), |t| num(*t))
+}
+
 fn headline(m: &Matrix) -> String {
     let counted = m.rows.iter().filter(|r| r.counted).count();
     let of = format!("of {}", num(m.max_total));
@@ -93,12 +98,12 @@ fn headline(m: &Matrix) -> String {
         (Some(w), _) => format!(
             "Measured winner: {w}, {} {of} over the {counted} rows measured for every backend \
              in the race.",
-            num(m.totals[w])
+            total(m, w)
         ),
         (None, [first, _, ..]) => format!(
             "No single winner: {} tie at {} {of} over {counted} rows.",
             and_list(&m.leaders),
-            num(m.totals[first])
+            total(m, first)
         ),
         _ if m.totals.is_empty() && m.not_competing.len() == m.backends.len() => {
             "No winner: no backend of this run is in the race.".to_owned()
@@ -222,7 +227,10 @@ fn off_guesses(m: &Matrix) -> Vec<String> {
         .iter()
         .flat_map(|r| {
             r.off_by_more_than_2x.iter().map(move |b| {
-                let measured = figure(r.measured[b], &r.unit);
+                let measured = r
+                    .measured
+                    .get(b)
+                    .map_or("?".to_owned(), |v| figure(*v, &r.unit));
                 let paper = r.paper.get(b).map_or("?", String::as_str);
                 let how = r
                     .ratio
@@ -312,4 +320,137 @@ fn describe(m: &Matrix, p: &Perturbation) -> String {
         many => format!("{} tie", and_list(many)),
     };
     format!("{what}{stars}: {leaders}.")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use contract::results::{PaperVerdict, Sensitivity, StarChange};
+
+    use super::*;
+
+    fn row(id: &str, criterion: &str) -> MatrixRow {
+        MatrixRow {
+            id: id.into(),
+            table: RowTable::Decision,
+            criterion: criterion.into(),
+            unit: "µs".into(),
+            metric: None,
+            metric_why: None,
+            scoring: None,
+            paper: BTreeMap::new(),
+            paper_stars: BTreeMap::new(),
+            measured: BTreeMap::new(),
+            ci95: BTreeMap::new(),
+            ratio: BTreeMap::new(),
+            off_by_more_than_2x: Vec::new(),
+            stars: BTreeMap::new(),
+            weight: Some(1.0),
+            counted: true,
+            not_counted: None,
+            not_measured: None,
+            missing: BTreeMap::new(),
+        }
+    }
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_tie_and_the_move_that_breaks_it_are_told() {
+        let m = Matrix {
+            backends: names(&["a", "b"]),
+            rows: vec![row("lat", "Latency")],
+            totals: BTreeMap::from([("a".into(), 4.0), ("b".into(), 4.0)]),
+            max_total: 5.0,
+            leaders: names(&["a", "b"]),
+            paper: PaperVerdict {
+                columns: BTreeMap::from([("A".into(), names(&["a", "b"]))]),
+                totals: BTreeMap::from([("A".into(), 35.0)]),
+                max_total: 40.0,
+                winner: Some("A".into()),
+                ..PaperVerdict::default()
+            },
+            sensitivity: Sensitivity {
+                moves_tried: 2,
+                winner_changes: vec![Perturbation {
+                    row: "lat".into(),
+                    change: Move::Value {
+                        backend: "a".into(),
+                        from: 190.0,
+                        to: 260.0,
+                    },
+                    stars_changed: vec![StarChange {
+                        backend: "a".into(),
+                        from: 4,
+                        to: 3,
+                    }],
+                    leaders: names(&["b"]),
+                }],
+                ..Sensitivity::default()
+            },
+            ..Matrix::default()
+        };
+        let v = verdict(&m);
+        assert_eq!(
+            v.headline,
+            "No single winner: a and b tie at 4 of 5 over 1 rows."
+        );
+        assert!(
+            v.paper.contains("neither confirmed nor overturned"),
+            "{}",
+            v.paper
+        );
+        assert!(
+            v.sensitivity
+                .summary
+                .starts_with("The result changes under 1 of 2")
+        );
+        assert_eq!(
+            v.sensitivity.winner_changes,
+            [
+                "a's Latency at the upper end of its interval (190 µs → 260 µs); stars a 4★ → 3★: b leads."
+            ]
+        );
+    }
+
+    #[test]
+    fn a_winner_outside_the_notes_choice_is_called_a_difference() {
+        let mut m = Matrix {
+            backends: names(&["a", "b"]),
+            totals: BTreeMap::from([("a".into(), 3.0), ("b".into(), 5.0)]),
+            max_total: 5.0,
+            winner: Some("b".into()),
+            leaders: names(&["b"]),
+            paper: PaperVerdict {
+                columns: BTreeMap::from([("A".into(), names(&["a"])), ("B".into(), names(&["b"]))]),
+                totals: BTreeMap::from([("A".into(), 36.0), ("B".into(), 20.0)]),
+                printed_totals: BTreeMap::from([("A".into(), 35.0), ("B".into(), 20.0)]),
+                max_total: 40.0,
+                winner: Some("A".into()),
+                ..PaperVerdict::default()
+            },
+            ..Matrix::default()
+        };
+        let v = verdict(&m);
+        assert!(
+            v.paper
+                .contains("The measured winner differs: b (the notes' B) instead of A."),
+            "{}",
+            v.paper
+        );
+        assert!(
+            v.paper.contains("A 35 (their stars sum to 36)"),
+            "{}",
+            v.paper
+        );
+        m.winner = Some("a".into());
+        assert!(
+            verdict(&m)
+                .paper
+                .contains("The measured winner, a, is within that choice.")
+        );
+    }
 }

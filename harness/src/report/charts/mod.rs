@@ -471,8 +471,13 @@ mod tests {
         };
         let svg = bars(&chart).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-        for label in [">a<", ">b<", ">12.5<", ">floor<"] {
-            assert!(svg.contains(label), "{label} missing");
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim()))
+            .collect();
+        for label in ["a", "b", "12.5", "floor", "µs"] {
+            assert!(texts.contains(&label), "{label} missing from {texts:?}");
         }
     }
 }
