@@ -268,30 +268,35 @@ pub fn run(results: &Results) -> Body {
     }
 }
 
-/// Every figure results.json marks as reused from an earlier run: any `reused_from` field,
-/// named by where it sits.
+/// Every part of results.json marked as reused from an earlier run, named by where it sits: an
+/// object with `"reused": true` (and the run in `measured_in_run`), or a `reused_from` run id.
+/// Read from the JSON so a stage that starts reusing figures shows up without a change here.
 fn reused(results: &Results) -> Vec<String> {
-    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    serde_json::to_value(results).map_or_else(|_| Vec::new(), |json| reused_in(&json))
+}
+
+fn reused_in(json: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(v: &Value, path: &str, out: &mut Vec<String>) {
         match v {
-            serde_json::Value::Object(map) => {
+            Value::Object(map) => {
+                if map.get("reused") == Some(&Value::Bool(true)) {
+                    let run = map.get("measured_in_run").and_then(Value::as_str);
+                    out.push(run.map_or(path.to_owned(), |r| format!("{path} (run {r})")));
+                }
+                if let Some(run) = map.get("reused_from").and_then(Value::as_str) {
+                    out.push(format!("{path} (run {run})"));
+                }
                 for (k, v) in map {
-                    match (k.as_str(), v) {
-                        ("reused_from", serde_json::Value::String(run)) => {
-                            out.push(format!("{path} (run {run})"))
-                        }
-                        _ => walk(
-                            v,
-                            &if path.is_empty() {
-                                k.clone()
-                            } else {
-                                format!("{path}.{k}")
-                            },
-                            out,
-                        ),
-                    }
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(v, &here, out);
                 }
             }
-            serde_json::Value::Array(items) => {
+            Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
                     walk(v, &format!("{path}[{i}]"), out);
                 }
@@ -300,8 +305,31 @@ fn reused(results: &Results) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    if let Ok(json) = serde_json::to_value(results) {
-        walk(&json, "", &mut out);
-    }
+    walk(json, "", &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reused_figures_are_found_wherever_they_sit() {
+        let json = serde_json::json!({
+            "backends": {
+                "napi": {"build": {"clean_s": 200.0,
+                                   "clean_build": {"reused": true, "measured_in_run": "r1"}}},
+                "unix": {"build": {"clean_build": {"reused": false, "measured_in_run": "r2"}},
+                         "size": {"reused_from": "r0"}}
+            }
+        });
+        assert_eq!(
+            reused_in(&json),
+            [
+                "backends.napi.build.clean_build (run r1)",
+                "backends.unix.size (run r0)"
+            ]
+        );
+        assert!(reused_in(&serde_json::json!({"backends": {}})).is_empty());
+    }
 }
