@@ -42,6 +42,9 @@ pub struct PaperVerdict {
     /// The notes' matrix columns and the backends each stands for (their "HTTP IPC" column
     /// covers both sidecar sockets).
     pub columns: BTreeMap<String, Vec<String>>,
+    /// Why the columns map onto the backends as they do.
+    #[serde(default)]
+    pub mapping: String,
     /// Per column, over every criterion of the notes' matrix, summed from their stars.
     pub totals: BTreeMap<String, f64>,
     /// The totals the notes printed, which need not be the sums of their stars.

@@ -53,6 +53,8 @@ pub struct MatrixConfig {
 pub struct PaperConfig {
     /// The winner the notes declared (a column name).
     pub winner: String,
+    /// How the notes' columns map onto the backends, and why, in a sentence.
+    pub mapping: String,
     /// The notes' matrix columns and the backends each stands for.
     pub columns: BTreeMap<String, Vec<String>>,
     /// The totals the notes printed, as printed (the report checks them against their stars).
@@ -338,6 +340,7 @@ mod tests {
 backends = ["a", "b"]
 [paper]
 winner = "A"
+mapping = "one column per backend"
 [paper.columns]
 "A" = ["a"]
 "B" = ["b"]

@@ -256,6 +256,7 @@ fn paper_verdict(config: &MatrixConfig, counted: &[String]) -> PaperVerdict {
     let (totals_on_counted, _) = sum(true);
     PaperVerdict {
         columns: config.paper.columns.clone(),
+        mapping: config.paper.mapping.clone(),
         printed_totals: config.paper.printed_totals.clone(),
         winner: single(&score::leaders(&totals)),
         totals,

@@ -142,6 +142,7 @@ pub(crate) mod tests {
 backends = ["a", "b", "c"]
 [paper]
 winner = "A"
+mapping = "one column per backend"
 [paper.columns]
 "A" = ["a"]
 "BC" = ["b", "c"]

@@ -119,11 +119,16 @@ fn paper(m: &Matrix) -> String {
     };
     let members = p.columns.get(choice).cloned().unwrap_or_default();
     let mut s = format!(
-        "The notes chose {choice} ({} of {} by their stars), a column that stands for {}.",
+        "The notes chose {choice} ({} of {} by their stars), a column that stands for {}",
         num(p.totals.get(choice).copied().unwrap_or_default()),
         num(p.max_total),
         and_list(&members)
     );
+    if p.mapping.is_empty() {
+        s.push('.');
+    } else {
+        s.push_str(&format!(" ({}).", p.mapping));
+    }
     let misprinted: Vec<String> = p
         .printed_totals
         .iter()
