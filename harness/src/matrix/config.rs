@@ -333,34 +333,31 @@ impl StarsConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const HEAD: &str = r#"
-backends = ["a", "b"]
+    /// Three backends under two of the notes' columns, and three rows: `lat` absolute (lower is
+    /// better, with an interval), `cap` relative to the best (higher is better, weight 2), `dbg`
+    /// not measurable. Shared by the matrix's tests.
+    pub(crate) const CONFIG: &str = r#"
+backends = ["a", "b", "c"]
 [paper]
 winner = "A"
-mapping = "one column per backend"
+mapping = "one column for a, one for b and c"
 [paper.columns]
 "A" = ["a"]
-"B" = ["b"]
-"#;
-
-    fn parse(rows: &str) -> Result<MatrixConfig, ConfigError> {
-        MatrixConfig::parse(&format!("{HEAD}{rows}"), "test.toml")
-    }
-
-    const LATENCY: &str = r#"
+"BC" = ["b", "c"]
 [[row]]
 id = "lat"
 table = "decision"
 criterion = "Latency"
 unit = "µs"
 paper = { a = "1ms" }
-paper_stars = { "A" = 4, "B" = 5 }
+paper_stars = { "A" = 5, "BC" = 3 }
 [row.metric]
-path = "backends.{backend}.x"
-unit = "ms"
+path = "backends.{backend}.lat"
+unit = "µs"
+ci = "backends.{backend}.lat_ci"
 why = "w"
 [row.stars]
 direction = "lower"
@@ -369,7 +366,35 @@ at = [400, 300, 200, 100]
 weight = 1
 why_thresholds = "t"
 why_weight = "w"
+[[row]]
+id = "cap"
+table = "extra"
+criterion = "Capacity"
+unit = "conv/s"
+[row.metric]
+path = "backends.{backend}.cap"
+unit = "conv/s"
+why = "w"
+[row.stars]
+direction = "higher"
+relative = "to_best"
+at = [0.2, 0.4, 0.6, 0.8]
+weight = 2
+why_thresholds = "t"
+why_weight = "w"
+[[row]]
+id = "dbg"
+table = "decision"
+criterion = "Debug"
+paper_stars = { "A" = 1, "BC" = 5 }
+[row.not_measured]
+why = "w"
+evidence = "e"
 "#;
+
+    pub(crate) fn config() -> MatrixConfig {
+        MatrixConfig::parse(CONFIG, "test.toml").unwrap()
+    }
 
     #[test]
     fn the_repositorys_config_loads() {
@@ -381,18 +406,14 @@ why_weight = "w"
 
     #[test]
     fn stars_follow_the_thresholds_both_ways() {
-        let config = parse(LATENCY).unwrap();
+        let config = config();
         let stars = config.rows[0].stars.as_ref().unwrap();
         let got: Vec<u8> = [50.0, 100.0, 150.0, 250.0, 350.0, 401.0]
             .iter()
             .map(|&f| stars.stars_for(f))
             .collect();
         assert_eq!(got, [5, 5, 4, 3, 2, 1]);
-        let higher = StarsConfig {
-            direction: Direction::Higher,
-            at: [0.2, 0.4, 0.6, 0.8],
-            ..stars.clone()
-        };
+        let higher = config.rows[1].stars.as_ref().unwrap();
         let got: Vec<u8> = [0.1, 0.2, 0.5, 0.79, 1.0]
             .iter()
             .map(|&f| higher.stars_for(f))
@@ -403,29 +424,38 @@ why_weight = "w"
     #[test]
     fn mistakes_are_named_with_their_row() {
         let bad = |from: &str, to: &str, expect: &str| {
-            let err = parse(&LATENCY.replace(from, to)).unwrap_err().to_string();
+            assert!(CONFIG.contains(from), "{from} is not in the test config");
+            let err = MatrixConfig::parse(&CONFIG.replacen(from, to, 1), "test.toml")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expect), "{err}");
             assert!(err.contains("`lat`") || err.contains("test.toml"), "{err}");
         };
         bad("[400, 300, 200, 100]", "[100, 200, 300, 400]", "must fall");
         bad("weight = 1", "weight = -1", "0 or more");
-        bad("\"A\" = 4", "\"C\" = 4", "not in [paper.columns]");
-        bad("\"B\" = 5", "\"B\" = 6", "not 1..=5");
-        bad("unit = \"ms\"", "unit = \"B\"", "does not convert");
+        bad("\"A\" = 5", "\"C\" = 5", "not in [paper.columns]");
+        bad("\"BC\" = 3", "\"BC\" = 6", "not 1..=5");
+        bad("unit = \"µs\"\nci", "unit = \"B\"\nci", "does not convert");
         bad("a = \"1ms\"", "a = \"Low\"", "is not a number");
-        bad("a = \"1ms\"", "c = \"1ms\"", "not in `backends`");
-        bad("x\"", "*.x\"", "needs an `aggregate`");
+        bad("a = \"1ms\"", "z = \"1ms\"", "not in `backends`");
+        bad("lat\"\nunit", "*.lat\"\nunit", "needs an `aggregate`");
         bad("why_weight = \"w\"", "why_weight = \" \"", "why_weight");
-        let twice = format!("{LATENCY}{LATENCY}");
-        assert!(
-            parse(&twice)
-                .unwrap_err()
-                .to_string()
-                .contains("share the id")
+        bad(
+            "\"BC\" = [\"b\", \"c\"]",
+            "\"BC\" = [\"b\", \"z\"]",
+            "not in `backends`",
         );
-        let neither = "[[row]]\nid = \"n\"\ntable = \"extra\"\ncriterion = \"N\"\n";
-        assert!(parse(neither).unwrap_err().to_string().contains("needs a"));
-        let bad_winner = HEAD.replace("winner = \"A\"", "winner = \"Z\"");
-        assert!(MatrixConfig::parse(&bad_winner, "t").is_err());
+        bad(
+            "winner = \"A\"",
+            "winner = \"Z\"",
+            "not one of [paper.columns]",
+        );
+        let twice = CONFIG.replacen("id = \"cap\"", "id = \"lat\"", 1);
+        let err = MatrixConfig::parse(&twice, "t").unwrap_err().to_string();
+        assert!(err.contains("share the id"), "{err}");
+        let neither =
+            format!("{CONFIG}[[row]]\nid = \"n\"\ntable = \"extra\"\ncriterion = \"N\"\n");
+        let err = MatrixConfig::parse(&neither, "t").unwrap_err().to_string();
+        assert!(err.contains("needs a"), "{err}");
     }
 }

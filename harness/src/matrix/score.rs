@@ -131,68 +131,8 @@ fn stars_for_row(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::config::MatrixConfig;
+    pub(crate) use super::super::config::tests::config;
     use super::*;
-
-    /// Two starred rows over three backends: `lat` absolute (lower is better), `cap` relative
-    /// to the best (higher is better, weight 2).
-    pub(crate) fn config() -> MatrixConfig {
-        MatrixConfig::parse(
-            r#"
-backends = ["a", "b", "c"]
-[paper]
-winner = "A"
-mapping = "one column per backend"
-[paper.columns]
-"A" = ["a"]
-"BC" = ["b", "c"]
-[[row]]
-id = "lat"
-table = "decision"
-criterion = "Latency"
-unit = "µs"
-paper_stars = { "A" = 5, "BC" = 3 }
-[row.metric]
-path = "backends.{backend}.lat"
-unit = "µs"
-ci = "backends.{backend}.lat_ci"
-why = "w"
-[row.stars]
-direction = "lower"
-relative = "absolute"
-at = [400, 300, 200, 100]
-weight = 1
-why_thresholds = "t"
-why_weight = "w"
-[[row]]
-id = "cap"
-table = "extra"
-criterion = "Capacity"
-unit = "conv/s"
-[row.metric]
-path = "backends.{backend}.cap"
-unit = "conv/s"
-why = "w"
-[row.stars]
-direction = "higher"
-relative = "to_best"
-at = [0.2, 0.4, 0.6, 0.8]
-weight = 2
-why_thresholds = "t"
-why_weight = "w"
-[[row]]
-id = "dbg"
-table = "decision"
-criterion = "Debug"
-paper_stars = { "A" = 1, "BC" = 5 }
-[row.not_measured]
-why = "w"
-evidence = "e"
-"#,
-            "test.toml",
-        )
-        .unwrap()
-    }
 
     pub(crate) fn figures(rows: &[(&str, &[(&str, f64)])]) -> Figures {
         rows.iter()

@@ -255,24 +255,7 @@ fn draw_bars(root: &DrawingArea<SVGBackend<'_>, Shift>, chart: &Bars) -> Result<
     };
     let entries = chart.series.len() + usize::from(chart.reference.is_some());
     let y = linear_from_zero(lo, hi, headroom(if entries > 1 { entries } else { 0 }));
-    let mut ctx = ChartBuilder::on(root)
-        .caption(&chart.title, text_style(18))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(72)
-        .build_cartesian_2d(x.clone(), y.clone())
-        .map_err(err)?;
-    let x_label = |v: &f64| x.label(*v);
-    let y_label = |v: &f64| y.label(*v);
-    ctx.configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&x_label)
-        .y_label_formatter(&y_label)
-        .y_desc(chart.y_desc.as_str())
-        .label_style(text_style(13))
-        .axis_desc_style(text_style(14))
-        .draw()
-        .map_err(err)?;
+    let mut ctx = framed(root, &chart.title, (x, None), (y, &chart.y_desc))?;
     let width = 0.8 / chart.series.len().max(1) as f64;
     for (j, s) in chart.series.iter().enumerate() {
         let left = |i: usize| i as f64 - 0.4 + j as f64 * width;
@@ -374,24 +357,7 @@ fn draw_lines(
     } else {
         chart.y_desc.clone()
     };
-    let mut ctx = ChartBuilder::on(root)
-        .caption(&chart.title, text_style(18))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(72)
-        .build_cartesian_2d(x.clone(), y.clone())
-        .map_err(err)?;
-    let x_label = |v: &f64| x.label(*v);
-    let y_label = |v: &f64| y.label(*v);
-    ctx.configure_mesh()
-        .x_label_formatter(&x_label)
-        .y_label_formatter(&y_label)
-        .x_desc(chart.x_desc.as_str())
-        .y_desc(y_desc.as_str())
-        .label_style(text_style(13))
-        .axis_desc_style(text_style(14))
-        .draw()
-        .map_err(err)?;
+    let mut ctx = framed(root, &chart.title, (x, Some(&chart.x_desc)), (y, &y_desc))?;
     for (x, colour) in &chart.markers {
         let dashes = DashedLineSeries::new(
             vec![(*x, y_bottom), (*x, y_top)],
@@ -421,6 +387,37 @@ fn draw_lines(
         ctx.draw_series(dots).map_err(err)?;
     }
     legend(&mut ctx)
+}
+
+/// A chart with its title, its axes labelled at their ticks and their descriptions. Without an
+/// x description (bars: the groups are the labels) the x axis draws no grid lines.
+fn framed<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    (x, x_desc): (Axis, Option<&str>),
+    (y, y_desc): (Axis, &str),
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<Axis, Axis>>> {
+    let mut ctx = ChartBuilder::on(root)
+        .caption(title, text_style(18))
+        .margin(12)
+        .x_label_area_size(if x_desc.is_some() { 44 } else { 36 })
+        .y_label_area_size(72)
+        .build_cartesian_2d(x.clone(), y.clone())
+        .map_err(err)?;
+    let x_label = |v: &f64| x.label(*v);
+    let y_label = |v: &f64| y.label(*v);
+    let mut mesh = ctx.configure_mesh();
+    mesh.x_label_formatter(&x_label)
+        .y_label_formatter(&y_label)
+        .y_desc(y_desc)
+        .label_style(text_style(13))
+        .axis_desc_style(text_style(14));
+    match x_desc {
+        Some(desc) => mesh.x_desc(desc),
+        None => mesh.disable_x_mesh(),
+    };
+    mesh.draw().map_err(err)?;
+    Ok(ctx)
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
