@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use contract::results::Results;
 
+use super::charts::evidence::skips;
 use super::format::and_list;
 use super::tables::{self, Table};
 use super::verdict::verdict;
@@ -68,14 +69,8 @@ pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
             let _ = writeln!(md, "- **{title}.** {sentence}");
         }
     }
-    let skipped: Vec<String> = results
-        .backends
-        .iter()
-        .flat_map(|(b, r)| {
-            r.skipped
-                .iter()
-                .map(move |s| format!("{b} ({}: {})", s.stage, s.reason))
-        })
+    let skipped: Vec<String> = skips(results, None)
+        .map(|(b, s)| format!("{b} ({}: {})", s.stage, s.reason))
         .collect();
     if !skipped.is_empty() {
         let _ = writeln!(md, "\nSkipped: {}.", and_list(&skipped));

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use contract::results::{BackendResults, LatencyStats, Results};
+use contract::results::{BackendResults, LatencyStats, Results, StageSkip};
 
 use super::super::format::{and_list, figure};
 use super::{BarSeries, Bars, bars, colour};
@@ -74,17 +74,23 @@ pub fn all(results: &Results, run: Option<&Path>) -> Result<Vec<Figure>> {
     ])
 }
 
+/// Every stage skip the run recorded, with its backend; only `stage`'s when given.
+pub fn skips<'a>(
+    results: &'a Results,
+    stage: Option<&'a str>,
+) -> impl Iterator<Item = (&'a str, &'a StageSkip)> + 'a {
+    results.backends.iter().flat_map(move |(b, r)| {
+        r.skipped
+            .iter()
+            .filter(move |s| stage.is_none_or(|st| s.stage == st))
+            .map(move |s| (b.as_str(), s))
+    })
+}
+
 /// Why a stage's figures are missing: the skips it recorded, or that it did not run.
 pub fn absent(results: &Results, stage: &str) -> String {
-    let skips: Vec<String> = results
-        .backends
-        .iter()
-        .flat_map(|(b, r)| {
-            r.skipped
-                .iter()
-                .filter(|s| s.stage == stage)
-                .map(move |s| format!("{b} ({})", s.reason))
-        })
+    let skips: Vec<String> = skips(results, Some(stage))
+        .map(|(b, s)| format!("{b} ({})", s.reason))
         .collect();
     if skips.is_empty() {
         format!("Not measured: the {stage} stage recorded nothing for it in this run.")

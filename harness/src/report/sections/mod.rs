@@ -10,7 +10,7 @@ pub use crash::crash;
 
 use contract::results::{Matrix, Outcome, Results};
 
-use super::charts::evidence::{Targets, absent};
+use super::charts::evidence::{Targets, absent, skips};
 use super::format::{and_list, figure, num, times};
 use super::tables::{Cell, Table};
 use crate::conformance_stage;
@@ -239,13 +239,11 @@ pub fn run(results: &Results) -> Body {
         None => items
             .push("The bench stage did not run, so the machine's noise was not recorded.".into()),
     }
-    for (b, entry) in &results.backends {
-        for s in &entry.skipped {
-            items.push(format!(
-                "Skipped: {b} in the {} stage: {}.",
-                s.stage, s.reason
-            ));
-        }
+    for (b, s) in skips(results, None) {
+        items.push(format!(
+            "Skipped: {b} in the {} stage: {}.",
+            s.stage, s.reason
+        ));
     }
     let reused = reused(results);
     if reused.is_empty() {
