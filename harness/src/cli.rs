@@ -64,6 +64,9 @@ pub enum Command {
     /// Turn a run's measured figures into cost per 1,000 conversations with
     /// config/prices.toml (docs/cost.md).
     Cost(CostArgs),
+    /// Compute a run's decision matrix and render report.html and summary.md from its
+    /// results.json; print the summary.
+    Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
 }
@@ -261,6 +264,17 @@ pub struct CompareArgs {
     pub ready_timeout_s: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run to render: `latest` or a run id.
+    #[arg(long, default_value = crate::run_dir::LATEST)]
+    pub run: String,
+    /// Also open the report in headless Chromium, check that every chart and table shows, and
+    /// keep a screenshot (report.png) in the run folder.
+    #[arg(long)]
+    pub browser: bool,
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let root = match cli.root {
         Some(r) => r,
@@ -276,6 +290,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
+        Command::Report(args) => {
+            let mut run = RunDir::open(&root.join("reports"), &args.run)?;
+            stages::report(&root, &mut run, args.browser)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Build(args) => {
             let c = &args.common;
             let backends = select(&root, c)?;

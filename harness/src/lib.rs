@@ -19,6 +19,8 @@
 //!   backend matrix; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
 //! - what the measuring stages share: [`chat`] (one chat and how it ended), [`provider`] (the
 //!   mock provider as a process, built when missing);
+//! - [`matrix`]: the decision matrix, computed from a run's results and `config/matrix.toml`;
+//! - [`report`]: `harness report`, report.html, summary.md and the terminal summary;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
 //!   command runs it; [`compare`]: every stage in one run.
@@ -33,10 +35,12 @@ pub mod conformance_stage;
 pub mod cost;
 pub mod crash;
 pub mod gate;
+pub mod matrix;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;
 pub mod provider;
+pub mod report;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;

@@ -14,7 +14,7 @@ use crate::build::{self, BuildOutcome};
 use crate::cli::ConformanceArgs;
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
-use crate::{build_study, cost, crash, size, start};
+use crate::{build_study, cost, crash, matrix, report, size, start};
 
 /// Builds `backends`, then records the size of what was built and the build study (measured
 /// with `clean_builds`, else reused when cached for these sources); returns the names of those
@@ -111,5 +111,42 @@ pub fn cost(root: &Path, backends: &[Backend], run: &mut RunDir, prices: &Path) 
         .to_string();
     let priced = cost::run(backends, run, prices, &shown)?;
     cost::write_table(&mut std::io::stdout().lock(), &priced)?;
+    Ok(())
+}
+
+/// The report stage: computes the run's decision matrix into its results, writes report.html
+/// and summary.md into the run folder and prints the terminal summary. With `browser`, also
+/// opens the page in headless Chromium and keeps report.png; a page the browser does not show
+/// whole is an error.
+pub fn report(root: &Path, run: &mut RunDir, browser: bool) -> Result<()> {
+    matrix::compute_into(&mut run.results, root)?;
+    run.save()?;
+    let rendered = report::render_run(&run.path, &run.results)?;
+    report::write_summary(&mut std::io::stdout().lock(), &run.results)?;
+    eprintln!(
+        "\nwrote {} and {}",
+        rendered.report.display(),
+        rendered.summary.display()
+    );
+    if browser {
+        let screenshot = run.path.join(report::browser::SCREENSHOT_FILE);
+        let seen = report::browser::check(root, &rendered.report, &screenshot)?;
+        let problems = seen.problems();
+        if !problems.is_empty() {
+            bail!(
+                "{} shows wrong in {}:\n  {}",
+                rendered.report.display(),
+                seen.browser,
+                problems.join("\n  ")
+            );
+        }
+        eprintln!(
+            "{} showed {} charts and {} tables with no console error; screenshot {}",
+            seen.browser,
+            seen.charts.len(),
+            seen.tables.len(),
+            screenshot.display()
+        );
+    }
     Ok(())
 }

@@ -43,6 +43,10 @@ use crate::run_dir::RunDir;
 use crate::verify;
 use target::{AISDK_NODE, Target};
 
+/// The hops and the reader of the histogram logs, for the report's percentile spectrum.
+pub use figures::Hop;
+pub use hlog::read_merged;
+
 pub const STAGE: &str = "bench";
 /// The mock's real-time priority: above every normal task, below the kernel's own threads
 /// (mock-provider/README.md measured what it buys on a shared machine).
