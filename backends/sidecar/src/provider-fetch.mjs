@@ -52,8 +52,9 @@ function guardBody(body, idleTimeoutMs, callerSignal) {
     controller.error(error);
     reader.cancel(error).catch(() => {});
   }, idleTimeoutMs);
-  // While a read is outstanding the provider's socket keeps the process alive; the timer alone
-  // must not (a body dropped unread would otherwise hold the process for `idleTimeoutMs`).
+  // The timer holds the process only while a read is outstanding: a body dropped unread must
+  // not hold it for `idleTimeoutMs`, and a read waiting on a silent provider must time out even
+  // when nothing else keeps the process alive.
   timer.unref();
   const finish = () => {
     finished = true;
@@ -66,7 +67,7 @@ function guardBody(body, idleTimeoutMs, callerSignal) {
     },
     async pull() {
       reading = true;
-      timer.refresh();
+      timer.refresh().ref();
       try {
         const { done: ended, value } = await reader.read();
         if (finished) return;
@@ -86,6 +87,7 @@ function guardBody(body, idleTimeoutMs, callerSignal) {
         controller.error(aborted ? error : new ProviderTruncatedError({ cause: error }));
       } finally {
         reading = false;
+        timer.unref();
       }
     },
     cancel(reason) {
