@@ -51,8 +51,11 @@ pub enum Command {
     /// Judge latency against a baseline: exit 0 pass, 1 regression, 2 could not judge or bad
     /// input (docs/gate.md).
     Gate(GateArgs),
-    /// Build, verify and measure in one run: build, conformance, bench (each stage's failure
-    /// is recorded and the next stages still run where they can).
+    /// Prove the gate on this machine: A/A pairs of quick bench runs (false alarms) and runs
+    /// with injected per-chunk delays (how often each is caught); docs/gate.md#proof.
+    GateStudy(GateStudyArgs),
+    /// Build, verify and measure in one run: build, conformance, bench, start, crash, cost and
+    /// report (each stage's failure is recorded and the next stages still run where they can).
     Compare(CompareArgs),
     /// Cold start (spawn -> ready line, spawn -> first completed chat, median of 10 starts),
     /// processes per deployment, and the provider tokens of one conversation (docs/cost.md).
@@ -250,6 +253,26 @@ pub struct GateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GateStudyArgs {
+    /// Backends to study (default: unix and rust-only, the pair).
+    #[arg(long, value_delimiter = ',', default_value = "unix,rust-only")]
+    pub backends: Vec<String>,
+    /// A/A pairs, and tries of each delay.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub pairs: u64,
+    /// Delays to inject per text chunk, in microseconds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,500")]
+    pub delays_us: Vec<u64>,
+    /// Run the load sweeps too, so saturation is judged (each run takes several times longer).
+    #[arg(long)]
+    pub load: bool,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: Common,
@@ -356,6 +379,33 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Gate(args) => gate(&root, &args).await,
+        Command::GateStudy(args) => {
+            let all = manifest::discover(&root.join("backends"))?;
+            let backends = manifest::select(all, &args.backends)?;
+            prereq::prepare(&root)?;
+            let seed = args.seed.unwrap_or_else(clock_seed);
+            let opts = gate::study::Options {
+                root: root.clone(),
+                profile: "release".into(),
+                pairs: args.pairs as usize,
+                delays_us: args.delays_us.clone(),
+                seed,
+                bench: bench::Options {
+                    root: root.clone(),
+                    quick: true,
+                    rounds: None,
+                    inject_delay_us: Vec::new(),
+                    force: false,
+                    explicit: true,
+                    load: args.load,
+                    ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                    seed,
+                },
+            };
+            let study = gate::study::run(&backends, &opts).await?;
+            gate::study::write_table(&mut std::io::stdout().lock(), &study)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;

@@ -1,5 +1,5 @@
-//! `harness compare`: every stage in one run (build -> conformance -> bench), each recorded in
-//! the run folder as it finishes. A stage that fails does not hide the others' results: later
+//! `harness compare`: every stage in one run (build -> conformance -> bench -> start -> crash ->
+//! cost -> report), each recorded in the run folder as it finishes. A stage that fails does not hide the others' results: later
 //! stages run on whatever they can still measure, and the exit code says what happened
 //! (0 all good, 1 a backend failed something, 2 the harness could not do its job).
 
@@ -12,7 +12,7 @@ use contract::results::StageSkip;
 
 use crate::cli::{CompareArgs, ConformanceArgs, clock_seed};
 use crate::run_dir::RunDir;
-use crate::{bench, conformance_stage, stages};
+use crate::{bench, conformance_stage, cost, crash, stages, start};
 
 /// How the run went, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,9 +47,12 @@ pub async fn run(
         verdict = verdict.max(v);
     };
 
-    // A clean build study takes minutes per backend: compare reuses one cached for these
-    // sources and measures none (`harness build --clean-builds` does).
-    let build_failed = match stages::build(root, backends, run, args.common.quick, false).await {
+    // Every build step runs, --quick or not: an artifact's presence says nothing of the profile
+    // that made it (the napi addon has one path for debug and release, and the tests build it
+    // in debug), and cargo and npm make an up-to-date step cost seconds. A clean build study
+    // takes minutes per backend: compare reuses one cached for these sources and measures none
+    // (`harness build --clean-builds` does).
+    let build_failed = match stages::build(root, backends, run, false, false).await {
         Ok(failed) => failed,
         Err(e) => {
             note(Verdict::HarnessFailed, "build", Some(&e));
@@ -100,6 +103,48 @@ pub async fn run(
     };
     if let Err(e) = stages::bench(&built, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));
+    }
+
+    let ready_timeout = Duration::from_secs(args.ready_timeout_s);
+    let start_opts = start::Options {
+        root: root.to_owned(),
+        starts: if args.common.quick {
+            start::QUICK_STARTS
+        } else {
+            start::STARTS
+        },
+        ready_timeout,
+        force: false,
+    };
+    if let Err(e) = stages::start(&built, run, &start_opts).await {
+        note(Verdict::HarnessFailed, "start", Some(&e));
+    }
+
+    let crash_opts = crash::Options {
+        root: root.to_owned(),
+        quick: args.common.quick,
+        settings: if args.common.quick {
+            crash::Settings::quick()
+        } else {
+            crash::Settings::full()
+        },
+        faults: Vec::new(),
+        pool: None,
+        ready_timeout,
+        force: false,
+    };
+    if let Err(e) = stages::crash(&built, run, &crash_opts).await {
+        note(Verdict::HarnessFailed, "crash", Some(&e));
+    }
+
+    let prices = cost::prices_path(root, None);
+    if let Err(e) = stages::cost(root, backends, run, &prices) {
+        note(Verdict::HarnessFailed, "cost", Some(&e));
+    }
+
+    // The report reads whatever the stages above recorded, failed ones included.
+    if let Err(e) = stages::report(root, run, false) {
+        note(Verdict::HarnessFailed, "report", Some(&e));
     }
 
     eprintln!(

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use contract::results::{BenchRun, LatencyStats, Results, RoundStats, RunInfo};
-use harness::gate::{self, decide::Decision, metrics::Metric};
+use harness::gate::decide::{Decision, LATENCY_THRESHOLD};
+use harness::gate::{self, metrics::Metric};
 
 fn stats(rounds: &[(f64, f64)]) -> LatencyStats {
     LatencyStats {
@@ -100,8 +101,10 @@ fn a_clear_regression_a_clear_pass_and_an_interval_that_straddles() {
     assert_eq!(decision(&j, Metric::Saturation), Decision::Pass);
     assert_eq!(gate::exit_code(&j), ExitCode::SUCCESS);
 
-    // 60% more overhead on the same machine, and half the capacity.
-    let worse: Vec<f64> = STEADY.iter().map(|o| o * 1.6).collect();
+    // A delay of the threshold plus 30% of the direct path's p50 on every chunk, and a quarter
+    // of the capacity.
+    let added = 100.0 * (LATENCY_THRESHOLD + 0.3);
+    let worse: Vec<f64> = STEADY.iter().map(|o| o + added).collect();
     let regressed = write(dir.path(), "c.json", &run(100.0, &worse, 50.0));
     let j = gate::judge_files(&baseline, &regressed).unwrap();
     assert_eq!(decision(&j, Metric::ChunkOverheadP50), Decision::Regression);
@@ -111,12 +114,25 @@ fn a_clear_regression_a_clear_pass_and_an_interval_that_straddles() {
     gate::write_report(&mut report, &j).unwrap();
     let report = String::from_utf8(report).unwrap();
     assert!(
-        report.contains("REGRESSION unix chunk overhead p50: +60.0% worse"),
+        report.contains(&format!(
+            "REGRESSION unix chunk overhead p50: {:+.1}% worse (more overhead per chunk",
+            (LATENCY_THRESHOLD + 0.3) * 100.0
+        )),
         "{report}"
     );
 
-    // Rounds that scatter around the threshold: neither verdict holds.
-    let scattered = [500.0, 1_100.0, 450.0, 900.0, 520.0, 1_000.0, 480.0, 950.0];
+    // Half the rounds unchanged, half twice the threshold worse: neither verdict holds.
+    let scattered: Vec<f64> = STEADY
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            o + if i % 2 == 0 {
+                0.0
+            } else {
+                200.0 * LATENCY_THRESHOLD
+            }
+        })
+        .collect();
     let unsure = write(dir.path(), "d.json", &run(100.0, &scattered, 200.0));
     let j = gate::judge_files(&baseline, &unsure).unwrap();
     assert!(

@@ -93,9 +93,18 @@ pub fn parse_injection(value: &str) -> Result<(String, u64), String> {
     Ok((name.trim().to_owned(), us))
 }
 
+/// What [`clean_reference`] appends to a backend's name.
+const CLEAN_SUFFIX: &str = "+clean";
+
 /// The name of the clean instance measured beside a backend run with an injected delay.
 pub fn clean_reference(name: &str) -> String {
-    format!("{name}+clean")
+    format!("{name}{CLEAN_SUFFIX}")
+}
+
+/// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
+/// SDK alone, a self-check's clean instance) rather than a backend.
+pub fn is_reference(name: &str) -> bool {
+    name == target::DIRECT || name == target::AISDK_NODE || name.ends_with(CLEAN_SUFFIX)
 }
 
 /// Runs the stage on `backends` and records it in `run`. An error means the stage could not do

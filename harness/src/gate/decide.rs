@@ -1,5 +1,6 @@
-//! The gate's decision rule (docs/gate.md#the-rule): the relative change of a metric from the
-//! baseline to the current run, with a bootstrap 95% interval over rounds; **regression** when
+//! The gate's decision rule (docs/gate.md#the-rule): the change of a metric from the baseline to
+//! the current run (latency: the growth of the normalised overhead, in multiples of the direct
+//! path's p50; capacity: the relative loss), with a bootstrap 95% interval over rounds; **regression** when
 //! the whole interval lies above the threshold, **pass** when it lies below, otherwise **could
 //! not judge**. "Change" always points the way that is worse: more overhead, less capacity.
 
@@ -50,14 +51,17 @@ pub fn threshold(metric: Metric) -> f64 {
     }
 }
 
-/// How much worse `current` is than `baseline`, as a fraction.
+/// How much worse `current` is than `baseline`. A latency overhead is already a multiple of
+/// its own run's direct-path p50, so its change is the difference (0.5 = half a direct p50 more
+/// per chunk), whatever the backend's overhead was: a fixed added delay reads the same on a
+/// backend with a large overhead as on one with none (docs/gate.md#the-rule). Capacity changes
+/// as a ratio (1.0 = half the baseline's rate).
 fn worse_by(metric: Metric, baseline: f64, current: f64) -> Option<f64> {
-    let (from, to) = if metric.higher_is_worse() {
-        (baseline, current)
+    if metric.higher_is_worse() {
+        Some(current - baseline)
     } else {
-        (current, baseline)
-    };
-    (from > 0.0).then(|| to / from - 1.0)
+        (current > 0.0).then(|| baseline / current - 1.0)
+    }
 }
 
 /// Applies the rule to an interval (or a single figure, whose interval is itself).
@@ -159,7 +163,7 @@ pub fn judge_paired(
 fn decide(j: &Judgement, threshold: f64) -> Decision {
     match (j.change, j.ci95) {
         (Some(_), Some([lo, hi])) => rule(lo, hi, threshold),
-        (None, _) => Decision::CouldNotJudge("the baseline figure is not positive".into()),
+        (None, _) => Decision::CouldNotJudge("the current figure is not positive".into()),
         (Some(_), None) => Decision::CouldNotJudge("fewer than two rounds to resample".into()),
     }
 }

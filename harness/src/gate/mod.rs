@@ -9,6 +9,7 @@
 pub mod against;
 pub mod decide;
 pub mod metrics;
+pub mod study;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -154,7 +155,17 @@ pub fn exit_code(judgements: &[Judgement]) -> ExitCode {
     }
 }
 
-/// The verdict table, then one line per regression naming backend, metric, change and interval.
+/// What a metric's change is a percentage of (docs/gate.md#the-rule).
+pub fn change_unit(metric: Metric) -> &'static str {
+    if metric.higher_is_worse() {
+        "more overhead per chunk, in % of the direct path's p50 chunk transit"
+    } else {
+        "less capacity: the baseline's rate over the current one, minus 1"
+    }
+}
+
+/// The verdict table (latency changes in % of the direct path's p50, capacity as a ratio),
+/// then one line per regression naming backend, metric, change and interval.
 pub fn write_report(out: &mut impl Write, judgements: &[Judgement]) -> std::io::Result<()> {
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:+.1}%", v * 100.0));
     let fig = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
@@ -189,10 +200,11 @@ pub fn write_report(out: &mut impl Write, judgements: &[Judgement]) -> std::io::
     {
         writeln!(
             out,
-            "REGRESSION {} {}: {} worse, 95% interval {} (threshold {:+.0}%)",
+            "REGRESSION {} {}: {} worse ({}), 95% interval {} (threshold {:+.0}%)",
             j.backend,
             j.metric.name(),
             pct(j.change),
+            change_unit(j.metric),
             j.ci95.map_or("-".to_owned(), |[lo, hi]| format!(
                 "[{:+.1}%, {:+.1}%]",
                 lo * 100.0,

@@ -1,0 +1,226 @@
+//! `harness gate-study`: the gate proven on itself (docs/gate.md#proof). A chain of quick bench
+//! runs of one build, `R0, C0.., R1, C1.., …, Rn`, where each `C` runs the selected backends with
+//! an injected per-chunk delay. Every `(R(i), R(i+1))` is an A/A pair: the gate judges the second
+//! against the first, and any regression is a false alarm. Every `C` is judged against the `R`
+//! before it: the delay is caught when that backend's chunk overhead p50 is a regression. The
+//! chain shares each `R` between two comparisons, so n pairs cost `n + 1 + n × delays` runs
+//! instead of `2n × (1 + delays)`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use conformance::manifest::Backend;
+use serde::Serialize;
+
+use super::decide::{Decision, Judgement};
+use super::metrics::Metric;
+use crate::bench;
+use crate::run_dir::RunDir;
+
+/// Where the study writes its findings, beside the runs it made.
+pub const STUDY_FILE: &str = "gate-study.json";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    pub profile: String,
+    pub pairs: usize,
+    pub delays_us: Vec<u64>,
+    pub seed: u64,
+    /// How each run is measured (its seed and injections are the study's).
+    pub bench: bench::Options,
+}
+
+/// One judgement of the study.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trial {
+    /// 0 for an A/A pair, else the injected delay.
+    pub injected_us: u64,
+    pub baseline_run: String,
+    pub current_run: String,
+    pub backend: String,
+    pub metric: String,
+    pub change: Option<f64>,
+    pub ci95: Option<[f64; 2]>,
+    /// `pass`, `regression` or `could not judge`.
+    pub decision: String,
+}
+
+/// The study's counts, per backend, metric and injected delay (0: A/A).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    pub trials: u32,
+    pub regressions: u32,
+    pub passes: u32,
+    pub could_not_judge: u32,
+    /// The largest change and the largest lower interval end seen (what a threshold must clear
+    /// for A/A pairs to stay quiet).
+    pub max_change: Option<f64>,
+    pub max_ci_low: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Study {
+    pub backends: Vec<String>,
+    pub pairs: usize,
+    pub delays_us: Vec<u64>,
+    pub latency_threshold: f64,
+    pub runs: Vec<String>,
+    /// backend -> metric -> injected µs (0: A/A) -> counts.
+    pub tallies: BTreeMap<String, BTreeMap<String, BTreeMap<u64, Tally>>>,
+    pub trials: Vec<Trial>,
+}
+
+/// Runs the chain, judges it, writes `gate-study.json` into the last run's folder and returns
+/// the study.
+pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
+    let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
+    let reports = opts.root.join("reports");
+    let mut study = Study {
+        backends: names.clone(),
+        pairs: opts.pairs,
+        delays_us: opts.delays_us.clone(),
+        latency_threshold: super::decide::LATENCY_THRESHOLD,
+        runs: Vec::new(),
+        tallies: BTreeMap::new(),
+        trials: Vec::new(),
+    };
+    let total = opts.pairs + 1 + opts.pairs * opts.delays_us.len();
+    let mut runs = 0;
+    let mut bench_once = async |inject: u64, study: &mut Study| -> Result<PathBuf> {
+        runs += 1;
+        eprintln!(
+            "\ngate-study: run {runs} of {total} ({})",
+            if inject == 0 {
+                "clean".to_owned()
+            } else {
+                format!("{inject} µs injected per chunk")
+            }
+        );
+        let mut o = opts.bench.clone();
+        o.seed = opts.seed.wrapping_add(runs as u64);
+        o.inject_delay_us = if inject == 0 {
+            Vec::new()
+        } else {
+            names.iter().map(|n| (n.clone(), inject)).collect()
+        };
+        let mut run = RunDir::create(&reports, &opts.root, &opts.profile)?;
+        bench::run(backends, &mut run, &o)
+            .await
+            .with_context(|| format!("the bench run in {}", run.path.display()))?;
+        study.runs.push(run_id(&run.path));
+        Ok(run.path)
+    };
+    let mut previous = bench_once(0, &mut study).await?;
+    for _ in 0..opts.pairs {
+        for &d in &opts.delays_us {
+            let injected = bench_once(d, &mut study).await?;
+            judge_into(&mut study, d, &previous, &injected)?;
+        }
+        let next = bench_once(0, &mut study).await?;
+        judge_into(&mut study, 0, &previous, &next)?;
+        previous = next;
+    }
+    let path = previous.join(STUDY_FILE);
+    std::fs::write(&path, serde_json::to_string_pretty(&study)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("\ngate-study: wrote {}", path.display());
+    Ok(study)
+}
+
+fn run_id(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// Judges `current` against `baseline` and tallies every judgement of the study's backends.
+fn judge_into(study: &mut Study, injected_us: u64, baseline: &Path, current: &Path) -> Result<()> {
+    let judgements = super::judge_files(
+        &baseline.join(crate::run_dir::RESULTS_FILE),
+        &current.join(crate::run_dir::RESULTS_FILE),
+    )?;
+    let studied = study.backends.clone();
+    for j in judgements.iter().filter(|j| studied.contains(&j.backend)) {
+        tally(study, injected_us, j);
+        study.trials.push(Trial {
+            injected_us,
+            baseline_run: run_id(baseline),
+            current_run: run_id(current),
+            backend: j.backend.clone(),
+            metric: j.metric.name().to_owned(),
+            change: j.change,
+            ci95: j.ci95,
+            decision: decision_name(&j.decision).to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn decision_name(d: &Decision) -> &'static str {
+    match d {
+        Decision::Pass => "pass",
+        Decision::Regression => "regression",
+        Decision::CouldNotJudge(_) => "could not judge",
+    }
+}
+
+fn tally(study: &mut Study, injected_us: u64, j: &Judgement) {
+    let t = study
+        .tallies
+        .entry(j.backend.clone())
+        .or_default()
+        .entry(j.metric.name().to_owned())
+        .or_default()
+        .entry(injected_us)
+        .or_default();
+    t.trials += 1;
+    match j.decision {
+        Decision::Pass => t.passes += 1,
+        Decision::Regression => t.regressions += 1,
+        Decision::CouldNotJudge(_) => t.could_not_judge += 1,
+    }
+    let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    t.max_change = max(t.max_change, j.change);
+    t.max_ci_low = max(t.max_ci_low, j.ci95.map(|[lo, _]| lo));
+}
+
+/// The study as a table: per backend and metric, A/A false alarms, then per delay how often it
+/// was caught.
+pub fn write_table(out: &mut impl std::io::Write, study: &Study) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:10} {:20} {:>9} {:>7} {:>7} {:>7} {:>11} {:>11}",
+        "backend", "metric", "injected", "trials", "regress", "unsure", "max change", "max CI low"
+    )?;
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:+.1}%", v * 100.0));
+    for (backend, metrics) in &study.tallies {
+        for metric in Metric::ALL {
+            let Some(by_delay) = metrics.get(metric.name()) else {
+                continue;
+            };
+            for (us, t) in by_delay {
+                writeln!(
+                    out,
+                    "{:10} {:20} {:>9} {:>7} {:>7} {:>7} {:>11} {:>11}",
+                    backend,
+                    metric.name(),
+                    if *us == 0 {
+                        "A/A".to_owned()
+                    } else {
+                        format!("{us} µs")
+                    },
+                    t.trials,
+                    t.regressions,
+                    t.could_not_judge,
+                    pct(t.max_change),
+                    pct(t.max_ci_low)
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
