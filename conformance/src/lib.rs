@@ -13,9 +13,12 @@
 //!   as the AI SDK client builds it), [`oracle`] (the AI SDK's own reading, in Node),
 //!   [`expect`] (what each scenario promises);
 //! - the suite: [`cases`] (the cases as data), [`play`] (one case), [`api_cases`] (health, tool
-//!   list, rate limit), [`suite`] (one backend end to end), [`report`] (the terminal matrix).
+//!   list, rate limit), [`suite`] (one backend end to end), [`report`] (the terminal matrix);
+//! - the chat page: [`browser`] (the browser suite: the page in Chromium against one backend,
+//!   its cases in `web/browser/`).
 
 pub mod api_cases;
+pub mod browser;
 pub mod cases;
 pub mod checker;
 pub mod client;

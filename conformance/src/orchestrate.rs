@@ -60,6 +60,11 @@ impl BackendInstance {
     pub async fn stop(self) -> StopReport {
         self.process.stop().await
     }
+
+    /// Kills it at once (SIGKILL), as a crash would; returns when its port is free.
+    pub async fn kill(self) {
+        self.process.kill().await;
+    }
 }
 
 /// The argv (program resolved) a backend starts with: its manifest's `start`, then the common
