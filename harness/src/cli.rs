@@ -47,6 +47,8 @@ pub enum Command {
     /// Judge latency against a baseline: exit 0 pass, 1 regression, 2 could not judge or bad
     /// input (docs/gate.md).
     Gate(GateArgs),
+    /// Drive the chat page in Chromium against each backend; exit 1 if any case failed.
+    Browser(BrowserArgs),
     /// Build, verify and measure in one run: build, conformance, bench (each stage's failure
     /// is recorded and the next stages still run where they can).
     Compare(CompareArgs),
@@ -78,6 +80,18 @@ pub struct ConformanceArgs {
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
+    /// How long a backend may take to print its ready line.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Cases to play, comma-separated (`text`, `stop`, `bad-input/backend-down`, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Vec<String>,
     /// How long a backend may take to print its ready line.
     #[arg(long, default_value_t = 30)]
     pub ready_timeout_s: u64,
@@ -219,6 +233,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Gate(args) => gate(&root, &args).await,
+        Command::Browser(args) => {
+            let backends = select(&root, &args.common)?;
+            prereq::check_tools()?;
+            let mut run = open_run(&root, &args.common)?;
+            eprintln!("run {}", run.path.display());
+            let failed = stages::browser(&root, &backends, &mut run, &args).await?;
+            Ok(exit(failed))
+        }
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;

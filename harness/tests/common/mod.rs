@@ -59,3 +59,21 @@ pub fn sigkill(pid: u32) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
+
+/// Asserts that a results.json matches the committed reports/schema.json.
+pub fn validate_results(results: &Path) {
+    let schema_text = std::fs::read_to_string(repo_root().join("reports/schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} does not match reports/schema.json: {errors:?}",
+        results.display()
+    );
+}

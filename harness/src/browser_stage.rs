@@ -1,0 +1,191 @@
+//! `harness browser`: the chat page in a real browser against each backend (docs/chat-page.md).
+//! The suite is the `conformance` crate's ([`conformance::browser`]); this stage starts one mock
+//! provider for the run, plays the suite on each built backend, and records
+//! `backends.<name>.browser`, with the screenshots under `browser/<backend>/` in the run folder.
+//!
+//! It verifies rather than measures, so it runs on every built backend, whatever conformance
+//! said: a page that works on a backend that fails a conformance case is worth knowing about.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use contract::results::{Browser, BrowserCase, Outcome, StageSkip};
+
+use conformance::browser::{self, CaseVerdict, SuiteEnv, SuiteReport};
+use conformance::manifest::Backend;
+use conformance::mock::Mock;
+use conformance::orchestrate::{self, LaunchConfig};
+
+use crate::prereq;
+use crate::run_dir::RunDir;
+
+pub const STAGE: &str = "browser";
+/// The npm package that holds the page and the suite's driver (playwright-core).
+pub const WEB_PACKAGE: &str = "web";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    /// Case names to play (`text`, `bad-input/backend-down`, ...); empty plays them all.
+    pub cases: Vec<String>,
+    pub ready_timeout: Duration,
+    /// Backends named explicitly: one that is not built is a failure, not a skip.
+    pub explicit: bool,
+}
+
+/// The verdicts of one run of the stage.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub verdicts: Vec<(String, Browser)>,
+    /// Backends not run, and why.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Summary {
+    pub fn any_failed(&self) -> bool {
+        self.verdicts.iter().any(|(_, b)| b.failed > 0)
+    }
+
+    /// One line per backend (counts, the screenshot), then the reason of every failed case.
+    pub fn write(&self, out: &mut impl Write, run: &Path) -> std::io::Result<()> {
+        let width = self
+            .verdicts
+            .iter()
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(0);
+        for (name, browser) in &self.verdicts {
+            let screenshot = browser.screenshot.as_deref().map_or_else(
+                || "no screenshot".to_owned(),
+                |s| run.join(s).display().to_string(),
+            );
+            writeln!(
+                out,
+                "{name:width$}  {:>2} passed  {:>2} failed  {screenshot}",
+                browser.passed, browser.failed
+            )?;
+        }
+        for (name, browser) in &self.verdicts {
+            for case in browser.cases.iter().filter(|c| c.outcome != Outcome::Ok) {
+                let reason = case.reason.as_deref().unwrap_or("no reason given");
+                writeln!(out, "FAILED {name} {}: {reason}", case.name)?;
+            }
+        }
+        for (name, why) in &self.skipped {
+            writeln!(out, "SKIPPED {name}: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Plays the browser suite on `backends`, recording into `run` as it goes. Fails before starting
+/// anything when there is no Chromium or the page's package cannot be installed.
+pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<Summary> {
+    let chromium = browser::find_chromium()?;
+    prereq::ensure_installed(&opts.root, WEB_PACKAGE)?;
+    let profile = run.run().profile.clone();
+    let mut summary = Summary::default();
+    let mut ready = Vec::new();
+    for backend in backends {
+        let missing = backend.missing_artifacts(&opts.root, &profile);
+        if missing.is_empty() {
+            ready.push(backend);
+            continue;
+        }
+        let reason = format!(
+            "not built ({profile}): missing {}; run `harness build --backends {}`",
+            missing.join(", "),
+            backend.name()
+        );
+        eprintln!("[{}] {STAGE} skipped: {reason}", backend.name());
+        if opts.explicit {
+            let failed = failed_suite(&reason);
+            run.results.backend_mut(backend.name()).browser = Some(failed.clone());
+            summary.verdicts.push((backend.name().to_owned(), failed));
+        }
+        let skip = StageSkip {
+            stage: STAGE.into(),
+            reason: reason.clone(),
+        };
+        run.results.backend_mut(backend.name()).skipped.push(skip);
+        summary.skipped.push((backend.name().to_owned(), reason));
+    }
+    run.save()?;
+    if ready.is_empty() {
+        return Ok(summary);
+    }
+
+    let mock = Mock::start().await?;
+    let env = SuiteEnv {
+        launch: LaunchConfig {
+            root: opts.root.clone(),
+            profile,
+            provider_url: mock.openai_url(),
+            api_key: orchestrate::api_key_canary(),
+            ready_timeout: opts.ready_timeout,
+            extra_args: vec![],
+        },
+        mock_url: mock.url(),
+        chromium,
+        cases: opts.cases.clone(),
+    };
+    for backend in ready {
+        let name = backend.name();
+        eprintln!("[{name}] {STAGE}: the chat page in Chromium");
+        let out_dir = run.path.join(STAGE).join(name);
+        let log_dir = run.logs(STAGE).join(name);
+        let progress = |v: &CaseVerdict| match &v.reason {
+            None => eprintln!("[{name}] {STAGE} {}: ok", v.name),
+            Some(reason) => eprintln!("[{name}] {STAGE} {}: FAILED: {reason}", v.name),
+        };
+        let verdict = match browser::run_backend(backend, &env, &out_dir, &log_dir, &progress).await
+        {
+            Ok(report) => record(report, run),
+            Err(e) => failed_suite(&e.to_string()),
+        };
+        eprintln!(
+            "[{name}] {STAGE}: {} passed, {} failed",
+            verdict.passed, verdict.failed
+        );
+        run.results.backend_mut(name).browser = Some(verdict.clone());
+        run.save()?;
+        summary.verdicts.push((name.to_owned(), verdict));
+    }
+    mock.stop().await;
+    Ok(summary)
+}
+
+/// The suite's report as results.json keeps it, paths relative to the run folder.
+fn record(report: SuiteReport, run: &RunDir) -> Browser {
+    let cases = report
+        .cases
+        .into_iter()
+        .map(|case| BrowserCase {
+            name: case.name,
+            outcome: if case.passed {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            },
+            reason: case.reason,
+            screenshot: case.screenshot.map(|p| run.relative(&p)),
+        })
+        .collect();
+    Browser {
+        screenshot: report.conversation_screenshot.map(|p| run.relative(&p)),
+        browser_version: report.browser_version,
+        ..Browser::from_cases(cases)
+    }
+}
+
+/// A suite that could not run at all is one failed case saying why, not an absent verdict.
+fn failed_suite(reason: &str) -> Browser {
+    Browser::from_cases(vec![BrowserCase {
+        name: "browser-suite".into(),
+        outcome: Outcome::Failed,
+        reason: Some(reason.to_owned()),
+        screenshot: None,
+    }])
+}
