@@ -11,15 +11,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use contract::results::{Browser, BrowserCase, Outcome, StageSkip};
+use contract::results::{Browser, BrowserCase, Outcome};
 
 use conformance::browser::{self, CaseVerdict, SuiteEnv, SuiteReport};
 use conformance::manifest::Backend;
 use conformance::mock::Mock;
 use conformance::orchestrate::{self, LaunchConfig};
 
-use crate::prereq;
 use crate::run_dir::RunDir;
+use crate::{prereq, verify};
 
 pub const STAGE: &str = "browser";
 /// The npm package that holds the page and the suite's driver (playwright-core).
@@ -86,31 +86,16 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let chromium = browser::find_chromium()?;
     prereq::ensure_installed(&opts.root, WEB_PACKAGE)?;
     let profile = run.run().profile.clone();
+    let (ready, not_built) =
+        verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
     let mut summary = Summary::default();
-    let mut ready = Vec::new();
-    for backend in backends {
-        let missing = backend.missing_artifacts(&opts.root, &profile);
-        if missing.is_empty() {
-            ready.push(backend);
-            continue;
-        }
-        let reason = format!(
-            "not built ({profile}): missing {}; run `harness build --backends {}`",
-            missing.join(", "),
-            backend.name()
-        );
-        eprintln!("[{}] {STAGE} skipped: {reason}", backend.name());
+    for (name, reason) in not_built {
         if opts.explicit {
             let failed = failed_suite(&reason);
-            run.results.backend_mut(backend.name()).browser = Some(failed.clone());
-            summary.verdicts.push((backend.name().to_owned(), failed));
+            run.results.backend_mut(&name).browser = Some(failed.clone());
+            summary.verdicts.push((name.clone(), failed));
         }
-        let skip = StageSkip {
-            stage: STAGE.into(),
-            reason: reason.clone(),
-        };
-        run.results.backend_mut(backend.name()).skipped.push(skip);
-        summary.skipped.push((backend.name().to_owned(), reason));
+        summary.skipped.push((name, reason));
     }
     run.save()?;
     if ready.is_empty() {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use contract::results::{CaseResult, Conformance, Outcome, StageSkip};
+use contract::results::{CaseResult, Conformance, Outcome};
 
 use conformance::manifest::Backend;
 use conformance::mock::Mock;
@@ -55,20 +55,10 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     check_filter(&opts.scenarios)?;
     let cases = cases::all_cases(&opts.scenarios);
     let profile = run.run().profile.clone();
+    let (ready, not_built) =
+        verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
     let mut summary = Summary::default();
-    let mut ready = Vec::new();
-    for backend in backends {
-        let missing = backend.missing_artifacts(&opts.root, &profile);
-        if missing.is_empty() {
-            ready.push(backend);
-            continue;
-        }
-        let reason = format!(
-            "not built ({profile}): missing {}; run `harness build --backends {}`",
-            missing.join(", "),
-            backend.name()
-        );
-        eprintln!("[{}] skipped: {reason}", backend.name());
+    for (name, reason) in not_built {
         if opts.explicit {
             let failed = Conformance::from_cases(vec![CaseResult {
                 scenario: "build-output".into(),
@@ -76,17 +66,10 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
                 reason: Some(reason.clone()),
                 raw_stream: None,
             }]);
-            run.results.backend_mut(backend.name()).conformance = Some(failed.clone());
-            summary.verdicts.push((backend.name().to_owned(), failed));
+            run.results.backend_mut(&name).conformance = Some(failed.clone());
+            summary.verdicts.push((name.clone(), failed));
         }
-        run.results
-            .backend_mut(backend.name())
-            .skipped
-            .push(StageSkip {
-                stage: STAGE.into(),
-                reason: reason.clone(),
-            });
-        summary.skipped.push((backend.name().to_owned(), reason));
+        summary.skipped.push((name, reason));
     }
     run.save()?;
     if ready.is_empty() {

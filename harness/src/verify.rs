@@ -2,7 +2,8 @@
 //! conformance for the build it is about to measure: in the current run, or in the latest
 //! earlier run of the same git sha whose suite ran on the same artifacts (a fingerprint of
 //! their paths, sizes and modification times). A backend that failed (or was never verified)
-//! is skipped, and the skip is recorded in results.json, unless the caller forces it.
+//! is skipped, and the skip is recorded in results.json, unless the caller forces it. Before
+//! that, every stage that starts backends asks [`built_backends`] which ones are built.
 
 use std::path::Path;
 
@@ -11,6 +12,39 @@ use contract::results::{Results, StageSkip};
 use conformance::manifest::{Backend, for_profile};
 
 use crate::run_dir::{self, RunDir};
+
+/// Splits `backends` into those whose build output (`profile`) is under `root` and those not
+/// built, `(name, reason)`; each of the latter gets a [`StageSkip`] for `stage` in `results`
+/// and a line on stderr.
+pub fn built_backends<'a>(
+    backends: &'a [Backend],
+    root: &Path,
+    profile: &str,
+    results: &mut Results,
+    stage: &str,
+) -> (Vec<&'a Backend>, Vec<(String, String)>) {
+    let mut built = Vec::new();
+    let mut not_built = Vec::new();
+    for backend in backends {
+        let missing = backend.missing_artifacts(root, profile);
+        if missing.is_empty() {
+            built.push(backend);
+            continue;
+        }
+        let name = backend.name();
+        let reason = format!(
+            "not built ({profile}): missing {}; run `harness build --backends {name}`",
+            missing.join(", ")
+        );
+        eprintln!("[{name}] {stage} skipped: {reason}");
+        results.backend_mut(name).skipped.push(StageSkip {
+            stage: stage.to_owned(),
+            reason: reason.clone(),
+        });
+        not_built.push((name.to_owned(), reason));
+    }
+    (built, not_built)
+}
 
 /// Where a stage looks for earlier verdicts.
 #[derive(Debug, Clone, Copy)]
