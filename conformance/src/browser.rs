@@ -306,3 +306,49 @@ async fn send(stdin: &mut ChildStdin, line: &serde_json::Value) -> std::io::Resu
     stdin.write_all(&bytes).await?;
     stdin.flush().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_lines_the_driver_writes_and_skips_the_others() {
+        let line = r#"{"type":"control","id":3,"action":"start","rateLimit":"6/min"}"#;
+        let control: DriverLine = serde_json::from_str(line).unwrap();
+        assert!(matches!(
+            control,
+            DriverLine::Control { id: 3, action: Action::Start, rate_limit: Some(ref r) } if r == "6/min"
+        ));
+        let line = r#"{"type":"control","id":4,"action":"kill"}"#;
+        let kill: DriverLine = serde_json::from_str(line).unwrap();
+        assert!(matches!(
+            kill,
+            DriverLine::Control {
+                action: Action::Kill,
+                rate_limit: None,
+                ..
+            }
+        ));
+        let line =
+            r#"{"type":"case","name":"stop","ok":false,"reason":"no","screenshot":"stop.png"}"#;
+        let case: DriverLine = serde_json::from_str(line).unwrap();
+        assert!(matches!(
+            case,
+            DriverLine::Case {
+                ok: false,
+                conversation: false,
+                screenshot: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            serde_json::from_str(r#"{"type":"done"}"#).unwrap(),
+            DriverLine::Done
+        ));
+        assert!(serde_json::from_str::<DriverLine>("Debugger listening on ws://").is_err());
+        assert!(
+            serde_json::from_str::<DriverLine>(r#"{"type":"control","id":1,"action":"reboot"}"#)
+                .is_err()
+        );
+    }
+}
