@@ -29,6 +29,7 @@ export function App() {
 
   useEffect(() => {
     const turn = inFlight.current;
+    if (status === 'ready') inFlight.current = null;
     if (status !== 'error' || !turn) return;
     inFlight.current = null;
     setMessages(current => current.slice(0, turn.before));
@@ -65,7 +66,7 @@ export function App() {
     <main className="page" data-status={status}>
       <header>
         <h1>LeanSpec chat</h1>
-        <p className="served-by">{backend ? <>served by <code data-backend={backend}>{backend}</code></> : 'chat server'}</p>
+        <p className="served-by">{backend ? <>served by <code>{backend}</code></> : 'chat server'}</p>
       </header>
       <ol className="conversation" role="log" aria-live="polite" aria-label="Conversation">
         {messages.map(message => (
@@ -156,6 +157,6 @@ const STATUS_TEXT = {
 
 function describeError(error) {
   if (error.name === 'ChatRequestError') return error.message;
-  // An `error` chunk in the stream: the backend's fixed text (docs/architecture.md, "Error text").
+  // An `error` chunk in the stream: the backend's fixed text (docs/architecture.md#error-text).
   return `The answer failed: ${error.message}. Your message is kept; press Retry to send it again.`;
 }
