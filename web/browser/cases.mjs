@@ -41,13 +41,14 @@ function sameText(shown, sent, what) {
   throw new Error(`${what} differs from what the provider sent at character ${at}: shown ${JSON.stringify(shown.slice(at, at + 40))}, sent ${JSON.stringify(sent.slice(at, at + 40))}`);
 }
 
-/** The REST body a tool's output must equal, and the tool's output as the page shows it. */
+/** The body of a REST route, which the matching tool's output must equal. */
 async function restBodyOf(backendUrl, path) {
   const { status, body } = await getJson(`${backendUrl}${path}`);
   expect(status === 200, `GET ${path} answered ${status}`);
   return body;
 }
 
+/** A tool call's output as the page shows it, parsed; the call must have succeeded. */
 function toolOutput(tool) {
   expect(tool.state === 'output-available', `tool ${tool.name} is shown as ${tool.state}, not done`);
   return JSON.parse(tool.output);

@@ -114,6 +114,11 @@ async function main() {
   const channel = listen();
   const run = await channel.run;
   mkdirSync(run.outDir, { recursive: true });
+  const unknown = (run.cases ?? []).filter(name => !CASES.some(c => c.name === name));
+  if (unknown.length > 0) {
+    emit({ type: 'fatal', error: `unknown case ${unknown.join(', ')}; the cases are ${CASES.map(c => c.name).join(', ')}` });
+    process.exit(1);
+  }
   const selected = run.cases ? CASES.filter(c => run.cases.includes(c.name)) : CASES;
   let browser;
   try {
