@@ -31,6 +31,21 @@ pub struct LaunchConfig {
     pub extra_args: Vec<String>,
 }
 
+impl LaunchConfig {
+    /// Backends of `profile` under `root` pointed at `provider_url`, with the canary API key and
+    /// no flags beyond the common ones.
+    pub fn new(root: &Path, profile: &str, provider_url: String, ready_timeout: Duration) -> Self {
+        Self {
+            root: root.to_owned(),
+            profile: profile.to_owned(),
+            provider_url,
+            api_key: api_key_canary(),
+            ready_timeout,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
 /// Variations of one start.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {

@@ -16,10 +16,11 @@ use contract::results::{Browser, BrowserCase, Outcome};
 use conformance::browser::{self, CaseVerdict, SuiteEnv, SuiteReport};
 use conformance::manifest::Backend;
 use conformance::mock::Mock;
-use conformance::orchestrate::{self, LaunchConfig};
+use conformance::orchestrate::LaunchConfig;
 
+use crate::prereq;
 use crate::run_dir::RunDir;
-use crate::{prereq, verify};
+use crate::verify::{self, StageSummary};
 
 pub const STAGE: &str = "browser";
 /// The npm package that holds the page and the suite's driver (playwright-core).
@@ -36,12 +37,7 @@ pub struct Options {
 }
 
 /// The verdicts of one run of the stage.
-#[derive(Debug, Default)]
-pub struct Summary {
-    pub verdicts: Vec<(String, Browser)>,
-    /// Backends not run, and why.
-    pub skipped: Vec<(String, String)>,
-}
+pub type Summary = StageSummary<Browser>;
 
 impl Summary {
     pub fn any_failed(&self) -> bool {
@@ -88,15 +84,11 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let profile = run.run().profile.clone();
     let (ready, not_built) =
         verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
-    let mut summary = Summary::default();
-    for (name, reason) in not_built {
-        if opts.explicit {
-            let failed = failed_suite(&reason);
-            run.results.backend_mut(&name).browser = Some(failed.clone());
-            summary.verdicts.push((name.clone(), failed));
-        }
-        summary.skipped.push((name, reason));
-    }
+    let mut summary = Summary::not_built(not_built, opts.explicit, |name, reason| {
+        let failed = failed_suite(reason);
+        run.results.backend_mut(name).browser = Some(failed.clone());
+        failed
+    });
     run.save()?;
     if ready.is_empty() {
         return Ok(summary);
@@ -104,14 +96,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
 
     let mock = Mock::start().await?;
     let env = SuiteEnv {
-        launch: LaunchConfig {
-            root: opts.root.clone(),
-            profile,
-            provider_url: mock.openai_url(),
-            api_key: orchestrate::api_key_canary(),
-            ready_timeout: opts.ready_timeout,
-            extra_args: vec![],
-        },
+        launch: LaunchConfig::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout),
         mock_url: mock.url(),
         chromium,
         cases: opts.cases.clone(),

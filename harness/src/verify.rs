@@ -46,6 +46,38 @@ pub fn built_backends<'a>(
     (built, not_built)
 }
 
+/// What a stage that plays a suite on backends found: a verdict per backend it ran (or that was
+/// named but not built), and the backends it did not run, with the reason.
+#[derive(Debug)]
+pub struct StageSummary<V> {
+    pub verdicts: Vec<(String, V)>,
+    pub skipped: Vec<(String, String)>,
+}
+
+impl<V> StageSummary<V> {
+    /// Starts from the backends [`built_backends`] left out: each is skipped and, when the
+    /// backends were named explicitly, also gets the verdict `failed(name, reason)` returns.
+    pub fn not_built(
+        not_built: Vec<(String, String)>,
+        explicit: bool,
+        mut failed: impl FnMut(&str, &str) -> V,
+    ) -> Self {
+        let mut summary = Self {
+            verdicts: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for (name, reason) in not_built {
+            if explicit {
+                summary
+                    .verdicts
+                    .push((name.clone(), failed(&name, &reason)));
+            }
+            summary.skipped.push((name, reason));
+        }
+        summary
+    }
+}
+
 /// Where a stage looks for earlier verdicts.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
