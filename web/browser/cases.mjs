@@ -3,6 +3,7 @@
 // the console after every case (docs/chat-page.md lists the cases and why).
 
 import { isDeepStrictEqual } from 'node:util';
+import { ERROR_STATUS, providerStatus } from '../../contract/js/contract.mjs';
 import { expectedText, settledTimeline } from './mock.mjs';
 import { pickScenario, poll, readConversation, readDraft, readError, send, sendAndSettle } from './page.mjs';
 
@@ -153,7 +154,7 @@ export const CASES = [
       const { page, mockUrl, tag } = ctx;
       await pickScenario(page, 'http-500', `tag=${tag}`);
       const text = 'This one fails upstream.';
-      await failedAndKept(ctx, await send(page, text), text, 'provider returned HTTP 500');
+      await failedAndKept(ctx, await send(page, text), text, providerStatus(500));
       // Still usable: another scenario, the same text, Send.
       await pickScenario(page, 'text');
       const status = await sendAndSettle(page, () => page.getByRole('button', { name: 'Send' }).click());
@@ -231,7 +232,7 @@ export const CASES = [
       await control('start', { rateLimit: RATE_LIMIT });
       await spendRateLimit(backendUrl);
       const text = 'Am I asking too often?';
-      await failedAndKept(ctx, await send(page, text), text, '429');
+      await failedAndKept(ctx, await send(page, text), text, String(ERROR_STATUS.rate_limited));
       const error = await readError(page);
       const wait = /Try again in (\d+) s/.exec(error);
       expect(wait, `the error does not say when to try again: ${JSON.stringify(error)}`);
@@ -269,8 +270,9 @@ async function spendRateLimit(backendUrl) {
   for (let sent = 0; sent < MAX_SPEND_REQUESTS; sent += 1) {
     const response = await fetch(`${backendUrl}/api/chat`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'spend' });
     await response.arrayBuffer();
-    if (response.status === 429) return;
-    expect(response.status === 415, `spending the rate limit: POST /api/chat as text/plain answered ${response.status}`);
+    if (response.status === ERROR_STATUS.rate_limited) return;
+    const refused = response.status === ERROR_STATUS.unsupported_media_type;
+    expect(refused, `spending the rate limit: POST /api/chat as text/plain answered ${response.status}`);
   }
   throw new Error(`the backend answered no 429 after ${MAX_SPEND_REQUESTS} requests; is --rate-limit ${RATE_LIMIT} applied?`);
 }

@@ -1,6 +1,8 @@
 // What the browser cases ask the mock provider directly: the text it sends for a directive (its
 // non-streamed answer is the same script, whole), and its timeline of a tagged request.
 
+import { DEFAULT_MODEL } from '../../contract/js/contract.mjs';
+
 /** A client-side guard against a wedged mock, not a measurement. */
 const MOCK_TIMEOUT_MS = 15_000;
 /** How long a request may take to be recorded as ended after the client left. */
@@ -16,7 +18,7 @@ export async function expectedText(mockUrl, scenario = 'text', options = '') {
   const response = await fetch(`${mockUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock-gpt', stream: false, messages: [{ role: 'user', content: directive }] }),
+    body: JSON.stringify({ model: DEFAULT_MODEL, stream: false, messages: [{ role: 'user', content: directive }] }),
     signal: AbortSignal.timeout(MOCK_TIMEOUT_MS),
   });
   if (!response.ok) throw new Error(`the mock answered ${response.status} for ${directive}: ${await response.text()}`);
