@@ -17,6 +17,7 @@ use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::schema;
 use crate::stages;
+use crate::{cost, crash, start};
 use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
@@ -37,8 +38,11 @@ pub struct Cli {
 pub enum Command {
     /// List the backends discovered from backends/*/backend.toml and whether they are built.
     Backends(Common),
-    /// Run each backend's build steps, with logs and wall times in the run folder.
-    Build(Common),
+    /// Run each backend's build steps, with logs and wall times in the run folder; record the
+    /// size of what they built, the toolchains they need, and the build study (clean and
+    /// incremental builds) measured now with --clean-builds or reused from an earlier run of
+    /// the same sources (docs/cost.md).
+    Build(BuildArgs),
     /// Run the conformance suite against each backend; exit 1 if any case failed.
     Conformance(ConformanceArgs),
     /// Measure latency per hop, load and resource cost of every verified backend against the
@@ -52,6 +56,19 @@ pub enum Command {
     /// Build, verify and measure in one run: build, conformance, bench (each stage's failure
     /// is recorded and the next stages still run where they can).
     Compare(CompareArgs),
+    /// Cold start (spawn -> ready line, spawn -> first completed chat, median of 10 starts),
+    /// processes per deployment, and the provider tokens of one conversation (docs/cost.md).
+    Start(MeasureArgs),
+    /// Inject each fault into each verified backend with streams in flight; record survival,
+    /// blast radius, new requests' statuses, detection, recovery and provider waste
+    /// (docs/crash.md).
+    Crash(CrashArgs),
+    /// Turn a run's measured figures into cost per 1,000 conversations with
+    /// config/prices.toml (docs/cost.md).
+    Cost(CostArgs),
+    /// Compute a run's decision matrix and render report.html and summary.md from its
+    /// results.json; print the summary.
+    Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
 }
@@ -71,6 +88,74 @@ pub struct Common {
     /// Add this stage to an existing run (`latest` or a run id) instead of starting one.
     #[arg(long)]
     pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Measure a clean build (own target folder, empty npm cache) and two incremental rebuilds
+    /// of each backend whose sources have none cached: minutes per backend.
+    #[arg(long)]
+    pub clean_builds: bool,
+}
+
+/// The options of a stage that measures running backends.
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Measure backends that did not pass conformance on this build.
+    #[arg(long)]
+    pub force: bool,
+    /// How long a backend may take to print its ready line.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CrashArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    /// Run the backends that take `--sidecars` with N sidecars (recorded as `crash_pool`);
+    /// the others are not run.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub pool: Option<u32>,
+    /// Faults to inject, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub faults: Vec<String>,
+}
+
+impl CrashArgs {
+    pub fn crash_options(&self, root: &Path) -> Result<crash::Options> {
+        let m = &self.measure;
+        Ok(crash::Options {
+            root: root.to_owned(),
+            quick: m.common.quick,
+            settings: if m.common.quick {
+                crash::Settings::quick()
+            } else {
+                crash::Settings::full()
+            },
+            faults: crash::parse_faults(&self.faults)?,
+            pool: self.pool,
+            ready_timeout: Duration::from_secs(m.ready_timeout_s),
+            force: m.force,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Backends to price, comma-separated (default: every discovered backend).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
+    /// The run to price (`latest` or a run id).
+    #[arg(long, default_value = "latest")]
+    pub run: String,
+    /// The price table (default: config/prices.toml).
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +278,17 @@ pub struct CompareArgs {
     pub ready_timeout_s: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run to render: `latest` or a run id.
+    #[arg(long, default_value = crate::run_dir::LATEST)]
+    pub run: String,
+    /// Also open the report in headless Chromium, check that every chart and table shows, and
+    /// keep a screenshot (report.png) in the run folder.
+    #[arg(long)]
+    pub browser: bool,
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let root = match cli.root {
         Some(r) => r,
@@ -208,12 +304,53 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
-        Command::Build(c) => {
-            let backends = select(&root, &c)?;
-            let mut run = open_run(&root, &c)?;
+        Command::Report(args) => {
+            let mut run = RunDir::open(&root.join("reports"), &args.run)?;
+            stages::report(&root, &mut run, args.browser)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
-            let failed = stages::build(&root, &backends, &mut run, c.quick).await;
+            let failed =
+                stages::build(&root, &backends, &mut run, c.quick, args.clean_builds).await?;
             Ok(exit(!failed.is_empty()))
+        }
+        Command::Start(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            let opts = start::Options {
+                root: root.clone(),
+                starts: if c.quick {
+                    start::QUICK_STARTS
+                } else {
+                    start::STARTS
+                },
+                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                force: args.force,
+            };
+            let measured = stages::start(&backends, &mut run, &opts).await?;
+            Ok(exit(measured == 0))
+        }
+        Command::Crash(args) => {
+            let backends = select(&root, &args.measure.common)?;
+            let opts = args.crash_options(&root)?;
+            let mut run = open_run(&root, &args.measure.common)?;
+            eprintln!("run {}", run.path.display());
+            let measured = stages::crash(&backends, &mut run, &opts).await?;
+            Ok(exit(measured == 0))
+        }
+        Command::Cost(args) => {
+            let all = manifest::discover(&root.join("backends"))?;
+            let backends = manifest::select(all, &args.backends)?;
+            let mut run = RunDir::open(&root.join("reports"), &args.run)?;
+            let prices = cost::prices_path(&root, args.prices.as_deref());
+            stages::cost(&root, &backends, &mut run, &prices)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Conformance(args) => {
             let backends = select(&root, &args.common)?;

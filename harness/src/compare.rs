@@ -47,7 +47,15 @@ pub async fn run(
         verdict = verdict.max(v);
     };
 
-    let build_failed = stages::build(root, backends, run, args.common.quick).await;
+    // A clean build study takes minutes per backend: compare reuses one cached for these
+    // sources and measures none (`harness build --clean-builds` does).
+    let build_failed = match stages::build(root, backends, run, args.common.quick, false).await {
+        Ok(failed) => failed,
+        Err(e) => {
+            note(Verdict::HarnessFailed, "build", Some(&e));
+            Vec::new()
+        }
+    };
     if !build_failed.is_empty() {
         note(Verdict::BackendFailed, "build", None);
     }

@@ -1,5 +1,5 @@
-//! The arena's harness: builds the backends, proves they behave alike (conformance) and records
-//! everything in a run folder.
+//! The arena's harness: builds the backends, proves they behave alike (conformance), measures
+//! what they cost and what faults do to them, and records everything in a run folder.
 //!
 //! Why a library: every stage starts and stops the same processes the same way, and tests drive
 //! the stages without a shell. The binary (`src/main.rs`) only parses flags. Starting systems
@@ -7,13 +7,21 @@
 //! backends' own tests; this crate holds the stages and what a run records.
 //!
 //! Layout:
-//! - [`build`]: `harness build`, each manifest's steps with logs and wall times;
+//! - [`build`]: `harness build`, each manifest's steps with logs and wall times; [`size`]: what
+//!   the built artifacts and their runtime weigh; [`build_study`]: clean and incremental builds
+//!   in a copy of the sources, cached by source hash;
 //! - [`prereq`]: the tools a run needs, checked first, and the npm packages it installs;
 //! - [`conformance_stage`]: the conformance stage; [`verify`]: which backends later stages may measure;
 //! - [`browser_stage`]: the chat page in Chromium against each backend;
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
+//! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
+//!   backend matrix; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
+//! - what the measuring stages share: [`chat`] (one chat and how it ended), [`provider`] (the
+//!   mock provider as a process, built when missing);
+//! - [`matrix`]: the decision matrix, computed from a run's results and `config/matrix.toml`;
+//! - [`report`]: `harness report`, report.html, summary.md and the terminal summary;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
 //!   command runs it; [`compare`]: every stage in one run.
@@ -21,16 +29,25 @@
 pub mod bench;
 pub mod browser_stage;
 pub mod build;
+pub mod build_study;
+pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
+pub mod cost;
+pub mod crash;
 pub mod gate;
+pub mod matrix;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;
+pub mod provider;
+pub mod report;
 pub mod run_dir;
 pub mod run_info;
 pub mod schema;
+pub mod size;
 pub mod stages;
+pub mod start;
 pub mod stats;
 pub mod verify;

@@ -28,6 +28,15 @@ pub fn collect(repo_root: &Path, profile: &str) -> RunInfo {
     }
 }
 
+/// The current time, RFC 3339, UTC (when a figure was measured).
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (date, time) = utc(secs);
+    format!("{date}T{time}Z")
+}
+
 /// `(YYYY-MM-DD, HH:MM:SS)` of a Unix time, UTC (Howard Hinnant's civil-from-days).
 fn utc(secs: u64) -> (String, String) {
     let days = (secs / 86_400) as i64;

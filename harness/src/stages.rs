@@ -15,14 +15,18 @@ use crate::build::{self, BuildOutcome};
 use crate::cli::{BrowserArgs, ConformanceArgs};
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
+use crate::{build_study, cost, crash, matrix, report, size, start};
 
-/// Builds `backends`; returns the names of those whose build failed (each reported on stderr).
+/// Builds `backends`, then records the size of what was built and the build study (measured
+/// with `clean_builds`, else reused when cached for these sources); returns the names of those
+/// whose build failed (each reported on stderr).
 pub async fn build(
     root: &Path,
     backends: &[Backend],
     run: &mut RunDir,
     quick: bool,
-) -> Vec<String> {
+    clean_builds: bool,
+) -> Result<Vec<String>> {
     let mut failed = Vec::new();
     for (name, outcome) in build::build_all(backends, root, run, quick).await {
         if let BuildOutcome::Failed(e) = outcome {
@@ -30,7 +34,22 @@ pub async fn build(
             failed.push(name);
         }
     }
-    failed
+    let built: Vec<Backend> = backends
+        .iter()
+        .filter(|b| !failed.iter().any(|f| f == b.name()))
+        .cloned()
+        .collect();
+    size::run(&built, root, run)?;
+    let mut out = std::io::stdout().lock();
+    size::write_table(&mut out, run, &built)?;
+    let opts = build_study::Options {
+        root: root.to_owned(),
+        clean_builds,
+        reports: root.join("reports"),
+    };
+    let studies = build_study::run(&built, run, &opts).await?;
+    build_study::write_table(&mut out, run, &studies)?;
+    Ok(failed)
 }
 
 /// Runs the suite, prints the matrix; returns whether any case failed.
@@ -89,4 +108,67 @@ pub async fn browser(
         bail!("no backend could be tested; build them first with `harness build`");
     }
     Ok(summary.any_failed())
+}
+
+/// Runs the start stage, prints its table; returns how many backends it measured.
+pub async fn start(backends: &[Backend], run: &mut RunDir, opts: &start::Options) -> Result<usize> {
+    let measured = start::run(backends, run, opts).await?;
+    start::write_table(&mut std::io::stdout().lock(), &measured)?;
+    Ok(measured.len())
+}
+
+/// Runs the crash stage, prints the matrix; returns how many backends it measured.
+pub async fn crash(backends: &[Backend], run: &mut RunDir, opts: &crash::Options) -> Result<usize> {
+    let matrix = crash::run(backends, run, opts).await?;
+    crash::table::write(&mut std::io::stdout().lock(), &matrix)?;
+    Ok(matrix.len())
+}
+
+/// Prices what `run` measured with the table at `prices`, prints it.
+pub fn cost(root: &Path, backends: &[Backend], run: &mut RunDir, prices: &Path) -> Result<()> {
+    let shown = prices
+        .strip_prefix(root)
+        .unwrap_or(prices)
+        .display()
+        .to_string();
+    let priced = cost::run(backends, run, prices, &shown)?;
+    cost::write_table(&mut std::io::stdout().lock(), &priced)?;
+    Ok(())
+}
+
+/// The report stage: computes the run's decision matrix into its results, writes report.html
+/// and summary.md into the run folder and prints the terminal summary. With `browser`, also
+/// opens the page in headless Chromium and keeps report.png; a page the browser does not show
+/// whole is an error.
+pub fn report(root: &Path, run: &mut RunDir, browser: bool) -> Result<()> {
+    matrix::compute_into(&mut run.results, root)?;
+    run.save()?;
+    let rendered = report::render_run(&run.path, &run.results)?;
+    report::write_summary(&mut std::io::stdout().lock(), &run.results)?;
+    eprintln!(
+        "\nwrote {} and {}",
+        rendered.report.display(),
+        rendered.summary.display()
+    );
+    if browser {
+        let screenshot = run.path.join(report::browser::SCREENSHOT_FILE);
+        let seen = report::browser::check(root, &rendered.report, &screenshot)?;
+        let problems = seen.problems();
+        if !problems.is_empty() {
+            bail!(
+                "{} shows wrong in {}:\n  {}",
+                rendered.report.display(),
+                seen.browser,
+                problems.join("\n  ")
+            );
+        }
+        eprintln!(
+            "{} showed {} charts and {} tables with no console error; screenshot {}",
+            seen.browser,
+            seen.charts.len(),
+            seen.tables.len(),
+            screenshot.display()
+        );
+    }
+    Ok(())
 }

@@ -132,6 +132,24 @@ pub fn verified_backends(
     keep
 }
 
+/// [`verified_backends`] with the scope of `run` itself: its reports folder and profile.
+pub fn verified_in_run(
+    run: &mut RunDir,
+    candidates: &[Backend],
+    root: &Path,
+    stage: &str,
+    force: bool,
+) -> Vec<Backend> {
+    let reports = run.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let profile = run.run().profile.clone();
+    let scope = Scope {
+        root,
+        reports: &reports,
+        profile: &profile,
+    };
+    verified_backends(run, candidates, scope, stage, force)
+}
+
 /// The verdict of this run: `None` when the suite has not run on the backend here.
 fn verdict_here(results: &Results, name: &str) -> Option<Result<(), String>> {
     let c = results.backends.get(name)?.conformance.as_ref()?;

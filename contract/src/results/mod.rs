@@ -42,6 +42,11 @@ pub struct Results {
     /// process).
     #[serde(default)]
     pub backends: BTreeMap<String, BackendResults>,
+    /// How the crash stage ran, with one runtime per backend and with a pool (`--pool N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<CrashRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_pool: Option<CrashRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Matrix>,
 }
@@ -54,6 +59,8 @@ impl Results {
             calibration: None,
             bench: None,
             backends: BTreeMap::new(),
+            crash: None,
+            crash_pool: None,
             matrix: None,
         }
     }
@@ -121,12 +128,23 @@ pub struct BackendResults {
     pub size: Option<Size>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Memory>,
+    /// Spawn -> ready line, median of the cold starts ([`ColdStart`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_start_ms: Option<f64>,
-    /// Keyed by fault: kill-runtime, __crash, __panic, http-500, malformed-chunk, truncated,
-    /// stall, client-disconnect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStart>,
+    /// The provider tokens of the conversation the cold start's first chat plays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<ConversationTokens>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+    /// Keyed by fault ([`Fault::name`]): kill-runtime, hang-runtime, __crash, __panic,
+    /// http-500, malformed-chunk, truncated, stall, client-disconnect.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crash: BTreeMap<String, CrashOutcome>,
+    /// The same with `--sidecars N` (`harness crash --pool N`), for backends that take it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crash_pool: BTreeMap<String, CrashOutcome>,
     /// The chat page in a real browser (the browser stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<Browser>,

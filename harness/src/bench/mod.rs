@@ -34,14 +34,18 @@ use anyhow::{Context, Result, bail};
 use conformance::manifest::{Backend, Runtime};
 use conformance::mock::{MockProcess, MockProcessOptions};
 use conformance::orchestrate::{self, LaunchConfig};
-use conformance::process;
 use contract::results::{BenchRun, BenchSettings, StageSkip};
 
 use crate::procfs;
 use crate::progress::Progress;
+use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
 use target::{AISDK_NODE, Target};
+
+/// The hops and the reader of the histogram logs, for the report's percentile spectrum.
+pub use figures::Hop;
+pub use hlog::read_merged;
 
 pub const STAGE: &str = "bench";
 /// The mock's real-time priority: above every normal task, below the kernel's own threads
@@ -99,18 +103,12 @@ pub fn clean_reference(name: &str) -> String {
 pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
     let started = Instant::now();
     let profile = run.run().profile.clone();
-    let reports = run.path.parent().map(PathBuf::from).unwrap_or_default();
-    let scope = verify::Scope {
-        root: &opts.root,
-        reports: &reports,
-        profile: &profile,
-    };
-    let measured = verify::verified_backends(run, backends, scope, STAGE, opts.force);
+    let measured = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
     run.save()?;
     check_selection(backends, &measured, opts)?;
     let plan = plan::Plan::new(opts.quick, opts.rounds, opts.load, opts.seed);
     let log_dir = run.logs(STAGE);
-    ensure_mock_built(&opts.root, &profile, &log_dir).await?;
+    provider::ensure_built(&opts.root, &profile, &log_dir).await?;
     let niced = procfs::renice_self(BENCH_NICE);
     if niced.is_err() {
         eprintln!("bench: runs at normal priority (raising it needs root or CAP_SYS_NICE)");
@@ -272,38 +270,6 @@ fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -
         .find(|(n, _)| !measured.iter().any(|m| m.name() == n))
     {
         bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
-    }
-    Ok(())
-}
-
-/// The mock process binary of this profile, built when missing.
-async fn ensure_mock_built(
-    root: &std::path::Path,
-    profile: &str,
-    log_dir: &std::path::Path,
-) -> Result<()> {
-    if root
-        .join(format!("target/{profile}/mock-provider"))
-        .is_file()
-    {
-        return Ok(());
-    }
-    std::fs::create_dir_all(log_dir)?;
-    let flag = if profile == "release" {
-        " --release"
-    } else {
-        ""
-    };
-    let command = format!("cargo build{flag} -p mock-provider");
-    eprintln!("bench: building the mock provider ({command})");
-    let log = log_dir.join("build-mock-provider.log");
-    let status = process::run_shell(&command, root, &log).await?;
-    if !status.success() {
-        bail!(
-            "`{command}` failed; see {}:\n{}",
-            log.display(),
-            process::file_tail(&log, 2000)
-        );
     }
     Ok(())
 }

@@ -1,0 +1,103 @@
+//! `summary.md`: the verdict and the matrix tables in markdown, for a CI log or a pull request
+//! comment, with the sentences under the report's charts.
+
+use std::fmt::Write;
+
+use contract::results::Results;
+
+use super::charts::evidence::skips;
+use super::format::and_list;
+use super::tables::{self, Table};
+use super::verdict::verdict;
+
+/// The summary of `results`; `captions` are the sentences under the report's charts.
+pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
+    let run = &results.run;
+    let mut md = format!(
+        "# Chat-architecture arena: run {}\n\nCommit `{}`, started {}, {} build. The full report \
+         with its charts is `report.html` beside this file.\n\n",
+        run.id, run.git_sha, run.started_at, run.profile
+    );
+    let Some(m) = &results.matrix else {
+        md.push_str("No decision matrix in this run: run `harness report` to compute it.\n");
+        return md;
+    };
+    let v = verdict(m);
+    let _ = write!(
+        md,
+        "## Verdict\n\n**{}**\n\n{}\n\n{}\n",
+        v.headline, v.paper, v.counted
+    );
+    for line in &v.not_competing {
+        let _ = writeln!(md, "\n{line}");
+    }
+    md.push_str("\n### How firm\n\n");
+    let _ = writeln!(md, "{}", v.sensitivity.summary);
+    for (heading, lines) in v.sensitivity.groups() {
+        let _ = writeln!(md, "\n{heading}\n");
+        for line in lines {
+            let _ = writeln!(md, "- {line}");
+        }
+    }
+    if let Some(unmoved) = &v.sensitivity.unmoved {
+        let _ = writeln!(md, "\n{unmoved}");
+    }
+    if !v.off_guesses.is_empty() {
+        md.push_str("\n### Guesses off by more than 2×\n\n");
+        for line in &v.off_guesses {
+            let _ = writeln!(md, "- {line}");
+        }
+    }
+    md.push_str(
+        "\n## Decision matrix\n\nStars 1-5, the notes' → measured; the figure the stars \
+                 come from in parentheses.\n\n",
+    );
+    md.push_str(&table(&tables::decision(m)));
+    md.push_str(
+        "\n## Performance benchmarks\n\nThe notes' guess → measured (measured ÷ guess).\n\n",
+    );
+    md.push_str(&table(&tables::benchmarks(m)));
+    if !v.unmeasurable.is_empty() {
+        md.push_str("\nRows this machine cannot measure:\n\n");
+        for line in &v.unmeasurable {
+            let _ = writeln!(md, "- {line}");
+        }
+    }
+    if !captions.is_empty() {
+        md.push_str("\n## What the evidence shows\n\n");
+        for (title, sentence) in captions {
+            let _ = writeln!(md, "- **{title}.** {sentence}");
+        }
+    }
+    let skipped: Vec<String> = skips(results, None)
+        .map(|(b, s)| format!("{b} ({}: {})", s.stage, s.reason))
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(md, "\nSkipped: {}.", and_list(&skipped));
+    }
+    md
+}
+
+fn table(t: &Table) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let mut md = format!(
+        "| {} |\n",
+        t.header
+            .iter()
+            .map(|h| esc(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    md.push_str(&format!("|{}\n", "---|".repeat(t.header.len())));
+    for row in &t.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match &c.detail {
+                Some(d) => esc(&format!("{} ({d})", c.text)),
+                None => esc(&c.text),
+            })
+            .collect();
+        md.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    md
+}

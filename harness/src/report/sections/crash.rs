@@ -1,0 +1,155 @@
+//! The crash matrix: faults down, backends across, coloured by how far each fault reached.
+
+use contract::results::{Applicability, BlastScope, CrashOutcome, Results};
+
+use super::super::charts::evidence::{Targets, absent};
+use super::super::format::{NOT_MEASURED, figure};
+use super::super::tables::{Cell, Table};
+use super::{Body, header};
+
+/// Faults down, backends across; green: only the request that met the fault was lost, amber:
+/// more than that but the server lived, red: the server died.
+pub fn crash(results: &Results) -> Body {
+    let t = Targets::of(results);
+    let mut faults: Vec<&String> = Vec::new();
+    for b in &t.backends {
+        for fault in results
+            .backends
+            .get(b)
+            .map(|r| r.crash.keys())
+            .into_iter()
+            .flatten()
+        {
+            if !faults.contains(&fault) {
+                faults.push(fault);
+            }
+        }
+    }
+    if faults.is_empty() {
+        return Body {
+            after: vec![absent(results, "crash")],
+            ..Body::default()
+        };
+    }
+    let rows = faults
+        .iter()
+        .map(|fault| {
+            let mut row = vec![Cell::plain(fault.as_str())];
+            row.extend(t.backends.iter().map(|b| {
+                match results.backends.get(b).and_then(|r| r.crash.get(*fault)) {
+                    Some(o) => crash_cell(o),
+                    None => Cell {
+                        text: NOT_MEASURED.into(),
+                        class: Some("nm"),
+                        ..Cell::default()
+                    },
+                }
+            }));
+            row
+        })
+        .collect();
+    let items = t
+        .backends
+        .iter()
+        .filter_map(|b| {
+            let crash = &results.backends.get(b)?.crash;
+            if crash.is_empty() {
+                return None;
+            }
+            let survived = crash.values().filter(|o| o.survived == Some(true)).count();
+            let beyond = crash
+                .values()
+                .filter(|o| {
+                    o.blast_radius
+                        .as_ref()
+                        .is_some_and(|r| matches!(r.scope, BlastScope::Runtime | BlastScope::Process))
+                })
+                .count();
+            Some(format!(
+                "{b} survived {survived} of {} faults; {beyond} reached beyond the request that met them.",
+                crash.len()
+            ))
+        })
+        .collect();
+    Body {
+        before: vec![
+            "Each fault injected while conversations stream. Green: only the request \
+                      that met the fault was affected; amber: more than that, but the server \
+                      kept serving; red: the server died."
+                .into(),
+        ],
+        tables: vec![Table {
+            header: header("Fault", &t.backends),
+            rows,
+        }],
+        items,
+        after: Vec::new(),
+    }
+}
+
+fn crash_cell(o: &CrashOutcome) -> Cell {
+    let unmeasured = match o.applicability {
+        Applicability::Measured => None,
+        Applicability::NotApplicable => Some("not applicable"),
+        Applicability::NotMeasured => Some(NOT_MEASURED),
+    };
+    if let Some(text) = unmeasured {
+        return Cell {
+            text: text.into(),
+            class: Some("nm"),
+            detail: o.note.clone(),
+            ..Cell::default()
+        };
+    }
+    let mut parts = Vec::new();
+    match o.survived {
+        Some(true) => parts.push("survived".to_owned()),
+        Some(false) => parts.push("died".to_owned()),
+        None => {}
+    }
+    if let Some(r) = &o.blast_radius {
+        parts.push(format!(
+            "radius: {}, {} of {} others failed",
+            scope_name(r.scope),
+            r.bystanders_failed,
+            r.bystanders
+        ));
+    }
+    let class = match (o.survived, o.blast_radius.as_ref().map(|r| r.scope)) {
+        (Some(false), _) | (_, Some(BlastScope::Process)) => Some("bad"),
+        (_, Some(BlastScope::None | BlastScope::Request)) => Some("ok"),
+        (_, Some(BlastScope::Runtime)) => Some("warn"),
+        _ => None,
+    };
+    let statuses: Vec<String> = o.statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
+    Cell {
+        text: if parts.is_empty() {
+            "recorded".to_owned()
+        } else {
+            parts.join(", ")
+        },
+        detail: Some(
+            [
+                o.recovery_ms
+                    .map(|ms| format!("recovered in {}", figure(ms, "ms"))),
+                (!statuses.is_empty()).then(|| statuses.join(" ")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; "),
+        )
+        .filter(|d| !d.is_empty()),
+        class,
+        note: None,
+    }
+}
+
+fn scope_name(scope: BlastScope) -> &'static str {
+    match scope {
+        BlastScope::None => "none",
+        BlastScope::Request => "request",
+        BlastScope::Runtime => "runtime",
+        BlastScope::Process => "process",
+    }
+}

@@ -1,0 +1,333 @@
+//! The report's evidence tables and lists beyond the charts: the crash matrix ([`crash`]), the
+//! load points and the calibration ([`bench`]), conformance, the star thresholds, and the run
+//! itself.
+
+mod bench;
+mod crash;
+
+pub use bench::{calibration, load_points};
+pub use crash::crash;
+
+use contract::results::{Matrix, Outcome, Results};
+
+use super::charts::evidence::{Targets, absent, skips};
+use super::format::{and_list, figure, num, times};
+use super::tables::{Cell, Table};
+use crate::conformance_stage;
+
+/// A section's content: paragraphs, tables, a list, and closing notes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Body {
+    pub before: Vec<String>,
+    pub tables: Vec<Table>,
+    pub items: Vec<String>,
+    pub after: Vec<String>,
+}
+
+pub(super) fn header(first: &str, backends: &[String]) -> Vec<String> {
+    std::iter::once(first.to_owned())
+        .chain(backends.iter().cloned())
+        .collect()
+}
+
+pub(super) fn opt(v: Option<f64>, unit: &str) -> String {
+    v.map_or("—".to_owned(), |v| figure(v, unit))
+}
+
+pub fn conformance(results: &Results) -> Body {
+    let t = Targets::of(results);
+    let rows: Vec<Vec<Cell>> = t
+        .backends
+        .iter()
+        .filter_map(|b| {
+            let c = results.backends.get(b)?.conformance.as_ref()?;
+            let class = if c.is_verified() { "ok" } else { "bad" };
+            Some(vec![
+                Cell::plain(b),
+                Cell {
+                    text: c.passed.to_string(),
+                    class: Some(class),
+                    ..Cell::default()
+                },
+                Cell::plain(c.failed.to_string()),
+                Cell::plain(c.unsupported.to_string()),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return Body {
+            after: vec![absent(results, conformance_stage::STAGE)],
+            ..Body::default()
+        };
+    }
+    let items = t
+        .backends
+        .iter()
+        .flat_map(|b| {
+            let cases = results
+                .backends
+                .get(b)
+                .and_then(|r| r.conformance.as_ref())
+                .map(|c| c.cases.as_slice());
+            cases
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| c.outcome != Outcome::Ok)
+                .map(move |c| {
+                    format!(
+                        "{} {b} {}: {}",
+                        c.outcome.as_str(),
+                        c.scenario,
+                        c.reason.as_deref().unwrap_or("")
+                    )
+                })
+        })
+        .collect();
+    Body {
+        before: vec!["Later stages measure only backends that passed every case.".into()],
+        tables: vec![Table {
+            header: ["Backend", "Passed", "Failed", "Unsupported"]
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+            rows,
+        }],
+        items,
+        after: Vec::new(),
+    }
+}
+
+/// Each starred row's figure, thresholds, weight and the reasons for them.
+pub fn method(m: &Matrix) -> Body {
+    let rows = m
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let s = r.scoring.as_ref()?;
+            let at: Vec<String> =
+                s.at.iter()
+                    .map(|v| {
+                        if s.relative_to_best {
+                            times(*v)
+                        } else {
+                            figure(*v, &r.unit)
+                        }
+                    })
+                    .collect();
+            let way = if s.lower_is_better {
+                "at most"
+            } else {
+                "at least"
+            };
+            let of = if s.relative_to_best { " the best" } else { "" };
+            Some(vec![
+                Cell::plain(&r.criterion),
+                Cell {
+                    text: r.metric.clone().unwrap_or_default(),
+                    detail: r.metric_why.clone(),
+                    ..Cell::default()
+                },
+                Cell::plain(format!(
+                    "2★ {way} {}{of}, 3★ {}, 4★ {}, 5★ {}",
+                    at[0], at[1], at[2], at[3]
+                )),
+                Cell {
+                    text: r.weight.map_or("—".into(), num),
+                    detail: Some(s.why_weight.clone()),
+                    ..Cell::default()
+                },
+                Cell::plain(&s.why_thresholds),
+            ])
+        })
+        .collect();
+    Body {
+        before: vec![format!(
+            "From {}. A row counts towards the totals when every backend in the race has its \
+             figure; totals are the weighted sums of stars. The method: docs/report.md.",
+            m.config
+        )],
+        tables: vec![Table {
+            header: [
+                "Criterion",
+                "Figure (path in results.json)",
+                "Thresholds",
+                "Weight",
+                "Why these thresholds",
+            ]
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect(),
+            rows,
+        }],
+        ..Body::default()
+    }
+}
+
+/// Machine, versions, noise, what was skipped and what was reused.
+pub fn run(results: &Results) -> Body {
+    let r = &results.run;
+    let v = &r.versions;
+    let m = &r.machine;
+    let unknown = || "unknown".to_owned();
+    let mut facts = vec![
+        ("Run", r.id.clone()),
+        ("Commit", r.git_sha.clone()),
+        ("Started", r.started_at.clone()),
+        ("Profile", r.profile.clone()),
+        ("CPU", m.cpu.clone().unwrap_or_else(unknown)),
+        ("Cores", m.cores.map_or_else(unknown, |c| c.to_string())),
+        (
+            "Memory",
+            m.mem_gib
+                .map_or_else(unknown, |g| format!("{} GiB", num(g))),
+        ),
+        ("Kernel", m.kernel.clone().unwrap_or_else(unknown)),
+        ("rustc", v.rustc.clone().unwrap_or_else(unknown)),
+        ("Node.js", v.node.clone().unwrap_or_else(unknown)),
+        ("ai (npm)", v.ai.clone().unwrap_or_else(unknown)),
+        ("napi (crate)", v.napi.clone().unwrap_or_else(unknown)),
+        (
+            "async-openai",
+            v.async_openai.clone().unwrap_or_else(unknown),
+        ),
+    ];
+    let mut items = Vec::new();
+    match &results.bench {
+        Some(b) => {
+            let s = &b.settings;
+            facts.push((
+                "Bench workload",
+                format!(
+                    "{} rounds × {} conversations per target, scenario {} ({} chunks, {} ms to the first, {} ms apart){}; {} s",
+                    s.rounds, s.requests_per_round, s.scenario, s.chunks, s.ttft_ms, s.gap_ms,
+                    if s.quick { ", quick" } else { "" },
+                    num(b.wall_s)
+                ),
+            ));
+            let n = &b.noise;
+            items.push(match n.mock_lateness_us {
+                Some(l) => format!(
+                    "The mock sent its chunks late by {} at p50 and {} at p99.",
+                    figure(l.p50, "µs"),
+                    figure(l.p99, "µs")
+                ),
+                None => "The mock's lateness was not recorded.".to_owned(),
+            });
+            if let (Some(a), Some(z)) = (n.load_avg_start, n.load_avg_end) {
+                items.push(format!(
+                    "Load average {} when the bench began, {} when it ended.",
+                    num(a),
+                    num(z)
+                ));
+            }
+            if let Some(spread) = n.direct_round_spread {
+                items.push(format!(
+                    "The direct path's median moved by {} between its fastest and slowest round (1× on a quiet machine).",
+                    times(spread)
+                ));
+            }
+            let lag = results
+                .backends
+                .values()
+                .flat_map(|b| &b.load)
+                .filter_map(|p| p.client_lag_p99_us)
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+            if let Some(lag) = lag {
+                items.push(format!("The load client started conversations up to {} late at p99 (worst load point).", figure(lag, "µs")));
+            }
+        }
+        None => items
+            .push("The bench stage did not run, so the machine's noise was not recorded.".into()),
+    }
+    for (b, s) in skips(results, None) {
+        items.push(format!(
+            "Skipped: {b} in the {} stage: {}.",
+            s.stage, s.reason
+        ));
+    }
+    let reused = reused(results);
+    if reused.is_empty() {
+        items.push(
+            "Every figure was measured in this run; none was reused from an earlier one.".into(),
+        );
+    } else {
+        items.push(format!("Reused from earlier runs: {}.", and_list(&reused)));
+    }
+    Body {
+        tables: vec![Table {
+            header: vec!["".into(), "".into()],
+            rows: facts
+                .into_iter()
+                .map(|(k, v)| vec![Cell::plain(k), Cell::plain(v)])
+                .collect(),
+        }],
+        items,
+        ..Body::default()
+    }
+}
+
+/// Every part of results.json marked as reused from an earlier run, named by where it sits: an
+/// object with `"reused": true` (and the run in `measured_in_run`), or a `reused_from` run id.
+/// Read from the JSON so a stage that starts reusing figures shows up without a change here.
+fn reused(results: &Results) -> Vec<String> {
+    serde_json::to_value(results).map_or_else(|_| Vec::new(), |json| reused_in(&json))
+}
+
+fn reused_in(json: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(v: &Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if map.get("reused") == Some(&Value::Bool(true)) {
+                    let run = map.get("measured_in_run").and_then(Value::as_str);
+                    out.push(run.map_or(path.to_owned(), |r| format!("{path} (run {r})")));
+                }
+                if let Some(run) = map.get("reused_from").and_then(Value::as_str) {
+                    out.push(format!("{path} (run {run})"));
+                }
+                for (k, v) in map {
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(v, &here, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(json, "", &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reused_figures_are_found_wherever_they_sit() {
+        let json = serde_json::json!({
+            "backends": {
+                "napi": {"build": {"clean_s": 200.0,
+                                   "clean_build": {"reused": true, "measured_in_run": "r1"}}},
+                "unix": {"build": {"clean_build": {"reused": false, "measured_in_run": "r2"}},
+                         "size": {"reused_from": "r0"}}
+            }
+        });
+        assert_eq!(
+            reused_in(&json),
+            [
+                "backends.napi.build.clean_build (run r1)",
+                "backends.unix.size (run r0)"
+            ]
+        );
+        assert!(reused_in(&serde_json::json!({"backends": {}})).is_empty());
+    }
+}
