@@ -18,30 +18,21 @@ use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::ChildStdin;
 
+use crate::chromium::ChromiumError;
 use crate::manifest::Backend;
 use crate::orchestrate::{self, BackendInstance, LaunchConfig, LaunchOptions};
 use crate::process::{self, StartError};
 
 /// The driver, relative to the repository root.
 pub const DRIVER: &str = "web/browser/suite.mjs";
-/// Names a Chromium binary to use instead of the one found on PATH.
-pub const CHROMIUM_ENV: &str = "CHROMIUM";
-/// What Debian's `chromium` package (and other distributions' builds) install on PATH.
-const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser"];
 /// A guard against a wedged driver or browser, far above the minute or two one backend's suite
 /// takes on a busy two-core machine; each case has its own, shorter guards.
 const SUITE_HANG_GUARD: Duration = Duration::from_secs(900);
 
 #[derive(Debug, Error)]
 pub enum BrowserError {
-    #[error(
-        "no Chromium found on PATH ({names}): install Debian's `chromium` package (`scripts/setup` \
-         does), or set {CHROMIUM_ENV} to a Chromium binary",
-        names = CHROMIUM_NAMES.join(", ")
-    )]
-    NoChromium,
-    #[error("{CHROMIUM_ENV}={0} is not a file")]
-    BadChromium(PathBuf),
+    #[error(transparent)]
+    Chromium(#[from] ChromiumError),
     #[error("web/ is not installed: run `npm ci --prefix web` (`scripts/setup` does)")]
     NotInstalled,
     #[error("cannot start the browser driver ({DRIVER}): {0}; is `node` on PATH?")]
@@ -56,23 +47,6 @@ pub enum BrowserError {
     Hung { log: PathBuf },
     #[error("talking to the browser driver failed: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// The Chromium to run: `$CHROMIUM`, else the first of [`CHROMIUM_NAMES`] on PATH.
-pub fn find_chromium() -> Result<PathBuf, BrowserError> {
-    if let Some(path) = std::env::var_os(CHROMIUM_ENV) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(BrowserError::BadChromium(path))
-        };
-    }
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&dirs)
-        .flat_map(|dir| CHROMIUM_NAMES.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-        .ok_or(BrowserError::NoChromium)
 }
 
 /// What a backend's suite runs against.

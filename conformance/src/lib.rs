@@ -15,12 +15,14 @@
 //! - the suite: [`cases`] (the cases as data), [`play`] (one case), [`api_cases`] (health, tool
 //!   list, rate limit), [`suite`] (one backend end to end), [`report`] (the terminal matrix);
 //! - the chat page: [`browser`] (the browser suite: the page in Chromium against one backend,
-//!   its cases in `web/browser/`).
+//!   its cases in `web/browser/`), [`chromium`] (the one rule that finds the system's browser,
+//!   which the report's check uses too).
 
 pub mod api_cases;
 pub mod browser;
 pub mod cases;
 pub mod checker;
+pub mod chromium;
 pub mod client;
 pub mod expect;
 mod groups;

@@ -14,6 +14,7 @@ use anyhow::Result;
 use contract::results::{Browser, BrowserCase, Outcome};
 
 use conformance::browser::{self, CaseVerdict, SuiteEnv, SuiteReport};
+use conformance::chromium;
 use conformance::manifest::Backend;
 use conformance::mock::Mock;
 use conformance::orchestrate::LaunchConfig;
@@ -79,7 +80,7 @@ impl Summary {
 /// Plays the browser suite on `backends`, recording into `run` as it goes. Fails before starting
 /// anything when there is no Chromium or the page's package cannot be installed.
 pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<Summary> {
-    let chromium = browser::find_chromium()?;
+    let chromium = chromium::find()?;
     prereq::ensure_installed(&opts.root, WEB_PACKAGE)?;
     let profile = run.run().profile.clone();
     let (ready, not_built) =
