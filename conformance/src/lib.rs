@@ -16,6 +16,9 @@
 //! - the suites: [`cases`] (the cases as data), [`play`] (one case), [`api_cases`] (health,
 //!   tool list, rate limit), [`suite`] (one backend end to end), [`parity`] (a backend against
 //!   the references), [`report`] (the terminal matrix);
+//! - the chat page: [`browser`] (the browser suite: the page in Chromium against one backend,
+//!   its cases in `web/browser/`), [`chromium`] (the one rule that finds the system's browser,
+//!   which the report's check uses too);
 //! - for tests: [`target`] (the one entry every backend's tests run the suites through:
 //!   [`backend_suites!`]), [`guards`] (the one set of hang guards), [`doubles`] (a backend
 //!   that is a shell script), [`repo_root`].
@@ -23,8 +26,10 @@
 use std::path::PathBuf;
 
 pub mod api_cases;
+pub mod browser;
 pub mod cases;
 pub mod checker;
+pub mod chromium;
 pub mod client;
 pub mod doubles;
 pub mod expect;

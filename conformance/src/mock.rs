@@ -30,6 +30,11 @@ impl Mock {
         Ok(Self { handle })
     }
 
+    /// Its base URL (`http://127.0.0.1:PORT`), where `/__mock/timeline` is.
+    pub fn url(&self) -> String {
+        self.handle.url()
+    }
+
     /// The OpenAI base URL backends are given (`http://127.0.0.1:PORT/v1`).
     pub fn openai_url(&self) -> String {
         self.handle.base_url()

@@ -32,6 +32,21 @@ pub struct StartSettings {
     pub extra_args: Vec<String>,
 }
 
+impl StartSettings {
+    /// Backends of `profile` under `root` pointed at `provider_url`, with the canary API key and
+    /// no flags beyond the common ones.
+    pub fn new(root: &Path, profile: &str, provider_url: String, ready_timeout: Duration) -> Self {
+        Self {
+            root: root.to_owned(),
+            profile: profile.to_owned(),
+            provider_url,
+            api_key: api_key_canary(),
+            ready_timeout,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
 /// What one instance of a backend adds to the [`StartSettings`] of its stage.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceOptions {
@@ -60,6 +75,11 @@ impl BackendInstance {
 
     pub async fn stop(self) -> StopReport {
         self.process.stop().await
+    }
+
+    /// Kills it at once (SIGKILL), as a crash would; returns when its port is free.
+    pub async fn kill(self) {
+        self.process.kill().await;
     }
 }
 

@@ -149,6 +149,18 @@ impl RunningProcess {
         matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
+    /// SIGKILL to the group (and to a runtime that left it) at once, as a crash would end it;
+    /// returns once the process we spawned is gone, so its port is free again.
+    pub async fn kill(mut self) -> Option<ExitStatus> {
+        signal_group(self.group.pgid, Signal::KILL);
+        if let Some(pid) = self.ready.runtime_pid.filter(|p| pid_alive(*p))
+            && let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(p, Signal::KILL);
+        }
+        self.child.wait().await.ok()
+    }
+
     /// SIGTERM to the group, [`STOP_GRACE`] to exit, then SIGKILL to whatever is left.
     pub async fn stop(mut self) -> StopReport {
         signal_group(self.group.pgid, Signal::TERM);

@@ -8,7 +8,8 @@
 // CLI: node harness/node/check-report.mjs --report FILE --screenshot FILE.png [--chromium PATH]
 //   --report FILE      the report.html to open
 //   --screenshot FILE  where the full-page PNG goes (the run folder's report.png)
-//   --chromium PATH    the browser (default /usr/bin/chromium, Debian's `chromium` package)
+//   --chromium PATH    the browser (default: $CHROMIUM, else `chromium` or `chromium-browser` on
+//                      PATH, as lib/chromium.mjs finds it)
 // Stdout: one JSON object {"browser", "console_errors", "outside_requests", "sections",
 // "charts": [{id, visible, svgs, svgs_visible, svg_texts, not_measured}],
 // "tables": [{id, visible, rows}], "screenshot"}. Exit code 0 whatever the page holds, 1 when
@@ -20,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { findChromium } from './lib/chromium.mjs';
 import { isMain, runMain, UsageError, writeLine } from './lib/cli.mjs';
 
 const USAGE = `usage: node check-report.mjs --report FILE --screenshot FILE.png [--chromium PATH]
@@ -68,16 +70,18 @@ async function main() {
     options: {
       report: { type: 'string' },
       screenshot: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
+      chromium: { type: 'string' },
     },
   });
   if (!values.report || !values.screenshot) throw new UsageError('--report and --screenshot are required');
+  const executablePath = values.chromium ?? findChromium();
+  if (!executablePath) throw new UsageError('no Chromium on PATH (chromium, chromium-browser): install Debian\'s `chromium`, or set CHROMIUM or --chromium');
   const pageUrl = pathToFileURL(resolve(values.report)).href;
   const profile = mkdtempSync(join(tmpdir(), 'arena-report-chromium-'));
   let context;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: values.chromium,
+      executablePath,
       headless: true,
       args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 900 },

@@ -54,6 +54,8 @@ pub enum Command {
     /// Prove the gate on this machine: A/A pairs of quick bench runs (false alarms) and runs
     /// with injected per-chunk delays (how often each is caught); docs/gate.md#proof.
     GateStudy(GateStudyArgs),
+    /// Drive the chat page in Chromium against each backend; exit 1 if any case failed.
+    Browser(BrowserArgs),
     /// Build, verify and measure in one run: build, conformance, bench, start, crash, cost and
     /// report (each stage's failure is recorded and the next stages still run where they can).
     Compare(CompareArgs),
@@ -166,6 +168,18 @@ pub struct ConformanceArgs {
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
+    /// How long a backend may take to print its ready line.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Cases to play, comma-separated (`text`, `stop`, `bad-input/backend-down`, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Vec<String>,
     /// How long a backend may take to print its ready line.
     #[arg(long, default_value_t = 30)]
     pub ready_timeout_s: u64,
@@ -405,6 +419,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let study = gate::study::run(&backends, &opts).await?;
             gate::study::write_table(&mut std::io::stdout().lock(), &study)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Browser(args) => {
+            let backends = select(&root, &args.common)?;
+            prereq::check_tools()?;
+            let mut run = open_run(&root, &args.common)?;
+            eprintln!("run {}", run.path.display());
+            let failed = stages::browser(&root, &backends, &mut run, &args).await?;
+            Ok(exit(failed))
         }
         Command::Compare(args) => {
             let backends = select(&root, &args.common)?;

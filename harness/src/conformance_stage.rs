@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use contract::results::{CaseResult, Conformance, Outcome, StageSkip};
+use contract::results::{CaseResult, Conformance, Outcome};
 
 use conformance::manifest::Backend;
 use conformance::mock::Mock;
-use conformance::orchestrate::{self, StartSettings};
+use conformance::orchestrate::StartSettings;
 use conformance::{cases, oracle, suite};
 
 use crate::run_dir::RunDir;
-use crate::verify;
+use crate::verify::{self, StageSummary};
 
 pub const STAGE: &str = "conformance";
 
@@ -32,12 +32,7 @@ pub struct Options {
 }
 
 /// The verdicts of one run of the suite.
-#[derive(Debug, Default)]
-pub struct Summary {
-    pub verdicts: Vec<(String, Conformance)>,
-    /// Backends not run, and why.
-    pub skipped: Vec<(String, String)>,
-}
+pub type Summary = StageSummary<Conformance>;
 
 impl Summary {
     pub fn any_failed(&self) -> bool {
@@ -55,39 +50,18 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     check_filter(&opts.scenarios)?;
     let cases = cases::all_cases(&opts.scenarios);
     let profile = run.run().profile.clone();
-    let mut summary = Summary::default();
-    let mut ready = Vec::new();
-    for backend in backends {
-        let missing = backend.missing_artifacts(&opts.root, &profile);
-        if missing.is_empty() {
-            ready.push(backend);
-            continue;
-        }
-        let reason = format!(
-            "not built ({profile}): missing {}; run `harness build --backends {}`",
-            missing.join(", "),
-            backend.name()
-        );
-        eprintln!("[{}] skipped: {reason}", backend.name());
-        if opts.explicit {
-            let failed = Conformance::from_cases(vec![CaseResult {
-                scenario: "build-output".into(),
-                outcome: Outcome::Failed,
-                reason: Some(reason.clone()),
-                raw_stream: None,
-            }]);
-            run.results.backend_mut(backend.name()).conformance = Some(failed.clone());
-            summary.verdicts.push((backend.name().to_owned(), failed));
-        }
-        run.results
-            .backend_mut(backend.name())
-            .skipped
-            .push(StageSkip {
-                stage: STAGE.into(),
-                reason: reason.clone(),
-            });
-        summary.skipped.push((backend.name().to_owned(), reason));
-    }
+    let (ready, not_built) =
+        verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
+    let mut summary = Summary::not_built(not_built, opts.explicit, |name, reason| {
+        let failed = Conformance::from_cases(vec![CaseResult {
+            scenario: "build-output".into(),
+            outcome: Outcome::Failed,
+            reason: Some(reason.to_owned()),
+            raw_stream: None,
+        }]);
+        run.results.backend_mut(name).conformance = Some(failed.clone());
+        failed
+    });
     run.save()?;
     if ready.is_empty() {
         return Ok(summary);
@@ -96,14 +70,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let mock = Mock::start().await?;
     let oracle = oracle::Oracle::start(&opts.root, &run.logs(STAGE))?;
     let env = suite::SuiteEnv {
-        start: StartSettings {
-            root: opts.root.clone(),
-            profile: profile.clone(),
-            provider_url: mock.openai_url(),
-            api_key: orchestrate::api_key_canary(),
-            ready_timeout: opts.ready_timeout,
-            extra_args: vec![],
-        },
+        start: StartSettings::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout),
         oracle: &oracle,
         mock: &mock,
         quick: opts.quick,

@@ -12,6 +12,7 @@
 //!   in a copy of the sources, cached by source hash;
 //! - [`prereq`]: the tools a run needs, checked first, and the npm packages it installs;
 //! - [`conformance_stage`]: the conformance stage; [`verify`]: which backends later stages may measure;
+//! - [`browser_stage`]: the chat page in Chromium against each backend;
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
@@ -26,6 +27,7 @@
 //!   command runs it; [`compare`]: every stage in one run.
 
 pub mod bench;
+pub mod browser_stage;
 pub mod build;
 pub mod build_study;
 pub mod chat;

@@ -22,3 +22,26 @@ pub fn write(root: &Path) -> Result<()> {
     let path = root.join(SCHEMA_PATH);
     std::fs::write(&path, generate()).with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// What in `instance` breaks the schema the results types define, one readable line each; empty
+/// when it conforms. Every check of a written results.json goes through here.
+pub fn violations(instance: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value =
+        serde_json::to_value(schemars::schema_for!(Results)).unwrap_or_default();
+    match jsonschema::validator_for(&schema) {
+        Ok(validator) => validator
+            .iter_errors(instance)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect(),
+        Err(e) => vec![format!("the results types generate an invalid schema: {e}")],
+    }
+}
+
+/// [`violations`] of the results.json at `path`.
+pub fn file_violations(path: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let instance: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    Ok(violations(&instance))
+}

@@ -10,8 +10,9 @@ use anyhow::{Result, bail};
 use conformance::manifest::Backend;
 
 use crate::bench;
+use crate::browser_stage;
 use crate::build::{self, BuildOutcome};
-use crate::cli::ConformanceArgs;
+use crate::cli::{BrowserArgs, ConformanceArgs};
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
 use crate::{build_study, cost, crash, matrix, report, size, start};
@@ -86,6 +87,27 @@ pub async fn conformance(
 /// Runs the bench stage on `backends` into `run` (it prints its own table).
 pub async fn bench(backends: &[Backend], run: &mut RunDir, opts: &bench::Options) -> Result<()> {
     bench::run(backends, run, opts).await
+}
+
+/// Runs the browser suite, prints one line per backend; returns whether any case failed.
+pub async fn browser(
+    root: &Path,
+    backends: &[Backend],
+    run: &mut RunDir,
+    args: &BrowserArgs,
+) -> Result<bool> {
+    let opts = browser_stage::Options {
+        root: root.to_owned(),
+        cases: args.cases.clone(),
+        ready_timeout: Duration::from_secs(args.ready_timeout_s),
+        explicit: !args.common.backends.is_empty(),
+    };
+    let summary = browser_stage::run(backends, run, &opts).await?;
+    summary.write(&mut std::io::stdout().lock(), &run.path)?;
+    if summary.verdicts.is_empty() {
+        bail!("no backend could be tested; build them first with `harness build`");
+    }
+    Ok(summary.any_failed())
 }
 
 /// Runs the start stage, prints its table; returns how many backends it measured.

@@ -2,7 +2,8 @@
 //! conformance for the build it is about to measure: in the current run, or in the latest
 //! earlier run of the same git sha whose suite ran on the same artifacts (a fingerprint of
 //! their paths, sizes and modification times). A backend that failed (or was never verified)
-//! is skipped, and the skip is recorded in results.json, unless the caller forces it.
+//! is skipped, and the skip is recorded in results.json, unless the caller forces it. Before
+//! that, every stage that starts backends asks [`built_backends`] which ones are built.
 
 use std::path::Path;
 
@@ -11,6 +12,71 @@ use contract::results::{Results, StageSkip};
 use conformance::manifest::{Backend, for_profile};
 
 use crate::run_dir::{self, RunDir};
+
+/// Splits `backends` into those whose build output (`profile`) is under `root` and those not
+/// built, `(name, reason)`; each of the latter gets a [`StageSkip`] for `stage` in `results`
+/// and a line on stderr.
+pub fn built_backends<'a>(
+    backends: &'a [Backend],
+    root: &Path,
+    profile: &str,
+    results: &mut Results,
+    stage: &str,
+) -> (Vec<&'a Backend>, Vec<(String, String)>) {
+    let mut built = Vec::new();
+    let mut not_built = Vec::new();
+    for backend in backends {
+        let missing = backend.missing_artifacts(root, profile);
+        if missing.is_empty() {
+            built.push(backend);
+            continue;
+        }
+        let name = backend.name();
+        let reason = format!(
+            "not built ({profile}): missing {}; run `harness build --backends {name}`",
+            missing.join(", ")
+        );
+        eprintln!("[{name}] {stage} skipped: {reason}");
+        results.backend_mut(name).skipped.push(StageSkip {
+            stage: stage.to_owned(),
+            reason: reason.clone(),
+        });
+        not_built.push((name.to_owned(), reason));
+    }
+    (built, not_built)
+}
+
+/// What a stage that plays a suite on backends found: a verdict per backend it ran (or that was
+/// named but not built), and the backends it did not run, with the reason.
+#[derive(Debug)]
+pub struct StageSummary<V> {
+    pub verdicts: Vec<(String, V)>,
+    pub skipped: Vec<(String, String)>,
+}
+
+impl<V> StageSummary<V> {
+    /// Starts from the backends [`built_backends`] left out: each is skipped and, when the
+    /// backends were named explicitly, also gets the verdict `failed(name, reason)` returns.
+    pub fn not_built(
+        not_built: Vec<(String, String)>,
+        explicit: bool,
+        mut failed: impl FnMut(&str, &str) -> V,
+    ) -> Self {
+        let mut summary = Self {
+            verdicts: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for (name, reason) in not_built {
+            if explicit {
+                summary
+                    .verdicts
+                    .push((name.clone(), failed(&name, &reason)));
+            }
+            summary.skipped.push((name, reason));
+        }
+        summary
+    }
+}
 
 /// Where a stage looks for earlier verdicts.
 #[derive(Debug, Clone, Copy)]

@@ -16,7 +16,8 @@
 //!   implements), [`server`] ([`router`], [`serve`]), `chat_route` (`/api/chat` checks and the
 //!   SSE response), [`chat_request`] (body validation), [`rest`], [`rate_limit`], [`error`]
 //!   ([`ApiError`]), [`ui_stream`] (chunk → frame encoder, [`SseBody`]), [`launch`] (tracing,
-//!   signals, ready line for the bins), `inject` (the self-check's `--inject-delay-us`);
+//!   signals, ready line for the bins), `inject` (the self-check's `--inject-delay-us`),
+//!   [`page`] (the chat page at `GET /`, compiled in from `web/dist`);
 //! - bins: `gen-specs` (corpus generator) and `leanspec-echo` (the shell around a backend that
 //!   echoes the user's text, for process-level tests and smoke runs without a provider).
 //!
@@ -43,6 +44,7 @@ pub mod error;
 mod inject;
 pub mod internal;
 pub mod launch;
+pub mod page;
 pub mod rate_limit;
 pub mod rest;
 pub mod search_index;

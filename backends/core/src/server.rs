@@ -28,9 +28,9 @@ use crate::backend::ChatBackend;
 use crate::chat_route::{self, Shell};
 use crate::error::ApiError;
 use crate::rate_limit::{RateLimit, RateLimiter};
-use crate::rest;
 use crate::spec_store::{SpecStore, SpecStoreError};
 use crate::tools::{Toolbox, panic_message};
+use crate::{page, rest};
 
 /// What the shell holds besides the backend. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -81,8 +81,8 @@ impl CoreState {
     }
 }
 
-/// Every public route: `/api/chat`, `/health`, the REST API and `/api/tools`, with JSON
-/// answers for unknown routes, wrong methods and panics.
+/// Every public route: `/api/chat`, `/health`, the REST API, `/api/tools` and the chat page
+/// ([`page`]), with JSON answers for unknown routes, wrong methods and panics.
 pub fn router<B: ChatBackend>(backend: Arc<B>, state: CoreState) -> Router {
     let shell = Arc::new(Shell {
         backend,
@@ -101,6 +101,7 @@ pub fn router<B: ChatBackend>(backend: Arc<B>, state: CoreState) -> Router {
         .route("/api/tools", get(rest::tools))
         .with_state(state.toolbox.clone());
     chat.merge(rest)
+        .merge(page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

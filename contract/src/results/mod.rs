@@ -1,21 +1,23 @@
 //! The shape of `results.json`, the one file every harness stage writes into.
 //!
-//! Each stage fills its own part (`conformance`, `latency`, `load`, `build`, `crash`, ...); a
-//! part a stage has not measured stays absent (`None` or empty), never zero, because a zero would
-//! read as a measurement. `reports/schema.json` is generated from these types (schemars) and
-//! tests validate produced files against it.
+//! Each stage fills its own part (`conformance`, `latency`, `load`, `build`, `crash`, `browser`,
+//! ...); a part a stage has not measured stays absent (`None` or empty), never zero, because a
+//! zero would read as a measurement. `reports/schema.json` is generated from these types
+//! (schemars) and tests validate produced files against it.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod browser;
 mod conformance;
 mod cost;
 mod crash;
 mod latency;
 mod matrix;
 
+pub use browser::*;
 pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
@@ -143,6 +145,9 @@ pub struct BackendResults {
     /// The same with `--sidecars N` (`harness crash --pool N`), for backends that take it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crash_pool: BTreeMap<String, CrashOutcome>,
+    /// The chat page in a real browser (the browser stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<Browser>,
     /// Stages that did not run on this backend, and why (verify before benchmark).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<StageSkip>,

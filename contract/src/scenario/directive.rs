@@ -23,6 +23,17 @@ pub const MAX_CHUNKS: u32 = 1_000_000;
 pub const DEFAULT_STALL_MS: u64 = 5_000;
 /// The `Retry-After` the mock sends with a 429, in seconds.
 pub const DEFAULT_RETRY_AFTER_S: u64 = 1;
+/// Every `key` a directive accepts, in the order [`Directive::render`] writes them.
+pub const PARAMETER_KEYS: &[&str] = &[
+    "ttft_ms",
+    "gap_ms",
+    "chunks",
+    "stall_ms",
+    "retry_after_s",
+    "fail_times",
+    "fail_at",
+    "tag",
+];
 
 /// The parameters of one scenario run; every field has a catalogue default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,9 +196,7 @@ fn number<T: FromStr<Err = std::num::ParseIntError>>(
 pub enum DirectiveError {
     #[error("unknown scenario `{0}`; known scenarios: {known}", known = known_names())]
     UnknownScenario(String),
-    #[error(
-        "unknown scenario parameter `{0}`; known: ttft_ms, gap_ms, chunks, stall_ms, retry_after_s, fail_times, fail_at, tag"
-    )]
+    #[error("unknown scenario parameter `{0}`; known: {known}", known = PARAMETER_KEYS.join(", "))]
     UnknownParameter(String),
     #[error("scenario parameter `{key}={value}` is invalid: {reason}")]
     InvalidValue {
@@ -280,6 +289,24 @@ mod tests {
             Directive::find_in("[[scenario:text gap]]"),
             Err(DirectiveError::NotKeyValue("gap".into()))
         );
+    }
+
+    #[test]
+    fn parameter_keys_are_the_ones_parsed_and_rendered_in_order() {
+        let every = PARAMETER_KEYS
+            .iter()
+            .map(|key| format!("{key}=7"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let directive = Directive::find_in(&format!("[[scenario:text {every}]]")).unwrap();
+        let rendered = directive.render();
+        let keys: Vec<&str> = rendered
+            .trim_end_matches("]]")
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|word| word.split_once('=').map(|(key, _)| key))
+            .collect();
+        assert_eq!(keys, PARAMETER_KEYS);
     }
 
     #[test]

@@ -6,17 +6,21 @@
 //!
 //! Layout: this file holds the catalogue ([`Scenario`], [`CATALOGUE`], what each promises);
 //! `directive` holds a run's parameters and their defaults ([`ScenarioParams`]) and the
-//! directive's parsing and rendering ([`Directive`], [`DirectiveError`]), re-exported here.
+//! directive's parsing and rendering ([`Directive`], [`DirectiveError`]); `published` is the
+//! catalogue as clients read it ([`PublishedCatalogue`], the chat page's scenario picker); both
+//! are re-exported here.
 
 use std::fmt;
 use std::str::FromStr;
 
 mod directive;
+mod published;
 
 pub use directive::{
     DEFAULT_CHUNKS, DEFAULT_GAP_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_STALL_MS, DEFAULT_TTFT_MS,
-    Directive, DirectiveError, MAX_CHUNKS, ScenarioParams,
+    Directive, DirectiveError, MAX_CHUNKS, PARAMETER_KEYS, ScenarioParams,
 };
+pub use published::{PublishedCatalogue, PublishedScenario};
 
 /// A spec id that exists in `fixtures/specs` (and in every generated corpus): the tool
 /// scenarios ask for it so their results are predictable.
@@ -55,6 +59,17 @@ pub enum Expected {
     /// The scenario injects a fault into the backend itself (`__crash`, `__panic`); what it does
     /// depends on the architecture and is measured, not asserted, by the crash study.
     BackendFault,
+}
+
+impl Expected {
+    /// The name clients read (`completes`, `ends-in-error`, `backend-fault`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completes => "completes",
+            Self::EndsInError => "ends-in-error",
+            Self::BackendFault => "backend-fault",
+        }
+    }
 }
 
 /// One catalogue entry.

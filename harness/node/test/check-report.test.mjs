@@ -1,6 +1,6 @@
 // The report checker sees what a reader would: a hidden chart and an empty one are reported as
 // such, a console error and a request leaving the file are caught, and the screenshot is kept.
-// Runs the system's Chromium ($CHROMIUM, else /usr/bin/chromium: Debian's `chromium` package).
+// Runs the system's Chromium, found as lib/chromium.mjs finds it ($CHROMIUM, else on PATH).
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,17 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { findChromium } from '../lib/chromium.mjs';
 import { runScript } from './run-script.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../check-report.mjs', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = findChromium();
 const dir = mkdtempSync(join(tmpdir(), 'check-report-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SVG = '<svg width="200" height="100" xmlns="http://www.w3.org/2000/svg"><rect width="200" height="100" fill="#ccc"/><text x="10" y="50">label</text></svg>';
 
 async function check(name, body) {
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM`);
+  assert.ok(CHROMIUM && existsSync(CHROMIUM), 'no Chromium on PATH: scripts/setup installs Debian\'s chromium, or set CHROMIUM');
   const report = join(dir, `${name}.html`);
   const screenshot = join(dir, `${name}.png`);
   writeFileSync(report, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>${body}</body></html>`);

@@ -1,32 +1,24 @@
-//! Opens a rendered report in headless Chromium (the system's browser, driven by
-//! playwright-core from `harness/node/check-report.mjs`; nothing is downloaded) and checks
-//! what a reader would see: every chart and table present and visible, no console error, no
-//! request leaving the file (the page must be self-contained). Keeps a screenshot.
+//! Opens a rendered report in headless Chromium (the system's browser, found by the same rule as
+//! the chat page's browser suite, [`conformance::chromium`], and driven by playwright-core from
+//! `harness/node/check-report.mjs`; nothing is downloaded) and checks what a reader would see:
+//! every chart and table present and visible, no console error, no request leaving the file (the
+//! page must be self-contained). Keeps a screenshot.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use conformance::chromium::{self, ChromiumError};
 use serde::Deserialize;
 
 /// The checker script, relative to the repository root.
 pub const CHECKER: &str = "harness/node/check-report.mjs";
-/// Names a Chromium binary to use instead of the one found on PATH.
-pub const CHROMIUM_ENV: &str = "CHROMIUM";
-/// What Debian's `chromium` package (and other distributions' builds) install on PATH.
-const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser"];
 /// The screenshot's name in the run folder.
 pub const SCREENSHOT_FILE: &str = "report.png";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
-    #[error(
-        "no Chromium found on PATH ({names}): install Debian's `chromium` package \
-         (`apt-get install -y chromium`), or set {CHROMIUM_ENV} to a Chromium binary",
-        names = CHROMIUM_NAMES.join(", ")
-    )]
-    NoChromium,
-    #[error("{CHROMIUM_ENV}={0} is not a file")]
-    BadChromium(PathBuf),
+    #[error(transparent)]
+    Chromium(#[from] ChromiumError),
     #[error(
         "harness/node is not installed: run `npm ci --prefix harness/node` (`scripts/setup` does)"
     )]
@@ -98,27 +90,10 @@ impl BrowserCheck {
     }
 }
 
-/// The Chromium to run: `$CHROMIUM`, else the first of [`CHROMIUM_NAMES`] on PATH.
-pub fn find_chromium() -> Result<PathBuf, BrowserError> {
-    if let Some(path) = std::env::var_os(CHROMIUM_ENV) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(BrowserError::BadChromium(path))
-        };
-    }
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&dirs)
-        .flat_map(|dir| CHROMIUM_NAMES.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-        .ok_or(BrowserError::NoChromium)
-}
-
 /// Opens `report` in headless Chromium, writes the screenshot to `screenshot` and returns what
 /// the browser saw.
 pub fn check(root: &Path, report: &Path, screenshot: &Path) -> Result<BrowserCheck, BrowserError> {
-    let chromium = find_chromium()?;
+    let chromium = chromium::find()?;
     if !root
         .join("harness/node/node_modules/playwright-core")
         .is_dir()

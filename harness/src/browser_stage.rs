@@ -1,0 +1,162 @@
+//! `harness browser`: the chat page in a real browser against each backend (docs/chat-page.md).
+//! The suite is the `conformance` crate's ([`conformance::browser`]); this stage starts one mock
+//! provider for the run, plays the suite on each built backend, and records
+//! `backends.<name>.browser`, with the screenshots under `browser/<backend>/` in the run folder.
+//!
+//! It verifies rather than measures, so it runs on every built backend, whatever conformance
+//! said: a page that works on a backend that fails a conformance case is worth knowing about.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use contract::results::{Browser, BrowserCase, Outcome};
+
+use conformance::browser::{self, CaseVerdict, SuiteEnv, SuiteReport};
+use conformance::chromium;
+use conformance::manifest::Backend;
+use conformance::mock::Mock;
+use conformance::orchestrate::StartSettings;
+
+use crate::prereq;
+use crate::run_dir::RunDir;
+use crate::verify::{self, StageSummary};
+
+pub const STAGE: &str = "browser";
+/// The npm package that holds the page and the suite's driver (playwright-core).
+pub const WEB_PACKAGE: &str = "web";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    /// Case names to play (`text`, `bad-input/backend-down`, ...); empty plays them all.
+    pub cases: Vec<String>,
+    pub ready_timeout: Duration,
+    /// Backends named explicitly: one that is not built is a failure, not a skip.
+    pub explicit: bool,
+}
+
+/// The verdicts of one run of the stage.
+pub type Summary = StageSummary<Browser>;
+
+impl Summary {
+    pub fn any_failed(&self) -> bool {
+        self.verdicts.iter().any(|(_, b)| b.failed > 0)
+    }
+
+    /// One line per backend (counts, the screenshot), then the reason of every failed case.
+    pub fn write(&self, out: &mut impl Write, run: &Path) -> std::io::Result<()> {
+        let width = self
+            .verdicts
+            .iter()
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(0);
+        for (name, browser) in &self.verdicts {
+            let screenshot = browser.screenshot.as_deref().map_or_else(
+                || "no screenshot".to_owned(),
+                |s| run.join(s).display().to_string(),
+            );
+            writeln!(
+                out,
+                "{name:width$}  {:>2} passed  {:>2} failed  {screenshot}",
+                browser.passed, browser.failed
+            )?;
+        }
+        for (name, browser) in &self.verdicts {
+            for case in browser.cases.iter().filter(|c| c.outcome != Outcome::Ok) {
+                let reason = case.reason.as_deref().unwrap_or("no reason given");
+                writeln!(out, "FAILED {name} {}: {reason}", case.name)?;
+            }
+        }
+        for (name, why) in &self.skipped {
+            writeln!(out, "SKIPPED {name}: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Plays the browser suite on `backends`, recording into `run` as it goes. Fails before starting
+/// anything when there is no Chromium or the page's package cannot be installed.
+pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<Summary> {
+    let chromium = chromium::find()?;
+    prereq::ensure_installed(&opts.root, WEB_PACKAGE)?;
+    let profile = run.run().profile.clone();
+    let (ready, not_built) =
+        verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
+    let mut summary = Summary::not_built(not_built, opts.explicit, |name, reason| {
+        let failed = failed_suite(reason);
+        run.results.backend_mut(name).browser = Some(failed.clone());
+        failed
+    });
+    run.save()?;
+    if ready.is_empty() {
+        return Ok(summary);
+    }
+
+    let mock = Mock::start().await?;
+    let env = SuiteEnv {
+        start: StartSettings::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout),
+        mock_url: mock.url(),
+        chromium,
+        cases: opts.cases.clone(),
+    };
+    for backend in ready {
+        let name = backend.name();
+        eprintln!("[{name}] {STAGE}: the chat page in Chromium");
+        let out_dir = run.path.join(STAGE).join(name);
+        let log_dir = run.logs(STAGE).join(name);
+        let progress = |v: &CaseVerdict| match &v.reason {
+            None => eprintln!("[{name}] {STAGE} {}: ok", v.name),
+            Some(reason) => eprintln!("[{name}] {STAGE} {}: FAILED: {reason}", v.name),
+        };
+        let verdict = match browser::run_backend(backend, &env, &out_dir, &log_dir, &progress).await
+        {
+            Ok(report) => record(report, run),
+            Err(e) => failed_suite(&e.to_string()),
+        };
+        eprintln!(
+            "[{name}] {STAGE}: {} passed, {} failed",
+            verdict.passed, verdict.failed
+        );
+        run.results.backend_mut(name).browser = Some(verdict.clone());
+        run.save()?;
+        summary.verdicts.push((name.to_owned(), verdict));
+    }
+    mock.stop().await;
+    Ok(summary)
+}
+
+/// The suite's report as results.json keeps it, paths relative to the run folder.
+fn record(report: SuiteReport, run: &RunDir) -> Browser {
+    let cases = report
+        .cases
+        .into_iter()
+        .map(|case| BrowserCase {
+            name: case.name,
+            outcome: if case.passed {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            },
+            reason: case.reason,
+            screenshot: case.screenshot.map(|p| run.relative(&p)),
+        })
+        .collect();
+    Browser {
+        screenshot: report.conversation_screenshot.map(|p| run.relative(&p)),
+        browser_version: report.browser_version,
+        ..Browser::from_cases(cases)
+    }
+}
+
+/// A suite that could not run at all is one failed case saying why, not an absent verdict.
+fn failed_suite(reason: &str) -> Browser {
+    Browser::from_cases(vec![BrowserCase {
+        name: "browser-suite".into(),
+        outcome: Outcome::Failed,
+        reason: Some(reason.to_owned()),
+        screenshot: None,
+    }])
+}
