@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench;
+use crate::browser_stage;
 use crate::compare;
 use crate::conformance_stage;
 use crate::gate;
@@ -425,7 +426,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::check_tools()?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let failed = stages::browser(&root, &backends, &mut run, &args).await?;
+            let opts = browser_stage::Options {
+                root: root.clone(),
+                cases: args.cases.clone(),
+                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                explicit: !args.common.backends.is_empty(),
+            };
+            let failed = stages::browser(&backends, &mut run, &opts).await?;
             Ok(exit(failed))
         }
         Command::Compare(args) => {

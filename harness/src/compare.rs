@@ -1,7 +1,9 @@
-//! `harness compare`: every stage in one run (build -> conformance -> bench -> start -> crash ->
-//! cost -> report), each recorded in the run folder as it finishes. A stage that fails does not hide the others' results: later
-//! stages run on whatever they can still measure, and the exit code says what happened
-//! (0 all good, 1 a backend failed something, 2 the harness could not do its job).
+//! `harness compare`: every stage in one run (build -> conformance -> browser -> bench -> start ->
+//! crash -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
+//! does not hide the others' results: later stages run on whatever they can still measure, and
+//! the exit code says what happened (0 all good, 1 a backend failed something, 2 the harness
+//! could not do its job). A machine without Chromium skips the browser stage with the reason
+//! recorded, rather than failing a run whose measurements do not need it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use contract::results::StageSkip;
 
 use crate::cli::{CompareArgs, ConformanceArgs, clock_seed};
 use crate::run_dir::RunDir;
-use crate::{bench, conformance_stage, cost, crash, stages, start};
+use crate::{bench, browser_stage, conformance_stage, cost, crash, stages, start};
 
 /// How the run went, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,6 +90,8 @@ pub async fn run(
         Err(e) => note(Verdict::HarnessFailed, "conformance", Some(&e)),
     }
 
+    browser(root, &built, run, args, &mut note).await;
+
     let bench_opts = bench::Options {
         root: root.to_owned(),
         quick: args.common.quick,
@@ -157,4 +161,39 @@ pub async fn run(
         run.path.display()
     );
     verdict.code()
+}
+
+/// The browser stage on every built backend, or its skip recorded for each when the machine has
+/// no Chromium.
+async fn browser(
+    root: &Path,
+    built: &[Backend],
+    run: &mut RunDir,
+    args: &CompareArgs,
+    note: &mut impl FnMut(Verdict, &str, Option<&anyhow::Error>),
+) {
+    if let Err(missing) = conformance::chromium::find() {
+        eprintln!("\ncompare: the browser stage is skipped: {missing}");
+        for b in built {
+            run.results.backend_mut(b.name()).skipped.push(StageSkip {
+                stage: browser_stage::STAGE.into(),
+                reason: missing.to_string(),
+            });
+        }
+        if let Err(e) = run.save() {
+            note(Verdict::HarnessFailed, browser_stage::STAGE, Some(&e));
+        }
+        return;
+    }
+    let opts = browser_stage::Options {
+        root: root.to_owned(),
+        cases: Vec::new(),
+        ready_timeout: Duration::from_secs(args.ready_timeout_s),
+        explicit: false,
+    };
+    match stages::browser(built, run, &opts).await {
+        Ok(false) => {}
+        Ok(true) => note(Verdict::BackendFailed, browser_stage::STAGE, None),
+        Err(e) => note(Verdict::HarnessFailed, browser_stage::STAGE, Some(&e)),
+    }
 }

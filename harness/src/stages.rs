@@ -12,7 +12,7 @@ use conformance::manifest::Backend;
 use crate::bench;
 use crate::browser_stage;
 use crate::build::{self, BuildOutcome};
-use crate::cli::{BrowserArgs, ConformanceArgs};
+use crate::cli::ConformanceArgs;
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
 use crate::{build_study, cost, crash, matrix, report, size, start};
@@ -91,18 +91,11 @@ pub async fn bench(backends: &[Backend], run: &mut RunDir, opts: &bench::Options
 
 /// Runs the browser suite, prints one line per backend; returns whether any case failed.
 pub async fn browser(
-    root: &Path,
     backends: &[Backend],
     run: &mut RunDir,
-    args: &BrowserArgs,
+    opts: &browser_stage::Options,
 ) -> Result<bool> {
-    let opts = browser_stage::Options {
-        root: root.to_owned(),
-        cases: args.cases.clone(),
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
-        explicit: !args.common.backends.is_empty(),
-    };
-    let summary = browser_stage::run(backends, run, &opts).await?;
+    let summary = browser_stage::run(backends, run, opts).await?;
     summary.write(&mut std::io::stdout().lock(), &run.path)?;
     if summary.verdicts.is_empty() {
         bail!("no backend could be tested; build them first with `harness build`");

@@ -22,6 +22,7 @@ const SECTIONS: &[&str] = &[
     "load-points",
     "calibration",
     "conformance",
+    "chat-page",
     "method",
     "run",
 ];
@@ -155,15 +156,18 @@ fn a_run_with_stages_missing_says_what_was_not_measured_and_why() {
 #[test]
 fn the_page_is_self_contained() {
     let (html, _) = report::render(&recorded(FULL), Some(&fixture(FULL))).unwrap();
-    for outside in [
-        "<script",
-        "<link",
-        "<img",
-        " src=",
-        "url(",
-        "@import",
-        "@font-face",
-    ] {
+    // Images only as data URLs: the chat page's screenshot of each backend, read from the run.
+    assert_eq!(
+        html.matches("<img").count(),
+        4,
+        "one screenshot per backend"
+    );
+    assert_eq!(
+        html.matches(" src=").count(),
+        html.matches(" src=\"data:image/png;base64,").count(),
+        "an image that is not embedded"
+    );
+    for outside in ["<script", "<link", "url(", "@import", "@font-face"] {
         assert!(
             !html.contains(outside),
             "the page must not load anything: found {outside}"
@@ -218,6 +222,7 @@ fn the_page_shows_whole_in_a_real_browser() {
     let root = conformance::repo_root();
     for name in [FULL, MISSING] {
         let run = tempfile::tempdir().unwrap();
+        copy_screenshots(&fixture(name), run.path());
         let rendered = report::render_run(run.path(), &recorded(name)).unwrap();
         let shot = run.path().join(report::browser::SCREENSHOT_FILE);
         let seen = report::browser::check(&root, &rendered.report, &shot)
@@ -230,14 +235,30 @@ fn the_page_shows_whole_in_a_real_browser() {
         assert_eq!(charts, CHARTS, "{name}");
         let drawn = seen.charts.iter().filter(|c| !c.not_measured).count();
         assert_eq!(drawn, if name == FULL { CHARTS.len() } else { 1 }, "{name}");
-        // Decision, benchmarks, conformance, method and run always; crash, load points and the
-        // two calibration tables where the bench and crash stages ran.
-        let tables = if name == FULL { 9 } else { 5 };
+        // Decision, benchmarks, conformance, method and run always; crash, load points, the
+        // two calibration tables and the browser suite's where those stages ran.
+        let tables = if name == FULL { 10 } else { 5 };
         assert_eq!(seen.tables.len(), tables, "{name}");
         assert!(
             png_size(&shot) > (1000, 2000),
             "{name}: a full-page screenshot"
         );
+    }
+}
+
+/// The recorded run's `browser/` screenshots, into the run folder a test renders into.
+fn copy_screenshots(from: &Path, to: &Path) {
+    let Ok(backends) = std::fs::read_dir(from.join("browser")) else {
+        return;
+    };
+    for backend in backends {
+        let backend = backend.unwrap().path();
+        let into = to.join("browser").join(backend.file_name().unwrap());
+        std::fs::create_dir_all(&into).unwrap();
+        for file in std::fs::read_dir(&backend).unwrap() {
+            let file = file.unwrap().path();
+            std::fs::copy(&file, into.join(file.file_name().unwrap())).unwrap();
+        }
     }
 }
 

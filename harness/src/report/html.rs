@@ -1,8 +1,11 @@
-//! report.html: one self-contained page (inline CSS and SVG; no script, font, style sheet or
-//! image from anywhere else), read top to bottom: the verdict and the matrix, then the
+//! report.html: one self-contained page (inline CSS and SVG, screenshots as data URLs; no
+//! script, font, style sheet or image from anywhere else), read top to bottom: the verdict and the matrix, then the
 //! evidence, then how the run was made.
 
 use std::fmt::Write;
+use std::path::Path;
+
+use base64::Engine;
 
 use contract::results::{Matrix, Results};
 
@@ -28,11 +31,47 @@ td.ok{background:#cdebd6}td.warn{background:#ffe3a8}td.bad{background:#f6c4c4}
 figure.chart{margin:1.2rem 0}figure.chart svg{max-width:100%;height:auto;display:block}
 figcaption{color:#333;margin-top:.3rem}
 .not-measured{color:#777;font-style:italic}
+.screenshots{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:1rem}
+figure.screenshot{margin:0}figure.screenshot img{width:100%;height:auto;border:1px solid #d0d0d0}
 ul.tight li{margin:.15rem 0}
 ";
 
+/// Past this a screenshot is not embedded: a report is one file a person mails or attaches, and
+/// a full-page PNG of the chat page is far smaller (docs/report.md#the-chat-page).
+pub const MAX_SCREENSHOT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One backend's chat-page screenshot, read from the run folder for embedding, or why not.
+#[derive(Debug, Clone)]
+pub struct Screenshot {
+    pub backend: String,
+    pub png: Result<Vec<u8>, String>,
+}
+
+impl Screenshot {
+    /// Reads `file` (relative to the run folder `run`).
+    pub fn load(backend: String, file: &str, run: Option<&Path>) -> Self {
+        let png = match run {
+            None => Err(format!(
+                "{file} is in a run folder this report was not given"
+            )),
+            Some(run) => {
+                let path = run.join(file);
+                match std::fs::metadata(&path) {
+                    Err(e) => Err(format!("cannot read {file}: {e}")),
+                    Ok(m) if m.len() > MAX_SCREENSHOT_BYTES => Err(format!(
+                        "{file} is {} bytes, more than a report embeds; open it from the run folder",
+                        m.len()
+                    )),
+                    Ok(_) => std::fs::read(&path).map_err(|e| format!("cannot read {file}: {e}")),
+                }
+            }
+        };
+        Self { backend, png }
+    }
+}
+
 /// The whole page.
-pub fn page(results: &Results, figures: &[Figure]) -> String {
+pub fn page(results: &Results, figures: &[Figure], shots: &[Screenshot]) -> String {
     let run = &results.run;
     let mut h = String::new();
     let _ = write!(
@@ -77,6 +116,7 @@ pub fn page(results: &Results, figures: &[Figure]) -> String {
         "Conformance",
         &sections::conformance(results),
     );
+    chat_page(&mut h, results, shots);
     if let Some(m) = &results.matrix {
         section(
             &mut h,
@@ -156,6 +196,11 @@ fn figure(h: &mut String, f: &Figure) {
 }
 
 fn section(h: &mut String, id: &str, title: &str, body: &sections::Body) {
+    section_with(h, id, title, body, "");
+}
+
+/// A section whose `extra` markup (already escaped) follows its tables and notes.
+fn section_with(h: &mut String, id: &str, title: &str, body: &sections::Body, extra: &str) {
     let _ = write!(h, "<section id=\"{id}\">\n<h2>{}</h2>\n", esc(title));
     for p in &body.before {
         let _ = writeln!(h, "<p>{}</p>", esc(p));
@@ -169,7 +214,41 @@ fn section(h: &mut String, id: &str, title: &str, body: &sections::Body) {
     for p in &body.after {
         let _ = writeln!(h, "<p class=\"not-measured\">{}</p>", esc(p));
     }
+    h.push_str(extra);
     h.push_str("</section>\n");
+}
+
+/// The browser suite's table, then each backend's page as the suite left it after a tool call.
+fn chat_page(h: &mut String, results: &Results, shots: &[Screenshot]) {
+    let mut body = sections::browser(results);
+    body.after.extend(shots.iter().filter_map(|s| {
+        Some(format!(
+            "{}: no screenshot, {}",
+            s.backend,
+            s.png.as_ref().err()?
+        ))
+    }));
+    let mut pictures = String::new();
+    for shot in shots {
+        let Ok(png) = &shot.png else { continue };
+        let _ = writeln!(
+            pictures,
+            "<figure class=\"screenshot\"><img alt=\"The chat page on {b} after a tool call\" \
+             src=\"data:image/png;base64,{data}\"><figcaption>{b}</figcaption></figure>",
+            b = esc(&shot.backend),
+            data = base64::engine::general_purpose::STANDARD.encode(png),
+        );
+    }
+    if !pictures.is_empty() {
+        pictures = format!("<div class=\"screenshots\">\n{pictures}</div>\n");
+    }
+    section_with(
+        h,
+        "chat-page",
+        "The chat page in a browser",
+        &body,
+        &pictures,
+    );
 }
 
 fn list(h: &mut String, items: &[String]) {

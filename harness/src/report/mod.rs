@@ -46,8 +46,12 @@ pub fn render(results: &Results, run: Option<&Path>) -> Result<(String, String)>
         .filter(|f| !f.svgs.is_empty())
         .map(|f| (f.title.to_owned(), f.caption.clone()))
         .collect();
+    let shots = sections::screenshots(results)
+        .into_iter()
+        .map(|(backend, file)| html::Screenshot::load(backend, &file, run))
+        .collect::<Vec<_>>();
     Ok((
-        html::page(results, &figures),
+        html::page(results, &figures, &shots),
         markdown::summary(results, &captions),
     ))
 }

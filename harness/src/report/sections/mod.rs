@@ -1,11 +1,13 @@
 //! The report's evidence tables and lists beyond the charts: the crash matrix ([`crash`]), the
-//! load points and the calibration ([`bench`]), conformance, the star thresholds, and the run
-//! itself.
+//! load points and the calibration ([`bench`]), the chat page in a browser ([`browser`]),
+//! conformance, the star thresholds, and the run itself.
 
 mod bench;
+mod browser;
 mod crash;
 
 pub use bench::{calibration, load_points};
+pub use browser::{browser, screenshots};
 pub use crash::crash;
 
 use contract::results::{Matrix, Outcome, Results};
