@@ -218,7 +218,7 @@ fn section_with(h: &mut String, id: &str, title: &str, body: &sections::Body, ex
     h.push_str("</section>\n");
 }
 
-/// The browser suite's table, then each backend's page as the suite left it after a tool call.
+/// The browser suite's table, then each backend's page as the suite's `second-turn` case left it.
 fn chat_page(h: &mut String, results: &Results, shots: &[Screenshot]) {
     let mut body = sections::browser(results);
     body.after.extend(shots.iter().filter_map(|s| {
@@ -233,7 +233,7 @@ fn chat_page(h: &mut String, results: &Results, shots: &[Screenshot]) {
         let Ok(png) = &shot.png else { continue };
         let _ = writeln!(
             pictures,
-            "<figure class=\"screenshot\"><img alt=\"The chat page on {b} after a tool call\" \
+            "<figure class=\"screenshot\"><img alt=\"The chat page on {b} after its second-turn case\" \
              src=\"data:image/png;base64,{data}\"><figcaption>{b}</figcaption></figure>",
             b = esc(&shot.backend),
             data = base64::engine::general_purpose::STANDARD.encode(png),
