@@ -13,8 +13,9 @@ use rand::seq::IndexedRandom;
 use super::metrics::{Metric, Series};
 use crate::stats::{self, BOOTSTRAP_RESAMPLES, CONFIDENCE};
 
-/// A latency metric regressed when it got worse by more than this fraction. Set from the A/A
-/// runs (docs/gate.md#thresholds): above the largest change any A/A pair showed.
+/// A latency metric regressed when its overhead grew by more than this many direct-path p50s.
+/// Above the largest lower interval end of 60 A/A judgements (+0.13), with room for a baseline
+/// measured on another day (docs/gate.md#measured).
 pub const LATENCY_THRESHOLD: f64 = 0.25;
 /// Saturation is one figure per run, read off a coarse ladder of rates (no interval): it
 /// regressed when the backend carries less than half the baseline's rate, one ladder step
