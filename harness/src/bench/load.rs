@@ -298,6 +298,14 @@ pub fn within_capacity(point: &LoadPoint) -> bool {
             .is_some_and(|o| o < SATURATION_P99_LIMIT_US)
 }
 
+/// Whether a point shows the backend past its capacity, so higher rates need not be tried: it
+/// failed the capacity test while the mock and the client kept their schedules. A point where
+/// the generator fell behind says nothing about the backend either way (an idle two-core VM
+/// wakes a timer late more often at 10 conversations/s than when busy; docs/bench.md#load).
+pub fn ends_sweep(point: &LoadPoint) -> bool {
+    !point.generator_behind && !within_capacity(point)
+}
+
 /// The highest open-loop rate within capacity, in conversations/s and chunks/s.
 pub fn saturation(points: &[LoadPoint]) -> Option<(f64, f64)> {
     points
@@ -328,6 +336,23 @@ mod tests {
             client_lag_p99_us: None,
             generator_behind: behind,
         }
+    }
+
+    #[test]
+    fn only_a_backend_past_capacity_ends_the_sweep() {
+        assert!(
+            !ends_sweep(&point(10.0, 900.0, 0, false)),
+            "within capacity"
+        );
+        assert!(
+            ends_sweep(&point(50.0, 12_000.0, 0, false)),
+            "p99 over the limit"
+        );
+        assert!(ends_sweep(&point(50.0, 900.0, 3, false)), "errors");
+        assert!(
+            !ends_sweep(&point(50.0, 12_000.0, 0, true)),
+            "the generator fell behind: the point says nothing of the backend"
+        );
     }
 
     #[test]

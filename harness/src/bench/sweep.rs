@@ -88,7 +88,7 @@ pub async fn run(
         );
         for (name, points) in &outcome.points {
             let last = points.iter().rev().find(|p| p.mode == LoadMode::Open);
-            if name != DIRECT && last.is_some_and(|p| !load::within_capacity(p)) {
+            if name != DIRECT && last.is_some_and(load::ends_sweep) {
                 saturated.insert(name.clone());
             }
         }
