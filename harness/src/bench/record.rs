@@ -89,9 +89,12 @@ pub fn hop_stats(ctx: &HopContext<'_>, hop: Hop) -> Option<LatencyStats> {
         stats.ipc_overhead_p50_us = Some(e.median);
         stats.ipc_overhead_p50_ci95_us = e.ci95;
         stats.ipc_reference = Some(reference.to_owned());
+        // A multiple of the transport's floor describes a cost; a backend that measured faster
+        // than its in-process equivalent (napi's Rust HTTP server against Node's) has none to
+        // express, and "-2,800x" would read as a figure.
         stats.ipc_floor_multiple = ctx
             .floor_us
-            .filter(|f| *f > 0.0)
+            .filter(|f| *f > 0.0 && e.median > 0.0)
             .map(|floor| e.median / floor);
     }
     Some(stats)
@@ -135,5 +138,21 @@ mod tests {
         assert_eq!(s.rounds.len(), 3);
         assert_eq!(s.n, 15);
         assert!(hop_stats(&ctx, Hop::ToolTurnaround).is_none());
+    }
+
+    #[test]
+    fn a_backend_faster_than_its_reference_has_no_floor_multiple() {
+        let reference = figures(&[&[150_000; 5], &[150_000; 5]]);
+        let napi = figures(&[&[120_000; 5], &[125_000; 5]]);
+        let ctx = HopContext {
+            name: "napi",
+            figures: &napi,
+            direct: Some(&reference),
+            ipc_reference: Some(("aisdk-node", &reference)),
+            floor_us: Some(0.05),
+        };
+        let s = hop_stats(&ctx, Hop::ChunkTransit).unwrap();
+        assert!(s.ipc_overhead_p50_us.unwrap() < 0.0);
+        assert_eq!(s.ipc_floor_multiple, None);
     }
 }
