@@ -222,3 +222,21 @@ fn bad_input_exits_2_naming_the_file_and_the_problem() {
         "{err}"
     );
 }
+
+/// The committed baseline is a run the gate can read, of every backend, and judged against
+/// itself it shows no change and no regression (docs/gate.md#the-baseline).
+#[test]
+fn the_committed_baseline_reads_and_judges_itself_unchanged() {
+    let baseline = conformance::repo_root().join("reports/baseline.json");
+    let judgements = gate::judge_files(&baseline, &baseline)
+        .unwrap_or_else(|e| panic!("reports/baseline.json: {e}"));
+    let mut backends: Vec<&str> = judgements.iter().map(|j| j.backend.as_str()).collect();
+    backends.dedup();
+    assert_eq!(backends, ["http", "napi", "rust-only", "unix"]);
+    for j in &judgements {
+        assert_ne!(j.decision, Decision::Regression, "{j:?}");
+        if j.metric == Metric::ChunkOverheadP50 {
+            assert_eq!(j.change, Some(0.0), "{j:?}");
+        }
+    }
+}
