@@ -3,72 +3,35 @@
 
 use contract::results::{Outcome, Results};
 
-use super::Body;
+use super::{Body, Verdict, verdicts};
 use crate::browser_stage;
-use crate::report::charts::evidence::{Targets, absent};
-use crate::report::tables::{Cell, Table};
+use crate::report::charts::evidence::Targets;
 
 /// The verdict table and every failed case's reason.
 pub fn browser(results: &Results) -> Body {
-    let t = Targets::of(results);
-    let rows: Vec<Vec<Cell>> = t
-        .backends
-        .iter()
-        .filter_map(|b| {
-            let page = results.backends.get(b)?.browser.as_ref()?;
-            Some(vec![
-                Cell::plain(b),
-                Cell {
-                    text: page.passed.to_string(),
-                    class: Some(if page.failed == 0 { "ok" } else { "bad" }),
-                    ..Cell::default()
-                },
-                Cell::plain(page.failed.to_string()),
-                Cell::plain(page.browser_version.as_deref().unwrap_or("—")),
-            ])
-        })
-        .collect();
-    if rows.is_empty() {
-        return Body {
-            after: vec![absent(results, browser_stage::STAGE)],
-            ..Body::default()
-        };
-    }
-    let items = t
-        .backends
-        .iter()
-        .filter_map(|b| Some((b, results.backends.get(b)?.browser.as_ref()?)))
-        .flat_map(|(b, page)| {
-            page.cases
-                .iter()
-                .filter(|c| c.outcome != Outcome::Ok)
-                .map(move |c| {
-                    format!(
-                        "{} {b} {}: {}",
-                        c.outcome.as_str(),
-                        c.name,
-                        c.reason.as_deref().unwrap_or("")
-                    )
-                })
-        })
-        .collect();
-    Body {
-        before: vec![
-            "The chat page every backend serves (useChat from @ai-sdk/react), driven in \
-             headless Chromium: text, tool calls, an error, a second turn, Stop mid-stream, and \
-             a backend that is down, rate-limited or cuts the stream."
-                .into(),
-        ],
-        tables: vec![Table {
-            header: ["Backend", "Passed", "Failed", "Browser"]
-                .iter()
-                .map(|h| (*h).to_owned())
-                .collect(),
-            rows,
-        }],
-        items,
-        after: Vec::new(),
-    }
+    verdicts(
+        results,
+        browser_stage::STAGE,
+        "The chat page every backend serves (useChat from @ai-sdk/react), driven in headless \
+         Chromium: text, tool calls, an error, a second turn, Stop mid-stream, and a backend \
+         that is down, rate-limited or cuts the stream.",
+        ["Backend", "Passed", "Failed", "Browser"],
+        |r| {
+            let page = r.browser.as_ref()?;
+            Some(Verdict {
+                passed: page.passed,
+                good: page.failed == 0,
+                failed: page.failed,
+                last: page.browser_version.clone().unwrap_or_else(|| "—".into()),
+                not_passed: page
+                    .cases
+                    .iter()
+                    .filter(|c| c.outcome != Outcome::Ok)
+                    .map(|c| (c.outcome, c.name.clone(), c.reason.clone()))
+                    .collect(),
+            })
+        },
+    )
 }
 
 /// Each backend's screenshot, as recorded (relative to the run folder), in the report's order.

@@ -10,7 +10,7 @@ pub use bench::{calibration, load_points};
 pub use browser::{browser, screenshots};
 pub use crash::crash;
 
-use contract::results::{Matrix, Outcome, Results};
+use contract::results::{BackendResults, Matrix, Outcome, Results};
 
 use super::charts::evidence::{Targets, absent, skips};
 use super::format::{and_list, figure, num, times};
@@ -36,67 +36,100 @@ pub(super) fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or("—".to_owned(), |v| figure(v, unit))
 }
 
-pub fn conformance(results: &Results) -> Body {
+/// One backend's line in a verdict section (conformance, the browser suite) and its cases that
+/// did not pass.
+pub(super) struct Verdict {
+    pub passed: u32,
+    /// Whether the passed count shows green.
+    pub good: bool,
+    pub failed: u32,
+    /// The table's fourth column (unsupported cases, the browser's version).
+    pub last: String,
+    /// (outcome, case, reason) of every case that did not pass.
+    pub not_passed: Vec<(Outcome, String, Option<String>)>,
+}
+
+/// A verdict section: `intro`, one row per backend that has a verdict, then every case that
+/// did not pass; "not measured" with the reason when `stage` recorded none.
+pub(super) fn verdicts(
+    results: &Results,
+    stage: &str,
+    intro: &str,
+    header: [&str; 4],
+    verdict: impl Fn(&BackendResults) -> Option<Verdict>,
+) -> Body {
     let t = Targets::of(results);
-    let rows: Vec<Vec<Cell>> = t
+    let found: Vec<(&String, Verdict)> = t
         .backends
         .iter()
-        .filter_map(|b| {
-            let c = results.backends.get(b)?.conformance.as_ref()?;
-            let class = if c.is_verified() { "ok" } else { "bad" };
-            Some(vec![
-                Cell::plain(b),
-                Cell {
-                    text: c.passed.to_string(),
-                    class: Some(class),
-                    ..Cell::default()
-                },
-                Cell::plain(c.failed.to_string()),
-                Cell::plain(c.unsupported.to_string()),
-            ])
-        })
+        .filter_map(|b| Some((b, verdict(results.backends.get(b)?)?)))
         .collect();
-    if rows.is_empty() {
+    if found.is_empty() {
         return Body {
-            after: vec![absent(results, conformance_stage::STAGE)],
+            after: vec![absent(results, stage)],
             ..Body::default()
         };
     }
-    let items = t
-        .backends
+    let rows = found
         .iter()
-        .flat_map(|b| {
-            let cases = results
-                .backends
-                .get(b)
-                .and_then(|r| r.conformance.as_ref())
-                .map(|c| c.cases.as_slice());
-            cases
-                .unwrap_or_default()
-                .iter()
-                .filter(|c| c.outcome != Outcome::Ok)
-                .map(move |c| {
-                    format!(
-                        "{} {b} {}: {}",
-                        c.outcome.as_str(),
-                        c.scenario,
-                        c.reason.as_deref().unwrap_or("")
-                    )
-                })
+        .map(|(b, v)| {
+            vec![
+                Cell::plain(*b),
+                Cell {
+                    text: v.passed.to_string(),
+                    class: Some(if v.good { "ok" } else { "bad" }),
+                    ..Cell::default()
+                },
+                Cell::plain(v.failed.to_string()),
+                Cell::plain(v.last.clone()),
+            ]
+        })
+        .collect();
+    let items = found
+        .iter()
+        .flat_map(|(b, v)| {
+            v.not_passed.iter().map(move |(outcome, case, reason)| {
+                format!(
+                    "{} {b} {case}: {}",
+                    outcome.as_str(),
+                    reason.as_deref().unwrap_or("")
+                )
+            })
         })
         .collect();
     Body {
-        before: vec!["Later stages measure only backends that passed every case.".into()],
+        before: vec![intro.to_owned()],
         tables: vec![Table {
-            header: ["Backend", "Passed", "Failed", "Unsupported"]
-                .iter()
-                .map(|h| (*h).to_owned())
-                .collect(),
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
             rows,
         }],
         items,
         after: Vec::new(),
     }
+}
+
+pub fn conformance(results: &Results) -> Body {
+    verdicts(
+        results,
+        conformance_stage::STAGE,
+        "Later stages measure only backends that passed every case.",
+        ["Backend", "Passed", "Failed", "Unsupported"],
+        |r| {
+            let c = r.conformance.as_ref()?;
+            Some(Verdict {
+                passed: c.passed,
+                good: c.is_verified(),
+                failed: c.failed,
+                last: c.unsupported.to_string(),
+                not_passed: c
+                    .cases
+                    .iter()
+                    .filter(|c| c.outcome != Outcome::Ok)
+                    .map(|c| (c.outcome, c.scenario.clone(), c.reason.clone()))
+                    .collect(),
+            })
+        },
+    )
 }
 
 /// Each starred row's figure, thresholds, weight and the reasons for them.
