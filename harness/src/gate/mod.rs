@@ -7,8 +7,12 @@
 //! same rounds instead of comparing two files.
 
 pub mod against;
+pub mod base;
+pub mod command;
 pub mod decide;
+pub mod instructions;
 pub mod metrics;
+pub mod sequential;
 pub mod study;
 
 use std::io::Write;

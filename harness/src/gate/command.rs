@@ -1,0 +1,144 @@
+//! `harness gate` as a command: two files, or the working tree against a revision chosen by
+//! [`super::base::choose`]. Every way it cannot judge, a bad revision and a base that does not
+//! build included, exits 2 with a message saying what to do; never a pass.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use conformance::manifest::{self, Backend};
+
+use super::against::{self, Measure, PreparedBase};
+use super::base::{self, Choice};
+use crate::cli::{GateArgs, clock_seed};
+use crate::prereq;
+use crate::run_dir::{LATEST, RunDir};
+
+/// Runs the command; an error is printed by `main` and exits 2.
+pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let Some(rev) = &args.against else {
+        return Ok(files(root, args));
+    };
+    let all = manifest::discover(&root.join("backends"))?;
+    let choice = match base::choose(root, rev, &all, &args.backends) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("harness gate: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let (commit, judged, control) = match choice {
+        Choice::Files(why) => {
+            eprintln!(
+                "gate: {why}; judging {} against {} instead (docs/gate.md#which-revision)",
+                args.current.display(),
+                args.baseline.display()
+            );
+            return Ok(files(root, args));
+        }
+        Choice::Unchanged { commit } => {
+            eprintln!(
+                "gate: nothing the backends run differs between {} and the working tree \
+                 (docs/gate.md#which-revision): nothing to judge",
+                base::short(&commit)
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Choice::Against {
+            commit,
+            why,
+            judged,
+            control,
+        } => {
+            eprintln!(
+                "gate: {why}; judging {} against it{}",
+                judged.join(", "),
+                control
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(", with {c} as the control"))
+            );
+            (commit, judged, control)
+        }
+    };
+    let judged: Vec<Backend> = manifest::select(all.clone(), &judged)?;
+    let control: Option<Backend> = control
+        .map(|c| manifest::select(all, &[c]))
+        .transpose()?
+        .and_then(|mut v| v.pop());
+    prereq::prepare(root)?;
+    // Manifests build release binaries, so both builds are measured in release.
+    let missing: Vec<String> = judged
+        .iter()
+        .chain(&control)
+        .flat_map(|b| b.missing_artifacts(root, "release"))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the working tree is not built in release ({}): run `harness build` first",
+            missing.join(", ")
+        );
+    }
+    let run = match RunDir::open(&root.join("reports"), LATEST) {
+        Ok(run) => run,
+        Err(_) => RunDir::create(&root.join("reports"), root, "release")?,
+    };
+    let log_dir = run.logs("gate");
+    let names: Vec<String> = judged.iter().map(|b| b.name().to_owned()).collect();
+    let build_started = Instant::now();
+    let prepared = PreparedBase::build(root, &commit, &names, &log_dir).await?;
+    eprintln!(
+        "gate: built the base's {} in {:.0} s",
+        names.join(", "),
+        build_started.elapsed().as_secs_f64()
+    );
+    let opts = Measure {
+        root: root.to_owned(),
+        judged,
+        control,
+        inject_delay_us: args.inject_delay_us.clone(),
+        deadline: started + Duration::from_secs(args.time_limit_s),
+        ready_timeout: Duration::from_secs(args.ready_timeout_s),
+        seed: args.seed.unwrap_or_else(clock_seed),
+    };
+    let outcome = against::measure(&opts, &prepared, "release", &log_dir)
+        .await
+        .context("measuring base and head")?;
+    drop(prepared);
+    let mut out = std::io::stdout().lock();
+    super::write_report(&mut out, &outcome.judgements)?;
+    against::write_summary(&mut out, &outcome)?;
+    writeln!(
+        out,
+        "gate: {:.0} s in all (logs: {})",
+        started.elapsed().as_secs_f64(),
+        run.relative(&log_dir)
+    )?;
+    Ok(ExitCode::from(against::exit_code(&outcome)))
+}
+
+/// Two files: the baseline and the current run.
+fn files(root: &Path, args: &GateArgs) -> ExitCode {
+    let at = |p: &Path| {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            root.join(p)
+        }
+    };
+    match super::judge_files(&at(&args.baseline), &at(&args.current)) {
+        Ok(judgements) => {
+            let mut out = std::io::stdout().lock();
+            if super::write_report(&mut out, &judgements).is_err() {
+                return ExitCode::from(2);
+            }
+            super::exit_code(&judgements)
+        }
+        Err(e) => {
+            eprintln!("harness gate: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
