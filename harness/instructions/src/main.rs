@@ -9,6 +9,7 @@
 //! each workload with its chunk count.
 
 use std::hint::black_box;
+use std::io::Write;
 use std::process::ExitCode;
 
 use bytes::{Bytes, BytesMut};
@@ -37,8 +38,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     if name == "list" {
+        let mut out = std::io::stdout().lock();
         for (n, _) in WORKLOADS {
-            println!("{n} {CHUNKS}");
+            if writeln!(out, "{n} {CHUNKS}").is_err() {
+                return ExitCode::from(2);
+            }
         }
         return ExitCode::SUCCESS;
     }

@@ -185,8 +185,13 @@ async fn build_base(
     )?;
     std::fs::create_dir_all(log_dir)?;
     share_target(root, tree)?;
+    // Backends share steps (the sidecar's `npm ci` and bundle): each runs once.
+    let mut done = std::collections::BTreeSet::new();
     for backend in &base {
         for (i, step) in backend.manifest.build.iter().enumerate() {
+            if !done.insert(step.clone()) {
+                continue;
+            }
             eprintln!("gate: base {}: {step}", backend.name());
             let log = log_dir.join(format!("base-{}.step{}.log", backend.name(), i + 1));
             let status = process::run_shell(step, tree, &log).await?;
@@ -270,7 +275,11 @@ pub async fn measure(
 ) -> Result<Outcome> {
     let started = Instant::now();
     for (name, _) in &opts.inject_delay_us {
-        let known = opts.judged.iter().chain(&opts.control).any(|b| b.name() == name);
+        let known = opts
+            .judged
+            .iter()
+            .chain(&opts.control)
+            .any(|b| b.name() == name);
         if !known {
             bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
         }
@@ -334,7 +343,10 @@ pub async fn measure(
     let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let quick = plan::Plan::new(true, None, false, opts.seed);
     let http = conformance::client::http_client()?;
-    let progress = Progress::new("gate", sequential::max_rounds() as u64 * targets.len() as u64);
+    let progress = Progress::new(
+        "gate",
+        sequential::max_rounds() as u64 * targets.len() as u64,
+    );
     let mut figures: BTreeMap<String, TargetFigures> = BTreeMap::new();
     let mut outcome = Outcome {
         judgements: Vec::new(),
@@ -441,7 +453,10 @@ pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::i
     match outcome.stopped {
         Stop::Judged => writeln!(out, "stopped: every primary metric judged")?,
         Stop::LastLook => writeln!(out, "stopped: the design's last look")?,
-        Stop::Budget => writeln!(out, "stopped: the next look would not fit in --time-limit-s")?,
+        Stop::Budget => writeln!(
+            out,
+            "stopped: the next look would not fit in --time-limit-s"
+        )?,
     }
     if let Some(c) = &outcome.control {
         let moved = outcome

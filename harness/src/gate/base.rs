@@ -27,7 +27,9 @@ pub const PREFERRED_CONTROL: &str = "rust-only";
 pub enum BaseError {
     #[error("cannot run {what}: {message}")]
     Tool { what: String, message: String },
-    #[error("`{rev}` is not a revision of this repository ({message}); pass a commit, a branch, a tag, or `auto`")]
+    #[error(
+        "`{rev}` is not a revision of this repository ({message}); pass a commit, a branch, a tag, or `auto`"
+    )]
     BadRevision { rev: String, message: String },
 }
 
@@ -74,7 +76,13 @@ pub struct Crate {
 /// Reads the workspace's crates from `cargo metadata` (no network: `--no-deps`).
 pub fn workspace_crates(root: &Path) -> Result<Vec<Crate>, BaseError> {
     let out = std::process::Command::new("cargo")
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
         .current_dir(root)
         .output()
         .map_err(|e| BaseError::Tool {
@@ -194,7 +202,12 @@ pub fn git(repo: &Path, args: &[&str]) -> Result<String, BaseError> {
 pub fn resolve(repo: &Path, rev: &str) -> Result<String, BaseError> {
     git(
         repo,
-        &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")],
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
     )
     .map_err(|e| BaseError::BadRevision {
         rev: rev.to_owned(),
@@ -378,7 +391,9 @@ mod tests {
 
     #[test]
     fn the_control_is_untouched_and_preferably_rust_only() {
-        let all: Vec<String> = ["http", "napi", "rust-only", "unix"].map(String::from).into();
+        let all: Vec<String> = ["http", "napi", "rust-only", "unix"]
+            .map(String::from)
+            .into();
         assert_eq!(control(&all, &["unix".into()]), Some("rust-only".into()));
         assert_eq!(
             control(&all, &["rust-only".into(), "unix".into()]),

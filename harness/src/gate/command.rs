@@ -12,6 +12,7 @@ use conformance::manifest::{self, Backend};
 
 use super::against::{self, Measure, PreparedBase};
 use super::base::{self, Choice};
+use super::sequential;
 use crate::cli::{GateArgs, clock_seed};
 use crate::prereq;
 use crate::run_dir::{LATEST, RunDir};
@@ -108,7 +109,11 @@ pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
         .context("measuring base and head")?;
     drop(prepared);
     let mut out = std::io::stdout().lock();
-    super::write_report(&mut out, &outcome.judgements)?;
+    super::write_report_at(
+        &mut out,
+        &outcome.judgements,
+        &sequential::confidence_label(),
+    )?;
     against::write_summary(&mut out, &outcome)?;
     writeln!(
         out,

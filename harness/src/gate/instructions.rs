@@ -111,7 +111,10 @@ fn count(bin: &Path, workload: &str) -> Result<u64> {
 /// The `summary:` (or `totals:`) line of a callgrind output file: its first event, `Ir`.
 pub fn parse_total(text: &str) -> Option<u64> {
     text.lines()
-        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
@@ -272,7 +275,11 @@ mod tests {
     #[test]
     fn above_the_threshold_is_a_regression_and_below_is_not() {
         let base = counts(&[("a", 1000.0), ("b", 1000.0)]);
-        let now = counts(&[("a", 1000.0 * (1.0 + THRESHOLD) + 1.0), ("b", 1040.0), ("c", 5.0)]);
+        let now = counts(&[
+            ("a", 1000.0 * (1.0 + THRESHOLD) + 1.0),
+            ("b", 1040.0),
+            ("c", 5.0),
+        ]);
         let v = judge(&base, &now);
         assert!(v[0].regressed);
         assert!(!v[1].regressed);

@@ -43,6 +43,11 @@ pub fn per_look_alpha() -> f64 {
     ALPHA / MAX_LOOKS as f64
 }
 
+/// Each look's confidence, as the reports print it (`99.4%`).
+pub fn confidence_label() -> String {
+    format!("{:.1}%", (1.0 - per_look_alpha()) * 100.0)
+}
+
 /// P(X ≤ k) for X ~ Binomial(n, 1/2).
 fn binomial_half_cdf(n: usize, k: usize) -> f64 {
     let mut term = 0.5f64.powi(n as i32); // C(n, 0) / 2^n
@@ -183,9 +188,19 @@ mod tests {
             .enumerate()
             .map(|(i, b)| b + 0.5 + 0.01 * i as f64)
             .collect();
-        let j = judge("unix", Metric::ChunkOverheadP50, &rounds(&base), &rounds(&head));
+        let j = judge(
+            "unix",
+            Metric::ChunkOverheadP50,
+            &rounds(&base),
+            &rounds(&head),
+        );
         assert_eq!(j.decision, Decision::Regression);
-        let same = judge("unix", Metric::ChunkOverheadP50, &rounds(&base), &rounds(&base));
+        let same = judge(
+            "unix",
+            Metric::ChunkOverheadP50,
+            &rounds(&base),
+            &rounds(&base),
+        );
         assert_eq!(same.decision, Decision::Pass);
         assert_eq!(same.change, Some(0.0));
     }

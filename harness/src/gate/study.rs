@@ -236,7 +236,11 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 });
             }
             let mut err = std::io::stderr().lock();
-            super::write_report(&mut err, &outcome.judgements)?;
+            super::write_report_at(
+                &mut err,
+                &outcome.judgements,
+                &super::sequential::confidence_label(),
+            )?;
             against::write_summary(&mut err, &outcome)?;
         }
     }
