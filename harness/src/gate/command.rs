@@ -95,12 +95,22 @@ pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
         names.join(", "),
         build_started.elapsed().as_secs_f64()
     );
+    let deadline = started + Duration::from_secs(args.time_limit_s);
+    if Instant::now() >= deadline {
+        eprintln!(
+            "harness gate: building the base took the whole --time-limit-s ({} s): nothing was \
+             measured; rerun (the base's build is kept in {}) or raise the limit",
+            args.time_limit_s,
+            against::BASE_TARGET_DIR
+        );
+        return Ok(ExitCode::from(2));
+    }
     let opts = Measure {
         root: root.to_owned(),
         judged,
         control,
         inject_delay_us: args.inject_delay_us.clone(),
-        deadline: started + Duration::from_secs(args.time_limit_s),
+        deadline,
         ready_timeout: Duration::from_secs(args.ready_timeout_s),
         seed: args.seed.unwrap_or_else(clock_seed),
     };
