@@ -34,9 +34,9 @@ use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
 
-pub const STAGE: &str = "crash";
+pub const STAGE: &str = contract::results::stages::CRASH;
 /// The stage with `--pool N`: its logs folder and its name in skip records.
-pub const POOL_STAGE: &str = "crash-pool";
+pub const POOL_STAGE: &str = contract::results::stages::CRASH_POOL;
 
 /// How the stage measures; [`Settings::full`] and [`Settings::quick`] are the two the command
 /// line offers, tests shorten the limits.
