@@ -16,6 +16,7 @@ use crate::conformance_stage;
 use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
+use crate::run_info::clock_seed;
 use crate::schema;
 use crate::stages;
 use crate::{cost, crash, start};
@@ -98,6 +99,20 @@ pub struct Common {
     pub run: Option<String>,
 }
 
+/// The one flag every command that starts backends shares.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Readiness {
+    /// How long a backend may take to print its ready line, in seconds.
+    #[arg(long = "ready-timeout-s", default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+impl Readiness {
+    pub fn timeout(self) -> Duration {
+        Duration::from_secs(self.ready_timeout_s)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
@@ -116,9 +131,8 @@ pub struct MeasureArgs {
     /// Measure backends that did not pass conformance on this build.
     #[arg(long)]
     pub force: bool,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -147,7 +161,7 @@ impl CrashArgs {
             },
             faults: crash::parse_faults(&self.faults)?,
             pool: self.pool,
-            ready_timeout: Duration::from_secs(m.ready_timeout_s),
+            ready_timeout: m.ready.timeout(),
             force: m.force,
         })
     }
@@ -173,9 +187,8 @@ pub struct ConformanceArgs {
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -185,9 +198,8 @@ pub struct BrowserArgs {
     /// Cases to play, comma-separated (`text`, `stop`, `bad-input/backend-down`, ...).
     #[arg(long, value_delimiter = ',')]
     pub cases: Vec<String>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -211,9 +223,8 @@ pub struct BenchArgs {
     /// clock; results.json records it).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 impl BenchArgs {
@@ -226,17 +237,10 @@ impl BenchArgs {
             force: self.force,
             explicit: !self.common.backends.is_empty(),
             load: !self.no_load,
-            ready_timeout: Duration::from_secs(self.ready_timeout_s),
+            ready_timeout: self.ready.timeout(),
             seed: self.seed.unwrap_or_else(clock_seed),
         }
     }
-}
-
-/// A seed from the clock, for runs that did not ask for one (results.json records it).
-pub fn clock_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_secs())
 }
 
 #[derive(Debug, Args)]
@@ -266,8 +270,8 @@ pub struct GateArgs {
     pub time_limit_s: u64,
     #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -300,8 +304,8 @@ pub struct GateStudyArgs {
     pub trial_limit_s: u64,
     #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -314,9 +318,8 @@ pub struct CompareArgs {
     /// Seed of the bench stage (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -371,7 +374,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     start::STARTS
                 },
-                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                ready_timeout: args.ready.timeout(),
                 force: args.force,
             };
             let measured = stages::start(&backends, &mut run, &opts).await?;
@@ -399,7 +402,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let failed = stages::conformance(&root, &backends, &mut run, &args).await?;
+            let opts = conformance_stage::Options {
+                root: root.clone(),
+                scenarios: args.scenarios.clone(),
+                quick: args.common.quick,
+                ready_timeout: args.ready.timeout(),
+                explicit: !args.common.backends.is_empty(),
+            };
+            let failed = stages::conformance(&backends, &mut run, &opts).await?;
             Ok(exit(failed))
         }
         Command::Bench(args) => {
@@ -410,7 +420,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Gate(args) => gate::command::run(&root, &args).await,
+        Command::Gate(args) => {
+            let request = gate::command::Request {
+                baseline: args.baseline,
+                current: args.current,
+                against: args.against,
+                backends: args.backends,
+                inject_delay_us: args.inject_delay_us,
+                time_limit: Duration::from_secs(args.time_limit_s),
+                seed: args.seed.unwrap_or_else(clock_seed),
+                ready_timeout: args.ready.timeout(),
+            };
+            gate::command::run(&root, &request).await
+        }
         Command::GateInstructions(args) => gate::instructions::run(&root, args.update).await,
         Command::GateStudy(args) => {
             let all = manifest::discover(&root.join("backends"))?;
@@ -431,7 +453,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     force: false,
                     explicit: true,
                     load: args.load,
-                    ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                    ready_timeout: args.ready.timeout(),
                     seed,
                 },
                 against: args.against,
@@ -449,7 +471,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let opts = browser_stage::Options {
                 root: root.clone(),
                 cases: args.cases.clone(),
-                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                ready_timeout: args.ready.timeout(),
                 explicit: !args.common.backends.is_empty(),
             };
             let failed = stages::browser(&backends, &mut run, &opts).await?;
@@ -462,7 +484,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            Ok(compare::run(&root, &backends, &mut run, &args).await)
+            let opts = compare::Options {
+                root: root.clone(),
+                quick: args.common.quick,
+                scenarios: args.scenarios.clone(),
+                seed: args.seed.unwrap_or_else(clock_seed),
+                ready_timeout: args.ready.timeout(),
+            };
+            Ok(compare::run(&backends, &mut run, &opts).await)
         }
     }
 }

@@ -3,7 +3,7 @@
 //! build included, exits 2 with a message saying what to do; never a pass.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -13,12 +13,25 @@ use conformance::manifest::{self, Backend};
 use super::against::{self, Measure, PreparedBase};
 use super::base::{self, Choice};
 use super::sequential;
-use crate::cli::{GateArgs, clock_seed};
 use crate::prereq;
 use crate::run_dir::{LATEST, RunDir};
 
+/// What the command was asked (`harness gate --help` describes each).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub baseline: PathBuf,
+    pub current: PathBuf,
+    pub against: Option<String>,
+    pub backends: Vec<String>,
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// With `against`: from the command's start, the base's build included.
+    pub time_limit: Duration,
+    pub seed: u64,
+    pub ready_timeout: Duration,
+}
+
 /// Runs the command; an error is printed by `main` and exits 2.
-pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
+pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
     let started = Instant::now();
     let Some(rev) = &args.against else {
         return Ok(files(root, args));
@@ -95,12 +108,12 @@ pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
         names.join(", "),
         build_started.elapsed().as_secs_f64()
     );
-    let deadline = started + Duration::from_secs(args.time_limit_s);
+    let deadline = started + args.time_limit;
     if Instant::now() >= deadline {
         eprintln!(
             "harness gate: building the base took the whole --time-limit-s ({} s): nothing was \
              measured; rerun (the base's build is kept in {}) or raise the limit",
-            args.time_limit_s,
+            args.time_limit.as_secs(),
             against::BASE_TARGET_DIR
         );
         return Ok(ExitCode::from(2));
@@ -111,8 +124,8 @@ pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
         control,
         inject_delay_us: args.inject_delay_us.clone(),
         deadline,
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
-        seed: args.seed.unwrap_or_else(clock_seed),
+        ready_timeout: args.ready_timeout,
+        seed: args.seed,
     };
     let outcome = against::measure(&opts, &prepared, "release", &log_dir)
         .await
@@ -135,7 +148,7 @@ pub async fn run(root: &Path, args: &GateArgs) -> Result<ExitCode> {
 }
 
 /// Two files: the baseline and the current run.
-fn files(root: &Path, args: &GateArgs) -> ExitCode {
+fn files(root: &Path, args: &Request) -> ExitCode {
     let at = |p: &Path| {
         if p.is_absolute() {
             p.to_owned()

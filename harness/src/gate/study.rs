@@ -137,8 +137,7 @@ pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
         previous = next;
     }
     let path = previous.join(STUDY_FILE);
-    std::fs::write(&path, serde_json::to_string_pretty(&study)?)
-        .with_context(|| format!("writing {}", path.display()))?;
+    crate::atomic::write_json(&path, &study)?;
     eprintln!("\ngate-study: wrote {}", path.display());
     Ok(study)
 }
@@ -246,8 +245,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
     }
     drop(prepared);
     let path = run.path.join(STUDY_FILE);
-    std::fs::write(&path, serde_json::to_string_pretty(&study)?)
-        .with_context(|| format!("writing {}", path.display()))?;
+    crate::atomic::write_json(&path, &study)?;
     eprintln!("\ngate-study: wrote {}", path.display());
     Ok(study)
 }
