@@ -2,6 +2,8 @@
 //! repository builds from, the `auto` rule on a small history of its own, and a revision git
 //! cannot resolve exiting 2 with what to do.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 
