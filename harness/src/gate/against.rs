@@ -340,7 +340,6 @@ pub async fn measure(
         .chain(&opts.control)
         .map(|b| b.name().to_owned())
         .collect();
-    let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let quick = plan::Plan::new(true, None, false, opts.seed);
     let http = conformance::client::http_client()?;
     let progress = Progress::new(
@@ -360,15 +359,16 @@ pub async fn measure(
         let rounds_started = Instant::now();
         for look in 0..sequential::MAX_LOOKS {
             let add = sequential::rounds_at_look(look) - outcome.rounds;
-            let orders = stats::round_orders(&target_names, add, opts.seed ^ look as u64);
             let plan = RoundPlan {
                 warmup: if look == 0 { quick.rounds.warmup } else { 0 },
                 ..quick.rounds.clone()
             };
-            let batch = rounds::run(&targets, &mock, &http, &plan, &orders, &progress).await?;
-            for (name, f) in batch.figures {
-                figures.entry(name).or_default().append(f);
-            }
+            let batch = Batch {
+                first_round: outcome.rounds,
+                rounds: add,
+                seed: opts.seed ^ look as u64,
+            };
+            interleaved(&targets, &mock, &http, &plan, &batch, &mut figures, &progress).await?;
             outcome.rounds += add;
             outcome.looks = look + 1;
             outcome.judgements = judge_all(&names, &figures);
@@ -405,99 +405,63 @@ pub async fn measure(
     Ok(outcome)
 }
 
+/// Rounds `first_round..first_round + rounds` of one look.
+struct Batch {
+    first_round: usize,
+    rounds: usize,
+    seed: u64,
+}
+
+/// Runs a look's rounds, interleaved finer than the bench's rounds: each round is
+/// `per_round` passes, and each pass sends one `text` conversation to every target in a fresh
+/// order. Base and head then alternate every fraction of a second, so a burst of load from
+/// another process lands on both of a round's figures alike, where a round made of each
+/// target's conversations back to back lets it land on one side (docs/gate.md#against-a-revision).
+async fn interleaved(
+    targets: &[Target],
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    plan: &RoundPlan,
+    batch: &Batch,
+    figures: &mut BTreeMap<String, TargetFigures>,
+    progress: &Progress,
+) -> Result<()> {
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    for target in targets {
+        for i in 0..plan.warmup {
+            let tag = format!("warm.{}.{i}", target.name);
+            rounds::converse(http, target, mock, &plan.text(&tag)).await?;
+        }
+    }
+    mock.clear_timeline().await?;
+    let passes = stats::round_orders(&names, batch.rounds * plan.per_round, batch.seed);
+    for (r, orders) in passes.chunks(plan.per_round).enumerate() {
+        let round = batch.first_round + r;
+        progress.step(format!("gate round {}", round + 1));
+        for (pass, order) in orders.iter().enumerate() {
+            for name in order {
+                let Some(target) = targets.iter().find(|t| &t.name == name) else {
+                    continue;
+                };
+                let tag = format!("r{round}.{name}.{pass}");
+                let (seen, samples) =
+                    rounds::converse(http, target, mock, &plan.text(&tag)).await?;
+                figures
+                    .entry(name.clone())
+                    .or_default()
+                    .add(round, &seen, &samples);
+            }
+        }
+        progress.advance();
+        mock.clear_timeline().await?;
+    }
+    Ok(())
+}
+
 /// Primary metrics (docs/gate.md#metrics) not yet judged.
 pub fn undecided_primaries(judgements: &[Judgement]) -> usize {
     judgements
         .iter()
         .filter(|j| j.metric.is_primary() && matches!(j.decision, Decision::CouldNotJudge(_)))
         .count()
-}
-
-/// The exit code of an `--against` outcome: 1 when a judged backend regressed on any metric;
-/// 2 when the control regressed (the machine moved more than the design allows: nothing can
-/// be concluded) or a primary metric could not be judged; else 0.
-pub fn exit_code(outcome: &Outcome) -> u8 {
-    let control = outcome.control.as_deref();
-    let regressed = |j: &&Judgement| j.decision == Decision::Regression;
-    if outcome
-        .judgements
-        .iter()
-        .filter(regressed)
-        .any(|j| Some(j.backend.as_str()) == control)
-    {
-        2
-    } else if outcome.judgements.iter().any(|j| regressed(&j)) {
-        1
-    } else if undecided_primaries(&outcome.judgements) > 0 {
-        2
-    } else {
-        0
-    }
-}
-
-/// The lines printed under the verdict table: the design, why the rounds stopped, the control,
-/// and for each primary metric not judged, how many rounds it would need.
-pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "gate --against: {} rounds in {} look(s), {:.0} s; each look's interval at {:.2}% \
-         confidence (sign test on paired rounds; at most {} looks, error rates {:.1}% each way \
-         over all looks)",
-        outcome.rounds,
-        outcome.looks,
-        outcome.seconds,
-        (1.0 - sequential::per_look_alpha()) * 100.0,
-        sequential::MAX_LOOKS,
-        sequential::ALPHA / 2.0 * 100.0
-    )?;
-    match outcome.stopped {
-        Stop::Judged => writeln!(out, "stopped: every primary metric judged")?,
-        Stop::LastLook => writeln!(out, "stopped: the design's last look")?,
-        Stop::Budget => writeln!(
-            out,
-            "stopped: the next look would not fit in --time-limit-s"
-        )?,
-    }
-    if let Some(c) = &outcome.control {
-        let moved = outcome
-            .judgements
-            .iter()
-            .any(|j| &j.backend == c && j.decision == Decision::Regression);
-        writeln!(
-            out,
-            "control: {c} (unchanged, the working tree's build on both sides){}",
-            if moved {
-                ": it read as a REGRESSION, so the machine moved more than the design allows; \
-                 nothing is concluded (exit 2): rerun on a quieter machine"
-            } else {
-                ""
-            }
-        )?;
-    }
-    for j in outcome
-        .judgements
-        .iter()
-        .filter(|j| j.metric.is_primary() && matches!(j.decision, Decision::CouldNotJudge(_)))
-    {
-        match sequential::rounds_needed(j, outcome.rounds) {
-            Some(n) => writeln!(
-                out,
-                "could not judge {} {} in {} rounds: it would need about {n} rounds \
-                 (this design measures at most {}; raise --time-limit-s if that is fewer)",
-                j.backend,
-                j.metric.name(),
-                outcome.rounds,
-                sequential::max_rounds()
-            )?,
-            None => writeln!(
-                out,
-                "could not judge {} {} in {} rounds: its estimate sits on the threshold, so no \
-                 number of rounds would settle it",
-                j.backend,
-                j.metric.name(),
-                outcome.rounds
-            )?,
-        }
-    }
-    Ok(())
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use conformance::manifest::{self, Backend};
 
-use super::against::{self, Measure, PreparedBase};
+use super::against::{self, Measure, Outcome, PreparedBase, Stop, undecided_primaries};
+use super::decide::{Decision, Judgement};
 use super::base::{self, Choice};
 use super::sequential;
 use crate::prereq;
@@ -137,14 +138,14 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
         &outcome.judgements,
         &sequential::confidence_label(),
     )?;
-    against::write_summary(&mut out, &outcome)?;
+    write_summary(&mut out, &outcome)?;
     writeln!(
         out,
         "gate: {:.0} s in all (logs: {})",
         started.elapsed().as_secs_f64(),
         run.relative(&log_dir)
     )?;
-    Ok(ExitCode::from(against::exit_code(&outcome)))
+    Ok(ExitCode::from(exit_code(&outcome)))
 }
 
 /// Two files: the baseline and the current run.
@@ -169,4 +170,93 @@ fn files(root: &Path, args: &Request) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The exit code of an `--against` outcome: 1 when a judged backend regressed on any metric;
+/// 2 when the control regressed (the machine moved more than the design allows: nothing can
+/// be concluded) or a primary metric could not be judged; else 0.
+pub fn exit_code(outcome: &Outcome) -> u8 {
+    let control = outcome.control.as_deref();
+    let regressed = |j: &&Judgement| j.decision == Decision::Regression;
+    if outcome
+        .judgements
+        .iter()
+        .filter(regressed)
+        .any(|j| Some(j.backend.as_str()) == control)
+    {
+        2
+    } else if outcome.judgements.iter().any(|j| regressed(&j)) {
+        1
+    } else if undecided_primaries(&outcome.judgements) > 0 {
+        2
+    } else {
+        0
+    }
+}
+
+/// The lines printed under the verdict table: the design, why the rounds stopped, the control,
+/// and for each primary metric not judged, how many rounds it would need.
+pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "gate --against: {} rounds in {} look(s), {:.0} s; each look's interval at {:.2}% \
+         confidence (sign test on paired rounds; at most {} looks, error rates {:.1}% each way \
+         over all looks)",
+        outcome.rounds,
+        outcome.looks,
+        outcome.seconds,
+        (1.0 - sequential::per_look_alpha()) * 100.0,
+        sequential::MAX_LOOKS,
+        sequential::ALPHA / 2.0 * 100.0
+    )?;
+    match outcome.stopped {
+        Stop::Judged => writeln!(out, "stopped: every primary metric judged")?,
+        Stop::LastLook => writeln!(out, "stopped: the design's last look")?,
+        Stop::Budget => writeln!(
+            out,
+            "stopped: the next look would not fit in --time-limit-s"
+        )?,
+    }
+    if let Some(c) = &outcome.control {
+        let moved = outcome
+            .judgements
+            .iter()
+            .any(|j| &j.backend == c && j.decision == Decision::Regression);
+        writeln!(
+            out,
+            "control: {c} (unchanged, the working tree's build on both sides){}",
+            if moved {
+                ": it read as a REGRESSION, so the machine moved more than the design allows; \
+                 nothing is concluded (exit 2): rerun on a quieter machine"
+            } else {
+                ""
+            }
+        )?;
+    }
+    for j in outcome
+        .judgements
+        .iter()
+        .filter(|j| j.metric.is_primary() && matches!(j.decision, Decision::CouldNotJudge(_)))
+    {
+        match sequential::rounds_needed(j, outcome.rounds) {
+            Some(n) => writeln!(
+                out,
+                "could not judge {} {} in {} rounds: it would need about {n} rounds \
+                 (this design measures at most {}; raise --time-limit-s if that is fewer)",
+                j.backend,
+                j.metric.name(),
+                outcome.rounds,
+                sequential::max_rounds()
+            )?,
+            None => writeln!(
+                out,
+                "could not judge {} {} in {} rounds: its estimate sits on the threshold, so no \
+                 number of rounds would settle it",
+                j.backend,
+                j.metric.name(),
+                outcome.rounds
+            )?,
+        }
+    }
+    Ok(())
 }

@@ -240,7 +240,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 &outcome.judgements,
                 &super::sequential::confidence_label(),
             )?;
-            against::write_summary(&mut err, &outcome)?;
+            super::command::write_summary(&mut err, &outcome)?;
         }
     }
     drop(prepared);
