@@ -368,7 +368,16 @@ pub async fn measure(
                 rounds: add,
                 seed: opts.seed ^ look as u64,
             };
-            interleaved(&targets, &mock, &http, &plan, &batch, &mut figures, &progress).await?;
+            interleaved(
+                &targets,
+                &mock,
+                &http,
+                &plan,
+                &batch,
+                &mut figures,
+                &progress,
+            )
+            .await?;
             outcome.rounds += add;
             outcome.looks = look + 1;
             outcome.judgements = judge_all(&names, &figures);

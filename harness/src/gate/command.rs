@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 use conformance::manifest::{self, Backend};
 
 use super::against::{self, Measure, Outcome, PreparedBase, Stop, undecided_primaries};
-use super::decide::{Decision, Judgement};
 use super::base::{self, Choice};
+use super::decide::{Decision, Judgement};
 use super::sequential;
 use crate::prereq;
 use crate::run_dir::{LATEST, RunDir};
