@@ -104,6 +104,8 @@ pub async fn run(
         load: true,
         ready_timeout: Duration::from_secs(args.ready_timeout_s),
         seed: args.seed.unwrap_or_else(clock_seed),
+        sut_cpus: None,
+        inject_cpu_us: Vec::new(),
     };
     if let Err(e) = stages::bench(&built, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));
