@@ -34,6 +34,9 @@ pub struct BenchRun {
     pub pacing: Vec<super::PacingPoint>,
     /// Wall time of the stage.
     pub wall_s: f64,
+    /// Wall time of its load part (pacing, CPU at load, the sweeps), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_wall_s: Option<f64>,
 }
 
 /// The workload the latency figures were taken on.

@@ -253,6 +253,7 @@ async fn measure(
             Some(cpu_load::Metered { target, meter })
         })
         .collect();
+    let load_started = Instant::now();
     let pacing = match &plan.load {
         Some(_) => {
             let pacing_plan = pacing::PacingPlan::new(opts.quick);
@@ -284,6 +285,10 @@ async fn measure(
         _ => Ok(sweep::SweepOutcome::default()),
     };
     progress.finish();
+    let load_wall_s = plan
+        .load
+        .is_some()
+        .then(|| load_started.elapsed().as_secs_f64());
     let targets: Vec<Target> = targets.into_iter().filter_map(Arc::into_inner).collect();
     let references = targets
         .iter()
@@ -310,6 +315,7 @@ async fn measure(
         },
         round_orders: orders,
         confinement: Some(confinement),
+        load_wall_s,
         pacing,
         ..BenchRun::default()
     };

@@ -125,7 +125,7 @@ pub fn write(out: &mut impl Write, results: &Results, targets: &[String]) -> io:
         let n = &bench.noise;
         writeln!(
             out,
-            "noise: mock lateness {}; direct round-median spread x{}; load average {} -> {}; {} rounds, wall {:.0} s",
+            "noise: mock lateness {}; direct round-median spread x{}; load average {} -> {}; {} rounds, wall {:.0} s (load part {})",
             n.mock_lateness_us.map_or("-".to_owned(), |l| format!(
                 "p50 {:.0} / p99 {:.0} µs",
                 l.p50, l.p99
@@ -137,6 +137,9 @@ pub fn write(out: &mut impl Write, results: &Results, targets: &[String]) -> io:
             n.load_avg_end.map_or("-".to_owned(), |l| format!("{l:.1}")),
             bench.settings.rounds,
             bench.wall_s,
+            bench
+                .load_wall_s
+                .map_or("not run".to_owned(), |s| format!("{s:.0} s")),
         )?;
     }
     Ok(())
