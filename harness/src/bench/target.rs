@@ -16,11 +16,8 @@ use serde_json::json;
 use super::observe::StreamKind;
 use crate::procfs;
 
-pub const DIRECT: &str = "direct";
-pub const AISDK_NODE: &str = "aisdk-node";
-/// The zero-work relay ([`crate::relay`]).
-pub const RELAY: &str = "relay";
-/// Its binary, built beside the harness's own.
+pub use contract::results::stages::{AISDK_NODE, DIRECT, RELAY};
+/// The zero-work relay's binary ([`crate::relay`]), built beside the harness's own.
 pub const RELAY_BINARY: &str = "arena-relay";
 /// The reference server, relative to the repository root.
 pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
