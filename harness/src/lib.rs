@@ -41,6 +41,7 @@ pub mod compare;
 pub mod conformance_stage;
 pub mod cost;
 pub mod crash;
+pub mod evidence;
 pub mod gate;
 pub mod matrix;
 pub mod prereq;
