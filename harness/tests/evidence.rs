@@ -40,7 +40,10 @@ async fn own_code_dependencies_and_platform_needs_come_from_each_manifest() {
         let r = &run.results.backends[b.name()];
         let m = r.evidence.maintainability.as_ref().unwrap();
         assert!(m.own_lines > 0 && m.own_files > 0, "{}: {m:?}", b.name());
-        assert_eq!(m.own_lines, m.languages.values().map(|c| c.lines).sum());
+        assert_eq!(
+            m.own_lines,
+            m.languages.values().map(|c| c.lines).sum::<u64>()
+        );
         assert!(m.shared_lines <= m.own_lines);
         assert!(m.crates_direct <= m.crates_transitive);
         assert!(

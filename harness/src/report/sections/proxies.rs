@@ -103,8 +103,8 @@ fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-/// The proxies table, then every security probe that succeeded and every second fixed-port
-/// instance's error as its operator reads it.
+/// The proxies table, then every security probe that succeeded and the first line of every
+/// second fixed-port instance's error, as its operator reads it.
 pub fn proxies(results: &Results) -> Body {
     let t = Targets::of(results);
     let evidence = |b: &String| results.backends.get(b).map(|r| &r.evidence);
@@ -149,12 +149,8 @@ pub fn proxies(results: &Results) -> Body {
             .as_ref()
             .and_then(|p| p.fixed_port_error.as_ref())
         {
-            let last = msg
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            items.push(format!("{b}: a fixed port bound twice ends with: {last}"));
+            let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            items.push(format!("{b}: a fixed port bound twice: {first}"));
         }
     }
     Body {
