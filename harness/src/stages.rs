@@ -154,3 +154,26 @@ pub fn report(root: &Path, run: &mut RunDir, browser: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `harness deploy --validate-only`: every file under deploy/ with its validator's verdict.
+pub fn deploy_validate(root: &Path) -> Result<std::process::ExitCode> {
+    let validators = crate::deploy::validate::Validators::new(root);
+    let outcomes = validators.check_all(&root.join("deploy"))?;
+    let mut failed = 0;
+    for (file, outcome) in &outcomes {
+        let rel = file.strip_prefix(root).unwrap_or(file).display();
+        match outcome {
+            Ok(kind) => println!("ok      {rel} ({kind:?})"),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED  {e}");
+            }
+        }
+    }
+    println!("{} files, {failed} failed", outcomes.len());
+    Ok(if failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
