@@ -109,6 +109,9 @@ pub fn files(deploy_dir: &Path) -> Result<Vec<PathBuf>, ValidateError> {
     Ok(out)
 }
 
+/// One file and what its check said: its kind, or why it failed.
+pub type Outcome = (PathBuf, Result<Kind, ValidateError>);
+
 /// The validators, found once.
 #[derive(Debug, Clone)]
 pub struct Validators {
@@ -185,10 +188,7 @@ impl Validators {
     }
 
     /// Validates every file under `deploy_dir`: each file with what its check said.
-    pub fn check_all(
-        &self,
-        deploy_dir: &Path,
-    ) -> Result<Vec<(PathBuf, Result<Kind, ValidateError>)>, ValidateError> {
+    pub fn check_all(&self, deploy_dir: &Path) -> Result<Vec<Outcome>, ValidateError> {
         Ok(files(deploy_dir)?
             .into_iter()
             .map(|file| {
