@@ -160,17 +160,18 @@ pub fn deploy_validate(root: &Path) -> Result<std::process::ExitCode> {
     let validators = crate::deploy::validate::Validators::new(root);
     let outcomes = validators.check_all(&root.join("deploy"))?;
     let mut failed = 0;
+    let mut out = std::io::stdout().lock();
     for (file, outcome) in &outcomes {
         let rel = file.strip_prefix(root).unwrap_or(file).display();
         match outcome {
-            Ok(kind) => println!("ok      {rel} ({kind:?})"),
+            Ok(kind) => writeln!(out, "ok      {rel} ({kind:?})")?,
             Err(e) => {
                 failed += 1;
-                println!("FAILED  {e}");
+                writeln!(out, "FAILED  {e}")?;
             }
         }
     }
-    println!("{} files, {failed} failed", outcomes.len());
+    writeln!(out, "{} files, {failed} failed", outcomes.len())?;
     Ok(if failed == 0 {
         std::process::ExitCode::SUCCESS
     } else {
