@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench;
@@ -80,18 +80,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
-    /// Check every file under deploy/ with the validator of its kind (compose schema,
-    /// systemd-analyze verify, Kubernetes API schemas, the images' rules); exit 1 if any
-    /// failed (docs/deploy.md#validation).
-    Deploy(DeployArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct DeployArgs {
-    /// Validate the files only. The container run (images, compose up, conformance through
-    /// the published port) is not automated yet: docs/deploy.md#run gives its commands.
-    #[arg(long)]
-    pub validate_only: bool,
+    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
+    Deploy {
+        #[arg(long)]
+        validate_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -347,15 +340,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
-        Command::Deploy(args) => {
-            if !args.validate_only {
-                bail!(
-                    "only `harness deploy --validate-only` is implemented; the container run is \
-                     described step by step in docs/deploy.md#run"
-                );
-            }
-            stages::deploy_validate(&root)
-        }
+        Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
             stages::report(&root, &mut run, args.browser)?;
