@@ -249,6 +249,7 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
         rate_limit: RateLimit::Off,
         enable_fault_injection: options.fault_injection,
         inject_delay_us: None,
+        inject_cpu_us: None,
         idle_timeout_s: 60,
         max_retries: contract::DEFAULT_MAX_RETRIES,
         api_key: ApiKey::new(options.api_key.clone()),
