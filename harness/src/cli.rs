@@ -80,6 +80,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
+    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
+    Deploy {
+        #[arg(long)]
+        validate_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -345,6 +350,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
+        Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
             stages::report(&root, &mut run, args.browser)?;

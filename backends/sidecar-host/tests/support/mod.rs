@@ -60,6 +60,7 @@ impl UnderTest for HttpTransport {
             urls: vec![format!("http://127.0.0.1:{port}")],
             token: Some(token),
             tools_token: Some(random_bearer_token()),
+            tools_port: 0,
         };
         (transport, listen)
     }
