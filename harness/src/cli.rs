@@ -19,7 +19,7 @@ use crate::run_dir::RunDir;
 use crate::run_info::clock_seed;
 use crate::schema;
 use crate::stages;
-use crate::{cost, crash, start};
+use crate::{cost, crash, evidence, start};
 use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
@@ -72,6 +72,10 @@ pub enum Command {
     /// blast radius, new requests' statuses, detection, recovery and provider waste
     /// (docs/crash.md).
     Crash(CrashArgs),
+    /// Measured proxies for the notes' rows that are not timings: own code and dependencies,
+    /// what each backend needs per platform, instances side by side and a fixed port twice,
+    /// another local user's probes (docs/report.md#evidence).
+    Evidence(MeasureArgs),
     /// Turn a run's measured figures into cost per 1,000 conversations with
     /// config/prices.toml (docs/cost.md).
     Cost(CostArgs),
@@ -80,6 +84,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
+    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
+    Deploy {
+        #[arg(long)]
+        validate_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -213,6 +222,14 @@ pub struct BenchArgs {
     /// become a deliberate regression), beside a clean instance the change is read against.
     #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
     pub inject_delay_us: Vec<(String, u64)>,
+    /// `NAME=MICROSECONDS`: run backend NAME burning that much CPU per text chunk, beside a
+    /// clean instance; the CPU at load of both reads the burn back (docs/bench.md#cpu-at-load).
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_cpu_us: Vec<(String, u64)>,
+    /// The CPUs the systems under test are pinned to, e.g. `1` or `2-3` (default: the last
+    /// one); the load client runs on the others (docs/bench.md#confinement).
+    #[arg(long, value_parser = bench::confine::parse_sut_cpus)]
+    pub sut_cpus: Option<bench::confine::CpuList>,
     /// Measure backends that did not pass conformance on this build.
     #[arg(long)]
     pub force: bool,
@@ -239,6 +256,8 @@ impl BenchArgs {
             load: !self.no_load,
             ready_timeout: self.ready.timeout(),
             seed: self.seed.unwrap_or_else(clock_seed),
+            sut_cpus: self.sut_cpus.clone().map(|l| l.0),
+            inject_cpu_us: self.inject_cpu_us.clone(),
         }
     }
 }
@@ -348,6 +367,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
+        Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
             stages::report(&root, &mut run, args.browser)?;
@@ -379,6 +399,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let measured = stages::start(&backends, &mut run, &opts).await?;
             Ok(exit(measured == 0))
+        }
+        Command::Evidence(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            let opts = evidence::Options {
+                root: root.clone(),
+                instances: evidence::INSTANCES,
+                ready_timeout: args.ready.timeout(),
+                force: args.force,
+            };
+            stages::evidence(&backends, &mut run, &opts).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Crash(args) => {
             let backends = select(&root, &args.measure.common)?;
@@ -455,6 +489,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     load: args.load,
                     ready_timeout: args.ready.timeout(),
                     seed,
+                    sut_cpus: None,
+                    inject_cpu_us: Vec::new(),
                 },
                 against: args.against,
                 trial_limit: Duration::from_secs(args.trial_limit_s),

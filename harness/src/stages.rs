@@ -13,7 +13,7 @@ use crate::browser_stage;
 use crate::build::{self, BuildOutcome};
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
-use crate::{build_study, cost, crash, matrix, report, size, start};
+use crate::{build_study, cost, crash, evidence, matrix, report, size, start};
 
 /// Builds `backends`, then records the size of what was built and the build study (measured
 /// with `clean_builds`, else reused when cached for these sources); returns the names of those
@@ -106,6 +106,16 @@ pub async fn crash(backends: &[Backend], run: &mut RunDir, opts: &crash::Options
     Ok(matrix.len())
 }
 
+/// Gathers the evidence stage's proxies, prints its table.
+pub async fn evidence(
+    backends: &[Backend],
+    run: &mut RunDir,
+    opts: &evidence::Options,
+) -> Result<()> {
+    evidence::run(backends, run, opts).await?;
+    evidence::write_table(&mut std::io::stdout().lock(), &run.results)
+}
+
 /// Prices what `run` measured with the table at `prices`, prints it.
 pub fn cost(root: &Path, backends: &[Backend], run: &mut RunDir, prices: &Path) -> Result<()> {
     let shown = prices
@@ -153,4 +163,34 @@ pub fn report(root: &Path, run: &mut RunDir, browser: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `harness deploy --validate-only`: every file under deploy/ with its validator's verdict.
+pub fn deploy_validate(root: &Path, validate_only: bool) -> Result<std::process::ExitCode> {
+    if !validate_only {
+        bail!(
+            "only `harness deploy --validate-only` is implemented; the container run is \
+             deploy/rehearse, described in docs/deploy.md#run"
+        );
+    }
+    let validators = crate::deploy::validate::Validators::new(root);
+    let outcomes = validators.check_all(&root.join("deploy"))?;
+    let mut failed = 0;
+    let mut out = std::io::stdout().lock();
+    for (file, outcome) in &outcomes {
+        let rel = file.strip_prefix(root).unwrap_or(file).display();
+        match outcome {
+            Ok(kind) => writeln!(out, "ok      {rel} ({kind:?})")?,
+            Err(e) => {
+                failed += 1;
+                writeln!(out, "FAILED  {e}")?;
+            }
+        }
+    }
+    writeln!(out, "{} files, {failed} failed", outcomes.len())?;
+    Ok(if failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
 }

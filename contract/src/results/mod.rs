@@ -11,17 +11,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod browser;
+mod capacity;
 mod conformance;
 mod cost;
 mod crash;
+mod evidence;
 mod latency;
 mod matrix;
 pub mod stages;
 
 pub use browser::*;
+pub use capacity::*;
 pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
+pub use evidence::*;
 pub use latency::*;
 pub use matrix::*;
 pub use stages::{StageTime, clean_reference, is_reference};
@@ -128,6 +132,12 @@ pub struct BackendResults {
     pub saturation_chunks_per_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuCost>,
+    /// CPU per conversation and per chunk at a sustained fixed rate, on the confined cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_at_load: Option<CpuAtLoad>,
+    /// Conversations per second per core: observed, and predicted from `cpu_at_load`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +164,9 @@ pub struct BackendResults {
     /// The chat page in a real browser (the browser stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<Browser>,
+    /// Measured proxies for the notes' rows that are not timings (the evidence stage).
+    #[serde(default, skip_serializing_if = "Evidence::is_empty")]
+    pub evidence: Evidence,
     /// Stages that did not run on this backend, and why (verify before benchmark).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<StageSkip>,
