@@ -23,7 +23,29 @@ use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::verify::{self, StageSummary};
 
-pub const STAGE: &str = "browser";
+pub const STAGE: &str = contract::results::stages::BROWSER;
+/// The cases `--quick` plays: one of each behaviour the page has (tool calls rendered as they
+/// stream, an upstream error shown with Retry, a second turn carrying the first, Stop, a
+/// backend cutting the stream), so a quick run still sees every family while a full run and
+/// the test suite play all twelve (web/browser/cases.mjs). `second-turn` is also the case
+/// whose screenshot the report shows.
+pub const QUICK_CASES: &[&str] = &[
+    "tool-chain",
+    "http-500",
+    "second-turn",
+    "stop",
+    "bad-input/stream-cut",
+];
+
+/// The cases a run plays: [`QUICK_CASES`] with `--quick`, else every case (an empty list).
+pub fn cases_for(quick: bool) -> Vec<String> {
+    if quick {
+        QUICK_CASES.iter().map(|c| (*c).to_owned()).collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The npm package that holds the page and the suite's driver (playwright-core).
 pub const WEB_PACKAGE: &str = "web";
 
@@ -159,4 +181,25 @@ fn failed_suite(reason: &str) -> Browser {
         reason: Some(reason.to_owned()),
         screenshot: None,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A quick case the driver does not know would stop the suite ("unknown case") in every
+    /// quick run; the names are checked against the driver's case list here instead.
+    #[test]
+    fn every_quick_case_is_a_case_of_the_driver() {
+        let root = conformance::repo_root();
+        let cases = std::fs::read_to_string(root.join("web/browser/cases.mjs"))
+            .expect("web/browser/cases.mjs is tracked");
+        for case in QUICK_CASES {
+            assert!(
+                cases.contains(&format!("name: '{case}'")),
+                "{case} is not a case of web/browser/cases.mjs"
+            );
+        }
+        assert!(cases_for(false).is_empty(), "a full run plays every case");
+    }
 }

@@ -16,6 +16,7 @@ use crate::conformance_stage;
 use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
+use crate::run_info::clock_seed;
 use crate::schema;
 use crate::stages;
 use crate::{cost, crash, start};
@@ -94,6 +95,20 @@ pub struct Common {
     pub run: Option<String>,
 }
 
+/// The one flag every command that starts backends shares.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Readiness {
+    /// How long a backend may take to print its ready line, in seconds.
+    #[arg(long = "ready-timeout-s", default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+impl Readiness {
+    pub fn timeout(self) -> Duration {
+        Duration::from_secs(self.ready_timeout_s)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
@@ -112,9 +127,8 @@ pub struct MeasureArgs {
     /// Measure backends that did not pass conformance on this build.
     #[arg(long)]
     pub force: bool,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -143,7 +157,7 @@ impl CrashArgs {
             },
             faults: crash::parse_faults(&self.faults)?,
             pool: self.pool,
-            ready_timeout: Duration::from_secs(m.ready_timeout_s),
+            ready_timeout: m.ready.timeout(),
             force: m.force,
         })
     }
@@ -169,9 +183,8 @@ pub struct ConformanceArgs {
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -181,9 +194,8 @@ pub struct BrowserArgs {
     /// Cases to play, comma-separated (`text`, `stop`, `bad-input/backend-down`, ...).
     #[arg(long, value_delimiter = ',')]
     pub cases: Vec<String>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -207,9 +219,8 @@ pub struct BenchArgs {
     /// clock; results.json records it).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 impl BenchArgs {
@@ -222,17 +233,10 @@ impl BenchArgs {
             force: self.force,
             explicit: !self.common.backends.is_empty(),
             load: !self.no_load,
-            ready_timeout: Duration::from_secs(self.ready_timeout_s),
+            ready_timeout: self.ready.timeout(),
             seed: self.seed.unwrap_or_else(clock_seed),
         }
     }
-}
-
-/// A seed from the clock, for runs that did not ask for one (results.json records it).
-pub fn clock_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_secs())
 }
 
 #[derive(Debug, Args)]
@@ -263,8 +267,8 @@ pub struct GateArgs {
     pub time_limit_s: u64,
     #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -283,8 +287,8 @@ pub struct GateStudyArgs {
     pub load: bool,
     #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -297,9 +301,8 @@ pub struct CompareArgs {
     /// Seed of the bench stage (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// How long a backend may take to print its ready line.
-    #[arg(long, default_value_t = 30)]
-    pub ready_timeout_s: u64,
+    #[command(flatten)]
+    pub ready: Readiness,
 }
 
 #[derive(Debug, Args)]
@@ -354,7 +357,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     start::STARTS
                 },
-                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                ready_timeout: args.ready.timeout(),
                 force: args.force,
             };
             let measured = stages::start(&backends, &mut run, &opts).await?;
@@ -382,7 +385,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let failed = stages::conformance(&root, &backends, &mut run, &args).await?;
+            let opts = conformance_stage::Options {
+                root: root.clone(),
+                scenarios: args.scenarios.clone(),
+                quick: args.common.quick,
+                ready_timeout: args.ready.timeout(),
+                explicit: !args.common.backends.is_empty(),
+            };
+            let failed = stages::conformance(&backends, &mut run, &opts).await?;
             Ok(exit(failed))
         }
         Command::Bench(args) => {
@@ -413,7 +423,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     force: false,
                     explicit: true,
                     load: args.load,
-                    ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                    ready_timeout: args.ready.timeout(),
                     seed,
                 },
             };
@@ -429,7 +439,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let opts = browser_stage::Options {
                 root: root.clone(),
                 cases: args.cases.clone(),
-                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                ready_timeout: args.ready.timeout(),
                 explicit: !args.common.backends.is_empty(),
             };
             let failed = stages::browser(&backends, &mut run, &opts).await?;
@@ -442,7 +452,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            Ok(compare::run(&root, &backends, &mut run, &args).await)
+            let opts = compare::Options {
+                root: root.clone(),
+                quick: args.common.quick,
+                scenarios: args.scenarios.clone(),
+                seed: args.seed.unwrap_or_else(clock_seed),
+                ready_timeout: args.ready.timeout(),
+            };
+            Ok(compare::run(&backends, &mut run, &opts).await)
         }
     }
 }
@@ -493,7 +510,7 @@ async fn gate(root: &Path, args: &GateArgs) -> Result<ExitCode> {
                 rev: rev.clone(),
                 backends,
                 time_limit: Duration::from_secs(args.time_limit_s),
-                ready_timeout: Duration::from_secs(args.ready_timeout_s),
+                ready_timeout: args.ready.timeout(),
                 seed: args.seed.unwrap_or_else(clock_seed),
             };
             gate::against::run(&opts, &mut run).await?

@@ -3,18 +3,33 @@
 //! does not hide the others' results: later stages run on whatever they can still measure, and
 //! the exit code says what happened (0 all good, 1 a backend failed something, 2 the harness
 //! could not do its job). A machine without Chromium skips the browser stage with the reason
-//! recorded, rather than failing a run whose measurements do not need it.
+//! recorded, rather than failing a run whose measurements do not need it. Each stage's wall time
+//! is recorded beside its budget ([`crate::budget`]).
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use conformance::manifest::Backend;
-use contract::results::StageSkip;
+use contract::results::{StageSkip, stages as names};
 
-use crate::cli::{CompareArgs, ConformanceArgs, clock_seed};
+use crate::budget::StageTimer;
 use crate::run_dir::RunDir;
 use crate::{bench, browser_stage, conformance_stage, cost, crash, stages, start};
+
+/// What a whole run is asked to do; the command line builds it (`harness compare`).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    /// Fewer rounds, load points, cases and faults: minutes instead of tens of minutes.
+    pub quick: bool,
+    /// Conformance scenarios to run; empty runs them all.
+    pub scenarios: Vec<String>,
+    /// Seed of the bench stage's round orders, arrivals and bootstrap.
+    pub seed: u64,
+    /// How long a backend may take to print its ready line.
+    pub ready_timeout: Duration,
+}
 
 /// How the run went, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,12 +50,10 @@ impl Verdict {
 }
 
 /// Runs the whole pipeline on `backends` into `run`.
-pub async fn run(
-    root: &Path,
-    backends: &[Backend],
-    run: &mut RunDir,
-    args: &CompareArgs,
-) -> ExitCode {
+pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> ExitCode {
+    let root = opts.root.as_path();
+    let quick = opts.quick;
+    let ready_timeout = opts.ready_timeout;
     let mut verdict = Verdict::AllGood;
     let mut note = |v: Verdict, stage: &str, why: Option<&anyhow::Error>| {
         if let Some(e) = why {
@@ -54,6 +67,7 @@ pub async fn run(
     // in debug), and cargo and npm make an up-to-date step cost seconds. A clean build study
     // takes minutes per backend: compare reuses one cached for these sources and measures none
     // (`harness build --clean-builds` does).
+    let timer = StageTimer::start(names::BUILD, quick);
     let build_failed = match stages::build(root, backends, run, false, false).await {
         Ok(failed) => failed,
         Err(e) => {
@@ -75,26 +89,34 @@ pub async fn run(
             built.push(b.clone());
         }
     }
+    timer.finish(&mut run.results);
     if let Err(e) = run.save() {
         note(Verdict::HarnessFailed, "build", Some(&e));
     }
 
-    let conformance_args = ConformanceArgs {
-        common: args.common.clone(),
-        scenarios: args.scenarios.clone(),
-        ready_timeout_s: args.ready_timeout_s,
+    let timer = StageTimer::start(names::CONFORMANCE, quick);
+    let conformance_opts = conformance_stage::Options {
+        root: root.to_owned(),
+        scenarios: opts.scenarios.clone(),
+        quick,
+        ready_timeout,
+        explicit: false,
     };
-    match stages::conformance(root, &built, run, &conformance_args).await {
+    match stages::conformance(&built, run, &conformance_opts).await {
         Ok(false) => {}
         Ok(true) => note(Verdict::BackendFailed, "conformance", None),
         Err(e) => note(Verdict::HarnessFailed, "conformance", Some(&e)),
     }
+    timer.finish(&mut run.results);
 
-    browser(root, &built, run, args, &mut note).await;
+    let timer = StageTimer::start(names::BROWSER, quick);
+    browser(&built, run, opts, &mut note).await;
+    timer.finish(&mut run.results);
 
+    let timer = StageTimer::start(names::BENCH, quick);
     let bench_opts = bench::Options {
         root: root.to_owned(),
-        quick: args.common.quick,
+        quick,
         rounds: None,
         inject_delay_us: vec![],
         force: false,
@@ -102,17 +124,18 @@ pub async fn run(
         // that is the conformance stage's failure, not a harness failure.
         explicit: false,
         load: true,
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
-        seed: args.seed.unwrap_or_else(clock_seed),
+        ready_timeout,
+        seed: opts.seed,
     };
     if let Err(e) = stages::bench(&built, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));
     }
+    timer.finish(&mut run.results);
 
-    let ready_timeout = Duration::from_secs(args.ready_timeout_s);
+    let timer = StageTimer::start(names::START, quick);
     let start_opts = start::Options {
         root: root.to_owned(),
-        starts: if args.common.quick {
+        starts: if quick {
             start::QUICK_STARTS
         } else {
             start::STARTS
@@ -123,11 +146,13 @@ pub async fn run(
     if let Err(e) = stages::start(&built, run, &start_opts).await {
         note(Verdict::HarnessFailed, "start", Some(&e));
     }
+    timer.finish(&mut run.results);
 
+    let timer = StageTimer::start(names::CRASH, quick);
     let crash_opts = crash::Options {
         root: root.to_owned(),
-        quick: args.common.quick,
-        settings: if args.common.quick {
+        quick,
+        settings: if quick {
             crash::Settings::quick()
         } else {
             crash::Settings::full()
@@ -140,17 +165,28 @@ pub async fn run(
     if let Err(e) = stages::crash(&built, run, &crash_opts).await {
         note(Verdict::HarnessFailed, "crash", Some(&e));
     }
+    timer.finish(&mut run.results);
 
+    let timer = StageTimer::start(names::COST, quick);
     let prices = cost::prices_path(root, None);
     if let Err(e) = stages::cost(root, backends, run, &prices) {
         note(Verdict::HarnessFailed, "cost", Some(&e));
     }
+    timer.finish(&mut run.results);
 
-    // The report reads whatever the stages above recorded, failed ones included.
+    // The report reads whatever the stages above recorded, failed ones included; its own time
+    // reaches results.json only, after it rendered.
+    let timer = StageTimer::start(names::REPORT, quick);
     if let Err(e) = stages::report(root, run, false) {
         note(Verdict::HarnessFailed, "report", Some(&e));
     }
+    timer.finish(&mut run.results);
+    if let Err(e) = run.save() {
+        note(Verdict::HarnessFailed, "report", Some(&e));
+    }
 
+    eprintln!("\ncompare: stage times");
+    let _ = crate::budget::write_table(&mut std::io::stderr().lock(), &run.results.stages);
     eprintln!(
         "\ncompare: {} (run {})",
         match verdict {
@@ -166,10 +202,9 @@ pub async fn run(
 /// The browser stage on every built backend, or its skip recorded for each when the machine has
 /// no Chromium.
 async fn browser(
-    root: &Path,
     built: &[Backend],
     run: &mut RunDir,
-    args: &CompareArgs,
+    opts: &Options,
     note: &mut impl FnMut(Verdict, &str, Option<&anyhow::Error>),
 ) {
     if let Err(missing) = conformance::chromium::find() {
@@ -185,13 +220,13 @@ async fn browser(
         }
         return;
     }
-    let opts = browser_stage::Options {
-        root: root.to_owned(),
-        cases: Vec::new(),
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
+    let browser_opts = browser_stage::Options {
+        root: opts.root.clone(),
+        cases: browser_stage::cases_for(opts.quick),
+        ready_timeout: opts.ready_timeout,
         explicit: false,
     };
-    match stages::browser(built, run, &opts).await {
+    match stages::browser(built, run, &browser_opts).await {
         Ok(false) => {}
         Ok(true) => note(Verdict::BackendFailed, browser_stage::STAGE, None),
         Err(e) => note(Verdict::HarnessFailed, browser_stage::STAGE, Some(&e)),

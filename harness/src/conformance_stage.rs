@@ -18,7 +18,7 @@ use conformance::{cases, oracle, suite};
 use crate::run_dir::RunDir;
 use crate::verify::{self, StageSummary};
 
-pub const STAGE: &str = "conformance";
+pub const STAGE: &str = contract::results::stages::CONFORMANCE;
 
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -23,11 +23,16 @@
 //! - [`matrix`]: the decision matrix, computed from a run's results and `config/matrix.toml`;
 //! - [`report`]: `harness report`, report.html, summary.md and the terminal summary;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
-//! - [`schema`]: `reports/schema.json`; [`cli`]: the commands; [`stages`]: each stage as a
-//!   command runs it; [`compare`]: every stage in one run.
+//!   [`atomic`]: the one way a file a reader may open is written;
+//! - [`schema`]: `reports/schema.json`; [`stages`]: each stage as a command runs it;
+//!   [`compare`]: every stage in one run, each timed against its [`budget`];
+//! - [`cli`]: the commands, the only module that knows the command line: it turns flags into
+//!   each stage's options, and nothing in the library imports it.
 
+pub mod atomic;
 pub mod bench;
 pub mod browser_stage;
+pub mod budget;
 pub mod build;
 pub mod build_study;
 pub mod chat;

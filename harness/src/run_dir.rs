@@ -77,11 +77,7 @@ impl RunDir {
 
     /// Writes results.json atomically (temp file + rename), so a reader never sees half a file.
     pub fn save(&self) -> Result<()> {
-        let file = self.path.join(RESULTS_FILE);
-        let tmp = self.path.join(format!(".{RESULTS_FILE}.tmp"));
-        let json = serde_json::to_vec_pretty(&self.results)?;
-        std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &file).with_context(|| format!("cannot write {}", file.display()))
+        crate::atomic::write_json(&self.path.join(RESULTS_FILE), &self.results)
     }
 }
 

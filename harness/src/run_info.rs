@@ -139,6 +139,13 @@ fn command_output(cwd: &Path, program: &str, args: &[&str]) -> Option<String> {
     (out.status.success() && !text.is_empty()).then_some(text)
 }
 
+/// A seed from the clock, for runs that did not ask for one (results.json records it).
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,7 @@ pub fn generate() -> String {
 
 /// Writes [`generate`]'s output to `reports/schema.json` under `root`.
 pub fn write(root: &Path) -> Result<()> {
-    let path = root.join(SCHEMA_PATH);
-    std::fs::write(&path, generate()).with_context(|| format!("cannot write {}", path.display()))
+    crate::atomic::write(&root.join(SCHEMA_PATH), generate())
 }
 
 /// What in `instance` breaks the schema the results types define, one readable line each; empty

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use conformance::manifest::Backend;
@@ -12,7 +11,6 @@ use conformance::manifest::Backend;
 use crate::bench;
 use crate::browser_stage;
 use crate::build::{self, BuildOutcome};
-use crate::cli::ConformanceArgs;
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
 use crate::{build_study, cost, crash, matrix, report, size, start};
@@ -54,20 +52,11 @@ pub async fn build(
 
 /// Runs the suite, prints the matrix; returns whether any case failed.
 pub async fn conformance(
-    root: &Path,
     backends: &[Backend],
     run: &mut RunDir,
-    args: &ConformanceArgs,
+    opts: &stage::Options,
 ) -> Result<bool> {
-    let c = &args.common;
-    let opts = stage::Options {
-        root: root.to_owned(),
-        scenarios: args.scenarios.clone(),
-        quick: c.quick,
-        ready_timeout: Duration::from_secs(args.ready_timeout_s),
-        explicit: !c.backends.is_empty(),
-    };
-    let summary = stage::run(backends, run, &opts).await?;
+    let summary = stage::run(backends, run, opts).await?;
     let mut out = std::io::stdout().lock();
     conformance::report::write_matrix(&mut out, &summary.verdicts)?;
     for (name, why) in &summary.skipped {

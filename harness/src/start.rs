@@ -27,7 +27,7 @@ use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
 
-pub const STAGE: &str = "start";
+pub const STAGE: &str = contract::results::stages::START;
 /// Cold start is the median of this many fresh starts (docs/cost.md#cold-start-harness-start).
 pub const STARTS: u32 = 10;
 /// `--quick`: enough for a median that is not one sample.

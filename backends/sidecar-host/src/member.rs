@@ -5,7 +5,7 @@
 //! and of a hang from missed health probes. Either way the member stops taking requests at
 //! once, and comes back after an exponential backoff that resets once it has stayed healthy.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,12 +16,23 @@ use crate::client::{ProbeError, SidecarClient};
 use crate::sidecar::{Sidecar, SidecarSettings, StartError};
 use crate::transport::{Endpoint, Transport};
 
-/// How often a live sidecar is asked `/health`.
-pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
-/// A loaded Node event loop may answer slowly; only this much silence counts as a miss.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Consecutive misses before a sidecar that still runs is declared hung and restarted.
+/// How often a live sidecar that answered is asked `/health` again.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+/// A probe with no answer within this is a miss. A Node event loop that is streaming on a
+/// loaded machine may answer later than this, which is why a miss during which the sidecar's
+/// streams delivered anything does not count (see [`HangWatch`], docs/crash.md#hang-detection).
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Consecutive misses, probed back to back and with nothing arriving from the sidecar's
+/// streams meanwhile, before a sidecar that still runs is declared hung, killed and restarted:
+/// 1.5 s of complete silence.
 pub const MISSES_BEFORE_RESTART: u32 = 3;
+/// The longest a hang can go unnoticed: one interval before the first missed probe, then the
+/// misses back to back. The crash study's target is 2 s (docs/crash.md#hang-detection).
+pub const HANG_DETECTION_BOUND: Duration = Duration::from_millis(
+    PROBE_INTERVAL.as_millis() as u64
+        + PROBE_TIMEOUT.as_millis() as u64 * MISSES_BEFORE_RESTART as u64,
+);
+const _: () = assert!(HANG_DETECTION_BOUND.as_millis() <= 2_000);
 /// First restart delay: short, because a single crash should cost well under a second.
 pub const BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// Ceiling of the restart delay for a sidecar that crashes in a loop.
@@ -68,6 +79,8 @@ pub struct Member<E: Endpoint> {
     hopeless: Mutex<Option<String>>,
     /// Wakes the supervisor for a probe now (a proxy connect failure).
     probe_now: Notify,
+    /// Body frames received from this member's streams: proof of life that load cannot delay.
+    activity: AtomicU64,
 }
 
 impl<E: Endpoint> Member<E> {
@@ -82,6 +95,7 @@ impl<E: Endpoint> Member<E> {
             pid: AtomicU32::new(0),
             hopeless: Mutex::new(None),
             probe_now: Notify::new(),
+            activity: AtomicU64::new(0),
         }
     }
 
@@ -129,6 +143,15 @@ impl<E: Endpoint> Member<E> {
     /// How many times the sidecar was restarted after a crash or hang.
     pub fn restarts(&self) -> usize {
         self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Something arrived from this member's sidecar on a relayed stream: it is not hung.
+    pub fn saw_activity(&self) {
+        self.activity.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn activity(&self) -> u64 {
+        self.activity.load(Ordering::Relaxed)
     }
 
     /// A request could not connect: stop routing here and let the supervisor look now.
@@ -296,20 +319,64 @@ pub async fn supervise_external<E: Endpoint>(
     }
 }
 
-/// Probes until the sidecar misses too many in a row; returns the last miss.
+/// The hang rule, apart from the clock: a sidecar is hung after [`MISSES_BEFORE_RESTART`]
+/// probes in a row went unanswered while none of its streams delivered a byte. A sidecar busy
+/// streaming on a loaded machine may answer a probe late, but its streams prove it alive; one
+/// that is stopped or stuck in a loop delivers nothing at all.
+#[derive(Debug, Default)]
+pub struct HangWatch {
+    misses: u32,
+}
+
+/// What the watch makes of one probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Alive: probe again after [`PROBE_INTERVAL`].
+    Alive,
+    /// A miss short of the limit: probe again now.
+    Suspect,
+    /// Hung: kill it.
+    Hung,
+}
+
+impl HangWatch {
+    /// `answered`: the probe got its 200; `streamed`: a stream delivered something meanwhile.
+    pub fn observe(&mut self, answered: bool, streamed: bool) -> Verdict {
+        if answered || streamed {
+            self.misses = 0;
+            return Verdict::Alive;
+        }
+        self.misses += 1;
+        if self.misses >= MISSES_BEFORE_RESTART {
+            Verdict::Hung
+        } else {
+            Verdict::Suspect
+        }
+    }
+}
+
+/// Probes until the sidecar is hung by [`HangWatch`]'s rule; returns the last miss. A refused
+/// connection or an unhealthy answer is a miss too, probed again only after the interval (the
+/// process's exit, seen by the kernel, is what ends a dead sidecar's watch).
 async fn watch_health<E: Endpoint>(
     member: &Member<E>,
     client: &Arc<SidecarClient<E>>,
 ) -> ProbeError {
-    let mut misses = 0;
+    let mut watch = HangWatch::default();
+    let mut probe_at_once = false;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(PROBE_INTERVAL) => {}
-            _ = member.probe_now.notified() => {}
+        if !probe_at_once {
+            tokio::select! {
+                _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+                _ = member.probe_now.notified() => {}
+            }
         }
-        match client.probe(PROBE_TIMEOUT).await {
+        let before = member.activity();
+        let probe = client.probe(PROBE_TIMEOUT).await;
+        let streamed = member.activity() != before;
+        let verdict = watch.observe(probe.is_ok(), streamed);
+        match probe {
             Ok(()) => {
-                misses = 0;
                 if !matches!(member.phase(), Phase::Up { .. }) {
                     member.set_phase(Phase::Up {
                         client: client.clone(),
@@ -317,15 +384,17 @@ async fn watch_health<E: Endpoint>(
                 }
             }
             Err(e) => {
-                misses += 1;
                 if matches!(e, ProbeError::Refused { .. }) {
                     member.set_down_for(PROBE_INTERVAL);
                 }
-                if misses >= MISSES_BEFORE_RESTART {
+                if verdict == Verdict::Hung {
                     return e;
                 }
+                probe_at_once = matches!(e, ProbeError::Timeout { .. });
+                continue;
             }
         }
+        probe_at_once = false;
     }
 }
 
@@ -351,6 +420,30 @@ mod tests {
         assert_eq!(*delays.last().unwrap_or(&Duration::ZERO), BACKOFF_MAX);
         backoff.reset();
         assert_eq!(backoff.take(), BACKOFF_INITIAL);
+    }
+
+    #[test]
+    fn a_hang_is_three_silent_misses_in_a_row() {
+        let mut watch = HangWatch::default();
+        assert_eq!(watch.observe(false, false), Verdict::Suspect);
+        assert_eq!(watch.observe(false, false), Verdict::Suspect);
+        assert_eq!(watch.observe(false, false), Verdict::Hung);
+    }
+
+    #[test]
+    fn an_answer_or_a_streamed_byte_resets_the_count() {
+        let mut watch = HangWatch::default();
+        watch.observe(false, false);
+        watch.observe(false, false);
+        assert_eq!(watch.observe(true, false), Verdict::Alive);
+        watch.observe(false, false);
+        watch.observe(false, false);
+        assert_eq!(
+            watch.observe(false, true),
+            Verdict::Alive,
+            "a late probe from a sidecar that streams is load, not a hang"
+        );
+        assert_eq!(watch.observe(false, false), Verdict::Suspect);
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn relay<E: Endpoint>(
         finished: false,
         silence_limit,
         cancel,
-        _lease: lease,
+        lease,
     };
     SseBody::from_frames(futures::stream::unfold(relay, |mut relay| async move {
         relay.next_frames().await.map(|frames| (frames, relay))
@@ -177,7 +177,7 @@ struct Relay<E: Endpoint> {
     silence_limit: Duration,
     cancel: CancellationToken,
     /// Counts this stream against its member until the relay is dropped.
-    _lease: Lease<E>,
+    lease: Lease<E>,
 }
 
 impl<E: Endpoint> Relay<E> {
@@ -195,6 +195,8 @@ impl<E: Endpoint> Relay<E> {
             };
             match next {
                 Ok(Some(Ok(frame))) => {
+                    // Proof of life for the hang watch (member.rs), whatever the frame holds.
+                    self.lease.member().saw_activity();
                     if let Ok(data) = frame.into_data()
                         && let Some(complete) = self.complete_frames(data)
                     {

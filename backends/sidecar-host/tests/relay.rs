@@ -1,10 +1,12 @@
 //! The relay against a scripted fake sidecar on a Unix socket: frames split across reads are
-//! forwarded whole, a stream cut mid-frame ends well-formed with `error` + `[DONE]`, and a
-//! sidecar that goes silent is given up on after the silence limit.
+//! forwarded whole, a stream cut mid-frame ends well-formed with `error` + `[DONE]`, a
+//! sidecar that goes silent is given up on after the silence limit, and a client that stops
+//! reading stops the sidecar's writes instead of piling its frames up in the relay.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use backend_unix::UnixEndpoint;
 use bytes::Bytes;
@@ -26,7 +28,13 @@ enum Ending {
     CutMidFrame,
     /// Nothing more is sent, the connection stays open.
     Silence,
+    /// Frames without end, as fast as they are taken; the bytes taken are counted.
+    Flood,
 }
+
+/// Bytes of the flood hyper took from the fake sidecar's body to write to the socket.
+static FLOODED: AtomicU64 = AtomicU64::new(0);
+const FLOOD_FRAME: &[u8] = b"data: {\"type\":\"text-delta\",\"id\":\"0\",\"delta\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n\n";
 
 type Body = http_body_util::Either<
     Full<Bytes>,
@@ -34,6 +42,13 @@ type Body = http_body_util::Either<
 >;
 
 fn chat_answer(ending: Ending) -> Body {
+    if matches!(ending, Ending::Flood) {
+        let flood = futures::stream::repeat_with(|| {
+            FLOODED.fetch_add(FLOOD_FRAME.len() as u64, Ordering::Relaxed);
+            Ok(Frame::data(Bytes::from_static(FLOOD_FRAME)))
+        });
+        return http_body_util::Either::Right(StreamBody::new(flood.boxed()));
+    }
     let pieces: Vec<&'static [u8]> = vec![
         b"data: {\"type\":\"start\"}\n\ndata: {\"type\":\"text-st",
         b"art\",\"id\":\"0\"}\n\n",
@@ -48,7 +63,7 @@ fn chat_answer(ending: Ending) -> Body {
         .chain(futures::stream::once(async move {
             match ending {
                 Ending::CutMidFrame => Err(std::io::Error::other("the sidecar died")),
-                Ending::Silence => futures::future::pending().await,
+                Ending::Silence | Ending::Flood => futures::future::pending().await,
             }
         }));
     http_body_util::Either::Right(StreamBody::new(frames.boxed()))
@@ -82,7 +97,14 @@ fn fake_sidecar(dir: &std::path::Path, ending: Ending) -> std::path::PathBuf {
     path
 }
 
-async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
+async fn start_relay(
+    ending: Ending,
+    silence_limit: Duration,
+) -> (
+    tempfile::TempDir,
+    Arc<Pool<UnixEndpoint>>,
+    leanspec_core::SseBody,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     let socket = fake_sidecar(dir.path(), ending);
     let pool: Arc<Pool<UnixEndpoint>> =
@@ -98,6 +120,11 @@ async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
         sidecar_host::relay::forward_chat(&pool, &request, silence_limit, CancellationToken::new())
             .await
             .expect("the relay starts");
+    (dir, pool, body)
+}
+
+async fn relay_through(ending: Ending, silence_limit: Duration) -> Vec<Bytes> {
+    let (_dir, pool, body) = start_relay(ending, silence_limit).await;
     let frames = tokio::time::timeout(HANG_GUARD, body.collect::<Vec<Bytes>>())
         .await
         .expect("the relayed stream ends");
@@ -152,4 +179,43 @@ async fn a_silent_sidecar_is_given_up_after_the_silence_limit() {
     };
     assert!(error_text.contains("sent nothing"), "{error_text}");
     assert!(done);
+}
+
+/// The most a stalled stream may hold between the fake sidecar's body and the relay's reader:
+/// two socket buffers (the kernel's, at most a few MiB each with autotuning) and hyper's own
+/// read and write buffers (hundreds of KiB). An unbounded relay would take the endless flood
+/// until memory ran out, so any bound in MiB tells the two apart.
+const STALLED_BOUND_BYTES: u64 = 16 * 1024 * 1024;
+/// The flood counts as stopped once it took nothing for this many looks in a row.
+const STILL_LOOKS: u32 = 5;
+const LOOK_EVERY: Duration = Duration::from_millis(100);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_stops_the_sidecar_instead_of_growing_the_relay() {
+    let (_dir, pool, mut body) = start_relay(Ending::Flood, Duration::from_secs(3_600)).await;
+    let first = tokio::time::timeout(HANG_GUARD, body.next())
+        .await
+        .expect("the flood begins");
+    assert!(first.is_some_and(|f| f.ends_with(b"\n\n")));
+    // The reader stalls: the body is held and never polled again.
+    let deadline = Instant::now() + HANG_GUARD;
+    let (mut last, mut still) = (FLOODED.load(Ordering::Relaxed), 0);
+    while still < STILL_LOOKS {
+        assert!(
+            Instant::now() < deadline,
+            "the sidecar kept writing to a stalled reader: {} bytes taken",
+            FLOODED.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(LOOK_EVERY).await;
+        let now = FLOODED.load(Ordering::Relaxed);
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+    eprintln!("a stalled reader held the fake sidecar to {last} bytes");
+    assert!(
+        last < STALLED_BOUND_BYTES,
+        "{last} bytes taken from the sidecar for a reader that stopped after one frame"
+    );
+    drop(body);
+    pool.shutdown().await;
 }

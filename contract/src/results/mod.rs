@@ -16,6 +16,7 @@ mod cost;
 mod crash;
 mod latency;
 mod matrix;
+pub mod stages;
 
 pub use browser::*;
 pub use conformance::*;
@@ -23,6 +24,7 @@ pub use cost::*;
 pub use crash::*;
 pub use latency::*;
 pub use matrix::*;
+pub use stages::{StageTime, clean_reference, is_reference};
 
 /// Bumped whenever a field changes meaning or a required field is added.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -49,6 +51,9 @@ pub struct Results {
     pub crash_pool: Option<CrashRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Matrix>,
+    /// How long each stage took, in the order they ran, with its budget (`harness compare`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageTime>,
 }
 
 impl Results {
@@ -62,6 +67,7 @@ impl Results {
             crash: None,
             crash_pool: None,
             matrix: None,
+            stages: Vec::new(),
         }
     }
 

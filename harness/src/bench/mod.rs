@@ -47,7 +47,7 @@ use target::{AISDK_NODE, Target};
 pub use figures::Hop;
 pub use hlog::read_merged;
 
-pub const STAGE: &str = "bench";
+pub const STAGE: &str = contract::results::stages::BENCH;
 /// The mock's real-time priority: above every normal task, below the kernel's own threads
 /// (mock-provider/README.md measured what it buys on a shared machine).
 const MOCK_PRIORITY: u8 = 10;
@@ -93,19 +93,7 @@ pub fn parse_injection(value: &str) -> Result<(String, u64), String> {
     Ok((name.trim().to_owned(), us))
 }
 
-/// What [`clean_reference`] appends to a backend's name.
-const CLEAN_SUFFIX: &str = "+clean";
-
-/// The name of the clean instance measured beside a backend run with an injected delay.
-pub fn clean_reference(name: &str) -> String {
-    format!("{name}{CLEAN_SUFFIX}")
-}
-
-/// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
-/// SDK alone, a self-check's clean instance) rather than a backend.
-pub fn is_reference(name: &str) -> bool {
-    name == target::DIRECT || name == target::AISDK_NODE || name.ends_with(CLEAN_SUFFIX)
-}
+pub use contract::results::stages::{clean_reference, is_reference};
 
 /// Runs the stage on `backends` and records it in `run`. An error means the stage could not do
 /// its job (exit 2); what it measured is saved before it returns.

@@ -16,8 +16,7 @@ use serde_json::json;
 use super::observe::StreamKind;
 use crate::procfs;
 
-pub const DIRECT: &str = "direct";
-pub const AISDK_NODE: &str = "aisdk-node";
+pub use contract::results::stages::{AISDK_NODE, DIRECT};
 /// The reference server, relative to the repository root.
 pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
 

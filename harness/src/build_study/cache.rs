@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use contract::results::BuildResult;
 use serde::{Deserialize, Serialize};
 
@@ -69,14 +69,7 @@ impl BuildCache {
             },
         );
         file.entries.truncate(MAX_ENTRIES);
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&file)?)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+        crate::atomic::write_json(&self.path, &file)
     }
 
     /// A missing or unreadable cache is an empty one: the worst case is a build measured again.

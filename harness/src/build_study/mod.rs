@@ -28,7 +28,7 @@ use crate::run_dir::RunDir;
 use cache::BuildCache;
 use source::Snapshot;
 
-pub const STAGE: &str = "build-study";
+pub const STAGE: &str = contract::results::stages::BUILD_STUDY;
 /// The crate every Rust backend builds on; the second rebuild touches it.
 pub const CORE_CRATE_DIR: &str = "backends/core";
 /// How much of a failed step's log the error quotes.

@@ -18,6 +18,13 @@ use super::sampler::{ProbeOutcome, Samples};
 const TOKENS_PER_DELTA: u64 = 1;
 use crate::chat::{self, Sent};
 
+/// Said of a stopped runtime that nothing in the backend noticed: a backend without a supervisor
+/// of its own (napi: the runtime is the server's own process, so the server stops with it).
+pub const HANG_UNNOTICED: &str = "nothing in the backend noticed the stopped runtime (no 503, \
+     every new request hung): it has no supervisor of its own, so a deployment must add one \
+     outside it, a liveness check that kills and restarts the process when /health goes \
+     unanswered (docs/crash.md#hang-detection)";
+
 /// A stream the stage had in flight, as it ended.
 #[derive(Debug)]
 pub struct Ended {
@@ -136,6 +143,9 @@ pub fn outcome(o: &Observed) -> CrashOutcome {
         ));
     }
     out.blast_radius = Some(radius);
+    if o.fault == Fault::HangRuntime && out.detect_ms.is_none() && !o.server_exited {
+        notes.push(HANG_UNNOTICED.into());
+    }
     let waste = provider_waste(o, fault_ns);
     out.provider_cancelled =
         (waste.dead_streams > 0).then_some(waste.cancelled == waste.dead_streams);

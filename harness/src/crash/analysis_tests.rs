@@ -358,3 +358,21 @@ fn a_dropped_chat_wastes_what_the_provider_sent_after_the_drop() {
     assert_eq!(out.faulted_stream, Some(StreamEnd::Dropped));
     assert_eq!(out.blast_radius.unwrap().scope, BlastScope::Request);
 }
+
+#[test]
+fn a_stopped_runtime_nobody_noticed_says_what_a_deployment_must_add() {
+    let mut o = observed(Fault::HangRuntime);
+    o.survived = false;
+    o.samples.health = vec![HealthSample {
+        sent_ns: 200 * MS,
+        answered_ns: 2_200 * MS,
+        status: None,
+    }];
+    let note = outcome(&o).note.unwrap_or_default();
+    assert!(note.contains(HANG_UNNOTICED), "{note}");
+
+    // A supervisor that answered 503 noticed it: no such note.
+    o.samples.health = health(&[(200, 503), (900, 200)]);
+    o.survived = true;
+    assert!(outcome(&o).note.is_none_or(|n| !n.contains(HANG_UNNOTICED)));
+}

@@ -34,9 +34,9 @@ use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
 
-pub const STAGE: &str = "crash";
+pub const STAGE: &str = contract::results::stages::CRASH;
 /// The stage with `--pool N`: its logs folder and its name in skip records.
-pub const POOL_STAGE: &str = "crash-pool";
+pub const POOL_STAGE: &str = contract::results::stages::CRASH_POOL;
 
 /// How the stage measures; [`Settings::full`] and [`Settings::quick`] are the two the command
 /// line offers, tests shorten the limits.
@@ -69,12 +69,11 @@ const STREAM_CHUNKS: u32 = 100;
 const STREAM_GAP_MS: u64 = 50;
 /// The sampling interval for new requests.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
-/// A healthy one-chunk chat answers in milliseconds even on a loaded machine; the sidecar
-/// hosts' own health probes also give up after 2 s (docs/architecture.md).
+/// A healthy one-chunk chat answers in milliseconds even on a loaded machine; 2 s is also the
+/// bound on a sidecar host's hang detection (docs/crash.md#hang-detection).
 const HANG_AFTER: Duration = Duration::from_secs(2);
-/// A hung sidecar is replaced after about 8 s (three missed 2 s probes, docs/crash.md), and
-/// `http-500` ends after the AI SDK's retries (2 s + 4 s): 20 s watches both through on a
-/// loaded machine.
+/// `http-500` ends after the AI SDK's retries (2 s + 4 s), and a hung sidecar is replaced
+/// within 2 s (docs/crash.md#hang-detection): 20 s watches both through on a loaded machine.
 const WATCH_LIMIT: Duration = Duration::from_secs(20);
 const MIN_WATCH: Duration = Duration::from_secs(1);
 const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(10);

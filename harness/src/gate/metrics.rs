@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use contract::results::{BackendResults, LatencyStats, Results, RoundStats};
 
 /// The reference every overhead is taken against.
-pub use crate::bench::target::DIRECT;
+pub use contract::results::stages::DIRECT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Metric {
@@ -110,7 +110,9 @@ pub fn measured_backends(results: &Results) -> Vec<String> {
     results
         .backends
         .iter()
-        .filter(|(name, b)| !crate::bench::is_reference(name) && b.latency.chunk_transit.is_some())
+        .filter(|(name, b)| {
+            !contract::results::is_reference(name) && b.latency.chunk_transit.is_some()
+        })
         .map(|(name, _)| name.clone())
         .collect()
 }

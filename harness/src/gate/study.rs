@@ -123,8 +123,7 @@ pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
         previous = next;
     }
     let path = previous.join(STUDY_FILE);
-    std::fs::write(&path, serde_json::to_string_pretty(&study)?)
-        .with_context(|| format!("writing {}", path.display()))?;
+    crate::atomic::write_json(&path, &study)?;
     eprintln!("\ngate-study: wrote {}", path.display());
     Ok(study)
 }

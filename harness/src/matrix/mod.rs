@@ -21,7 +21,7 @@ use contract::results::{Matrix, MatrixRow, NotMeasured, PaperVerdict, Results, S
 
 pub use config::{CONFIG_PATH, MatrixConfig};
 
-use crate::{bench, conformance_stage};
+use contract::results::stages;
 use score::{Figures, Scored};
 use units::PaperFigure;
 
@@ -121,7 +121,7 @@ fn competitors(results: &Results, backends: &[String]) -> (Vec<String>, BTreeMap
                 None if any_conformance => Some(
                     r.skipped
                         .iter()
-                        .find(|s| s.stage == conformance_stage::STAGE)
+                        .find(|s| s.stage == stages::CONFORMANCE)
                         .map_or("not verified by conformance in this run".to_owned(), |s| {
                             format!("conformance skipped it: {}", s.reason)
                         }),
@@ -158,8 +158,8 @@ fn stage_of(path: &str) -> &'static str {
     match field {
         "crash" => "crash",
         "build" | "size" | "cold_start_ms" => "build",
-        "conformance" => conformance_stage::STAGE,
-        _ => bench::STAGE,
+        "conformance" => stages::CONFORMANCE,
+        _ => stages::BENCH,
     }
 }
 

@@ -22,7 +22,7 @@ pub mod verdict;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use contract::results::Results;
 
 pub use terminal::write_summary;
@@ -64,18 +64,8 @@ pub fn render_run(run_path: &Path, results: &Results) -> Result<Rendered> {
         report: run_path.join(REPORT_FILE),
         summary: run_path.join(SUMMARY_FILE),
     };
-    write_atomic(&rendered.report, &page)?;
-    write_atomic(&rendered.summary, &summary)?;
+    // Atomic, so a browser or a CI step never reads half a report.
+    crate::atomic::write(&rendered.report, &page)?;
+    crate::atomic::write(&rendered.summary, &summary)?;
     Ok(rendered)
-}
-
-/// Temp file + rename, so a browser or a CI step never reads half a report.
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("report");
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

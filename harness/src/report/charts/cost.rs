@@ -7,7 +7,7 @@ use super::super::format::{and_list, times};
 use super::evidence::{
     Figure, Pick, Targets, absent, each, extremes, grouped, listing, missing, single_bars, spread,
 };
-use crate::bench;
+use contract::results::stages;
 
 pub(super) fn cpu(results: &Results, t: &Targets) -> Result<Figure> {
     let spec = (
@@ -16,7 +16,7 @@ pub(super) fn cpu(results: &Results, t: &Targets) -> Result<Figure> {
         "CPU ms per 1,000 chunks",
     );
     let pick = |r: &BackendResults| r.cpu.as_ref().map(|c| c.ms_per_1000_chunks);
-    let (mut fig, found) = single_bars(results, t, spec, bench::STAGE, None, pick)?;
+    let (mut fig, found) = single_bars(results, t, spec, stages::BENCH, None, pick)?;
     if let Some(((lo_b, lo), (hi_b, hi))) = extremes(&found) {
         fig.caption = format!(
             "The backend's whole process tree used {} of CPU per 1,000 chunks: {hi_b} costs {} \
@@ -42,7 +42,7 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
         ("PSS peak", |r| in_mib(r.memory.as_ref()?.pss_peak_bytes)),
     ];
     let Some(svg) = grouped(results, t, (TITLE, "MiB"), &kinds)? else {
-        return Ok(missing(ID, TITLE, absent(results, bench::STAGE)));
+        return Ok(missing(ID, TITLE, absent(results, stages::BENCH)));
     };
     let mut caption = String::new();
     if let Some(phrase) = spread(&each(results, &t.backends, kinds[0].1), "MiB") {

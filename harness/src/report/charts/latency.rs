@@ -10,7 +10,7 @@ use super::evidence::{
     Figure, HopOf, Points, Targets, absent, each, listing, missing, series, single_bars,
 };
 use super::{Bars, Line, Lines, bars, colour, lines};
-use crate::bench;
+use contract::results::stages;
 
 pub(super) fn overhead(results: &Results, t: &Targets) -> Result<Figure> {
     const ID: &str = "chart-overhead";
@@ -62,7 +62,7 @@ pub(super) fn overhead(results: &Results, t: &Targets) -> Result<Figure> {
         ));
     }
     if svgs.is_empty() {
-        return Ok(missing(ID, TITLE, absent(results, bench::STAGE)));
+        return Ok(missing(ID, TITLE, absent(results, stages::BENCH)));
     }
     Ok(Figure {
         id: ID,
@@ -91,7 +91,7 @@ pub(super) fn load(results: &Results, t: &Targets) -> Result<Figure> {
         (!points.is_empty()).then_some(points)
     });
     if found.is_empty() {
-        return Ok(missing(ID, TITLE, absent(results, bench::STAGE)));
+        return Ok(missing(ID, TITLE, absent(results, stages::BENCH)));
     }
     let index = |b: &str| t.backends.iter().position(|x| x == b).unwrap_or(0);
     let saturation = each(results, &t.backends, |r| r.saturation_rps);
@@ -155,7 +155,7 @@ pub(super) fn calibration(results: &Results, t: &Targets) -> Result<Figure> {
     );
     let pick = |r: &BackendResults| r.latency.chunk_transit.as_ref()?.ipc_floor_multiple;
     let floor = Some((1.0, "the floor".to_owned()));
-    let (mut fig, found) = single_bars(results, t, spec, bench::STAGE, floor, pick)?;
+    let (mut fig, found) = single_bars(results, t, spec, stages::BENCH, floor, pick)?;
     if found.is_empty() {
         return Ok(fig);
     }

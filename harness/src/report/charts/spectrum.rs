@@ -62,7 +62,11 @@ pub(super) fn spectrum(results: &Results, t: &Targets, run: Option<&Path>) -> Re
     let names: Vec<String> = t.backends.iter().chain(&t.references).cloned().collect();
     let found = each(results, &names, |r| r.latency.chunk_transit.clone());
     if found.is_empty() {
-        return Ok(missing(ID, TITLE, absent(results, bench::STAGE)));
+        return Ok(missing(
+            ID,
+            TITLE,
+            absent(results, contract::results::stages::BENCH),
+        ));
     }
     let mut unread: Vec<(String, Vec<String>)> = Vec::new();
     let series = found

@@ -7,7 +7,7 @@ use super::super::charts::evidence::{Targets, absent};
 use super::super::format::{figure, interval, num, times};
 use super::super::tables::{Cell, Table};
 use super::{Body, opt};
-use crate::bench;
+use contract::results::stages;
 
 /// Every load point, as the bench recorded it.
 pub fn load_points(results: &Results) -> Body {
@@ -73,7 +73,7 @@ pub fn load_points(results: &Results) -> Body {
         .collect();
     if rows.is_empty() {
         return Body {
-            after: vec![absent(results, bench::STAGE)],
+            after: vec![absent(results, stages::BENCH)],
             ..Body::default()
         };
     }
@@ -171,7 +171,7 @@ pub fn calibration(results: &Results) -> Body {
             .collect();
     }
     if body.tables.is_empty() {
-        body.after.push(absent(results, bench::STAGE));
+        body.after.push(absent(results, stages::BENCH));
     }
     body
 }

@@ -4,14 +4,14 @@
 use contract::results::{Outcome, Results};
 
 use super::{Body, Verdict, verdicts};
-use crate::browser_stage;
 use crate::report::charts::evidence::Targets;
+use contract::results::stages;
 
 /// The verdict table and every failed case's reason.
 pub fn browser(results: &Results) -> Body {
     verdicts(
         results,
-        browser_stage::STAGE,
+        stages::BROWSER,
         "The chat page every backend serves (useChat from @ai-sdk/react), driven in headless \
          Chromium: text, tool calls, an error, a second turn, Stop mid-stream, and a backend \
          that is down, rate-limited or cuts the stream.",

@@ -15,7 +15,7 @@ use contract::results::{BackendResults, Matrix, Outcome, Results};
 use super::charts::evidence::{Targets, absent, skips};
 use super::format::{and_list, figure, num, times};
 use super::tables::{Cell, Table};
-use crate::conformance_stage;
+use contract::results::stages;
 
 /// A section's content: paragraphs, tables, a list, and closing notes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -111,7 +111,7 @@ pub(super) fn verdicts(
 pub fn conformance(results: &Results) -> Body {
     verdicts(
         results,
-        conformance_stage::STAGE,
+        stages::CONFORMANCE,
         "Later stages measure only backends that passed every case.",
         ["Backend", "Passed", "Failed", "Unsupported"],
         |r| {
