@@ -148,7 +148,9 @@ async fn tool_error_is_a_result_the_model_quotes() {
     );
     // The model reads a tool error as `{"error": text}` (ai@7 with @ai-sdk/openai@4).
     assert!(
-        answer.text().contains(&json!({ "error": message }).to_string()),
+        answer
+            .text()
+            .contains(&json!({ "error": message }).to_string()),
         "{}",
         answer.text()
     );
@@ -236,8 +238,10 @@ async fn without_fault_injection_the_fault_tools_are_unknown_tools() {
     assert_eq!(
         answer.tool_parts(),
         // The part stays static, as `tool-input-start` made it, and keeps its input (ai@7).
-        [json!({"type": "tool-__crash", "toolCallId": "call_0_0", "state": "output-error",
-                "input": {}, "errorText": "unknown tool: __crash"})]
+        [
+            json!({"type": "tool-__crash", "toolCallId": "call_0_0", "state": "output-error",
+                "input": {}, "errorText": "unknown tool: __crash"})
+        ]
     );
     stack.stop().await;
 }
