@@ -107,6 +107,16 @@ pub fn last_delta_ns(answer: &Answer) -> Option<u64> {
         .next_back()
 }
 
+/// When the client received each delta of a stream, in order.
+pub fn delta_times(answer: &Answer) -> Vec<u64> {
+    answer
+        .timed_events()
+        .into_iter()
+        .filter(|t| is_delta(&t.event))
+        .map(|t| t.at_ns)
+        .collect()
+}
+
 fn is_delta(event: &SseEvent) -> bool {
     serde_json::from_str::<serde_json::Value>(&event.data)
         .ok()

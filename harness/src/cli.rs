@@ -19,7 +19,7 @@ use crate::run_dir::RunDir;
 use crate::run_info::clock_seed;
 use crate::schema;
 use crate::stages;
-use crate::{cost, crash, start};
+use crate::{cost, crash, evidence, start};
 use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
@@ -68,6 +68,10 @@ pub enum Command {
     /// blast radius, new requests' statuses, detection, recovery and provider waste
     /// (docs/crash.md).
     Crash(CrashArgs),
+    /// Measured proxies for the notes' rows that are not timings: own code and dependencies,
+    /// what each backend needs per platform, instances side by side and a fixed port twice,
+    /// another local user's probes (docs/report.md#evidence).
+    Evidence(MeasureArgs),
     /// Turn a run's measured figures into cost per 1,000 conversations with
     /// config/prices.toml (docs/cost.md).
     Cost(CostArgs),
@@ -362,6 +366,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let measured = stages::start(&backends, &mut run, &opts).await?;
             Ok(exit(measured == 0))
+        }
+        Command::Evidence(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            let opts = evidence::Options {
+                root: root.clone(),
+                instances: evidence::INSTANCES,
+                ready_timeout: args.ready.timeout(),
+                force: args.force,
+            };
+            stages::evidence(&backends, &mut run, &opts).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Crash(args) => {
             let backends = select(&root, &args.measure.common)?;

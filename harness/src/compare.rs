@@ -1,5 +1,5 @@
 //! `harness compare`: every stage in one run (build -> conformance -> browser -> bench -> start ->
-//! crash -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
+//! crash -> evidence -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
 //! does not hide the others' results: later stages run on whatever they can still measure, and
 //! the exit code says what happened (0 all good, 1 a backend failed something, 2 the harness
 //! could not do its job). A machine without Chromium skips the browser stage with the reason
@@ -15,7 +15,7 @@ use contract::results::{StageSkip, stages as names};
 
 use crate::budget::StageTimer;
 use crate::run_dir::RunDir;
-use crate::{bench, browser_stage, conformance_stage, cost, crash, stages, start};
+use crate::{bench, browser_stage, conformance_stage, cost, crash, evidence, stages, start};
 
 /// What a whole run is asked to do; the command line builds it (`harness compare`).
 #[derive(Debug, Clone)]
@@ -164,6 +164,20 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
     };
     if let Err(e) = stages::crash(&built, run, &crash_opts).await {
         note(Verdict::HarnessFailed, "crash", Some(&e));
+    }
+    timer.finish(&mut run.results);
+
+    // Instances side by side and another user's probes: the same in a quick run and a full
+    // one, since each part is one start per instance (docs/report.md#evidence).
+    let timer = StageTimer::start(names::EVIDENCE, quick);
+    let evidence_opts = evidence::Options {
+        root: root.to_owned(),
+        instances: evidence::INSTANCES,
+        ready_timeout,
+        force: false,
+    };
+    if let Err(e) = stages::evidence(&built, run, &evidence_opts).await {
+        note(Verdict::HarnessFailed, "evidence", Some(&e));
     }
     timer.finish(&mut run.results);
 

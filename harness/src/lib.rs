@@ -18,6 +18,8 @@
 //! - [`gate`]: the latency regression gate;
 //! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
 //!   backend matrix; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
+//! - [`evidence`]: measured proxies for the notes' rows that are not timings (own code and
+//!   dependencies, platform needs, port conflicts, another local user's probes);
 //! - what the measuring stages share: [`chat`] (one chat and how it ended), [`provider`] (the
 //!   mock provider as a process, built when missing);
 //! - [`matrix`]: the decision matrix, computed from a run's results and `config/matrix.toml`;
@@ -41,6 +43,7 @@ pub mod compare;
 pub mod conformance_stage;
 pub mod cost;
 pub mod crash;
+pub mod evidence;
 pub mod gate;
 pub mod matrix;
 pub mod prereq;

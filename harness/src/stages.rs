@@ -13,7 +13,7 @@ use crate::browser_stage;
 use crate::build::{self, BuildOutcome};
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
-use crate::{build_study, cost, crash, matrix, report, size, start};
+use crate::{build_study, cost, crash, evidence, matrix, report, size, start};
 
 /// Builds `backends`, then records the size of what was built and the build study (measured
 /// with `clean_builds`, else reused when cached for these sources); returns the names of those
@@ -104,6 +104,16 @@ pub async fn crash(backends: &[Backend], run: &mut RunDir, opts: &crash::Options
     let matrix = crash::run(backends, run, opts).await?;
     crash::table::write(&mut std::io::stdout().lock(), &matrix)?;
     Ok(matrix.len())
+}
+
+/// Gathers the evidence stage's proxies, prints its table.
+pub async fn evidence(
+    backends: &[Backend],
+    run: &mut RunDir,
+    opts: &evidence::Options,
+) -> Result<()> {
+    evidence::run(backends, run, opts).await?;
+    evidence::write_table(&mut std::io::stdout().lock(), &run.results)
 }
 
 /// Prices what `run` measured with the table at `prices`, prints it.

@@ -7,20 +7,31 @@
 //! (`ai/src/util/retry-with-exponential-backoff.ts`) around a bare reqwest client. It also
 //! bounds each attempt's wait for response headers by the idle timeout.
 //!
+//! The stream is read here, not by async-openai's `create_stream`: that spawns a task which
+//! reads the provider as fast as it sends into an unbounded channel, so a client that stopped
+//! reading made this backend hold the whole answer in memory (docs/crash.md#reader-faults).
+//! [`Provider::stream`] decodes the body only as the chat loop asks for the next chunk, so a
+//! slow client slows the provider through TCP, and async-openai's types and errors still
+//! describe every chunk.
+//!
 //! reqwest is built without TLS: the provider is a loopback URL (`http://127.0.0.1:PORT/v1`).
 
 use std::time::Duration;
 
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
+use std::collections::VecDeque;
+
+use async_openai::error::{OpenAIError, StreamError};
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionResponseStream, ChatCompletionStreamOptions,
-    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest, FunctionObject,
+    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest,
+    CreateChatCompletionStreamResponse, FunctionObject,
 };
+use bytes::Bytes;
+use contract::sse::{SseDecoder, SseEvent};
 use contract::tools::ToolDefinition;
 use futures::future::BoxFuture;
+use futures::{Stream, StreamExt};
 use reqwest::header::HeaderMap;
 
 use crate::UpstreamError;
@@ -80,7 +91,11 @@ pub enum ProviderConfigError {
 /// The provider client every request of the backend shares (connections are pooled).
 #[derive(Debug, Clone)]
 pub struct Provider {
-    client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    service: AiSdkRetry,
+    /// `<base>/chat/completions`.
+    url: String,
+    authorization: String,
     model: String,
     idle_timeout: Duration,
 }
@@ -108,15 +123,11 @@ impl Provider {
             policy: config.retry,
             idle_timeout: config.idle_timeout,
         };
-        let client = Client::with_config(
-            OpenAIConfig::new()
-                .with_api_base(url)
-                .with_api_key(config.api_key),
-        )
-        .with_http_client(http)
-        .with_http_service(service);
         Ok(Self {
-            client,
+            http,
+            service,
+            url: format!("{url}/chat/completions"),
+            authorization: format!("Bearer {}", config.api_key),
             model: config.model,
             idle_timeout: config.idle_timeout,
         })
@@ -144,12 +155,83 @@ impl Provider {
             }),
             ..Default::default()
         };
-        self.client
-            .chat()
-            .create_stream(request)
+        let body =
+            serde_json::to_vec(&request)
+                .map(Bytes::from)
+                .map_err(|e| UpstreamError::Internal {
+                    detail: format!("cannot serialise the provider request: {e}"),
+                })?;
+        let (http, url, authorization) = (
+            self.http.clone(),
+            self.url.clone(),
+            self.authorization.clone(),
+        );
+        let factory = HttpRequestFactory::new(move || {
+            let request = http
+                .post(&url)
+                .header(reqwest::header::AUTHORIZATION, &authorization)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .build();
+            async move { request.map_err(OpenAIError::Reqwest) }
+        });
+        use tower::ServiceExt;
+        let response = self
+            .service
+            .clone()
+            .oneshot(factory)
             .await
-            .map_err(UpstreamError::from_openai)
+            .map_err(UpstreamError::from_openai)?;
+        Ok(Box::pin(chunks_on_demand(response.bytes_stream())))
     }
+}
+
+/// The provider's SSE body as completion chunks, read only as they are asked for (see the
+/// module docs). Mirrors async-openai's own decoding: `[DONE]` ends the stream, a `keepalive`
+/// event is skipped, a chunk that does not parse is `JSONDeserialize`, a broken body is a
+/// `StreamError`.
+fn chunks_on_demand(
+    body: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+) -> impl Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> + Send {
+    struct State<B> {
+        body: std::pin::Pin<Box<B>>,
+        decoder: SseDecoder,
+        ready: VecDeque<SseEvent>,
+        done: bool,
+    }
+    let state = State {
+        body: Box::pin(body),
+        decoder: SseDecoder::new(),
+        ready: VecDeque::new(),
+        done: false,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        loop {
+            if st.done {
+                return None;
+            }
+            if let Some(event) = st.ready.pop_front() {
+                if event.data == "[DONE]" {
+                    return None;
+                }
+                if event.event.as_deref() == Some("keepalive") {
+                    continue;
+                }
+                let chunk = serde_json::from_str(&event.data)
+                    .map_err(|e| OpenAIError::JSONDeserialize(e, event.data.clone()));
+                return Some((chunk, st));
+            }
+            match st.body.next().await {
+                Some(Ok(bytes)) => st.ready.extend(st.decoder.push(&bytes)),
+                Some(Err(e)) => {
+                    st.done = true;
+                    let error = StreamError::EventStream(e.to_string());
+                    return Some((Err(OpenAIError::StreamError(Box::new(error))), st));
+                }
+                None => return None,
+            }
+        }
+    })
 }
 
 /// The tool list in the provider's format, as `@ai-sdk/openai` sends it (non-strict).
@@ -351,5 +433,48 @@ mod tests {
             Provider::new(bad_key),
             Err(ProviderConfigError::BadApiKey)
         ));
+    }
+
+    /// A chunk frame as the provider sends it.
+    const CHUNK: &[u8] = b"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n";
+
+    #[tokio::test]
+    async fn the_body_is_read_only_as_far_as_chunks_are_taken() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // An endless provider: it would fill memory if anything read ahead of the consumer.
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = pulled.clone();
+        let body = futures::stream::repeat_with(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Ok(Bytes::from_static(CHUNK))
+        });
+        let mut chunks = Box::pin(chunks_on_demand(body));
+        for _ in 0..3 {
+            let chunk = chunks.next().await.expect("a chunk").expect("it parses");
+            assert_eq!(chunk.choices.len(), 1);
+        }
+        assert_eq!(
+            pulled.load(Ordering::Relaxed),
+            3,
+            "one body read per chunk taken, none ahead"
+        );
+    }
+
+    #[tokio::test]
+    async fn done_ends_the_chunks_and_a_chunk_that_does_not_parse_is_an_error() {
+        let body = futures::stream::iter([
+            Ok(Bytes::from_static(b": keepalive\n\n")),
+            Ok(Bytes::from_static(CHUNK)),
+            Ok(Bytes::from_static(b"data: [DONE]\n\n")),
+            Ok(Bytes::from_static(CHUNK)),
+        ]);
+        let got: Vec<_> = chunks_on_demand(body).collect().await;
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_ok());
+
+        let bad = futures::stream::iter([Ok(Bytes::from_static(b"data: {not json\n\n"))]);
+        let got: Vec<_> = chunks_on_demand(bad).collect().await;
+        assert!(matches!(got[..], [Err(OpenAIError::JSONDeserialize(..))]));
     }
 }

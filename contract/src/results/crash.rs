@@ -26,11 +26,17 @@ pub enum Fault {
     Stall,
     /// The client drops one response in flight.
     ClientDisconnect,
+    /// Clients that read at a trickle (1 KiB/s) while long streams are produced.
+    SlowReader,
+    /// Clients that stop reading and keep the connection open.
+    StalledReader,
+    /// One stream of 10^5 chunks, read at full speed.
+    LongStream,
 }
 
 impl Fault {
     /// Every fault, in the order reports list them.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 12] = [
         Self::KillRuntime,
         Self::HangRuntime,
         Self::CrashTool,
@@ -40,6 +46,9 @@ impl Fault {
         Self::Truncated,
         Self::Stall,
         Self::ClientDisconnect,
+        Self::SlowReader,
+        Self::StalledReader,
+        Self::LongStream,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,12 +62,24 @@ impl Fault {
             Self::Truncated => "truncated",
             Self::Stall => "stall",
             Self::ClientDisconnect => "client-disconnect",
+            Self::SlowReader => "slow-reader",
+            Self::StalledReader => "stalled-reader",
+            Self::LongStream => "long-stream",
         }
     }
 
     /// The fault named `name`, as [`Fault::name`] spells it.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Faults played by clients that read slowly, not at all, or a very long stream: measured
+    /// by memory and backpressure rather than by survival (docs/crash.md#reader-faults).
+    pub fn is_reader_fault(self) -> bool {
+        matches!(
+            self,
+            Self::SlowReader | Self::StalledReader | Self::LongStream
+        )
     }
 
     /// Faults that act on a JavaScript runtime: they cannot apply to a backend without one.
@@ -98,6 +119,19 @@ pub struct CrashRun {
     pub watch_limit_ms: u64,
     /// `--idle-timeout-s` of the instances that play `stall`.
     pub stall_idle_timeout_s: u64,
+    /// The reader faults: affected streams of `slow-reader` and `stalled-reader`, text chunks
+    /// of each (all due at once), chunks of `long-stream`'s one stream, how long the affected
+    /// readers were held, and their socket receive buffer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_streams: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_chunks: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_stream_chunks: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_watch_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_rcvbuf_bytes: Option<u32>,
     /// 1-minute load average when the stage began and ended (`/proc/loadavg`).
     pub load_avg_start: Option<f64>,
     pub load_avg_end: Option<f64>,
@@ -153,6 +187,31 @@ pub struct CrashOutcome {
     /// Fault -> the stage stopped watching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watched_ms: Option<f64>,
+    /// Reader faults: the streams that read slowly, stopped reading, or ran long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_streams: Option<u32>,
+    /// Reader faults: the peak of the backend's process tree RSS above its level before the
+    /// affected streams began, divided by their number (bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_growth_bytes_per_stream: Option<f64>,
+    /// Reader faults: the backend held the provider back (backpressure reached it) rather
+    /// than taking everything it sent: the median affected provider request had sent less
+    /// than 90% of its text by the end of the watch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_throttled: Option<bool>,
+    /// Reader faults: that median share of its text the provider had sent (0-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_sent_fraction: Option<f64>,
+    /// Reader faults: memory still grew in the last quarter of the watch (more than 10% of
+    /// the peak growth): no bound was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_still_growing: Option<bool>,
+    /// Reader faults: the healthy streams' median chunk transit beside the affected ones
+    /// minus the same in a clean twin run just before (µs), with its 95% interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_overhead_change_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_overhead_change_ci95_us: Option<[f64; 2]>,
 }
 
 impl CrashOutcome {
@@ -187,6 +246,13 @@ impl CrashOutcome {
             provider: None,
             leftover_processes: None,
             watched_ms: None,
+            reader_streams: None,
+            peak_growth_bytes_per_stream: None,
+            provider_throttled: None,
+            provider_sent_fraction: None,
+            memory_still_growing: None,
+            healthy_overhead_change_us: None,
+            healthy_overhead_change_ci95_us: None,
         }
     }
 }

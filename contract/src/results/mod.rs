@@ -14,6 +14,7 @@ mod browser;
 mod conformance;
 mod cost;
 mod crash;
+mod evidence;
 mod latency;
 mod matrix;
 pub mod stages;
@@ -22,6 +23,7 @@ pub use browser::*;
 pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
+pub use evidence::*;
 pub use latency::*;
 pub use matrix::*;
 pub use stages::{StageTime, clean_reference, is_reference};
@@ -169,6 +171,9 @@ pub struct BackendResults {
     /// The chat page in a real browser (the browser stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<Browser>,
+    /// Measured proxies for the notes' rows that are not timings (the evidence stage).
+    #[serde(default, skip_serializing_if = "Evidence::is_empty")]
+    pub evidence: Evidence,
     /// Stages that did not run on this backend, and why (verify before benchmark).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<StageSkip>,

@@ -15,6 +15,7 @@ pub const START: &str = "start";
 pub const CRASH: &str = "crash";
 /// The crash stage run with a pool of sidecars (`harness crash --pool N`).
 pub const CRASH_POOL: &str = "crash-pool";
+pub const EVIDENCE: &str = "evidence";
 pub const COST: &str = "cost";
 pub const REPORT: &str = "report";
 

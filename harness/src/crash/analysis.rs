@@ -81,7 +81,11 @@ pub fn fault_ns(o: &Observed) -> u64 {
     let requests = o.faulted.as_ref().map_or(&[][..], |f| &f.requests[..]);
     let first = requests.first();
     let at = match o.fault {
-        Fault::KillRuntime | Fault::HangRuntime => None,
+        Fault::KillRuntime
+        | Fault::HangRuntime
+        | Fault::SlowReader
+        | Fault::StalledReader
+        | Fault::LongStream => None,
         Fault::ClientDisconnect => o.dropped_ns,
         // The runtime runs the tool once its call is complete, which can be before the
         // provider's answer ends (and a runtime that dies then ends it early).

@@ -66,6 +66,9 @@ pub(super) struct Env<'a> {
 
 /// Measures `fault` on a fresh instance; never fails: what could not be measured says why.
 pub(super) async fn measure(env: &Env<'_>, fault: Fault) -> CrashOutcome {
+    if fault.is_reader_fault() {
+        return super::readers::measure(env, fault).await;
+    }
     if fault.needs_js_runtime() && env.backend.manifest.runtime == Runtime::None {
         return CrashOutcome::not_applicable(format!(
             "{} has no JavaScript runtime (its manifest says runtime = \"none\"): nothing for \
@@ -126,7 +129,12 @@ fn fault_directive(fault: Fault, tag: &str, s: &Settings) -> Directive {
         Fault::MalformedChunk => Scenario::MalformedChunk,
         Fault::Truncated => Scenario::Truncated,
         Fault::Stall => Scenario::Stall,
-        Fault::KillRuntime | Fault::HangRuntime | Fault::ClientDisconnect => Scenario::Text,
+        Fault::KillRuntime
+        | Fault::HangRuntime
+        | Fault::ClientDisconnect
+        | Fault::SlowReader
+        | Fault::StalledReader
+        | Fault::LongStream => Scenario::Text,
     };
     let mut d = chat::directive(scenario, tag, s.stream_chunks, s.stream_gap_ms);
     if matches!(
@@ -283,7 +291,7 @@ async fn wait_for_pool(instance: &BackendInstance, sidecars: u32, limit: Duratio
 }
 
 /// `/health` answers 200 and a new chat completes, each within the hang limit.
-async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bool {
+pub(super) async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bool {
     let limit = env.settings.hang_after;
     let health = env
         .http

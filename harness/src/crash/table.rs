@@ -49,6 +49,9 @@ pub fn summary(o: &CrashOutcome) -> String {
         }
         Applicability::Measured => {}
     }
+    if let Some(streams) = o.reader_streams {
+        return reader_summary(o, streams);
+    }
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
     let survived = match o.survived {
         Some(true) => "yes",
@@ -92,5 +95,32 @@ pub fn summary(o: &CrashOutcome) -> String {
         ms(o.detect_ms),
         ms(o.recovery_chat_ms),
         statuses.join(" ")
+    )
+}
+
+/// A reader fault's line: memory per affected stream, backpressure, the healthy streams.
+fn reader_summary(o: &CrashOutcome, streams: u32) -> String {
+    let kb = o
+        .peak_growth_bytes_per_stream
+        .map_or_else(|| "-".to_owned(), |b| format!("{:.0} KB", b / 1e3));
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    };
+    let change = o.healthy_overhead_change_us.map_or_else(
+        || "-".to_owned(),
+        |c| match o.healthy_overhead_change_ci95_us {
+            Some([lo, hi]) => format!("{c:+.0} us [{lo:+.0}, {hi:+.0}]"),
+            None => format!("{c:+.0} us"),
+        },
+    );
+    format!(
+        "{:<5} {streams} stream(s): peak +{kb}/stream, provider throttled {} ({:.0}% sent), \
+         still growing {}, healthy transit {change}",
+        yes_no(o.survived),
+        yes_no(o.provider_throttled),
+        o.provider_sent_fraction.unwrap_or(f64::NAN) * 100.0,
+        yes_no(o.memory_still_growing),
     )
 }

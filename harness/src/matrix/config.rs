@@ -277,10 +277,18 @@ impl RowConfig {
         if wildcard && metric.ci.is_some() {
             return Err("an aggregate has no interval: drop `ci`".into());
         }
+        // The notes' figures are compared with the measured ones when they are numbers; a row
+        // whose figures are all words ("Low", "Unix-only") shows them beside the measured
+        // proxy, uncompared. A mix is a typo.
+        let words = self
+            .paper
+            .values()
+            .filter(|t| PaperFigure::parse(t, &self.unit).is_none())
+            .count();
         if let Some((backend, text)) = self
             .paper
             .iter()
-            .find(|(_, t)| PaperFigure::parse(t, &self.unit).is_none())
+            .find(|(_, t)| words < self.paper.len() && PaperFigure::parse(t, &self.unit).is_none())
         {
             return Err(format!(
                 "the notes' figure for {backend}, {text:?}, is not a number in `{}`; \
@@ -436,7 +444,11 @@ evidence = "e"
         bad("\"A\" = 5", "\"C\" = 5", "not in [paper.columns]");
         bad("\"BC\" = 3", "\"BC\" = 6", "not 1..=5");
         bad("unit = \"µs\"\nci", "unit = \"B\"\nci", "does not convert");
-        bad("a = \"1ms\"", "a = \"Low\"", "is not a number");
+        bad(
+            "a = \"1ms\" }",
+            "a = \"1ms\", b = \"Low\" }",
+            "is not a number",
+        );
         bad("a = \"1ms\"", "z = \"1ms\"", "not in `backends`");
         bad("lat\"\nunit", "*.lat\"\nunit", "needs an `aggregate`");
         bad("why_weight = \"w\"", "why_weight = \" \"", "why_weight");
@@ -450,6 +462,9 @@ evidence = "e"
             "winner = \"Z\"",
             "not one of [paper.columns]",
         );
+        // The notes' words alone are shown beside a measured proxy, uncompared.
+        let words = CONFIG.replacen("a = \"1ms\" }", "a = \"Low\", b = \"High\" }", 1);
+        assert!(MatrixConfig::parse(&words, "t").is_ok());
         let twice = CONFIG.replacen("id = \"cap\"", "id = \"lat\"", 1);
         let err = MatrixConfig::parse(&twice, "t").unwrap_err().to_string();
         assert!(err.contains("share the id"), "{err}");

@@ -100,6 +100,12 @@ pub fn page(results: &Results, figures: &[Figure], shots: &[Screenshot]) -> Stri
     section(&mut h, "crash", "Crash matrix", &sections::crash(results));
     section(
         &mut h,
+        "proxies",
+        "Measured proxies: maintainability, cross-platform, port conflicts, security",
+        &sections::proxies(results),
+    );
+    section(
+        &mut h,
         "load-points",
         "Load points",
         &sections::load_points(results),

@@ -101,6 +101,9 @@ fn crash_cell(o: &CrashOutcome) -> Cell {
             ..Cell::default()
         };
     }
+    if o.reader_streams.is_some() {
+        return reader_cell(o);
+    }
     let mut parts = Vec::new();
     match o.survived {
         Some(true) => parts.push("survived".to_owned()),
@@ -138,6 +141,50 @@ fn crash_cell(o: &CrashOutcome) -> Cell {
             .flatten()
             .collect::<Vec<_>>()
             .join("; "),
+        )
+        .filter(|d| !d.is_empty()),
+        class,
+        note: None,
+    }
+}
+
+/// A reader fault: memory per affected stream, whether the provider was held back, whether
+/// memory was still growing (red: no bound), and what the healthy streams felt.
+fn reader_cell(o: &CrashOutcome) -> Cell {
+    let mut parts = Vec::new();
+    if let Some(b) = o.peak_growth_bytes_per_stream {
+        parts.push(format!("+{} per stream", figure(b / 1e3, "KB")));
+    }
+    match o.provider_throttled {
+        Some(true) => parts.push("provider held back".to_owned()),
+        Some(false) => parts.push("provider not held back".to_owned()),
+        None => {}
+    }
+    if o.memory_still_growing == Some(true) {
+        parts.push("still growing".to_owned());
+    }
+    if o.survived == Some(false) {
+        parts.push("stopped serving".to_owned());
+    }
+    let class = match (o.survived, o.memory_still_growing, o.provider_throttled) {
+        (Some(false), _, _) | (_, Some(true), _) => Some("bad"),
+        (_, Some(false), Some(true)) => Some("ok"),
+        _ => Some("warn"),
+    };
+    let change = o
+        .healthy_overhead_change_us
+        .map(|c| match o.healthy_overhead_change_ci95_us {
+            Some([lo, hi]) => format!("healthy streams' transit {c:+.0} µs [{lo:+.0}, {hi:+.0}]"),
+            None => format!("healthy streams' transit {c:+.0} µs"),
+        });
+    Cell {
+        text: parts.join(", "),
+        detail: Some(
+            [change, o.note.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "),
         )
         .filter(|d| !d.is_empty()),
         class,

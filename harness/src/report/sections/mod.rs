@@ -5,10 +5,12 @@
 mod bench;
 mod browser;
 mod crash;
+mod proxies;
 
 pub use bench::{calibration, load_points};
 pub use browser::{browser, screenshots};
 pub use crash::crash;
+pub use proxies::proxies;
 
 use contract::results::{BackendResults, Matrix, Outcome, Results};
 

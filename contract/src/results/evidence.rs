@@ -1,0 +1,167 @@
+//! `backends.<name>.evidence`: the evidence stage's measured proxies for the notes' rows that
+//! are not timings (Maintainability, Cross-platform, Port Conflicts, Security). Each part is
+//! raw figures and the checks behind them, so a reader can recount them; the method of each is
+//! in docs/report.md#evidence. A part the stage did not gather is absent, never zero.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What the evidence stage gathered for one backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintainability: Option<Maintainability>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_platform: Option<CrossPlatform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_conflicts: Option<PortConflicts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
+}
+
+impl Evidence {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// The project's own code a backend builds from, and what it depends on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Maintainability {
+    /// Non-blank lines of the project's own source files the backend's manifest builds from.
+    pub own_lines: u64,
+    pub own_files: u32,
+    /// Of `own_lines`, those in files another backend also builds from (each backend is charged
+    /// every line it builds from: see `rule`).
+    pub shared_lines: u64,
+    /// Per language (`Rust`, `JavaScript`, ...): files and non-blank lines.
+    #[serde(default)]
+    pub languages: BTreeMap<String, CodeCount>,
+    /// The workspace crates and Node packages counted.
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// How shared code is attributed.
+    pub rule: String,
+    /// Registry crates the backend's own crates name directly (normal and build edges, the
+    /// host platform's).
+    pub crates_direct: u32,
+    /// Every registry crate compiled into it (normal and build edges, the host platform's).
+    pub crates_transitive: u32,
+    /// npm packages the shipped Node packages' lockfiles list as dependencies (not dev).
+    pub npm_direct: u32,
+    /// Every non-dev package in those lockfiles.
+    pub npm_transitive: u32,
+    /// `crates_transitive + npm_transitive`.
+    pub dependencies_transitive: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CodeCount {
+    pub files: u32,
+    pub lines: u64,
+}
+
+/// What a backend needs from the platform, read from its code and manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CrossPlatform {
+    /// The manifest's artifacts that are compiled for one platform (an executable, a Node
+    /// addon), with what they are.
+    #[serde(default)]
+    pub native_artifacts: Vec<NativeArtifact>,
+    /// The platforms the count below is taken over, and whether this machine can build each.
+    #[serde(default)]
+    pub platforms: Vec<PlatformBuild>,
+    /// Native artifacts times platforms: the builds a release for every listed platform needs.
+    pub native_builds: u32,
+    /// Runtimes a deployment ships beside the artifacts (`node`).
+    #[serde(default)]
+    pub runtimes: Vec<String>,
+    /// OS-specific APIs found in the backend's own code, per API, with where.
+    #[serde(default)]
+    pub os_specific: Vec<OsApiUse>,
+    /// How many of the listed OS-specific APIs its own code uses (the matrix's figure).
+    pub os_specific_apis: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NativeArtifact {
+    pub path: String,
+    /// `executable` (one per OS and CPU) or `node-addon` (one per OS, CPU and libc, loaded by
+    /// a Node of the same platform).
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlatformBuild {
+    /// A Rust target triple.
+    pub target: String,
+    pub buildable_here: bool,
+    /// Why this machine cannot build for it (no guess at whether the code would compile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OsApiUse {
+    /// `unix-socket`, `posix-signals`, `prctl`, `procfs`, `unix-permissions`.
+    pub api: String,
+    /// The patterns searched for.
+    pub patterns: Vec<String>,
+    /// `file:line` of each match, relative to the repository root.
+    pub sites: Vec<String>,
+}
+
+/// Instances started side by side, and a fixed port set twice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PortConflicts {
+    /// Instances started at once, each with `--listen 127.0.0.1:0`.
+    pub instances: u32,
+    /// Of those, how many failed to start (each failure quoted in `failures`).
+    pub failed_binds: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+    /// Two instances with one fixed `--listen` port: how many failed to start (1 is right).
+    pub fixed_port_failed_binds: u32,
+    /// The second instance's error as the operator reads it (its stderr's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_port_error: Option<String>,
+    /// Whether that error names the port and says it is in use.
+    pub error_names_port: bool,
+    pub error_says_in_use: bool,
+    /// Entries left in the instances' temp directory after every instance stopped.
+    #[serde(default)]
+    pub left_behind: Vec<String>,
+    /// Failed binds with kernel-chosen ports + files left behind + fixed-port checks not met +
+    /// a fixed port bound twice (the matrix's figure; 0 is clean).
+    pub problems: u32,
+}
+
+/// Probes another local user makes against a running backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Security {
+    /// The user the probes ran as (`nobody`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_user: Option<String>,
+    /// Why no probe ran on this machine; `attempts` and `succeeded` are then absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Probe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// Probes that reached what they aimed at (the goal is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Probe {
+    /// What was tried (`read /proc/123/environ for the API key`, `GET /health on
+    /// unix:/tmp/.../chat-0.sock without its credential`).
+    pub what: String,
+    pub succeeded: bool,
+    /// What the probe saw (an HTTP status, an errno).
+    pub saw: String,
+}

@@ -1,0 +1,185 @@
+//! `harness evidence`: measured proxies for the notes' rows that are not timings, recorded as
+//! `backends.<name>.evidence`:
+//!
+//! - maintainability: the project's own code each backend's manifest builds from (lines and
+//!   languages) and its dependencies (crates from `cargo metadata`, npm packages from the
+//!   lockfiles it ships);
+//! - cross-platform: the native artifacts it needs per platform, the runtimes it ships and the
+//!   OS-specific APIs of its own code;
+//! - port conflicts: instances side by side and a fixed port twice, failed binds and leftovers;
+//! - security: another local user's probes against a running instance.
+//!
+//! The first two read files and need no build; the last two start the backend, so they run on
+//! the backends that passed conformance (verify before benchmark). Methods, and what each proxy
+//! cannot see: docs/report.md#evidence.
+
+pub mod code;
+pub mod deps;
+pub mod platform;
+pub mod ports;
+pub mod security;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use contract::results::{Evidence, Maintainability};
+
+use conformance::manifest::Backend;
+
+use crate::provider;
+use crate::run_dir::RunDir;
+use crate::verify;
+
+pub const STAGE: &str = contract::results::stages::EVIDENCE;
+/// Instances started side by side: two per core of the two-core machine the project is
+/// measured on, enough for a clash of kernel-chosen ports to show (docs/report.md#port-conflicts).
+pub const INSTANCES: u32 = 4;
+/// How shared code is attributed (docs/report.md#maintainability).
+pub const ATTRIBUTION: &str = "every backend is charged every line it builds from: a file two \
+    backends build counts for both (shared_lines says how much of a total is shared)";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    pub instances: u32,
+    pub ready_timeout: Duration,
+    /// Start backends that did not pass conformance in this run.
+    pub force: bool,
+}
+
+/// Gathers the evidence of `backends` into `run`, saving after each part.
+pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
+    let root = opts.root.as_path();
+    // The file-read parts failing (no cargo metadata) must not cost the parts that start the
+    // backends, and the other way round: each is recorded as far as it got.
+    if let Err(e) = statics(root, backends, run) {
+        eprintln!("maintainability and cross-platform evidence not gathered: {e:#}");
+    }
+    run.save()?;
+
+    let chosen = verify::verified_in_run(run, backends, root, STAGE, opts.force);
+    run.save()?;
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let profile = run.run().profile.clone();
+    let logs = run.logs(STAGE);
+    let mock = provider::start(root, &profile, &logs).await?;
+    let cfg = provider::start_settings(root, &profile, &mock, opts.ready_timeout);
+    let user = security::probe_user();
+    for backend in &chosen {
+        let name = backend.name();
+        let log_dir = logs.join(name);
+        match ports::measure(backend, &cfg, opts.instances, &log_dir, &user).await {
+            Ok((ports, security)) => {
+                let e = &mut run.results.backend_mut(name).evidence;
+                e.port_conflicts = Some(ports);
+                e.security = Some(security);
+            }
+            Err(err) => eprintln!("[{name}] port conflicts and security not measured: {err:#}"),
+        }
+        run.save()?;
+    }
+    mock.stop().await;
+    Ok(())
+}
+
+/// Maintainability and cross-platform evidence, read from files.
+fn statics(root: &Path, backends: &[Backend], run: &mut RunDir) -> Result<()> {
+    let graph = deps::CargoGraph::load(root)?;
+    let installed = platform::installed_targets();
+    let owned: Vec<(String, code::OwnCode)> = backends
+        .iter()
+        .map(|b| (b.name().to_owned(), code::own_code(root, b, &graph)))
+        .collect();
+    let mut builders: BTreeMap<&Path, u32> = BTreeMap::new();
+    for (_, own) in &owned {
+        for f in &own.files {
+            *builders.entry(f.as_path()).or_default() += 1;
+        }
+    }
+    for (backend, (name, own)) in backends.iter().zip(&owned) {
+        let languages = code::languages(root, &own.files);
+        let shared_lines = own
+            .files
+            .iter()
+            .filter(|f| builders.get(f.as_path()).is_some_and(|n| *n > 1))
+            .map(|f| code::file_lines(root, f))
+            .sum();
+        let (crates_direct, crates_transitive) = graph
+            .package_in(&code::backend_dir(root, backend))
+            .map_or((0, 0), |id| graph.registry_counts(&id));
+        let (mut npm_direct, mut npm_transitive) = (0, 0);
+        for prefix in code::npm_prefixes(backend) {
+            let lock = root.join(&prefix).join("package-lock.json");
+            let Ok(text) = std::fs::read_to_string(&lock) else {
+                continue;
+            };
+            let (d, t) = deps::npm_counts(&serde_json::from_str(&text)?);
+            npm_direct += d;
+            npm_transitive += t;
+        }
+        let maintainability = Maintainability {
+            own_lines: languages.values().map(|c| c.lines).sum(),
+            own_files: languages.values().map(|c| c.files).sum(),
+            shared_lines,
+            languages,
+            components: own.components.clone(),
+            rule: ATTRIBUTION.to_owned(),
+            crates_direct,
+            crates_transitive,
+            npm_direct,
+            npm_transitive,
+            dependencies_transitive: crates_transitive + npm_transitive,
+        };
+        let cross = platform::gather(root, backend, &own.files, &installed);
+        let e = &mut run.results.backend_mut(name).evidence;
+        e.maintainability = Some(maintainability);
+        e.cross_platform = Some(cross);
+    }
+    Ok(())
+}
+
+/// The terminal table of the stage.
+pub fn write_table(
+    out: &mut impl std::io::Write,
+    results: &contract::results::Results,
+) -> Result<()> {
+    writeln!(
+        out,
+        "{:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
+        "backend", "own lines", "crates", "npm", "os-api", "natives", "port prob", "sec hits"
+    )?;
+    for (name, b) in &results.backends {
+        let e: &Evidence = &b.evidence;
+        if e.is_empty() {
+            continue;
+        }
+        let m = e.maintainability.as_ref();
+        let c = e.cross_platform.as_ref();
+        let dash = || "-".to_owned();
+        let sec = e.security.as_ref().map_or_else(dash, |s| {
+            match (s.succeeded, s.attempts, &s.skipped) {
+                (Some(hit), Some(of), _) => format!("{hit}/{of}"),
+                (_, _, Some(_)) => "skipped".to_owned(),
+                _ => dash(),
+            }
+        });
+        writeln!(
+            out,
+            "{name:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
+            m.map_or_else(dash, |m| m.own_lines.to_string()),
+            m.map_or_else(dash, |m| m.crates_transitive.to_string()),
+            m.map_or_else(dash, |m| m.npm_transitive.to_string()),
+            c.map_or_else(dash, |c| c.os_specific_apis.to_string()),
+            c.map_or_else(dash, |c| c.native_builds.to_string()),
+            e.port_conflicts
+                .as_ref()
+                .map_or_else(dash, |p| p.problems.to_string()),
+            sec,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! The evidence stage's raw figures beside the matrix's stars: each is a measured proxy for one
+//! of the notes' criteria, shown with what it counted (docs/report.md#evidence).
+
+use contract::results::{Evidence, Results};
+
+use super::super::charts::evidence::{Targets, absent};
+use super::super::format::NOT_MEASURED;
+use super::super::tables::{Cell, Table};
+use super::{Body, header};
+
+type Line = (&'static str, fn(&Evidence) -> Option<String>);
+
+/// One line per figure, backends across.
+const LINES: [Line; 8] = [
+    ("Maintainability: own code (non-blank lines, files)", |e| {
+        let m = e.maintainability.as_ref()?;
+        let langs: Vec<String> = m
+            .languages
+            .iter()
+            .map(|(l, c)| format!("{l} {}", c.lines))
+            .collect();
+        Some(format!(
+            "{} in {} files ({})",
+            m.own_lines,
+            m.own_files,
+            langs.join(", ")
+        ))
+    }),
+    (
+        "Maintainability: of which shared with another backend",
+        |e| Some(e.maintainability.as_ref()?.shared_lines.to_string()),
+    ),
+    ("Maintainability: crates direct / transitive", |e| {
+        let m = e.maintainability.as_ref()?;
+        Some(format!("{} / {}", m.crates_direct, m.crates_transitive))
+    }),
+    ("Maintainability: npm packages direct / transitive", |e| {
+        let m = e.maintainability.as_ref()?;
+        Some(format!("{} / {}", m.npm_direct, m.npm_transitive))
+    }),
+    ("Cross-platform: OS-specific APIs in own code", |e| {
+        let c = e.cross_platform.as_ref()?;
+        let apis: Vec<String> = c
+            .os_specific
+            .iter()
+            .map(|u| format!("{} ({} sites)", u.api, u.sites.len()))
+            .collect();
+        Some(if apis.is_empty() {
+            "none".to_owned()
+        } else {
+            apis.join(", ")
+        })
+    }),
+    (
+        "Cross-platform: native builds for the listed platforms",
+        |e| {
+            let c = e.cross_platform.as_ref()?;
+            let kinds: Vec<&str> = c.native_artifacts.iter().map(|a| a.kind.as_str()).collect();
+            let here = c.platforms.iter().filter(|p| p.buildable_here).count();
+            let runtimes = if c.runtimes.is_empty() {
+                String::new()
+            } else {
+                format!(" + runtime {}", c.runtimes.join(", "))
+            };
+            Some(format!(
+                "{} ({} × {} platforms{runtimes}); {here} buildable here",
+                c.native_builds,
+                kinds.join(", "),
+                c.platforms.len()
+            ))
+        },
+    ),
+    (
+        "Port conflicts: failed binds, fixed port, left behind",
+        |e| {
+            let p = e.port_conflicts.as_ref()?;
+            Some(format!(
+                "{} of {} side by side failed; fixed port: {} of 2 refused, error names the port: \
+             {}, says in use: {}; {} left behind",
+                p.failed_binds,
+                p.instances,
+                p.fixed_port_failed_binds,
+                yes(p.error_names_port),
+                yes(p.error_says_in_use),
+                p.left_behind.len()
+            ))
+        },
+    ),
+    ("Security: probes as another user that succeeded", |e| {
+        let s = e.security.as_ref()?;
+        Some(match (s.succeeded, s.attempts, &s.skipped) {
+            (Some(hit), Some(of), _) => format!(
+                "{hit} of {of} (as {})",
+                s.probe_user.as_deref().unwrap_or("?")
+            ),
+            (_, _, Some(why)) => format!("skipped: {why}"),
+            _ => return None,
+        })
+    }),
+];
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// The proxies table, then every security probe that succeeded and the first line of every
+/// second fixed-port instance's error, as its operator reads it.
+pub fn proxies(results: &Results) -> Body {
+    let t = Targets::of(results);
+    let evidence = |b: &String| results.backends.get(b).map(|r| &r.evidence);
+    if t.backends
+        .iter()
+        .all(|b| evidence(b).is_none_or(Evidence::is_empty))
+    {
+        return Body {
+            after: vec![absent(results, contract::results::stages::EVIDENCE)],
+            ..Body::default()
+        };
+    }
+    let rows = LINES
+        .iter()
+        .map(|(name, read)| {
+            let mut row = vec![Cell::plain(*name)];
+            row.extend(
+                t.backends
+                    .iter()
+                    .map(|b| match evidence(b).and_then(*read) {
+                        Some(text) => Cell::plain(text),
+                        None => Cell {
+                            text: NOT_MEASURED.into(),
+                            class: Some("nm"),
+                            ..Cell::default()
+                        },
+                    }),
+            );
+            row
+        })
+        .collect();
+    let mut items = Vec::new();
+    for b in &t.backends {
+        let Some(e) = evidence(b) else { continue };
+        if let Some(s) = &e.security {
+            for p in s.probes.iter().filter(|p| p.succeeded) {
+                items.push(format!("{b}: probe succeeded: {} ({})", p.what, p.saw));
+            }
+        }
+        if let Some(msg) = e
+            .port_conflicts
+            .as_ref()
+            .and_then(|p| p.fixed_port_error.as_ref())
+        {
+            let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            items.push(format!("{b}: a fixed port bound twice: {first}"));
+        }
+    }
+    Body {
+        before: vec![
+            "Measured proxies for criteria the notes scored by hand: each counts something a \
+             reader can recount, and none is the criterion itself (docs/report.md#evidence)."
+                .to_owned(),
+        ],
+        tables: vec![Table {
+            header: header("Proxy", &t.backends),
+            rows,
+        }],
+        items,
+        after: Vec::new(),
+    }
+}
