@@ -195,8 +195,8 @@ pub struct CrashOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_growth_bytes_per_stream: Option<f64>,
     /// Reader faults: the backend held the provider back (backpressure reached it) rather
-    /// than taking everything it sent: the median affected provider request had sent less
-    /// than 90% of its text by the end of the watch.
+    /// than taking everything it sent: at the end of the hold most sampled affected provider
+    /// requests were incomplete and had sent nothing for a second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_throttled: Option<bool>,
     /// Reader faults: that median share of its text the provider had sent (0-1).
