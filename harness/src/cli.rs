@@ -80,6 +80,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
+    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
+    Deploy {
+        #[arg(long)]
+        validate_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -213,6 +218,14 @@ pub struct BenchArgs {
     /// become a deliberate regression), beside a clean instance the change is read against.
     #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
     pub inject_delay_us: Vec<(String, u64)>,
+    /// `NAME=MICROSECONDS`: run backend NAME burning that much CPU per text chunk, beside a
+    /// clean instance; the CPU at load of both reads the burn back (docs/bench.md#cpu-at-load).
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_cpu_us: Vec<(String, u64)>,
+    /// The CPUs the systems under test are pinned to, e.g. `1` or `2-3` (default: the last
+    /// one); the load client runs on the others (docs/bench.md#confinement).
+    #[arg(long, value_parser = bench::confine::parse_sut_cpus)]
+    pub sut_cpus: Option<bench::confine::CpuList>,
     /// Measure backends that did not pass conformance on this build.
     #[arg(long)]
     pub force: bool,
@@ -239,6 +252,8 @@ impl BenchArgs {
             load: !self.no_load,
             ready_timeout: self.ready.timeout(),
             seed: self.seed.unwrap_or_else(clock_seed),
+            sut_cpus: self.sut_cpus.clone().map(|l| l.0),
+            inject_cpu_us: self.inject_cpu_us.clone(),
         }
     }
 }
@@ -335,6 +350,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
+        Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
             stages::report(&root, &mut run, args.browser)?;
@@ -443,6 +459,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     load: args.load,
                     ready_timeout: args.ready.timeout(),
                     seed,
+                    sut_cpus: None,
+                    inject_cpu_us: Vec::new(),
                 },
             };
             let study = gate::study::run(&backends, &opts).await?;

@@ -126,6 +126,8 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         load: true,
         ready_timeout,
         seed: opts.seed,
+        sut_cpus: None,
+        inject_cpu_us: Vec::new(),
     };
     if let Err(e) = stages::bench(&built, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));

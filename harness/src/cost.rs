@@ -1,8 +1,9 @@
 //! `harness cost`: money per 1,000 conversations per backend, from the price table
 //! (`config/prices.toml`) and what the run measured:
 //!
-//! - CPU: the bench stage's CPU time per conversation (`cpu.ms_per_conversation`) at the
-//!   CPU-hour price;
+//! - CPU: the bench stage's CPU time per conversation at load (`cpu_at_load.ms_per_conversation`;
+//!   a run without it: `cpu.ms_per_conversation`, over the latency rounds) at the CPU-hour
+//!   price;
 //! - memory: a deployment sized for its saturation rate holds its peak memory while it serves
 //!   `saturation_rps` conversations a second, so one conversation costs peak GiB x (1 /
 //!   saturation_rps) seconds at the GiB-hour price (PSS when the bench measured it, else RSS);
@@ -124,9 +125,14 @@ pub fn price(b: &BackendResults, prices: &Prices, shown_as: &str) -> Cost {
         }
         value
     };
+    let cpu_ms = b
+        .cpu_at_load
+        .as_ref()
+        .map(|c| c.ms_per_conversation)
+        .or(b.cpu.as_ref().map(|c| c.ms_per_conversation));
     let cpu = need(
-        b.cpu.as_ref().map(|c| c.ms_per_conversation),
-        "cpu.ms_per_conversation (bench stage)",
+        cpu_ms,
+        "cpu_at_load.ms_per_conversation or cpu.ms_per_conversation (bench stage)",
     )
     .map(|ms| CONVERSATIONS * ms / MS_PER_HOUR * prices.cpu_hour.price);
 

@@ -16,6 +16,8 @@
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
+//! - [`deploy`]: the deployments of `deploy/` (images, compose, systemd, Kubernetes) and their
+//!   static validation;
 //! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
 //!   backend matrix; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
 //! - [`evidence`]: measured proxies for the notes' rows that are not timings (own code and
@@ -42,7 +44,9 @@ pub mod cli;
 pub mod compare;
 pub mod conformance_stage;
 pub mod cost;
+pub mod cpu_meter;
 pub mod crash;
+pub mod deploy;
 pub mod evidence;
 pub mod gate;
 pub mod matrix;
@@ -50,6 +54,7 @@ pub mod prereq;
 pub mod procfs;
 pub mod progress;
 pub mod provider;
+pub mod relay;
 pub mod report;
 pub mod run_dir;
 pub mod run_info;

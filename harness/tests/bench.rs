@@ -36,6 +36,8 @@ fn options(force: bool, load: bool) -> bench::Options {
         load,
         ready_timeout: HANG_GUARD,
         seed: 7,
+        sut_cpus: None,
+        inject_cpu_us: Vec::new(),
     }
 }
 
@@ -104,6 +106,23 @@ async fn a_quick_bench_of_two_backends_validates_against_the_schema() {
     assert!(bench.noise.mock_lateness_us.is_some());
     let calibration = r.calibration.as_ref().unwrap();
     assert!(calibration.uds_rtt_us.is_some() && calibration.tcp_rtt_us.is_some());
+
+    let confinement = bench.confinement.as_ref().unwrap();
+    assert!(!confinement.sut_cpus.is_empty() && !confinement.client_cpus.is_empty());
+    assert_eq!(
+        confinement.sut_nice, 0,
+        "the targets do not keep the client's priority"
+    );
+    for name in ["relay", "rust-only", "unix"] {
+        let cpu = r.backends[name].cpu_at_load.as_ref().unwrap();
+        assert!(cpu.ms_per_conversation > 0.0, "{name}: {cpu:?}");
+        assert_eq!(cpu.window_ms_per_conversation.len(), 3, "{name}");
+        assert!(r.backends[name].capacity.is_some(), "{name}");
+    }
+    assert!(
+        r.backends["direct"].cpu_at_load.is_none(),
+        "direct's cost is the mock's"
+    );
 }
 
 #[tokio::test]
@@ -181,6 +200,11 @@ fn bad_flags_exit_2_with_what_is_wrong() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--inject-delay-us"), "{bad}: {err}");
     }
+
+    let out = harness_cli(&root, &["bench", "--sut-cpus", "4096"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CPU 4096 does not exist"), "{err}");
 }
 
 /// A root of its own (so the run folder is a temp one) that borrows the repository's built

@@ -27,7 +27,8 @@ pub struct ServerArgs {
     /// Per-client limit on POST /api/chat: `N/min`, or `off` for benchmarks.
     #[arg(long, default_value = "10/min")]
     pub rate_limit: RateLimit,
-    /// Adds the `__crash` and `__panic` tools and allows `--inject-delay-us`. Never in
+    /// Adds the `__crash` and `__panic` tools and allows `--inject-delay-us` and
+    /// `--inject-cpu-us`. Never in
     /// production.
     #[arg(long)]
     pub enable_fault_injection: bool,
@@ -35,6 +36,10 @@ pub struct ServerArgs {
     /// regression for the bench stage's self-check (docs/bench.md#self-check).
     #[arg(long, requires = "enable_fault_injection", value_name = "N")]
     pub inject_delay_us: Option<u64>,
+    /// Burns this many microseconds of CPU per text chunk before it is forwarded: a known cost
+    /// the bench stage's CPU at load must read back (docs/bench.md#cpu-at-load).
+    #[arg(long, requires = "enable_fault_injection", value_name = "N")]
+    pub inject_cpu_us: Option<u64>,
     /// An upstream silent this many seconds ends the stream with an error.
     #[arg(
         long,

@@ -39,6 +39,8 @@ pub(crate) struct Shell<B> {
     pub shutdown: CancellationToken,
     /// `--inject-delay-us`: how long each text chunk is held (fault injection only).
     pub inject_delay: Option<Duration>,
+    /// `--inject-cpu-us`: CPU burnt per text chunk (fault injection only).
+    pub inject_cpu: Option<Duration>,
 }
 
 pub(crate) async fn health<B: ChatBackend>(State(shell): State<Arc<Shell<B>>>) -> Response {
@@ -96,6 +98,7 @@ pub(crate) async fn chat<B: ChatBackend>(
     let body = shell.backend.chat(chat_request, cancel).await?;
     let mut stream = ShellStream::new(body, shell.shutdown.clone(), guard);
     stream.inject_delay = shell.inject_delay;
+    stream.inject_cpu = shell.inject_cpu;
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = StatusCode::OK;
     for (name, value) in contract::UI_STREAM_HEADERS {
@@ -131,6 +134,7 @@ struct ShellStream {
     frames_sent: u64,
     started: Instant,
     inject_delay: Option<Duration>,
+    inject_cpu: Option<Duration>,
 }
 
 /// How a chat stream ended, for the log line.
@@ -152,6 +156,7 @@ impl ShellStream {
             frames_sent: 0,
             started: Instant::now(),
             inject_delay: None,
+            inject_cpu: None,
         }
     }
 
@@ -210,6 +215,12 @@ impl Stream for ShellStream {
                 let held = u32::try_from(inject::text_chunks_in(frame)).unwrap_or(u32::MAX);
                 if held > 0 {
                     inject::hold(delay * held);
+                }
+            }
+            if let Some(cpu) = self.inject_cpu {
+                let burnt = u32::try_from(inject::text_chunks_in(frame)).unwrap_or(u32::MAX);
+                if burnt > 0 {
+                    inject::burn(cpu * burnt);
                 }
             }
         }

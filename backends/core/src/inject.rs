@@ -2,6 +2,8 @@
 //! `--enable-fault-injection` only) holds every text chunk N µs before the shell forwards it,
 //! a regression of known size that the bench stage must read back (docs/bench.md#self-check).
 //! It lives in the shell every backend serves through, so it costs each architecture the same.
+//! `--inject-cpu-us N` burns N µs of this thread's CPU per text chunk instead: a cost of known
+//! size that the bench stage's CPU at load must read back (docs/bench.md#cpu-at-load).
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,24 @@ pub fn hold(delay: Duration) {
     }
 }
 
+/// This thread's CPU time.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Spins until this thread has used `cpu` of CPU time: on a shared core a wall-clock spin
+/// would burn less than asked whenever it is preempted.
+pub fn burn(cpu: Duration) {
+    let until = thread_cpu() + cpu;
+    while thread_cpu() < until {
+        std::hint::spin_loop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +62,13 @@ data: {"type":"finish"}
 "#;
         assert_eq!(text_chunks_in(piece), 2);
         assert_eq!(text_chunks_in(b"data: [DONE]\n\n"), 0);
+    }
+
+    #[test]
+    fn burns_the_cpu_asked() {
+        let before = thread_cpu();
+        burn(Duration::from_micros(500));
+        assert!(thread_cpu() - before >= Duration::from_micros(500));
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub struct CoreState {
     limiter: Option<Arc<RateLimiter>>,
     shutdown: CancellationToken,
     inject_delay: Option<Duration>,
+    inject_cpu: Option<Duration>,
 }
 
 impl CoreState {
@@ -48,6 +49,7 @@ impl CoreState {
             limiter: RateLimiter::new(rate_limit).map(Arc::new),
             shutdown: CancellationToken::new(),
             inject_delay: None,
+            inject_cpu: None,
         }
     }
 
@@ -58,6 +60,10 @@ impl CoreState {
         let mut state = Self::new(toolbox, args.rate_limit);
         state.inject_delay = args
             .inject_delay_us
+            .filter(|_| args.enable_fault_injection)
+            .map(Duration::from_micros);
+        state.inject_cpu = args
+            .inject_cpu_us
             .filter(|_| args.enable_fault_injection)
             .map(Duration::from_micros);
         Ok(state)
@@ -89,6 +95,7 @@ pub fn router<B: ChatBackend>(backend: Arc<B>, state: CoreState) -> Router {
         limiter: state.limiter.clone(),
         shutdown: state.shutdown.clone(),
         inject_delay: state.inject_delay,
+        inject_cpu: state.inject_cpu,
     });
     let chat = Router::new()
         .route("/api/chat", post(chat_route::chat::<B>))

@@ -40,6 +40,12 @@ pub struct HttpTransport {
     /// which an external sidecar cannot know).
     #[arg(long = "tools-token", env = TOOLS_TOKEN_VAR, hide_env_values = true)]
     pub tools_token: Option<String>,
+
+    /// External mode: the loopback port of the tool listener (default 0, the kernel picks),
+    /// so a sidecar started by someone else (a container sharing this network namespace, a
+    /// second unit) can be told `LEANSPEC_TOOLS_URL` before this server starts.
+    #[arg(long = "tools-port", value_name = "PORT", default_value_t = 0)]
+    pub tools_port: u16,
 }
 
 impl Transport for HttpTransport {
@@ -58,7 +64,11 @@ impl Transport for HttpTransport {
             SidecarMode::Managed => None,
         }
         .unwrap_or_else(random_bearer_token);
-        let listener = bind_loopback().context("cannot open the loopback tool listener")?;
+        let port = match mode {
+            SidecarMode::External => self.tools_port,
+            SidecarMode::Managed => 0,
+        };
+        let listener = bind_loopback(port).context("cannot open the loopback tool listener")?;
         let addr = listener.local_addr()?;
         // A tool result must leave at once, not wait for the ACK of the previous write.
         let listener = listener.tap_io(|tcp| {
@@ -157,8 +167,8 @@ impl Endpoint for HttpEndpoint {
 }
 
 /// A loopback listener on a port the kernel picks.
-fn bind_loopback() -> io::Result<TcpListener> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+fn bind_loopback(port: u16) -> io::Result<TcpListener> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
     listener.set_nonblocking(true)?;
     TcpListener::from_std(listener)
 }
@@ -205,5 +215,38 @@ mod tests {
         assert!(transport.endpoint(&env, "http://10.1.2.3:4000").is_err());
         assert!(transport.endpoint(&env, "unix:/run/x.sock").is_err());
         assert!(!format!("{env:?}").contains("t0ken"), "{env:?}");
+    }
+
+    #[tokio::test]
+    async fn an_external_tool_listener_binds_the_port_it_was_given_on_loopback_only() {
+        let free = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|probe| probe.local_addr())
+            .expect("a free port")
+            .port();
+        let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/specs");
+        let store = leanspec_core::SpecStore::load(&specs).expect("the fixture corpus loads");
+        let tools = Toolbox::new(std::sync::Arc::new(store), false);
+        let transport = HttpTransport {
+            tools_port: free,
+            tools_token: Some("shared".into()),
+            ..HttpTransport::default()
+        };
+        let dir = std::env::temp_dir();
+        let external = transport
+            .open_tool_listener(tools.clone(), &dir, SidecarMode::External)
+            .expect("the tool listener opens");
+        let url = external
+            .callback
+            .get(TOOLS_URL_VAR)
+            .and_then(|u| u.to_str());
+        assert_eq!(url, Some(format!("http://127.0.0.1:{free}").as_str()));
+        // A managed sidecar is told its URL, so the flag does not apply to it.
+        let managed = transport
+            .open_tool_listener(tools, &dir, SidecarMode::Managed)
+            .expect("the tool listener opens");
+        let url = managed.callback.get(TOOLS_URL_VAR).and_then(|u| u.to_str());
+        assert_ne!(url, Some(format!("http://127.0.0.1:{free}").as_str()));
+        external.stop().await;
+        managed.stop().await;
     }
 }

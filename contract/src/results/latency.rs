@@ -20,8 +20,23 @@ pub struct BenchRun {
     /// The measurement self-check: a known delay injected into a backend, read back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub self_check: Vec<SelfCheck>,
+    /// Where the system under test, the mock and the client ran, at which priorities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confinement: Option<super::Confinement>,
+    /// The CPU self-check: a known burn per chunk injected into a backend, read back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_self_check: Vec<super::CpuSelfCheck>,
+    /// How far the load generator itself reaches in this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<super::GeneratorCeiling>,
+    /// Chunk overhead at concurrency 1 per provider gap (the pacing sweep).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pacing: Vec<super::PacingPoint>,
     /// Wall time of the stage.
     pub wall_s: f64,
+    /// Wall time of its load part (pacing, CPU at load, the sweeps), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_wall_s: Option<f64>,
 }
 
 /// The workload the latency figures were taken on.
@@ -204,6 +219,14 @@ pub struct LoadPoint {
     /// The generator fell behind (mock or client late beyond the stage's limit): the point's
     /// latency is the machine's, not the backend's, and it is left out of saturation.
     pub generator_behind: bool,
+    /// Times the point was run again because the generator fell behind (the figures are the
+    /// last run's).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// CPU time of the backend's whole process tree (user + system, `/proc`), over the latency

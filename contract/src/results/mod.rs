@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod browser;
+mod capacity;
 mod conformance;
 mod cost;
 mod crash;
@@ -20,6 +21,7 @@ mod matrix;
 pub mod stages;
 
 pub use browser::*;
+pub use capacity::*;
 pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
@@ -145,6 +147,12 @@ pub struct BackendResults {
     pub saturation_chunks_per_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuCost>,
+    /// CPU per conversation and per chunk at a sustained fixed rate, on the confined cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_at_load: Option<CpuAtLoad>,
+    /// Conversations per second per core: observed, and predicted from `cpu_at_load`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

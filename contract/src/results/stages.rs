@@ -23,6 +23,9 @@ pub const REPORT: &str = "report";
 pub const DIRECT: &str = "direct";
 /// The bench's in-process reference: the AI SDK in one plain Node process.
 pub const AISDK_NODE: &str = "aisdk-node";
+/// The bench's zero-work relay: one process between the client and the provider that copies
+/// the bytes and does nothing else (docs/bench.md#targets).
+pub const RELAY: &str = "relay";
 /// What the clean twin of a backend run with an injected delay appends to its name.
 pub const CLEAN_SUFFIX: &str = "+clean";
 
@@ -32,9 +35,9 @@ pub fn clean_reference(name: &str) -> String {
 }
 
 /// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
-/// SDK alone, a self-check's clean instance) rather than a backend.
+/// SDK alone, the relay, a self-check's clean instance) rather than a backend.
 pub fn is_reference(name: &str) -> bool {
-    name == DIRECT || name == AISDK_NODE || name.ends_with(CLEAN_SUFFIX)
+    name == DIRECT || name == AISDK_NODE || name == RELAY || name.ends_with(CLEAN_SUFFIX)
 }
 
 /// How long one stage of a run took, against its budget (docs/architecture.md#budgets).
@@ -65,6 +68,7 @@ mod tests {
     fn references_are_told_from_backends_by_name() {
         assert!(is_reference(DIRECT));
         assert!(is_reference(AISDK_NODE));
+        assert!(is_reference(RELAY));
         assert!(is_reference(&clean_reference("unix")));
         assert!(!is_reference("unix"));
         assert!(!is_reference("rust-only"));

@@ -14,10 +14,14 @@
 //! [`results`]; the terminal table is [`table`].
 
 pub mod calibration;
+pub mod capacity;
+pub mod confine;
+pub mod cpu_load;
 pub mod figures;
 mod hlog;
 pub mod load;
 pub mod observe;
+pub mod pacing;
 pub mod plan;
 mod record;
 mod results;
@@ -34,14 +38,14 @@ use anyhow::{Context, Result, bail};
 use conformance::manifest::{Backend, Runtime};
 use conformance::mock::{MockProcess, MockProcessOptions};
 use conformance::orchestrate::{self, StartSettings};
-use contract::results::{BenchRun, BenchSettings, StageSkip};
+use contract::results::{BenchRun, BenchSettings, Confinement, StageSkip};
 
 use crate::procfs;
 use crate::progress::Progress;
 use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
-use target::{AISDK_NODE, Target};
+use target::{AISDK_NODE, RELAY, Target};
 
 /// The hops and the reader of the histogram logs, for the report's percentile spectrum.
 pub use figures::Hop;
@@ -74,6 +78,10 @@ pub struct Options {
     pub load: bool,
     pub ready_timeout: Duration,
     pub seed: u64,
+    /// `--sut-cpus`: the CPUs the targets are pinned to (None: the last one).
+    pub sut_cpus: Option<Vec<usize>>,
+    /// `NAME=N`: run backend NAME burning N µs of CPU per text chunk, beside a clean instance.
+    pub inject_cpu_us: Vec<(String, u64)>,
 }
 
 /// Parses `NAME=N` (microseconds).
@@ -110,7 +118,25 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     if niced.is_err() {
         eprintln!("bench: runs at normal priority (raising it needs root or CAP_SYS_NICE)");
     }
-    let result = measure(&measured, run, opts, &plan, &log_dir).await;
+    let sut = opts
+        .sut_cpus
+        .clone()
+        .unwrap_or_else(confine::default_sut_cpus);
+    let client = confine::client_cpus(&sut);
+    let me = [std::process::id()];
+    let confined = Confinement {
+        sut_cpus: sut.iter().map(|&c| c as u32).collect(),
+        client_cpus: client.iter().map(|&c| c as u32).collect(),
+        client_nice: rustix::process::getpriority_process(None).unwrap_or(0),
+        sut_nice: 0,
+        pinning: match confine::pin(&me, &client) {
+            Ok(()) => "sched_setaffinity on every thread".to_owned(),
+            Err(e) => format!("refused ({e}): every process runs on every CPU"),
+        },
+        ..Confinement::default()
+    };
+    let result = measure(&measured, run, opts, &plan, &log_dir, confined).await;
+    let _ = confine::pin(&me, &confine::online_cpus());
     if let Ok(before) = niced {
         let _ = procfs::renice_self(before);
     }
@@ -138,10 +164,13 @@ async fn measure(
     opts: &Options,
     plan: &plan::Plan,
     log_dir: &std::path::Path,
+    mut confinement: Confinement,
 ) -> Result<()> {
     let profile = run.run().profile.clone();
     let load_avg_start = procfs::load_average();
     let pinning = mock_pinning();
+    confinement.mock_cpu = pinning.cpu.map(|c| c as u32);
+    confinement.mock_rt_priority = pinning.realtime_priority;
     let mock = MockProcess::start_with(&opts.root, &profile, log_dir, opts.ready_timeout, &pinning)
         .await
         .context("the mock provider did not start")?;
@@ -176,6 +205,7 @@ async fn measure(
         extra_args: vec![],
     };
     let targets = start_targets(measured, &launch, log_dir, opts, run).await?;
+    let meters = confine::targets(&targets, &mut confinement);
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let idle_memory: Vec<(String, procfs::MemoryUse)> = targets
         .iter()
@@ -185,10 +215,11 @@ async fn measure(
     let orders = crate::stats::round_orders(&names, plan.rounds.rounds, opts.seed);
     let http = conformance::client::http_client()?;
     let steps = (orders.len() * names.len()) as u64
-        + plan
-            .load
-            .as_ref()
-            .map_or(0, |l| sweep::steps(l, names.len()));
+        + plan.load.as_ref().map_or(0, |l| {
+            sweep::steps(l, names.len())
+                + cpu_load::steps(meters.len())
+                + pacing::PacingPlan::new(opts.quick).steps(names.len())
+        });
     let progress = Progress::new(STAGE, steps);
     let rounds = rounds::run(&targets, &mock, &http, &plan.rounds, &orders, &progress).await;
     let rounds = match rounds {
@@ -200,20 +231,59 @@ async fn measure(
         }
     };
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
-    let sweeps = match &plan.load {
-        Some(load_plan) => {
+    let metered: Vec<cpu_load::Metered<'_>> = meters
+        .iter()
+        .filter_map(|(name, meter)| {
+            let target = targets.iter().find(|t| &t.name == name)?;
+            Some(cpu_load::Metered { target, meter })
+        })
+        .collect();
+    let load_started = Instant::now();
+    let pacing = match &plan.load {
+        Some(_) => {
+            let pacing_plan = pacing::PacingPlan::new(opts.quick);
+            pacing::run(
+                &targets,
+                &mock,
+                &http,
+                &plan.rounds,
+                &pacing_plan,
+                opts.seed,
+                &progress,
+            )
+            .await
+        }
+        None => Ok(Vec::new()),
+    };
+    let cpu_at_load = match (&plan.load, &pacing) {
+        (Some(_), Ok(_)) => {
+            let cpu_plan = cpu_load::CpuLoadPlan::new(opts.quick);
+            cpu_load::run(&metered, &mock, &http, &plan.rounds, &cpu_plan, &progress).await
+        }
+        _ => Ok(Vec::new()),
+    };
+    drop(metered);
+    let sweeps = match (&plan.load, &pacing, &cpu_at_load) {
+        (Some(load_plan), Ok(_), Ok(_)) => {
             sweep::run(&targets, &mock, &http, &plan.rounds, load_plan, &progress).await
         }
-        None => Ok(sweep::SweepOutcome::default()),
+        _ => Ok(sweep::SweepOutcome::default()),
     };
     progress.finish();
+    let load_wall_s = plan
+        .load
+        .is_some()
+        .then(|| load_started.elapsed().as_secs_f64());
     let targets: Vec<Target> = targets.into_iter().filter_map(Arc::into_inner).collect();
     let references = targets
         .iter()
         .map(|t| (t.name.clone(), (t.ipc_reference.clone(), t.ipc_hop)))
         .collect();
     stop_all(targets, mock).await;
+    drop(meters);
     let sweeps = sweeps?;
+    let cpu_at_load = cpu_at_load?;
+    let pacing = pacing?;
 
     let bench = BenchRun {
         settings: BenchSettings {
@@ -229,6 +299,9 @@ async fn measure(
             injected_delay_us: opts.inject_delay_us.iter().cloned().collect(),
         },
         round_orders: orders,
+        confinement: Some(confinement),
+        load_wall_s,
+        pacing,
         ..BenchRun::default()
     };
     let record = results::Recorded {
@@ -238,6 +311,8 @@ async fn measure(
         idle_memory: &idle_memory,
         calibration: &calibration,
         injected: &opts.inject_delay_us,
+        injected_cpu: &opts.inject_cpu_us,
+        cpu_at_load: &cpu_at_load,
         load_avg_start,
         seed: opts.seed,
     };
@@ -267,6 +342,13 @@ fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -
         .find(|(n, _)| !measured.iter().any(|m| m.name() == n))
     {
         bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
+    }
+    if let Some((name, _)) = opts
+        .inject_cpu_us
+        .iter()
+        .find(|(n, _)| !measured.iter().any(|m| m.name() == n))
+    {
+        bail!("--inject-cpu-us names `{name}`, which is not among the backends measured");
     }
     Ok(())
 }
@@ -304,6 +386,17 @@ async fn start_targets(
     run: &mut RunDir,
 ) -> Result<Vec<Target>> {
     let mut targets = vec![Target::direct(&launch.provider_url)];
+    match Target::relay(launch, log_dir, opts.ready_timeout).await {
+        Ok(t) => targets.push(t),
+        Err(e) => {
+            let reason = format!("{e:#}");
+            eprintln!("bench: {RELAY} skipped: {reason}");
+            run.results.backend_mut(RELAY).skipped.push(StageSkip {
+                stage: STAGE.to_owned(),
+                reason,
+            });
+        }
+    }
     if backends.iter().any(|b| b.manifest.runtime == Runtime::Node) {
         match Target::aisdk_node(&opts.root, launch, log_dir, opts.ready_timeout).await {
             Ok(t) => targets.push(t),
@@ -319,17 +412,20 @@ async fn start_targets(
     }
     for backend in backends {
         let name = backend.name();
-        let injected = opts.inject_delay_us.iter().find(|(n, _)| n == name);
-        let extra = match injected {
-            Some((_, us)) => vec![
-                "--enable-fault-injection".to_owned(),
-                "--inject-delay-us".to_owned(),
-                us.to_string(),
-            ],
-            None => vec![],
-        };
+        let delay = opts.inject_delay_us.iter().find(|(n, _)| n == name);
+        let cpu = opts.inject_cpu_us.iter().find(|(n, _)| n == name);
+        let mut extra = Vec::new();
+        for (flag, injected) in [("--inject-delay-us", delay), ("--inject-cpu-us", cpu)] {
+            if let Some((_, us)) = injected {
+                extra.extend([flag.to_owned(), us.to_string()]);
+            }
+        }
+        if !extra.is_empty() {
+            extra.insert(0, "--enable-fault-injection".to_owned());
+        }
+        let injected = !extra.is_empty();
         targets.push(Target::backend(backend, launch, log_dir, name, extra).await?);
-        if injected.is_some() {
+        if injected {
             let clean = clean_reference(name);
             targets.push(Target::backend(backend, launch, log_dir, &clean, vec![]).await?);
         }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use conformance::manifest::IpcHop;
 use contract::results::{
-    BenchRun, Calibration, CpuCost, Latency, Memory, Noise, P50P99, SelfCheck,
+    BenchRun, Calibration, CpuAtLoad, CpuCost, Latency, Memory, Noise, P50P99, SelfCheck,
 };
 use hdrhistogram::Histogram;
 
@@ -14,8 +14,8 @@ use super::figures::{Hop, TargetFigures};
 use super::record::{self, HopContext};
 use super::rounds::RoundsOutcome;
 use super::sweep::SweepOutcome;
-use super::target::DIRECT;
-use super::{clean_reference, hlog, load};
+use super::target::{DIRECT, RELAY};
+use super::{capacity, clean_reference, hlog, load};
 use crate::procfs::{self, MemoryUse};
 use crate::run_dir::RunDir;
 use crate::stats;
@@ -33,6 +33,10 @@ pub struct Recorded<'a> {
     pub idle_memory: &'a [(String, MemoryUse)],
     pub calibration: &'a Calibration,
     pub injected: &'a [(String, u64)],
+    /// `--inject-cpu-us`: backends burning N µs per chunk, beside a clean instance.
+    pub injected_cpu: &'a [(String, u64)],
+    /// Per target: its CPU at load, or why there is none.
+    pub cpu_at_load: &'a [(String, Result<CpuAtLoad, String>)],
     pub load_avg_start: Option<f64>,
     pub seed: u64,
 }
@@ -53,15 +57,40 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         entry.saturation_rps = None;
         entry.saturation_chunks_per_s = None;
         entry.cpu = None;
+        entry.cpu_at_load = None;
+        entry.capacity = None;
         entry.memory = None;
+    }
+    let sut_cores = bench
+        .confinement
+        .as_ref()
+        .map_or(1, |c| c.sut_cpus.len().max(1));
+    let cpu_of = |name: &str| {
+        r.cpu_at_load
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, f)| f.as_ref().ok())
+    };
+    let capacity_of = |name: &str| {
+        let points = r.sweeps.points.get(name).map_or(&[][..], Vec::as_slice);
+        capacity::capacity(points, cpu_of(name), sut_cores)
+    };
+    for (name, figure) in r.cpu_at_load {
+        if let Err(why) = figure {
+            eprintln!("bench: {name}: no CPU at load: {why}");
+        }
     }
     let figures = &r.rounds.figures;
     let direct = figures.get(DIRECT);
     let hlog_dir = run.path.join("bench");
     std::fs::create_dir_all(&hlog_dir)?;
     for (name, f) in figures {
-        // A clean instance exists only to check the injected delay against.
-        if r.injected.iter().any(|(n, _)| clean_reference(n) == *name) {
+        // A clean instance exists only to check the injection against.
+        if r.injected
+            .iter()
+            .chain(r.injected_cpu)
+            .any(|(n, _)| clean_reference(n) == *name)
+        {
             continue;
         }
         let log_path = hlog_dir.join(format!("{name}.hlog"));
@@ -88,6 +117,10 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
                 ms_per_conversation: f.cpu_ms / f.conversations as f64,
             });
         }
+        if name != DIRECT {
+            entry.cpu_at_load = cpu_of(name).cloned();
+            entry.capacity = capacity_of(name);
+        }
         if let Some(points) = r.sweeps.points.get(name) {
             entry.load = points.clone();
             if let Some((rps, chunks)) = load::saturation(points) {
@@ -111,6 +144,24 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         }
     }
     bench.self_check = self_check(figures, r.injected, r.seed);
+    bench.generator = r.sweeps.points.get(DIRECT).and_then(|d| {
+        capacity::generator_ceiling(d, r.sweeps.points.get(RELAY).map(Vec::as_slice))
+    });
+    bench.cpu_self_check = r
+        .injected_cpu
+        .iter()
+        .filter_map(|(name, us)| {
+            let clean = clean_reference(name);
+            let ours = (cpu_of(name)?, capacity_of(name));
+            let theirs = (cpu_of(&clean)?, capacity_of(&clean));
+            Some(capacity::cpu_self_check(
+                name,
+                *us,
+                (ours.0, ours.1.as_ref()),
+                (theirs.0, theirs.1.as_ref()),
+            ))
+        })
+        .collect();
     bench.noise = Noise {
         mock_lateness_us: p50_p99(&r.rounds.mock_lateness),
         load_avg_start: r.load_avg_start,

@@ -104,6 +104,7 @@ pub fn write(out: &mut impl Write, results: &Results, targets: &[String]) -> io:
                 .map_or("not measured".to_owned(), |ns| format!("{ns:.1} ns"))
         )?;
     }
+    write_at_load(out, results, targets)?;
     if let Some(bench) = &results.bench {
         for check in &bench.self_check {
             writeln!(
@@ -124,7 +125,7 @@ pub fn write(out: &mut impl Write, results: &Results, targets: &[String]) -> io:
         let n = &bench.noise;
         writeln!(
             out,
-            "noise: mock lateness {}; direct round-median spread x{}; load average {} -> {}; {} rounds, wall {:.0} s",
+            "noise: mock lateness {}; direct round-median spread x{}; load average {} -> {}; {} rounds, wall {:.0} s (load part {})",
             n.mock_lateness_us.map_or("-".to_owned(), |l| format!(
                 "p50 {:.0} / p99 {:.0} µs",
                 l.p50, l.p99
@@ -136,6 +137,112 @@ pub fn write(out: &mut impl Write, results: &Results, targets: &[String]) -> io:
             n.load_avg_end.map_or("-".to_owned(), |l| format!("{l:.1}")),
             bench.settings.rounds,
             bench.wall_s,
+            bench
+                .load_wall_s
+                .map_or("not run".to_owned(), |s| format!("{s:.0} s")),
+        )?;
+    }
+    Ok(())
+}
+
+/// CPU at load and capacity per target, the generator's ceiling, the confinement and the CPU
+/// self-check (docs/bench.md#cpu-at-load).
+fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) -> io::Result<()> {
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for name in targets {
+        let Some(b) = results.backends.get(name) else {
+            continue;
+        };
+        if let Some(c) = &b.cpu_at_load {
+            writeln!(
+                out,
+                "CPU at load {name} ({:?}, {} conv/s): {:.1} µs/chunk, {:.3} ms/conversation \
+                 ({:.3} beyond its chunks); windows ms/conv [{}], long [{}]; idle {:.2} ms/s",
+                c.method,
+                c.rate_rps,
+                c.us_per_chunk,
+                c.ms_per_conversation,
+                c.ms_per_conversation_fixed,
+                list(&c.window_ms_per_conversation),
+                list(&c.long_window_ms_per_conversation),
+                c.idle_ms_per_s,
+            )?;
+        }
+        if let Some(c) = &b.capacity {
+            let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+            writeln!(
+                out,
+                "capacity {name}: {}{} conv/s per core observed, {} predicted, ratio {}, limit {}",
+                if c.generator_bound { ">= " } else { "" },
+                f(c.per_core_rps_observed),
+                f(c.per_core_rps_predicted),
+                c.ratio.map_or("-".to_owned(), |r| format!("{r:.2}")),
+                c.limit.map_or("-".to_owned(), |l| format!("{l:?}")),
+            )?;
+        }
+    }
+    let Some(bench) = &results.bench else {
+        return Ok(());
+    };
+    if let Some(g) = &bench.generator {
+        writeln!(
+            out,
+            "generator ceiling: {:.1} conv/s ({:.0} chunks/s; highest rate tried {:.0}); relay there: {}",
+            g.ceiling_rps,
+            g.ceiling_chunks_per_s,
+            g.highest_rate_tried,
+            match (g.relay_within_capacity, g.relay_chunks_per_s) {
+                (Some(ok), Some(c)) => format!(
+                    "{} at {c:.0} chunks/s",
+                    if ok {
+                        "within capacity"
+                    } else {
+                        "PAST capacity"
+                    }
+                ),
+                _ => "not measured".to_owned(),
+            }
+        )?;
+    }
+    if let Some(c) = &bench.confinement {
+        writeln!(
+            out,
+            "confinement: targets on CPUs {:?} at nice {}, client on {:?} at nice {}, mock on {:?} \
+             at real-time {:?}; {}; CPU read by {:?}",
+            c.sut_cpus,
+            c.sut_nice,
+            c.client_cpus,
+            c.client_nice,
+            c.mock_cpu,
+            c.mock_rt_priority,
+            c.pinning,
+            c.cpu_method,
+        )?;
+    }
+    for check in &bench.cpu_self_check {
+        writeln!(
+            out,
+            "CPU self-check {}: injected {:.0} µs/chunk, measured {:+.1}: {}; capacity ratio \
+             observed {} predicted {}",
+            check.backend,
+            check.injected_us,
+            check.measured_us,
+            if check.within_tolerance {
+                "within tolerance"
+            } else {
+                "OUT OF TOLERANCE"
+            },
+            check
+                .capacity_observed_ratio
+                .map_or("-".to_owned(), |r| format!("{r:.2}")),
+            check
+                .capacity_predicted_ratio
+                .map_or("-".to_owned(), |r| format!("{r:.2}")),
         )?;
     }
     Ok(())

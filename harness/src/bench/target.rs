@@ -16,7 +16,9 @@ use serde_json::json;
 use super::observe::StreamKind;
 use crate::procfs;
 
-pub use contract::results::stages::{AISDK_NODE, DIRECT};
+pub use contract::results::stages::{AISDK_NODE, DIRECT, RELAY};
+/// The zero-work relay's binary ([`crate::relay`]), built beside the harness's own.
+pub const RELAY_BINARY: &str = "arena-relay";
 /// The reference server, relative to the repository root.
 pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
 
@@ -39,7 +41,8 @@ pub struct Target {
 #[derive(Debug)]
 enum Running {
     Backend(BackendInstance),
-    Node(RunningProcess),
+    /// A process of the bench's own: `aisdk-node`, the relay.
+    Process(RunningProcess),
     /// The mock belongs to the stage, not to the target.
     Nothing,
 }
@@ -116,7 +119,51 @@ impl Target {
             kind: StreamKind::UiMessages,
             ipc_reference: None,
             ipc_hop: None,
-            running: Running::Node(process),
+            running: Running::Process(process),
+        })
+    }
+
+    /// Starts the zero-work relay in front of the mock: the client reads the provider's own
+    /// stream through one more process that does nothing to it.
+    pub async fn relay(
+        launch: &StartSettings,
+        log_dir: &Path,
+        ready_timeout: Duration,
+    ) -> Result<Self> {
+        let program = relay_binary().with_context(|| {
+            format!("{RELAY_BINARY} is not built beside the harness (cargo build -p harness)")
+        })?;
+        let provider =
+            reqwest::Url::parse(&launch.provider_url).context("the provider URL does not parse")?;
+        let upstream = format!(
+            "{}:{}",
+            provider.host_str().unwrap_or("127.0.0.1"),
+            provider.port_or_known_default().unwrap_or(80)
+        );
+        let spec = ProcessSpec {
+            label: RELAY.to_owned(),
+            program,
+            args: vec!["--upstream".to_owned(), upstream],
+            env: vec![],
+            cwd: launch.root.clone(),
+            log_dir: log_dir.to_owned(),
+            ready_timeout,
+        };
+        let process = process::start(&spec)
+            .await
+            .context("the relay did not start")?;
+        let url = format!(
+            "{}{}",
+            process.ready.url.trim_end_matches('/'),
+            provider.path().trim_end_matches('/')
+        );
+        Ok(Self {
+            name: RELAY.to_owned(),
+            url,
+            kind: StreamKind::OpenAi,
+            ipc_reference: Some(DIRECT.to_owned()),
+            ipc_hop: Some(IpcHop::LoopbackTcp),
+            running: Running::Process(process),
         })
     }
 
@@ -150,8 +197,20 @@ impl Target {
             Running::Backend(instance) => {
                 procfs::tree(instance.process.pgid(), instance.ready().runtime_pid)
             }
-            Running::Node(process) => procfs::tree(process.pgid(), None),
+            Running::Process(process) => procfs::tree(process.pgid(), None),
             Running::Nothing => Vec::new(),
+        }
+    }
+
+    /// The process group and the runtime outside it that make the target up ([`procfs::tree`]);
+    /// none for `direct`.
+    pub fn tree_source(&self) -> Option<(i32, Option<u32>)> {
+        match &self.running {
+            Running::Backend(instance) => {
+                Some((instance.process.pgid(), instance.ready().runtime_pid))
+            }
+            Running::Process(process) => Some((process.pgid(), None)),
+            Running::Nothing => None,
         }
     }
 
@@ -159,7 +218,7 @@ impl Target {
     pub fn is_alive(&mut self) -> bool {
         match &mut self.running {
             Running::Backend(instance) => !instance.process.has_exited(),
-            Running::Node(process) => !process.has_exited(),
+            Running::Process(process) => !process.has_exited(),
             Running::Nothing => true,
         }
     }
@@ -169,10 +228,20 @@ impl Target {
             Running::Backend(instance) => {
                 instance.stop().await;
             }
-            Running::Node(process) => {
+            Running::Process(process) => {
                 process.stop().await;
             }
             Running::Nothing => {}
         }
     }
+}
+
+/// `arena-relay` beside the running binary (`target/<profile>/`), or one folder up when the
+/// running binary is a test's (`target/<profile>/deps/`).
+fn relay_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [dir.join(RELAY_BINARY), dir.parent()?.join(RELAY_BINARY)]
+        .into_iter()
+        .find(|p| p.is_file())
 }

@@ -60,6 +60,7 @@ impl UnderTest for HttpTransport {
             urls: vec![format!("http://127.0.0.1:{port}")],
             token: Some(token),
             tools_token: Some(random_bearer_token()),
+            tools_port: 0,
         };
         (transport, listen)
     }
@@ -248,6 +249,7 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
         rate_limit: RateLimit::Off,
         enable_fault_injection: options.fault_injection,
         inject_delay_us: None,
+        inject_cpu_us: None,
         idle_timeout_s: 60,
         max_retries: contract::DEFAULT_MAX_RETRIES,
         api_key: ApiKey::new(options.api_key.clone()),

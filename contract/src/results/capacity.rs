@@ -1,0 +1,167 @@
+//! The bench stage's figures taken at sustained load: what a conversation and a chunk cost in
+//! CPU on the system under test's own cores, how many conversations one core carries, how the
+//! system under test was confined, and how far the load generator itself reaches
+//! (docs/bench.md#cpu-at-load, docs/bench.md#confinement).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How a target's CPU time was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CpuMethod {
+    /// `cpuacct.usage` of a cgroup v1 the harness created for the target (ns).
+    CgroupV1,
+    /// `cpu.stat` `usage_usec` of a cgroup v2 the harness created for the target (µs).
+    CgroupV2,
+    /// `/proc/<pid>/task/<tid>/schedstat` summed over the target's process tree (ns); used
+    /// where no cgroup could be written.
+    Schedstat,
+}
+
+/// CPU time of a target's whole process tree at a fixed open-loop rate, over steady windows
+/// after a warm-up, minus an equal idle window; per conversation and per chunk separated by the
+/// slope between short and long conversations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuAtLoad {
+    /// CPU per text chunk: (cost of a long conversation − cost of a short one) / (chunk
+    /// difference).
+    pub us_per_chunk: f64,
+    /// CPU per conversation of the bench's workload (the short one: `short_chunks` chunks),
+    /// chunks included.
+    pub ms_per_conversation: f64,
+    /// What a conversation costs beyond its chunks (request, parse, set-up): the intercept.
+    pub ms_per_conversation_fixed: f64,
+    /// The rate the short conversations ran at (conversations/s).
+    pub rate_rps: f64,
+    /// The rate of the long conversations (the same chunks/s as the short ones).
+    pub long_rate_rps: f64,
+    pub short_chunks: u32,
+    pub long_chunks: u32,
+    pub method: CpuMethod,
+    /// CPU per second with no traffic (health probes, timers), subtracted from each window.
+    pub idle_ms_per_s: f64,
+    /// CPU per short conversation in each steady window, in order: flat when the warm-up was
+    /// long enough.
+    pub window_ms_per_conversation: Vec<f64>,
+    /// The same for the long conversations.
+    pub long_window_ms_per_conversation: Vec<f64>,
+}
+
+/// Which limit a backend reached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapacityLimit {
+    /// It ran out of CPU: the observed capacity is near what its CPU per conversation allows.
+    Cpu,
+    /// The stream stuttered (p99 chunk overhead over the limit) well before its core was busy:
+    /// a single-threaded event loop, or queueing, not the CPU.
+    EventLoop,
+    /// Still healthy at the highest rate the generator reached: the observed figure is a lower
+    /// bound.
+    Generator,
+}
+
+/// Conversations per second one core of the system under test carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Capacity {
+    /// The highest rate within capacity, divided by the system under test's cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_core_rps_observed: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_core_rps_observed_ci95: Option<[f64; 2]>,
+    /// 1 core-second / CPU per conversation at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_core_rps_predicted: Option<f64>,
+    /// Observed / predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<CapacityLimit>,
+    /// The backend was still within capacity at the highest rate tried: the observed figure is
+    /// that rate, a lower bound ("≥ G (generator-bound)").
+    pub generator_bound: bool,
+}
+
+/// Where the bench put the system under test, the mock and the load client, and at which
+/// priorities (docs/bench.md#confinement).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Confinement {
+    /// The CPUs every target's process tree was pinned to (`--sut-cpus`).
+    pub sut_cpus: Vec<u32>,
+    /// The CPUs the harness (the load client) ran on.
+    pub client_cpus: Vec<u32>,
+    /// The mock's CPU and real-time priority, when it could be pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_cpu: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_rt_priority: Option<u8>,
+    /// Nice value of the load client and of the targets (the targets are reset from the
+    /// client's, which they would otherwise inherit).
+    pub client_nice: i32,
+    pub sut_nice: i32,
+    /// `sched_setaffinity` on every thread; empty when pinning was refused (then why).
+    pub pinning: String,
+    /// How CPU time was read (`cgroup-v1`, `cgroup-v2`, `schedstat`), and why not a better
+    /// method, when one was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_method: Option<CpuMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_method_note: Option<String>,
+}
+
+/// A known CPU burn injected into a backend (`--inject-cpu-us`), read back against a clean
+/// instance of it in the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuSelfCheck {
+    pub backend: String,
+    /// Busy work per text chunk.
+    pub injected_us: f64,
+    /// CPU per chunk at load, injected instance minus clean.
+    pub measured_us: f64,
+    /// Within max(2 µs, 5%) of the injection (docs/bench.md#cpu-at-load).
+    pub within_tolerance: bool,
+    /// Observed capacity per core, injected / clean; and the ratio the clean instance's CPU per
+    /// conversation predicts (clean / (clean + the burn of one conversation)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_observed_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_predicted_ratio: Option<f64>,
+}
+
+/// The load generator's ceiling in this run: the highest open-loop rate at which the direct
+/// path (the client reading the mock itself) kept its schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GeneratorCeiling {
+    pub ceiling_rps: f64,
+    pub ceiling_chunks_per_s: f64,
+    /// How it was found.
+    pub method: String,
+    /// The highest rate tried: a ceiling equal to it is where the sweep stopped, not where the
+    /// generator did.
+    pub highest_rate_tried: f64,
+    /// The zero-work relay at the ceiling: within capacity, and its achieved chunks/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_within_capacity: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_chunks_per_s: Option<f64>,
+}
+
+/// Chunk overhead over `direct` at concurrency 1 at one provider gap (the pacing sweep).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PacingPoint {
+    /// Milliseconds between the provider's chunks.
+    pub gap_ms: u64,
+    /// Per target (the relay and the references included, `direct` itself not).
+    pub targets: std::collections::BTreeMap<String, PacingTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PacingTarget {
+    /// Median over rounds of (this target's round median − direct's), and its bootstrap 95%
+    /// interval.
+    pub chunk_overhead_p50_us: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_overhead_p50_ci95_us: Option<[f64; 2]>,
+    pub rounds: u32,
+}

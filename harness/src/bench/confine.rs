@@ -1,0 +1,204 @@
+//! Confinement: the system under test on its own CPUs (`--sut-cpus`, default the last one),
+//! the load client (this process) on the others beside the pinned mock, and the targets at the
+//! normal priority rather than the client's raised one, so a backend's own CPU cannot delay the
+//! client's timestamps and capacity is per core by construction (docs/bench.md#confinement).
+
+use rustix::process::Pid;
+use rustix::thread::CpuSet;
+
+/// The CPUs this machine has online (`/sys/devices/system/cpu/online`, e.g. `0-1` or `0,2-3`);
+/// from the available parallelism when that file cannot be read.
+pub fn online_cpus() -> Vec<usize> {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|s| parse_list(s.trim()).ok())
+        .unwrap_or_else(|| {
+            (0..std::thread::available_parallelism().map_or(1, std::num::NonZero::get)).collect()
+        })
+}
+
+/// Parses a CPU list (`1`, `2-3`, `0,2-3`).
+pub fn parse_list(list: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in list.split(',').map(str::trim) {
+        let bad = || format!("`{part}` in `{list}` is not a CPU number or range (e.g. 1 or 2-3)");
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (lo.trim(), hi.trim()),
+            None => (part, part),
+        };
+        let lo: usize = lo.parse().map_err(|_| bad())?;
+        let hi: usize = hi.parse().map_err(|_| bad())?;
+        if hi < lo {
+            return Err(bad());
+        }
+        cpus.extend(lo..=hi);
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Ok(cpus)
+}
+
+/// A parsed `--sut-cpus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
+/// `--sut-cpus`: a CPU list whose every CPU is online here.
+pub fn parse_sut_cpus(list: &str) -> Result<CpuList, String> {
+    let cpus = parse_list(list)?;
+    let online = online_cpus();
+    if let Some(missing) = cpus.iter().find(|c| !online.contains(c)) {
+        return Err(format!(
+            "CPU {missing} does not exist on this machine (online CPUs: {})",
+            format_list(&online)
+        ));
+    }
+    Ok(CpuList(cpus))
+}
+
+/// The default: the last online CPU, when there is another for the client and the mock.
+pub fn default_sut_cpus() -> Vec<usize> {
+    let online = online_cpus();
+    match online.as_slice() {
+        [_, .., last] => vec![*last],
+        _ => online,
+    }
+}
+
+/// Online CPUs not in `sut` (all of them when `sut` takes every CPU: then the client shares).
+pub fn client_cpus(sut: &[usize]) -> Vec<usize> {
+    let online = online_cpus();
+    let rest: Vec<usize> = online
+        .iter()
+        .copied()
+        .filter(|c| !sut.contains(c))
+        .collect();
+    if rest.is_empty() { online } else { rest }
+}
+
+pub fn format_list(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The threads of `pid` (`/proc/<pid>/task`).
+fn threads(pid: u32) -> Vec<Pid> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|t| t.file_name().to_str()?.parse::<i32>().ok())
+                .filter_map(Pid::from_raw)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Pins every thread of `pids` to `cpus` (affinity is per thread; threads started later
+/// inherit their creator's). A process gone meanwhile is skipped.
+pub fn pin(pids: &[u32], cpus: &[usize]) -> std::io::Result<()> {
+    let mut set = CpuSet::new();
+    for &c in cpus {
+        set.set(c);
+    }
+    for &pid in pids {
+        for tid in threads(pid) {
+            match rustix::thread::sched_setaffinity(Some(tid), &set) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the nice value of every thread of `pids` (per thread too, and inherited likewise).
+pub fn renice(pids: &[u32], nice: i32) -> std::io::Result<()> {
+    for &pid in pids {
+        for tid in threads(pid) {
+            match rustix::process::setpriority_process(Some(tid), nice) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pins every target's process tree to the system under test's CPUs at the normal priority
+/// (they inherit the client's raised one), and opens a CPU meter for each but `direct`.
+pub fn targets(
+    targets: &[super::target::Target],
+    confinement: &mut contract::results::Confinement,
+) -> Vec<(String, crate::cpu_meter::CpuMeter)> {
+    let sut: Vec<usize> = confinement.sut_cpus.iter().map(|&c| c as usize).collect();
+    let mut meters = Vec::new();
+    for t in targets {
+        let Some((pgid, extra)) = t.tree_source() else {
+            continue;
+        };
+        let pids = crate::procfs::tree(pgid, extra);
+        if let Err(e) = pin(&pids, &sut) {
+            eprintln!(
+                "bench: {} could not be pinned to CPUs {:?}: {e}",
+                t.name, sut
+            );
+            confinement.pinning = format!("refused for {} ({e})", t.name);
+        }
+        if let Err(e) = renice(&pids, confinement.sut_nice) {
+            eprintln!("bench: {} keeps the client's priority: {e}", t.name);
+            confinement.sut_nice = confinement.client_nice;
+        }
+        let group = format!(
+            "arena-bench-{}-{}",
+            std::process::id(),
+            t.name.replace('+', "-")
+        );
+        let meter = crate::cpu_meter::CpuMeter::open(
+            std::path::Path::new(crate::cpu_meter::CGROUP_ROOT),
+            &group,
+            move || crate::procfs::tree(pgid, extra),
+        );
+        confinement.cpu_method = Some(meter.method);
+        if confinement.cpu_method_note.is_none() {
+            confinement.cpu_method_note.clone_from(&meter.note);
+        }
+        meters.push((t.name.clone(), meter));
+    }
+    if let Some(note) = &confinement.cpu_method_note {
+        eprintln!("bench: CPU at load: {note}");
+    }
+    meters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cpu_lists() {
+        assert_eq!(parse_list("1"), Ok(vec![1]));
+        assert_eq!(parse_list("0,2-3"), Ok(vec![0, 2, 3]));
+        assert!(parse_list("3-1").is_err());
+        assert!(parse_list("one").is_err());
+    }
+
+    #[test]
+    fn a_cpu_that_does_not_exist_is_refused_by_name() {
+        let err = parse_sut_cpus("4096").unwrap_err();
+        assert!(err.contains("CPU 4096 does not exist"), "{err}");
+        let last = *online_cpus().last().unwrap();
+        assert_eq!(parse_sut_cpus(&last.to_string()), Ok(CpuList(vec![last])));
+    }
+
+    #[test]
+    fn the_client_gets_the_cpus_the_sut_does_not() {
+        let online = online_cpus();
+        let sut = default_sut_cpus();
+        let client = client_cpus(&sut);
+        if online.len() > 1 {
+            assert!(client.iter().all(|c| !sut.contains(c)));
+        }
+        assert!(!client.is_empty());
+    }
+}

@@ -1,0 +1,281 @@
+//! CPU at load: each target's process tree, alone on its confined CPUs, is driven at a fixed
+//! open-loop rate (arrivals evenly spaced, so every window starts the same number of
+//! conversations) until its cost per window is flat, then read over steady windows with a
+//! nanosecond meter ([`crate::cpu_meter`]); an idle window of the same length is subtracted.
+//! Short and long conversations run at the same chunks/s: the slope between their costs is the
+//! CPU per chunk, the intercept what a conversation costs beyond its chunks
+//! (docs/bench.md#cpu-at-load).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use conformance::client;
+use conformance::mock::MockProcess;
+use contract::results::{CpuAtLoad, CpuMethod};
+use tokio::task::JoinSet;
+
+use super::rounds::RoundPlan;
+use super::target::Target;
+use crate::cpu_meter::CpuMeter;
+use crate::progress::Progress;
+
+/// The chunks of the short and the long conversation: the bench's own 20, and ten times as
+/// many, so the slope spans 180 chunks (the "20 vs 200").
+pub const SHORT_CHUNKS: u32 = 20;
+pub const LONG_CHUNKS: u32 = 200;
+/// Text chunks per second both lengths run at: 20 short conversations/s. Below what one core
+/// of this machine carries for every backend measured (docs/bench.md#cpu-at-load), so the
+/// figure is the cost at load, not the cost of a queue.
+pub const CHUNKS_PER_S: f64 = 400.0;
+
+/// How long each phase lasts.
+#[derive(Debug, Clone)]
+pub struct CpuLoadPlan {
+    /// Driven before the first window: Node's JIT warm-up (the latency rounds before have
+    /// already run each target's code paths), and for the long conversations a whole
+    /// conversation's length (2.02 s) more to fill the pipeline.
+    pub warmup: Duration,
+    pub long_warmup: Duration,
+    pub window: Duration,
+    pub windows: usize,
+}
+
+impl CpuLoadPlan {
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                warmup: Duration::from_secs(2),
+                long_warmup: Duration::from_secs(3),
+                window: Duration::from_secs(1),
+                windows: 3,
+            }
+        } else {
+            Self {
+                warmup: Duration::from_secs(5),
+                long_warmup: Duration::from_secs(7),
+                window: Duration::from_secs(3),
+                windows: 5,
+            }
+        }
+    }
+}
+
+/// One length's windows: CPU (ns) in each, and conversations started in each.
+#[derive(Debug, Clone)]
+struct Windows {
+    cpu_ns: Vec<u64>,
+    per_window: f64,
+    errors: u64,
+}
+
+/// Drives `target` with `chunks`-chunk conversations at [`CHUNKS_PER_S`]; reads `meter` at the end of the
+/// warm-up and of every window; waits for the conversations in flight to end.
+async fn drive(
+    target: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &CpuLoadPlan,
+    meter: &CpuMeter,
+    chunks: u32,
+) -> Result<Windows> {
+    let rate = CHUNKS_PER_S / f64::from(chunks);
+    let shape = RoundPlan {
+        chunks,
+        ..rounds.clone()
+    };
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = tokio::time::Instant::now() + Duration::from_millis(10);
+    let warmup = if chunks > SHORT_CHUNKS {
+        plan.long_warmup
+    } else {
+        plan.warmup
+    };
+    let total = warmup + plan.window * plan.windows as u32;
+    let sender = {
+        let (target, http, shape) = (target.clone(), http.clone(), shape.clone());
+        tokio::spawn(async move {
+            let mut in_flight = JoinSet::new();
+            let mut i: u32 = 0;
+            loop {
+                let at = start + interval * i;
+                if at >= start + total {
+                    break;
+                }
+                tokio::time::sleep_until(at).await;
+                let text = shape
+                    .text(&format!("cpu{chunks}.{}.{i}", target.name))
+                    .render();
+                let (target, http) = (target.clone(), http.clone());
+                in_flight.spawn(async move {
+                    match client::exchange(target.request(&http, &text)).await {
+                        Ok(answer) => {
+                            u64::from(answer.status != 200 || answer.transport_error.is_some())
+                        }
+                        Err(_) => 1,
+                    }
+                });
+                i += 1;
+            }
+            let mut errors = 0;
+            while let Some(done) = in_flight.join_next().await {
+                errors += done.unwrap_or(1);
+            }
+            errors
+        })
+    };
+    let mut marks = Vec::with_capacity(plan.windows + 1);
+    let mut at = start + warmup;
+    for _ in 0..=plan.windows {
+        tokio::time::sleep_until(at).await;
+        marks.push(meter.read_ns().context("the CPU meter could not be read")?);
+        at += plan.window;
+    }
+    let errors = sender.await.context("the CPU load sender panicked")?;
+    mock.clear_timeline().await?;
+    Ok(Windows {
+        cpu_ns: marks
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect(),
+        per_window: rate * plan.window.as_secs_f64(),
+        errors,
+    })
+}
+
+/// CPU per conversation (ms) in each window, the idle rate (ns/s) subtracted.
+fn per_conversation(w: &Windows, idle_ns_per_s: f64, window: Duration) -> Vec<f64> {
+    let idle = idle_ns_per_s * window.as_secs_f64();
+    w.cpu_ns
+        .iter()
+        .map(|&ns| (ns as f64 - idle) / w.per_window / 1e6)
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// What one target's short and long runs give.
+pub fn figures(
+    short: &[f64],
+    long: &[f64],
+    idle_ms_per_s: f64,
+    method: CpuMethod,
+) -> Option<CpuAtLoad> {
+    let (s, l) = (mean(short), mean(long));
+    if short.is_empty() || long.is_empty() || !s.is_finite() || !l.is_finite() {
+        return None;
+    }
+    let ms_per_chunk = (l - s) / f64::from(LONG_CHUNKS - SHORT_CHUNKS);
+    Some(CpuAtLoad {
+        us_per_chunk: ms_per_chunk * 1_000.0,
+        ms_per_conversation: s,
+        ms_per_conversation_fixed: s - ms_per_chunk * f64::from(SHORT_CHUNKS),
+        rate_rps: CHUNKS_PER_S / f64::from(SHORT_CHUNKS),
+        long_rate_rps: CHUNKS_PER_S / f64::from(LONG_CHUNKS),
+        short_chunks: SHORT_CHUNKS,
+        long_chunks: LONG_CHUNKS,
+        method,
+        idle_ms_per_s,
+        window_ms_per_conversation: short.to_vec(),
+        long_window_ms_per_conversation: long.to_vec(),
+    })
+}
+
+/// A target with its meter.
+#[derive(Debug)]
+pub struct Metered<'a> {
+    pub target: &'a Arc<Target>,
+    pub meter: &'a CpuMeter,
+}
+
+/// Measures every metered target in turn; the idle window is taken once, for all of them at
+/// the same time (nothing runs then). Returns per target its figures, or why there are none.
+pub async fn run(
+    targets: &[Metered<'_>],
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &CpuLoadPlan,
+    progress: &Progress,
+) -> Result<Vec<(String, Result<CpuAtLoad, String>)>> {
+    progress.step("CPU at load: idle window".to_owned());
+    let before: Vec<Option<u64>> = targets.iter().map(|t| t.meter.read_ns()).collect();
+    tokio::time::sleep(plan.window).await;
+    let idle: Vec<Option<f64>> = targets
+        .iter()
+        .zip(before)
+        .map(|(t, b)| {
+            let d = t.meter.read_ns()?.checked_sub(b?)?;
+            Some(d as f64 / plan.window.as_secs_f64())
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (t, idle_ns_per_s) in targets.iter().zip(idle) {
+        let name = t.target.name.clone();
+        let Some(idle_ns_per_s) = idle_ns_per_s else {
+            out.push((name, Err("the CPU meter could not be read".to_owned())));
+            continue;
+        };
+        let mut lengths = Vec::new();
+        for chunks in [SHORT_CHUNKS, LONG_CHUNKS] {
+            progress.step(format!("CPU at load, {chunks}-chunk conversations: {name}"));
+            let w = drive(t.target, mock, http, rounds, plan, t.meter, chunks).await?;
+            progress.advance();
+            lengths.push(w);
+        }
+        let errors: u64 = lengths.iter().map(|w| w.errors).sum();
+        let figure = if errors > 0 {
+            Err(format!(
+                "{errors} conversations failed at {CHUNKS_PER_S} chunks/s: no CPU figure"
+            ))
+        } else {
+            let short = per_conversation(&lengths[0], idle_ns_per_s, plan.window);
+            let long = per_conversation(&lengths[1], idle_ns_per_s, plan.window);
+            figures(&short, &long, idle_ns_per_s / 1e6, t.meter.method)
+                .ok_or_else(|| "no window was measured".to_owned())
+        };
+        out.push((name, figure));
+    }
+    Ok(out)
+}
+
+/// Steps [`run`] reports for the progress bar.
+pub fn steps(targets: usize) -> u64 {
+    2 * targets as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slope_separates_chunk_and_conversation_cost() {
+        // 0.5 ms per conversation + 40 µs per chunk.
+        let cost = |chunks: u32| 0.5 + 0.040 * f64::from(chunks);
+        let f = figures(
+            &[cost(SHORT_CHUNKS); 3],
+            &[cost(LONG_CHUNKS); 3],
+            0.0,
+            CpuMethod::CgroupV1,
+        )
+        .unwrap();
+        assert!((f.us_per_chunk - 40.0).abs() < 1e-9);
+        assert!((f.ms_per_conversation_fixed - 0.5).abs() < 1e-9);
+        assert!((f.ms_per_conversation - cost(SHORT_CHUNKS)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_idle_rate_is_subtracted() {
+        let w = Windows {
+            cpu_ns: vec![30_000_000, 30_000_000],
+            per_window: 20.0,
+            errors: 0,
+        };
+        // 10 ms/s idle over a 1 s window leaves 20 ms for 20 conversations.
+        let per = per_conversation(&w, 10_000_000.0, Duration::from_secs(1));
+        assert_eq!(per, vec![1.0, 1.0]);
+    }
+}
