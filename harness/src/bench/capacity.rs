@@ -35,8 +35,9 @@ pub fn capacity(
     }
     // Generator-bound: no point showed the backend past its capacity while the generator kept
     // its schedule, so the highest healthy rate is a lower bound.
-    let generator_bound = !open.is_empty() && !open.iter().any(|p| load::ends_sweep(p));
     let observed = load::saturation(points).map(|(rps, _)| rps / cores);
+    // A backend with no healthy point at all (every point flagged) has no bound to give.
+    let generator_bound = observed.is_some() && !open.iter().any(|p| load::ends_sweep(p));
     let ratio = observed.zip(predicted).map(|(o, p)| o / p);
     let limit = if generator_bound {
         Some(CapacityLimit::Generator)
@@ -163,6 +164,16 @@ mod tests {
         assert_eq!(c.limit, Some(CapacityLimit::Generator));
         assert_eq!(c.per_core_rps_observed, Some(50.0));
         assert_eq!(c.per_core_rps_predicted, Some(200.0));
+    }
+
+    #[test]
+    fn with_every_point_flagged_there_is_no_bound() {
+        let mut p = point(10.0, 100.0);
+        p.generator_behind = true;
+        let c = capacity(&[p], Some(&cpu(5.0)), 1).unwrap();
+        assert!(!c.generator_bound);
+        assert_eq!(c.per_core_rps_observed, None);
+        assert_eq!(c.limit, None);
     }
 
     #[test]

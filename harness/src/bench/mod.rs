@@ -356,7 +356,9 @@ fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -
 /// Pin the mock to its own core at real-time priority where the machine allows it (root or
 /// CAP_SYS_NICE, two cores or more); otherwise run it like any process, and say so.
 pub fn mock_pinning() -> MockProcessOptions {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // The machine's CPUs, not this process's: the stage pins itself to the client's CPUs first,
+    // and the available parallelism follows that mask.
+    let cores = confine::online_cpus().len();
     let allowed = std::process::Command::new("chrt")
         .args([
             "-f",
