@@ -53,6 +53,10 @@ pub enum Command {
     /// Judge latency against a baseline: exit 0 pass, 1 regression, 2 could not judge or bad
     /// input (docs/gate.md).
     Gate(GateArgs),
+    /// The gate's deterministic companion: instructions per chunk of the backends' own per-chunk
+    /// Rust code under valgrind's callgrind, against reports/instructions.json; exit 0 pass,
+    /// 1 regression, 2 could not judge (docs/gate.md#instruction-counts).
+    GateInstructions(GateInstructionsArgs),
     /// Prove the gate on this machine: A/A pairs of quick bench runs (false alarms) and runs
     /// with injected per-chunk delays (how often each is caught); docs/gate.md#proof.
     GateStudy(GateStudyArgs),
@@ -260,34 +264,40 @@ impl BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// The results the current run is held to.
-    #[arg(
-        long,
-        default_value = "reports/baseline.json",
-        conflicts_with = "against"
-    )]
+    /// The results the current run is held to (also what `--against auto` falls back to).
+    #[arg(long, default_value = "reports/baseline.json")]
     pub baseline: PathBuf,
     /// The run judged.
-    #[arg(
-        long,
-        default_value = "reports/latest/results.json",
-        conflicts_with = "against"
-    )]
+    #[arg(long, default_value = "reports/latest/results.json")]
     pub current: PathBuf,
     /// Instead of two files: build this revision in a temporary worktree and measure it and
-    /// the working tree's build in the same rounds.
+    /// the working tree's build in the same rounds. `auto`: the parent of the newest commit
+    /// that changed what the backends run, or the two files when there is none
+    /// (docs/gate.md#which-revision).
     #[arg(long, value_name = "REV")]
     pub against: Option<String>,
-    /// Backends to judge with --against (default: every discovered backend).
+    /// Backends to judge with --against (default: those the change touched, plus a control).
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
-    /// With --against: stop adding rounds after this long.
-    #[arg(long, default_value_t = 900)]
+    /// With --against, `NAME=MICROSECONDS`: the working tree's NAME holds each text chunk that
+    /// long (the base does not): a deliberate regression, to prove the gate on its real path.
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// With --against: the whole gate (base build included) stops adding rounds when the next
+    /// look would end after this many seconds.
+    #[arg(long, default_value_t = 600)]
     pub time_limit_s: u64,
     #[arg(long)]
     pub seed: Option<u64>,
     #[command(flatten)]
     pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct GateInstructionsArgs {
+    /// Write the counts measured now as the baseline instead of judging them.
+    #[arg(long)]
+    pub update: bool,
 }
 
 #[derive(Debug, Args)]
@@ -304,6 +314,13 @@ pub struct GateStudyArgs {
     /// Run the load sweeps too, so saturation is judged (each run takes several times longer).
     #[arg(long)]
     pub load: bool,
+    /// Study `gate --against HEAD` (the working tree, built in release, against HEAD built in
+    /// a worktree; delays injected on the working tree's side) instead of two files.
+    #[arg(long)]
+    pub against: bool,
+    /// With --against: each trial's time limit, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub trial_limit_s: u64,
     #[arg(long)]
     pub seed: Option<u64>,
     #[command(flatten)]
@@ -437,7 +454,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Gate(args) => gate(&root, &args).await,
+        Command::Gate(args) => {
+            let request = gate::command::Request {
+                baseline: args.baseline,
+                current: args.current,
+                against: args.against,
+                backends: args.backends,
+                inject_delay_us: args.inject_delay_us,
+                time_limit: Duration::from_secs(args.time_limit_s),
+                seed: args.seed.unwrap_or_else(clock_seed),
+                ready_timeout: args.ready.timeout(),
+            };
+            gate::command::run(&root, &request).await
+        }
+        Command::GateInstructions(args) => gate::instructions::run(&root, args.update).await,
         Command::GateStudy(args) => {
             let all = manifest::discover(&root.join("backends"))?;
             let backends = manifest::select(all, &args.backends)?;
@@ -462,6 +492,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     sut_cpus: None,
                     inject_cpu_us: Vec::new(),
                 },
+                against: args.against,
+                trial_limit: Duration::from_secs(args.trial_limit_s),
             };
             let study = gate::study::run(&backends, &opts).await?;
             gate::study::write_table(&mut std::io::stdout().lock(), &study)?;
@@ -498,63 +530,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(compare::run(&backends, &mut run, &opts).await)
         }
     }
-}
-
-/// `harness gate`: two files, or the working tree against a revision.
-async fn gate(root: &Path, args: &GateArgs) -> Result<ExitCode> {
-    let judgements = match &args.against {
-        None => {
-            let at = |p: &Path| {
-                if p.is_absolute() {
-                    p.to_owned()
-                } else {
-                    root.join(p)
-                }
-            };
-            match gate::judge_files(&at(&args.baseline), &at(&args.current)) {
-                Ok(j) => j,
-                Err(e) => {
-                    eprintln!("harness gate: {e}");
-                    return Ok(ExitCode::from(2));
-                }
-            }
-        }
-        Some(rev) => {
-            let all = manifest::discover(&root.join("backends"))?;
-            let backends = manifest::select(all, &args.backends)?;
-            prereq::prepare(root)?;
-            // Manifests build release binaries, so both builds are measured in release.
-            let common = Common {
-                backends: args.backends.clone(),
-                quick: true,
-                profile: "release".to_owned(),
-                run: None,
-            };
-            let missing: Vec<String> = backends
-                .iter()
-                .flat_map(|b| b.missing_artifacts(root, "release"))
-                .collect();
-            if !missing.is_empty() {
-                anyhow::bail!(
-                    "the working tree is not built ({}): run `harness build` first",
-                    missing.join(", ")
-                );
-            }
-            let mut run = open_run(root, &common)?;
-            let opts = gate::against::AgainstOptions {
-                root: root.to_owned(),
-                rev: rev.clone(),
-                backends,
-                time_limit: Duration::from_secs(args.time_limit_s),
-                ready_timeout: args.ready.timeout(),
-                seed: args.seed.unwrap_or_else(clock_seed),
-            };
-            gate::against::run(&opts, &mut run).await?
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    gate::write_report(&mut out, &judgements)?;
-    Ok(gate::exit_code(&judgements))
 }
 
 fn exit(failed: bool) -> ExitCode {

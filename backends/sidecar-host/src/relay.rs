@@ -255,7 +255,7 @@ impl<E: Endpoint> Relay<E> {
 /// What is held never contains a frame end (it would have been taken), so only the new bytes,
 /// plus the held byte that may begin a `\n\n` with them, are searched: a frame arriving in many
 /// small reads costs one pass over its bytes, not one pass per read.
-fn take_complete_frames(partial: &mut BytesMut, data: Bytes) -> Option<Bytes> {
+pub fn take_complete_frames(partial: &mut BytesMut, data: Bytes) -> Option<Bytes> {
     if data.is_empty() {
         return None;
     }

@@ -1,10 +1,14 @@
 //! `harness gate --against <rev>`: the method that holds on a noisy machine. The other revision
-//! is checked out in a temporary worktree and built there (its own `target/`, its own
-//! `node_modules`), then each backend of both revisions runs in the same interleaved rounds
-//! against one mock, beside the direct path. Each round pairs base and head, so whatever the
-//! machine did in a round it did to both; rounds are added until every metric can be judged or
-//! the time limit ends (docs/gate.md#against-a-revision). Saturation needs the load sweeps and is
-//! judged from files only.
+//! is checked out in a temporary worktree and built there (its cargo output in a folder kept
+//! under the working tree's `target/`, seeded from the working tree's release build; its own
+//! `node_modules`), then each judged backend of both revisions runs in the same interleaved
+//! rounds against one mock, beside the direct path and a control (an unchanged backend, the
+//! working tree's build on both sides). Each round pairs base and head, so whatever the machine
+//! did in a round it did to both; rounds are added look by look under the sequential design of
+//! [`super::sequential`] until the primary metric of every backend is judged, the design's last
+//! look is taken, or the next look would not fit in the time limit
+//! (docs/gate.md#against-a-revision). An injected delay (`--inject-delay-us`) applies to the
+//! head side only, so the gate's own proof runs this path.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,31 +20,92 @@ use conformance::mock::MockProcess;
 use conformance::orchestrate::{self, StartSettings};
 use conformance::process;
 
-use super::decide::{self, Decision, Judgement};
-use super::metrics::Metric;
+use super::base;
+use super::decide::{Decision, Judgement};
+use super::metrics;
+use super::sequential;
 use crate::bench::figures::{Hop, TargetFigures};
 use crate::bench::rounds::{self, RoundPlan};
 use crate::bench::target::{DIRECT, Target};
 use crate::bench::{mock_pinning, plan};
 use crate::progress::Progress;
-use crate::run_dir::RunDir;
 use crate::stats;
 
-/// Rounds added at a time before the gate looks whether it can judge.
-const BATCH_ROUNDS: usize = 4;
+/// Where the base revision's cargo output is kept between gate runs, under `target/`.
+pub const BASE_TARGET_DIR: &str = "target/gate-base";
 
+/// A base revision checked out and built, ready to be measured any number of times.
+#[derive(Debug)]
+pub struct PreparedBase {
+    pub commit: String,
+    worktree: Worktree,
+    /// The base's manifests of the judged backends.
+    backends: Vec<Backend>,
+}
+
+impl PreparedBase {
+    /// Checks `commit` out and runs the build steps of `names` there; the logs go to `log_dir`.
+    pub async fn build(
+        root: &Path,
+        commit: &str,
+        names: &[String],
+        log_dir: &Path,
+    ) -> Result<Self> {
+        let worktree = Worktree::add(root, commit)?;
+        let backends = build_base(root, &worktree.path(), names, log_dir).await?;
+        Ok(Self {
+            commit: commit.to_owned(),
+            worktree,
+            backends,
+        })
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.worktree.path()
+    }
+}
+
+/// What one measurement of base against head is made of.
 #[derive(Debug, Clone)]
-pub struct AgainstOptions {
+pub struct Measure {
     pub root: PathBuf,
-    /// The revision to compare the working tree with (a commit, a branch, `HEAD~1`).
-    pub rev: String,
-    pub backends: Vec<Backend>,
-    pub time_limit: Duration,
+    /// The working tree's manifests of the judged backends (their base twins are the
+    /// [`PreparedBase`]'s).
+    pub judged: Vec<Backend>,
+    /// The unchanged backend measured as A/A beside them (the working tree's build twice).
+    pub control: Option<Backend>,
+    /// `NAME=N`: the head instance of NAME holds each text chunk N µs; the base does not.
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// No look starts that would end after this.
+    pub deadline: Instant,
     pub ready_timeout: Duration,
     pub seed: u64,
 }
 
-/// A worktree of another revision, removed (with its build) when dropped.
+/// What a measurement found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub judgements: Vec<Judgement>,
+    pub control: Option<String>,
+    pub rounds: usize,
+    pub looks: usize,
+    /// Why the rounds stopped.
+    pub stopped: Stop,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every primary metric was judged.
+    Judged,
+    /// The design's last look was taken.
+    LastLook,
+    /// The next look would not have fitted in the time limit.
+    Budget,
+}
+
+/// A worktree of another revision, removed when dropped (its cargo output stays in
+/// [`BASE_TARGET_DIR`] for the next run).
 #[derive(Debug)]
 struct Worktree {
     repo: PathBuf,
@@ -48,22 +113,17 @@ struct Worktree {
 }
 
 impl Worktree {
-    fn add(repo: &Path, rev: &str) -> Result<Self> {
-        let commit = git(
-            repo,
-            &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
-        )
-        .with_context(|| format!("`{rev}` is not a revision of this repository"))?;
+    fn add(repo: &Path, commit: &str) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("arena-gate-").tempdir()?;
         let tree = dir.path().join("tree");
-        git(
+        base::git(
             repo,
             &[
                 "worktree",
                 "add",
                 "--detach",
                 &tree.display().to_string(),
-                commit.trim(),
+                commit,
             ],
         )?;
         Ok(Self {
@@ -81,40 +141,64 @@ impl Drop for Worktree {
     fn drop(&mut self) {
         let tree = self.path().display().to_string();
         // The folder goes with the TempDir; this drops git's record of it.
-        let _ = git(&self.repo, &["worktree", "remove", "--force", &tree]);
-        let _ = git(&self.repo, &["worktree", "prune"]);
+        let _ = base::git(&self.repo, &["worktree", "remove", "--force", &tree]);
+        let _ = base::git(&self.repo, &["worktree", "prune"]);
     }
 }
 
-fn git(repo: &Path, args: &[&str]) -> Result<String> {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .context("cannot run git")?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+/// Points the worktree's `target/` at [`BASE_TARGET_DIR`], seeding that from the working
+/// tree's release build the first time: the dependencies' compiled code is the same for both
+/// revisions unless Cargo.lock changed, so only the workspace's own crates are compiled again
+/// (docs/gate.md#budget).
+fn share_target(root: &Path, tree: &Path) -> Result<()> {
+    let kept = root.join(BASE_TARGET_DIR);
+    let seed_from = root.join("target/release");
+    if !kept.join("release").exists() && seed_from.is_dir() {
+        std::fs::create_dir_all(&kept)?;
+        let status = std::process::Command::new("cp")
+            .args(["-a", "--reflink=auto"])
+            .arg(&seed_from)
+            .arg(kept.join("release"))
+            .status()
+            .context("cannot run cp")?;
+        if !status.success() {
+            let _ = std::fs::remove_dir_all(kept.join("release"));
+            eprintln!("gate: could not seed {BASE_TARGET_DIR}; the base builds from scratch");
+        }
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    std::fs::create_dir_all(&kept)?;
+    std::os::unix::fs::symlink(&kept, tree.join("target"))
+        .with_context(|| format!("linking the base's target/ to {}", kept.display()))
 }
 
-/// Builds each backend of the worktree with its own manifest's steps.
-async fn build_base(tree: &Path, names: &[String], log_dir: &Path) -> Result<Vec<Backend>> {
+/// Builds each named backend of the worktree with its own manifest's steps.
+async fn build_base(
+    root: &Path,
+    tree: &Path,
+    names: &[String],
+    log_dir: &Path,
+) -> Result<Vec<Backend>> {
     let all = manifest::discover(&tree.join("backends"))?;
-    let base = manifest::select(all, names).context("the base revision lacks a backend")?;
+    let base = manifest::select(all, names).context(
+        "the base revision lacks a backend that is to be judged; pass --backends with the ones \
+         both revisions have",
+    )?;
     std::fs::create_dir_all(log_dir)?;
+    share_target(root, tree)?;
+    // Backends share steps (the sidecar's `npm ci` and bundle): each runs once.
+    let mut done = std::collections::BTreeSet::new();
     for backend in &base {
         for (i, step) in backend.manifest.build.iter().enumerate() {
+            if !done.insert(step.clone()) {
+                continue;
+            }
             eprintln!("gate: base {}: {step}", backend.name());
             let log = log_dir.join(format!("base-{}.step{}.log", backend.name(), i + 1));
             let status = process::run_shell(step, tree, &log).await?;
             if !status.success() {
                 bail!(
-                    "building the base revision's {} failed at `{step}`; see {}:\n{}",
+                    "the base revision does not build: its {} failed at `{step}` (see {}); pick \
+                     another base with --against REV, or fix the build\n{}",
                     backend.name(),
                     log.display(),
                     process::file_tail(&log, 2000)
@@ -125,7 +209,7 @@ async fn build_base(tree: &Path, names: &[String], log_dir: &Path) -> Result<Vec
     Ok(base)
 }
 
-fn base_name(name: &str) -> String {
+pub fn base_name(name: &str) -> String {
     format!("{name}@base")
 }
 
@@ -152,107 +236,172 @@ fn normalised(
     values
 }
 
-fn judge_all(
-    names: &[String],
-    figures: &BTreeMap<String, TargetFigures>,
-    seed: u64,
-) -> Vec<Judgement> {
+fn judge_all(names: &[String], figures: &BTreeMap<String, TargetFigures>) -> Vec<Judgement> {
     let Some(direct) = figures.get(DIRECT) else {
         return Vec::new();
     };
-    let metrics = [
-        (Metric::ChunkOverheadP50, Hop::ChunkTransit, 0.5),
-        (Metric::ChunkOverheadP99, Hop::ChunkTransit, 0.99),
-        (Metric::TtftOverheadP50, Hop::Ttft, 0.5),
-    ];
     let mut out = Vec::new();
     for name in names {
         let (Some(head), Some(base)) = (figures.get(name), figures.get(&base_name(name))) else {
             continue;
         };
-        for (metric, hop, q) in metrics {
-            let b = normalised(base, direct, hop, q);
-            let h = normalised(head, direct, hop, q);
-            out.push(decide::judge_paired(
-                name,
-                metric,
-                &b,
-                &h,
-                seed ^ metric as u64,
-            ));
+        for m in metrics::PAIRED {
+            let b = normalised(base, direct, m.hop, m.quantile);
+            let h = normalised(head, direct, m.hop, m.quantile);
+            out.push(sequential::judge(name, m.metric, &b, &h));
         }
     }
     out
 }
 
-/// Builds the base, then measures base and head in rounds until every latency metric is
-/// judged or the time limit ends.
-pub async fn run(opts: &AgainstOptions, run: &mut RunDir) -> Result<Vec<Judgement>> {
+fn injection(opts: &Measure, name: &str) -> Vec<String> {
+    match opts.inject_delay_us.iter().find(|(n, _)| n == name) {
+        Some((_, us)) => vec![
+            "--enable-fault-injection".to_owned(),
+            "--inject-delay-us".to_owned(),
+            us.to_string(),
+        ],
+        None => vec![],
+    }
+}
+
+/// Measures base and head look by look until every primary metric is judged, the last look
+/// is taken, or the next look would not fit in the time limit.
+pub async fn measure(
+    opts: &Measure,
+    prepared: &PreparedBase,
+    profile: &str,
+    log_dir: &Path,
+) -> Result<Outcome> {
     let started = Instant::now();
-    let log_dir = run.logs("gate");
-    let worktree = Worktree::add(&opts.root, &opts.rev)?;
-    let names: Vec<String> = opts.backends.iter().map(|b| b.name().to_owned()).collect();
-    let base = build_base(&worktree.path(), &names, &log_dir).await?;
-    let profile = run.run().profile.clone();
+    for (name, _) in &opts.inject_delay_us {
+        let known = opts
+            .judged
+            .iter()
+            .chain(&opts.control)
+            .any(|b| b.name() == name);
+        if !known {
+            bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
+        }
+    }
     let mock = MockProcess::start_with(
         &opts.root,
-        &profile,
-        &log_dir,
+        profile,
+        log_dir,
         opts.ready_timeout,
         &mock_pinning(),
     )
-    .await?;
+    .await
+    .context("the mock provider did not start (is it built in release?)")?;
     let head_launch = StartSettings {
         root: opts.root.clone(),
-        profile: profile.clone(),
+        profile: profile.to_owned(),
         provider_url: mock.openai_url(),
         api_key: orchestrate::api_key_canary(),
         ready_timeout: opts.ready_timeout,
         extra_args: vec![],
     };
     let base_launch = StartSettings {
-        root: worktree.path(),
+        root: prepared.root(),
         ..head_launch.clone()
     };
     let mut targets = vec![Target::direct(&head_launch.provider_url)];
-    for (head, base) in opts.backends.iter().zip(&base) {
-        targets.push(Target::backend(head, &head_launch, &log_dir, head.name(), vec![]).await?);
-        let name = base_name(base.name());
-        targets.push(Target::backend(base, &base_launch, &log_dir, &name, vec![]).await?);
+    let started_targets: Result<()> = async {
+        for head in &opts.judged {
+            let base = prepared
+                .backends
+                .iter()
+                .find(|b| b.name() == head.name())
+                .context("the base was built without a judged backend")?;
+            let inject = injection(opts, head.name());
+            targets.push(Target::backend(head, &head_launch, log_dir, head.name(), inject).await?);
+            let name = base_name(base.name());
+            targets.push(Target::backend(base, &base_launch, log_dir, &name, vec![]).await?);
+        }
+        if let Some(c) = &opts.control {
+            let inject = injection(opts, c.name());
+            targets.push(Target::backend(c, &head_launch, log_dir, c.name(), inject).await?);
+            let name = base_name(c.name());
+            targets.push(Target::backend(c, &head_launch, log_dir, &name, vec![]).await?);
+        }
+        Ok(())
     }
-    let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    let quick = plan::Plan::new(true, Some(BATCH_ROUNDS), false, opts.seed);
+    .await;
+    if let Err(e) = started_targets {
+        for t in targets {
+            t.stop().await;
+        }
+        mock.stop().await;
+        return Err(e);
+    }
+    let names: Vec<String> = opts
+        .judged
+        .iter()
+        .chain(&opts.control)
+        .map(|b| b.name().to_owned())
+        .collect();
+    let quick = plan::Plan::new(true, None, false, opts.seed);
     let http = conformance::client::http_client()?;
+    let progress = Progress::new(
+        "gate",
+        sequential::max_rounds() as u64 * targets.len() as u64,
+    );
     let mut figures: BTreeMap<String, TargetFigures> = BTreeMap::new();
-    let mut judgements = Vec::new();
-    let mut batch = 0u64;
-    let progress = Progress::new("gate", 0);
-    let outcome: Result<()> = async {
-        loop {
-            let orders = stats::round_orders(&target_names, BATCH_ROUNDS, opts.seed ^ batch);
+    let mut outcome = Outcome {
+        judgements: Vec::new(),
+        control: opts.control.as_ref().map(|c| c.name().to_owned()),
+        rounds: 0,
+        looks: 0,
+        stopped: Stop::LastLook,
+        seconds: 0.0,
+    };
+    let measured: Result<()> = async {
+        let rounds_started = Instant::now();
+        for look in 0..sequential::MAX_LOOKS {
+            let add = sequential::rounds_at_look(look) - outcome.rounds;
             let plan = RoundPlan {
-                warmup: if batch == 0 { quick.rounds.warmup } else { 0 },
+                warmup: if look == 0 { quick.rounds.warmup } else { 0 },
                 ..quick.rounds.clone()
             };
-            let outcome = rounds::run(&targets, &mock, &http, &plan, &orders, &progress).await?;
-            for (name, f) in outcome.figures {
-                figures.entry(name).or_default().append(f);
-            }
-            batch += 1;
-            judgements = judge_all(&names, &figures, opts.seed);
-            let undecided = judgements
-                .iter()
-                .filter(|j| matches!(j.decision, Decision::CouldNotJudge(_)))
-                .count();
+            let batch = Batch {
+                first_round: outcome.rounds,
+                rounds: add,
+                seed: opts.seed ^ look as u64,
+            };
+            interleaved(
+                &targets,
+                &mock,
+                &http,
+                &plan,
+                &batch,
+                &mut figures,
+                &progress,
+            )
+            .await?;
+            outcome.rounds += add;
+            outcome.looks = look + 1;
+            outcome.judgements = judge_all(&names, &figures);
+            let undecided = undecided_primaries(&outcome.judgements);
             progress.note(format!(
-                "gate: {} rounds, {undecided} metric(s) not yet judged, {:.0} s",
-                batch as usize * BATCH_ROUNDS,
+                "gate: look {} at {} rounds, {undecided} primary metric(s) not yet judged, {:.0} s",
+                look + 1,
+                outcome.rounds,
                 started.elapsed().as_secs_f64()
             ));
-            if undecided == 0 || started.elapsed() >= opts.time_limit {
+            if undecided == 0 {
+                outcome.stopped = Stop::Judged;
+                return Ok(());
+            }
+            let per_round = rounds_started.elapsed().as_secs_f64() / outcome.rounds as f64;
+            let next = per_round * sequential::ROUNDS_PER_LOOK as f64;
+            if look + 1 < sequential::MAX_LOOKS
+                && Instant::now() + Duration::from_secs_f64(next) > opts.deadline
+            {
+                outcome.stopped = Stop::Budget;
                 return Ok(());
             }
         }
+        Ok(())
     }
     .await;
     progress.finish();
@@ -260,7 +409,68 @@ pub async fn run(opts: &AgainstOptions, run: &mut RunDir) -> Result<Vec<Judgemen
         t.stop().await;
     }
     mock.stop().await;
-    drop(worktree);
-    outcome?;
-    Ok(judgements)
+    measured?;
+    outcome.seconds = started.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// Rounds `first_round..first_round + rounds` of one look.
+struct Batch {
+    first_round: usize,
+    rounds: usize,
+    seed: u64,
+}
+
+/// Runs a look's rounds, interleaved finer than the bench's rounds: each round is
+/// `per_round` passes, and each pass sends one `text` conversation to every target in a fresh
+/// order. Base and head then alternate every fraction of a second, so a burst of load from
+/// another process lands on both of a round's figures alike, where a round made of each
+/// target's conversations back to back lets it land on one side (docs/gate.md#against-a-revision).
+async fn interleaved(
+    targets: &[Target],
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    plan: &RoundPlan,
+    batch: &Batch,
+    figures: &mut BTreeMap<String, TargetFigures>,
+    progress: &Progress,
+) -> Result<()> {
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    for target in targets {
+        for i in 0..plan.warmup {
+            let tag = format!("warm.{}.{i}", target.name);
+            rounds::converse(http, target, mock, &plan.text(&tag)).await?;
+        }
+    }
+    mock.clear_timeline().await?;
+    let passes = stats::round_orders(&names, batch.rounds * plan.per_round, batch.seed);
+    for (r, orders) in passes.chunks(plan.per_round).enumerate() {
+        let round = batch.first_round + r;
+        progress.step(format!("gate round {}", round + 1));
+        for (pass, order) in orders.iter().enumerate() {
+            for name in order {
+                let Some(target) = targets.iter().find(|t| &t.name == name) else {
+                    continue;
+                };
+                let tag = format!("r{round}.{name}.{pass}");
+                let (seen, samples) =
+                    rounds::converse(http, target, mock, &plan.text(&tag)).await?;
+                figures
+                    .entry(name.clone())
+                    .or_default()
+                    .add(round, &seen, &samples);
+            }
+        }
+        progress.advance();
+        mock.clear_timeline().await?;
+    }
+    Ok(())
+}
+
+/// Primary metrics (docs/gate.md#metrics) not yet judged.
+pub fn undecided_primaries(judgements: &[Judgement]) -> usize {
+    judgements
+        .iter()
+        .filter(|j| j.metric.is_primary() && matches!(j.decision, Decision::CouldNotJudge(_)))
+        .count()
 }

@@ -73,7 +73,7 @@ pub fn rule(lo: f64, hi: f64, threshold: f64) -> Decision {
         Decision::Pass
     } else {
         Decision::CouldNotJudge(format!(
-            "the 95% interval [{:+.0}%, {:+.0}%] straddles the {:+.0}% threshold",
+            "the interval [{:+.0}%, {:+.0}%] straddles the {:+.0}% threshold",
             lo * 100.0,
             hi * 100.0,
             threshold * 100.0

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use contract::results::{BackendResults, LatencyStats, Results, RoundStats};
 
+use crate::bench::figures::Hop;
+
 /// The reference every overhead is taken against.
 pub use contract::results::stages::DIRECT;
 
@@ -39,11 +41,45 @@ impl Metric {
         }
     }
 
+    /// The metric a per-chunk regression moves first, and the one `--against` waits for
+    /// (docs/gate.md#metrics); the others are judged by the same rule and reported.
+    pub fn is_primary(self) -> bool {
+        self == Metric::ChunkOverheadP50
+    }
+
     /// Whether a higher value is worse (latency) or better (capacity).
     pub fn higher_is_worse(self) -> bool {
         self != Metric::Saturation
     }
 }
+
+/// A metric `--against` measures round by round: the hop and the quantile of it whose
+/// normalised overhead is compared (a new per-round metric is one more row here).
+#[derive(Debug, Clone, Copy)]
+pub struct PairedMetric {
+    pub metric: Metric,
+    pub hop: Hop,
+    pub quantile: f64,
+}
+
+/// What `--against` judges, base against head in the same rounds.
+pub const PAIRED: [PairedMetric; 3] = [
+    PairedMetric {
+        metric: Metric::ChunkOverheadP50,
+        hop: Hop::ChunkTransit,
+        quantile: 0.5,
+    },
+    PairedMetric {
+        metric: Metric::ChunkOverheadP99,
+        hop: Hop::ChunkTransit,
+        quantile: 0.99,
+    },
+    PairedMetric {
+        metric: Metric::TtftOverheadP50,
+        hop: Hop::Ttft,
+        quantile: 0.5,
+    },
+];
 
 /// One metric of one backend in one run.
 #[derive(Debug, Clone, PartialEq)]

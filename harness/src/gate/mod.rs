@@ -7,8 +7,12 @@
 //! same rounds instead of comparing two files.
 
 pub mod against;
+pub mod base;
+pub mod command;
 pub mod decide;
+pub mod instructions;
 pub mod metrics;
+pub mod sequential;
 pub mod study;
 
 use std::io::Write;
@@ -167,12 +171,26 @@ pub fn change_unit(metric: Metric) -> &'static str {
 /// The verdict table (latency changes in % of the direct path's p50, capacity as a ratio),
 /// then one line per regression naming backend, metric, change and interval.
 pub fn write_report(out: &mut impl Write, judgements: &[Judgement]) -> std::io::Result<()> {
+    write_report_at(out, judgements, "95%")
+}
+
+/// [`write_report`] with the intervals' confidence named (`--against` uses its per-look one).
+pub fn write_report_at(
+    out: &mut impl Write,
+    judgements: &[Judgement],
+    confidence: &str,
+) -> std::io::Result<()> {
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:+.1}%", v * 100.0));
     let fig = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
     writeln!(
         out,
         "{:10} {:20} {:>10} {:>10} {:>9} {:>21}  verdict",
-        "backend", "metric", "baseline", "current", "change", "95% interval"
+        "backend",
+        "metric",
+        "baseline",
+        "current",
+        "change",
+        format!("{confidence} interval")
     )?;
     for j in judgements {
         let ci = j.ci95.map_or("-".to_owned(), |[lo, hi]| {
@@ -200,7 +218,7 @@ pub fn write_report(out: &mut impl Write, judgements: &[Judgement]) -> std::io::
     {
         writeln!(
             out,
-            "REGRESSION {} {}: {} worse ({}), 95% interval {} (threshold {:+.0}%)",
+            "REGRESSION {} {}: {} worse ({}), {confidence} interval {} (threshold {:+.0}%)",
             j.backend,
             j.metric.name(),
             pct(j.change),

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use conformance::manifest::Backend;
 use serde::Serialize;
 
+use super::against::{self, Measure, PreparedBase};
 use super::decide::{Decision, Judgement};
 use super::metrics::Metric;
 use crate::bench;
@@ -30,6 +31,11 @@ pub struct Options {
     pub seed: u64,
     /// How each run is measured (its seed and injections are the study's).
     pub bench: bench::Options,
+    /// Study `gate --against HEAD` instead of two files: each trial measures the working
+    /// tree's build against HEAD's in the same rounds, the delay injected on the head side.
+    pub against: bool,
+    /// With `against`: each trial's time limit.
+    pub trial_limit: std::time::Duration,
 }
 
 /// One judgement of the study.
@@ -45,6 +51,8 @@ pub struct Trial {
     pub ci95: Option<[f64; 2]>,
     /// `pass`, `regression` or `could not judge`.
     pub decision: String,
+    /// With `--against`: the paired rounds the trial measured before it stopped.
+    pub rounds: Option<usize>,
 }
 
 /// The study's counts, per backend, metric and injected delay (0: A/A).
@@ -62,6 +70,8 @@ pub struct Tally {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Study {
+    /// `files` (two quick runs) or `against` (`gate --against HEAD`).
+    pub method: String,
     pub backends: Vec<String>,
     pub pairs: usize,
     pub delays_us: Vec<u64>,
@@ -77,7 +87,11 @@ pub struct Study {
 pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
     let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
     let reports = opts.root.join("reports");
+    if opts.against {
+        return run_against(backends, opts).await;
+    }
     let mut study = Study {
+        method: "files".into(),
         backends: names.clone(),
         pairs: opts.pairs,
         delays_us: opts.delays_us.clone(),
@@ -151,9 +165,95 @@ fn judge_into(study: &mut Study, injected_us: u64, baseline: &Path, current: &Pa
             change: j.change,
             ci95: j.ci95,
             decision: decision_name(&j.decision).to_owned(),
+            rounds: None,
         });
     }
     Ok(())
+}
+
+/// The study of `gate --against HEAD`: HEAD built once in a worktree, then per pair an A/A
+/// trial and one trial per delay injected into the working tree's instances, each measured
+/// as the gate measures (same rounds, sequential looks).
+async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
+    let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
+    let reports = opts.root.join("reports");
+    let run = RunDir::create(&reports, &opts.root, &opts.profile)?;
+    let log_dir = run.logs("gate-study");
+    let head = super::base::resolve(&opts.root, "HEAD")?;
+    let prepared = PreparedBase::build(&opts.root, &head, &names, &log_dir).await?;
+    let mut study = Study {
+        method: "against".into(),
+        backends: names.clone(),
+        pairs: opts.pairs,
+        delays_us: opts.delays_us.clone(),
+        latency_threshold: super::decide::LATENCY_THRESHOLD,
+        runs: vec![run_id(&run.path)],
+        tallies: BTreeMap::new(),
+        trials: Vec::new(),
+    };
+    let mut trial = 0u64;
+    for pair in 0..opts.pairs {
+        for inject in std::iter::once(0).chain(opts.delays_us.iter().copied()) {
+            trial += 1;
+            eprintln!(
+                "\ngate-study: pair {} of {}, {} (load average {})",
+                pair + 1,
+                opts.pairs,
+                if inject == 0 {
+                    "A/A".to_owned()
+                } else {
+                    format!("{inject} µs injected per chunk on the head side")
+                },
+                load_average()
+            );
+            let m = Measure {
+                root: opts.root.clone(),
+                judged: backends.to_vec(),
+                control: None,
+                inject_delay_us: if inject == 0 {
+                    Vec::new()
+                } else {
+                    names.iter().map(|n| (n.clone(), inject)).collect()
+                },
+                deadline: std::time::Instant::now() + opts.trial_limit,
+                ready_timeout: opts.bench.ready_timeout,
+                seed: opts.seed.wrapping_add(trial),
+            };
+            let outcome = against::measure(&m, &prepared, &opts.profile, &log_dir).await?;
+            for j in &outcome.judgements {
+                tally(&mut study, inject, j);
+                study.trials.push(Trial {
+                    injected_us: inject,
+                    baseline_run: format!("HEAD {}", super::base::short(&head)),
+                    current_run: format!("working tree, trial {trial}"),
+                    backend: j.backend.clone(),
+                    metric: j.metric.name().to_owned(),
+                    change: j.change,
+                    ci95: j.ci95,
+                    decision: decision_name(&j.decision).to_owned(),
+                    rounds: Some(outcome.rounds),
+                });
+            }
+            let mut err = std::io::stderr().lock();
+            super::write_report_at(
+                &mut err,
+                &outcome.judgements,
+                &super::sequential::confidence_label(),
+            )?;
+            super::command::write_summary(&mut err, &outcome)?;
+        }
+    }
+    drop(prepared);
+    let path = run.path.join(STUDY_FILE);
+    crate::atomic::write_json(&path, &study)?;
+    eprintln!("\ngate-study: wrote {}", path.display());
+    Ok(study)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn decision_name(d: &Decision) -> &'static str {

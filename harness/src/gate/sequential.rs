@@ -1,0 +1,224 @@
+//! The sequential test of `gate --against` (docs/gate.md#the-sequential-test). Base and head are
+//! measured in the same rounds, so each round gives one paired difference (head − base) per
+//! metric. The change is the median of those differences; its interval is the exact sign-test
+//! (order-statistic) interval for a median, which assumes nothing about the noise's shape, only
+//! that rounds are independent. Rounds are added in looks; at most [`MAX_LOOKS`] looks are taken
+//! and each look's interval has confidence `1 − ALPHA / MAX_LOOKS` (Bonferroni over looks), so
+//! over the whole sequence a metric whose true change sits at the threshold is called a
+//! regression with probability at most `ALPHA / 2`, and one truly above it is passed with
+//! probability at most `ALPHA / 2`, however early the test stops. Looking more often never buys
+//! a false alarm: the number of looks is fixed before the first round.
+
+use std::collections::BTreeMap;
+
+use super::decide::{self, Decision, Judgement};
+use super::metrics::Metric;
+use crate::stats;
+
+/// Both error rates of one metric over all looks together (false alarm: `ALPHA / 2`; wrong
+/// pass: `ALPHA / 2`), the conventional 5% (docs/gate.md#the-sequential-test).
+pub const ALPHA: f64 = 0.05;
+/// Looks at most. Eight keeps the per-look confidence at 99.4% (an interval about a quarter
+/// wider than a single 95% one) while letting the gate stop as soon as a clear answer is in.
+pub const MAX_LOOKS: usize = 8;
+/// Rounds before the first look: the fewest for which a 99.4% sign-test interval exists is 9
+/// (`2 × 0.5⁹ ≤ 0.00625`); 10 leaves it one order statistic in from the extremes.
+pub const FIRST_LOOK_ROUNDS: usize = 10;
+/// Rounds added between looks: four rounds of the gate's targets take about half a minute on
+/// the two-core machine (docs/gate.md#budget), short enough to stop soon after an answer.
+pub const ROUNDS_PER_LOOK: usize = 4;
+
+/// The rounds the design measures at most.
+pub const fn max_rounds() -> usize {
+    FIRST_LOOK_ROUNDS + (MAX_LOOKS - 1) * ROUNDS_PER_LOOK
+}
+
+/// Rounds measured when look `look` (0-based) is taken.
+pub const fn rounds_at_look(look: usize) -> usize {
+    FIRST_LOOK_ROUNDS + look * ROUNDS_PER_LOOK
+}
+
+/// The error rate each look's two-sided interval is allowed.
+pub fn per_look_alpha() -> f64 {
+    ALPHA / MAX_LOOKS as f64
+}
+
+/// Each look's confidence, as the reports print it (`99.4%`).
+pub fn confidence_label() -> String {
+    format!("{:.1}%", (1.0 - per_look_alpha()) * 100.0)
+}
+
+/// P(X ≤ k) for X ~ Binomial(n, 1/2).
+fn binomial_half_cdf(n: usize, k: usize) -> f64 {
+    let mut term = 0.5f64.powi(n as i32); // C(n, 0) / 2^n
+    let mut sum = term;
+    for i in 1..=k.min(n) {
+        term *= (n + 1 - i) as f64 / i as f64;
+        sum += term;
+    }
+    sum
+}
+
+/// The order statistic `k` (1-based) such that `[x(k), x(n+1−k)]` covers the median with
+/// confidence at least `1 − alpha`: the largest `k` with `P(X ≤ k − 1) ≤ alpha / 2`.
+/// `None` when even the full range is not enough (too few values).
+pub fn sign_test_rank(n: usize, alpha: f64) -> Option<usize> {
+    let mut best = None;
+    for k in 1..=n.div_ceil(2) {
+        if binomial_half_cdf(n, k - 1) <= alpha / 2.0 {
+            best = Some(k);
+        } else {
+            break;
+        }
+    }
+    best
+}
+
+/// The sign-test interval for the median of `values` at confidence `1 − alpha`.
+pub fn median_interval(values: &[f64], alpha: f64) -> Option<[f64; 2]> {
+    if values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let k = sign_test_rank(values.len(), alpha)?;
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some([sorted[k - 1], sorted[values.len() - k]])
+}
+
+/// Judges one latency metric from base and head measured in the same rounds, at the per-look
+/// confidence of the design. `change` is the median per-round difference head − base (in direct
+/// p50s), `baseline`/`current` the two sides' medians.
+pub fn judge(
+    backend: &str,
+    metric: Metric,
+    base: &BTreeMap<u32, f64>,
+    head: &BTreeMap<u32, f64>,
+) -> Judgement {
+    let diffs: Vec<f64> = base
+        .iter()
+        .filter_map(|(r, b)| Some(head.get(r)? - b))
+        .collect();
+    let a: Vec<f64> = base.values().copied().collect();
+    let b: Vec<f64> = head.values().copied().collect();
+    let change = stats::median(&diffs);
+    let ci95 = median_interval(&diffs, per_look_alpha());
+    let decision = match (change, ci95) {
+        (_, Some([lo, hi])) => decide::rule(lo, hi, decide::threshold(metric)),
+        _ => Decision::CouldNotJudge(format!(
+            "{} paired rounds, too few for an interval at this design's confidence",
+            diffs.len()
+        )),
+    };
+    Judgement {
+        backend: backend.to_owned(),
+        metric,
+        baseline: stats::median(&a),
+        current: stats::median(&b),
+        change,
+        ci95,
+        decision,
+    }
+}
+
+/// About how many paired rounds the interval would need to clear the threshold, from the
+/// width it has now (an interval narrows as one over the square root of the rounds). `None`
+/// when the estimate sits on the threshold (no number of rounds would do).
+pub fn rounds_needed(j: &Judgement, rounds: usize) -> Option<usize> {
+    let [lo, hi] = j.ci95?;
+    let change = j.change?;
+    let gap = (change - decide::threshold(j.metric)).abs();
+    if gap <= f64::EPSILON || rounds == 0 {
+        return None;
+    }
+    let half_width = (hi - lo) / 2.0;
+    let factor = (half_width / gap).powi(2);
+    Some(((rounds as f64) * factor).ceil().max(rounds as f64 + 1.0) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binomial_cdf_matches_hand_computed_values() {
+        assert!((binomial_half_cdf(12, 1) - 13.0 / 4096.0).abs() < 1e-12);
+        assert!((binomial_half_cdf(12, 2) - 79.0 / 4096.0).abs() < 1e-12);
+        assert!((binomial_half_cdf(4, 4) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_first_look_has_an_interval_and_fewer_rounds_do_not() {
+        let a = per_look_alpha();
+        assert_eq!(sign_test_rank(8, a), None, "2 x 0.5^8 > 0.00625");
+        assert_eq!(sign_test_rank(9, a), Some(1));
+        assert!(sign_test_rank(FIRST_LOOK_ROUNDS, a).is_some());
+        // 12 rounds at 99%: P(X <= 1) = 0.0032 <= 0.005 < P(X <= 2) = 0.019.
+        assert_eq!(sign_test_rank(12, 0.01), Some(2));
+    }
+
+    #[test]
+    fn the_interval_covers_the_median_and_narrows_with_rounds() {
+        let values: Vec<f64> = (0..38).map(|i| f64::from(i % 19)).collect();
+        let [lo, hi] = median_interval(&values, per_look_alpha()).unwrap();
+        assert!(lo <= 9.0 && 9.0 <= hi);
+        let [lo10, hi10] = median_interval(&values[..10], per_look_alpha()).unwrap();
+        assert!(hi10 - lo10 >= hi - lo);
+    }
+
+    #[test]
+    fn the_looks_are_the_designs() {
+        assert_eq!(rounds_at_look(0), FIRST_LOOK_ROUNDS);
+        assert_eq!(rounds_at_look(MAX_LOOKS - 1), max_rounds());
+    }
+
+    fn rounds(values: &[f64]) -> BTreeMap<u32, f64> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as u32, *v))
+            .collect()
+    }
+
+    #[test]
+    fn a_paired_shift_well_above_the_threshold_is_a_regression() {
+        // Large round-to-round swings that hit both sides alike, and a +0.5 shift on head.
+        let base: Vec<f64> = (0..12).map(|i| 1.0 + f64::from(i % 5)).collect();
+        let head: Vec<f64> = base
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b + 0.5 + 0.01 * i as f64)
+            .collect();
+        let j = judge(
+            "unix",
+            Metric::ChunkOverheadP50,
+            &rounds(&base),
+            &rounds(&head),
+        );
+        assert_eq!(j.decision, Decision::Regression);
+        let same = judge(
+            "unix",
+            Metric::ChunkOverheadP50,
+            &rounds(&base),
+            &rounds(&base),
+        );
+        assert_eq!(same.decision, Decision::Pass);
+        assert_eq!(same.change, Some(0.0));
+    }
+
+    #[test]
+    fn too_few_rounds_cannot_be_judged_and_an_unsure_one_says_how_many_it_needs() {
+        let base = rounds(&[1.0; 5]);
+        let j = judge("unix", Metric::ChunkOverheadP50, &base, &base);
+        assert!(matches!(j.decision, Decision::CouldNotJudge(_)));
+        let diffs: Vec<f64> = (0..10).map(|i| 0.1 + 0.05 * f64::from(i)).collect();
+        let head: Vec<f64> = diffs.iter().map(|d| 1.0 + d).collect();
+        let j = judge(
+            "unix",
+            Metric::ChunkOverheadP50,
+            &rounds(&[1.0; 10]),
+            &rounds(&head),
+        );
+        assert!(matches!(j.decision, Decision::CouldNotJudge(_)), "{j:?}");
+        assert!(rounds_needed(&j, 10).unwrap() > 10);
+    }
+}

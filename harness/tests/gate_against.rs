@@ -1,0 +1,111 @@
+//! `gate --against`'s choices (docs/gate.md#which-revision): what each backend of this
+//! repository builds from, the `auto` rule on a small history of its own, and a revision git
+//! cannot resolve exiting 2 with what to do.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use conformance::manifest;
+use harness::gate::base::{self, AutoBase};
+
+#[test]
+fn each_backends_inputs_are_what_its_build_steps_compile() {
+    let root = conformance::repo_root();
+    let backends = manifest::discover(&root.join("backends")).unwrap();
+    let crates = base::workspace_crates(&root).unwrap();
+    let inputs = base::inputs(&root, &backends, &crates);
+    let unix = &inputs.by_backend["unix"];
+    for p in [
+        "backends/unix",
+        "backends/sidecar-host",
+        "backends/core",
+        "contract",
+        "backends/sidecar",
+        "Cargo.lock",
+    ] {
+        assert!(unix.contains(p), "unix lacks {p}: {unix:?}");
+    }
+    let rust_only = &inputs.by_backend["rust-only"];
+    assert!(rust_only.contains("backends/core") && rust_only.contains("contract"));
+    for p in ["backends/sidecar", "backends/sidecar-host", "backends/unix"] {
+        assert!(!rust_only.contains(p), "rust-only should not build {p}");
+    }
+    for (name, paths) in &inputs.by_backend {
+        for p in ["harness", "mock-provider", "conformance", "docs"] {
+            assert!(!paths.contains(p), "{name} should not build {p}");
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn commit(dir: &Path, file: &str, text: &str) -> String {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", file]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn auto_picks_the_parent_of_the_newest_change_to_the_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"]);
+    let paths = ["backends/x".to_owned()].into();
+    commit(d, "backends/x/a.rs", "1");
+    assert!(
+        matches!(base::auto_base(d, &paths).unwrap(), AutoBase::None(_)),
+        "the only change is the first commit: no earlier state, so the baseline file"
+    );
+    commit(d, "docs/a.md", "1");
+    let before = commit(d, "docs/a.md", "2");
+    let change = commit(d, "backends/x/a.rs", "2");
+    commit(d, "docs/a.md", "3");
+    assert_eq!(
+        base::auto_base(d, &paths).unwrap(),
+        AutoBase::Commit {
+            base: before.clone(),
+            change
+        }
+    );
+    let changed = base::changed_files(d, &before).unwrap();
+    assert!(changed.contains(&"backends/x/a.rs".to_owned()));
+    let none = ["backends/y".to_owned()].into();
+    assert!(matches!(
+        base::auto_base(d, &none).unwrap(),
+        AutoBase::None(_)
+    ));
+}
+
+#[test]
+fn a_revision_git_cannot_resolve_exits_2_saying_what_to_pass() {
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args([
+            "--root",
+            &conformance::repo_root().display().to_string(),
+            "gate",
+            "--against",
+            "no-such-revision-anywhere",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not a revision") && err.contains("auto"),
+        "{err}"
+    );
+}
