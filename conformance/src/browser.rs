@@ -186,8 +186,11 @@ pub async fn run_backend(
     };
     let driver_log = log_dir.join("browser-driver.stderr.log");
     let played = async {
-        let mut worker = process::spawn_worker("node", &[DRIVER.to_owned()], root, &driver_log)
-            .map_err(BrowserError::Driver)?;
+        let node = contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME)
+            .map_err(|e| BrowserError::Driver(std::io::Error::other(e)))?;
+        let mut worker =
+            process::spawn_worker(&node.binary, &[DRIVER.to_owned()], root, &driver_log)
+                .map_err(BrowserError::Driver)?;
         let (Some(mut stdin), Some(stdout)) =
             (worker.child.stdin.take(), worker.child.stdout.take())
         else {

@@ -327,12 +327,15 @@ fn check_tool(state: &mut State, chunk: &UiChunk) -> Result<(), String> {
             tool_call_id,
             tool_name,
             ..
-        }
-        | UiChunk::ToolInputError {
+        } => tool_input(state, tool_call_id, tool_name),
+        // ai@7 ends an invalid call with its `tool-input-error` (ai@6 followed it with a
+        // `tool-output-error`, which ai@7 no longer sends): it is that call's result.
+        UiChunk::ToolInputError {
             tool_call_id,
             tool_name,
             ..
-        } => tool_input(state, tool_call_id, tool_name),
+        } => tool_input(state, tool_call_id, tool_name)
+            .and_then(|()| tool_output(state, tool_call_id, false)),
         UiChunk::ToolOutputAvailable {
             tool_call_id,
             preliminary,
@@ -349,8 +352,7 @@ fn check_tool(state: &mut State, chunk: &UiChunk) -> Result<(), String> {
     }
 }
 
-/// `tool-input-available` or `tool-input-error`. An input error is not the result:
-/// `streamText` follows it with the `tool-output-error` the model sees.
+/// `tool-input-available` or `tool-input-error`.
 fn tool_input(state: &mut State, id: &str, name: &str) -> Result<(), String> {
     let call = state.tools.entry(id.to_owned()).or_default();
     if call.input_known {

@@ -289,7 +289,8 @@ fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
             if error.is_empty() {
                 return Err("the tool error has no errorText".into());
             }
-            quotes("tool error", error)
+            // The model reads a tool error as `@ai-sdk/openai@4` sends it: `{"error": text}`.
+            quotes("tool error", &json!({ "error": error }).to_string())
         }
         _ => count(0),
     }

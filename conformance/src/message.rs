@@ -71,15 +71,11 @@ impl MessageBuilder {
                 extra,
             } => {
                 if let Some(part) = self.tool_in_step(tool_call_id, tool_name, extra.dynamic) {
-                    let dynamic = part.get("type") == Some(&json!("dynamic-tool"));
                     set(part, "state", json!("output-error"));
                     set(part, "errorText", json!(error_text));
-                    // A static tool keeps the bad input as `rawInput`, which the projection drops.
-                    if dynamic {
-                        set(part, "input", input.clone());
-                    } else {
-                        part.remove("input");
-                    }
+                    // ai@7 keeps the bad input as `input` for every tool (ai@6 moved a static
+                    // tool's to `rawInput`, which the projection dropped).
+                    set(part, "input", input.clone());
                 }
             }
             UiChunk::ToolOutputAvailable {

@@ -23,6 +23,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{Mutex, oneshot};
 
+use contract::runtime;
+
 use crate::process::{self, Worker};
 
 /// The oracle script, relative to the repository root.
@@ -75,8 +77,12 @@ impl Oracle {
         require_installed(root, SCRIPT)?;
         std::fs::create_dir_all(log_dir)?;
         let stderr_log = log_dir.join("oracle.stderr.log");
-        let mut worker = process::spawn_worker("node", &[SCRIPT.to_owned()], root, &stderr_log)
-            .context("cannot start the Node oracle; is `node` on PATH?")?;
+        let node = runtime::resolve(root, runtime::DEFAULT_RUNTIME)?;
+        let mut worker =
+            process::spawn_worker(&node.binary, &[SCRIPT.to_owned()], root, &stderr_log)
+                .with_context(|| {
+                    format!("cannot start the Node oracle ({})", node.binary.display())
+                })?;
         let stdin = worker.child.stdin.take().context("oracle stdin")?;
         let stdout = worker.child.stdout.take().context("oracle stdout")?;
         let pending: Pending = Arc::default();
@@ -184,8 +190,9 @@ pub async fn reference_run(
         "--body-stdin",
     ]
     .map(str::to_owned);
-    let mut worker = process::spawn_worker("node", &args, root, &stderr_log)
-        .context("cannot start the reference run; is `node` on PATH?")?;
+    let node = runtime::resolve(root, runtime::DEFAULT_RUNTIME)?;
+    let mut worker = process::spawn_worker(&node.binary, &args, root, &stderr_log)
+        .with_context(|| format!("cannot start the reference run ({})", node.binary.display()))?;
     let mut stdin = worker.child.stdin.take().context("reference run stdin")?;
     stdin.write_all(&serde_json::to_vec(body)?).await?;
     drop(stdin);

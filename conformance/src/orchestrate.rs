@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use contract::ready::ReadyLine;
+use contract::runtime;
 
-use crate::manifest::Backend;
+use crate::manifest::{Backend, Runtime};
 use crate::process::{self, ProcessSpec, RunningProcess, StartError, StopReport};
 
 /// Long enough for a Node sidecar's cold start on a busy two-core machine.
@@ -91,7 +92,11 @@ pub fn command_line(
     opts: &InstanceOptions,
 ) -> (PathBuf, Vec<String>) {
     let argv = backend.start_argv(&cfg.profile);
-    let program = resolve_program(&cfg.root, &argv[0]);
+    let program = match js_runtime(backend, cfg) {
+        // A manifest's `node` means the target's JavaScript runtime, not the one on PATH.
+        Some(Ok(runtime)) if argv[0] == "node" => runtime.binary,
+        _ => resolve_program(&cfg.root, &argv[0]),
+    };
     let mut args: Vec<String> = argv[1..].to_vec();
     let common = [
         ("--listen", "127.0.0.1:0"),
@@ -115,6 +120,16 @@ pub fn command_line(
     (program, args)
 }
 
+/// The JavaScript runtime a backend with `runtime = "node"` runs on: the default stack's, as
+/// pinned under the checkout (contract::runtime); `None` for a backend without JavaScript.
+pub fn js_runtime(
+    backend: &Backend,
+    cfg: &StartSettings,
+) -> Option<Result<runtime::Resolved, runtime::RuntimeError>> {
+    (backend.manifest.runtime == Runtime::Node)
+        .then(|| runtime::resolve(&cfg.root, runtime::DEFAULT_RUNTIME))
+}
+
 /// A program with a slash is a path in the repository; a bare name is looked up on PATH.
 fn resolve_program(root: &Path, program: &str) -> PathBuf {
     if program.contains('/') {
@@ -136,11 +151,20 @@ pub async fn start_backend(
         Some(instance) => format!("{}.{instance}", backend.name()),
         None => backend.name().to_owned(),
     };
+    let mut env = vec![("OPENAI_API_KEY".into(), cfg.api_key.clone())];
+    match js_runtime(backend, cfg) {
+        Some(Ok(runtime)) => env.push((
+            runtime::NODE_ENV.into(),
+            runtime.binary.to_string_lossy().into_owned(),
+        )),
+        Some(Err(source)) => return Err(StartError::Runtime { label, source }),
+        None => {}
+    }
     let spec = ProcessSpec {
         label,
         program,
         args,
-        env: vec![("OPENAI_API_KEY".into(), cfg.api_key.clone())],
+        env,
         cwd: cfg.root.clone(),
         log_dir: log_dir.to_owned(),
         ready_timeout: cfg.ready_timeout,

@@ -59,6 +59,11 @@ pub enum StartError {
         program: String,
         source: std::io::Error,
     },
+    #[error("cannot start {label}: {source}")]
+    Runtime {
+        label: String,
+        source: contract::runtime::RuntimeError,
+    },
     #[error("cannot write logs for {label} under {dir}: {source}")]
     Logs {
         label: String,
@@ -417,7 +422,7 @@ pub struct Worker {
 
 /// Starts a worker process; see [`Worker`].
 pub fn spawn_worker(
-    program: &str,
+    program: impl AsRef<std::ffi::OsStr>,
     args: &[String],
     cwd: &Path,
     stderr_log: &Path,

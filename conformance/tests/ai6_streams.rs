@@ -1,4 +1,4 @@
-//! The Rust checker against streams the real `ai@6` produced (`contract/tests/fixtures/ai6`):
+//! The Rust checker against streams the real `ai@6` produced (`contract/tests/fixtures/ai7`):
 //! the SDK's own output breaks none of the client's rules the arena relies on, and the Rust
 //! reading builds the same final message as the AI SDK's `readUIMessageStream`.
 
@@ -38,7 +38,7 @@ const CONTINUATIONS: &[&str] = &["response-03-approval-responded-client-tool-out
 #[tokio::test]
 async fn real_sdk_streams_pass_and_both_readings_agree() {
     let root = conformance::repo_root();
-    let fixtures = root.join("contract/tests/fixtures/ai6");
+    let fixtures = root.join("contract/tests/fixtures/ai7");
     let logs = tempfile::tempdir().unwrap();
     let oracle = Oracle::start(&root, logs.path()).unwrap();
     let mut files: Vec<_> = std::fs::read_dir(&fixtures)

@@ -40,7 +40,8 @@ mod tests {
         // Node's process.hrtime.bigint() reads CLOCK_MONOTONIC: a reading taken in a child must
         // fall between two readings taken here, or cross-process subtraction would be wrong.
         let before = monotonic_ns();
-        let out = std::process::Command::new("node")
+        let node = crate::runtime::default_node().expect("the pinned Node.js (scripts/setup)");
+        let out = std::process::Command::new(node)
             .args([
                 "-e",
                 "process.stdout.write(process.hrtime.bigint().toString())",

@@ -15,6 +15,7 @@
 //! - [`timeline`]: the mock provider's record of arrivals and chunk send times;
 //! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares; [`lifeline`]: children that
 //!   die with their parent;
+//! - [`runtime`]: the pinned JavaScript runtimes and which binary runs a target;
 //! - [`results`]: the shape of the harness's `results.json` (and of `reports/schema.json`);
 //! - [`js`]: all of the above that JavaScript needs, rendered as the ES module
 //!   `contract/js/contract.mjs` (bin `contract-js` writes it);
@@ -28,6 +29,7 @@ pub mod lifeline;
 pub mod openai;
 pub mod ready;
 pub mod results;
+pub mod runtime;
 pub mod scenario;
 pub mod sse;
 pub mod timeline;

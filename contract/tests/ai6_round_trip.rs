@@ -1,5 +1,5 @@
 //! Round trips of the contract's wire types against fixtures captured from the real `ai@6`
-//! package (`harness/node/capture-ui-streams.mjs` writes `tests/fixtures/ai6/`).
+//! package (`harness/node/capture-ui-streams.mjs` writes `tests/fixtures/ai7/`).
 //!
 //! Every chunk of every captured UI message stream must parse into [`UiChunk`] and serialise
 //! back to the same JSON, and every captured `useChat` request body must do the same through
@@ -16,7 +16,7 @@ use contract::ui_message::{ChatRequest, UiPart};
 use serde_json::Value;
 
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ai6")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ai7")
 }
 
 /// The fixture files with the given extension, sorted; at least one must exist.

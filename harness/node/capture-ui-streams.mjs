@@ -5,7 +5,7 @@
 // The files are committed; rerun this after upgrading `ai` and review the diff.
 //
 // CLI: node harness/node/capture-ui-streams.mjs [--out DIR]
-//   --out DIR   where to write (default: contract/tests/fixtures/ai6 in this repository)
+//   --out DIR   where to write (default: contract/tests/fixtures/ai7 in this repository)
 // Writes DIR/<case>.sse (the response body bytes) for every case of lib/stream-cases.mjs, and for
 // every turn of the conversation in lib/request-cases.mjs DIR/request-NN-<what>.json (the body
 // useChat sent) and DIR/response-NN-<what>.sse (the stream that answered it). Lists them on stderr.
@@ -20,10 +20,10 @@ import { captureConversation } from './lib/request-cases.mjs';
 import { STREAM_CASES } from './lib/stream-cases.mjs';
 
 const USAGE = `usage: node capture-ui-streams.mjs [--out DIR]
-  --out DIR  output folder (default: contract/tests/fixtures/ai6)
+  --out DIR  output folder (default: contract/tests/fixtures/ai7)
 `;
 
-const DEFAULT_OUT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../contract/tests/fixtures/ai6');
+const DEFAULT_OUT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../contract/tests/fixtures/ai7');
 
 /** What each captured request shows, by position in the conversation. */
 const REQUEST_NAMES = [

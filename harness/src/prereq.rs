@@ -7,12 +7,14 @@ use std::process::Command;
 
 use thiserror::Error;
 
-/// The oldest Node.js major the pinned `ai@6` supports (its `engines` field).
+/// The oldest Node.js major the system must have: it only runs npm (and the bundler); the
+/// backends run on the pinned runtime (contract::runtime), which npm installs.
 pub const MIN_NODE_MAJOR: u32 = 20;
 
-/// The npm packages the harness itself runs (the AI SDK oracle, `aisdk-node`), relative to the
-/// repository root. The backends' own packages are installed by their manifests' build steps.
-pub const HARNESS_PACKAGES: &[&str] = &["harness/node"];
+/// The npm packages the harness itself runs (the default stack's pinned Node.js, the AI SDK
+/// oracle, `aisdk-node`), relative to the repository root. The backends' own packages are
+/// installed by their manifests' build steps.
+pub const HARNESS_PACKAGES: &[&str] = &["runtimes/node26", "harness/node"];
 
 #[derive(Debug, Error)]
 pub enum PrereqError {
@@ -34,6 +36,8 @@ pub enum PrereqError {
     },
     #[error("{package} has no package-lock.json: the harness installs only pinned versions")]
     NoLockfile { package: String },
+    #[error(transparent)]
+    Runtime(#[from] contract::runtime::RuntimeError),
 }
 
 /// One tool a run needs and cannot install.
@@ -47,7 +51,7 @@ const TOOLS: &[Tool] = &[
     Tool {
         program: "node",
         args: &["--version"],
-        why: "the sidecar, the napi backend and the AI SDK oracle run on Node.js",
+        why: "npm runs on it (the backends run on the pinned Node.js that npm installs)",
     },
     Tool {
         program: "npm",
@@ -171,12 +175,13 @@ pub fn ensure_installed(root: &Path, package: &str) -> Result<bool, PrereqError>
 }
 
 /// Everything a stage that runs Node needs before it starts: the tools, then the harness's own
-/// packages.
+/// packages, then a check that the default runtime has a binary for this platform.
 pub fn prepare(root: &Path) -> Result<(), PrereqError> {
     check_tools()?;
     for package in HARNESS_PACKAGES {
         ensure_installed(root, package)?;
     }
+    contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME)?;
     Ok(())
 }
 

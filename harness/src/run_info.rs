@@ -5,7 +5,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use contract::results::{Machine, RunInfo, Versions};
+use std::collections::BTreeMap;
+
+use contract::results::{Machine, RunInfo, RuntimeInfo, Versions};
+use contract::runtime;
 
 pub fn collect(repo_root: &Path, profile: &str) -> RunInfo {
     let git_sha = command_output(repo_root, "git", &["rev-parse", "--short", "HEAD"])
@@ -25,6 +28,26 @@ pub fn collect(repo_root: &Path, profile: &str) -> RunInfo {
         profile: profile.to_owned(),
         machine: machine(),
         versions: versions(repo_root),
+        runtimes: runtimes(repo_root),
+    }
+}
+
+/// The default stack's runtime, as installed under `root` (absent when it is not installed:
+/// the stages that need it say so themselves).
+fn runtimes(root: &Path) -> BTreeMap<String, RuntimeInfo> {
+    let mut out = BTreeMap::new();
+    if let Ok(found) = runtime::resolve(root, runtime::DEFAULT_RUNTIME) {
+        out.insert(found.name.clone(), runtime_info(root, &found, true));
+    }
+    out
+}
+
+/// What `results.json` records of one resolved runtime: its own `--version` and its package.
+pub fn runtime_info(root: &Path, found: &runtime::Resolved, default: bool) -> RuntimeInfo {
+    RuntimeInfo {
+        version: command_output(root, &found.binary.to_string_lossy(), &["--version"]),
+        source: found.source.clone(),
+        default,
     }
 }
 
@@ -83,7 +106,10 @@ fn versions(root: &Path) -> Versions {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
     Versions {
         rustc: command_output(root, "rustc", &["--version"]),
-        node: command_output(root, "node", &["--version"]),
+        // The Node.js that runs the default stack: the pinned runtime, not the system's.
+        node: runtime::resolve(root, runtime::DEFAULT_RUNTIME)
+            .ok()
+            .and_then(|r| command_output(root, &r.binary.to_string_lossy(), &["--version"])),
         ai: ["harness/node", "backends/sidecar"].iter().find_map(|pkg| {
             let file = root.join(pkg).join("node_modules/ai/package.json");
             let json: serde_json::Value =

@@ -118,7 +118,7 @@ pub fn measure(backend: &Backend, root: &Path, profile: &str) -> Size {
         });
     }
     let runtime = (backend.manifest.runtime == Runtime::Node)
-        .then(node_binary)
+        .then(|| node_binary(root))
         .flatten();
     if let Some((path, _)) = &runtime {
         elves.push(path.clone());
@@ -195,20 +195,17 @@ fn stripped_bytes(file: &Path, scratch: &Path) -> Option<u64> {
     bytes
 }
 
-/// The `node` on PATH, resolved through symlinks, with its size and version.
-fn node_binary() -> Option<(PathBuf, RuntimeSize)> {
-    let path = std::env::var_os("PATH")?;
-    let node = std::env::split_paths(&path)
-        .map(|d| d.join("node"))
-        .find(|p| p.is_file())?
-        .canonicalize()
-        .ok()?;
+/// The pinned Node.js of the default stack (contract::runtime), with its size and version: the
+/// binary a deployment ships beside the artifacts.
+fn node_binary(root: &Path) -> Option<(PathBuf, RuntimeSize)> {
+    let found = contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME).ok()?;
+    let node = found.binary.canonicalize().ok()?;
     let bytes = file_bytes(&node);
     Some((
         node,
         RuntimeSize {
             name: "node".into(),
-            version: version_of("node", "--version"),
+            version: version_of(&found.binary.to_string_lossy(), "--version"),
             bytes,
         },
     ))

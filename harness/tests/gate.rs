@@ -52,6 +52,7 @@ fn run(direct: f64, overheads: &[f64], saturation: f64) -> Results {
         profile: "release".into(),
         machine: Default::default(),
         versions: Default::default(),
+        runtimes: Default::default(),
     });
     r.bench = Some(BenchRun::default());
     let d: Vec<(f64, f64)> = overheads.iter().map(|_| (direct, direct * 2.0)).collect();

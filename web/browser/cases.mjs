@@ -136,7 +136,8 @@ export const CASES = [
       const rest = await getJson(`${backendUrl}/api/specs/${encodeURIComponent(id)}`);
       expect(rest.status === 404, `GET /api/specs/${id} answered ${rest.status}, not 404`);
       expect(tool.error === rest.body.error.message, `the tool error shown is ${JSON.stringify(tool.error)}, not ${JSON.stringify(rest.body.error.message)}`);
-      expect(answer.text.includes(tool.error), 'the answer does not quote the tool error');
+      // The model reads the error as @ai-sdk/openai@4 sends it, `{"error": text}`, and quotes that.
+      expect(answer.text.includes(JSON.stringify({ error: tool.error })), 'the answer does not quote the tool error');
     },
   },
   {

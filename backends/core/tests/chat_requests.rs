@@ -11,7 +11,7 @@ use contract::ui_message::{Role, Trigger};
 use leanspec_core::chat_request::parse_chat_request;
 
 fn captured_requests() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contract/tests/fixtures/ai6");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contract/tests/fixtures/ai7");
     let mut requests = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("the contract fixtures") {
         let path = entry.expect("a directory entry").path();

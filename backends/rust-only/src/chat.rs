@@ -32,7 +32,7 @@ use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::convert::output_content;
+use crate::convert::{error_content, output_content};
 use crate::error::UpstreamError;
 use crate::frames;
 use crate::provider::{Provider, openai_tools};
@@ -410,7 +410,7 @@ fn append_step(
     for (call, result) in step.calls.iter().zip(results) {
         let content = match result {
             Some(Ok(output)) => output_content(&output),
-            Some(Err(error)) => error,
+            Some(Err(error)) => error_content(&error),
             None => continue,
         };
         history.push(ChatCompletionRequestMessage::Tool(

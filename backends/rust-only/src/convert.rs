@@ -186,16 +186,23 @@ fn tool_call_arguments(tool: &ToolPart) -> String {
 /// What the model reads as the result of a tool call.
 pub fn tool_result_content(tool: &ToolPart) -> String {
     match tool.state {
-        ToolState::OutputError => tool.error_text.clone().unwrap_or_default(),
-        ToolState::OutputDenied => tool
-            .approval
-            .as_ref()
-            .and_then(|a| a.get("reason"))
-            .and_then(Value::as_str)
-            .unwrap_or(DENIED_WITHOUT_REASON)
-            .to_owned(),
+        ToolState::OutputError => error_content(tool.error_text.as_deref().unwrap_or_default()),
+        // `convertToModelMessages` sends a denial as an error text too.
+        ToolState::OutputDenied => error_content(
+            tool.approval
+                .as_ref()
+                .and_then(|a| a.get("reason"))
+                .and_then(Value::as_str)
+                .unwrap_or(DENIED_WITHOUT_REASON),
+        ),
         _ => output_content(tool.output.as_ref().unwrap_or(&Value::Null)),
     }
+}
+
+/// A tool's error as tool-message content: `@ai-sdk/openai@4` sends an error result as the JSON
+/// `{"error": text}` (its v3 sent the text alone).
+pub fn error_content(text: &str) -> String {
+    serde_json::json!({ "error": text }).to_string()
 }
 
 /// A tool's output as tool-message content: a string as is, anything else as JSON.
@@ -264,7 +271,7 @@ mod tests {
                     {"type": "function", "id": "c2", "function": {"name": "search_specs", "arguments": "{\"query\":\"x\"}"}},
                 ]},
                 {"role": "tool", "tool_call_id": "c1", "content": "{\"title\":\"T\"}"},
-                {"role": "tool", "tool_call_id": "c2", "content": "no such spec"},
+                {"role": "tool", "tool_call_id": "c2", "content": "{\"error\":\"no such spec\"}"},
                 {"role": "assistant", "tool_calls": [
                     {"type": "function", "id": "c3", "function": {"name": "list_specs", "arguments": "{}"}},
                 ]},
@@ -311,8 +318,8 @@ mod tests {
                     {"type": "function", "id": "d3", "function": {"name": "get_spec", "arguments": "{\"id\":\"7\"}"}},
                 ]},
                 {"role": "tool", "tool_call_id": "d1", "content": "null"},
-                {"role": "tool", "tool_call_id": "d2", "content": "bad json"},
-                {"role": "tool", "tool_call_id": "d3", "content": "Tool call execution denied."},
+                {"role": "tool", "tool_call_id": "d2", "content": "{\"error\":\"bad json\"}"},
+                {"role": "tool", "tool_call_id": "d3", "content": "{\"error\":\"Tool call execution denied.\"}"},
             ])
         );
     }

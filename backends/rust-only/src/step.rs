@@ -180,15 +180,12 @@ impl Step {
                         dynamic: Some(true),
                         ..ToolChunkExtra::default()
                     };
+                    // ai@7 sends `tool-input-error` alone (ai@6 followed it with a
+                    // `tool-output-error` of the same text): the client's part ends there.
                     out.push(frames::chunk(&UiChunk::ToolInputError {
                         tool_call_id: call.id.clone(),
                         tool_name: call.name.clone(),
                         input: call.input.clone(),
-                        error_text: client_text.clone(),
-                        extra: dynamic.clone(),
-                    }));
-                    out.push(frames::chunk(&UiChunk::ToolOutputError {
-                        tool_call_id: call.id.clone(),
                         error_text: client_text.clone(),
                         extra: dynamic,
                     }));
@@ -233,8 +230,8 @@ fn map_finish(reason: &OpenAiFinish, refused: bool) -> FinishReason {
 }
 
 /// `parseToolCall`: empty arguments mean `{}`; an unknown tool or unparsable arguments make
-/// an invalid call. The model reads the AI SDK's message (`NoSuchToolError`,
-/// `InvalidToolInputError`), the client the documented phrase.
+/// an invalid call. The model reads the AI SDK's error as `String(error)` does (`NoSuchToolError`,
+/// `InvalidToolInputError`, names included since ai@7), the client the documented phrase.
 fn parse_call(id: String, name: String, arguments: &str, known: &HashSet<String>) -> StepCall {
     let parsed = if arguments.trim().is_empty() {
         Ok(Value::Object(Default::default()))
@@ -251,13 +248,15 @@ fn parse_call(id: String, name: String, arguments: &str, known: &HashSet<String>
         };
         Some(InvalidCall {
             client_text: error_text::unknown_tool(&name),
-            model_text: format!("Model tried to call unavailable tool '{name}'. {listed}"),
+            model_text: format!(
+                "AI_NoSuchToolError: Model tried to call unavailable tool '{name}'. {listed}"
+            ),
         })
     } else {
         parsed.as_ref().err().map(|e| InvalidCall {
             client_text: error_text::invalid_tool_input(&name),
             model_text: format!(
-                "Invalid input for tool {name}: JSON parsing failed: Text: {arguments}.\nError message: {e}"
+                "AI_InvalidToolInputError: Invalid input for tool {name}: AI_JSONParseError: JSON parsing failed: Text: {arguments}.\nError message: {e}"
             ),
         })
     };
@@ -358,7 +357,6 @@ mod tests {
                 "tool-input-delta",
                 "tool-input-available",
                 "tool-input-error",
-                "tool-output-error",
             ]
         );
         assert_eq!(
@@ -374,14 +372,13 @@ mod tests {
         assert_eq!(chunks[7]["dynamic"], json!(true));
         assert_eq!(chunks[7]["input"], json!({"q": 1}));
         assert_eq!(chunks[7]["errorText"], json!("unknown tool: nope"));
-        assert_eq!(chunks[8]["errorText"], json!("unknown tool: nope"));
         let outcome = outcome.unwrap();
         assert_eq!(outcome.finish_reason, FinishReason::ToolCalls);
         assert_eq!(outcome.calls.len(), 2);
         let invalid = outcome.calls[1].invalid.as_ref().unwrap();
         assert_eq!(
             invalid.model_text,
-            "Model tried to call unavailable tool 'nope'. Available tools: get_spec, search_specs."
+            "AI_NoSuchToolError: Model tried to call unavailable tool 'nope'. Available tools: get_spec, search_specs."
         );
     }
 
@@ -400,7 +397,9 @@ mod tests {
         assert_eq!(invalid.client_text, "invalid input for tool get_spec");
         let model = &invalid.model_text;
         assert!(
-            model.starts_with("Invalid input for tool get_spec: JSON parsing failed: Text: {oops."),
+            model.starts_with(
+                "AI_InvalidToolInputError: Invalid input for tool get_spec: AI_JSONParseError: JSON parsing failed: Text: {oops."
+            ),
             "{model}"
         );
     }

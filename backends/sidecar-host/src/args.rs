@@ -29,9 +29,11 @@ pub struct SidecarArgs {
     #[arg(long = "sidecar-entry", value_name = "PATH")]
     pub entry: Option<PathBuf>,
 
-    /// The Node.js binary.
-    #[arg(long = "node", value_name = "PATH", default_value = "node")]
-    pub node: PathBuf,
+    /// The Node.js (or Node-compatible) binary that runs the sidecar. Default: the pinned
+    /// runtime of the default stack (`runtimes/node26`, looked up from the working directory,
+    /// then from the executable's checkout); whoever starts the backend may set ARENA_NODE.
+    #[arg(long = "node", value_name = "PATH", env = contract::runtime::NODE_ENV)]
+    pub node: Option<PathBuf>,
 
     /// Number of managed sidecars, routed by least connections.
     #[arg(long = "sidecars", default_value_t = 1, value_parser = parse_pool_size)]
@@ -53,6 +55,15 @@ fn parse_pool_size(s: &str) -> Result<usize, String> {
 pub const DEFAULT_ENTRY: &str = "backends/sidecar/dist/server.mjs";
 
 impl SidecarArgs {
+    /// The binary that runs the sidecar: the flag (or ARENA_NODE), else the pinned default
+    /// runtime; a clear error when neither is there.
+    pub fn resolve_node(&self) -> Result<PathBuf, contract::runtime::RuntimeError> {
+        match &self.node {
+            Some(node) => Ok(node.clone()),
+            None => contract::runtime::default_node(),
+        }
+    }
+
     pub fn ready_timeout(&self) -> Duration {
         Duration::from_millis(self.ready_timeout_ms)
     }

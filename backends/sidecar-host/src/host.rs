@@ -60,7 +60,7 @@ impl<T: Transport> Host<T> {
         let pool = match sidecar.mode {
             SidecarMode::Managed => {
                 let settings = SidecarSettings {
-                    node: sidecar.node.clone(),
+                    node: sidecar.resolve_node()?,
                     entry: sidecar.resolve_entry(),
                     runtime_dir: runtime_dir.path().to_path_buf(),
                     provider_url: server.provider_url.clone(),

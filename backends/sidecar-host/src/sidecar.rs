@@ -45,7 +45,9 @@ pub enum StartError {
         "sidecar entry {0} not found: run `npm ci --prefix backends/sidecar && npm run build --prefix backends/sidecar`, or pass --sidecar-entry"
     )]
     EntryMissing(PathBuf),
-    #[error("cannot start `{node}`: {source}; install Node.js 20+ or pass --node PATH")]
+    #[error(
+        "cannot start `{node}`: {source}; run `scripts/setup` (it installs the pinned runtime) or pass --node PATH"
+    )]
     Spawn { node: PathBuf, source: io::Error },
     #[error("the sidecar exited before it was ready ({0}); its stderr is in the log above")]
     ExitedBeforeReady(String),

@@ -5,7 +5,7 @@
 // The JS side holds no tool logic and no schema: tool definitions come from the Rust side.
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool, toUIMessageStream } from 'ai';
 
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
@@ -96,7 +96,7 @@ export function createChat({
       abortSignal: signal,
       onError: ({ error }) => errorLog('chat stream failed', error),
     });
-    const stream = result.toUIMessageStream({ onError: errorText });
+    const stream = toUIMessageStream({ stream: result.stream, tools, onError: errorText });
     return endAtFirstError(stream, {
       callerSignal: abortSignal,
       stopUpstream: () => stop.abort(),

@@ -32,6 +32,13 @@ export class ToolFailure extends Error {
     super(message, options);
     this.name = 'ToolFailure';
   }
+
+  // ai@7 sends the model `String(error)` (`getErrorMessage`), which for an Error is
+  // `Name: message`: the model reads the tool's own message, as the client does, not our class
+  // name (docs/ai7-upgrade.md).
+  toString() {
+    return this.message;
+  }
 }
 
 /** The provider sent nothing for the idle timeout (before its headers or between chunks). */

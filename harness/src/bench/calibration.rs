@@ -84,7 +84,8 @@ pub fn napi_call_ns(root: &Path) -> Result<f64> {
     if !root.join("backends/napi/backend_napi.node").is_file() {
         bail!("the napi addon is not built (backends/napi/scripts/build-addon release)");
     }
-    let output = std::process::Command::new("node")
+    let node = contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME)?;
+    let output = std::process::Command::new(&node.binary)
         .arg(&script)
         .args(["--json", "--noop-only"])
         .current_dir(root)

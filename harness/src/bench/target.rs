@@ -97,7 +97,7 @@ impl Target {
     ) -> Result<Self> {
         let spec = ProcessSpec {
             label: AISDK_NODE.to_owned(),
-            program: "node".into(),
+            program: contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME)?.binary,
             args: vec![
                 AISDK_NODE_SCRIPT.to_owned(),
                 "--listen".to_owned(),

@@ -281,6 +281,7 @@ mod tests {
             profile: "release".into(),
             machine: Machine::default(),
             versions: Versions::default(),
+            runtimes: Default::default(),
         })
     }
 

@@ -100,7 +100,10 @@ pub fn check(root: &Path, report: &Path, screenshot: &Path) -> Result<BrowserChe
     {
         return Err(BrowserError::NotInstalled);
     }
-    let out = Command::new("node")
+    // The pinned Node.js where it is installed; the checker needs nothing newer than npm's.
+    let node = contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME)
+        .map_or_else(|_| "node".into(), |r| r.binary);
+    let out = Command::new(node)
         .arg(root.join(CHECKER))
         .arg("--report")
         .arg(report)

@@ -38,7 +38,12 @@ pub async fn node(args: &[&str]) -> Output {
         "{} is missing: run `backends/napi/scripts/build-addon debug` (or `scripts/setup`) first",
         addon.display()
     );
-    tokio::process::Command::new("node")
+    let node = contract::runtime::resolve(
+        &conformance::repo_root(),
+        contract::runtime::DEFAULT_RUNTIME,
+    )
+    .expect("the pinned Node.js is installed (scripts/setup)");
+    tokio::process::Command::new(node.binary)
         .args(args)
         .current_dir(conformance::repo_root())
         .stdin(Stdio::null())

@@ -32,7 +32,9 @@ pub async fn an_external_sidecar_started_by_hand_serves<T: UnderTest>() {
     assert_eq!(stack.get("/health").await.status, 503, "no sidecar yet");
 
     // The second terminal: the environment the server's log asks for.
-    let mut sidecar = tokio::process::Command::new("node");
+    let mut sidecar = tokio::process::Command::new(
+        contract::runtime::default_node().expect("the pinned Node.js is installed (scripts/setup)"),
+    );
     sidecar
         .arg(support::sidecar_bundle())
         .env("LEANSPEC_PROVIDER_URL", provider_url)

