@@ -1,0 +1,273 @@
+//! The flags of each command, declared once: shared groups ([`Common`], [`Readiness`]) are
+//! flattened into the commands that take them, and the few conversions into a stage's options
+//! that more than one command needs live beside the flags they read.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::run_info::clock_seed;
+use crate::{bench, crash};
+
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Backends to use, comma-separated (default: every discovered backend).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
+    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`.
+    #[arg(long)]
+    pub quick: bool,
+    /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`
+    /// maps them onto `target/debug/`.
+    #[arg(long, default_value = "release", value_parser = ["release", "debug"])]
+    pub profile: String,
+    /// Add this stage to an existing run (`latest` or a run id) instead of starting one.
+    #[arg(long)]
+    pub run: Option<String>,
+}
+
+/// The one flag every command that starts backends shares.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Readiness {
+    /// How long a backend may take to print its ready line, in seconds.
+    #[arg(long = "ready-timeout-s", default_value_t = 30)]
+    pub ready_timeout_s: u64,
+}
+
+impl Readiness {
+    pub fn timeout(self) -> Duration {
+        Duration::from_secs(self.ready_timeout_s)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Measure a clean build (own target folder, empty npm cache) and two incremental rebuilds
+    /// of each backend whose sources have none cached: minutes per backend.
+    #[arg(long)]
+    pub clean_builds: bool,
+}
+
+/// The options of a stage that measures running backends.
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Measure backends that did not pass conformance on this build.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct CrashArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    /// Run the backends that take `--sidecars` with N sidecars (recorded as `crash_pool`);
+    /// the others are not run.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub pool: Option<u32>,
+    /// Faults to inject, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub faults: Vec<String>,
+}
+
+impl CrashArgs {
+    pub fn crash_options(&self, root: &Path) -> Result<crash::Options> {
+        let m = &self.measure;
+        Ok(crash::Options {
+            root: root.to_owned(),
+            quick: m.common.quick,
+            settings: if m.common.quick {
+                crash::Settings::quick()
+            } else {
+                crash::Settings::full()
+            },
+            faults: crash::parse_faults(&self.faults)?,
+            pool: self.pool,
+            ready_timeout: m.ready.timeout(),
+            force: m.force,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Backends to price, comma-separated (default: every discovered backend).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
+    /// The run to price (`latest` or a run id).
+    #[arg(long, default_value = "latest")]
+    pub run: String,
+    /// The price table (default: config/prices.toml).
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Cases to play, comma-separated (`text`, `stop`, `bad-input/backend-down`, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Vec<String>,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Latency rounds (default: 10, or 6 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub rounds: Option<u64>,
+    /// `NAME=MICROSECONDS`: run backend NAME holding each text chunk that long (its figures
+    /// become a deliberate regression), beside a clean instance the change is read against.
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// `NAME=MICROSECONDS`: run backend NAME burning that much CPU per text chunk, beside a
+    /// clean instance; the CPU at load of both reads the burn back (docs/bench.md#cpu-at-load).
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_cpu_us: Vec<(String, u64)>,
+    /// The CPUs the systems under test are pinned to, e.g. `1` or `2-3` (default: the last
+    /// one); the load client runs on the others (docs/bench.md#confinement).
+    #[arg(long, value_parser = bench::confine::parse_sut_cpus)]
+    pub sut_cpus: Option<bench::confine::CpuList>,
+    /// Measure backends that did not pass conformance on this build.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the load sweeps (latency rounds and calibration only).
+    #[arg(long)]
+    pub no_load: bool,
+    /// Seed of the round orders, the open-loop arrivals and the bootstrap (default: from the
+    /// clock; results.json records it).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+impl BenchArgs {
+    pub fn bench_options(&self, root: &Path) -> bench::Options {
+        bench::Options {
+            root: root.to_owned(),
+            quick: self.common.quick,
+            rounds: self.rounds.map(|r| r as usize),
+            inject_delay_us: self.inject_delay_us.clone(),
+            force: self.force,
+            explicit: !self.common.backends.is_empty(),
+            load: !self.no_load,
+            ready_timeout: self.ready.timeout(),
+            seed: self.seed.unwrap_or_else(clock_seed),
+            sut_cpus: self.sut_cpus.clone().map(|l| l.0),
+            inject_cpu_us: self.inject_cpu_us.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The results the current run is held to (also what `--against auto` falls back to).
+    #[arg(long, default_value = "reports/baseline.json")]
+    pub baseline: PathBuf,
+    /// The run judged.
+    #[arg(long, default_value = "reports/latest/results.json")]
+    pub current: PathBuf,
+    /// Instead of two files: build this revision in a temporary worktree and measure it and
+    /// the working tree's build in the same rounds. `auto`: the parent of the newest commit
+    /// that changed what the backends run, or the two files when there is none
+    /// (docs/gate.md#which-revision).
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
+    /// Backends to judge with --against (default: those the change touched, plus a control).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
+    /// With --against, `NAME=MICROSECONDS`: the working tree's NAME holds each text chunk that
+    /// long (the base does not): a deliberate regression, to prove the gate on its real path.
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_delay_us: Vec<(String, u64)>,
+    /// With --against: the whole gate (base build included) stops adding rounds when the next
+    /// look would end after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub time_limit_s: u64,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct GateInstructionsArgs {
+    /// Write the counts measured now as the baseline instead of judging them.
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GateStudyArgs {
+    /// Backends to study (default: unix and rust-only, the pair).
+    #[arg(long, value_delimiter = ',', default_value = "unix,rust-only")]
+    pub backends: Vec<String>,
+    /// A/A pairs, and tries of each delay.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub pairs: u64,
+    /// Delays to inject per text chunk, in microseconds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,500")]
+    pub delays_us: Vec<u64>,
+    /// Run the load sweeps too, so saturation is judged (each run takes several times longer).
+    #[arg(long)]
+    pub load: bool,
+    /// Study `gate --against HEAD` (the working tree, built in release, against HEAD built in
+    /// a worktree; delays injected on the working tree's side) instead of two files.
+    #[arg(long)]
+    pub against: bool,
+    /// With --against: each trial's time limit, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub trial_limit_s: u64,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Conformance scenarios to run, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Seed of the bench stage (default: from the clock).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run to render: `latest` or a run id.
+    #[arg(long, default_value = crate::run_dir::LATEST)]
+    pub run: String,
+    /// Also open the report in headless Chromium, check that every chart and table shows, and
+    /// keep a screenshot (report.png) in the run folder.
+    #[arg(long)]
+    pub browser: bool,
+}
