@@ -217,6 +217,7 @@ fn borrowed_root(dir: &Path) -> PathBuf {
         ("target", "target"),
         ("fixtures", "fixtures"),
         ("harness", "harness"),
+        ("runtimes", "runtimes"),
     ] {
         std::os::unix::fs::symlink(repo.join(from), dir.join(to)).unwrap();
     }

@@ -162,6 +162,8 @@ async fn a_backend_that_hangs_and_leaves_its_runtime_behind_is_recorded_and_clea
     let root = dir.path();
     // The stage starts the mock provider from the repository's build.
     std::os::unix::fs::symlink(repo.join("target"), root.join("target")).unwrap();
+    // `node` in a manifest runs the pinned runtime, found under the root.
+    std::os::unix::fs::symlink(repo.join("runtimes"), root.join("runtimes")).unwrap();
     let pid_file = root.join("pids");
     let script = repo.join("harness/tests/doubles/hanging-backend.mjs");
     let folder = root.join("backends/hangs");

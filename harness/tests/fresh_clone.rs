@@ -7,21 +7,24 @@
 use conformance::oracle::Oracle;
 use harness::prereq;
 
-/// The tracked files of `harness/node`, copied without `node_modules`: what `git clone` gives.
-fn clone_harness_node(root: &std::path::Path) {
+/// The tracked files of the packages the harness installs (`harness/node`, and the pinned
+/// Node runtime it runs them on), copied without `node_modules`: what `git clone` gives.
+fn clone_harness_packages(root: &std::path::Path) {
     let repo = conformance::repo_root();
-    let listed = std::process::Command::new("git")
-        .args(["ls-files", "harness/node"])
-        .current_dir(&repo)
-        .output()
-        .expect("git runs");
-    assert!(listed.status.success(), "git ls-files failed");
-    let files = String::from_utf8(listed.stdout).expect("utf-8 paths");
-    assert!(files.contains("harness/node/package-lock.json"));
-    for file in files.lines() {
-        let to = root.join(file);
-        std::fs::create_dir_all(to.parent().expect("a parent folder")).expect("mkdir");
-        std::fs::copy(repo.join(file), &to).expect("copy a tracked file");
+    for package in ["harness/node", "runtimes/node26"] {
+        let listed = std::process::Command::new("git")
+            .args(["ls-files", package])
+            .current_dir(&repo)
+            .output()
+            .expect("git runs");
+        assert!(listed.status.success(), "git ls-files failed");
+        let files = String::from_utf8(listed.stdout).expect("utf-8 paths");
+        assert!(files.contains(&format!("{package}/package-lock.json")));
+        for file in files.lines() {
+            let to = root.join(file);
+            std::fs::create_dir_all(to.parent().expect("a parent folder")).expect("mkdir");
+            std::fs::copy(repo.join(file), &to).expect("copy a tracked file");
+        }
     }
 }
 
@@ -29,7 +32,7 @@ fn clone_harness_node(root: &std::path::Path) {
 async fn a_fresh_clone_gets_its_packages_installed_and_the_oracle_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    clone_harness_node(root);
+    clone_harness_packages(root);
     let package = root.join("harness/node");
     assert!(
         !prereq::is_installed(&package),

@@ -9,6 +9,8 @@ async fn sigint_stops_every_child_and_exits_130() {
     let repo = conformance::repo_root();
     // The harness needs its Node oracle from the real tree; the backends come from the temp root.
     std::os::unix::fs::symlink(repo.join("harness"), root.join("harness")).unwrap();
+    // ...and the pinned Node runtime it runs that oracle on.
+    std::os::unix::fs::symlink(repo.join("runtimes"), root.join("runtimes")).unwrap();
     let pid_file = root.join("pids");
     let script = format!(
         "sleep 600 & echo $! >> {p}; echo $$ >> {p}; exec sleep 600",

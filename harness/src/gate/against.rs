@@ -149,7 +149,7 @@ impl Drop for Worktree {
 /// Points the worktree's `target/` at [`BASE_TARGET_DIR`], seeding that from the working
 /// tree's release build the first time: the dependencies' compiled code is the same for both
 /// revisions unless Cargo.lock changed, so only the workspace's own crates are compiled again
-/// (docs/gate.md#budget).
+/// (docs/gate.md#in-ci).
 fn share_target(root: &Path, tree: &Path) -> Result<()> {
     let kept = root.join(BASE_TARGET_DIR);
     let seed_from = root.join("target/release");

@@ -25,7 +25,7 @@ pub const MAX_LOOKS: usize = 8;
 /// (`2 × 0.5⁹ ≤ 0.00625`); 10 leaves it one order statistic in from the extremes.
 pub const FIRST_LOOK_ROUNDS: usize = 10;
 /// Rounds added between looks: four rounds of the gate's targets take about half a minute on
-/// the two-core machine (docs/gate.md#budget), short enough to stop soon after an answer.
+/// the two-core machine (docs/gate.md#in-ci), short enough to stop soon after an answer.
 pub const ROUNDS_PER_LOOK: usize = 4;
 
 /// The rounds the design measures at most.
