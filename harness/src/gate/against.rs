@@ -206,7 +206,42 @@ async fn build_base(
             }
         }
     }
+    base_runtime(root, tree, log_dir).await?;
     Ok(base)
+}
+
+/// Gives the base tree the default JavaScript runtime its Node backends start on: its own pinned
+/// one, installed from its lockfile, or, for a base from before the runtimes were pinned, the
+/// working tree's (so both sides run one runtime and the gate compares the code).
+async fn base_runtime(root: &Path, tree: &Path, log_dir: &Path) -> Result<()> {
+    use contract::runtime::{self, DEFAULT_RUNTIME, RUNTIMES_DIR};
+    if runtime::resolve(tree, DEFAULT_RUNTIME).is_ok() {
+        return Ok(());
+    }
+    let package = runtime::spec(DEFAULT_RUNTIME)?.dir();
+    if tree.join(&package).join("package-lock.json").is_file() {
+        let step = format!("npm ci --prefix {package} --no-audit --no-fund --loglevel=error");
+        eprintln!("gate: base: {step}");
+        let log = log_dir.join("base-runtime.log");
+        let status = process::run_shell(&step, tree, &log).await?;
+        if !status.success() {
+            bail!(
+                "the base revision's runtime did not install: `{step}` failed (see {})\n{}",
+                log.display(),
+                process::file_tail(&log, 2000)
+            );
+        }
+    } else if !tree.join(RUNTIMES_DIR).exists() {
+        eprintln!(
+            "gate: base: it predates the pinned runtimes; its Node backends run on the working \
+             tree's {DEFAULT_RUNTIME}"
+        );
+        std::os::unix::fs::symlink(root.join(RUNTIMES_DIR), tree.join(RUNTIMES_DIR))
+            .context("cannot lend the working tree's runtimes to the base")?;
+    }
+    runtime::resolve(tree, DEFAULT_RUNTIME)
+        .map(|_| ())
+        .context("the base revision has no runnable default runtime")
 }
 
 pub fn base_name(name: &str) -> String {
