@@ -178,9 +178,10 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-/// The first [`ERROR_KEPT`] bytes of `text`, on a character boundary.
+/// The error an operator reads: the text before any backtrace (whose frames name the build
+/// machine's own paths), at most [`ERROR_KEPT`] bytes, on a character boundary.
 fn head(text: &str) -> String {
-    let text = text.trim();
+    let text = text.split("Stack backtrace:").next().unwrap_or(text).trim();
     let mut end = text.len().min(ERROR_KEPT);
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -191,6 +192,15 @@ fn head(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_drops_a_backtrace_and_its_paths() {
+        let logged = "Error: cannot listen on 127.0.0.1:9; pick a free port\n\nCaused by:\n    \
+                      Address already in use\n\nStack backtrace:\n   0: f\n at src/a.rs:1";
+        let kept = head(logged);
+        assert!(kept.ends_with("Address already in use"), "{kept}");
+        assert!(!kept.contains("a.rs"), "{kept}");
+    }
 
     #[test]
     fn head_keeps_the_start_on_a_character_boundary() {
