@@ -45,8 +45,8 @@ impl CpuLoadPlan {
     pub fn new(quick: bool) -> Self {
         if quick {
             Self {
-                warmup: Duration::from_secs(2),
-                long_warmup: Duration::from_secs(3),
+                warmup: Duration::from_secs(1),
+                long_warmup: Duration::from_millis(2_500),
                 window: Duration::from_secs(1),
                 windows: 3,
             }

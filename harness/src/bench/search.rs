@@ -80,7 +80,8 @@ pub struct Repeat {
 }
 
 impl Repeat {
-    fn generator_kept_up(&self) -> bool {
+    /// The generator kept the rate in both runs.
+    pub fn generator_kept_up(&self) -> bool {
         self.direct.generator_kept_up(true) && self.target.generator_kept_up(false)
     }
 
@@ -340,7 +341,7 @@ mod tests {
         assert!(out.generator_bound());
         let (observed, ci) = out.capacity().unwrap();
         assert!(ci.is_none());
-        assert!(observed <= 180.0 && observed >= 180.0 / 1.25, "{observed}");
+        assert!((180.0 / 1.25..=180.0).contains(&observed), "{observed}");
         assert!(out.generator_limit.is_some_and(|g| g > 180.0));
     }
 
@@ -387,7 +388,10 @@ mod tests {
         assert_eq!(out.decisions[0].verdict, Verdict::GeneratorBehind);
         assert_eq!(out.decisions[0].retries, GENERATOR_RETRIES);
         assert!(out.generator_bound());
-        assert!(out.healthy.is_some_and(|h| h <= 100.0 && h >= 100.0 / 1.25));
+        assert!(
+            out.healthy
+                .is_some_and(|h| (100.0 / 1.25..=100.0).contains(&h))
+        );
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub async fn run(
         let level = concurrency as f64;
         let mut figures = BTreeMap::new();
         for target in shuffled(targets, &mut rng) {
+            if !plan.search_references && [DIRECT, RELAY, AISDK_NODE].contains(&&*target.name) {
+                // A quick run's one closed point is for the backends' peak memory.
+                progress.advance();
+                continue;
+            }
             progress.step(format!(
                 "closed loop, {concurrency} in flight: {}",
                 target.name
@@ -63,7 +68,9 @@ pub async fn run(
             figures.insert(target.name.clone(), f);
             progress.advance();
         }
-        if unloaded_direct.is_none() {
+        // The unloaded floor is `direct` with one conversation in flight; a run without that
+        // point records closed-loop points with no overhead (absent, not taken against a load).
+        if concurrency == 1 && unloaded_direct.is_none() {
             unloaded_direct = figures.remove(DIRECT);
         }
         record(
@@ -100,8 +107,15 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// The figures of a search's runs, per rate: the target's and direct's, repeats merged.
-type ByRate = BTreeMap<u64, (PointFigures, PointFigures)>;
+/// The figures of a search's runs, per rate: the target's and direct's, repeats merged; those
+/// of the repeats the generator kept up on, and apart those of the runs it fell behind on
+/// (recorded only for a rate where it never kept up).
+#[derive(Default)]
+struct RateFigures {
+    kept: Option<(PointFigures, PointFigures)>,
+    behind: Option<(PointFigures, PointFigures)>,
+}
+type ByRate = BTreeMap<u64, RateFigures>;
 
 /// One target's search; every repeat runs it and `direct` at the rate, in a random order.
 #[allow(clippy::too_many_arguments)]
@@ -142,23 +156,32 @@ async fn search_one(
                     "saturation search: {} at {rate:.1}/s ({})",
                     target.name, t.name
                 ));
-                let (f, run) = steady::run_at(t, mock, http, rounds, &plan.steady, rate).await?;
-                let mut by_rate = figures.lock().unwrap_or_else(|e| e.into_inner());
-                let slot = by_rate
-                    .entry(rate.to_bits())
-                    .or_insert_with(|| (empty(), empty()));
-                if t.name == DIRECT {
-                    steady::merge(&mut slot.1, &f);
-                    theirs = Some(run);
+                let measured = steady::run_at(t, mock, http, rounds, &plan.steady, rate).await?;
+                *(if t.name == DIRECT {
+                    &mut theirs
                 } else {
-                    steady::merge(&mut slot.0, &f);
-                    ours = Some(run);
-                }
+                    &mut ours
+                }) = Some(measured);
             }
-            Ok(Repeat {
-                target: ours.context("the target's run is missing")?,
-                direct: theirs.context("direct's run is missing")?,
-            })
+            let (ours, theirs) = (
+                ours.context("the target's run is missing")?,
+                theirs.context("direct's run is missing")?,
+            );
+            let repeat = Repeat {
+                target: ours.1,
+                direct: theirs.1,
+            };
+            let mut by_rate = figures.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = by_rate.entry(rate.to_bits()).or_default();
+            let pair = if repeat.generator_kept_up() {
+                &mut slot.kept
+            } else {
+                &mut slot.behind
+            };
+            let (a, b) = pair.get_or_insert_with(|| (empty(), empty()));
+            steady::merge(a, &ours.0);
+            steady::merge(b, &theirs.0);
+            Ok(repeat)
         }
     })
     .await?;
@@ -176,7 +199,10 @@ fn record_search(
     chunks: u32,
 ) {
     for d in &found.decisions {
-        let Some((ours, theirs)) = figures.get(&d.rate.to_bits()) else {
+        let Some((ours, theirs)) = figures
+            .get(&d.rate.to_bits())
+            .and_then(|f| f.kept.as_ref().or(f.behind.as_ref()))
+        else {
             continue;
         };
         let share = |pick: fn(&Repeat) -> f64| {
