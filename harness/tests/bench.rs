@@ -93,7 +93,10 @@ async fn a_quick_bench_of_two_backends_validates_against_the_schema() {
         "a quick run measures the references' latency, not their load"
     );
     for name in ["rust-only", "unix"] {
-        let searched = r.backends[name].load.iter().filter(|p| p.mode == LoadMode::Open);
+        let searched = r.backends[name]
+            .load
+            .iter()
+            .filter(|p| p.mode == LoadMode::Open);
         assert!(searched.count() >= 1, "{name}: the search tried a rate");
     }
     let unix = r.backends["unix"].latency.chunk_transit.as_ref().unwrap();

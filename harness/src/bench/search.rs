@@ -133,14 +133,21 @@ impl Outcome {
     pub fn capacity(&self) -> Option<(f64, Option<[f64; 2]>)> {
         let lo = self.healthy?;
         Some(match self.failing {
-            Some(hi) => ((lo * hi).sqrt(), Some([lo, hi])),
-            None => (lo, None),
+            Some(hi) if !self.generator_bound() => ((lo * hi).sqrt(), Some([lo, hi])),
+            _ => (lo, None),
         })
     }
 
-    /// Still healthy at the highest rate the generator (or the plan) allowed.
+    /// Still healthy at the highest rate the generator (or the plan) allowed: nothing failed,
+    /// or only above a rate where the generator already fell behind (that failure may be the
+    /// generator's as much as the target's).
     pub fn generator_bound(&self) -> bool {
-        self.healthy.is_some() && self.failing.is_none()
+        self.healthy.is_some()
+            && match (self.failing, self.generator_limit) {
+                (None, _) => true,
+                (Some(f), Some(g)) => g < f,
+                (Some(_), None) => false,
+            }
     }
 }
 
@@ -343,6 +350,27 @@ mod tests {
         assert!(ci.is_none());
         assert!((180.0 / 1.25..=180.0).contains(&observed), "{observed}");
         assert!(out.generator_limit.is_some_and(|g| g > 180.0));
+    }
+
+    #[test]
+    fn a_failure_above_where_the_generator_fell_behind_is_no_upper_bound() {
+        let out = Outcome {
+            healthy: Some(50.0),
+            failing: Some(400.0),
+            generator_limit: Some(100.0),
+            ..Outcome::default()
+        };
+        assert!(out.generator_bound());
+        assert_eq!(out.capacity(), Some((50.0, None)));
+        let out = Outcome {
+            generator_limit: Some(800.0),
+            ..out
+        };
+        assert!(!out.generator_bound());
+        assert_eq!(
+            out.capacity(),
+            Some(((50.0f64 * 400.0).sqrt(), Some([50.0, 400.0])))
+        );
     }
 
     #[test]
