@@ -133,7 +133,12 @@ fn on_stream(stream: Option<u32>) -> String {
 }
 
 /// Appends one frame to `out`. A payload over [`MAX_PAYLOAD`] is refused, not sent.
-pub fn encode(kind: Kind, stream: u32, payload: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
+pub fn encode(
+    kind: Kind,
+    stream: u32,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), FrameError> {
     if payload.len() > MAX_PAYLOAD {
         return Err(FrameError::Oversized {
             stream,
@@ -240,11 +245,9 @@ impl FrameDecoder {
         let stream = unread
             .get(1..5)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        let need = unread
-            .get(5..HEADER_LEN)
-            .map_or(HEADER_LEN, |b| {
-                HEADER_LEN + u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-            });
+        let need = unread.get(5..HEADER_LEN).map_or(HEADER_LEN, |b| {
+            HEADER_LEN + u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
+        });
         Err(FrameError::Truncated {
             stream,
             have: unread.len(),

@@ -64,9 +64,21 @@ pub fn module() -> String {
         "contract::frames",
         "the `frames` sidecar wire's header, limits and kinds (docs/frames.md).",
     );
-    js.export("HEADER_LEN", "FRAME_HEADER_LEN", &crate::frames::HEADER_LEN.to_string());
-    js.export("MAX_PAYLOAD", "FRAME_MAX_PAYLOAD", &crate::frames::MAX_PAYLOAD.to_string());
-    js.export("STREAM_WINDOW", "FRAME_STREAM_WINDOW", &crate::frames::STREAM_WINDOW.to_string());
+    js.export(
+        "HEADER_LEN",
+        "FRAME_HEADER_LEN",
+        &crate::frames::HEADER_LEN.to_string(),
+    );
+    js.export(
+        "MAX_PAYLOAD",
+        "FRAME_MAX_PAYLOAD",
+        &crate::frames::MAX_PAYLOAD.to_string(),
+    );
+    js.export(
+        "STREAM_WINDOW",
+        "FRAME_STREAM_WINDOW",
+        &crate::frames::STREAM_WINDOW.to_string(),
+    );
     js.frame_kinds();
 
     js.section("contract::ready", "the ready line.");

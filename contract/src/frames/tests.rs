@@ -33,7 +33,11 @@ fn decode_in_pieces(bytes: &[u8], cuts: &[usize]) -> Vec<Result<Frame, FrameErro
             out.push(result);
         }
     }
-    assert_eq!(decoder.finish(), Ok(()), "whole frames leave nothing behind");
+    assert_eq!(
+        decoder.finish(),
+        Ok(()),
+        "whole frames leave nothing behind"
+    );
     out
 }
 
@@ -106,7 +110,10 @@ fn an_oversized_frame_is_skipped_without_being_held_and_the_next_one_decodes() {
         decoder.push(&piece[..n]);
         sent += n;
         assert_eq!(decoder.next_frame(), None);
-        assert!(decoder.buf.len() <= HEADER_LEN, "skipped bytes are not kept");
+        assert!(
+            decoder.buf.len() <= HEADER_LEN,
+            "skipped bytes are not kept"
+        );
     }
     decoder.push(&encoded(&[frame(Kind::End, 8, b"")]));
     assert_eq!(decoder.next_frame(), Some(Ok(frame(Kind::End, 8, b""))));
@@ -161,7 +168,10 @@ fn a_credit_frame_carries_one_count() {
     let mut decoder = FrameDecoder::new();
     decoder.push(&out);
     let credit = decoder.next_frame().expect("a frame").expect("valid");
-    assert_eq!((credit.kind, credit.stream, credit.credit()), (Kind::Credit, 9, Some(40)));
+    assert_eq!(
+        (credit.kind, credit.stream, credit.credit()),
+        (Kind::Credit, 9, Some(40))
+    );
     assert_eq!(frame(Kind::Credit, 9, b"abc").credit(), None);
 }
 
