@@ -62,7 +62,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
     let ready_case = ready_line_check(backend, &instance);
     let case_env = CaseEnv {
         client: http,
-        backend: backend.name().to_owned(),
+        backend: backend.reported_name().to_owned(),
         base: instance.url().to_owned(),
         oracle: env.oracle,
         mock: env.mock,
@@ -253,11 +253,11 @@ fn all_failed(cases: &[Case], reason: &str) -> Vec<CaseResult> {
 fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) -> CaseResult {
     let ready = instance.ready();
     let node = backend.manifest.runtime == Runtime::Node;
-    let reason = if ready.backend != backend.name() {
+    let reason = if ready.backend != backend.reported_name() {
         Some(format!(
             "the ready line names {:?}, the manifest {:?}",
             ready.backend,
-            backend.name()
+            backend.reported_name()
         ))
     } else if i32::try_from(ready.pid).ok() != Some(instance.process.pgid()) {
         Some(format!(

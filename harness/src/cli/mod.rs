@@ -173,7 +173,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Conformance(args) => {
-            let backends = select(&root, &args.common)?;
+            let backends = select_with_variants(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
@@ -189,7 +189,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(failed))
         }
         Command::Bench(args) => {
-            let backends = select(&root, &args.common)?;
+            let backends = select_with_variants(&root, &args.common)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
@@ -256,7 +256,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(failed))
         }
         Command::Compare(args) => {
-            let backends = select(&root, &args.common)?;
+            let backends = select_with_variants(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;
             // Before minutes of building: a missing tool or a failed install costs seconds.
             prereq::prepare(&root)?;
@@ -282,9 +282,27 @@ fn exit(failed: bool) -> ExitCode {
     }
 }
 
+/// The backends named (a variant such as `unix+frames` only when named), else every base backend.
 fn select(root: &Path, c: &Common) -> Result<Vec<Backend>> {
-    let all = manifest::discover(&root.join("backends"))?;
-    Ok(manifest::select(all, &c.backends)?)
+    let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
+    let named = !c.backends.is_empty();
+    let chosen = manifest::select(all, &c.backends)?;
+    Ok(chosen
+        .into_iter()
+        .filter(|b| named || !b.is_variant())
+        .collect())
+}
+
+/// As [`select`], plus every variant in a run that is not `--quick`: the stages that measure
+/// variants (conformance, bench) take them in a full run (docs/frames.md#in-the-harness).
+fn select_with_variants(root: &Path, c: &Common) -> Result<Vec<Backend>> {
+    let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
+    let keep_variants = !c.backends.is_empty() || !c.quick;
+    let chosen = manifest::select(all, &c.backends)?;
+    Ok(chosen
+        .into_iter()
+        .filter(|b| keep_variants || !b.is_variant())
+        .collect())
 }
 
 fn open_run(root: &Path, c: &Common) -> Result<RunDir> {
