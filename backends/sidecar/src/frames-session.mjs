@@ -76,6 +76,8 @@ export function serveFrames(socket, head, { chat, log }) {
   async function runStream(id, payload) {
     const state = { abort: new AbortController(), credit: FRAME_STREAM_WINDOW, wake: undefined };
     streams.set(id, state);
+    // Once the pump runs, it ends the stream itself (`end`); before, a failure is an `error`.
+    let pumping = false;
     try {
       let body;
       try {
@@ -93,10 +95,11 @@ export function serveFrames(socket, head, { chat, log }) {
         if (error instanceof ChatInputError) return refuse(id, error.message);
         throw error;
       }
+      pumping = true;
       await pump(id, state, stream.getReader());
     } catch (error) {
       log(`frames: stream ${id} failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
-      writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'internal', message: 'internal error in the sidecar' } })));
+      if (!pumping) writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'internal', message: 'internal error in the sidecar' } })));
     } finally {
       streams.delete(id);
     }
