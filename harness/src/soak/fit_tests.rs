@@ -1,5 +1,21 @@
 use super::*;
 
+/// What the verdict sees of a ten-minute soak.
+fn seen<'a>(
+    requests: u64,
+    errors: u64,
+    rss: Option<&'a Slope>,
+    fds: Option<&'a Slope>,
+) -> Seen<'a> {
+    Seen {
+        requests,
+        errors,
+        rss,
+        fds,
+        warmup_s: 150.0,
+    }
+}
+
 /// `f(t)` sampled every second for `seconds`.
 fn series(seconds: u32, f: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
     (0..seconds)
@@ -40,7 +56,7 @@ fn a_flat_sawtooth_is_not_a_leak_and_its_interval_counts_the_autocorrelation() {
     let naive = fit(&points, 0).unwrap();
     assert!(hac.ci95[1] - hac.ci95[0] > naive.ci95[1] - naive.ci95[0]);
     assert!(hac.ci95[0] < LEAK_FLOOR_MB_PER_H, "{hac:?}");
-    assert!(verdict(900, 0, Some(&hac), None).0);
+    assert!(verdict(&seen(900, 0, Some(&hac), None)).0);
 }
 
 #[test]
@@ -50,7 +66,7 @@ fn a_leak_under_a_sawtooth_fails() {
     let s = slope(&points).unwrap();
     assert!(s.ci95[0] > LEAK_FLOOR_MB_PER_H, "{s:?}");
     assert!(s.ci95[0] < 60.0 && 60.0 < s.ci95[1], "{s:?}");
-    let (passed, why) = verdict(900, 0, Some(&s), None);
+    let (passed, why) = verdict(&seen(900, 0, Some(&s), None));
     assert!(!passed);
     assert!(why.contains("memory grew"), "{why}");
 }
@@ -61,7 +77,7 @@ fn one_allocator_step_in_a_flat_series_is_not_a_leak() {
     let points = series(450, |t| if t < 225.0 { 12.0 } else { 12.3 });
     let s = slope(&points).unwrap();
     assert!(s.per_h > 0.0 && s.ci95[0] > 0.0, "{s:?}");
-    assert!(verdict(900, 0, Some(&s), None).0, "{s:?}");
+    assert!(verdict(&seen(900, 0, Some(&s), None)).0, "{s:?}");
 }
 
 #[test]
@@ -73,16 +89,16 @@ fn iid_noise_around_a_level_passes() {
         .collect();
     let s = slope(&points).unwrap();
     assert!(s.ci95[0] < 0.0 && 0.0 < s.ci95[1], "{s:?}");
-    assert!(verdict(900, 0, Some(&s), None).0);
+    assert!(verdict(&seen(900, 0, Some(&s), None)).0);
 }
 
 #[test]
 fn errors_fail_a_flat_series_and_a_missing_fit_fails_too() {
     let flat = slope(&series(100, |_| 40.0)).unwrap();
-    let (passed, why) = verdict(120, 3, Some(&flat), None);
+    let (passed, why) = verdict(&seen(120, 3, Some(&flat), None));
     assert!(!passed);
     assert!(why.contains("3 of 120"), "{why}");
-    let (passed, why) = verdict(120, 0, None, None);
+    let (passed, why) = verdict(&seen(120, 0, None, None));
     assert!(!passed);
     assert!(why.contains("too few samples"), "{why}");
 }
@@ -92,7 +108,29 @@ fn leaking_descriptors_fail_even_with_flat_memory() {
     let flat = slope(&series(300, |_| 40.0)).unwrap();
     // One descriptor every 10 s: 360 an hour.
     let fds = slope(&series(300, |t| 30.0 + (t / 10.0).floor())).unwrap();
-    let (passed, why) = verdict(600, 0, Some(&flat), Some(&fds));
+    let (passed, why) = verdict(&seen(600, 0, Some(&flat), Some(&fds)));
     assert!(!passed);
     assert!(why.contains("descriptors"), "{why}");
+}
+
+#[test]
+fn a_short_soak_judges_its_errors_but_not_its_slopes() {
+    let leak = slope(&series(45, |t| 100.0 + t)).unwrap();
+    let short = Seen {
+        warmup_s: 15.0,
+        ..seen(120, 0, Some(&leak), Some(&leak))
+    };
+    let (passed, why) = verdict(&short);
+    assert!(passed, "{why}");
+    assert!(why.contains("not judged"), "{why}");
+    let (passed, why) = verdict(&Seen { errors: 2, ..short });
+    assert!(!passed);
+    assert!(why.contains("2 of 120"), "{why}");
+    assert!(
+        !verdict(&Seen {
+            warmup_s: MIN_JUDGED_WARMUP_S,
+            ..short
+        })
+        .0
+    );
 }

@@ -217,7 +217,13 @@ fn summarize(
             .collect::<Vec<_>>(),
     );
     let errors = error_kinds.values().sum();
-    let (passed, verdict) = fit::verdict(requests, errors, rss.as_ref(), fds.as_ref());
+    let (passed, verdict) = fit::verdict(&fit::Seen {
+        requests,
+        errors,
+        rss: rss.as_ref(),
+        fds: fds.as_ref(),
+        warmup_s: warmup,
+    });
     let split = |s: Option<Slope>| (s.map(|s| s.per_h), s.map(|s| s.ci95));
     let (rss_slope, rss_ci) = split(rss);
     let (pss_slope, pss_ci) = split(pss);
