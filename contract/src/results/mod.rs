@@ -18,6 +18,7 @@ mod crash;
 mod evidence;
 mod latency;
 mod matrix;
+mod soak;
 pub mod stages;
 
 pub use browser::*;
@@ -28,6 +29,7 @@ pub use crash::*;
 pub use evidence::*;
 pub use latency::*;
 pub use matrix::*;
+pub use soak::*;
 pub use stages::{StageTime, clean_reference, is_reference};
 
 /// Bumped whenever a field changes meaning or a required field is added.
@@ -53,6 +55,9 @@ pub struct Results {
     pub crash: Option<CrashRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash_pool: Option<CrashRun>,
+    /// How the soak stage ran (docs/soak.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Matrix>,
     /// How long each stage took, in the order they ran, with its budget (`harness compare`).
@@ -70,6 +75,7 @@ impl Results {
             backends: BTreeMap::new(),
             crash: None,
             crash_pool: None,
+            soak: None,
             matrix: None,
             stages: Vec::new(),
         }
@@ -176,6 +182,9 @@ pub struct BackendResults {
     /// The same with `--sidecars N` (`harness crash --pool N`), for backends that take it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crash_pool: BTreeMap<String, CrashOutcome>,
+    /// Memory, descriptors and errors over minutes of steady load (the soak stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<Soak>,
     /// The chat page in a real browser (the browser stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<Browser>,
