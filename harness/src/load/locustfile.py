@@ -136,37 +136,45 @@ def _converse(session, host, scheduled_us, batch, environment):
 
 
 class ArenaChat(User):
-    """One per worker: the worker's share of the open-loop schedule."""
+    """One per worker: starts the worker's share of the open-loop schedule, once per worker
+    process (the schedule runs apart from the user, so a user Locust stops or moves while
+    rebalancing after a lost worker neither cuts it short nor plays it twice)."""
 
     @task
     def schedule(self):
-        env = self.environment
-        opts = env.parsed_options
-        workers = max(int(opts.arena_workers), 1)
-        index = getattr(env.runner, "worker_index", 0) % workers
-        per_worker = float(opts.arena_rate) / workers
-        interval_us = 1e6 / per_worker
-        count = int(round(per_worker * float(opts.arena_seconds)))
-        session = requests.Session()
-        session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE))
-        session.trust_env = False
-        batch = _Batch()
-        pool = gevent.pool.Group()
-        reporter = gevent.spawn(_report_loop, env, batch, index, count)
-        start_us = _now_us() + int(interval_us * index / workers)
-        for k in range(count):
-            scheduled = start_us + int(k * interval_us)
-            wait = (scheduled - _now_us()) / 1e6
-            if wait > 0:
-                gevent.sleep(wait)
-            pool.spawn(_converse, session, env.host, scheduled, batch, env)
-        pool.join(timeout=DRAIN_S)
-        pool.kill(block=False)
-        reporter.kill()
-        _send(env, "done", index, count, batch)
-        # The schedule is over: idle until the master stops the run.
-        while True:
-            gevent.sleep(3600)
+        global _SCHEDULE
+        if _SCHEDULE is None:
+            _SCHEDULE = gevent.spawn(_play_schedule, self.environment)
+        gevent.sleep(3600)
+
+
+_SCHEDULE = None
+
+
+def _play_schedule(env):
+    opts = env.parsed_options
+    workers = max(int(opts.arena_workers), 1)
+    index = getattr(env.runner, "worker_index", 0) % workers
+    per_worker = float(opts.arena_rate) / workers
+    interval_us = 1e6 / per_worker
+    count = int(round(per_worker * float(opts.arena_seconds)))
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE))
+    session.trust_env = False
+    batch = _Batch()
+    pool = gevent.pool.Group()
+    reporter = gevent.spawn(_report_loop, env, batch, index, count)
+    start_us = _now_us() + int(interval_us * index / workers)
+    for k in range(count):
+        scheduled = start_us + int(k * interval_us)
+        wait = (scheduled - _now_us()) / 1e6
+        if wait > 0:
+            gevent.sleep(wait)
+        pool.spawn(_converse, session, env.host, scheduled, batch, env)
+    pool.join(timeout=DRAIN_S)
+    pool.kill(block=False)
+    reporter.kill()
+    _send(env, "done", index, count, batch)
 
 
 def _send(env, kind, index, scheduled, batch):
