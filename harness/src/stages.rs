@@ -250,6 +250,25 @@ pub fn print_distributed(d: &contract::results::Distributed) -> std::io::Result<
             p(&h.gap_us, |s| s.p50_us),
             p(&h.gap_us, |s| s.p99_us)
         )?;
+        let ratio = |a: &Option<contract::results::LatencyStats>,
+                     b: &Option<contract::results::LatencyStats>,
+                     q: fn(&contract::results::LatencyStats) -> f64| {
+            match (a, b) {
+                (Some(a), Some(b)) if q(b) > 0.0 => format!("{:+.1}%", (q(a) / q(b) - 1.0) * 100.0),
+                _ => "-".to_owned(),
+            }
+        };
+        writeln!(
+            out,
+            "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",
+            "locust vs harness",
+            "",
+            "",
+            ratio(&d.ttft_us, &h.ttft_us, |s| s.p50_us),
+            ratio(&d.ttft_us, &h.ttft_us, |s| s.p99_us),
+            ratio(&d.gap_us, &h.gap_us, |s| s.p50_us),
+            ratio(&d.gap_us, &h.gap_us, |s| s.p99_us)
+        )?;
     }
     Ok(())
 }
