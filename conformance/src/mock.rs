@@ -28,7 +28,10 @@ enum Inner {
     Local(MockHandle),
     /// A mock someone else started (`harness mock`), read over HTTP: an external target's
     /// suite runs against the mock that target was pointed at.
-    Remote { base: String, client: reqwest::Client },
+    Remote {
+        base: String,
+        client: reqwest::Client,
+    },
 }
 
 impl Mock {
@@ -43,7 +46,10 @@ impl Mock {
 
     /// The mock at `base` (`http://HOST:PORT`), once `GET /__mock/timeline` answers there.
     pub async fn remote(base: &str) -> Result<Self> {
-        let base = base.trim_end_matches('/').trim_end_matches("/v1").to_owned();
+        let base = base
+            .trim_end_matches('/')
+            .trim_end_matches("/v1")
+            .to_owned();
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
