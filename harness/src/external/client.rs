@@ -71,6 +71,18 @@ impl Default for ClientSamples {
 }
 
 impl ClientSamples {
+    /// Adds another set's conversations and samples (histograms merge; nothing is averaged).
+    pub fn merge(&mut self, other: Self) {
+        self.conversations += other.conversations;
+        self.errors += other.errors;
+        self.lost_chunks += other.lost_chunks;
+        self.reordered_chunks += other.reordered_chunks;
+        // Both were made by `stats::histogram` (auto-resizing): adding cannot fail.
+        let _ = self.ttft.add(&other.ttft);
+        let _ = self.e2e.add(&other.e2e);
+        let _ = self.gap.add(&other.gap);
+    }
+
     /// Adds one conversation, timed from `start_ns` (its send, or its scheduled start).
     pub fn add(&mut self, seen: &Observation, start_ns: u64, d: &Directive) {
         self.conversations += 1;

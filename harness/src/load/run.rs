@@ -58,6 +58,20 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         Some(addr) => split_addr(addr)?,
         None => ("127.0.0.1".to_owned(), free_port()?),
     };
+    // The harness's own client runs half its time before the workers and half after, its two
+    // halves merged: a machine that gets busier or quieter during the run moves both sides
+    // alike, where one block after the workers would carry the drift alone.
+    let http = conformance::client::http_client()?;
+    let half = opts.seconds / 2.0;
+    let own_before = if opts.harness_client {
+        eprintln!(
+            "the harness's own client at {}/s for {half} s",
+            opts.rate_rps
+        );
+        Some(client::open_loop(&http, &opts.target.url, "own-a", opts.rate_rps, half).await)
+    } else {
+        None
+    };
     let n = opts.workers.to_string();
     let master_args = [
         "-f",
@@ -125,14 +139,13 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
     let reports = parse_reports(&std::fs::read_to_string(&out)?)?;
     waited?;
     let mut figures = merge(&shape, &reports);
-    if opts.harness_client {
+    if let Some(mut own) = own_before {
         eprintln!(
-            "the harness's own client at {}/s for {} s",
-            opts.rate_rps, opts.seconds
+            "the harness's own client at {}/s for {half} s",
+            opts.rate_rps
         );
-        let http = conformance::client::http_client()?;
-        let own =
-            client::open_loop(&http, &opts.target.url, "own", opts.rate_rps, opts.seconds).await;
+        let after = client::open_loop(&http, &opts.target.url, "own-b", opts.rate_rps, half).await;
+        own.merge(after);
         figures.harness_client = Some(ClientFigures {
             conversations: own.conversations,
             errors: own.errors,
