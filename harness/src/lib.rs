@@ -21,7 +21,7 @@
 //! - [`deploy`]: the deployments of `deploy/` (images, compose, systemd, Kubernetes) and their
 //!   static validation;
 //! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
-//!   backend matrix; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
+//!   backend matrix; [`soak`]: memory and descriptors over minutes of steady load; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
 //! - [`evidence`]: measured proxies for the notes' rows that are not timings (own code and
 //!   dependencies, platform needs, port conflicts, another local user's probes);
 //! - what the measuring stages share: [`chat`] (one chat and how it ended), [`provider`] (the
@@ -64,6 +64,7 @@ pub mod run_dir;
 pub mod run_info;
 pub mod schema;
 pub mod size;
+pub mod soak;
 pub mod stages;
 pub mod start;
 pub mod stats;

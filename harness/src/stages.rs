@@ -13,7 +13,7 @@ use crate::browser_stage;
 use crate::build::{self, BuildOutcome};
 use crate::conformance_stage as stage;
 use crate::run_dir::{self, RunDir};
-use crate::{build_study, cost, crash, evidence, matrix, report, size, start};
+use crate::{build_study, cost, crash, evidence, matrix, report, size, soak, start};
 
 /// Builds `backends`, then records the size of what was built and the build study (measured
 /// with `clean_builds`, else reused when cached for these sources); returns the names of those
@@ -104,6 +104,13 @@ pub async fn crash(backends: &[Backend], run: &mut RunDir, opts: &crash::Options
     let matrix = crash::run(backends, run, opts).await?;
     crash::table::write(&mut std::io::stdout().lock(), &matrix)?;
     Ok(matrix.len())
+}
+
+/// Runs the soak stage, prints its table; returns whether any measured backend failed it.
+pub async fn soak(backends: &[Backend], run: &mut RunDir, opts: &soak::Options) -> Result<bool> {
+    let measured = soak::run(backends, run, opts).await?;
+    soak::write_table(&mut std::io::stdout().lock(), &measured)?;
+    Ok(measured.iter().any(|(_, s)| !s.passed))
 }
 
 /// Gathers the evidence stage's proxies, prints its table.

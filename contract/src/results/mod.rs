@@ -19,6 +19,7 @@ mod evidence;
 mod external;
 mod latency;
 mod matrix;
+mod soak;
 pub mod stages;
 
 pub use browser::*;
@@ -30,6 +31,7 @@ pub use evidence::*;
 pub use external::*;
 pub use latency::*;
 pub use matrix::*;
+pub use soak::*;
 pub use stages::{StageTime, clean_reference, is_reference};
 
 /// Bumped whenever a field changes meaning or a required field is added.
@@ -55,6 +57,9 @@ pub struct Results {
     pub crash: Option<CrashRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash_pool: Option<CrashRun>,
+    /// How the soak stage ran (docs/soak.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Matrix>,
     /// Load runs beside the bench's own sweeps (`harness load`): the distributed run.
@@ -75,6 +80,7 @@ impl Results {
             backends: BTreeMap::new(),
             crash: None,
             crash_pool: None,
+            soak: None,
             matrix: None,
             load: None,
             stages: Vec::new(),
@@ -188,6 +194,9 @@ pub struct BackendResults {
     /// The same with `--sidecars N` (`harness crash --pool N`), for backends that take it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crash_pool: BTreeMap<String, CrashOutcome>,
+    /// Memory, descriptors and errors over minutes of steady load (the soak stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<Soak>,
     /// The chat page in a real browser (the browser stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<Browser>,

@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::external::{self, TargetSpec};
 use crate::run_info::clock_seed;
-use crate::{bench, crash};
+use crate::{bench, crash, soak};
 
 #[derive(Debug, Clone, Args)]
 pub struct Common {
@@ -94,6 +94,29 @@ impl CrashArgs {
             ready_timeout: m.ready.timeout(),
             force: m.force,
         })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    /// How long the load is held on each backend, in minutes (default: 10, or 1 with --quick).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// New conversations per second sent to each backend (default: 2).
+    #[arg(long)]
+    pub rate: Option<f64>,
+}
+
+impl SoakArgs {
+    pub fn soak_options(&self, root: &Path) -> soak::Options {
+        let m = &self.measure;
+        let mut opts = soak::Options::new(root.to_owned(), m.common.quick, m.ready.timeout());
+        opts.minutes = self.minutes.unwrap_or(opts.minutes);
+        opts.rate_rps = self.rate.unwrap_or(opts.rate_rps);
+        opts.force = m.force;
+        opts
     }
 }
 

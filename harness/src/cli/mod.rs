@@ -66,8 +66,8 @@ pub enum Command {
     GateStudy(GateStudyArgs),
     /// Drive the chat page in Chromium against each backend; exit 1 if any case failed.
     Browser(BrowserArgs),
-    /// Build, verify and measure in one run: build, conformance, bench, start, crash, cost and
-    /// report (each stage's failure is recorded and the next stages still run where they can).
+    /// Build, verify and measure in one run: build, conformance, bench, start, crash, soak,
+    /// evidence, cost and report (each stage's failure is recorded and the next stages still run where they can).
     Compare(CompareArgs),
     /// Cold start (spawn -> ready line, spawn -> first completed chat, median of 10 starts),
     /// processes per deployment, and the provider tokens of one conversation (docs/cost.md).
@@ -76,6 +76,10 @@ pub enum Command {
     /// blast radius, new requests' statuses, detection, recovery and provider waste
     /// (docs/crash.md).
     Crash(CrashArgs),
+    /// Hold a steady open-loop load (text, tool chains, long streams) on every verified backend
+    /// at once for minutes, sampling memory, descriptors and sockets every second; fail a
+    /// backend whose memory grows or whose conversations fail (docs/soak.md).
+    Soak(SoakArgs),
     /// Measured proxies for the notes' rows that are not timings: own code and dependencies,
     /// what each backend needs per platform, instances side by side and a fixed port twice,
     /// another local user's probes (docs/report.md#evidence).
@@ -187,6 +191,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("run {}", run.path.display());
             let measured = stages::crash(&backends, &mut run, &opts).await?;
             Ok(exit(measured == 0))
+        }
+        Command::Soak(args) => {
+            let backends = select(&root, &args.measure.common)?;
+            let opts = args.soak_options(&root);
+            let mut run = open_run(&root, &args.measure.common)?;
+            eprintln!("run {}", run.path.display());
+            let failed = stages::soak(&backends, &mut run, &opts).await?;
+            Ok(exit(failed))
         }
         Command::Cost(args) => {
             let all = manifest::discover(&root.join("backends"))?;
