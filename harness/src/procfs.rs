@@ -224,8 +224,11 @@ mod tests {
             child.wait().unwrap();
         }
         drop(ours);
-        assert!(a.fds >= 3, "{a:?}");
-        assert_eq!((b.fds, b.sockets), (a.fds, a.sockets + 1));
+        // The socket is the difference. The totals are not compared: a descriptor another test
+        // thread holds open without close-on-exec at the moment of a spawn is inherited by
+        // that child alone (seen: 9 against 5 under `cargo test`'s parallel threads).
+        assert!(a.fds >= 3 && b.fds >= 3, "{a:?} {b:?}");
+        assert_eq!(b.sockets, a.sockets + 1, "{a:?} {b:?}");
         assert_eq!(descriptors(&[u32::MAX]), Descriptors::default());
     }
 }
