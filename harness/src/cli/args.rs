@@ -76,19 +76,27 @@ pub struct CrashArgs {
     /// Faults to inject, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
+    /// How long slow and stalled readers are held, in seconds (default: 8, or 4 with --quick):
+    /// longer shows whether memory levels off once every affected stream has begun.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub reader_hold_s: Option<u64>,
 }
 
 impl CrashArgs {
     pub fn crash_options(&self, root: &Path) -> Result<crash::Options> {
         let m = &self.measure;
+        let mut settings = if m.common.quick {
+            crash::Settings::quick()
+        } else {
+            crash::Settings::full()
+        };
+        if let Some(s) = self.reader_hold_s {
+            settings.readers.watch = Duration::from_secs(s);
+        }
         Ok(crash::Options {
             root: root.to_owned(),
             quick: m.common.quick,
-            settings: if m.common.quick {
-                crash::Settings::quick()
-            } else {
-                crash::Settings::full()
-            },
+            settings,
             faults: crash::parse_faults(&self.faults)?,
             pool: self.pool,
             ready_timeout: m.ready.timeout(),
