@@ -153,7 +153,7 @@ async fn play_case(
 /// Cases that need an instance of their own: fault injection must never be on in the shared
 /// instance, and `stall` needs an idle timeout shorter than the provider's retry backoff, which
 /// the other cases must be free to wait through.
-fn dedicated_instance(case: &Case) -> Option<InstanceOptions> {
+pub(crate) fn dedicated_instance(case: &Case) -> Option<InstanceOptions> {
     let (name, extra_args) = match case.kind {
         CaseKind::Fault(s) => (
             format!("fault-{}", s.name()),
@@ -195,7 +195,7 @@ async fn exits_within(
     instance.process.has_exited()
 }
 
-fn record(case: &Case, played: Played, save_dir: &Path, run_path: &Path) -> CaseResult {
+pub(crate) fn record(case: &Case, played: Played, save_dir: &Path, run_path: &Path) -> CaseResult {
     let (outcome, reason) = match played.verdict {
         Verdict::Ok => (Outcome::Ok, None),
         Verdict::Failed(r) => (Outcome::Failed, Some(r)),

@@ -1,5 +1,5 @@
 //! `harness compare`: every stage in one run (build -> conformance -> browser -> bench -> start ->
-//! crash -> evidence -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
+//! crash -> soak -> evidence -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
 //! does not hide the others' results: later stages run on whatever they can still measure, and
 //! the exit code says what happened (0 all good, 1 a backend failed something, 2 the harness
 //! could not do its job). A machine without Chromium skips the browser stage with the reason
@@ -15,7 +15,7 @@ use contract::results::{StageSkip, stages as names};
 
 use crate::budget::StageTimer;
 use crate::run_dir::RunDir;
-use crate::{bench, browser_stage, conformance_stage, cost, crash, evidence, stages, start};
+use crate::{bench, browser_stage, conformance_stage, cost, crash, evidence, soak, stages, start};
 
 /// What a whole run is asked to do; the command line builds it (`harness compare`).
 #[derive(Debug, Clone)]
@@ -187,6 +187,16 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
     };
     if let Err(e) = stages::crash(&built, run, &crash_opts).await {
         note(Verdict::HarnessFailed, "crash", Some(&e));
+    }
+    timer.finish(&mut run.results);
+
+    // The four backends soaked at once (docs/soak.md): one minute with --quick, ten without.
+    let timer = StageTimer::start(names::SOAK, quick);
+    let soak_opts = soak::Options::new(root.to_owned(), quick, ready_timeout);
+    match stages::soak(&built, run, &soak_opts).await {
+        Ok(false) => {}
+        Ok(true) => note(Verdict::BackendFailed, "soak", None),
+        Err(e) => note(Verdict::HarnessFailed, "soak", Some(&e)),
     }
     timer.finish(&mut run.results);
 
