@@ -51,7 +51,6 @@ on_both_transports!(
 
 /// The cases of a stream's life on the `frames` wire (docs/frames.md), on both transports.
 mod frames_wire {
-
     on_both_transports!(
         supervision::sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back(
             sidecar_host::SidecarWire::Frames
