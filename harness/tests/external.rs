@@ -151,6 +151,18 @@ fn a_malformed_target_exits_2_and_says_what_it_wants() {
         "http:// URL",
     );
     fails_with_2(&["bench", "--target", "x=http://127.0.0.1:9"], "--mock-url");
+    fails_with_2(
+        &[
+            "bench",
+            "--target",
+            "x=http://127.0.0.1:9",
+            "--mock-url",
+            "http://127.0.0.1:9",
+            "--rounds",
+            "3",
+        ],
+        "--rounds acts on backends the harness starts",
+    );
 }
 
 #[test]
@@ -162,6 +174,32 @@ fn an_unreachable_url_exits_2_naming_it() {
     let url = format!("http://{free}");
     fails_with_2(
         &["bench", "--target", &format!("x={url}"), "--mock-url", &url],
+        "unreachable",
+    );
+}
+
+#[test]
+fn load_refuses_bad_input_before_starting_anything() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let target = format!("x={free}");
+    fails_with_2(&["load", "--target", &target, "--rate", "5"], "--locust");
+    fails_with_2(
+        &["load", "--target", &target, "--rate", "0", "--locust"],
+        "must be positive",
+    );
+    fails_with_2(
+        &[
+            "load",
+            "--target",
+            &target,
+            "--rate",
+            "5",
+            "--locust",
+            "--mock-url",
+            &free,
+        ],
         "unreachable",
     );
 }

@@ -327,7 +327,9 @@ fn a_distributed_run_shows_beside_the_harness_client_and_says_when_partial() {
     results.load = Some(contract::results::LoadRuns {
         distributed: Some(d),
     });
-    let (_, md) = report::render(&results, None).unwrap();
+    let (html, md) = report::render(&results, None).unwrap();
+    assert!(html.contains("id=\"beyond-one-machine\""));
+    assert!(html.contains("25111 µs") && html.contains("24222 µs"));
     assert!(md.contains("## Distributed load"), "{md}");
     assert!(
         md.contains("1 of 2 workers reported; **partial**: 26.0%"),

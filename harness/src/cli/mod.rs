@@ -316,6 +316,21 @@ async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
     let Some(mock_url) = args.mock_url.clone() else {
         anyhow::bail!("--target needs --mock-url: the mock provider the deployment was pointed at");
     };
+    // Flags that act on backends the harness starts would be silently ignored here.
+    let ignored = [
+        ("--backends", !args.common.backends.is_empty()),
+        ("--rounds", args.rounds.is_some()),
+        ("--inject-delay-us", !args.inject_delay_us.is_empty()),
+        ("--inject-cpu-us", !args.inject_cpu_us.is_empty()),
+        ("--sut-cpus", args.sut_cpus.is_some()),
+        ("--force", args.force),
+        ("--no-load", args.no_load),
+    ];
+    if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
+        anyhow::bail!(
+            "{flag} acts on backends the harness starts; it does not apply with --target"
+        );
+    }
     let opts = external::stage::Options {
         root: root.to_owned(),
         quick: args.common.quick,
@@ -333,6 +348,9 @@ async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
 
 /// `load --locust`: the distributed run.
 async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
+    if !args.common.backends.is_empty() || args.common.quick {
+        anyhow::bail!("load measures its --target only; --backends and --quick do not apply");
+    }
     if !(args.rate.is_finite() && args.rate > 0.0 && args.seconds.is_finite() && args.seconds > 0.0)
     {
         anyhow::bail!("--rate and --seconds must be positive");
@@ -371,6 +389,7 @@ async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
         kill_worker_after: args.kill_worker_after_s.map(Duration::from_secs_f64),
         harness_client: !args.no_harness_client,
     };
+    crate::load::run::check_inputs(&opts).await?;
     let mut run = open_run(root, &args.common)?;
     eprintln!("run {}", run.path.display());
     let d = crate::load::run::run(&mut run, &opts).await?;

@@ -38,8 +38,8 @@ pub struct Options {
     pub harness_client: bool,
 }
 
-/// Runs the distributed load and records it as `load.distributed`.
-pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
+/// The target and the mock answer (bad input: the caller exits 2 before making a run folder).
+pub async fn check_inputs(opts: &Options) -> Result<()> {
     external::check_reachable("target", &opts.target.url, "/health").await?;
     external::check_reachable(
         "the mock provider",
@@ -47,6 +47,11 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         "/__mock/timeline?tag=probe",
     )
     .await?;
+    Ok(())
+}
+
+/// Runs the distributed load and records it as `load.distributed`.
+pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
     let dir = run.path.join("load");
     std::fs::create_dir_all(&dir)?;
     let locust = ensure_locust(&opts.root, &dir).await?;
