@@ -1,5 +1,5 @@
 //! `harness compare`: every stage in one run (build -> conformance -> browser -> bench -> start ->
-//! crash -> evidence -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
+//! crash -> soak -> evidence -> cost -> report), each recorded in the run folder as it finishes. A stage that fails
 //! does not hide the others' results: later stages run on whatever they can still measure, and
 //! the exit code says what happened (0 all good, 1 a backend failed something, 2 the harness
 //! could not do its job). A machine without Chromium skips the browser stage with the reason
@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use conformance::manifest::Backend;
+use conformance::manifest::{self, Backend};
 use contract::results::{StageSkip, stages as names};
 
 use crate::budget::StageTimer;
 use crate::run_dir::RunDir;
-use crate::{bench, browser_stage, conformance_stage, cost, crash, evidence, stages, start};
+use crate::{bench, browser_stage, conformance_stage, cost, crash, evidence, soak, stages, start};
 
 /// What a whole run is asked to do; the command line builds it (`harness compare`).
 #[derive(Debug, Clone)]
@@ -68,6 +68,11 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
     // takes minutes per backend: compare reuses one cached for these sources and measures none
     // (`harness build --clean-builds` does).
     let timer = StageTimer::start(names::BUILD, quick);
+    // A variant (`unix+frames`) is its base backend started with other flags: built with it,
+    // and measured only by conformance and the bench (docs/frames.md#in-the-harness).
+    let (variants, bases): (Vec<Backend>, Vec<Backend>) =
+        backends.iter().cloned().partition(Backend::is_variant);
+    let backends = bases.as_slice();
     let build_failed = match stages::build(root, backends, run, false, false).await {
         Ok(failed) => failed,
         Err(e) => {
@@ -89,6 +94,22 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
             built.push(b.clone());
         }
     }
+    let base_of = |v: &Backend| {
+        v.name()
+            .split(manifest::VARIANT_SEPARATOR)
+            .next()
+            .map(str::to_owned)
+    };
+    let wired: Vec<Backend> = built
+        .iter()
+        .cloned()
+        .chain(
+            variants
+                .iter()
+                .filter(|v| base_of(v).is_some_and(|b| built.iter().any(|x| x.name() == b)))
+                .cloned(),
+        )
+        .collect();
     timer.finish(&mut run.results);
     if let Err(e) = run.save() {
         note(Verdict::HarnessFailed, "build", Some(&e));
@@ -102,7 +123,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         ready_timeout,
         explicit: false,
     };
-    match stages::conformance(&built, run, &conformance_opts).await {
+    match stages::conformance(&wired, run, &conformance_opts).await {
         Ok(false) => {}
         Ok(true) => note(Verdict::BackendFailed, "conformance", None),
         Err(e) => note(Verdict::HarnessFailed, "conformance", Some(&e)),
@@ -129,7 +150,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         sut_cpus: None,
         inject_cpu_us: Vec::new(),
     };
-    if let Err(e) = stages::bench(&built, run, &bench_opts).await {
+    if let Err(e) = stages::bench(&wired, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));
     }
     timer.finish(&mut run.results);
@@ -166,6 +187,16 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
     };
     if let Err(e) = stages::crash(&built, run, &crash_opts).await {
         note(Verdict::HarnessFailed, "crash", Some(&e));
+    }
+    timer.finish(&mut run.results);
+
+    // The four backends soaked at once (docs/soak.md): one minute with --quick, ten without.
+    let timer = StageTimer::start(names::SOAK, quick);
+    let soak_opts = soak::Options::new(root.to_owned(), quick, ready_timeout);
+    match stages::soak(&built, run, &soak_opts).await {
+        Ok(false) => {}
+        Ok(true) => note(Verdict::BackendFailed, "soak", None),
+        Err(e) => note(Verdict::HarnessFailed, "soak", Some(&e)),
     }
     timer.finish(&mut run.results);
 

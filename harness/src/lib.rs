@@ -16,10 +16,12 @@
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
+//! - [`external`]: deployments the harness did not start (`--target NAME=URL`), suite then
+//!   measurement; [`load`]: load from many machines with Locust, merged into results.json;
 //! - [`deploy`]: the deployments of `deploy/` (images, compose, systemd, Kubernetes) and their
 //!   static validation;
 //! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
-//!   backend matrix; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
+//!   backend matrix; [`soak`]: memory and descriptors over minutes of steady load; [`cost`]: money per 1,000 conversations from `config/prices.toml`;
 //! - [`evidence`]: measured proxies for the notes' rows that are not timings (own code and
 //!   dependencies, platform needs, port conflicts, another local user's probes);
 //! - what the measuring stages share: [`chat`] (one chat and how it ended), [`provider`] (the
@@ -48,7 +50,9 @@ pub mod cpu_meter;
 pub mod crash;
 pub mod deploy;
 pub mod evidence;
+pub mod external;
 pub mod gate;
+pub mod load;
 pub mod matrix;
 pub mod prereq;
 pub mod procfs;
@@ -60,6 +64,7 @@ pub mod run_dir;
 pub mod run_info;
 pub mod schema;
 pub mod size;
+pub mod soak;
 pub mod stages;
 pub mod start;
 pub mod stats;

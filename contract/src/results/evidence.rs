@@ -1,5 +1,5 @@
 //! `backends.<name>.evidence`: the evidence stage's measured proxies for the notes' rows that
-//! are not timings (Maintainability, Cross-platform, Port Conflicts, Security). Each part is
+//! are not timings (Maintainability, Cross-platform, Port Conflicts, Security, Deployment). Each part is
 //! raw figures and the checks behind them, so a reader can recount them; the method of each is
 //! in docs/report.md#evidence. A part the stage did not gather is absent, never zero.
 
@@ -19,6 +19,8 @@ pub struct Evidence {
     pub port_conflicts: Option<PortConflicts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<Security>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Deployment>,
 }
 
 impl Evidence {
@@ -55,6 +57,30 @@ pub struct Maintainability {
     pub npm_transitive: u32,
     /// `crates_transitive + npm_transitive`.
     pub dependencies_transitive: u32,
+    /// What the last major SDK upgrade changed in the backend's own folders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_upgrade: Option<UpgradeCost>,
+}
+
+/// The files and lines the commits of one upgrade (`config/upgrades.toml`) changed in a
+/// backend's own folders (its crates and Node packages, tests included), lockfiles, built
+/// bundles and captured fixtures left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpgradeCost {
+    pub upgrade: String,
+    pub commits: Vec<String>,
+    pub files: u32,
+    pub lines_added: u64,
+    pub lines_removed: u64,
+    #[serde(default)]
+    pub changed: Vec<ChangedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangedFile {
+    pub path: String,
+    pub added: u64,
+    pub removed: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -164,4 +190,37 @@ pub struct Probe {
     pub succeeded: bool,
     /// What the probe saw (an HTTP status, an errno).
     pub saw: String,
+}
+
+/// What one instance of the backend's shipped deployment (`deploy/<name>/`) asks of an
+/// operator, counted from its Kubernetes Pod, with its files beside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Deployment {
+    /// The folder read (`deploy/unix`).
+    pub folder: String,
+    /// Containers that run for the instance's life (native sidecars included).
+    pub processes: u32,
+    /// Distinct images: each is rebuilt and shipped for a new version.
+    pub images: u32,
+    /// Distinct secret keys the instance reads (a credential issued and rotated).
+    pub secrets: u32,
+    pub volumes: u32,
+    /// Container ports declared.
+    pub ports: u32,
+    /// `processes + images + secrets + volumes + ports` (the matrix's figure).
+    pub moving_parts: u32,
+    /// Each part counted, named (`process sidecar`, `secret leanspec/openai-api-key`).
+    #[serde(default)]
+    pub parts: Vec<String>,
+    /// Lines of configuration across the folder: non-blank and not only a comment.
+    pub config_lines: u64,
+    #[serde(default)]
+    pub files: Vec<DeploymentFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeploymentFile {
+    /// Relative to the repository root.
+    pub path: String,
+    pub lines: u64,
 }

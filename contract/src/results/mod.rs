@@ -16,8 +16,10 @@ mod conformance;
 mod cost;
 mod crash;
 mod evidence;
+mod external;
 mod latency;
 mod matrix;
+mod soak;
 pub mod stages;
 
 pub use browser::*;
@@ -26,8 +28,10 @@ pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
 pub use evidence::*;
+pub use external::*;
 pub use latency::*;
 pub use matrix::*;
+pub use soak::*;
 pub use stages::{StageTime, clean_reference, is_reference};
 
 /// Bumped whenever a field changes meaning or a required field is added.
@@ -53,8 +57,14 @@ pub struct Results {
     pub crash: Option<CrashRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash_pool: Option<CrashRun>,
+    /// How the soak stage ran (docs/soak.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Matrix>,
+    /// Load runs beside the bench's own sweeps (`harness load`): the distributed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadRuns>,
     /// How long each stage took, in the order they ran, with its budget (`harness compare`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageTime>,
@@ -70,7 +80,9 @@ impl Results {
             backends: BTreeMap::new(),
             crash: None,
             crash_pool: None,
+            soak: None,
             matrix: None,
+            load: None,
             stages: Vec::new(),
         }
     }
@@ -133,6 +145,12 @@ pub struct Versions {
 /// Everything measured about one backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BackendResults {
+    /// A deployment the harness did not start (`--target NAME=URL`): only what a client and
+    /// a mock can see of it is measured ([`ExternalFigures`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_figures: Option<ExternalFigures>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conformance: Option<Conformance>,
     #[serde(default, skip_serializing_if = "Latency::is_empty")]
@@ -176,6 +194,9 @@ pub struct BackendResults {
     /// The same with `--sidecars N` (`harness crash --pool N`), for backends that take it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crash_pool: BTreeMap<String, CrashOutcome>,
+    /// Memory, descriptors and errors over minutes of steady load (the soak stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<Soak>,
     /// The chat page in a real browser (the browser stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<Browser>,

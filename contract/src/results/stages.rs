@@ -15,6 +15,8 @@ pub const START: &str = "start";
 pub const CRASH: &str = "crash";
 /// The crash stage run with a pool of sidecars (`harness crash --pool N`).
 pub const CRASH_POOL: &str = "crash-pool";
+/// Minutes of steady load, memory sampled every second (docs/soak.md).
+pub const SOAK: &str = "soak";
 pub const EVIDENCE: &str = "evidence";
 pub const COST: &str = "cost";
 pub const REPORT: &str = "report";

@@ -65,6 +65,19 @@ pub struct Settings {
 /// The figure: 20 streams in flight (10 with `--quick`).
 const STREAMS: u32 = 20;
 const QUICK_STREAMS: u32 = 10;
+/// A quick run's streams last 3 s: still running when the slowest quick fault, a hang found
+/// in under 2 s (docs/crash.md#hang-detection), has played out.
+const QUICK_STREAM_CHUNKS: u32 = 60;
+/// One fault of each kind of blast, within the stage's quick budget (docs/crash.md#quick-runs): the
+/// runtime dies, the runtime hangs, a tool panics in Rust, the client leaves. The provider's
+/// faults take the SDK's one error path and `http-500` alone waits out 6 s of retries: the full
+/// run has them.
+pub const QUICK_FAULTS: [Fault; 4] = [
+    Fault::KillRuntime,
+    Fault::HangRuntime,
+    Fault::PanicTool,
+    Fault::ClientDisconnect,
+];
 /// 100 chunks 50 ms apart: five seconds of streaming, so every stream is still running when a
 /// fault injected half a second in has played out, even when getting 20 streams going took a
 /// few seconds on a loaded machine.
@@ -99,6 +112,7 @@ impl Settings {
     pub fn quick() -> Self {
         Self {
             streams: QUICK_STREAMS,
+            stream_chunks: QUICK_STREAM_CHUNKS,
             readers: readers::ReaderSettings::quick(),
             ..Self::full()
         }
@@ -158,12 +172,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let faults = if !opts.faults.is_empty() {
         opts.faults.clone()
     } else if opts.quick {
-        // The reader faults hold 10^5-chunk streams for seconds per backend, minutes in all: a
-        // quick run leaves them to `--faults` and the full run (docs/crash.md#reader-faults).
-        Fault::ALL
-            .into_iter()
-            .filter(|f| !f.is_reader_fault())
-            .collect()
+        QUICK_FAULTS.to_vec()
     } else {
         Fault::ALL.to_vec()
     };

@@ -72,6 +72,9 @@ pub struct OwnCode {
     /// `crate:<name>` and `npm:<folder>` for what was counted.
     pub components: Vec<String>,
     pub files: BTreeSet<PathBuf>,
+    /// The folders of those components (crate and package folders, tests included), relative
+    /// to the repository root: what an upgrade's changes are charged against.
+    pub folders: BTreeSet<PathBuf>,
 }
 
 /// The backend's own files: its crate and every workspace crate it builds (normal and build
@@ -84,6 +87,7 @@ pub fn own_code(root: &Path, backend: &Backend, graph: &CargoGraph) -> OwnCode {
         for member in graph.workspace_closure(&id) {
             own.components.push(format!("crate:{}", member.name));
             let crate_dir = member.dir.clone();
+            own.folders.insert(relative(root, &crate_dir));
             collect(root, &crate_dir.join("src"), &mut own.files);
             let build_rs = crate_dir.join("build.rs");
             if build_rs.is_file() {
@@ -93,6 +97,7 @@ pub fn own_code(root: &Path, backend: &Backend, graph: &CargoGraph) -> OwnCode {
     }
     for prefix in npm_prefixes(backend) {
         own.components.push(format!("npm:{prefix}"));
+        own.folders.insert(PathBuf::from(&prefix));
         collect(root, &root.join(&prefix).join("src"), &mut own.files);
     }
     for artifact in &backend.manifest.artifacts {
@@ -100,6 +105,7 @@ pub fn own_code(root: &Path, backend: &Backend, graph: &CargoGraph) -> OwnCode {
             && !artifact.ends_with(".node")
             && !artifact.split('/').any(|s| s == "dist");
         if shipped_source {
+            own.folders.insert(PathBuf::from(artifact));
             collect(root, &root.join(artifact), &mut own.files);
         }
     }
@@ -161,12 +167,16 @@ fn collect(root: &Path, path: &Path, files: &mut BTreeSet<PathBuf>) {
 }
 
 fn insert(root: &Path, path: &Path, files: &mut BTreeSet<PathBuf>) {
+    files.insert(relative(root, path));
+}
+
+/// `path` relative to `root`, both resolved (a path outside the root stays as it is).
+fn relative(root: &Path, path: &Path) -> PathBuf {
     let canon_root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
     let canon = path.canonicalize().unwrap_or_else(|_| path.to_owned());
-    let rel = canon
+    canon
         .strip_prefix(&canon_root)
-        .map_or_else(|_| canon.clone(), Path::to_path_buf);
-    files.insert(rel);
+        .map_or_else(|_| canon.clone(), Path::to_path_buf)
 }
 
 /// The language of a source file, from its extension.

@@ -2,22 +2,26 @@
 //! `backends.<name>.evidence`:
 //!
 //! - maintainability: the project's own code each backend's manifest builds from (lines and
-//!   languages) and its dependencies (crates from `cargo metadata`, npm packages from the
-//!   lockfiles it ships);
+//!   languages), its dependencies (crates from `cargo metadata`, npm packages from the
+//!   lockfiles it ships) and what the last major SDK upgrade changed in it (from git);
 //! - cross-platform: the native artifacts it needs per platform, the runtimes it ships and the
 //!   OS-specific APIs of its own code;
 //! - port conflicts: instances side by side and a fixed port twice, failed binds and leftovers;
-//! - security: another local user's probes against a running instance.
+//! - security: another local user's probes against a running instance;
+//! - deployment: the processes, images, secrets, volumes and ports one instance of the shipped
+//!   deployment (`deploy/<name>/`) declares, and its configuration lines.
 //!
-//! The first two read files and need no build; the last two start the backend, so they run on
+//! Maintainability, cross-platform and deployment read files and need no build; the last two start the backend, so they run on
 //! the backends that passed conformance (verify before benchmark). Methods, and what each proxy
 //! cannot see: docs/report.md#evidence.
 
 pub mod code;
+pub mod deployment;
 pub mod deps;
 pub mod platform;
 pub mod ports;
 pub mod security;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,10 +90,13 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     Ok(())
 }
 
-/// Maintainability and cross-platform evidence, read from files.
+/// Maintainability, cross-platform and deployment evidence, read from files.
 fn statics(root: &Path, backends: &[Backend], run: &mut RunDir) -> Result<()> {
     let graph = deps::CargoGraph::load(root)?;
     let installed = platform::installed_targets();
+    let upgrade = upgrade::load(root)
+        .inspect_err(|e| eprintln!("the last upgrade's cost not gathered: {e}"))
+        .ok();
     let owned: Vec<(String, code::OwnCode)> = backends
         .iter()
         .map(|b| (b.name().to_owned(), code::own_code(root, b, &graph)))
@@ -133,11 +140,18 @@ fn statics(root: &Path, backends: &[Backend], run: &mut RunDir) -> Result<()> {
             npm_direct,
             npm_transitive,
             dependencies_transitive: crates_transitive + npm_transitive,
+            last_upgrade: upgrade
+                .as_ref()
+                .map(|(record, changes)| upgrade::cost(record, changes, &own.folders)),
         };
         let cross = platform::gather(root, backend, &own.files, &installed);
+        let deployed = deployment::gather(root, name)
+            .inspect_err(|err| eprintln!("[{name}] deployment evidence not gathered: {err}"))
+            .ok();
         let e = &mut run.results.backend_mut(name).evidence;
         e.maintainability = Some(maintainability);
         e.cross_platform = Some(cross);
+        e.deployment = deployed;
     }
     Ok(())
 }
@@ -149,8 +163,16 @@ pub fn write_table(
 ) -> Result<()> {
     writeln!(
         out,
-        "{:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
-        "backend", "own lines", "crates", "npm", "os-api", "natives", "port prob", "sec hits"
+        "{:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>12}",
+        "backend",
+        "own lines",
+        "crates",
+        "npm",
+        "os-api",
+        "natives",
+        "port prob",
+        "sec hits",
+        "deploy parts"
     )?;
     for (name, b) in &results.backends {
         let e: &Evidence = &b.evidence;
@@ -169,7 +191,7 @@ pub fn write_table(
         });
         writeln!(
             out,
-            "{name:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
+            "{name:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>12}",
             m.map_or_else(dash, |m| m.own_lines.to_string()),
             m.map_or_else(dash, |m| m.crates_transitive.to_string()),
             m.map_or_else(dash, |m| m.npm_transitive.to_string()),
@@ -179,6 +201,9 @@ pub fn write_table(
                 .as_ref()
                 .map_or_else(dash, |p| p.problems.to_string()),
             sec,
+            e.deployment
+                .as_ref()
+                .map_or_else(dash, |d| d.moving_parts.to_string()),
         )?;
     }
     Ok(())

@@ -8,6 +8,8 @@ use contract::scenario::{Directive, Scenario};
 use contract::ui_chunk::UiChunk;
 use rustix::process::Signal;
 
+use sidecar_host::SidecarWire;
+
 use crate::support::{self, Stack, StackOptions, UnderTest};
 
 /// A 1000-chunk answer paced at 10 ms: long enough to kill the sidecar in the middle of it.
@@ -20,8 +22,10 @@ fn slow_long_stream() -> Directive {
 
 /// SIGKILL the sidecar mid-stream: 503 + Retry-After at once, the stream ends with `error` +
 /// `[DONE]`, and a new sidecar serves shortly after.
-pub async fn sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back<T: UnderTest>() {
-    let stack = Stack::<T>::start(StackOptions::default()).await;
+pub async fn sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back<T: UnderTest>(
+    wire: SidecarWire,
+) {
+    let stack = Stack::<T>::start(StackOptions::on(wire)).await;
     let mut stream = stack.open_chat(&slow_long_stream()).await;
     assert_eq!(stream.status(), 200);
     assert!(stream.read_until("text-delta").await, "the stream began");
@@ -122,6 +126,13 @@ pub async fn a_pool_keeps_serving_while_a_killed_member_restarts<T: UnderTest>()
 /// `MISSES_BEFORE_RESTART` missed probes.
 pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>() {
     let stack = Stack::<T>::start(StackOptions::default()).await;
+    // A stream in flight when the sidecar stops: its provider request lives in the stopped
+    // process and must end when that process is killed, not run on for nobody.
+    let tag = stack.tag("hung-stream");
+    let mut directive = slow_long_stream();
+    directive.params.tag = Some(tag.clone());
+    let mut stream = stack.open_chat(&directive).await;
+    assert!(stream.read_until("text-delta").await, "the stream began");
     let hung = stack.sidecar_pid();
     support::signal(hung, Signal::STOP);
     let pool = stack.pool();
@@ -135,6 +146,20 @@ pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>
     })
     .await
     .expect("the hung sidecar is killed");
+    let store = stack.mock.timeline_store();
+    let tag = &tag;
+    wait_until("the provider seeing the killed sidecar go", || async move {
+        let timeline = store.snapshot(Some(tag));
+        let request = timeline.requests.first().expect("the provider saw it");
+        assert!(
+            request.end_ns.is_none() || request.client_gone_ns.is_some(),
+            "the provider finished the whole answer for a stopped sidecar"
+        );
+        request.client_gone_ns.is_some()
+    })
+    .await
+    .expect("the stopped sidecar's provider request ends");
+    drop(stream);
     stack.wait_for_health(200).await;
     let answer = stack.chat(Scenario::Text).await;
     eprintln!(

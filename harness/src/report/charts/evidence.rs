@@ -10,7 +10,7 @@ use contract::results::{BackendResults, LatencyStats, Results, StageSkip};
 
 use super::super::format::{and_list, figure};
 use super::{BarSeries, Bars, bars, colour};
-use super::{cost, latency, spectrum};
+use super::{cost, latency, soak, spectrum};
 
 /// One figure of the report: its charts and the sentence under them, or why it is missing.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,7 @@ pub fn all(results: &Results, run: Option<&Path>) -> Result<Vec<Figure>> {
         latency::load(results, &t)?,
         cost::cpu(results, &t)?,
         cost::memory(results, &t)?,
+        soak::memory(results, &t)?,
         cost::build(results, &t)?,
         latency::calibration(results, &t)?,
     ])

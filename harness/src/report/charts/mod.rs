@@ -3,11 +3,12 @@
 //! grouped bars with optional 95% whiskers, and lines over linear or logarithmic axes.
 //!
 //! [`evidence`] turns a run's results into these charts, each with its sentence (the latency
-//! charts in `latency` and `spectrum`, the cost charts in `cost`).
+//! charts in `latency` and `spectrum`, the cost charts in `cost`, memory over a soak in `soak`).
 
 mod cost;
 pub mod evidence;
 mod latency;
+mod soak;
 mod spectrum;
 
 use std::ops::Range;

@@ -1,6 +1,7 @@
-//! The crash matrix: faults down, backends across, coloured by how far each fault reached.
+//! The crash matrix: faults down, backends across, coloured by how far each fault reached; and
+//! the reader faults' figures, one row per backend and fault (docs/crash.md#reader-faults).
 
-use contract::results::{Applicability, BlastScope, CrashOutcome, Results};
+use contract::results::{Applicability, BlastScope, CrashOutcome, Fault, Results};
 
 use super::super::charts::evidence::{Targets, absent};
 use super::super::format::{NOT_MEASURED, figure};
@@ -78,10 +79,12 @@ pub fn crash(results: &Results) -> Body {
                       kept serving; red: the server died."
                 .into(),
         ],
-        tables: vec![Table {
+        tables: std::iter::once(Table {
             header: header("Fault", &t.backends),
             rows,
-        }],
+        })
+        .chain(readers(results, &t.backends))
+        .collect(),
         items,
         after: Vec::new(),
     }
@@ -190,6 +193,72 @@ fn reader_cell(o: &CrashOutcome) -> Cell {
         class,
         note: None,
     }
+}
+
+/// The reader faults' figures: a row per backend and reader fault it measured; `None` when no
+/// backend measured one.
+fn readers(results: &Results, backends: &[String]) -> Option<Table> {
+    let faults = Fault::ALL.into_iter().filter(|f| f.is_reader_fault());
+    let mut rows = Vec::new();
+    for fault in faults {
+        for b in backends {
+            let Some(o) = results
+                .backends
+                .get(b)
+                .and_then(|r| r.crash.get(fault.name()))
+                .filter(|o| o.reader_streams.is_some())
+            else {
+                continue;
+            };
+            let change = o.healthy_overhead_change_us.map(|c| {
+                let ms = |v: f64| v / 1e3;
+                match o.healthy_overhead_change_ci95_us {
+                    Some([lo, hi]) => {
+                        format!("{:+.1} ms [{:+.1}, {:+.1}]", ms(c), ms(lo), ms(hi))
+                    }
+                    None => format!("{:+.1} ms", ms(c)),
+                }
+            });
+            let yes_no = |v: Option<bool>| match v {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "—",
+            };
+            rows.push(vec![
+                Cell::plain(fault.name()),
+                Cell::plain(b.as_str()),
+                Cell::plain(o.reader_streams.map_or("—".into(), |n| n.to_string())),
+                Cell::plain(
+                    o.peak_growth_bytes_per_stream
+                        .map_or("—".into(), |v| figure(v / 1e3, "KB")),
+                ),
+                Cell::plain(
+                    o.provider_sent_fraction
+                        .map_or("—".into(), |v| figure(v * 100.0, "%")),
+                ),
+                Cell::plain(yes_no(o.provider_throttled)),
+                Cell::plain(yes_no(o.memory_still_growing)),
+                Cell::plain(change.unwrap_or_else(|| "—".into())),
+                Cell::plain(yes_no(o.survived)),
+            ]);
+        }
+    }
+    (!rows.is_empty()).then(|| Table {
+        header: [
+            "Reader fault",
+            "Backend",
+            "Streams",
+            "Peak growth per stream",
+            "Provider sent",
+            "Provider held back",
+            "Still growing",
+            "Healthy transit change [95%]",
+            "Survived",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    })
 }
 
 fn scope_name(scope: BlastScope) -> &'static str {

@@ -11,7 +11,7 @@ use super::{Body, header};
 type Line = (&'static str, fn(&Evidence) -> Option<String>);
 
 /// One line per figure, backends across.
-const LINES: [Line; 8] = [
+const LINES: [Line; 11] = [
     ("Maintainability: own code (non-blank lines, files)", |e| {
         let m = e.maintainability.as_ref()?;
         let langs: Vec<String> = m
@@ -37,6 +37,13 @@ const LINES: [Line; 8] = [
     ("Maintainability: npm packages direct / transitive", |e| {
         let m = e.maintainability.as_ref()?;
         Some(format!("{} / {}", m.npm_direct, m.npm_transitive))
+    }),
+    ("Maintainability: the last SDK upgrade changed", |e| {
+        let u = e.maintainability.as_ref()?.last_upgrade.as_ref()?;
+        Some(format!(
+            "{} files, +{} −{} lines ({})",
+            u.files, u.lines_added, u.lines_removed, u.upgrade
+        ))
     }),
     ("Cross-platform: OS-specific APIs in own code", |e| {
         let c = e.cross_platform.as_ref()?;
@@ -96,6 +103,22 @@ const LINES: [Line; 8] = [
             (_, _, Some(why)) => format!("skipped: {why}"),
             _ => return None,
         })
+    }),
+    ("Deployment: per instance (from its Kubernetes Pod)", |e| {
+        let d = e.deployment.as_ref()?;
+        Some(format!(
+            "{} moving parts: {} processes, {} images, {} secrets, {} volumes, {} ports",
+            d.moving_parts, d.processes, d.images, d.secrets, d.volumes, d.ports
+        ))
+    }),
+    ("Deployment: configuration shipped", |e| {
+        let d = e.deployment.as_ref()?;
+        Some(format!(
+            "{} lines in {} files ({})",
+            d.config_lines,
+            d.files.len(),
+            d.folder
+        ))
     }),
 ];
 

@@ -1,0 +1,87 @@
+//! The soak stage's part of results.json: a steady open-loop load held for minutes while each
+//! backend's process tree is sampled every second, and the growth slope of its memory fitted
+//! after warm-up. The method (the load's mix, the warm-up, the fit and its interval, the
+//! verdict) is `docs/soak.md`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How the soak stage ran (`soak` at the top of results.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakRun {
+    pub quick: bool,
+    /// How long the load was held, per backend.
+    pub minutes: f64,
+    /// New conversations per second sent to each backend (open loop: on schedule, whether or
+    /// not earlier ones had answered).
+    pub rate_rps: f64,
+    /// The share of each scenario in the load, by scenario name (`text`, `tool-chain`, `long`).
+    pub mix: BTreeMap<String, u32>,
+    /// The first seconds left out of the fit (start-up, lazy initialisation, pools filling).
+    pub warmup_s: f64,
+    pub sample_interval_ms: u64,
+    /// The backends were soaked at the same time, each on its own instance (the stage measures
+    /// memory over time, not latency, so they may share the cores).
+    pub concurrent: bool,
+    pub load_avg_start: Option<f64>,
+    pub load_avg_end: Option<f64>,
+    pub wall_s: f64,
+}
+
+/// One backend's soak (`backends.<name>.soak`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Soak {
+    /// How long the load was held.
+    pub minutes: f64,
+    /// New conversations per second (open loop).
+    pub rate_rps: f64,
+    /// Conversations sent.
+    pub requests: u64,
+    /// Conversations that did not complete (any status but 200, a stream that ended in an
+    /// `error` chunk, was cut or broke the stream rules, no answer within the time limit, or
+    /// one not sent because too many were still open), by kind.
+    pub errors: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Growth of the process tree's resident set after warm-up, in MB (10^6 bytes) per hour:
+    /// the least-squares slope over the samples; absent with fewer than 3 samples after warm-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_slope_mb_per_h: Option<f64>,
+    /// Its 95% interval (heteroskedasticity- and autocorrelation-consistent standard error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_slope_ci95_mb_per_h: Option<[f64; 2]>,
+    /// The same for the proportional set size (shared pages split among the tree's processes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss_slope_mb_per_h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss_slope_ci95_mb_per_h: Option<[f64; 2]>,
+    /// Growth of open file descriptors per hour after warm-up (a leak of connections shows
+    /// here before it shows in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_slope_per_h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_slope_ci95_per_h: Option<[f64; 2]>,
+    /// No error, and no slope significantly above zero (docs/soak.md#verdict).
+    pub passed: bool,
+    /// Why it passed or failed, in words from the figures.
+    pub verdict: String,
+    /// The process tree every sample interval, from the start of the load.
+    pub samples: Vec<SoakSample>,
+}
+
+/// One sample of a backend's process tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakSample {
+    /// Seconds since the load began.
+    pub t_s: f64,
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
+    /// Open file descriptors of every process of the tree.
+    pub fds: u32,
+    /// Those of them that are sockets.
+    pub sockets: u32,
+    /// Conversations open at that moment.
+    pub in_flight: u32,
+}
