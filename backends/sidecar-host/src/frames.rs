@@ -44,6 +44,15 @@ pub enum ConnectError {
     BadHead,
 }
 
+/// Why a stream could not be opened; nothing of it reached the sidecar.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("the chat sidecar's connection is closed")]
+    Closed,
+}
+
 /// What a stream's reader gets.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event {
@@ -152,18 +161,19 @@ impl FramesConnection {
     }
 
     /// Opens a stream with the `useChat` request body `request`.
-    pub fn open(&self, request: &[u8]) -> Result<FramesStream, FrameError> {
+    pub fn open(&self, request: &[u8]) -> Result<FramesStream, OpenError> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(frames::HEADER_LEN + request.len());
         frames::encode(Kind::Open, id, request, &mut frame)?;
         let (tx, rx) = mpsc::channel(STREAM_WINDOW as usize);
         self.shared.streams().insert(id, Slot { tx: Some(tx) });
-        let _ = self.shared.writes.send(frame);
         if self.shared.closed.is_cancelled() {
-            // The reader may have emptied the table before this stream went in.
-            self.shared
-                .give_up(id, Some("the chat sidecar's connection closed".into()));
+            // Closed before the frame could go (the reader may have emptied the table before
+            // this stream went in): the sidecar never saw it.
+            self.shared.streams().remove(&id);
+            return Err(OpenError::Closed);
         }
+        let _ = self.shared.writes.send(frame);
         Ok(FramesStream {
             id,
             rx,

@@ -54,9 +54,17 @@ pub async fn forward_chat<E: Endpoint>(
                     Bytes::from(body)
                 })));
             }
+            Opened::Broken(why) => {
+                // The sidecar had the request and may have called the provider: no retry
+                // (docs/frames.md#connection-and-cancellation).
+                return Err(ApiError::Unavailable {
+                    message: format!("the chat runtime failed before answering ({why})"),
+                    retry_after_s: 1,
+                });
+            }
             Opened::Failed(e) => {
-                // Nothing of the answer came back: like a refused connection on the `sse`
-                // wire, another member (or this one, restarted) may take it.
+                // The request never reached the sidecar: like a refused connection on the
+                // `sse` wire, another member (or this one, restarted) may take it.
                 tracing::warn!(
                     member = lease.member().index,
                     "the sidecar failed before answering: {e}"
@@ -81,6 +89,9 @@ enum Opened {
     Streaming(FramesStream, Event),
     Refused(Vec<u8>),
     Silent,
+    /// Broken after the `open` went out, before any chunk.
+    Broken(String),
+    /// Never reached the sidecar.
     Failed(String),
 }
 
@@ -97,12 +108,12 @@ async fn open<E: Endpoint>(lease: &Lease<E>, body: &[u8], silence_limit: Duratio
     match tokio::time::timeout(silence_limit, stream.next()).await {
         Err(_) => Opened::Silent,
         Ok(Some(Event::Refused(body))) => Opened::Refused(body),
-        Ok(Some(Event::Broken(why))) => Opened::Failed(why),
+        Ok(Some(Event::Broken(why))) => Opened::Broken(why),
         Ok(Some(first)) => {
             lease.member().saw_activity();
             Opened::Streaming(stream, first)
         }
-        Ok(None) => Opened::Failed("the stream ended before it began".into()),
+        Ok(None) => Opened::Broken("the stream ended before it began".into()),
     }
 }
 

@@ -152,7 +152,7 @@ export function serveFrames(socket, head, { chat, log }) {
  * Frames queued during one event-loop turn leave in one write (corked, then uncorked in the
  * check phase, after the turn's I/O callbacks and the microtasks they ran).
  */
-function coalescingWriter(socket) {
+export function coalescingWriter(socket) {
   const writer = {
     closed: false,
     scheduled: false,

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { FRAME_KIND, FRAME_STREAM_WINDOW } from '../../../contract/js/contract.mjs';
 import { encodeFrame, FrameDecoder, FrameError } from '../src/frames.mjs';
+import { coalescingWriter } from '../src/frames-session.mjs';
 import { startStubProvider } from './support/stub-provider.mjs';
 import { chatBody, parseSse, privateTempDir, request, startSidecar, targetOf, SUITE_TIMEOUT_MS } from './support/sidecar.mjs';
 
@@ -73,6 +74,28 @@ describe('frames codec', () => {
     decoder.push(encodeFrame(FRAME_KIND.chunk, 5, '{"type":"start"}').subarray(0, 12));
     assert.equal(decoder.next(), undefined);
     assert.equal(decoder.finish()?.stream, 5);
+  });
+});
+
+describe('frames writer', () => {
+  test('every frame queued in one event-loop turn leaves in one corked write', async () => {
+    const calls = [];
+    const socket = {
+      destroyed: false,
+      cork: () => calls.push('cork'),
+      uncork: () => calls.push('uncork'),
+      write: (frame) => calls.push(frame.length),
+    };
+    const writer = coalescingWriter(socket);
+    writer.send(encodeFrame(FRAME_KIND.chunk, 1, 'a'));
+    writer.send(encodeFrame(FRAME_KIND.chunk, 2, 'bb'));
+    await Promise.resolve();
+    writer.send(encodeFrame(FRAME_KIND.end, 1));
+    assert.deepEqual(calls, ['cork', 10, 11, 9], 'held until the turn ends, microtasks included');
+    await new Promise((resolve) => setImmediate(resolve));
+    writer.send(encodeFrame(FRAME_KIND.end, 2));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(calls, ['cork', 10, 11, 9, 'uncork', 'cork', 9, 'uncork']);
   });
 });
 

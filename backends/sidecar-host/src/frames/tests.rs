@@ -190,6 +190,10 @@ async fn a_closed_connection_breaks_every_open_stream_and_says_it_is_closed() {
     assert!(matches!(one.next().await, Some(Event::Broken(_))));
     assert!(matches!(two.next().await, Some(Event::Broken(_))));
     assert!(!connection.is_open());
+    assert!(
+        matches!(connection.open(b"{}"), Err(OpenError::Closed)),
+        "a closed connection takes no new stream"
+    );
 }
 
 #[tokio::test]
