@@ -59,7 +59,7 @@ pub struct Run {
     pub achieved_share: f64,
     /// An error, a lost or a reordered chunk.
     pub failed: bool,
-    /// The mock's lateness or the client's start lag went over the stage's limits.
+    /// The mock's send lateness went over the stage's limit.
     pub generator_behind: bool,
 }
 
