@@ -15,7 +15,8 @@
 //!   own reading and its own answer, in Node), [`expect`] (what each scenario promises);
 //! - the suites: [`cases`] (the cases as data), [`play`] (one case), [`api_cases`] (health,
 //!   tool list, rate limit), [`suite`] (one backend end to end), [`parity`] (a backend against
-//!   the references), [`report`] (the terminal matrix);
+//!   the references), [`external`] (the suite against a deployment the harness did not start),
+//!   [`report`] (the terminal matrix);
 //! - the chat page: [`browser`] (the browser suite: the page in Chromium against one backend,
 //!   its cases in `web/browser/`), [`chromium`] (the one rule that finds the system's browser,
 //!   which the report's check uses too);
@@ -33,6 +34,7 @@ pub mod chromium;
 pub mod client;
 pub mod doubles;
 pub mod expect;
+pub mod external;
 mod groups;
 pub mod guards;
 pub mod manifest;

@@ -38,7 +38,21 @@ pub struct Manifest {
     /// edit-build-test loop starts from it (docs/report.md#development-speed).
     #[serde(default)]
     pub chat_path: Option<String>,
+    /// The same architecture started with other flags, each measured as a backend of its own
+    /// named `<name>+<variant>` (docs/design.md#backend-manifests): `unix+frames`.
+    #[serde(default)]
+    pub variants: Vec<Variant>,
 }
+
+/// One `[[variants]]` entry: a name and the flags appended to `start`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Variant {
+    pub name: String,
+    pub args: Vec<String>,
+}
+
+/// Joins a backend's name and its variant's in results.json and on the command line.
+pub const VARIANT_SEPARATOR: char = '+';
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -78,6 +92,39 @@ impl Backend {
             .iter()
             .map(|a| for_profile(a, profile))
             .collect()
+    }
+
+    /// Each of its variants as a backend of its own: named `<name>+<variant>`, started with the
+    /// variant's flags after the manifest's `start`, built and shipped as this one.
+    pub fn variants(&self) -> Vec<Backend> {
+        self.manifest
+            .variants
+            .iter()
+            .map(|v| {
+                let mut manifest = self.manifest.clone();
+                manifest.name = format!("{}{VARIANT_SEPARATOR}{}", self.manifest.name, v.name);
+                manifest.start.extend(v.args.iter().cloned());
+                manifest.variants = Vec::new();
+                Backend {
+                    manifest,
+                    path: self.path.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The name the backend itself reports (ready line, `/health`): a variant runs its base's
+    /// binary, so `unix+frames` reports `unix`.
+    pub fn reported_name(&self) -> &str {
+        self.name()
+            .split(VARIANT_SEPARATOR)
+            .next()
+            .unwrap_or_else(|| self.name())
+    }
+
+    /// Whether this is a variant of another backend (`unix+frames`).
+    pub fn is_variant(&self) -> bool {
+        self.name().contains(VARIANT_SEPARATOR)
     }
 
     /// Artifacts that do not exist under `root`: a backend with any is not built.
@@ -133,15 +180,22 @@ pub fn load(path: &Path) -> Result<Backend, ManifestError> {
         message,
     };
     let manifest: Manifest = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let valid_name = !manifest.name.is_empty()
-        && manifest
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid_name {
+    let valid = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !valid(&manifest.name) {
         return Err(invalid(format!(
             "`name = {:?}` must be non-empty and use only letters, digits, `-` and `_`",
             manifest.name
+        )));
+    }
+    if let Some(v) = manifest.variants.iter().find(|v| !valid(&v.name)) {
+        return Err(invalid(format!(
+            "variant `name = {:?}` must be non-empty and use only letters, digits, `-` and `_`",
+            v.name
         )));
     }
     if manifest.start.first().is_none_or(|p| p.trim().is_empty()) {
@@ -184,6 +238,14 @@ pub fn discover(backends_dir: &Path) -> Result<Vec<Backend>, ManifestError> {
     }
     found.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(found)
+}
+
+/// Every backend of `bases` followed by its variants.
+pub fn with_variants(bases: &[Backend]) -> Vec<Backend> {
+    bases
+        .iter()
+        .flat_map(|b| std::iter::once(b.clone()).chain(b.variants()))
+        .collect()
 }
 
 /// Keeps the backends named in `wanted` (in discovery order), or all when `wanted` is empty.
@@ -233,6 +295,32 @@ mod tests {
         assert_eq!(one.len(), 1);
         let err = select(all, &["nope".into()]).unwrap_err().to_string();
         assert!(err.contains("nope") && err.contains("aaa, unix"), "{err}");
+    }
+
+    #[test]
+    fn a_variant_is_a_backend_of_its_own_with_its_flags_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}\n[[variants]]\nname = \"frames\"\nargs = [\"--sidecar-wire\", \"frames\"]\n"
+        );
+        write(dir.path(), "unix", &text);
+        let bases = discover(dir.path()).unwrap();
+        let names: Vec<String> = with_variants(&bases)
+            .iter()
+            .map(|b| b.name().to_owned())
+            .collect();
+        assert_eq!(names, ["unix", "unix+frames"]);
+        let variant = &bases[0].variants()[0];
+        assert!(variant.is_variant() && !bases[0].is_variant());
+        assert_eq!(variant.reported_name(), "unix");
+        assert_eq!(
+            variant.start_argv("debug"),
+            ["target/debug/backend-unix", "--sidecar-wire", "frames"]
+        );
+        assert_eq!(variant.manifest.artifacts, bases[0].manifest.artifacts);
+        let bad = format!("{GOOD}\n[[variants]]\nname = \"a+b\"\nargs = []\n");
+        write(dir.path(), "unix", &bad);
+        assert!(discover(dir.path()).is_err());
     }
 
     #[test]

@@ -19,7 +19,19 @@ const SETTLE_POLL: Duration = Duration::from_millis(5);
 
 #[derive(Debug)]
 pub struct Mock {
-    handle: MockHandle,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    /// Served by this process through the library.
+    Local(MockHandle),
+    /// A mock someone else started (`harness mock`), read over HTTP: an external target's
+    /// suite runs against the mock that target was pointed at.
+    Remote {
+        base: String,
+        client: reqwest::Client,
+    },
 }
 
 impl Mock {
@@ -27,35 +39,91 @@ impl Mock {
         let handle = mock_provider::spawn(MockConfig::default())
             .await
             .context("cannot start the mock provider")?;
-        Ok(Self { handle })
+        Ok(Self {
+            inner: Inner::Local(handle),
+        })
+    }
+
+    /// The mock at `base` (`http://HOST:PORT`), once `GET /__mock/timeline` answers there.
+    pub async fn remote(base: &str) -> Result<Self> {
+        let base = base
+            .trim_end_matches('/')
+            .trim_end_matches("/v1")
+            .to_owned();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let probe = format!("{base}/__mock/timeline?tag=probe");
+        let answer = client
+            .get(&probe)
+            .send()
+            .await
+            .with_context(|| format!("no mock provider answers at {base}"))?;
+        anyhow::ensure!(
+            answer.status().is_success(),
+            "{probe} answered {}: not the arena's mock provider",
+            answer.status()
+        );
+        Ok(Self {
+            inner: Inner::Remote { base, client },
+        })
     }
 
     /// Its base URL (`http://127.0.0.1:PORT`), where `/__mock/timeline` is.
     pub fn url(&self) -> String {
-        self.handle.url()
+        match &self.inner {
+            Inner::Local(handle) => handle.url(),
+            Inner::Remote { base, .. } => base.clone(),
+        }
     }
 
     /// The OpenAI base URL backends are given (`http://127.0.0.1:PORT/v1`).
     pub fn openai_url(&self) -> String {
-        self.handle.base_url()
+        format!("{}/v1", self.url())
     }
 
-    /// The provider's record of every request, for a test that waits on it itself.
-    pub fn store(&self) -> &mock_provider::TimelineStore {
-        self.handle.timeline_store()
+    /// The provider's record of every request, for a test that waits on it itself; `None` for
+    /// a remote mock, whose record is read with [`Mock::timeline`].
+    pub fn store(&self) -> Option<&mock_provider::TimelineStore> {
+        match &self.inner {
+            Inner::Local(handle) => Some(handle.timeline_store()),
+            Inner::Remote { .. } => None,
+        }
     }
 
-    /// The settled requests carrying `tag`, in arrival order.
+    /// The settled requests carrying `tag`, in arrival order (as they are after
+    /// [`SETTLE_TIMEOUT`], or none if a remote mock stopped answering).
     pub async fn timeline(&self, tag: &str) -> Vec<RequestTimeline> {
-        let store = self.handle.timeline_store();
         let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
         loop {
-            let requests = store.snapshot(Some(tag)).requests;
+            let requests = self.snapshot(tag).await;
             let settled = requests.iter().all(RequestTimeline::is_settled);
             if settled || tokio::time::Instant::now() >= deadline {
                 return requests;
             }
             tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
+
+    async fn snapshot(&self, tag: &str) -> Vec<RequestTimeline> {
+        match &self.inner {
+            Inner::Local(handle) => handle.timeline_store().snapshot(Some(tag)).requests,
+            Inner::Remote { base, client } => {
+                let url = format!(
+                    "{base}/__mock/timeline?tag={}",
+                    crate::client::url_encode(tag)
+                );
+                let answer = match client.get(url).send().await {
+                    Ok(a) => a,
+                    Err(_) => return Vec::new(),
+                };
+                answer
+                    .json::<Timeline>()
+                    .await
+                    .map(|t| t.requests)
+                    .unwrap_or_default()
+            }
         }
     }
 
@@ -66,7 +134,9 @@ impl Mock {
     }
 
     pub async fn stop(self) {
-        let _ = self.handle.shutdown().await;
+        if let Inner::Local(handle) = self.inner {
+            let _ = handle.shutdown().await;
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Played {
 #[derive(Debug)]
 pub struct CaseEnv<'a> {
     pub client: reqwest::Client,
-    /// The backend's name, as its manifest gives it.
+    /// The name the backend reports (its manifest's; a variant's base's).
     pub backend: String,
     /// The backend's base URL.
     pub base: String,

@@ -62,7 +62,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
     let ready_case = ready_line_check(backend, &instance);
     let case_env = CaseEnv {
         client: http,
-        backend: backend.name().to_owned(),
+        backend: backend.reported_name().to_owned(),
         base: instance.url().to_owned(),
         oracle: env.oracle,
         mock: env.mock,
@@ -153,7 +153,7 @@ async fn play_case(
 /// Cases that need an instance of their own: fault injection must never be on in the shared
 /// instance, and `stall` needs an idle timeout shorter than the provider's retry backoff, which
 /// the other cases must be free to wait through.
-fn dedicated_instance(case: &Case) -> Option<InstanceOptions> {
+pub(crate) fn dedicated_instance(case: &Case) -> Option<InstanceOptions> {
     let (name, extra_args) = match case.kind {
         CaseKind::Fault(s) => (
             format!("fault-{}", s.name()),
@@ -195,7 +195,7 @@ async fn exits_within(
     instance.process.has_exited()
 }
 
-fn record(case: &Case, played: Played, save_dir: &Path, run_path: &Path) -> CaseResult {
+pub(crate) fn record(case: &Case, played: Played, save_dir: &Path, run_path: &Path) -> CaseResult {
     let (outcome, reason) = match played.verdict {
         Verdict::Ok => (Outcome::Ok, None),
         Verdict::Failed(r) => (Outcome::Failed, Some(r)),
@@ -253,11 +253,11 @@ fn all_failed(cases: &[Case], reason: &str) -> Vec<CaseResult> {
 fn ready_line_check(backend: &Backend, instance: &orchestrate::BackendInstance) -> CaseResult {
     let ready = instance.ready();
     let node = backend.manifest.runtime == Runtime::Node;
-    let reason = if ready.backend != backend.name() {
+    let reason = if ready.backend != backend.reported_name() {
         Some(format!(
             "the ready line names {:?}, the manifest {:?}",
             ready.backend,
-            backend.name()
+            backend.reported_name()
         ))
     } else if i32::try_from(ready.pid).ok() != Some(instance.process.pgid()) {
         Some(format!(

@@ -263,7 +263,7 @@ impl Target {
 
 /// The backend named `name` among the manifests under `root`.
 fn find(root: &Path, name: &str) -> Result<Backend> {
-    let backends = manifest::discover(&root.join("backends"))?;
+    let backends = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
     let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
     let backend = backends
         .into_iter()

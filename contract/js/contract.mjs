@@ -62,6 +62,17 @@ export const ERROR_STATUS = Object.freeze({
   unavailable: 503,
 });
 
+// contract::frames: the `frames` sidecar wire's header, limits and kinds (docs/frames.md).
+
+/** contract::frames::HEADER_LEN */
+export const FRAME_HEADER_LEN = 9;
+/** contract::frames::MAX_PAYLOAD */
+export const FRAME_MAX_PAYLOAD = 8388608;
+/** contract::frames::STREAM_WINDOW */
+export const FRAME_STREAM_WINDOW = 64;
+/** contract::frames::Kind */
+export const FRAME_KIND = Object.freeze({ open: 1, chunk: 2, end: 3, cancel: 4, error: 5, credit: 6 });
+
 // contract::ready: the ready line.
 
 /** contract::ready::ReadyLine, without the newline */

@@ -60,6 +60,27 @@ pub fn module() -> String {
     );
     js.error_statuses();
 
+    js.section(
+        "contract::frames",
+        "the `frames` sidecar wire's header, limits and kinds (docs/frames.md).",
+    );
+    js.export(
+        "HEADER_LEN",
+        "FRAME_HEADER_LEN",
+        &crate::frames::HEADER_LEN.to_string(),
+    );
+    js.export(
+        "MAX_PAYLOAD",
+        "FRAME_MAX_PAYLOAD",
+        &crate::frames::MAX_PAYLOAD.to_string(),
+    );
+    js.export(
+        "STREAM_WINDOW",
+        "FRAME_STREAM_WINDOW",
+        &crate::frames::STREAM_WINDOW.to_string(),
+    );
+    js.frame_kinds();
+
     js.section("contract::ready", "the ready line.");
     js.ready_line();
     js.text
@@ -149,6 +170,16 @@ impl Module {
 
     /// `readyLine({backend, url, pid, runtimePid})`: the line without its newline, keys in the
     /// order `ReadyLine` serialises them; an undefined `runtimePid` is left out, as in Rust.
+    /// `FRAME_KIND`: each kind's name and byte, frozen.
+    fn frame_kinds(&mut self) {
+        let entries: Vec<String> = crate::frames::Kind::ALL
+            .iter()
+            .map(|k| format!("{}: {}", k.name(), *k as u8))
+            .collect();
+        let value = format!("Object.freeze({{ {} }})", entries.join(", "));
+        self.export("Kind", "FRAME_KIND", &value);
+    }
+
     fn ready_line(&mut self) {
         let mut params = Vec::new();
         let mut fields = Vec::new();

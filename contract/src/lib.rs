@@ -7,6 +7,7 @@
 //! - [`ui_chunk`]: the AI SDK v6 UI message stream chunks a backend emits;
 //! - [`ui_message`]: the `useChat` request body and the `UIMessage` it carries;
 //! - [`sse`]: event-stream framing, encoder and incremental decoder;
+//! - [`frames`]: the `frames` sidecar wire (streams multiplexed on one connection);
 //! - [`openai`]: OpenAI Chat Completions stream types (async-openai's own);
 //! - [`scenario`]: the scenario catalogue and the `[[scenario:...]]` directive;
 //! - [`tools`]: tool definitions and the callback protocol between JS and Rust;
@@ -24,6 +25,7 @@
 pub mod api_error;
 pub mod clock;
 pub mod error_text;
+pub mod frames;
 pub mod js;
 pub mod lifeline;
 pub mod openai;

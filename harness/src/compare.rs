@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use conformance::manifest::Backend;
+use conformance::manifest::{self, Backend};
 use contract::results::{StageSkip, stages as names};
 
 use crate::budget::StageTimer;
@@ -68,6 +68,11 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
     // takes minutes per backend: compare reuses one cached for these sources and measures none
     // (`harness build --clean-builds` does).
     let timer = StageTimer::start(names::BUILD, quick);
+    // A variant (`unix+frames`) is its base backend started with other flags: built with it,
+    // and measured only by conformance and the bench (docs/frames.md#in-the-harness).
+    let (variants, bases): (Vec<Backend>, Vec<Backend>) =
+        backends.iter().cloned().partition(Backend::is_variant);
+    let backends = bases.as_slice();
     let build_failed = match stages::build(root, backends, run, false, false).await {
         Ok(failed) => failed,
         Err(e) => {
@@ -89,6 +94,22 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
             built.push(b.clone());
         }
     }
+    let base_of = |v: &Backend| {
+        v.name()
+            .split(manifest::VARIANT_SEPARATOR)
+            .next()
+            .map(str::to_owned)
+    };
+    let wired: Vec<Backend> = built
+        .iter()
+        .cloned()
+        .chain(
+            variants
+                .iter()
+                .filter(|v| base_of(v).is_some_and(|b| built.iter().any(|x| x.name() == b)))
+                .cloned(),
+        )
+        .collect();
     timer.finish(&mut run.results);
     if let Err(e) = run.save() {
         note(Verdict::HarnessFailed, "build", Some(&e));
@@ -102,7 +123,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         ready_timeout,
         explicit: false,
     };
-    match stages::conformance(&built, run, &conformance_opts).await {
+    match stages::conformance(&wired, run, &conformance_opts).await {
         Ok(false) => {}
         Ok(true) => note(Verdict::BackendFailed, "conformance", None),
         Err(e) => note(Verdict::HarnessFailed, "conformance", Some(&e)),
@@ -129,7 +150,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         sut_cpus: None,
         inject_cpu_us: Vec::new(),
     };
-    if let Err(e) = stages::bench(&built, run, &bench_opts).await {
+    if let Err(e) = stages::bench(&wired, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));
     }
     timer.finish(&mut run.results);

@@ -16,6 +16,8 @@
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
 //!   [`procfs`]: CPU and memory of a backend's processes; [`progress`]: the live progress line;
 //! - [`gate`]: the latency regression gate;
+//! - [`external`]: deployments the harness did not start (`--target NAME=URL`), suite then
+//!   measurement; [`load`]: load from many machines with Locust, merged into results.json;
 //! - [`deploy`]: the deployments of `deploy/` (images, compose, systemd, Kubernetes) and their
 //!   static validation;
 //! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
@@ -48,7 +50,9 @@ pub mod cpu_meter;
 pub mod crash;
 pub mod deploy;
 pub mod evidence;
+pub mod external;
 pub mod gate;
+pub mod load;
 pub mod matrix;
 pub mod prereq;
 pub mod procfs;

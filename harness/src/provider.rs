@@ -64,3 +64,37 @@ pub async fn start(root: &Path, profile: &str, log_dir: &Path) -> Result<MockPro
     ensure_built(root, profile, log_dir).await?;
     MockProcess::start(root, profile, log_dir, READY_TIMEOUT).await
 }
+
+/// `harness mock --listen ADDR`: the mock provider on its own, for a deployment the harness
+/// did not start (docs/distributed.md). Prints one ready line (`contract::ready::ReadyLine`,
+/// `backend` = `mock-provider`, `url` its base URL; the deployment gets `<url>/v1`) once it
+/// serves, and serves until SIGINT or SIGTERM.
+pub async fn serve_standalone(listen: std::net::SocketAddr) -> Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let listener = mock_provider::server::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}; pick a free address or port 0"))?;
+    let addr = listener.local_addr()?;
+    let config = mock_provider::MockConfig {
+        listen: addr,
+        ..mock_provider::MockConfig::default()
+    };
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    };
+    let server = tokio::spawn(mock_provider::serve(listener, config, shutdown));
+    let ready = contract::ready::ReadyLine::new("mock-provider", format!("http://{addr}"), None);
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", ready.to_line())?;
+    stdout.flush()?;
+    drop(stdout);
+    server.await.context("the mock's server task failed")??;
+    Ok(())
+}

@@ -118,6 +118,18 @@ fn a_broken_manifest_names_the_file_and_the_field() {
 }
 
 #[test]
+fn a_broken_load_generator_manifest_names_the_field() {
+    // The Locust master and workers (docs/distributed.md#kubernetes) are checked like the
+    // architectures' Pods, every document of the file.
+    let (copy, error, _dir) = broken(
+        "locust/kubernetes/locust.yaml",
+        "          topologyKey:",
+        "          topologyKeyy:",
+    );
+    assert_names(&error, &copy, "topologyKey");
+}
+
+#[test]
 fn an_image_that_would_run_as_root_fails() {
     let (copy, error, _dir) = broken("rust-only/Containerfile", "USER 10001:10001", "USER root");
     assert_names(&error, &copy, "USER");

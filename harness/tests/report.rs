@@ -272,3 +272,77 @@ fn png_size(path: &Path) -> (u32, u32) {
     let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
     (be(16), be(20))
 }
+
+#[test]
+fn a_distributed_run_shows_beside_the_harness_client_and_says_when_partial() {
+    let mut results = recorded(MISSING);
+    let stats = |p50: f64| contract::results::LatencyStats {
+        n: 10,
+        p50_us: p50,
+        p90_us: p50,
+        p99_us: p50 * 2.0,
+        p999_us: p50 * 2.0,
+        max_us: p50 * 2.0,
+        overhead_p50_us: None,
+        overhead_p50_ci95_us: None,
+        overhead_p99_us: None,
+        overhead_p99_ci95_us: None,
+        ipc_overhead_p50_us: None,
+        ipc_overhead_p50_ci95_us: None,
+        ipc_reference: None,
+        ipc_floor_multiple: None,
+        rounds: vec![],
+        histogram_log: None,
+    };
+    let d = contract::results::Distributed {
+        engine: "locust 2.47.0".into(),
+        target: "far".into(),
+        url: "http://10.0.0.5:3030".into(),
+        workers: 2,
+        workers_reported: 1,
+        rate_rps: 10.0,
+        seconds: 10.0,
+        scenario: "text".into(),
+        scripted_gap_ms: 10,
+        scheduled: 100,
+        started: 75,
+        completed: 74,
+        errors: 0,
+        lost_chunks: 0,
+        reordered_chunks: 0,
+        ttft_us: Some(stats(25_111.0)),
+        gap_us: Some(stats(9_990.0)),
+        lost: contract::results::LostShare {
+            workers: 1,
+            share: 0.26,
+        },
+        partial: true,
+        harness_client: Some(contract::results::ClientFigures {
+            conversations: 100,
+            errors: 0,
+            ttft_us: Some(stats(24_222.0)),
+            gap_us: None,
+        }),
+    };
+    results.load = Some(contract::results::LoadRuns {
+        distributed: Some(d),
+    });
+    let (html, md) = report::render(&results, None).unwrap();
+    assert!(html.contains("id=\"beyond-one-machine\""));
+    assert!(html.contains("25111 µs") && html.contains("24222 µs"));
+    assert!(md.contains("## Distributed load"), "{md}");
+    assert!(
+        md.contains("1 of 2 workers reported; **partial**: 26.0%"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| workers, merged | 74 | 0 | 25111 µs |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| the harness's own | 100 | 0 | 24222 µs |"),
+        "{md}"
+    );
+    let violations = harness::schema::violations(&serde_json::to_value(&results).unwrap());
+    assert!(violations.is_empty(), "{violations:?}");
+}

@@ -98,7 +98,10 @@ async fn sigterm_ends_streams_in_flight_and_cancels_their_provider_requests() {
     );
     assert!(tail.ends_with("data: [DONE]\n\n"), "{tail}");
 
-    let timeline = target.mock.store();
+    let timeline = target
+        .mock
+        .store()
+        .expect("the test starts its mock in process");
     assert!(timeline.wait_settled(HANG_GUARD).await);
     let requests = timeline.snapshot(Some(tag)).requests;
     assert_eq!(requests.len(), 1);
@@ -116,7 +119,10 @@ async fn a_client_disconnect_aborts_the_provider_request() {
     let stream = long_stream_under_way(&server, tag).await;
     drop(stream);
 
-    let timeline = target.mock.store();
+    let timeline = target
+        .mock
+        .store()
+        .expect("the test starts its mock in process");
     assert!(
         timeline.wait_settled(HANG_GUARD).await,
         "the provider request never ended"

@@ -18,6 +18,15 @@ pub enum SidecarMode {
     External,
 }
 
+/// How chat streams cross between the server and a sidecar (docs/frames.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SidecarWire {
+    /// The sidecar answers each chat with an HTTP response of SSE, which the server relays.
+    Sse,
+    /// Every stream on one connection per sidecar as frames; the server writes the SSE.
+    Frames,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct SidecarArgs {
     /// Who starts the Node.js sidecar.
@@ -38,6 +47,11 @@ pub struct SidecarArgs {
     /// Number of managed sidecars, routed by least connections.
     #[arg(long = "sidecars", default_value_t = 1, value_parser = parse_pool_size)]
     pub sidecars: usize,
+
+    /// The wire chat streams take between the server and its sidecars. The default is the
+    /// one the measurements favour (docs/frames.md#which-wire-by-default).
+    #[arg(long = "sidecar-wire", value_enum, default_value_t = SidecarWire::Sse)]
+    pub wire: SidecarWire,
 
     /// How long a starting sidecar may take to print its ready line.
     #[arg(long = "sidecar-ready-timeout-ms", default_value_t = 15_000)]

@@ -7,9 +7,10 @@ use contract::ui_message::ChatRequest;
 use leanspec_core::{ApiError, ChatBackend, Health, SseBody};
 use tokio_util::sync::CancellationToken;
 
+use crate::args::SidecarWire;
 use crate::pool::{Pool, PoolHealth};
-use crate::relay;
 use crate::transport::Endpoint;
+use crate::{frames_relay, relay};
 
 #[derive(Debug)]
 pub struct SidecarBackend<E: Endpoint> {
@@ -17,16 +18,24 @@ pub struct SidecarBackend<E: Endpoint> {
     name: &'static str,
     pool: Arc<Pool<E>>,
     silence_limit: Duration,
+    wire: SidecarWire,
 }
 
 impl<E: Endpoint> SidecarBackend<E> {
     /// `silence_limit`: a sidecar silent this long mid-stream is stuck; the relay ends the
     /// stream with an error (see [`relay::silence_backstop`]).
-    pub fn new(name: &'static str, pool: Arc<Pool<E>>, silence_limit: Duration) -> Self {
+    /// `wire`: how streams cross to the sidecars (docs/frames.md).
+    pub fn new(
+        name: &'static str,
+        pool: Arc<Pool<E>>,
+        silence_limit: Duration,
+        wire: SidecarWire,
+    ) -> Self {
         Self {
             name,
             pool,
             silence_limit,
+            wire,
         }
     }
 
@@ -45,7 +54,14 @@ impl<E: Endpoint> ChatBackend for SidecarBackend<E> {
         request: ChatRequest,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
-        relay::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
+        match self.wire {
+            SidecarWire::Sse => {
+                relay::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
+            }
+            SidecarWire::Frames => {
+                frames_relay::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
+            }
+        }
     }
 
     fn health(&self) -> Health {

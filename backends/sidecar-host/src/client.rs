@@ -20,6 +20,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
+use crate::frames::{ConnectError, FramesConnection};
 use crate::transport::Endpoint;
 
 /// Node's `http.Server` closes idle keep-alive connections after 5 s by default
@@ -34,6 +35,9 @@ pub struct SidecarClient<E: Endpoint> {
     /// `Bearer <token>`, built once rather than on every request.
     authorization: Option<HeaderValue>,
     client: Client<SidecarConnector<E>, Full<Bytes>>,
+    /// The `frames` wire's one connection to this sidecar, dialled on first use and again
+    /// after it closed.
+    frames: Arc<tokio::sync::Mutex<Option<Arc<FramesConnection>>>>,
 }
 
 impl<E: Endpoint> fmt::Debug for SidecarClient<E> {
@@ -82,7 +86,19 @@ impl<E: Endpoint> SidecarClient<E> {
             endpoint,
             authorization,
             client,
+            frames: Arc::default(),
         }
+    }
+
+    /// The sidecar's frames connection (docs/frames.md), dialled if there is none open.
+    pub async fn frames(&self) -> Result<Arc<FramesConnection>, ConnectError> {
+        let mut slot = self.frames.lock().await;
+        if let Some(connection) = slot.as_ref().filter(|c| c.is_open()) {
+            return Ok(connection.clone());
+        }
+        let connection = Arc::new(FramesConnection::connect(&*self.endpoint).await?);
+        *slot = Some(connection.clone());
+        Ok(connection)
     }
 
     pub fn endpoint(&self) -> &E {

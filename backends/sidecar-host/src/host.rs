@@ -88,7 +88,12 @@ impl<T: Transport> Host<T> {
             Duration::from_secs(server.idle_timeout_s),
             server.max_retries,
         );
-        let backend = Arc::new(SidecarBackend::new(name, pool.clone(), silence_limit));
+        let backend = Arc::new(SidecarBackend::new(
+            name,
+            pool.clone(),
+            silence_limit,
+            sidecar.wire,
+        ));
         let host = Self {
             backend,
             state,

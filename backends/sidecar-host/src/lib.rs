@@ -12,7 +12,10 @@
 //! - [`sidecar`]: starting one sidecar (environment, spawn with our death, ready line);
 //! - [`member`]: one supervised sidecar: health probes, restart with backoff;
 //! - [`pool`]: `--sidecars N` with least-connections routing;
-//! - [`relay`]: `/api/chat` streamed through, a broken stream ended with `error` + `[DONE]`;
+//! - [`relay`]: `/api/chat` streamed through, a broken stream ended with `error` + `[DONE]`
+//!   (the `sse` wire);
+//! - [`frames`], [`frames_relay`]: the `frames` wire (docs/frames.md): every stream of a sidecar
+//!   multiplexed on one connection, the SSE written here;
 //! - [`tool_listener`]: serving the internal listener tools are called back on;
 //! - [`backend`]: all of it as core's `ChatBackend`; [`host`]: the whole server and its
 //!   command line, for the bins;
@@ -24,6 +27,8 @@
 pub mod args;
 pub mod backend;
 pub mod client;
+pub mod frames;
+pub mod frames_relay;
 pub mod host;
 pub mod member;
 pub mod pool;
@@ -32,7 +37,7 @@ pub mod sidecar;
 pub mod tool_listener;
 pub mod transport;
 
-pub use args::{SidecarArgs, SidecarMode};
+pub use args::{SidecarArgs, SidecarMode, SidecarWire};
 pub use backend::SidecarBackend;
 pub use client::SidecarClient;
 pub use host::{Cli, Host};

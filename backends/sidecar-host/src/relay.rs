@@ -133,8 +133,16 @@ async fn refusal(response: hyper::Response<Incoming>) -> ApiError {
         |_| String::from_utf8_lossy(&body).into_owned(),
         |e| e.error.message,
     );
-    let message = format!("the chat sidecar answered {status}: {message}");
-    match status.as_u16() {
+    refusal_of(
+        status.as_u16(),
+        format!("the chat sidecar answered {status}: {message}"),
+    )
+}
+
+/// The error a sidecar's refusal with `status` becomes (both wires): its message kept when it is
+/// ours to explain (a token mismatch is our bug, not the client's).
+pub fn refusal_of(status: u16, message: String) -> ApiError {
+    match status {
         400 => ApiError::InvalidRequest(message),
         413 => ApiError::PayloadTooLarge {
             limit_bytes: contract::MAX_BODY_BYTES,

@@ -15,11 +15,11 @@ import { ChatInputError } from './chat.mjs';
  * @param {(line: string) => void} options.log
  */
 export function createRequestHandler({ chat, token, log }) {
-  const expected = token ? digest(token) : undefined;
+  const isAuthorized = bearerCheck(token);
 
   return async function handle(req, res) {
     try {
-      if (expected && !authorized(req.headers.authorization, expected)) {
+      if (!isAuthorized(req.headers.authorization)) {
         sendError(res, 'unauthorized', 'missing or wrong bearer token');
         req.resume();
         return;
@@ -111,6 +111,13 @@ function methodNotAllowed(req, res, allow) {
 // Comparing fixed-length digests keeps the comparison constant-time whatever the input length.
 function digest(value) {
   return createHash('sha256').update(value).digest();
+}
+
+/** `(authorization header) => boolean`: always true without a token. */
+export function bearerCheck(token) {
+  if (!token) return () => true;
+  const expected = digest(token);
+  return (header) => authorized(header, expected);
 }
 
 function authorized(header, expected) {

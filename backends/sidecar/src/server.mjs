@@ -15,7 +15,8 @@ import { createChat } from './chat.mjs';
 import { readConfig } from './config.mjs';
 import { onTerminationSignals, watchParent, watchStdinPipe } from './lifecycle.mjs';
 import { listenHttp, listenUnix, writePortFile } from './listen.mjs';
-import { createRequestHandler } from './routes.mjs';
+import { acceptFrames } from './frames-session.mjs';
+import { bearerCheck, createRequestHandler } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
 
 /** Longer than any client pool's idle timeout (docs/architecture.md). */
@@ -27,6 +28,7 @@ async function main() {
   let stopping = false;
   let server;
   let toolsClient;
+  let frames;
 
   const stop = (reason, exitCode = 0) => {
     if (stopping) return;
@@ -40,6 +42,7 @@ async function main() {
     server.close(() => process.exit(exitCode));
     // In-flight chats end now: closing their sockets aborts their provider requests.
     server.closeAllConnections();
+    frames?.closeAll();
   };
 
   // Watch the parent before anything slow, so an orphan never lingers in startup.
@@ -72,6 +75,8 @@ async function main() {
   });
 
   server = http.createServer(createRequestHandler({ chat, token: config.token, log }));
+  // The `frames` wire (docs/frames.md): the same chat, multiplexed on upgraded connections.
+  frames = acceptFrames(server, { chat, authorized: bearerCheck(config.token), log });
   // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.
   server.requestTimeout = 0;
   // Idle keep-alive connections from the parent stay open longer than its pool keeps them

@@ -16,6 +16,7 @@ mod conformance;
 mod cost;
 mod crash;
 mod evidence;
+mod external;
 mod latency;
 mod matrix;
 mod soak;
@@ -27,6 +28,7 @@ pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
 pub use evidence::*;
+pub use external::*;
 pub use latency::*;
 pub use matrix::*;
 pub use soak::*;
@@ -60,6 +62,9 @@ pub struct Results {
     pub soak: Option<SoakRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Matrix>,
+    /// Load runs beside the bench's own sweeps (`harness load`): the distributed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadRuns>,
     /// How long each stage took, in the order they ran, with its budget (`harness compare`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageTime>,
@@ -77,6 +82,7 @@ impl Results {
             crash_pool: None,
             soak: None,
             matrix: None,
+            load: None,
             stages: Vec::new(),
         }
     }
@@ -139,6 +145,12 @@ pub struct Versions {
 /// Everything measured about one backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BackendResults {
+    /// A deployment the harness did not start (`--target NAME=URL`): only what a client and
+    /// a mock can see of it is measured ([`ExternalFigures`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_figures: Option<ExternalFigures>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conformance: Option<Conformance>,
     #[serde(default, skip_serializing_if = "Latency::is_empty")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
+use crate::external::{self, TargetSpec};
 use crate::run_info::clock_seed;
 use crate::{bench, crash, soak};
 
@@ -75,19 +76,27 @@ pub struct CrashArgs {
     /// Faults to inject, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
+    /// How long slow and stalled readers are held, in seconds (default: 8, or 4 with --quick):
+    /// longer shows whether memory levels off once every affected stream has begun.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub reader_hold_s: Option<u64>,
 }
 
 impl CrashArgs {
     pub fn crash_options(&self, root: &Path) -> Result<crash::Options> {
         let m = &self.measure;
+        let mut settings = if m.common.quick {
+            crash::Settings::quick()
+        } else {
+            crash::Settings::full()
+        };
+        if let Some(s) = self.reader_hold_s {
+            settings.readers.watch = Duration::from_secs(s);
+        }
         Ok(crash::Options {
             root: root.to_owned(),
             quick: m.common.quick,
-            settings: if m.common.quick {
-                crash::Settings::quick()
-            } else {
-                crash::Settings::full()
-            },
+            settings,
             faults: crash::parse_faults(&self.faults)?,
             pool: self.pool,
             ready_timeout: m.ready.timeout(),
@@ -185,6 +194,14 @@ pub struct BenchArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub ready: Readiness,
+    /// `NAME=URL`, repeatable: measure a deployment the harness did not start (after the
+    /// conformance suite passes against it) instead of the discovered backends; needs
+    /// --mock-url (docs/distributed.md).
+    #[arg(long = "target", value_parser = external::parse_target)]
+    pub targets: Vec<TargetSpec>,
+    /// The mock provider the --target deployments were pointed at (`harness mock` prints it).
+    #[arg(long, value_parser = external::parse_url)]
+    pub mock_url: Option<String>,
 }
 
 impl BenchArgs {
@@ -293,4 +310,57 @@ pub struct ReportArgs {
     /// keep a screenshot (report.png) in the run folder.
     #[arg(long)]
     pub browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Address to listen on; port 0 lets the kernel pick (the ready line says which).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct LocustfileArgs {
+    /// Where to write it (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// `NAME=URL`: the deployment to load (docs/distributed.md).
+    #[arg(long, value_parser = external::parse_target)]
+    pub target: TargetSpec,
+    /// The mock provider the deployment was pointed at (needed unless --merge-reports).
+    #[arg(long, value_parser = external::parse_url)]
+    pub mock_url: Option<String>,
+    /// Do not run: merge a reports file a master wrote elsewhere (`--arena-out`, e.g. copied
+    /// out of the Kubernetes master) with this run's --workers, --rate and --seconds.
+    #[arg(long)]
+    pub merge_reports: Option<PathBuf>,
+    /// Drive the load with Locust (the one distributed engine; pinned in
+    /// harness/locust/requirements.txt, installed into .venv on first use).
+    #[arg(long)]
+    pub locust: bool,
+    /// Locust workers: started here, or expected from other machines with --locust-master.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+    /// Conversations per second, all workers together (open loop, evenly spaced).
+    #[arg(long)]
+    pub rate: f64,
+    /// Length of the schedule.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// `HOST:PORT` to bind the master on; no local workers are started (they connect from
+    /// other machines).
+    #[arg(long)]
+    pub locust_master: Option<String>,
+    /// Kill local worker 0 this many seconds into the run: proves a lost worker is reported.
+    #[arg(long, hide = true)]
+    pub kill_worker_after_s: Option<f64>,
+    /// Skip the harness's own client at the same rate after the Locust run.
+    #[arg(long)]
+    pub no_harness_client: bool,
+    #[command(flatten)]
+    pub common: Common,
 }

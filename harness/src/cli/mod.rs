@@ -16,6 +16,7 @@ use crate::bench;
 use crate::browser_stage;
 use crate::compare;
 use crate::conformance_stage;
+use crate::external;
 use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
@@ -91,6 +92,15 @@ pub enum Command {
     Report(ReportArgs),
     /// Write reports/schema.json from the results types.
     Schema,
+    /// The mock provider on its own, for a deployment the harness did not start: prints a
+    /// ready line with its `url` and serves until SIGINT/SIGTERM (docs/distributed.md).
+    Mock(MockArgs),
+    /// Write the locustfile that plays the bench's scenario against /api/chat
+    /// (docs/distributed.md).
+    Locustfile(LocustfileArgs),
+    /// Fixed-rate open-loop load on a deployment from a Locust master and its workers, merged
+    /// into results.json's load.distributed (docs/distributed.md).
+    Load(LoadArgs),
     /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
     Deploy {
         #[arg(long)]
@@ -113,6 +123,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends(c) => list(&root, &c),
+        Command::Mock(args) => {
+            crate::provider::serve_standalone(args.listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Locustfile(args) => {
+            let text = crate::load::locustfile();
+            match &args.out {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Load(args) => load(&root, args).await,
         Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
@@ -185,7 +209,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Conformance(args) => {
-            let backends = select(&root, &args.common)?;
+            let backends = select_with_variants(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
@@ -200,8 +224,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let failed = stages::conformance(&backends, &mut run, &opts).await?;
             Ok(exit(failed))
         }
+        Command::Bench(args) if !args.targets.is_empty() => external_bench(&root, args).await,
         Command::Bench(args) => {
-            let backends = select(&root, &args.common)?;
+            let backends = select_with_variants(&root, &args.common)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
@@ -268,7 +293,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(failed))
         }
         Command::Compare(args) => {
-            let backends = select(&root, &args.common)?;
+            let backends = select_with_variants(&root, &args.common)?;
             conformance_stage::check_filter(&args.scenarios)?;
             // Before minutes of building: a missing tool or a failed install costs seconds.
             prereq::prepare(&root)?;
@@ -286,6 +311,92 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `bench --target`: deployments the harness did not start.
+async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
+    let Some(mock_url) = args.mock_url.clone() else {
+        anyhow::bail!("--target needs --mock-url: the mock provider the deployment was pointed at");
+    };
+    // Flags that act on backends the harness starts would be silently ignored here.
+    let ignored = [
+        ("--backends", !args.common.backends.is_empty()),
+        ("--rounds", args.rounds.is_some()),
+        ("--inject-delay-us", !args.inject_delay_us.is_empty()),
+        ("--inject-cpu-us", !args.inject_cpu_us.is_empty()),
+        ("--sut-cpus", args.sut_cpus.is_some()),
+        ("--force", args.force),
+        ("--no-load", args.no_load),
+    ];
+    if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
+        anyhow::bail!(
+            "{flag} acts on backends the harness starts; it does not apply with --target"
+        );
+    }
+    let opts = external::stage::Options {
+        root: root.to_owned(),
+        quick: args.common.quick,
+        plan: external::measure::Plan::new(args.common.quick),
+        mock_url,
+        targets: args.targets.clone(),
+    };
+    let mock = external::stage::check_inputs(&opts).await?;
+    prereq::prepare(root)?;
+    let mut run = open_run(root, &args.common)?;
+    eprintln!("run {}", run.path.display());
+    let measured = external::stage::run(&mut run, &mock, &opts).await?;
+    Ok(exit(measured < opts.targets.len()))
+}
+
+/// `load --locust`: the distributed run.
+async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
+    if !args.common.backends.is_empty() || args.common.quick {
+        anyhow::bail!("load measures its --target only; --backends and --quick do not apply");
+    }
+    if !(args.rate.is_finite() && args.rate > 0.0 && args.seconds.is_finite() && args.seconds > 0.0)
+    {
+        anyhow::bail!("--rate and --seconds must be positive");
+    }
+    if let Some(file) = &args.merge_reports {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let shape = crate::load::RunShape {
+            target: args.target.name.clone(),
+            url: args.target.url.clone(),
+            workers: args.workers,
+            rate_rps: args.rate,
+            seconds: args.seconds,
+        };
+        let d = crate::load::merge(&shape, &crate::load::parse_reports(&text)?);
+        let mut run = open_run(root, &args.common)?;
+        eprintln!("run {}", run.path.display());
+        crate::load::record(&mut run, &d)?;
+        stages::print_distributed(&d)?;
+        return Ok(exit(d.partial || d.errors > 0));
+    }
+    if !args.locust {
+        anyhow::bail!("load needs --locust (the one load engine it drives)");
+    }
+    let Some(mock_url) = args.mock_url.clone() else {
+        anyhow::bail!("load needs --mock-url: the mock provider the deployment was pointed at");
+    };
+    let opts = crate::load::run::Options {
+        root: root.to_owned(),
+        target: args.target.clone(),
+        mock_url,
+        workers: args.workers,
+        rate_rps: args.rate,
+        seconds: args.seconds,
+        master: args.locust_master.clone(),
+        kill_worker_after: args.kill_worker_after_s.map(Duration::from_secs_f64),
+        harness_client: !args.no_harness_client,
+    };
+    crate::load::run::check_inputs(&opts).await?;
+    let mut run = open_run(root, &args.common)?;
+    eprintln!("run {}", run.path.display());
+    let d = crate::load::run::run(&mut run, &opts).await?;
+    stages::print_distributed(&d)?;
+    Ok(exit(d.partial || d.errors > 0))
+}
+
 fn exit(failed: bool) -> ExitCode {
     if failed {
         ExitCode::from(1)
@@ -294,9 +405,27 @@ fn exit(failed: bool) -> ExitCode {
     }
 }
 
+/// The backends named (a variant such as `unix+frames` only when named), else every base backend.
 fn select(root: &Path, c: &Common) -> Result<Vec<Backend>> {
-    let all = manifest::discover(&root.join("backends"))?;
-    Ok(manifest::select(all, &c.backends)?)
+    let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
+    let named = !c.backends.is_empty();
+    let chosen = manifest::select(all, &c.backends)?;
+    Ok(chosen
+        .into_iter()
+        .filter(|b| named || !b.is_variant())
+        .collect())
+}
+
+/// As [`select`], plus every variant in a run that is not `--quick`: the stages that measure
+/// variants (conformance, bench) take them in a full run (docs/frames.md#in-the-harness).
+fn select_with_variants(root: &Path, c: &Common) -> Result<Vec<Backend>> {
+    let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
+    let keep_variants = !c.backends.is_empty() || !c.quick;
+    let chosen = manifest::select(all, &c.backends)?;
+    Ok(chosen
+        .into_iter()
+        .filter(|b| keep_variants || !b.is_variant())
+        .collect())
 }
 
 fn open_run(root: &Path, c: &Common) -> Result<RunDir> {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use contract::results::Results;
+use contract::results::{LatencyStats, Results};
 
 use super::charts::evidence::skips;
 use super::format::and_list;
@@ -18,6 +18,7 @@ pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
          with its charts is `report.html` beside this file.\n\n",
         run.id, run.git_sha, run.started_at, run.profile
     );
+    md.push_str(&beyond_one_machine(results));
     let Some(m) = &results.matrix else {
         md.push_str("No decision matrix in this run: run `harness report` to compute it.\n");
         return md;
@@ -75,6 +76,85 @@ pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
     if !skipped.is_empty() {
         let _ = writeln!(md, "\nSkipped: {}.", and_list(&skipped));
     }
+    md
+}
+
+/// External targets and the distributed run (docs/distributed.md), each figure with the clock
+/// it was read on; empty when the run has neither.
+fn beyond_one_machine(results: &Results) -> String {
+    let us = |s: &Option<LatencyStats>, q: fn(&LatencyStats) -> f64| {
+        s.as_ref()
+            .map_or("—".to_owned(), |s| format!("{:.0} µs", q(s)))
+    };
+    let mut md = String::new();
+    for (name, b) in results.backends.iter().filter(|(_, b)| b.external) {
+        let Some(f) = &b.external_figures else {
+            continue;
+        };
+        let _ = writeln!(
+            md,
+            "## External target `{name}`\n\n{} (mock {}, {}). Client clock: TTFT p50 {}, \
+             end to end p50 {}, inter-chunk gap p50 {} / p99 {} against {} ms scripted; chunk \
+             transit p50 {}; highest open-loop rate held: {}.\n",
+            f.url,
+            f.mock_url,
+            if f.shared_clock {
+                "shared clock"
+            } else {
+                "no shared clock: no per-hop figure"
+            },
+            us(&f.ttft_us, |s| s.p50_us),
+            us(&f.e2e_us, |s| s.p50_us),
+            us(&f.gap_us, |s| s.p50_us),
+            us(&f.gap_us, |s| s.p99_us),
+            f.scripted_gap_ms,
+            us(&f.chunk_transit_us, |s| s.p50_us),
+            f.capacity_rps
+                .map_or("none tried".to_owned(), |r| format!("{r}/s")),
+        );
+    }
+    let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) else {
+        return md;
+    };
+    let _ = writeln!(
+        md,
+        "## Distributed load\n\n{} against `{}` at {}/s for {} s: {} of {} workers reported{}.\n\n\
+         | client | completed | errors | TTFT p50 | TTFT p99 | gap p50 | gap p99 |\n|---|---|---|---|---|---|---|\n\
+         | workers, merged | {} | {} | {} | {} | {} | {} |",
+        d.engine,
+        d.target,
+        d.rate_rps,
+        d.seconds,
+        d.workers_reported,
+        d.workers,
+        if d.partial {
+            format!(
+                "; **partial**: {:.1}% of the schedule unreported",
+                d.lost.share * 100.0
+            )
+        } else {
+            String::new()
+        },
+        d.completed,
+        d.errors,
+        us(&d.ttft_us, |s| s.p50_us),
+        us(&d.ttft_us, |s| s.p99_us),
+        us(&d.gap_us, |s| s.p50_us),
+        us(&d.gap_us, |s| s.p99_us),
+    );
+    if let Some(h) = &d.harness_client {
+        let _ = writeln!(
+            md,
+            "| the harness's own | {} | {} | {} | {} | {} | {} |",
+            h.conversations - h.errors,
+            h.errors,
+            us(&h.ttft_us, |s| s.p50_us),
+            us(&h.ttft_us, |s| s.p99_us),
+            us(&h.gap_us, |s| s.p50_us),
+            us(&h.gap_us, |s| s.p99_us),
+        );
+    }
+    md.push('\n');
     md
 }
 

@@ -6,6 +6,8 @@ use std::time::Instant;
 use conformance::guards::wait_until;
 use contract::scenario::{Directive, Scenario};
 
+use sidecar_host::SidecarWire;
+
 use crate::support::{Stack, StackOptions, UnderTest};
 
 /// A text answer slow enough that "arrived before the provider finished" is unambiguous.
@@ -20,8 +22,10 @@ fn paced(tag: &str) -> Directive {
 
 /// The first text-delta reaches the client while the provider is still sending: no stage of
 /// the relay waits for the whole answer.
-pub async fn frames_reach_the_client_while_the_provider_still_sends<T: UnderTest>() {
-    let stack = Stack::<T>::start(StackOptions::default()).await;
+pub async fn frames_reach_the_client_while_the_provider_still_sends<T: UnderTest>(
+    wire: SidecarWire,
+) {
+    let stack = Stack::<T>::start(StackOptions::on(wire)).await;
     let tag = stack.tag("unbuffered");
     let mut stream = stack.open_chat(&paced(&tag)).await;
     assert_eq!(stream.status(), 200);
@@ -40,8 +44,8 @@ pub async fn frames_reach_the_client_while_the_provider_still_sends<T: UnderTest
 }
 
 /// Dropping the response mid-stream makes the provider see its client go away.
-pub async fn a_client_hang_up_cancels_the_provider_request<T: UnderTest>() {
-    let stack = Stack::<T>::start(StackOptions::default()).await;
+pub async fn a_client_hang_up_cancels_the_provider_request<T: UnderTest>(wire: SidecarWire) {
+    let stack = Stack::<T>::start(StackOptions::on(wire)).await;
     let tag = stack.tag("hang-up");
     let mut stream = stack.open_chat(&paced(&tag)).await;
     assert!(stream.read_until("\"text-delta\"").await, "a text-delta");

@@ -8,6 +8,8 @@ use contract::scenario::{Directive, Scenario};
 use contract::ui_chunk::UiChunk;
 use rustix::process::Signal;
 
+use sidecar_host::SidecarWire;
+
 use crate::support::{self, Stack, StackOptions, UnderTest};
 
 /// A 1000-chunk answer paced at 10 ms: long enough to kill the sidecar in the middle of it.
@@ -20,8 +22,10 @@ fn slow_long_stream() -> Directive {
 
 /// SIGKILL the sidecar mid-stream: 503 + Retry-After at once, the stream ends with `error` +
 /// `[DONE]`, and a new sidecar serves shortly after.
-pub async fn sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back<T: UnderTest>() {
-    let stack = Stack::<T>::start(StackOptions::default()).await;
+pub async fn sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back<T: UnderTest>(
+    wire: SidecarWire,
+) {
+    let stack = Stack::<T>::start(StackOptions::on(wire)).await;
     let mut stream = stack.open_chat(&slow_long_stream()).await;
     assert_eq!(stream.status(), 200);
     assert!(stream.read_until("text-delta").await, "the stream began");

@@ -19,7 +19,7 @@ use contract::scenario::{Directive, Scenario};
 use leanspec_core::{ApiKey, CoreState, RateLimit, ServerArgs, random_bearer_token};
 use mock_provider::{MockConfig, MockHandle};
 use serde_json::Value;
-use sidecar_host::{Host, Pool, SidecarArgs, SidecarEnv, Transport};
+use sidecar_host::{Host, Pool, SidecarArgs, SidecarEnv, SidecarWire, Transport};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -82,14 +82,27 @@ pub fn sidecar_bundle() -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct StackOptions {
     pub sidecars: usize,
+    /// The wire streams take to the sidecars (docs/frames.md).
+    pub wire: SidecarWire,
     pub fault_injection: bool,
     pub api_key: String,
+}
+
+impl StackOptions {
+    /// The defaults, on `wire`.
+    pub fn on(wire: SidecarWire) -> Self {
+        Self {
+            wire,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
             sidecars: 1,
+            wire: SidecarWire::Sse,
             fault_injection: false,
             api_key: "sk-test-key".into(),
         }
@@ -116,7 +129,8 @@ impl<T: UnderTest> Stack<T> {
     pub async fn start(options: StackOptions) -> Self {
         let mock = start_mock().await;
         let server = server_args(mock.base_url(), &options);
-        let sidecar = sidecar_args(sidecar_bundle(), options.sidecars);
+        let mut sidecar = sidecar_args(sidecar_bundle(), options.sidecars);
+        sidecar.wire = options.wire;
         let host = start_host(T::default(), &server, &sidecar)
             .await
             .expect("the backend starts with its sidecars");

@@ -86,6 +86,9 @@ function respond(body, res) {
         return stream(res, [toolCallChunk('call_1', 'get_spec', JSON.stringify({ id }))], 'tool_calls');
       }
       return stream(res, [textChunk(`Tool said: ${toolMessages.at(-1).content}`)], 'stop');
+    case 'long':
+      // More chunks than a frames stream's window (the frames tests' flow control).
+      return stream(res, Array.from({ length: 200 }, (_, i) => textChunk(`w${i} `)), 'stop');
     case 'stall':
       return stream(res, [textChunk('waiting')], null, { hang: true });
     case 'truncated':

@@ -5,11 +5,13 @@
 mod bench;
 mod browser;
 mod crash;
+mod distributed;
 mod proxies;
 
 pub use bench::{calibration, load_points};
 pub use browser::{browser, screenshots};
 pub use crash::crash;
+pub use distributed::beyond_one_machine;
 pub use proxies::proxies;
 
 use contract::results::{BackendResults, Matrix, Outcome, Results};

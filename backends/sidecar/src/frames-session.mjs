@@ -1,0 +1,206 @@
+// The `frames` wire's sidecar end (docs/frames.md): the Rust server upgrades one connection
+// (`GET /frames`, `Upgrade: leanspec-frames`, the same bearer token as every request) and then
+// opens chat streams on it as frames. Each stream runs the chat function and sends the UI
+// message chunks as objects serialised once, never as SSE: the Rust side writes the client's
+// protocol. Every frame ready in one event-loop turn leaves in one write.
+
+import { FRAME_KIND, FRAME_STREAM_WINDOW } from '../../../contract/js/contract.mjs';
+import { ChatInputError } from './chat.mjs';
+import { encodeFrame, FrameDecoder, FrameError, kindName } from './frames.mjs';
+
+/** The protocol name in the `Upgrade` header, both ways. */
+export const FRAMES_UPGRADE = 'leanspec-frames';
+export const FRAMES_PATH = '/frames';
+
+/**
+ * Serves frames on an upgraded socket until it closes; every stream still open is then
+ * cancelled (its provider request aborted).
+ * @param {import('node:net').Socket} socket
+ * @param {Buffer} head bytes that arrived with the upgrade request
+ * @param {{chat: {streamChat: Function}, log: (line: string) => void}} options
+ * @returns {{close: () => void}}
+ */
+export function serveFrames(socket, head, { chat, log }) {
+  socket.setNoDelay?.(true);
+  const decoder = new FrameDecoder();
+  /** @type {Map<number, {abort: AbortController, credit: number, wake?: () => void}>} */
+  const streams = new Map();
+  const writer = coalescingWriter(socket);
+
+  const onBytes = (bytes) => {
+    decoder.push(bytes);
+    for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+      if (frame instanceof FrameError) {
+        log(`frames: ${frame.message}`);
+        cancel(frame.stream);
+        continue;
+      }
+      receive(frame);
+    }
+  };
+
+  function receive({ kind, stream, payload }) {
+    switch (kind) {
+      case FRAME_KIND.open:
+        if (streams.has(stream)) {
+          log(`frames: stream ${stream} opened twice; ending it`);
+          cancel(stream);
+          return;
+        }
+        runStream(stream, payload);
+        return;
+      case FRAME_KIND.cancel:
+        // A cancel may cross the stream's own end on the wire: nothing to do then.
+        cancel(stream);
+        return;
+      case FRAME_KIND.credit: {
+        const state = streams.get(stream);
+        if (!state || payload.length !== 4) return;
+        state.credit += payload.readUInt32BE(0);
+        state.wake?.();
+        return;
+      }
+      default:
+        log(`frames: a ${kindName(kind)} frame is not for the sidecar (stream ${stream}); ending it`);
+        cancel(stream);
+    }
+  }
+
+  function cancel(stream) {
+    const state = streams.get(stream);
+    if (!state) return;
+    state.abort.abort();
+    state.wake?.();
+  }
+
+  async function runStream(id, payload) {
+    const state = { abort: new AbortController(), credit: FRAME_STREAM_WINDOW, wake: undefined };
+    streams.set(id, state);
+    // Once the pump runs, it ends the stream itself (`end`); before, a failure is an `error`.
+    let pumping = false;
+    try {
+      let body;
+      try {
+        body = JSON.parse(payload.toString('utf8'));
+      } catch (error) {
+        return refuse(id, `body is not valid JSON: ${error.message}`);
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        return refuse(id, 'body must be a JSON object with `messages`');
+      }
+      let stream;
+      try {
+        stream = await chat.streamChat(body, state.abort.signal);
+      } catch (error) {
+        if (error instanceof ChatInputError) return refuse(id, error.message);
+        throw error;
+      }
+      pumping = true;
+      await pump(id, state, stream.getReader());
+    } catch (error) {
+      log(`frames: stream ${id} failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
+      if (!pumping) writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'internal', message: 'internal error in the sidecar' } })));
+    } finally {
+      streams.delete(id);
+    }
+  }
+
+  async function pump(id, state, reader) {
+    const { signal } = state.abort;
+    try {
+      while (!signal.aborted) {
+        if (state.credit === 0) {
+          // Backpressure for this stream alone: wait for the Rust side to grant more.
+          await new Promise((resolve) => (state.wake = resolve));
+          state.wake = undefined;
+          continue;
+        }
+        const { done, value } = await reader.read();
+        if (done) break;
+        state.credit -= 1;
+        writer.send(encodeFrame(FRAME_KIND.chunk, id, JSON.stringify(value)));
+      }
+    } finally {
+      // Cancelled: abort the provider request (the chat stream's cancel does) and say `end`, so
+      // the Rust side may forget the stream; chunks sent before it are dropped there.
+      if (signal.aborted) reader.cancel().catch(() => {});
+      writer.send(encodeFrame(FRAME_KIND.end, id));
+    }
+  }
+
+  function refuse(id, message) {
+    writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'invalid_request', message } })));
+  }
+
+  const closeAll = () => {
+    writer.closed = true;
+    for (const id of [...streams.keys()]) cancel(id);
+  };
+  socket.on('data', onBytes);
+  socket.on('close', closeAll);
+  socket.on('error', (error) => log(`frames: connection error: ${error.message}`));
+  if (head?.length) onBytes(head);
+  return {
+    close() {
+      closeAll();
+      socket.destroy();
+    },
+  };
+}
+
+/**
+ * Frames queued during one event-loop turn leave in one write (corked, then uncorked in the
+ * check phase, after the turn's I/O callbacks and the microtasks they ran).
+ */
+export function coalescingWriter(socket) {
+  const writer = {
+    closed: false,
+    scheduled: false,
+    send(frame) {
+      if (writer.closed || socket.destroyed) return;
+      if (!writer.scheduled) {
+        writer.scheduled = true;
+        socket.cork();
+        setImmediate(() => {
+          writer.scheduled = false;
+          if (!socket.destroyed) socket.uncork();
+        });
+      }
+      socket.write(frame);
+    },
+  };
+  return writer;
+}
+
+/**
+ * Lets `server` take frames connections: `GET /frames` with `Upgrade: leanspec-frames` and, when
+ * the sidecar demands one, its bearer token. Returns `closeAll()` for shutdown (upgraded sockets
+ * are no longer the HTTP server's, so `closeAllConnections` does not reach them).
+ */
+export function acceptFrames(server, { chat, authorized, log }) {
+  const sessions = new Set();
+  server.on('upgrade', (req, socket, head) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://sidecar');
+    if (pathname !== FRAMES_PATH || String(req.headers.upgrade).toLowerCase() !== FRAMES_UPGRADE) {
+      refuseUpgrade(socket, '404 Not Found');
+      return;
+    }
+    if (!authorized(req.headers.authorization)) {
+      refuseUpgrade(socket, '401 Unauthorized');
+      return;
+    }
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${FRAMES_UPGRADE}\r\n\r\n`);
+    const session = serveFrames(socket, head, { chat, log });
+    sessions.add(session);
+    socket.on('close', () => sessions.delete(session));
+  });
+  return {
+    closeAll() {
+      for (const session of sessions) session.close();
+    },
+  };
+}
+
+function refuseUpgrade(socket, status) {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,121 @@
+//! `harness bench --target NAME=URL --mock-url URL`: for each target, the conformance suite
+//! against its URL, then, if it passed, [`super::measure`]. Recorded as `backends.<NAME>` with
+//! `external: true`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use conformance::cases;
+use conformance::external::{self, ExternalEnv};
+use conformance::mock::Mock;
+use conformance::oracle::Oracle;
+use contract::results::{Conformance, StageSkip, stages};
+
+use super::measure::{self, Plan};
+use super::{TargetSpec, check_reachable, shares_clock};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    /// The conformance suite's quick form (a shorter `long`).
+    pub quick: bool,
+    /// How much to measure ([`Plan::new`]).
+    pub plan: Plan,
+    pub mock_url: String,
+    pub targets: Vec<TargetSpec>,
+}
+
+/// Checks that the mock and every target answer before anything is recorded (bad input: the
+/// caller exits 2).
+pub async fn check_inputs(opts: &Options) -> Result<Mock> {
+    check_reachable(
+        "the mock provider",
+        &opts.mock_url,
+        "/__mock/timeline?tag=probe",
+    )
+    .await?;
+    for t in &opts.targets {
+        check_reachable("target", &t.url, "/health")
+            .await
+            .with_context(|| format!("--target {}", t.name))?;
+    }
+    Mock::remote(&opts.mock_url).await
+}
+
+/// Runs the suite, then measures each target that passed; returns how many were measured.
+pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize> {
+    let oracle = Oracle::start(&opts.root, &run.logs(stages::CONFORMANCE))?;
+    let http = conformance::client::http_client()?;
+    let shared_clock = shares_clock(&opts.mock_url);
+    let all = cases::all_cases(&[]);
+    let mut measured = 0;
+    for target in &opts.targets {
+        eprintln!(
+            "[{}] conformance against {} ({} cases)",
+            target.name,
+            target.url,
+            all.len()
+        );
+        let env = ExternalEnv {
+            name: target.name.clone(),
+            base: target.url.clone(),
+            oracle: &oracle,
+            mock,
+            quick: opts.quick,
+            run_path: &run.path,
+        };
+        let verdict = Conformance::from_cases(external::run(&all, &env).await);
+        eprintln!(
+            "[{}] {} passed, {} failed, {} unsupported (not applicable from outside)",
+            target.name, verdict.passed, verdict.failed, verdict.unsupported
+        );
+        let verified = verdict.is_verified();
+        let entry = run.results.backend_mut(&target.name);
+        entry.external = true;
+        entry.conformance = Some(verdict);
+        if !verified {
+            entry.skipped.push(StageSkip {
+                stage: stages::BENCH.into(),
+                reason: "failed conformance against its URL; not measured".into(),
+            });
+            run.save()?;
+            continue;
+        }
+        run.save()?;
+        let plan = opts.plan;
+        let progress = Progress::new(&format!("bench {}", target.name), 0);
+        let figures = measure::run(&http, &target.url, mock, shared_clock, plan, &progress).await;
+        progress.finish();
+        print_figures(&target.name, &figures);
+        run.results.backend_mut(&target.name).external_figures = Some(figures);
+        run.save()?;
+        measured += 1;
+    }
+    Ok(measured)
+}
+
+fn print_figures(name: &str, f: &contract::results::ExternalFigures) {
+    let p = |s: &Option<contract::results::LatencyStats>| {
+        s.as_ref().map_or("-".to_owned(), |s| {
+            format!("p50 {:.0} p99 {:.0} µs", s.p50_us, s.p99_us)
+        })
+    };
+    eprintln!(
+        "[{name}] client clock: ttft {}, e2e {}, gap {} (scripted {} ms); {}",
+        p(&f.ttft_us),
+        p(&f.e2e_us),
+        p(&f.gap_us),
+        f.scripted_gap_ms,
+        if f.shared_clock {
+            format!("shared clock: chunk transit {}", p(&f.chunk_transit_us))
+        } else {
+            "no shared clock with the mock: no per-hop transit".to_owned()
+        }
+    );
+    let cap = f
+        .capacity_rps
+        .map_or("none of the rates tried".to_owned(), |r| format!("{r}/s"));
+    eprintln!("[{name}] highest open-loop rate held: {cap}");
+}

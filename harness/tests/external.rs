@@ -1,0 +1,205 @@
+//! A deployment the harness did not start: `harness mock` on its own (its ready line), a
+//! backend started here on port 0 and pointed at it, then the external bench against its URL
+//! (suite first, then the client-clock figures), recorded as `external: true` in a results.json
+//! that validates against the schema. And bad input: a malformed `--target` and an unreachable
+//! URL each exit 2 with a clear message, before any run folder is made.
+
+// Test helpers: a failed setup step should stop the test where it happened.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use conformance::manifest;
+use conformance::orchestrate::{self, InstanceOptions, StartSettings};
+use contract::ready::ReadyLine;
+use harness::external::{self, measure::Plan, stage};
+use harness::run_dir::RunDir;
+
+/// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+fn harness() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_harness"));
+    c.current_dir(conformance::repo_root());
+    c
+}
+
+/// `harness mock --listen 127.0.0.1:0`, and the URL its ready line gives.
+struct StandaloneMock {
+    child: std::process::Child,
+    url: String,
+}
+
+impl StandaloneMock {
+    fn start() -> Self {
+        let mut child = harness()
+            .args(["mock", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready =
+            ReadyLine::parse(line.trim()).unwrap_or_else(|| panic!("not a ready line: {line:?}"));
+        assert_eq!(ready.backend, "mock-provider");
+        assert_eq!(ready.pid, child.id());
+        Self {
+            child,
+            url: ready.url,
+        }
+    }
+}
+
+impl Drop for StandaloneMock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
+    let mock = StandaloneMock::start();
+    let root = conformance::repo_root();
+    let all = manifest::discover(&root.join("backends")).unwrap();
+    let rust_only = manifest::select(all, &["rust-only".to_owned()]).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let settings = StartSettings::new(&root, "debug", format!("{}/v1", mock.url), HANG_GUARD);
+    let instance = orchestrate::start_backend(
+        &rust_only[0],
+        &settings,
+        &InstanceOptions::default(),
+        reports.path(),
+    )
+    .await
+    .unwrap();
+
+    let opts = stage::Options {
+        root: root.clone(),
+        quick: true,
+        // Enough to read every figure once; the measurement's size is not what is tested.
+        plan: Plan {
+            sequential: 3,
+            rates: &[5.0],
+            point_s: 1.0,
+            warmup: 1,
+        },
+        mock_url: mock.url.clone(),
+        targets: vec![external::parse_target(&format!("elsewhere={}", instance.url())).unwrap()],
+    };
+    let remote = stage::check_inputs(&opts).await.unwrap();
+    let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
+    let measured = stage::run(&mut run, &remote, &opts).await.unwrap();
+    instance.stop().await;
+
+    let entry = &run.results.backends["elsewhere"];
+    let verdict = entry.conformance.as_ref().unwrap();
+    assert!(verdict.is_verified(), "{verdict:?}");
+    assert!(
+        verdict.unsupported > 0,
+        "fault cases cannot be played from outside"
+    );
+    assert_eq!(measured, 1);
+    assert!(entry.external);
+    let f = entry.external_figures.as_ref().unwrap();
+    assert!(f.shared_clock, "the mock is on loopback");
+    assert_eq!((f.conversations, f.errors, f.lost_chunks), (3, 0, 0));
+    let ttft = f.ttft_us.as_ref().unwrap();
+    assert!(
+        ttft.p50_us >= 20_000.0,
+        "TTFT includes the scripted 20 ms: {ttft:?}"
+    );
+    let gap = f.gap_us.as_ref().unwrap();
+    assert_eq!(gap.n, 3 * 19);
+    assert!(f.chunk_transit_us.is_some());
+    assert_eq!(f.rates.len(), 1);
+    let violations = harness::schema::file_violations(&run.path.join("results.json")).unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+fn fails_with_2(args: &[&str], needle: &str) {
+    let out = harness().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
+}
+
+#[test]
+fn a_malformed_target_exits_2_and_says_what_it_wants() {
+    fails_with_2(
+        &[
+            "bench",
+            "--target",
+            "no-url-here",
+            "--mock-url",
+            "http://127.0.0.1:9",
+        ],
+        "NAME=URL",
+    );
+    fails_with_2(
+        &[
+            "bench",
+            "--target",
+            "x=ftp://host",
+            "--mock-url",
+            "http://127.0.0.1:9",
+        ],
+        "http:// URL",
+    );
+    fails_with_2(&["bench", "--target", "x=http://127.0.0.1:9"], "--mock-url");
+    fails_with_2(
+        &[
+            "bench",
+            "--target",
+            "x=http://127.0.0.1:9",
+            "--mock-url",
+            "http://127.0.0.1:9",
+            "--rounds",
+            "3",
+        ],
+        "--rounds acts on backends the harness starts",
+    );
+}
+
+#[test]
+fn an_unreachable_url_exits_2_naming_it() {
+    // A port the kernel just handed out and took back: nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = listener.local_addr().unwrap();
+    drop(listener);
+    let url = format!("http://{free}");
+    fails_with_2(
+        &["bench", "--target", &format!("x={url}"), "--mock-url", &url],
+        "unreachable",
+    );
+}
+
+#[test]
+fn load_refuses_bad_input_before_starting_anything() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let target = format!("x={free}");
+    fails_with_2(&["load", "--target", &target, "--rate", "5"], "--locust");
+    fails_with_2(
+        &["load", "--target", &target, "--rate", "0", "--locust"],
+        "must be positive",
+    );
+    fails_with_2(
+        &[
+            "load",
+            "--target",
+            &target,
+            "--rate",
+            "5",
+            "--locust",
+            "--mock-url",
+            &free,
+        ],
+        "unreachable",
+    );
+}
