@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use conformance::manifest::{self, Backend};
 use contract::ready::ReadyLine;
-use contract::results::{CaseResult, Conformance, Outcome};
+use contract::results::{CaseResult, Conformance, LoadMode, Outcome};
 use harness::bench;
 use harness::run_dir::RunDir;
 
@@ -83,8 +83,21 @@ async fn a_quick_bench_of_two_backends_validates_against_the_schema() {
             transit.p50_us > 0.0 && transit.p99_us >= transit.p50_us,
             "{name}"
         );
-        assert!(!r.backends[name].load.is_empty(), "{name} has load points");
         assert!(run.path.join(format!("bench/{name}.hlog")).is_file());
+    }
+    for name in ["direct", "rust-only", "unix"] {
+        assert!(!r.backends[name].load.is_empty(), "{name} has load points");
+    }
+    assert!(
+        r.backends["aisdk-node"].load.is_empty(),
+        "a quick run measures the references' latency, not their load"
+    );
+    for name in ["rust-only", "unix"] {
+        let searched = r.backends[name]
+            .load
+            .iter()
+            .filter(|p| p.mode == LoadMode::Open);
+        assert!(searched.count() >= 1, "{name}: the search tried a rate");
     }
     let unix = r.backends["unix"].latency.chunk_transit.as_ref().unwrap();
     assert!(unix.overhead_p50_us.is_some() && unix.overhead_p50_ci95_us.is_some());

@@ -1,43 +1,50 @@
-//! Capacity per core, observed and predicted: the open-loop saturation divided by the system
-//! under test's cores beside what its CPU per conversation at load allows one core (1 core-s /
+//! Capacity per core, observed and predicted: the saturation search's figure divided by the
+//! system under test's cores beside what its CPU per conversation at load allows one core (1 core-s /
 //! CPU per conversation), their ratio, and which limit was hit (docs/bench.md#capacity).
 
 use contract::results::{
     Capacity, CapacityLimit, CpuAtLoad, CpuSelfCheck, GeneratorCeiling, LoadMode, LoadPoint,
 };
 
-use super::load;
+use super::search;
 
 /// Observed at least this share of the CPU prediction: the core ran out. Below it the stream
-/// stuttered while the core still had time to spare: an event loop's queue, not the CPU. The
-/// open-loop grid doubles its rate, so an observed figure sits up to half below the true one:
-/// the threshold lies under that (docs/bench.md#capacity).
-pub const CPU_BOUND_SHARE: f64 = 0.4;
+/// stuttered while the core still had time to spare: an event loop's queue, not the CPU. A
+/// queue's p99 reaches the stutter limit before its server is fully busy, and the quick search
+/// brackets the capacity within 25%: the threshold lies under both (docs/bench.md#capacity).
+pub const CPU_BOUND_SHARE: f64 = 0.5;
 /// The CPU self-check's tolerance: N ± max(2 µs, 5%) (the issue's proof).
 pub const CPU_CHECK_ABS_US: f64 = 2.0;
 pub const CPU_CHECK_REL: f64 = 0.05;
+/// A search starts at this share of the capacity the CPU predicts: a backend stutters a little
+/// before its core is full, so the first step usually lands just under it
+/// (docs/bench.md#saturation-by-search).
+pub const START_SHARE: f64 = 0.8;
 
-/// One target's capacity from its open-loop points and its CPU at load; `sut_cores` is the
+/// Where a target's search starts: [`START_SHARE`] of what its CPU at load allows its cores.
+pub fn start_rps(cpu: &CpuAtLoad, sut_cores: usize) -> Option<f64> {
+    (cpu.ms_per_conversation > 0.0)
+        .then(|| START_SHARE * 1_000.0 / cpu.ms_per_conversation * sut_cores.max(1) as f64)
+}
+
+/// One target's capacity from its saturation search and its CPU at load; `sut_cores` is the
 /// number of CPUs the target was confined to.
 pub fn capacity(
-    points: &[LoadPoint],
+    found: Option<&search::Outcome>,
     cpu: Option<&CpuAtLoad>,
     sut_cores: usize,
 ) -> Option<Capacity> {
     let cores = sut_cores.max(1) as f64;
-    let open: Vec<&LoadPoint> = points.iter().filter(|p| p.mode == LoadMode::Open).collect();
     let predicted = cpu
         .map(|c| c.ms_per_conversation)
         .filter(|ms| *ms > 0.0)
-        .map(|ms| 1_000.0 / ms / cores);
-    if open.is_empty() && predicted.is_none() {
+        .map(|ms| 1_000.0 / ms);
+    if found.is_none() && predicted.is_none() {
         return None;
     }
-    // Generator-bound: no point showed the backend past its capacity while the generator kept
-    // its schedule, so the highest healthy rate is a lower bound.
-    let observed = load::saturation(points).map(|(rps, _)| rps / cores);
-    // A backend with no healthy point at all (every point flagged) has no bound to give.
-    let generator_bound = observed.is_some() && !open.iter().any(|p| load::ends_sweep(p));
+    let measured = found.and_then(search::Outcome::capacity);
+    let observed = measured.map(|(rps, _)| rps / cores);
+    let generator_bound = found.is_some_and(search::Outcome::generator_bound);
     let ratio = observed.zip(predicted).map(|(o, p)| o / p);
     let limit = if generator_bound {
         Some(CapacityLimit::Generator)
@@ -52,7 +59,9 @@ pub fn capacity(
     };
     Some(Capacity {
         per_core_rps_observed: observed,
-        per_core_rps_observed_ci95: None,
+        per_core_rps_observed_ci95: measured
+            .and_then(|(_, ci)| ci)
+            .map(|[lo, hi]| [lo / cores, hi / cores]),
         per_core_rps_predicted: predicted,
         ratio,
         limit,
@@ -60,31 +69,30 @@ pub fn capacity(
     })
 }
 
-/// The generator's ceiling: the highest open-loop rate at which `direct` kept its schedule
-/// with no error; the relay's point at that rate beside it.
+/// The generator's ceiling: the highest rate at which `direct` (the reference run beside every
+/// repeat of every search) kept its schedule and the offered rate with no error; the relay's
+/// search beside it.
 pub fn generator_ceiling(
     direct: &[LoadPoint],
-    relay: Option<&[LoadPoint]>,
+    relay: Option<&search::Outcome>,
+    chunks: u32,
 ) -> Option<GeneratorCeiling> {
     let open = || direct.iter().filter(|p| p.mode == LoadMode::Open);
     let highest = open().map(|p| p.target).fold(f64::NAN, f64::max);
     let best = open()
         .filter(|p| !p.generator_behind && p.errors == 0)
         .max_by(|a, b| a.target.total_cmp(&b.target))?;
-    let relay = relay.and_then(|r| {
-        r.iter()
-            .find(|p| p.mode == LoadMode::Open && p.target == best.target)
-    });
+    let relay_capacity = relay.and_then(search::Outcome::capacity).map(|(c, _)| c);
     Some(GeneratorCeiling {
         ceiling_rps: best.achieved,
         ceiling_chunks_per_s: best.chunks_per_s,
-        method: "the highest rate of the open-loop sweep at which direct (the client reading the \
-                 mock) kept its schedule: mock lateness and client lag p99 under the limits, \
-                 no error"
+        method: "the highest rate of the saturation searches at which direct (the client \
+                 reading the mock, run beside every repeat) kept its schedule and the offered \
+                 rate: mock lateness and client lag p99 under the limits, no error"
             .to_owned(),
         highest_rate_tried: highest,
-        relay_within_capacity: relay.map(load::within_capacity),
-        relay_chunks_per_s: relay.map(|p| p.chunks_per_s),
+        relay_within_capacity: relay_capacity.map(|c| c >= best.target),
+        relay_chunks_per_s: relay_capacity.map(|c| c * f64::from(chunks)),
     })
 }
 
@@ -116,26 +124,6 @@ pub fn cpu_self_check(
 mod tests {
     use super::*;
 
-    fn point(target: f64, p99: f64) -> LoadPoint {
-        LoadPoint {
-            mode: LoadMode::Open,
-            target,
-            achieved: target,
-            chunks_per_s: target * 20.0,
-            conversations: 100,
-            chunk_overhead_p50_us: Some(p99 / 2.0),
-            chunk_overhead_p99_us: Some(p99),
-            ttft_p99_us: None,
-            errors: 0,
-            lost_chunks: 0,
-            reordered_chunks: 0,
-            mock_lateness_p99_us: None,
-            client_lag_p99_us: None,
-            generator_behind: false,
-            retries: 0,
-        }
-    }
-
     fn cpu(ms: f64) -> CpuAtLoad {
         CpuAtLoad {
             us_per_chunk: 0.0,
@@ -152,25 +140,27 @@ mod tests {
         }
     }
 
+    fn found(healthy: Option<f64>, failing: Option<f64>) -> search::Outcome {
+        search::Outcome {
+            healthy,
+            failing,
+            ..search::Outcome::default()
+        }
+    }
+
     #[test]
     fn healthy_at_every_rate_is_generator_bound() {
-        let c = capacity(
-            &[point(10.0, 100.0), point(50.0, 200.0)],
-            Some(&cpu(5.0)),
-            1,
-        )
-        .unwrap();
+        let c = capacity(Some(&found(Some(50.0), None)), Some(&cpu(5.0)), 1).unwrap();
         assert!(c.generator_bound);
         assert_eq!(c.limit, Some(CapacityLimit::Generator));
         assert_eq!(c.per_core_rps_observed, Some(50.0));
+        assert_eq!(c.per_core_rps_observed_ci95, None);
         assert_eq!(c.per_core_rps_predicted, Some(200.0));
     }
 
     #[test]
-    fn with_every_point_flagged_there_is_no_bound() {
-        let mut p = point(10.0, 100.0);
-        p.generator_behind = true;
-        let c = capacity(&[p], Some(&cpu(5.0)), 1).unwrap();
+    fn failing_at_the_lowest_rate_gives_no_figure() {
+        let c = capacity(Some(&found(None, Some(2.0))), Some(&cpu(5.0)), 1).unwrap();
         assert!(!c.generator_bound);
         assert_eq!(c.per_core_rps_observed, None);
         assert_eq!(c.limit, None);
@@ -178,12 +168,17 @@ mod tests {
 
     #[test]
     fn a_backend_that_stutters_far_below_its_cpu_is_event_loop_bound() {
-        let points = [point(10.0, 100.0), point(50.0, 20_000.0)];
-        let c = capacity(&points, Some(&cpu(5.0)), 1).unwrap();
+        let f = found(Some(40.0), Some(50.0));
+        let c = capacity(Some(&f), Some(&cpu(5.0)), 2).unwrap();
         assert!(!c.generator_bound);
         assert_eq!(c.limit, Some(CapacityLimit::EventLoop));
-        let c = capacity(&points, Some(&cpu(50.0)), 1).unwrap();
-        assert_eq!(c.limit, Some(CapacityLimit::Cpu), "10/s of 20/s predicted");
+        assert_eq!(c.per_core_rps_observed_ci95, Some([20.0, 25.0]), "per core");
+        let c = capacity(Some(&f), Some(&cpu(20.0)), 1).unwrap();
+        assert_eq!(
+            c.limit,
+            Some(CapacityLimit::Cpu),
+            "44.7/s of 50/s predicted"
+        );
     }
 
     #[test]

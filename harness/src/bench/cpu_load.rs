@@ -15,6 +15,7 @@ use conformance::mock::MockProcess;
 use contract::results::{CpuAtLoad, CpuMethod};
 use tokio::task::JoinSet;
 
+use super::clean_reference;
 use super::rounds::RoundPlan;
 use super::target::Target;
 use crate::cpu_meter::CpuMeter;
@@ -45,8 +46,8 @@ impl CpuLoadPlan {
     pub fn new(quick: bool) -> Self {
         if quick {
             Self {
-                warmup: Duration::from_secs(2),
-                long_warmup: Duration::from_secs(3),
+                warmup: Duration::from_secs(1),
+                long_warmup: Duration::from_millis(2_500),
                 window: Duration::from_secs(1),
                 windows: 3,
             }
@@ -213,33 +214,74 @@ pub async fn run(
         })
         .collect();
     let mut out = Vec::new();
-    for (t, idle_ns_per_s) in targets.iter().zip(idle) {
-        let name = t.target.name.clone();
-        let Some(idle_ns_per_s) = idle_ns_per_s else {
-            out.push((name, Err("the CPU meter could not be read".to_owned())));
-            continue;
-        };
-        let mut lengths = Vec::new();
+    let names: Vec<&str> = targets.iter().map(|t| t.target.name.as_str()).collect();
+    for group in twins(&names) {
+        let mut lengths: Vec<Vec<Windows>> = vec![Vec::new(); group.len()];
         for chunks in [SHORT_CHUNKS, LONG_CHUNKS] {
-            progress.step(format!("CPU at load, {chunks}-chunk conversations: {name}"));
-            let w = drive(t.target, mock, http, rounds, plan, t.meter, chunks).await?;
+            let driven: Vec<&str> = group.iter().map(|&i| names[i]).collect();
+            progress.step(format!(
+                "CPU at load, {chunks}-chunk conversations: {}",
+                driven.join(" + ")
+            ));
+            let runs = group.iter().map(|&i| {
+                let t = &targets[i];
+                drive(t.target, mock, http, rounds, plan, t.meter, chunks)
+            });
+            for (slot, w) in lengths
+                .iter_mut()
+                .zip(futures::future::try_join_all(runs).await?)
+            {
+                slot.push(w);
+            }
             progress.advance();
-            lengths.push(w);
         }
-        let errors: u64 = lengths.iter().map(|w| w.errors).sum();
-        let figure = if errors > 0 {
-            Err(format!(
-                "{errors} conversations failed at {CHUNKS_PER_S} chunks/s: no CPU figure"
-            ))
-        } else {
-            let short = per_conversation(&lengths[0], idle_ns_per_s, plan.window);
-            let long = per_conversation(&lengths[1], idle_ns_per_s, plan.window);
-            figures(&short, &long, idle_ns_per_s / 1e6, t.meter.method)
-                .ok_or_else(|| "no window was measured".to_owned())
-        };
-        out.push((name, figure));
+        for (&i, lengths) in group.iter().zip(lengths) {
+            let name = targets[i].target.name.clone();
+            let figure = match idle[i] {
+                None => Err("the CPU meter could not be read".to_owned()),
+                Some(idle_ns_per_s) => target_figures(
+                    &lengths,
+                    idle_ns_per_s,
+                    plan.window,
+                    targets[i].meter.method,
+                ),
+            };
+            out.push((name, figure));
+        }
     }
     Ok(out)
+}
+
+/// One target's figures from its short and long windows.
+fn target_figures(
+    lengths: &[Windows],
+    idle_ns_per_s: f64,
+    window: Duration,
+    method: CpuMethod,
+) -> Result<CpuAtLoad, String> {
+    let errors: u64 = lengths.iter().map(|w| w.errors).sum();
+    if errors > 0 {
+        return Err(format!(
+            "{errors} conversations failed at {CHUNKS_PER_S} chunks/s: no CPU figure"
+        ));
+    }
+    let short = per_conversation(&lengths[0], idle_ns_per_s, window);
+    let long = per_conversation(&lengths[1], idle_ns_per_s, window);
+    figures(&short, &long, idle_ns_per_s / 1e6, method)
+        .ok_or_else(|| "no window was measured".to_owned())
+}
+
+/// The targets in the order they are driven, a backend and its clean twin (`NAME+clean`,
+/// beside an injection) together: driven at the same time, their windows see the same machine.
+/// Apart, seconds apart, the long conversations' cost drifted by a third between runs on a
+/// shared machine, and the self-check's difference carried it (docs/bench.md#cpu-at-load).
+fn twins(names: &[&str]) -> Vec<Vec<usize>> {
+    let twin_of = |i: usize| (0..names.len()).find(|&j| names[j] == clean_reference(names[i]));
+    (0..names.len())
+        // A clean twin goes with its backend.
+        .filter(|&i| !(0..names.len()).any(|j| twin_of(j) == Some(i)))
+        .map(|i| std::iter::once(i).chain(twin_of(i)).collect())
+        .collect()
 }
 
 /// Steps [`run`] reports for the progress bar.
@@ -265,6 +307,12 @@ mod tests {
         assert!((f.us_per_chunk - 40.0).abs() < 1e-9);
         assert!((f.ms_per_conversation_fixed - 0.5).abs() < 1e-9);
         assert!((f.ms_per_conversation - cost(SHORT_CHUNKS)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_backend_and_its_clean_twin_are_driven_together() {
+        let names = ["relay", "rust-only+clean", "unix", "rust-only"];
+        assert_eq!(twins(&names), vec![vec![0], vec![2], vec![3, 1]]);
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! Latency under load: a closed-loop sweep (a fixed number of conversations in flight) and an
-//! open-loop sweep (Poisson arrivals at a rate, latency taken from each conversation's scheduled
-//! start, as wrk2 does, so a client that falls behind cannot hide the wait it caused). Each point
-//! also says whether the generator kept up: the mock's send lateness and the client's schedule
-//! lag (docs/bench.md#load).
+//! Latency under load: the closed-loop points (a fixed number of conversations in flight) and
+//! what every load point shares with the open-loop runs of the saturation search
+//! ([`super::steady`]): joining the client's receipts with the mock's timeline, latency from
+//! each open-loop conversation's scheduled start (as wrk2 does, so a client that falls behind
+//! cannot hide the wait it caused), and whether the generator kept up: the mock's send lateness
+//! and the client's schedule lag (docs/bench.md#load).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,8 +15,6 @@ use conformance::mock::{MockProcess, expected_chunks};
 use contract::clock::monotonic_ns;
 use contract::results::{LoadMode, LoadPoint};
 use hdrhistogram::Histogram;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 
 use super::observe::{self, Observation};
@@ -42,12 +41,30 @@ const MEMORY_SAMPLE: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
     pub closed: Vec<usize>,
-    pub open: Vec<f64>,
-    /// How long each point sends new conversations.
+    /// How long each closed-loop point sends new conversations.
     pub duration: Duration,
+    /// The open-loop runs of the saturation search, and how far it goes
+    /// ([`super::steady`], [`super::search`]).
+    pub steady: super::steady::SteadyPlan,
+    pub search: SearchBounds,
+    /// Search the references' capacity too (`aisdk-node`, the relay): the full run does, for
+    /// the proofs; a quick run reads the generator's ceiling from `direct` beside the backends.
+    pub search_references: bool,
     /// The closed point at which peak memory is read.
     pub peak_memory_concurrency: usize,
     pub seed: u64,
+}
+
+/// The saturation search's bounds; the start rate is each target's own
+/// ([`super::search::SearchPlan`]).
+#[derive(Debug, Clone)]
+pub struct SearchBounds {
+    pub min_rps: f64,
+    pub max_rps: f64,
+    /// Where a target with no CPU figure starts.
+    pub default_start_rps: f64,
+    pub resolution: f64,
+    pub max_probes: usize,
 }
 
 /// One point's raw figures.
@@ -68,13 +85,18 @@ pub struct PointFigures {
 }
 
 /// A conversation sent by the load client: when it was due, and what came back.
-struct Sent {
-    scheduled_ns: Option<u64>,
-    tag: String,
-    seen: Observation,
+pub(super) struct Sent {
+    pub(super) scheduled_ns: Option<u64>,
+    pub(super) tag: String,
+    pub(super) seen: Observation,
 }
 
-async fn send(http: reqwest::Client, target: Arc<Target>, text: String, tag: String) -> Sent {
+pub(super) async fn send(
+    http: reqwest::Client,
+    target: Arc<Target>,
+    text: String,
+    tag: String,
+) -> Sent {
     let seen = match client::exchange(target.request(&http, &text)).await {
         Ok(answer) => Observation::read(&answer, target.kind),
         Err(e) => Observation {
@@ -134,51 +156,8 @@ pub async fn closed_point(
     Ok(figures)
 }
 
-/// Poisson arrivals at `rate` conversations/s for `duration`, each started on its own.
-pub async fn open_point(
-    target: &Arc<Target>,
-    mock: &MockProcess,
-    http: &reqwest::Client,
-    rounds: &RoundPlan,
-    plan: &LoadPlan,
-    rate: f64,
-) -> Result<PointFigures> {
-    let mut rng = StdRng::seed_from_u64(plan.seed ^ rate.to_bits());
-    let started = tokio::time::Instant::now();
-    let started_ns = monotonic_ns();
-    let mut in_flight = JoinSet::new();
-    let mut offset = Duration::ZERO;
-    let mut i = 0u64;
-    loop {
-        // Exponential gaps: -ln(U) / rate, U in (0, 1].
-        let u: f64 = 1.0 - rng.random::<f64>();
-        offset += Duration::from_secs_f64(-u.ln() / rate);
-        if offset >= plan.duration {
-            break;
-        }
-        tokio::time::sleep_until(started + offset).await;
-        let scheduled_ns = started_ns + u64::try_from(offset.as_nanos()).unwrap_or(u64::MAX);
-        let tag = format!("o{rate}.{}.{i}", target.name);
-        let text = rounds.text(&tag).render();
-        let (http, target) = (http.clone(), target.clone());
-        in_flight.spawn(async move {
-            let mut sent = send(http, target, text, tag).await;
-            sent.scheduled_ns = Some(scheduled_ns);
-            sent
-        });
-        i += 1;
-    }
-    let mut all = Vec::new();
-    while let Some(done) = in_flight.join_next().await {
-        all.extend([done.context("a load conversation panicked")?]);
-    }
-    // Rates over the arrival window: the drain after it (the last conversations finishing)
-    // is not time the generator offered load in.
-    tally(mock, rounds, all, plan.duration.min(started.elapsed())).await
-}
-
 /// Joins every conversation of a point with the provider's records, then forgets them.
-async fn tally(
+pub(super) async fn tally(
     mock: &MockProcess,
     rounds: &RoundPlan,
     sent: Vec<Sent>,
@@ -301,23 +280,6 @@ pub fn within_capacity(point: &LoadPoint) -> bool {
             .is_some_and(|o| o < SATURATION_P99_LIMIT_US)
 }
 
-/// Whether a point shows the backend past its capacity, so higher rates need not be tried: it
-/// failed the capacity test while the mock and the client kept their schedules. A point where
-/// the generator fell behind says nothing about the backend either way (an idle two-core VM
-/// wakes a timer late more often at 10 conversations/s than when busy; docs/bench.md#load).
-pub fn ends_sweep(point: &LoadPoint) -> bool {
-    !point.generator_behind && !within_capacity(point)
-}
-
-/// The highest open-loop rate within capacity, in conversations/s and chunks/s.
-pub fn saturation(points: &[LoadPoint]) -> Option<(f64, f64)> {
-    points
-        .iter()
-        .filter(|p| p.mode == LoadMode::Open && within_capacity(p))
-        .max_by(|a, b| a.target.total_cmp(&b.target))
-        .map(|p| (p.achieved, p.chunks_per_s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,32 +305,16 @@ mod tests {
     }
 
     #[test]
-    fn only_a_backend_past_capacity_ends_the_sweep() {
+    fn a_point_counts_within_capacity_only_when_clean_and_under_the_limit() {
+        assert!(within_capacity(&point(10.0, 900.0, 0, false)));
         assert!(
-            !ends_sweep(&point(10.0, 900.0, 0, false)),
-            "within capacity"
+            !within_capacity(&point(50.0, 12_000.0, 0, false)),
+            "p99 over"
         );
+        assert!(!within_capacity(&point(50.0, 900.0, 3, false)), "errors");
         assert!(
-            ends_sweep(&point(50.0, 12_000.0, 0, false)),
-            "p99 over the limit"
+            !within_capacity(&point(50.0, 900.0, 0, true)),
+            "generator behind"
         );
-        assert!(ends_sweep(&point(50.0, 900.0, 3, false)), "errors");
-        assert!(
-            !ends_sweep(&point(50.0, 12_000.0, 0, true)),
-            "the generator fell behind: the point says nothing of the backend"
-        );
-    }
-
-    #[test]
-    fn saturation_is_the_highest_rate_within_capacity() {
-        let points = [
-            point(10.0, 500.0, 0, false),
-            point(50.0, 4_000.0, 0, false),
-            point(100.0, 30_000.0, 0, false),
-            point(200.0, 900.0, 3, false),
-            point(400.0, 800.0, 0, true),
-        ];
-        assert_eq!(saturation(&points), Some((50.0, 1_000.0)));
-        assert_eq!(saturation(&points[2..]), None);
     }
 }

@@ -8,7 +8,8 @@
 //!    samples per hop from the client's receipts joined with the mock's timeline
 //!    ([`observe`]), overheads as medians of per-round differences ([`record`]);
 //! 3. the self-check, when `--inject-delay-us` asks for one;
-//! 4. closed- and open-loop load sweeps ([`load`], [`sweep`]), saturation, peak memory.
+//! 4. the pacing sweep ([`pacing`]), CPU at load ([`cpu_load`]), closed-loop load points and
+//!    the saturation search ([`load`], [`sweep`], [`search`], [`steady`]), peak memory.
 //!
 //! The plan (how much of each) is [`plan`]; what goes into results.json is assembled in
 //! [`results`]; the terminal table is [`table`].
@@ -26,6 +27,8 @@ pub mod plan;
 mod record;
 mod results;
 pub mod rounds;
+pub mod search;
+pub mod steady;
 mod sweep;
 mod table;
 pub mod target;
@@ -233,6 +236,9 @@ async fn measure(
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
     let metered: Vec<cpu_load::Metered<'_>> = meters
         .iter()
+        // A quick run leaves out aisdk-node's CPU at load: a reference for latency, whose
+        // capacity it does not search either (docs/bench.md#cpu-at-load).
+        .filter(|(name, _)| !(opts.quick && name == AISDK_NODE))
         .filter_map(|(name, meter)| {
             let target = targets.iter().find(|t| &t.name == name)?;
             Some(cpu_load::Metered { target, meter })
@@ -264,8 +270,27 @@ async fn measure(
     };
     drop(metered);
     let sweeps = match (&plan.load, &pacing, &cpu_at_load) {
-        (Some(load_plan), Ok(_), Ok(_)) => {
-            sweep::run(&targets, &mock, &http, &plan.rounds, load_plan, &progress).await
+        (Some(load_plan), Ok(_), Ok(cpu)) => {
+            let sut_cores = confinement.sut_cpus.len();
+            let start_rps = cpu
+                .iter()
+                .filter_map(|(name, f)| {
+                    Some((
+                        name.clone(),
+                        capacity::start_rps(f.as_ref().ok()?, sut_cores)?,
+                    ))
+                })
+                .collect();
+            sweep::run(
+                &targets,
+                &mock,
+                &http,
+                &plan.rounds,
+                load_plan,
+                &start_rps,
+                &progress,
+            )
+            .await
         }
         _ => Ok(sweep::SweepOutcome::default()),
     };

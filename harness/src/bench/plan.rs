@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use super::load::LoadPlan;
+use super::load::{LoadPlan, SearchBounds};
 use super::rounds::RoundPlan;
+use super::steady::SteadyPlan;
 
 /// 20 chunks, 20 ms to the first, 10 ms apart: the provider's shape (20 chunks) at half its
 /// default pace, so a conversation takes ~0.2 s and a round of six targets a few seconds, while
@@ -24,16 +25,44 @@ const QUICK_ROUNDS: usize = 6;
 const QUICK_PER_ROUND: usize = 4;
 const QUICK_WARMUP: usize = 5;
 
-/// The closed-loop sweep (conversations in flight) the issue asks for, and its quick subset,
-/// which keeps the 100-stream point where peak memory is read.
+/// The closed-loop sweep (conversations in flight), and its quick subset: only the 100-stream
+/// point where peak memory is read (capacity comes from the search, not from these points).
 const CLOSED: [usize; 6] = [1, 10, 50, 100, 200, 500];
-const QUICK_CLOSED: [usize; 3] = [1, 10, 100];
-/// Conversations per second of the open-loop sweep: doubling steps up past where one Node
-/// process saturates (about 5,000 chunks/s, 250 conversations/s of 20 chunks).
-const OPEN: [f64; 8] = [5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 400.0, 800.0];
-const QUICK_OPEN: [f64; 3] = [10.0, 50.0, 200.0];
+const QUICK_CLOSED: [usize; 1] = [100];
 const POINT: Duration = Duration::from_secs(4);
 const QUICK_POINT: Duration = Duration::from_secs(2);
+/// The saturation search's runs (docs/bench.md#saturation-by-search): a ramp past one
+/// conversation's 0.21 s; windows holding 500 chunks (quick) or 2,000, so the p99 rests on 5 or
+/// 20 samples above it; a drain past which a queue is far beyond capacity.
+const STEADY: SteadyPlan = SteadyPlan {
+    ramp: Duration::from_millis(500),
+    min_window: Duration::from_secs(2),
+    max_window: Duration::from_secs(4),
+    min_window_chunks: 2_000.0,
+    drain: Duration::from_secs(3),
+};
+const QUICK_STEADY: SteadyPlan = SteadyPlan {
+    ramp: Duration::from_millis(250),
+    min_window: Duration::from_millis(500),
+    max_window: Duration::from_secs(2),
+    min_window_chunks: 500.0,
+    drain: Duration::from_secs(2),
+};
+/// The search's bounds: 2 to 1,000 conversations/s (40 to 20,000 chunks/s, twice the issue's
+/// 10,000 chunks/s for the generator); 20/s for a target with no CPU figure to start from; it
+/// stops when failing / healthy is within 10% (quick 25%), or after 8 rates (quick 5).
+const SEARCH: SearchBounds = SearchBounds {
+    min_rps: 2.0,
+    max_rps: 1_000.0,
+    default_start_rps: 20.0,
+    resolution: 1.1,
+    max_probes: 8,
+};
+const QUICK_SEARCH: SearchBounds = SearchBounds {
+    resolution: 1.25,
+    max_probes: 5,
+    ..SEARCH
+};
 /// Where peak memory is read (the issue's "100-stream point").
 const PEAK_MEMORY_CONCURRENCY: usize = 100;
 
@@ -68,12 +97,10 @@ impl Plan {
                 } else {
                     CLOSED.to_vec()
                 },
-                open: if quick {
-                    QUICK_OPEN.to_vec()
-                } else {
-                    OPEN.to_vec()
-                },
                 duration: if quick { QUICK_POINT } else { POINT },
+                steady: if quick { QUICK_STEADY } else { STEADY },
+                search: if quick { QUICK_SEARCH } else { SEARCH },
+                search_references: !quick,
                 peak_memory_concurrency: PEAK_MEMORY_CONCURRENCY,
                 seed,
             }),

@@ -15,7 +15,7 @@ use super::record::{self, HopContext};
 use super::rounds::RoundsOutcome;
 use super::sweep::SweepOutcome;
 use super::target::{DIRECT, RELAY};
-use super::{capacity, clean_reference, hlog, load};
+use super::{capacity, clean_reference, hlog};
 use crate::procfs::{self, MemoryUse};
 use crate::run_dir::RunDir;
 use crate::stats;
@@ -71,10 +71,9 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
             .find(|(n, _)| n == name)
             .and_then(|(_, f)| f.as_ref().ok())
     };
-    let capacity_of = |name: &str| {
-        let points = r.sweeps.points.get(name).map_or(&[][..], Vec::as_slice);
-        capacity::capacity(points, cpu_of(name), sut_cores)
-    };
+    let capacity_of =
+        |name: &str| capacity::capacity(r.sweeps.searches.get(name), cpu_of(name), sut_cores);
+    let chunks = bench.settings.chunks;
     for (name, figure) in r.cpu_at_load {
         if let Err(why) = figure {
             eprintln!("bench: {name}: no CPU at load: {why}");
@@ -123,10 +122,10 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         }
         if let Some(points) = r.sweeps.points.get(name) {
             entry.load = points.clone();
-            if let Some((rps, chunks)) = load::saturation(points) {
-                entry.saturation_rps = Some(rps);
-                entry.saturation_chunks_per_s = Some(chunks);
-            }
+        }
+        if let Some((rps, _)) = r.sweeps.searches.get(name).and_then(|s| s.capacity()) {
+            entry.saturation_rps = Some(rps);
+            entry.saturation_chunks_per_s = Some(rps * f64::from(chunks));
         }
         let idle = r
             .idle_memory
@@ -144,9 +143,11 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         }
     }
     bench.self_check = self_check(figures, r.injected, r.seed);
-    bench.generator = r.sweeps.points.get(DIRECT).and_then(|d| {
-        capacity::generator_ceiling(d, r.sweeps.points.get(RELAY).map(Vec::as_slice))
-    });
+    bench.generator = r
+        .sweeps
+        .points
+        .get(DIRECT)
+        .and_then(|d| capacity::generator_ceiling(d, r.sweeps.searches.get(RELAY), chunks));
     bench.cpu_self_check = r
         .injected_cpu
         .iter()

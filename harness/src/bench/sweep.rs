@@ -1,46 +1,48 @@
-//! The load sweeps over every target: each point runs the targets in a fresh random order (so no
-//! target always follows the heaviest one), the direct path included. In the open loop a point's
-//! overhead is taken against the direct path at the same rate: the same offered load. In the
-//! closed loop the offered load depends on how fast each target answers, so the direct path at
-//! the same concurrency is not the same load; there the reference is the direct path with one
-//! conversation in flight, the unloaded floor (docs/bench.md#load). In the open-loop sweep a
-//! target stops climbing after its first point beyond capacity.
+//! The load over every target: closed-loop points, each running the targets in a fresh random
+//! order (so no target always follows the heaviest one), then each target's saturation search
+//! ([`search`]), whose every repeat runs the target and the direct path at the same rate in a
+//! random order: the same offered load. In the closed loop the offered load depends on how fast
+//! each target answers, so the direct path at the same concurrency is not the same load; there
+//! the reference is the direct path with one conversation in flight, the unloaded floor
+//! (docs/bench.md#load).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use conformance::mock::MockProcess;
 use contract::results::{LoadMode, LoadPoint};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 
 use super::load::{self, LoadPlan, PointFigures};
 use super::rounds::RoundPlan;
-use super::target::{DIRECT, Target};
+use super::search::{self, Repeat, SearchPlan, Verdict};
+use super::steady;
+use super::target::{AISDK_NODE, DIRECT, RELAY, Target};
 use crate::procfs::MemoryUse;
 use crate::progress::Progress;
-
-/// How many times a point flagged `generator_behind` is run again before it is recorded as
-/// flagged: once, since a flag caused by a passing burn of other work on the machine clears on
-/// a second run, and a generator truly at its ceiling stays behind (docs/bench.md#load).
-const GENERATOR_RETRIES: u32 = 1;
+use crate::stats;
 
 /// What the sweeps measured, per target.
 #[derive(Debug, Default)]
 pub struct SweepOutcome {
     pub points: BTreeMap<String, Vec<LoadPoint>>,
     pub peak_memory: BTreeMap<String, MemoryUse>,
+    /// Each searched target's saturation search.
+    pub searches: BTreeMap<String, search::Outcome>,
 }
 
-/// Runs both sweeps over `targets`.
+/// Runs the closed-loop points and the saturation search over `targets`; `start_rps` is where
+/// each target's search starts (from its CPU at load).
 pub async fn run(
     targets: &[Arc<Target>],
     mock: &MockProcess,
     http: &reqwest::Client,
     rounds: &RoundPlan,
     plan: &LoadPlan,
+    start_rps: &BTreeMap<String, f64>,
     progress: &Progress,
 ) -> Result<SweepOutcome> {
     let mut outcome = SweepOutcome::default();
@@ -50,6 +52,11 @@ pub async fn run(
         let level = concurrency as f64;
         let mut figures = BTreeMap::new();
         for target in shuffled(targets, &mut rng) {
+            if !plan.search_references && [DIRECT, RELAY, AISDK_NODE].contains(&&*target.name) {
+                // A quick run's one closed point is for the backends' peak memory.
+                progress.advance();
+                continue;
+            }
             progress.step(format!(
                 "closed loop, {concurrency} in flight: {}",
                 target.name
@@ -61,7 +68,9 @@ pub async fn run(
             figures.insert(target.name.clone(), f);
             progress.advance();
         }
-        if unloaded_direct.is_none() {
+        // The unloaded floor is `direct` with one conversation in flight; a run without that
+        // point records closed-loop points with no overhead (absent, not taken against a load).
+        if concurrency == 1 && unloaded_direct.is_none() {
             unloaded_direct = figures.remove(DIRECT);
         }
         record(
@@ -72,71 +81,184 @@ pub async fn run(
             unloaded_direct.as_ref(),
         );
     }
-    let mut saturated = BTreeSet::new();
-    for &rate in &plan.open {
-        let mut figures = BTreeMap::new();
-        let mut retries = BTreeMap::new();
-        for target in shuffled(targets, &mut rng) {
-            progress.advance();
-            if saturated.contains(&target.name) {
-                continue;
-            }
-            progress.step(format!("open loop, {rate}/s: {}", target.name));
-            let (f, tries) = with_retries(rate, || async {
-                load::open_point(target, mock, http, rounds, plan, rate).await
-            })
-            .await?;
-            retries.insert(target.name.clone(), tries);
-            figures.insert(target.name.clone(), f);
-        }
-        record(
-            &mut outcome,
-            LoadMode::Open,
-            rate,
-            &figures,
-            figures.get(DIRECT),
-        );
-        for (name, points) in &mut outcome.points {
-            if let (Some(point), Some(&tries)) = (points.last_mut(), retries.get(name))
-                && point.mode == LoadMode::Open
-                && point.target == rate
-            {
-                point.retries = tries;
-            }
-        }
-        for (name, points) in &outcome.points {
-            let last = points.iter().rev().find(|p| p.mode == LoadMode::Open);
-            if name != DIRECT && last.is_some_and(load::ends_sweep) {
-                saturated.insert(name.clone());
-            }
-        }
+    let mut order: Vec<&Arc<Target>> = targets
+        .iter()
+        .filter(|t| {
+            t.name != DIRECT
+                && (plan.search_references || (t.name != AISDK_NODE && t.name != RELAY))
+        })
+        .collect();
+    order.shuffle(&mut rng);
+    let Some(direct) = targets.iter().find(|t| t.name == DIRECT) else {
+        return Ok(outcome);
+    };
+    for target in order {
+        progress.step(format!("saturation search: {}", target.name));
+        let found = search_one(
+            target, direct, mock, http, rounds, plan, start_rps, progress,
+        )
+        .await?;
+        progress.advance();
+        record_search(&mut outcome, &target.name, found, rounds.chunks);
+    }
+    if let Some(points) = outcome.points.get_mut(DIRECT) {
+        points.sort_by(|a, b| a.target.total_cmp(&b.target));
     }
     Ok(outcome)
 }
 
-/// Runs a point, and again while the generator fell behind on it, up to
-/// [`GENERATOR_RETRIES`] times: a point the generator fell behind on says nothing of the
-/// backend, so it is retried rather than left as a hole where the backend may have been fine.
-/// Returns the last run's figures and how many retries it took.
-async fn with_retries<F, Fut>(rate: f64, mut point: F) -> Result<(PointFigures, u32)>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<PointFigures>>,
-{
-    let mut f = point().await?;
-    let mut tries = 0;
-    while tries < GENERATOR_RETRIES
-        && load::load_point(LoadMode::Open, rate, &f, None).generator_behind
-    {
-        tries += 1;
-        f = point().await?;
+/// The figures of a search's runs, per rate: the target's and direct's, repeats merged; those
+/// of the repeats the generator kept up on, and apart those of the runs it fell behind on
+/// (recorded only for a rate where it never kept up).
+#[derive(Default)]
+struct RateFigures {
+    kept: Option<(PointFigures, PointFigures)>,
+    behind: Option<(PointFigures, PointFigures)>,
+}
+type ByRate = BTreeMap<u64, RateFigures>;
+
+/// One target's search; every repeat runs it and `direct` at the rate, in a random order.
+#[allow(clippy::too_many_arguments)]
+async fn search_one(
+    target: &Arc<Target>,
+    direct: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &LoadPlan,
+    start_rps: &BTreeMap<String, f64>,
+    progress: &Progress,
+) -> Result<(search::Outcome, ByRate)> {
+    let bounds = &plan.search;
+    let search_plan = SearchPlan {
+        start_rps: start_rps
+            .get(&target.name)
+            .copied()
+            .unwrap_or(bounds.default_start_rps),
+        min_rps: bounds.min_rps,
+        max_rps: bounds.max_rps,
+        resolution: bounds.resolution,
+        max_probes: bounds.max_probes,
+    };
+    let figures = std::sync::Mutex::new(ByRate::new());
+    let mut order_rng = StdRng::seed_from_u64(plan.seed ^ name_hash(&target.name));
+    let found = search::search(&search_plan, plan.seed, |rate| {
+        let pair = if order_rng.random::<bool>() {
+            [target, direct]
+        } else {
+            [direct, target]
+        };
+        let figures = &figures;
+        async move {
+            let (mut ours, mut theirs) = (None, None);
+            for t in pair {
+                progress.step(format!(
+                    "saturation search: {} at {rate:.1}/s ({})",
+                    target.name, t.name
+                ));
+                let measured = steady::run_at(t, mock, http, rounds, &plan.steady, rate).await?;
+                *(if t.name == DIRECT {
+                    &mut theirs
+                } else {
+                    &mut ours
+                }) = Some(measured);
+            }
+            let (ours, theirs) = (
+                ours.context("the target's run is missing")?,
+                theirs.context("direct's run is missing")?,
+            );
+            let repeat = Repeat {
+                target: ours.1,
+                direct: theirs.1,
+            };
+            let mut by_rate = figures.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = by_rate.entry(rate.to_bits()).or_default();
+            let pair = if repeat.generator_kept_up() {
+                &mut slot.kept
+            } else {
+                &mut slot.behind
+            };
+            let (a, b) = pair.get_or_insert_with(|| (empty(), empty()));
+            steady::merge(a, &ours.0);
+            steady::merge(b, &theirs.0);
+            Ok(repeat)
+        }
+    })
+    .await?;
+    Ok((
+        found,
+        figures.into_inner().unwrap_or_else(|e| e.into_inner()),
+    ))
+}
+
+/// Records a search: one load point per rate tried, for the target and for `direct`.
+fn record_search(
+    outcome: &mut SweepOutcome,
+    name: &str,
+    (found, figures): (search::Outcome, ByRate),
+    chunks: u32,
+) {
+    for d in &found.decisions {
+        let Some((ours, theirs)) = figures
+            .get(&d.rate.to_bits())
+            .and_then(|f| f.kept.as_ref().or(f.behind.as_ref()))
+        else {
+            continue;
+        };
+        let share = |pick: fn(&Repeat) -> f64| {
+            stats::median(&d.repeats.iter().map(pick).collect::<Vec<_>>()).unwrap_or(0.0)
+        };
+        let behind = d.verdict == Verdict::GeneratorBehind;
+        let mut point = load::load_point(LoadMode::Open, d.rate, ours, Some(theirs));
+        point.achieved = d.rate * share(|r| r.target.achieved_share);
+        point.chunks_per_s = point.achieved * f64::from(chunks);
+        point.chunk_overhead_p99_us = d.overhead_p99_us;
+        point.generator_behind = behind;
+        point.retries = d.retries;
+        outcome
+            .points
+            .entry(name.to_owned())
+            .or_default()
+            .push(point);
+        let mut reference = load::load_point(LoadMode::Open, d.rate, theirs, None);
+        reference.achieved = d.rate * share(|r| r.direct.achieved_share);
+        reference.chunks_per_s = reference.achieved * f64::from(chunks);
+        reference.generator_behind = behind;
+        outcome
+            .points
+            .entry(DIRECT.to_owned())
+            .or_default()
+            .push(reference);
     }
-    Ok((f, tries))
+    outcome.searches.insert(name.to_owned(), found);
+}
+
+/// A stable number from a target's name (FNV-1a), to seed its run order apart from the others'.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn empty() -> PointFigures {
+    PointFigures {
+        transit: stats::histogram(),
+        ttft: stats::histogram(),
+        mock_lateness: stats::histogram(),
+        client_lag: stats::histogram(),
+        conversations: 0,
+        errors: 0,
+        chunks: 0,
+        lost: 0,
+        reordered: 0,
+        elapsed: std::time::Duration::ZERO,
+        peak_memory: None,
+    }
 }
 
 /// The number of steps [`run`] reports, for the progress bar.
 pub fn steps(plan: &LoadPlan, targets: usize) -> u64 {
-    ((plan.closed.len() + plan.open.len()) * targets) as u64
+    ((plan.closed.len() + 1) * targets) as u64
 }
 
 fn shuffled<'a>(targets: &'a [Arc<Target>], rng: &mut StdRng) -> Vec<&'a Arc<Target>> {
@@ -167,54 +289,5 @@ fn record(
     for (name, f) in figures {
         let point = load::load_point(mode, level, f, reference.filter(|_| name != DIRECT));
         outcome.points.entry(name.clone()).or_default().push(point);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::stats;
-
-    /// A point whose mock was `late_us` late on every chunk.
-    fn figures(late_us: u64) -> PointFigures {
-        let mut lateness = stats::histogram();
-        stats::record(&mut lateness, late_us * 1_000);
-        PointFigures {
-            transit: stats::histogram(),
-            ttft: stats::histogram(),
-            mock_lateness: lateness,
-            client_lag: stats::histogram(),
-            conversations: 1,
-            errors: 0,
-            chunks: 20,
-            lost: 0,
-            reordered: 0,
-            elapsed: Duration::from_secs(1),
-            peak_memory: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn a_point_the_generator_fell_behind_on_is_run_again() {
-        let mut runs = vec![figures(100), figures(9_000)];
-        let (f, tries) = with_retries(10.0, || {
-            let next = runs.pop().unwrap();
-            async move { Ok(next) }
-        })
-        .await
-        .unwrap();
-        assert_eq!(tries, 1);
-        assert!(!load::load_point(LoadMode::Open, 10.0, &f, None).generator_behind);
-    }
-
-    #[tokio::test]
-    async fn a_generator_still_behind_is_recorded_as_behind_after_the_retries() {
-        let (f, tries) = with_retries(10.0, || async { Ok(figures(9_000)) })
-            .await
-            .unwrap();
-        assert_eq!(tries, GENERATOR_RETRIES);
-        assert!(load::load_point(LoadMode::Open, 10.0, &f, None).generator_behind);
     }
 }

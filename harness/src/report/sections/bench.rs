@@ -79,9 +79,10 @@ pub fn load_points(results: &Results) -> Body {
     }
     Body {
         before: vec![
-            "Open loop: conversations start on a Poisson schedule and latency counts from \
-                      the scheduled start (coordinated omission corrected); closed loop: a fixed \
-                      number of conversations at once."
+            "Open loop: the rates the saturation search tried, conversations evenly spaced, \
+                      each figure the median of at least 3 repeats over their steady windows; \
+                      latency counts from the scheduled start (coordinated omission corrected); \
+                      closed loop: a fixed number of conversations at once."
                 .into(),
         ],
         tables: vec![Table {

@@ -1,0 +1,176 @@
+//! One open-loop run at a fixed arrival rate, read over its steady window only: conversations
+//! start evenly spaced (so every window of a whole number of intervals offers exactly its share
+//! of chunks); a ramp of one conversation's length and more fills the pipeline before the
+//! window opens, and the drain after it is waited for but not counted. Latency comes from the
+//! conversations started inside the window, throughput from the chunks received inside it
+//! (docs/bench.md#saturation-by-search).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use conformance::mock::MockProcess;
+use contract::clock::monotonic_ns;
+use tokio::task::JoinSet;
+
+use super::load::{self, CLIENT_LAG_LIMIT_US, MOCK_LATENESS_LIMIT_US, PointFigures, Sent};
+use super::rounds::RoundPlan;
+use super::search::Run;
+use super::target::Target;
+use crate::stats;
+
+/// How a steady run is shaped.
+#[derive(Debug, Clone)]
+pub struct SteadyPlan {
+    /// Before the window: longer than one conversation (0.21 s at the bench's pace), so the
+    /// window sees as many conversations in flight as the rate keeps.
+    pub ramp: Duration,
+    /// The window is at least this long, long enough for [`Self::min_window_chunks`], and at
+    /// most [`Self::max_window`].
+    pub min_window: Duration,
+    pub max_window: Duration,
+    /// Chunks a window should offer: a p99 from fewer rests on a handful of samples.
+    pub min_window_chunks: f64,
+    /// How long conversations still in flight after the window are waited for; past it they
+    /// are cancelled and count as failed (a queue that long is far past capacity).
+    pub drain: Duration,
+}
+
+impl SteadyPlan {
+    /// The window at `rate`: a whole number of arrival intervals, so it offers exactly
+    /// `n × chunks` chunks.
+    pub fn window(&self, rate: f64, chunks: u32) -> Duration {
+        let wanted = (self.min_window_chunks / (rate * f64::from(chunks)))
+            .clamp(self.min_window.as_secs_f64(), self.max_window.as_secs_f64());
+        let arrivals = (wanted * rate).ceil().max(1.0);
+        Duration::from_secs_f64(arrivals / rate)
+    }
+}
+
+/// Runs `target` at `rate` conversations/s; its figures over the window and the run's summary.
+pub async fn run_at(
+    target: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &SteadyPlan,
+    rate: f64,
+) -> Result<(PointFigures, Run)> {
+    let window = plan.window(rate, rounds.chunks);
+    let total = plan.ramp + window;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = tokio::time::Instant::now();
+    let started_ns = monotonic_ns();
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let (open_ns, close_ns) = (
+        started_ns + nanos(plan.ramp),
+        started_ns + nanos(plan.ramp + window),
+    );
+    let mut in_flight = JoinSet::new();
+    let mut in_window = Vec::new();
+    for i in 0u32.. {
+        let offset = interval * i;
+        if offset >= total {
+            break;
+        }
+        tokio::time::sleep_until(started + offset).await;
+        let scheduled_ns = started_ns + nanos(offset);
+        let tag = format!("s{rate:.1}.{}.{i}", target.name);
+        if (open_ns..close_ns).contains(&scheduled_ns) {
+            in_window.push(tag.clone());
+        }
+        let text = rounds.text(&tag).render();
+        let (http, target) = (http.clone(), target.clone());
+        in_flight.spawn(async move {
+            let mut sent = load::send(http, target, text, tag).await;
+            sent.scheduled_ns = Some(scheduled_ns);
+            sent
+        });
+    }
+    let mut done: Vec<Sent> = Vec::new();
+    let deadline = started + total + plan.drain;
+    while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, in_flight.join_next()).await {
+        done.push(joined.context("a load conversation panicked")?);
+    }
+    let unfinished = in_flight.len() as u64;
+    in_flight.shutdown().await;
+    let received: u64 = done
+        .iter()
+        .flat_map(|s| &s.seen.texts)
+        .filter(|(at, _)| (open_ns..close_ns).contains(at))
+        .count() as u64;
+    let counted: Vec<Sent> = done
+        .into_iter()
+        .filter(|s| in_window.contains(&s.tag))
+        .collect();
+    let missing = in_window.len() as u64 - counted.len() as u64;
+    let mut f = load::tally(mock, rounds, counted, window).await?;
+    // Started in the window and still streaming when the drain ran out: failed.
+    f.conversations += missing;
+    f.errors += missing;
+    let offered = in_window.len() as f64 * f64::from(rounds.chunks);
+    let p99 =
+        |h: &hdrhistogram::Histogram<u64>| (!h.is_empty()).then(|| stats::quantile_us(h, 0.99));
+    let run = Run {
+        p99_us: p99(&f.transit),
+        achieved_share: if offered > 0.0 {
+            received as f64 / offered
+        } else {
+            0.0
+        },
+        failed: f.errors + f.lost + f.reordered > 0,
+        generator_behind: p99(&f.mock_lateness).is_some_and(|l| l > MOCK_LATENESS_LIMIT_US)
+            || p99(&f.client_lag).is_some_and(|l| l > CLIENT_LAG_LIMIT_US),
+    };
+    if unfinished > 0 {
+        // Cancelled conversations leave the target busy for a moment: let it settle before the
+        // next run is timed.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok((f, run))
+}
+
+/// Adds `b`'s samples and counts into `a` (the repeats of one rate, for its load point).
+pub fn merge(a: &mut PointFigures, b: &PointFigures) {
+    for (x, y) in [
+        (&mut a.transit, &b.transit),
+        (&mut a.ttft, &b.ttft),
+        (&mut a.mock_lateness, &b.mock_lateness),
+        (&mut a.client_lag, &b.client_lag),
+    ] {
+        // Both grow as needed: adding cannot fail.
+        let _ = x.add(y);
+    }
+    a.conversations += b.conversations;
+    a.errors += b.errors;
+    a.chunks += b.chunks;
+    a.lost += b.lost;
+    a.reordered += b.reordered;
+    a.elapsed += b.elapsed;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_a_whole_number_of_intervals_within_its_bounds() {
+        let plan = SteadyPlan {
+            ramp: Duration::from_millis(300),
+            min_window: Duration::from_millis(600),
+            max_window: Duration::from_secs(2),
+            min_window_chunks: 400.0,
+            drain: Duration::from_secs(2),
+        };
+        // 10/s × 20 chunks: 2 s for 400 chunks.
+        assert_eq!(plan.window(10.0, 20), Duration::from_secs(2));
+        // 1/s would want 20 s: capped.
+        assert_eq!(plan.window(1.0, 20), Duration::from_secs(2));
+        // 300/s: the floor, rounded up to whole intervals (180 of them).
+        let w = plan.window(300.0, 20).as_secs_f64();
+        assert!((w - 0.6).abs() < 1e-9, "{w}");
+        // 7/s: 2 s holds 14 intervals exactly.
+        let w = plan.window(7.0, 20).as_secs_f64() * 7.0;
+        assert!((w - w.round()).abs() < 1e-9, "{w}");
+    }
+}
