@@ -34,6 +34,10 @@ pub struct Manifest {
     /// the bench stage shows each overhead as a multiple of that hop's measured floor.
     #[serde(default)]
     pub ipc_hop: Option<IpcHop>,
+    /// The file a developer edits to change how a chat is answered: the evidence stage's
+    /// edit-build-test loop starts from it (docs/report.md#development-speed).
+    #[serde(default)]
+    pub chat_path: Option<String>,
     /// The same architecture started with other flags, each measured as a backend of its own
     /// named `<name>+<variant>` (docs/design.md#backend-manifests): `unix+frames`.
     #[serde(default)]

@@ -189,7 +189,10 @@ fn earlier_verdict(run: &RunDir, backend: &Backend, scope: Scope<'_>) -> Option<
 }
 
 /// A fingerprint of a backend's artifacts as built for `profile`: every file under each
-/// artifact path, with its size and modification time. `None` when one is missing.
+/// artifact path, with its size and contents. Contents, not modification times: the evidence
+/// stage's edit-build-test loop rebuilds from unchanged sources, and a rebuild that produced the
+/// same bytes is the build conformance verified (docs/report.md#development-speed). `None` when
+/// one is missing.
 pub fn artifacts_fingerprint(root: &Path, backend: &Backend, profile: &str) -> Option<String> {
     let mut entries = Vec::new();
     for artifact in &backend.manifest.artifacts {
@@ -216,12 +219,27 @@ fn collect(path: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
         }
         return Ok(());
     }
-    let modified = meta
-        .modified()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    out.push(format!("{} {} {modified}", path.display(), meta.len()));
+    let contents = content_hash(path)?;
+    out.push(format!("{} {} {contents:016x}", path.display(), meta.len()));
     Ok(())
+}
+
+/// FNV-1a over a file's bytes, read in blocks.
+fn content_hash(path: &Path) -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut block = vec![0u8; 1 << 16];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            return Ok(h);
+        }
+        for &b in &block[..n] {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `backends.<name>.evidence`: the evidence stage's measured proxies for the notes' rows that
-//! are not timings (Maintainability, Cross-platform, Port Conflicts, Security, Deployment). Each part is
+//! are not timings (Maintainability, Cross-platform, Port Conflicts, Security, Deployment,
+//! Development Speed). Each part is
 //! raw figures and the checks behind them, so a reader can recount them; the method of each is
 //! in docs/report.md#evidence. A part the stage did not gather is absent, never zero.
 
@@ -21,6 +22,8 @@ pub struct Evidence {
     pub security: Option<Security>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<Deployment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub development_speed: Option<DevelopmentSpeed>,
 }
 
 impl Evidence {
@@ -223,4 +226,35 @@ pub struct DeploymentFile {
     /// Relative to the repository root.
     pub path: String,
     pub lines: u64,
+}
+
+/// One edit-build-test loop: the chat path's file marked edited, the manifest's build steps
+/// that an edit re-runs, a fresh start and one conformance case (docs/report.md#development-speed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DevelopmentSpeed {
+    /// The file marked edited (the manifest's `chat_path`).
+    pub edited: String,
+    /// The build steps run, each with its wall time.
+    #[serde(default)]
+    pub steps: Vec<DevStep>,
+    /// The manifest's steps left out, with why (installs: an edit does not change them).
+    #[serde(default)]
+    pub skipped_steps: Vec<String>,
+    /// Seconds from the start of the fresh instance to the case's verdict.
+    pub start_and_case_s: f64,
+    /// Seconds from the edit to the verdict (the matrix's figure).
+    pub loop_s: f64,
+    /// The conformance case played.
+    pub case: String,
+    pub passed: bool,
+    /// Why the case failed or the loop stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DevStep {
+    pub command: String,
+    pub wall_s: f64,
+    pub ok: bool,
 }

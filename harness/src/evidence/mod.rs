@@ -9,7 +9,9 @@
 //! - port conflicts: instances side by side and a fixed port twice, failed binds and leftovers;
 //! - security: another local user's probes against a running instance;
 //! - deployment: the processes, images, secrets, volumes and ports one instance of the shipped
-//!   deployment (`deploy/<name>/`) declares, and its configuration lines.
+//!   deployment (`deploy/<name>/`) declares, and its configuration lines;
+//! - development speed: the edit-build-test loop, timed from a marked edit of the chat path to
+//!   one conformance case's verdict on a fresh instance.
 //!
 //! Maintainability, cross-platform and deployment read files and need no build; the last two start the backend, so they run on
 //! the backends that passed conformance (verify before benchmark). Methods, and what each proxy
@@ -18,6 +20,7 @@
 pub mod code;
 pub mod deployment;
 pub mod deps;
+pub mod devloop;
 pub mod platform;
 pub mod ports;
 pub mod security;
@@ -86,6 +89,53 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         }
         run.save()?;
     }
+    mock.stop().await;
+    development_speed(&chosen, run, opts).await
+}
+
+/// The edit-build-test loop of each backend, one after another: each rebuilds, and two
+/// rebuilds side by side would time each other.
+async fn development_speed(chosen: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
+    let profile = run.run().profile.clone();
+    if profile != devloop::PROFILE {
+        eprintln!(
+            "development speed not measured: the manifests build {} and this run starts {profile} builds",
+            devloop::PROFILE
+        );
+        return Ok(());
+    }
+    let logs = run.logs(STAGE);
+    let mock = conformance::mock::Mock::start().await?;
+    let oracle = conformance::oracle::Oracle::start(&opts.root, &logs)?;
+    let env = conformance::suite::SuiteEnv {
+        start: conformance::orchestrate::StartSettings::new(
+            &opts.root,
+            &profile,
+            mock.openai_url(),
+            opts.ready_timeout,
+        ),
+        oracle: &oracle,
+        mock: &mock,
+        quick: true,
+        run_path: run.path.join("devloop"),
+    };
+    for backend in chosen {
+        let name = backend.name();
+        eprintln!("[{name}] development speed: edit, rebuild, restart, one case");
+        match devloop::measure(backend, &env, &logs.join(name).join("devloop")).await {
+            Ok(speed) => {
+                eprintln!(
+                    "[{name}] edit to verdict in {:.1} s ({})",
+                    speed.loop_s,
+                    if speed.passed { "passed" } else { "failed" }
+                );
+                run.results.backend_mut(name).evidence.development_speed = Some(speed);
+            }
+            Err(e) => eprintln!("[{name}] development speed not measured: {e:#}"),
+        }
+        run.save()?;
+    }
+    drop(oracle);
     mock.stop().await;
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::{Body, header};
 type Line = (&'static str, fn(&Evidence) -> Option<String>);
 
 /// One line per figure, backends across.
-const LINES: [Line; 11] = [
+const LINES: [Line; 12] = [
     ("Maintainability: own code (non-blank lines, files)", |e| {
         let m = e.maintainability.as_ref()?;
         let langs: Vec<String> = m
@@ -104,6 +104,18 @@ const LINES: [Line; 11] = [
             _ => return None,
         })
     }),
+    (
+        "Development speed: edit to verdict (rebuild, start and case)",
+        |e| {
+            let d = e.development_speed.as_ref()?;
+            let rebuild: f64 = d.steps.iter().map(|s| s.wall_s).sum();
+            let verdict = if d.passed { "passed" } else { "failed" };
+            Some(format!(
+                "{:.1} s ({rebuild:.1} s, {:.1} s; {} {verdict}) after editing {}",
+                d.loop_s, d.start_and_case_s, d.case, d.edited
+            ))
+        },
+    ),
     ("Deployment: per instance (from its Kubernetes Pod)", |e| {
         let d = e.deployment.as_ref()?;
         Some(format!(
