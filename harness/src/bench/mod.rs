@@ -236,9 +236,9 @@ async fn measure(
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
     let metered: Vec<cpu_load::Metered<'_>> = meters
         .iter()
-        // A quick run leaves out aisdk-node's CPU at load: a reference for latency, whose
-        // capacity it does not search either (docs/bench.md#cpu-at-load).
-        .filter(|(name, _)| !(opts.quick && name == AISDK_NODE))
+        // A quick run leaves out the references' CPU at load: it does not search their
+        // capacity either (docs/bench.md#cpu-at-load).
+        .filter(|(name, _)| !(opts.quick && (name == AISDK_NODE || name == RELAY)))
         .filter_map(|(name, meter)| {
             let target = targets.iter().find(|t| &t.name == name)?;
             Some(cpu_load::Metered { target, meter })

@@ -50,7 +50,8 @@ const QUICK_STEADY: SteadyPlan = SteadyPlan {
 };
 /// The search's bounds: 2 to 1,000 conversations/s (40 to 20,000 chunks/s, twice the issue's
 /// 10,000 chunks/s for the generator); 20/s for a target with no CPU figure to start from; it
-/// stops when failing / healthy is within 10% (quick 25%), or after 8 rates (quick 5).
+/// stops when failing / healthy is within 10% (quick 25%), or after 8 rates (quick 3: the
+/// 3-minute budget of a quick load part; its interval can then be up to 1.5× wide).
 const SEARCH: SearchBounds = SearchBounds {
     min_rps: 2.0,
     max_rps: 1_000.0,
@@ -60,7 +61,7 @@ const SEARCH: SearchBounds = SearchBounds {
 };
 const QUICK_SEARCH: SearchBounds = SearchBounds {
     resolution: 1.25,
-    max_probes: 5,
+    max_probes: 3,
     ..SEARCH
 };
 /// Where peak memory is read (the "100-stream point").
