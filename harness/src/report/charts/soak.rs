@@ -72,10 +72,24 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
             r.minutes, r.rate_rps
         )
     });
-    let mut caption = format!(
-        "{how}growth after warm-up, with its 95% interval: {}.",
-        and_list(&slopes)
-    );
+    let judged = results
+        .soak
+        .as_ref()
+        .is_none_or(|r| r.warmup_s >= crate::soak::fit::MIN_JUDGED_WARMUP_S);
+    let mut caption = if judged {
+        format!(
+            "{how}growth after warm-up, with its 95% interval: {}.",
+            and_list(&slopes)
+        )
+    } else {
+        format!(
+            "{how}a warm-up shorter than the {:.0} s a JavaScript heap takes to settle, so the \
+             slopes after it ({}) are the runtimes still warming up, not growth: this soak judged \
+             errors only (docs/soak.md).",
+            crate::soak::fit::MIN_JUDGED_WARMUP_S,
+            and_list(&slopes)
+        )
+    };
     if failed.is_empty() {
         caption.push_str(" No backend failed the soak.");
     } else {
@@ -101,4 +115,30 @@ fn points(s: &Soak) -> Vec<(f64, f64, bool)> {
             (t, mb, true)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Results {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/report/hand-written-full/results.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_soak_too_short_to_judge_growth_says_its_slopes_are_warm_up() {
+        let mut results = fixture();
+        let full = memory(&results, &Targets::of(&results)).unwrap().caption;
+        assert!(full.contains("growth after warm-up"), "{full}");
+        if let Some(run) = results.soak.as_mut() {
+            run.warmup_s = 15.0;
+        }
+        let quick = memory(&results, &Targets::of(&results)).unwrap().caption;
+        assert!(quick.contains("judged errors only"), "{quick}");
+        assert!(!quick.contains("growth after warm-up"), "{quick}");
+    }
 }
