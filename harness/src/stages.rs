@@ -211,24 +211,7 @@ pub fn print_distributed(d: &contract::results::Distributed) -> std::io::Result<
         s.as_ref()
             .map_or("-".to_owned(), |s| format!("{:.0}", q(s)))
     };
-    writeln!(
-        out,
-        "load.distributed: {} on {} at {}/s for {} s, {} of {} workers reported{}",
-        d.engine,
-        d.target,
-        d.rate_rps,
-        d.seconds,
-        d.workers_reported,
-        d.workers,
-        if d.partial {
-            format!(
-                "; PARTIAL: {:.1}% of the schedule unreported",
-                d.lost.share * 100.0
-            )
-        } else {
-            String::new()
-        }
-    )?;
+    writeln!(out, "load.distributed: {}", crate::load::headline(d))?;
     writeln!(
         out,
         "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",

@@ -200,14 +200,9 @@ pub fn artifacts_fingerprint(root: &Path, backend: &Backend, profile: &str) -> O
         collect(&path, &mut entries).ok()?;
     }
     entries.sort();
-    // FNV-1a: stable across Rust releases, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for entry in &entries {
-        for b in entry.bytes().chain([b'\n']) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    let h = entries.iter().fold(FNV_OFFSET, |h, entry| {
+        fnv1a(fnv1a(h, entry.as_bytes()), b"\n")
+    });
     Some(format!("{h:016x}"))
 }
 
@@ -219,27 +214,50 @@ fn collect(path: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
         }
         return Ok(());
     }
-    let contents = content_hash(path)?;
+    let contents = content_hash(path, &meta)?;
     out.push(format!("{} {} {contents:016x}", path.display(), meta.len()));
     Ok(())
 }
 
-/// FNV-1a over a file's bytes, read in blocks.
-fn content_hash(path: &Path) -> std::io::Result<u64> {
+/// FNV-1a: stable across Rust releases, unlike std's hasher.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a(h: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A file's content hash, read once per state of the file: every stage verifies every
+/// backend, and the artifacts (binaries, the napi addon, bundles) are tens of megabytes that
+/// do not change between stages. The state is the file's size and modification time.
+fn content_hash(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<u64> {
+    type Key = (std::path::PathBuf, u64, std::time::SystemTime);
+    static SEEN: std::sync::Mutex<Option<std::collections::HashMap<Key, u64>>> =
+        std::sync::Mutex::new(None);
+    let key: Key = (path.to_owned(), meta.len(), meta.modified()?);
+    if let Some(h) = SEEN
+        .lock()
+        .ok()
+        .and_then(|seen| seen.as_ref()?.get(&key).copied())
+    {
+        return Ok(h);
+    }
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut block = vec![0u8; 1 << 16];
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET;
     loop {
         let n = file.read(&mut block)?;
         if n == 0 {
-            return Ok(h);
+            break;
         }
-        for &b in &block[..n] {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h = fnv1a(h, &block[..n]);
     }
+    if let Ok(mut seen) = SEEN.lock() {
+        seen.get_or_insert_with(Default::default).insert(key, h);
+    }
+    Ok(h)
 }
 
 #[cfg(test)]
@@ -330,5 +348,28 @@ mod tests {
                 .reason
                 .contains("same git sha")
         );
+    }
+
+    #[test]
+    fn a_rebuild_to_the_same_bytes_keeps_the_fingerprint_and_other_bytes_change_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let b = backend(root, "b");
+        let artifact = root.join("out/b");
+        std::fs::write(&artifact, "built").unwrap();
+        let before = artifacts_fingerprint(root, &b, "release").unwrap();
+
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        std::fs::write(&artifact, "built").unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&artifact)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(artifacts_fingerprint(root, &b, "release").unwrap(), before);
+
+        std::fs::write(&artifact, "BUILT").unwrap();
+        assert_ne!(artifacts_fingerprint(root, &b, "release").unwrap(), before);
     }
 }

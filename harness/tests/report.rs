@@ -332,7 +332,7 @@ fn a_distributed_run_shows_beside_the_harness_client_and_says_when_partial() {
     assert!(html.contains("25111 µs") && html.contains("24222 µs"));
     assert!(md.contains("## Distributed load"), "{md}");
     assert!(
-        md.contains("1 of 2 workers reported; **partial**: 26.0%"),
+        md.contains("1 of 2 workers reported (partial: 26.0% of the schedule unreported)"),
         "{md}"
     );
     assert!(

@@ -84,6 +84,25 @@ pub struct PointFigures {
     pub peak_memory: Option<procfs::MemoryUse>,
 }
 
+impl PointFigures {
+    /// Nothing seen yet, over `elapsed`.
+    pub fn empty(elapsed: Duration) -> Self {
+        Self {
+            transit: stats::histogram(),
+            ttft: stats::histogram(),
+            mock_lateness: stats::histogram(),
+            client_lag: stats::histogram(),
+            conversations: 0,
+            errors: 0,
+            chunks: 0,
+            lost: 0,
+            reordered: 0,
+            elapsed,
+            peak_memory: None,
+        }
+    }
+}
+
 /// A conversation sent by the load client: when it was due, and what came back.
 pub(super) struct Sent {
     pub(super) scheduled_ns: Option<u64>,
@@ -175,19 +194,7 @@ pub(super) async fn tally(
         }
     }
     let expected = expected_chunks(&rounds.text(""));
-    let mut f = PointFigures {
-        transit: stats::histogram(),
-        ttft: stats::histogram(),
-        mock_lateness: stats::histogram(),
-        client_lag: stats::histogram(),
-        conversations: 0,
-        errors: 0,
-        chunks: 0,
-        lost: 0,
-        reordered: 0,
-        elapsed,
-        peak_memory: None,
-    };
+    let mut f = PointFigures::empty(elapsed);
     for s in &sent {
         let requests = by_tag.get(s.tag.as_str()).map_or(&[][..], Vec::as_slice);
         let samples = observe::join(&s.seen, requests, expected.as_deref());

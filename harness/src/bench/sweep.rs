@@ -178,7 +178,12 @@ async fn search_one(
             } else {
                 &mut slot.behind
             };
-            let (a, b) = pair.get_or_insert_with(|| (empty(), empty()));
+            let (a, b) = pair.get_or_insert_with(|| {
+                (
+                    PointFigures::empty(std::time::Duration::ZERO),
+                    PointFigures::empty(std::time::Duration::ZERO),
+                )
+            });
             steady::merge(a, &ours.0);
             steady::merge(b, &theirs.0);
             Ok(repeat)
@@ -238,22 +243,6 @@ fn name_hash(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
-}
-
-fn empty() -> PointFigures {
-    PointFigures {
-        transit: stats::histogram(),
-        ttft: stats::histogram(),
-        mock_lateness: stats::histogram(),
-        client_lag: stats::histogram(),
-        conversations: 0,
-        errors: 0,
-        chunks: 0,
-        lost: 0,
-        reordered: 0,
-        elapsed: std::time::Duration::ZERO,
-        peak_memory: None,
-    }
 }
 
 /// The number of steps [`run`] reports, for the progress bar.

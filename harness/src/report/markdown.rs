@@ -118,23 +118,10 @@ fn beyond_one_machine(results: &Results) -> String {
     };
     let _ = writeln!(
         md,
-        "## Distributed load\n\n{} against `{}` at {}/s for {} s: {} of {} workers reported{}.\n\n\
+        "## Distributed load\n\n{}.\n\n\
          | client | completed | errors | TTFT p50 | TTFT p99 | gap p50 | gap p99 |\n|---|---|---|---|---|---|---|\n\
          | workers, merged | {} | {} | {} | {} | {} | {} |",
-        d.engine,
-        d.target,
-        d.rate_rps,
-        d.seconds,
-        d.workers_reported,
-        d.workers,
-        if d.partial {
-            format!(
-                "; **partial**: {:.1}% of the schedule unreported",
-                d.lost.share * 100.0
-            )
-        } else {
-            String::new()
-        },
+        crate::load::headline(d),
         d.completed,
         d.errors,
         us(&d.ttft_us, |s| s.p50_us),

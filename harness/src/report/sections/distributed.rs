@@ -62,22 +62,8 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
     }
     if let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) {
         body.before.push(format!(
-            "{} against {} at {}/s for {} s, {} of {} workers reported{}; every figure merged \
-             from the workers' raw samples.",
-            d.engine,
-            d.target,
-            d.rate_rps,
-            d.seconds,
-            d.workers_reported,
-            d.workers,
-            if d.partial {
-                format!(
-                    " (partial: {:.1}% of the schedule unreported)",
-                    d.lost.share * 100.0
-                )
-            } else {
-                String::new()
-            }
+            "{}; every figure merged from the workers' raw samples.",
+            crate::load::headline(d)
         ));
         let mut rows = vec![vec![
             Cell::plain("workers, merged"),
