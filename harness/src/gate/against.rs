@@ -11,8 +11,8 @@
 //! Every round starts its own instances of every backend, in a fresh order, warms them and
 //! stops them after it: a process keeps for its whole life whatever its start dealt it (the
 //! JavaScript engine's compiled code, its heap, where its threads settled), and a pair of
-//! instances kept for all the rounds carried one such draw into every paired difference, which
-//! the rounds cannot cancel (docs/gate.md#instances-per-round).
+//! instances kept for all the rounds would carry one such draw into every paired difference,
+//! which the rounds cannot cancel (docs/gate.md#instances-per-round).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
