@@ -17,7 +17,8 @@ pub struct Common {
     /// Backends to use, comma-separated (default: every discovered backend).
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
-    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`.
+    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
+    /// the quick cases (`browser_stage::QUICK_CASES`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`

@@ -285,7 +285,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("run {}", run.path.display());
             let opts = browser_stage::Options {
                 root: root.clone(),
-                cases: args.cases.clone(),
+                // --quick plays the cases compare --quick plays; --cases names others.
+                cases: if args.cases.is_empty() {
+                    browser_stage::cases_for(args.common.quick)
+                } else {
+                    args.cases.clone()
+                },
                 ready_timeout: args.ready.timeout(),
                 explicit: !args.common.backends.is_empty(),
             };
