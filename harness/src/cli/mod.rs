@@ -21,6 +21,7 @@ use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::run_info::clock_seed;
+use crate::runtime_axis;
 use crate::schema;
 use crate::stages;
 use crate::{cost, evidence, start};
@@ -214,6 +215,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
             let opts = conformance_stage::Options {
                 root: root.clone(),
                 scenarios: args.scenarios.clone(),
@@ -230,6 +232,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
             stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -299,6 +302,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
             let opts = compare::Options {
                 root: root.clone(),
                 quick: args.common.quick,
@@ -325,6 +329,7 @@ async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
         ("--sut-cpus", args.sut_cpus.is_some()),
         ("--force", args.force),
         ("--no-load", args.no_load),
+        ("--runtimes", !args.axis.runtimes.is_empty()),
     ];
     if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
         anyhow::bail!(
