@@ -161,7 +161,13 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         ready_timeout,
         force: false,
     };
-    if let Err(e) = stages::start(&built, run, &start_opts).await {
+    // Cold start on each runtime of the axis too (no `+frames` variant: it starts as its base).
+    let started: Vec<Backend> = built
+        .iter()
+        .chain(wired.iter().filter(|b| b.js_runtime.is_some()))
+        .cloned()
+        .collect();
+    if let Err(e) = stages::start(&started, run, &start_opts).await {
         note(Verdict::HarnessFailed, "start", Some(&e));
     }
     timer.finish(&mut run.results);

@@ -76,6 +76,14 @@ pub struct MeasureArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
+}
+
+#[derive(Debug, Args)]
 pub struct CrashArgs {
     #[command(flatten)]
     pub measure: MeasureArgs,

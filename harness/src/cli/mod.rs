@@ -72,7 +72,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Cold start (spawn -> ready line, spawn -> first completed chat, median of 10 starts),
     /// processes per deployment, and the provider tokens of one conversation (docs/cost.md).
-    Start(MeasureArgs),
+    Start(StartArgs),
     /// Inject each fault into each verified backend with streams in flight; record survival,
     /// blast radius, new requests' statuses, detection, recovery and provider waste
     /// (docs/crash.md).
@@ -153,11 +153,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 stages::build(&root, &backends, &mut run, c.quick, args.clean_builds).await?;
             Ok(exit(!failed.is_empty()))
         }
-        Command::Start(args) => {
+        Command::Start(StartArgs {
+            measure: args,
+            axis,
+        }) => {
             let c = &args.common;
             let backends = select(&root, c)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &axis.runtimes, &mut run)?;
             let opts = start::Options {
                 root: root.clone(),
                 starts: if c.quick {

@@ -67,6 +67,7 @@ pub fn runtimes(results: &Results) -> Option<Body> {
                 "Chunk overhead p50",
                 "CPU per chunk at load",
                 "Memory idle (RSS)",
+                "Cold start (ready)",
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -92,7 +93,7 @@ fn row(results: &Results, name: &str, rt: &str, b: Option<&BackendResults>) -> V
     ];
     let Some(b) = b else {
         cells.push(Cell::plain("not run"));
-        cells.extend((0..4).map(|_| Cell::plain("—")));
+        cells.extend((0..5).map(|_| Cell::plain("—")));
         return cells;
     };
     let verdict = match (&b.conformance, b.skipped.first()) {
@@ -143,6 +144,7 @@ fn row(results: &Results, name: &str, rt: &str, b: Option<&BackendResults>) -> V
             .map(|v| v as f64 / 1e6),
         "MB",
     )));
+    cells.push(Cell::plain(opt(b.cold_start_ms, "ms")));
     cells
 }
 
