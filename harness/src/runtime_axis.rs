@@ -91,6 +91,54 @@ pub fn counts_as_failure(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A checkout with one JavaScript backend and one without, and no runtime packages at all:
+    /// `runtimes/bun` has no lockfile, so its install fails as an unreachable registry would.
+    fn checkout() -> (tempfile::TempDir, Vec<Backend>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, runtime) in [("unix", "node"), ("rust-only", "none")] {
+            let folder = dir.path().join("backends").join(name);
+            std::fs::create_dir_all(&folder).unwrap();
+            let toml = format!(
+                "name = {name:?}\nsummary = \"s\"\nstart = [\"x\"]\nruntime = {runtime:?}\n"
+            );
+            std::fs::write(folder.join("backend.toml"), toml).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("runtimes/bun")).unwrap();
+        let backends = manifest::discover(&dir.path().join("backends")).unwrap();
+        (dir, backends)
+    }
+
+    #[test]
+    fn a_runtime_that_cannot_be_installed_is_recorded_and_its_targets_skipped() {
+        let (dir, backends) = checkout();
+        let reports = dir.path().join("reports");
+        let mut run = RunDir::create(&reports, dir.path(), "debug").unwrap();
+        let names = ["node26".to_owned(), "bun".to_owned()];
+        let targets = targets(dir.path(), backends.clone(), &names, &mut run).unwrap();
+        assert_eq!(
+            targets, backends,
+            "no target of a runtime that is not installed"
+        );
+        let error = run.results.run.runtimes["bun"].error.clone().unwrap();
+        assert!(
+            error.contains("runtime bun") && error.contains("@oven/bun-"),
+            "{error}"
+        );
+        let skipped = &run.results.backends["unix@bun"];
+        assert_eq!(skipped.runtime.as_deref(), Some("bun"));
+        assert_eq!(skipped.skipped[0].reason, error);
+        assert!(!run.results.backends.contains_key("rust-only@bun"));
+    }
+
+    #[test]
+    fn the_default_stack_alone_adds_nothing() {
+        let (dir, backends) = checkout();
+        let mut run = RunDir::create(&dir.path().join("reports"), dir.path(), "debug").unwrap();
+        let targets = targets(dir.path(), backends.clone(), &[], &mut run).unwrap();
+        assert_eq!(targets, backends);
+        assert!(run.results.backends.is_empty());
+    }
+
     #[test]
     fn only_the_default_stack_fails_a_run() {
         assert!(counts_as_failure("unix"));
