@@ -193,10 +193,17 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let elapsed_us = started.elapsed().as_micros() as u64;
+    // The id the client was given (only `/api/chat` answers carry one): a request's lines in
+    // every component's log are found by it (docs/architecture.md#request-id).
+    let request_id = response
+        .headers()
+        .get(contract::request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_us, "request failed");
+        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_us, request_id, "request failed");
     } else {
-        tracing::info!(%method, %path, status = status.as_u16(), elapsed_us, "request");
+        tracing::info!(%method, %path, status = status.as_u16(), elapsed_us, request_id, "request");
     }
     response
 }
