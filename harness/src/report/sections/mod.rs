@@ -5,6 +5,7 @@
 mod bench;
 mod browser;
 mod crash;
+mod debug_checks;
 mod distributed;
 mod proxies;
 
