@@ -6,6 +6,7 @@
 mod bench;
 mod browser;
 mod crash;
+mod debug_checks;
 mod distributed;
 mod proxies;
 mod runtimes;
