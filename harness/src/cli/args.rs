@@ -30,6 +30,16 @@ pub struct Common {
     pub run: Option<String>,
 }
 
+/// The JavaScript runtime as an axis (docs/design.md#runtimes).
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeAxis {
+    /// JavaScript runtimes to run the Node backends on, comma-separated (`node26,node24,node20,bun`):
+    /// each beyond the default stack's makes targets of its own (`unix@bun`), installed on
+    /// demand. Default: the default stack's alone.
+    #[arg(long, value_delimiter = ',')]
+    pub runtimes: Vec<String>,
+}
+
 /// The one flag every command that starts backends shares.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Readiness {
@@ -64,6 +74,14 @@ pub struct MeasureArgs {
     pub force: bool,
     #[command(flatten)]
     pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +164,8 @@ pub struct CostArgs {
 pub struct ConformanceArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
@@ -168,6 +188,8 @@ pub struct BrowserArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Latency rounds (default: 10, or 6 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub rounds: Option<u64>,
@@ -292,6 +314,8 @@ pub struct GateStudyArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Conformance scenarios to run, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
