@@ -47,10 +47,12 @@ pub fn aa_twin(name: &str) -> String {
 
 /// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
 /// SDK alone, the relay, a self-check's clean instance, an A/A twin) rather than a backend.
+/// `aisdk-node@bun` (the AI SDK alone on another runtime) is one too.
 pub fn is_reference(name: &str) -> bool {
-    name == DIRECT
-        || name == AISDK_NODE
-        || name == RELAY
+    let (base, _) = crate::runtime::split_target(name);
+    base == DIRECT
+        || base == AISDK_NODE
+        || base == RELAY
         || name.ends_with(CLEAN_SUFFIX)
         || name.ends_with(AA_SUFFIX)
 }
@@ -85,6 +87,8 @@ mod tests {
         assert!(is_reference(AISDK_NODE));
         assert!(is_reference(RELAY));
         assert!(is_reference(&clean_reference("unix")));
+        assert!(is_reference("aisdk-node@bun"));
+        assert!(!is_reference("unix@bun"));
         assert!(!is_reference("unix"));
         assert!(!is_reference("rust-only"));
     }
