@@ -68,8 +68,8 @@ async function main() {
     apiKey: process.env.OPENAI_API_KEY,
     model: backend.model,
     toolDefinitions: JSON.parse(backend.toolDefinitionsJson()),
-    callTool: async (name, input) =>
-      JSON.parse(await backend.callTool(name, JSON.stringify(input ?? {}))),
+    callTool: async (name, input, { requestId } = {}) =>
+      JSON.parse(await backend.callTool(name, JSON.stringify(input ?? {}), requestId)),
     idleTimeoutMs: backend.idleTimeoutMs,
     maxRetries: backend.maxRetries,
     log,

@@ -73,6 +73,13 @@ export const FRAME_STREAM_WINDOW = 64;
 /** contract::frames::Kind */
 export const FRAME_KIND = Object.freeze({ open: 1, chunk: 2, end: 3, cancel: 4, error: 5, credit: 6 });
 
+// contract::request_id: the request id's header on every hop (docs/architecture.md#request-id).
+
+/** contract::request_id::HEADER */
+export const REQUEST_ID_HEADER = "x-request-id";
+/** contract::request_id::OPEN_FRAME_KEY */
+export const REQUEST_ID_OPEN_FRAME_KEY = "requestId";
+
 // contract::ready: the ready line.
 
 /** contract::ready::ReadyLine, without the newline */

@@ -81,6 +81,21 @@ pub fn module() -> String {
     );
     js.frame_kinds();
 
+    js.section(
+        "contract::request_id",
+        "the request id's header on every hop (docs/architecture.md#request-id).",
+    );
+    js.export(
+        "HEADER",
+        "REQUEST_ID_HEADER",
+        &js_string(crate::request_id::HEADER),
+    );
+    js.export(
+        "OPEN_FRAME_KEY",
+        "REQUEST_ID_OPEN_FRAME_KEY",
+        &js_string(crate::request_id::OPEN_FRAME_KEY),
+    );
+
     js.section("contract::ready", "the ready line.");
     js.ready_line();
     js.text

@@ -30,6 +30,7 @@ pub mod js;
 pub mod lifeline;
 pub mod openai;
 pub mod ready;
+pub mod request_id;
 pub mod results;
 pub mod runtime;
 pub mod scenario;

@@ -238,9 +238,9 @@ fn the_page_shows_whole_in_a_real_browser() {
         let drawn = seen.charts.iter().filter(|c| !c.not_measured).count();
         assert_eq!(drawn, if name == FULL { CHARTS.len() } else { 1 }, "{name}");
         // Decision, benchmarks, conformance, method and run always; crash (and its reader
-        // faults), the measured proxies, load points, the two calibration tables and the
-        // browser suite's where those stages ran.
-        let tables = if name == FULL { 12 } else { 5 };
+        // faults), the measured proxies and their debug checks, load points, the two
+        // calibration tables and the browser suite's where those stages ran.
+        let tables = if name == FULL { 13 } else { 5 };
         assert_eq!(seen.tables.len(), tables, "{name}");
         assert!(
             png_size(&shot) > (1000, 2000),

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use contract::request_id::RequestId;
 use contract::ui_message::ChatRequest;
 use tokio_util::sync::CancellationToken;
 
@@ -34,9 +35,14 @@ pub trait ChatBackend: Send + Sync + 'static {
     /// down: stop the upstream provider request then. An `Err` before the stream begins becomes
     /// a JSON error response; a failure after it began must be an `error` chunk then `[DONE]`
     /// inside the stream.
+    ///
+    /// `request_id` is the id the client sees in the response's `x-request-id`: pass it to every
+    /// hop the request takes and name it in every log line about its failure
+    /// (docs/architecture.md#request-id).
     fn chat(
         &self,
         request: ChatRequest,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> impl Future<Output = Result<SseBody, ApiError>> + Send;
 

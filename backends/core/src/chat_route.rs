@@ -20,6 +20,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use contract::error_text;
+use contract::request_id::{self, RequestId};
 use contract::ui_chunk::UiChunk;
 use futures::Stream;
 use serde_json::json;
@@ -74,9 +75,45 @@ fn unavailable<B: ChatBackend>(shell: &Shell<B>) -> Option<ApiError> {
     }
 }
 
+/// `POST /api/chat`: the answer, refusal or error, always with the request's id in its
+/// `x-request-id` header (the client's, when usable, or a new one).
 pub(crate) async fn chat<B: ChatBackend>(
     State(shell): State<Arc<Shell<B>>>,
     request: Request,
+) -> Response {
+    let request_id = request
+        .headers()
+        .get(request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestId::parse)
+        .unwrap_or_else(new_request_id);
+    let mut response = match answer(&shell, request, request_id.clone()).await {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::warn!(%request_id, %error, "the chat request failed before its stream began");
+            }
+            error.into_response()
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(request_id::HEADER), value);
+    }
+    response
+}
+
+/// A request id for a client that sent none (or one that was not usable).
+fn new_request_id() -> RequestId {
+    let made = uuid::Uuid::new_v4().simple().to_string();
+    RequestId::parse(&made).unwrap_or_else(|| unreachable!("a uuid's hex digits are an id"))
+}
+
+async fn answer<B: ChatBackend>(
+    shell: &Shell<B>,
+    request: Request,
+    request_id: RequestId,
 ) -> Result<Response, ApiError> {
     let client = client_ip(&request);
     if let Some(limiter) = &shell.limiter {
@@ -88,15 +125,18 @@ pub(crate) async fn chat<B: ChatBackend>(
     let (parts, body) = request.into_parts();
     let bytes = read_json_body(&parts.headers, body).await?;
     let chat_request = parse_chat_request(&bytes)?;
-    if let Some(error) = unavailable(&shell) {
+    if let Some(error) = unavailable(shell) {
         return Err(error);
     }
     let cancel = shell.shutdown.child_token();
     // Dropping the guard cancels: when this future is dropped (client gone before the stream
     // began), when the backend fails, and when the body stream is dropped unfinished.
     let guard = cancel.clone().drop_guard();
-    let body = shell.backend.chat(chat_request, cancel).await?;
-    let mut stream = ShellStream::new(body, shell.shutdown.clone(), guard);
+    let body = shell
+        .backend
+        .chat(chat_request, request_id.clone(), cancel)
+        .await?;
+    let mut stream = ShellStream::new(body, shell.shutdown.clone(), guard, request_id);
     stream.inject_delay = shell.inject_delay;
     stream.inject_cpu = shell.inject_cpu;
     let mut response = Response::new(Body::from_stream(stream));
@@ -135,6 +175,8 @@ struct ShellStream {
     started: Instant,
     inject_delay: Option<Duration>,
     inject_cpu: Option<Duration>,
+    /// Named in the log lines about this stream.
+    request_id: RequestId,
 }
 
 /// How a chat stream ended, for the log line.
@@ -146,7 +188,12 @@ enum Ending {
 }
 
 impl ShellStream {
-    fn new(frames: SseBody, shutdown: CancellationToken, cancel_on_drop: DropGuard) -> Self {
+    fn new(
+        frames: SseBody,
+        shutdown: CancellationToken,
+        cancel_on_drop: DropGuard,
+        request_id: RequestId,
+    ) -> Self {
         Self {
             frames,
             shutdown: Box::pin(shutdown.cancelled_owned()),
@@ -157,6 +204,7 @@ impl ShellStream {
             started: Instant::now(),
             inject_delay: None,
             inject_cpu: None,
+            request_id,
         }
     }
 
@@ -188,7 +236,11 @@ impl ShellStream {
             }
             Ok(Poll::Pending) => {}
             Err(panic) => {
-                tracing::error!(panic = %panic_message(panic.as_ref()), "the chat stream panicked");
+                tracing::error!(
+                    request_id = %self.request_id,
+                    panic = %panic_message(panic.as_ref()),
+                    "the chat stream panicked"
+                );
                 return Poll::Ready(
                     self.end_with_error(Ending::BackendPanicked, error_text::INTERNAL_ERROR),
                 );
@@ -238,6 +290,7 @@ impl Drop for ShellStream {
         };
         let elapsed_ms = self.started.elapsed().as_millis() as u64;
         tracing::info!(
+            request_id = %self.request_id,
             ending,
             frames = self.frames_sent,
             elapsed_ms,

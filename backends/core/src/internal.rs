@@ -101,6 +101,7 @@ async fn list(State(toolbox): State<Toolbox>) -> Json<ToolList> {
 /// The body is the tool's input object; an empty body means `{}`.
 async fn execute(
     State(toolbox): State<Toolbox>,
+    headers: axum::http::HeaderMap,
     name: Result<Path<String>, PathRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ToolOutcome>, ApiError> {
@@ -125,7 +126,13 @@ async fn execute(
     };
     let outcome = toolbox.execute(&name, input).await;
     if let ToolOutcome::Error { message } = &outcome {
-        tracing::info!(tool = %name, %message, "tool error");
+        // The chat request that called the tool, as the sidecar passed it on
+        // (docs/architecture.md#request-id).
+        let request_id = headers
+            .get(contract::request_id::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info!(tool = %name, %message, request_id, "tool error");
     }
     Ok(Json(outcome))
 }

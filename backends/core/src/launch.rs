@@ -64,6 +64,10 @@ where
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(false)
+        // Where each line was written: an operator reading a failure finds the code without a
+        // debugger (docs/report.md#debug-experience).
+        .with_file(true)
+        .with_line_number(true)
         .try_init();
 }
 

@@ -190,13 +190,27 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
+    // A tool callback carries the id of the chat that called it (docs/architecture.md#request-id).
+    let called_for = request
+        .headers()
+        .get(contract::request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(contract::request_id::RequestId::parse);
     let response = next.run(request).await;
     let status = response.status();
     let elapsed_us = started.elapsed().as_micros() as u64;
+    // The id the client was given (`/api/chat` answers carry one), else the one a tool callback
+    // came with: a request's lines in every component's log are found by it.
+    let request_id = response
+        .headers()
+        .get(contract::request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(called_for.as_ref().map(|id| id.as_str()))
+        .unwrap_or("-");
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_us, "request failed");
+        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_us, request_id, "request failed");
     } else {
-        tracing::info!(%method, %path, status = status.as_u16(), elapsed_us, "request");
+        tracing::info!(%method, %path, status = status.as_u16(), elapsed_us, request_id, "request");
     }
     response
 }

@@ -284,3 +284,44 @@ async fn a_declared_oversized_body_is_refused_before_it_is_sent() {
     assert_eq!(&head, b"HTTP/1.1 413");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_request_id_is_the_clients_or_a_new_one_and_reaches_the_backend() {
+    let server = Server::plain().await;
+    let sent = client()
+        .post(server.url("/api/chat"))
+        .header("x-request-id", "debug-1.a:b")
+        .json(&chat_body("hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.headers()["x-request-id"], "debug-1.a:b");
+    let unusable = client()
+        .post(server.url("/api/chat"))
+        .header("x-request-id", "two words")
+        .json(&chat_body("hi"))
+        .send()
+        .await
+        .unwrap();
+    let made = unusable.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(made, "two words");
+    assert_eq!(
+        *server.backend.request_ids.lock().unwrap(),
+        vec!["debug-1.a:b".to_owned(), made]
+    );
+    // A refusal carries the id too: it is what the operator searches the logs for.
+    let refused = client()
+        .post(server.url("/api/chat"))
+        .header("x-request-id", "refused-1")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.headers()["x-request-id"], "refused-1");
+    server.stop().await;
+}

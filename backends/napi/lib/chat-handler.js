@@ -1,7 +1,7 @@
 'use strict';
 // The JS half of one `/api/chat` request in the napi backend.
 //
-// Rust calls `handleChat(requestJson, sink)` through a threadsafe function for every request.
+// Rust calls `handleChat(requestJson, sink, requestId)` through a threadsafe function for every request.
 // It runs the sidecar package's chat function (the same code the unix and http backends run),
 // pushes each UI chunk into the Rust sink as soon as the AI SDK produces it, and always ends the
 // sink: `end()` after the last chunk, `fail(message)` on an exception. The promise it returns
@@ -32,7 +32,8 @@ function createChatHandler({ chat, ChatInputError, faultInjection, log }) {
     (ChatInputError !== undefined && error instanceof ChatInputError) ||
     error?.name === 'ChatInputError';
 
-  return async function handleChat(requestJson, sink) {
+  // `requestId`: the id the client sees in `x-request-id` (docs/architecture.md#request-id).
+  return async function handleChat(requestJson, sink, requestId) {
     const abort = new AbortController();
     sink.closed().then(
       (aborted) => {
@@ -46,7 +47,7 @@ function createChatHandler({ chat, ChatInputError, faultInjection, log }) {
       const throwAfterFirstChunk = faultInjection && lastUserText(body).includes(JS_THROW_MARKER);
       let stream;
       try {
-        stream = await chat.streamChat(body, abort.signal);
+        stream = await chat.streamChat(body, abort.signal, { requestId });
       } catch (error) {
         if (isInputError(error)) {
           sink.reject(error.message);
@@ -71,7 +72,7 @@ function createChatHandler({ chat, ChatInputError, faultInjection, log }) {
       sink.end();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      log(`chat request failed in JS: ${error?.name ?? 'Error'}: ${message}`);
+      log(`chat request failed in JS [request ${requestId ?? '-'}]: ${error?.name ?? 'Error'}: ${message}${where(error)}`);
       sink.fail(message);
       if (reader !== undefined) await reader.cancel().catch(() => {});
       abort.abort(error);
@@ -88,6 +89,12 @@ async function deliver(sink, json) {
     if (sink.isClosed || !(await sink.ready())) return false;
   }
   return true;
+}
+
+/** ` at <file>:<line>:<column>`: the first frame of the error's stack, where it was raised. */
+function where(error) {
+  const frame = typeof error?.stack === 'string' ? /\n\s*at (?:.*\()?([^()\s]+:\d+:\d+)\)?/.exec(error.stack) : null;
+  return frame ? ` at ${frame[1]}` : '';
 }
 
 function lastUserText(body) {

@@ -120,13 +120,23 @@ impl Backend {
     /// Runs one tool on the tokio runtime and resolves to its `ToolOutcome` JSON. Never
     /// rejects: bad input JSON is a tool error, and a panic inside a tool is caught by core.
     #[napi]
-    pub async fn call_tool(&self, name: String, input_json: String) -> String {
+    pub async fn call_tool(
+        &self,
+        name: String,
+        input_json: String,
+        request_id: Option<String>,
+    ) -> String {
         let outcome = match serde_json::from_str(&input_json) {
             Ok(input) => self.state.toolbox().execute(&name, input).await,
             Err(e) => ToolOutcome::Error {
                 message: format!("tool input is not JSON: {e}"),
             },
         };
+        if let ToolOutcome::Error { message } = &outcome {
+            // The chat request that called it (docs/architecture.md#request-id).
+            let request_id = request_id.as_deref().unwrap_or("-");
+            tracing::info!(tool = %name, %message, request_id, "tool error");
+        }
         serde_json::to_string(&outcome).unwrap_or_else(|e| {
             format!(r#"{{"status":"error","message":"cannot encode the tool outcome: {e}"}}"#)
         })

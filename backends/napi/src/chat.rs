@@ -16,6 +16,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use contract::request_id::RequestId;
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
 use futures::StreamExt;
@@ -30,14 +31,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::sink::{ChunkSink, Ending, SinkShared, Start};
 
-/// The JS chat callback: `(requestJson, sink) => Promise<void>`. Callee-handled is off (errors
+/// The JS chat callback: `(requestJson, sink, requestId) => Promise<void>`. Callee-handled is off (errors
 /// come back as `Err`, not as a first callback argument), and the function is weak: it never
 /// keeps Node's event loop alive by itself, so the process lifetime is the server's, not the
 /// callback's.
 pub type ChatCallback = ThreadsafeFunction<
-    FnArgs<(String, ChunkSink)>,
+    FnArgs<(String, ChunkSink, String)>,
     Promise<()>,
-    FnArgs<(String, ChunkSink)>,
+    FnArgs<(String, ChunkSink, String)>,
     Status,
     false,
     true,
@@ -75,6 +76,7 @@ impl NapiChat {
     pub async fn run(
         &self,
         request: &ChatRequest,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
         if self.shutdown.is_cancelled() {
@@ -91,7 +93,12 @@ impl NapiChat {
             sink_cancel,
             shared.clone(),
         ));
-        tokio::spawn(call_js(self.callback.clone(), request_json, shared.clone()));
+        tokio::spawn(call_js(
+            self.callback.clone(),
+            request_json,
+            request_id,
+            shared.clone(),
+        ));
         match start_rx.await {
             Ok(Start::Accepted) => Ok(body(receiver, shared)),
             Ok(Start::Rejected(message)) => Err(ApiError::InvalidRequest(message)),
@@ -124,12 +131,15 @@ async fn link_cancellation(
 }
 
 /// Calls the JS callback and ends the stream from its outcome, whatever JS did with the sink.
-async fn call_js(callback: Arc<ChatCallback>, request_json: String, shared: Arc<SinkShared>) {
+async fn call_js(
+    callback: Arc<ChatCallback>,
+    request_json: String,
+    request_id: RequestId,
+    shared: Arc<SinkShared>,
+) {
     let sink = ChunkSink::new(shared.clone());
-    let outcome = match callback
-        .call_async_catch(FnArgs::from((request_json, sink)))
-        .await
-    {
+    let args = (request_json, sink, request_id.to_string());
+    let outcome = match callback.call_async_catch(FnArgs::from(args)).await {
         Ok(promise) => promise.await,
         Err(error) => Err(error),
     };
@@ -137,7 +147,7 @@ async fn call_js(callback: Arc<ChatCallback>, request_json: String, shared: Arc<
         // Ignored when JS already ended the stream, which is the normal case.
         Ok(()) => Ending::Failed("the chat function returned without ending its stream".into()),
         Err(error) => {
-            tracing::warn!(%error, "the JS chat function failed; the request ends with an error chunk");
+            tracing::warn!(%request_id, %error, "the JS chat function failed; the request ends with an error chunk");
             Ending::Failed(format!("chat function failed: {}", error.reason))
         }
     };
@@ -190,9 +200,10 @@ impl ChatBackend for NapiChat {
     async fn chat(
         &self,
         request: ChatRequest,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
-        self.run(&request, cancel).await
+        self.run(&request, request_id, cancel).await
     }
 
     fn health(&self) -> Health {

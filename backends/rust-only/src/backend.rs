@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use contract::request_id::RequestId;
 use contract::tools::{ToolDefinition, ToolOutcome};
 use contract::ui_message::ChatRequest;
 use leanspec_core::{ApiError, ChatBackend, SseBody, Toolbox};
@@ -65,11 +66,12 @@ impl ChatBackend for RustOnlyBackend {
     async fn chat(
         &self,
         request: ChatRequest,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
         let messages = to_openai_messages(&request.messages);
         Ok(SseBody::from_frames(
-            self.engine.clone().answer(messages, cancel),
+            self.engine.clone().answer(messages, request_id, cancel),
         ))
     }
 }

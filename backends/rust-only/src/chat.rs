@@ -23,6 +23,7 @@ use async_openai::types::chat::{
     FunctionCall,
 };
 use bytes::Bytes;
+use contract::request_id::RequestId;
 use contract::tools::ToolOutcome;
 use contract::ui_chunk::{FinishReason, ToolChunkExtra, UiChunk};
 use futures::FutureExt;
@@ -65,9 +66,10 @@ impl<T: ToolRunner> ChatEngine<T> {
     pub fn answer(
         self: Arc<Self>,
         messages: Vec<ChatCompletionRequestMessage>,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> impl Stream<Item = Bytes> + Send + 'static {
-        let mut answer = Answer::new(self, messages, cancel);
+        let mut answer = Answer::new(self, messages, request_id, cancel);
         async_stream::stream! {
             yield frames::chunk(&UiChunk::Start { message_id: None, message_metadata: None });
             loop {
@@ -97,6 +99,8 @@ struct Answer<T> {
     out: Vec<Bytes>,
     cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
     phase: Phase,
+    /// Named in every log line about this answer's failures.
+    request_id: RequestId,
 }
 
 /// What an advance left the answer in.
@@ -142,9 +146,11 @@ impl<T: ToolRunner> Answer<T> {
     fn new(
         engine: Arc<ChatEngine<T>>,
         history: Vec<ChatCompletionRequestMessage>,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> Self {
         Self {
+            request_id,
             engine,
             history,
             ids: TextIds::default(),
@@ -182,7 +188,10 @@ impl<T: ToolRunner> Answer<T> {
                 });
                 Progress::Continue
             }
-            Err(error) => self.end_with_error(&error),
+            Err(error) => {
+                tracing::warn!(request_id = %self.request_id, %error, detail = error.detail(), step = number, "provider request failed");
+                self.end_with_error(&error)
+            }
         }
     }
 
@@ -228,7 +237,7 @@ impl<T: ToolRunner> Answer<T> {
         let outcome = match step.finish(&self.engine.tool_names, &mut self.out) {
             Ok(outcome) => outcome,
             Err(error) => {
-                tracing::warn!(%error, detail = error.detail(), step = number, "provider stream failed");
+                tracing::warn!(request_id = %self.request_id, %error, detail = error.detail(), step = number, "provider stream failed");
                 return self.end_with_error(&error);
             }
         };
@@ -268,6 +277,9 @@ impl<T: ToolRunner> Answer<T> {
         };
         let call = &tools.outcome.calls[at];
         let result = tool_result(&call.name, tool_outcome);
+        if let Err(message) = &result {
+            tracing::info!(request_id = %self.request_id, tool = %call.name, %message, "tool error");
+        }
         self.out
             .push(frames::chunk(&tool_output_chunk(call, &result)));
         tools.results[at] = Some(result);
@@ -305,7 +317,7 @@ impl<T: ToolRunner> Answer<T> {
         let number = reading.number;
         drop(reading);
         self.out.clear();
-        tracing::warn!(%error, detail = error.detail(), step = number, "provider stream failed");
+        tracing::warn!(request_id = %self.request_id, %error, detail = error.detail(), step = number, "provider stream failed");
         self.end_with_error(error)
     }
 

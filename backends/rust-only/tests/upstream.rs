@@ -128,7 +128,11 @@ async fn an_unreachable_provider_is_reported_as_such() {
         stack.toolbox.clone(),
     ));
     let frames: Vec<bytes::Bytes> = engine
-        .answer(Vec::new(), tokio_util::sync::CancellationToken::new())
+        .answer(
+            Vec::new(),
+            contract::request_id::RequestId::parse("upstream-test").expect("a usable id"),
+            tokio_util::sync::CancellationToken::new(),
+        )
         .collect()
         .await;
     let answer = read_stream(&frames.concat());

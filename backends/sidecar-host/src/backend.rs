@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use contract::request_id::RequestId;
 use contract::ui_message::ChatRequest;
 use leanspec_core::{ApiError, ChatBackend, Health, SseBody};
 use tokio_util::sync::CancellationToken;
@@ -52,14 +53,16 @@ impl<E: Endpoint> ChatBackend for SidecarBackend<E> {
     async fn chat(
         &self,
         request: ChatRequest,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
+        let (pool, silence) = (&self.pool, self.silence_limit);
         match self.wire {
             SidecarWire::Sse => {
-                relay::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
+                relay::forward_chat(pool, &request, &request_id, silence, cancel).await
             }
             SidecarWire::Frames => {
-                frames_relay::forward_chat(&self.pool, &request, self.silence_limit, cancel).await
+                frames_relay::forward_chat(pool, &request, &request_id, silence, cancel).await
             }
         }
     }

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use contract::request_id::{self, RequestId};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Incoming;
@@ -123,13 +124,17 @@ impl<E: Endpoint> SidecarClient<E> {
     }
 
     /// `POST /api/chat` with an already-serialised body; the response body is a live stream.
+    /// `request_id` goes in the `x-request-id` header (docs/architecture.md#request-id).
     pub async fn post_chat(
         &self,
         body: Bytes,
+        request_id: &RequestId,
     ) -> Result<hyper::Response<Incoming>, hyper_util::client::legacy::Error> {
-        self.client
-            .request(self.request("POST", "/api/chat", body))
-            .await
+        let mut request = self.request("POST", "/api/chat", body);
+        if let Ok(value) = hyper::header::HeaderValue::from_str(request_id.as_str()) {
+            request.headers_mut().insert(request_id::HEADER, value);
+        }
+        self.client.request(request).await
     }
 
     /// `GET /health`, answered 200 within `timeout`.

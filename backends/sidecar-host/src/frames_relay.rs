@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use contract::api_error::ErrorBody;
+use contract::request_id::{self, RequestId};
 use contract::sse::{DONE_FRAME, encode_data};
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
@@ -27,10 +28,11 @@ const FRAME_END: &[u8] = b"\n\n";
 pub async fn forward_chat<E: Endpoint>(
     pool: &Pool<E>,
     request: &ChatRequest,
+    request_id: &RequestId,
     silence_limit: Duration,
     cancel: CancellationToken,
 ) -> Result<SseBody, ApiError> {
-    let body = serde_json::to_vec(request)
+    let body = open_body(request, request_id)
         .map_err(|e| ApiError::Internal(format!("cannot serialise the chat request: {e}")))?;
     let mut last_error = None;
     for _ in 0..=pool.members().len() {
@@ -41,7 +43,8 @@ pub async fn forward_chat<E: Endpoint>(
         };
         match opened {
             Opened::Streaming(stream, first) => {
-                return Ok(relay(stream, first, lease, silence_limit, cancel));
+                let id = request_id.clone();
+                return Ok(relay(stream, first, lease, silence_limit, cancel, id));
             }
             Opened::Refused(body) => return Err(refusal(&body)),
             Opened::Silent => {
@@ -67,6 +70,7 @@ pub async fn forward_chat<E: Endpoint>(
                 // `sse` wire, another member (or this one, restarted) may take it.
                 tracing::warn!(
                     member = lease.member().index,
+                    %request_id,
                     "the sidecar failed before answering: {e}"
                 );
                 lease.member().report_connect_failure();
@@ -151,6 +155,8 @@ struct Relay<E: Endpoint> {
     cancel: CancellationToken,
     /// Counts this stream against its member until the body is dropped.
     lease: Lease<E>,
+    /// Named in the log line when the stream fails.
+    request_id: RequestId,
 }
 
 fn relay<E: Endpoint>(
@@ -159,8 +165,10 @@ fn relay<E: Endpoint>(
     lease: Lease<E>,
     silence_limit: Duration,
     cancel: CancellationToken,
+    request_id: RequestId,
 ) -> SseBody {
     let relay = Relay {
+        request_id,
         stream,
         first: Some(first),
         finished: false,
@@ -249,10 +257,23 @@ impl<E: Endpoint> Relay<E> {
 
     /// Ends the stream the way the AI SDK ends a failed one: an `error` chunk, then `[DONE]`.
     fn finish_with(&mut self, reason: &str, out: &mut Vec<u8>) {
-        tracing::warn!("chat stream from the sidecar failed: {reason}");
+        tracing::warn!(request_id = %self.request_id, "chat stream from the sidecar failed: {reason}");
         self.finished = true;
         fail(reason, out);
     }
+}
+
+/// The `open` frame's body: the `useChat` body with the request id beside its keys
+/// (docs/frames.md).
+fn open_body(request: &ChatRequest, request_id: &RequestId) -> serde_json::Result<Vec<u8>> {
+    let mut body = serde_json::to_value(request)?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert(
+            request_id::OPEN_FRAME_KEY.to_owned(),
+            request_id.as_str().into(),
+        );
+    }
+    serde_json::to_vec(&body)
 }
 
 fn fail(reason: &str, out: &mut Vec<u8>) {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use contract::api_error::{ErrorBody, ErrorCode};
+use contract::request_id::RequestId;
 use contract::sse::{DONE_FRAME, encode_data};
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
@@ -51,6 +52,7 @@ const FRAME_END: &[u8] = b"\n\n";
 pub async fn forward_chat<E: Endpoint>(
     pool: &Pool<E>,
     request: &ChatRequest,
+    request_id: &RequestId,
     silence_limit: Duration,
     cancel: CancellationToken,
 ) -> Result<SseBody, ApiError> {
@@ -67,11 +69,17 @@ pub async fn forward_chat<E: Endpoint>(
                     retry_after_s: 1,
                 });
             }
-            response = lease.client.post_chat(body.clone()) => response,
+            response = lease.client.post_chat(body.clone(), request_id) => response,
         };
         match response {
             Ok(response) if response.status() == StatusCode::OK => {
-                return Ok(relay(response.into_body(), lease, silence_limit, cancel));
+                return Ok(relay(
+                    response.into_body(),
+                    lease,
+                    silence_limit,
+                    cancel,
+                    request_id.clone(),
+                ));
             }
             Ok(response) => return Err(refusal(response).await),
             Err(e) => {
@@ -81,6 +89,7 @@ pub async fn forward_chat<E: Endpoint>(
                 // member, or this one restarted, may take it without a second provider call.
                 tracing::warn!(
                     member = lease.member().index,
+                    %request_id,
                     "the sidecar failed before answering: {e}"
                 );
                 lease.member().report_connect_failure();
@@ -161,8 +170,10 @@ fn relay<E: Endpoint>(
     lease: Lease<E>,
     silence_limit: Duration,
     cancel: CancellationToken,
+    request_id: RequestId,
 ) -> SseBody {
     let relay = Relay {
+        request_id,
         body,
         partial: BytesMut::new(),
         ended_with_done: false,
@@ -186,6 +197,8 @@ struct Relay<E: Endpoint> {
     cancel: CancellationToken,
     /// Counts this stream against its member until the relay is dropped.
     lease: Lease<E>,
+    /// Named in the log line when the stream fails.
+    request_id: RequestId,
 }
 
 impl<E: Endpoint> Relay<E> {
@@ -248,7 +261,7 @@ impl<E: Endpoint> Relay<E> {
 
     /// Ends the stream the way the AI SDK ends a failed one: an `error` chunk, then `[DONE]`.
     fn fail(&mut self, reason: &str) -> Bytes {
-        tracing::warn!("chat stream from the sidecar failed: {reason}");
+        tracing::warn!(request_id = %self.request_id, "chat stream from the sidecar failed: {reason}");
         self.finished = true;
         self.partial.clear();
         let mut out = Vec::new();

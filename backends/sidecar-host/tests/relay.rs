@@ -116,10 +116,11 @@ async fn start_relay(
         "id": "c", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]
     }))
     .expect("a chat request");
-    let body =
-        sidecar_host::relay::forward_chat(&pool, &request, silence_limit, CancellationToken::new())
-            .await
-            .expect("the relay starts");
+    let id = contract::request_id::RequestId::parse("relay-test").expect("a usable id");
+    let cancel = CancellationToken::new();
+    let body = sidecar_host::relay::forward_chat(&pool, &request, &id, silence_limit, cancel)
+        .await
+        .expect("the relay starts");
     (dir, pool, body)
 }
 

@@ -53,7 +53,10 @@ export function createChat({
     throw new TypeError('createChat: callTool must be a function returning a ToolOutcome');
   }
   const redact = redactor(apiKey);
-  const errorLog = (context, error) => log(redact(`${context}: ${describe(error)}`).replace(/\s*\n\s*/g, ' '));
+  // One line per failure: the request it belongs to and where the error was raised
+  // (docs/architecture.md#request-id).
+  const errorLog = (context, error, requestId) =>
+    log(redact(`${context} [request ${requestId ?? '-'}]: ${describe(error)}${where(error)}`).replace(/\s*\n\s*/g, ' '));
 
   const provider = createOpenAI({
     baseURL: providerUrl,
@@ -64,9 +67,7 @@ export function createChat({
   // Built once: a language model object holds no per-request state, as the AI SDK's own
   // examples that share one across calls rely on.
   const languageModel = provider.chat(model);
-  const tools = buildTools(toolDefinitions ?? [], callTool);
-
-  async function streamChat(body, abortSignal) {
+  async function streamChat(body, abortSignal, { requestId } = {}) {
     const messages = body?.messages;
     if (!Array.isArray(messages)) {
       throw new ChatInputError('`messages` must be an array of UI messages');
@@ -74,6 +75,7 @@ export function createChat({
     if (messages.length === 0) {
       throw new ChatInputError('`messages` is empty: send at least one user message');
     }
+    const tools = buildTools(toolDefinitions ?? [], callTool, requestId);
     let modelMessages;
     try {
       // A tool call left without a result (the user stopped the answer mid-call) is dropped;
@@ -94,13 +96,13 @@ export function createChat({
       // The AI SDK's default unless configured (docs/architecture.md, "Error text").
       maxRetries,
       abortSignal: signal,
-      onError: ({ error }) => errorLog('chat stream failed', error),
+      onError: ({ error }) => errorLog('chat stream failed', error, requestId),
     });
     const stream = toUIMessageStream({ stream: result.stream, tools, onError: errorText });
     return endAtFirstError(stream, {
       callerSignal: abortSignal,
       stopUpstream: () => stop.abort(),
-      onBroken: (error) => errorLog('chat stream broke', error),
+      onBroken: (error) => errorLog('chat stream broke', error, requestId),
     });
   }
 
@@ -152,22 +154,22 @@ function endAtFirstError(stream, { callerSignal, stopUpstream, onBroken }) {
   });
 }
 
-function buildTools(definitions, callTool) {
+function buildTools(definitions, callTool, requestId) {
   const tools = {};
   for (const { name, description, input_schema: inputSchema } of definitions) {
     tools[name] = tool({
       description,
       inputSchema: jsonSchema(inputSchema ?? { type: 'object', properties: {} }),
-      execute: (input, { abortSignal }) => runTool(callTool, name, input, abortSignal),
+      execute: (input, { abortSignal }) => runTool(callTool, name, input, { abortSignal, requestId }),
     });
   }
   return tools;
 }
 
-async function runTool(callTool, name, input, abortSignal) {
+async function runTool(callTool, name, input, options) {
   let outcome;
   try {
-    outcome = await callTool(name, input, { abortSignal });
+    outcome = await callTool(name, input, options);
   } catch (error) {
     // The callback itself failed (socket gone, bad answer): a tool error the model can see,
     // never a crash of the chat.
@@ -203,6 +205,12 @@ function crashRuntime(message) {
 function redactor(secret) {
   if (typeof secret !== 'string' || secret.length < 4) return (text) => text;
   return (text) => text.split(secret).join('[redacted]');
+}
+
+/** ` at <file>:<line>:<column>`: the first frame of the error's stack, where it was raised. */
+function where(error) {
+  const frame = typeof error?.stack === 'string' ? /\n\s*at (?:.*\()?([^()\s]+:\d+:\d+)\)?/.exec(error.stack) : null;
+  return frame ? ` at ${frame[1]}` : '';
 }
 
 function describe(error) {

@@ -4,7 +4,7 @@
 // message chunks as objects serialised once, never as SSE: the Rust side writes the client's
 // protocol. Every frame ready in one event-loop turn leaves in one write.
 
-import { FRAME_KIND, FRAME_STREAM_WINDOW } from '../../../contract/js/contract.mjs';
+import { FRAME_KIND, FRAME_STREAM_WINDOW, REQUEST_ID_OPEN_FRAME_KEY } from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
 import { encodeFrame, FrameDecoder, FrameError, kindName } from './frames.mjs';
 
@@ -78,6 +78,7 @@ export function serveFrames(socket, head, { chat, log }) {
     streams.set(id, state);
     // Once the pump runs, it ends the stream itself (`end`); before, a failure is an `error`.
     let pumping = false;
+    let requestId;
     try {
       let body;
       try {
@@ -88,9 +89,12 @@ export function serveFrames(socket, head, { chat, log }) {
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         return refuse(id, 'body must be a JSON object with `messages`');
       }
+      // The id the Rust server gave the request, beside the body's own keys (docs/frames.md).
+      requestId = body[REQUEST_ID_OPEN_FRAME_KEY];
+      delete body[REQUEST_ID_OPEN_FRAME_KEY];
       let stream;
       try {
-        stream = await chat.streamChat(body, state.abort.signal);
+        stream = await chat.streamChat(body, state.abort.signal, { requestId });
       } catch (error) {
         if (error instanceof ChatInputError) return refuse(id, error.message);
         throw error;
@@ -98,7 +102,7 @@ export function serveFrames(socket, head, { chat, log }) {
       pumping = true;
       await pump(id, state, stream.getReader());
     } catch (error) {
-      log(`frames: stream ${id} failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
+      log(`frames: stream ${id} failed [request ${requestId ?? '-'}]: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
       if (!pumping) writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'internal', message: 'internal error in the sidecar' } })));
     } finally {
       streams.delete(id);

@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { pipeUIMessageStreamToResponse } from 'ai';
 
-import { ERROR_STATUS, MAX_BODY_BYTES } from '../../../contract/js/contract.mjs';
+import { ERROR_STATUS, MAX_BODY_BYTES, REQUEST_ID_HEADER } from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
 
 /**
@@ -37,7 +37,8 @@ export function createRequestHandler({ chat, token, log }) {
         sendError(res, 'not_found', `no route ${pathname}`);
       }
     } catch (error) {
-      log(`request failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
+      const requestId = req.headers[REQUEST_ID_HEADER] ?? '-';
+      log(`request failed [request ${requestId}]: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
       if (!res.headersSent) sendError(res, 'internal', 'internal error in the sidecar');
       else res.destroy();
     }
@@ -66,7 +67,8 @@ export function createRequestHandler({ chat, token, log }) {
 
     let stream;
     try {
-      stream = await chat.streamChat(body, abort.signal);
+      // The id the Rust server gave the request (docs/architecture.md#request-id).
+      stream = await chat.streamChat(body, abort.signal, { requestId: req.headers[REQUEST_ID_HEADER] });
     } catch (error) {
       if (error instanceof ChatInputError) {
         sendError(res, 'invalid_request', error.message);

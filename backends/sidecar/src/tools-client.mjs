@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { TOOLS_WAIT_MS } from '../../../contract/js/contract.mjs';
+import { REQUEST_ID_HEADER, TOOLS_WAIT_MS } from '../../../contract/js/contract.mjs';
 
 /** A tool call longer than this becomes a tool error rather than a hung chat. */
 export const TOOL_CALL_TIMEOUT_MS = 30_000;
@@ -40,7 +40,7 @@ export function createToolsClient({ socketPath, url, token }) {
   // One keep-alive agent: every tool call reuses a warm connection.
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 16 });
 
-  function request(method, path, body, { abortSignal, timeoutMs = TOOL_CALL_TIMEOUT_MS } = {}) {
+  function request(method, path, body, { abortSignal, requestId, timeoutMs = TOOL_CALL_TIMEOUT_MS } = {}) {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = { accept: 'application/json' };
     if (payload) {
@@ -48,6 +48,8 @@ export function createToolsClient({ socketPath, url, token }) {
       headers['content-length'] = payload.length;
     }
     if (token) headers.authorization = `Bearer ${token}`;
+    // The chat request that calls the tool, so the Rust side's log names it too.
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
     const target = socketPath
       ? { socketPath, path }
       : { host: base.hostname, port: base.port || 80, path: prefix + path };
@@ -98,8 +100,8 @@ export function createToolsClient({ socketPath, url, token }) {
       return list.tools;
     },
     /** `POST /internal/tools/{name}` → a ToolOutcome. Rejects when the callback itself fails. */
-    callTool(name, input, { abortSignal } = {}) {
-      return request('POST', `/internal/tools/${encodeURIComponent(name)}`, input ?? {}, { abortSignal });
+    callTool(name, input, { abortSignal, requestId } = {}) {
+      return request('POST', `/internal/tools/${encodeURIComponent(name)}`, input ?? {}, { abortSignal, requestId });
     },
     close() {
       agent.destroy();

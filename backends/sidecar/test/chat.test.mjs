@@ -18,6 +18,7 @@ import {
   startSidecar,
   SUITE_TIMEOUT_MS,
   targetOf,
+  waitForOutput,
 } from './support/sidecar.mjs';
 
 describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
@@ -126,6 +127,20 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
       assert.ok(!answer.text.includes(' and more'), 'nothing after the failure is forwarded');
     });
   }
+
+  test('the request id reaches the tool callback and the failure line, which says where it failed', async () => {
+    const headers = { 'x-request-id': 'req-tool-1' };
+    const body = chatBody('Show spec-1 [[scenario:tool-single]]');
+    await request(target, { method: 'POST', path: '/api/chat', body, headers });
+    assert.equal(tools.requestIds.at(-1), 'req-tool-1');
+
+    const failing = { method: 'POST', path: '/api/chat', body: chatBody('Hi [[scenario:http-500]]') };
+    await request(target, { ...failing, headers: { 'x-request-id': 'req-500-1' } });
+    await waitForOutput(sidecar, (output) => output.stderr.includes('[request req-500-1]'));
+    const line = sidecar.output.stderr.split('\n').find((l) => l.includes('[request req-500-1]'));
+    assert.match(line, /chat stream failed/);
+    assert.match(line, / at \S+\.m?js:\d+:\d+/, 'the first frame of the error names a file and line');
+  });
 
   test('the API key appears in no output, even when the provider quotes it back', async () => {
     const answer = await chat('Hi [[scenario:echo-key-401]]');

@@ -13,7 +13,16 @@ import { FRAME_KIND, FRAME_STREAM_WINDOW } from '../../../contract/js/contract.m
 import { encodeFrame, FrameDecoder, FrameError } from '../src/frames.mjs';
 import { coalescingWriter } from '../src/frames-session.mjs';
 import { startStubProvider } from './support/stub-provider.mjs';
-import { chatBody, parseSse, privateTempDir, request, startSidecar, targetOf, SUITE_TIMEOUT_MS } from './support/sidecar.mjs';
+import {
+  chatBody,
+  parseSse,
+  privateTempDir,
+  request,
+  startSidecar,
+  targetOf,
+  SUITE_TIMEOUT_MS,
+  waitForOutput,
+} from './support/sidecar.mjs';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../contract/tests/fixtures/frames');
 const cases = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cases.json'), 'utf8'));
@@ -196,6 +205,15 @@ describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
       assert.equal(only.kind, FRAME_KIND.error);
       assert.equal(JSON.parse(only.payload).error.code, 'invalid_request');
     }
+    conn.close();
+  });
+
+  test("the open frame's request id names the stream in its failure line", async () => {
+    const conn = await connectFrames(target);
+    const body = { ...chatBody('Hi [[scenario:malformed]]'), requestId: 'req-frames-1' };
+    conn.send(FRAME_KIND.open, 9, JSON.stringify(body));
+    await conn.ended(9);
+    await waitForOutput(sidecar, (output) => output.stderr.includes('[request req-frames-1]'));
     conn.close();
   });
 

@@ -1,6 +1,6 @@
 //! `backends.<name>.evidence`: the evidence stage's measured proxies for the notes' rows that
 //! are not timings (Maintainability, Cross-platform, Port Conflicts, Security, Deployment,
-//! Development Speed). Each part is
+//! Development Speed, Debug Experience). Each part is
 //! raw figures and the checks behind them, so a reader can recount them; the method of each is
 //! in docs/report.md#evidence. A part the stage did not gather is absent, never zero.
 
@@ -24,6 +24,8 @@ pub struct Evidence {
     pub deployment: Option<Deployment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub development_speed: Option<DevelopmentSpeed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<DebugEvidence>,
 }
 
 impl Evidence {
@@ -257,4 +259,63 @@ pub struct DevStep {
     pub command: String,
     pub wall_s: f64,
     pub ok: bool,
+}
+
+/// What an operator gets from seeded failures: each failure played on a running instance with
+/// its checks, then the checks on the backend as a whole (docs/report.md#debug-experience).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DebugEvidence {
+    /// Each seeded failure, in the order played.
+    #[serde(default)]
+    pub failures: Vec<SeededFailure>,
+    /// The checks on the backend as a whole: a stack trace across the language boundary, each
+    /// hop's traffic replayed, a profiler or inspector attached to each process.
+    #[serde(default)]
+    pub checks: Vec<DebugCheck>,
+    /// Checks met, over the failures' checks and the backend's.
+    pub checks_met: u32,
+    /// Checks that apply to this backend (met or failed).
+    pub checks_applicable: u32,
+    /// `checks_applicable - checks_met` (the benchmark table's figure).
+    pub checks_failed: u32,
+    /// Checks that do not apply (no such hop, boundary or failure in this architecture).
+    pub checks_not_applicable: u32,
+    /// `checks_met / checks_applicable` (the matrix's figure).
+    pub met_share: f64,
+    /// Wall seconds the backend's part took, start to stop.
+    pub wall_s: f64,
+}
+
+/// One failure seeded into one request, and what the operator got from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SeededFailure {
+    /// `tool-panic`, `malformed-chunk`, `provider-500`, `provider-hang`, `runtime-dies`.
+    pub failure: String,
+    /// The `x-request-id` the client sent.
+    pub request_id: String,
+    /// What the client saw: its status and the stream's end.
+    pub client_saw: String,
+    /// The lines the failure added to the backend's log (at most a few dozen, each cut).
+    #[serde(default)]
+    pub log_lines: Vec<String>,
+    #[serde(default)]
+    pub checks: Vec<DebugCheck>,
+}
+
+/// One check and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DebugCheck {
+    /// What was checked (`a log line names where it failed`, `replay the sidecar hop`).
+    pub check: String,
+    pub verdict: Verdict,
+    /// What was seen, or why the check does not apply.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Met,
+    Failed,
+    NotApplicable,
 }

@@ -17,7 +17,8 @@ pub struct Common {
     /// Backends to use, comma-separated (default: every discovered backend).
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
-    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`.
+    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
+    /// the quick cases (`browser_stage::QUICK_CASES`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`
@@ -27,6 +28,16 @@ pub struct Common {
     /// Add this stage to an existing run (`latest` or a run id) instead of starting one.
     #[arg(long)]
     pub run: Option<String>,
+}
+
+/// The JavaScript runtime as an axis (docs/design.md#runtimes).
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeAxis {
+    /// JavaScript runtimes to run the Node backends on, comma-separated (`node26,node24,node20,bun`):
+    /// each beyond the default stack's makes targets of its own (`unix@bun`), installed on
+    /// demand. Default: the default stack's alone.
+    #[arg(long, value_delimiter = ',')]
+    pub runtimes: Vec<String>,
 }
 
 /// The one flag every command that starts backends shares.
@@ -63,6 +74,14 @@ pub struct MeasureArgs {
     pub force: bool,
     #[command(flatten)]
     pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +164,8 @@ pub struct CostArgs {
 pub struct ConformanceArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
@@ -167,6 +188,8 @@ pub struct BrowserArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Latency rounds (default: 10, or 6 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub rounds: Option<u64>,
@@ -188,6 +211,11 @@ pub struct BenchArgs {
     /// Skip the load sweeps (latency rounds and calibration only).
     #[arg(long)]
     pub no_load: bool,
+    /// Run the method's proofs and record them (docs/bench.md#proofs): a CPU burn injected
+    /// into a backend (default `rust-only=100`) beside its clean instance and an A/A twin, the
+    /// relay's capacity searched even with --quick.
+    #[arg(long, conflicts_with = "no_load")]
+    pub proofs: bool,
     /// Seed of the round orders, the open-loop arrivals and the bootstrap (default: from the
     /// clock; results.json records it).
     #[arg(long)]
@@ -217,7 +245,17 @@ impl BenchArgs {
             ready_timeout: self.ready.timeout(),
             seed: self.seed.unwrap_or_else(clock_seed),
             sut_cpus: self.sut_cpus.clone().map(|l| l.0),
-            inject_cpu_us: self.inject_cpu_us.clone(),
+            inject_cpu_us: if self.proofs && self.inject_cpu_us.is_empty() {
+                let backend = self
+                    .common
+                    .backends
+                    .first()
+                    .map_or(bench::proofs::DEFAULT_BACKEND, String::as_str);
+                vec![(backend.to_owned(), bench::proofs::DEFAULT_BURN_US)]
+            } else {
+                self.inject_cpu_us.clone()
+            },
+            proofs: self.proofs,
         }
     }
 }
@@ -291,6 +329,8 @@ pub struct GateStudyArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Conformance scenarios to run, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,

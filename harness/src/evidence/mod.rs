@@ -11,13 +11,19 @@
 //! - deployment: the processes, images, secrets, volumes and ports one instance of the shipped
 //!   deployment (`deploy/<name>/`) declares, and its configuration lines;
 //! - development speed: the edit-build-test loop, timed from a marked edit of the chat path to
-//!   one conformance case's verdict on a fresh instance.
+//!   one conformance case's verdict on a fresh instance;
+//! - debug experience: failures seeded into a running instance and what an operator gets from
+//!   each (a log line naming where, the request id in every component's lines, a stack across
+//!   the language boundary, each hop replayed with curl, a profiler attached to each process).
 //!
 //! Maintainability, cross-platform and deployment read files and need no build; the last two start the backend, so they run on
 //! the backends that passed conformance (verify before benchmark). Methods, and what each proxy
 //! cannot see: docs/report.md#evidence.
 
 pub mod code;
+pub mod debug;
+pub mod debug_hops;
+pub mod debug_logs;
 pub mod deployment;
 pub mod deps;
 pub mod devloop;
@@ -86,6 +92,23 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
                 e.security = Some(security);
             }
             Err(err) => eprintln!("[{name}] port conflicts and security not measured: {err:#}"),
+        }
+        run.save()?;
+    }
+    for backend in &chosen {
+        let name = backend.name();
+        match debug::measure(backend, &cfg, &logs.join(name)).await {
+            Ok(debug) => {
+                eprintln!(
+                    "[{name}] debug: {} of {} checks met ({} not applicable) in {:.1} s",
+                    debug.checks_met,
+                    debug.checks_applicable,
+                    debug.checks_not_applicable,
+                    debug.wall_s
+                );
+                run.results.backend_mut(name).evidence.debug = Some(debug);
+            }
+            Err(err) => eprintln!("[{name}] debug experience not measured: {err:#}"),
         }
         run.save()?;
     }
@@ -213,7 +236,7 @@ pub fn write_table(
 ) -> Result<()> {
     writeln!(
         out,
-        "{:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>12}",
+        "{:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>12} {:>7}",
         "backend",
         "own lines",
         "crates",
@@ -222,7 +245,8 @@ pub fn write_table(
         "natives",
         "port prob",
         "sec hits",
-        "deploy parts"
+        "deploy parts",
+        "debug"
     )?;
     for (name, b) in &results.backends {
         let e: &Evidence = &b.evidence;
@@ -241,7 +265,7 @@ pub fn write_table(
         });
         writeln!(
             out,
-            "{name:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>12}",
+            "{name:<10} {:>9} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>12} {:>7}",
             m.map_or_else(dash, |m| m.own_lines.to_string()),
             m.map_or_else(dash, |m| m.crates_transitive.to_string()),
             m.map_or_else(dash, |m| m.npm_transitive.to_string()),
@@ -254,6 +278,10 @@ pub fn write_table(
             e.deployment
                 .as_ref()
                 .map_or_else(dash, |d| d.moving_parts.to_string()),
+            e.debug.as_ref().map_or_else(dash, |d| format!(
+                "{}/{}",
+                d.checks_met, d.checks_applicable
+            )),
         )?;
     }
     Ok(())

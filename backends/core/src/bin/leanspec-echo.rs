@@ -30,6 +30,7 @@ impl ChatBackend for EchoBackend {
     async fn chat(
         &self,
         request: ChatRequest,
+        _request_id: contract::request_id::RequestId,
         _cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
         let text = request

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use contract::request_id::RequestId;
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
 use leanspec_core::{
@@ -47,6 +48,8 @@ pub struct FakeBackend {
     script: Mutex<Option<Script>>,
     /// The request and cancellation token of each chat call, in order.
     pub calls: Mutex<Vec<(ChatRequest, CancellationToken)>>,
+    /// The request id each chat call was given, in order.
+    pub request_ids: Mutex<Vec<String>>,
 }
 
 impl FakeBackend {
@@ -55,6 +58,7 @@ impl FakeBackend {
             health: Mutex::new(Health::Ok),
             script: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
+            request_ids: Mutex::new(Vec::new()),
         })
     }
 
@@ -89,9 +93,14 @@ impl ChatBackend for FakeBackend {
     async fn chat(
         &self,
         request: ChatRequest,
+        request_id: RequestId,
         cancel: CancellationToken,
     ) -> Result<SseBody, ApiError> {
         self.calls.lock().unwrap().push((request, cancel));
+        self.request_ids
+            .lock()
+            .unwrap()
+            .push(request_id.to_string());
         let script = self.script.lock().unwrap().take();
         match script.unwrap_or(Script::Chunks(default_chunks())) {
             Script::Chunks(chunks) => Ok(SseBody::from_chunk_list(chunks)),

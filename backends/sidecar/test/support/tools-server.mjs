@@ -25,6 +25,8 @@ export const TOOL_DEFINITIONS = [
 /** @param {{socketPath?: string, token?: string}} options */
 export async function startToolsServer({ socketPath, token } = {}) {
   const calls = [];
+  /** The `x-request-id` each tool call carried, in order. */
+  const requestIds = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -43,6 +45,7 @@ export async function startToolsServer({ socketPath, token } = {}) {
       if (req.method !== 'POST' || !match) return reply(404, { error: { code: 'not_found', message: req.url } });
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       calls.push({ name: decodeURIComponent(match[1]), input });
+      requestIds.push(req.headers['x-request-id']);
       if (match[1] === '__crash') return reply(200, { status: 'crash_runtime', message: 'crash requested' });
       if (input.id === 'spec-1') return reply(200, { status: 'ok', output: { id: 'spec-1', title: 'Chat sidecar' } });
       return reply(200, { status: 'error', message: `spec not found: ${input.id}` });
@@ -55,6 +58,7 @@ export async function startToolsServer({ socketPath, token } = {}) {
       ? { LEANSPEC_TOOLS_SOCKET: socketPath }
       : { LEANSPEC_TOOLS_URL: `http://127.0.0.1:${server.address().port}`, LEANSPEC_TOOLS_TOKEN: token ?? '' },
     calls,
+    requestIds,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(resolve));

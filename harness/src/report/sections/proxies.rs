@@ -11,7 +11,7 @@ use super::{Body, header};
 type Line = (&'static str, fn(&Evidence) -> Option<String>);
 
 /// One line per figure, backends across.
-const LINES: [Line; 12] = [
+const LINES: [Line; 13] = [
     ("Maintainability: own code (non-blank lines, files)", |e| {
         let m = e.maintainability.as_ref()?;
         let langs: Vec<String> = m
@@ -116,6 +116,19 @@ const LINES: [Line; 12] = [
             ))
         },
     ),
+    (
+        "Debug: checks met of those that apply (not applicable)",
+        |e| {
+            let d = e.debug.as_ref()?;
+            Some(format!(
+                "{} of {} ({}), over {} seeded failures",
+                d.checks_met,
+                d.checks_applicable,
+                d.checks_not_applicable,
+                d.failures.len()
+            ))
+        },
+    ),
     ("Deployment: per instance (from its Kubernetes Pod)", |e| {
         let d = e.deployment.as_ref()?;
         Some(format!(
@@ -194,10 +207,12 @@ pub fn proxies(results: &Results) -> Body {
              reader can recount, and none is the criterion itself (docs/report.md#evidence)."
                 .to_owned(),
         ],
-        tables: vec![Table {
+        tables: std::iter::once(Table {
             header: header("Proxy", &t.backends),
             rows,
-        }],
+        })
+        .chain(super::debug_checks::table(&t.backends, results))
+        .collect(),
         items,
         after: Vec::new(),
     }
