@@ -78,6 +78,9 @@ pub struct Backend {
     pub manifest: Manifest,
     /// The manifest file, for messages.
     pub path: PathBuf,
+    /// The JavaScript runtime it runs on when that is not the default stack's (`bun` for
+    /// `unix@bun`, [`Backend::on_runtime`]); `None` for the default stack.
+    pub js_runtime: Option<String>,
 }
 
 impl Backend {
@@ -108,23 +111,54 @@ impl Backend {
                 Backend {
                     manifest,
                     path: self.path.clone(),
+                    js_runtime: self.js_runtime.clone(),
                 }
             })
             .collect()
     }
 
-    /// The name the backend itself reports (ready line, `/health`): a variant runs its base's
-    /// binary, so `unix+frames` reports `unix`.
-    pub fn reported_name(&self) -> &str {
+    /// This backend on another JavaScript runtime, a target of its own named
+    /// `<name>@<runtime>` (contract::runtime::target_name), built and shipped as this one;
+    /// `None` for a backend without JavaScript or on the default runtime.
+    pub fn on_runtime(&self, runtime: &str) -> Option<Backend> {
+        if self.manifest.runtime != Runtime::Node || runtime == contract::runtime::DEFAULT_RUNTIME {
+            return None;
+        }
+        let mut manifest = self.manifest.clone();
+        manifest.name = contract::runtime::target_name(&self.manifest.name, runtime);
+        manifest.variants = Vec::new();
+        Some(Backend {
+            manifest,
+            path: self.path.clone(),
+            js_runtime: Some(runtime.to_owned()),
+        })
+    }
+
+    /// The backend it was derived from: `unix` for `unix+frames` and for `unix@bun`.
+    pub fn base_name(&self) -> &str {
         self.name()
-            .split(VARIANT_SEPARATOR)
+            .split([VARIANT_SEPARATOR, contract::runtime::RUNTIME_SEPARATOR])
             .next()
             .unwrap_or_else(|| self.name())
     }
 
-    /// Whether this is a variant of another backend (`unix+frames`).
+    /// The runtime that runs its JavaScript: its own, or the default stack's.
+    pub fn runtime_name(&self) -> &str {
+        self.js_runtime
+            .as_deref()
+            .unwrap_or(contract::runtime::DEFAULT_RUNTIME)
+    }
+
+    /// The name the backend itself reports (ready line, `/health`): a variant runs its base's
+    /// binary, so `unix+frames` and `unix@bun` report `unix`.
+    pub fn reported_name(&self) -> &str {
+        self.base_name()
+    }
+
+    /// Whether this is derived from another backend, built with it and measured only by the
+    /// stages that take variants: another wire (`unix+frames`) or another runtime (`unix@bun`).
     pub fn is_variant(&self) -> bool {
-        self.name().contains(VARIANT_SEPARATOR)
+        self.name().contains(VARIANT_SEPARATOR) || self.js_runtime.is_some()
     }
 
     /// Artifacts that do not exist under `root`: a backend with any is not built.
@@ -207,6 +241,7 @@ pub fn load(path: &Path) -> Result<Backend, ManifestError> {
     Ok(Backend {
         manifest,
         path: path.to_owned(),
+        js_runtime: None,
     })
 }
 
@@ -246,6 +281,21 @@ pub fn with_variants(bases: &[Backend]) -> Vec<Backend> {
         .iter()
         .flat_map(|b| std::iter::once(b.clone()).chain(b.variants()))
         .collect()
+}
+
+/// `backends` followed by each JavaScript-running base backend of them on each of `runtimes`
+/// but the default stack's (`unix@bun`, ...), runtime by runtime in the order given.
+pub fn with_runtimes(backends: &[Backend], runtimes: &[&str]) -> Vec<Backend> {
+    let mut out = backends.to_vec();
+    for runtime in runtimes {
+        out.extend(
+            backends
+                .iter()
+                .filter(|b| !b.is_variant())
+                .filter_map(|b| b.on_runtime(runtime)),
+        );
+    }
+    out
 }
 
 /// Keeps the backends named in `wanted` (in discovery order), or all when `wanted` is empty.
@@ -321,6 +371,42 @@ mod tests {
         let bad = format!("{GOOD}\n[[variants]]\nname = \"a+b\"\nargs = []\n");
         write(dir.path(), "unix", &bad);
         assert!(discover(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_runtime_target_is_each_javascript_backend_on_another_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}\n[[variants]]\nname = \"frames\"\nargs = [\"--sidecar-wire\", \"frames\"]\n"
+        );
+        write(dir.path(), "unix", &text);
+        let rust = GOOD
+            .replace("\"unix\"", "\"rust-only\"")
+            .replace("runtime = \"node\"", "runtime = \"none\"");
+        write(dir.path(), "rust-only", &rust);
+        let all = with_variants(&discover(dir.path()).unwrap());
+        let names = |runtimes: &[&str]| -> Vec<String> {
+            with_runtimes(&all, runtimes)
+                .iter()
+                .map(|b| b.name().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&["node26", "bun", "node20"]),
+            [
+                "rust-only",
+                "unix",
+                "unix+frames",
+                "unix@bun",
+                "unix@node20"
+            ]
+        );
+        let on_bun = &with_runtimes(&all, &["bun"])[3];
+        assert_eq!(on_bun.runtime_name(), "bun");
+        assert_eq!(on_bun.reported_name(), "unix");
+        assert!(on_bun.is_variant());
+        assert_eq!(on_bun.start_argv("debug"), all[1].start_argv("debug"));
+        assert_eq!(all[1].runtime_name(), contract::runtime::DEFAULT_RUNTIME);
     }
 
     #[test]

@@ -120,14 +120,15 @@ pub fn command_line(
     (program, args)
 }
 
-/// The JavaScript runtime a backend with `runtime = "node"` runs on: the default stack's, as
-/// pinned under the checkout (contract::runtime); `None` for a backend without JavaScript.
+/// The JavaScript runtime a backend with `runtime = "node"` runs on: its own (`unix@bun`) or
+/// the default stack's, as pinned under the checkout (contract::runtime); `None` for a backend
+/// without JavaScript.
 pub fn js_runtime(
     backend: &Backend,
     cfg: &StartSettings,
 ) -> Option<Result<runtime::Resolved, runtime::RuntimeError>> {
     (backend.manifest.runtime == Runtime::Node)
-        .then(|| runtime::resolve(&cfg.root, runtime::DEFAULT_RUNTIME))
+        .then(|| runtime::resolve(&cfg.root, backend.runtime_name()))
 }
 
 /// A program with a slash is a path in the repository; a bare name is looked up on PATH.

@@ -23,6 +23,46 @@ pub const DEFAULT_RUNTIME: &str = "node26";
 /// Where the runtime packages live, relative to the repository root.
 pub const RUNTIMES_DIR: &str = "runtimes";
 
+/// Joins a target's name and its runtime's when the runtime is not the default stack's
+/// (`unix@bun`, `aisdk-node@node20`): the default stack's names stay as they were
+/// (docs/design.md#runtimes).
+pub const RUNTIME_SEPARATOR: char = '@';
+
+/// The name of `target` run on `runtime`: the name itself on the default runtime, else
+/// `<target>@<runtime>`.
+pub fn target_name(target: &str, runtime: &str) -> String {
+    if runtime == DEFAULT_RUNTIME {
+        target.to_owned()
+    } else {
+        format!("{target}{RUNTIME_SEPARATOR}{runtime}")
+    }
+}
+
+/// A target's name split into the name on the default stack and the runtime after `@`, if any:
+/// `unix@bun` -> (`unix`, Some(`bun`)), `unix` -> (`unix`, None).
+pub fn split_target(name: &str) -> (&str, Option<&str>) {
+    match name.split_once(RUNTIME_SEPARATOR) {
+        Some((base, runtime)) => (base, Some(runtime)),
+        None => (name, None),
+    }
+}
+
+/// The runtimes of `--runtimes`, checked against the pinned ones, in the order given, each
+/// once; empty means the default stack's alone.
+pub fn parse_axis(names: &[String]) -> Result<Vec<&'static RuntimeSpec>, RuntimeError> {
+    let mut out: Vec<&'static RuntimeSpec> = Vec::new();
+    for name in names {
+        let found = spec(name.trim())?;
+        if !out.iter().any(|r| r.name == found.name) {
+            out.push(found);
+        }
+    }
+    if out.is_empty() {
+        out.push(spec(DEFAULT_RUNTIME)?);
+    }
+    Ok(out)
+}
+
 /// One platform's package of a runtime: npm installs only the one whose `os`/`cpu` match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlatformPackage {
@@ -284,6 +324,32 @@ mod tests {
             assert!(text.contains("@oven/bun-"), "{text}");
             assert!(text.contains("npm ci --prefix runtimes/bun"), "{text}");
         }
+    }
+
+    #[test]
+    fn default_stack_names_stay_and_others_carry_their_runtime() {
+        assert_eq!(target_name("unix", DEFAULT_RUNTIME), "unix");
+        assert_eq!(target_name("unix", "bun"), "unix@bun");
+        assert_eq!(
+            split_target("aisdk-node@node20"),
+            ("aisdk-node", Some("node20"))
+        );
+        assert_eq!(split_target("unix+frames"), ("unix+frames", None));
+    }
+
+    #[test]
+    fn the_axis_keeps_the_order_given_once_each_and_rejects_unknown_names() {
+        let names = |v: &[&str]| -> Vec<&str> {
+            parse_axis(&v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+                .unwrap()
+                .iter()
+                .map(|r| r.name)
+                .collect()
+        };
+        assert_eq!(names(&[]), [DEFAULT_RUNTIME]);
+        assert_eq!(names(&["bun", "node26", "bun"]), ["bun", "node26"]);
+        let err = parse_axis(&["node18".to_owned()]).unwrap_err().to_string();
+        assert!(err.contains("node18") && err.contains("bun"), "{err}");
     }
 
     #[test]

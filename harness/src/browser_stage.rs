@@ -24,11 +24,11 @@ use crate::run_dir::RunDir;
 use crate::verify::{self, StageSummary};
 
 pub const STAGE: &str = contract::results::stages::BROWSER;
-/// The cases `--quick` plays: one of each behaviour the page has (tool calls rendered as they
-/// stream, an upstream error shown with Retry, a second turn carrying the first, Stop, a
-/// backend cutting the stream), so a quick run still sees every family while a full run and
-/// the test suite play all twelve (web/browser/cases.mjs). `second-turn` is also the case
-/// whose screenshot the report shows.
+/// The cases `--quick` plays: one of each behaviour the page has whose path differs between
+/// the architectures (tool calls rendered as they stream, an upstream error shown with Retry, a
+/// second turn carrying the first, Stop reaching the provider, a backend cutting the stream), so
+/// a quick run still sees every family on every backend while a full run plays all twelve
+/// (web/browser/cases.mjs). `second-turn` is also the case whose screenshot the report shows.
 pub const QUICK_CASES: &[&str] = &[
     "tool-chain",
     "http-500",
@@ -36,6 +36,28 @@ pub const QUICK_CASES: &[&str] = &[
     "stop",
     "bad-input/stream-cut",
 ];
+
+/// The cases the test suite plays on one backend (harness/tests/browser.rs): every case
+/// [`QUICK_CASES`] leaves out, so CI, which runs the tests and then `compare --quick`, plays
+/// each case once (docs/chat-page.md#in-ci-each-case-once); and `second-turn` again, for the
+/// conversation screenshot the test checks. What these cases exercise is the page and the
+/// shell every backend shares (`backends/core`: the rate limit, the REST routes, the tools).
+pub const TEST_CASES: &[&str] = &[
+    "text",
+    "tool-single",
+    "tool-error",
+    "unicode",
+    "second-turn",
+    "narrow-screen",
+    "bad-input/backend-down",
+    "bad-input/rate-limited",
+];
+
+/// Flags the stage adds to every start of a backend: no provider retries. With the AI SDK's
+/// two retries the `http-500` case waited out their backoff (2 s, then 4 s) on every backend
+/// before the page showed the same error; retrying is the conformance stage's to check
+/// (`http-429/retry-recovers`), the page's part is showing the last attempt's error.
+pub const BACKEND_FLAGS: &[&str] = &["--max-retries", "0"];
 
 /// The cases a run plays: [`QUICK_CASES`] with `--quick`, else every case (an empty list).
 pub fn cases_for(quick: bool) -> Vec<String> {
@@ -118,8 +140,10 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
 
     let mock = Mock::start().await?;
+    let mut start = StartSettings::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout);
+    start.extra_args = BACKEND_FLAGS.iter().map(|f| (*f).to_owned()).collect();
     let env = SuiteEnv {
-        start: StartSettings::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout),
+        start,
         mock_url: mock.url(),
         chromium,
         cases: opts.cases.clone(),
@@ -187,19 +211,43 @@ fn failed_suite(reason: &str) -> Browser {
 mod tests {
     use super::*;
 
-    /// A quick case the driver does not know would stop the suite ("unknown case") in every
-    /// quick run; the names are checked against the driver's case list here instead.
-    #[test]
-    fn every_quick_case_is_a_case_of_the_driver() {
+    /// The case names of the driver (web/browser/cases.mjs): each entry of `CASES` opens with
+    /// a line of its own, `name: '<case>',`.
+    fn driver_cases() -> Vec<String> {
         let root = conformance::repo_root();
         let cases = std::fs::read_to_string(root.join("web/browser/cases.mjs"))
             .expect("web/browser/cases.mjs is tracked");
-        for case in QUICK_CASES {
+        cases
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("name: '")?.strip_suffix("',"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A quick or test case the driver does not know would stop the suite ("unknown case") in
+    /// every run; the names are checked against the driver's case list here instead.
+    #[test]
+    fn every_quick_and_test_case_is_a_case_of_the_driver() {
+        let cases = driver_cases();
+        assert!(cases.len() >= 12, "read {cases:?} from cases.mjs");
+        for case in QUICK_CASES.iter().chain(TEST_CASES) {
             assert!(
-                cases.contains(&format!("name: '{case}'")),
+                cases.iter().any(|c| c == case),
                 "{case} is not a case of web/browser/cases.mjs"
             );
         }
         assert!(cases_for(false).is_empty(), "a full run plays every case");
+    }
+
+    /// CI plays the quick cases in `compare --quick` and the test cases in the test suite: a
+    /// case in neither would never run there.
+    #[test]
+    fn ci_plays_every_case_of_the_driver() {
+        for case in driver_cases() {
+            assert!(
+                QUICK_CASES.contains(&case.as_str()) || TEST_CASES.contains(&case.as_str()),
+                "{case} is neither a quick case nor a test case: CI would never play it"
+            );
+        }
     }
 }

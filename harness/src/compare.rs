@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use conformance::manifest::{self, Backend};
+use conformance::manifest::Backend;
 use contract::results::{StageSkip, stages as names};
 
 use crate::budget::StageTimer;
@@ -68,8 +68,9 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
     // takes minutes per backend: compare reuses one cached for these sources and measures none
     // (`harness build --clean-builds` does).
     let timer = StageTimer::start(names::BUILD, quick);
-    // A variant (`unix+frames`) is its base backend started with other flags: built with it,
-    // and measured only by conformance and the bench (docs/frames.md#in-the-harness).
+    // A variant (`unix+frames`, or `unix@bun` on another runtime) is its base backend started
+    // with other flags or another runtime: built with it, and measured only by conformance and
+    // the bench (docs/frames.md#in-the-harness, docs/design.md#runtimes).
     let (variants, bases): (Vec<Backend>, Vec<Backend>) =
         backends.iter().cloned().partition(Backend::is_variant);
     let backends = bases.as_slice();
@@ -94,19 +95,13 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
             built.push(b.clone());
         }
     }
-    let base_of = |v: &Backend| {
-        v.name()
-            .split(manifest::VARIANT_SEPARATOR)
-            .next()
-            .map(str::to_owned)
-    };
     let wired: Vec<Backend> = built
         .iter()
         .cloned()
         .chain(
             variants
                 .iter()
-                .filter(|v| base_of(v).is_some_and(|b| built.iter().any(|x| x.name() == b)))
+                .filter(|v| built.iter().any(|x| x.name() == v.base_name()))
                 .cloned(),
         )
         .collect();
@@ -166,7 +161,13 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         ready_timeout,
         force: false,
     };
-    if let Err(e) = stages::start(&built, run, &start_opts).await {
+    // Cold start on each runtime of the axis too (no `+frames` variant: it starts as its base).
+    let started: Vec<Backend> = built
+        .iter()
+        .chain(wired.iter().filter(|b| b.js_runtime.is_some()))
+        .cloned()
+        .collect();
+    if let Err(e) = stages::start(&started, run, &start_opts).await {
         note(Verdict::HarnessFailed, "start", Some(&e));
     }
     timer.finish(&mut run.results);

@@ -62,6 +62,7 @@ pub mod relay;
 pub mod report;
 pub mod run_dir;
 pub mod run_info;
+pub mod runtime_axis;
 pub mod schema;
 pub mod size;
 pub mod soak;

@@ -48,6 +48,7 @@ pub fn runtime_info(root: &Path, found: &runtime::Resolved, default: bool) -> Ru
         version: command_output(root, &found.binary.to_string_lossy(), &["--version"]),
         source: found.source.clone(),
         default,
+        error: None,
     }
 }
 

@@ -2,7 +2,10 @@
 // button) and reading what it shows. Everything waits on something the page or the network
 // does; the timeouts are hang guards, far above what a case takes.
 
-/** How long one answer may take: `http-500` alone spends 6 s in the backends' retries. */
+/**
+ * How long one answer may take: a hang guard. The browser stage starts backends without provider
+ * retries, whose backoff alone would be 6 s in `http-500`.
+ */
 export const ANSWER_TIMEOUT_MS = 60_000;
 /** How long the page may take to load and render its form. */
 export const LOAD_TIMEOUT_MS = 30_000;

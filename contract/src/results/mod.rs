@@ -87,9 +87,15 @@ impl Results {
         }
     }
 
-    /// The entry of one backend, created empty on first use.
+    /// The entry of one backend, created empty on first use; a target of a non-default runtime
+    /// (`unix@bun`) names its runtime in it.
     pub fn backend_mut(&mut self, name: &str) -> &mut BackendResults {
-        self.backends.entry(name.to_owned()).or_default()
+        self.backends
+            .entry(name.to_owned())
+            .or_insert_with(|| BackendResults {
+                runtime: crate::runtime::split_target(name).1.map(str::to_owned),
+                ..BackendResults::default()
+            })
     }
 }
 
@@ -120,6 +126,10 @@ pub struct RuntimeInfo {
     pub source: String,
     /// Whether the run's backends ran on it by default (`false`: a `--runtimes` comparison).
     pub default: bool,
+    /// Why it could not be installed (no package for this platform, the registry unreachable):
+    /// its targets were not measured, each skipped with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -145,6 +155,10 @@ pub struct Versions {
 /// Everything measured about one backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BackendResults {
+    /// The JavaScript runtime of a target of a `--runtimes` comparison (`bun` for `unix@bun`,
+    /// a key of `run.runtimes`); absent on the default stack, whose keys carry no runtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// A deployment the harness did not start (`--target NAME=URL`): only what a client and
     /// a mock can see of it is measured ([`ExternalFigures`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -38,8 +38,10 @@ pub fn clean_reference(name: &str) -> String {
 
 /// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
 /// SDK alone, the relay, a self-check's clean instance) rather than a backend.
+/// `aisdk-node@bun` (the AI SDK alone on another runtime) is one too.
 pub fn is_reference(name: &str) -> bool {
-    name == DIRECT || name == AISDK_NODE || name == RELAY || name.ends_with(CLEAN_SUFFIX)
+    let (base, _) = crate::runtime::split_target(name);
+    base == DIRECT || base == AISDK_NODE || base == RELAY || name.ends_with(CLEAN_SUFFIX)
 }
 
 /// How long one stage of a run took, against its budget (docs/architecture.md#budgets).
@@ -72,6 +74,8 @@ mod tests {
         assert!(is_reference(AISDK_NODE));
         assert!(is_reference(RELAY));
         assert!(is_reference(&clean_reference("unix")));
+        assert!(is_reference("aisdk-node@bun"));
+        assert!(!is_reference("unix@bun"));
         assert!(!is_reference("unix"));
         assert!(!is_reference("rust-only"));
     }

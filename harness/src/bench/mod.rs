@@ -48,7 +48,7 @@ use crate::progress::Progress;
 use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
-use target::{AISDK_NODE, RELAY, Target};
+use target::{AISDK_NODE, DIRECT, RELAY, Target};
 
 /// The hops and the reader of the histogram logs, for the report's percentile spectrum.
 pub use figures::Hop;
@@ -238,7 +238,7 @@ async fn measure(
         .iter()
         // A quick run leaves out the references' CPU at load: it does not search their
         // capacity either (docs/bench.md#cpu-at-load).
-        .filter(|(name, _)| !(opts.quick && (name == AISDK_NODE || name == RELAY)))
+        .filter(|(name, _)| !(opts.quick && name != DIRECT && target::is_shared_reference(name)))
         .filter_map(|(name, meter)| {
             let target = targets.iter().find(|t| &t.name == name)?;
             Some(cpu_load::Metered { target, meter })
@@ -424,13 +424,25 @@ async fn start_targets(
             });
         }
     }
-    if backends.iter().any(|b| b.manifest.runtime == Runtime::Node) {
-        match Target::aisdk_node(&opts.root, launch, log_dir, opts.ready_timeout).await {
+    // The AI SDK alone on each runtime a measured Node backend runs on, the default's first.
+    let mut runtimes: Vec<&str> = Vec::new();
+    for b in backends
+        .iter()
+        .filter(|b| b.manifest.runtime == Runtime::Node)
+    {
+        if !runtimes.contains(&b.runtime_name()) {
+            runtimes.push(b.runtime_name());
+        }
+    }
+    runtimes.sort_by_key(|r| *r != contract::runtime::DEFAULT_RUNTIME);
+    for runtime in runtimes {
+        let name = contract::runtime::target_name(AISDK_NODE, runtime);
+        match Target::aisdk_node(&opts.root, launch, log_dir, opts.ready_timeout, runtime).await {
             Ok(t) => targets.push(t),
             Err(e) => {
                 let reason = format!("{e:#}");
-                eprintln!("bench: {AISDK_NODE} skipped: {reason}");
-                run.results.backend_mut(AISDK_NODE).skipped.push(StageSkip {
+                eprintln!("bench: {name} skipped: {reason}");
+                run.results.backend_mut(&name).skipped.push(StageSkip {
                     stage: STAGE.to_owned(),
                     reason,
                 });
@@ -451,7 +463,22 @@ async fn start_targets(
             extra.insert(0, "--enable-fault-injection".to_owned());
         }
         let injected = !extra.is_empty();
-        targets.push(Target::backend(backend, launch, log_dir, name, extra).await?);
+        let started = Target::backend(backend, launch, log_dir, name, extra).await;
+        let started = match started {
+            // A runtime comparison's target that passed conformance but does not start now is
+            // recorded, not the end of the stage for the default stack.
+            Err(e) if backend.js_runtime.is_some() => {
+                let reason = format!("{e:#}");
+                eprintln!("bench: {name} skipped: {reason}");
+                run.results.backend_mut(name).skipped.push(StageSkip {
+                    stage: STAGE.to_owned(),
+                    reason,
+                });
+                continue;
+            }
+            other => other?,
+        };
+        targets.push(started);
         if injected {
             let clean = clean_reference(name);
             targets.push(Target::backend(backend, launch, log_dir, &clean, vec![]).await?);

@@ -20,7 +20,7 @@ use super::load::{self, LoadPlan, PointFigures};
 use super::rounds::RoundPlan;
 use super::search::{self, Repeat, SearchPlan, Verdict};
 use super::steady;
-use super::target::{AISDK_NODE, DIRECT, RELAY, Target};
+use super::target::{DIRECT, Target, is_shared_reference};
 use crate::procfs::MemoryUse;
 use crate::progress::Progress;
 use crate::stats;
@@ -52,7 +52,7 @@ pub async fn run(
         let level = concurrency as f64;
         let mut figures = BTreeMap::new();
         for target in shuffled(targets, &mut rng) {
-            if !plan.search_references && [DIRECT, RELAY, AISDK_NODE].contains(&&*target.name) {
+            if !plan.search_references && is_shared_reference(&target.name) {
                 // A quick run's one closed point is for the backends' peak memory.
                 progress.advance();
                 continue;
@@ -83,10 +83,7 @@ pub async fn run(
     }
     let mut order: Vec<&Arc<Target>> = targets
         .iter()
-        .filter(|t| {
-            t.name != DIRECT
-                && (plan.search_references || (t.name != AISDK_NODE && t.name != RELAY))
-        })
+        .filter(|t| t.name != DIRECT && (plan.search_references || !is_shared_reference(&t.name)))
         .collect();
     order.shuffle(&mut rng);
     let Some(direct) = targets.iter().find(|t| t.name == DIRECT) else {

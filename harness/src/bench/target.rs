@@ -22,6 +22,13 @@ pub const RELAY_BINARY: &str = "arena-relay";
 /// The reference server, relative to the repository root.
 pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
 
+/// Whether `name` is one of the references every backend is read against (`direct`, the relay,
+/// `aisdk-node` on any runtime), which a quick run measures less of than the backends.
+pub fn is_shared_reference(name: &str) -> bool {
+    let (base, _) = contract::runtime::split_target(name);
+    [DIRECT, RELAY, AISDK_NODE].contains(&base)
+}
+
 /// One thing the bench sends conversations to.
 #[derive(Debug)]
 pub struct Target {
@@ -74,30 +81,33 @@ impl Target {
         let instance = orchestrate::start_backend(backend, launch, &options, log_dir)
             .await
             .with_context(|| format!("{name} did not start"))?;
+        // A target on another runtime is read against the AI SDK alone on that runtime.
         let ipc_reference = match backend.manifest.runtime {
-            Runtime::Node => AISDK_NODE,
-            Runtime::None => DIRECT,
+            Runtime::Node => contract::runtime::target_name(AISDK_NODE, backend.runtime_name()),
+            Runtime::None => DIRECT.to_owned(),
         };
         Ok(Self {
             name: name.to_owned(),
             url: instance.url().to_owned(),
             kind: StreamKind::UiMessages,
-            ipc_reference: Some(ipc_reference.to_owned()),
+            ipc_reference: Some(ipc_reference),
             ipc_hop: backend.manifest.ipc_hop,
             running: Running::Backend(instance),
         })
     }
 
-    /// Starts `aisdk-node` on the mock.
+    /// Starts `aisdk-node` on the mock, on `runtime` (`aisdk-node@bun` beyond the default's).
     pub async fn aisdk_node(
         root: &Path,
         launch: &StartSettings,
         log_dir: &Path,
         ready_timeout: Duration,
+        runtime: &str,
     ) -> Result<Self> {
+        let name = contract::runtime::target_name(AISDK_NODE, runtime);
         let spec = ProcessSpec {
-            label: AISDK_NODE.to_owned(),
-            program: contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME)?.binary,
+            label: name.clone(),
+            program: contract::runtime::resolve(root, runtime)?.binary,
             args: vec![
                 AISDK_NODE_SCRIPT.to_owned(),
                 "--listen".to_owned(),
@@ -110,11 +120,13 @@ impl Target {
             log_dir: log_dir.to_owned(),
             ready_timeout,
         };
-        let process = process::start(&spec).await.context(
-            "aisdk-node did not start (it runs backends/sidecar/src: is the sidecar installed?)",
-        )?;
+        let process = process::start(&spec).await.with_context(|| {
+            format!(
+                "{name} did not start (it runs backends/sidecar/src: is the sidecar installed?)"
+            )
+        })?;
         Ok(Self {
-            name: AISDK_NODE.to_owned(),
+            name,
             url: process.ready.url.trim_end_matches('/').to_owned(),
             kind: StreamKind::UiMessages,
             ipc_reference: None,

@@ -17,7 +17,8 @@ pub struct Common {
     /// Backends to use, comma-separated (default: every discovered backend).
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
-    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`.
+    /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
+    /// the quick cases (`browser_stage::QUICK_CASES`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`
@@ -27,6 +28,16 @@ pub struct Common {
     /// Add this stage to an existing run (`latest` or a run id) instead of starting one.
     #[arg(long)]
     pub run: Option<String>,
+}
+
+/// The JavaScript runtime as an axis (docs/design.md#runtimes).
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeAxis {
+    /// JavaScript runtimes to run the Node backends on, comma-separated (`node26,node24,node20,bun`):
+    /// each beyond the default stack's makes targets of its own (`unix@bun`), installed on
+    /// demand. Default: the default stack's alone.
+    #[arg(long, value_delimiter = ',')]
+    pub runtimes: Vec<String>,
 }
 
 /// The one flag every command that starts backends shares.
@@ -63,6 +74,14 @@ pub struct MeasureArgs {
     pub force: bool,
     #[command(flatten)]
     pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +164,8 @@ pub struct CostArgs {
 pub struct ConformanceArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Scenarios to run, comma-separated (catalogue names, `bad-input`, `api`, `headers`).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
@@ -167,6 +188,8 @@ pub struct BrowserArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Latency rounds (default: 10, or 6 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub rounds: Option<u64>,
@@ -291,6 +314,8 @@ pub struct GateStudyArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Conformance scenarios to run, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,

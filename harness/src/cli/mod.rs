@@ -21,6 +21,7 @@ use crate::gate;
 use crate::prereq;
 use crate::run_dir::RunDir;
 use crate::run_info::clock_seed;
+use crate::runtime_axis;
 use crate::schema;
 use crate::stages;
 use crate::{cost, evidence, start};
@@ -71,7 +72,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Cold start (spawn -> ready line, spawn -> first completed chat, median of 10 starts),
     /// processes per deployment, and the provider tokens of one conversation (docs/cost.md).
-    Start(MeasureArgs),
+    Start(StartArgs),
     /// Inject each fault into each verified backend with streams in flight; record survival,
     /// blast radius, new requests' statuses, detection, recovery and provider waste
     /// (docs/crash.md).
@@ -152,11 +153,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 stages::build(&root, &backends, &mut run, c.quick, args.clean_builds).await?;
             Ok(exit(!failed.is_empty()))
         }
-        Command::Start(args) => {
+        Command::Start(StartArgs {
+            measure: args,
+            axis,
+        }) => {
             let c = &args.common;
             let backends = select(&root, c)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &axis.runtimes, &mut run)?;
             let opts = start::Options {
                 root: root.clone(),
                 starts: if c.quick {
@@ -214,6 +219,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
             let opts = conformance_stage::Options {
                 root: root.clone(),
                 scenarios: args.scenarios.clone(),
@@ -230,6 +236,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
             stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -285,7 +292,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("run {}", run.path.display());
             let opts = browser_stage::Options {
                 root: root.clone(),
-                cases: args.cases.clone(),
+                // --quick plays the cases compare --quick plays; --cases names others.
+                cases: if args.cases.is_empty() {
+                    browser_stage::cases_for(args.common.quick)
+                } else {
+                    args.cases.clone()
+                },
                 ready_timeout: args.ready.timeout(),
                 explicit: !args.common.backends.is_empty(),
             };
@@ -299,6 +311,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
             let opts = compare::Options {
                 root: root.clone(),
                 quick: args.common.quick,
@@ -325,6 +338,7 @@ async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
         ("--sut-cpus", args.sut_cpus.is_some()),
         ("--force", args.force),
         ("--no-load", args.no_load),
+        ("--runtimes", !args.axis.runtimes.is_empty()),
     ];
     if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
         anyhow::bail!(

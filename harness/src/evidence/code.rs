@@ -285,6 +285,7 @@ mod tests {
             )
             .unwrap(),
             path: PathBuf::from("backends/x/backend.toml"),
+            js_runtime: None,
         };
         assert_eq!(npm_prefixes(&backend), vec!["backends/sidecar".to_owned()]);
     }

@@ -110,6 +110,9 @@ pub fn page(results: &Results, figures: &[Figure], shots: &[Screenshot]) -> Stri
         "Load points",
         &sections::load_points(results),
     );
+    if let Some(body) = sections::runtimes(results) {
+        section(&mut h, "runtimes", "By JavaScript runtime", &body);
+    }
     if let Some(body) = sections::beyond_one_machine(results) {
         section(&mut h, "beyond-one-machine", "Beyond one machine", &body);
     }

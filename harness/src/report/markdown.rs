@@ -64,6 +64,19 @@ pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
             let _ = writeln!(md, "- {line}");
         }
     }
+    if let Some(body) = super::sections::runtimes(results) {
+        md.push_str("\n## By JavaScript runtime\n\n");
+        for line in &body.before {
+            let _ = writeln!(md, "{line}\n");
+        }
+        for t in &body.tables {
+            md.push_str(&table(t));
+            md.push('\n');
+        }
+        for line in &body.items {
+            let _ = writeln!(md, "- {line}");
+        }
+    }
     if !captions.is_empty() {
         md.push_str("\n## What the evidence shows\n\n");
         for (title, sentence) in captions {

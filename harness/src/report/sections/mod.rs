@@ -1,5 +1,6 @@
 //! The report's evidence tables and lists beyond the charts: the crash matrix ([`crash`]), the
-//! load points and the calibration ([`bench`]), the chat page in a browser ([`browser`]),
+//! load points and the calibration ([`bench`]), the chat page in a browser ([`browser`]), the
+//! figures per JavaScript runtime ([`runtimes`]),
 //! conformance, the star thresholds, and the run itself.
 
 mod bench;
@@ -8,12 +9,14 @@ mod crash;
 mod debug_checks;
 mod distributed;
 mod proxies;
+mod runtimes;
 
 pub use bench::{calibration, load_points};
 pub use browser::{browser, screenshots};
 pub use crash::crash;
 pub use distributed::beyond_one_machine;
 pub use proxies::proxies;
+pub use runtimes::runtimes;
 
 use contract::results::{BackendResults, Matrix, Outcome, Results};
 

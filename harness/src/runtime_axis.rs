@@ -1,0 +1,148 @@
+//! The JavaScript runtime as an axis of a run (`--runtimes node26,node24,node20,bun`): each
+//! runtime other than the default stack's makes targets of its own of every backend that runs
+//! JavaScript (`unix@bun`, `napi@node20`), verified by the conformance suite and measured by
+//! the bench beside the default stack (docs/design.md#runtimes). Runtimes are installed on
+//! demand (`npm ci --prefix runtimes/<name>`); one that cannot be is recorded with the reason
+//! and the others are still measured.
+
+use std::path::Path;
+
+use anyhow::Result;
+use conformance::manifest::{self, Backend};
+use contract::results::{RuntimeInfo, StageSkip, stages};
+use contract::runtime::{self, RuntimeSpec};
+
+use crate::prereq;
+use crate::run_dir::RunDir;
+use crate::run_info;
+
+/// Installs `spec` when its lockfile's packages are not there yet, and finds its binary. The
+/// error names the runtime and the package, whatever failed.
+pub fn install(root: &Path, spec: &RuntimeSpec) -> Result<runtime::Resolved, String> {
+    let package = spec
+        .package_for(std::env::consts::OS, std::env::consts::ARCH)
+        .map_err(|e| e.to_string())?;
+    let named = format!("runtime {} ({package}@{})", spec.name, spec.version);
+    prereq::ensure_installed(root, &spec.dir())
+        .map_err(|e| format!("{named} cannot be installed: {e}"))?;
+    spec.resolve(root).map_err(|e| format!("{named}: {e}"))
+}
+
+/// `backends` with their targets on each runtime of `names` beyond the default stack's. Each
+/// runtime used is recorded in `run.runtimes`; one that cannot be installed is recorded there
+/// with its error, printed, and each of its targets gets the reason as a skip of the
+/// conformance stage (so nothing measures it). A name that is not a pinned runtime is an error.
+pub fn targets(
+    root: &Path,
+    backends: Vec<Backend>,
+    names: &[String],
+    run: &mut RunDir,
+) -> Result<Vec<Backend>> {
+    let axis = runtime::parse_axis(names)?;
+    let mut installed: Vec<&str> = Vec::new();
+    for spec in axis.iter().filter(|r| r.name != runtime::DEFAULT_RUNTIME) {
+        match install(root, spec) {
+            Ok(found) => {
+                let info = run_info::runtime_info(root, &found, false);
+                run.results.run.runtimes.insert(found.name.clone(), info);
+                installed.push(spec.name);
+            }
+            Err(reason) => {
+                eprintln!("runtimes: {reason}; its targets are not measured");
+                let source = spec
+                    .package_for(std::env::consts::OS, std::env::consts::ARCH)
+                    .map_or_else(|_| spec.name.to_owned(), str::to_owned);
+                run.results.run.runtimes.insert(
+                    spec.name.to_owned(),
+                    RuntimeInfo {
+                        version: None,
+                        source: format!("{source}@{}", spec.version),
+                        default: false,
+                        error: Some(reason.clone()),
+                    },
+                );
+                for target in manifest::with_runtimes(&backends, &[spec.name])
+                    .iter()
+                    .filter(|b| b.js_runtime.is_some())
+                {
+                    run.results
+                        .backend_mut(target.name())
+                        .skipped
+                        .push(StageSkip {
+                            stage: stages::CONFORMANCE.to_owned(),
+                            reason: reason.clone(),
+                        });
+                }
+            }
+        }
+    }
+    run.save()?;
+    Ok(manifest::with_runtimes(&backends, &installed))
+}
+
+/// Whether a failure of `name` fails the run: a target of the default stack's does; one of a
+/// `--runtimes` comparison is a finding about that runtime (recorded with its failed cases, and
+/// not measured), not a failure of the backend.
+pub fn counts_as_failure(name: &str) -> bool {
+    runtime::split_target(name).1.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkout with one JavaScript backend and one without, and no runtime packages at all:
+    /// `runtimes/bun` has no lockfile, so its install fails as an unreachable registry would.
+    fn checkout() -> (tempfile::TempDir, Vec<Backend>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, runtime) in [("unix", "node"), ("rust-only", "none")] {
+            let folder = dir.path().join("backends").join(name);
+            std::fs::create_dir_all(&folder).unwrap();
+            let toml = format!(
+                "name = {name:?}\nsummary = \"s\"\nstart = [\"x\"]\nruntime = {runtime:?}\n"
+            );
+            std::fs::write(folder.join("backend.toml"), toml).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("runtimes/bun")).unwrap();
+        let backends = manifest::discover(&dir.path().join("backends")).unwrap();
+        (dir, backends)
+    }
+
+    #[test]
+    fn a_runtime_that_cannot_be_installed_is_recorded_and_its_targets_skipped() {
+        let (dir, backends) = checkout();
+        let reports = dir.path().join("reports");
+        let mut run = RunDir::create(&reports, dir.path(), "debug").unwrap();
+        let names = ["node26".to_owned(), "bun".to_owned()];
+        let targets = targets(dir.path(), backends.clone(), &names, &mut run).unwrap();
+        assert_eq!(
+            targets, backends,
+            "no target of a runtime that is not installed"
+        );
+        let error = run.results.run.runtimes["bun"].error.clone().unwrap();
+        assert!(
+            error.contains("runtime bun") && error.contains("@oven/bun-"),
+            "{error}"
+        );
+        let skipped = &run.results.backends["unix@bun"];
+        assert_eq!(skipped.runtime.as_deref(), Some("bun"));
+        assert_eq!(skipped.skipped[0].reason, error);
+        assert!(!run.results.backends.contains_key("rust-only@bun"));
+    }
+
+    #[test]
+    fn the_default_stack_alone_adds_nothing() {
+        let (dir, backends) = checkout();
+        let mut run = RunDir::create(&dir.path().join("reports"), dir.path(), "debug").unwrap();
+        let targets = targets(dir.path(), backends.clone(), &[], &mut run).unwrap();
+        assert_eq!(targets, backends);
+        assert!(run.results.backends.is_empty());
+    }
+
+    #[test]
+    fn only_the_default_stack_fails_a_run() {
+        assert!(counts_as_failure("unix"));
+        assert!(counts_as_failure("unix+frames"));
+        assert!(!counts_as_failure("napi@bun"));
+    }
+}
