@@ -144,6 +144,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Exit
         seed: opts.seed,
         sut_cpus: None,
         inject_cpu_us: Vec::new(),
+        proofs: false,
     };
     if let Err(e) = stages::bench(&wired, run, &bench_opts).await {
         note(Verdict::HarnessFailed, "bench", Some(&e));

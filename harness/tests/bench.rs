@@ -40,6 +40,7 @@ fn options(force: bool, load: bool) -> bench::Options {
         seed: 7,
         sut_cpus: None,
         inject_cpu_us: Vec::new(),
+        proofs: false,
     }
 }
 

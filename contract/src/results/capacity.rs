@@ -165,3 +165,19 @@ pub struct PacingTarget {
     pub chunk_overhead_p50_ci95_us: Option<[f64; 2]>,
     pub rounds: u32,
 }
+
+/// One of the method's proofs (`harness bench --proofs`, docs/bench.md#proofs), as this run
+/// read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Proof {
+    /// `direct-ceiling`, `relay-near-direct`, `cpu-burn-read`, `cpu-burn-capacity`,
+    /// `idle-zero`, `aa-overlap`.
+    pub name: String,
+    /// What must hold.
+    pub requirement: String,
+    /// What this run measured (or why it could not).
+    pub measured: String,
+    /// Held or not; absent when the run could not decide it (`measured` says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<bool>,
+}

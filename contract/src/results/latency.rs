@@ -26,6 +26,9 @@ pub struct BenchRun {
     /// The CPU self-check: a known burn per chunk injected into a backend, read back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_self_check: Vec<super::CpuSelfCheck>,
+    /// The method's proofs, when `--proofs` asked for them (docs/bench.md#proofs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<super::Proof>,
     /// How far the load generator itself reaches in this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<super::GeneratorCeiling>,

@@ -32,7 +32,7 @@ pub use external::*;
 pub use latency::*;
 pub use matrix::*;
 pub use soak::*;
-pub use stages::{StageTime, clean_reference, is_reference};
+pub use stages::{AA_SUFFIX, StageTime, aa_twin, clean_reference, is_reference};
 
 /// Bumped whenever a field changes meaning or a required field is added.
 pub const SCHEMA_VERSION: u32 = 2;

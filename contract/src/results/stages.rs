@@ -36,12 +36,25 @@ pub fn clean_reference(name: &str) -> String {
     format!("{name}{CLEAN_SUFFIX}")
 }
 
+/// What the second instance of an injected backend appends to its name under `harness bench
+/// --proofs`: the A/A twin, started with the same flags, whose capacity must not differ.
+pub const AA_SUFFIX: &str = "+aa";
+
+/// The name of the A/A twin of `name`.
+pub fn aa_twin(name: &str) -> String {
+    format!("{name}{AA_SUFFIX}")
+}
+
 /// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
-/// SDK alone, the relay, a self-check's clean instance) rather than a backend.
+/// SDK alone, the relay, a self-check's clean instance, an A/A twin) rather than a backend.
 /// `aisdk-node@bun` (the AI SDK alone on another runtime) is one too.
 pub fn is_reference(name: &str) -> bool {
     let (base, _) = crate::runtime::split_target(name);
-    base == DIRECT || base == AISDK_NODE || base == RELAY || name.ends_with(CLEAN_SUFFIX)
+    base == DIRECT
+        || base == AISDK_NODE
+        || base == RELAY
+        || name.ends_with(CLEAN_SUFFIX)
+        || name.ends_with(AA_SUFFIX)
 }
 
 /// How long one stage of a run took, against its budget (docs/architecture.md#budgets).

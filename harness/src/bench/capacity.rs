@@ -106,7 +106,11 @@ pub fn cpu_self_check(
     let injected = injected_us as f64;
     let measured = ours.0.us_per_chunk - clean.0.us_per_chunk;
     let burn_ms = injected * f64::from(clean.0.short_chunks) / 1_000.0;
-    let observed = |c: Option<&Capacity>| c.and_then(|c| c.per_core_rps_observed);
+    // A generator-bound figure is the generator's lower bound, not the backend's: no ratio.
+    let observed = |c: Option<&Capacity>| {
+        c.filter(|c| !c.generator_bound)
+            .and_then(|c| c.per_core_rps_observed)
+    };
     CpuSelfCheck {
         backend: backend.to_owned(),
         injected_us: injected,

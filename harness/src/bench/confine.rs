@@ -1,7 +1,8 @@
 //! Confinement: the system under test on its own CPUs (`--sut-cpus`, default the last one),
-//! the load client (this process) on the others beside the pinned mock, and the targets at the
-//! normal priority rather than the client's raised one, so a backend's own CPU cannot delay the
-//! client's timestamps and capacity is per core by construction (docs/bench.md#confinement).
+//! the load client (this process) on the others beside the pinned mock, so a backend's own CPU
+//! cannot delay the client's timestamps and capacity is per core by construction; the targets
+//! at the client's raised priority when their CPUs are their own, else at the normal one
+//! (docs/bench.md#confinement).
 
 use rustix::process::Pid;
 use rustix::thread::CpuSet;
@@ -80,6 +81,18 @@ pub fn format_list(cpus: &[usize]) -> String {
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The targets' nice value: the client's raised one when they run on CPUs of their own (then
+/// they cannot delay the client, and they win their core from other tenants' normal-priority
+/// work, as the client does: at the normal priority a shared machine's builds took most of it,
+/// docs/bench.md#confinement), else the normal 0, below the client they share a CPU with.
+pub fn sut_nice(sut: &[usize], client: &[usize], client_nice: i32) -> i32 {
+    if sut.iter().any(|c| client.contains(c)) {
+        0
+    } else {
+        client_nice
+    }
 }
 
 /// The threads of `pid` (`/proc/<pid>/task`).
@@ -189,6 +202,12 @@ mod tests {
         assert!(err.contains("CPU 4096 does not exist"), "{err}");
         let last = *online_cpus().last().unwrap();
         assert_eq!(parse_sut_cpus(&last.to_string()), Ok(CpuList(vec![last])));
+    }
+
+    #[test]
+    fn targets_take_the_clients_priority_only_on_cpus_of_their_own() {
+        assert_eq!(sut_nice(&[1], &[0], -10), -10);
+        assert_eq!(sut_nice(&[0, 1], &[0, 1], -10), 0);
     }
 
     #[test]

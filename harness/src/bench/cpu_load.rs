@@ -1,7 +1,7 @@
 //! CPU at load: each target's process tree, alone on its confined CPUs, is driven at a fixed
-//! open-loop rate (arrivals evenly spaced, so every window starts the same number of
-//! conversations) until its cost per window is flat, then read over steady windows with a
-//! nanosecond meter ([`crate::cpu_meter`]); an idle window of the same length is subtracted.
+//! open-loop rate (arrivals evenly spaced) until its cost per window is flat, then read over
+//! steady windows with a nanosecond meter ([`crate::cpu_meter`]), each window's CPU divided by
+//! the text chunks the client received in it; an idle window of the same length is subtracted.
 //! Short and long conversations run at the same chunks/s: the slope between their costs is the
 //! CPU per chunk, the intercept what a conversation costs beyond its chunks
 //! (docs/bench.md#cpu-at-load).
@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use conformance::client;
 use conformance::mock::MockProcess;
+use contract::clock::monotonic_ns;
 use contract::results::{CpuAtLoad, CpuMethod};
 use tokio::task::JoinSet;
 
 use super::clean_reference;
+use super::load;
 use super::rounds::RoundPlan;
 use super::target::Target;
 use crate::cpu_meter::CpuMeter;
@@ -62,12 +63,31 @@ impl CpuLoadPlan {
     }
 }
 
-/// One length's windows: CPU (ns) in each, and conversations started in each.
+/// One length's windows: CPU (ns) in each, and the conversations' worth of text chunks the
+/// client received in each (chunks received / chunks per conversation).
 #[derive(Debug, Clone)]
 struct Windows {
     cpu_ns: Vec<u64>,
-    per_window: f64,
+    served: Vec<f64>,
     errors: u64,
+}
+
+/// Conversations' worth of text chunks received between consecutive `marks`
+/// (`CLOCK_MONOTONIC` ns): the work a window's CPU paid for. The schedule's share
+/// (rate × window) is not: a client or a mock that fell behind served fewer chunks in the
+/// window than it offered, and the CPU per conversation read low by as much, for a backend and
+/// its clean twin alike (docs/bench.md#cpu-at-load).
+fn served(received: &[u64], marks: &[u64], chunks: u32) -> Vec<f64> {
+    marks
+        .windows(2)
+        .map(|w| {
+            let n = received
+                .iter()
+                .filter(|&&at| (w[0]..w[1]).contains(&at))
+                .count();
+            n as f64 / f64::from(chunks)
+        })
+        .collect()
 }
 
 /// Drives `target` with `chunks`-chunk conversations at [`CHUNKS_PER_S`]; reads `meter` at the end of the
@@ -98,49 +118,40 @@ async fn drive(
         let (target, http, shape) = (target.clone(), http.clone(), shape.clone());
         tokio::spawn(async move {
             let mut in_flight = JoinSet::new();
-            let mut i: u32 = 0;
-            loop {
-                let at = start + interval * i;
-                if at >= start + total {
-                    break;
-                }
-                tokio::time::sleep_until(at).await;
+            let mut arrivals = super::pacer::arrivals(start.into_std(), interval, total);
+            while let Some(i) = arrivals.recv().await {
                 let text = shape
                     .text(&format!("cpu{chunks}.{}.{i}", target.name))
                     .render();
                 let (target, http) = (target.clone(), http.clone());
-                in_flight.spawn(async move {
-                    match client::exchange(target.request(&http, &text)).await {
-                        Ok(answer) => {
-                            u64::from(answer.status != 200 || answer.transport_error.is_some())
-                        }
-                        Err(_) => 1,
-                    }
-                });
-                i += 1;
+                in_flight.spawn(load::send(http, target, text, String::new()));
             }
-            let mut errors = 0;
+            let (mut errors, mut received) = (0, Vec::new());
             while let Some(done) = in_flight.join_next().await {
-                errors += done.unwrap_or(1);
+                match done {
+                    Ok(sent) => {
+                        errors += u64::from(!sent.seen.completed());
+                        received.extend(sent.seen.texts.iter().map(|(at, _)| *at));
+                    }
+                    Err(_) => errors += 1,
+                }
             }
-            errors
+            (errors, received)
         })
     };
-    let mut marks = Vec::with_capacity(plan.windows + 1);
+    let (mut cpu, mut marks) = (Vec::new(), Vec::new());
     let mut at = start + warmup;
     for _ in 0..=plan.windows {
         tokio::time::sleep_until(at).await;
-        marks.push(meter.read_ns().context("the CPU meter could not be read")?);
+        cpu.push(meter.read_ns().context("the CPU meter could not be read")?);
+        marks.push(monotonic_ns());
         at += plan.window;
     }
-    let errors = sender.await.context("the CPU load sender panicked")?;
+    let (errors, received) = sender.await.context("the CPU load sender panicked")?;
     mock.clear_timeline().await?;
     Ok(Windows {
-        cpu_ns: marks
-            .windows(2)
-            .map(|w| w[1].saturating_sub(w[0]))
-            .collect(),
-        per_window: rate * plan.window.as_secs_f64(),
+        cpu_ns: cpu.windows(2).map(|w| w[1].saturating_sub(w[0])).collect(),
+        served: served(&received, &marks, chunks),
         errors,
     })
 }
@@ -150,7 +161,9 @@ fn per_conversation(w: &Windows, idle_ns_per_s: f64, window: Duration) -> Vec<f6
     let idle = idle_ns_per_s * window.as_secs_f64();
     w.cpu_ns
         .iter()
-        .map(|&ns| (ns as f64 - idle) / w.per_window / 1e6)
+        .zip(&w.served)
+        .filter(|(_, served)| **served > 0.0)
+        .map(|(&ns, served)| (ns as f64 - idle) / served / 1e6)
         .collect()
 }
 
@@ -318,12 +331,20 @@ mod tests {
     #[test]
     fn the_idle_rate_is_subtracted() {
         let w = Windows {
-            cpu_ns: vec![30_000_000, 30_000_000],
-            per_window: 20.0,
+            cpu_ns: vec![30_000_000, 30_000_000, 5_000_000],
+            served: vec![20.0, 10.0, 0.0],
             errors: 0,
         };
-        // 10 ms/s idle over a 1 s window leaves 20 ms for 20 conversations.
+        // 10 ms/s idle over a 1 s window leaves 20 ms for what the window served; a window
+        // that served nothing gives no figure.
         let per = per_conversation(&w, 10_000_000.0, Duration::from_secs(1));
-        assert_eq!(per, vec![1.0, 1.0]);
+        assert_eq!(per, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_window_counts_the_chunks_received_in_it() {
+        // Marks at 0, 10 and 20; chunks of 2-chunk conversations received at these times.
+        let received = [0, 5, 9, 10, 12, 19, 20, 25];
+        assert_eq!(served(&received, &[0, 10, 20], 2), vec![1.5, 1.5]);
     }
 }

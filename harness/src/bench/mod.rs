@@ -22,8 +22,10 @@ pub mod figures;
 mod hlog;
 pub mod load;
 pub mod observe;
+mod pacer;
 pub mod pacing;
 pub mod plan;
+pub mod proofs;
 mod record;
 mod results;
 pub mod rounds;
@@ -85,6 +87,9 @@ pub struct Options {
     pub sut_cpus: Option<Vec<usize>>,
     /// `NAME=N`: run backend NAME burning N µs of CPU per text chunk, beside a clean instance.
     pub inject_cpu_us: Vec<(String, u64)>,
+    /// `--proofs`: an A/A twin beside each burnt backend, the references' capacity searched,
+    /// and the proofs read from the run ([`proofs`]).
+    pub proofs: bool,
 }
 
 /// Parses `NAME=N` (microseconds).
@@ -114,7 +119,11 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let measured = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
     run.save()?;
     check_selection(backends, &measured, opts)?;
-    let plan = plan::Plan::new(opts.quick, opts.rounds, opts.load, opts.seed);
+    let mut plan = plan::Plan::new(opts.quick, opts.rounds, opts.load, opts.seed);
+    if let Some(load) = plan.load.as_mut() {
+        // The relay's proof needs its capacity, which a quick run does not search otherwise.
+        load.search_references |= opts.proofs;
+    }
     let log_dir = run.logs(STAGE);
     provider::ensure_built(&opts.root, &profile, &log_dir).await?;
     let niced = procfs::renice_self(BENCH_NICE);
@@ -127,11 +136,12 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         .unwrap_or_else(confine::default_sut_cpus);
     let client = confine::client_cpus(&sut);
     let me = [std::process::id()];
+    let client_nice = rustix::process::getpriority_process(None).unwrap_or(0);
     let confined = Confinement {
         sut_cpus: sut.iter().map(|&c| c as u32).collect(),
         client_cpus: client.iter().map(|&c| c as u32).collect(),
-        client_nice: rustix::process::getpriority_process(None).unwrap_or(0),
-        sut_nice: 0,
+        client_nice,
+        sut_nice: confine::sut_nice(&sut, &client, client_nice),
         pinning: match confine::pin(&me, &client) {
             Ok(()) => "sched_setaffinity on every thread".to_owned(),
             Err(e) => format!("refused ({e}): every process runs on every CPU"),
@@ -156,6 +166,9 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         .unwrap_or_default();
     let mut out = std::io::stdout().lock();
     table::write(&mut out, &run.results, &names)?;
+    if let Some(bench) = run.results.bench.as_ref().filter(|b| !b.proofs.is_empty()) {
+        proofs::write(&mut out, &bench.proofs)?;
+    }
     Ok(())
 }
 
@@ -239,6 +252,7 @@ async fn measure(
         // A quick run leaves out the references' CPU at load: it does not search their
         // capacity either (docs/bench.md#cpu-at-load).
         .filter(|(name, _)| !(opts.quick && name != DIRECT && target::is_shared_reference(name)))
+        .filter(|(name, _)| !name.ends_with(contract::results::AA_SUFFIX))
         .filter_map(|(name, meter)| {
             let target = targets.iter().find(|t| &t.name == name)?;
             Some(cpu_load::Metered { target, meter })
@@ -272,7 +286,7 @@ async fn measure(
     let sweeps = match (&plan.load, &pacing, &cpu_at_load) {
         (Some(load_plan), Ok(_), Ok(cpu)) => {
             let sut_cores = confinement.sut_cpus.len();
-            let start_rps = cpu
+            let mut start_rps: std::collections::BTreeMap<String, f64> = cpu
                 .iter()
                 .filter_map(|(name, f)| {
                     Some((
@@ -281,6 +295,13 @@ async fn measure(
                     ))
                 })
                 .collect();
+            // An A/A twin is not metered (it would double the CPU at load's time): its search
+            // starts where its first instance's does.
+            for (name, _) in &opts.inject_cpu_us {
+                if let Some(&rps) = start_rps.get(name) {
+                    start_rps.insert(contract::results::aa_twin(name), rps);
+                }
+            }
             sweep::run(
                 &targets,
                 &mock,
@@ -342,6 +363,16 @@ async fn measure(
         seed: opts.seed,
     };
     results::write(run, bench, &record)?;
+    if opts.proofs {
+        let read: Vec<_> = opts
+            .inject_cpu_us
+            .iter()
+            .flat_map(|(name, _)| proofs::evaluate(&run.results, name))
+            .collect();
+        if let Some(bench) = run.results.bench.as_mut() {
+            bench.proofs = read;
+        }
+    }
     run.save()
 }
 
@@ -463,6 +494,8 @@ async fn start_targets(
             extra.insert(0, "--enable-fault-injection".to_owned());
         }
         let injected = !extra.is_empty();
+        // The A/A twin: the same backend with the same flags, under --proofs.
+        let twin = (opts.proofs && cpu.is_some()).then(|| extra.clone());
         let started = Target::backend(backend, launch, log_dir, name, extra).await;
         let started = match started {
             // A runtime comparison's target that passed conformance but does not start now is
@@ -482,6 +515,10 @@ async fn start_targets(
         if injected {
             let clean = clean_reference(name);
             targets.push(Target::backend(backend, launch, log_dir, &clean, vec![]).await?);
+        }
+        if let Some(extra) = twin {
+            let aa = contract::results::aa_twin(name);
+            targets.push(Target::backend(backend, launch, log_dir, &aa, extra).await?);
         }
     }
     eprintln!(

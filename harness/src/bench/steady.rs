@@ -68,12 +68,9 @@ pub async fn run_at(
     );
     let mut in_flight = JoinSet::new();
     let mut in_window = Vec::new();
-    for i in 0u32.. {
+    let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total);
+    while let Some(i) = arrivals.recv().await {
         let offset = interval * i;
-        if offset >= total {
-            break;
-        }
-        tokio::time::sleep_until(started + offset).await;
         let scheduled_ns = started_ns + nanos(offset);
         let tag = format!("s{rate:.1}.{}.{i}", target.name);
         if (open_ns..close_ns).contains(&scheduled_ns) {

@@ -211,6 +211,11 @@ pub struct BenchArgs {
     /// Skip the load sweeps (latency rounds and calibration only).
     #[arg(long)]
     pub no_load: bool,
+    /// Run the method's proofs and record them (docs/bench.md#proofs): a CPU burn injected
+    /// into a backend (default `rust-only=100`) beside its clean instance and an A/A twin, the
+    /// relay's capacity searched even with --quick.
+    #[arg(long, conflicts_with = "no_load")]
+    pub proofs: bool,
     /// Seed of the round orders, the open-loop arrivals and the bootstrap (default: from the
     /// clock; results.json records it).
     #[arg(long)]
@@ -240,7 +245,17 @@ impl BenchArgs {
             ready_timeout: self.ready.timeout(),
             seed: self.seed.unwrap_or_else(clock_seed),
             sut_cpus: self.sut_cpus.clone().map(|l| l.0),
-            inject_cpu_us: self.inject_cpu_us.clone(),
+            inject_cpu_us: if self.proofs && self.inject_cpu_us.is_empty() {
+                let backend = self
+                    .common
+                    .backends
+                    .first()
+                    .map_or(bench::proofs::DEFAULT_BACKEND, String::as_str);
+                vec![(backend.to_owned(), bench::proofs::DEFAULT_BURN_US)]
+            } else {
+                self.inject_cpu_us.clone()
+            },
+            proofs: self.proofs,
         }
     }
 }

@@ -231,7 +231,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(failed))
         }
         Command::Bench(args) if !args.targets.is_empty() => external_bench(&root, args).await,
-        Command::Bench(args) => {
+        Command::Bench(mut args) => {
+            if args.proofs && args.common.backends.is_empty() {
+                args.common.backends = vec![bench::proofs::DEFAULT_BACKEND.to_owned()];
+            }
             let backends = select_with_variants(&root, &args.common)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
@@ -277,6 +280,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     seed,
                     sut_cpus: None,
                     inject_cpu_us: Vec::new(),
+                    proofs: false,
                 },
                 against: args.against,
                 trial_limit: Duration::from_secs(args.trial_limit_s),

@@ -1,0 +1,93 @@
+//! Open-loop arrivals on time. tokio's timer wheel counts whole milliseconds: a
+//! `sleep_until` wakes on the next tick at or after its deadline, up to a millisecond late,
+//! which alone put the load client's start lag p99 near 1-2 ms against the 1 ms
+//! (docs/bench.md#the-load-clients-own-lag). A thread of its own sleeps with the kernel's
+//! high-resolution timer instead, its timer slack cut from the default 50 µs to 1 ns, and hands
+//! each arrival's index to the runtime the moment it is due.
+
+use std::num::NonZeroU64;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+/// The pacer thread's timer slack: the kernel may fire its sleeps this late to batch wake-ups.
+const TIMER_SLACK_NS: NonZeroU64 = NonZeroU64::MIN;
+
+/// Yields `i` at `start + i × interval` for every `i` whose offset is under `total`, then
+/// ends; stops early when the receiver is dropped.
+pub fn arrivals(
+    start: Instant,
+    interval: Duration,
+    total: Duration,
+) -> mpsc::UnboundedReceiver<u32> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("arena-pacer".to_owned())
+        .spawn(move || {
+            // Refused only by a kernel without the prctl: the sleeps are then 50 µs coarser.
+            let _ = rustix::thread::set_current_timer_slack(Some(TIMER_SLACK_NS));
+            for i in 0u32.. {
+                let offset = interval * i;
+                if offset >= total {
+                    break;
+                }
+                let due = start + offset;
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                if tx.send(i).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_or_else(|_| fallback(start, interval, total), |_| rx)
+}
+
+/// Where no thread can be started: the same arrivals from the runtime's own timer.
+fn fallback(start: Instant, interval: Duration, total: Duration) -> mpsc::UnboundedReceiver<u32> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::from_std(start);
+        for i in 0u32.. {
+            let offset = interval * i;
+            if offset >= total {
+                break;
+            }
+            tokio::time::sleep_until(start + offset).await;
+            if tx.send(i).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn yields_every_arrival_in_order_then_ends() {
+        let mut rx = arrivals(
+            Instant::now(),
+            Duration::from_micros(100),
+            Duration::from_micros(450),
+        );
+        let mut seen = Vec::new();
+        while let Some(i) = rx.recv().await {
+            seen.push(i);
+        }
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn no_arrival_comes_before_its_time() {
+        let start = Instant::now();
+        let interval = Duration::from_millis(2);
+        let mut rx = arrivals(start, interval, Duration::from_millis(10));
+        while let Some(i) = rx.recv().await {
+            assert!(start.elapsed() >= interval * i, "arrival {i} early");
+        }
+    }
+}
