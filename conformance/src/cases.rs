@@ -135,6 +135,7 @@ pub fn all_cases(filter: &[String]) -> Vec<Case> {
                 | Scenario::ToolParallel
                 | Scenario::ToolChain
                 | Scenario::ToolError
+                | Scenario::ToolBadArgs
         ) {
             cases.push(Case {
                 name: format!("multi-turn/{}", info.name),

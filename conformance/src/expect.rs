@@ -4,7 +4,7 @@
 use contract::api_error::{ErrorBody, ErrorCode};
 use contract::error_text;
 use contract::scenario::{
-    Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
+    BAD_TOOL_ARGUMENTS, Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
 };
 use contract::timeline::RequestTimeline;
 use contract::tools::{GET_SPEC, LIST_SPECS, SEARCH_SPECS};
@@ -291,6 +291,30 @@ fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
             }
             // The model reads a tool error as `@ai-sdk/openai@4` sends it: `{"error": text}`.
             quotes("tool error", &json!({ "error": error }).to_string())
+        }
+        Scenario::ToolBadArgs => {
+            count(1)?;
+            // The call keeps the arguments as they came, and the client reads the documented
+            // phrase; the model is told the AI SDK's own refusal, whose first line the mock quotes.
+            expect_call(
+                parts[0],
+                GET_SPEC,
+                &json!(BAD_TOOL_ARGUMENTS),
+                "output-error",
+            )?;
+            let error = parts[0]["errorText"].as_str().unwrap_or_default();
+            if error != error_text::invalid_tool_input(GET_SPEC) {
+                return Err(format!(
+                    "the refused call's errorText is {error:?}, expected {:?}",
+                    error_text::invalid_tool_input(GET_SPEC)
+                ));
+            }
+            quotes(
+                "refusal",
+                &format!(
+                    "get_spec was refused: AI_InvalidToolInputError: Invalid input for tool {GET_SPEC}"
+                ),
+            )
         }
         _ => count(0),
     }

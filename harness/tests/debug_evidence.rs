@@ -50,7 +50,7 @@ async fn the_request_id_reaches_the_sidecars_failure_line_and_every_failure_is_c
         let e = debug::measure(b, &cfg, &logs.path().join(b.name()))
             .await
             .unwrap();
-        assert_eq!(e.failures.len(), 5, "{}: every seed is recorded", b.name());
+        assert_eq!(e.failures.len(), 6, "{}: every seed is recorded", b.name());
         assert_eq!(
             recount(&e),
             e,
@@ -63,6 +63,13 @@ async fn the_request_id_reaches_the_sidecars_failure_line_and_every_failure_is_c
             "{}: {}",
             b.name(),
             provider_500.client_saw
+        );
+        // A call refused before any tool runs is logged where it was refused, with the id.
+        let refused = failure(&e, "bad-tool-argument");
+        assert!(
+            refused.checks.iter().all(|c| c.verdict == Verdict::Met),
+            "{}: {refused:#?}",
+            b.name()
         );
         // Nothing of a seeded failure is skipped: each check is met or failed.
         for f in e.failures.iter().filter(|f| f.failure != "runtime-dies") {

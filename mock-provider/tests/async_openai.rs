@@ -15,7 +15,7 @@ use async_openai::types::chat::{
     FunctionCall,
 };
 use contract::scenario::{
-    Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
+    BAD_TOOL_ARGUMENTS, Directive, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
 };
 use contract::tools::{CRASH_TOOL, GET_SPEC, LIST_SPECS, PANIC_TOOL, SEARCH_SPECS};
 use futures::StreamExt;
@@ -27,6 +27,8 @@ const SPEC_TITLE: &str = "Chat sidecar architecture";
 const SEARCH_TITLE: &str = "Streaming transport";
 const FIRST_LISTED_ID: &str = "003-first-in-list";
 const TOOL_ERROR_TEXT: &str = "spec not found: 999-no-such-spec";
+/// The first line of what a client tells the model about a call it could not parse.
+const REFUSAL_TEXT: &str = "invalid input for get_spec";
 const CRASH_TEXT: &str = "the JS runtime exited while running __crash";
 const PANIC_TEXT: &str = "tool panicked: injected panic";
 
@@ -158,11 +160,15 @@ async fn converse(client: &Client<OpenAIConfig>, prompt: &str) -> Vec<Step> {
             },
         ));
         for (id, name, arguments) in &calls {
-            let arguments: Value =
-                serde_json::from_str(arguments).expect("assembled arguments are JSON");
+            // A call whose arguments do not parse is refused, as the AI SDK refuses it: the
+            // model is told so, over more than one line.
+            let content = match serde_json::from_str::<Value>(arguments) {
+                Ok(arguments) => tool_result(name, &arguments),
+                Err(e) => format!("{REFUSAL_TEXT}\n{e}"),
+            };
             messages.push(ChatCompletionRequestMessage::Tool(
                 ChatCompletionRequestToolMessage {
-                    content: tool_result(name, &arguments).into(),
+                    content: content.into(),
                     tool_call_id: id.clone(),
                 },
             ));
@@ -203,6 +209,7 @@ async fn every_well_formed_scenario_parses_and_keeps_its_promise() {
         Scenario::ToolParallel,
         Scenario::ToolChain,
         Scenario::ToolError,
+        Scenario::ToolBadArgs,
         Scenario::Long,
         Scenario::Unicode,
         Scenario::Stall,
@@ -263,6 +270,14 @@ async fn every_well_formed_scenario_parses_and_keeps_its_promise() {
                     json!({"id": MISSING_SPEC_ID}).to_string()
                 );
                 contains(TOOL_ERROR_TEXT);
+            }
+            Scenario::ToolBadArgs => {
+                assert_eq!(steps[0].calls[&0].2, BAD_TOOL_ARGUMENTS);
+                contains(&format!("get_spec was refused: {REFUSAL_TEXT}"));
+                assert!(
+                    !answer.contains("EOF"),
+                    "{answer:?} quotes past the first line"
+                );
             }
             Scenario::CrashTool => {
                 assert_eq!(call_names(&steps[0]), [CRASH_TOOL]);

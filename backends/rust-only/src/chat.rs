@@ -241,6 +241,12 @@ impl<T: ToolRunner> Answer<T> {
                 return self.end_with_error(&error);
             }
         };
+        // A call the model garbled is refused before any tool runs; the operator is told which.
+        for call in &outcome.calls {
+            if let Some(invalid) = &call.invalid {
+                tracing::warn!(request_id = %self.request_id, tool = %call.name, refusal = %invalid.client_text, step = number, "tool call refused");
+            }
+        }
         let results = outcome
             .calls
             .iter()

@@ -97,6 +97,14 @@ export function createChat({
       maxRetries,
       abortSignal: signal,
       onError: ({ error }) => errorLog('chat stream failed', error, requestId),
+      // A call the model garbled (arguments that do not parse, an unknown tool) is refused
+      // before any tool runs: the step holds it as an invalid tool call with its error, and
+      // nothing reaches onError; the operator is told which.
+      onStepFinish: ({ content }) => {
+        for (const part of content) {
+          if (part.type === 'tool-call' && part.invalid) errorLog(`tool call ${part.toolName} refused`, part.error, requestId);
+        }
+      },
     });
     const stream = toUIMessageStream({ stream: result.stream, tools, onError: errorText });
     return endAtFirstError(stream, {

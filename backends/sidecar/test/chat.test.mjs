@@ -96,19 +96,30 @@ describe('POST /api/chat', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(chunks.at(-1).type, 'finish');
   });
 
-  for (const [scenario, errorText] of [
-    ['unknown-tool', 'unknown tool: no_such_tool'],
-    ['bad-args', 'invalid input for tool get_spec'],
+  for (const [scenario, errorText, toolName] of [
+    ['unknown-tool', 'unknown tool: no_such_tool', 'no_such_tool'],
+    ['bad-args', 'invalid input for tool get_spec', 'get_spec'],
   ]) {
-    test(`an invalid tool call (${scenario}) is reported as tool-input-error alone`, async () => {
+    test(`an invalid tool call (${scenario}) is reported as tool-input-error alone, and logged`, async () => {
       const calls = tools.calls.length;
-      const { chunks, done } = parseSse((await chat(`Go [[scenario:${scenario}]]`)).text);
+      const requestId = `req-refused-${scenario}`;
+      const answer = await request(target, {
+        method: 'POST',
+        path: '/api/chat',
+        body: chatBody(`Go [[scenario:${scenario}]]`),
+        headers: { 'x-request-id': requestId },
+      });
+      const { chunks, done } = parseSse(answer.text);
       assert.ok(done);
       assert.equal(tools.calls.length, calls, 'no callback for an invalid call');
       assert.equal(chunks.find((c) => c.type === 'tool-input-error').errorText, errorText);
       // ai@6 repeated it as a tool-output-error; ai@7 does not.
       assert.equal(chunks.find((c) => c.type === 'tool-output-error'), undefined);
       assert.equal(chunks.at(-1).type, 'finish', 'the model gets the error and answers');
+      await waitForOutput(sidecar, (output) => output.stderr.includes(`[request ${requestId}]`));
+      const line = sidecar.output.stderr.split('\n').find((l) => l.includes(`[request ${requestId}]`));
+      assert.match(line, new RegExp(`tool call ${toolName} refused`));
+      assert.match(line, / at \S+\.m?js:\d+:\d+/, 'the refusal names the file and line that raised it');
     });
   }
 

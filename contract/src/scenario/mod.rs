@@ -27,6 +27,9 @@ pub use published::{PublishedCatalogue, PublishedScenario};
 pub const KNOWN_SPEC_ID: &str = "001-chat-sidecar-architecture";
 /// A spec id that exists in no corpus: `tool-error` asks for it.
 pub const MISSING_SPEC_ID: &str = "999-no-such-spec";
+/// The arguments `tool-bad-args` calls get_spec with: JSON cut off mid-string, as a model's
+/// truncated or garbled call arrives, so every backend refuses the call before the tool runs.
+pub const BAD_TOOL_ARGUMENTS: &str = r#"{"id": "001-chat"#;
 /// The query `tool-parallel` searches for; the fixture corpus has several matches.
 pub const PARALLEL_SEARCH_QUERY: &str = "streaming";
 
@@ -38,6 +41,7 @@ pub enum Scenario {
     ToolParallel,
     ToolChain,
     ToolError,
+    ToolBadArgs,
     Long,
     Unicode,
     Http429,
@@ -120,6 +124,14 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         Expected::Completes,
         2,
         "get_spec on a missing id: tool-output-error, and the next step quotes the error text",
+    ),
+    info(
+        Scenario::ToolBadArgs,
+        "tool-bad-args",
+        Expected::Completes,
+        2,
+        "get_spec with arguments that are not JSON: the call is refused before the tool runs \
+         (output-error), and the next step quotes the first line of what the model was told",
     ),
     info(
         Scenario::Long,
@@ -264,6 +276,6 @@ mod tests {
             assert_eq!(s.name().parse::<Scenario>(), Ok(s));
             assert_eq!(s.info().scenario, s);
         }
-        assert_eq!(CATALOGUE.len(), 14);
+        assert_eq!(CATALOGUE.len(), 15);
     }
 }

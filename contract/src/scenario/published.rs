@@ -60,8 +60,8 @@ mod tests {
         let catalogue: Vec<&str> = CATALOGUE.iter().map(|i| i.name).collect();
         assert_eq!(names, catalogue);
         assert_eq!(json["scenarios"][0]["expected"], "completes");
-        assert_eq!(json["scenarios"][8]["name"], "http-500");
-        assert_eq!(json["scenarios"][8]["expected"], "ends-in-error");
+        assert_eq!(json["scenarios"][9]["name"], "http-500");
+        assert_eq!(json["scenarios"][9]["expected"], "ends-in-error");
         assert_eq!(json["parameters"][2], "chunks");
     }
 }

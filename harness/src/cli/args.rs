@@ -312,8 +312,8 @@ pub struct GateStudyArgs {
     /// Run the load sweeps too, so saturation is judged (each run takes several times longer).
     #[arg(long)]
     pub load: bool,
-    /// Study `gate --against HEAD` (the working tree, built in release, against HEAD built in
-    /// a worktree; delays injected on the working tree's side) instead of two files.
+    /// Study `gate --against HEAD` (the working tree against HEAD built in a worktree, both by
+    /// the manifests' steps; delays injected on the working tree's side) instead of two files.
     #[arg(long)]
     pub against: bool,
     /// With --against: each trial's time limit, in seconds.

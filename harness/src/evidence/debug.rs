@@ -51,7 +51,7 @@ struct Seed {
 }
 
 /// Played in this order; `runtime-dies` last, since in napi it takes the process with it.
-const SEEDS: [Seed; 5] = [
+const SEEDS: [Seed; 6] = [
     Seed {
         name: "tool-panic",
         scenario: Scenario::PanicTool,
@@ -71,6 +71,11 @@ const SEEDS: [Seed; 5] = [
         name: "provider-hang",
         scenario: Scenario::Stall,
         fail_at: Some(2),
+    },
+    Seed {
+        name: "bad-tool-argument",
+        scenario: Scenario::ToolBadArgs,
+        fail_at: None,
     },
     Seed {
         name: "runtime-dies",
@@ -233,9 +238,10 @@ async fn play(
         }
     };
     let lines = new_lines(&p.stderr_log, offset).await;
+    let about = logs::until_answer_ended(&lines, &request_id);
     let checks = vec![
-        logs::check_where(&lines),
-        logs::check_request_id(&lines, &request_id, echoed.as_deref()),
+        logs::check_where(about),
+        logs::check_request_id(about, &request_id, echoed.as_deref()),
     ];
     SeededFailure {
         failure: seed.name.to_owned(),

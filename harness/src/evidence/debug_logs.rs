@@ -70,6 +70,19 @@ pub fn routine(line: &str) -> bool {
     })
 }
 
+/// The lines written while the request was being answered: up to the shell's line that ended
+/// its stream, or all of them when no such line came (a process that died takes its shell with
+/// it). What follows, a restarted sidecar's start-up lines among them, is not about the failure,
+/// and whether it lands inside the log window is a matter of timing.
+pub fn until_answer_ended<'a>(lines: &'a [String], request_id: &str) -> &'a [String] {
+    let ended = lines.iter().position(|l| {
+        tagged(l).is_some_and(|t| t.target == "leanspec_core::chat_route")
+            && l.contains("chat stream ended")
+            && l.contains(request_id)
+    });
+    ended.map_or(lines, |at| &lines[..=at])
+}
+
 /// `file.ext:LINE` somewhere in `text` for one of `exts`.
 fn names_file_line(text: &str, exts: &[&str]) -> bool {
     text.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
@@ -225,6 +238,24 @@ mod tests {
     const RELAY: &str = "2026-12-06T14:30:00.1Z  WARN sidecar_host::relay: backends/sidecar-host/src/relay.rs:251: chat stream from the sidecar failed: cut request_id=dbg-1";
     const ENDED: &str = "2026-12-06T14:30:00.2Z  INFO leanspec_core::chat_route: backends/core/src/chat_route.rs:300: chat stream ended request_id=dbg-1 ending=\"completed\"";
     const SIDECAR: &str = "2026-12-06T14:30:00.1Z  INFO sidecar: backends/sidecar-host/src/sidecar.rs:282: sidecar[9]: chat stream failed [request dbg-1]: APICallError: 500 at file:///srv/dist/server.mjs:812:13 member=0 pid=9";
+
+    #[test]
+    fn lines_after_the_answer_ended_are_not_about_the_failure() {
+        let restarted = "2026-12-06T14:30:00.4Z  INFO sidecar: backends/sidecar-host/src/sidecar.rs:282: sidecar[10]: listening on unix:/tmp/x.sock member=0 pid=10";
+        // A sidecar that died leaves the relay's line; the one started after it logs no id.
+        let all = lines(&[RELAY, ENDED, restarted].join("\n"));
+        assert_eq!(until_answer_ended(&all, "dbg-1"), &all[..2]);
+        assert_eq!(
+            check_request_id(until_answer_ended(&all, "dbg-1"), "dbg-1", Some("dbg-1")).verdict,
+            Verdict::Met
+        );
+        assert_eq!(
+            check_request_id(&all, "dbg-1", Some("dbg-1")).verdict,
+            Verdict::Failed
+        );
+        // Another request's end does not cut; without an end every line counts.
+        assert_eq!(until_answer_ended(&all, "dbg-2").len(), 3);
+    }
 
     #[test]
     fn components_come_from_the_target() {

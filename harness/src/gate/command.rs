@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use conformance::manifest::{self, Backend};
 
-use super::against::{self, Measure, Outcome, PreparedBase, Stop, undecided_primaries};
+use super::against::{self, Measure, Outcome, Stop, undecided_primaries};
 use super::base::{self, Choice};
 use super::decide::{Decision, Judgement};
+use super::prepare::{self, PreparedBase};
 use super::sequential;
 use crate::prereq;
 use crate::run_dir::{LATEST, RunDir};
@@ -84,23 +85,19 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
         .transpose()?
         .and_then(|mut v| v.pop());
     prereq::prepare(root)?;
-    // Manifests build release binaries, so both builds are measured in release.
-    let missing: Vec<String> = judged
-        .iter()
-        .chain(&control)
-        .flat_map(|b| b.missing_artifacts(root, "release"))
-        .collect();
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "the working tree is not built in release ({}): run `harness build` first",
-            missing.join(", ")
-        );
-    }
     let run = match RunDir::open(&root.join("reports"), LATEST) {
         Ok(run) => run,
         Err(_) => RunDir::create(&root.join("reports"), root, "release")?,
     };
     let log_dir = run.logs("gate");
+    // Both sides are built by the same recipe, each manifest step as its own command
+    // (docs/gate.md#one-build-recipe); where the working tree is already built so, this costs
+    // the steps' no-op checks.
+    let measured: Vec<Backend> = judged.iter().chain(&control).cloned().collect();
+    if let Err(e) = prepare::build_steps(root, &measured, "head", &log_dir).await {
+        eprintln!("harness gate: the working tree does not build: {e:#}");
+        return Ok(ExitCode::from(2));
+    }
     let names: Vec<String> = judged.iter().map(|b| b.name().to_owned()).collect();
     let build_started = Instant::now();
     let prepared = PreparedBase::build(root, &commit, &names, &log_dir).await?;

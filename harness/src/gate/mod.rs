@@ -12,6 +12,7 @@ pub mod command;
 pub mod decide;
 pub mod instructions;
 pub mod metrics;
+pub mod prepare;
 pub mod sequential;
 pub mod study;
 

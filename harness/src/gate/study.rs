@@ -13,9 +13,10 @@ use anyhow::{Context, Result};
 use conformance::manifest::Backend;
 use serde::Serialize;
 
-use super::against::{self, Measure, PreparedBase};
+use super::against::{self, Measure};
 use super::decide::{Decision, Judgement};
 use super::metrics::Metric;
+use super::prepare::PreparedBase;
 use crate::bench;
 use crate::run_dir::RunDir;
 
@@ -180,6 +181,9 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
     let run = RunDir::create(&reports, &opts.root, &opts.profile)?;
     let log_dir = run.logs("gate-study");
     let head = super::base::resolve(&opts.root, "HEAD")?;
+    super::prepare::build_steps(&opts.root, backends, "head", &log_dir)
+        .await
+        .context("the working tree does not build")?;
     let prepared = PreparedBase::build(&opts.root, &head, &names, &log_dir).await?;
     let mut study = Study {
         method: "against".into(),

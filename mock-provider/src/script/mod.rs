@@ -122,6 +122,7 @@ pub fn build(directive: &Directive, request: &ChatRequest) -> Script {
         | Scenario::ToolParallel
         | Scenario::ToolChain
         | Scenario::ToolError
+        | Scenario::ToolBadArgs
         | Scenario::CrashTool
         | Scenario::PanicTool => tools::step(directive.scenario, n, &request.tool_rounds()),
     }

@@ -3,7 +3,9 @@
 //! results it quotes are the `tool` messages of the latest round.
 
 use contract::openai::FinishReason;
-use contract::scenario::{KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario};
+use contract::scenario::{
+    BAD_TOOL_ARGUMENTS, KNOWN_SPEC_ID, MISSING_SPEC_ID, PARALLEL_SEARCH_QUERY, Scenario,
+};
 use contract::tools::{CRASH_TOOL, GET_SPEC, LIST_SPECS, PANIC_TOOL, SEARCH_SPECS};
 use serde_json::json;
 
@@ -65,6 +67,18 @@ pub fn step(scenario: Scenario, chunks: u32, rounds: &[ToolRound]) -> Script {
             "get_spec failed: {}",
             result(GET_SPEC).unwrap_or("(no result came back)")
         )),
+        (Scenario::ToolBadArgs, 0) => calls(
+            step,
+            vec![Call {
+                name: GET_SPEC,
+                arguments: BAD_TOOL_ARGUMENTS.to_owned(),
+            }],
+        ),
+        (Scenario::ToolBadArgs, _) => answer(format!(
+            "get_spec was refused: {}",
+            result(GET_SPEC)
+                .map_or_else(|| "(no result came back)".to_owned(), first_line_of_error)
+        )),
         (Scenario::CrashTool, 0) => calls(step, vec![call(CRASH_TOOL, json!({}))]),
         (Scenario::CrashTool, _) => answer(raw(CRASH_TOOL, result(CRASH_TOOL))),
         (Scenario::PanicTool, 0) => calls(step, vec![call(PANIC_TOOL, json!({}))]),
@@ -72,6 +86,20 @@ pub fn step(scenario: Scenario, chunks: u32, rounds: &[ToolRound]) -> Script {
         // Not a tool scenario: the caller never asks, but a text answer is the safe reply.
         _ => Script::text(text::words(chunks), step),
     }
+}
+
+/// The first line of a refused call's error as the model reads it (`{"error": text}`, as
+/// `@ai-sdk/openai@4` sends a tool error, or the bare text). The lines after it hold the JSON
+/// parser's own message, which differs between JavaScript's and Rust's parsers.
+fn first_line_of_error(result: &str) -> String {
+    let text = match serde_json::from_str::<serde_json::Value>(result) {
+        Ok(serde_json::Value::Object(o)) => match o.get("error") {
+            Some(serde_json::Value::String(e)) => e.clone(),
+            _ => result.to_owned(),
+        },
+        _ => result.to_owned(),
+    };
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 fn get_spec(id: &str) -> Call {
@@ -211,6 +239,29 @@ mod tests {
             "{}",
             s.full_text()
         );
+    }
+
+    #[test]
+    fn a_refused_call_is_quoted_to_the_end_of_its_first_line() {
+        let s = step(Scenario::ToolBadArgs, 3, &[]);
+        assert_eq!(arguments_by_index(&s)[0].1, BAD_TOOL_ARGUMENTS);
+        let told = r#"{"error":"Invalid input for tool get_spec: bad.\nError message: EOF"}"#;
+        let s = step(Scenario::ToolBadArgs, 3, &[round(GET_SPEC, told)]);
+        assert_eq!(s.finish, FinishReason::Stop);
+        assert!(
+            s.full_text()
+                .starts_with("get_spec was refused: Invalid input for tool get_spec: bad."),
+            "{}",
+            s.full_text()
+        );
+        assert!(!s.full_text().contains("EOF"), "{}", s.full_text());
+        let s = step(
+            Scenario::ToolBadArgs,
+            3,
+            &[round(GET_SPEC, "plain\nsecond")],
+        );
+        assert!(s.full_text().starts_with("get_spec was refused: plain"));
+        assert!(!s.full_text().contains("second"));
     }
 
     #[test]
