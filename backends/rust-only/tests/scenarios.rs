@@ -4,7 +4,10 @@
 mod common;
 
 use common::{Expect, Options, Stack, directive};
-use contract::scenario::{CATALOGUE, Expected, KNOWN_SPEC_ID, MISSING_SPEC_ID, Scenario};
+use contract::error_text;
+use contract::scenario::{
+    BAD_TOOL_ARGUMENTS, CATALOGUE, Expected, KNOWN_SPEC_ID, MISSING_SPEC_ID, Scenario,
+};
 use contract::tools::ToolOutcome;
 use mock_provider::script::text;
 use serde_json::{Value, json};
@@ -127,6 +130,30 @@ async fn tool_chain_takes_three_steps() {
     let spec = ok_output(tool_output(&stack, "get_spec", json!({"id": chained_id})).await);
     assert_eq!(tools[1]["output"], spec);
     assert!(answer.text().contains(&title(&spec)), "{}", answer.text());
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_whose_arguments_do_not_parse_is_refused_and_the_model_told_why() {
+    let stack = Stack::start(Options::default()).await;
+    let answer = stack.chat(&directive("tool-bad-args", "")).await;
+    answer.assert_completes(2, "stop");
+    // The call keeps its arguments as they came; the client reads the documented phrase.
+    assert_eq!(
+        answer.tool_parts(),
+        [
+            json!({"type": "tool-get_spec", "toolCallId": "call_0_0", "state": "output-error",
+                "input": BAD_TOOL_ARGUMENTS, "errorText": error_text::invalid_tool_input("get_spec")})
+        ]
+    );
+    // The model is told the AI SDK's refusal; the mock quotes its first line.
+    assert!(
+        answer.text().contains(
+            "get_spec was refused: AI_InvalidToolInputError: Invalid input for tool get_spec"
+        ),
+        "{}",
+        answer.text()
+    );
     stack.stop().await;
 }
 
@@ -280,6 +307,7 @@ fn every_catalogue_scenario_is_covered() {
         Scenario::ToolParallel,
         Scenario::ToolChain,
         Scenario::ToolError,
+        Scenario::ToolBadArgs,
         Scenario::Http429,
         Scenario::Http500,
         Scenario::MalformedChunk,
