@@ -109,3 +109,55 @@ fn a_revision_git_cannot_resolve_exits_2_saying_what_to_pass() {
         "{err}"
     );
 }
+
+/// A repository of one backend `x` whose build step is `step_before` at the first commit and
+/// `step_after` at the second; returns the first commit.
+fn one_backend_repo(d: &Path, step_before: &str, step_after: &str) -> String {
+    git(d, &["init", "-q"]);
+    std::fs::write(d.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+    let manifest = |step: &str| {
+        format!(
+            "name = \"x\"\nsummary = \"a backend of the test\"\nbuild = [\"{step}\"]\n\
+             start = [\"true\"]\nartifacts = []\nruntime = \"none\"\n"
+        )
+    };
+    let first = commit(d, "backends/x/backend.toml", &manifest(step_before));
+    commit(d, "backends/x/backend.toml", &manifest(step_after));
+    first
+}
+
+fn gate_against(root: &Path, rev: &str) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["--root", &root.display().to_string()])
+        .args(["gate", "--against", rev, "--backends", "x"])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_base_that_does_not_build_exits_2_saying_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = one_backend_repo(dir.path(), "exit 3", "true");
+    let (code, err) = gate_against(dir.path(), &first);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the base revision does not build") && err.contains("--against"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_working_tree_that_does_not_build_exits_2_and_is_never_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = one_backend_repo(dir.path(), "true", "exit 3");
+    let (code, err) = gate_against(dir.path(), &first);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("the working tree does not build"), "{err}");
+    // Both trees are gone, and git keeps no record of them.
+    let worktrees = git(dir.path(), &["worktree", "list"]);
+    assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
+}

@@ -268,8 +268,9 @@ pub struct GateArgs {
     /// The run judged.
     #[arg(long, default_value = "reports/latest/results.json")]
     pub current: PathBuf,
-    /// Instead of two files: build this revision in a temporary worktree and measure it and
-    /// the working tree's build in the same rounds. `auto`: the parent of the newest commit
+    /// Instead of two files: build this revision and the working tree's content, each in a
+    /// fresh worktree of its own, and measure both in the same rounds. `auto`: the parent of
+    /// the newest commit
     /// that changed what the backends run, or the two files when there is none
     /// (docs/gate.md#which-revision).
     #[arg(long, value_name = "REV")]
@@ -277,7 +278,7 @@ pub struct GateArgs {
     /// Backends to judge with --against (default: those the change touched, plus a control).
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
-    /// With --against, `NAME=MICROSECONDS`: the working tree's NAME holds each text chunk that
+    /// With --against, `NAME=MICROSECONDS`: the head side's NAME holds each text chunk that
     /// long (the base does not): a deliberate regression, to prove the gate on its real path.
     #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
     pub inject_delay_us: Vec<(String, u64)>,
@@ -312,8 +313,9 @@ pub struct GateStudyArgs {
     /// Run the load sweeps too, so saturation is judged (each run takes several times longer).
     #[arg(long)]
     pub load: bool,
-    /// Study `gate --against HEAD` (the working tree against HEAD built in a worktree, both by
-    /// the manifests' steps; delays injected on the working tree's side) instead of two files.
+    /// Study `gate --against HEAD` (HEAD against itself, built in the gate's two trees by the
+    /// manifests' steps; delays injected on the head side; every other pair crosses the
+    /// trees) instead of two files.
     #[arg(long)]
     pub against: bool,
     /// With --against: each trial's time limit, in seconds.

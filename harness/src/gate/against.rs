@@ -1,12 +1,14 @@
-//! `harness gate --against <rev>`: the method that holds on a noisy machine. The other revision
-//! is built in a worktree of its own ([`super::prepare`]); then each judged backend of both
-//! revisions runs in the same interleaved rounds against one mock, beside the direct path and a
-//! control (an unchanged backend, the working tree's build on both sides). Each round pairs base
-//! and head, so whatever the machine did in a round it did to both; rounds are added look by
-//! look under the sequential design of [`super::sequential`] until the primary metric of every
-//! backend is judged, the design's last look is taken, or the next look would not fit in the
-//! time limit (docs/gate.md#against-a-revision). An injected delay (`--inject-delay-us`)
-//! applies to the head side only, so the gate's own proof runs this path.
+//! `harness gate --against <rev>`: the method that holds on a noisy machine. Both sides, the
+//! other revision and the working tree's content, are checked out and built alike in fresh
+//! worktrees ([`super::prepare`]); then each judged backend of both runs in the same interleaved
+//! rounds against one mock, beside the direct path and a control (an unchanged backend, the
+//! head tree's build on both sides). Each round pairs base and head, so whatever the machine did
+//! in a round it did to both; rounds are added look by look under the sequential design of
+//! [`super::sequential`] until the primary metric of every backend is judged, the design's last
+//! look is taken, or the next look would not fit in the time limit; a regression must then be
+//! found again by a second sequence of fresh rounds (docs/gate.md#confirmation). An injected
+//! delay (`--inject-delay-us`) applies to the head side only, so the gate's own proof runs this
+//! path.
 //!
 //! Every round starts its own instances of every backend, in a fresh order, warms them and
 //! stops them after it: a process keeps for its whole life whatever its start dealt it (the
@@ -28,7 +30,7 @@ use rand::seq::SliceRandom;
 
 use super::decide::{Decision, Judgement};
 use super::metrics;
-use super::prepare::PreparedBase;
+use super::prepare::PreparedTree;
 use super::sequential;
 use crate::bench::figures::{Hop, TargetFigures};
 use crate::bench::rounds::{self, RoundPlan};
@@ -47,11 +49,10 @@ pub const WARMUP_PASSES: usize = 5;
 #[derive(Debug, Clone)]
 pub struct Measure {
     pub root: PathBuf,
-    /// The working tree's manifests of the judged backends (their base twins are the
-    /// [`PreparedBase`]'s).
-    pub judged: Vec<Backend>,
-    /// The unchanged backend measured as A/A beside them (the working tree's build twice).
-    pub control: Option<Backend>,
+    /// The judged backends (built in both trees).
+    pub judged: Vec<String>,
+    /// The unchanged backend measured as A/A beside them (the head tree's build twice).
+    pub control: Option<String>,
     /// `NAME=N`: the head instance of NAME holds each text chunk N µs; the base does not.
     pub inject_delay_us: Vec<(String, u64)>,
     /// No look starts that would end after this.
@@ -60,21 +61,55 @@ pub struct Measure {
     pub seed: u64,
 }
 
-/// What a measurement found.
+/// The two sides, each a tree prepared alike ([`super::prepare`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    pub base: &'a PreparedTree,
+    /// Holds the judged backends and the control.
+    pub head: &'a PreparedTree,
+}
+
+/// One sequential test: rounds added look by look until what it waits for is judged.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Sequence {
     pub judgements: Vec<Judgement>,
-    pub control: Option<String>,
     pub rounds: usize,
     pub looks: usize,
     /// Why the rounds stopped.
     pub stopped: Stop,
+}
+
+/// What a measurement found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The verdicts: the first sequence's, where it found a regression the confirmation's
+    /// finding ([`sequential::confirm`]).
+    pub judgements: Vec<Judgement>,
+    pub control: Option<String>,
+    pub first: Sequence,
+    /// The second sequence of fresh rounds that a regression of the first must be confirmed
+    /// by (docs/gate.md#confirmation); `None` when the first found none.
+    pub confirmation: Option<Sequence>,
     pub seconds: f64,
+}
+
+impl Outcome {
+    /// Whether the control read as a regression in either sequence: the machine moved more
+    /// than the design allows.
+    pub fn control_moved(&self) -> bool {
+        let Some(c) = &self.control else {
+            return false;
+        };
+        std::iter::once(&self.first)
+            .chain(&self.confirmation)
+            .flat_map(|s| &s.judgements)
+            .any(|j| &j.backend == c && j.decision == Decision::Regression)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// Every primary metric was judged.
+    /// Every metric waited for was judged.
     Judged,
     /// The design's last look was taken.
     LastLook,
@@ -157,70 +192,65 @@ struct Rounds<'a> {
     seed: u64,
 }
 
-/// The instances each round starts: for each judged backend the head's (with its injection)
-/// and the base's; for the control, the working tree's build twice.
-fn instances(
-    opts: &Measure,
-    prepared: &PreparedBase,
-    head_launch: &StartSettings,
-) -> Result<Vec<Instance>> {
-    let base_launch = StartSettings {
-        root: prepared.root(),
-        ..head_launch.clone()
+/// The instances each round starts: for each judged backend the head tree's (with its
+/// injection) and the base tree's; for the control, the head tree's build twice. Each runs
+/// from its own tree, started the same way (docs/gate.md#two-trees-alike).
+fn instances(opts: &Measure, sides: Sides<'_>, launch: &StartSettings) -> Result<Vec<Instance>> {
+    let from = |tree: &PreparedTree| StartSettings {
+        root: tree.root(),
+        ..launch.clone()
+    };
+    let built = |tree: &PreparedTree, name: &str| -> Result<Backend> {
+        tree.backend(name).cloned().with_context(|| {
+            format!("the {} tree was built without `{name}`", tree.side.name())
+        })
     };
     let mut out = Vec::new();
-    for head in &opts.judged {
-        let base = prepared
-            .backends
-            .iter()
-            .find(|b| b.name() == head.name())
-            .context("the base was built without a judged backend")?;
+    for name in &opts.judged {
         out.push(Instance {
-            name: head.name().to_owned(),
-            backend: head.clone(),
-            launch: head_launch.clone(),
-            extra_args: injection(opts, head.name()),
+            name: name.clone(),
+            backend: built(sides.head, name)?,
+            launch: from(sides.head),
+            extra_args: injection(opts, name),
         });
         out.push(Instance {
-            name: base_name(base.name()),
-            backend: base.clone(),
-            launch: base_launch.clone(),
+            name: base_name(name),
+            backend: built(sides.base, name)?,
+            launch: from(sides.base),
             extra_args: vec![],
         });
     }
     if let Some(c) = &opts.control {
+        let backend = built(sides.head, c)?;
         out.push(Instance {
-            name: c.name().to_owned(),
-            backend: c.clone(),
-            launch: head_launch.clone(),
-            extra_args: injection(opts, c.name()),
+            name: c.clone(),
+            backend: backend.clone(),
+            launch: from(sides.head),
+            extra_args: injection(opts, c),
         });
         out.push(Instance {
-            name: base_name(c.name()),
-            backend: c.clone(),
-            launch: head_launch.clone(),
+            name: base_name(c),
+            backend,
+            launch: from(sides.head),
             extra_args: vec![],
         });
     }
     Ok(out)
 }
 
-/// Measures base and head look by look until every primary metric is judged, the last look
-/// is taken, or the next look would not fit in the time limit.
+/// Measures base and head: a first sequence of looks until every primary metric is judged,
+/// the last look is taken, or the next look would not fit in the time limit (keeping room for
+/// a confirmation's first look); then, if it judged any of a judged backend's metrics a
+/// regression, a second sequence of fresh rounds that must judge it a regression too.
 pub async fn measure(
     opts: &Measure,
-    prepared: &PreparedBase,
+    sides: Sides<'_>,
     profile: &str,
     log_dir: &Path,
 ) -> Result<Outcome> {
     let started = Instant::now();
     for (name, _) in &opts.inject_delay_us {
-        let known = opts
-            .judged
-            .iter()
-            .chain(&opts.control)
-            .any(|b| b.name() == name);
-        if !known {
+        if !opts.judged.iter().chain(&opts.control).any(|b| b == name) {
             bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
         }
     }
@@ -233,7 +263,7 @@ pub async fn measure(
     )
     .await
     .context("the mock provider did not start (is it built in release?)")?;
-    let head_launch = StartSettings {
+    let launch = StartSettings {
         root: opts.root.clone(),
         profile: profile.to_owned(),
         provider_url: mock.openai_url(),
@@ -241,19 +271,19 @@ pub async fn measure(
         ready_timeout: opts.ready_timeout,
         extra_args: vec![],
     };
-    let measured = match instances(opts, prepared, &head_launch) {
+    let measured = match instances(opts, sides, &launch) {
         Ok(instances) => {
             let quick = plan::Plan::new(true, None, false, opts.seed);
             let ctx = Rounds {
                 instances,
-                direct: Target::direct(&head_launch.provider_url),
+                direct: Target::direct(&launch.provider_url),
                 mock: &mock,
                 http: conformance::client::http_client()?,
                 plan: quick.rounds.clone(),
                 log_dir,
                 seed: opts.seed,
             };
-            looks(opts, &ctx, started).await
+            sequences(opts, &ctx, started).await
         }
         Err(e) => Err(e),
     };
@@ -263,57 +293,116 @@ pub async fn measure(
     Ok(outcome)
 }
 
-/// The looks: rounds until every primary metric is judged, the last look, or the budget.
-async fn looks(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result<Outcome> {
+/// The first sequence, then the confirmation when the first found a judged backend regressed.
+async fn sequences(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result<Outcome> {
     let names: Vec<String> = opts
         .judged
         .iter()
         .chain(&opts.control)
-        .map(|b| b.name().to_owned())
+        .cloned()
         .collect();
+    let primary = |j: &Judgement| j.metric.is_primary();
+    let first = looks(opts, ctx, &names, 0, &primary, true, started).await?;
+    let to_confirm: Vec<(String, metrics::Metric)> = first
+        .judgements
+        .iter()
+        .filter(|j| j.decision == Decision::Regression && opts.judged.contains(&j.backend))
+        .map(|j| (j.backend.clone(), j.metric))
+        .collect();
+    let mut outcome = Outcome {
+        judgements: first.judgements.clone(),
+        control: opts.control.clone(),
+        first,
+        confirmation: None,
+        seconds: 0.0,
+    };
+    if to_confirm.is_empty() {
+        return Ok(outcome);
+    }
+    let per_round = started.elapsed().as_secs_f64() / outcome.first.rounds.max(1) as f64;
+    let first_look = per_round * sequential::FIRST_LOOK_ROUNDS as f64;
+    if Instant::now() + Duration::from_secs_f64(first_look) <= opts.deadline {
+        eprintln!(
+            "gate: the first sequence judged {} a regression; confirming on fresh rounds",
+            to_confirm
+                .iter()
+                .map(|(b, m)| format!("{b} {}", m.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let wanted = |j: &Judgement| to_confirm.iter().any(|(b, m)| &j.backend == b && j.metric == *m);
+        let second = looks(opts, ctx, &names, outcome.first.rounds, &wanted, false, started).await?;
+        outcome.judgements = sequential::confirm(&outcome.first.judgements, &second.judgements);
+        outcome.confirmation = Some(second);
+    } else {
+        outcome.judgements = sequential::confirm(&outcome.first.judgements, &[]);
+    }
+    Ok(outcome)
+}
+
+/// One sequence: rounds (numbered from `offset`, for their seeds) until every judgement
+/// `wanted` picks is decided, the last look, or the budget. `reserve` keeps room for a
+/// confirmation's first look before the deadline.
+#[allow(clippy::too_many_arguments)]
+async fn looks(
+    opts: &Measure,
+    ctx: &Rounds<'_>,
+    names: &[String],
+    offset: usize,
+    wanted: &dyn Fn(&Judgement) -> bool,
+    reserve: bool,
+    started: Instant,
+) -> Result<Sequence> {
+    let which = if offset == 0 { "gate" } else { "gate (confirming)" };
     let progress = Progress::new(
-        "gate",
+        which,
         sequential::max_rounds() as u64 * (ctx.instances.len() as u64 + 1),
     );
     let mut figures: BTreeMap<String, TargetFigures> = BTreeMap::new();
-    let mut outcome = Outcome {
+    let mut seq = Sequence {
         judgements: Vec::new(),
-        control: opts.control.as_ref().map(|c| c.name().to_owned()),
         rounds: 0,
         looks: 0,
         stopped: Stop::LastLook,
-        seconds: 0.0,
     };
     let rounds_started = Instant::now();
     for look in 0..sequential::MAX_LOOKS {
-        while outcome.rounds < sequential::rounds_at_look(look) {
-            round(ctx, outcome.rounds, &mut figures, &progress).await?;
-            outcome.rounds += 1;
+        while seq.rounds < sequential::rounds_at_look(look) {
+            round(ctx, seq.rounds, offset + seq.rounds, &mut figures, &progress).await?;
+            seq.rounds += 1;
         }
-        outcome.looks = look + 1;
-        outcome.judgements = judge_all(&names, &figures);
-        let undecided = undecided_primaries(&outcome.judgements);
+        seq.looks = look + 1;
+        seq.judgements = judge_all(names, &figures);
+        let undecided = seq
+            .judgements
+            .iter()
+            .filter(|j| wanted(j) && matches!(j.decision, Decision::CouldNotJudge(_)))
+            .count();
         progress.note(format!(
-            "gate: look {} at {} rounds, {undecided} primary metric(s) not yet judged, {:.0} s",
+            "{which}: look {} at {} rounds, {undecided} metric(s) waited for not yet judged, \
+             {:.0} s",
             look + 1,
-            outcome.rounds,
+            seq.rounds,
             started.elapsed().as_secs_f64()
         ));
         if undecided == 0 {
-            outcome.stopped = Stop::Judged;
+            seq.stopped = Stop::Judged;
             break;
         }
-        let per_round = rounds_started.elapsed().as_secs_f64() / outcome.rounds as f64;
-        let next = per_round * sequential::ROUNDS_PER_LOOK as f64;
+        let per_round = rounds_started.elapsed().as_secs_f64() / seq.rounds as f64;
+        let mut next = per_round * sequential::ROUNDS_PER_LOOK as f64;
+        if reserve {
+            next += per_round * sequential::FIRST_LOOK_ROUNDS as f64;
+        }
         if look + 1 < sequential::MAX_LOOKS
             && Instant::now() + Duration::from_secs_f64(next) > opts.deadline
         {
-            outcome.stopped = Stop::Budget;
+            seq.stopped = Stop::Budget;
             break;
         }
     }
     progress.finish();
-    Ok(outcome)
+    Ok(seq)
 }
 
 /// One round: every instance started afresh in a shuffled order, warmed with
@@ -324,11 +413,12 @@ async fn looks(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result<Out
 async fn round(
     ctx: &Rounds<'_>,
     round: usize,
+    numbered: usize,
     figures: &mut BTreeMap<String, TargetFigures>,
     progress: &Progress,
 ) -> Result<()> {
-    progress.step(format!("gate round {}", round + 1));
-    let seed = ctx.seed ^ (round as u64).rotate_left(32);
+    progress.step(format!("gate round {}", numbered + 1));
+    let seed = ctx.seed ^ (numbered as u64).rotate_left(32);
     let mut order: Vec<&Instance> = ctx.instances.iter().collect();
     order.shuffle(&mut StdRng::seed_from_u64(seed));
     let mut targets: Vec<Target> = Vec::new();
@@ -351,7 +441,7 @@ async fn round(
         }
     }
     let measured = match started {
-        Ok(()) => measure_round(ctx, round, seed, &targets, figures).await,
+        Ok(()) => measure_round(ctx, round, numbered, seed, &targets, figures).await,
         Err(e) => Err(e),
     };
     for t in targets {
@@ -364,6 +454,7 @@ async fn round(
 async fn measure_round(
     ctx: &Rounds<'_>,
     round: usize,
+    numbered: usize,
     seed: u64,
     targets: &[Target],
     figures: &mut BTreeMap<String, TargetFigures>,
@@ -380,7 +471,7 @@ async fn measure_round(
     {
         for name in order {
             let Some(target) = find(name) else { continue };
-            let tag = format!("warm.r{round}.{name}.{pass}");
+            let tag = format!("warm.r{numbered}.{name}.{pass}");
             rounds::converse(&ctx.http, target, ctx.mock, &ctx.plan.text(&tag)).await?;
         }
     }
@@ -393,7 +484,7 @@ async fn measure_round(
     {
         for name in order {
             let Some(target) = find(name) else { continue };
-            let tag = format!("r{round}.{name}.{pass}");
+            let tag = format!("r{numbered}.{name}.{pass}");
             let (seen, samples) =
                 rounds::converse(&ctx.http, target, ctx.mock, &ctx.plan.text(&tag)).await?;
             figures

@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use conformance::manifest::{self, Backend};
+use conformance::manifest;
 
-use super::against::{self, Measure, Outcome, Stop, undecided_primaries};
+use super::against::{self, Measure, Outcome, Sequence, Sides, Stop, undecided_primaries};
 use super::base::{self, Choice};
-use super::decide::{Decision, Judgement};
-use super::prepare::{self, PreparedBase};
+use super::decide::Decision;
+use super::prepare::{self, PreparedTree, Side};
 use super::sequential;
 use crate::prereq;
 use crate::run_dir::{LATEST, RunDir};
@@ -79,40 +79,51 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
             (commit, judged, control)
         }
     };
-    let judged: Vec<Backend> = manifest::select(all.clone(), &judged)?;
-    let control: Option<Backend> = control
-        .map(|c| manifest::select(all, &[c]))
-        .transpose()?
-        .and_then(|mut v| v.pop());
-    prereq::prepare(root)?;
+    let known: Vec<String> = all.iter().map(|b| b.name().to_owned()).collect();
+    if let Some(unknown) = judged.iter().find(|n| !known.contains(n)) {
+        eprintln!(
+            "harness gate: `{unknown}` is not a backend of the working tree (it has {}); pass \
+             --backends with those",
+            known.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    }
     let run = match RunDir::open(&root.join("reports"), LATEST) {
         Ok(run) => run,
         Err(_) => RunDir::create(&root.join("reports"), root, "release")?,
     };
     let log_dir = run.logs("gate");
-    // Both sides are built by the same recipe, each manifest step as its own command
-    // (docs/gate.md#one-build-recipe); where the working tree is already built so, this costs
-    // the steps' no-op checks.
-    let measured: Vec<Backend> = judged.iter().chain(&control).cloned().collect();
-    if let Err(e) = prepare::build_steps(root, &measured, "head", &log_dir).await {
-        eprintln!("harness gate: the working tree does not build: {e:#}");
-        return Ok(ExitCode::from(2));
-    }
-    let names: Vec<String> = judged.iter().map(|b| b.name().to_owned()).collect();
+    // Both sides are checked out in fresh worktrees of the same shape and built there by the
+    // same recipe, so that they differ in nothing but the revision
+    // (docs/gate.md#two-trees-alike).
+    let measured: Vec<String> = judged.iter().chain(&control).cloned().collect();
     let build_started = Instant::now();
-    let prepared = PreparedBase::build(root, &commit, &names, &log_dir).await?;
+    let prepared = match prepare::snapshot(root) {
+        Ok(head) => prepare_sides(root, &head, &commit, &measured, &judged, &log_dir).await,
+        Err(e) => Err(e.context("cannot take the working tree's content")),
+    };
+    let (head, base) = match prepared {
+        Ok(sides) => sides,
+        Err(e) => {
+            eprintln!("harness gate: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     eprintln!(
-        "gate: built the base's {} in {:.0} s",
-        names.join(", "),
+        "gate: built both sides ({} and the base's {}) in {:.0} s",
+        measured.join(", "),
+        judged.join(", "),
         build_started.elapsed().as_secs_f64()
     );
+    prereq::prepare(root)?;
     let deadline = started + args.time_limit;
     if Instant::now() >= deadline {
         eprintln!(
-            "harness gate: building the base took the whole --time-limit-s ({} s): nothing was \
-             measured; rerun (the base's build is kept in {}) or raise the limit",
+            "harness gate: building the two sides took the whole --time-limit-s ({} s): nothing \
+             was measured; rerun (their builds are kept in {} and {}) or raise the limit",
             args.time_limit.as_secs(),
-            against::BASE_TARGET_DIR
+            prepare::HEAD_TARGET_DIR,
+            prepare::BASE_TARGET_DIR
         );
         return Ok(ExitCode::from(2));
     }
@@ -125,10 +136,14 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
         ready_timeout: args.ready_timeout,
         seed: args.seed,
     };
-    let outcome = against::measure(&opts, &prepared, "release", &log_dir)
+    let sides = Sides {
+        base: &base,
+        head: &head,
+    };
+    let outcome = against::measure(&opts, sides, "release", &log_dir)
         .await
         .context("measuring base and head")?;
-    drop(prepared);
+    drop((head, base));
     let mut out = std::io::stdout().lock();
     super::write_report_at(
         &mut out,
@@ -143,6 +158,22 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
         run.relative(&log_dir)
     )?;
     Ok(ExitCode::from(exit_code(&outcome)))
+}
+
+/// The head tree (`head`, with `measured` built) and the base tree (`base`, with `judged`
+/// built), each a fresh worktree built by its manifests' steps (docs/gate.md#two-trees-alike).
+/// The base is built first: a base that does not build is the likelier failure.
+pub async fn prepare_sides(
+    root: &Path,
+    head: &str,
+    base: &str,
+    measured: &[String],
+    judged: &[String],
+    log_dir: &Path,
+) -> Result<(PreparedTree, PreparedTree)> {
+    let base = PreparedTree::build(root, base, Side::Base, judged, log_dir).await?;
+    let head = PreparedTree::build(root, head, Side::Head, measured, log_dir).await?;
+    Ok((head, base))
 }
 
 /// Two files: the baseline and the current run.
@@ -173,16 +204,13 @@ fn files(root: &Path, args: &Request) -> ExitCode {
 /// 2 when the control regressed (the machine moved more than the design allows: nothing can
 /// be concluded) or a primary metric could not be judged; else 0.
 pub fn exit_code(outcome: &Outcome) -> u8 {
-    let control = outcome.control.as_deref();
-    let regressed = |j: &&Judgement| j.decision == Decision::Regression;
-    if outcome
+    if outcome.control_moved() {
+        2
+    } else if outcome
         .judgements
         .iter()
-        .filter(regressed)
-        .any(|j| Some(j.backend.as_str()) == control)
+        .any(|j| j.decision == Decision::Regression)
     {
-        2
-    } else if outcome.judgements.iter().any(|j| regressed(&j)) {
         1
     } else if undecided_primaries(&outcome.judgements) > 0 {
         2
@@ -191,38 +219,44 @@ pub fn exit_code(outcome: &Outcome) -> u8 {
     }
 }
 
-/// The lines printed under the verdict table: the design, why the rounds stopped, the control,
-/// and for each primary metric not judged, how many rounds it would need.
+/// The lines printed under the verdict table: the design, each sequence and why it stopped, the
+/// control, and for each primary metric not judged, how many rounds it would need.
 pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::io::Result<()> {
     writeln!(
         out,
-        "gate --against: {} rounds in {} look(s), {:.0} s; each look's interval at {:.2}% \
-         confidence (sign test on paired rounds; at most {} looks, error rates {:.1}% each way \
-         over all looks)",
-        outcome.rounds,
-        outcome.looks,
+        "gate --against: {:.0} s; each look's interval at {:.2}% confidence (sign test on paired \
+         rounds; at most {} looks a sequence, error rates {:.1}% each way over all looks); a \
+         regression stands only when a second sequence of fresh rounds confirms it",
         outcome.seconds,
         (1.0 - sequential::per_look_alpha()) * 100.0,
         sequential::MAX_LOOKS,
         sequential::ALPHA / 2.0 * 100.0
     )?;
-    match outcome.stopped {
-        Stop::Judged => writeln!(out, "stopped: every primary metric judged")?,
-        Stop::LastLook => writeln!(out, "stopped: the design's last look")?,
-        Stop::Budget => writeln!(
-            out,
-            "stopped: the next look would not fit in --time-limit-s"
-        )?,
-    }
-    if let Some(c) = &outcome.control {
-        let moved = outcome
-            .judgements
-            .iter()
-            .any(|j| &j.backend == c && j.decision == Decision::Regression);
+    write_sequence(out, "first sequence", &outcome.first)?;
+    if let Some(second) = &outcome.confirmation {
+        write_sequence(out, "confirmation", second)?;
+        let ids = |s: &Sequence| -> Vec<String> {
+            s.judgements
+                .iter()
+                .filter(|j| j.decision == Decision::Regression)
+                .map(|j| format!("{} {}", j.backend, j.metric.name()))
+                .collect()
+        };
         writeln!(
             out,
-            "control: {c} (unchanged, the working tree's build on both sides){}",
-            if moved {
+            "confirmation: the first sequence found {}; the second found {}",
+            ids(&outcome.first).join(", "),
+            match ids(second) {
+                v if v.is_empty() => "no regression".to_owned(),
+                v => v.join(", "),
+            }
+        )?;
+    }
+    if let Some(c) = &outcome.control {
+        writeln!(
+            out,
+            "control: {c} (unchanged, the head tree's build on both sides){}",
+            if outcome.control_moved() {
                 ": it read as a REGRESSION, so the machine moved more than the design allows; \
                  nothing is concluded (exit 2): rerun on a quieter machine"
             } else {
@@ -235,25 +269,61 @@ pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::i
         .iter()
         .filter(|j| j.metric.is_primary() && matches!(j.decision, Decision::CouldNotJudge(_)))
     {
-        match sequential::rounds_needed(j, outcome.rounds) {
+        // The rounds behind the figure: the confirmation's when it measured this metric.
+        let rounds = match &outcome.confirmation {
+            Some(s) if outcome.first.judgements.iter().any(|f| {
+                f.backend == j.backend && f.metric == j.metric && f.decision == Decision::Regression
+            }) =>
+            {
+                s.rounds
+            }
+            _ => outcome.first.rounds,
+        };
+        let passed_again = j
+            .ci95
+            .is_some_and(|[_, hi]| hi < super::decide::threshold(j.metric));
+        if passed_again {
+            writeln!(
+                out,
+                "could not judge {} {}: the two sequences disagree (the first found a \
+                 regression, the second a pass); rerun",
+                j.backend,
+                j.metric.name()
+            )?;
+            continue;
+        }
+        match sequential::rounds_needed(j, rounds) {
             Some(n) => writeln!(
                 out,
-                "could not judge {} {} in {} rounds: it would need about {n} rounds \
-                 (this design measures at most {}; raise --time-limit-s if that is fewer)",
+                "could not judge {} {} in {rounds} rounds: it would need about {n} rounds \
+                 (this design measures at most {} a sequence; raise --time-limit-s if that is \
+                 fewer)",
                 j.backend,
                 j.metric.name(),
-                outcome.rounds,
                 sequential::max_rounds()
             )?,
             None => writeln!(
                 out,
-                "could not judge {} {} in {} rounds: its estimate sits on the threshold, so no \
-                 number of rounds would settle it",
+                "could not judge {} {} in {rounds} rounds: its estimate sits on the threshold, so \
+                 no number of rounds would settle it",
                 j.backend,
                 j.metric.name(),
-                outcome.rounds
             )?,
         }
     }
     Ok(())
+}
+
+fn write_sequence(out: &mut impl std::io::Write, what: &str, s: &Sequence) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{what}: {} rounds in {} look(s); stopped: {}",
+        s.rounds,
+        s.looks,
+        match s.stopped {
+            Stop::Judged => "every metric it waited for judged",
+            Stop::LastLook => "the design's last look",
+            Stop::Budget => "the next look would not fit in --time-limit-s",
+        }
+    )
 }

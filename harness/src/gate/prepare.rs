@@ -1,7 +1,9 @@
-//! The base revision of `harness gate --against`, checked out in a temporary worktree and built
-//! there with its own manifests' steps: its cargo output in a folder kept under the working
-//! tree's `target/` (seeded from the working tree's release build), its own `node_modules` and
-//! pinned runtime (docs/gate.md#against-a-revision).
+//! The two trees `harness gate --against` measures, prepared alike: each side (the base
+//! revision, and the working tree's content as a commit of its own) is checked out in a fresh
+//! worktree of the same shape under the system's temporary folder and built there with its own
+//! manifests' steps, its cargo output in a folder kept under the working tree's `target/`
+//! (seeded from the working tree's release build), its own `node_modules` and pinned runtime.
+//! The only difference left between the sides is the revision (docs/gate.md#two-trees-alike).
 
 use std::path::{Path, PathBuf};
 
@@ -13,28 +15,57 @@ use super::base;
 
 /// Where the base revision's cargo output is kept between gate runs, under `target/`.
 pub const BASE_TARGET_DIR: &str = "target/gate-base";
+/// Where the head's is kept: a folder of the same shape as the base's, so that the paths the
+/// two builds embed have the same length (docs/gate.md#two-trees-alike).
+pub const HEAD_TARGET_DIR: &str = "target/gate-head";
 
-/// A base revision checked out and built, ready to be measured any number of times.
+/// Which side of the comparison a tree is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Base,
+    Head,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Base => "base",
+            Side::Head => "head",
+        }
+    }
+
+    fn target_dir(self) -> &'static str {
+        match self {
+            Side::Base => BASE_TARGET_DIR,
+            Side::Head => HEAD_TARGET_DIR,
+        }
+    }
+}
+
+/// A revision checked out and built, ready to be measured any number of times.
 #[derive(Debug)]
-pub struct PreparedBase {
+pub struct PreparedTree {
     pub commit: String,
+    pub side: Side,
     worktree: Worktree,
-    /// The base's manifests of the judged backends.
+    /// The tree's manifests of the backends built in it.
     pub backends: Vec<Backend>,
 }
 
-impl PreparedBase {
+impl PreparedTree {
     /// Checks `commit` out and runs the build steps of `names` there; the logs go to `log_dir`.
     pub async fn build(
         root: &Path,
         commit: &str,
+        side: Side,
         names: &[String],
         log_dir: &Path,
     ) -> Result<Self> {
         let worktree = Worktree::add(root, commit)?;
-        let backends = build_base(root, &worktree.path(), names, log_dir).await?;
+        let backends = build_tree(root, &worktree.path(), side, names, log_dir).await?;
         Ok(Self {
             commit: commit.to_owned(),
+            side,
             worktree,
             backends,
         })
@@ -43,10 +74,62 @@ impl PreparedBase {
     pub fn root(&self) -> PathBuf {
         self.worktree.path()
     }
+
+    /// The tree's manifest of `name`.
+    pub fn backend(&self, name: &str) -> Option<&Backend> {
+        self.backends.iter().find(|b| b.name() == name)
+    }
 }
 
-/// A worktree of another revision, removed when dropped (its cargo output stays in
-/// [`BASE_TARGET_DIR`] for the next run).
+/// The working tree's content (tracked files as they are now, and new files git does not
+/// ignore) as a commit whose parent is HEAD, or HEAD itself when nothing differs: what the head
+/// side checks out, so that it runs from a tree prepared exactly as the base's. The working
+/// tree's index is left alone (a temporary one is used); the commit is on no branch.
+pub fn snapshot(root: &Path) -> Result<String> {
+    let index_dir = tempfile::Builder::new()
+        .prefix("arena-gate-index-")
+        .tempdir()?;
+    let index = index_dir.path().join("index");
+    let git = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .env("GIT_INDEX_FILE", &index)
+            .env("GIT_AUTHOR_NAME", "harness gate")
+            .env("GIT_AUTHOR_EMAIL", "gate@localhost")
+            .env("GIT_COMMITTER_NAME", "harness gate")
+            .env("GIT_COMMITTER_EMAIL", "gate@localhost")
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let head = git(&["rev-parse", "--verify", "HEAD^{commit}"])?;
+    git(&["read-tree", "HEAD"])?;
+    git(&["add", "-A", "."])?;
+    let tree = git(&["write-tree"])?;
+    if tree == git(&["rev-parse", "HEAD^{tree}"])? {
+        return Ok(head);
+    }
+    git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        &head,
+        "-m",
+        "the working tree, as gate --against measures it",
+    ])
+}
+
+/// A worktree of one side, removed when dropped (its cargo output stays in the side's target
+/// folder for the next run). Both sides' worktrees have the same shape,
+/// `<temporary folder>/arena-gate-XXXXXX/tree`.
 #[derive(Debug)]
 struct Worktree {
     repo: PathBuf,
@@ -87,12 +170,13 @@ impl Drop for Worktree {
     }
 }
 
-/// Points the worktree's `target/` at [`BASE_TARGET_DIR`], seeding that from the working
+/// Points the worktree's `target/` at the side's kept folder, seeding that from the working
 /// tree's release build the first time: the dependencies' compiled code is the same for both
 /// revisions unless Cargo.lock changed, so only the workspace's own crates are compiled again
 /// (docs/gate.md#in-ci).
-fn share_target(root: &Path, tree: &Path) -> Result<()> {
-    let kept = root.join(BASE_TARGET_DIR);
+fn share_target(root: &Path, tree: &Path, side: Side) -> Result<()> {
+    let dir = side.target_dir();
+    let kept = root.join(dir);
     let seed_from = root.join("target/release");
     if !kept.join("release").exists() && seed_from.is_dir() {
         std::fs::create_dir_all(&kept)?;
@@ -104,44 +188,53 @@ fn share_target(root: &Path, tree: &Path) -> Result<()> {
             .context("cannot run cp")?;
         if !status.success() {
             let _ = std::fs::remove_dir_all(kept.join("release"));
-            eprintln!("gate: could not seed {BASE_TARGET_DIR}; the base builds from scratch");
+            eprintln!("gate: could not seed {dir}; the {} builds from scratch", side.name());
         }
     }
     std::fs::create_dir_all(&kept)?;
     std::os::unix::fs::symlink(&kept, tree.join("target"))
-        .with_context(|| format!("linking the base's target/ to {}", kept.display()))
+        .with_context(|| format!("linking the {}'s target/ to {}", side.name(), kept.display()))
 }
 
 /// Builds each named backend of the worktree with its own manifest's steps.
-async fn build_base(
+async fn build_tree(
     root: &Path,
     tree: &Path,
+    side: Side,
     names: &[String],
     log_dir: &Path,
 ) -> Result<Vec<Backend>> {
     let all = manifest::discover(&tree.join("backends"))?;
-    let base = manifest::select(all, names).context(
-        "the base revision lacks a backend that is to be judged; pass --backends with the ones \
-         both revisions have",
-    )?;
-    share_target(root, tree)?;
-    build_steps(tree, &base, "base", log_dir)
+    let built = manifest::select(all, names).with_context(|| match side {
+        Side::Base => "the base revision lacks a backend that is to be judged; pass --backends \
+                       with the ones both revisions have"
+            .to_owned(),
+        Side::Head => "the working tree lacks a backend that is to be measured".to_owned(),
+    })?;
+    share_target(root, tree, side)?;
+    build_steps(tree, &built, side.name(), log_dir)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "the base revision does not build: {e:#}; pick another base with --against REV, or \
-             fix the build"
-            )
+        .map_err(|e| match side {
+            Side::Base => anyhow::anyhow!(
+                "the base revision does not build: {e:#}; pick another base with --against REV, \
+                 or fix the build"
+            ),
+            Side::Head => anyhow::anyhow!("the working tree does not build: {e:#}; fix the build"),
         })?;
-    base_runtime(root, tree, log_dir).await?;
-    Ok(base)
+    if built
+        .iter()
+        .any(|b| b.manifest.runtime == manifest::Runtime::Node)
+    {
+        tree_runtime(root, tree, side, log_dir).await?;
+    }
+    Ok(built)
 }
 
 /// Runs the build steps of `backends` in `tree`, each step once (backends share the sidecar's
-/// `npm ci` and bundle), one command per step exactly as written in the manifests. The head is
-/// built this way too, right before it is measured (docs/gate.md#one-build-recipe): a binary
-/// built by one `cargo build -p A -p B` links the dependencies' features as unified for both
-/// packages, and differs from the one `cargo build -p A` makes for the base.
+/// `npm ci` and bundle), one command per step exactly as written in the manifests, the same
+/// for both sides (docs/gate.md#one-build-recipe): a binary built by one `cargo build -p A -p B`
+/// links the dependencies' features as unified for both packages, and differs from the one
+/// `cargo build -p A` makes.
 pub async fn build_steps(
     tree: &Path,
     backends: &[Backend],
@@ -171,10 +264,10 @@ pub async fn build_steps(
     Ok(())
 }
 
-/// Gives the base tree the default JavaScript runtime its Node backends start on: its own pinned
-/// one, installed from its lockfile, or, for a base from before the runtimes were pinned, the
+/// Gives a tree the default JavaScript runtime its Node backends start on: its own pinned one,
+/// installed from its lockfile, or, for a base from before the runtimes were pinned, the
 /// working tree's (so both sides run one runtime and the gate compares the code).
-async fn base_runtime(root: &Path, tree: &Path, log_dir: &Path) -> Result<()> {
+async fn tree_runtime(root: &Path, tree: &Path, side: Side, log_dir: &Path) -> Result<()> {
     use contract::runtime::{self, DEFAULT_RUNTIME, RUNTIMES_DIR};
     if runtime::resolve(tree, DEFAULT_RUNTIME).is_ok() {
         return Ok(());
@@ -182,12 +275,13 @@ async fn base_runtime(root: &Path, tree: &Path, log_dir: &Path) -> Result<()> {
     let package = runtime::spec(DEFAULT_RUNTIME)?.dir();
     if tree.join(&package).join("package-lock.json").is_file() {
         let step = format!("npm ci --prefix {package} --no-audit --no-fund --loglevel=error");
-        eprintln!("gate: base: {step}");
-        let log = log_dir.join("base-runtime.log");
+        eprintln!("gate: {}: {step}", side.name());
+        let log = log_dir.join(format!("{}-runtime.log", side.name()));
         let status = process::run_shell(&step, tree, &log).await?;
         if !status.success() {
             bail!(
-                "the base revision's runtime did not install: `{step}` failed (see {})\n{}",
+                "the {} tree's runtime did not install: `{step}` failed (see {})\n{}",
+                side.name(),
                 log.display(),
                 process::file_tail(&log, 2000)
             );
@@ -202,5 +296,5 @@ async fn base_runtime(root: &Path, tree: &Path, log_dir: &Path) -> Result<()> {
     }
     runtime::resolve(tree, DEFAULT_RUNTIME)
         .map(|_| ())
-        .context("the base revision has no runnable default runtime")
+        .with_context(|| format!("the {} tree has no runnable default runtime", side.name()))
 }

@@ -135,6 +135,56 @@ pub fn rounds_needed(j: &Judgement, rounds: usize) -> Option<usize> {
     Some(((rounds as f64) * factor).ceil().max(rounds as f64 + 1.0) as usize)
 }
 
+/// The verdicts once a second sequence has measured what the first found regressed: a
+/// regression stands only when the second, on rounds of its own, judges it a regression too;
+/// otherwise it is not confirmed and the gate cannot conclude (docs/gate.md#confirmation).
+/// Everything the first did not find regressed keeps the first's verdict.
+pub fn confirm(first: &[Judgement], second: &[Judgement]) -> Vec<Judgement> {
+    first
+        .iter()
+        .map(|j| {
+            if j.decision != Decision::Regression {
+                return j.clone();
+            }
+            let again = second
+                .iter()
+                .find(|k| k.backend == j.backend && k.metric == j.metric);
+            match again {
+                Some(k) if k.decision == Decision::Regression => k.clone(),
+                Some(k) => Judgement {
+                    decision: Decision::CouldNotJudge(format!(
+                        "not confirmed: the first sequence judged it a regression ({}), the \
+                         second {}",
+                        interval_text(j),
+                        match &k.decision {
+                            Decision::Pass => format!("a pass ({})", interval_text(k)),
+                            _ => format!("could not judge it ({})", interval_text(k)),
+                        }
+                    )),
+                    ..k.clone()
+                },
+                None => Judgement {
+                    decision: Decision::CouldNotJudge(format!(
+                        "not confirmed: the first sequence judged it a regression ({}) and no \
+                         time was left for the second",
+                        interval_text(j)
+                    )),
+                    ..j.clone()
+                },
+            }
+        })
+        .collect()
+}
+
+fn interval_text(j: &Judgement) -> String {
+    let pct = |v: f64| format!("{:+.1}%", v * 100.0);
+    match (j.change, j.ci95) {
+        (Some(c), Some([lo, hi])) => format!("{} [{}, {}]", pct(c), pct(lo), pct(hi)),
+        (Some(c), None) => pct(c),
+        _ => "-".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +270,39 @@ mod tests {
         );
         assert!(matches!(j.decision, Decision::CouldNotJudge(_)), "{j:?}");
         assert!(rounds_needed(&j, 10).unwrap() > 10);
+    }
+
+    fn verdict(backend: &str, decision: Decision) -> Judgement {
+        Judgement {
+            backend: backend.into(),
+            metric: Metric::ChunkOverheadP50,
+            baseline: Some(1.0),
+            current: Some(2.0),
+            change: Some(1.0),
+            ci95: Some([0.5, 1.5]),
+            decision,
+        }
+    }
+
+    #[test]
+    fn a_regression_stands_only_when_the_second_sequence_finds_it_too() {
+        let first = vec![
+            verdict("unix", Decision::Regression),
+            verdict("rust-only", Decision::Pass),
+        ];
+        let confirmed = confirm(&first, &[verdict("unix", Decision::Regression)]);
+        assert_eq!(confirmed[0].decision, Decision::Regression);
+        assert_eq!(confirmed[1].decision, Decision::Pass);
+        for second in [
+            vec![verdict("unix", Decision::Pass)],
+            vec![verdict("unix", Decision::CouldNotJudge("wide".into()))],
+            vec![],
+        ] {
+            let j = &confirm(&first, &second)[0];
+            assert!(
+                matches!(&j.decision, Decision::CouldNotJudge(why) if why.starts_with("not confirmed")),
+                "{j:?}"
+            );
+        }
     }
 }

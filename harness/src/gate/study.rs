@@ -13,10 +13,9 @@ use anyhow::{Context, Result};
 use conformance::manifest::Backend;
 use serde::Serialize;
 
-use super::against::{self, Measure};
+use super::against::{self, Measure, Sides};
 use super::decide::{Decision, Judgement};
 use super::metrics::Metric;
-use super::prepare::PreparedBase;
 use crate::bench;
 use crate::run_dir::RunDir;
 
@@ -52,8 +51,16 @@ pub struct Trial {
     pub ci95: Option<[f64; 2]>,
     /// `pass`, `regression` or `could not judge`.
     pub decision: String,
-    /// With `--against`: the paired rounds the trial measured before it stopped.
+    /// With `--against`: the paired rounds the trial measured before it stopped (both
+    /// sequences').
     pub rounds: Option<usize>,
+    /// With `--against`: the first sequence's verdict, before the confirmation.
+    pub first_decision: Option<String>,
+    /// With `--against`: whether the trial ran the base's instances from the head's tree and
+    /// the head's from the base's (every other pair: the crossed design).
+    pub trees_swapped: Option<bool>,
+    /// With `--against`: the 1-, 5- and 15-minute load averages when the trial started.
+    pub load_average: Option<String>,
 }
 
 /// The study's counts, per backend, metric and injected delay (0: A/A).
@@ -167,24 +174,29 @@ fn judge_into(study: &mut Study, injected_us: u64, baseline: &Path, current: &Pa
             ci95: j.ci95,
             decision: decision_name(&j.decision).to_owned(),
             rounds: None,
+            first_decision: None,
+            trees_swapped: None,
+            load_average: None,
         });
     }
     Ok(())
 }
 
-/// The study of `gate --against HEAD`: HEAD built once in a worktree, then per pair an A/A
-/// trial and one trial per delay injected into the working tree's instances, each measured
-/// as the gate measures (same rounds, sequential looks).
+/// The study of `gate --against HEAD`: HEAD built once in each of the gate's two trees, then
+/// per pair an A/A trial and one trial per delay injected into the head side's instances, each
+/// measured as the gate measures (same rounds, sequential looks, confirmation); every other
+/// pair crosses the trees.
 async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
     let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
     let reports = opts.root.join("reports");
     let run = RunDir::create(&reports, &opts.root, &opts.profile)?;
     let log_dir = run.logs("gate-study");
     let head = super::base::resolve(&opts.root, "HEAD")?;
-    super::prepare::build_steps(&opts.root, backends, "head", &log_dir)
-        .await
-        .context("the working tree does not build")?;
-    let prepared = PreparedBase::build(&opts.root, &head, &names, &log_dir).await?;
+    // Both sides are HEAD, each in a fresh worktree built alike, as the gate prepares them
+    // (docs/gate.md#two-trees-alike): an A/A trial by construction, whatever the working tree
+    // holds.
+    let (head_tree, base_tree) =
+        super::command::prepare_sides(&opts.root, &head, &head, &names, &names, &log_dir).await?;
     let mut study = Study {
         method: "against".into(),
         backends: names.clone(),
@@ -199,8 +211,12 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
     for pair in 0..opts.pairs {
         for inject in std::iter::once(0).chain(opts.delays_us.iter().copied()) {
             trial += 1;
+            // Every other pair crosses the trees: both hold the same content, so a tree that
+            // ran faster for where it is would show as opposite signs in the two halves.
+            let swapped = pair % 2 == 1;
+            let load = load_average();
             eprintln!(
-                "\ngate-study: pair {} of {}, {} (load average {})",
+                "\ngate-study: pair {} of {}, {}{} (load average {load})",
                 pair + 1,
                 opts.pairs,
                 if inject == 0 {
@@ -208,11 +224,11 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 } else {
                     format!("{inject} µs injected per chunk on the head side")
                 },
-                load_average()
+                if swapped { ", trees crossed" } else { "" }
             );
             let m = Measure {
                 root: opts.root.clone(),
-                judged: backends.to_vec(),
+                judged: names.clone(),
                 control: None,
                 inject_delay_us: if inject == 0 {
                     Vec::new()
@@ -223,7 +239,18 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 ready_timeout: opts.bench.ready_timeout,
                 seed: opts.seed.wrapping_add(trial),
             };
-            let outcome = against::measure(&m, &prepared, &opts.profile, &log_dir).await?;
+            let sides = if swapped {
+                Sides {
+                    base: &head_tree,
+                    head: &base_tree,
+                }
+            } else {
+                Sides {
+                    base: &base_tree,
+                    head: &head_tree,
+                }
+            };
+            let outcome = against::measure(&m, sides, &opts.profile, &log_dir).await?;
             for j in &outcome.judgements {
                 tally(&mut study, inject, j);
                 study.trials.push(Trial {
@@ -235,9 +262,22 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                     change: j.change,
                     ci95: j.ci95,
                     decision: decision_name(&j.decision).to_owned(),
-                    rounds: Some(outcome.rounds),
+                    rounds: Some(
+                        outcome.first.rounds
+                            + outcome.confirmation.as_ref().map_or(0, |s| s.rounds),
+                    ),
+                    first_decision: outcome
+                        .first
+                        .judgements
+                        .iter()
+                        .find(|f| f.backend == j.backend && f.metric == j.metric)
+                        .map(|f| decision_name(&f.decision).to_owned()),
+                    trees_swapped: Some(swapped),
+                    load_average: Some(load.clone()),
                 });
             }
+            // Written after every trial, so that a study stopped early keeps what it measured.
+            crate::atomic::write_json(&run.path.join(STUDY_FILE), &study)?;
             let mut err = std::io::stderr().lock();
             super::write_report_at(
                 &mut err,
@@ -247,7 +287,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
             super::command::write_summary(&mut err, &outcome)?;
         }
     }
-    drop(prepared);
+    drop((head_tree, base_tree));
     let path = run.path.join(STUDY_FILE);
     crate::atomic::write_json(&path, &study)?;
     eprintln!("\ngate-study: wrote {}", path.display());
