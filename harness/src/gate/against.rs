@@ -201,9 +201,9 @@ fn instances(opts: &Measure, sides: Sides<'_>, launch: &StartSettings) -> Result
         ..launch.clone()
     };
     let built = |tree: &PreparedTree, name: &str| -> Result<Backend> {
-        tree.backend(name).cloned().with_context(|| {
-            format!("the {} tree was built without `{name}`", tree.side.name())
-        })
+        tree.backend(name)
+            .cloned()
+            .with_context(|| format!("the {} tree was built without `{name}`", tree.side.name()))
     };
     let mut out = Vec::new();
     for name in &opts.judged {
@@ -295,12 +295,7 @@ pub async fn measure(
 
 /// The first sequence, then the confirmation when the first found a judged backend regressed.
 async fn sequences(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result<Outcome> {
-    let names: Vec<String> = opts
-        .judged
-        .iter()
-        .chain(&opts.control)
-        .cloned()
-        .collect();
+    let names: Vec<String> = opts.judged.iter().chain(&opts.control).cloned().collect();
     let primary = |j: &Judgement| j.metric.is_primary();
     let first = looks(opts, ctx, &names, 0, &primary, true, started).await?;
     let to_confirm: Vec<(String, metrics::Metric)> = first
@@ -330,8 +325,21 @@ async fn sequences(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let wanted = |j: &Judgement| to_confirm.iter().any(|(b, m)| &j.backend == b && j.metric == *m);
-        let second = looks(opts, ctx, &names, outcome.first.rounds, &wanted, false, started).await?;
+        let wanted = |j: &Judgement| {
+            to_confirm
+                .iter()
+                .any(|(b, m)| &j.backend == b && j.metric == *m)
+        };
+        let second = looks(
+            opts,
+            ctx,
+            &names,
+            outcome.first.rounds,
+            &wanted,
+            false,
+            started,
+        )
+        .await?;
         outcome.judgements = sequential::confirm(&outcome.first.judgements, &second.judgements);
         outcome.confirmation = Some(second);
     } else {
@@ -353,7 +361,11 @@ async fn looks(
     reserve: bool,
     started: Instant,
 ) -> Result<Sequence> {
-    let which = if offset == 0 { "gate" } else { "gate (confirming)" };
+    let which = if offset == 0 {
+        "gate"
+    } else {
+        "gate (confirming)"
+    };
     let progress = Progress::new(
         which,
         sequential::max_rounds() as u64 * (ctx.instances.len() as u64 + 1),
@@ -368,7 +380,14 @@ async fn looks(
     let rounds_started = Instant::now();
     for look in 0..sequential::MAX_LOOKS {
         while seq.rounds < sequential::rounds_at_look(look) {
-            round(ctx, seq.rounds, offset + seq.rounds, &mut figures, &progress).await?;
+            round(
+                ctx,
+                seq.rounds,
+                offset + seq.rounds,
+                &mut figures,
+                &progress,
+            )
+            .await?;
             seq.rounds += 1;
         }
         seq.looks = look + 1;

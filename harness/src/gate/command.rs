@@ -271,9 +271,12 @@ pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::i
     {
         // The rounds behind the figure: the confirmation's when it measured this metric.
         let rounds = match &outcome.confirmation {
-            Some(s) if outcome.first.judgements.iter().any(|f| {
-                f.backend == j.backend && f.metric == j.metric && f.decision == Decision::Regression
-            }) =>
+            Some(s)
+                if outcome.first.judgements.iter().any(|f| {
+                    f.backend == j.backend
+                        && f.metric == j.metric
+                        && f.decision == Decision::Regression
+                }) =>
             {
                 s.rounds
             }

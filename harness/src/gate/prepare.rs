@@ -188,12 +188,20 @@ fn share_target(root: &Path, tree: &Path, side: Side) -> Result<()> {
             .context("cannot run cp")?;
         if !status.success() {
             let _ = std::fs::remove_dir_all(kept.join("release"));
-            eprintln!("gate: could not seed {dir}; the {} builds from scratch", side.name());
+            eprintln!(
+                "gate: could not seed {dir}; the {} builds from scratch",
+                side.name()
+            );
         }
     }
     std::fs::create_dir_all(&kept)?;
-    std::os::unix::fs::symlink(&kept, tree.join("target"))
-        .with_context(|| format!("linking the {}'s target/ to {}", side.name(), kept.display()))
+    std::os::unix::fs::symlink(&kept, tree.join("target")).with_context(|| {
+        format!(
+            "linking the {}'s target/ to {}",
+            side.name(),
+            kept.display()
+        )
+    })
 }
 
 /// Builds each named backend of the worktree with its own manifest's steps.
