@@ -56,6 +56,9 @@ pub const UI_STREAM_HEADERS: &[(&str, &str)] = &[
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Steps of a multi-step tool answer before the loop stops, as `stepCountIs(5)`.
 pub const MAX_STEPS: u32 = 5;
+/// The environment variable holding the provider's API key: every backend reads it there only,
+/// and a sidecar or JS host is handed it the same way.
+pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// The model a server asks for unless told otherwise: the mock provider's.
 pub const DEFAULT_MODEL: &str = "mock-gpt";
 /// A provider silent this long (before its headers or between chunks) ends the stream in error
