@@ -1,11 +1,17 @@
-// The sidecar's two routes: `POST /api/chat` (the UI message stream) and `GET /health`.
+// The sidecar's routes: `POST /api/chat` (the UI message stream), `GET /health` and
+// `GET /health/memory` (the process's own memory figures, for the host's `/health/runtime`).
 // Errors are the project's JSON body `{"error":{"code","message"}}` (contract::api_error), each
 // code with the status the contract gives it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { pipeUIMessageStreamToResponse } from 'ai';
 
-import { ERROR_STATUS, MAX_BODY_BYTES, REQUEST_ID_HEADER } from '../../../contract/js/contract.mjs';
+import {
+  ERROR_STATUS,
+  MAX_BODY_BYTES,
+  REQUEST_ID_HEADER,
+  SIDECAR_MEMORY_PATH,
+} from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
 
 /**
@@ -29,6 +35,12 @@ export function createRequestHandler({ chat, token, log }) {
         if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET');
         req.resume();
         sendJson(res, 200, { status: 'ok', backend: 'sidecar' });
+      } else if (pathname === SIDECAR_MEMORY_PATH) {
+        // V8's own figures, which the process's resident set cannot tell apart: heap that
+        // live objects hold versus memory the allocator kept (docs/soak.md#the-samples).
+        if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET');
+        req.resume();
+        sendJson(res, 200, { pid: process.pid, ...process.memoryUsage() });
       } else if (pathname === '/api/chat') {
         if (req.method !== 'POST') return methodNotAllowed(req, res, 'POST');
         await handleChat(req, res);
