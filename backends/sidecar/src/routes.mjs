@@ -19,8 +19,10 @@ import { ChatInputError } from './chat.mjs';
  * @param {{streamChat: Function}} options.chat
  * @param {string} [options.token] when set, every request must carry `authorization: Bearer <token>`.
  * @param {(line: string) => void} options.log
+ * @param {number} [options.clientStallMs] a chat response whose client took nothing this long
+ *   is ended (docs/crash.md#a-bound-for-stalled-readers).
  */
-export function createRequestHandler({ chat, token, log }) {
+export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_STALL_MS }) {
   const isAuthorized = bearerCheck(token);
 
   return async function handle(req, res) {
@@ -77,6 +79,15 @@ export function createRequestHandler({ chat, token, log }) {
       if (!res.writableFinished) abort.abort();
     });
 
+    // A client that stops reading keeps its stream, and what the AI SDK holds for it, alive
+    // for as long as the connection stays open: past the limit the stream ends here.
+    endStalledResponse(res, clientStallMs, () => {
+      const requestId = req.headers[REQUEST_ID_HEADER] ?? '-';
+      log(`client took nothing for ${clientStallMs} ms: stream ended, provider request aborted [request ${requestId}]`);
+      abort.abort();
+      res.destroy();
+    });
+
     let stream;
     try {
       // The id the Rust server gave the request (docs/architecture.md#request-id).
@@ -90,6 +101,40 @@ export function createRequestHandler({ chat, token, log }) {
     }
     await pipeUIMessageStreamToResponse({ response: res, stream });
   }
+}
+
+/**
+ * How long a chat response may wait for its client to take anything (Node's `drain`) before
+ * the stream is ended and its provider request aborted: the same bound nginx's `send_timeout`
+ * puts on a client between two successive writes (60 s). A reader at 1 KiB/s still drains
+ * Node's 16 KiB buffer within it (docs/crash.md#a-bound-for-stalled-readers).
+ */
+export const CLIENT_STALL_MS = 60_000;
+
+/**
+ * Calls `onStall` once when `res` has waited for `drain` for `limitMs`: a response the
+ * client takes something of is never ended, however slow.
+ */
+export function endStalledResponse(res, limitMs, onStall) {
+  let waitingSince;
+  const check = () => {
+    if (!res.writableNeedDrain) {
+      waitingSince = undefined;
+      return;
+    }
+    waitingSince ??= performance.now();
+    if (performance.now() - waitingSince >= limitMs) {
+      clearInterval(timer);
+      onStall();
+    }
+  };
+  // Checked four times per limit: the stream ends between one and 1.25 limits of stall.
+  const timer = setInterval(check, Math.max(limitMs / 4, 1));
+  timer.unref();
+  res.on('drain', () => {
+    waitingSince = undefined;
+  });
+  res.once('close', () => clearInterval(timer));
 }
 
 /** The body as text, or undefined once a 413 was sent (the rest is drained, not read). */

@@ -248,3 +248,41 @@ describe('provider retries', { timeout: SUITE_TIMEOUT_MS }, () => {
     }
   });
 });
+
+describe('a client that stops reading', { timeout: SUITE_TIMEOUT_MS }, () => {
+  test('loses its stream after the stall limit, and its provider request ends', async () => {
+    const dir = privateTempDir();
+    const provider = await startStubProvider();
+    const sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: provider.url,
+      LEANSPEC_NO_TOOLS: '1',
+      LEANSPEC_CLIENT_STALL_MS: '200',
+    });
+    try {
+      // The provider sends without end; the client reads the first bytes, then stops reading
+      // and keeps the connection.
+      const response = await new Promise((resolve, reject) => {
+        const req = http.request({
+          ...targetOf(sidecar.ready.url),
+          method: 'POST',
+          path: '/api/chat',
+          headers: { 'content-type': 'application/json' },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => res.once('data', () => resolve(res.pause())));
+        req.end(JSON.stringify(chatBody('Go [[scenario:flood]]')));
+      });
+      await waitForOutput(sidecar, (o) => /client took nothing for 200 ms: stream ended/.test(o.stderr));
+      assert.equal(await provider.requests[0].closedEarly, true, 'the provider request was aborted');
+      // Reading again, the client finds its stream cut, not completed.
+      const complete = new Promise((resolve) => response.on('close', () => resolve(response.complete)));
+      response.resume();
+      assert.equal(await complete, false);
+    } finally {
+      await sidecar.stop();
+      await provider.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
