@@ -243,11 +243,9 @@ fn summarize(
     let warmup = env.duration.as_secs_f64() * WARMUP_SHARE;
     let after = || samples.iter().filter(|s| s.t_s >= warmup);
     let mb = |b: u64| b as f64 / 1e6;
-    let rss = fit::slope(
-        &after()
-            .map(|s| (s.t_s, mb(s.rss_bytes)))
-            .collect::<Vec<_>>(),
-    );
+    let rss_points: Vec<(f64, f64)> = after().map(|s| (s.t_s, mb(s.rss_bytes))).collect();
+    let rss = fit::slope(&rss_points);
+    let rss_parts = fit::part_slopes(&rss_points).unwrap_or_default();
     let pss = fit::slope(
         &after()
             .map(|s| (s.t_s, mb(s.pss_bytes)))
@@ -268,6 +266,7 @@ fn summarize(
         requests,
         errors,
         rss: rss.as_ref(),
+        rss_parts: &rss_parts,
         fds: fds.as_ref(),
         warmup_s: warmup,
     });
