@@ -158,7 +158,10 @@ fn growth_that_stops_inside_the_window_is_settling_and_lasting_growth_is_a_leak(
     let leak = series(450, |t| 80.0 + t * 60.0 / 3600.0 + sawtooth(t, 40.0, 8.0));
     let s = slope(&leak).unwrap();
     let parts = part_slopes(&leak).unwrap();
-    assert!(parts.iter().all(|p| p.per_h > LEAK_FLOOR_MB_PER_H), "{parts:?}");
+    assert!(
+        parts.iter().all(|p| p.per_h > LEAK_FLOOR_MB_PER_H),
+        "{parts:?}"
+    );
     let (passed, why) = verdict(&Seen {
         rss_parts: &parts,
         ..seen(900, 0, Some(&s), None)
@@ -172,5 +175,8 @@ fn the_parts_cover_the_window_without_overlap() {
     let points = series(101, |t| t);
     let parts = part_slopes(&points).unwrap();
     assert_eq!(parts.iter().map(|p| p.n).sum::<usize>(), points.len());
-    assert!(part_slopes(&points[..4]).is_none(), "two points a part fit nothing");
+    assert!(
+        part_slopes(&points[..4]).is_none(),
+        "two points a part fit nothing"
+    );
 }
