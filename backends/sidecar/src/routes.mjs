@@ -21,9 +21,11 @@ import { ChatInputError } from './chat.mjs';
  * @param {(line: string) => void} options.log
  * @param {number} [options.clientStallMs] a chat response whose client took nothing this long
  *   is ended (docs/crash.md#a-bound-for-stalled-readers).
+ * @param {number} [options.maxStreams] chat streams answered at once; more are refused with 503.
  */
-export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_STALL_MS }) {
+export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_STALL_MS, maxStreams = MAX_STREAMS }) {
   const isAuthorized = bearerCheck(token);
+  let streams = 0;
 
   return async function handle(req, res) {
     try {
@@ -59,6 +61,18 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
   };
 
   async function handleChat(req, res) {
+    // Every stream holds memory while it runs (about 2 MB of work in progress each, measured
+    // under stalled readers): past the limit the answer is a 503 the client may retry, not
+    // one more stream (docs/crash.md#a-bound-for-stalled-readers).
+    if (streams >= maxStreams) {
+      req.resume();
+      sendError(res, 'unavailable', `the sidecar is at its limit of ${maxStreams} streams in flight`, { 'retry-after': '1' });
+      return;
+    }
+    streams += 1;
+    res.once('close', () => {
+      streams -= 1;
+    });
     const text = await readBody(req, res);
     if (text === undefined) return;
     let body;
@@ -110,6 +124,13 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
  * Node's 16 KiB buffer within it (docs/crash.md#a-bound-for-stalled-readers).
  */
 export const CLIENT_STALL_MS = 60_000;
+
+/**
+ * Chat streams one sidecar answers at once. Above the bench's peak-memory point (100 streams)
+ * and the soak's ceiling (64), so neither meets it; at about 2 MB per stream in progress it
+ * holds a sidecar to a few hundred MB more than idle (docs/crash.md#a-bound-for-stalled-readers).
+ */
+export const MAX_STREAMS = 128;
 
 /**
  * Calls `onStall` once when `res` has waited for `drain` for `limitMs`: a response the

@@ -75,7 +75,13 @@ async function main() {
   });
 
   server = http.createServer(
-    createRequestHandler({ chat, token: config.token, log, clientStallMs: config.clientStallMs }),
+    createRequestHandler({
+      chat,
+      token: config.token,
+      log,
+      clientStallMs: config.clientStallMs,
+      maxStreams: config.maxStreams,
+    }),
   );
   // The `frames` wire (docs/frames.md): the same chat, multiplexed on upgraded connections.
   frames = acceptFrames(server, { chat, authorized: bearerCheck(config.token), log });
