@@ -1,5 +1,6 @@
 //! The build study on a toy workspace: a touched file really rebuilds its crate (cargo's output
-//! says so), and a measured clean build is reused only for the same source hash.
+//! says so), and a measured clean build is reused for the same sources, or for the same
+//! dependencies marked as such, and never when the dependencies changed.
 
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
@@ -71,6 +72,7 @@ fn toy_repo(root: &Path, counter: &Path) {
     );
     write(root, "backends/toy/backend.toml", &toml);
     write(root, "README.md", "toy\n");
+    write(root, ".cargo/config.toml", "[term]\ncolor = \"auto\"\n");
     run_ok(root, "git", &["init", "-q"]);
     run_ok(root, "cargo", &["generate-lockfile", "--offline"]);
     commit_all(root);
@@ -97,7 +99,7 @@ async fn study(root: &Path, clean_builds: bool) -> (Study, Option<BuildResult>) 
 }
 
 #[tokio::test]
-async fn touched_files_rebuild_and_a_clean_build_is_reused_only_for_the_same_sources() {
+async fn touched_files_rebuild_and_a_clean_build_is_reused_only_for_the_same_dependencies() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
     let counter = dir.path().join("builds");
@@ -148,13 +150,31 @@ async fn touched_files_rebuild_and_a_clean_build_is_reused_only_for_the_same_sou
     );
     assert_eq!(builds(&counter), 3);
 
-    // Changed sources, even uncommitted: nothing to reuse, and without --clean-builds nothing
-    // is measured or recorded.
+    // Changed own sources, even uncommitted, with the same dependencies: the study is reused
+    // and marked so, nothing built.
     write(
         &root,
         "backends/toy/src/lib.rs",
         "pub fn toy() -> u32 { toy_core::core() + 1 }\n",
     );
+    let (changed, build) = study(&root, false).await;
+    assert!(
+        matches!(
+            changed,
+            Study::Reused {
+                sources_changed_since: true,
+                ..
+            }
+        ),
+        "{changed:?}"
+    );
+    let clean = build.unwrap().clean_build.unwrap();
+    assert!(clean.reused && clean.sources_changed_since);
+    assert_eq!(builds(&counter), 3);
+
+    // Changed dependencies (here the cargo settings): nothing to reuse, and without --clean-builds nothing is measured
+    // or recorded.
+    write(&root, ".cargo/config.toml", "[term]\ncolor = \"never\"\n");
     let (changed, build) = study(&root, false).await;
     assert_eq!(changed, Study::NotMeasured);
     let build = build.unwrap();

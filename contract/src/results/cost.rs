@@ -51,6 +51,12 @@ pub struct CleanBuild {
     /// The sources built: a git object id over the build inputs and the toolchain versions
     /// (`docs/cost.md`). A cached study is reused only for the same hash.
     pub source_hash: String,
+    /// A git object id over what a clean build downloads and compiles besides the workspace's
+    /// own code: the lockfiles, the cargo settings and the toolchain versions. A study is reused
+    /// for the same dependencies when none was measured for the same sources
+    /// (`sources_changed_since`). Absent in studies measured before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency_hash: Option<String>,
     pub git_sha: String,
     /// RFC 3339, UTC.
     pub measured_at: String,
@@ -58,6 +64,10 @@ pub struct CleanBuild {
     pub measured_in_run: String,
     /// Taken from the build cache instead of measured in this run.
     pub reused: bool,
+    /// Reused for the same dependencies although the workspace's own sources (the contract and
+    /// backend crates, the sidecar's code) changed after it was measured (`docs/cost.md`).
+    #[serde(default)]
+    pub sources_changed_since: bool,
     /// 1-minute load average before and after: other work on the machine slows a build.
     pub load_avg_start: Option<f64>,
     pub load_avg_end: Option<f64>,

@@ -1,11 +1,12 @@
 //! `reports/build-cache.json`: build studies already measured, by backend and source hash, so
-//! a later run of the same sources reuses them instead of spending minutes on a clean build.
-//! Ignored by git like every generated file under `reports/`.
+//! a later run reuses them instead of spending minutes on a clean build: one of the same
+//! sources first, else the newest of the same dependencies (`docs/cost.md#cache-and-reuse`).
+//! Committed, so a fresh clone has the study of the sources it was committed with.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use contract::results::BuildResult;
+use contract::results::{BuildResult, CleanBuild};
 use serde::{Deserialize, Serialize};
 
 pub const CACHE_FILE: &str = "build-cache.json";
@@ -37,19 +38,39 @@ impl BuildCache {
         }
     }
 
-    /// The study of `backend` measured for exactly `source_hash`, if any.
-    pub fn find(&self, backend: &str, source_hash: &str) -> Option<BuildResult> {
-        self.load()
+    /// The study of `backend` measured for exactly these sources, else the newest one measured
+    /// for the same dependencies, marked `sources_changed_since`; `None` when neither exists.
+    pub fn find(
+        &self,
+        backend: &str,
+        source_hash: &str,
+        dependency_hash: &str,
+    ) -> Option<BuildResult> {
+        let entries: Vec<BuildResult> = self
+            .load()
             .entries
             .into_iter()
-            .find(|e| {
-                e.backend == backend
-                    && e.figures
-                        .clean_build
-                        .as_ref()
-                        .is_some_and(|c| c.source_hash == source_hash)
-            })
+            .filter(|e| e.backend == backend)
             .map(|e| e.figures)
+            .collect();
+        let measured_for = |f: &BuildResult, matches: &dyn Fn(&CleanBuild) -> bool| {
+            f.clean_build.as_ref().is_some_and(matches)
+        };
+        if let Some(same) = entries
+            .iter()
+            .find(|f| measured_for(f, &|c| c.source_hash == source_hash))
+        {
+            return Some(same.clone());
+        }
+        let mut same_deps = entries.into_iter().find(|f| {
+            measured_for(f, &|c| {
+                c.dependency_hash.as_deref() == Some(dependency_hash)
+            })
+        })?;
+        if let Some(c) = same_deps.clean_build.as_mut() {
+            c.sources_changed_since = true;
+        }
+        Some(same_deps)
     }
 
     /// Keeps `figures` (which must carry `clean_build`) for `backend`, replacing an entry of the

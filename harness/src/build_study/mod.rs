@@ -49,9 +49,11 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Study {
     Measured,
-    /// Taken from the cache, measured at that time.
+    /// Taken from the cache, measured at that time: for these sources, or for the same
+    /// dependencies with the own sources changed since.
     Reused {
         measured_at: String,
+        sources_changed_since: bool,
     },
     /// Nothing cached for these sources and no `--clean-builds`.
     NotMeasured,
@@ -75,19 +77,30 @@ pub async fn run(
             .build
             .get_or_insert_default()
             .toolchains = toolchains;
-        let study = match cache.find(&name, &snapshot.source_hash) {
+        let study = match cache.find(&name, &snapshot.source_hash, &snapshot.dependency_hash) {
             Some(mut cached) => {
-                let measured_at = cached
+                let (measured_at, sources_changed_since) = cached
                     .clean_build
-                    .as_ref()
-                    .map(|c| c.measured_at.clone())
+                    .as_mut()
+                    .map(|c| {
+                        c.reused = true;
+                        (c.measured_at.clone(), c.sources_changed_since)
+                    })
                     .unwrap_or_default();
-                if let Some(c) = cached.clean_build.as_mut() {
-                    c.reused = true;
+                if sources_changed_since {
+                    eprintln!(
+                        "[{name}] clean build measured {measured_at} for the same dependencies (the own sources changed since): reused"
+                    );
+                } else {
+                    eprintln!(
+                        "[{name}] clean build of these sources measured {measured_at}: reused"
+                    );
                 }
-                eprintln!("[{name}] clean build of these sources measured {measured_at}: reused");
                 record(run, &name, cached);
-                Study::Reused { measured_at }
+                Study::Reused {
+                    measured_at,
+                    sources_changed_since,
+                }
             }
             None if !opts.clean_builds => {
                 eprintln!(
@@ -232,10 +245,12 @@ async fn measure(
         incremental_core_s: rebuild_s(CORE_CRATE_DIR),
         clean_build: Some(CleanBuild {
             source_hash: snapshot.source_hash.clone(),
+            dependency_hash: Some(snapshot.dependency_hash.clone()),
             git_sha: snapshot.git_sha.clone(),
             measured_at: crate::run_info::now_rfc3339(),
             measured_in_run: run.run().id.clone(),
             reused: false,
+            sources_changed_since: false,
             load_avg_start,
             load_avg_end: procfs::load_average(),
             steps,
@@ -267,7 +282,13 @@ pub fn write_table(
         let get = |f: fn(&BuildResult) -> Option<f64>| b.and_then(f);
         let when = match study {
             Study::Measured => "now".to_owned(),
-            Study::Reused { measured_at } => format!("reused, measured {measured_at}"),
+            Study::Reused {
+                measured_at,
+                sources_changed_since: false,
+            } => format!("reused, measured {measured_at}"),
+            Study::Reused { measured_at, .. } => {
+                format!("reused, measured {measured_at} for the same dependencies")
+            }
             Study::NotMeasured => "not measured (--clean-builds)".to_owned(),
             Study::Failed(_) => "FAILED (see above)".to_owned(),
         };

@@ -1,6 +1,7 @@
 //! The sources a build study builds: a git snapshot of the working tree (tracked files, with
 //! uncommitted changes, never untracked ones), named by a hash over the build inputs and the
-//! toolchain versions, and extracted into a folder of its own.
+//! toolchain versions, and extracted into a folder of its own. A second hash covers the
+//! dependencies alone, so a study outlives edits of the workspace's own code (`docs/cost.md`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,6 +19,18 @@ const BUILD_INPUTS: &[&str] = &[
     "contract",
     "backends",
 ];
+/// What a clean build downloads and compiles besides the workspace's own code: the lockfiles
+/// (cargo's and the npm packages' a backend's steps install: the sidecar's, the runtimes'),
+/// and the cargo settings. The own code is a few thousand lines against hundreds of crates, so
+/// an edit of it leaves the clean build's cost where it was (`docs/cost.md#cache-and-reuse`).
+const DEPENDENCY_INPUTS: &[&str] = &[
+    "Cargo.lock",
+    ".cargo",
+    "rust-toolchain.toml",
+    "backends/sidecar/package.json",
+    "backends/sidecar/package-lock.json",
+    "runtimes",
+];
 /// The tools whose version changes what a build costs.
 const TOOL_VERSIONS: &[(&str, &str)] = &[
     ("rustc", "--version"),
@@ -34,6 +47,8 @@ pub struct Snapshot {
     /// HEAD's short sha, as the run records it.
     pub git_sha: String,
     pub source_hash: String,
+    /// The hash over [`DEPENDENCY_INPUTS`] and the tool versions.
+    pub dependency_hash: String,
 }
 
 /// Takes the snapshot without touching the working tree, the index or any ref.
@@ -57,24 +72,35 @@ pub fn snapshot(root: &Path) -> Result<Snapshot> {
     } else {
         stash
     };
-    let mut inputs = String::new();
-    for path in BUILD_INPUTS {
-        let id = git(root, &["rev-parse", &format!("{commit}:{path}")]).unwrap_or_default();
-        inputs.push_str(&format!(
-            "{path} {}\n",
-            if id.is_empty() { "absent" } else { &id }
-        ));
-    }
+    let mut tools = String::new();
     for (tool, flag) in TOOL_VERSIONS {
         let version = version_of(tool, flag).unwrap_or_else(|| "absent".into());
-        inputs.push_str(&format!("{tool} {version}\n"));
+        tools.push_str(&format!("{tool} {version}\n"));
     }
-    let source_hash = hash_text(root, &inputs)?;
+    let source_hash = hash_text(root, &(object_ids(root, &commit, BUILD_INPUTS) + &tools))?;
+    let dependency_hash = hash_text(
+        root,
+        &(object_ids(root, &commit, DEPENDENCY_INPUTS) + &tools),
+    )?;
     Ok(Snapshot {
         commit,
         git_sha,
         source_hash,
+        dependency_hash,
     })
+}
+
+/// One line per path: its git object id in `commit`, or `absent`.
+fn object_ids(root: &Path, commit: &str, paths: &[&str]) -> String {
+    let mut ids = String::new();
+    for path in paths {
+        let id = git(root, &["rev-parse", &format!("{commit}:{path}")]).unwrap_or_default();
+        ids.push_str(&format!(
+            "{path} {}\n",
+            if id.is_empty() { "absent" } else { &id }
+        ));
+    }
+    ids
 }
 
 /// Writes the snapshot's files into `dest` (which must exist).

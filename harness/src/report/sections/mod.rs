@@ -323,7 +323,17 @@ fn reused_in(json: &serde_json::Value) -> Vec<String> {
             Value::Object(map) => {
                 if map.get("reused") == Some(&Value::Bool(true)) {
                     let run = map.get("measured_in_run").and_then(Value::as_str);
-                    out.push(run.map_or(path.to_owned(), |r| format!("{path} (run {r})")));
+                    let mut named = run.map_or(path.to_owned(), |r| format!("{path} (run {r}"));
+                    if run.is_some() {
+                        if map.get("sources_changed_since") == Some(&Value::Bool(true)) {
+                            let sha = map.get("git_sha").and_then(Value::as_str).unwrap_or("?");
+                            named.push_str(&format!(
+                                " at {sha}, for the same dependencies; the own sources changed since"
+                            ));
+                        }
+                        named.push(')');
+                    }
+                    out.push(named);
                 }
                 if let Some(run) = map.get("reused_from").and_then(Value::as_str) {
                     out.push(format!("{path} (run {run})"));
@@ -360,6 +370,8 @@ mod tests {
             "backends": {
                 "napi": {"build": {"clean_s": 200.0,
                                    "clean_build": {"reused": true, "measured_in_run": "r1"}}},
+                "http": {"build": {"clean_build": {"reused": true, "measured_in_run": "r3",
+                                   "git_sha": "abc1234", "sources_changed_since": true}}},
                 "unix": {"build": {"clean_build": {"reused": false, "measured_in_run": "r2"}},
                          "size": {"reused_from": "r0"}}
             }
@@ -367,6 +379,7 @@ mod tests {
         assert_eq!(
             reused_in(&json),
             [
+                "backends.http.build.clean_build (run r3 at abc1234, for the same dependencies; the own sources changed since)",
                 "backends.napi.build.clean_build (run r1)",
                 "backends.unix.size (run r0)"
             ]
