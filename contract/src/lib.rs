@@ -17,6 +17,7 @@
 //! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares; [`lifeline`]: children that
 //!   die with their parent;
 //! - [`runtime`]: the pinned JavaScript runtimes and which binary runs a target;
+//! - [`runtime_memory`]: what a backend's JavaScript runtimes report of their heap;
 //! - [`results`]: the shape of the harness's `results.json` (and of `reports/schema.json`);
 //! - [`js`]: all of the above that JavaScript needs, rendered as the ES module
 //!   `contract/js/contract.mjs` (bin `contract-js` writes it);
@@ -33,6 +34,7 @@ pub mod ready;
 pub mod request_id;
 pub mod results;
 pub mod runtime;
+pub mod runtime_memory;
 pub mod scenario;
 pub mod sse;
 pub mod timeline;
