@@ -86,7 +86,8 @@ async function main() {
   process.once('SIGINT', stop);
   try {
     // Resolves once the server has stopped and every request has ended.
-    await backend.serve(handleChat);
+    // `/health/runtime` asks the JS thread for V8's own figures (docs/soak.md#the-samples).
+    await backend.serve(handleChat, () => JSON.stringify({ pid: process.pid, ...process.memoryUsage() }));
   } finally {
     process.removeListener('SIGTERM', stop);
     process.removeListener('SIGINT', stop);

@@ -152,7 +152,7 @@ pub async fn start_backend(
         Some(instance) => format!("{}.{instance}", backend.name()),
         None => backend.name().to_owned(),
     };
-    let mut env = vec![("OPENAI_API_KEY".into(), cfg.api_key.clone())];
+    let mut env = vec![(contract::API_KEY_ENV.into(), cfg.api_key.clone())];
     match js_runtime(backend, cfg) {
         Some(Ok(runtime)) => env.push((
             runtime::NODE_ENV.into(),

@@ -80,6 +80,11 @@ export const REQUEST_ID_HEADER = "x-request-id";
 /** contract::request_id::OPEN_FRAME_KEY */
 export const REQUEST_ID_OPEN_FRAME_KEY = "requestId";
 
+// contract::runtime_memory: the sidecar's memory route (docs/soak.md#the-samples).
+
+/** contract::runtime_memory::SIDECAR_MEMORY_PATH */
+export const SIDECAR_MEMORY_PATH = "/health/memory";
+
 // contract::ready: the ready line.
 
 /** contract::ready::ReadyLine, without the newline */

@@ -96,6 +96,16 @@ pub fn module() -> String {
         &js_string(crate::request_id::OPEN_FRAME_KEY),
     );
 
+    js.section(
+        "contract::runtime_memory",
+        "the sidecar's memory route (docs/soak.md#the-samples).",
+    );
+    js.export(
+        "SIDECAR_MEMORY_PATH",
+        "SIDECAR_MEMORY_PATH",
+        &js_string(crate::runtime_memory::SIDECAR_MEMORY_PATH),
+    );
+
     js.section("contract::ready", "the ready line.");
     js.ready_line();
     js.text

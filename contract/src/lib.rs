@@ -17,6 +17,7 @@
 //! - [`clock`]: the `CLOCK_MONOTONIC` clock every process shares; [`lifeline`]: children that
 //!   die with their parent;
 //! - [`runtime`]: the pinned JavaScript runtimes and which binary runs a target;
+//! - [`runtime_memory`]: what a backend's JavaScript runtimes report of their heap;
 //! - [`results`]: the shape of the harness's `results.json` (and of `reports/schema.json`);
 //! - [`js`]: all of the above that JavaScript needs, rendered as the ES module
 //!   `contract/js/contract.mjs` (bin `contract-js` writes it);
@@ -33,6 +34,7 @@ pub mod ready;
 pub mod request_id;
 pub mod results;
 pub mod runtime;
+pub mod runtime_memory;
 pub mod scenario;
 pub mod sse;
 pub mod timeline;
@@ -56,6 +58,9 @@ pub const UI_STREAM_HEADERS: &[(&str, &str)] = &[
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Steps of a multi-step tool answer before the loop stops, as `stepCountIs(5)`.
 pub const MAX_STEPS: u32 = 5;
+/// The environment variable holding the provider's API key: every backend reads it there only,
+/// and a sidecar or JS host is handed it the same way.
+pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// The model a server asks for unless told otherwise: the mock provider's.
 pub const DEFAULT_MODEL: &str = "mock-gpt";
 /// A provider silent this long (before its headers or between chunks) ends the stream in error

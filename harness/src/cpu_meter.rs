@@ -134,6 +134,36 @@ impl Drop for CpuMeter {
     }
 }
 
+/// Removes the empty cgroups named `<prefix><pid>-...` whose creator `<pid>` is no longer
+/// running, under each hierarchy the meter uses below `root`: a run that was killed (ctrl-c, a
+/// test's timeout) never dropped its meters. A group still holding a process, or made by a
+/// running process, is left alone (the kernel refuses to remove a non-empty one anyway).
+/// Returns how many were removed.
+pub fn sweep_stale(root: &Path, prefix: &str) -> usize {
+    let mut removed = 0;
+    for hierarchy in [root.join("cpuacct"), root.join("unified"), root.to_owned()] {
+        let Ok(entries) = std::fs::read_dir(&hierarchy) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(owner) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if Path::new(&format!("/proc/{owner}")).exists() {
+                continue;
+            }
+            removed += usize::from(std::fs::remove_dir(entry.path()).is_ok());
+        }
+    }
+    removed
+}
+
 /// Creates `<hierarchy>/<name>` (which must offer `counter`) and moves `pids` into it.
 fn join_cgroup(
     hierarchy: &Path,
@@ -257,6 +287,25 @@ mod tests {
             "{:?} read {m} ns, /proc/stat {s} ns",
             meter.method
         );
+    }
+
+    #[test]
+    fn stale_groups_of_a_gone_creator_are_swept_and_others_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let cpuacct = root.path().join("cpuacct");
+        // No process has pid 0 under /proc; this process is running.
+        let gone = cpuacct.join("arena-bench-0-rust-only");
+        let mine = cpuacct.join(format!("arena-bench-{}-relay", std::process::id()));
+        let other = cpuacct.join("libpod_parent");
+        let busy = cpuacct.join("arena-bench-0-unix");
+        for d in [&gone, &mine, &other, &busy] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        // A directory with something in it cannot be removed, like a cgroup with a process.
+        std::fs::write(busy.join("cgroup.procs"), "1").unwrap();
+        assert_eq!(sweep_stale(root.path(), "arena-bench-"), 1);
+        assert!(!gone.exists());
+        assert!(mine.exists() && other.exists() && busy.exists());
     }
 
     #[test]

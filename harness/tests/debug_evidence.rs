@@ -86,6 +86,13 @@ async fn the_request_id_reaches_the_sidecars_failure_line_and_every_failure_is_c
             .find(|c| c.check.starts_with("replay the public hop"))
             .unwrap();
         assert_eq!(public.verdict, Verdict::Met, "{}: {public:?}", b.name());
+        // So does the provider hop, with the key from the calling process's environment.
+        let provider = e
+            .checks
+            .iter()
+            .find(|c| c.check.starts_with("replay the provider hop"))
+            .unwrap();
+        assert_eq!(provider.verdict, Verdict::Met, "{}: {provider:?}", b.name());
         if b.name() == "unix" {
             let malformed = failure(&e, "malformed-chunk");
             let sidecar_line = malformed

@@ -63,6 +63,20 @@ async fn a_short_soak_of_two_backends_side_by_side_records_what_it_saw() {
             );
             assert!(x.fds >= x.sockets && x.sockets > 0, "{name}: {x:?}");
         }
+        // The JavaScript heap: unix's sidecar reports it through /health/runtime, rust-only
+        // has none.
+        let heaps: Vec<_> = s.samples.iter().filter_map(|x| x.heap).collect();
+        if name == "rust-only" {
+            assert!(heaps.is_empty(), "{name}: {heaps:?}");
+            assert!(s.heap_used_slope_mb_per_h.is_none());
+        } else {
+            assert!(!heaps.is_empty(), "{name}: no sample has its heap");
+            for h in &heaps {
+                assert_eq!(h.runtimes, 1, "{name}: one sidecar");
+                assert!(0 < h.heap_used_bytes && h.heap_used_bytes <= h.heap_total_bytes);
+                assert!(h.array_buffers_bytes <= h.external_bytes, "{name}: {h:?}");
+            }
+        }
         assert!(s.rss_slope_mb_per_h.is_some(), "{name}: a slope is fitted");
         // Six seconds leave no warm-up long enough to judge growth: errors alone decide.
         assert_eq!(s.passed, s.errors == 0, "{name}: {}", s.verdict);

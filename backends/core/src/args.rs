@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use crate::rate_limit::RateLimit;
 
-/// The environment variable holding the provider's API key.
-pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
+pub use contract::API_KEY_ENV;
 
 /// Flatten into a backend's own clap parser with `#[command(flatten)]`.
 #[derive(Debug, Clone, clap::Args)]

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use contract::request_id::RequestId;
+use contract::runtime_memory::RuntimeMemory;
 use contract::ui_message::ChatRequest;
 use tokio_util::sync::CancellationToken;
 
@@ -55,5 +56,12 @@ pub trait ChatBackend: Send + Sync + 'static {
     /// The Node.js process, where the architecture has one (reported in the ready line).
     fn runtime_pid(&self) -> Option<u32> {
         None
+    }
+
+    /// What each JavaScript runtime of the backend reports of its own memory
+    /// (`process.memoryUsage()`), served on `GET /health/runtime`; empty without a runtime.
+    /// A runtime that does not answer is left out rather than waited for.
+    fn runtime_memory(&self) -> impl Future<Output = Vec<RuntimeMemory>> + Send {
+        async { Vec::new() }
     }
 }

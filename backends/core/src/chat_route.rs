@@ -1,5 +1,5 @@
-//! `POST /api/chat` and `GET /health`: the checks every request passes before a backend sees
-//! it, and the SSE response around the backend's stream.
+//! `POST /api/chat`, `GET /health` and `GET /health/runtime`: the checks every request passes
+//! before a backend sees it, and the SSE response around the backend's stream.
 //!
 //! Order of the checks: rate limit (429) first, so a flood costs nothing but the check; then
 //! content type (415), size (413), JSON and conversation (400); then backend health (503).
@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use contract::error_text;
 use contract::request_id::{self, RequestId};
+use contract::runtime_memory::RuntimeReport;
 use contract::ui_chunk::UiChunk;
 use futures::Stream;
 use serde_json::json;
@@ -49,6 +50,18 @@ pub(crate) async fn health<B: ChatBackend>(State(shell): State<Arc<Shell<B>>>) -
         None => Json(json!({"status": "ok", "backend": shell.backend.name()})).into_response(),
         Some(error) => error.into_response(),
     }
+}
+
+/// `GET /health/runtime`: the backend's JavaScript runtimes' own memory figures, for the soak
+/// and for a deployment watching its heap (docs/soak.md#the-samples). Answered even while the
+/// backend is unavailable: a runtime that cannot answer is simply absent.
+pub(crate) async fn runtime<B: ChatBackend>(State(shell): State<Arc<Shell<B>>>) -> Response {
+    let runtimes = shell.backend.runtime_memory().await;
+    Json(RuntimeReport {
+        backend: shell.backend.name().to_owned(),
+        runtimes,
+    })
+    .into_response()
 }
 
 /// Why the server cannot take a chat request now, if it cannot: it is shutting down (a

@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use contract::SHUTDOWN_GRACE;
+use contract::runtime_memory::RUNTIME_PATH;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -100,6 +101,7 @@ pub fn router<B: ChatBackend>(backend: Arc<B>, state: CoreState) -> Router {
     let chat = Router::new()
         .route("/api/chat", post(chat_route::chat::<B>))
         .route("/health", get(chat_route::health::<B>))
+        .route(RUNTIME_PATH, get(chat_route::runtime::<B>))
         .with_state(shell);
     let rest = Router::new()
         .route("/api/specs", get(rest::list_specs))

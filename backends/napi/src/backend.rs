@@ -14,7 +14,7 @@ use leanspec_core::server::CoreState;
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::{ChatCallback, NapiChat};
+use crate::chat::{ChatCallback, MemoryCallback, NapiChat};
 
 /// The addon's command line: exactly the common flags every backend takes.
 #[derive(Debug, Parser)]
@@ -149,8 +149,14 @@ impl Backend {
     }
 
     /// Serves until `shutdown()`: resolves once the listener is closed and every request ended.
+    /// `memory_usage`, when given, answers `/health/runtime` with this process's
+    /// `process.memoryUsage()` as JSON.
     #[napi]
-    pub async fn serve(&self, handle_chat: ChatCallback) -> napi::Result<()> {
+    pub async fn serve(
+        &self,
+        handle_chat: ChatCallback,
+        memory_usage: Option<MemoryCallback>,
+    ) -> napi::Result<()> {
         {
             let mut serving = self
                 .serving
@@ -164,7 +170,7 @@ impl Backend {
         crate::server::run(
             self.args.clone(),
             self.state.clone(),
-            NapiChat::new(handle_chat, self.shutdown.clone()),
+            NapiChat::new(handle_chat, memory_usage, self.shutdown.clone()),
             self.shutdown.clone(),
         )
         .await

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use contract::request_id::RequestId;
+use contract::runtime_memory::RuntimeMemory;
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
 use futures::StreamExt;
@@ -44,6 +45,14 @@ pub type ChatCallback = ThreadsafeFunction<
     true,
 >;
 
+/// `() => JSON.stringify({pid, ...process.memoryUsage()})`, called on the JS thread for
+/// `/health/runtime` (docs/soak.md#the-samples); weak like [`ChatCallback`].
+pub type MemoryCallback = ThreadsafeFunction<(), String, (), Status, false, true>;
+
+/// How long `/health/runtime` waits for the JS thread: a busy event loop is a missing sample,
+/// and a sample a second must not pile up behind it.
+const MEMORY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long a client waits for a 503 to clear. The napi runtime is the process itself: when it
 /// is unavailable it is shutting down, and a client should try again after a restart.
 const RETRY_AFTER_SHUTDOWN_S: u64 = 2;
@@ -51,6 +60,7 @@ const RETRY_AFTER_SHUTDOWN_S: u64 = 2;
 /// The chat backend whose runtime is the hosting Node process.
 pub struct NapiChat {
     callback: Arc<ChatCallback>,
+    memory: Option<Arc<MemoryCallback>>,
     /// Fires on server shutdown: every in-flight request's JS side is aborted.
     shutdown: CancellationToken,
 }
@@ -64,9 +74,14 @@ impl std::fmt::Debug for NapiChat {
 }
 
 impl NapiChat {
-    pub fn new(callback: ChatCallback, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        callback: ChatCallback,
+        memory: Option<MemoryCallback>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             callback: Arc::new(callback),
+            memory: memory.map(Arc::new),
             shutdown,
         }
     }
@@ -220,5 +235,18 @@ impl ChatBackend for NapiChat {
     /// The runtime is this very process.
     fn runtime_pid(&self) -> Option<u32> {
         Some(std::process::id())
+    }
+
+    /// Asked of the JS thread, so a busy event loop answers late or (past [`MEMORY_TIMEOUT`])
+    /// not at all.
+    async fn runtime_memory(&self) -> Vec<RuntimeMemory> {
+        let Some(memory) = self.memory.clone() else {
+            return Vec::new();
+        };
+        let asked = tokio::time::timeout(MEMORY_TIMEOUT, memory.call_async(())).await;
+        match asked {
+            Ok(Ok(json)) => serde_json::from_str(&json).ok().into_iter().collect(),
+            _ => Vec::new(),
+        }
     }
 }

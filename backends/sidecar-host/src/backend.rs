@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contract::request_id::RequestId;
+use contract::runtime_memory::RuntimeMemory;
 use contract::ui_message::ChatRequest;
 use leanspec_core::{ApiError, ChatBackend, Health, SseBody};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::SidecarWire;
+use crate::member::Phase;
 use crate::pool::{Pool, PoolHealth};
 use crate::transport::Endpoint;
 use crate::{frames_relay, relay};
@@ -80,4 +82,22 @@ impl<E: Endpoint> ChatBackend for SidecarBackend<E> {
     fn runtime_pid(&self) -> Option<u32> {
         self.pool.runtime_pid()
     }
+
+    /// Every live sidecar asked at once; one that does not answer within
+    /// [`MEMORY_TIMEOUT`] is left out.
+    async fn runtime_memory(&self) -> Vec<RuntimeMemory> {
+        let asks = self.pool.members().iter().filter_map(|m| match m.phase() {
+            Phase::Up { client } => Some(async move { client.memory(MEMORY_TIMEOUT).await }),
+            Phase::Down { .. } => None,
+        });
+        futures::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
 }
+
+/// How long `/health/runtime` waits for a sidecar's figures: a sample a second must not pile
+/// up behind a sidecar whose event loop is busy.
+const MEMORY_TIMEOUT: Duration = Duration::from_millis(500);

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use contract::request_id::{self, RequestId};
+use contract::runtime_memory::{RuntimeMemory, SIDECAR_MEMORY_PATH};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Incoming;
@@ -171,6 +172,22 @@ impl<E: Endpoint> SidecarClient<E> {
                 timeout,
             }),
         }
+    }
+}
+
+impl<E: Endpoint> SidecarClient<E> {
+    /// The sidecar's `process.memoryUsage()` (`GET /health/memory`), or `None` when it did not
+    /// answer one within `timeout`: a busy or restarting sidecar is a missing sample, not an
+    /// error of the route that asked.
+    pub async fn memory(&self, timeout: Duration) -> Option<RuntimeMemory> {
+        let call = async {
+            let request = self.request("GET", SIDECAR_MEMORY_PATH, Bytes::new());
+            let response = self.client.request(request).await.ok()?;
+            let ok = response.status().is_success();
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            ok.then(|| serde_json::from_slice(&body).ok()).flatten()
+        };
+        tokio::time::timeout(timeout, call).await.ok().flatten()
     }
 }
 

@@ -166,7 +166,7 @@ pub fn sidecar_env(settings: &SidecarSettings, listen: &SidecarEnv) -> SidecarEn
         .set("LEANSPEC_PARENT_PID", std::process::id().to_string())
         .set("LEANSPEC_STDIN_LIFELINE", "1");
     if let Some(key) = &settings.api_key {
-        env.set_token("OPENAI_API_KEY", key);
+        env.set_token(contract::API_KEY_ENV, key);
     }
     env
 }

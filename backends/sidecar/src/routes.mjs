@@ -1,11 +1,17 @@
-// The sidecar's two routes: `POST /api/chat` (the UI message stream) and `GET /health`.
+// The sidecar's routes: `POST /api/chat` (the UI message stream), `GET /health` and
+// `GET /health/memory` (the process's own memory figures, for the host's `/health/runtime`).
 // Errors are the project's JSON body `{"error":{"code","message"}}` (contract::api_error), each
 // code with the status the contract gives it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { pipeUIMessageStreamToResponse } from 'ai';
 
-import { ERROR_STATUS, MAX_BODY_BYTES, REQUEST_ID_HEADER } from '../../../contract/js/contract.mjs';
+import {
+  ERROR_STATUS,
+  MAX_BODY_BYTES,
+  REQUEST_ID_HEADER,
+  SIDECAR_MEMORY_PATH,
+} from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
 
 /**
@@ -13,9 +19,13 @@ import { ChatInputError } from './chat.mjs';
  * @param {{streamChat: Function}} options.chat
  * @param {string} [options.token] when set, every request must carry `authorization: Bearer <token>`.
  * @param {(line: string) => void} options.log
+ * @param {number} [options.clientStallMs] a chat response whose client took nothing this long
+ *   is ended (docs/crash.md#a-bound-for-stalled-readers).
+ * @param {number} [options.maxStreams] chat streams answered at once; more are refused with 503.
  */
-export function createRequestHandler({ chat, token, log }) {
+export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_STALL_MS, maxStreams = MAX_STREAMS }) {
   const isAuthorized = bearerCheck(token);
+  let streams = 0;
 
   return async function handle(req, res) {
     try {
@@ -29,6 +39,12 @@ export function createRequestHandler({ chat, token, log }) {
         if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET');
         req.resume();
         sendJson(res, 200, { status: 'ok', backend: 'sidecar' });
+      } else if (pathname === SIDECAR_MEMORY_PATH) {
+        // V8's own figures, which the process's resident set cannot tell apart: heap that
+        // live objects hold versus memory the allocator kept (docs/soak.md#the-samples).
+        if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET');
+        req.resume();
+        sendJson(res, 200, { pid: process.pid, ...process.memoryUsage() });
       } else if (pathname === '/api/chat') {
         if (req.method !== 'POST') return methodNotAllowed(req, res, 'POST');
         await handleChat(req, res);
@@ -45,6 +61,18 @@ export function createRequestHandler({ chat, token, log }) {
   };
 
   async function handleChat(req, res) {
+    // Every stream holds memory while it runs (about 2 MB of work in progress each, measured
+    // under stalled readers): past the limit the answer is a 503 the client may retry, not
+    // one more stream (docs/crash.md#a-bound-for-stalled-readers).
+    if (streams >= maxStreams) {
+      req.resume();
+      sendError(res, 'unavailable', `the sidecar is at its limit of ${maxStreams} streams in flight`, { 'retry-after': '1' });
+      return;
+    }
+    streams += 1;
+    res.once('close', () => {
+      streams -= 1;
+    });
     const text = await readBody(req, res);
     if (text === undefined) return;
     let body;
@@ -65,6 +93,15 @@ export function createRequestHandler({ chat, token, log }) {
       if (!res.writableFinished) abort.abort();
     });
 
+    // A client that stops reading keeps its stream, and what the AI SDK holds for it, alive
+    // for as long as the connection stays open: past the limit the stream ends here.
+    endStalledResponse(res, clientStallMs, () => {
+      const requestId = req.headers[REQUEST_ID_HEADER] ?? '-';
+      log(`client took nothing for ${clientStallMs} ms: stream ended, provider request aborted [request ${requestId}]`);
+      abort.abort();
+      res.destroy();
+    });
+
     let stream;
     try {
       // The id the Rust server gave the request (docs/architecture.md#request-id).
@@ -78,6 +115,47 @@ export function createRequestHandler({ chat, token, log }) {
     }
     await pipeUIMessageStreamToResponse({ response: res, stream });
   }
+}
+
+/**
+ * How long a chat response may wait for its client to take anything (Node's `drain`) before
+ * the stream is ended and its provider request aborted: the same bound nginx's `send_timeout`
+ * puts on a client between two successive writes (60 s). A reader at 1 KiB/s still drains
+ * Node's 16 KiB buffer within it (docs/crash.md#a-bound-for-stalled-readers).
+ */
+export const CLIENT_STALL_MS = 60_000;
+
+/**
+ * Chat streams one sidecar answers at once. Above the bench's peak-memory point (100 streams)
+ * and the soak's ceiling (64), so neither meets it; at about 2 MB per stream in progress it
+ * holds a sidecar to a few hundred MB more than idle (docs/crash.md#a-bound-for-stalled-readers).
+ */
+export const MAX_STREAMS = 128;
+
+/**
+ * Calls `onStall` once when `res` has waited for `drain` for `limitMs`: a response the
+ * client takes something of is never ended, however slow.
+ */
+export function endStalledResponse(res, limitMs, onStall) {
+  let waitingSince;
+  const check = () => {
+    if (!res.writableNeedDrain) {
+      waitingSince = undefined;
+      return;
+    }
+    waitingSince ??= performance.now();
+    if (performance.now() - waitingSince >= limitMs) {
+      clearInterval(timer);
+      onStall();
+    }
+  };
+  // Checked four times per limit: the stream ends between one and 1.25 limits of stall.
+  const timer = setInterval(check, Math.max(limitMs / 4, 1));
+  timer.unref();
+  res.on('drain', () => {
+    waitingSince = undefined;
+  });
+  res.once('close', () => clearInterval(timer));
 }
 
 /** The body as text, or undefined once a 413 was sent (the rest is drained, not read). */

@@ -74,7 +74,15 @@ async function main() {
     log,
   });
 
-  server = http.createServer(createRequestHandler({ chat, token: config.token, log }));
+  server = http.createServer(
+    createRequestHandler({
+      chat,
+      token: config.token,
+      log,
+      clientStallMs: config.clientStallMs,
+      maxStreams: config.maxStreams,
+    }),
+  );
   // The `frames` wire (docs/frames.md): the same chat, multiplexed on upgraded connections.
   frames = acceptFrames(server, { chat, authorized: bearerCheck(config.token), log });
   // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.

@@ -248,3 +248,81 @@ describe('provider retries', { timeout: SUITE_TIMEOUT_MS }, () => {
     }
   });
 });
+
+describe('a client that stops reading', { timeout: SUITE_TIMEOUT_MS }, () => {
+  test('loses its stream after the stall limit, and its provider request ends', async () => {
+    const dir = privateTempDir();
+    const provider = await startStubProvider();
+    const sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: provider.url,
+      LEANSPEC_NO_TOOLS: '1',
+      LEANSPEC_CLIENT_STALL_MS: '200',
+    });
+    try {
+      // The provider sends without end; the client reads the first bytes, then stops reading
+      // and keeps the connection.
+      const response = await new Promise((resolve, reject) => {
+        const req = http.request({
+          ...targetOf(sidecar.ready.url),
+          method: 'POST',
+          path: '/api/chat',
+          headers: { 'content-type': 'application/json' },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => res.once('data', () => resolve(res.pause())));
+        req.end(JSON.stringify(chatBody('Go [[scenario:flood]]')));
+      });
+      await waitForOutput(sidecar, (o) => /client took nothing for 200 ms: stream ended/.test(o.stderr));
+      assert.equal(await provider.requests[0].closedEarly, true, 'the provider request was aborted');
+      // Reading again, the client finds its stream cut, not completed.
+      const complete = new Promise((resolve) => response.on('close', () => resolve(response.complete)));
+      response.resume();
+      assert.equal(await complete, false);
+    } finally {
+      await sidecar.stop();
+      await provider.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a sidecar at its stream limit', { timeout: SUITE_TIMEOUT_MS }, () => {
+  test('refuses one more stream with a 503 to retry, and takes it once a stream ended', async () => {
+    const dir = privateTempDir();
+    const provider = await startStubProvider();
+    const sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: provider.url,
+      LEANSPEC_NO_TOOLS: '1',
+      LEANSPEC_MAX_STREAMS: '1',
+    });
+    const target = targetOf(sidecar.ready.url);
+    try {
+      // One stream that the provider never finishes takes the only place.
+      const held = http.request({ ...target, method: 'POST', path: '/api/chat', headers: { 'content-type': 'application/json' } });
+      held.on('error', () => {}); // destroying it below is the point
+      await new Promise((resolve) => {
+        // Once the provider's first words arrived, the provider has the request.
+        held.on('response', (res) => res.on('data', (chunk) => String(chunk).includes('waiting') && resolve()));
+        held.end(JSON.stringify(chatBody('Wait [[scenario:stall]]')));
+      });
+      const refused = await request(target, { method: 'POST', path: '/api/chat', body: chatBody('Hi') });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.equal(JSON.parse(refused.text).error.code, 'unavailable');
+      assert.match(JSON.parse(refused.text).error.message, /at its limit of 1 streams in flight/);
+      assert.equal(provider.requests.length, 1, 'the refused chat never reached the provider');
+
+      held.destroy();
+      assert.equal(await provider.requests[0].closedEarly, true);
+      const answer = await request(target, { method: 'POST', path: '/api/chat', body: chatBody('Hi') });
+      assert.equal(answer.status, 200);
+      assert.ok(parseSse(answer.text).done);
+    } finally {
+      await sidecar.stop();
+      await provider.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

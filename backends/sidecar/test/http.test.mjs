@@ -64,7 +64,7 @@ describe('http mode', { timeout: SUITE_TIMEOUT_MS }, () => {
       { authorization: `Basic ${TOKEN}` },
     ];
     for (const headers of attempts) {
-      for (const [method, urlPath] of [['GET', '/health'], ['POST', '/api/chat'], ['GET', '/nope']]) {
+      for (const [method, urlPath] of [['GET', '/health'], ['GET', '/health/memory'], ['POST', '/api/chat'], ['GET', '/nope']]) {
         const body = method === 'POST' ? chatBody('hi') : undefined;
         const answer = await request(target, { method, path: urlPath, headers, body });
         assert.equal(answer.status, 401, `${method} ${urlPath} with ${JSON.stringify(headers)}`);
@@ -78,6 +78,12 @@ describe('http mode', { timeout: SUITE_TIMEOUT_MS }, () => {
     const headers = { authorization: `Bearer ${TOKEN}` };
     const health = await request(target, { path: '/health', headers });
     assert.deepEqual(JSON.parse(health.text), { status: 'ok', backend: 'sidecar' });
+    const memory = JSON.parse((await request(target, { path: '/health/memory', headers })).text);
+    for (const key of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers']) {
+      assert.ok(Number.isInteger(memory[key]) && memory[key] > 0, `${key}: ${memory[key]}`);
+    }
+    assert.ok(memory.heapUsed <= memory.heapTotal);
+    assert.equal(memory.pid, sidecar.ready.pid);
     const answer = await request(target, { method: 'POST', path: '/api/chat', headers, body: chatBody('[[scenario:tool-single]]') });
     const { chunks, done } = parseSse(answer.text);
     assert.ok(done);

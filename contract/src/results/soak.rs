@@ -57,6 +57,14 @@ pub struct Soak {
     pub pss_slope_mb_per_h: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pss_slope_ci95_mb_per_h: Option<[f64; 2]>,
+    /// The same for the JavaScript heap in use (`heapUsed` of every runtime of the backend,
+    /// summed): memory that live objects, and garbage not yet collected, hold. Flat while the
+    /// resident set climbs means the allocator, not the program, holds the growth; absent
+    /// without a JavaScript runtime (docs/soak.md#the-samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_used_slope_mb_per_h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_used_slope_ci95_mb_per_h: Option<[f64; 2]>,
     /// Growth of open file descriptors per hour after warm-up (a leak of connections shows
     /// here before it shows in memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,4 +92,23 @@ pub struct SoakSample {
     pub sockets: u32,
     /// Conversations open at that moment.
     pub in_flight: u32,
+    /// The backend's JavaScript runtimes' own figures (`process.memoryUsage()` from
+    /// `GET /health/runtime`, summed over its runtimes), in bytes; absent without a runtime or
+    /// when none answered within the sample's deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<HeapSample>,
+}
+
+/// The JavaScript heap at one sample, summed over a backend's runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HeapSample {
+    /// Runtimes that answered.
+    pub runtimes: u32,
+    /// V8's heap as reserved, and the part of it in use (live objects and uncollected garbage).
+    pub heap_total_bytes: u64,
+    pub heap_used_bytes: u64,
+    /// C++ memory bound to JavaScript objects, Buffers included.
+    pub external_bytes: u64,
+    /// `ArrayBuffer`s and Buffers (part of `external_bytes`).
+    pub array_buffers_bytes: u64,
 }

@@ -138,13 +138,24 @@ pub fn renice(pids: &[u32], nice: i32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The start of the names of the cgroups the bench's meters create: `<prefix><pid>-<target>`.
+const CGROUP_PREFIX: &str = "arena-bench-";
+
 /// Pins every target's process tree to the system under test's CPUs at the normal priority
-/// (they inherit the client's raised one), and opens a CPU meter for each but `direct`.
+/// (they inherit the client's raised one), and opens a CPU meter for each but `direct`. Empty
+/// cgroups left by earlier runs that were killed are removed first.
 pub fn targets(
     targets: &[super::target::Target],
     confinement: &mut contract::results::Confinement,
 ) -> Vec<(String, crate::cpu_meter::CpuMeter)> {
     let sut: Vec<usize> = confinement.sut_cpus.iter().map(|&c| c as usize).collect();
+    let swept = crate::cpu_meter::sweep_stale(
+        std::path::Path::new(crate::cpu_meter::CGROUP_ROOT),
+        CGROUP_PREFIX,
+    );
+    if swept > 0 {
+        eprintln!("bench: removed {swept} empty cgroups left by earlier runs");
+    }
     let mut meters = Vec::new();
     for t in targets {
         let Some((pgid, extra)) = t.tree_source() else {
@@ -163,7 +174,7 @@ pub fn targets(
             confinement.sut_nice = confinement.client_nice;
         }
         let group = format!(
-            "arena-bench-{}-{}",
+            "{CGROUP_PREFIX}{}-{}",
             std::process::id(),
             t.name.replace('+', "-")
         );

@@ -65,11 +65,20 @@ impl CpuLoadPlan {
 
 /// One length's windows: CPU (ns) in each, and the conversations' worth of text chunks the
 /// client received in each (chunks received / chunks per conversation).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Windows {
     cpu_ns: Vec<u64>,
     served: Vec<f64>,
     errors: u64,
+}
+
+impl Windows {
+    /// Appends another run's windows.
+    fn extend(&mut self, other: Self) {
+        self.cpu_ns.extend(other.cpu_ns);
+        self.served.extend(other.served);
+        self.errors += other.errors;
+    }
 }
 
 /// Conversations' worth of text chunks received between consecutive `marks`
@@ -234,16 +243,15 @@ pub async fn run(
             let driven: Vec<&str> = group.iter().map(|&i| names[i]).collect();
             progress.step(format!(
                 "CPU at load, {chunks}-chunk conversations: {}",
-                driven.join(" + ")
+                driven.join(", then ")
             ));
-            let runs = group.iter().map(|&i| {
-                let t = &targets[i];
-                drive(t.target, mock, http, rounds, plan, t.meter, chunks)
-            });
-            for (slot, w) in lengths
-                .iter_mut()
-                .zip(futures::future::try_join_all(runs).await?)
-            {
+            let mut by_target: Vec<Windows> = vec![Windows::default(); group.len()];
+            for slot in alternation(group.len()) {
+                let t = &targets[group[slot]];
+                let w = drive(t.target, mock, http, rounds, plan, t.meter, chunks).await?;
+                by_target[slot].extend(w);
+            }
+            for (slot, w) in lengths.iter_mut().zip(by_target) {
                 slot.push(w);
             }
             progress.advance();
@@ -284,10 +292,21 @@ fn target_figures(
         .ok_or_else(|| "no window was measured".to_owned())
 }
 
-/// The targets in the order they are driven, a backend and its clean twin (`NAME+clean`,
-/// beside an injection) together: driven at the same time, their windows see the same machine.
-/// Apart, seconds apart, the long conversations' cost drifted by a third between runs on a
-/// shared machine, and the self-check's difference carried it (docs/bench.md#cpu-at-load).
+/// The order a group's members are driven in, one at a time: a lone target once; a backend
+/// and its clean twin as A B B A, so a drift of the machine that is linear over the four runs
+/// weighs on both alike. Driven at the same time on one core, each changed what the other's
+/// chunks cost (the core busier, fewer wake-ups from idle): the burn read 7-10% low with their
+/// chunks in step and 10% high half a gap apart (docs/bench.md#cpu-at-load).
+fn alternation(members: usize) -> Vec<usize> {
+    match members {
+        2 => vec![0, 1, 1, 0],
+        n => (0..n).collect(),
+    }
+}
+
+/// The targets in the groups they are measured in, a backend and its clean twin (`NAME+clean`,
+/// beside an injection) together, their runs interleaved ([`alternation`]): runs seconds
+/// apart drifted by a third on a shared machine (docs/bench.md#cpu-at-load).
 fn twins(names: &[&str]) -> Vec<Vec<usize>> {
     let twin_of = |i: usize| (0..names.len()).find(|&j| names[j] == clean_reference(names[i]));
     (0..names.len())
@@ -323,9 +342,12 @@ mod tests {
     }
 
     #[test]
-    fn a_backend_and_its_clean_twin_are_driven_together() {
+    fn a_backend_and_its_clean_twin_are_measured_together_one_at_a_time() {
         let names = ["relay", "rust-only+clean", "unix", "rust-only"];
         assert_eq!(twins(&names), vec![vec![0], vec![2], vec![3, 1]]);
+        // Each twin driven twice, symmetric in time; a lone target once.
+        assert_eq!(alternation(2), vec![0, 1, 1, 0]);
+        assert_eq!(alternation(1), vec![0]);
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl Target {
                 "--provider-url".to_owned(),
                 launch.provider_url.clone(),
             ],
-            env: vec![("OPENAI_API_KEY".to_owned(), launch.api_key.clone())],
+            env: vec![(contract::API_KEY_ENV.to_owned(), launch.api_key.clone())],
             cwd: root.to_owned(),
             log_dir: log_dir.to_owned(),
             ready_timeout,

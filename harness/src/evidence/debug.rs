@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use contract::results::{DebugCheck, DebugEvidence, SeededFailure, Verdict};
-use contract::scenario::Scenario;
+use contract::scenario::{Directive, Scenario};
 
 use conformance::manifest::{Backend, Runtime};
 use conformance::orchestrate::{self, InstanceOptions, StartSettings};
@@ -108,6 +108,9 @@ pub async fn measure(
     evidence
         .checks
         .extend(debug_hops::replay_inner(&p, &replay_body()).await);
+    evidence.checks.push(
+        debug_hops::replay_provider(&p, &cfg.provider_url, &replay_directive().render()).await,
+    );
     evidence.checks.extend(debug_hops::attach(&p).await);
     if has_runtime {
         evidence.failures.push(play(&http, &p, backend, last).await);
@@ -184,7 +187,7 @@ async fn start(backend: &Backend, cfg: &StartSettings, log_dir: &Path) -> Result
         program,
         args,
         env: vec![
-            ("OPENAI_API_KEY".into(), cfg.api_key.clone()),
+            (contract::API_KEY_ENV.into(), cfg.api_key.clone()),
             ("RUST_BACKTRACE".into(), "1".into()),
             ("NODE_OPTIONS".into(), "--inspect-port=0".into()),
         ],
@@ -199,8 +202,12 @@ async fn start(backend: &Backend, cfg: &StartSettings, log_dir: &Path) -> Result
 
 /// A two-chunk text answer: what the replays send.
 pub fn replay_body() -> String {
-    let d = chat::directive(Scenario::Text, "debug.replay", 2, 0);
-    chat::body(&d).to_string()
+    chat::body(&replay_directive()).to_string()
+}
+
+/// A short text answer: what every replay asks for.
+fn replay_directive() -> Directive {
+    chat::directive(Scenario::Text, "debug.replay", 2, 0)
 }
 
 /// Plays one seed: the request with its id, the answer, the lines it added to the log.

@@ -4,6 +4,8 @@
 //!   port; a sidecar's own listener (`POST /api/chat`) and the server's tool listener (`GET
 //!   /internal/tools`), each with its credential (the Unix socket's file access, or the bearer
 //!   token read from the sidecar's environment as the operator, the processes' own user, can);
+//!   and the provider hop (`POST /chat/completions` on the provider URL the server was given),
+//!   with the API key read from the environment of the process that calls the provider;
 //! - (e) `perf stat` attached to each process, and Node's inspector opened in each Node process
 //!   with `SIGUSR1` (the port Node picks, announced on its stderr) and asked for `/json/list`.
 
@@ -94,6 +96,48 @@ pub async fn replay_inner(p: &RunningProcess, body: &str) -> Vec<DebugCheck> {
         ));
     }
     checks
+}
+
+/// (d) for the provider hop: the request the calling process makes, replayed with the key from
+/// that process's environment (the JS runtime's where there is one, else the server's); met
+/// when the provider streams it to its end. Every architecture has this hop.
+pub async fn replay_provider(p: &RunningProcess, provider_url: &str, text: &str) -> DebugCheck {
+    let check = "replay the provider hop with curl".to_owned();
+    let caller = p.ready.runtime_pid.unwrap_or(p.ready.pid);
+    let role = if caller == p.ready.pid {
+        "the server's"
+    } else {
+        "the JS runtime's"
+    };
+    let Some(key) = env_value(&environ(caller), contract::API_KEY_ENV) else {
+        return failed(
+            check,
+            format!(
+                "no {} in {role} environment (pid {caller})",
+                contract::API_KEY_ENV
+            ),
+        );
+    };
+    let url = format!("{}/chat/completions", provider_url.trim_end_matches('/'));
+    let body = serde_json::json!({
+        "model": contract::DEFAULT_MODEL,
+        "stream": true,
+        "messages": [{"role": "user", "content": text}],
+    });
+    let mut args = vec![
+        "-N".to_owned(),
+        "-H".to_owned(),
+        "content-type: application/json".to_owned(),
+        "--data-binary".to_owned(),
+        body.to_string(),
+        url.clone(),
+    ];
+    args.extend(bearer(Some(&key)));
+    let at = format!(
+        "{url} with {} from {role} environment",
+        contract::API_KEY_ENV
+    );
+    detailed(verdict(check, curl(&args).await, true), &at)
 }
 
 /// (e): `perf stat` on each process, and the inspector on each Node process.

@@ -139,7 +139,7 @@ async fn start(
         program,
         args,
         env: vec![
-            ("OPENAI_API_KEY".into(), cfg.api_key.clone()),
+            (contract::API_KEY_ENV.into(), cfg.api_key.clone()),
             ("TMPDIR".into(), tmp.display().to_string()),
         ],
         cwd: cfg.root.clone(),

@@ -86,12 +86,43 @@ pub const FD_LEAK_FLOOR_PER_H: f64 = 60.0;
 /// its errors only.
 pub const MIN_JUDGED_WARMUP_S: f64 = 120.0;
 
+/// Into how many equal parts of time the judged window is split to ask whether growth lasts.
+/// Growth is a leak only if every part, fitted alone, grows faster than
+/// [`LEAK_FLOOR_MB_PER_H`] as well as the whole window's interval lying above it. Measured
+/// (docs/soak.md#why-growth-must-last): a JS backend's resident set follows V8's reserved
+/// heap, which climbs about 55 MB and is handed back every 3.5-5 minutes while the heap in
+/// use stays flat, so a window that starts after a hand-back and ends before the next fits a
+/// steep slope with an interval above the floor. A leak grows in every part; with parts of
+/// 2.5 minutes of a ten-minute soak, one of them holds a hand-back unless none happened.
+pub const LASTING_PARTS: usize = 3;
+
+/// The slopes of `points` cut into [`LASTING_PARTS`] equal spans of time; `None` when a part
+/// has too few points to fit.
+pub fn part_slopes(points: &[(f64, f64)]) -> Option<Vec<Slope>> {
+    let (first, last) = (points.first()?.0, points.last()?.0);
+    let span = (last - first) / LASTING_PARTS as f64;
+    (0..LASTING_PARTS)
+        .map(|k| {
+            let (lo, hi) = (first + span * k as f64, first + span * (k + 1) as f64);
+            let part: Vec<(f64, f64)> = points
+                .iter()
+                .copied()
+                .filter(|&(t, _)| t >= lo && (t < hi || (k + 1 == LASTING_PARTS && t <= hi)))
+                .collect();
+            slope(&part)
+        })
+        .collect()
+}
+
 /// The figures the verdict reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Seen<'a> {
     pub requests: u64,
     pub errors: u64,
     pub rss: Option<&'a Slope>,
+    /// The resident set's slope in each of the [`LASTING_PARTS`] parts of the judged window
+    /// (empty when they could not be fitted: the whole window's interval alone then decides).
+    pub rss_parts: &'a [Slope],
     pub fds: Option<&'a Slope>,
     /// Seconds of warm-up left out of the fit.
     pub warmup_s: f64,
@@ -103,6 +134,7 @@ pub fn verdict(seen: &Seen<'_>) -> (bool, String) {
         requests,
         errors,
         rss,
+        rss_parts,
         fds,
         warmup_s,
     } = *seen;
@@ -126,11 +158,34 @@ pub fn verdict(seen: &Seen<'_>) -> (bool, String) {
             (false, failures.join("; "))
         };
     }
+    let parts = || {
+        rss_parts
+            .iter()
+            .map(|p| format!("{:+.1}", p.per_h))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let lasted = rss_parts.iter().all(|p| p.per_h > LEAK_FLOOR_MB_PER_H);
+    let mut settling = None;
     match rss {
-        Some(s) if s.ci95[0] > LEAK_FLOOR_MB_PER_H => failures.push(format!(
-            "memory grew {:.1} MB/h [{:.1}, {:.1}], above {LEAK_FLOOR_MB_PER_H} MB/h",
-            s.per_h, s.ci95[0], s.ci95[1]
+        Some(s) if s.ci95[0] > LEAK_FLOOR_MB_PER_H && lasted => failures.push(format!(
+            "memory grew {:.1} MB/h [{:.1}, {:.1}], above {LEAK_FLOOR_MB_PER_H} MB/h, and in \
+             every part of the window ({} MB/h)",
+            s.per_h,
+            s.ci95[0],
+            s.ci95[1],
+            parts()
         )),
+        Some(s) if s.ci95[0] > LEAK_FLOOR_MB_PER_H => {
+            settling = Some(format!(
+                ": memory {:+.1} MB/h [{:+.1}, {:+.1}] but not in every part of the window \
+                 ({} MB/h): still settling, not a lasting growth",
+                s.per_h,
+                s.ci95[0],
+                s.ci95[1],
+                parts()
+            ));
+        }
         Some(_) => {}
         None => failures.push("too few samples after warm-up to fit a slope".to_owned()),
     }
@@ -139,6 +194,9 @@ pub fn verdict(seen: &Seen<'_>) -> (bool, String) {
             "open descriptors grew {:.0}/h [{:.0}, {:.0}]",
             s.per_h, s.ci95[0], s.ci95[1]
         ));
+    }
+    if let (true, Some(settling)) = (failures.is_empty(), settling) {
+        return (true, format!("every conversation completed{settling}"));
     }
     if failures.is_empty() {
         let growth = rss.map_or_else(String::new, |s| {

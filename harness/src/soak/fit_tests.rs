@@ -11,6 +11,7 @@ fn seen<'a>(
         requests,
         errors,
         rss,
+        rss_parts: &[],
         fds,
         warmup_s: 150.0,
     }
@@ -132,5 +133,50 @@ fn a_short_soak_judges_its_errors_but_not_its_slopes() {
             ..short
         })
         .0
+    );
+}
+
+#[test]
+fn growth_that_stops_inside_the_window_is_settling_and_lasting_growth_is_a_leak() {
+    // The resident set still climbing 60 MB when the warm-up ended, levelling off two minutes
+    // later, under a heap's sawtooth: the whole window's interval lies above the floor.
+    let settling = series(450, |t| {
+        200.0 + 60.0 * (t / 120.0).min(1.0) + sawtooth(t, 40.0, 8.0)
+    });
+    let s = slope(&settling).unwrap();
+    assert!(s.ci95[0] > LEAK_FLOOR_MB_PER_H, "{s:?}");
+    let parts = part_slopes(&settling).unwrap();
+    assert_eq!(parts.len(), LASTING_PARTS);
+    let (passed, why) = verdict(&Seen {
+        rss_parts: &parts,
+        ..seen(900, 0, Some(&s), None)
+    });
+    assert!(passed, "{why}");
+    assert!(why.contains("still settling"), "{why}");
+
+    // 60 MB/h all along under the same sawtooth: every part grows, and it fails.
+    let leak = series(450, |t| 80.0 + t * 60.0 / 3600.0 + sawtooth(t, 40.0, 8.0));
+    let s = slope(&leak).unwrap();
+    let parts = part_slopes(&leak).unwrap();
+    assert!(
+        parts.iter().all(|p| p.per_h > LEAK_FLOOR_MB_PER_H),
+        "{parts:?}"
+    );
+    let (passed, why) = verdict(&Seen {
+        rss_parts: &parts,
+        ..seen(900, 0, Some(&s), None)
+    });
+    assert!(!passed);
+    assert!(why.contains("in every part"), "{why}");
+}
+
+#[test]
+fn the_parts_cover_the_window_without_overlap() {
+    let points = series(101, |t| t);
+    let parts = part_slopes(&points).unwrap();
+    assert_eq!(parts.iter().map(|p| p.n).sum::<usize>(), points.len());
+    assert!(
+        part_slopes(&points[..4]).is_none(),
+        "two points a part fit nothing"
     );
 }

@@ -1,6 +1,6 @@
 //! One backend's soak: a fresh instance, conversations sent on a fixed schedule (open loop: a
-//! slow answer does not slow the schedule), the process tree sampled every second, and the
-//! slopes fitted after warm-up.
+//! slow answer does not slow the schedule), the process tree and the JavaScript heap sampled
+//! every second, and the slopes fitted after warm-up.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use contract::results::{Soak, SoakSample, StreamEnd};
+use contract::results::{HeapSample, Soak, SoakSample, StreamEnd};
+use contract::runtime_memory::{RUNTIME_PATH, RuntimeMemory, RuntimeReport};
 use contract::scenario::{DEFAULT_CHUNKS, Scenario};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -81,7 +82,11 @@ pub async fn soak(env: &Env<'_>) -> Result<Soak> {
     let base = instance.url().to_owned();
     let in_flight = Arc::new(AtomicU32::new(0));
     let started = Instant::now();
-    let sampler = tokio::spawn(sample(pgid, runtime, in_flight.clone(), env.duration));
+    let heap = HeapProbe {
+        http: env.http.clone(),
+        url: format!("{base}{RUNTIME_PATH}"),
+    };
+    let sampler = tokio::spawn(sample(pgid, runtime, heap, in_flight.clone(), env.duration));
     let (requests, error_kinds) = drive(env, &base, in_flight, started).await;
     let samples = sampler.await.unwrap_or_default();
     instance.stop().await;
@@ -157,10 +162,45 @@ fn error_kind(sent: &chat::Sent) -> Option<String> {
     }
 }
 
+/// Where a backend's JavaScript runtimes report their heap (`GET /health/runtime`).
+struct HeapProbe {
+    http: reqwest::Client,
+    url: String,
+}
+
+/// A heap answer later than this is a missing sample: the sampler keeps its second.
+const HEAP_TIMEOUT: Duration = Duration::from_millis(800);
+
+impl HeapProbe {
+    /// The heap summed over the runtimes that answered; `None` without any (rust-only, or a
+    /// busy runtime).
+    async fn read(&self) -> Option<HeapSample> {
+        let answer = self.http.get(&self.url).timeout(HEAP_TIMEOUT).send().await;
+        let report: RuntimeReport = answer.ok()?.error_for_status().ok()?.json().await.ok()?;
+        heap_of(&report.runtimes)
+    }
+}
+
+/// The runtimes' figures summed; `None` for none.
+fn heap_of(runtimes: &[RuntimeMemory]) -> Option<HeapSample> {
+    if runtimes.is_empty() {
+        return None;
+    }
+    let sum = |f: fn(&RuntimeMemory) -> u64| runtimes.iter().map(f).sum();
+    Some(HeapSample {
+        runtimes: runtimes.len() as u32,
+        heap_total_bytes: sum(|r| r.heap_total),
+        heap_used_bytes: sum(|r| r.heap_used),
+        external_bytes: sum(|r| r.external),
+        array_buffers_bytes: sum(|r| r.array_buffers),
+    })
+}
+
 /// The process tree every [`SAMPLE_INTERVAL`] for `duration`, from now.
 async fn sample(
     pgid: i32,
     runtime: Option<u32>,
+    heap: HeapProbe,
     in_flight: Arc<AtomicU32>,
     duration: Duration,
 ) -> Vec<SoakSample> {
@@ -176,7 +216,8 @@ async fn sample(
             let pids = procfs::tree(pgid, runtime);
             (procfs::memory(&pids), procfs::descriptors(&pids))
         });
-        let Ok((memory, fds)) = read.await else {
+        let (read, heap) = tokio::join!(read, heap.read());
+        let Ok((memory, fds)) = read else {
             continue;
         };
         samples.push(SoakSample {
@@ -186,6 +227,7 @@ async fn sample(
             fds: fds.fds,
             sockets: fds.sockets,
             in_flight: in_flight.load(Ordering::Relaxed),
+            heap,
         });
     }
     samples
@@ -201,11 +243,9 @@ fn summarize(
     let warmup = env.duration.as_secs_f64() * WARMUP_SHARE;
     let after = || samples.iter().filter(|s| s.t_s >= warmup);
     let mb = |b: u64| b as f64 / 1e6;
-    let rss = fit::slope(
-        &after()
-            .map(|s| (s.t_s, mb(s.rss_bytes)))
-            .collect::<Vec<_>>(),
-    );
+    let rss_points: Vec<(f64, f64)> = after().map(|s| (s.t_s, mb(s.rss_bytes))).collect();
+    let rss = fit::slope(&rss_points);
+    let rss_parts = fit::part_slopes(&rss_points).unwrap_or_default();
     let pss = fit::slope(
         &after()
             .map(|s| (s.t_s, mb(s.pss_bytes)))
@@ -216,11 +256,17 @@ fn summarize(
             .map(|s| (s.t_s, f64::from(s.fds)))
             .collect::<Vec<_>>(),
     );
+    let heap_used = fit::slope(
+        &after()
+            .filter_map(|s| Some((s.t_s, mb(s.heap?.heap_used_bytes))))
+            .collect::<Vec<_>>(),
+    );
     let errors = error_kinds.values().sum();
     let (passed, verdict) = fit::verdict(&fit::Seen {
         requests,
         errors,
         rss: rss.as_ref(),
+        rss_parts: &rss_parts,
         fds: fds.as_ref(),
         warmup_s: warmup,
     });
@@ -228,6 +274,7 @@ fn summarize(
     let (rss_slope, rss_ci) = split(rss);
     let (pss_slope, pss_ci) = split(pss);
     let (fd_slope, fd_ci) = split(fds);
+    let (heap_slope, heap_ci) = split(heap_used);
     Soak {
         minutes: env.duration.as_secs_f64() / 60.0,
         rate_rps: env.rate_rps,
@@ -238,6 +285,8 @@ fn summarize(
         rss_slope_ci95_mb_per_h: rss_ci,
         pss_slope_mb_per_h: pss_slope,
         pss_slope_ci95_mb_per_h: pss_ci,
+        heap_used_slope_mb_per_h: heap_slope,
+        heap_used_slope_ci95_mb_per_h: heap_ci,
         fd_slope_per_h: fd_slope,
         fd_slope_ci95_per_h: fd_ci,
         passed,

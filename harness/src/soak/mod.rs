@@ -159,20 +159,22 @@ pub async fn run(
 pub fn write_table(out: &mut impl std::io::Write, measured: &[(String, Soak)]) -> Result<()> {
     writeln!(
         out,
-        "{:<10} {:>8} {:>6} {:>28} {:>10}  verdict",
-        "backend", "requests", "errors", "RSS MB/h [95%]", "fds/h"
+        "{:<10} {:>8} {:>6} {:>28} {:>28} {:>10}  verdict",
+        "backend", "requests", "errors", "RSS MB/h [95%]", "JS heap used MB/h [95%]", "fds/h"
     )?;
+    let slope = |b: Option<f64>, ci: Option<[f64; 2]>| match (b, ci) {
+        (Some(b), Some([lo, hi])) => format!("{b:+.1} [{lo:+.1}, {hi:+.1}]"),
+        _ => "-".to_owned(),
+    };
     for (name, s) in measured {
-        let rss = match (s.rss_slope_mb_per_h, s.rss_slope_ci95_mb_per_h) {
-            (Some(b), Some([lo, hi])) => format!("{b:+.1} [{lo:+.1}, {hi:+.1}]"),
-            _ => "-".to_owned(),
-        };
+        let rss = slope(s.rss_slope_mb_per_h, s.rss_slope_ci95_mb_per_h);
+        let heap = slope(s.heap_used_slope_mb_per_h, s.heap_used_slope_ci95_mb_per_h);
         let fds = s
             .fd_slope_per_h
             .map_or_else(|| "-".to_owned(), |v| format!("{v:+.0}"));
         writeln!(
             out,
-            "{name:<10} {:>8} {:>6} {rss:>28} {fds:>10}  {}",
+            "{name:<10} {:>8} {:>6} {rss:>28} {heap:>28} {fds:>10}  {}",
             s.requests,
             s.errors,
             if s.passed { "PASS" } else { "FAIL" }

@@ -89,6 +89,8 @@ function respond(body, res) {
     case 'long':
       // More chunks than a frames stream's window (the frames tests' flow control).
       return stream(res, Array.from({ length: 200 }, (_, i) => textChunk(`w${i} `)), 'stop');
+    case 'flood':
+      return flood(res);
     case 'stall':
       return stream(res, [textChunk('waiting')], null, { hang: true });
     case 'truncated':
@@ -122,6 +124,23 @@ function stream(res, deltas, finishReason, { hang = false, destroy = false, raw,
   }
   if (finishReason) send({}, finishReason);
   res.end('data: [DONE]\n\n');
+}
+
+/** Text chunks without end, as fast as the client takes them (for clients that stop reading). */
+function flood(res) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const chunk = `data: ${JSON.stringify({
+    id: 'chatcmpl-stub',
+    object: 'chat.completion.chunk',
+    created: CREATED,
+    model: 'stub-model',
+    choices: [{ index: 0, delta: textChunk('flood '.repeat(20)), finish_reason: null }],
+  })}\n\n`;
+  const more = () => {
+    while (!res.destroyed && res.write(chunk));
+  };
+  res.on('drain', more);
+  more();
 }
 
 function requestKey(body) {

@@ -48,6 +48,32 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
             .map(|m| (m, colour(0, true)))
             .collect(),
     };
+    // The JavaScript heap in use beside the resident set: a heap that climbs with it is
+    // retention, a flat one under a climbing resident set is the allocator
+    // (docs/soak.md#the-samples).
+    let with_heap: Vec<&(usize, &String, &Soak)> = found
+        .iter()
+        .filter(|(_, _, s)| s.samples.iter().any(|x| x.heap.is_some()))
+        .collect();
+    let heap_chart = Lines {
+        title: "JavaScript heap in use over the soak".into(),
+        x_desc: "minutes of steady load (dashed: end of warm-up)".into(),
+        y_desc: "V8 heapUsed, MB".into(),
+        x_log: false,
+        x_ticks: Vec::new(),
+        series: with_heap
+            .iter()
+            .map(|(i, b, s)| Line {
+                name: match s.heap_used_slope_mb_per_h {
+                    Some(v) => format!("{b} ({v:+.1} MB/h)"),
+                    None => (*b).clone(),
+                },
+                colour: colour(*i, false),
+                points: heap_points(s),
+            })
+            .collect(),
+        markers: chart.markers.clone(),
+    };
     let slopes: Vec<String> = found
         .iter()
         .filter_map(|(_, b, s)| {
@@ -95,12 +121,51 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
     } else {
         caption.push_str(&format!(" Failed: {}.", and_list(&failed)));
     }
+    let heap_slopes: Vec<String> = with_heap
+        .iter()
+        .filter_map(|(_, b, s)| {
+            let v = s.heap_used_slope_mb_per_h?;
+            let [lo, hi] = s.heap_used_slope_ci95_mb_per_h?;
+            Some(format!("{b} {v:+.1} MB/h [{lo:+.1}, {hi:+.1}]"))
+        })
+        .collect();
+    if !heap_slopes.is_empty() {
+        caption.push_str(&format!(
+            " JavaScript heap in use (V8's heapUsed), after warm-up: {}.",
+            and_list(&heap_slopes)
+        ));
+    }
+    let mut svgs = vec![lines(&chart)?];
+    if !with_heap.is_empty() {
+        svgs.push(lines(&heap_chart)?);
+    }
     Ok(Figure {
         id: ID,
         title: TITLE,
-        svgs: vec![lines(&chart)?],
+        svgs,
         caption,
     })
+}
+
+/// The samples' heap in use as (minutes, MB) points, bucketed as [`points`]; samples without a
+/// heap answer are left out of their bucket.
+fn heap_points(s: &Soak) -> Vec<(f64, f64, bool)> {
+    let per = s.samples.len().div_ceil(MAX_POINTS).max(1);
+    s.samples
+        .chunks(per)
+        .filter_map(|c| {
+            let heaps: Vec<(f64, u64)> = c
+                .iter()
+                .filter_map(|x| Some((x.t_s, x.heap?.heap_used_bytes)))
+                .collect();
+            let n = heaps.len() as f64;
+            (n > 0.0).then(|| {
+                let t = heaps.iter().map(|h| h.0).sum::<f64>() / n / 60.0;
+                let mb = heaps.iter().map(|h| h.1 as f64).sum::<f64>() / n / 1e6;
+                (t, mb, true)
+            })
+        })
+        .collect()
 }
 
 /// The samples as (minutes, MB) points, averaged into at most [`MAX_POINTS`] buckets.
