@@ -1,8 +1,10 @@
-//! The soak's chart: each backend's resident memory over the minutes of steady load, with the
-//! end of the warm-up marked, and the fitted growth per hour in the legend and the caption.
+//! The soak's charts: each backend's resident memory over the minutes of steady load, and the
+//! JavaScript heap in use where there is one, with the end of the warm-up marked and the
+//! fitted growth per hour in the legends and the caption.
 
 use anyhow::Result;
-use contract::results::{Results, Soak, stages};
+use contract::results::{Results, Soak, SoakSample, stages};
+use plotters::style::RGBColor;
 
 use super::super::format::and_list;
 use super::evidence::{Figure, Targets, absent, get, missing};
@@ -15,7 +17,7 @@ const MAX_POINTS: usize = 120;
 pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
     const ID: &str = "chart-soak";
     const TITLE: &str = "Memory of the process tree over the soak";
-    let found: Vec<(usize, &String, &Soak)> = t
+    let found: Vec<Row> = t
         .backends
         .iter()
         .enumerate()
@@ -26,62 +28,27 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
         return Ok(missing(ID, TITLE, absent(results, stages::SOAK)));
     }
     let warmup_min = results.soak.as_ref().map(|r| r.warmup_s / 60.0);
-    let chart = Lines {
-        title: TITLE.into(),
-        x_desc: "minutes of steady load (dashed: end of warm-up)".into(),
-        y_desc: "RSS, MB".into(),
-        x_log: false,
-        x_ticks: Vec::new(),
-        series: found
-            .iter()
-            .map(|(i, b, s)| Line {
-                name: match s.rss_slope_mb_per_h {
-                    Some(v) => format!("{b} ({v:+.1} MB/h)"),
-                    None => (*b).clone(),
-                },
-                colour: colour(*i, false),
-                points: points(s),
-            })
-            .collect(),
-        markers: warmup_min
-            .into_iter()
-            .map(|m| (m, colour(0, true)))
-            .collect(),
-    };
+    let markers: Vec<_> = warmup_min
+        .into_iter()
+        .map(|m| (m, colour(0, true)))
+        .collect();
+    let rows: Vec<&Row> = found.iter().collect();
+    let chart = memory_lines(TITLE, "RSS, MB", &rows, &RSS, &markers);
     // The JavaScript heap in use beside the resident set: a heap that climbs with it is
     // retention, a flat one under a climbing resident set is the allocator
     // (docs/soak.md#the-samples).
-    let with_heap: Vec<&(usize, &String, &Soak)> = found
+    let with_heap: Vec<&Row> = found
         .iter()
         .filter(|(_, _, s)| s.samples.iter().any(|x| x.heap.is_some()))
         .collect();
-    let heap_chart = Lines {
-        title: "JavaScript heap in use over the soak".into(),
-        x_desc: "minutes of steady load (dashed: end of warm-up)".into(),
-        y_desc: "V8 heapUsed, MB".into(),
-        x_log: false,
-        x_ticks: Vec::new(),
-        series: with_heap
-            .iter()
-            .map(|(i, b, s)| Line {
-                name: match s.heap_used_slope_mb_per_h {
-                    Some(v) => format!("{b} ({v:+.1} MB/h)"),
-                    None => (*b).clone(),
-                },
-                colour: colour(*i, false),
-                points: heap_points(s),
-            })
-            .collect(),
-        markers: chart.markers.clone(),
-    };
-    let slopes: Vec<String> = found
-        .iter()
-        .filter_map(|(_, b, s)| {
-            let v = s.rss_slope_mb_per_h?;
-            let [lo, hi] = s.rss_slope_ci95_mb_per_h?;
-            Some(format!("{b} {v:+.1} MB/h [{lo:+.1}, {hi:+.1}]"))
-        })
-        .collect();
+    let heap_chart = memory_lines(
+        "JavaScript heap in use over the soak",
+        "V8 heapUsed, MB",
+        &with_heap,
+        &HEAP,
+        &markers,
+    );
+    let slopes = slope_texts(&rows, &RSS);
     let failed: Vec<String> = found
         .iter()
         .filter(|(_, _, s)| !s.passed)
@@ -121,14 +88,7 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
     } else {
         caption.push_str(&format!(" Failed: {}.", and_list(&failed)));
     }
-    let heap_slopes: Vec<String> = with_heap
-        .iter()
-        .filter_map(|(_, b, s)| {
-            let v = s.heap_used_slope_mb_per_h?;
-            let [lo, hi] = s.heap_used_slope_ci95_mb_per_h?;
-            Some(format!("{b} {v:+.1} MB/h [{lo:+.1}, {hi:+.1}]"))
-        })
-        .collect();
+    let heap_slopes = slope_texts(&with_heap, &HEAP);
     if !heap_slopes.is_empty() {
         caption.push_str(&format!(
             " JavaScript heap in use (V8's heapUsed), after warm-up: {}.",
@@ -147,37 +107,83 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
     })
 }
 
-/// The samples' heap in use as (minutes, MB) points, bucketed as [`points`]; samples without a
-/// heap answer are left out of their bucket.
-fn heap_points(s: &Soak) -> Vec<(f64, f64, bool)> {
-    let per = s.samples.len().div_ceil(MAX_POINTS).max(1);
-    s.samples
-        .chunks(per)
-        .filter_map(|c| {
-            let heaps: Vec<(f64, u64)> = c
-                .iter()
-                .filter_map(|x| Some((x.t_s, x.heap?.heap_used_bytes)))
-                .collect();
-            let n = heaps.len() as f64;
-            (n > 0.0).then(|| {
-                let t = heaps.iter().map(|h| h.0).sum::<f64>() / n / 60.0;
-                let mb = heaps.iter().map(|h| h.1 as f64).sum::<f64>() / n / 1e6;
-                (t, mb, true)
+/// One backend's soak, with its place in the report's colours.
+type Row<'a> = (usize, &'a String, &'a Soak);
+
+/// One memory figure of the samples: how to read it from a sample and its fitted slope.
+struct Measure {
+    value: fn(&SoakSample) -> Option<f64>,
+    slope: fn(&Soak) -> Option<(f64, [f64; 2])>,
+}
+
+const RSS: Measure = Measure {
+    value: |x| Some(x.rss_bytes as f64),
+    slope: |s| Some((s.rss_slope_mb_per_h?, s.rss_slope_ci95_mb_per_h?)),
+};
+const HEAP: Measure = Measure {
+    value: |x| Some(x.heap?.heap_used_bytes as f64),
+    slope: |s| {
+        Some((
+            s.heap_used_slope_mb_per_h?,
+            s.heap_used_slope_ci95_mb_per_h?,
+        ))
+    },
+};
+
+/// A line per backend of `measure` over the minutes of load, its slope in the legend.
+fn memory_lines(
+    title: &str,
+    y_desc: &str,
+    rows: &[&Row],
+    measure: &Measure,
+    markers: &[(f64, RGBColor)],
+) -> Lines {
+    Lines {
+        title: title.into(),
+        x_desc: "minutes of steady load (dashed: end of warm-up)".into(),
+        y_desc: y_desc.into(),
+        x_log: false,
+        x_ticks: Vec::new(),
+        series: rows
+            .iter()
+            .map(|(i, b, s)| Line {
+                name: match (measure.slope)(s) {
+                    Some((v, _)) => format!("{b} ({v:+.1} MB/h)"),
+                    None => (*b).clone(),
+                },
+                colour: colour(*i, false),
+                points: points(s, measure.value),
             })
+            .collect(),
+        markers: markers.to_vec(),
+    }
+}
+
+/// "backend +slope MB/h [lo, hi]" for each row whose `measure` has a fitted slope.
+fn slope_texts(rows: &[&Row], measure: &Measure) -> Vec<String> {
+    rows.iter()
+        .filter_map(|(_, b, s)| {
+            let (v, [lo, hi]) = (measure.slope)(s)?;
+            Some(format!("{b} {v:+.1} MB/h [{lo:+.1}, {hi:+.1}]"))
         })
         .collect()
 }
 
-/// The samples as (minutes, MB) points, averaged into at most [`MAX_POINTS`] buckets.
-fn points(s: &Soak) -> Vec<(f64, f64, bool)> {
+/// The samples' `value` as (minutes, MB) points, averaged into at most [`MAX_POINTS`]
+/// buckets; samples without a value are left out of their bucket, and an empty bucket out of
+/// the line.
+fn points(s: &Soak, value: fn(&SoakSample) -> Option<f64>) -> Vec<(f64, f64, bool)> {
     let per = s.samples.len().div_ceil(MAX_POINTS).max(1);
     s.samples
         .chunks(per)
-        .map(|c| {
-            let n = c.len() as f64;
-            let t = c.iter().map(|x| x.t_s).sum::<f64>() / n / 60.0;
-            let mb = c.iter().map(|x| x.rss_bytes as f64).sum::<f64>() / n / 1e6;
-            (t, mb, true)
+        .filter_map(|c| {
+            let read: Vec<(f64, f64)> = c.iter().filter_map(|x| Some((x.t_s, value(x)?))).collect();
+            let n = read.len() as f64;
+            (n > 0.0).then(|| {
+                let t = read.iter().map(|r| r.0).sum::<f64>() / n / 60.0;
+                let mb = read.iter().map(|r| r.1).sum::<f64>() / n / 1e6;
+                (t, mb, true)
+            })
         })
         .collect()
 }
