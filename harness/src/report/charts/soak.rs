@@ -17,7 +17,7 @@ const MAX_POINTS: usize = 120;
 pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
     const ID: &str = "chart-soak";
     const TITLE: &str = "Memory of the process tree over the soak";
-    let found: Vec<Row> = t
+    let found: Vec<Row<'_>> = t
         .backends
         .iter()
         .enumerate()
@@ -32,12 +32,12 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
         .into_iter()
         .map(|m| (m, colour(0, true)))
         .collect();
-    let rows: Vec<&Row> = found.iter().collect();
+    let rows: Vec<&Row<'_>> = found.iter().collect();
     let chart = memory_lines(TITLE, "RSS, MB", &rows, &RSS, &markers);
     // The JavaScript heap in use beside the resident set: a heap that climbs with it is
     // retention, a flat one under a climbing resident set is the allocator
     // (docs/soak.md#the-samples).
-    let with_heap: Vec<&Row> = found
+    let with_heap: Vec<&Row<'_>> = found
         .iter()
         .filter(|(_, _, s)| s.samples.iter().any(|x| x.heap.is_some()))
         .collect();
@@ -110,10 +110,13 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
 /// One backend's soak, with its place in the report's colours.
 type Row<'a> = (usize, &'a String, &'a Soak);
 
+/// A fitted growth: MB per hour and its 95% interval.
+type Slope = (f64, [f64; 2]);
+
 /// One memory figure of the samples: how to read it from a sample and its fitted slope.
 struct Measure {
     value: fn(&SoakSample) -> Option<f64>,
-    slope: fn(&Soak) -> Option<(f64, [f64; 2])>,
+    slope: fn(&Soak) -> Option<Slope>,
 }
 
 const RSS: Measure = Measure {
@@ -134,7 +137,7 @@ const HEAP: Measure = Measure {
 fn memory_lines(
     title: &str,
     y_desc: &str,
-    rows: &[&Row],
+    rows: &[&Row<'_>],
     measure: &Measure,
     markers: &[(f64, RGBColor)],
 ) -> Lines {
@@ -160,7 +163,7 @@ fn memory_lines(
 }
 
 /// "backend +slope MB/h [lo, hi]" for each row whose `measure` has a fitted slope.
-fn slope_texts(rows: &[&Row], measure: &Measure) -> Vec<String> {
+fn slope_texts(rows: &[&Row<'_>], measure: &Measure) -> Vec<String> {
     rows.iter()
         .filter_map(|(_, b, s)| {
             let (v, [lo, hi]) = (measure.slope)(s)?;
@@ -211,5 +214,51 @@ mod tests {
         let quick = memory(&results, &Targets::of(&results)).unwrap().caption;
         assert!(quick.contains("judged errors only"), "{quick}");
         assert!(!quick.contains("growth after warm-up"), "{quick}");
+    }
+
+    #[test]
+    fn a_sampled_heap_draws_a_chart_of_its_own_and_samples_without_one_are_left_out() {
+        let mut results = fixture();
+        let none = memory(&results, &Targets::of(&results)).unwrap();
+        assert_eq!(none.svgs.len(), 1, "no heap sampled: the RSS chart alone");
+        assert!(
+            !none.caption.contains("JavaScript heap"),
+            "{}",
+            none.caption
+        );
+
+        let soak = results
+            .backends
+            .values_mut()
+            .find_map(|b| b.soak.as_mut())
+            .unwrap();
+        let samples = soak.samples.len();
+        for (i, x) in soak.samples.iter_mut().enumerate() {
+            // Every other sample's heap answer missed its deadline.
+            x.heap = (i % 2 == 0).then_some(contract::results::HeapSample {
+                runtimes: 1,
+                heap_total_bytes: 40_000_000,
+                heap_used_bytes: 20_000_000,
+                external_bytes: 1_000_000,
+                array_buffers_bytes: 100_000,
+            });
+        }
+        soak.heap_used_slope_mb_per_h = Some(1.5);
+        soak.heap_used_slope_ci95_mb_per_h = Some([-0.5, 3.5]);
+        let heap = points(soak, HEAP.value);
+        assert!(!heap.is_empty() && heap.len() <= samples.div_ceil(2));
+        assert!(
+            heap.iter().all(|(_, mb, _)| (*mb - 20.0).abs() < 1e-9),
+            "{heap:?}"
+        );
+
+        let both = memory(&results, &Targets::of(&results)).unwrap();
+        assert_eq!(both.svgs.len(), 2, "the heap chart beside the RSS chart");
+        assert!(
+            both.caption.contains("JavaScript heap in use")
+                && both.caption.contains("+1.5 MB/h [-0.5, +3.5]"),
+            "{}",
+            both.caption
+        );
     }
 }
