@@ -44,24 +44,14 @@ pub fn latency_stats(h: &Histogram<u64>) -> Option<LatencyStats> {
     if h.is_empty() {
         return None;
     }
-    Some(LatencyStats {
-        n: h.len(),
-        p50_us: quantile_us(h, 0.5),
-        p90_us: quantile_us(h, 0.9),
-        p99_us: quantile_us(h, 0.99),
-        p999_us: quantile_us(h, 0.999),
-        max_us: h.max() as f64 / 1_000.0,
-        overhead_p50_us: None,
-        overhead_p50_ci95_us: None,
-        overhead_p99_us: None,
-        overhead_p99_ci95_us: None,
-        ipc_overhead_p50_us: None,
-        ipc_overhead_p50_ci95_us: None,
-        ipc_reference: None,
-        ipc_floor_multiple: None,
-        rounds: Vec::new(),
-        histogram_log: None,
-    })
+    Some(LatencyStats::from_percentiles(
+        h.len(),
+        quantile_us(h, 0.5),
+        quantile_us(h, 0.9),
+        quantile_us(h, 0.99),
+        quantile_us(h, 0.999),
+        h.max() as f64 / 1_000.0,
+    ))
 }
 
 /// Round `round`'s median and p99.

@@ -14,20 +14,6 @@ use harness::gate::{self, metrics::Metric};
 
 fn stats(rounds: &[(f64, f64)]) -> LatencyStats {
     LatencyStats {
-        n: 100,
-        p50_us: rounds[0].0,
-        p90_us: rounds[0].0,
-        p99_us: rounds[0].1,
-        p999_us: rounds[0].1,
-        max_us: rounds[0].1,
-        overhead_p50_us: None,
-        overhead_p50_ci95_us: None,
-        overhead_p99_us: None,
-        overhead_p99_ci95_us: None,
-        ipc_overhead_p50_us: None,
-        ipc_overhead_p50_ci95_us: None,
-        ipc_reference: None,
-        ipc_floor_multiple: None,
         rounds: rounds
             .iter()
             .enumerate()
@@ -38,7 +24,14 @@ fn stats(rounds: &[(f64, f64)]) -> LatencyStats {
                 p99_us: *p99,
             })
             .collect(),
-        histogram_log: None,
+        ..LatencyStats::from_percentiles(
+            100,
+            rounds[0].0,
+            rounds[0].0,
+            rounds[0].1,
+            rounds[0].1,
+            rounds[0].1,
+        )
     }
 }
 

@@ -276,23 +276,15 @@ fn png_size(path: &Path) -> (u32, u32) {
 #[test]
 fn a_distributed_run_shows_beside_the_harness_client_and_says_when_partial() {
     let mut results = recorded(MISSING);
-    let stats = |p50: f64| contract::results::LatencyStats {
-        n: 10,
-        p50_us: p50,
-        p90_us: p50,
-        p99_us: p50 * 2.0,
-        p999_us: p50 * 2.0,
-        max_us: p50 * 2.0,
-        overhead_p50_us: None,
-        overhead_p50_ci95_us: None,
-        overhead_p99_us: None,
-        overhead_p99_ci95_us: None,
-        ipc_overhead_p50_us: None,
-        ipc_overhead_p50_ci95_us: None,
-        ipc_reference: None,
-        ipc_floor_multiple: None,
-        rounds: vec![],
-        histogram_log: None,
+    let stats = |p50: f64| {
+        contract::results::LatencyStats::from_percentiles(
+            10,
+            p50,
+            p50,
+            p50 * 2.0,
+            p50 * 2.0,
+            p50 * 2.0,
+        )
     };
     let d = contract::results::Distributed {
         engine: "locust 2.47.0".into(),

@@ -176,6 +176,38 @@ pub struct LatencyStats {
     pub histogram_log: Option<String>,
 }
 
+impl LatencyStats {
+    /// The percentiles of `n` samples, before any overhead, round or log is known: the
+    /// overheads need the reference's rounds, which the caller has.
+    pub fn from_percentiles(
+        n: u64,
+        p50_us: f64,
+        p90_us: f64,
+        p99_us: f64,
+        p999_us: f64,
+        max_us: f64,
+    ) -> Self {
+        Self {
+            n,
+            p50_us,
+            p90_us,
+            p99_us,
+            p999_us,
+            max_us,
+            overhead_p50_us: None,
+            overhead_p50_ci95_us: None,
+            overhead_p99_us: None,
+            overhead_p99_ci95_us: None,
+            ipc_overhead_p50_us: None,
+            ipc_overhead_p50_ci95_us: None,
+            ipc_reference: None,
+            ipc_floor_multiple: None,
+            rounds: Vec::new(),
+            histogram_log: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RoundStats {
     /// Which round (from 0): a target's rounds and its reference's pair by this index.

@@ -421,22 +421,11 @@ mod tests {
 
     fn stats(ipc: Option<f64>, overhead: Option<f64>) -> contract::results::LatencyStats {
         contract::results::LatencyStats {
-            n: 100,
-            p50_us: 200_000.0,
-            p90_us: 200_100.0,
-            p99_us: 200_200.0,
-            p999_us: 200_300.0,
-            max_us: 200_400.0,
             overhead_p50_us: overhead,
-            overhead_p50_ci95_us: None,
-            overhead_p99_us: None,
-            overhead_p99_ci95_us: None,
             ipc_overhead_p50_us: ipc,
-            ipc_overhead_p50_ci95_us: None,
-            ipc_reference: None,
-            ipc_floor_multiple: None,
-            rounds: Vec::new(),
-            histogram_log: None,
+            ..contract::results::LatencyStats::from_percentiles(
+                100, 200_000.0, 200_100.0, 200_200.0, 200_300.0, 200_400.0,
+            )
         }
     }
 }

@@ -179,22 +179,9 @@ mod tests {
 
     fn stats(p50: f64, overhead: f64) -> LatencyStats {
         LatencyStats {
-            n: 10,
-            p50_us: p50,
-            p90_us: p50,
-            p99_us: p50,
-            p999_us: p50,
-            max_us: p50,
             overhead_p50_us: Some(overhead),
             overhead_p50_ci95_us: Some([overhead - 1.0, overhead + 1.0]),
-            overhead_p99_us: None,
-            overhead_p99_ci95_us: None,
-            ipc_overhead_p50_us: None,
-            ipc_overhead_p50_ci95_us: None,
-            ipc_reference: None,
-            ipc_floor_multiple: None,
-            rounds: Vec::new(),
-            histogram_log: None,
+            ..LatencyStats::from_percentiles(10, p50, p50, p50, p50, p50)
         }
     }
 
