@@ -13,6 +13,9 @@ use contract::results::{RuntimeInfo, StageSkip, stages};
 use contract::runtime::{self, RuntimeSpec};
 
 use crate::prereq;
+
+/// The package whose sources (and esbuild) a stack's bundles are built from.
+const SIDECAR_PACKAGE: &str = "backends/sidecar";
 use crate::run_dir::RunDir;
 use crate::run_info;
 
@@ -25,7 +28,32 @@ pub fn install(root: &Path, spec: &RuntimeSpec) -> Result<runtime::Resolved, Str
     let named = format!("runtime {} ({package}@{})", spec.name, spec.version);
     prereq::ensure_installed(root, &spec.dir())
         .map_err(|e| format!("{named} cannot be installed: {e}"))?;
+    if spec.own_sdk {
+        build_sdk_bundles(root, spec).map_err(|e| format!("{named}: {e}"))?;
+    }
     spec.resolve(root).map_err(|e| format!("{named}: {e}"))
+}
+
+/// A stack with an AI SDK of its own (`node20-ai6`): the sidecar's sources bundled against its
+/// packages into `runtimes/<name>/dist` (its `npm run build`, with the sidecar's esbuild), built
+/// every run so that the bundles are those of the sources being measured.
+fn build_sdk_bundles(root: &Path, spec: &RuntimeSpec) -> Result<(), String> {
+    prereq::ensure_installed(root, SIDECAR_PACKAGE)
+        .map_err(|e| format!("its bundles need {SIDECAR_PACKAGE}: {e}"))?;
+    let output = std::process::Command::new("npm")
+        .args(["run", "--silent", "build", "--prefix"])
+        .arg(root.join(spec.dir()))
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run npm to bundle its AI SDK: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "bundling the sidecar against its AI SDK failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    ))
 }
 
 /// `backends` with their targets on each runtime of `names` beyond the default stack's. Each
@@ -59,6 +87,7 @@ pub fn targets(
                         source: format!("{source}@{}", spec.version),
                         default: false,
                         error: Some(reason.clone()),
+                        sdk: run_info::sdk_versions(root, spec),
                     },
                 );
                 for target in manifest::with_runtimes(&backends, &[spec.name])
