@@ -221,7 +221,7 @@ fn statics(root: &Path, backends: &[Backend], run: &mut RunDir) -> Result<()> {
                 .map(|(record, changes)| upgrade::cost(record, changes, &own.folders)),
         };
         let cross = platform::gather(root, backend, &own.files, &installed);
-        let deployed = deployment::gather(root, name)
+        let deployed = deployment::gather(root, backend)
             .inspect_err(|err| eprintln!("[{name}] deployment evidence not gathered: {err}"))
             .ok();
         let e = &mut run.results.backend_mut(name).evidence;
