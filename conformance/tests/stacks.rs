@@ -22,8 +22,9 @@ const CHANGED_BY_THE_UPGRADE: &[&str] = &[
 
 async fn passes_on_ai6(backend: &str) {
     let target = Target::start(backend).await;
-    let scratch = tempfile::tempdir().unwrap();
-    let oracle = Oracle::start(&conformance::repo_root(), scratch.path()).unwrap();
+    let scratch = tempfile::tempdir().expect("a scratch folder");
+    let oracle = Oracle::start(&conformance::repo_root(), scratch.path())
+        .unwrap_or_else(|e| panic!("the AI SDK oracle: {e:#}"));
     let failed = target.conformance(&oracle).await;
     assert!(failed.is_empty(), "{backend}: {failed:#?}");
     let differ = target.parity(&oracle).await;

@@ -32,12 +32,17 @@ pub struct StepTiming {
     pub gap_ms: Option<GapStats>,
 }
 
-/// The timing lines of a log, in order; other lines (and a line cut by a kill) are skipped.
+/// The timing lines of a log, in order; other lines (and a line cut by a kill) are skipped. The
+/// JSON is read up to its end: a host may append fields of its own (` member=0 pid=12`).
 pub fn parse_lines(log: &str) -> Vec<StepTiming> {
     log.lines()
         .filter_map(|line| {
             let at = line.find(SDK_TIMING_LINE)?;
-            serde_json::from_str(&line[at + SDK_TIMING_LINE.len()..]).ok()
+            let json = &line[at + SDK_TIMING_LINE.len()..];
+            serde_json::Deserializer::from_str(json)
+                .into_iter::<StepTiming>()
+                .next()?
+                .ok()
         })
         .collect()
 }
@@ -50,7 +55,7 @@ mod tests {
     fn reads_the_lines_wherever_the_host_prefixed_them_and_skips_the_rest() {
         let log = "sidecar[12]: listening\n\
                    2026-12-06T21:00:00Z INFO sidecar[12]: sdk-timing {\"request\":\"r1\",\"ttfo_ms\":1.5,\"gap_ms\":{\"min\":0.9,\"p10\":1,\"median\":1.1,\"avg\":1.2,\"p90\":1.4,\"max\":3}}\n\
-                   sdk-timing {\"request\":null,\"ttfo_ms\":2,\"gap_ms\":null}\n\
+                   sdk-timing {\"request\":null,\"ttfo_ms\":2,\"gap_ms\":null} member=0 pid=12\n\
                    sdk-timing {\"request\":\"r3\",\"ttfo";
         let steps = parse_lines(log);
         assert_eq!(steps.len(), 2);
