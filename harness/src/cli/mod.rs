@@ -102,11 +102,10 @@ pub enum Command {
     /// Fixed-rate open-loop load on a deployment from a Locust master and its workers, merged
     /// into results.json's load.distributed (docs/distributed.md).
     Load(LoadArgs),
-    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
-    Deploy {
-        #[arg(long)]
-        validate_only: bool,
-    },
+    /// Build each architecture of deploy/ into images, run its compose file in containers and
+    /// play the conformance suite and the measurements through its port (docs/deploy.md#run);
+    /// with --validate-only, check every file under deploy/ with its validator instead.
+    Deploy(DeployArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -138,7 +137,25 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Load(args) => load(&root, args).await,
-        Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
+        Command::Deploy(args) if args.validate_only => stages::deploy_validate(&root),
+        Command::Deploy(args) => {
+            let c = &args.common;
+            let archs = deploy_archs(&c.backends)?;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            let opts = crate::deploy::stage::Options {
+                root: root.clone(),
+                archs,
+                quick: c.quick,
+                ready_timeout: args.ready.timeout(),
+            };
+            let failed = crate::deploy::stage::run(&mut run, &opts).await?;
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
             stages::report(&root, &mut run, args.browser)?;
@@ -444,6 +461,23 @@ fn select_with_variants(root: &Path, c: &Common) -> Result<Vec<Backend>> {
         .into_iter()
         .filter(|b| keep_variants || !b.is_variant())
         .collect())
+}
+
+/// The architectures `--backends` names (default: all of deploy/'s), unknown ones refused.
+fn deploy_archs(named: &[String]) -> Result<Vec<String>> {
+    use crate::deploy::stage::ARCHITECTURES;
+    if named.is_empty() {
+        return Ok(ARCHITECTURES.map(str::to_owned).to_vec());
+    }
+    for n in named {
+        if !ARCHITECTURES.contains(&n.as_str()) {
+            anyhow::bail!(
+                "deploy/ has no architecture {n:?} (it has {})",
+                ARCHITECTURES.join(", ")
+            );
+        }
+    }
+    Ok(named.to_vec())
 }
 
 fn open_run(root: &Path, c: &Common) -> Result<RunDir> {

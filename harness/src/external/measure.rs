@@ -69,24 +69,17 @@ pub async fn run(
     for i in 0..plan.warmup {
         client::converse(http, url, &client::text_directive(&format!("warm.{i}"))).await;
     }
-    let mut samples = ClientSamples::default();
-    let mut transit = stats::histogram();
     let run_tag = format!("ext.{}", std::process::id());
-    for i in 0..plan.sequential {
-        progress.step(format!("conversation {}/{}", i + 1, plan.sequential));
-        let d = client::text_directive(&format!("{run_tag}.s{i}"));
-        let seen = client::converse(http, url, &d).await;
-        samples.add(&seen, seen.sent_ns, &d);
-        if shared_clock && seen.completed() {
-            let requests = mock
-                .timeline(d.params.tag.as_deref().unwrap_or_default())
-                .await;
-            let joined = observe::join(&seen, &requests, expected_chunks(&d).as_deref());
-            for ns in joined.chunk_transit {
-                stats::record(&mut transit, ns);
-            }
-        }
-    }
+    let (samples, transit) = sequential(
+        http,
+        url,
+        mock,
+        shared_clock,
+        plan.sequential,
+        &format!("{run_tag}.s"),
+        progress,
+    )
+    .await;
     let mut rates = Vec::new();
     for &rate in plan.rates {
         progress.step(format!("open loop at {rate}/s"));
@@ -125,6 +118,37 @@ pub async fn run(
         rates,
         capacity_rps,
     }
+}
+
+/// `count` conversations one at a time, tagged `{tag}{i}`: the client's samples and, when the
+/// mock shares the client's clock, each chunk's transit (mock's send to the client's read).
+pub async fn sequential(
+    http: &reqwest::Client,
+    url: &str,
+    mock: &Mock,
+    shared_clock: bool,
+    count: usize,
+    tag: &str,
+    progress: &Progress,
+) -> (ClientSamples, Histogram<u64>) {
+    let mut samples = ClientSamples::default();
+    let mut transit = stats::histogram();
+    for i in 0..count {
+        progress.step(format!("conversation {}/{count}", i + 1));
+        let d = client::text_directive(&format!("{tag}{i}"));
+        let seen = client::converse(http, url, &d).await;
+        samples.add(&seen, seen.sent_ns, &d);
+        if shared_clock && seen.completed() {
+            let requests = mock
+                .timeline(d.params.tag.as_deref().unwrap_or_default())
+                .await;
+            let joined = observe::join(&seen, &requests, expected_chunks(&d).as_deref());
+            for ns in joined.chunk_transit {
+                stats::record(&mut transit, ns);
+            }
+        }
+    }
+    (samples, transit)
 }
 
 fn quantile(h: &Histogram<u64>, q: f64) -> Option<f64> {
