@@ -32,6 +32,8 @@ struct Service {
     image: String,
     #[serde(default)]
     ports: Vec<String>,
+    #[serde(default)]
+    network_mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +92,11 @@ impl Compose {
                             name.clone()
                         }
                     })
+                    // A service in another's namespace has no network of its own.
+                    .chain(f.services.iter().filter_map(|(name, s)| {
+                        let mode = s.network_mode.as_deref()?;
+                        Some(format!("{name}: network_mode {mode}"))
+                    }))
                     .collect(),
             },
             images,
@@ -173,6 +180,7 @@ services:
     ports: ["${LEANSPEC_PORT:-3030}:3030"]
   sidecar:
     image: localhost/b:latest
+    network_mode: "service:server"
 networks:
   inside: {internal: true}
   outside:
@@ -183,7 +191,14 @@ volumes:
         assert_eq!(c.topology.services, ["server", "sidecar"]);
         assert_eq!(c.topology.ports, ["3030:3030"]);
         assert_eq!(c.topology.volumes, ["sockets"]);
-        assert_eq!(c.topology.networks, ["inside (internal)", "outside"]);
+        assert_eq!(
+            c.topology.networks,
+            [
+                "inside (internal)",
+                "outside",
+                "sidecar: network_mode service:server"
+            ]
+        );
         assert_eq!(c.images, ["localhost/a:latest", "localhost/b:latest"]);
         assert!(c.has_sidecar);
         assert_eq!(c.container("sidecar"), "leanspec-unix_sidecar_1");

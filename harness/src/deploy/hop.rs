@@ -47,9 +47,12 @@ const LOOPBACK: &str = "loopback";
 
 /// Interleaved rounds against `container_url` and `loopback_url`; `None` when no round gave
 /// both sides a transit figure (the mock's clock is the client's: both run on this host).
+/// `label` goes into every conversation's tag: the mock keeps every request of the run, and a
+/// tag used twice would join a chunk with an earlier conversation's send.
 pub async fn measure(
     http: &reqwest::Client,
     mock: &Mock,
+    label: &str,
     container_url: &str,
     loopback_url: &str,
     plan: Plan,
@@ -58,7 +61,7 @@ pub async fn measure(
     let sides = [CONTAINER.to_owned(), LOOPBACK.to_owned()];
     let mut container = Vec::new();
     let mut loopback = Vec::new();
-    let run_tag = format!("deploy.{}", std::process::id());
+    let run_tag = format!("deploy.{}.{label}", std::process::id());
     for (round, order) in stats::round_orders(&sides, plan.rounds, ORDER_SEED)
         .into_iter()
         .enumerate()

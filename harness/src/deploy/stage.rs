@@ -283,6 +283,7 @@ async fn container_hop(
     let hop = hop::measure(
         http,
         ctx.mock,
+        arch,
         url,
         local.url(),
         hop::Plan::new(ctx.opts.quick),
@@ -293,7 +294,7 @@ async fn container_hop(
     drop(local.stop().await);
     if let Some(h) = &hop {
         eprintln!(
-            "[deploy {arch}] container hop: +{:.0} µs p50 ({:?}), {:.0} vs {:.0} µs",
+            "[deploy {arch}] container hop: {:+.0} µs p50 ({:?}), {:.0} vs {:.0} µs",
             h.added_us, h.ci95_us, h.container_p50_us, h.loopback_p50_us
         );
     }

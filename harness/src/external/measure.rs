@@ -27,6 +27,9 @@ const QUICK_POINT_S: f64 = 2.0;
 /// limit (10 ms: half the provider's default gap; docs/bench.md#load).
 const STUTTER_LIMIT_US: f64 = 10_000.0;
 
+/// Numbers the targets measured by this process, for their conversations' tags.
+static NEXT_TARGET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How much to measure.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
@@ -69,7 +72,10 @@ pub async fn run(
     for i in 0..plan.warmup {
         client::converse(http, url, &client::text_directive(&format!("warm.{i}"))).await;
     }
-    let run_tag = format!("ext.{}", std::process::id());
+    // One tag per target: the mock keeps every request of the run, and a tag reused for a second
+    // target would join its chunks with the first target's sends.
+    let target = NEXT_TARGET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let run_tag = format!("ext.{}.t{target}", std::process::id());
     let (samples, transit) = sequential(
         http,
         url,

@@ -60,9 +60,9 @@ fn ran(name: &str, d: &DeployResults) -> Vec<Cell> {
         )
     });
     let hop = d.container_hop_us.as_ref().map_or("—".to_owned(), |h| {
-        let ci = h
-            .ci95_us
-            .map_or(String::new(), |ci| format!(" {}", interval(ci, "µs")));
+        let ci = h.ci95_us.map_or(String::new(), |ci| {
+            format!(" (95%: {})", interval(ci, "µs"))
+        });
         format!("{}{ci} ({} rounds)", figure(h.added_us, "µs"), h.rounds)
     });
     let kill = d
