@@ -63,7 +63,7 @@ fn ran(name: &str, d: &DeployResults) -> Vec<Cell> {
         let ci = h.ci95_us.map_or(String::new(), |ci| {
             format!(" (95%: {})", interval(ci, "µs"))
         });
-        format!("{}{ci} ({} rounds)", figure(h.added_us, "µs"), h.rounds)
+        format!("{}{ci}, {} rounds", figure(h.added_us, "µs"), h.rounds)
     });
     let kill = d
         .sidecar_kill
@@ -115,6 +115,14 @@ pub fn deploying(results: &Results) -> Option<Body> {
          by interleaved round."
             .to_owned(),
     );
+    if let Some(s) = results.deploy.values().find_map(|d| d.systemd.as_ref()) {
+        let what = if s.ran {
+            "The systemd units ran"
+        } else {
+            "The systemd units were not started"
+        };
+        body.before.push(format!("{what}: {}.", s.note));
+    }
     let run: Vec<(&String, &DeployResults)> = results
         .deploy
         .iter()
@@ -159,8 +167,48 @@ pub fn deploying(results: &Results) -> Option<Body> {
                 .push(format!("{name}: not run: {reason}{validated}."));
         }
     }
-    if let Some(s) = results.deploy.values().find_map(|d| d.systemd.as_ref()) {
-        body.after.push(format!("systemd units: {}.", s.note));
-    }
     Some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::results::ValidatedFiles;
+
+    fn results() -> Results {
+        serde_json::from_value(serde_json::json!({
+            "schema_version": contract::results::SCHEMA_VERSION,
+            "run": {"id": "x", "git_sha": "x", "started_at": "x", "profile": "release",
+                    "machine": {}, "versions": {}},
+            "backends": {}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn no_deploy_part_is_no_section() {
+        assert_eq!(deploying(&results()), None);
+    }
+
+    #[test]
+    fn a_machine_without_containers_says_why_and_what_it_validated() {
+        let mut r = results();
+        r.deploy.insert(
+            "unix".into(),
+            DeployResults {
+                skipped: Some("no podman on PATH".into()),
+                validated: Some(ValidatedFiles {
+                    files: 11,
+                    failed: 0,
+                }),
+                ..DeployResults::default()
+            },
+        );
+        let body = deploying(&r).unwrap();
+        assert!(body.tables.is_empty(), "nothing ran: no table of figures");
+        assert_eq!(
+            body.items,
+            ["unix: not run: no podman on PATH (11 files validated, 0 failed)."]
+        );
+    }
 }
