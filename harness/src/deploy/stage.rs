@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use conformance::cases;
 use conformance::external::{self as suite, ExternalEnv};
-use conformance::manifest;
+use conformance::manifest::{self, Backend};
 use conformance::mock::Mock;
 use conformance::oracle::Oracle;
 use conformance::orchestrate::{self, InstanceOptions, StartSettings};
@@ -24,31 +24,63 @@ use super::validate::Validators;
 use super::{hop, images, probe};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::stage::{Context, Outcome, Stage, Takes};
 
-/// The architectures `deploy/` ships, in the order they run (the one-process ones first: they
-/// are the quickest to tell a machine that cannot run containers).
+/// The architectures `deploy/` ships a folder for.
 pub const ARCHITECTURES: [&str; 4] = ["rust-only", "napi", "unix", "http"];
+
+/// What `compare --quick` records instead of the container run: it takes minutes
+/// (docs/deploy.md#in-ci), and `scripts/test` validates every file already.
+const LEFT_OUT_OF_QUICK: &str = "compare --quick leaves the container run out (minutes of image \
+     builds and containers; docs/deploy.md#in-ci): `harness deploy --quick` runs it";
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    pub archs: Vec<String>,
-    /// The conformance suite's quick form and fewer hop rounds.
-    pub quick: bool,
-    pub ready_timeout: Duration,
+    pub ctx: Context,
+    /// Run the containers in a quick run too (`harness deploy --quick` asks for them by name;
+    /// `compare --quick` does not).
+    pub in_quick_runs: bool,
 }
 
-/// Runs every architecture of `opts`; returns how many failed (built, ran and did not pass
+/// The deploy stage.
+#[derive(Debug)]
+pub struct DeployStage;
+
+impl Stage for DeployStage {
+    const NAME: &'static str = stages::DEPLOY;
+    const TAKES: Takes = Takes::Built;
+    type Options = Options;
+
+    fn options(ctx: &Context) -> Options {
+        Options {
+            ctx: ctx.clone(),
+            in_quick_runs: false,
+        }
+    }
+
+    fn unavailable(opts: &Options) -> Option<String> {
+        (opts.ctx.quick && !opts.in_quick_runs).then(|| LEFT_OUT_OF_QUICK.to_owned())
+    }
+
+    async fn run(opts: &Options, backends: &[Backend], run: &mut RunDir) -> Result<Outcome> {
+        let archs: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
+        let failed = run_archs(run, opts, &archs).await?;
+        Ok(Outcome::failed(failed))
+    }
+}
+
+/// Runs each architecture; returns those that failed (built, ran and did not pass
 /// conformance, or left something behind). Skips are not failures.
-pub async fn run(run: &mut RunDir, opts: &Options) -> Result<usize> {
-    let validated = validate(&opts.root)?;
-    let podman = Podman::new(&opts.root);
+async fn run_archs(run: &mut RunDir, opts: &Options, archs: &[String]) -> Result<Vec<String>> {
+    let root = &opts.ctx.root;
+    let validated = validate(root)?;
+    let podman = Podman::new(root);
     if let Some(reason) = podman.cannot_run().await {
         eprintln!("deploy: not run: {reason}");
-        for arch in &opts.archs {
+        for arch in archs {
             skip(run, arch, &validated, &reason)?;
         }
-        return Ok(0);
+        return Ok(Vec::new());
     }
     eprintln!("deploy: base image ({})", images::BASE_IMAGE);
     match images::base(&podman).await {
@@ -59,33 +91,36 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<usize> {
         ),
         Err(e) => {
             let reason = format!("the base image did not build: {e}");
-            for arch in &opts.archs {
+            for arch in archs {
                 skip(run, arch, &validated, &reason)?;
             }
-            return Ok(opts.archs.len());
+            return Ok(archs.to_vec());
         }
     }
     let logs = run.logs(stages::DEPLOY);
     std::fs::create_dir_all(&logs)?;
-    crate::provider::ensure_built(&opts.root, "release", &logs).await?;
-    let (mock_process, mock_port) = start_mock(&opts.root, &logs).await?;
+    crate::provider::ensure_built(root, "release", &logs).await?;
+    let (mock_process, mock_port) = start_mock(root, &logs).await?;
     let mock = Mock::remote(&format!("http://127.0.0.1:{mock_port}")).await?;
-    let oracle = Oracle::start(&opts.root, &run.logs(stages::CONFORMANCE))?;
-    let backends = manifest::discover(&opts.root.join("backends"))?;
-    let mut failed = 0;
-    for arch in &opts.archs {
+    let oracle = Oracle::start(root, &run.logs(stages::CONFORMANCE))?;
+    let backends = manifest::discover(&root.join("backends"))?;
+    let mut failed = Vec::new();
+    for arch in archs {
         let files = validated.for_arch(arch);
         let mut entry = DeployResults {
             validated: Some(files.clone()),
             ..DeployResults::default()
         };
-        if files.failed > 0 {
+        let backend = backends.iter().find(|b| b.name() == arch);
+        if !ARCHITECTURES.contains(&arch.as_str()) {
+            entry.skipped = Some(format!("deploy/ has no folder for {arch}"));
+        } else if files.failed > 0 {
             entry.skipped = Some(format!(
                 "{} of deploy/{arch}/'s files failed validation (`harness deploy --validate-only`)",
                 files.failed
             ));
-            failed += 1;
-        } else if let Some(backend) = backends.iter().find(|b| b.name() == arch) {
+            failed.push(arch.clone());
+        } else if let Some(backend) = backend {
             let ctx = ArchCtx {
                 podman: &podman,
                 mock: &mock,
@@ -97,7 +132,7 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<usize> {
                 opts,
             };
             if !deploy_one(&ctx, arch, &mut entry).await {
-                failed += 1;
+                failed.push(arch.clone());
             }
         } else {
             entry.skipped = Some(format!("no backend named {arch} under backends/"));
@@ -106,7 +141,7 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<usize> {
         run.results.deploy.insert(arch.clone(), entry);
         run.save()?;
     }
-    drop(mock_process.stop().await);
+    mock_process.stop().await;
     Ok(failed)
 }
 
@@ -115,7 +150,7 @@ struct ArchCtx<'a> {
     mock: &'a Mock,
     mock_port: u16,
     oracle: &'a Oracle,
-    backend: &'a manifest::Backend,
+    backend: &'a Backend,
     run_path: PathBuf,
     logs: PathBuf,
     opts: &'a Options,
@@ -123,7 +158,7 @@ struct ArchCtx<'a> {
 
 /// One architecture from images to `down`; false when it failed (a skip is recorded as such).
 async fn deploy_one(ctx: &ArchCtx<'_>, arch: &str, entry: &mut DeployResults) -> bool {
-    let missing = images::missing_artifacts(&ctx.opts.root, arch);
+    let missing = images::missing_artifacts(&ctx.opts.ctx.root, arch);
     if !missing.is_empty() {
         entry.skipped = Some(format!(
             "release artifacts missing: {} (harness build --backends {arch})",
@@ -139,7 +174,7 @@ async fn deploy_one(ctx: &ArchCtx<'_>, arch: &str, entry: &mut DeployResults) ->
             return false;
         }
     }
-    let compose = match Compose::load(&ctx.opts.root, arch) {
+    let compose = match Compose::load(&ctx.opts.ctx.root, arch) {
         Ok(c) => c,
         Err(e) => {
             entry.skipped = Some(format!("{e:#}"));
@@ -216,7 +251,7 @@ async fn exercise(
         base: url.to_owned(),
         oracle: ctx.oracle,
         mock: ctx.mock,
-        quick: ctx.opts.quick,
+        quick: ctx.opts.ctx.quick,
         run_path: &ctx.run_path,
     };
     let verdict = Conformance::from_cases(suite::run(&cases::all_cases(&[]), &env).await);
@@ -257,10 +292,10 @@ async fn container_hop(
     url: &str,
 ) -> Option<contract::results::ContainerHop> {
     let settings = StartSettings::new(
-        &ctx.opts.root,
+        &ctx.opts.ctx.root,
         "release",
         ctx.mock.openai_url(),
-        ctx.opts.ready_timeout,
+        ctx.opts.ctx.ready_timeout,
     );
     let local = match orchestrate::start_backend(
         ctx.backend,
@@ -286,12 +321,12 @@ async fn container_hop(
         arch,
         url,
         local.url(),
-        hop::Plan::new(ctx.opts.quick),
+        hop::Plan::new(ctx.opts.ctx.quick),
         &progress,
     )
     .await;
     progress.finish();
-    drop(local.stop().await);
+    local.stop().await;
     if let Some(h) = &hop {
         eprintln!(
             "[deploy {arch}] container hop: {:+.0} µs p50 ({:?}), {:.0} vs {:.0} µs",
