@@ -11,6 +11,7 @@
 //!   the built artifacts and their runtime weigh; [`build_study`]: clean and incremental builds
 //!   in a copy of the sources, cached by source hash;
 //! - [`prereq`]: the tools a run needs, checked first, and the npm packages it installs;
+//!   [`tools`]: the one way a tool's version is asked;
 //! - [`conformance_stage`]: the conformance stage; [`verify`]: which backends later stages may measure;
 //! - [`browser_stage`]: the chat page in Chromium against each backend;
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
@@ -72,4 +73,5 @@ pub mod stage;
 pub mod stages;
 pub mod start;
 pub mod stats;
+pub mod tools;
 pub mod verify;

@@ -43,29 +43,24 @@ pub enum PrereqError {
 /// One tool a run needs and cannot install.
 struct Tool {
     program: &'static str,
-    args: &'static [&'static str],
     why: &'static str,
 }
 
 const TOOLS: &[Tool] = &[
     Tool {
         program: "node",
-        args: &["--version"],
         why: "npm runs on it (the backends run on the pinned Node.js that npm installs)",
     },
     Tool {
         program: "npm",
-        args: &["--version"],
         why: "the pinned AI SDK packages are installed with `npm ci`",
     },
     Tool {
         program: "cc",
-        args: &["--version"],
         why: "crates with C parts (and the napi addon's link step) need a C compiler",
     },
     Tool {
         program: "cargo",
-        args: &["--version"],
         why: "the backends are built with cargo",
     },
 ];
@@ -75,15 +70,14 @@ const TOOLS: &[Tool] = &[
 pub fn check_tools() -> Result<String, PrereqError> {
     let mut node_version = String::new();
     for tool in TOOLS {
-        let output = Command::new(tool.program).args(tool.args).output();
-        let Some(output) = output.ok().filter(|o| o.status.success()) else {
+        let Some(version) = crate::tools::version(None, tool.program) else {
             return Err(PrereqError::Missing {
                 tool: tool.program,
                 why: tool.why,
             });
         };
         if tool.program == "node" {
-            node_version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            node_version = version;
         }
     }
     match node_major(&node_version) {
