@@ -189,7 +189,7 @@ pub async fn run(root: &Path, update: bool) -> Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     let Some(baseline) = baseline else {
-        std::fs::write(&path, serde_json::to_string_pretty(&current)? + "\n")?;
+        crate::atomic::write(&path, serde_json::to_string_pretty(&current)? + "\n")?;
         for (name, n) in &current.per_chunk {
             writeln!(out, "{name:14} {n:>10.1} instructions per chunk")?;
         }
