@@ -13,7 +13,7 @@ pub struct CompareFlags {
 }
 
 /// The stages of `compare`, in order: build -> conformance -> browser -> bench -> start ->
-/// crash -> soak -> evidence -> cost -> report. Each gets the options a run with only the shared
+/// crash -> soak -> evidence -> deploy -> cost -> report. Each gets the options a run with only the shared
 /// flags gives it ([`Stage::options`]).
 pub fn list(ctx: &Context, flags: &CompareFlags) -> Vec<Box<dyn Planned>> {
     let mut conformance = conformance_stage::ConformanceStage::options(ctx);
@@ -27,6 +27,7 @@ pub fn list(ctx: &Context, flags: &CompareFlags) -> Vec<Box<dyn Planned>> {
         default::<crash::Crash>(ctx),
         default::<soak::SoakStage>(ctx),
         default::<evidence::EvidenceStage>(ctx),
+        default::<crate::deploy::stage::DeployStage>(ctx),
         default::<cost::CostStage>(ctx),
         default::<report::ReportStage>(ctx),
     ]
@@ -67,6 +68,7 @@ mod tests {
                 n::CRASH,
                 n::SOAK,
                 n::EVIDENCE,
+                n::DEPLOY,
                 n::COST,
                 n::REPORT
             ]

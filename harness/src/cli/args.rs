@@ -117,6 +117,20 @@ pub struct MeasureArgs {
     pub ready: Readiness,
 }
 
+/// `harness deploy`: `--backends` names the architectures of deploy/, `--quick` the
+/// conformance suite's quick form and fewer hop rounds; `--profile` is not read (the images
+/// hold release builds).
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Only check every file under deploy/ with its validator; build and run nothing.
+    #[arg(long)]
+    pub validate_only: bool,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
 #[derive(Debug, Args)]
 pub struct StartArgs {
     #[command(flatten)]

@@ -18,6 +18,7 @@ use crate::build::Build;
 use crate::compare;
 use crate::conformance_stage::{self, ConformanceStage};
 use crate::cost::CostStage;
+use crate::deploy::stage::DeployStage;
 use crate::evidence::EvidenceStage;
 use crate::external;
 use crate::gate;
@@ -106,11 +107,10 @@ pub enum Command {
     /// Fixed-rate open-loop load on a deployment from a Locust master and its workers, merged
     /// into results.json's load.distributed (docs/distributed.md).
     Load(LoadArgs),
-    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
-    Deploy {
-        #[arg(long)]
-        validate_only: bool,
-    },
+    /// Build each architecture of deploy/ into images, run its compose file in containers and
+    /// play the conformance suite and the measurements through its port (docs/deploy.md#run);
+    /// with --validate-only, check every file under deploy/ with its validator instead.
+    Deploy(DeployArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -142,7 +142,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Load(args) => load(&root, args).await,
-        Command::Deploy { validate_only } => crate::deploy::validate_all(&root, validate_only),
+        Command::Deploy(args) if args.validate_only => crate::deploy::validate_all(&root),
+        Command::Deploy(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut opts = DeployStage::options(&context(&root, c, Some(args.ready), false, None));
+            // Asked for by name: the container run happens in a quick run too.
+            opts.in_quick_runs = true;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            stage_command::<DeployStage>(&opts, &backends, &mut run).await
+        }
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
             let mut opts = ReportStage::options(&StageContext::new(root.clone()));
