@@ -251,3 +251,67 @@ describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
     conn.close();
   });
 });
+
+describe('frames sessions at their limits', { timeout: SUITE_TIMEOUT_MS }, () => {
+  let provider;
+  let dir;
+  let sidecar;
+  let target;
+
+  before(async () => {
+    provider = await startStubProvider();
+    dir = privateTempDir();
+    sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: provider.url,
+      LEANSPEC_NO_TOOLS: '1',
+      LEANSPEC_MAX_STREAMS: '1',
+      LEANSPEC_CLIENT_STALL_MS: '200',
+    });
+    target = targetOf(sidecar.ready.url);
+  });
+
+  after(async () => {
+    await sidecar?.stop();
+    await provider?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('one stream past the limit is refused as unavailable before it reaches the provider, and logged', async () => {
+    const conn = await connectFrames(target);
+    const before = provider.requests.length;
+    conn.send(FRAME_KIND.open, 1, JSON.stringify(chatBody('wait [[scenario:stall]]')));
+    await conn.count(1, 1);
+    conn.send(FRAME_KIND.open, 2, JSON.stringify({ ...chatBody('Hi'), requestId: 'req-frames-refused' }));
+    await conn.ended(2);
+    const [only] = conn.frames.filter((f) => f.stream === 2);
+    assert.equal(only.kind, FRAME_KIND.error);
+    const { error } = JSON.parse(only.payload);
+    assert.equal(error.code, 'unavailable');
+    assert.match(error.message, /at its limit of 1 streams in flight/);
+    await waitForOutput(sidecar, (o) => o.stderr.includes('answered 503 [request req-frames-refused]'));
+    assert.equal(provider.requests.length, before + 1, 'the refused stream never reached the provider');
+    // Once the first stream is gone, its place is free again.
+    conn.send(FRAME_KIND.cancel, 1);
+    await conn.ended(1);
+    conn.send(FRAME_KIND.open, 3, JSON.stringify(chatBody('hello [[scenario:text]]')));
+    await conn.ended(3);
+    assert.equal(conn.frames.filter((f) => f.stream === 3).at(-1).kind, FRAME_KIND.end);
+    conn.close();
+  });
+
+  test('a stream whose credit does not come within the stall limit ends in error and aborts its provider request', async () => {
+    const conn = await connectFrames(target);
+    const before = provider.requests.length;
+    conn.send(FRAME_KIND.open, 4, JSON.stringify({ ...chatBody('go [[scenario:flood]]'), requestId: 'req-frames-stalled' }));
+    // No grant: the stream sends its window, then waits for a credit that never comes.
+    await conn.ended(4);
+    const mine = conn.frames.filter((f) => f.stream === 4);
+    assert.equal(mine.length, FRAME_STREAM_WINDOW + 1, 'the window, then the end');
+    assert.equal(mine.at(-1).kind, FRAME_KIND.error);
+    assert.equal(JSON.parse(mine.at(-1).payload).error.code, 'unavailable');
+    await waitForOutput(sidecar, (o) => o.stderr.includes('client took nothing for 200 ms: stream ended, provider request aborted [request req-frames-stalled]'));
+    assert.equal(await provider.requests[before].closedEarly, true, 'the provider request was aborted');
+    conn.close();
+  });
+});
