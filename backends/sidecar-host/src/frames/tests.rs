@@ -217,3 +217,44 @@ async fn a_refused_upgrade_is_an_error_with_its_status_line() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn bytes_from_the_sidecar_count_as_its_activity_though_no_client_reads_them() {
+    let (server, mut sidecar) = tokio::io::duplex(1 << 20);
+    let accept = async move {
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            sidecar.read_exact(&mut byte).await.expect("a head");
+            head.push(byte[0]);
+        }
+        sidecar
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: leanspec-frames\r\n\r\n")
+            .await
+            .expect("answers");
+        sidecar
+    };
+    let received = Arc::new(AtomicU64::new(0));
+    let request = "GET /frames HTTP/1.1\r\nHost: sidecar\r\n\r\n";
+    let (connection, sidecar) = tokio::join!(
+        FramesConnection::upgrade_counting(server, request, received.clone()),
+        accept
+    );
+    let connection = connection.expect("upgraded");
+    let mut sidecar = FakeSidecar {
+        io: sidecar,
+        decoder: FrameDecoder::new(),
+    };
+    // A stream whose client never reads: its chunks still prove the sidecar alive.
+    let _unread = connection.open(b"{}").expect("opens");
+    let open = sidecar.receive().await;
+    let before = received.load(Ordering::Relaxed);
+    sidecar.send(Kind::Chunk, open.stream, &chunk(0)).await;
+    tokio::time::timeout(conformance::guards::HANG_GUARD, async {
+        while received.load(Ordering::Relaxed) == before {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the read counts");
+}
