@@ -21,7 +21,6 @@ as root (cgroups, chrt). Removes its cgroups on every exit path.
 
 import argparse
 import http.client
-import json
 import os
 import queue
 import random
@@ -31,25 +30,12 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from probe_kit import ROOT, chat_body, loadavg, start, start_mock  # noqa: E402
+
 CGROUP = "/sys/fs/cgroup/cpuacct"
 PREFIX = "arena-probe"
 GAP_MS = 10
-
-
-def start(argv, cpu, env=None, pin_after=False):
-    """Starts argv pinned to `cpu` (from its start, or once it is ready, every thread, as the
-    harness confines a target); returns (process, url from its ready line)."""
-    proc = subprocess.Popen(
-        ([] if pin_after else ["taskset", "-c", str(cpu)]) + argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
-    line = proc.stdout.readline()
-    if pin_after:
-        subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(proc.pid)], check=True, stdout=subprocess.DEVNULL)
-    return proc, json.loads(line)["url"]
 
 
 class Group:
@@ -79,14 +65,7 @@ class Group:
 
 
 def body(tag, chunks):
-    text = f"[[scenario:text chunks={chunks} tag={tag}]]"
-    return json.dumps(
-        {
-            "id": "probe",
-            "trigger": "submit-message",
-            "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}],
-        }
-    )
+    return chat_body(f"[[scenario:text chunks={chunks} tag={tag}]]")
 
 
 class Client:
@@ -163,19 +142,18 @@ def main():
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
-        mock, mock_url = start(
-            ["chrt", "-f", "10", "target/release/mock-provider", "--listen", "127.0.0.1:0", "--threads", "1"], 0
-        )
+        mock, mock_url = start_mock()
         procs.append(mock)
         env = dict(os.environ, OPENAI_API_KEY="sk-probe")
-        common = ["target/release/backend-rust-only", "--listen", "127.0.0.1:0", "--provider-url",
+        common = [os.path.join(ROOT, "target", "release", "backend-rust-only"), "--listen", "127.0.0.1:0", "--provider-url",
                   f"{mock_url}/v1", "--rate-limit", "off"]
         after = args.pin == "after-ready"
         burnt, burnt_url = start(
-            common + ["--enable-fault-injection", "--inject-cpu-us", str(args.inject_cpu_us)], last_cpu, env, after
+            common + ["--enable-fault-injection", "--inject-cpu-us", str(args.inject_cpu_us)], last_cpu,
+            env=env, pin_after=after,
         )
         procs.append(burnt)
-        clean, clean_url = start(common, last_cpu, env, after)
+        clean, clean_url = start(common, last_cpu, env=env, pin_after=after)
         procs.append(clean)
         groups += [Group("burnt", burnt.pid), Group("clean", clean.pid)]
         clients = [Client(burnt_url, args.connections == "reuse"), Client(clean_url, args.connections == "reuse")]
@@ -235,8 +213,7 @@ def main():
         )
         if errors:
             print(f"{len(errors)} errors, first: {errors[0]}")
-        with open("/proc/loadavg") as f:
-            print("loadavg", f.read().strip())
+        print("loadavg", loadavg())
     finally:
         cleanup()
 

@@ -7,8 +7,7 @@
 //! said: a page that works on a backend that fails a conformance case is worth knowing about.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::Result;
 use contract::results::{Browser, BrowserCase, Outcome};
@@ -21,6 +20,7 @@ use conformance::orchestrate::StartSettings;
 
 use crate::prereq;
 use crate::run_dir::RunDir;
+use crate::stage::{Context, Stage, Takes};
 use crate::verify::{self, StageSummary};
 
 pub const STAGE: &str = contract::results::stages::BROWSER;
@@ -73,12 +73,10 @@ pub const WEB_PACKAGE: &str = "web";
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
+    /// `ctx.explicit`: a named backend that is not built is a failure, not a skip.
+    pub ctx: Context,
     /// Case names to play (`text`, `bad-input/backend-down`, ...); empty plays them all.
     pub cases: Vec<String>,
-    pub ready_timeout: Duration,
-    /// Backends named explicitly: one that is not built is a failure, not a skip.
-    pub explicit: bool,
 }
 
 /// The verdicts of one run of the stage.
@@ -125,11 +123,11 @@ impl Summary {
 /// anything when there is no Chromium or the page's package cannot be installed.
 pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<Summary> {
     let chromium = chromium::find()?;
-    prereq::ensure_installed(&opts.root, WEB_PACKAGE)?;
+    prereq::ensure_installed(&opts.ctx.root, WEB_PACKAGE)?;
     let profile = run.run().profile.clone();
     let (ready, not_built) =
-        verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
-    let mut summary = Summary::not_built(not_built, opts.explicit, |name, reason| {
+        verify::built_backends(backends, &opts.ctx.root, &profile, &mut run.results, STAGE);
+    let mut summary = Summary::not_built(not_built, opts.ctx.explicit, |name, reason| {
         let failed = failed_suite(reason);
         run.results.backend_mut(name).browser = Some(failed.clone());
         failed
@@ -140,7 +138,12 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
 
     let mock = Mock::start().await?;
-    let mut start = StartSettings::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout);
+    let mut start = StartSettings::new(
+        &opts.ctx.root,
+        &profile,
+        mock.openai_url(),
+        opts.ctx.ready_timeout,
+    );
     start.extra_args = BACKEND_FLAGS.iter().map(|f| (*f).to_owned()).collect();
     let env = SuiteEnv {
         start,
@@ -249,5 +252,41 @@ mod tests {
                 "{case} is neither a quick case nor a test case: CI would never play it"
             );
         }
+    }
+}
+
+/// The browser stage: the suite, then one line per backend on stdout.
+#[derive(Debug)]
+pub struct BrowserStage;
+
+impl Stage for BrowserStage {
+    const NAME: &'static str = STAGE;
+    const TAKES: Takes = Takes::Built;
+    type Options = Options;
+
+    /// The quick cases with --quick ([`cases_for`]), else all of them.
+    fn options(ctx: &Context) -> Options {
+        Options {
+            ctx: ctx.clone(),
+            cases: cases_for(ctx.quick),
+        }
+    }
+
+    /// A machine without Chromium: a run whose measurements do not need it still goes on.
+    fn unavailable(_opts: &Options) -> Option<String> {
+        chromium::find().err().map(|missing| missing.to_string())
+    }
+
+    async fn run(
+        opts: &Options,
+        backends: &[Backend],
+        run: &mut RunDir,
+    ) -> Result<crate::stage::Outcome> {
+        let summary = self::run(backends, run, opts).await?;
+        summary.write(&mut std::io::stdout().lock(), &run.path)?;
+        if summary.verdicts.is_empty() {
+            anyhow::bail!("no backend could be tested; build them first with `harness build`");
+        }
+        Ok(crate::stage::Outcome::failed_if(summary.any_failed()))
     }
 }

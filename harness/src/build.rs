@@ -12,6 +12,7 @@ use contract::results::BuildStepResult;
 use thiserror::Error;
 
 use crate::run_dir::RunDir;
+use crate::stage::{Context, Outcome, Stage, Takes};
 use conformance::manifest::Backend;
 use conformance::process;
 
@@ -119,4 +120,69 @@ async fn build_one(backend: &Backend, root: &Path, run: &mut RunDir) -> Result<(
         eprintln!("[{name}] step {index}/{total} ok in {wall_s:.1}s");
     }
     Ok(())
+}
+
+/// `harness build` as a stage: the build steps, then the size of what was built and the build
+/// study (measured with `clean_builds`, else reused when cached for these sources).
+#[derive(Debug)]
+pub struct Build;
+
+/// The build stage's options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub ctx: Context,
+    /// Skip a backend whose artifacts are present (`harness build --quick`). `compare` runs
+    /// every step even with --quick: an artifact's presence says nothing of the profile that
+    /// made it (the napi addon has one path for debug and release, and the tests build it in
+    /// debug), and cargo and npm make an up-to-date step cost seconds.
+    pub skip_built: bool,
+    /// Measure a clean build and two incremental ones where none is cached: minutes per
+    /// backend, so only `harness build --clean-builds` does.
+    pub clean_builds: bool,
+}
+
+impl Stage for Build {
+    const NAME: &'static str = contract::results::stages::BUILD;
+    const TAKES: Takes = Takes::Bases;
+    const GATES: bool = true;
+    type Options = Options;
+
+    fn options(ctx: &Context) -> Options {
+        Options {
+            ctx: ctx.clone(),
+            skip_built: false,
+            clean_builds: false,
+        }
+    }
+
+    async fn run(
+        opts: &Options,
+        backends: &[Backend],
+        run: &mut RunDir,
+    ) -> anyhow::Result<Outcome> {
+        let root = opts.ctx.root.as_path();
+        let mut failed = Vec::new();
+        for (name, outcome) in build_all(backends, root, run, opts.skip_built).await {
+            if let BuildOutcome::Failed(e) = outcome {
+                eprintln!("\n[{name}] {e}");
+                failed.push(name);
+            }
+        }
+        let built: Vec<Backend> = backends
+            .iter()
+            .filter(|b| !failed.iter().any(|f| f == b.name()))
+            .cloned()
+            .collect();
+        crate::size::run(&built, root, run)?;
+        let mut out = std::io::stdout().lock();
+        crate::size::write_table(&mut out, run, &built)?;
+        let study = crate::build_study::Options {
+            root: root.to_owned(),
+            clean_builds: opts.clean_builds,
+            reports: root.join("reports"),
+        };
+        let studies = crate::build_study::run(&built, run, &study).await?;
+        crate::build_study::write_table(&mut out, run, &studies)?;
+        Ok(Outcome::failed(failed))
+    }
 }

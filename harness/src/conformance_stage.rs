@@ -4,8 +4,7 @@
 //! this stage starts one mock provider and one oracle for the run, plays the suite on each
 //! backend and records the verdicts in the run folder.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::io::Write;
 
 use anyhow::Result;
 use contract::results::{CaseResult, Conformance, Outcome};
@@ -15,20 +14,19 @@ use conformance::mock::Mock;
 use conformance::orchestrate::StartSettings;
 use conformance::{cases, oracle, suite};
 
-use crate::run_dir::RunDir;
+use crate::run_dir::{self, RunDir};
+use crate::stage::{Context, Stage, Takes};
 use crate::verify::{self, StageSummary};
 
 pub const STAGE: &str = contract::results::stages::CONFORMANCE;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
+    /// `ctx.quick`: a shorter `long`; `ctx.explicit`: a named backend that is not built is a
+    /// failure, not a skip.
+    pub ctx: Context,
     /// Scenario names (and `bad-input`, `api`, `headers`) to run; empty runs everything.
     pub scenarios: Vec<String>,
-    pub quick: bool,
-    pub ready_timeout: Duration,
-    /// Backends named explicitly: one that is not built is a failure, not a skip.
-    pub explicit: bool,
 }
 
 /// The verdicts of one run of the suite.
@@ -55,8 +53,8 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let cases = cases::all_cases(&opts.scenarios);
     let profile = run.run().profile.clone();
     let (ready, not_built) =
-        verify::built_backends(backends, &opts.root, &profile, &mut run.results, STAGE);
-    let mut summary = Summary::not_built(not_built, opts.explicit, |name, reason| {
+        verify::built_backends(backends, &opts.ctx.root, &profile, &mut run.results, STAGE);
+    let mut summary = Summary::not_built(not_built, opts.ctx.explicit, |name, reason| {
         let failed = Conformance::from_cases(vec![CaseResult {
             scenario: "build-output".into(),
             outcome: Outcome::Failed,
@@ -72,12 +70,17 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
 
     let mock = Mock::start().await?;
-    let oracle = oracle::Oracle::start(&opts.root, &run.logs(STAGE))?;
+    let oracle = oracle::Oracle::start(&opts.ctx.root, &run.logs(STAGE))?;
     let env = suite::SuiteEnv {
-        start: StartSettings::new(&opts.root, &profile, mock.openai_url(), opts.ready_timeout),
+        start: StartSettings::new(
+            &opts.ctx.root,
+            &profile,
+            mock.openai_url(),
+            opts.ctx.ready_timeout,
+        ),
         oracle: &oracle,
         mock: &mock,
-        quick: opts.quick,
+        quick: opts.ctx.quick,
         run_path: run.path.clone(),
     };
     for backend in ready {
@@ -91,7 +94,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         let mut verdict = Conformance::from_cases(results);
         // Only a run of the whole suite vouches for the artifacts in later runs.
         if opts.scenarios.is_empty() {
-            verdict.artifacts = verify::artifacts_fingerprint(&opts.root, backend, &profile);
+            verdict.artifacts = verify::artifacts_fingerprint(&opts.ctx.root, backend, &profile);
         }
         eprintln!(
             "[{}] {} passed, {} failed, {} unsupported in {:.1}s",
@@ -108,4 +111,43 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     drop(oracle);
     mock.stop().await;
     Ok(summary)
+}
+
+/// The conformance stage: the suite, then its case x backend matrix on stdout.
+#[derive(Debug)]
+pub struct ConformanceStage;
+
+impl Stage for ConformanceStage {
+    const NAME: &'static str = STAGE;
+    const TAKES: Takes = Takes::WithVariants;
+    type Options = Options;
+
+    fn options(ctx: &Context) -> Options {
+        Options {
+            ctx: ctx.clone(),
+            scenarios: Vec::new(),
+        }
+    }
+
+    async fn run(
+        opts: &Options,
+        backends: &[Backend],
+        run: &mut RunDir,
+    ) -> Result<crate::stage::Outcome> {
+        let summary = self::run(backends, run, opts).await?;
+        let mut out = std::io::stdout().lock();
+        conformance::report::write_matrix(&mut out, &summary.verdicts)?;
+        for (name, why) in &summary.skipped {
+            writeln!(out, "SKIPPED {name}: {why}")?;
+        }
+        writeln!(
+            out,
+            "results: {}",
+            run.path.join(run_dir::RESULTS_FILE).display()
+        )?;
+        if summary.verdicts.is_empty() {
+            anyhow::bail!("no backend could be tested; build them first with `harness build`");
+        }
+        Ok(crate::stage::Outcome::failed_if(summary.any_failed()))
+    }
 }

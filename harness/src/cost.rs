@@ -16,13 +16,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use contract::results::{Applicability, BackendResults, Cost, CostParts, Fault};
 use serde::Deserialize;
 
 use conformance::manifest::Backend;
 
 use crate::run_dir::RunDir;
+use crate::stage::{Context, Outcome, Stage, Takes};
 
 /// The price table, relative to the repository root.
 pub const PRICES_PATH: &str = "config/prices.toml";
@@ -339,5 +340,45 @@ mod tests {
         assert!(err.contains("disconnect_share"), "{err}");
         std::fs::write(&file, "currency = 1").unwrap();
         assert!(Prices::load(&file).is_err());
+    }
+}
+
+/// The cost stage: what the run measured priced with the table, then its table on stdout.
+#[derive(Debug)]
+pub struct CostStage;
+
+/// The cost stage's options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub ctx: Context,
+    /// The price table (default: config/prices.toml).
+    pub prices: Option<PathBuf>,
+}
+
+impl Stage for CostStage {
+    const NAME: &'static str = contract::results::stages::COST;
+    // Every selected backend, as `compare` has always priced them; one with no entry in the
+    // run is passed over by `run`.
+    const TAKES: Takes = Takes::Bases;
+    type Options = Options;
+
+    fn options(ctx: &Context) -> Options {
+        Options {
+            ctx: ctx.clone(),
+            prices: None,
+        }
+    }
+
+    async fn run(opts: &Options, backends: &[Backend], run: &mut RunDir) -> Result<Outcome> {
+        let root = opts.ctx.root.as_path();
+        let prices = prices_path(root, opts.prices.as_deref());
+        let shown = prices
+            .strip_prefix(root)
+            .unwrap_or(&prices)
+            .display()
+            .to_string();
+        let priced = self::run(backends, run, &prices, &shown)?;
+        write_table(&mut std::io::stdout().lock(), &priced)?;
+        Ok(Outcome::Passed)
     }
 }

@@ -30,10 +30,12 @@
 //! - [`report`]: `harness report`, report.html, summary.md and the terminal summary;
 //! - [`run_dir`], [`run_info`]: `reports/<run-id>/` and what a run records about itself;
 //!   [`atomic`]: the one way a file a reader may open is written;
-//! - [`schema`]: `reports/schema.json`; [`stages`]: each stage as a command runs it;
-//!   [`compare`]: every stage in one run, each timed against its [`budget`];
-//! - [`cli`]: the commands, the only module that knows the command line: it turns flags into
-//!   each stage's options, and nothing in the library imports it.
+//! - [`schema`]: `reports/schema.json`; [`stage`]: the one shape every stage has (the shared
+//!   context, the `Stage` trait); [`stages`]: the list of a whole run's stages;
+//!   [`compare`]: walks that list, each stage timed against its [`budget`];
+//! - [`cli`]: the commands, the only module that knows the command line: it turns the shared
+//!   flags into the stages' context and each stage's own flags into its options, and nothing in
+//!   the library imports it.
 
 pub mod atomic;
 pub mod bench;
@@ -66,6 +68,7 @@ pub mod runtime_axis;
 pub mod schema;
 pub mod size;
 pub mod soak;
+pub mod stage;
 pub mod stages;
 pub mod start;
 pub mod stats;

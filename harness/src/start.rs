@@ -9,7 +9,7 @@
 //! conversation the cost stage prices. Records `backends.<name>.cold_start`, `cold_start_ms`
 //! (the ready line's median), `size.processes` and `tokens`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -25,6 +25,7 @@ use crate::chat;
 use crate::procfs;
 use crate::provider;
 use crate::run_dir::RunDir;
+use crate::stage::{Context, Outcome, Stage, Takes};
 use crate::verify;
 
 pub const STAGE: &str = contract::results::stages::START;
@@ -39,11 +40,10 @@ const FIRST_CHAT_LIMIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
+    /// `ctx.force`: measure backends that did not pass conformance in this run.
+    pub ctx: Context,
+    /// Fresh starts per backend, the median of which is recorded.
     pub starts: u32,
-    pub ready_timeout: Duration,
-    /// Measure backends that did not pass conformance in this run.
-    pub force: bool,
 }
 
 /// One fresh start.
@@ -102,15 +102,15 @@ pub async fn run(
     run: &mut RunDir,
     opts: &Options,
 ) -> Result<Vec<(String, ColdStart)>> {
-    let chosen = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
+    let chosen = verify::verified_in_run(run, backends, &opts.ctx.root, STAGE, opts.ctx.force);
     run.save()?;
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
     let profile = run.run().profile.clone();
     let logs = run.logs(STAGE);
-    let mock = provider::start(&opts.root, &profile, &logs).await?;
-    let cfg = provider::start_settings(&opts.root, &profile, &mock, opts.ready_timeout);
+    let mock = provider::start(&opts.ctx.root, &profile, &logs).await?;
+    let cfg = provider::start_settings(&opts.ctx.root, &profile, &mock, opts.ctx.ready_timeout);
     let mut measured = Vec::new();
     for backend in &chosen {
         let name = backend.name();
@@ -183,4 +183,27 @@ pub fn write_table(out: &mut impl std::io::Write, measured: &[(String, ColdStart
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The start stage: cold starts, then their table on stdout.
+#[derive(Debug)]
+pub struct Start;
+
+impl Stage for Start {
+    const NAME: &'static str = STAGE;
+    const TAKES: Takes = Takes::WithRuntimes;
+    type Options = Options;
+
+    fn options(ctx: &Context) -> Options {
+        Options {
+            ctx: ctx.clone(),
+            starts: if ctx.quick { QUICK_STARTS } else { STARTS },
+        }
+    }
+
+    async fn run(opts: &Options, backends: &[Backend], run: &mut RunDir) -> Result<Outcome> {
+        let measured = self::run(backends, run, opts).await?;
+        write_table(&mut std::io::stdout().lock(), &measured)?;
+        Ok(Outcome::measured(measured.len()))
+    }
 }

@@ -11,6 +11,7 @@ use conformance::manifest;
 use contract::results::Outcome;
 use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
+use harness::stage::Context;
 
 #[tokio::test]
 async fn every_built_backend_passes_the_suite_and_the_results_validate() {
@@ -35,11 +36,13 @@ async fn every_built_backend_passes_the_suite_and_the_results_validate() {
         };
         let mut run = RunDir::create(reports.path(), &root, profile).unwrap();
         let opts = Options {
-            root: root.clone(),
+            ctx: Context {
+                quick: true,
+                ready_timeout: Duration::from_secs(60),
+                explicit: true,
+                ..Context::new(root.clone())
+            },
             scenarios: vec![],
-            quick: true,
-            ready_timeout: Duration::from_secs(60),
-            explicit: true,
         };
         let summary = stage::run(std::slice::from_ref(backend), &mut run, &opts)
             .await

@@ -17,6 +17,7 @@ use contract::ready::ReadyLine;
 use contract::results::{CaseResult, Conformance, LoadMode, Outcome};
 use harness::bench;
 use harness::run_dir::RunDir;
+use harness::stage::Context;
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -29,18 +30,16 @@ fn backends(names: &[&str]) -> Vec<Backend> {
 
 fn options(force: bool, load: bool) -> bench::Options {
     bench::Options {
-        root: conformance::repo_root(),
-        quick: true,
         rounds: Some(2),
-        inject_delay_us: vec![],
-        force,
-        explicit: true,
         load,
-        ready_timeout: HANG_GUARD,
-        seed: 7,
-        sut_cpus: None,
-        inject_cpu_us: Vec::new(),
-        proofs: false,
+        ..bench::Options::new(&Context {
+            quick: true,
+            force,
+            explicit: true,
+            ready_timeout: HANG_GUARD,
+            seed: 7,
+            ..Context::new(conformance::repo_root())
+        })
     }
 }
 

@@ -15,6 +15,7 @@ use axum::routing::post;
 use contract::results::Outcome;
 use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
+use harness::stage::Context;
 
 const NO_TEXT_START: &str = concat!(
     "data: {\"type\":\"start\"}\n\n",
@@ -81,11 +82,13 @@ async fn run_fake(
     let root = conformance::repo_root();
     let mut run = RunDir::create(&dir.join("reports"), &root, "debug").unwrap();
     let opts = Options {
-        root,
+        ctx: Context {
+            quick: true,
+            ready_timeout: Duration::from_secs(10),
+            explicit: true,
+            ..Context::new(root)
+        },
         scenarios: vec![scenario.to_owned()],
-        quick: true,
-        ready_timeout: Duration::from_secs(10),
-        explicit: true,
     };
     let summary = stage::run(&[backend], &mut run, &opts).await.unwrap();
     assert!(summary.any_failed());

@@ -14,6 +14,7 @@ use std::time::Duration;
 use conformance::manifest;
 use harness::browser_stage::{self, Options};
 use harness::run_dir::RunDir;
+use harness::stage::Context;
 
 /// PNG files start with these eight bytes.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -37,14 +38,16 @@ async fn the_chat_page_works_in_chromium() {
     let reports = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-suite");
     let mut run = RunDir::create(&reports, &root, "debug").unwrap();
     let opts = Options {
-        root,
+        ctx: Context {
+            ready_timeout: Duration::from_secs(60),
+            // scripts/setup builds every backend: one that is not is a failure, not a skip.
+            explicit: true,
+            ..Context::new(root)
+        },
         cases: browser_stage::TEST_CASES
             .iter()
             .map(|c| (*c).to_owned())
             .collect(),
-        ready_timeout: Duration::from_secs(60),
-        // scripts/setup builds every backend: one that is not is a failure, not a skip.
-        explicit: true,
     };
     let summary = browser_stage::run(&backends, &mut run, &opts)
         .await

@@ -13,16 +13,19 @@ use conformance::manifest::{self, Backend};
 use contract::results::{Applicability, BlastScope, CrashOutcome, Fault, RecoveryKind, StreamEnd};
 use harness::crash::{self, Options, Settings};
 use harness::run_dir::RunDir;
+use harness::stage::Context;
 
 fn options(root: &Path, settings: Settings, faults: Vec<Fault>) -> Options {
     Options {
-        root: root.to_owned(),
-        quick: true,
+        ctx: Context {
+            quick: true,
+            ready_timeout: Duration::from_secs(60),
+            force: true,
+            ..Context::new(root.to_owned())
+        },
         settings,
         faults,
         pool: None,
-        ready_timeout: Duration::from_secs(60),
-        force: true,
     }
 }
 

@@ -13,6 +13,7 @@ use conformance::manifest::{self, Backend};
 use conformance::orchestrate::StartSettings;
 use harness::evidence::{self, ports, security};
 use harness::run_dir::RunDir;
+use harness::stage::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn backends(root: &Path) -> Vec<Backend> {
@@ -30,10 +31,11 @@ async fn own_code_dependencies_and_platform_needs_come_from_each_manifest() {
     let reports = tempfile::tempdir().unwrap();
     let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
     let opts = evidence::Options {
-        root: root.clone(),
+        ctx: Context {
+            ready_timeout: Duration::from_secs(60),
+            ..Context::new(root.clone())
+        },
         instances: 2,
-        ready_timeout: Duration::from_secs(60),
-        force: false,
     };
     evidence::run(&all, &mut run, &opts).await.unwrap();
     for b in &all {

@@ -120,6 +120,10 @@ fn a_full_run_renders_every_section_chart_and_table() {
         !html.contains("class=\"not-measured\""),
         "a full run measures every chart"
     );
+    assert!(
+        html.contains("<section id=\"deploying\""),
+        "a run with deploy.<backend> has its Deploying it section"
+    );
     let m = results.matrix.as_ref().unwrap();
     assert!(m.winner.is_some(), "the full run has a winner");
     insta::assert_snapshot!("full-report-outline", page_outline(&html));
@@ -239,8 +243,9 @@ fn the_page_shows_whole_in_a_real_browser() {
         assert_eq!(drawn, if name == FULL { CHARTS.len() } else { 1 }, "{name}");
         // Decision, benchmarks, conformance, method and run always; crash (and its reader
         // faults), the measured proxies and their debug checks, load points, the two
-        // calibration tables and the browser suite's where those stages ran.
-        let tables = if name == FULL { 13 } else { 5 };
+        // calibration tables, the browser suite's and the two of the deployments where those
+        // stages ran.
+        let tables = if name == FULL { 15 } else { 5 };
         assert_eq!(seen.tables.len(), tables, "{name}");
         assert!(
             png_size(&shot) > (1000, 2000),

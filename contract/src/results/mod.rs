@@ -15,6 +15,7 @@ mod capacity;
 mod conformance;
 mod cost;
 mod crash;
+mod deploy;
 mod evidence;
 mod external;
 mod latency;
@@ -27,6 +28,7 @@ pub use capacity::*;
 pub use conformance::*;
 pub use cost::*;
 pub use crash::*;
+pub use deploy::*;
 pub use evidence::*;
 pub use external::*;
 pub use latency::*;
@@ -65,6 +67,9 @@ pub struct Results {
     /// Load runs beside the bench's own sweeps (`harness load`): the distributed run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadRuns>,
+    /// Each architecture deployed from `deploy/` and run in containers (`harness deploy`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deploy: BTreeMap<String, DeployResults>,
     /// How long each stage took, in the order they ran, with its budget (`harness compare`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageTime>,
@@ -83,6 +88,7 @@ impl Results {
             soak: None,
             matrix: None,
             load: None,
+            deploy: BTreeMap::new(),
             stages: Vec::new(),
         }
     }

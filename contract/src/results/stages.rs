@@ -19,6 +19,8 @@ pub const CRASH_POOL: &str = "crash-pool";
 pub const SOAK: &str = "soak";
 pub const EVIDENCE: &str = "evidence";
 pub const COST: &str = "cost";
+/// Each architecture from `deploy/` built into images and run in containers (docs/deploy.md).
+pub const DEPLOY: &str = "deploy";
 pub const REPORT: &str = "report";
 
 /// The bench's floor: the client reading the mock provider itself.

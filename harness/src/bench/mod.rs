@@ -22,6 +22,7 @@ pub mod figures;
 mod hlog;
 pub mod load;
 pub mod observe;
+mod options;
 mod pacer;
 pub mod pacing;
 pub mod plan;
@@ -30,14 +31,16 @@ mod record;
 mod results;
 pub mod rounds;
 pub mod search;
+mod stage_entry;
+pub use options::{Options, parse_injection};
+pub use stage_entry::Bench;
 pub mod steady;
 mod sweep;
 mod table;
 pub mod target;
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use conformance::manifest::{Backend, Runtime};
@@ -67,48 +70,6 @@ const MOCK_CPU: usize = 0;
 /// alike (docs/bench.md#the-machine).
 const BENCH_NICE: i32 = -10;
 
-/// The flags of `harness bench`.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub root: PathBuf,
-    pub quick: bool,
-    /// Latency rounds (default: the plan's).
-    pub rounds: Option<usize>,
-    /// `NAME=N`: run backend NAME with each text chunk held N µs, beside a clean instance.
-    pub inject_delay_us: Vec<(String, u64)>,
-    /// Measure backends that have not passed conformance.
-    pub force: bool,
-    /// Backends named on the command line: one that cannot be measured is an error.
-    pub explicit: bool,
-    pub load: bool,
-    pub ready_timeout: Duration,
-    pub seed: u64,
-    /// `--sut-cpus`: the CPUs the targets are pinned to (None: the last one).
-    pub sut_cpus: Option<Vec<usize>>,
-    /// `NAME=N`: run backend NAME burning N µs of CPU per text chunk, beside a clean instance.
-    pub inject_cpu_us: Vec<(String, u64)>,
-    /// `--proofs`: an A/A twin beside each burnt backend, the references' capacity searched,
-    /// and the proofs read from the run ([`proofs`]).
-    pub proofs: bool,
-}
-
-/// Parses `NAME=N` (microseconds).
-pub fn parse_injection(value: &str) -> Result<(String, u64), String> {
-    let (name, us) = value
-        .split_once('=')
-        .ok_or_else(|| format!("`{value}` is not NAME=MICROSECONDS (e.g. unix=100)"))?;
-    let us: u64 = us
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{us}` in `{value}` is not a whole number of microseconds"))?;
-    if name.trim().is_empty() || us == 0 {
-        return Err(format!(
-            "`{value}` needs a backend name and a delay above 0"
-        ));
-    }
-    Ok((name.trim().to_owned(), us))
-}
-
 pub use contract::results::stages::{clean_reference, is_reference};
 
 /// Runs the stage on `backends` and records it in `run`. An error means the stage could not do
@@ -116,16 +77,16 @@ pub use contract::results::stages::{clean_reference, is_reference};
 pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
     let started = Instant::now();
     let profile = run.run().profile.clone();
-    let measured = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
+    let measured = verify::verified_in_run(run, backends, &opts.ctx.root, STAGE, opts.ctx.force);
     run.save()?;
     check_selection(backends, &measured, opts)?;
-    let mut plan = plan::Plan::new(opts.quick, opts.rounds, opts.load, opts.seed);
+    let mut plan = plan::Plan::new(opts.ctx.quick, opts.rounds, opts.load, opts.ctx.seed);
     if let Some(load) = plan.load.as_mut() {
         // The relay's proof needs its capacity, which a quick run does not search otherwise.
         load.search_references |= opts.proofs;
     }
     let log_dir = run.logs(STAGE);
-    provider::ensure_built(&opts.root, &profile, &log_dir).await?;
+    provider::ensure_built(&opts.ctx.root, &profile, &log_dir).await?;
     let niced = procfs::renice_self(BENCH_NICE);
     if niced.is_err() {
         eprintln!("bench: runs at normal priority (raising it needs root or CAP_SYS_NICE)");
@@ -187,9 +148,15 @@ async fn measure(
     let pinning = mock_pinning();
     confinement.mock_cpu = pinning.cpu.map(|c| c as u32);
     confinement.mock_rt_priority = pinning.realtime_priority;
-    let mock = MockProcess::start_with(&opts.root, &profile, log_dir, opts.ready_timeout, &pinning)
-        .await
-        .context("the mock provider did not start")?;
+    let mock = MockProcess::start_with(
+        &opts.ctx.root,
+        &profile,
+        log_dir,
+        opts.ctx.ready_timeout,
+        &pinning,
+    )
+    .await
+    .context("the mock provider did not start")?;
     eprintln!(
         "bench: mock provider {} (pid {})",
         if pinning.cpu.is_some() {
@@ -200,7 +167,7 @@ async fn measure(
         mock.pid()
     );
 
-    let root = opts.root.clone();
+    let root = opts.ctx.root.clone();
     let samples = plan.calibration_samples;
     let (calibration, problems) =
         tokio::task::spawn_blocking(move || calibration::measure(&root, samples))
@@ -213,11 +180,11 @@ async fn measure(
     run.save()?;
 
     let launch = StartSettings {
-        root: opts.root.clone(),
+        root: opts.ctx.root.clone(),
         profile: profile.clone(),
         provider_url: mock.openai_url(),
         api_key: orchestrate::api_key_canary(),
-        ready_timeout: opts.ready_timeout,
+        ready_timeout: opts.ctx.ready_timeout,
         extra_args: vec![],
     };
     let targets = start_targets(measured, &launch, log_dir, opts, run).await?;
@@ -228,13 +195,13 @@ async fn measure(
         .map(|t| (t.name.clone(), procfs::memory(&t.pids())))
         .collect();
 
-    let orders = crate::stats::round_orders(&names, plan.rounds.rounds, opts.seed);
+    let orders = crate::stats::round_orders(&names, plan.rounds.rounds, opts.ctx.seed);
     let http = conformance::client::http_client()?;
     let steps = (orders.len() * names.len()) as u64
         + plan.load.as_ref().map_or(0, |l| {
             sweep::steps(l, names.len())
                 + cpu_load::steps(meters.len())
-                + pacing::PacingPlan::new(opts.quick).steps(names.len())
+                + pacing::PacingPlan::new(opts.ctx.quick).steps(names.len())
         });
     let progress = Progress::new(STAGE, steps);
     let rounds = rounds::run(&targets, &mock, &http, &plan.rounds, &orders, &progress).await;
@@ -251,7 +218,9 @@ async fn measure(
         .iter()
         // A quick run leaves out the references' CPU at load: it does not search their
         // capacity either (docs/bench.md#cpu-at-load).
-        .filter(|(name, _)| !(opts.quick && name != DIRECT && target::is_shared_reference(name)))
+        .filter(|(name, _)| {
+            !(opts.ctx.quick && name != DIRECT && target::is_shared_reference(name))
+        })
         .filter(|(name, _)| !name.ends_with(contract::results::AA_SUFFIX))
         .filter_map(|(name, meter)| {
             let target = targets.iter().find(|t| &t.name == name)?;
@@ -261,14 +230,14 @@ async fn measure(
     let load_started = Instant::now();
     let pacing = match &plan.load {
         Some(_) => {
-            let pacing_plan = pacing::PacingPlan::new(opts.quick);
+            let pacing_plan = pacing::PacingPlan::new(opts.ctx.quick);
             pacing::run(
                 &targets,
                 &mock,
                 &http,
                 &plan.rounds,
                 &pacing_plan,
-                opts.seed,
+                opts.ctx.seed,
                 &progress,
             )
             .await
@@ -277,7 +246,7 @@ async fn measure(
     };
     let cpu_at_load = match (&plan.load, &pacing) {
         (Some(_), Ok(_)) => {
-            let cpu_plan = cpu_load::CpuLoadPlan::new(opts.quick);
+            let cpu_plan = cpu_load::CpuLoadPlan::new(opts.ctx.quick);
             cpu_load::run(&metered, &mock, &http, &plan.rounds, &cpu_plan, &progress).await
         }
         _ => Ok(Vec::new()),
@@ -333,7 +302,7 @@ async fn measure(
 
     let bench = BenchRun {
         settings: BenchSettings {
-            quick: opts.quick,
+            quick: opts.ctx.quick,
             rounds: plan.rounds.rounds as u32,
             requests_per_round: plan.rounds.per_round as u32,
             scenario: "text".to_owned(),
@@ -341,7 +310,7 @@ async fn measure(
             ttft_ms: plan.rounds.ttft_ms,
             gap_ms: plan.rounds.gap_ms,
             targets: names.clone(),
-            seed: opts.seed,
+            seed: opts.ctx.seed,
             injected_delay_us: opts.inject_delay_us.iter().cloned().collect(),
         },
         round_orders: orders,
@@ -360,7 +329,7 @@ async fn measure(
         injected_cpu: &opts.inject_cpu_us,
         cpu_at_load: &cpu_at_load,
         load_avg_start,
-        seed: opts.seed,
+        seed: opts.ctx.seed,
     };
     results::write(run, bench, &record)?;
     if opts.proofs {
@@ -384,7 +353,7 @@ fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -
         .filter(|b| !measured.iter().any(|m| m.name() == b.name()))
         .map(Backend::name)
         .collect();
-    if measured.is_empty() || (opts.explicit && !skipped.is_empty()) {
+    if measured.is_empty() || (opts.ctx.explicit && !skipped.is_empty()) {
         bail!(
             "cannot measure {}: not verified by conformance on this build (see the skip reasons \
              above); run `harness conformance --backends {}` first, or pass --force",
@@ -444,7 +413,7 @@ async fn start_targets(
     run: &mut RunDir,
 ) -> Result<Vec<Target>> {
     let mut targets = vec![Target::direct(&launch.provider_url)];
-    match Target::relay(launch, log_dir, opts.ready_timeout).await {
+    match Target::relay(launch, log_dir, opts.ctx.ready_timeout).await {
         Ok(t) => targets.push(t),
         Err(e) => {
             let reason = format!("{e:#}");
@@ -468,7 +437,15 @@ async fn start_targets(
     runtimes.sort_by_key(|r| *r != contract::runtime::DEFAULT_RUNTIME);
     for runtime in runtimes {
         let name = contract::runtime::target_name(AISDK_NODE, runtime);
-        match Target::aisdk_node(&opts.root, launch, log_dir, opts.ready_timeout, runtime).await {
+        match Target::aisdk_node(
+            &opts.ctx.root,
+            launch,
+            log_dir,
+            opts.ctx.ready_timeout,
+            runtime,
+        )
+        .await
+        {
             Ok(t) => targets.push(t),
             Err(e) => {
                 let reason = format!("{e:#}");

@@ -1,6 +1,7 @@
-//! The flags of each command, declared once: shared groups ([`Common`], [`Readiness`]) are
-//! flattened into the commands that take them, and the few conversions into a stage's options
-//! that more than one command needs live beside the flags they read.
+//! The flags of each command, declared once: shared groups ([`Common`], [`Readiness`],
+//! [`MeasureArgs`], [`Seed`]) are flattened into the commands that take them, and [`context`]
+//! is the one place they become the stages' [`Context`]. A stage's own flags are applied over
+//! the options [`Stage::options`] builds from that context, beside the flags they read.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,7 +11,31 @@ use clap::Args;
 
 use crate::external::{self, TargetSpec};
 use crate::run_info::clock_seed;
+use crate::stage::{Context, Stage};
 use crate::{bench, crash, soak};
+
+/// The one place the shared flags become the [`Context`] every stage is given. A command
+/// without a flag passes `None` (or `false`): the stage gets the library's default.
+pub fn context(
+    root: &Path,
+    common: &Common,
+    ready: Option<Readiness>,
+    force: bool,
+    seed: Option<Seed>,
+) -> Context {
+    let mut ctx = Context::new(root.to_owned());
+    ctx.profile = common.profile.clone();
+    ctx.quick = common.quick;
+    ctx.explicit = !common.backends.is_empty();
+    ctx.force = force;
+    if let Some(r) = ready {
+        ctx.ready_timeout = r.timeout();
+    }
+    if let Some(s) = seed {
+        ctx.seed = s.value();
+    }
+    ctx
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct Common {
@@ -44,8 +69,24 @@ pub struct RuntimeAxis {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Readiness {
     /// How long a backend may take to print its ready line, in seconds.
-    #[arg(long = "ready-timeout-s", default_value_t = 30)]
+    #[arg(long = "ready-timeout-s", default_value_t = Context::DEFAULT_READY_TIMEOUT_S)]
     pub ready_timeout_s: u64,
+}
+
+/// The seed of what a run draws at random.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Seed {
+    /// Seed of the bench's round orders, open-loop arrivals and bootstrap (default: from the
+    /// clock; results.json records it).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl Seed {
+    /// The seed given, else one from the clock.
+    pub fn value(self) -> u64 {
+        self.seed.unwrap_or_else(clock_seed)
+    }
 }
 
 impl Readiness {
@@ -76,6 +117,20 @@ pub struct MeasureArgs {
     pub ready: Readiness,
 }
 
+/// `harness deploy`: `--backends` names the architectures of deploy/, `--quick` the
+/// conformance suite's quick form and fewer hop rounds; `--profile` is not read (the images
+/// hold release builds).
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Only check every file under deploy/ with its validator; build and run nothing.
+    #[arg(long)]
+    pub validate_only: bool,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
 #[derive(Debug, Args)]
 pub struct StartArgs {
     #[command(flatten)]
@@ -101,26 +156,21 @@ pub struct CrashArgs {
     pub reader_hold_s: Option<u64>,
 }
 
+impl MeasureArgs {
+    pub fn context(&self, root: &Path, seed: Option<Seed>) -> Context {
+        context(root, &self.common, Some(self.ready), self.force, seed)
+    }
+}
+
 impl CrashArgs {
     pub fn crash_options(&self, root: &Path) -> Result<crash::Options> {
-        let m = &self.measure;
-        let mut settings = if m.common.quick {
-            crash::Settings::quick()
-        } else {
-            crash::Settings::full()
-        };
+        let mut opts = crash::Crash::options(&self.measure.context(root, None));
         if let Some(s) = self.reader_hold_s {
-            settings.readers.watch = Duration::from_secs(s);
+            opts.settings.readers.watch = Duration::from_secs(s);
         }
-        Ok(crash::Options {
-            root: root.to_owned(),
-            quick: m.common.quick,
-            settings,
-            faults: crash::parse_faults(&self.faults)?,
-            pool: self.pool,
-            ready_timeout: m.ready.timeout(),
-            force: m.force,
-        })
+        opts.faults = crash::parse_faults(&self.faults)?;
+        opts.pool = self.pool;
+        Ok(opts)
     }
 }
 
@@ -138,11 +188,9 @@ pub struct SoakArgs {
 
 impl SoakArgs {
     pub fn soak_options(&self, root: &Path) -> soak::Options {
-        let m = &self.measure;
-        let mut opts = soak::Options::new(root.to_owned(), m.common.quick, m.ready.timeout());
+        let mut opts = soak::SoakStage::options(&self.measure.context(root, None));
         opts.minutes = self.minutes.unwrap_or(opts.minutes);
         opts.rate_rps = self.rate.unwrap_or(opts.rate_rps);
-        opts.force = m.force;
         opts
     }
 }
@@ -187,7 +235,7 @@ pub struct BrowserArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(flatten)]
-    pub common: Common,
+    pub measure: MeasureArgs,
     #[command(flatten)]
     pub axis: RuntimeAxis,
     /// Latency rounds (default: 10, or 6 with --quick).
@@ -205,9 +253,6 @@ pub struct BenchArgs {
     /// one); the load client runs on the others (docs/bench.md#confinement).
     #[arg(long, value_parser = bench::confine::parse_sut_cpus)]
     pub sut_cpus: Option<bench::confine::CpuList>,
-    /// Measure backends that did not pass conformance on this build.
-    #[arg(long)]
-    pub force: bool,
     /// Skip the load sweeps (latency rounds and calibration only).
     #[arg(long)]
     pub no_load: bool,
@@ -216,12 +261,8 @@ pub struct BenchArgs {
     /// relay's capacity searched even with --quick.
     #[arg(long, conflicts_with = "no_load")]
     pub proofs: bool,
-    /// Seed of the round orders, the open-loop arrivals and the bootstrap (default: from the
-    /// clock; results.json records it).
-    #[arg(long)]
-    pub seed: Option<u64>,
     #[command(flatten)]
-    pub ready: Readiness,
+    pub seed: Seed,
     /// `NAME=URL`, repeatable: measure a deployment the harness did not start (after the
     /// conformance suite passes against it) instead of the discovered backends; needs
     /// --mock-url (docs/distributed.md).
@@ -234,29 +275,24 @@ pub struct BenchArgs {
 
 impl BenchArgs {
     pub fn bench_options(&self, root: &Path) -> bench::Options {
-        bench::Options {
-            root: root.to_owned(),
-            quick: self.common.quick,
-            rounds: self.rounds.map(|r| r as usize),
-            inject_delay_us: self.inject_delay_us.clone(),
-            force: self.force,
-            explicit: !self.common.backends.is_empty(),
-            load: !self.no_load,
-            ready_timeout: self.ready.timeout(),
-            seed: self.seed.unwrap_or_else(clock_seed),
-            sut_cpus: self.sut_cpus.clone().map(|l| l.0),
-            inject_cpu_us: if self.proofs && self.inject_cpu_us.is_empty() {
-                let backend = self
-                    .common
-                    .backends
-                    .first()
-                    .map_or(bench::proofs::DEFAULT_BACKEND, String::as_str);
-                vec![(backend.to_owned(), bench::proofs::DEFAULT_BURN_US)]
-            } else {
-                self.inject_cpu_us.clone()
-            },
-            proofs: self.proofs,
-        }
+        let mut opts = bench::Bench::options(&self.measure.context(root, Some(self.seed)));
+        opts.rounds = self.rounds.map(|r| r as usize);
+        opts.inject_delay_us = self.inject_delay_us.clone();
+        opts.load = !self.no_load;
+        opts.sut_cpus = self.sut_cpus.clone().map(|l| l.0);
+        opts.inject_cpu_us = if self.proofs && self.inject_cpu_us.is_empty() {
+            let backend = self
+                .measure
+                .common
+                .backends
+                .first()
+                .map_or(bench::proofs::DEFAULT_BACKEND, String::as_str);
+            vec![(backend.to_owned(), bench::proofs::DEFAULT_BURN_US)]
+        } else {
+            self.inject_cpu_us.clone()
+        };
+        opts.proofs = self.proofs;
+        opts
     }
 }
 
@@ -286,8 +322,8 @@ pub struct GateArgs {
     /// look would end after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub time_limit_s: u64,
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub seed: Seed,
     #[command(flatten)]
     pub ready: Readiness,
 }
@@ -321,8 +357,8 @@ pub struct GateStudyArgs {
     /// With --against: each trial's time limit, in seconds.
     #[arg(long, default_value_t = 600)]
     pub trial_limit_s: u64,
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub seed: Seed,
     #[command(flatten)]
     pub ready: Readiness,
 }
@@ -336,9 +372,8 @@ pub struct CompareArgs {
     /// Conformance scenarios to run, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
-    /// Seed of the bench stage (default: from the clock).
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub seed: Seed,
     #[command(flatten)]
     pub ready: Readiness,
 }

@@ -13,18 +13,23 @@ mod args;
 pub use args::*;
 
 use crate::bench;
-use crate::browser_stage;
+use crate::browser_stage::BrowserStage;
+use crate::build::Build;
 use crate::compare;
-use crate::conformance_stage;
+use crate::conformance_stage::{self, ConformanceStage};
+use crate::cost::CostStage;
+use crate::deploy::stage::DeployStage;
+use crate::evidence::EvidenceStage;
 use crate::external;
 use crate::gate;
 use crate::prereq;
+use crate::report::ReportStage;
 use crate::run_dir::RunDir;
-use crate::run_info::clock_seed;
 use crate::runtime_axis;
 use crate::schema;
+use crate::stage::{Context as StageContext, Outcome, Stage};
 use crate::stages;
-use crate::{cost, evidence, start};
+use crate::start::Start;
 use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
@@ -102,11 +107,10 @@ pub enum Command {
     /// Fixed-rate open-loop load on a deployment from a Locust master and its workers, merged
     /// into results.json's load.distributed (docs/distributed.md).
     Load(LoadArgs),
-    /// Check every file under deploy/ with its validator: --validate-only (docs/deploy.md).
-    Deploy {
-        #[arg(long)]
-        validate_only: bool,
-    },
+    /// Build each architecture of deploy/ into images, run its compose file in containers and
+    /// play the conformance suite and the measurements through its port (docs/deploy.md#run);
+    /// with --validate-only, check every file under deploy/ with its validator instead.
+    Deploy(DeployArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -138,20 +142,32 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Load(args) => load(&root, args).await,
-        Command::Deploy { validate_only } => stages::deploy_validate(&root, validate_only),
+        Command::Deploy(args) if args.validate_only => crate::deploy::validate_all(&root),
+        Command::Deploy(args) => {
+            let c = &args.common;
+            let backends = select(&root, c)?;
+            let mut opts = DeployStage::options(&context(&root, c, Some(args.ready), false, None));
+            // Asked for by name: the container run happens in a quick run too.
+            opts.in_quick_runs = true;
+            let mut run = open_run(&root, c)?;
+            eprintln!("run {}", run.path.display());
+            stage_command::<DeployStage>(&opts, &backends, &mut run).await
+        }
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
-            stages::report(&root, &mut run, args.browser)?;
-            Ok(ExitCode::SUCCESS)
+            let mut opts = ReportStage::options(&StageContext::new(root.clone()));
+            opts.browser = args.browser;
+            stage_command::<ReportStage>(&opts, &[], &mut run).await
         }
         Command::Build(args) => {
             let c = &args.common;
             let backends = select(&root, c)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
-            let failed =
-                stages::build(&root, &backends, &mut run, c.quick, args.clean_builds).await?;
-            Ok(exit(!failed.is_empty()))
+            let mut opts = Build::options(&context(&root, c, None, false, None));
+            opts.skip_built = c.quick;
+            opts.clean_builds = args.clean_builds;
+            stage_command::<Build>(&opts, &backends, &mut run).await
         }
         Command::Start(StartArgs {
             measure: args,
@@ -162,56 +178,38 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
             let backends = runtime_axis::targets(&root, backends, &axis.runtimes, &mut run)?;
-            let opts = start::Options {
-                root: root.clone(),
-                starts: if c.quick {
-                    start::QUICK_STARTS
-                } else {
-                    start::STARTS
-                },
-                ready_timeout: args.ready.timeout(),
-                force: args.force,
-            };
-            let measured = stages::start(&backends, &mut run, &opts).await?;
-            Ok(exit(measured == 0))
+            let opts = Start::options(&args.context(&root, None));
+            stage_command::<Start>(&opts, &backends, &mut run).await
         }
         Command::Evidence(args) => {
             let c = &args.common;
             let backends = select(&root, c)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
-            let opts = evidence::Options {
-                root: root.clone(),
-                instances: evidence::INSTANCES,
-                ready_timeout: args.ready.timeout(),
-                force: args.force,
-            };
-            stages::evidence(&backends, &mut run, &opts).await?;
-            Ok(ExitCode::SUCCESS)
+            let opts = EvidenceStage::options(&args.context(&root, None));
+            stage_command::<EvidenceStage>(&opts, &backends, &mut run).await
         }
         Command::Crash(args) => {
             let backends = select(&root, &args.measure.common)?;
             let opts = args.crash_options(&root)?;
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
-            let measured = stages::crash(&backends, &mut run, &opts).await?;
-            Ok(exit(measured == 0))
+            stage_command::<crate::crash::Crash>(&opts, &backends, &mut run).await
         }
         Command::Soak(args) => {
             let backends = select(&root, &args.measure.common)?;
             let opts = args.soak_options(&root);
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
-            let failed = stages::soak(&backends, &mut run, &opts).await?;
-            Ok(exit(failed))
+            stage_command::<crate::soak::SoakStage>(&opts, &backends, &mut run).await
         }
         Command::Cost(args) => {
             let all = manifest::discover(&root.join("backends"))?;
             let backends = manifest::select(all, &args.backends)?;
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
-            let prices = cost::prices_path(&root, args.prices.as_deref());
-            stages::cost(&root, &backends, &mut run, &prices)?;
-            Ok(ExitCode::SUCCESS)
+            let mut opts = CostStage::options(&StageContext::new(root.clone()));
+            opts.prices = args.prices.clone();
+            stage_command::<CostStage>(&opts, &backends, &mut run).await
         }
         Command::Conformance(args) => {
             let backends = select_with_variants(&root, &args.common)?;
@@ -220,28 +218,24 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
             let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
-            let opts = conformance_stage::Options {
-                root: root.clone(),
-                scenarios: args.scenarios.clone(),
-                quick: args.common.quick,
-                ready_timeout: args.ready.timeout(),
-                explicit: !args.common.backends.is_empty(),
-            };
-            let failed = stages::conformance(&backends, &mut run, &opts).await?;
-            Ok(exit(failed))
+            let ctx = context(&root, &args.common, Some(args.ready), false, None);
+            let mut opts = ConformanceStage::options(&ctx);
+            opts.scenarios = args.scenarios.clone();
+            stage_command::<ConformanceStage>(&opts, &backends, &mut run).await
         }
         Command::Bench(args) if !args.targets.is_empty() => external_bench(&root, args).await,
         Command::Bench(mut args) => {
-            if args.proofs && args.common.backends.is_empty() {
-                args.common.backends = vec![bench::proofs::DEFAULT_BACKEND.to_owned()];
+            let c = &mut args.measure.common;
+            if args.proofs && c.backends.is_empty() {
+                c.backends = vec![bench::proofs::DEFAULT_BACKEND.to_owned()];
             }
-            let backends = select_with_variants(&root, &args.common)?;
+            let backends = select_with_variants(&root, c)?;
             prereq::prepare(&root)?;
-            let mut run = open_run(&root, &args.common)?;
+            let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
             let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
-            stages::bench(&backends, &mut run, &args.bench_options(&root)).await?;
-            Ok(ExitCode::SUCCESS)
+            let opts = args.bench_options(&root);
+            stage_command::<bench::Bench>(&opts, &backends, &mut run).await
         }
         Command::Gate(args) => {
             let request = gate::command::Request {
@@ -251,7 +245,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 backends: args.backends,
                 inject_delay_us: args.inject_delay_us,
                 time_limit: Duration::from_secs(args.time_limit_s),
-                seed: args.seed.unwrap_or_else(clock_seed),
+                seed: args.seed.value(),
                 ready_timeout: args.ready.timeout(),
             };
             gate::command::run(&root, &request).await
@@ -261,27 +255,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let all = manifest::discover(&root.join("backends"))?;
             let backends = manifest::select(all, &args.backends)?;
             prereq::prepare(&root)?;
-            let seed = args.seed.unwrap_or_else(clock_seed);
+            let seed = args.seed.value();
+            // Quick bench runs on the named backends: one that cannot be measured is an error.
+            let mut ctx = StageContext::new(root.clone());
+            ctx.quick = true;
+            ctx.explicit = true;
+            ctx.ready_timeout = args.ready.timeout();
+            ctx.seed = seed;
+            let mut bench = bench::Options::new(&ctx);
+            bench.load = args.load;
             let opts = gate::study::Options {
                 root: root.clone(),
-                profile: "release".into(),
+                profile: ctx.profile.clone(),
                 pairs: args.pairs as usize,
                 delays_us: args.delays_us.clone(),
                 seed,
-                bench: bench::Options {
-                    root: root.clone(),
-                    quick: true,
-                    rounds: None,
-                    inject_delay_us: Vec::new(),
-                    force: false,
-                    explicit: true,
-                    load: args.load,
-                    ready_timeout: args.ready.timeout(),
-                    seed,
-                    sut_cpus: None,
-                    inject_cpu_us: Vec::new(),
-                    proofs: false,
-                },
+                bench,
                 against: args.against,
                 trial_limit: Duration::from_secs(args.trial_limit_s),
             };
@@ -294,19 +283,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::check_tools()?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let opts = browser_stage::Options {
-                root: root.clone(),
-                // --quick plays the cases compare --quick plays; --cases names others.
-                cases: if args.cases.is_empty() {
-                    browser_stage::cases_for(args.common.quick)
-                } else {
-                    args.cases.clone()
-                },
-                ready_timeout: args.ready.timeout(),
-                explicit: !args.common.backends.is_empty(),
-            };
-            let failed = stages::browser(&backends, &mut run, &opts).await?;
-            Ok(exit(failed))
+            // --quick plays the cases compare --quick plays; --cases names others.
+            let ctx = context(&root, &args.common, Some(args.ready), false, None);
+            let mut opts = BrowserStage::options(&ctx);
+            if !args.cases.is_empty() {
+                opts.cases = args.cases.clone();
+            }
+            stage_command::<BrowserStage>(&opts, &backends, &mut run).await
         }
         Command::Compare(args) => {
             let backends = select_with_variants(&root, &args.common)?;
@@ -316,14 +299,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
             let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
-            let opts = compare::Options {
-                root: root.clone(),
-                quick: args.common.quick,
+            let mut ctx = context(
+                &root,
+                &args.common,
+                Some(args.ready),
+                false,
+                Some(args.seed),
+            );
+            // A backend a stage cannot measure is the earlier stage's failure, not the harness's.
+            ctx.explicit = false;
+            let flags = stages::CompareFlags {
                 scenarios: args.scenarios.clone(),
-                seed: args.seed.unwrap_or_else(clock_seed),
-                ready_timeout: args.ready.timeout(),
             };
-            Ok(compare::run(&backends, &mut run, &opts).await)
+            let list = stages::list(&ctx, &flags);
+            Ok(compare::run(&list, &backends, &mut run, ctx.quick).await)
         }
     }
 }
@@ -334,13 +323,14 @@ async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
         anyhow::bail!("--target needs --mock-url: the mock provider the deployment was pointed at");
     };
     // Flags that act on backends the harness starts would be silently ignored here.
+    let c = &args.measure.common;
     let ignored = [
-        ("--backends", !args.common.backends.is_empty()),
+        ("--backends", !c.backends.is_empty()),
         ("--rounds", args.rounds.is_some()),
         ("--inject-delay-us", !args.inject_delay_us.is_empty()),
         ("--inject-cpu-us", !args.inject_cpu_us.is_empty()),
         ("--sut-cpus", args.sut_cpus.is_some()),
-        ("--force", args.force),
+        ("--force", args.measure.force),
         ("--no-load", args.no_load),
         ("--runtimes", !args.axis.runtimes.is_empty()),
     ];
@@ -351,14 +341,14 @@ async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
     }
     let opts = external::stage::Options {
         root: root.to_owned(),
-        quick: args.common.quick,
-        plan: external::measure::Plan::new(args.common.quick),
+        quick: args.measure.common.quick,
+        plan: external::measure::Plan::new(args.measure.common.quick),
         mock_url,
         targets: args.targets.clone(),
     };
     let mock = external::stage::check_inputs(&opts).await?;
     prereq::prepare(root)?;
-    let mut run = open_run(root, &args.common)?;
+    let mut run = open_run(root, &args.measure.common)?;
     eprintln!("run {}", run.path.display());
     let measured = external::stage::run(&mut run, &mock, &opts).await?;
     Ok(exit(measured < opts.targets.len()))
@@ -387,7 +377,7 @@ async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
         let mut run = open_run(root, &args.common)?;
         eprintln!("run {}", run.path.display());
         crate::load::record(&mut run, &d)?;
-        stages::print_distributed(&d)?;
+        crate::load::print_table(&d)?;
         return Ok(exit(d.partial || d.errors > 0));
     }
     if !args.locust {
@@ -411,8 +401,17 @@ async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
     let mut run = open_run(root, &args.common)?;
     eprintln!("run {}", run.path.display());
     let d = crate::load::run::run(&mut run, &opts).await?;
-    stages::print_distributed(&d)?;
+    crate::load::print_table(&d)?;
     Ok(exit(d.partial || d.errors > 0))
+}
+
+/// A stage's own command: the stage on `backends`, exit 1 unless it passed.
+async fn stage_command<S: Stage>(
+    opts: &S::Options,
+    backends: &[Backend],
+    run: &mut RunDir,
+) -> Result<ExitCode> {
+    Ok(exit(S::run(opts, backends, run).await? != Outcome::Passed))
 }
 
 fn exit(failed: bool) -> ExitCode {

@@ -17,10 +17,12 @@ mod analysis;
 mod fault_run;
 mod readers;
 mod sampler;
+mod stage_entry;
 mod streams;
 pub mod table;
 
-use std::path::PathBuf;
+pub use stage_entry::Crash;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -33,6 +35,7 @@ use conformance::orchestrate::{self, InstanceOptions, StartSettings};
 use crate::procfs;
 use crate::provider;
 use crate::run_dir::RunDir;
+use crate::stage;
 use crate::verify;
 
 pub const STAGE: &str = contract::results::stages::CRASH;
@@ -121,16 +124,29 @@ impl Settings {
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    pub quick: bool,
+    /// `ctx.force`: measure backends that did not pass conformance in this run.
+    pub ctx: stage::Context,
     pub settings: Settings,
     /// Faults to inject (empty: every fault).
     pub faults: Vec<Fault>,
     /// `--sidecars N` for the backends that take it; the others are not run.
     pub pool: Option<u32>,
-    pub ready_timeout: Duration,
-    /// Measure backends that did not pass conformance in this run.
-    pub force: bool,
+}
+
+impl Options {
+    /// A whole run's crash stage: every fault, the quick or full settings, no pool.
+    pub fn new(ctx: &stage::Context) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            settings: if ctx.quick {
+                Settings::quick()
+            } else {
+                Settings::full()
+            },
+            faults: Vec::new(),
+            pool: None,
+        }
+    }
 }
 
 /// What the stage measured: per backend, per fault.
@@ -156,7 +172,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
     let started = Instant::now();
     let load_avg_start = procfs::load_average();
-    let chosen = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
+    let chosen = verify::verified_in_run(run, backends, &opts.ctx.root, STAGE, opts.ctx.force);
     run.save()?;
     if chosen.is_empty() {
         return Ok(Matrix::new());
@@ -167,11 +183,11 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         STAGE
     });
     let profile = run.run().profile.clone();
-    let mock = provider::start(&opts.root, &profile, &stage_logs).await?;
-    let cfg = provider::start_settings(&opts.root, &profile, &mock, opts.ready_timeout);
+    let mock = provider::start(&opts.ctx.root, &profile, &stage_logs).await?;
+    let cfg = provider::start_settings(&opts.ctx.root, &profile, &mock, opts.ctx.ready_timeout);
     let faults = if !opts.faults.is_empty() {
         opts.faults.clone()
-    } else if opts.quick {
+    } else if opts.ctx.quick {
         QUICK_FAULTS.to_vec()
     } else {
         Fault::ALL.to_vec()
@@ -222,7 +238,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     mock.stop().await;
     let s = &opts.settings;
     let record = CrashRun {
-        quick: opts.quick,
+        quick: opts.ctx.quick,
         streams: s.streams,
         sidecars: opts.pool,
         stream_chunks: s.stream_chunks,

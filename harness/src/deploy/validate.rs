@@ -67,7 +67,7 @@ impl Kind {
             _ if name.ends_with(".service") => Kind::SystemdUnit,
             _ if in_kubernetes && name.ends_with(".yaml") => Kind::KubernetesManifest,
             _ if name.starts_with("Containerfile") => Kind::Containerfile,
-            "build-images" | "build-base" | "new-http-env" | "rehearse" => Kind::Script,
+            "build-images" | "build-base" | "new-http-env" => Kind::Script,
             "package.json" | "package-lock.json" => Kind::Json,
             "containers.conf" => Kind::Toml,
             "requirements.txt" => Kind::PinnedRequirements,

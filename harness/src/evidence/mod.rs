@@ -30,11 +30,13 @@ pub mod devloop;
 pub mod platform;
 pub mod ports;
 pub mod security;
+mod stage_entry;
 pub mod upgrade;
 
+pub use stage_entry::EvidenceStage;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::Result;
 use contract::results::{Evidence, Maintainability};
@@ -43,6 +45,7 @@ use conformance::manifest::Backend;
 
 use crate::provider;
 use crate::run_dir::RunDir;
+use crate::stage;
 use crate::verify;
 
 pub const STAGE: &str = contract::results::stages::EVIDENCE;
@@ -55,16 +58,16 @@ pub const ATTRIBUTION: &str = "every backend is charged every line it builds fro
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
+    /// `ctx.force`: start backends that did not pass conformance in this run.
+    pub ctx: stage::Context,
+    /// Instances started side by side for the port-conflict proxy. The same in a quick run and
+    /// a full one, since each part is one start per instance (docs/report.md#evidence).
     pub instances: u32,
-    pub ready_timeout: Duration,
-    /// Start backends that did not pass conformance in this run.
-    pub force: bool,
 }
 
 /// Gathers the evidence of `backends` into `run`, saving after each part.
 pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
-    let root = opts.root.as_path();
+    let root = opts.ctx.root.as_path();
     // The file-read parts failing (no cargo metadata) must not cost the parts that start the
     // backends, and the other way round: each is recorded as far as it got.
     if let Err(e) = statics(root, backends, run) {
@@ -72,7 +75,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
     run.save()?;
 
-    let chosen = verify::verified_in_run(run, backends, root, STAGE, opts.force);
+    let chosen = verify::verified_in_run(run, backends, root, STAGE, opts.ctx.force);
     run.save()?;
     if chosen.is_empty() {
         return Ok(());
@@ -80,7 +83,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let profile = run.run().profile.clone();
     let logs = run.logs(STAGE);
     let mock = provider::start(root, &profile, &logs).await?;
-    let cfg = provider::start_settings(root, &profile, &mock, opts.ready_timeout);
+    let cfg = provider::start_settings(root, &profile, &mock, opts.ctx.ready_timeout);
     let user = security::probe_user();
     for backend in &chosen {
         let name = backend.name();
@@ -129,13 +132,13 @@ async fn development_speed(chosen: &[Backend], run: &mut RunDir, opts: &Options)
     }
     let logs = run.logs(STAGE);
     let mock = conformance::mock::Mock::start().await?;
-    let oracle = conformance::oracle::Oracle::start(&opts.root, &logs)?;
+    let oracle = conformance::oracle::Oracle::start(&opts.ctx.root, &logs)?;
     let env = conformance::suite::SuiteEnv {
         start: conformance::orchestrate::StartSettings::new(
-            &opts.root,
+            &opts.ctx.root,
             &profile,
             mock.openai_url(),
-            opts.ready_timeout,
+            opts.ctx.ready_timeout,
         ),
         oracle: &oracle,
         mock: &mock,
@@ -218,7 +221,7 @@ fn statics(root: &Path, backends: &[Backend], run: &mut RunDir) -> Result<()> {
                 .map(|(record, changes)| upgrade::cost(record, changes, &own.folders)),
         };
         let cross = platform::gather(root, backend, &own.files, &installed);
-        let deployed = deployment::gather(root, name)
+        let deployed = deployment::gather(root, backend)
             .inspect_err(|err| eprintln!("[{name}] deployment evidence not gathered: {err}"))
             .ok();
         let e = &mut run.results.backend_mut(name).evidence;

@@ -27,6 +27,9 @@ const QUICK_POINT_S: f64 = 2.0;
 /// limit (10 ms: half the provider's default gap; docs/bench.md#load).
 const STUTTER_LIMIT_US: f64 = 10_000.0;
 
+/// Numbers the targets measured by this process, for their conversations' tags.
+static NEXT_TARGET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How much to measure.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
@@ -69,24 +72,20 @@ pub async fn run(
     for i in 0..plan.warmup {
         client::converse(http, url, &client::text_directive(&format!("warm.{i}"))).await;
     }
-    let mut samples = ClientSamples::default();
-    let mut transit = stats::histogram();
-    let run_tag = format!("ext.{}", std::process::id());
-    for i in 0..plan.sequential {
-        progress.step(format!("conversation {}/{}", i + 1, plan.sequential));
-        let d = client::text_directive(&format!("{run_tag}.s{i}"));
-        let seen = client::converse(http, url, &d).await;
-        samples.add(&seen, seen.sent_ns, &d);
-        if shared_clock && seen.completed() {
-            let requests = mock
-                .timeline(d.params.tag.as_deref().unwrap_or_default())
-                .await;
-            let joined = observe::join(&seen, &requests, expected_chunks(&d).as_deref());
-            for ns in joined.chunk_transit {
-                stats::record(&mut transit, ns);
-            }
-        }
-    }
+    // One tag per target: the mock keeps every request of the run, and a tag reused for a second
+    // target would join its chunks with the first target's sends.
+    let target = NEXT_TARGET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let run_tag = format!("ext.{}.t{target}", std::process::id());
+    let (samples, transit) = sequential(
+        http,
+        url,
+        mock,
+        shared_clock,
+        plan.sequential,
+        &format!("{run_tag}.s"),
+        progress,
+    )
+    .await;
     let mut rates = Vec::new();
     for &rate in plan.rates {
         progress.step(format!("open loop at {rate}/s"));
@@ -125,6 +124,37 @@ pub async fn run(
         rates,
         capacity_rps,
     }
+}
+
+/// `count` conversations one at a time, tagged `{tag}{i}`: the client's samples and, when the
+/// mock shares the client's clock, each chunk's transit (mock's send to the client's read).
+pub async fn sequential(
+    http: &reqwest::Client,
+    url: &str,
+    mock: &Mock,
+    shared_clock: bool,
+    count: usize,
+    tag: &str,
+    progress: &Progress,
+) -> (ClientSamples, Histogram<u64>) {
+    let mut samples = ClientSamples::default();
+    let mut transit = stats::histogram();
+    for i in 0..count {
+        progress.step(format!("conversation {}/{count}", i + 1));
+        let d = client::text_directive(&format!("{tag}{i}"));
+        let seen = client::converse(http, url, &d).await;
+        samples.add(&seen, seen.sent_ns, &d);
+        if shared_clock && seen.completed() {
+            let requests = mock
+                .timeline(d.params.tag.as_deref().unwrap_or_default())
+                .await;
+            let joined = observe::join(&seen, &requests, expected_chunks(&d).as_deref());
+            for ns in joined.chunk_transit {
+                stats::record(&mut transit, ns);
+            }
+        }
+    }
+    (samples, transit)
 }
 
 fn quantile(h: &Histogram<u64>, q: f64) -> Option<f64> {

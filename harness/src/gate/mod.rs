@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod prepare;
 pub mod sequential;
 pub mod study;
+pub mod worktree;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

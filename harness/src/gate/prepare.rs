@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use conformance::manifest::{self, Backend};
 use conformance::process;
 
-use super::base;
+use super::worktree::Worktree;
 
 /// Where the base revision's cargo output is kept between gate runs, under `target/`.
 pub const BASE_TARGET_DIR: &str = "target/gate-base";
@@ -125,49 +125,6 @@ pub fn snapshot(root: &Path) -> Result<String> {
         "-m",
         "the working tree, as gate --against measures it",
     ])
-}
-
-/// A worktree of one side, removed when dropped (its cargo output stays in the side's target
-/// folder for the next run). Both sides' worktrees have the same shape,
-/// `<temporary folder>/arena-gate-XXXXXX/tree`.
-#[derive(Debug)]
-struct Worktree {
-    repo: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Worktree {
-    fn add(repo: &Path, commit: &str) -> Result<Self> {
-        let dir = tempfile::Builder::new().prefix("arena-gate-").tempdir()?;
-        let tree = dir.path().join("tree");
-        base::git(
-            repo,
-            &[
-                "worktree",
-                "add",
-                "--detach",
-                &tree.display().to_string(),
-                commit,
-            ],
-        )?;
-        Ok(Self {
-            repo: repo.to_owned(),
-            dir,
-        })
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("tree")
-    }
-}
-
-impl Drop for Worktree {
-    fn drop(&mut self) {
-        let tree = self.path().display().to_string();
-        // The folder goes with the TempDir; this drops git's record of it.
-        let _ = base::git(&self.repo, &["worktree", "remove", "--force", &tree]);
-        let _ = base::git(&self.repo, &["worktree", "prune"]);
-    }
 }
 
 /// Points the worktree's `target/` at the side's kept folder, seeding that from the working

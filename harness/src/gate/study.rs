@@ -121,7 +121,7 @@ pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
             }
         );
         let mut o = opts.bench.clone();
-        o.seed = opts.seed.wrapping_add(runs as u64);
+        o.ctx.seed = opts.seed.wrapping_add(runs as u64);
         o.inject_delay_us = if inject == 0 {
             Vec::new()
         } else {
@@ -236,7 +236,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                     names.iter().map(|n| (n.clone(), inject)).collect()
                 },
                 deadline: std::time::Instant::now() + opts.trial_limit,
-                ready_timeout: opts.bench.ready_timeout,
+                ready_timeout: opts.bench.ctx.ready_timeout,
                 seed: opts.seed.wrapping_add(trial),
             };
             let sides = if swapped {

@@ -177,6 +177,67 @@ pub fn merge(shape: &RunShape, reports: &[Report]) -> Distributed {
     }
 }
 
+/// The distributed run's table: the merged figures beside the harness's own client.
+pub fn print_table(d: &contract::results::Distributed) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let p = |s: &Option<contract::results::LatencyStats>,
+             q: fn(&contract::results::LatencyStats) -> f64| {
+        s.as_ref()
+            .map_or("-".to_owned(), |s| format!("{:.0}", q(s)))
+    };
+    writeln!(out, "load.distributed: {}", headline(d))?;
+    writeln!(
+        out,
+        "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",
+        "client", "conv", "errors", "ttft p50", "ttft p99", "gap p50", "gap p99"
+    )?;
+    writeln!(
+        out,
+        "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",
+        "locust (merged)",
+        d.completed,
+        d.errors,
+        p(&d.ttft_us, |s| s.p50_us),
+        p(&d.ttft_us, |s| s.p99_us),
+        p(&d.gap_us, |s| s.p50_us),
+        p(&d.gap_us, |s| s.p99_us)
+    )?;
+    if let Some(h) = &d.harness_client {
+        writeln!(
+            out,
+            "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",
+            "harness",
+            h.conversations - h.errors,
+            h.errors,
+            p(&h.ttft_us, |s| s.p50_us),
+            p(&h.ttft_us, |s| s.p99_us),
+            p(&h.gap_us, |s| s.p50_us),
+            p(&h.gap_us, |s| s.p99_us)
+        )?;
+        let ratio = |a: &Option<contract::results::LatencyStats>,
+                     b: &Option<contract::results::LatencyStats>,
+                     q: fn(&contract::results::LatencyStats) -> f64| {
+            match (a, b) {
+                (Some(a), Some(b)) if q(b) > 0.0 => format!("{:+.1}%", (q(a) / q(b) - 1.0) * 100.0),
+                _ => "-".to_owned(),
+            }
+        };
+        writeln!(
+            out,
+            "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",
+            "locust vs harness",
+            "",
+            "",
+            ratio(&d.ttft_us, &h.ttft_us, |s| s.p50_us),
+            ratio(&d.ttft_us, &h.ttft_us, |s| s.p99_us),
+            ratio(&d.gap_us, &h.gap_us, |s| s.p50_us),
+            ratio(&d.gap_us, &h.gap_us, |s| s.p99_us)
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,9 @@ pub fn page(results: &Results, figures: &[Figure], shots: &[Screenshot]) -> Stri
     if let Some(body) = sections::beyond_one_machine(results) {
         section(&mut h, "beyond-one-machine", "Beyond one machine", &body);
     }
+    if let Some(body) = sections::deploying(results) {
+        section(&mut h, "deploying", "Deploying it", &body);
+    }
     section(
         &mut h,
         "calibration",

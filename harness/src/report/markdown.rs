@@ -66,16 +66,11 @@ pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
     }
     if let Some(body) = super::sections::runtimes(results) {
         md.push_str("\n## By JavaScript runtime\n\n");
-        for line in &body.before {
-            let _ = writeln!(md, "{line}\n");
-        }
-        for t in &body.tables {
-            md.push_str(&table(t));
-            md.push('\n');
-        }
-        for line in &body.items {
-            let _ = writeln!(md, "- {line}");
-        }
+        md.push_str(&body_md(&body));
+    }
+    if let Some(body) = super::sections::deploying(results) {
+        md.push_str("\n## Deploying it\n\n");
+        md.push_str(&body_md(&body));
     }
     if !captions.is_empty() {
         md.push_str("\n## What the evidence shows\n\n");
@@ -88,6 +83,25 @@ pub fn summary(results: &Results, captions: &[(String, String)]) -> String {
         .collect();
     if !skipped.is_empty() {
         let _ = writeln!(md, "\nSkipped: {}.", and_list(&skipped));
+    }
+    md
+}
+
+/// A section's paragraphs, tables, list and closing notes in markdown.
+fn body_md(body: &super::sections::Body) -> String {
+    let mut md = String::new();
+    for line in &body.before {
+        let _ = writeln!(md, "{line}\n");
+    }
+    for t in &body.tables {
+        md.push_str(&table(t));
+        md.push('\n');
+    }
+    for line in &body.items {
+        let _ = writeln!(md, "- {line}");
+    }
+    for line in &body.after {
+        let _ = writeln!(md, "\n{line}");
     }
     md
 }

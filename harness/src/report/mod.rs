@@ -16,9 +16,12 @@ pub mod format;
 pub mod html;
 pub mod markdown;
 pub mod sections;
+mod stage_entry;
 pub mod tables;
 pub mod terminal;
 pub mod verdict;
+
+pub use stage_entry::{Options, ReportStage};
 
 use std::path::{Path, PathBuf};
 

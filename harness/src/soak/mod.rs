@@ -12,9 +12,11 @@
 
 pub mod fit;
 mod load;
+mod stage_entry;
+
+pub use stage_entry::Soak as SoakStage;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -25,6 +27,7 @@ use conformance::manifest::Backend;
 use crate::procfs;
 use crate::provider;
 use crate::run_dir::RunDir;
+use crate::stage;
 use crate::verify;
 
 pub const STAGE: &str = contract::results::stages::SOAK;
@@ -46,27 +49,21 @@ pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    pub quick: bool,
+    /// `ctx.force`: measure backends that did not pass conformance in this run.
+    pub ctx: stage::Context,
     /// How long the load is held on each backend.
     pub minutes: f64,
     /// New conversations per second per backend.
     pub rate_rps: f64,
-    pub ready_timeout: Duration,
-    /// Measure backends that did not pass conformance in this run.
-    pub force: bool,
 }
 
 impl Options {
     /// The lengths of a full or a quick run, unless given.
-    pub fn new(root: PathBuf, quick: bool, ready_timeout: Duration) -> Self {
+    pub fn new(ctx: &stage::Context) -> Self {
         Self {
-            root,
-            quick,
-            minutes: if quick { QUICK_MINUTES } else { MINUTES },
+            ctx: ctx.clone(),
+            minutes: if ctx.quick { QUICK_MINUTES } else { MINUTES },
             rate_rps: RATE_RPS,
-            ready_timeout,
-            force: false,
         }
     }
 
@@ -101,15 +98,15 @@ pub async fn run(
     opts.check()?;
     let started = Instant::now();
     let load_avg_start = procfs::load_average();
-    let chosen = verify::verified_in_run(run, backends, &opts.root, STAGE, opts.force);
+    let chosen = verify::verified_in_run(run, backends, &opts.ctx.root, STAGE, opts.ctx.force);
     run.save()?;
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
     let profile = run.run().profile.clone();
     let logs = run.logs(STAGE);
-    let mock = provider::start(&opts.root, &profile, &logs).await?;
-    let cfg = provider::start_settings(&opts.root, &profile, &mock, opts.ready_timeout);
+    let mock = provider::start(&opts.ctx.root, &profile, &logs).await?;
+    let cfg = provider::start_settings(&opts.ctx.root, &profile, &mock, opts.ctx.ready_timeout);
     let http = conformance::client::http_client()?;
     let soaks = chosen.iter().map(|backend| {
         let env = load::Env {
@@ -137,7 +134,7 @@ pub async fn run(
         }
     }
     run.results.soak = Some(SoakRun {
-        quick: opts.quick,
+        quick: opts.ctx.quick,
         minutes: opts.minutes,
         rate_rps: opts.rate_rps,
         mix: load::MIX

@@ -1,7 +1,7 @@
 //! The bench's evidence tables: every load point, and the calibration (the transports' floors,
 //! each backend's IPC overhead against them, the self-check).
 
-use contract::results::{LoadMode, Results};
+use contract::results::{LoadMode, Proof, Results};
 
 use super::super::charts::evidence::{Targets, absent};
 use super::super::format::{figure, interval, num, times};
@@ -170,9 +170,89 @@ pub fn calibration(results: &Results) -> Body {
                 )
             })
             .collect();
+        if let Some(table) = proofs(&bench.proofs) {
+            body.tables.push(table);
+        }
     }
     if body.tables.is_empty() {
         body.after.push(absent(results, stages::BENCH));
     }
     body
+}
+
+/// The load method's proofs as this run read them (`harness bench --proofs`,
+/// docs/bench.md#proofs): what must hold, what was measured, and the verdict; a proof the run
+/// could not decide says so rather than passing.
+fn proofs(proofs: &[Proof]) -> Option<Table> {
+    if proofs.is_empty() {
+        return None;
+    }
+    let rows = proofs
+        .iter()
+        .map(|p| {
+            let (verdict, class) = match p.holds {
+                Some(true) => ("holds", Some("ok")),
+                Some(false) => ("fails", Some("bad")),
+                None => ("undecided", None),
+            };
+            let verdict = Cell {
+                class,
+                ..Cell::plain(verdict)
+            };
+            vec![
+                Cell::plain(&p.requirement),
+                Cell::plain(&p.measured),
+                verdict,
+            ]
+        })
+        .collect();
+    Some(Table {
+        header: [
+            "Proof of the load method",
+            "Measured in this run",
+            "Verdict",
+        ]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect(),
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proof(name: &str, holds: Option<bool>) -> Proof {
+        Proof {
+            name: name.into(),
+            requirement: format!("{name} must hold"),
+            measured: "read".into(),
+            holds,
+        }
+    }
+
+    #[test]
+    fn an_undecided_proof_is_shown_as_undecided_never_as_holding() {
+        let table = proofs(&[
+            proof("idle-zero", Some(true)),
+            proof("relay-near-direct", Some(false)),
+            proof("aa-overlap", None),
+        ])
+        .unwrap();
+        let verdicts: Vec<(&str, Option<&str>)> = table
+            .rows
+            .iter()
+            .map(|r| (r[2].text.as_str(), r[2].class))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("holds", Some("ok")),
+                ("fails", Some("bad")),
+                ("undecided", None)
+            ]
+        );
+        assert!(proofs(&[]).is_none());
+    }
 }

@@ -11,7 +11,7 @@ use super::{Body, header};
 type Line = (&'static str, fn(&Evidence) -> Option<String>);
 
 /// One line per figure, backends across.
-const LINES: [Line; 13] = [
+const LINES: &[Line] = &[
     ("Maintainability: own code (non-blank lines, files)", |e| {
         let m = e.maintainability.as_ref()?;
         let langs: Vec<String> = m
@@ -145,6 +145,21 @@ const LINES: [Line; 13] = [
             d.folder
         ))
     }),
+    (
+        "Deployment: rebuilt for a new version; runtimes shipped",
+        |e| {
+            let d = e
+                .deployment
+                .as_ref()
+                .filter(|d| !d.artifacts_rebuilt.is_empty())?;
+            let runtimes = if d.runtimes_shipped.is_empty() {
+                "none".to_owned()
+            } else {
+                d.runtimes_shipped.join(", ")
+            };
+            Some(format!("{}; {runtimes}", d.artifacts_rebuilt.join(", ")))
+        },
+    ),
 ];
 
 fn yes(b: bool) -> &'static str {
