@@ -63,9 +63,9 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
   };
 
   async function handleChat(req, res) {
-    // Every stream holds memory while it runs (about 2 MB of work in progress each, measured
-    // under stalled readers): past the limit the answer is a 503 the client may retry, not
-    // one more stream (docs/crash.md#a-bound-for-stalled-readers).
+    // Every stream holds memory while it runs (1.5 MB each in napi, which runs the same chat
+    // function, under 100 stalled readers): past the limit the answer is a 503 the client may
+    // retry, not one more stream (docs/crash.md#a-bound-for-stalled-readers).
     if (!gate.tryEnter()) {
       req.resume();
       log(refusedLine(gate, req.headers[REQUEST_ID_HEADER]));
