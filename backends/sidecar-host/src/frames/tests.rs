@@ -37,6 +37,11 @@ impl FakeSidecar {
 
 /// A connection upgraded by a sidecar that answers 101, and that sidecar.
 async fn connected() -> (FramesConnection, FakeSidecar) {
+    connected_counting(Arc::default()).await
+}
+
+/// [`connected`], counting the reads that brought bytes into `received`.
+async fn connected_counting(received: Arc<AtomicU64>) -> (FramesConnection, FakeSidecar) {
     let (server, mut sidecar) = tokio::io::duplex(1 << 20);
     let accept = async move {
         let mut head = Vec::new();
@@ -55,7 +60,10 @@ async fn connected() -> (FramesConnection, FakeSidecar) {
         sidecar
     };
     let request = "GET /frames HTTP/1.1\r\nHost: sidecar\r\nConnection: Upgrade\r\nUpgrade: leanspec-frames\r\n\r\n";
-    let (connection, sidecar) = tokio::join!(FramesConnection::upgrade(server, request), accept);
+    let (connection, sidecar) = tokio::join!(
+        FramesConnection::upgrade_counting(server, request, received),
+        accept
+    );
     let fake = FakeSidecar {
         io: sidecar,
         decoder: FrameDecoder::new(),
@@ -220,31 +228,8 @@ async fn a_refused_upgrade_is_an_error_with_its_status_line() {
 
 #[tokio::test]
 async fn bytes_from_the_sidecar_count_as_its_activity_though_no_client_reads_them() {
-    let (server, mut sidecar) = tokio::io::duplex(1 << 20);
-    let accept = async move {
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            sidecar.read_exact(&mut byte).await.expect("a head");
-            head.push(byte[0]);
-        }
-        sidecar
-            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: leanspec-frames\r\n\r\n")
-            .await
-            .expect("answers");
-        sidecar
-    };
     let received = Arc::new(AtomicU64::new(0));
-    let request = "GET /frames HTTP/1.1\r\nHost: sidecar\r\n\r\n";
-    let (connection, sidecar) = tokio::join!(
-        FramesConnection::upgrade_counting(server, request, received.clone()),
-        accept
-    );
-    let connection = connection.expect("upgraded");
-    let mut sidecar = FakeSidecar {
-        io: sidecar,
-        decoder: FrameDecoder::new(),
-    };
+    let (connection, mut sidecar) = connected_counting(received.clone()).await;
     // A stream whose client never reads: its chunks still prove the sidecar alive.
     let _unread = connection.open(b"{}").expect("opens");
     let open = sidecar.receive().await;
