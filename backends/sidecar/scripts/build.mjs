@@ -59,7 +59,8 @@ try {
     metafile: true,
     logLevel: 'warning',
     plugins: sdkFrom ? [sdkPackagesFrom(sdkFrom)] : [],
-    // src/sdk.mjs looks up ai@7's standalone toUIMessageStream, which ai@6 lacks on purpose.
+    // src/sdk.mjs looks up exports only ai@7 has (toUIMessageStream, the single-consumer
+    // streamText); with ai@6 they are undefined on purpose.
     logOverride: sdkFrom ? { 'import-is-undefined': 'silent' } : {},
   });
   for (const [file, info] of Object.entries(result.metafile.outputs)) {

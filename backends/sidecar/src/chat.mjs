@@ -5,12 +5,12 @@
 // The JS side holds no tool logic and no schema: tool definitions come from the Rust side.
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { convertToModelMessages, jsonSchema, stepCountIs, tool } from 'ai';
 
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
 import { guardProviderFetch } from './provider-fetch.mjs';
-import { stepTimingLog, uiMessageStream } from './sdk.mjs';
+import { singleConsumerStreamText, stepTimingLog, uiMessageStream } from './sdk.mjs';
 
 /** A request the chat function cannot use (the server answers 400 `invalid_request`). */
 export class ChatInputError extends Error {
@@ -90,7 +90,11 @@ export function createChat({
     // Aborted by the caller (client gone) or by us (the answer ended in an error).
     const stop = new AbortController();
     const signal = abortSignal ? AbortSignal.any([abortSignal, stop.signal]) : stop.signal;
-    const result = streamText({
+    // The single-consumer `streamText`: the plain one tees its stream so that its result
+    // promises can replay it, and the branch nobody reads keeps every part passed on until the
+    // answer ends (about 160 bytes per chunk, measured; docs/crash.md#what-the-ai-sdk-keeps).
+    // We read the stream once and use none of those promises. The same engine and options.
+    const result = singleConsumerStreamText({
       model: languageModel,
       messages: modelMessages,
       tools,

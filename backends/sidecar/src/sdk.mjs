@@ -7,6 +7,12 @@ import * as ai from 'ai';
 import { SDK_TIMING_ENV, SDK_TIMING_LINE } from '../../../contract/js/contract.mjs';
 
 /**
+ * ai@7's single-consumer `streamText` (`experimental_streamTextLowMemory`: its stream is not
+ * teed for a second reader, chat.mjs); ai@6 has only the plain one, which it then is.
+ */
+export const singleConsumerStreamText = ai['experimental_streamTextLowMemory'] ?? ai.streamText;
+
+/**
  * The UI message stream of a `streamText` result: ai@7's standalone `toUIMessageStream` (the
  * method is deprecated there), ai@6's method where the standalone one does not exist.
  */
