@@ -162,6 +162,43 @@ const LINES: &[Line] = &[
     ),
 ];
 
+/// Whether each deployment ran for real in this run (`harness deploy`, the "Deploying it"
+/// section): the conformance suite through its published port and what `down` left. It sits
+/// beside the counts read from the files because a folder that counts few parts but does not
+/// come up is not a simple deployment.
+fn rehearsal_row(results: &Results, backends: &[String]) -> Vec<Cell> {
+    let not_run = |text: String| Cell {
+        text,
+        class: Some("nm"),
+        ..Cell::default()
+    };
+    let mut row = vec![Cell::plain(
+        "Deployment: rehearsed in containers (this run)",
+    )];
+    row.extend(backends.iter().map(|b| match results.deploy.get(b) {
+        None => not_run("not run in this run (`harness deploy`)".into()),
+        Some(d) => match (&d.skipped, &d.conformance) {
+            (Some(why), _) => not_run(format!("skipped: {why}")),
+            (None, None) => not_run("did not reach the conformance suite".into()),
+            (None, Some(c)) => {
+                let left = match &d.left_behind {
+                    Some(left) if left.is_empty() => "; down left nothing".to_owned(),
+                    Some(left) => format!("; down left {}", left.len()),
+                    None => "; not brought down".to_owned(),
+                };
+                Cell {
+                    class: Some(if c.failed == 0 { "ok" } else { "bad" }),
+                    ..Cell::plain(format!(
+                        "{} passed, {} failed through its published port{left}",
+                        c.passed, c.failed
+                    ))
+                }
+            }
+        },
+    }));
+    row
+}
+
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
@@ -198,6 +235,7 @@ pub fn proxies(results: &Results) -> Body {
             );
             row
         })
+        .chain(std::iter::once(rehearsal_row(results, &t.backends)))
         .collect();
     let mut items = Vec::new();
     for b in &t.backends {
