@@ -167,7 +167,7 @@ pub async fn run_backend(
     progress: &(dyn Fn(&CaseVerdict) + Sync),
 ) -> Result<SuiteReport, BrowserError> {
     let root = &env.start.root;
-    if !root.join("web/node_modules/playwright-core").is_dir() {
+    if !crate::node_package::is_installed(&root.join("web")) {
         return Err(BrowserError::NotInstalled);
     }
     std::fs::create_dir_all(out_dir)?;

@@ -8,7 +8,8 @@
 //! - starting things: [`manifest`] (discovery of `backends/*/backend.toml`), [`process`]
 //!   (children in their own process groups, ready lines, cleanup on every exit; the registry of
 //!   live groups is in `groups.rs`), [`orchestrate`] (a backend with the common flags),
-//!   [`mock`] (the mock provider, in process or as a process of its own);
+//!   [`mock`] (the mock provider, in process or as a process of its own), [`node_package`]
+//!   (whether a Node package folder holds what its lockfile pins);
 //! - talking: [`client`] (the one client: a request, its answer kept raw with arrival times);
 //! - judging: [`checker`] (the one stream reader: the stream rules as a state machine),
 //!   [`message`] (the final message as the AI SDK client builds it), [`oracle`] (the AI SDK's
@@ -40,6 +41,7 @@ pub mod guards;
 pub mod manifest;
 pub mod message;
 pub mod mock;
+pub mod node_package;
 pub mod oracle;
 pub mod orchestrate;
 pub mod parity;

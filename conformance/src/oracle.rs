@@ -138,7 +138,7 @@ fn require_installed(root: &Path, script: &str) -> Result<()> {
     if !root.join(script).is_file() {
         bail!("{script} is missing; it is part of harness/node");
     }
-    if !root.join("harness/node/node_modules/ai").is_dir() {
+    if !crate::node_package::is_installed(&root.join("harness/node")) {
         bail!("harness/node is not installed: run `npm ci --prefix harness/node`");
     }
     Ok(())

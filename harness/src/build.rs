@@ -6,7 +6,6 @@
 //! target folder, so running them side by side would only make every timing wrong.
 
 use std::path::Path;
-use std::time::Instant;
 
 use contract::results::BuildStepResult;
 use thiserror::Error;
@@ -15,9 +14,6 @@ use crate::run_dir::RunDir;
 use crate::stage::{Context, Outcome, Stage, Takes};
 use conformance::manifest::Backend;
 use conformance::process;
-
-/// How much of a failed step's log the error quotes.
-const LOG_TAIL_BYTES: usize = 3000;
 
 #[derive(Debug, Error)]
 pub enum BuildError {
@@ -88,12 +84,10 @@ async fn build_one(backend: &Backend, root: &Path, run: &mut RunDir) -> Result<(
             step: step.clone(),
             source,
         };
-        std::fs::create_dir_all(&log_dir).map_err(spawn_err)?;
-        let started = Instant::now();
-        let status = process::run_shell(step, root, &log)
+        let ran = crate::step::run(step, root, &log)
             .await
             .map_err(spawn_err)?;
-        let wall_s = started.elapsed().as_secs_f64();
+        let (status, wall_s) = (ran.status, ran.wall_s);
         let record = BuildStepResult {
             command: step.clone(),
             wall_s,
@@ -114,7 +108,7 @@ async fn build_one(backend: &Backend, root: &Path, run: &mut RunDir) -> Result<(
                 step: step.clone(),
                 status: status.to_string(),
                 log: log.display().to_string(),
-                tail: process::file_tail(&log, LOG_TAIL_BYTES),
+                tail: process::file_tail(&log, crate::step::LOG_TAIL_BYTES),
             });
         }
         eprintln!("[{name}] step {index}/{total} ok in {wall_s:.1}s");

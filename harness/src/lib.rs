@@ -7,10 +7,12 @@
 //! backends' own tests; this crate holds the stages and what a run records.
 //!
 //! Layout:
-//! - [`build`]: `harness build`, each manifest's steps with logs and wall times; [`size`]: what
+//! - [`build`]: `harness build`, each manifest's steps with logs and wall times ([`step`]: the
+//!   one way a build step runs, for the build, the build study, the gate and the mock); [`size`]: what
 //!   the built artifacts and their runtime weigh; [`build_study`]: clean and incremental builds
 //!   in a copy of the sources, cached by source hash;
 //! - [`prereq`]: the tools a run needs, checked first, and the npm packages it installs;
+//!   [`tools`]: the one way a tool's version is asked;
 //! - [`conformance_stage`]: the conformance stage; [`verify`]: which backends later stages may measure;
 //! - [`browser_stage`]: the chat page in Chromium against each backend;
 //! - [`bench`]: latency, load and resource cost; [`stats`]: the one statistics module;
@@ -72,4 +74,6 @@ pub mod stage;
 pub mod stages;
 pub mod start;
 pub mod stats;
+pub mod step;
+pub mod tools;
 pub mod verify;

@@ -43,29 +43,24 @@ pub enum PrereqError {
 /// One tool a run needs and cannot install.
 struct Tool {
     program: &'static str,
-    args: &'static [&'static str],
     why: &'static str,
 }
 
 const TOOLS: &[Tool] = &[
     Tool {
         program: "node",
-        args: &["--version"],
         why: "npm runs on it (the backends run on the pinned Node.js that npm installs)",
     },
     Tool {
         program: "npm",
-        args: &["--version"],
         why: "the pinned AI SDK packages are installed with `npm ci`",
     },
     Tool {
         program: "cc",
-        args: &["--version"],
         why: "crates with C parts (and the napi addon's link step) need a C compiler",
     },
     Tool {
         program: "cargo",
-        args: &["--version"],
         why: "the backends are built with cargo",
     },
 ];
@@ -75,15 +70,14 @@ const TOOLS: &[Tool] = &[
 pub fn check_tools() -> Result<String, PrereqError> {
     let mut node_version = String::new();
     for tool in TOOLS {
-        let output = Command::new(tool.program).args(tool.args).output();
-        let Some(output) = output.ok().filter(|o| o.status.success()) else {
+        let Some(version) = crate::tools::version(None, tool.program) else {
             return Err(PrereqError::Missing {
                 tool: tool.program,
                 why: tool.why,
             });
         };
         if tool.program == "node" {
-            node_version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            node_version = version;
         }
     }
     match node_major(&node_version) {
@@ -105,34 +99,9 @@ fn node_major(version: &str) -> Option<u32> {
         .ok()
 }
 
-/// Whether `package` (a folder with package.json and package-lock.json) has the packages its
-/// lockfile pins: `npm ci` writes `node_modules/.package-lock.json` with an entry per installed
-/// package, equal to the lockfile's; a lockfile changed since the install makes it stale.
-pub fn is_installed(package: &Path) -> bool {
-    let installed = package.join("node_modules/.package-lock.json");
-    let (Ok(lock), Ok(hidden)) = (
-        std::fs::read_to_string(package.join("package-lock.json")),
-        std::fs::read_to_string(&installed),
-    ) else {
-        return false;
-    };
-    let packages = |text: &str| {
-        serde_json::from_str::<serde_json::Value>(text)
-            .ok()
-            .and_then(|v| v["packages"].as_object().cloned())
-    };
-    let (Some(want), Some(have)) = (packages(&lock), packages(&hidden)) else {
-        return false;
-    };
-    // The lockfile also has the root entry "", and optional packages for other platforms
-    // (esbuild's binaries) that npm rightly skipped.
-    want.iter()
-        .filter(|(name, _)| !name.is_empty())
-        .all(|(name, pinned)| match have.get(name) {
-            Some(installed) => installed == pinned,
-            None => pinned["optional"] == true,
-        })
-}
+/// Whether `package` holds what its lockfile pins: the one check, in the layer below
+/// ([`conformance::node_package::is_installed`]), so the suites that run Node scripts ask it too.
+pub use conformance::node_package::is_installed;
 
 /// Installs `package` with `npm ci` unless it already holds what its lockfile pins. Returns
 /// whether it installed.

@@ -5,10 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use conformance::mock::MockProcess;
 use conformance::orchestrate::{self, StartSettings};
-use conformance::process;
 
 /// How long the mock may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,7 +20,6 @@ pub async fn ensure_built(root: &Path, profile: &str, log_dir: &Path) -> Result<
     {
         return Ok(());
     }
-    std::fs::create_dir_all(log_dir)?;
     // Cargo's `debug` output folder belongs to its default profile, which takes no flag.
     let flag = if profile == "release" {
         " --release"
@@ -31,14 +29,7 @@ pub async fn ensure_built(root: &Path, profile: &str, log_dir: &Path) -> Result<
     let command = format!("cargo build{flag} -p mock-provider");
     eprintln!("building the mock provider ({command})");
     let log = log_dir.join("build-mock-provider.log");
-    let status = process::run_shell(&command, root, &log).await?;
-    if !status.success() {
-        bail!(
-            "`{command}` failed; see {}:\n{}",
-            log.display(),
-            process::file_tail(&log, 2000)
-        );
-    }
+    crate::step::run_ok(&command, root, &log).await?;
     Ok(())
 }
 

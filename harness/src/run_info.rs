@@ -2,7 +2,6 @@
 //! Anything that cannot be determined is `None`, never a guess.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::collections::BTreeMap;
@@ -10,8 +9,10 @@ use std::collections::BTreeMap;
 use contract::results::{Machine, RunInfo, RuntimeInfo, Versions};
 use contract::runtime;
 
+use crate::tools;
+
 pub fn collect(repo_root: &Path, profile: &str) -> RunInfo {
-    let git_sha = command_output(repo_root, "git", &["rev-parse", "--short", "HEAD"])
+    let git_sha = tools::output(Some(repo_root), "git", &["rev-parse", "--short", "HEAD"])
         .unwrap_or_else(|| "nogit".into());
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -45,7 +46,7 @@ fn runtimes(root: &Path) -> BTreeMap<String, RuntimeInfo> {
 /// What `results.json` records of one resolved runtime: its own `--version` and its package.
 pub fn runtime_info(root: &Path, found: &runtime::Resolved, default: bool) -> RuntimeInfo {
     RuntimeInfo {
-        version: command_output(root, &found.binary.to_string_lossy(), &["--version"]),
+        version: tools::version(Some(root), &found.binary),
         source: found.source.clone(),
         default,
         error: None,
@@ -106,11 +107,11 @@ fn machine() -> Machine {
 fn versions(root: &Path) -> Versions {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
     Versions {
-        rustc: command_output(root, "rustc", &["--version"]),
+        rustc: tools::version(Some(root), "rustc"),
         // The Node.js that runs the default stack: the pinned runtime, not the system's.
         node: runtime::resolve(root, runtime::DEFAULT_RUNTIME)
             .ok()
-            .and_then(|r| command_output(root, &r.binary.to_string_lossy(), &["--version"])),
+            .and_then(|r| tools::version(Some(root), &r.binary)),
         ai: ["harness/node", "backends/sidecar"].iter().find_map(|pkg| {
             let file = root.join(pkg).join("node_modules/ai/package.json");
             let json: serde_json::Value =
@@ -128,16 +129,6 @@ fn locked_version(lock: &str, package: &str) -> Option<String> {
     let start = lock.find(&needle)? + needle.len();
     let len = lock[start..].find('"')?;
     Some(lock[start..start + len].to_owned())
-}
-
-fn command_output(cwd: &Path, program: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .ok()?;
-    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
 }
 
 /// A seed from the clock, for runs that did not ask for one (results.json records it).

@@ -12,7 +12,6 @@ use contract::results::{ArtifactSize, FileSize, RuntimeSize, Size};
 
 use conformance::manifest::{self, Backend, Runtime};
 
-use crate::build_study::source::version_of;
 use crate::run_dir::RunDir;
 
 /// Libraries every Linux system has: the C library, its companions and the loader. Anything
@@ -205,7 +204,7 @@ fn node_binary(root: &Path) -> Option<(PathBuf, RuntimeSize)> {
         node,
         RuntimeSize {
             name: "node".into(),
-            version: version_of(&found.binary.to_string_lossy(), "--version"),
+            version: crate::tools::version(None, &found.binary),
             bytes,
         },
     ))

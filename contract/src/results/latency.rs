@@ -8,6 +8,43 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The hops the bench times, in the order results.json lists them: a name the bench, the
+/// gate and the report share, so it lives with the results rather than in the stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    RequestPath,
+    ChunkTransit,
+    ToolTurnaround,
+    Ttft,
+    E2e,
+}
+
+impl Hop {
+    pub const ALL: [Hop; 5] = [
+        Hop::RequestPath,
+        Hop::ChunkTransit,
+        Hop::ToolTurnaround,
+        Hop::Ttft,
+        Hop::E2e,
+    ];
+
+    /// The key in results.json (`latency.<name>`) and in the histogram logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hop::RequestPath => "request_path",
+            Hop::ChunkTransit => "chunk_transit",
+            Hop::ToolTurnaround => "tool_turnaround",
+            Hop::Ttft => "ttft",
+            Hop::E2e => "e2e",
+        }
+    }
+
+    /// Its place in [`Hop::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// What the bench stage measured in this run as a whole: how it measured (so two runs can be
 /// compared only when they measured alike), how noisy the machine was, and the self-check.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

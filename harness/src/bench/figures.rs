@@ -6,40 +6,7 @@ use hdrhistogram::Histogram;
 use super::observe::{Observation, Samples};
 use crate::stats;
 
-/// The hops the bench times, in the order results.json lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hop {
-    RequestPath,
-    ChunkTransit,
-    ToolTurnaround,
-    Ttft,
-    E2e,
-}
-
-impl Hop {
-    pub const ALL: [Hop; 5] = [
-        Hop::RequestPath,
-        Hop::ChunkTransit,
-        Hop::ToolTurnaround,
-        Hop::Ttft,
-        Hop::E2e,
-    ];
-
-    /// The key in results.json (`latency.<name>`) and in the histogram logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Hop::RequestPath => "request_path",
-            Hop::ChunkTransit => "chunk_transit",
-            Hop::ToolTurnaround => "tool_turnaround",
-            Hop::Ttft => "ttft",
-            Hop::E2e => "e2e",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use contract::results::Hop;
 
 /// One histogram of nanoseconds per hop.
 #[derive(Debug, Clone)]

@@ -37,6 +37,35 @@ pub const CLIENT_LAG_LIMIT_US: f64 = 5_000.0;
 /// How often memory is sampled during the peak-memory point.
 const MEMORY_SAMPLE: Duration = Duration::from_millis(50);
 
+/// How a steady run is shaped ([`super::steady`] runs it); here beside the plan that holds it,
+/// so the load plan does not import the runner.
+#[derive(Debug, Clone)]
+pub struct SteadyPlan {
+    /// Before the window: longer than one conversation (0.21 s at the bench's pace), so the
+    /// window sees as many conversations in flight as the rate keeps.
+    pub ramp: Duration,
+    /// The window is at least this long, long enough for [`Self::min_window_chunks`], and at
+    /// most [`Self::max_window`].
+    pub min_window: Duration,
+    pub max_window: Duration,
+    /// Chunks a window should offer: a p99 from fewer rests on a handful of samples.
+    pub min_window_chunks: f64,
+    /// How long conversations still in flight after the window are waited for; past it they
+    /// are cancelled and count as failed (a queue that long is far past capacity).
+    pub drain: Duration,
+}
+
+impl SteadyPlan {
+    /// The window at `rate`: a whole number of arrival intervals, so it offers exactly
+    /// `n × chunks` chunks.
+    pub fn window(&self, rate: f64, chunks: u32) -> Duration {
+        let wanted = (self.min_window_chunks / (rate * f64::from(chunks)))
+            .clamp(self.min_window.as_secs_f64(), self.max_window.as_secs_f64());
+        let arrivals = (wanted * rate).ceil().max(1.0);
+        Duration::from_secs_f64(arrivals / rate)
+    }
+}
+
 /// The sweeps.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
@@ -45,7 +74,7 @@ pub struct LoadPlan {
     pub duration: Duration,
     /// The open-loop runs of the saturation search, and how far it goes
     /// ([`super::steady`], [`super::search`]).
-    pub steady: super::steady::SteadyPlan,
+    pub steady: SteadyPlan,
     pub search: SearchBounds,
     /// Search the references' capacity too (`aisdk-node`, the relay): the full run does, for
     /// the proofs; a quick run reads the generator's ceiling from `direct` beside the backends.

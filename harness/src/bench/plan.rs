@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use super::load::{LoadPlan, SearchBounds};
+use super::load::{LoadPlan, SearchBounds, SteadyPlan};
 use super::rounds::RoundPlan;
-use super::steady::SteadyPlan;
 
 /// 20 chunks, 20 ms to the first, 10 ms apart: the provider's shape (20 chunks) at half its
 /// default pace, so a conversation takes ~0.2 s and a round of six targets a few seconds, while

@@ -13,39 +13,11 @@ use conformance::mock::MockProcess;
 use contract::clock::monotonic_ns;
 use tokio::task::JoinSet;
 
-use super::load::{self, MOCK_LATENESS_LIMIT_US, PointFigures, Sent};
+use super::load::{self, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};
 use super::rounds::RoundPlan;
 use super::search::Run;
 use super::target::Target;
 use crate::stats;
-
-/// How a steady run is shaped.
-#[derive(Debug, Clone)]
-pub struct SteadyPlan {
-    /// Before the window: longer than one conversation (0.21 s at the bench's pace), so the
-    /// window sees as many conversations in flight as the rate keeps.
-    pub ramp: Duration,
-    /// The window is at least this long, long enough for [`Self::min_window_chunks`], and at
-    /// most [`Self::max_window`].
-    pub min_window: Duration,
-    pub max_window: Duration,
-    /// Chunks a window should offer: a p99 from fewer rests on a handful of samples.
-    pub min_window_chunks: f64,
-    /// How long conversations still in flight after the window are waited for; past it they
-    /// are cancelled and count as failed (a queue that long is far past capacity).
-    pub drain: Duration,
-}
-
-impl SteadyPlan {
-    /// The window at `rate`: a whole number of arrival intervals, so it offers exactly
-    /// `n × chunks` chunks.
-    pub fn window(&self, rate: f64, chunks: u32) -> Duration {
-        let wanted = (self.min_window_chunks / (rate * f64::from(chunks)))
-            .clamp(self.min_window.as_secs_f64(), self.max_window.as_secs_f64());
-        let arrivals = (wanted * rate).ceil().max(1.0);
-        Duration::from_secs_f64(arrivals / rate)
-    }
-}
 
 /// Runs `target` at `rate` conversations/s; its figures over the window and the run's summary.
 pub async fn run_at(

@@ -15,13 +15,11 @@ pub mod source;
 pub mod toolchains;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use contract::results::{BuildPhase, BuildResult, CleanBuild, Rebuild, StudyStep};
 
 use conformance::manifest::Backend;
-use conformance::process;
 
 use crate::procfs;
 use crate::run_dir::RunDir;
@@ -31,8 +29,6 @@ use source::Snapshot;
 pub const STAGE: &str = contract::results::stages::BUILD_STUDY;
 /// The crate every Rust backend builds on; the second rebuild touches it.
 pub const CORE_CRATE_DIR: &str = "backends/core";
-/// How much of a failed step's log the error quotes.
-const LOG_TAIL_BYTES: usize = 2000;
 /// A crate's own source files, in the order the rebuild picks the one to touch.
 const CRATE_ROOTS: [&str; 2] = ["src/lib.rs", "src/main.rs"];
 
@@ -329,18 +325,11 @@ impl StepRunner<'_> {
     async fn step(&self, label: &str, command: &str) -> Result<(f64, String)> {
         let log = self.logs.join(format!("{}.{label}.log", self.name));
         eprintln!("[{}] {label}: {command}", self.name);
-        let started = Instant::now();
-        let status = process::run_shell(&format!("{}{command}", self.env), self.src, &log)
+        let ran = crate::step::run(&format!("{}{command}", self.env), self.src, &log)
             .await
             .with_context(|| format!("could not run `{command}`"))?;
-        let wall_s = started.elapsed().as_secs_f64();
-        if !status.success() {
-            bail!(
-                "`{command}` failed ({status}) after {wall_s:.1}s; log {}:\n{}",
-                log.display(),
-                process::file_tail(&log, LOG_TAIL_BYTES)
-            );
-        }
+        // The error names the command as the manifest has it, not with the study's variables.
+        let wall_s = crate::step::check(command, &log, ran)?.wall_s;
         eprintln!("[{}] {label}: ok in {wall_s:.1}s", self.name);
         Ok((wall_s, self.run.relative(&log)))
     }

@@ -32,12 +32,7 @@ const DEPENDENCY_INPUTS: &[&str] = &[
     "runtimes",
 ];
 /// The tools whose version changes what a build costs.
-const TOOL_VERSIONS: &[(&str, &str)] = &[
-    ("rustc", "--version"),
-    ("cargo", "--version"),
-    ("node", "--version"),
-    ("npm", "--version"),
-];
+const TOOL_VERSIONS: &[&str] = &["rustc", "cargo", "node", "npm"];
 
 /// A snapshot of the sources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,8 +68,8 @@ pub fn snapshot(root: &Path) -> Result<Snapshot> {
         stash
     };
     let mut tools = String::new();
-    for (tool, flag) in TOOL_VERSIONS {
-        let version = version_of(tool, flag).unwrap_or_else(|| "absent".into());
+    for tool in TOOL_VERSIONS {
+        let version = crate::tools::version(None, tool).unwrap_or_else(|| "absent".into());
         tools.push_str(&format!("{tool} {version}\n"));
     }
     let source_hash = hash_text(root, &(object_ids(root, &commit, BUILD_INPUTS) + &tools))?;
@@ -129,14 +124,6 @@ pub fn extract(root: &Path, snapshot: &Snapshot, dest: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The first line of `<tool> <flag>`, if the tool runs.
-pub fn version_of(tool: &str, flag: &str) -> Option<String> {
-    let out = Command::new(tool).arg(flag).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next()?.trim();
-    (out.status.success() && !line.is_empty()).then(|| line.to_owned())
 }
 
 /// git's object id of `text`: a content hash without a hashing crate.

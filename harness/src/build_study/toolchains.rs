@@ -7,8 +7,6 @@ use contract::results::Toolchain;
 
 use conformance::manifest::{Backend, Runtime};
 
-use super::source::version_of;
-
 /// A word in a build step -> the tools it means. cargo links with the system C compiler.
 const BUILD_TOOLS: &[(&str, &[&str])] = &[
     ("cargo", &["rustc", "cargo", "cc"]),
@@ -52,7 +50,7 @@ pub fn needed(backend: &Backend, root: &Path) -> Vec<Toolchain> {
         Some(_) => {}
         None => tools.push(Toolchain {
             name: name.to_owned(),
-            version: version_of(name, "--version"),
+            version: crate::tools::version(None, name),
             needed_for: vec![what.to_owned()],
         }),
     };

@@ -28,11 +28,7 @@ pub fn probe_user() -> Result<ProbeUser, String> {
         return Err("the harness does not run as root, so it cannot act as another user".into());
     }
     for tool in ["setpriv", "curl"] {
-        let found = std::process::Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
+        if !crate::tools::present(tool) {
             return Err(format!("`{tool}` is not installed"));
         }
     }

@@ -38,8 +38,7 @@ pub struct Counts {
 
 /// Builds the workloads in release and counts each under callgrind.
 pub fn measure(root: &Path) -> Result<Counts> {
-    let valgrind = Command::new("valgrind").arg("--version").output();
-    if !valgrind.is_ok_and(|o| o.status.success()) {
+    if !crate::tools::present("valgrind") {
         bail!(
             "valgrind is not installed: `apt-get install valgrind` (Debian's package; .ci/run \
              installs it)"
@@ -70,18 +69,9 @@ pub fn measure(root: &Path) -> Result<Counts> {
     }
     Ok(Counts {
         format: FORMAT,
-        rustc: rustc_version(root),
+        rustc: crate::tools::version(Some(root), "rustc").unwrap_or_default(),
         per_chunk,
     })
-}
-
-fn rustc_version(root: &Path) -> String {
-    Command::new("rustc")
-        .arg("--version")
-        .current_dir(root)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
 }
 
 /// Instructions executed inside `measured_<workload>` (inclusive of what it calls).
@@ -199,7 +189,7 @@ pub async fn run(root: &Path, update: bool) -> Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     let Some(baseline) = baseline else {
-        std::fs::write(&path, serde_json::to_string_pretty(&current)? + "\n")?;
+        crate::atomic::write(&path, serde_json::to_string_pretty(&current)? + "\n")?;
         for (name, n) in &current.per_chunk {
             writeln!(out, "{name:14} {n:>10.1} instructions per chunk")?;
         }

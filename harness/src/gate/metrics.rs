@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use contract::results::{BackendResults, LatencyStats, Results, RoundStats};
 
-use crate::bench::figures::Hop;
+use contract::results::Hop;
 
 /// The reference every overhead is taken against.
 pub use contract::results::stages::DIRECT;

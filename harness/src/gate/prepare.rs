@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use conformance::manifest::{self, Backend};
-use conformance::process;
 
 use super::worktree::Worktree;
 
@@ -215,15 +214,9 @@ pub async fn build_steps(
             }
             eprintln!("gate: {side} {}: {step}", backend.name());
             let log = log_dir.join(format!("{side}-{}.step{}.log", backend.name(), i + 1));
-            let status = process::run_shell(step, tree, &log).await?;
-            if !status.success() {
-                bail!(
-                    "{} failed at `{step}` (see {})\n{}",
-                    backend.name(),
-                    log.display(),
-                    process::file_tail(&log, 2000)
-                );
-            }
+            crate::step::run_ok(step, tree, &log)
+                .await
+                .with_context(|| format!("the {side} build of {}", backend.name()))?;
         }
     }
     Ok(())
@@ -242,15 +235,9 @@ async fn tree_runtime(root: &Path, tree: &Path, side: Side, log_dir: &Path) -> R
         let step = format!("npm ci --prefix {package} --no-audit --no-fund --loglevel=error");
         eprintln!("gate: {}: {step}", side.name());
         let log = log_dir.join(format!("{}-runtime.log", side.name()));
-        let status = process::run_shell(&step, tree, &log).await?;
-        if !status.success() {
-            bail!(
-                "the {} tree's runtime did not install: `{step}` failed (see {})\n{}",
-                side.name(),
-                log.display(),
-                process::file_tail(&log, 2000)
-            );
-        }
+        crate::step::run_ok(&step, tree, &log)
+            .await
+            .with_context(|| format!("the {} tree's runtime did not install", side.name()))?;
     } else if !tree.join(RUNTIMES_DIR).exists() {
         eprintln!(
             "gate: base: it predates the pinned runtimes; its Node backends run on the working \

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use conformance::manifest::Backend;
-use serde::Serialize;
 
 use super::against::{self, Measure, Sides};
 use super::decide::{Decision, Judgement};
 use super::metrics::Metric;
 use crate::bench;
 use crate::run_dir::RunDir;
+pub use contract::results::{GateStudy as Study, GateStudyTally as Tally, GateStudyTrial as Trial};
 
 /// Where the study writes its findings, beside the runs it made.
 pub const STUDY_FILE: &str = "gate-study.json";
@@ -36,58 +36,6 @@ pub struct Options {
     pub against: bool,
     /// With `against`: each trial's time limit.
     pub trial_limit: std::time::Duration,
-}
-
-/// One judgement of the study.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trial {
-    /// 0 for an A/A pair, else the injected delay.
-    pub injected_us: u64,
-    pub baseline_run: String,
-    pub current_run: String,
-    pub backend: String,
-    pub metric: String,
-    pub change: Option<f64>,
-    pub ci95: Option<[f64; 2]>,
-    /// `pass`, `regression` or `could not judge`.
-    pub decision: String,
-    /// With `--against`: the paired rounds the trial measured before it stopped (both
-    /// sequences').
-    pub rounds: Option<usize>,
-    /// With `--against`: the first sequence's verdict, before the confirmation.
-    pub first_decision: Option<String>,
-    /// With `--against`: whether the trial ran the base's instances from the head's tree and
-    /// the head's from the base's (every other pair: the crossed design).
-    pub trees_swapped: Option<bool>,
-    /// With `--against`: the 1-, 5- and 15-minute load averages when the trial started.
-    pub load_average: Option<String>,
-}
-
-/// The study's counts, per backend, metric and injected delay (0: A/A).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Tally {
-    pub trials: u32,
-    pub regressions: u32,
-    pub passes: u32,
-    pub could_not_judge: u32,
-    /// The largest change and the largest lower interval end seen (what a threshold must clear
-    /// for A/A pairs to stay quiet).
-    pub max_change: Option<f64>,
-    pub max_ci_low: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Study {
-    /// `files` (two quick runs) or `against` (`gate --against HEAD`).
-    pub method: String,
-    pub backends: Vec<String>,
-    pub pairs: usize,
-    pub delays_us: Vec<u64>,
-    pub latency_threshold: f64,
-    pub runs: Vec<String>,
-    /// backend -> metric -> injected µs (0: A/A) -> counts.
-    pub tallies: BTreeMap<String, BTreeMap<String, BTreeMap<u64, Tally>>>,
-    pub trials: Vec<Trial>,
 }
 
 /// Runs the chain, judges it, writes `gate-study.json` into the last run's folder and returns

@@ -250,7 +250,7 @@ fn split_addr(addr: &str) -> Result<(String, u16)> {
 /// `.venv/bin/locust` at the pinned version, installed from [`REQUIREMENTS`] when missing.
 async fn ensure_locust(root: &Path, log_dir: &Path) -> Result<PathBuf> {
     let locust = root.join(".venv/bin/locust");
-    if has_version(&locust).await {
+    if has_version(&locust) {
         return Ok(locust);
     }
     let log = log_dir.join("install-locust.log");
@@ -260,7 +260,7 @@ async fn ensure_locust(root: &Path, log_dir: &Path) -> Result<PathBuf> {
     );
     eprintln!("installing locust {LOCUST_VERSION} into .venv ({REQUIREMENTS})");
     let status = process::run_shell(&command, root, &log).await?;
-    if !status.success() || !has_version(&locust).await {
+    if !status.success() || !has_version(&locust) {
         bail!(
             "could not install locust {LOCUST_VERSION} into .venv; see {}:\n{}",
             log.display(),
@@ -270,13 +270,8 @@ async fn ensure_locust(root: &Path, log_dir: &Path) -> Result<PathBuf> {
     Ok(locust)
 }
 
-async fn has_version(locust: &Path) -> bool {
-    let Ok(out) = tokio::process::Command::new(locust)
-        .arg("--version")
-        .output()
-        .await
-    else {
-        return false;
-    };
-    String::from_utf8_lossy(&out.stdout).contains(&format!("locust {LOCUST_VERSION} "))
+/// Whether `locust` answers with the pinned version.
+fn has_version(locust: &Path) -> bool {
+    crate::tools::version(None, locust)
+        .is_some_and(|v| format!("{v} ").contains(&format!("locust {LOCUST_VERSION} ")))
 }

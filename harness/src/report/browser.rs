@@ -94,10 +94,7 @@ impl BrowserCheck {
 /// the browser saw.
 pub fn check(root: &Path, report: &Path, screenshot: &Path) -> Result<BrowserCheck, BrowserError> {
     let chromium = chromium::find()?;
-    if !root
-        .join("harness/node/node_modules/playwright-core")
-        .is_dir()
-    {
+    if !crate::prereq::is_installed(&root.join("harness/node")) {
         return Err(BrowserError::NotInstalled);
     }
     // The pinned Node.js where it is installed; the checker needs nothing newer than npm's.
