@@ -44,9 +44,9 @@ export function readConfig(env = process.env) {
     apiKey: env.OPENAI_API_KEY ?? '',
     maxRetries: parseCount('LEANSPEC_MAX_RETRIES', env.LEANSPEC_MAX_RETRIES, DEFAULT_MAX_RETRIES),
     idleTimeoutMs: parsePositive('LEANSPEC_IDLE_TIMEOUT_MS', env.LEANSPEC_IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS),
-    // Unset: routes.mjs's CLIENT_STALL_MS.
+    // Unset: limits.mjs's CLIENT_STALL_MS.
     clientStallMs: parsePositive('LEANSPEC_CLIENT_STALL_MS', env.LEANSPEC_CLIENT_STALL_MS, undefined),
-    // Unset: routes.mjs's MAX_STREAMS.
+    // Unset: limits.mjs's MAX_STREAMS.
     maxStreams: parsePositive('LEANSPEC_MAX_STREAMS', env.LEANSPEC_MAX_STREAMS, undefined),
     tools: {
       socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
