@@ -34,6 +34,9 @@ export function readConfig(env = process.env) {
     transport,
     socketPath: transport === 'unix' ? env.LEANSPEC_CHAT_SOCKET : undefined,
     port: transport === 'http' ? parsePort(env.LEANSPEC_CHAT_PORT) : undefined,
+    // Loopback unless a deployment puts the sidecar on a network of its own with the server
+    // (docs/deploy.md#http): the token then crosses that network in clear text.
+    host: transport === 'http' ? parseHost(env.LEANSPEC_CHAT_HOST) : undefined,
     portFile: env.LEANSPEC_CHAT_PORT_FILE || undefined,
     token,
     providerUrl,
@@ -55,6 +58,14 @@ export function readConfig(env = process.env) {
     stdinLifeline: env.LEANSPEC_STDIN_LIFELINE === '1',
     parentPid: env.LEANSPEC_PARENT_PID ? parsePid(env.LEANSPEC_PARENT_PID) : undefined,
   };
+}
+
+function parseHost(value) {
+  if (value === undefined || value === '') return '127.0.0.1';
+  if (!/^[0-9a-fA-F.:]+$/.test(value)) {
+    throw new ConfigError(`LEANSPEC_CHAT_HOST must be an IP address, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function parsePort(value) {

@@ -99,7 +99,7 @@ async function main() {
   if (config.transport === 'unix') {
     url = await listenUnix(server, config.socketPath);
   } else {
-    url = await listenHttp(server, config.port);
+    url = await listenHttp(server, config.port, config.host);
     if (config.portFile) writePortFile(config.portFile, server.address().port);
   }
   if (stopping) return;
