@@ -61,6 +61,7 @@ impl UnderTest for HttpTransport {
             token: Some(token),
             tools_token: Some(random_bearer_token()),
             tools_port: 0,
+            ..HttpTransport::default()
         };
         (transport, listen)
     }
