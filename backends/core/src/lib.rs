@@ -60,7 +60,7 @@ pub use error::ApiError;
 pub use internal::{InternalAuth, internal_router, random_bearer_token};
 pub use launch::{BoundServer, init_tracing, print_ready_line, shutdown_signal};
 pub use rate_limit::{RateLimit, RateLimiter};
-pub use server::{CoreState, router, serve};
+pub use server::{CLIENT_SEND_BUFFER, CoreState, router, serve};
 pub use spec_store::{Spec, SpecStore, SpecStoreError, SpecSummary, Status};
 /// Re-exported so backends name the same token type the shell fires.
 pub use tokio_util::sync::CancellationToken;

@@ -33,6 +33,12 @@ use crate::spec_store::{SpecStore, SpecStoreError};
 use crate::tools::{Toolbox, panic_message};
 use crate::{page, rest};
 
+/// The kernel's send buffer per client connection (Linux doubles it for its bookkeeping).
+/// Autotuned, it took about 3 MB from a client that stopped reading, all of which the backend
+/// produced (and a JS backend kept the step's text of) before the stall reached it
+/// (docs/crash.md#a-bound-for-stalled-readers).
+pub const CLIENT_SEND_BUFFER: usize = 64 * 1024;
+
 /// What the shell holds besides the backend. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct CoreState {
@@ -142,6 +148,9 @@ pub(crate) async fn serve_app(
     let listener = listener.tap_io(|tcp| {
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::warn!(%error, "could not set TCP_NODELAY; frames may be delayed");
+        }
+        if let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(CLIENT_SEND_BUFFER) {
+            tracing::warn!(%error, "could not set SO_SNDBUF; a stalled client may hold more");
         }
     });
     let server = axum::serve(listener, app)

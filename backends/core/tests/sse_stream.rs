@@ -212,3 +212,63 @@ async fn shutdown_ends_streams_in_flight_and_cancels_them() {
         "the listener is closed after shutdown"
     );
 }
+
+/// What may lie between the stream and a client that stopped reading: the kernel's send buffer
+/// for that client (`CLIENT_SEND_BUFFER`, doubled by Linux) and hyper's own write buffer (at
+/// most 16 writes here). Autotuned, the send buffer alone took 4 MiB (docs/crash.md), so the
+/// bound tells a capped buffer from an autotuned one.
+const STALLED_CLIENT_BOUND_BYTES: usize = 4 * leanspec_core::CLIENT_SEND_BUFFER;
+/// The stream counts as held once it gave nothing for this many looks in a row.
+const STILL_LOOKS: u32 = 5;
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[tokio::test]
+async fn a_client_that_stops_reading_holds_its_stream_to_a_bounded_send_buffer() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = Server::plain().await;
+    let taken = Arc::new(AtomicU64::new(0));
+    server.backend.script(Script::Endless(taken.clone()));
+    // A client with a small window (the kernel would otherwise autotune its receive buffer to
+    // megabytes and take the stream itself) that reads the first bytes, then stops.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket.connect(server.addr).await.unwrap();
+    let body = serde_json::to_vec(&chat_body("hi")).unwrap();
+    let head = format!(
+        "POST /api/chat HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    client.write_all(&body).await.unwrap();
+    let mut first = [0u8; 1024];
+    let read = tokio::time::timeout(HANG_GUARD, client.read(&mut first))
+        .await
+        .expect("the stream begins")
+        .unwrap();
+    assert!(read > 0);
+
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    let (mut last, mut still) = (taken.load(Ordering::Relaxed), 0);
+    while still < STILL_LOOKS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream went on for a client that stopped reading"
+        );
+        tokio::time::sleep(LOOK_EVERY).await;
+        let now = taken.load(Ordering::Relaxed);
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+    let frame = leanspec_core::ui_stream::encode_chunk(&endless_chunk()).len();
+    let held = usize::try_from(last).unwrap() * frame;
+    eprintln!("a stalled client held the stream to {held} bytes");
+    assert!(
+        held < STALLED_CLIENT_BOUND_BYTES,
+        "{held} bytes of stream taken for a client that stopped after its first read"
+    );
+    drop(client);
+    server.stop().await;
+}

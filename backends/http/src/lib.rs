@@ -46,6 +46,13 @@ pub struct HttpTransport {
     /// second unit) can be told `LEANSPEC_TOOLS_URL` before this server starts.
     #[arg(long = "tools-port", value_name = "PORT", default_value_t = 0)]
     pub tools_port: u16,
+
+    /// External mode: the sidecar is on a network this server shares with it alone (a Compose
+    /// network with `internal: true`) instead of on loopback: `--sidecar-url` may name any host
+    /// (resolved once at start), and the tool listener binds every address at `--tools-port`. Both tokens cross
+    /// that network in clear text, so nothing else may be on it (docs/deploy.md#http).
+    #[arg(long = "sidecar-network")]
+    pub sidecar_network: bool,
 }
 
 impl Transport for HttpTransport {
@@ -68,7 +75,14 @@ impl Transport for HttpTransport {
             SidecarMode::External => self.tools_port,
             SidecarMode::Managed => 0,
         };
-        let listener = bind_loopback(port).context("cannot open the loopback tool listener")?;
+        let on_network = mode == SidecarMode::External && self.sidecar_network;
+        let host = if on_network {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            Ipv4Addr::LOCALHOST
+        };
+        let listener =
+            bind(host, port).with_context(|| format!("cannot open the tool listener on {host}"))?;
         let addr = listener.local_addr()?;
         // A tool result must leave at once, not wait for the ACK of the previous write.
         let listener = listener.tap_io(|tcp| {
@@ -117,7 +131,11 @@ impl Transport for HttpTransport {
         self.urls
             .iter()
             .map(|url| {
-                let addr = parse_loopback_url(url)?;
+                let addr = if self.sidecar_network {
+                    parse_url(url)?
+                } else {
+                    parse_loopback_url(url)?
+                };
                 Ok(HttpEndpoint {
                     addr,
                     token: token.clone(),
@@ -166,11 +184,28 @@ impl Endpoint for HttpEndpoint {
     }
 }
 
-/// A loopback listener on a port the kernel picks.
-fn bind_loopback(port: u16) -> io::Result<TcpListener> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+/// A listener on `host` at `port` (0: the kernel picks).
+fn bind(host: Ipv4Addr, port: u16) -> io::Result<TcpListener> {
+    let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     TcpListener::from_std(listener)
+}
+
+/// `http://HOST:PORT` → its address, a name resolved once at start (`--sidecar-network`: the
+/// Compose service's name on the network the two share; its container starts first, so the
+/// name is there to resolve, and keeps its address when its restart policy restarts it).
+pub fn parse_url(url: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs as _;
+    let authority = url
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+        .with_context(|| format!("--sidecar-url {url:?}: expected http://HOST:PORT"))?;
+    authority
+        .to_socket_addrs()
+        .with_context(|| format!("--sidecar-url {url:?}: cannot resolve {authority}"))?
+        .find(SocketAddr::is_ipv4)
+        .with_context(|| format!("--sidecar-url {url:?}: {authority} has no IPv4 address"))
 }
 
 /// `http://127.0.0.1:PORT` → its address; the token travels in clear text, so loopback only.
@@ -215,6 +250,32 @@ mod tests {
         assert!(transport.endpoint(&env, "http://10.1.2.3:4000").is_err());
         assert!(transport.endpoint(&env, "unix:/run/x.sock").is_err());
         assert!(!format!("{env:?}").contains("t0ken"), "{env:?}");
+    }
+
+    #[test]
+    fn a_sidecar_off_loopback_needs_the_network_flag() {
+        let mut transport = HttpTransport {
+            urls: vec!["http://10.89.0.3:3031".into()],
+            token: Some("t0ken".into()),
+            ..HttpTransport::default()
+        };
+        let refused = transport
+            .external_endpoints()
+            .expect_err("loopback only by default");
+        assert!(refused.to_string().contains("loopback"), "{refused}");
+        transport.sidecar_network = true;
+        let endpoints = transport
+            .external_endpoints()
+            .expect("allowed on a network");
+        assert_eq!(endpoints[0].addr, "10.89.0.3:3031".parse().unwrap());
+        transport.urls = vec!["http://localhost:3031".into()];
+        let named = transport.external_endpoints().expect("a name is resolved");
+        assert_eq!(named[0].addr, "127.0.0.1:3031".parse().unwrap());
+        transport.urls = vec!["http://10.89.0.3:3031/api".into()];
+        assert!(
+            transport.external_endpoints().is_err(),
+            "a base URL, no path"
+        );
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub struct SidecarClient<E: Endpoint> {
     /// The `frames` wire's one connection to this sidecar, dialled on first use and again
     /// after it closed.
     frames: Arc<tokio::sync::Mutex<Option<Arc<FramesConnection>>>>,
+    /// Reads that brought bytes on this sidecar's frames connections.
+    frames_received: Arc<AtomicU64>,
 }
 
 impl<E: Endpoint> fmt::Debug for SidecarClient<E> {
@@ -89,6 +92,7 @@ impl<E: Endpoint> SidecarClient<E> {
             authorization,
             client,
             frames: Arc::default(),
+            frames_received: Arc::default(),
         }
     }
 
@@ -98,9 +102,17 @@ impl<E: Endpoint> SidecarClient<E> {
         if let Some(connection) = slot.as_ref().filter(|c| c.is_open()) {
             return Ok(connection.clone());
         }
-        let connection = Arc::new(FramesConnection::connect(&*self.endpoint).await?);
+        let connection = Arc::new(
+            FramesConnection::connect(&*self.endpoint, self.frames_received.clone()).await?,
+        );
         *slot = Some(connection.clone());
         Ok(connection)
+    }
+
+    /// Reads that brought bytes from the sidecar on its frames connections, whether or not a
+    /// client took them: the `frames` wire's proof of life for the hang watch.
+    pub fn frames_received(&self) -> u64 {
+        self.frames_received.load(Ordering::Relaxed)
     }
 
     pub fn endpoint(&self) -> &E {

@@ -11,7 +11,7 @@
 //! its end (the client went away) sends `cancel`, which aborts its provider request.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use contract::frames::{self, FrameDecoder, FrameError, Kind, STREAM_WINDOW};
@@ -77,6 +77,9 @@ struct Shared {
     writes: mpsc::UnboundedSender<Vec<u8>>,
     closed: CancellationToken,
     next_id: AtomicU32,
+    /// Reads that brought bytes from the sidecar, whoever takes them: proof that its event loop
+    /// runs, even when every client stopped reading (docs/crash.md#hang-detection).
+    received: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -127,15 +130,28 @@ impl Drop for FramesConnection {
 
 impl FramesConnection {
     /// Dials `endpoint` and upgrades the connection to frames.
-    pub async fn connect<E: Endpoint>(endpoint: &E) -> Result<Self, ConnectError> {
+    /// `received` counts the reads that brought bytes from the sidecar.
+    pub async fn connect<E: Endpoint>(
+        endpoint: &E,
+        received: Arc<AtomicU64>,
+    ) -> Result<Self, ConnectError> {
         let io = endpoint.connect().await?;
-        Self::upgrade(io, &upgrade_request(endpoint)).await
+        Self::upgrade_counting(io, &upgrade_request(endpoint), received).await
     }
 
     /// Sends the upgrade `request` on `io`, then serves frames on it.
     pub async fn upgrade(
         io: impl AsyncRead + AsyncWrite + Send + 'static,
         request: &str,
+    ) -> Result<Self, ConnectError> {
+        Self::upgrade_counting(io, request, Arc::default()).await
+    }
+
+    /// [`Self::upgrade`], counting into `received` the reads that brought bytes.
+    pub async fn upgrade_counting(
+        io: impl AsyncRead + AsyncWrite + Send + 'static,
+        request: &str,
+        received: Arc<AtomicU64>,
     ) -> Result<Self, ConnectError> {
         let mut io = Box::pin(io);
         io.write_all(request.as_bytes()).await?;
@@ -147,6 +163,7 @@ impl FramesConnection {
             writes,
             closed: CancellationToken::new(),
             next_id: AtomicU32::new(1),
+            received,
         });
         let mut decoder = FrameDecoder::new();
         decoder.push(&rest);
@@ -327,6 +344,7 @@ async fn read_loop(
         match read {
             Ok(0) => break "the chat sidecar closed the connection".to_owned(),
             Ok(_) => {
+                shared.received.fetch_add(1, Ordering::Relaxed);
                 decoder.push(&buf);
                 drain(&mut decoder, &shared);
             }

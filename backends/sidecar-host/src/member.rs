@@ -371,9 +371,12 @@ async fn watch_health<E: Endpoint>(
                 _ = member.probe_now.notified() => {}
             }
         }
-        let before = member.activity();
+        // On the `frames` wire a sidecar's chunks arrive whether or not their clients read
+        // them; on `sse` only as they do.
+        let activity = || member.activity().wrapping_add(client.frames_received());
+        let before = activity();
         let probe = client.probe(PROBE_TIMEOUT).await;
-        let streamed = member.activity() != before;
+        let streamed = activity() != before;
         let verdict = watch.observe(probe.is_ok(), streamed);
         match probe {
             Ok(()) => {

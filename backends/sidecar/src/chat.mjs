@@ -5,7 +5,7 @@
 // The JS side holds no tool logic and no schema: tool definitions come from the Rust side.
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { convertToModelMessages, jsonSchema, stepCountIs, streamText, tool, toUIMessageStream } from 'ai';
+import { convertToModelMessages, experimental_streamTextLowMemory, jsonSchema, stepCountIs, tool, toUIMessageStream } from 'ai';
 
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
@@ -88,7 +88,11 @@ export function createChat({
     // Aborted by the caller (client gone) or by us (the answer ended in an error).
     const stop = new AbortController();
     const signal = abortSignal ? AbortSignal.any([abortSignal, stop.signal]) : stop.signal;
-    const result = streamText({
+    // The single-consumer `streamText`: the plain one tees its stream so that its result
+    // promises can replay it, and the branch nobody reads keeps every part passed on until the
+    // answer ends (about 160 bytes per chunk, measured; docs/crash.md#what-the-ai-sdk-keeps).
+    // We read the stream once and use none of those promises. The same engine and options.
+    const result = experimental_streamTextLowMemory({
       model: languageModel,
       messages: modelMessages,
       tools,

@@ -34,6 +34,9 @@ export function readConfig(env = process.env) {
     transport,
     socketPath: transport === 'unix' ? env.LEANSPEC_CHAT_SOCKET : undefined,
     port: transport === 'http' ? parsePort(env.LEANSPEC_CHAT_PORT) : undefined,
+    // Loopback unless a deployment puts the sidecar on a network of its own with the server
+    // (docs/deploy.md#http): the token then crosses that network in clear text.
+    host: transport === 'http' ? parseHost(env.LEANSPEC_CHAT_HOST) : undefined,
     portFile: env.LEANSPEC_CHAT_PORT_FILE || undefined,
     token,
     providerUrl,
@@ -41,9 +44,9 @@ export function readConfig(env = process.env) {
     apiKey: env.OPENAI_API_KEY ?? '',
     maxRetries: parseCount('LEANSPEC_MAX_RETRIES', env.LEANSPEC_MAX_RETRIES, DEFAULT_MAX_RETRIES),
     idleTimeoutMs: parsePositive('LEANSPEC_IDLE_TIMEOUT_MS', env.LEANSPEC_IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS),
-    // Unset: routes.mjs's CLIENT_STALL_MS.
+    // Unset: limits.mjs's CLIENT_STALL_MS.
     clientStallMs: parsePositive('LEANSPEC_CLIENT_STALL_MS', env.LEANSPEC_CLIENT_STALL_MS, undefined),
-    // Unset: routes.mjs's MAX_STREAMS.
+    // Unset: limits.mjs's MAX_STREAMS.
     maxStreams: parsePositive('LEANSPEC_MAX_STREAMS', env.LEANSPEC_MAX_STREAMS, undefined),
     tools: {
       socketPath: env.LEANSPEC_TOOLS_SOCKET || undefined,
@@ -55,6 +58,14 @@ export function readConfig(env = process.env) {
     stdinLifeline: env.LEANSPEC_STDIN_LIFELINE === '1',
     parentPid: env.LEANSPEC_PARENT_PID ? parsePid(env.LEANSPEC_PARENT_PID) : undefined,
   };
+}
+
+function parseHost(value) {
+  if (value === undefined || value === '') return '127.0.0.1';
+  if (!/^[0-9a-fA-F.:]+$/.test(value)) {
+    throw new ConfigError(`LEANSPEC_CHAT_HOST must be an IP address, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function parsePort(value) {

@@ -7,6 +7,7 @@
 import { FRAME_KIND, FRAME_STREAM_WINDOW, REQUEST_ID_OPEN_FRAME_KEY } from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
 import { encodeFrame, FrameDecoder, FrameError, kindName } from './frames.mjs';
+import { CLIENT_STALL_MS, createStreamGate, refusedLine, stalledLine } from './limits.mjs';
 
 /** The protocol name in the `Upgrade` header, both ways. */
 export const FRAMES_UPGRADE = 'leanspec-frames';
@@ -17,10 +18,16 @@ export const FRAMES_PATH = '/frames';
  * cancelled (its provider request aborted).
  * @param {import('node:net').Socket} socket
  * @param {Buffer} head bytes that arrived with the upgrade request
- * @param {{chat: {streamChat: Function}, log: (line: string) => void}} options
+ * @param {object} options
+ * @param {{streamChat: Function}} options.chat
+ * @param {(line: string) => void} options.log
+ * @param {ReturnType<typeof createStreamGate>} [options.gate] streams in flight, shared with the
+ *   `sse` wire: at its limit an `open` is refused with `unavailable` (the server's 503).
+ * @param {number} [options.clientStallMs] a stream that waited this long for credit is ended
+ *   and its provider request aborted (docs/crash.md#a-bound-for-stalled-readers).
  * @returns {{close: () => void}}
  */
-export function serveFrames(socket, head, { chat, log }) {
+export function serveFrames(socket, head, { chat, log, gate = createStreamGate(), clientStallMs = CLIENT_STALL_MS }) {
   socket.setNoDelay?.(true);
   const decoder = new FrameDecoder();
   /** @type {Map<number, {abort: AbortController, credit: number, wake?: () => void}>} */
@@ -74,10 +81,11 @@ export function serveFrames(socket, head, { chat, log }) {
   }
 
   async function runStream(id, payload) {
-    const state = { abort: new AbortController(), credit: FRAME_STREAM_WINDOW, wake: undefined };
+    const state = { abort: new AbortController(), credit: FRAME_STREAM_WINDOW, wake: undefined, requestId: undefined };
     streams.set(id, state);
     // Once the pump runs, it ends the stream itself (`end`); before, a failure is an `error`.
     let pumping = false;
+    let entered = false;
     let requestId;
     try {
       let body;
@@ -91,7 +99,14 @@ export function serveFrames(socket, head, { chat, log }) {
       }
       // The id the Rust server gave the request, beside the body's own keys (docs/frames.md).
       requestId = body[REQUEST_ID_OPEN_FRAME_KEY];
+      state.requestId = requestId;
       delete body[REQUEST_ID_OPEN_FRAME_KEY];
+      // The same bound as the `sse` wire's 503, before the provider is asked anything.
+      if (!gate.tryEnter()) {
+        log(refusedLine(gate, requestId));
+        return refuse(id, gate.refusal, 'unavailable');
+      }
+      entered = true;
       let stream;
       try {
         stream = await chat.streamChat(body, state.abort.signal, { requestId });
@@ -106,17 +121,23 @@ export function serveFrames(socket, head, { chat, log }) {
       if (!pumping) writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'internal', message: 'internal error in the sidecar' } })));
     } finally {
       streams.delete(id);
+      if (entered) gate.leave();
     }
   }
 
   async function pump(id, state, reader) {
     const { signal } = state.abort;
+    let stalled = false;
     try {
       while (!signal.aborted) {
         if (state.credit === 0) {
-          // Backpressure for this stream alone: wait for the Rust side to grant more.
-          await new Promise((resolve) => (state.wake = resolve));
-          state.wake = undefined;
+          // Backpressure for this stream alone: wait for the Rust side to grant more, which it
+          // does as its client takes chunks; a client that takes nothing ends the stream.
+          stalled = !(await creditWithin(state, clientStallMs));
+          if (stalled) {
+            log(stalledLine(clientStallMs, state.requestId));
+            state.abort.abort();
+          }
           continue;
         }
         const { done, value } = await reader.read();
@@ -126,14 +147,16 @@ export function serveFrames(socket, head, { chat, log }) {
       }
     } finally {
       // Cancelled: abort the provider request (the chat stream's cancel does) and say `end`, so
-      // the Rust side may forget the stream; chunks sent before it are dropped there.
+      // the Rust side may forget the stream; chunks sent before it are dropped there. Ended by
+      // the stall limit: an `error`, so the client's stream ends as a failed one.
       if (signal.aborted) reader.cancel().catch(() => {});
-      writer.send(encodeFrame(FRAME_KIND.end, id));
+      if (stalled) refuse(id, `the client took nothing for ${clientStallMs} ms`, 'unavailable');
+      else writer.send(encodeFrame(FRAME_KIND.end, id));
     }
   }
 
-  function refuse(id, message) {
-    writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'invalid_request', message } })));
+  function refuse(id, message, code = 'invalid_request') {
+    writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code, message } })));
   }
 
   const closeAll = () => {
@@ -150,6 +173,24 @@ export function serveFrames(socket, head, { chat, log }) {
       socket.destroy();
     },
   };
+}
+
+/**
+ * Resolves true once `state` has credit again (or its stream was cancelled), false when
+ * `limitMs` passed without.
+ */
+function creditWithin(state, limitMs) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      state.wake = undefined;
+      resolve(false);
+    }, limitMs);
+    state.wake = () => {
+      clearTimeout(timer);
+      state.wake = undefined;
+      resolve(true);
+    };
+  });
 }
 
 /**
@@ -181,7 +222,7 @@ export function coalescingWriter(socket) {
  * the sidecar demands one, its bearer token. Returns `closeAll()` for shutdown (upgraded sockets
  * are no longer the HTTP server's, so `closeAllConnections` does not reach them).
  */
-export function acceptFrames(server, { chat, authorized, log }) {
+export function acceptFrames(server, { chat, authorized, log, gate, clientStallMs }) {
   const sessions = new Set();
   server.on('upgrade', (req, socket, head) => {
     const { pathname } = new URL(req.url ?? '/', 'http://sidecar');
@@ -194,7 +235,7 @@ export function acceptFrames(server, { chat, authorized, log }) {
       return;
     }
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${FRAMES_UPGRADE}\r\n\r\n`);
-    const session = serveFrames(socket, head, { chat, log });
+    const session = serveFrames(socket, head, { chat, log, gate, clientStallMs });
     sessions.add(session);
     socket.on('close', () => sessions.delete(session));
   });

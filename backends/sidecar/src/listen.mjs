@@ -46,9 +46,9 @@ export async function listenUnix(server, socketPath) {
   return `unix:${absolute}`;
 }
 
-export async function listenHttp(server, port) {
-  await listen(server, { host: '127.0.0.1', port });
-  return `http://127.0.0.1:${server.address().port}`;
+export async function listenHttp(server, port, host = '127.0.0.1') {
+  await listen(server, { host, port });
+  return `http://${host}:${server.address().port}`;
 }
 
 /** Writes the port so that a reader sees either no file or the whole number, never a part. */

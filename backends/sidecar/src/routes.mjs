@@ -13,6 +13,7 @@ import {
   SIDECAR_MEMORY_PATH,
 } from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
+import { CLIENT_STALL_MS, createStreamGate, MAX_STREAMS, refusedLine, stalledLine } from './limits.mjs';
 
 /**
  * @param {object} options
@@ -22,10 +23,11 @@ import { ChatInputError } from './chat.mjs';
  * @param {number} [options.clientStallMs] a chat response whose client took nothing this long
  *   is ended (docs/crash.md#a-bound-for-stalled-readers).
  * @param {number} [options.maxStreams] chat streams answered at once; more are refused with 503.
+ * @param {ReturnType<typeof createStreamGate>} [options.gate] the count of streams in flight,
+ *   shared with the `frames` wire (made from `maxStreams` when not given).
  */
-export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_STALL_MS, maxStreams = MAX_STREAMS }) {
+export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_STALL_MS, maxStreams = MAX_STREAMS, gate = createStreamGate(maxStreams) }) {
   const isAuthorized = bearerCheck(token);
-  let streams = 0;
 
   return async function handle(req, res) {
     try {
@@ -61,18 +63,16 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
   };
 
   async function handleChat(req, res) {
-    // Every stream holds memory while it runs (about 2 MB of work in progress each, measured
-    // under stalled readers): past the limit the answer is a 503 the client may retry, not
-    // one more stream (docs/crash.md#a-bound-for-stalled-readers).
-    if (streams >= maxStreams) {
+    // Every stream holds memory while it runs (1.5 MB each in napi, which runs the same chat
+    // function, under 100 stalled readers): past the limit the answer is a 503 the client may
+    // retry, not one more stream (docs/crash.md#a-bound-for-stalled-readers).
+    if (!gate.tryEnter()) {
       req.resume();
-      sendError(res, 'unavailable', `the sidecar is at its limit of ${maxStreams} streams in flight`, { 'retry-after': '1' });
+      log(refusedLine(gate, req.headers[REQUEST_ID_HEADER]));
+      sendError(res, 'unavailable', gate.refusal, { 'retry-after': '1' });
       return;
     }
-    streams += 1;
-    res.once('close', () => {
-      streams -= 1;
-    });
+    res.once('close', () => gate.leave());
     const text = await readBody(req, res);
     if (text === undefined) return;
     let body;
@@ -96,8 +96,7 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
     // A client that stops reading keeps its stream, and what the AI SDK holds for it, alive
     // for as long as the connection stays open: past the limit the stream ends here.
     endStalledResponse(res, clientStallMs, () => {
-      const requestId = req.headers[REQUEST_ID_HEADER] ?? '-';
-      log(`client took nothing for ${clientStallMs} ms: stream ended, provider request aborted [request ${requestId}]`);
+      log(stalledLine(clientStallMs, req.headers[REQUEST_ID_HEADER]));
       abort.abort();
       res.destroy();
     });
@@ -116,21 +115,6 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
     await pipeUIMessageStreamToResponse({ response: res, stream });
   }
 }
-
-/**
- * How long a chat response may wait for its client to take anything (Node's `drain`) before
- * the stream is ended and its provider request aborted: the same bound nginx's `send_timeout`
- * puts on a client between two successive writes (60 s). A reader at 1 KiB/s still drains
- * Node's 16 KiB buffer within it (docs/crash.md#a-bound-for-stalled-readers).
- */
-export const CLIENT_STALL_MS = 60_000;
-
-/**
- * Chat streams one sidecar answers at once. Above the bench's peak-memory point (100 streams)
- * and the soak's ceiling (64), so neither meets it; at about 2 MB per stream in progress it
- * holds a sidecar to a few hundred MB more than idle (docs/crash.md#a-bound-for-stalled-readers).
- */
-export const MAX_STREAMS = 128;
 
 /**
  * Calls `onStall` once when `res` has waited for `drain` for `limitMs`: a response the

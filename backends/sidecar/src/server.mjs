@@ -16,6 +16,7 @@ import { readConfig } from './config.mjs';
 import { onTerminationSignals, watchParent, watchStdinPipe } from './lifecycle.mjs';
 import { listenHttp, listenUnix, writePortFile } from './listen.mjs';
 import { acceptFrames } from './frames-session.mjs';
+import { createStreamGate } from './limits.mjs';
 import { bearerCheck, createRequestHandler } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
 
@@ -74,17 +75,19 @@ async function main() {
     log,
   });
 
+  // Both wires count against one limit of streams in flight, and share the stall limit.
+  const gate = createStreamGate(config.maxStreams);
   server = http.createServer(
     createRequestHandler({
       chat,
       token: config.token,
       log,
       clientStallMs: config.clientStallMs,
-      maxStreams: config.maxStreams,
+      gate,
     }),
   );
   // The `frames` wire (docs/frames.md): the same chat, multiplexed on upgraded connections.
-  frames = acceptFrames(server, { chat, authorized: bearerCheck(config.token), log });
+  frames = acceptFrames(server, { chat, authorized: bearerCheck(config.token), log, gate, clientStallMs: config.clientStallMs });
   // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.
   server.requestTimeout = 0;
   // Idle keep-alive connections from the parent stay open longer than its pool keeps them
@@ -96,7 +99,7 @@ async function main() {
   if (config.transport === 'unix') {
     url = await listenUnix(server, config.socketPath);
   } else {
-    url = await listenHttp(server, config.port);
+    url = await listenHttp(server, config.port, config.host);
     if (config.portFile) writePortFile(config.portFile, server.address().port);
   }
   if (stopping) return;

@@ -307,8 +307,9 @@ describe('a sidecar at its stream limit', { timeout: SUITE_TIMEOUT_MS }, () => {
         held.on('response', (res) => res.on('data', (chunk) => String(chunk).includes('waiting') && resolve()));
         held.end(JSON.stringify(chatBody('Wait [[scenario:stall]]')));
       });
-      const refused = await request(target, { method: 'POST', path: '/api/chat', body: chatBody('Hi') });
+      const refused = await request(target, { method: 'POST', path: '/api/chat', headers: { 'x-request-id': 'req-refused-1' }, body: chatBody('Hi') });
       assert.equal(refused.status, 503);
+      await waitForOutput(sidecar, (o) => /refused a chat at the limit of 1 streams in flight: answered 503 \[request req-refused-1\]/.test(o.stderr));
       assert.equal(refused.headers['retry-after'], '1');
       assert.equal(JSON.parse(refused.text).error.code, 'unavailable');
       assert.match(JSON.parse(refused.text).error.message, /at its limit of 1 streams in flight/);

@@ -152,34 +152,36 @@ async function connectFrames(target) {
   };
 }
 
-describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
-  let provider;
-  let dir;
-  let sidecar;
-  let target;
-
+/** A stub provider and a sidecar on a Unix socket for one suite, with `env` beside the basics. */
+function sidecarForSuite(env = {}) {
+  const suite = {};
   before(async () => {
-    provider = await startStubProvider();
-    dir = privateTempDir();
-    sidecar = await startSidecar({
-      LEANSPEC_CHAT_SOCKET: path.join(dir, 'chat.sock'),
-      LEANSPEC_PROVIDER_URL: provider.url,
+    suite.provider = await startStubProvider();
+    suite.dir = privateTempDir();
+    suite.sidecar = await startSidecar({
+      LEANSPEC_CHAT_SOCKET: path.join(suite.dir, 'chat.sock'),
+      LEANSPEC_PROVIDER_URL: suite.provider.url,
       LEANSPEC_NO_TOOLS: '1',
+      ...env,
     });
-    target = targetOf(sidecar.ready.url);
+    suite.target = targetOf(suite.sidecar.ready.url);
   });
-
   after(async () => {
-    await sidecar?.stop();
-    await provider?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await suite.sidecar?.stop();
+    await suite.provider?.close();
+    if (suite.dir) fs.rmSync(suite.dir, { recursive: true, force: true });
   });
+  return suite;
+}
+
+describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
+  const suite = sidecarForSuite();
 
   test('streams on one connection carry the same chunks as the SSE answer, interleaved', async () => {
-    const sse = await request(target, { method: 'POST', path: '/api/chat', body: chatBody('hello [[scenario:text]]') });
+    const sse = await request(suite.target, { method: 'POST', path: '/api/chat', body: chatBody('hello [[scenario:text]]') });
     const expected = parseSse(sse.text);
     assert.ok(expected.done);
-    const conn = await connectFrames(target);
+    const conn = await connectFrames(suite.target);
     assert.match(await conn.status, /^HTTP\/1.1 101/);
     const body = JSON.stringify(chatBody('hello [[scenario:text]]'));
     conn.send(FRAME_KIND.open, 1, body);
@@ -196,7 +198,7 @@ describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
   });
 
   test('a refused request is an error frame with the JSON error body', async () => {
-    const conn = await connectFrames(target);
+    const conn = await connectFrames(suite.target);
     conn.send(FRAME_KIND.open, 7, '{"messages":[]}');
     conn.send(FRAME_KIND.open, 8, 'not json');
     await Promise.all([conn.ended(7), conn.ended(8)]);
@@ -209,22 +211,22 @@ describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
   });
 
   test("the open frame's request id names the stream in its failure line", async () => {
-    const conn = await connectFrames(target);
+    const conn = await connectFrames(suite.target);
     const body = { ...chatBody('Hi [[scenario:malformed]]'), requestId: 'req-frames-1' };
     conn.send(FRAME_KIND.open, 9, JSON.stringify(body));
     await conn.ended(9);
-    await waitForOutput(sidecar, (output) => output.stderr.includes('[request req-frames-1]'));
+    await waitForOutput(suite.sidecar, (output) => output.stderr.includes('[request req-frames-1]'));
     conn.close();
   });
 
   test('a cancel aborts its provider request and is answered with end', async () => {
-    const conn = await connectFrames(target);
-    const before = provider.requests.length;
+    const conn = await connectFrames(suite.target);
+    const before = suite.provider.requests.length;
     conn.send(FRAME_KIND.open, 3, JSON.stringify(chatBody('go on [[scenario:stall]]')));
     conn.send(FRAME_KIND.open, 4, JSON.stringify(chatBody('hello [[scenario:text]]')));
     await conn.ended(4);
-    while (provider.requests.length < before + 2) await new Promise((r) => setTimeout(r, 10));
-    const stalled = provider.requests.find((r, i) => i >= before && JSON.stringify(r.body).includes('scenario:stall'));
+    while (suite.provider.requests.length < before + 2) await new Promise((r) => setTimeout(r, 10));
+    const stalled = suite.provider.requests.find((r, i) => i >= before && JSON.stringify(r.body).includes('scenario:stall'));
     conn.send(FRAME_KIND.cancel, 3);
     await conn.ended(3);
     assert.equal(await stalled.closedEarly, true, 'the cancel reached the provider');
@@ -232,7 +234,7 @@ describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
   });
 
   test('a stream stops at its credit, the others go on, and a grant lets it finish', async () => {
-    const conn = await connectFrames(target);
+    const conn = await connectFrames(suite.target);
     conn.send(FRAME_KIND.open, 5, JSON.stringify(chatBody('hello [[scenario:long]]')));
     await conn.count(5, FRAME_STREAM_WINDOW);
     // Another stream on the same connection finishes while stream 5 waits for credit.
@@ -248,6 +250,48 @@ describe('frames sessions', { timeout: SUITE_TIMEOUT_MS }, () => {
     const all = conn.frames.filter((f) => f.stream === 5);
     assert.ok(all.length > FRAME_STREAM_WINDOW + 1);
     assert.equal(all.at(-1).kind, FRAME_KIND.end);
+    conn.close();
+  });
+});
+
+describe('frames sessions at their limits', { timeout: SUITE_TIMEOUT_MS }, () => {
+  const suite = sidecarForSuite({ LEANSPEC_MAX_STREAMS: '1', LEANSPEC_CLIENT_STALL_MS: '200' });
+
+  test('one stream past the limit is refused as unavailable before it reaches the provider, and logged', async () => {
+    const conn = await connectFrames(suite.target);
+    const before = suite.provider.requests.length;
+    conn.send(FRAME_KIND.open, 1, JSON.stringify(chatBody('wait [[scenario:stall]]')));
+    await conn.count(1, 1);
+    conn.send(FRAME_KIND.open, 2, JSON.stringify({ ...chatBody('Hi'), requestId: 'req-frames-refused' }));
+    await conn.ended(2);
+    const [only] = conn.frames.filter((f) => f.stream === 2);
+    assert.equal(only.kind, FRAME_KIND.error);
+    const { error } = JSON.parse(only.payload);
+    assert.equal(error.code, 'unavailable');
+    assert.match(error.message, /at its limit of 1 streams in flight/);
+    await waitForOutput(suite.sidecar, (o) => o.stderr.includes('answered 503 [request req-frames-refused]'));
+    assert.equal(suite.provider.requests.length, before + 1, 'the refused stream never reached the provider');
+    // Once the first stream is gone, its place is free again.
+    conn.send(FRAME_KIND.cancel, 1);
+    await conn.ended(1);
+    conn.send(FRAME_KIND.open, 3, JSON.stringify(chatBody('hello [[scenario:text]]')));
+    await conn.ended(3);
+    assert.equal(conn.frames.filter((f) => f.stream === 3).at(-1).kind, FRAME_KIND.end);
+    conn.close();
+  });
+
+  test('a stream whose credit does not come within the stall limit ends in error and aborts its provider request', async () => {
+    const conn = await connectFrames(suite.target);
+    const before = suite.provider.requests.length;
+    conn.send(FRAME_KIND.open, 4, JSON.stringify({ ...chatBody('go [[scenario:flood]]'), requestId: 'req-frames-stalled' }));
+    // No grant: the stream sends its window, then waits for a credit that never comes.
+    await conn.ended(4);
+    const mine = conn.frames.filter((f) => f.stream === 4);
+    assert.equal(mine.length, FRAME_STREAM_WINDOW + 1, 'the window, then the end');
+    assert.equal(mine.at(-1).kind, FRAME_KIND.error);
+    assert.equal(JSON.parse(mine.at(-1).payload).error.code, 'unavailable');
+    await waitForOutput(suite.sidecar, (o) => o.stderr.includes('client took nothing for 200 ms: stream ended, provider request aborted [request req-frames-stalled]'));
+    assert.equal(await suite.provider.requests[before].closedEarly, true, 'the provider request was aborted');
     conn.close();
   });
 });

@@ -103,6 +103,35 @@ describe('http mode configuration', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(sidecar.output.stdout, '');
   });
 
+  test('listens on the address LEANSPEC_CHAT_HOST names, and refuses one that is not an address', async () => {
+    const sidecar = await startSidecar({
+      LEANSPEC_CHAT_TRANSPORT: 'http',
+      LEANSPEC_CHAT_TOKEN: TOKEN,
+      LEANSPEC_CHAT_HOST: '127.0.0.2',
+      LEANSPEC_PROVIDER_URL: 'http://127.0.0.1:9/v1',
+      LEANSPEC_NO_TOOLS: '1',
+    });
+    try {
+      assert.match(sidecar.ready.url, /^http:\/\/127\.0\.0\.2:\d+$/);
+      const { port } = targetOf(sidecar.ready.url);
+      assert.equal(await connectError('127.0.0.1', port), 'ECONNREFUSED', 'not on 127.0.0.1 as well');
+    } finally {
+      await sidecar.stop();
+    }
+    const bad = await startSidecar(
+      {
+        LEANSPEC_CHAT_TRANSPORT: 'http',
+        LEANSPEC_CHAT_TOKEN: TOKEN,
+        LEANSPEC_CHAT_HOST: 'sidecar.example',
+        LEANSPEC_PROVIDER_URL: 'http://127.0.0.1:9/v1',
+        LEANSPEC_NO_TOOLS: '1',
+      },
+      { waitReady: false },
+    );
+    assert.equal((await bad.exited).code, 1);
+    assert.match(bad.output.stderr, /LEANSPEC_CHAT_HOST must be an IP address/);
+  });
+
   test('refuses to start when the tools endpoint rejects its token', async () => {
     const tools = await startToolsServer({ token: TOOLS_TOKEN });
     try {

@@ -12,8 +12,6 @@ use super::podman::{Podman, PodmanError};
 
 /// The service that runs the sidecar in the two-process architectures' compose files.
 pub const SIDECAR_SERVICE: &str = "sidecar";
-/// The port every image's server listens on inside its container (`--listen`'s default).
-pub const SERVER_PORT: u16 = 3030;
 /// How a container reaches the host (podman's name for it; Docker's is host.docker.internal).
 pub const HOST_FROM_CONTAINER: &str = "host.containers.internal";
 

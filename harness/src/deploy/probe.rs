@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use contract::results::SidecarKill;
 
-use super::compose::{Compose, Env, SERVER_PORT};
+use super::compose::{Compose, Env};
 use super::podman::{Podman, PodmanError};
 use crate::external::client;
 
@@ -33,32 +33,19 @@ pub fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// `up`, returning when it was started. The http architecture runs as a podman pod: its compose
-/// file's `network_mode: "service:server"` is valid Compose but podman-compose 1.0.3 adds the
-/// project's network beside it, which podman refuses (docs/deploy.md#http); a pod is the same
-/// topology (one network namespace, the server's port published, the sidecar on loopback).
+/// `up`, returning when it was started (the http architecture's tokens written first when
+/// its env file is absent).
 pub async fn up(podman: &Podman, compose: &Compose, env: &Env) -> Result<Instant, PodmanError> {
     if compose.arch == "http" {
         ensure_http_env(podman).await?;
     }
     let started = Instant::now();
-    if compose.arch == "http" {
-        http_pod_up(podman, compose, env).await?;
-    } else {
-        compose.up(podman, env).await?;
-    }
+    compose.up(podman, env).await?;
     Ok(started)
 }
 
 pub async fn down(podman: &Podman, compose: &Compose, env: &Env) -> Result<(), PodmanError> {
-    if compose.arch == "http" {
-        podman
-            .podman(&["pod", "rm", "-f", "--ignore", &compose.project])
-            .await
-            .map(drop)
-    } else {
-        compose.down(podman, env).await
-    }
+    compose.down(podman, env).await
 }
 
 /// The tokens' env file (mode 0600, ignored by git), written by `deploy/new-http-env` when absent.
@@ -68,68 +55,6 @@ async fn ensure_http_env(podman: &Podman) -> Result<(), PodmanError> {
     }
     podman
         .run(podman.command("deploy/new-http-env", &[]))
-        .await
-        .map(drop)
-}
-
-async fn http_pod_up(podman: &Podman, compose: &Compose, env: &Env) -> Result<(), PodmanError> {
-    let vars = env.vars();
-    let var = |k: &str| {
-        vars.iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let publish = format!("{}:{SERVER_PORT}", env.port);
-    podman
-        .podman(&["pod", "create", "--name", &compose.project, "-p", &publish])
-        .await?;
-    let (provider, rate) = (var("LEANSPEC_PROVIDER_URL"), var("LEANSPEC_RATE_LIMIT"));
-    let server = compose.container("server");
-    podman
-        .podman(&[
-            "run",
-            "-d",
-            "--pod",
-            &compose.project,
-            "--name",
-            &server,
-            "--read-only",
-            "--tmpfs",
-            "/tmp",
-            "--env-file",
-            "deploy/http/http.env",
-            "--restart",
-            "unless-stopped",
-            "localhost/leanspec-http-server:latest",
-            "--provider-url",
-            &provider,
-            "--rate-limit",
-            &rate,
-        ])
-        .await?;
-    let sidecar = compose.container("sidecar");
-    let provider_env = format!("LEANSPEC_PROVIDER_URL={provider}");
-    let key_env = format!("{}={}", contract::API_KEY_ENV, var(contract::API_KEY_ENV));
-    podman
-        .podman(&[
-            "run",
-            "-d",
-            "--pod",
-            &compose.project,
-            "--name",
-            &sidecar,
-            "--read-only",
-            "--env-file",
-            "deploy/http/http.env",
-            "-e",
-            &provider_env,
-            "-e",
-            &key_env,
-            "--restart",
-            "unless-stopped",
-            "localhost/leanspec-http-sidecar:latest",
-        ])
         .await
         .map(drop)
 }

@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use contract::request_id::RequestId;
@@ -33,6 +34,9 @@ pub enum Script {
     Chunks(Vec<UiChunk>),
     /// Streams whatever the test sends through the channel; `[DONE]` when the sender drops.
     Channel(mpsc::UnboundedReceiver<UiChunk>),
+    /// Streams the same text chunk without end, as fast as it is taken, counting the chunks
+    /// taken.
+    Endless(Arc<AtomicU64>),
     /// Streams one chunk, then panics inside the stream.
     PanicMidStream,
     /// Panics before returning a stream.
@@ -109,6 +113,12 @@ impl ChatBackend for FakeBackend {
                     rx.poll_recv(cx)
                 })))
             }
+            Script::Endless(taken) => Ok(SseBody::from_chunks(futures::stream::repeat_with(
+                move || {
+                    taken.fetch_add(1, Ordering::Relaxed);
+                    endless_chunk()
+                },
+            ))),
             Script::PanicMidStream => {
                 let mut sent = false;
                 Ok(SseBody::from_chunks(futures::stream::poll_fn(move |_| {
@@ -128,6 +138,11 @@ impl ChatBackend for FakeBackend {
     fn health(&self) -> Health {
         self.health.lock().unwrap().clone()
     }
+}
+
+/// The chunk [`Script::Endless`] repeats.
+pub fn endless_chunk() -> UiChunk {
+    UiChunk::text_delta("t0", "a word or two of a long answer")
 }
 
 pub fn default_chunks() -> Vec<UiChunk> {

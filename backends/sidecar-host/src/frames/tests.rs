@@ -37,6 +37,11 @@ impl FakeSidecar {
 
 /// A connection upgraded by a sidecar that answers 101, and that sidecar.
 async fn connected() -> (FramesConnection, FakeSidecar) {
+    connected_counting(Arc::default()).await
+}
+
+/// [`connected`], counting the reads that brought bytes into `received`.
+async fn connected_counting(received: Arc<AtomicU64>) -> (FramesConnection, FakeSidecar) {
     let (server, mut sidecar) = tokio::io::duplex(1 << 20);
     let accept = async move {
         let mut head = Vec::new();
@@ -55,7 +60,10 @@ async fn connected() -> (FramesConnection, FakeSidecar) {
         sidecar
     };
     let request = "GET /frames HTTP/1.1\r\nHost: sidecar\r\nConnection: Upgrade\r\nUpgrade: leanspec-frames\r\n\r\n";
-    let (connection, sidecar) = tokio::join!(FramesConnection::upgrade(server, request), accept);
+    let (connection, sidecar) = tokio::join!(
+        FramesConnection::upgrade_counting(server, request, received),
+        accept
+    );
     let fake = FakeSidecar {
         io: sidecar,
         decoder: FrameDecoder::new(),
@@ -216,4 +224,22 @@ async fn a_refused_upgrade_is_an_error_with_its_status_line() {
         Err(ConnectError::Refused(line)) => assert_eq!(line, "HTTP/1.1 401 Unauthorized"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn bytes_from_the_sidecar_count_as_its_activity_though_no_client_reads_them() {
+    let received = Arc::new(AtomicU64::new(0));
+    let (connection, mut sidecar) = connected_counting(received.clone()).await;
+    // A stream whose client never reads: its chunks still prove the sidecar alive.
+    let _unread = connection.open(b"{}").expect("opens");
+    let open = sidecar.receive().await;
+    let before = received.load(Ordering::Relaxed);
+    sidecar.send(Kind::Chunk, open.stream, &chunk(0)).await;
+    tokio::time::timeout(conformance::guards::HANG_GUARD, async {
+        while received.load(Ordering::Relaxed) == before {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the read counts");
 }

@@ -90,7 +90,10 @@ function respond(body, res) {
       // More chunks than a frames stream's window (the frames tests' flow control).
       return stream(res, Array.from({ length: 200 }, (_, i) => textChunk(`w${i} `)), 'stop');
     case 'flood':
-      return flood(res);
+      return flood(res, 'flood '.repeat(20));
+    case 'flood-words':
+      // One short word per chunk, as a model streams: the per-chunk cost is the machinery's.
+      return flood(res, 'word ');
     case 'stall':
       return stream(res, [textChunk('waiting')], null, { hang: true });
     case 'truncated':
@@ -127,14 +130,14 @@ function stream(res, deltas, finishReason, { hang = false, destroy = false, raw,
 }
 
 /** Text chunks without end, as fast as the client takes them (for clients that stop reading). */
-function flood(res) {
+function flood(res, text) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const chunk = `data: ${JSON.stringify({
     id: 'chatcmpl-stub',
     object: 'chat.completion.chunk',
     created: CREATED,
     model: 'stub-model',
-    choices: [{ index: 0, delta: textChunk('flood '.repeat(20)), finish_reason: null }],
+    choices: [{ index: 0, delta: textChunk(text), finish_reason: null }],
   })}\n\n`;
   const more = () => {
     while (!res.destroyed && res.write(chunk));
