@@ -19,7 +19,9 @@ const { pathToFileURL } = require('node:url');
 const { createChatHandler } = require('./lib/chat-handler.js');
 
 const ADDON_PATH = path.join(__dirname, 'backend_napi.node');
-const CHAT_BUNDLE = path.join(__dirname, '..', 'sidecar', 'dist', 'chat.mjs');
+// A stack with an AI SDK of its own (`napi@node20-ai6`) names its bundles' folder in
+// ARENA_SDK_DIST (contract::runtime::SDK_DIST_ENV); otherwise the sidecar package's own.
+const CHAT_BUNDLE = path.join(process.env.ARENA_SDK_DIST || path.join(__dirname, '..', 'sidecar', 'dist'), 'chat.mjs');
 /** If the event loop has not drained this long after the server stopped, a handle leaked: say so
  * and exit non-zero rather than linger (the contract allows 2 s for a clean shutdown). */
 const EXIT_WATCHDOG_MS = 1500;

@@ -96,6 +96,8 @@ struct ToolCall {
     input_known: bool,
     streaming: bool,
     has_output: bool,
+    /// The errorText of its `tool-input-error`, when its input was refused.
+    input_error: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -333,9 +335,33 @@ fn check_tool(state: &mut State, chunk: &UiChunk) -> Result<(), String> {
         UiChunk::ToolInputError {
             tool_call_id,
             tool_name,
+            error_text,
             ..
-        } => tool_input(state, tool_call_id, tool_name)
-            .and_then(|()| tool_output(state, tool_call_id, false)),
+        } => {
+            tool_input(state, tool_call_id, tool_name)?;
+            tool_output(state, tool_call_id, false)?;
+            if let Some(call) = state.tools.get_mut(tool_call_id) {
+                call.input_error = Some(error_text.clone());
+            }
+            Ok(())
+        }
+        // ai@6 (the `node20-ai6` comparison stack, docs/runtimes.md#stacks) repeats a refused
+        // input's error as a `tool-output-error` with the same text: the client's message ends
+        // the same, so that repetition, and only that, is not a second result.
+        UiChunk::ToolOutputError {
+            tool_call_id,
+            error_text,
+            ..
+        } if state
+            .tools
+            .get(tool_call_id)
+            .is_some_and(|c| c.input_error.as_ref() == Some(error_text)) =>
+        {
+            if let Some(call) = state.tools.get_mut(tool_call_id) {
+                call.input_error = None;
+            }
+            Ok(())
+        }
         UiChunk::ToolOutputAvailable {
             tool_call_id,
             preliminary,

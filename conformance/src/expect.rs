@@ -289,8 +289,11 @@ fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
             if error.is_empty() {
                 return Err("the tool error has no errorText".into());
             }
-            // The model reads a tool error as `@ai-sdk/openai@4` sends it: `{"error": text}`.
+            // The model reads a tool error as `@ai-sdk/openai@4` sends it, `{"error": text}`, or
+            // as `@ai-sdk/openai@3` did, the text alone (the `node20-ai6` comparison stack,
+            // docs/runtimes.md#stacks).
             quotes("tool error", &json!({ "error": error }).to_string())
+                .or_else(|json_form| quotes("tool error", error).map_err(|_| json_form))
         }
         Scenario::ToolBadArgs => {
             count(1)?;
@@ -309,12 +312,16 @@ fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
                     error_text::invalid_tool_input(GET_SPEC)
                 ));
             }
+            // ai@7 tells the model `String(error)`, the error's name first; ai@6 (the
+            // `node20-ai6` comparison stack) told it the message alone.
+            let refusal = format!("Invalid input for tool {GET_SPEC}");
             quotes(
                 "refusal",
-                &format!(
-                    "get_spec was refused: AI_InvalidToolInputError: Invalid input for tool {GET_SPEC}"
-                ),
+                &format!("get_spec was refused: AI_InvalidToolInputError: {refusal}"),
             )
+            .or_else(|ai7_form| {
+                quotes("refusal", &format!("get_spec was refused: {refusal}")).map_err(|_| ai7_form)
+            })
         }
         _ => count(0),
     }

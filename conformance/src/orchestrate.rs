@@ -31,6 +31,9 @@ pub struct StartSettings {
     pub ready_timeout: Duration,
     /// Flags after the common ones (`--idle-timeout-s 2`, ...).
     pub extra_args: Vec<String>,
+    /// Environment every backend gets beyond the key and its runtime's (the bench's
+    /// `ARENA_SDK_TIMING=1`, contract::sdk_timing).
+    pub env: Vec<(String, String)>,
 }
 
 impl StartSettings {
@@ -44,6 +47,7 @@ impl StartSettings {
             api_key: api_key_canary(),
             ready_timeout,
             extra_args: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -131,6 +135,16 @@ pub fn js_runtime(
         .then(|| runtime::resolve(&cfg.root, backend.runtime_name()))
 }
 
+/// `ARENA_SDK_DIST=<root>/runtimes/<stack>/dist` for a stack with an AI SDK of its own
+/// (`node20-ai6`), so that its hosts run the bundles built against it; nothing otherwise.
+pub fn sdk_dist_env(root: &Path, runtime_name: &str) -> Option<(String, String)> {
+    let dist = runtime::spec(runtime_name).ok()?.sdk_dist()?;
+    Some((
+        runtime::SDK_DIST_ENV.to_owned(),
+        root.join(dist).to_string_lossy().into_owned(),
+    ))
+}
+
 /// A program with a slash is a path in the repository; a bare name is looked up on PATH.
 fn resolve_program(root: &Path, program: &str) -> PathBuf {
     if program.contains('/') {
@@ -154,13 +168,17 @@ pub async fn start_backend(
     };
     let mut env = vec![(contract::API_KEY_ENV.into(), cfg.api_key.clone())];
     match js_runtime(backend, cfg) {
-        Some(Ok(runtime)) => env.push((
-            runtime::NODE_ENV.into(),
-            runtime.binary.to_string_lossy().into_owned(),
-        )),
+        Some(Ok(runtime)) => {
+            env.push((
+                runtime::NODE_ENV.into(),
+                runtime.binary.to_string_lossy().into_owned(),
+            ));
+            env.extend(sdk_dist_env(&cfg.root, backend.runtime_name()));
+        }
         Some(Err(source)) => return Err(StartError::Runtime { label, source }),
         None => {}
     }
+    env.extend(cfg.env.iter().cloned());
     let spec = ProcessSpec {
         label,
         program,

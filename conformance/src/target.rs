@@ -118,6 +118,7 @@ impl Target {
             api_key: orchestrate::api_key_canary(),
             ready_timeout: orchestrate::DEFAULT_READY_TIMEOUT,
             extra_args: vec![],
+            env: Vec::new(),
         }
     }
 
@@ -261,9 +262,14 @@ impl Target {
     }
 }
 
-/// The backend named `name` among the manifests under `root`.
+/// The backend named `name` among the manifests under `root`: a variant (`unix+frames`) or a
+/// target on another runtime or stack (`unix@node20-ai6`, which must be installed).
 fn find(root: &Path, name: &str) -> Result<Backend> {
-    let backends = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
+    let bases = manifest::discover(&root.join("backends"))?;
+    let mut backends = manifest::with_variants(&bases);
+    if let (_, Some(runtime)) = contract::runtime::split_target(name) {
+        backends.extend(manifest::with_runtimes(&bases, &[runtime]));
+    }
     let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
     let backend = backends
         .into_iter()

@@ -191,6 +191,33 @@ fn tool_rules() {
     );
 }
 
+/// ai@7 ends a refused call with its `tool-input-error`; ai@6 (the `node20-ai6` stack) repeated
+/// it as a `tool-output-error` with the same text, which is that repetition and not a second
+/// result; any other output after it is.
+#[test]
+fn a_refused_input_is_the_result_and_only_its_repetition_may_follow() {
+    let refused = r#"{"type":"tool-input-error","toolCallId":"c1","toolName":"get_spec","input":"{","errorText":"invalid input for tool get_spec"}"#;
+    let repeated = r#"{"type":"tool-output-error","toolCallId":"c1","errorText":"invalid input for tool get_spec"}"#;
+    let other = r#"{"type":"tool-output-error","toolCallId":"c1","errorText":"something else"}"#;
+    for chunks in [
+        &[START, STEP, refused, END_STEP, FINISH][..],
+        &[START, STEP, refused, repeated, END_STEP, FINISH][..],
+    ] {
+        let v = violations(chunks, true);
+        assert!(v.is_empty(), "{v:?}");
+    }
+    assert_violation(
+        &[START, STEP, refused, other, END_STEP, FINISH],
+        true,
+        "second final output",
+    );
+    assert_violation(
+        &[START, STEP, refused, repeated, repeated, END_STEP, FINISH],
+        true,
+        "second final output",
+    );
+}
+
 #[test]
 fn an_error_ends_a_stream_without_the_completion_rules() {
     let error = r#"{"type":"error","errorText":"provider returned HTTP 500"}"#;

@@ -15,6 +15,7 @@ fn settings(root: &std::path::Path, timeout: Duration) -> StartSettings {
         api_key: orchestrate::api_key_canary(),
         ready_timeout: timeout,
         extra_args: vec![],
+        env: Vec::new(),
     }
 }
 

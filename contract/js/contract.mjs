@@ -85,6 +85,13 @@ export const REQUEST_ID_OPEN_FRAME_KEY = "requestId";
 /** contract::runtime_memory::SIDECAR_MEMORY_PATH */
 export const SIDECAR_MEMORY_PATH = "/health/memory";
 
+// contract::sdk_timing: the AI SDK's own step timing as a log line (docs/runtimes.md#two-readings-of-ttft-and-chunk-gaps).
+
+/** contract::sdk_timing::SDK_TIMING_ENV */
+export const SDK_TIMING_ENV = "ARENA_SDK_TIMING";
+/** contract::sdk_timing::SDK_TIMING_LINE */
+export const SDK_TIMING_LINE = "sdk-timing ";
+
 // contract::ready: the ready line.
 
 /** contract::ready::ReadyLine, without the newline */

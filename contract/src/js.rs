@@ -106,6 +106,21 @@ pub fn module() -> String {
         &js_string(crate::runtime_memory::SIDECAR_MEMORY_PATH),
     );
 
+    js.section(
+        "contract::sdk_timing",
+        "the AI SDK's own step timing as a log line (docs/runtimes.md#two-readings-of-ttft-and-chunk-gaps).",
+    );
+    js.export(
+        "SDK_TIMING_ENV",
+        "SDK_TIMING_ENV",
+        &js_string(crate::sdk_timing::SDK_TIMING_ENV),
+    );
+    js.export(
+        "SDK_TIMING_LINE",
+        "SDK_TIMING_LINE",
+        &js_string(crate::sdk_timing::SDK_TIMING_LINE),
+    );
+
     js.section("contract::ready", "the ready line.");
     js.ready_line();
     js.text

@@ -18,6 +18,7 @@
 //!   die with their parent;
 //! - [`runtime`]: the pinned JavaScript runtimes and which binary runs a target;
 //! - [`runtime_memory`]: what a backend's JavaScript runtimes report of their heap;
+//! - [`sdk_timing`]: the AI SDK's own per-step timing, as a JavaScript target logs it;
 //! - [`results`]: the shape of the harness's `results.json` (and of `reports/schema.json`);
 //! - [`js`]: all of the above that JavaScript needs, rendered as the ES module
 //!   `contract/js/contract.mjs` (bin `contract-js` writes it);
@@ -36,6 +37,7 @@ pub mod results;
 pub mod runtime;
 pub mod runtime_memory;
 pub mod scenario;
+pub mod sdk_timing;
 pub mod sse;
 pub mod timeline;
 pub mod tools;

@@ -23,6 +23,17 @@ pub const DEFAULT_RUNTIME: &str = "node26";
 /// Where the runtime packages live, relative to the repository root.
 pub const RUNTIMES_DIR: &str = "runtimes";
 
+/// The environment variable through which a process learns which bundles of the JavaScript
+/// chat code to run (`server.mjs` for a sidecar host, `chat.mjs` for the napi host) when its
+/// stack has an AI SDK of its own ([`RuntimeSpec::own_sdk`]); unset, the sidecar's own `dist/`.
+pub const SDK_DIST_ENV: &str = "ARENA_SDK_DIST";
+
+/// The bundles of the default stack's AI SDK (the sidecar package's), relative to the root.
+pub const SIDECAR_DIST: &str = "backends/sidecar/dist";
+
+/// The AI SDK packages a run records beside each runtime (`run.runtimes.<rt>.sdk`).
+pub const SDK_PACKAGES: &[&str] = &["ai", "@ai-sdk/openai"];
+
 /// Joins a target's name and its runtime's when the runtime is not the default stack's
 /// (`unix@bun`, `aisdk-node@node20`): the default stack's names stay as they were
 /// (docs/design.md#runtimes).
@@ -84,6 +95,10 @@ pub struct RuntimeSpec {
     /// The pinned version, as in `runtimes/<name>/package.json` (a test checks they agree).
     pub version: &'static str,
     pub packages: &'static [PlatformPackage],
+    /// Whether the folder also pins an AI SDK of its own (`node20-ai6`: `ai@6` with
+    /// `@ai-sdk/openai@3`), bundled into `<dir>/dist` by its `npm run build`; else the runtime
+    /// runs the sidecar package's SDK, the default stack's (docs/runtimes.md#stacks).
+    pub own_sdk: bool,
 }
 
 const NODE_PACKAGES: &[PlatformPackage] = &[
@@ -119,24 +134,36 @@ pub const RUNTIMES: &[RuntimeSpec] = &[
         binary: "bin/node",
         version: "26.12.1",
         packages: NODE_PACKAGES,
+        own_sdk: false,
     },
     RuntimeSpec {
         name: "node24",
         binary: "bin/node",
         version: "24.22.3",
         packages: NODE_PACKAGES,
+        own_sdk: false,
     },
     RuntimeSpec {
         name: "node20",
         binary: "bin/node",
         version: "20.20.2",
         packages: NODE_PACKAGES,
+        own_sdk: false,
     },
     RuntimeSpec {
         name: "bun",
         binary: "bin/bun",
         version: "1.4.5",
         packages: BUN_PACKAGES,
+        own_sdk: false,
+    },
+    // The stack every figure before ai@7 was measured on: Node.js 20 with ai@6.
+    RuntimeSpec {
+        name: "node20-ai6",
+        binary: "bin/node",
+        version: "20.20.2",
+        packages: NODE_PACKAGES,
+        own_sdk: true,
     },
 ];
 
@@ -189,6 +216,20 @@ impl RuntimeSpec {
     /// The package folder relative to the repository root (`runtimes/node26`).
     pub fn dir(&self) -> String {
         format!("{RUNTIMES_DIR}/{}", self.name)
+    }
+
+    /// The `package.json` that pins the AI SDK this runtime runs (its own, or the sidecar's).
+    pub fn sdk_manifest(&self) -> String {
+        if self.own_sdk {
+            format!("{}/package.json", self.dir())
+        } else {
+            "backends/sidecar/package.json".to_owned()
+        }
+    }
+
+    /// The folder of the bundles its targets run, when they are not the sidecar's own.
+    pub fn sdk_dist(&self) -> Option<String> {
+        self.own_sdk.then(|| format!("{}/dist", self.dir()))
     }
 
     /// The package for `os`/`arch` (Rust's names), or a clear error naming the runtime.
@@ -290,6 +331,8 @@ mod tests {
             let text = std::fs::read_to_string(&file).unwrap();
             let json: serde_json::Value = serde_json::from_str(&text).unwrap();
             let deps = json["optionalDependencies"].as_object().unwrap();
+            let has_sdk = json["dependencies"].get("ai").is_some();
+            assert_eq!(has_sdk, runtime.own_sdk, "{}", file.display());
             let mut want: Vec<&str> = runtime.packages.iter().map(|p| p.package).collect();
             let mut have: Vec<&str> = deps.keys().map(String::as_str).collect();
             want.sort_unstable();
@@ -353,8 +396,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stack_with_its_own_sdk_names_its_bundles_and_its_manifest() {
+        let ai6 = spec("node20-ai6").unwrap();
+        assert_eq!(ai6.sdk_dist().as_deref(), Some("runtimes/node20-ai6/dist"));
+        assert_eq!(ai6.sdk_manifest(), "runtimes/node20-ai6/package.json");
+        let bun = spec("bun").unwrap();
+        assert_eq!(bun.sdk_dist(), None);
+        assert_eq!(bun.sdk_manifest(), "backends/sidecar/package.json");
+        assert_eq!(target_name("unix", "node20-ai6"), "unix@node20-ai6");
+        assert_eq!(
+            split_target("napi@node20-ai6"),
+            ("napi", Some("node20-ai6"))
+        );
+    }
+
+    #[test]
     fn unknown_names_list_the_known_ones() {
         let text = spec("deno").unwrap_err().to_string();
-        assert!(text.contains("node26, node24, node20, bun"), "{text}");
+        assert!(
+            text.contains("node26, node24, node20, bun, node20-ai6"),
+            "{text}"
+        );
     }
 }

@@ -47,6 +47,7 @@ pub fn start_settings(
         api_key: orchestrate::api_key_canary(),
         ready_timeout,
         extra_args: vec![],
+        env: Vec::new(),
     }
 }
 

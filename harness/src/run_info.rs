@@ -50,7 +50,26 @@ pub fn runtime_info(root: &Path, found: &runtime::Resolved, default: bool) -> Ru
         source: found.source.clone(),
         default,
         error: None,
+        sdk: runtime::spec(&found.name)
+            .map(|spec| sdk_versions(root, spec))
+            .unwrap_or_default(),
     }
+}
+
+/// The AI SDK packages `spec`'s targets run, as its `package.json` pins them (the sidecar's, or
+/// the stack's own); a package that is not pinned there is left out.
+pub fn sdk_versions(root: &Path, spec: &runtime::RuntimeSpec) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root.join(spec.sdk_manifest())).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    runtime::SDK_PACKAGES
+        .iter()
+        .filter_map(|p| {
+            Some((
+                (*p).to_owned(),
+                json["dependencies"][p].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 /// The current time, RFC 3339, UTC (when a figure was measured).

@@ -13,6 +13,9 @@ use contract::results::{RuntimeInfo, StageSkip, stages};
 use contract::runtime::{self, RuntimeSpec};
 
 use crate::prereq;
+
+/// The package whose sources (and esbuild) a stack's bundles are built from.
+const SIDECAR_PACKAGE: &str = "backends/sidecar";
 use crate::run_dir::RunDir;
 use crate::run_info;
 
@@ -25,7 +28,32 @@ pub fn install(root: &Path, spec: &RuntimeSpec) -> Result<runtime::Resolved, Str
     let named = format!("runtime {} ({package}@{})", spec.name, spec.version);
     prereq::ensure_installed(root, &spec.dir())
         .map_err(|e| format!("{named} cannot be installed: {e}"))?;
+    if spec.own_sdk {
+        build_sdk_bundles(root, spec).map_err(|e| format!("{named}: {e}"))?;
+    }
     spec.resolve(root).map_err(|e| format!("{named}: {e}"))
+}
+
+/// A stack with an AI SDK of its own (`node20-ai6`): the sidecar's sources bundled against its
+/// packages into `runtimes/<name>/dist` (its `npm run build`, with the sidecar's esbuild), built
+/// every run so that the bundles are those of the sources being measured.
+fn build_sdk_bundles(root: &Path, spec: &RuntimeSpec) -> Result<(), String> {
+    prereq::ensure_installed(root, SIDECAR_PACKAGE)
+        .map_err(|e| format!("its bundles need {SIDECAR_PACKAGE}: {e}"))?;
+    let output = std::process::Command::new("npm")
+        .args(["run", "--silent", "build", "--prefix"])
+        .arg(root.join(spec.dir()))
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run npm to bundle its AI SDK: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "bundling the sidecar against its AI SDK failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    ))
 }
 
 /// `backends` with their targets on each runtime of `names` beyond the default stack's. Each
@@ -59,6 +87,7 @@ pub fn targets(
                         source: format!("{source}@{}", spec.version),
                         default: false,
                         error: Some(reason.clone()),
+                        sdk: run_info::sdk_versions(root, spec),
                     },
                 );
                 for target in manifest::with_runtimes(&backends, &[spec.name])
@@ -78,6 +107,51 @@ pub fn targets(
     }
     run.save()?;
     Ok(manifest::with_runtimes(&backends, &installed))
+}
+
+/// The names of `--backends` with each target on another runtime (`unix@bun`) replaced by its
+/// base (`unix`), once each: what the manifests are selected by.
+pub fn base_names(named: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in named {
+        let base = runtime::split_target(name).0.to_owned();
+        if !out.contains(&base) {
+            out.push(base);
+        }
+    }
+    out
+}
+
+/// `--runtimes` followed by the runtime of each target named in `--backends` (`bun` for
+/// `unix@bun`) that it does not list. A named default stack (`unix@node26`) adds nothing.
+pub fn with_named_runtimes(runtimes: &[String], named: &[String]) -> Vec<String> {
+    let mut out = runtimes.to_vec();
+    for name in named {
+        if let (_, Some(rt)) = runtime::split_target(name)
+            && !out.iter().any(|r| r == rt)
+        {
+            out.push(rt.to_owned());
+        }
+    }
+    out
+}
+
+/// When backends were named, the targets among `targets` they ask for: a plain name keeps its
+/// backend and, on each runtime of `--runtimes`, its targets there (`--backends unix --runtimes
+/// bun`); `unix@bun` keeps that target alone. Nothing named keeps everything.
+pub fn keep_named(targets: Vec<Backend>, named: &[String], runtimes: &[String]) -> Vec<Backend> {
+    if named.is_empty() {
+        return targets;
+    }
+    targets
+        .into_iter()
+        .filter(|t| {
+            let (base, rt) = runtime::split_target(t.name());
+            named.iter().any(|n| n == t.name())
+                || (named.iter().any(|n| n == base)
+                    && rt.is_some_and(|rt| runtimes.iter().any(|r| r == rt)))
+        })
+        .collect()
 }
 
 /// Whether a failure of `name` fails the run: a target of the default stack's does; one of a
@@ -137,6 +211,29 @@ mod tests {
         let targets = targets(dir.path(), backends.clone(), &[], &mut run).unwrap();
         assert_eq!(targets, backends);
         assert!(run.results.backends.is_empty());
+    }
+
+    #[test]
+    fn a_named_target_on_another_runtime_brings_its_runtime_and_alone() {
+        let named = ["unix@bun".to_owned()];
+        assert_eq!(base_names(&named), ["unix"]);
+        assert_eq!(with_named_runtimes(&[], &named), ["bun"]);
+        let both = ["bun".to_owned()];
+        assert_eq!(with_named_runtimes(&both, &named), ["bun"]);
+        let (_, backends) = checkout();
+        let all = manifest::with_runtimes(&backends, &["bun"]);
+        let kept = |named: &[&str], runtimes: &[&str]| -> Vec<String> {
+            let named: Vec<String> = named.iter().map(|s| (*s).to_owned()).collect();
+            let runtimes: Vec<String> = runtimes.iter().map(|s| (*s).to_owned()).collect();
+            keep_named(all.clone(), &named, &runtimes)
+                .iter()
+                .map(|b| b.name().to_owned())
+                .collect()
+        };
+        assert_eq!(kept(&["unix@bun"], &[]), ["unix@bun"]);
+        assert_eq!(kept(&["unix"], &["bun"]), ["unix", "unix@bun"]);
+        assert_eq!(kept(&["unix", "unix@bun"], &[]), ["unix", "unix@bun"]);
+        assert_eq!(kept(&[], &["bun"]).len(), all.len());
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub struct SidecarArgs {
     #[arg(long = "sidecar", value_enum, default_value_t = SidecarMode::Managed)]
     pub mode: SidecarMode,
 
-    /// The sidecar script (default: backends/sidecar/dist/server.mjs, looked up from the
-    /// working directory, then beside the executable's target/ folder).
+    /// The sidecar script (default: `server.mjs` in the folder ARENA_SDK_DIST names, else
+    /// backends/sidecar/dist/server.mjs, looked up from the working directory, then beside the
+    /// executable's target/ folder).
     #[arg(long = "sidecar-entry", value_name = "PATH")]
     pub entry: Option<PathBuf>,
 
@@ -87,6 +88,13 @@ impl SidecarArgs {
     pub fn resolve_entry(&self) -> PathBuf {
         if let Some(entry) = &self.entry {
             return entry.clone();
+        }
+        // A stack with an AI SDK of its own (`unix@node20-ai6`): its bundles, as whoever
+        // started the backend names them.
+        if let Some(dist) =
+            std::env::var_os(contract::runtime::SDK_DIST_ENV).filter(|d| !d.is_empty())
+        {
+            return PathBuf::from(dist).join("server.mjs");
         }
         let from_cwd = PathBuf::from(DEFAULT_ENTRY);
         if from_cwd.is_file() {

@@ -5,11 +5,12 @@
 // The JS side holds no tool logic and no schema: tool definitions come from the Rust side.
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { convertToModelMessages, experimental_streamTextLowMemory, jsonSchema, stepCountIs, tool, toUIMessageStream } from 'ai';
+import { convertToModelMessages, jsonSchema, stepCountIs, tool } from 'ai';
 
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
 import { guardProviderFetch } from './provider-fetch.mjs';
+import { singleConsumerStreamText, stepTimingLog, uiMessageStream } from './sdk.mjs';
 
 /** A request the chat function cannot use (the server answers 400 `invalid_request`). */
 export class ChatInputError extends Error {
@@ -67,6 +68,7 @@ export function createChat({
   // Built once: a language model object holds no per-request state, as the AI SDK's own
   // examples that share one across calls rely on.
   const languageModel = provider.chat(model);
+  const stepTiming = stepTimingLog(log);
   async function streamChat(body, abortSignal, { requestId } = {}) {
     const messages = body?.messages;
     if (!Array.isArray(messages)) {
@@ -92,7 +94,7 @@ export function createChat({
     // promises can replay it, and the branch nobody reads keeps every part passed on until the
     // answer ends (about 160 bytes per chunk, measured; docs/crash.md#what-the-ai-sdk-keeps).
     // We read the stream once and use none of those promises. The same engine and options.
-    const result = experimental_streamTextLowMemory({
+    const result = singleConsumerStreamText({
       model: languageModel,
       messages: modelMessages,
       tools,
@@ -104,13 +106,14 @@ export function createChat({
       // A call the model garbled (arguments that do not parse, an unknown tool) is refused
       // before any tool runs: the step holds it as an invalid tool call with its error, and
       // nothing reaches onError; the operator is told which.
-      onStepFinish: ({ content }) => {
-        for (const part of content) {
+      onStepFinish: (step) => {
+        for (const part of step.content) {
           if (part.type === 'tool-call' && part.invalid) errorLog(`tool call ${part.toolName} refused`, part.error, requestId);
         }
+        stepTiming?.(step, requestId);
       },
     });
-    const stream = toUIMessageStream({ stream: result.stream, tools, onError: errorText });
+    const stream = uiMessageStream(result, { tools, onError: errorText });
     return endAtFirstError(stream, {
       callerSignal: abortSignal,
       stopUpstream: () => stop.abort(),

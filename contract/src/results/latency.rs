@@ -163,6 +163,30 @@ pub struct Latency {
     /// Client receipt of the end of the stream − client send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e: Option<LatencyStats>,
+    /// The AI SDK's own reading of the same rounds (ai@7's per-step timing, from the target's
+    /// log): absent for a target that runs no AI SDK or ai@6, which has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk_step: Option<SdkStepTiming>,
+}
+
+/// ai@7's `performance` of each step of the latency rounds, read inside the target's
+/// JavaScript: a second, independent reading beside the client's, which differs from it by
+/// everything outside the SDK's step (docs/runtimes.md#two-readings-of-ttft-and-chunk-gaps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SdkStepTiming {
+    /// Steps read (one per conversation of the `text` scenario).
+    pub steps: u64,
+    /// `timeToFirstOutputMs`: from the step's provider call to its first output chunk;
+    /// percentiles over the steps.
+    pub ttfo_p50_us: f64,
+    pub ttfo_p90_us: f64,
+    /// `timeBetweenOutputChunksMs.median` of each step, median over the steps; absent when no
+    /// step had two output chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_median_p50_us: Option<f64>,
+    /// `timeBetweenOutputChunksMs.p90` of each step, median over the steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_p90_p50_us: Option<f64>,
 }
 
 impl Latency {

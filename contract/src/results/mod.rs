@@ -134,6 +134,10 @@ pub struct RuntimeInfo {
     pub source: String,
     /// Whether the run's backends ran on it by default (`false`: a `--runtimes` comparison).
     pub default: bool,
+    /// The AI SDK its targets ran, package -> pinned version (`ai`, `@ai-sdk/openai`): the
+    /// sidecar's for a plain runtime, its own for a stack such as `node20-ai6`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sdk: BTreeMap<String, String>,
     /// Why it could not be installed (no package for this platform, the registry unreachable):
     /// its targets were not measured, each skipped with this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,7 @@ pub mod proofs;
 mod record;
 mod results;
 pub mod rounds;
+pub mod sdk_timing;
 pub mod search;
 mod stage_entry;
 pub use options::{Options, parse_injection};
@@ -186,6 +187,12 @@ async fn measure(
         api_key: orchestrate::api_key_canary(),
         ready_timeout: opts.ctx.ready_timeout,
         extra_args: vec![],
+        // The AI SDK's own step timing, logged after each step and read after the rounds
+        // (sdk_timing::read); off everywhere else.
+        env: vec![(
+            contract::sdk_timing::SDK_TIMING_ENV.to_owned(),
+            "1".to_owned(),
+        )],
     };
     let targets = start_targets(measured, &launch, log_dir, opts, run).await?;
     let meters = confine::targets(&targets, &mut confinement);
@@ -213,6 +220,8 @@ async fn measure(
             return Err(e);
         }
     };
+    tokio::time::sleep(sdk_timing::SETTLE).await;
+    let sdk_step = sdk_timing::read(log_dir, &names);
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
     let metered: Vec<cpu_load::Metered<'_>> = meters
         .iter()
@@ -332,6 +341,9 @@ async fn measure(
         seed: opts.ctx.seed,
     };
     results::write(run, bench, &record)?;
+    for (name, timing) in sdk_step {
+        run.results.backend_mut(&name).latency.sdk_step = Some(timing);
+    }
     if opts.proofs {
         let read: Vec<_> = opts
             .inject_cpu_us

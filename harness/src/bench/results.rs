@@ -185,6 +185,7 @@ fn latency(ctx: &HopContext<'_>, log: &str) -> Latency {
         tool_turnaround: hop(Hop::ToolTurnaround),
         ttft: hop(Hop::Ttft),
         e2e: hop(Hop::E2e),
+        sdk_step: None,
     }
 }
 

@@ -21,6 +21,9 @@ pub use contract::results::stages::{AISDK_NODE, DIRECT, RELAY};
 pub const RELAY_BINARY: &str = "arena-relay";
 /// The reference server, relative to the repository root.
 pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
+/// The same reference bundled against a stack's own AI SDK, in that stack's `dist/`
+/// (backends/sidecar/scripts/build.mjs `--with-aisdk-node`).
+pub const AISDK_NODE_BUNDLE: &str = "aisdk-node.mjs";
 
 /// Whether `name` is one of the references every backend is read against (`direct`, the relay,
 /// `aisdk-node` on any runtime), which a quick run measures less of than the backends.
@@ -105,17 +108,25 @@ impl Target {
         runtime: &str,
     ) -> Result<Self> {
         let name = contract::runtime::target_name(AISDK_NODE, runtime);
+        // A stack with an AI SDK of its own runs aisdk-node bundled against it.
+        let script = match contract::runtime::spec(runtime)?.sdk_dist() {
+            Some(dist) => format!("{dist}/{AISDK_NODE_BUNDLE}"),
+            None => AISDK_NODE_SCRIPT.to_owned(),
+        };
         let spec = ProcessSpec {
             label: name.clone(),
             program: contract::runtime::resolve(root, runtime)?.binary,
             args: vec![
-                AISDK_NODE_SCRIPT.to_owned(),
+                script,
                 "--listen".to_owned(),
                 "127.0.0.1:0".to_owned(),
                 "--provider-url".to_owned(),
                 launch.provider_url.clone(),
             ],
-            env: vec![(contract::API_KEY_ENV.to_owned(), launch.api_key.clone())],
+            env: [(contract::API_KEY_ENV.to_owned(), launch.api_key.clone())]
+                .into_iter()
+                .chain(launch.env.iter().cloned())
+                .collect(),
             cwd: root.to_owned(),
             log_dir: log_dir.to_owned(),
             ready_timeout,

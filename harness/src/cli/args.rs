@@ -58,9 +58,10 @@ pub struct Common {
 /// The JavaScript runtime as an axis (docs/design.md#runtimes).
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeAxis {
-    /// JavaScript runtimes to run the Node backends on, comma-separated (`node26,node24,node20,bun`):
-    /// each beyond the default stack's makes targets of its own (`unix@bun`), installed on
-    /// demand. Default: the default stack's alone.
+    /// JavaScript runtimes to run the Node backends on, comma-separated
+    /// (`node26,node24,node20,bun`, or the stack `node20-ai6`): each beyond the default stack's
+    /// makes targets of its own (`unix@bun`), installed on demand; `--backends unix@bun` names
+    /// one such target alone. Default: the default stack's alone.
     #[arg(long, value_delimiter = ',')]
     pub runtimes: Vec<String>,
 }
@@ -143,6 +144,8 @@ pub struct StartArgs {
 pub struct CrashArgs {
     #[command(flatten)]
     pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Run the backends that take `--sidecars` with N sidecars (recorded as `crash_pool`);
     /// the others are not run.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -178,6 +181,8 @@ impl CrashArgs {
 pub struct SoakArgs {
     #[command(flatten)]
     pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// How long the load is held on each backend, in minutes (default: 10, or 1 with --quick).
     #[arg(long)]
     pub minutes: Option<f64>,

@@ -177,7 +177,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let backends = select(&root, c)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
-            let backends = runtime_axis::targets(&root, backends, &axis.runtimes, &mut run)?;
+            let backends = on_axis(&root, backends, c, &axis, &mut run)?;
             let opts = Start::options(&args.context(&root, None));
             stage_command::<Start>(&opts, &backends, &mut run).await
         }
@@ -194,6 +194,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let opts = args.crash_options(&root)?;
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = on_axis(&root, backends, &args.measure.common, &args.axis, &mut run)?;
             stage_command::<crate::crash::Crash>(&opts, &backends, &mut run).await
         }
         Command::Soak(args) => {
@@ -201,6 +202,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let opts = args.soak_options(&root);
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
+            let backends = on_axis(&root, backends, &args.measure.common, &args.axis, &mut run)?;
             stage_command::<crate::soak::SoakStage>(&opts, &backends, &mut run).await
         }
         Command::Cost(args) => {
@@ -217,7 +219,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
+            let backends = on_axis(&root, backends, &args.common, &args.axis, &mut run)?;
             let ctx = context(&root, &args.common, Some(args.ready), false, None);
             let mut opts = ConformanceStage::options(&ctx);
             opts.scenarios = args.scenarios.clone();
@@ -233,7 +235,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
-            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
+            let backends = on_axis(&root, backends, c, &args.axis, &mut run)?;
             let opts = args.bench_options(&root);
             stage_command::<bench::Bench>(&opts, &backends, &mut run).await
         }
@@ -295,7 +297,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
-            let backends = runtime_axis::targets(&root, backends, &args.axis.runtimes, &mut run)?;
+            let backends = on_axis(&root, backends, &args.common, &args.axis, &mut run)?;
             let mut ctx = context(
                 &root,
                 &args.common,
@@ -420,10 +422,11 @@ fn exit(failed: bool) -> ExitCode {
 }
 
 /// The backends named (a variant such as `unix+frames` only when named), else every base backend.
+/// A target on another runtime (`unix@bun`) selects its base here; [`on_axis`] adds it.
 fn select(root: &Path, c: &Common) -> Result<Vec<Backend>> {
     let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
     let named = !c.backends.is_empty();
-    let chosen = manifest::select(all, &c.backends)?;
+    let chosen = manifest::select(all, &runtime_axis::base_names(&c.backends))?;
     Ok(chosen
         .into_iter()
         .filter(|b| named || !b.is_variant())
@@ -435,11 +438,29 @@ fn select(root: &Path, c: &Common) -> Result<Vec<Backend>> {
 fn select_with_variants(root: &Path, c: &Common) -> Result<Vec<Backend>> {
     let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);
     let keep_variants = !c.backends.is_empty() || !c.quick;
-    let chosen = manifest::select(all, &c.backends)?;
+    let chosen = manifest::select(all, &runtime_axis::base_names(&c.backends))?;
     Ok(chosen
         .into_iter()
         .filter(|b| keep_variants || !b.is_variant())
         .collect())
+}
+
+/// `backends` with their targets on the runtimes of `--runtimes` and of the targets named in
+/// `--backends` (`unix@bun`), keeping, when backends were named, only those named.
+fn on_axis(
+    root: &Path,
+    backends: Vec<Backend>,
+    c: &Common,
+    axis: &RuntimeAxis,
+    run: &mut RunDir,
+) -> Result<Vec<Backend>> {
+    let runtimes = runtime_axis::with_named_runtimes(&axis.runtimes, &c.backends);
+    let targets = runtime_axis::targets(root, backends, &runtimes, run)?;
+    Ok(runtime_axis::keep_named(
+        targets,
+        &c.backends,
+        &axis.runtimes,
+    ))
 }
 
 fn open_run(root: &Path, c: &Common) -> Result<RunDir> {

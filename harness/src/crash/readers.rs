@@ -458,14 +458,29 @@ fn at_limit(out: &CrashOutcome, growth: u64) -> String {
              memory still grew at the end (+{mb:.1} MB)"
         ),
         (Some(false), Some(true)) => format!(
-            "unbounded: the provider sent everything and memory was still growing (+{mb:.1} MB): \
-             the backend buffers what the client does not read"
+            "unbounded: the provider was never held back ({}) and memory was still growing \
+             (+{mb:.1} MB): the backend buffers what the client does not read",
+            sent(out.provider_sent_fraction)
         ),
         (Some(false), _) => format!(
-            "the provider sent everything; the backend held what the client did not read \
-             (+{mb:.1} MB at the peak)"
+            "the provider was never held back ({}); the backend held what the client did not \
+             read (+{mb:.1} MB at the peak)",
+            sent(out.provider_sent_fraction)
         ),
         (None, _) => format!("+{mb:.1} MB at the peak"),
+    }
+}
+
+/// The provider's progress in words: not being held back is not the same as having sent the
+/// whole answer (a mock busy with many streams, or a reader's own pace, is slower).
+fn sent(fraction: Option<f64>) -> String {
+    match fraction {
+        Some(f) if f >= 1.0 => "it sent every chunk".to_owned(),
+        Some(f) => format!(
+            "{:.0}% of the chunks sent by the end of the watch",
+            f * 100.0
+        ),
+        None => "its progress was not read".to_owned(),
     }
 }
 

@@ -67,3 +67,16 @@ fn the_limit_is_named_from_the_figures() {
     o.memory_still_growing = Some(true);
     assert!(at_limit(&o, 5_000_000).starts_with("unbounded"));
 }
+
+#[test]
+fn a_provider_not_held_back_is_not_said_to_have_sent_everything() {
+    let mut o = CrashOutcome::measured();
+    o.provider_throttled = Some(false);
+    o.memory_still_growing = Some(false);
+    o.provider_sent_fraction = Some(0.19);
+    let note = at_limit(&o, 58_700_000);
+    assert!(note.contains("19% of the chunks sent"), "{note}");
+    assert!(!note.contains("every chunk"), "{note}");
+    o.provider_sent_fraction = Some(1.0);
+    assert!(at_limit(&o, 1).contains("it sent every chunk"));
+}

@@ -15,7 +15,7 @@ pub struct Crash;
 
 impl Stage for Crash {
     const NAME: &'static str = STAGE;
-    const TAKES: Takes = Takes::Built;
+    const TAKES: Takes = Takes::WithRuntimes;
     type Options = Options;
 
     fn options(ctx: &Context) -> Options {

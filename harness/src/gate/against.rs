@@ -270,6 +270,7 @@ pub async fn measure(
         api_key: orchestrate::api_key_canary(),
         ready_timeout: opts.ready_timeout,
         extra_args: vec![],
+        env: Vec::new(),
     };
     let measured = match instances(opts, sides, &launch) {
         Ok(instances) => {

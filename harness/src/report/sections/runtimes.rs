@@ -223,6 +223,7 @@ mod tests {
                 source: "@oven/bun-linux-x64@1.4.5".into(),
                 default: false,
                 error: None,
+                sdk: Default::default(),
             },
         );
         let body = runtimes(&r).unwrap();
