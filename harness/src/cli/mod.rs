@@ -267,11 +267,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut bench = bench::Options::new(&ctx);
             bench.load = args.load;
             let opts = gate::study::Options {
-                root: root.clone(),
-                profile: ctx.profile.clone(),
                 pairs: args.pairs as usize,
                 delays_us: args.delays_us.clone(),
-                seed,
                 bench,
                 against: args.against,
                 trial_limit: Duration::from_secs(args.trial_limit_s),

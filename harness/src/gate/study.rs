@@ -24,12 +24,10 @@ pub const STUDY_FILE: &str = "gate-study.json";
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    pub profile: String,
     pub pairs: usize,
     pub delays_us: Vec<u64>,
-    pub seed: u64,
-    /// How each run is measured (its seed and injections are the study's).
+    /// How each run is measured; its context is the study's (root, profile, seed), and each
+    /// run's seed and injections are derived from it.
     pub bench: bench::Options,
     /// Study `gate --against HEAD` instead of two files: each trial measures the working
     /// tree's build against HEAD's in the same rounds, the delay injected on the head side.
@@ -42,7 +40,7 @@ pub struct Options {
 /// the study.
 pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
     let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
-    let reports = opts.root.join("reports");
+    let reports = opts.bench.ctx.root.join("reports");
     if opts.against {
         return run_against(backends, opts).await;
     }
@@ -69,13 +67,13 @@ pub async fn run(backends: &[Backend], opts: &Options) -> Result<Study> {
             }
         );
         let mut o = opts.bench.clone();
-        o.ctx.seed = opts.seed.wrapping_add(runs as u64);
+        o.ctx.seed = opts.bench.ctx.seed.wrapping_add(runs as u64);
         o.inject_delay_us = if inject == 0 {
             Vec::new()
         } else {
             names.iter().map(|n| (n.clone(), inject)).collect()
         };
-        let mut run = RunDir::create(&reports, &opts.root, &opts.profile)?;
+        let mut run = RunDir::create(&reports, &opts.bench.ctx.root, &opts.bench.ctx.profile)?;
         bench::run(backends, &mut run, &o)
             .await
             .with_context(|| format!("the bench run in {}", run.path.display()))?;
@@ -136,15 +134,16 @@ fn judge_into(study: &mut Study, injected_us: u64, baseline: &Path, current: &Pa
 /// pair crosses the trees.
 async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
     let names: Vec<String> = backends.iter().map(|b| b.name().to_owned()).collect();
-    let reports = opts.root.join("reports");
-    let run = RunDir::create(&reports, &opts.root, &opts.profile)?;
+    let reports = opts.bench.ctx.root.join("reports");
+    let run = RunDir::create(&reports, &opts.bench.ctx.root, &opts.bench.ctx.profile)?;
     let log_dir = run.logs("gate-study");
-    let head = super::base::resolve(&opts.root, "HEAD")?;
+    let head = super::base::resolve(&opts.bench.ctx.root, "HEAD")?;
     // Both sides are HEAD, each in a fresh worktree built alike, as the gate prepares them
     // (docs/gate.md#two-trees-alike): an A/A trial by construction, whatever the working tree
     // holds.
     let (head_tree, base_tree) =
-        super::command::prepare_sides(&opts.root, &head, &head, &names, &names, &log_dir).await?;
+        super::command::prepare_sides(&opts.bench.ctx.root, &head, &head, &names, &names, &log_dir)
+            .await?;
     let mut study = Study {
         method: "against".into(),
         backends: names.clone(),
@@ -175,7 +174,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 if swapped { ", trees crossed" } else { "" }
             );
             let m = Measure {
-                root: opts.root.clone(),
+                root: opts.bench.ctx.root.clone(),
                 judged: names.clone(),
                 control: None,
                 inject_delay_us: if inject == 0 {
@@ -185,7 +184,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 },
                 deadline: std::time::Instant::now() + opts.trial_limit,
                 ready_timeout: opts.bench.ctx.ready_timeout,
-                seed: opts.seed.wrapping_add(trial),
+                seed: opts.bench.ctx.seed.wrapping_add(trial),
             };
             let sides = if swapped {
                 Sides {
@@ -198,7 +197,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                     head: &head_tree,
                 }
             };
-            let outcome = against::measure(&m, sides, &opts.profile, &log_dir).await?;
+            let outcome = against::measure(&m, sides, &opts.bench.ctx.profile, &log_dir).await?;
             for j in &outcome.judgements {
                 tally(&mut study, inject, j);
                 study.trials.push(Trial {
