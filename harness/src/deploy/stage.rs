@@ -328,9 +328,13 @@ async fn container_hop(
     progress.finish();
     local.stop().await;
     if let Some(h) = &hop {
+        let interval = h.ci95_us.map_or_else(
+            || "no interval: fewer than two rounds".to_owned(),
+            |[lo, hi]| format!("95% [{lo:+.0}, {hi:+.0}]"),
+        );
         eprintln!(
-            "[deploy {arch}] container hop: {:+.0} µs p50 ({:?}), {:.0} vs {:.0} µs",
-            h.added_us, h.ci95_us, h.container_p50_us, h.loopback_p50_us
+            "[deploy {arch}] container hop: {:+.0} µs p50 ({interval}), {:.0} vs {:.0} µs on loopback",
+            h.added_us, h.container_p50_us, h.loopback_p50_us
         );
     }
     hop
