@@ -130,6 +130,7 @@ pub fn completes(
     reading: &StreamReading,
     timeline: &[RequestTimeline],
     expected_text: Option<&str>,
+    forms: SdkForms,
 ) -> Result<(), String> {
     if let Some(e) = reading.errors.first() {
         return Err(format!("unexpected error chunk: {}", shorten(e)));
@@ -154,7 +155,7 @@ pub fn completes(
             shorten(want)
         ));
     }
-    tools(directive.scenario, reading)
+    tools(directive.scenario, reading, forms)
 }
 
 /// Each provider text chunk became exactly one text-delta, step by step.
@@ -205,7 +206,19 @@ fn expect_call(part: &Value, name: &str, input: &Value, state: &str) -> Result<(
     Ok(())
 }
 
-fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
+/// Which AI SDK's words the model may read for a tool error and a refused call: they changed
+/// with the ai@7 upgrade, and only a target on a stack with an SDK of its own (the `node20-ai6`
+/// comparison stack, docs/runtimes.md#stacks) may use the earlier ones, so a default-stack
+/// backend that drifted to them still fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkForms {
+    /// The default stack's: `@ai-sdk/openai@4` and ai@7.
+    Current,
+    /// The current forms or those of the SDK before them (`@ai-sdk/openai@3`, ai@6).
+    CurrentOrEarlier,
+}
+
+fn tools(scenario: Scenario, reading: &StreamReading, forms: SdkForms) -> Result<(), String> {
     let parts = tool_parts(reading);
     let count = |n: usize| {
         if parts.len() == n {
@@ -289,11 +302,15 @@ fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
             if error.is_empty() {
                 return Err("the tool error has no errorText".into());
             }
-            // The model reads a tool error as `@ai-sdk/openai@4` sends it, `{"error": text}`, or
-            // as `@ai-sdk/openai@3` did, the text alone (the `node20-ai6` comparison stack,
-            // docs/runtimes.md#stacks).
-            quotes("tool error", &json!({ "error": error }).to_string())
-                .or_else(|json_form| quotes("tool error", error).map_err(|_| json_form))
+            // The model reads a tool error as `@ai-sdk/openai@4` sends it, `{"error": text}`; on
+            // the earlier stack, as `@ai-sdk/openai@3` did, the text alone.
+            let current = quotes("tool error", &json!({ "error": error }).to_string());
+            match forms {
+                SdkForms::Current => current,
+                SdkForms::CurrentOrEarlier => {
+                    current.or_else(|json_form| quotes("tool error", error).map_err(|_| json_form))
+                }
+            }
         }
         Scenario::ToolBadArgs => {
             count(1)?;
@@ -312,16 +329,20 @@ fn tools(scenario: Scenario, reading: &StreamReading) -> Result<(), String> {
                     error_text::invalid_tool_input(GET_SPEC)
                 ));
             }
-            // ai@7 tells the model `String(error)`, the error's name first; ai@6 (the
-            // `node20-ai6` comparison stack) told it the message alone.
+            // ai@7 tells the model `String(error)`, the error's name first; ai@6, on the earlier
+            // stack, told it the message alone.
             let refusal = format!("Invalid input for tool {GET_SPEC}");
-            quotes(
+            let current = quotes(
                 "refusal",
                 &format!("get_spec was refused: AI_InvalidToolInputError: {refusal}"),
-            )
-            .or_else(|ai7_form| {
-                quotes("refusal", &format!("get_spec was refused: {refusal}")).map_err(|_| ai7_form)
-            })
+            );
+            match forms {
+                SdkForms::Current => current,
+                SdkForms::CurrentOrEarlier => current.or_else(|ai7_form| {
+                    quotes("refusal", &format!("get_spec was refused: {refusal}"))
+                        .map_err(|_| ai7_form)
+                }),
+            }
         }
         _ => count(0),
     }
@@ -382,4 +403,51 @@ pub fn error_answer(answer: &Answer, code: ErrorCode) -> Result<(), String> {
         return Err(format!("the {status} body's message is empty"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::read_stream;
+
+    /// A tool-error answer: the failed `get_spec` call, then a step whose text is `said`.
+    fn tool_error_answer(error: &str, said: &str) -> StreamReading {
+        let chunks = [
+            json!({"type": "start"}),
+            json!({"type": "start-step"}),
+            json!({"type": "tool-input-start", "toolCallId": "c1", "toolName": GET_SPEC}),
+            json!({"type": "tool-input-available", "toolCallId": "c1", "toolName": GET_SPEC,
+                   "input": {"id": MISSING_SPEC_ID}}),
+            json!({"type": "tool-output-error", "toolCallId": "c1", "errorText": error}),
+            json!({"type": "finish-step"}),
+            json!({"type": "start-step"}),
+            json!({"type": "text-start", "id": "0"}),
+            json!({"type": "text-delta", "id": "0", "delta": said}),
+            json!({"type": "text-end", "id": "0"}),
+            json!({"type": "finish-step"}),
+            json!({"type": "finish", "finishReason": "stop"}),
+        ];
+        let mut sse: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+        sse.push_str("data: [DONE]\n\n");
+        read_stream(sse.as_bytes())
+    }
+
+    #[test]
+    fn only_a_target_on_the_earlier_stack_may_quote_a_tool_error_as_plain_text() {
+        let error = "spec 999 not found";
+        let plain = tool_error_answer(error, &format!("The tool said: {error}"));
+        let json_form = json!({ "error": error }).to_string();
+        let current = tool_error_answer(error, &format!("The tool said: {json_form}"));
+
+        assert_eq!(
+            tools(Scenario::ToolError, &current, SdkForms::Current),
+            Ok(())
+        );
+        let err = tools(Scenario::ToolError, &plain, SdkForms::Current).unwrap_err();
+        assert!(err.contains("does not quote the tool error"), "{err}");
+        assert_eq!(
+            tools(Scenario::ToolError, &plain, SdkForms::CurrentOrEarlier),
+            Ok(())
+        );
+    }
 }

@@ -12,6 +12,7 @@ use futures::StreamExt;
 
 use crate::cases::Case;
 use crate::client;
+use crate::expect::SdkForms;
 use crate::mock::Mock;
 use crate::oracle::Oracle;
 use crate::play::{self, CaseEnv, Played, Verdict};
@@ -53,6 +54,8 @@ pub async fn run(cases: &[Case], env: &ExternalEnv<'_>) -> Vec<CaseResult> {
         oracle: env.oracle,
         mock: env.mock,
         quick: env.quick,
+        // A deployment says nothing of its SDK: it is held to the current forms.
+        sdk_forms: SdkForms::Current,
     };
     let tag_base = format!("{}.{}", env.name, std::process::id());
     let mut played: Vec<(usize, Played)> = futures::stream::iter(cases.iter().enumerate())

@@ -8,7 +8,7 @@ use crate::api_cases;
 use crate::cases::{self, BadInput, Case, CaseKind};
 use crate::checker::{StreamReading, read_stream, shorten};
 use crate::client::{self, Answer};
-use crate::expect;
+use crate::expect::{self, SdkForms};
 use crate::mock::Mock;
 use crate::oracle::{Oracle, OracleReading};
 
@@ -38,6 +38,9 @@ pub struct CaseEnv<'a> {
     pub oracle: &'a Oracle,
     pub mock: &'a Mock,
     pub quick: bool,
+    /// Which AI SDK's words the model may read ([`expect::SdkForms`]): the earlier ones only for
+    /// a target on a stack with an SDK of its own.
+    pub sdk_forms: SdkForms,
 }
 
 impl CaseEnv<'_> {
@@ -50,6 +53,7 @@ impl CaseEnv<'_> {
             oracle: self.oracle,
             mock: self.mock,
             quick: self.quick,
+            sdk_forms: self.sdk_forms,
         }
     }
 }
@@ -197,7 +201,7 @@ async fn turn(
         Expected::Completes => {
             let timeline = env.mock.timeline(&tag).await;
             let text = env.mock.expected_text(d);
-            expect::completes(d, &read.reading, &timeline, text.as_deref())?;
+            expect::completes(d, &read.reading, &timeline, text.as_deref(), env.sdk_forms)?;
             tool_outputs_match_rest(env, &read.reading).await?;
         }
         Expected::EndsInError => {

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use crate::api_cases;
 use crate::cases::{self, Case, CaseKind};
 use crate::client;
+use crate::expect::SdkForms;
 use crate::manifest::{Backend, Runtime};
 use crate::mock::Mock;
 use crate::oracle::Oracle;
@@ -67,6 +68,7 @@ pub async fn run_backend(backend: &Backend, cases: &[Case], env: &SuiteEnv<'_>) 
         oracle: env.oracle,
         mock: env.mock,
         quick: env.quick,
+        sdk_forms: sdk_forms(backend),
     };
     let tag_base = format!("{}.{}", backend.name(), std::process::id());
     let played: Vec<(usize, Played)> = futures::stream::iter(cases.iter().enumerate())
@@ -316,5 +318,20 @@ fn check_result(scenario: &str, reason: Option<String>) -> CaseResult {
         },
         reason,
         raw_stream: None,
+    }
+}
+
+/// The earlier SDK's forms are accepted only from a target on a stack that bundles an AI SDK of
+/// its own (`unix@node20-ai6`); every other target, rust-only included, must use the current ones.
+fn sdk_forms(backend: &Backend) -> SdkForms {
+    let own_sdk = backend
+        .js_runtime
+        .as_deref()
+        .and_then(|rt| contract::runtime::spec(rt).ok())
+        .is_some_and(|spec| spec.own_sdk);
+    if own_sdk {
+        SdkForms::CurrentOrEarlier
+    } else {
+        SdkForms::Current
     }
 }

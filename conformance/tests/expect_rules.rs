@@ -58,7 +58,13 @@ fn directive(chunks: u32) -> Directive {
 fn text_passes_when_every_chunk_is_one_delta_and_the_text_is_exact() {
     let reading = read_stream(&text_answer(&["a ", "b "], "stop"));
     assert_eq!(
-        expect::completes(&directive(2), &reading, &[served(2)], Some("a b ")),
+        expect::completes(
+            &directive(2),
+            &reading,
+            &[served(2)],
+            Some("a b "),
+            expect::SdkForms::Current
+        ),
         Ok(())
     );
 }
@@ -66,13 +72,27 @@ fn text_passes_when_every_chunk_is_one_delta_and_the_text_is_exact() {
 #[test]
 fn merged_or_split_chunks_break_the_one_to_one_mapping() {
     let merged = read_stream(&text_answer(&["a b "], "stop"));
-    let err = expect::completes(&directive(2), &merged, &[served(2)], Some("a b ")).unwrap_err();
+    let err = expect::completes(
+        &directive(2),
+        &merged,
+        &[served(2)],
+        Some("a b "),
+        expect::SdkForms::Current,
+    )
+    .unwrap_err();
     assert!(
         err.contains("2 text chunks, the stream has 1 text-deltas"),
         "{err}"
     );
     let split = read_stream(&text_answer(&["a", " ", "b "], "stop"));
-    let err = expect::completes(&directive(2), &split, &[served(2)], None).unwrap_err();
+    let err = expect::completes(
+        &directive(2),
+        &split,
+        &[served(2)],
+        None,
+        expect::SdkForms::Current,
+    )
+    .unwrap_err();
     assert!(
         err.contains("2 text chunks, the stream has 3 text-deltas"),
         "{err}"
@@ -82,14 +102,34 @@ fn merged_or_split_chunks_break_the_one_to_one_mapping() {
 #[test]
 fn wrong_text_finish_reason_or_step_count_fail() {
     let reading = read_stream(&text_answer(&["a ", "c "], "stop"));
-    let err = expect::completes(&directive(2), &reading, &[served(2)], Some("a b ")).unwrap_err();
+    let err = expect::completes(
+        &directive(2),
+        &reading,
+        &[served(2)],
+        Some("a b "),
+        expect::SdkForms::Current,
+    )
+    .unwrap_err();
     assert!(err.contains("text differs"), "{err}");
     let reading = read_stream(&text_answer(&["a ", "b "], "length"));
-    let err = expect::completes(&directive(2), &reading, &[served(2)], None).unwrap_err();
+    let err = expect::completes(
+        &directive(2),
+        &reading,
+        &[served(2)],
+        None,
+        expect::SdkForms::Current,
+    )
+    .unwrap_err();
     assert!(err.contains("finish reason Some(Length)"), "{err}");
     let reading = read_stream(&text_answer(&["a ", "b "], "stop"));
-    let err =
-        expect::completes(&directive(2), &reading, &[served(2), served(0)], None).unwrap_err();
+    let err = expect::completes(
+        &directive(2),
+        &reading,
+        &[served(2), served(0)],
+        None,
+        expect::SdkForms::Current,
+    )
+    .unwrap_err();
     assert!(err.contains("served 2 requests for 1 steps"), "{err}");
 }
 
