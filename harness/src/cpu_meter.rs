@@ -155,7 +155,7 @@ pub fn sweep_stale(root: &Path, prefix: &str) -> usize {
             else {
                 continue;
             };
-            if Path::new(&format!("/proc/{owner}")).exists() {
+            if crate::procfs::alive(owner) {
                 continue;
             }
             removed += usize::from(std::fs::remove_dir(entry.path()).is_ok());
@@ -197,7 +197,7 @@ fn join_cgroup(
     for pid in pids {
         // A process that exited since the tree was listed cannot move, and costs nothing more.
         if let Err(e) = std::fs::write(dir.join("cgroup.procs"), pid.to_string())
-            && Path::new(&format!("/proc/{pid}")).exists()
+            && crate::procfs::alive(*pid)
         {
             let _ = std::fs::remove_dir(&dir);
             return Err(write_err(e));

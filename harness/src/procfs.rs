@@ -151,6 +151,12 @@ pub fn renice_self(nice: i32) -> std::io::Result<i32> {
     Ok(before)
 }
 
+/// Whether the process `pid` still runs (its `/proc` entry is there). A recycled pid reads as
+/// running: callers use it to leave something alone one run longer, never to kill.
+pub fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// The 1-minute load average.
 pub fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")

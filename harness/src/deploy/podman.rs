@@ -86,7 +86,10 @@ impl Podman {
     /// Why this machine cannot run the deployments, or `None` when it can: every tool on PATH
     /// and `podman info` answering (storage and runtime configured).
     pub async fn cannot_run(&self) -> Option<String> {
-        let missing: Vec<&str> = TOOLS.into_iter().filter(|t| !on_path(t)).collect();
+        let missing: Vec<&str> = TOOLS
+            .into_iter()
+            .filter(|t| !crate::tools::present(t))
+            .collect();
         if !missing.is_empty() {
             return Some(format!(
                 "no {} on PATH (Debian's packages: apt-get install {})",
@@ -155,11 +158,6 @@ pub fn owned_by(name: &str, project: &str) -> bool {
         || name
             .strip_prefix(project)
             .is_some_and(|rest| rest.starts_with('_'))
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 fn show(c: &Command) -> String {

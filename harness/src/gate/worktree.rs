@@ -73,7 +73,7 @@ pub fn sweep_stale(repo: &Path) {
     let Ok(list) = base::git(repo, &["worktree", "list", "--porcelain"]) else {
         return;
     };
-    for tree in stale(&list, maker_alive) {
+    for tree in stale(&list, crate::procfs::alive) {
         let shown = tree.display().to_string();
         let _ = base::git(repo, &["worktree", "remove", "--force", &shown]);
         if let Some(folder) = tree.parent() {
@@ -109,11 +109,6 @@ fn is_gate_tree(tree: &Path) -> bool {
             .and_then(Path::file_name)
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with(PREFIX))
-}
-
-/// Whether the process `pid` still runs (a recycled pid keeps a worktree one run longer).
-fn maker_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]
