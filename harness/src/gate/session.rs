@@ -116,7 +116,7 @@ impl Session {
             Ok(h) => h,
             Err(e) => {
                 mock.stop().await;
-                return Err(e.into());
+                return Err(e);
             }
         };
         Ok(Self {
