@@ -45,15 +45,26 @@ fn table(study: &PoolStudy) -> Table {
         .rows
         .iter()
         .map(|r| {
-            let capacity = match (r.capacity_rps, r.generator_bound) {
-                (Some(c), Some(true)) => format!("≥ {}/s", num(c)),
-                (Some(c), _) => format!("{}/s", num(c)),
-                (None, _) => "—".to_owned(),
+            let capacity = match (r.capacity_rps, r.generator_bound, r.capacity_rps_ci95) {
+                (Some(c), Some(true), _) => format!("≥ {}/s", num(c)),
+                (Some(c), _, Some([lo, hi])) => {
+                    format!("{}/s [{}, {}]", num(c), num(lo), num(hi))
+                }
+                (Some(c), _, None) => format!("{}/s", num(c)),
+                (None, _, _) => "—".to_owned(),
             };
             let closed = r
                 .closed
                 .iter()
-                .map(|p| format!("{} at {}", opt(p.chunk_overhead_p99_us, "µs"), p.in_flight))
+                .map(|p| {
+                    format!(
+                        "{} at {} ({} errors, {} lost chunks)",
+                        opt(p.chunk_overhead_p99_us, "µs"),
+                        p.in_flight,
+                        p.errors,
+                        p.lost_chunks
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             vec![
@@ -91,5 +102,71 @@ fn table(study: &PoolStudy) -> Table {
         .map(str::to_owned)
         .to_vec(),
         rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::results::{BenchRun, Machine, PoolRow, RunInfo, Versions};
+
+    fn results(pool: Option<PoolStudy>) -> Results {
+        let mut r = Results::new(RunInfo {
+            id: "t".into(),
+            git_sha: "abc".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            profile: "debug".into(),
+            machine: Machine::default(),
+            versions: Versions::default(),
+            runtimes: Default::default(),
+        });
+        r.bench = Some(BenchRun {
+            pool,
+            ..BenchRun::default()
+        });
+        r
+    }
+
+    fn row(sidecars: u32, capacity: Option<f64>, generator_bound: bool) -> PoolRow {
+        PoolRow {
+            backend: "unix".into(),
+            sidecars,
+            target: contract::results::stages::pool_target("unix", sidecars),
+            capacity_rps: capacity,
+            capacity_rps_ci95: capacity
+                .filter(|_| !generator_bound)
+                .map(|c| [c / 2.0, c * 2.0]),
+            generator_bound: capacity.map(|_| generator_bound),
+            streams_held: None,
+            streams_held_per_sidecar: None,
+            capacity_vs_one: None,
+            closed: Vec::new(),
+            cpu_ms_per_conversation: None,
+            peak_rss_mib: None,
+        }
+    }
+
+    #[test]
+    fn the_section_shows_a_lower_bound_as_such_and_an_absent_capacity_as_absent() {
+        assert!(sidecar_pool(&results(None)).is_none());
+        let study = PoolStudy {
+            sizes: vec![1, 2, 4],
+            overhead_limit_us: 10_000.0,
+            conversation_ms: 210.0,
+            notes_streams_per_sidecar: 100,
+            sut_cpus: vec![1],
+            rows: vec![
+                row(1, Some(40.0), false),
+                row(2, Some(80.0), true),
+                row(4, None, false),
+            ],
+        };
+        let body = sidecar_pool(&results(Some(study))).unwrap();
+        let cells: Vec<String> = body.tables[0]
+            .rows
+            .iter()
+            .map(|r| r[2].text.clone())
+            .collect();
+        assert_eq!(cells, ["40/s [20, 80]", "≥ 80/s", "—"]);
     }
 }
