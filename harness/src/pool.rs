@@ -5,10 +5,15 @@
 //! only adds a target per pool size to the backends that take `--sidecars`, waits for every
 //! sidecar of it to be up, and reads the rows of `bench.pool` back from the targets' figures.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use conformance::manifest::Backend;
+use conformance::orchestrate::StartSettings;
 use contract::results::stages::pool_target;
 use contract::results::{LoadMode, PoolClosedPoint, PoolRow, PoolStudy, Results};
+
+use crate::bench::{self, target::Target};
 
 /// The notes' rule of thumb (open question 4): concurrent users one sidecar serves.
 pub const NOTES_STREAMS_PER_SIDECAR: u32 = 100;
@@ -135,6 +140,68 @@ pub fn study(results: &Results, input: &StudyInput<'_>) -> PoolStudy {
         sut_cpus: input.sut_cpus.clone(),
         rows,
     }
+}
+
+/// `bench.pool` from the pool targets' figures: the backends with a `+poolN` target.
+pub(crate) fn bench_study(
+    results: &Results,
+    opts: &bench::Options,
+    measured: &[Backend],
+    plan: &bench::plan::Plan,
+) -> PoolStudy {
+    let names = results
+        .bench
+        .as_ref()
+        .map(|b| b.settings.targets.clone())
+        .unwrap_or_default();
+    let pooled: Vec<String> = measured
+        .iter()
+        .map(|b| b.name().to_owned())
+        .filter(|b| {
+            opts.pool
+                .iter()
+                .any(|&n| n > 1 && names.contains(&pool_target(b, n)))
+        })
+        .collect();
+    let r = &plan.rounds;
+    let input = StudyInput {
+        sizes: &opts.pool,
+        backends: &pooled,
+        overhead_limit_us: bench::load::SATURATION_P99_LIMIT_US,
+        conversation_ms: (r.ttft_ms + u64::from(r.chunks.saturating_sub(1)) * r.gap_ms) as f64,
+        sut_cpus: results
+            .bench
+            .as_ref()
+            .and_then(|b| b.confinement.as_ref())
+            .map(|c| c.sut_cpus.clone())
+            .unwrap_or_default(),
+    };
+    study(results, &input)
+}
+
+/// The backend with each pool size of `--pool` above one, as bench targets, once all its
+/// sidecars are up; none for a backend that takes no `--sidecars`.
+pub(crate) async fn targets(
+    backend: &Backend,
+    launch: &StartSettings,
+    log_dir: &Path,
+    opts: &bench::Options,
+) -> anyhow::Result<Vec<Target>> {
+    let name = backend.name();
+    if !crate::crash::takes_flag(backend, launch, "--sidecars").await {
+        eprintln!("bench: {name} takes no --sidecars flag: no pool to measure");
+        return Ok(Vec::new());
+    }
+    let mut pooled = Vec::new();
+    for &n in opts.pool.iter().filter(|&&n| n > 1) {
+        let label = pool_target(name, n);
+        let t = Target::backend(backend, launch, log_dir, &label, args(n)).await?;
+        if !wait_for_sidecars(|| t.pids(), n, opts.ctx.ready_timeout).await {
+            eprintln!("bench: {label}: not all {n} sidecars appeared; measured as it is");
+        }
+        pooled.push(t);
+    }
+    Ok(pooled)
 }
 
 #[cfg(test)]

@@ -342,7 +342,7 @@ async fn measure(
     };
     results::write(run, bench, &record)?;
     if !opts.pool.is_empty() {
-        let study = pool_study(&run.results, opts, measured, plan);
+        let study = crate::pool::bench_study(&run.results, opts, measured, plan);
         if let Some(bench) = run.results.bench.as_mut() {
             bench.pool = Some(study);
         }
@@ -361,43 +361,6 @@ async fn measure(
         }
     }
     run.save()
-}
-
-/// `bench.pool` from the pool targets' figures: the backends with a `+poolN` target.
-fn pool_study(
-    results: &contract::results::Results,
-    opts: &Options,
-    measured: &[Backend],
-    plan: &plan::Plan,
-) -> contract::results::PoolStudy {
-    let names = results
-        .bench
-        .as_ref()
-        .map(|b| b.settings.targets.clone())
-        .unwrap_or_default();
-    let pooled: Vec<String> = measured
-        .iter()
-        .map(|b| b.name().to_owned())
-        .filter(|b| {
-            opts.pool
-                .iter()
-                .any(|&n| n > 1 && names.contains(&contract::results::stages::pool_target(b, n)))
-        })
-        .collect();
-    let r = &plan.rounds;
-    let input = crate::pool::StudyInput {
-        sizes: &opts.pool,
-        backends: &pooled,
-        overhead_limit_us: load::SATURATION_P99_LIMIT_US,
-        conversation_ms: (r.ttft_ms + u64::from(r.chunks.saturating_sub(1)) * r.gap_ms) as f64,
-        sut_cpus: results
-            .bench
-            .as_ref()
-            .and_then(|b| b.confinement.as_ref())
-            .map(|c| c.sut_cpus.clone())
-            .unwrap_or_default(),
-    };
-    crate::pool::study(results, &input)
 }
 
 /// An explicitly named backend that cannot be measured, or nothing to measure at all, is the
@@ -553,7 +516,7 @@ async fn start_targets(
             targets.push(Target::backend(backend, launch, log_dir, &aa, extra).await?);
         }
         if !opts.pool.is_empty() {
-            targets.extend(pool_targets(backend, launch, log_dir, opts).await?);
+            targets.extend(crate::pool::targets(backend, launch, log_dir, opts).await?);
         }
     }
     eprintln!(
@@ -565,31 +528,6 @@ async fn start_targets(
             .join(", ")
     );
     Ok(targets)
-}
-
-/// The backend with each pool size of `--pool` above one, once all its sidecars are up
-/// ([`crate::pool`]); none for a backend that takes no `--sidecars`.
-async fn pool_targets(
-    backend: &Backend,
-    launch: &StartSettings,
-    log_dir: &std::path::Path,
-    opts: &Options,
-) -> Result<Vec<Target>> {
-    let name = backend.name();
-    if !crate::crash::takes_flag(backend, launch, "--sidecars").await {
-        eprintln!("bench: {name} takes no --sidecars flag: no pool to measure");
-        return Ok(Vec::new());
-    }
-    let mut pooled = Vec::new();
-    for &n in opts.pool.iter().filter(|&&n| n > 1) {
-        let label = contract::results::stages::pool_target(name, n);
-        let t = Target::backend(backend, launch, log_dir, &label, crate::pool::args(n)).await?;
-        if !crate::pool::wait_for_sidecars(|| t.pids(), n, opts.ctx.ready_timeout).await {
-            eprintln!("bench: {label}: not all {n} sidecars appeared; measured as it is");
-        }
-        pooled.push(t);
-    }
-    Ok(pooled)
 }
 
 async fn stop_all(targets: Vec<Target>, mock: MockProcess) {
