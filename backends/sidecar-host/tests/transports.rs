@@ -38,6 +38,7 @@ on_both_transports!(
     ),
     supervision::a_pool_keeps_serving_while_a_killed_member_restarts(),
     supervision::a_sidecar_that_stops_answering_is_killed_and_replaced(),
+    supervision::a_busy_sidecar_is_not_taken_for_a_hung_one(),
     supervision::a_missing_sidecar_bundle_fails_startup_at_once_with_the_fix(),
     supervision::fault_tools_panic_is_a_tool_error_crash_restarts_the_sidecar(),
     streaming::frames_reach_the_client_while_the_provider_still_sends(
