@@ -184,6 +184,9 @@ mod tests {
         assert_eq!(cpu_ticks_of_stat(stat), Some(550));
         assert_eq!(cpu_ticks_of_stat("garbage"), None);
         let own = std::process::id();
-        assert!(js_thread_cpu_ticks(own).is_some(), "this process's own main thread");
+        assert!(
+            js_thread_cpu_ticks(own).is_some(),
+            "this process's own main thread"
+        );
     }
 }

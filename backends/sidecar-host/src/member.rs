@@ -17,9 +17,7 @@ use crate::hang::{self, BUSY_LIMIT, HangWatch, Observation, Verdict};
 use crate::sidecar::{Sidecar, SidecarSettings, StartError};
 use crate::transport::{Endpoint, Transport};
 
-pub use crate::hang::{
-    HANG_DETECTION_BOUND, MISSES_BEFORE_RESTART, PROBE_INTERVAL, PROBE_TIMEOUT,
-};
+pub use crate::hang::{HANG_DETECTION_BOUND, MISSES_BEFORE_RESTART, PROBE_INTERVAL, PROBE_TIMEOUT};
 /// First restart delay: short, because a single crash should cost well under a second.
 pub const BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// Ceiling of the restart delay for a sidecar that crashes in a loop.

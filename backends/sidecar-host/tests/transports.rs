@@ -72,3 +72,8 @@ async fn unix_sockets_are_0600_in_a_0700_directory() {
 async fn http_sidecar_and_tool_listener_demand_the_token_on_loopback() {
     cases::security::http_sidecar_and_tool_listener_demand_the_token_on_loopback().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_fills_at_most_the_capped_buffers_to_an_http_sidecar() {
+    cases::stalled::a_stalled_client_fills_at_most_the_capped_buffers_to_an_http_sidecar().await;
+}
