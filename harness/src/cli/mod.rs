@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 mod args;
+mod external_cmd;
 pub use args::*;
 
 use crate::bench;
@@ -188,6 +189,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("run {}", run.path.display());
             let opts = EvidenceStage::options(&args.context(&root, None));
             stage_command::<EvidenceStage>(&opts, &backends, &mut run).await
+        }
+        Command::Crash(args) if !args.external.targets.is_empty() => {
+            external_cmd::crash(&root, args).await
+        }
+        Command::Soak(args) if !args.external.targets.is_empty() => {
+            external_cmd::soak(&root, args).await
         }
         Command::Crash(args) => {
             let backends = select(&root, &args.measure.common)?;
