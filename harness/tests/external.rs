@@ -186,10 +186,10 @@ async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
     assert_eq!(crashed.crash.len(), Fault::ALL.len());
     for fault in Fault::ALL {
         let o = &crashed.crash[fault.name()];
-        let expected = if fault.is_reader_fault() {
-            Applicability::NotMeasured
-        } else {
+        let expected = if external::crash::needs_processes(fault) {
             Applicability::NotApplicable
+        } else {
+            Applicability::NotMeasured
         };
         assert_eq!(o.applicability, expected, "{fault}");
     }

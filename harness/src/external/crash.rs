@@ -1,11 +1,11 @@
 //! `harness crash --target NAME=URL --mock-url URL`: the crash matrix of a deployment the
-//! harness did not start, after the suite passed against it ([`super::stage::verify`]). Every
-//! fault but the reader faults acts on the target's processes (kills or hangs its runtime,
-//! panics in a tool it was built with, answers from a provider it started), which are not this
-//! machine's: those are `not_applicable` with that reason. The reader faults could be played
-//! from outside but their measurement reads the instance's memory and the harness's own mock
-//! process; they are `not_measured` until that is separated
-//! (docs/distributed.md#soak-and-crash-against-a-target).
+//! harness did not start, after the suite passed against it ([`super::stage::verify`]). The
+//! runtime faults act on the target's processes and the tool faults and `stall` on how it was
+//! started (`--enable-fault-injection`, `--idle-timeout-s`): those are `not_applicable` with
+//! that reason. The provider's faults, the client's disconnect and the reader faults could be
+//! played from outside (through the mock's answer or the client), but their measurement reads
+//! the instance's processes and the harness's own mock process: they are `not_measured` until
+//! that is separated (docs/distributed.md#soak-and-crash-against-a-target).
 
 use anyhow::Result;
 use contract::results::{CrashOutcome, Fault, stages};
@@ -15,19 +15,33 @@ use conformance::mock::Mock;
 use super::stage::{Options, verify};
 use crate::run_dir::RunDir;
 
-/// Why a fault on the target's processes is not played.
-pub const NEEDS_PROCESSES: &str =
-    "external target: the fault acts on the target's processes, which the harness did not start";
-/// Why a reader fault is not played yet.
-pub const READERS_NOT_BUILT: &str = "external target: the reader faults' measurement reads the \
-     instance's memory and the harness's own mock; not yet built for a target elsewhere";
+/// Why a fault on the target's processes or start flags is not played.
+pub const NEEDS_PROCESSES: &str = "external target: the fault needs the target's processes or \
+     its start flags, which the harness did not set";
+/// Why a fault that a client and the mock could play is not played yet.
+pub const NOT_BUILT: &str = "external target: the fault could be played from outside, but its \
+     measurement reads the instance's processes and the harness's own mock; not yet built for a \
+     target elsewhere";
+
+/// Whether `fault` needs the target's processes (its runtime) or its start flags (the fault
+/// tools, the idle timeout `stall` waits for).
+pub fn needs_processes(fault: Fault) -> bool {
+    matches!(
+        fault,
+        Fault::KillRuntime
+            | Fault::HangRuntime
+            | Fault::CrashTool
+            | Fault::PanicTool
+            | Fault::Stall
+    )
+}
 
 /// What each fault is for an external target.
 pub fn outcome(fault: Fault) -> CrashOutcome {
-    if fault.is_reader_fault() {
-        CrashOutcome::not_measured(READERS_NOT_BUILT)
-    } else {
+    if needs_processes(fault) {
         CrashOutcome::not_applicable(NEEDS_PROCESSES)
+    } else {
+        CrashOutcome::not_measured(NOT_BUILT)
     }
 }
 
@@ -62,16 +76,18 @@ mod tests {
     use contract::results::Applicability;
 
     #[test]
-    fn only_the_reader_faults_could_run_from_outside() {
+    fn only_faults_on_the_targets_processes_are_not_applicable() {
         for fault in Fault::ALL {
             let o = outcome(fault);
-            let expected = if fault.is_reader_fault() {
-                Applicability::NotMeasured
-            } else {
+            let expected = if needs_processes(fault) {
                 Applicability::NotApplicable
+            } else {
+                Applicability::NotMeasured
             };
             assert_eq!(o.applicability, expected, "{fault}");
             assert!(o.note.is_some());
         }
+        assert!(!needs_processes(Fault::SlowReader) && !needs_processes(Fault::Http500));
+        assert!(needs_processes(Fault::KillRuntime));
     }
 }
