@@ -340,6 +340,12 @@ async fn measure(
         seed: opts.ctx.seed,
     };
     results::write(run, bench, &record)?;
+    if !opts.pool.is_empty() {
+        let study = crate::pool::bench_study(&run.results, opts, measured, plan);
+        if let Some(bench) = run.results.bench.as_mut() {
+            bench.pool = Some(study);
+        }
+    }
     for (name, timing) in sdk_step {
         run.results.backend_mut(&name).latency.sdk_step = Some(timing);
     }
@@ -507,6 +513,9 @@ async fn start_targets(
         if let Some(extra) = twin {
             let aa = contract::results::aa_twin(name);
             targets.push(Target::backend(backend, launch, log_dir, &aa, extra).await?);
+        }
+        if !opts.pool.is_empty() {
+            targets.extend(crate::pool::targets(backend, launch, log_dir, opts).await?);
         }
     }
     eprintln!(
