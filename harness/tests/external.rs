@@ -80,9 +80,10 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     .await
     .unwrap();
 
+    let mut ctx = harness::stage::Context::new(root.clone());
+    ctx.quick = true;
     let opts = stage::Options {
-        root: root.clone(),
-        quick: true,
+        ctx,
         // Enough to read every figure once; the measurement's size is not what is tested.
         plan: Plan {
             sequential: 3,
@@ -140,9 +141,10 @@ async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
     )
     .await
     .unwrap();
+    let mut ctx = harness::stage::Context::new(root.clone());
+    ctx.quick = true;
     let opts = stage::Options {
-        root: root.clone(),
-        quick: true,
+        ctx,
         plan: Plan::new(true),
         mock_url: mock.url.clone(),
         targets: vec![external::parse_target(&format!("outside={}", instance.url())).unwrap()],

@@ -58,7 +58,6 @@ use target::{AISDK_NODE, DIRECT, RELAY, Target};
 
 /// The hops and the reader of the histogram logs, for the report's percentile spectrum.
 pub use figures::Hop;
-pub use hlog::read_merged;
 
 pub const STAGE: &str = contract::results::stages::BENCH;
 /// The mock's real-time priority: above every normal task, below the kernel's own threads

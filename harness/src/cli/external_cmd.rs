@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use super::args::{CrashArgs, ExternalTargets, SoakArgs};
-use super::{exit, open_run};
+use super::args::{Common, CrashArgs, ExternalTargets, SoakArgs};
+use super::{context, exit, open_run};
 use crate::external;
 use crate::prereq;
 
@@ -17,7 +17,7 @@ fn options(
     root: &Path,
     command: &str,
     t: &ExternalTargets,
-    quick: bool,
+    c: &Common,
     ignored: &[(&str, bool)],
 ) -> Result<external::stage::Options> {
     let Some(mock_url) = t.mock_url.clone() else {
@@ -27,9 +27,8 @@ fn options(
         bail!("{flag} acts on backends the harness starts; {command} --target does not take it");
     }
     Ok(external::stage::Options {
-        root: root.to_owned(),
-        quick,
-        plan: external::measure::Plan::new(quick),
+        ctx: context(root, c, None, false, None),
+        plan: external::measure::Plan::new(c.quick),
         mock_url,
         targets: t.targets.clone(),
     })
@@ -43,7 +42,7 @@ pub async fn soak(root: &Path, args: SoakArgs) -> Result<ExitCode> {
         ("--force", args.measure.force),
         ("--runtimes", !args.axis.runtimes.is_empty()),
     ];
-    let opts = options(root, "soak", &args.external, c.quick, &ignored)?;
+    let opts = options(root, "soak", &args.external, c, &ignored)?;
     let soak = args.soak_options(root);
     soak.check()?;
     let mock = external::stage::check_inputs(&opts).await?;
@@ -66,7 +65,7 @@ pub async fn crash(root: &Path, args: CrashArgs) -> Result<ExitCode> {
         ("--pool", args.pool.is_some()),
         ("--reader-hold-s", args.reader_hold_s.is_some()),
     ];
-    let opts = options(root, "crash", &args.external, c.quick, &ignored)?;
+    let opts = options(root, "crash", &args.external, c, &ignored)?;
     let faults = crate::crash::parse_faults(&args.faults)?;
     let mock = external::stage::check_inputs(&opts).await?;
     prereq::prepare(root)?;

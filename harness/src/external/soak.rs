@@ -68,7 +68,7 @@ pub async fn run(
         measured.push((target.name.clone(), soak));
     }
     run.results.soak = Some(SoakRun {
-        quick: opts.quick,
+        quick: opts.ctx.quick,
         minutes,
         rate_rps,
         mix: load::MIX

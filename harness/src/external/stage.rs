@@ -2,8 +2,6 @@
 //! against its URL ([`verify`], which `soak` and `crash` with `--target` share), then, if it
 //! passed, [`super::measure`]. Recorded as `backends.<NAME>` with `external: true`.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
 use conformance::cases;
 use conformance::external::{self, ExternalEnv};
@@ -15,12 +13,13 @@ use super::measure::{self, Plan};
 use super::{TargetSpec, check_reachable, shares_clock};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::stage;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    /// The conformance suite's quick form (a shorter `long`).
-    pub quick: bool,
+    /// The shared context: the root, and `quick` for the conformance suite's quick form (a
+    /// shorter `long`).
+    pub ctx: stage::Context,
     /// How much to measure ([`Plan::new`]).
     pub plan: Plan,
     pub mock_url: String,
@@ -70,7 +69,7 @@ pub async fn verify(
     opts: &Options,
     stage: &str,
 ) -> Result<Vec<TargetSpec>> {
-    let oracle = Oracle::start(&opts.root, &run.logs(stages::CONFORMANCE))?;
+    let oracle = Oracle::start(&opts.ctx.root, &run.logs(stages::CONFORMANCE))?;
     let all = cases::all_cases(&[]);
     let mut verified = Vec::new();
     for target in &opts.targets {
@@ -85,7 +84,7 @@ pub async fn verify(
             base: target.url.clone(),
             oracle: &oracle,
             mock,
-            quick: opts.quick,
+            quick: opts.ctx.quick,
             run_path: &run.path,
         };
         let verdict = Conformance::from_cases(external::run(&all, &env).await);
