@@ -6,14 +6,19 @@
 // GC, our sidecar's files. A diagnosis, not a benchmark: the bench stage measures the latency.
 //
 // CLI: node harness/node/profile-aisdk.mjs [--chats 60] [--chunks 200] [--gap-ms 2] [--keep DIR]
+//        [--sdk-from runtimes/<stack>]
 //   needs target/release/mock-provider (or MOCK_PROVIDER_BIN) and backends/sidecar installed.
-// Stdout: one JSON object {"chats", "chunks", "busy_ms", "busy_us_per_chunk", "groups": [{name,
-// ms, share}]}, groups largest first; the profile is kept in --keep DIR when given.
+//   `--sdk-from` profiles the same sources on a comparison stack's packages (e.g.
+//   runtimes/node20-ai6, after `npm ci` there; run the script with that stack's node): the
+//   sources are copied into a temporary tree that resolves `ai` from the stack, so the
+//   profile still names each package (the stack's own bundles would not).
+// Stdout: one JSON object {"node", "ai", "chats", "chunks", "busy_ms", "busy_us_per_chunk",
+// "groups": [{name, ms, share}]}, groups largest first; the profile is kept in --keep DIR.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,7 +27,9 @@ import { isMain, runMain, UsageError, writeLine } from './lib/cli.mjs';
 import { startMockProvider } from './lib/mock-process.mjs';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const USAGE = 'usage: node profile-aisdk.mjs [--chats N] [--chunks N] [--gap-ms N] [--keep DIR]\n';
+const USAGE = 'usage: node profile-aisdk.mjs [--chats N] [--chunks N] [--gap-ms N] [--keep DIR] [--sdk-from DIR]\n';
+/** What aisdk-node runs from: its script, the sidecar's chat code and the wire constants. */
+const SOURCES = ['harness/node', 'backends/sidecar/src', 'contract/js'];
 /** Conversations played before profiling counts: module loading and JIT warm-up. */
 const WARMUP_CHATS = 3;
 
@@ -63,10 +70,33 @@ export function attribute(profile) {
   return byOwner;
 }
 
-async function startAisdkNode(providerUrl, profileDir) {
+/**
+ * A copy of the sources that resolves its packages from `sdkFrom`'s node_modules (a stack under
+ * runtimes/), so the same code runs on that stack's `ai` with package paths intact.
+ */
+export function treeWithSdk(sdkFrom) {
+  const modules = resolve(sdkFrom, 'node_modules');
+  if (!existsSync(join(modules, 'ai', 'package.json'))) {
+    throw new UsageError(`--sdk-from ${sdkFrom}: no ai package in ${modules}; run npm ci --prefix ${sdkFrom} first`);
+  }
+  const root = mkdtempSync(join(tmpdir(), 'aisdk-profile-tree-'));
+  for (const rel of SOURCES) {
+    cpSync(join(REPO_ROOT, rel), join(root, rel), { recursive: true, filter: src => !src.includes('node_modules') });
+  }
+  // aisdk-node's own helpers import `ai` too (tools, error classes): from the same stack.
+  for (const rel of ['backends/sidecar', 'harness/node']) symlinkSync(modules, join(root, rel, 'node_modules'), 'dir');
+  return root;
+}
+
+/** The `ai` version the sidecar's code resolves from `root`. */
+function aiVersion(root) {
+  return JSON.parse(readFileSync(join(root, 'backends/sidecar/node_modules/ai/package.json'), 'utf8')).version;
+}
+
+async function startAisdkNode(root, providerUrl, profileDir) {
   const child = spawn(
     process.execPath,
-    ['--cpu-prof', '--cpu-prof-dir', profileDir, join(REPO_ROOT, 'harness/node/aisdk-node.mjs'), '--provider-url', providerUrl],
+    ['--cpu-prof', '--cpu-prof-dir', profileDir, join(root, 'harness/node/aisdk-node.mjs'), '--provider-url', providerUrl],
     { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OPENAI_API_KEY: 'sk-profile' } },
   );
   const [line] = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then(r => [r.value]);
@@ -94,14 +124,17 @@ async function main() {
       chunks: { type: 'string', default: '200' },
       'gap-ms': { type: 'string', default: '2' },
       keep: { type: 'string' },
+      'sdk-from': { type: 'string' },
     },
   });
   const [chats, chunks, gap] = [values.chats, values.chunks, values['gap-ms']].map(Number);
   if (![chats, chunks, gap].every(n => Number.isInteger(n) && n > 0)) throw new UsageError('--chats, --chunks and --gap-ms take whole numbers above 0');
+  const tree = values['sdk-from'] ? treeWithSdk(values['sdk-from']) : null;
+  const root = tree ?? REPO_ROOT;
   const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'aisdk-profile-'));
   const mock = await startMockProvider({ binary: process.env.MOCK_PROVIDER_BIN || join(REPO_ROOT, 'target/release/mock-provider') });
   try {
-    const sdk = await startAisdkNode(mock.baseUrl, dir);
+    const sdk = await startAisdkNode(root, mock.baseUrl, dir);
     const directive = `chunks=${chunks} ttft_ms=1 gap_ms=${gap}`;
     let played;
     try {
@@ -115,6 +148,8 @@ async function main() {
     const groups = attribute(JSON.parse(readFileSync(join(dir, file), 'utf8')));
     const busy = [...groups.values()].reduce((a, b) => a + b, 0);
     await writeLine(JSON.stringify({
+      node: process.version,
+      ai: aiVersion(root),
       chats,
       chunks: played,
       busy_ms: Math.round(busy / 1e3),
@@ -127,6 +162,7 @@ async function main() {
   } finally {
     await mock.stop();
     if (!values.keep) rmSync(dir, { recursive: true, force: true });
+    if (tree) rmSync(tree, { recursive: true, force: true });
   }
 }
 

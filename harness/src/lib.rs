@@ -20,6 +20,7 @@
 //! - [`gate`]: the latency regression gate;
 //! - [`external`]: deployments the harness did not start (`--target NAME=URL`), suite then
 //!   measurement; [`load`]: load from many machines with Locust, merged into results.json;
+//!   [`pool`]: the sidecar pool as an axis of the bench (`--pool 1,2,4`);
 //! - [`deploy`]: the deployments of `deploy/` (images, compose, systemd, Kubernetes) and their
 //!   static validation;
 //! - [`start`]: cold start, processes and the tokens of one conversation; [`crash`]: the fault x
@@ -58,6 +59,7 @@ pub mod external;
 pub mod gate;
 pub mod load;
 pub mod matrix;
+pub mod pool;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;

@@ -1,9 +1,10 @@
 //! What a running backend costs the machine, read from `/proc`: the processes that make it up
 //! (its process group, plus a runtime that left the group), their CPU time and their memory.
 //!
-//! A backend is more than the pid the harness spawned: unix and http start Node sidecars. They
-//! inherit the backend's process group, so the group is the unit measured, as it is the unit the
-//! harness starts and stops (conformance::process).
+//! A backend is more than the pid the harness spawned: unix and http start Node sidecars, each
+//! in a process group of its own (so a Ctrl-C reaches the server first), so the unit measured is
+//! the backend's process group and every descendant of it, as the harness starts and stops it
+//! (conformance::process).
 
 use std::collections::BTreeSet;
 
@@ -11,10 +12,11 @@ use std::collections::BTreeSet;
 /// space on every architecture since 2.6 (`USER_HZ`), whatever the kernel's internal rate.
 const USER_HZ: u64 = 100;
 
-/// The processes of a backend: every process in `pgid`'s group, and `extra` when it is alive
-/// (a runtime the backend moved to a group of its own).
+/// The processes of a backend: every process in `pgid`'s group, `extra` when it is alive (a
+/// runtime the backend moved to a group of its own), and every descendant of those (a pool's
+/// sidecars, each in its own group).
 pub fn tree(pgid: i32, extra: Option<u32>) -> Vec<u32> {
-    let mut pids = BTreeSet::new();
+    let mut all: Vec<(u32, StatFields)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
             let Some(pid) = entry
@@ -24,20 +26,42 @@ pub fn tree(pgid: i32, extra: Option<u32>) -> Vec<u32> {
             else {
                 continue;
             };
-            if stat_fields(pid).is_some_and(|f| f.pgrp == pgid) {
-                pids.insert(pid);
+            if let Some(f) = stat_fields(pid) {
+                all.push((pid, f));
             }
         }
     }
-    if let Some(pid) = extra.filter(|p| stat_fields(*p).is_some()) {
+    let mut pids: BTreeSet<u32> = all
+        .iter()
+        .filter(|(_, f)| f.pgrp == pgid)
+        .map(|(p, _)| *p)
+        .collect();
+    if let Some(pid) = extra.filter(|p| all.iter().any(|(q, _)| q == p)) {
         pids.insert(pid);
     }
+    with_descendants(&mut pids, &all);
     pids.into_iter().collect()
+}
+
+/// Adds to `pids` every process of `all` whose parent is in it, until none is left to add.
+fn with_descendants(pids: &mut BTreeSet<u32>, all: &[(u32, StatFields)]) {
+    loop {
+        let before = pids.len();
+        for (pid, f) in all {
+            if pids.contains(&f.ppid) {
+                pids.insert(*pid);
+            }
+        }
+        if pids.len() == before {
+            return;
+        }
+    }
 }
 
 /// The fields of `/proc/<pid>/stat` the harness reads.
 #[derive(Debug, Clone, Copy)]
 struct StatFields {
+    ppid: u32,
     pgrp: i32,
     /// utime + stime, in clock ticks.
     cpu_ticks: u64,
@@ -56,6 +80,7 @@ fn parse_stat(stat: &str) -> Option<StatFields> {
     // After comm: state(0) ppid(1) pgrp(2) session(3) tty(4) tpgid(5) flags(6) minflt(7)
     // cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12).
     Some(StatFields {
+        ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
         cpu_ticks: fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
     })
@@ -178,6 +203,26 @@ mod tests {
         assert_eq!(f.pgrp, 4240);
         assert_eq!(f.cpu_ticks, 175);
         assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn a_tree_holds_children_in_groups_of_their_own_and_theirs() {
+        let f = |ppid, pgrp| StatFields {
+            ppid,
+            pgrp,
+            cpu_ticks: 0,
+        };
+        // 10 leads group 10; 11 (its sidecar) and 12 (the sidecar's child) left the group;
+        // 20 is another backend's.
+        let all = [
+            (10, f(1, 10)),
+            (12, f(11, 11)),
+            (11, f(10, 11)),
+            (20, f(1, 20)),
+        ];
+        let mut pids = BTreeSet::from([10]);
+        with_descendants(&mut pids, &all);
+        assert_eq!(pids, BTreeSet::from([10, 11, 12]));
     }
 
     #[test]

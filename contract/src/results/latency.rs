@@ -72,6 +72,9 @@ pub struct BenchRun {
     /// Chunk overhead at concurrency 1 per provider gap (the pacing sweep).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pacing: Vec<super::PacingPoint>,
+    /// The sidecar pool study, when `--pool` asked for one (docs/pool.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<super::PoolStudy>,
     /// Wall time of the stage.
     pub wall_s: f64,
     /// Wall time of its load part (pacing, CPU at load, the sweeps), when it ran.

@@ -21,6 +21,7 @@ mod external;
 mod gate_study;
 mod latency;
 mod matrix;
+mod pool;
 mod soak;
 pub mod stages;
 
@@ -35,6 +36,7 @@ pub use external::*;
 pub use gate_study::*;
 pub use latency::*;
 pub use matrix::*;
+pub use pool::*;
 pub use soak::*;
 pub use stages::{AA_SUFFIX, StageTime, aa_twin, clean_reference, is_reference};
 

@@ -47,8 +47,22 @@ pub fn aa_twin(name: &str) -> String {
     format!("{name}{AA_SUFFIX}")
 }
 
+/// What a backend run with a pool of N sidecars appends to its name, before N (`harness bench
+/// --pool`): `unix+pool2` is unix with `--sidecars 2` (docs/pool.md).
+pub const POOL_INFIX: &str = "+pool";
+
+/// The bench target of `backend` with `sidecars` sidecars: the backend itself for one.
+pub fn pool_target(backend: &str, sidecars: u32) -> String {
+    if sidecars == 1 {
+        backend.to_owned()
+    } else {
+        format!("{backend}{POOL_INFIX}{sidecars}")
+    }
+}
+
 /// Whether `name` is a target the bench measured for its own checks (the direct path, the AI
-/// SDK alone, the relay, a self-check's clean instance, an A/A twin) rather than a backend.
+/// SDK alone, the relay, a self-check's clean instance, an A/A twin, a pool size of the pool
+/// study) rather than a backend as it is compared.
 /// `aisdk-node@bun` (the AI SDK alone on another runtime) is one too.
 pub fn is_reference(name: &str) -> bool {
     let (base, _) = crate::runtime::split_target(name);
@@ -57,6 +71,7 @@ pub fn is_reference(name: &str) -> bool {
         || base == RELAY
         || name.ends_with(CLEAN_SUFFIX)
         || name.ends_with(AA_SUFFIX)
+        || name.contains(POOL_INFIX)
 }
 
 /// How long one stage of a run took, against its budget (docs/architecture.md#budgets).
@@ -90,6 +105,9 @@ mod tests {
         assert!(is_reference(RELAY));
         assert!(is_reference(&clean_reference("unix")));
         assert!(is_reference("aisdk-node@bun"));
+        assert!(is_reference(&pool_target("unix", 2)));
+        assert_eq!(pool_target("unix", 1), "unix");
+        assert!(!is_reference(&pool_target("unix", 1)));
         assert!(!is_reference("unix@bun"));
         assert!(!is_reference("unix"));
         assert!(!is_reference("rust-only"));

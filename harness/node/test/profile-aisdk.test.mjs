@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { attribute, owner } from '../profile-aisdk.mjs';
+import { attribute, owner, treeWithSdk } from '../profile-aisdk.mjs';
 
 test('owners come from the function name and the script URL', () => {
   assert.equal(owner('writev', ''), 'socket writes');
@@ -27,4 +27,8 @@ test('self time is summed per owner and idle is left out', () => {
     timeDeltas: [500, 100, 50, 100, 500],
   };
   assert.deepEqual([...attribute(profile)], [['socket writes', 200], ['Node Web Streams', 50]]);
+});
+
+test('a stack without its packages installed is a usage error naming what to run', () => {
+  assert.throws(() => treeWithSdk('no-such-stack'), /no ai package in .*no-such-stack.*npm ci --prefix no-such-stack/);
 });

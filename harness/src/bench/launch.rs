@@ -171,6 +171,9 @@ pub(super) async fn start_targets(
             let aa = contract::results::aa_twin(name);
             targets.push(Target::backend(backend, launch, log_dir, &aa, extra).await?);
         }
+        if !opts.pool.is_empty() {
+            targets.extend(crate::pool::targets(backend, launch, log_dir, opts).await?);
+        }
     }
     eprintln!(
         "bench: measuring {}",

@@ -345,6 +345,12 @@ async fn measure(
         seed: opts.ctx.seed,
     };
     results::write(run, bench, &record)?;
+    if !opts.pool.is_empty() {
+        let study = crate::pool::bench_study(&run.results, opts, measured, plan);
+        if let Some(bench) = run.results.bench.as_mut() {
+            bench.pool = Some(study);
+        }
+    }
     for (name, timing) in sdk_step {
         run.results.backend_mut(&name).latency.sdk_step = Some(timing);
     }

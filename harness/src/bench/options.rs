@@ -21,6 +21,9 @@ pub struct Options {
     /// `--proofs`: an A/A twin beside each burnt backend, the references' capacity searched,
     /// and the proofs read from the run ([`super::proofs`]).
     pub proofs: bool,
+    /// `--pool 1,2,4`: each backend that takes `--sidecars` also run with each size
+    /// ([`crate::pool`]); empty for none.
+    pub pool: Vec<u32>,
 }
 
 impl Options {
@@ -34,6 +37,7 @@ impl Options {
             sut_cpus: None,
             inject_cpu_us: Vec::new(),
             proofs: false,
+            pool: Vec::new(),
         }
     }
 }

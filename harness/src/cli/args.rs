@@ -276,6 +276,10 @@ pub struct BenchArgs {
     /// The mock provider the --target deployments were pointed at (`harness mock` prints it).
     #[arg(long, value_parser = external::parse_url)]
     pub mock_url: Option<String>,
+    /// Pool sizes, e.g. `1,2,4`: each backend that takes `--sidecars` is also measured with
+    /// each size, and `bench.pool` reads them side by side (docs/pool.md).
+    #[arg(long, value_delimiter = ',', value_parser = crate::pool::parse_size, conflicts_with = "targets")]
+    pub pool: Vec<u32>,
 }
 
 impl BenchArgs {
@@ -297,6 +301,7 @@ impl BenchArgs {
             self.inject_cpu_us.clone()
         };
         opts.proofs = self.proofs;
+        opts.pool = self.pool.clone();
         opts
     }
 }

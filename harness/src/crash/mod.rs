@@ -272,7 +272,7 @@ fn millis(d: Duration) -> u64 {
 
 /// Whether the backend's `--help` lists `flag`: how the stage learns, without knowing backends
 /// by name, which of them run a pool of sidecars.
-async fn takes_flag(backend: &Backend, cfg: &StartSettings, flag: &str) -> bool {
+pub(crate) async fn takes_flag(backend: &Backend, cfg: &StartSettings, flag: &str) -> bool {
     const HELP_LIMIT: Duration = Duration::from_secs(10);
     let (program, mut args) = orchestrate::command_line(backend, cfg, &InstanceOptions::default());
     args.push("--help".into());

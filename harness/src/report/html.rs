@@ -113,6 +113,9 @@ pub fn page(results: &Results, figures: &[Figure], shots: &[Screenshot]) -> Stri
     if let Some(body) = sections::runtimes(results) {
         section(&mut h, "runtimes", "By JavaScript runtime", &body);
     }
+    if let Some(body) = sections::sidecar_pool(results) {
+        section(&mut h, "sidecar-pool", "The sidecar pool", &body);
+    }
     if let Some(body) = sections::beyond_one_machine(results) {
         section(&mut h, "beyond-one-machine", "Beyond one machine", &body);
     }

@@ -1,6 +1,6 @@
 //! The report's evidence tables and lists beyond the charts: the crash matrix ([`crash`]), the
 //! load points and the calibration ([`bench`]), the chat page in a browser ([`browser`]), the
-//! figures per JavaScript runtime ([`runtimes`]),
+//! figures per JavaScript runtime ([`runtimes`]), the sidecar pool ([`pool`]),
 //! conformance, the star thresholds, and the run itself.
 
 mod bench;
@@ -9,6 +9,7 @@ mod crash;
 mod debug_checks;
 mod deploying;
 mod distributed;
+mod pool;
 mod proxies;
 mod runtimes;
 
@@ -17,6 +18,7 @@ pub use browser::{browser, screenshots};
 pub use crash::crash;
 pub use deploying::deploying;
 pub use distributed::beyond_one_machine;
+pub use pool::sidecar_pool;
 pub use proxies::proxies;
 pub use runtimes::runtimes;
 
