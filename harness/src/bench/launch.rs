@@ -21,7 +21,11 @@ const MOCK_CPU: usize = 0;
 
 /// An explicitly named backend that cannot be measured, or nothing to measure at all, is the
 /// harness failing its job, not a measurement.
-pub(super) fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -> Result<()> {
+pub(super) fn check_selection(
+    backends: &[Backend],
+    measured: &[Backend],
+    opts: &Options,
+) -> Result<()> {
     let skipped: Vec<&str> = backends
         .iter()
         .filter(|b| !measured.iter().any(|m| m.name() == b.name()))
