@@ -161,3 +161,51 @@ fn a_working_tree_that_does_not_build_exits_2_and_is_never_a_pass() {
     let worktrees = git(dir.path(), &["worktree", "list"]);
     assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
 }
+
+#[test]
+fn a_tree_takes_the_working_trees_times_only_for_the_files_it_has_alike() {
+    use harness::gate::prepare;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"]);
+    commit(d, "same.rs", "fn a() {}");
+    let base = commit(d, "changed.rs", "fn b() {}");
+    let head = commit(d, "changed.rs", "fn b() { 1; }");
+    let long_ago =
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    for f in ["same.rs", "changed.rs"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(d.join(f))
+            .unwrap();
+        file.set_modified(long_ago).unwrap();
+    }
+    let differing = prepare::differing_files(d, &base, &head).unwrap();
+    assert_eq!(differing.into_iter().collect::<Vec<_>>(), ["changed.rs"]);
+    assert!(
+        prepare::differing_files(d, &head, &head)
+            .unwrap()
+            .is_empty()
+    );
+
+    let tree = d.join("base-tree");
+    git(
+        d,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            &tree.display().to_string(),
+            &base,
+        ],
+    );
+    let differing = prepare::differing_files(d, &base, &head).unwrap();
+    assert_eq!(prepare::carry_mtimes(d, &tree, &differing).unwrap(), 1);
+    let mtime = |f: &str| std::fs::metadata(tree.join(f)).unwrap().modified().unwrap();
+    assert_eq!(mtime("same.rs"), long_ago, "alike: the working tree's time");
+    assert!(
+        mtime("changed.rs") > long_ago,
+        "differing: newer than any build"
+    );
+}

@@ -16,7 +16,7 @@ use axum::serve::ListenerExt;
 use leanspec_core::{InternalAuth, Toolbox, internal_router, random_bearer_token};
 use sidecar_host::tool_listener::ToolListener;
 use sidecar_host::{Endpoint, SidecarEnv, SidecarMode, Transport};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// Tells a sidecar the token every request to it must carry.
 pub const CHAT_TOKEN_VAR: &str = "LEANSPEC_CHAT_TOKEN";
@@ -24,6 +24,29 @@ pub const CHAT_TOKEN_VAR: &str = "LEANSPEC_CHAT_TOKEN";
 pub const TOOLS_URL_VAR: &str = "LEANSPEC_TOOLS_URL";
 /// Tells a sidecar the token its tool calls must carry.
 pub const TOOLS_TOKEN_VAR: &str = "LEANSPEC_TOOLS_TOKEN";
+
+/// Tells a managed sidecar the number of the listening socket it inherits (and serves on).
+pub const CHAT_LISTENER_FD_VAR: &str = "LEANSPEC_CHAT_FD";
+/// Each end's socket buffer on a connection between the server and a sidecar (Linux doubles
+/// it): the sidecar's send buffer and the server's receive buffer. The kernel autotunes both
+/// to megabytes on loopback otherwise, which a stalled client's sidecar fills with about
+/// 50,000 chunks it worked through for nobody before the stall reached it; Node cannot set a
+/// TCP send buffer, so the server makes the sidecar's listening socket, whose connections
+/// inherit it (docs/crash.md#the-sidecars-own-socket). The same size as the client's
+/// (`leanspec_core::server::CLIENT_SEND_BUFFER`).
+pub const SIDECAR_SOCKET_BUFFER: u32 = 64 * 1024;
+/// Connections a sidecar's listener queues before Node accepts them (Node's own default).
+const SIDECAR_BACKLOG: u32 = 511;
+
+/// A loopback listener on a kernel-chosen port whose accepted connections send through a
+/// [`SIDECAR_SOCKET_BUFFER`] (tcp(7): set before `listen`, the accepted sockets inherit it).
+fn capped_listener() -> io::Result<std::os::fd::OwnedFd> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_send_buffer_size(SIDECAR_SOCKET_BUFFER)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    let listener = socket.listen(SIDECAR_BACKLOG)?.into_std()?;
+    Ok(listener.into())
+}
 
 /// Loopback TCP both ways, each direction demanding its own per-launch bearer token.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -102,6 +125,7 @@ impl Transport for HttpTransport {
         let mut env = SidecarEnv::default();
         env.set("LEANSPEC_CHAT_TRANSPORT", "http")
             .set("LEANSPEC_CHAT_PORT", "0")
+            .set_inherited(CHAT_LISTENER_FD_VAR, capped_listener()?)
             .set_token(CHAT_TOKEN_VAR, random_bearer_token());
         Ok(env)
     }
@@ -169,7 +193,10 @@ impl Endpoint for HttpEndpoint {
     type Stream = TcpStream;
 
     async fn connect(&self) -> io::Result<TcpStream> {
-        let tcp = TcpStream::connect(self.addr).await?;
+        let socket = TcpSocket::new_v4()?;
+        // Set before the connection exists, as the window is agreed on at the handshake.
+        socket.set_recv_buffer_size(SIDECAR_SOCKET_BUFFER)?;
+        let tcp = socket.connect(self.addr).await?;
         // Each SSE frame is one small write that must leave now, not after 40 ms.
         tcp.set_nodelay(true)?;
         Ok(tcp)

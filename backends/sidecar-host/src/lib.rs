@@ -10,7 +10,8 @@
 //!   environment a sidecar is told everything by;
 //! - [`client`]: the keep-alive HTTP/1 client to one sidecar, over its endpoint;
 //! - [`sidecar`]: starting one sidecar (environment, spawn with our death, ready line);
-//! - [`member`]: one supervised sidecar: health probes, restart with backoff;
+//! - [`member`]: one supervised sidecar: health probes, restart with backoff; [`hang`]: when a
+//!   sidecar that runs but answers nothing is hung (stopped) rather than busy;
 //! - [`pool`]: `--sidecars N` with least-connections routing;
 //! - [`relay`]: `/api/chat` streamed through, a broken stream ended with `error` + `[DONE]`
 //!   (the `sse` wire);
@@ -29,6 +30,7 @@ pub mod backend;
 pub mod client;
 pub mod frames;
 pub mod frames_relay;
+pub mod hang;
 pub mod host;
 pub mod member;
 pub mod pool;

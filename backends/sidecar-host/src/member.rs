@@ -13,26 +13,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ProbeError, SidecarClient};
+use crate::hang::{self, BUSY_LIMIT, HangWatch, Observation, Verdict};
 use crate::sidecar::{Sidecar, SidecarSettings, StartError};
 use crate::transport::{Endpoint, Transport};
 
-/// How often a live sidecar that answered is asked `/health` again.
-pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
-/// A probe with no answer within this is a miss. A Node event loop that is streaming on a
-/// loaded machine may answer later than this, which is why a miss during which the sidecar's
-/// streams delivered anything does not count (see [`HangWatch`], docs/crash.md#hang-detection).
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
-/// Consecutive misses, probed back to back and with nothing arriving from the sidecar's
-/// streams meanwhile, before a sidecar that still runs is declared hung, killed and restarted:
-/// 1.5 s of complete silence.
-pub const MISSES_BEFORE_RESTART: u32 = 3;
-/// The longest a hang can go unnoticed: one interval before the first missed probe, then the
-/// misses back to back. The crash study's target is 2 s (docs/crash.md#hang-detection).
-pub const HANG_DETECTION_BOUND: Duration = Duration::from_millis(
-    PROBE_INTERVAL.as_millis() as u64
-        + PROBE_TIMEOUT.as_millis() as u64 * MISSES_BEFORE_RESTART as u64,
-);
-const _: () = assert!(HANG_DETECTION_BOUND.as_millis() <= 2_000);
+pub use crate::hang::{HANG_DETECTION_BOUND, MISSES_BEFORE_RESTART, PROBE_INTERVAL, PROBE_TIMEOUT};
 /// First restart delay: short, because a single crash should cost well under a second.
 pub const BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// Ceiling of the restart delay for a sidecar that crashes in a loop.
@@ -240,10 +225,11 @@ pub async fn supervise_managed<T: Transport>(
             client: client.clone(),
         });
         let up_since = Instant::now();
+        let pid = sidecar.pid;
         let ended = tokio::select! {
             _ = shutdown.cancelled() => Ended::Shutdown,
             status = sidecar.wait() => Ended::Exited(status),
-            miss = watch_health(&member, &client) => Ended::Hung(miss),
+            miss = watch_health(&member, &client, pid) => Ended::Hung(miss),
         };
         if up_since.elapsed() >= BACKOFF_RESET_AFTER {
             backoff.reset();
@@ -319,85 +305,67 @@ pub async fn supervise_external<E: Endpoint>(
     }
 }
 
-/// The hang rule, apart from the clock: a sidecar is hung after [`MISSES_BEFORE_RESTART`]
-/// probes in a row went unanswered while none of its streams delivered a byte. A sidecar busy
-/// streaming on a loaded machine may answer a probe late, but its streams prove it alive; one
-/// that is stopped or stuck in a loop delivers nothing at all.
-#[derive(Debug, Default)]
-pub struct HangWatch {
-    misses: u32,
-}
-
-/// What the watch makes of one probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Alive: probe again after [`PROBE_INTERVAL`].
-    Alive,
-    /// A miss short of the limit: probe again now.
-    Suspect,
-    /// Hung: kill it.
-    Hung,
-}
-
-impl HangWatch {
-    /// `answered`: the probe got its 200; `streamed`: a stream delivered something meanwhile.
-    pub fn observe(&mut self, answered: bool, streamed: bool) -> Verdict {
-        if answered || streamed {
-            self.misses = 0;
-            return Verdict::Alive;
-        }
-        self.misses += 1;
-        if self.misses >= MISSES_BEFORE_RESTART {
-            Verdict::Hung
-        } else {
-            Verdict::Suspect
-        }
-    }
-}
-
-/// Probes until the sidecar is hung by [`HangWatch`]'s rule; returns the last miss. A refused
-/// connection or an unhealthy answer is a miss too, probed again only after the interval (the
-/// process's exit, seen by the kernel, is what ends a dead sidecar's watch).
+/// Probes until the sidecar is hung by [`HangWatch`]'s rule; returns the last miss. A probe
+/// unanswered within [`PROBE_TIMEOUT`] is a miss, and its answer is waited for again rather
+/// than abandoned: a new probe would dial a new connection, which a busy Node event loop
+/// accepts only after every connection queued before it. A refused connection or an unhealthy
+/// answer is a miss too, probed again only after the interval (the process's exit, seen by
+/// the kernel, is what ends a dead sidecar's watch).
 async fn watch_health<E: Endpoint>(
     member: &Member<E>,
     client: &Arc<SidecarClient<E>>,
+    pid: u32,
 ) -> ProbeError {
     let mut watch = HangWatch::default();
-    let mut probe_at_once = false;
+    // On the `frames` wire a sidecar's chunks arrive whether or not their clients read them;
+    // on `sse` only as they do.
+    let activity = || member.activity().wrapping_add(client.frames_received());
+    let cpu = || hang::js_thread_cpu_ticks(pid);
     loop {
-        if !probe_at_once {
-            tokio::select! {
-                _ = tokio::time::sleep(PROBE_INTERVAL) => {}
-                _ = member.probe_now.notified() => {}
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+            _ = member.probe_now.notified() => {}
+        }
+        let asked = Instant::now();
+        // Its own deadline is never reached first: the busy limit declares the sidecar hung.
+        let probe = client.probe(BUSY_LIMIT + PROBE_TIMEOUT);
+        tokio::pin!(probe);
+        loop {
+            let (bytes_before, cpu_before) = (activity(), cpu());
+            let waited = tokio::time::timeout(PROBE_TIMEOUT, &mut probe).await;
+            let seen = Observation {
+                answered: matches!(waited, Ok(Ok(()))),
+                streamed: activity() != bytes_before,
+                progressed: matches!((cpu_before, cpu()), (Some(a), Some(b)) if b > a),
+            };
+            let verdict = watch.observe(seen);
+            match waited {
+                Ok(Ok(())) => {
+                    if !matches!(member.phase(), Phase::Up { .. }) {
+                        member.set_phase(Phase::Up {
+                            client: client.clone(),
+                        });
+                    }
+                    break;
+                }
+                Ok(Err(e)) => {
+                    if matches!(e, ProbeError::Refused { .. }) {
+                        member.set_down_for(PROBE_INTERVAL);
+                    }
+                    if verdict == Verdict::Hung {
+                        return e;
+                    }
+                    break;
+                }
+                Err(_) if verdict == Verdict::Hung => {
+                    return ProbeError::Timeout {
+                        addr: client.endpoint().to_string(),
+                        timeout: asked.elapsed(),
+                    };
+                }
+                Err(_) => {}
             }
         }
-        // On the `frames` wire a sidecar's chunks arrive whether or not their clients read
-        // them; on `sse` only as they do.
-        let activity = || member.activity().wrapping_add(client.frames_received());
-        let before = activity();
-        let probe = client.probe(PROBE_TIMEOUT).await;
-        let streamed = activity() != before;
-        let verdict = watch.observe(probe.is_ok(), streamed);
-        match probe {
-            Ok(()) => {
-                if !matches!(member.phase(), Phase::Up { .. }) {
-                    member.set_phase(Phase::Up {
-                        client: client.clone(),
-                    });
-                }
-            }
-            Err(e) => {
-                if matches!(e, ProbeError::Refused { .. }) {
-                    member.set_down_for(PROBE_INTERVAL);
-                }
-                if verdict == Verdict::Hung {
-                    return e;
-                }
-                probe_at_once = matches!(e, ProbeError::Timeout { .. });
-                continue;
-            }
-        }
-        probe_at_once = false;
     }
 }
 
@@ -423,30 +391,6 @@ mod tests {
         assert_eq!(*delays.last().unwrap_or(&Duration::ZERO), BACKOFF_MAX);
         backoff.reset();
         assert_eq!(backoff.take(), BACKOFF_INITIAL);
-    }
-
-    #[test]
-    fn a_hang_is_three_silent_misses_in_a_row() {
-        let mut watch = HangWatch::default();
-        assert_eq!(watch.observe(false, false), Verdict::Suspect);
-        assert_eq!(watch.observe(false, false), Verdict::Suspect);
-        assert_eq!(watch.observe(false, false), Verdict::Hung);
-    }
-
-    #[test]
-    fn an_answer_or_a_streamed_byte_resets_the_count() {
-        let mut watch = HangWatch::default();
-        watch.observe(false, false);
-        watch.observe(false, false);
-        assert_eq!(watch.observe(true, false), Verdict::Alive);
-        watch.observe(false, false);
-        watch.observe(false, false);
-        assert_eq!(
-            watch.observe(false, true),
-            Verdict::Alive,
-            "a late probe from a sidecar that streams is load, not a hang"
-        );
-        assert_eq!(watch.observe(false, false), Verdict::Suspect);
     }
 
     #[test]

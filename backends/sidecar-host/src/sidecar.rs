@@ -192,11 +192,28 @@ fn spawn(settings: &SidecarSettings, env: &SidecarEnv) -> Result<Child, StartErr
     command.envs(env.vars());
     // Spawned from the runtime's worker threads, never `spawn_blocking`: see the lifeline.
     contract::lifeline::die_with_parent(command.as_std_mut());
-    command.spawn().map_err(|source| StartError::Spawn {
+    let spawn_error = |source| StartError::Spawn {
         node: settings.node.clone(),
         source,
-    })
+    };
+    let Some(socket) = env.inherited() else {
+        return command.spawn().map_err(spawn_error);
+    };
+    // A child inherits every descriptor without close-on-exec, so the socket is inheritable
+    // only for this one spawn, and no other sidecar is spawned meanwhile (it would inherit it
+    // too). Nothing else in a backend's process spawns children.
+    let _one_at_a_time = INHERITING.lock().unwrap_or_else(|p| p.into_inner());
+    rustix::io::fcntl_setfd(socket, rustix::io::FdFlags::empty())
+        .map_err(|e| spawn_error(e.into()))?;
+    let spawned = command.spawn().map_err(spawn_error);
+    if let Err(e) = rustix::io::fcntl_setfd(socket, rustix::io::FdFlags::CLOEXEC) {
+        tracing::warn!("cannot make the sidecar's socket close-on-exec again: {e}");
+    }
+    spawned
 }
+
+/// Held while a socket is inheritable (see [`spawn`]).
+static INHERITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Reads the child's stdout up to its ready line (logging what comes before), within
 /// `timeout`; from then on both its stdout and stderr go to our log.

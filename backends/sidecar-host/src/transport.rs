@@ -10,7 +10,9 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use hyper_util::client::legacy::connect::Connection;
 use leanspec_core::Toolbox;
@@ -70,6 +72,8 @@ pub trait Endpoint: fmt::Display + fmt::Debug + Clone + PartialEq + Send + Sync 
 #[derive(Clone, Default)]
 pub struct SidecarEnv {
     vars: Vec<Var>,
+    /// A socket the sidecar inherits, its number in one of `vars`.
+    inherited: Option<Arc<OwnedFd>>,
 }
 
 #[derive(Clone)]
@@ -96,10 +100,25 @@ impl SidecarEnv {
         self
     }
 
-    /// Adds every variable of `other`.
+    /// Hands the sidecar `socket` (it inherits the descriptor) and sets `name` to its number.
+    pub fn set_inherited(&mut self, name: &'static str, socket: OwnedFd) -> &mut Self {
+        self.put(name, socket.as_raw_fd().to_string().into(), false);
+        self.inherited = Some(Arc::new(socket));
+        self
+    }
+
+    /// The socket the sidecar inherits, if any.
+    pub fn inherited(&self) -> Option<BorrowedFd<'_>> {
+        self.inherited.as_deref().map(AsFd::as_fd)
+    }
+
+    /// Adds every variable of `other` (and the socket it hands over).
     pub fn extend(&mut self, other: &SidecarEnv) -> &mut Self {
         for var in &other.vars {
             self.put(var.name, var.value.clone(), var.token);
+        }
+        if other.inherited.is_some() {
+            self.inherited = other.inherited.clone();
         }
         self
     }

@@ -38,6 +38,7 @@ on_both_transports!(
     ),
     supervision::a_pool_keeps_serving_while_a_killed_member_restarts(),
     supervision::a_sidecar_that_stops_answering_is_killed_and_replaced(),
+    supervision::a_busy_sidecar_is_not_taken_for_a_hung_one(),
     supervision::a_missing_sidecar_bundle_fails_startup_at_once_with_the_fix(),
     supervision::fault_tools_panic_is_a_tool_error_crash_restarts_the_sidecar(),
     streaming::frames_reach_the_client_while_the_provider_still_sends(
@@ -70,4 +71,9 @@ async fn unix_sockets_are_0600_in_a_0700_directory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_sidecar_and_tool_listener_demand_the_token_on_loopback() {
     cases::security::http_sidecar_and_tool_listener_demand_the_token_on_loopback().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_fills_at_most_the_capped_buffers_to_an_http_sidecar() {
+    cases::stalled::a_stalled_client_fills_at_most_the_capped_buffers_to_an_http_sidecar().await;
 }

@@ -51,6 +51,13 @@ export async function listenHttp(server, port, host = '127.0.0.1') {
   return `http://${host}:${server.address().port}`;
 }
 
+/** Serves on an inherited listening TCP socket; its address is whatever it was bound to. */
+export async function listenOnFd(server, fd) {
+  await listen(server, { fd });
+  const { address, port } = server.address();
+  return `http://${address}:${port}`;
+}
+
 /** Writes the port so that a reader sees either no file or the whole number, never a part. */
 export function writePortFile(file, port) {
   const temporary = `${file}.${process.pid}.tmp`;

@@ -14,12 +14,21 @@ import { readyLine, SHUTDOWN_GRACE_MS } from '../../../contract/js/contract.mjs'
 import { createChat } from './chat.mjs';
 import { readConfig } from './config.mjs';
 import { onTerminationSignals, watchParent, watchStdinPipe } from './lifecycle.mjs';
-import { listenHttp, listenUnix, writePortFile } from './listen.mjs';
+import { listenHttp, listenOnFd, listenUnix, writePortFile } from './listen.mjs';
 import { acceptFrames } from './frames-session.mjs';
 import { createStreamGate } from './limits.mjs';
 import { bearerCheck, createRequestHandler } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
 
+/**
+ * What a chat response buffers in Node before the AI SDK's writer waits for `drain`: Node's
+ * own default before version 22 (22 raised it to 64 KiB). A stalled client's stream stops
+ * once this and the socket's kernel buffer are full, and every chunk the AI SDK works through
+ * before that costs the sidecar's one thread and is kept by the SDK until the stream ends
+ * (docs/crash.md#where-a-stalled-streams-time-goes): 64 KiB is about 900 UI chunks per
+ * stalled stream, 16 KiB about 230.
+ */
+const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
 /** Longer than any client pool's idle timeout (docs/architecture.md). */
 const KEEP_ALIVE_TIMEOUT_MS = 300_000;
 const log = (line) => process.stderr.write(`sidecar[${process.pid}]: ${line}\n`);
@@ -78,6 +87,8 @@ async function main() {
   // Both wires count against one limit of streams in flight, and share the stall limit.
   const gate = createStreamGate(config.maxStreams);
   server = http.createServer(
+    // A response buffers this much before `write()` asks its writer to wait for `drain`.
+    { highWaterMark: RESPONSE_HIGH_WATER_MARK },
     createRequestHandler({
       chat,
       token: config.token,
@@ -98,6 +109,8 @@ async function main() {
   let url;
   if (config.transport === 'unix') {
     url = await listenUnix(server, config.socketPath);
+  } else if (config.listenFd !== undefined) {
+    url = await listenOnFd(server, config.listenFd);
   } else {
     url = await listenHttp(server, config.port, config.host);
     if (config.portFile) writePortFile(config.portFile, server.address().port);

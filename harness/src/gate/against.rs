@@ -16,34 +16,21 @@
 //! instances kept for all the rounds would carry one such draw into every paired difference,
 //! which the rounds cannot cancel (docs/gate.md#instances-per-round).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, StartSettings};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 
 use super::decide::{Decision, Judgement};
 use super::metrics;
 use super::prepare::PreparedTree;
 use super::sequential;
-use crate::bench::figures::{Hop, TargetFigures};
-use crate::bench::rounds::{self, RoundPlan};
-use crate::bench::target::{DIRECT, Target};
-use crate::bench::{mock_pinning, plan};
+use super::session::{Figures, Instance, Session};
 use crate::progress::Progress;
-use crate::stats;
 
 pub use super::prepare::BASE_TARGET_DIR;
-
-/// Conversations each fresh instance answers, in interleaved passes, before a round measures
-/// it: the quick bench's warm-up per target (docs/gate.md#instances-per-round).
-pub const WARMUP_PASSES: usize = 5;
+pub use super::session::WARMUP_PASSES;
 
 /// What one measurement of base against head is made of.
 #[derive(Debug, Clone)]
@@ -120,41 +107,15 @@ pub enum Stop {
 pub fn base_name(name: &str) -> String {
     format!("{name}@base")
 }
-/// Per round: (target's quantile − direct's) / direct's p50 chunk transit.
-fn normalised(
-    figures: &TargetFigures,
-    direct: &TargetFigures,
-    hop: Hop,
-    q: f64,
-) -> BTreeMap<u32, f64> {
-    let quantile = |h: &hdrhistogram::Histogram<u64>| stats::quantile_us(h, q);
-    let p50 = |h: &hdrhistogram::Histogram<u64>| stats::quantile_us(h, 0.5);
-    let ours = figures.per_round(hop, quantile);
-    let theirs = direct.per_round(hop, quantile);
-    let scale = direct.per_round(Hop::ChunkTransit, p50);
-    let mut values = BTreeMap::new();
-    for (round, ((a, b), s)) in ours.iter().zip(&theirs).zip(&scale).enumerate() {
-        if let (Some(a), Some(b), Some(s)) = (a, b, s)
-            && *s > 0.0
-        {
-            values.insert(u32::try_from(round).unwrap_or(u32::MAX), (a - b) / s);
-        }
-    }
-    values
-}
-
-fn judge_all(names: &[String], figures: &BTreeMap<String, TargetFigures>) -> Vec<Judgement> {
-    let Some(direct) = figures.get(DIRECT) else {
-        return Vec::new();
-    };
+fn judge_all(names: &[String], figures: &Figures) -> Vec<Judgement> {
     let mut out = Vec::new();
     for name in names {
-        let (Some(head), Some(base)) = (figures.get(name), figures.get(&base_name(name))) else {
+        if !figures.has(name) || !figures.has(&base_name(name)) {
             continue;
-        };
+        }
         for m in metrics::PAIRED {
-            let b = normalised(base, direct, m.hop, m.quantile);
-            let h = normalised(head, direct, m.hop, m.quantile);
+            let b = figures.normalised(&base_name(name), m.hop, m.quantile);
+            let h = figures.normalised(name, m.hop, m.quantile);
             out.push(sequential::judge(name, m.metric, &b, &h));
         }
     }
@@ -172,34 +133,11 @@ fn injection(opts: &Measure, name: &str) -> Vec<String> {
     }
 }
 
-/// One backend instance a round starts: which build, under which name, with which flags.
-#[derive(Debug, Clone)]
-struct Instance {
-    name: String,
-    backend: Backend,
-    launch: StartSettings,
-    extra_args: Vec<String>,
-}
-
-/// What every round is measured with.
-struct Rounds<'a> {
-    instances: Vec<Instance>,
-    direct: Target,
-    mock: &'a MockProcess,
-    http: reqwest::Client,
-    plan: RoundPlan,
-    log_dir: &'a Path,
-    seed: u64,
-}
-
 /// The instances each round starts: for each judged backend the head tree's (with its
 /// injection) and the base tree's; for the control, the head tree's build twice. Each runs
 /// from its own tree, started the same way (docs/gate.md#two-trees-alike).
-fn instances(opts: &Measure, sides: Sides<'_>, launch: &StartSettings) -> Result<Vec<Instance>> {
-    let from = |tree: &PreparedTree| StartSettings {
-        root: tree.root(),
-        ..launch.clone()
-    };
+fn instances(opts: &Measure, sides: Sides<'_>, session: &Session) -> Result<Vec<Instance>> {
+    let from = |tree: &PreparedTree| session.launch_from(tree.root());
     let built = |tree: &PreparedTree, name: &str| -> Result<Backend> {
         tree.backend(name)
             .cloned()
@@ -254,51 +192,29 @@ pub async fn measure(
             bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
         }
     }
-    let mock = MockProcess::start_with(
-        &opts.root,
-        profile,
-        log_dir,
-        opts.ready_timeout,
-        &mock_pinning(),
-    )
-    .await
-    .context("the mock provider did not start (is it built in release?)")?;
-    let launch = StartSettings {
-        root: opts.root.clone(),
-        profile: profile.to_owned(),
-        provider_url: mock.openai_url(),
-        api_key: orchestrate::api_key_canary(),
-        ready_timeout: opts.ready_timeout,
-        extra_args: vec![],
-        env: Vec::new(),
-    };
-    let measured = match instances(opts, sides, &launch) {
-        Ok(instances) => {
-            let quick = plan::Plan::new(true, None, false, opts.seed);
-            let ctx = Rounds {
-                instances,
-                direct: Target::direct(&launch.provider_url),
-                mock: &mock,
-                http: conformance::client::http_client()?,
-                plan: quick.rounds.clone(),
-                log_dir,
-                seed: opts.seed,
-            };
-            sequences(opts, &ctx, started).await
-        }
+    let session =
+        Session::open(&opts.root, profile, log_dir, opts.ready_timeout, opts.seed).await?;
+    let measured = match instances(opts, sides, &session) {
+        Ok(instances) => sequences(opts, &session, &instances, started).await,
         Err(e) => Err(e),
     };
-    mock.stop().await;
+    session.close().await;
     let mut outcome = measured?;
     outcome.seconds = started.elapsed().as_secs_f64();
     Ok(outcome)
 }
 
 /// The first sequence, then the confirmation when the first found a judged backend regressed.
-async fn sequences(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result<Outcome> {
+async fn sequences(
+    opts: &Measure,
+    session: &Session,
+    instances: &[Instance],
+    started: Instant,
+) -> Result<Outcome> {
+    let ctx = Rounds { session, instances };
     let names: Vec<String> = opts.judged.iter().chain(&opts.control).cloned().collect();
     let primary = |j: &Judgement| j.metric.is_primary();
-    let first = looks(opts, ctx, &names, 0, &primary, true, started).await?;
+    let first = looks(opts, &ctx, &names, 0, &primary, true, started).await?;
     let to_confirm: Vec<(String, metrics::Metric)> = first
         .judgements
         .iter()
@@ -333,7 +249,7 @@ async fn sequences(opts: &Measure, ctx: &Rounds<'_>, started: Instant) -> Result
         };
         let second = looks(
             opts,
-            ctx,
+            &ctx,
             &names,
             outcome.first.rounds,
             &wanted,
@@ -371,7 +287,7 @@ async fn looks(
         which,
         sequential::max_rounds() as u64 * (ctx.instances.len() as u64 + 1),
     );
-    let mut figures: BTreeMap<String, TargetFigures> = BTreeMap::new();
+    let mut figures = Figures::default();
     let mut seq = Sequence {
         judgements: Vec::new(),
         rounds: 0,
@@ -381,14 +297,15 @@ async fn looks(
     let rounds_started = Instant::now();
     for look in 0..sequential::MAX_LOOKS {
         while seq.rounds < sequential::rounds_at_look(look) {
-            round(
-                ctx,
-                seq.rounds,
-                offset + seq.rounds,
-                &mut figures,
-                &progress,
-            )
-            .await?;
+            ctx.session
+                .round(
+                    ctx.instances,
+                    seq.rounds,
+                    offset + seq.rounds,
+                    &mut figures,
+                    &progress,
+                )
+                .await?;
             seq.rounds += 1;
         }
         seq.looks = look + 1;
@@ -425,96 +342,10 @@ async fn looks(
     Ok(seq)
 }
 
-/// One round: every instance started afresh in a shuffled order, warmed with
-/// [`WARMUP_PASSES`] interleaved passes, then measured in `per_round` passes, each sending one
-/// `text` conversation to every target (the direct path included) in a fresh order, so base
-/// and head alternate every fraction of a second and a burst of load from another process
-/// lands on both of a round's figures alike (docs/gate.md#against-a-revision); then stopped.
-async fn round(
-    ctx: &Rounds<'_>,
-    round: usize,
-    numbered: usize,
-    figures: &mut BTreeMap<String, TargetFigures>,
-    progress: &Progress,
-) -> Result<()> {
-    progress.step(format!("gate round {}", numbered + 1));
-    let seed = ctx.seed ^ (numbered as u64).rotate_left(32);
-    let mut order: Vec<&Instance> = ctx.instances.iter().collect();
-    order.shuffle(&mut StdRng::seed_from_u64(seed));
-    let mut targets: Vec<Target> = Vec::new();
-    let mut started: Result<()> = Ok(());
-    for i in order {
-        match Target::backend(
-            &i.backend,
-            &i.launch,
-            ctx.log_dir,
-            &i.name,
-            i.extra_args.clone(),
-        )
-        .await
-        {
-            Ok(t) => targets.push(t),
-            Err(e) => {
-                started = Err(e);
-                break;
-            }
-        }
-    }
-    let measured = match started {
-        Ok(()) => measure_round(ctx, round, numbered, seed, &targets, figures).await,
-        Err(e) => Err(e),
-    };
-    for t in targets {
-        t.stop().await;
-    }
-    progress.advance();
-    measured
-}
-
-async fn measure_round(
-    ctx: &Rounds<'_>,
-    round: usize,
-    numbered: usize,
-    seed: u64,
-    targets: &[Target],
-    figures: &mut BTreeMap<String, TargetFigures>,
-) -> Result<()> {
-    let backends: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    let find = |name: &str| {
-        std::iter::once(&ctx.direct)
-            .chain(targets)
-            .find(|t| t.name == name)
-    };
-    for (pass, order) in stats::round_orders(&backends, WARMUP_PASSES, seed)
-        .iter()
-        .enumerate()
-    {
-        for name in order {
-            let Some(target) = find(name) else { continue };
-            let tag = format!("warm.r{numbered}.{name}.{pass}");
-            rounds::converse(&ctx.http, target, ctx.mock, &ctx.plan.text(&tag)).await?;
-        }
-    }
-    ctx.mock.clear_timeline().await?;
-    let mut all = vec![DIRECT.to_owned()];
-    all.extend(backends);
-    for (pass, order) in stats::round_orders(&all, ctx.plan.per_round, seed.rotate_left(16))
-        .iter()
-        .enumerate()
-    {
-        for name in order {
-            let Some(target) = find(name) else { continue };
-            let tag = format!("r{numbered}.{name}.{pass}");
-            let (seen, samples) =
-                rounds::converse(&ctx.http, target, ctx.mock, &ctx.plan.text(&tag)).await?;
-            figures
-                .entry(name.clone())
-                .or_default()
-                .add(round, &seen, &samples);
-        }
-    }
-    ctx.mock.clear_timeline().await?;
-    Ok(())
+/// The session and the instances each of its rounds starts.
+struct Rounds<'a> {
+    session: &'a Session,
+    instances: &'a [Instance],
 }
 
 /// Primary metrics (docs/gate.md#metrics) not yet judged.

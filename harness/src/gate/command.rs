@@ -99,7 +99,14 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
     let measured: Vec<String> = judged.iter().chain(&control).cloned().collect();
     let build_started = Instant::now();
     let prepared = match prepare::snapshot(root) {
-        Ok(head) => prepare_sides(root, &head, &commit, &measured, &judged, &log_dir).await,
+        Ok(head) => {
+            let trees = Trees {
+                content: &head,
+                head: &head,
+                base: &commit,
+            };
+            prepare_sides(root, trees, &measured, &judged, &log_dir).await
+        }
         Err(e) => Err(e.context("cannot take the working tree's content")),
     };
     let (head, base) = match prepared {
@@ -120,10 +127,8 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
     if Instant::now() >= deadline {
         eprintln!(
             "harness gate: building the two sides took the whole --time-limit-s ({} s): nothing \
-             was measured; rerun (their builds are kept in {} and {}) or raise the limit",
+             was measured; rerun or raise the limit",
             args.time_limit.as_secs(),
-            prepare::HEAD_TARGET_DIR,
-            prepare::BASE_TARGET_DIR
         );
         return Ok(ExitCode::from(2));
     }
@@ -160,19 +165,47 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
     Ok(ExitCode::from(exit_code(&outcome)))
 }
 
-/// The head tree (`head`, with `measured` built) and the base tree (`base`, with `judged`
-/// built), each a fresh worktree built by its manifests' steps (docs/gate.md#two-trees-alike).
-/// The base is built first: a base that does not build is the likelier failure.
+/// The commits the two trees check out, and the working tree's content as a commit
+/// ([`prepare::snapshot`]), which decides what each tree's build can reuse.
+#[derive(Debug, Clone, Copy)]
+pub struct Trees<'a> {
+    pub content: &'a str,
+    pub head: &'a str,
+    pub base: &'a str,
+}
+
+/// The head tree (with `measured` built) and the base tree (with `judged` built), each a fresh
+/// worktree built by its manifests' steps (docs/gate.md#two-trees-alike). The head is built
+/// first: its build is the working tree's, already done by `compare`, and the base's cargo
+/// output is seeded from it (docs/gate.md#what-the-builds-cost).
 pub async fn prepare_sides(
     root: &Path,
-    head: &str,
-    base: &str,
+    trees: Trees<'_>,
     measured: &[String],
     judged: &[String],
     log_dir: &Path,
 ) -> Result<(PreparedTree, PreparedTree)> {
-    let base = PreparedTree::build(root, base, Side::Base, judged, log_dir).await?;
-    let head = PreparedTree::build(root, head, Side::Head, measured, log_dir).await?;
+    let timed = Instant::now();
+    let head = PreparedTree::build(
+        root,
+        trees.head,
+        trees.content,
+        Side::Head,
+        measured,
+        log_dir,
+    )
+    .await?;
+    eprintln!(
+        "gate: the head tree built in {:.0} s",
+        timed.elapsed().as_secs_f64()
+    );
+    let timed = Instant::now();
+    let base =
+        PreparedTree::build(root, trees.base, trees.content, Side::Base, judged, log_dir).await?;
+    eprintln!(
+        "gate: the base tree built in {:.0} s",
+        timed.elapsed().as_secs_f64()
+    );
     Ok((head, base))
 }
 

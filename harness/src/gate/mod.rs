@@ -14,6 +14,7 @@ pub mod instructions;
 pub mod metrics;
 pub mod prepare;
 pub mod sequential;
+pub mod session;
 pub mod study;
 pub mod worktree;
 

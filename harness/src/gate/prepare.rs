@@ -1,22 +1,29 @@
 //! The two trees `harness gate --against` measures, prepared alike: each side (the base
 //! revision, and the working tree's content as a commit of its own) is checked out in a fresh
 //! worktree of the same shape under the system's temporary folder and built there with its own
-//! manifests' steps, its cargo output in a folder kept under the working tree's `target/`
-//! (seeded from the working tree's release build), its own `node_modules` and pinned runtime.
-//! The only difference left between the sides is the revision (docs/gate.md#two-trees-alike).
+//! manifests' steps, with its own `node_modules` and pinned runtime. The only difference left
+//! between the sides is the revision (docs/gate.md#two-trees-alike).
+//!
+//! What makes the two builds cheap (docs/gate.md#what-the-builds-cost): every file of a tree
+//! whose content is the working tree's gets the working tree's modification time, so cargo sees
+//! the working tree's release output as up to date for every crate the revision did not change.
+//! The head (the working tree's own content) then builds into the working tree's `target/`,
+//! which `compare` has just built: nothing compiles. The base builds into a fresh copy of that
+//! output: only the crates whose sources differ, and what depends on them, compile.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use conformance::manifest::{self, Backend};
 
+use super::base;
 use super::worktree::Worktree;
 
-/// Where the base revision's cargo output is kept between gate runs, under `target/`.
+/// Where a tree whose content is not the working tree's (the base) builds, under `target/`: a
+/// copy of the working tree's release output made afresh by every gate, so that no output of
+/// an earlier base can pass for this one's (docs/gate.md#what-the-builds-cost).
 pub const BASE_TARGET_DIR: &str = "target/gate-base";
-/// Where the head's is kept: a folder of the same shape as the base's, so that the paths the
-/// two builds embed have the same length (docs/gate.md#two-trees-alike).
-pub const HEAD_TARGET_DIR: &str = "target/gate-head";
 
 /// Which side of the comparison a tree is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +37,6 @@ impl Side {
         match self {
             Side::Base => "base",
             Side::Head => "head",
-        }
-    }
-
-    fn target_dir(self) -> &'static str {
-        match self {
-            Side::Base => BASE_TARGET_DIR,
-            Side::Head => HEAD_TARGET_DIR,
         }
     }
 }
@@ -53,15 +53,26 @@ pub struct PreparedTree {
 
 impl PreparedTree {
     /// Checks `commit` out and runs the build steps of `names` there; the logs go to `log_dir`.
+    /// `content` is the working tree's content as a commit ([`snapshot`]): the files `commit`
+    /// has alike take the working tree's modification times, and a tree of exactly that
+    /// content builds into the working tree's own `target/`.
     pub async fn build(
         root: &Path,
         commit: &str,
+        content: &str,
         side: Side,
         names: &[String],
         log_dir: &Path,
     ) -> Result<Self> {
         let worktree = Worktree::add(root, commit)?;
-        let backends = build_tree(root, &worktree.path(), side, names, log_dir).await?;
+        let differing = differing_files(root, commit, content)?;
+        carry_mtimes(root, &worktree.path(), &differing)?;
+        let own_target = if commit == content {
+            Target::WorkingTrees
+        } else {
+            Target::FreshCopy
+        };
+        let backends = build_tree(root, &worktree.path(), side, own_target, names, log_dir).await?;
         Ok(Self {
             commit: commit.to_owned(),
             side,
@@ -126,36 +137,102 @@ pub fn snapshot(root: &Path) -> Result<String> {
     ])
 }
 
-/// Points the worktree's `target/` at the side's kept folder, seeding that from the working
-/// tree's release build the first time: the dependencies' compiled code is the same for both
-/// revisions unless Cargo.lock changed, so only the workspace's own crates are compiled again
-/// (docs/gate.md#in-ci).
-fn share_target(root: &Path, tree: &Path, side: Side) -> Result<()> {
-    let dir = side.target_dir();
-    let kept = root.join(dir);
-    let seed_from = root.join("target/release");
-    if !kept.join("release").exists() && seed_from.is_dir() {
-        std::fs::create_dir_all(&kept)?;
-        let status = std::process::Command::new("cp")
-            .args(["-a", "--reflink=auto"])
-            .arg(&seed_from)
-            .arg(kept.join("release"))
-            .status()
-            .context("cannot run cp")?;
-        if !status.success() {
-            let _ = std::fs::remove_dir_all(kept.join("release"));
-            eprintln!(
-                "gate: could not seed {dir}; the {} builds from scratch",
-                side.name()
-            );
-        }
+/// Where a tree's cargo output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The working tree's `target/`: the tree holds exactly the working tree's content, so the
+    /// release output there is this tree's build.
+    WorkingTrees,
+    /// [`BASE_TARGET_DIR`], copied afresh from the working tree's release output.
+    FreshCopy,
+}
+
+/// The files whose content differs between two commits (added, removed and renamed included).
+pub fn differing_files(root: &Path, a: &str, b: &str) -> Result<BTreeSet<String>> {
+    if a == b {
+        return Ok(BTreeSet::new());
     }
-    std::fs::create_dir_all(&kept)?;
-    std::os::unix::fs::symlink(&kept, tree.join("target")).with_context(|| {
+    let out = base::git(root, &["diff", "--name-only", "--no-renames", "-z", a, b])?;
+    Ok(out
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Gives every file of `tree` that is not in `differing` the modification time of the working
+/// tree's file at the same path, when that is a regular file of the same size. A fresh
+/// checkout's files are all newer than any build, so cargo would compile every workspace crate
+/// again; with the working tree's times, a crate none of whose files differ is up to date
+/// against the working tree's release output, while a differing file, written by the checkout,
+/// is newer than any output and compiles again (docs/gate.md#what-the-builds-cost).
+pub fn carry_mtimes(root: &Path, tree: &Path, differing: &BTreeSet<String>) -> Result<usize> {
+    let listed = base::git(tree, &["ls-files", "-z"])?;
+    let mut carried = 0;
+    for file in listed.split('\0').filter(|f| !f.is_empty()) {
+        if differing.contains(file) {
+            continue;
+        }
+        let (ours, theirs) = (tree.join(file), root.join(file));
+        let (Ok(a), Ok(b)) = (
+            std::fs::symlink_metadata(&ours),
+            std::fs::symlink_metadata(&theirs),
+        ) else {
+            continue;
+        };
+        if !a.is_file() || !b.is_file() || a.len() != b.len() {
+            continue;
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(&ours)
+            .and_then(|f| f.set_modified(b.modified()?))
+            .with_context(|| format!("setting the modification time of {}", ours.display()))?;
+        carried += 1;
+    }
+    Ok(carried)
+}
+
+/// Points the worktree's `target/` at where its cargo output goes: the working tree's own, or
+/// a fresh copy of the working tree's release output (`cp -a` keeps the modification times
+/// cargo's freshness check compares).
+fn share_target(root: &Path, tree: &Path, side: Side, target: Target) -> Result<()> {
+    let linked = match target {
+        Target::WorkingTrees => {
+            std::fs::create_dir_all(root.join("target"))?;
+            root.join("target")
+        }
+        Target::FreshCopy => {
+            let kept = root.join(BASE_TARGET_DIR);
+            if kept.exists() {
+                std::fs::remove_dir_all(&kept)
+                    .with_context(|| format!("removing the last gate's {BASE_TARGET_DIR}"))?;
+            }
+            std::fs::create_dir_all(&kept)?;
+            let seed_from = root.join("target/release");
+            if seed_from.is_dir() {
+                let status = std::process::Command::new("cp")
+                    .args(["-a", "--reflink=auto"])
+                    .arg(&seed_from)
+                    .arg(kept.join("release"))
+                    .status()
+                    .context("cannot run cp")?;
+                if !status.success() {
+                    let _ = std::fs::remove_dir_all(kept.join("release"));
+                    eprintln!(
+                        "gate: could not seed {BASE_TARGET_DIR}; the {} builds from scratch",
+                        side.name()
+                    );
+                }
+            }
+            kept
+        }
+    };
+    std::os::unix::fs::symlink(&linked, tree.join("target")).with_context(|| {
         format!(
             "linking the {}'s target/ to {}",
             side.name(),
-            kept.display()
+            linked.display()
         )
     })
 }
@@ -165,6 +242,7 @@ async fn build_tree(
     root: &Path,
     tree: &Path,
     side: Side,
+    target: Target,
     names: &[String],
     log_dir: &Path,
 ) -> Result<Vec<Backend>> {
@@ -175,7 +253,7 @@ async fn build_tree(
             .to_owned(),
         Side::Head => "the working tree lacks a backend that is to be measured".to_owned(),
     })?;
-    share_target(root, tree, side)?;
+    share_target(root, tree, side, target)?;
     build_steps(tree, &built, side.name(), log_dir)
         .await
         .map_err(|e| match side {

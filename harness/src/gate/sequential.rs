@@ -121,16 +121,24 @@ pub fn judge(
 }
 
 /// About how many paired rounds the interval would need to clear the threshold, from the
-/// width it has now (an interval narrows as one over the square root of the rounds). `None`
-/// when the estimate sits on the threshold (no number of rounds would do).
+/// width it has now (an interval narrows as one over the square root of the rounds). The
+/// width that counts is the side facing the threshold (from the estimate down to the lower end
+/// when the estimate is above it, up to the upper end when below): a sign-test interval is
+/// often lopsided, and its far side does not keep it from clearing. `None` when the estimate
+/// sits on the threshold (no number of rounds would do).
 pub fn rounds_needed(j: &Judgement, rounds: usize) -> Option<usize> {
     let [lo, hi] = j.ci95?;
     let change = j.change?;
-    let gap = (change - decide::threshold(j.metric)).abs();
+    let threshold = decide::threshold(j.metric);
+    let gap = (change - threshold).abs();
     if gap <= f64::EPSILON || rounds == 0 {
         return None;
     }
-    let half_width = (hi - lo) / 2.0;
+    let half_width = if change > threshold {
+        change - lo
+    } else {
+        hi - change
+    };
     let factor = (half_width / gap).powi(2);
     Some(((rounds as f64) * factor).ceil().max(rounds as f64 + 1.0) as usize)
 }
@@ -270,6 +278,28 @@ mod tests {
         );
         assert!(matches!(j.decision, Decision::CouldNotJudge(_)), "{j:?}");
         assert!(rounds_needed(&j, 10).unwrap() > 10);
+    }
+
+    #[test]
+    fn the_rounds_needed_follow_the_side_of_the_interval_facing_the_threshold() {
+        // A study trial's lopsided interval: +43% [+23.5%, +284%] against the 25% threshold.
+        // Its lower side (19.8 points) is about the gap (18.3): a few more rounds, not the
+        // ~900 the full width would say.
+        let j = Judgement {
+            change: Some(0.433),
+            ci95: Some([0.235, 2.844]),
+            decision: Decision::CouldNotJudge("wide".into()),
+            ..verdict("rust-only", Decision::Pass)
+        };
+        let n = rounds_needed(&j, 18).unwrap();
+        assert!((19..=25).contains(&n), "{n}");
+        // Below the threshold the upper side counts.
+        let j = Judgement {
+            change: Some(0.0),
+            ci95: Some([-3.0, 0.5]),
+            ..j
+        };
+        assert_eq!(rounds_needed(&j, 10), Some(40));
     }
 
     fn verdict(backend: &str, decision: Decision) -> Judgement {

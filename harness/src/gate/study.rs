@@ -141,8 +141,14 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
     // Both sides are HEAD, each in a fresh worktree built alike, as the gate prepares them
     // (docs/gate.md#two-trees-alike): an A/A trial by construction, whatever the working tree
     // holds.
+    let content = super::prepare::snapshot(&opts.bench.ctx.root)?;
+    let trees = super::command::Trees {
+        content: &content,
+        head: &head,
+        base: &head,
+    };
     let (head_tree, base_tree) =
-        super::command::prepare_sides(&opts.bench.ctx.root, &head, &head, &names, &names, &log_dir)
+        super::command::prepare_sides(&opts.bench.ctx.root, trees, &names, &names, &log_dir)
             .await?;
     let mut study = Study {
         method: "against".into(),

@@ -2,5 +2,6 @@
 
 pub mod external;
 pub mod security;
+pub mod stalled;
 pub mod streaming;
 pub mod supervision;

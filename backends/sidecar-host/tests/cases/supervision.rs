@@ -9,6 +9,7 @@ use contract::ui_chunk::UiChunk;
 use rustix::process::Signal;
 
 use sidecar_host::SidecarWire;
+use sidecar_host::hang;
 
 use crate::support::{self, Stack, StackOptions, UnderTest};
 
@@ -122,8 +123,8 @@ pub async fn a_pool_keeps_serving_while_a_killed_member_restarts<T: UnderTest>()
     stack.stop().await;
 }
 
-/// A sidecar that stops answering (SIGSTOP: alive, silent) is killed and replaced after
-/// `MISSES_BEFORE_RESTART` missed probes.
+/// A sidecar that stops answering (SIGSTOP: alive, silent, no CPU spent) is killed and replaced
+/// after `MISSES_BEFORE_RESTART` missed probes.
 pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>() {
     let stack = Stack::<T>::start(StackOptions::default()).await;
     // A stream in flight when the sidecar stops: its provider request lives in the stopped
@@ -167,6 +168,41 @@ pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>
         stack.name
     );
     assert_eq!(answer.status, 200, "{}", answer.body_text());
+    stack.stop().await;
+}
+
+/// CPU the busy sidecar's JavaScript thread spends on SIGUSR2, in clock ticks (USER_HZ, 100 a
+/// second on Linux): 2.5 s, above the 1.75 s in which a stopped sidecar is declared hung
+/// (`tests/support/busy-sidecar.mjs` spends 3 s in all, its other threads included).
+const BUSY_TICKS: u64 = 250;
+
+/// A sidecar whose event loop computes without answering (CPU spent, no probe answered,
+/// nothing streamed) for longer than a stopped one is given is busy, not hung: it is left to
+/// finish and serves again, the same process.
+pub async fn a_busy_sidecar_is_not_taken_for_a_hung_one<T: UnderTest>() {
+    let options = StackOptions {
+        entry: Some(support::busy_sidecar()),
+        ..StackOptions::default()
+    };
+    let stack = Stack::<T>::start(options).await;
+    let busy = stack.sidecar_pid();
+    let before = hang::js_thread_cpu_ticks(busy).expect("the sidecar's CPU time is readable");
+    support::signal(busy, Signal::USR2);
+    wait_until("the end of the sidecar's busy spell", || async move {
+        // `None` once the process is gone: killed as hung, the spell never ends.
+        hang::js_thread_cpu_ticks(busy).is_some_and(|ticks| ticks >= before + BUSY_TICKS)
+    })
+    .await
+    .expect("the busy sidecar lives through its busy spell");
+    stack.wait_for_health(200).await;
+    let answer = stack.chat(Scenario::Text).await;
+    assert_eq!(answer.status, 200, "{}", answer.body_text());
+    assert_eq!(stack.sidecar_pid(), busy, "the busy sidecar still serves");
+    assert_eq!(
+        stack.pool().members()[0].restarts(),
+        0,
+        "a busy sidecar is not restarted"
+    );
     stack.stop().await;
 }
 

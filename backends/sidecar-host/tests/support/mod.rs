@@ -79,6 +79,12 @@ pub fn sidecar_bundle() -> PathBuf {
     entry
 }
 
+/// The bundled sidecar, made busy (its JavaScript thread computing, nothing answered) for a
+/// few seconds of CPU by SIGUSR2: `tests/support/busy-sidecar.mjs`.
+pub fn busy_sidecar() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/busy-sidecar.mjs")
+}
+
 /// How a case wants its stack.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -87,6 +93,8 @@ pub struct StackOptions {
     pub wire: SidecarWire,
     pub fault_injection: bool,
     pub api_key: String,
+    /// The sidecar's entry point; the bundle when `None`.
+    pub entry: Option<PathBuf>,
 }
 
 impl StackOptions {
@@ -106,6 +114,7 @@ impl Default for StackOptions {
             wire: SidecarWire::Sse,
             fault_injection: false,
             api_key: "sk-test-key".into(),
+            entry: None,
         }
     }
 }
@@ -130,7 +139,9 @@ impl<T: UnderTest> Stack<T> {
     pub async fn start(options: StackOptions) -> Self {
         let mock = start_mock().await;
         let server = server_args(mock.base_url(), &options);
-        let mut sidecar = sidecar_args(sidecar_bundle(), options.sidecars);
+        let bundle = sidecar_bundle();
+        let entry = options.entry.clone().unwrap_or(bundle);
+        let mut sidecar = sidecar_args(entry, options.sidecars);
         sidecar.wire = options.wire;
         let host = start_host(T::default(), &server, &sidecar)
             .await
