@@ -78,9 +78,10 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     .await
     .unwrap();
 
+    let mut ctx = harness::stage::Context::new(root.clone());
+    ctx.quick = true;
     let opts = stage::Options {
-        root: root.clone(),
-        quick: true,
+        ctx,
         // Enough to read every figure once; the measurement's size is not what is tested.
         plan: Plan {
             sequential: 3,

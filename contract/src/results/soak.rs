@@ -8,6 +8,14 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The shortest warm-up after which the verdict judges slopes, in seconds. Measured: the JS
+/// backends' resident set climbs from 80-100 MB to 180-190 MB over their first 90 s of
+/// steady load (V8's heap growing to its working size; docs/soak.md#measured), so a one-minute
+/// soak fits warm-up, not a trend, and would call every JS backend leaking. A soak whose
+/// warm-up is shorter (under 8 minutes at the default share) records its slopes and judges
+/// its errors only.
+pub const MIN_JUDGED_WARMUP_S: f64 = 120.0;
+
 /// How the soak stage ran (`soak` at the top of results.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SoakRun {
@@ -28,6 +36,14 @@ pub struct SoakRun {
     pub load_avg_start: Option<f64>,
     pub load_avg_end: Option<f64>,
     pub wall_s: f64,
+}
+
+impl SoakRun {
+    /// Whether the verdict judged growth, not errors alone: the warm-up was at least
+    /// [`MIN_JUDGED_WARMUP_S`].
+    pub fn growth_judged(&self) -> bool {
+        self.warmup_s >= MIN_JUDGED_WARMUP_S
+    }
 }
 
 /// One backend's soak (`backends.<name>.soak`).

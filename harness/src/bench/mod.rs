@@ -60,7 +60,6 @@ use target::{DIRECT, Target};
 
 /// The hops and the reader of the histogram logs, for the report's percentile spectrum.
 pub use figures::Hop;
-pub use hlog::read_merged;
 
 pub const STAGE: &str = contract::results::stages::BENCH;
 /// The nice value the stage runs at, its children (the targets) included: on a shared machine

@@ -43,7 +43,7 @@ pub struct Common {
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
     /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
-    /// the quick cases (`browser_stage::QUICK_CASES`).
+    /// the quick cases dealt over the backends (`browser_stage::quick_cases`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`

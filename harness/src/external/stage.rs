@@ -2,8 +2,6 @@
 //! against its URL, then, if it passed, [`super::measure`]. Recorded as `backends.<NAME>` with
 //! `external: true`.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
 use conformance::cases;
 use conformance::external::{self, ExternalEnv};
@@ -15,12 +13,13 @@ use super::measure::{self, Plan};
 use super::{TargetSpec, check_reachable, shares_clock};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::stage;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    /// The conformance suite's quick form (a shorter `long`).
-    pub quick: bool,
+    /// The shared context: the root, and `quick` for the conformance suite's quick form (a
+    /// shorter `long`).
+    pub ctx: stage::Context,
     /// How much to measure ([`Plan::new`]).
     pub plan: Plan,
     pub mock_url: String,
@@ -46,7 +45,7 @@ pub async fn check_inputs(opts: &Options) -> Result<Mock> {
 
 /// Runs the suite, then measures each target that passed; returns how many were measured.
 pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize> {
-    let oracle = Oracle::start(&opts.root, &run.logs(stages::CONFORMANCE))?;
+    let oracle = Oracle::start(&opts.ctx.root, &run.logs(stages::CONFORMANCE))?;
     let http = conformance::client::http_client()?;
     let shared_clock = shares_clock(&opts.mock_url);
     let all = cases::all_cases(&[]);
@@ -63,7 +62,7 @@ pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize>
             base: target.url.clone(),
             oracle: &oracle,
             mock,
-            quick: opts.quick,
+            quick: opts.ctx.quick,
             run_path: &run.path,
         };
         let verdict = Conformance::from_cases(external::run(&all, &env).await);
