@@ -25,17 +25,40 @@ use crate::verify::{self, StageSummary};
 
 pub const STAGE: &str = contract::results::stages::BROWSER;
 /// The cases `--quick` plays: one of each behaviour the page has whose path differs between
-/// the architectures (tool calls rendered as they stream, an upstream error shown with Retry, a
-/// second turn carrying the first, Stop reaching the provider, a backend cutting the stream), so
-/// a quick run still sees every family on every backend while a full run plays all twelve
-/// (web/browser/cases.mjs). `second-turn` is also the case whose screenshot the report shows.
+/// the architectures (tool calls rendered as they stream, Stop reaching the provider, an
+/// upstream error shown with Retry, a backend cutting the stream, a second turn carrying the
+/// first), so a quick run still sees every behaviour, while a full run plays all twelve on every
+/// backend (web/browser/cases.mjs). [`QUICK_EVERY_BACKEND`] plays on each backend, the others
+/// are dealt out over the backends ([`quick_cases`]).
 pub const QUICK_CASES: &[&str] = &[
+    QUICK_EVERY_BACKEND,
     "tool-chain",
-    "http-500",
-    "second-turn",
     "stop",
+    "http-500",
     "bad-input/stream-cut",
 ];
+
+/// The quick case every backend plays: the conversation screenshot the report shows for each.
+pub const QUICK_EVERY_BACKEND: &str = "second-turn";
+
+/// The cases a quick run gives the backend at `index` of `count` (in the order the stage plays
+/// them): [`QUICK_EVERY_BACKEND`], and the k-th of the other quick cases where k mod `count` is
+/// `index`. With the four backends in name order, http plays `tool-chain`, napi `stop`,
+/// rust-only `http-500` and unix `bad-input/stream-cut`; one backend alone plays all five. Each
+/// behaviour is seen once a run rather than once per backend: the stage was 50 s of a five
+/// minute budget with every quick case on every backend (docs/chat-page.md#in-ci-each-case-once).
+pub fn quick_cases(index: usize, count: usize) -> Vec<String> {
+    let count = count.max(1);
+    QUICK_CASES
+        .iter()
+        .skip(1)
+        .enumerate()
+        .filter(|(k, _)| k % count == index % count)
+        .map(|(_, c)| *c)
+        .chain(std::iter::once(QUICK_EVERY_BACKEND))
+        .map(str::to_owned)
+        .collect()
+}
 
 /// The cases the test suite plays on one backend (harness/tests/browser.rs): every case
 /// [`QUICK_CASES`] leaves out, so CI, which runs the tests and then `compare --quick`, plays
@@ -59,15 +82,6 @@ pub const TEST_CASES: &[&str] = &[
 /// (`http-429/retry-recovers`), the page's part is showing the last attempt's error.
 pub const BACKEND_FLAGS: &[&str] = &["--max-retries", "0"];
 
-/// The cases a run plays: [`QUICK_CASES`] with `--quick`, else every case (an empty list).
-pub fn cases_for(quick: bool) -> Vec<String> {
-    if quick {
-        QUICK_CASES.iter().map(|c| (*c).to_owned()).collect()
-    } else {
-        Vec::new()
-    }
-}
-
 /// The npm package that holds the page and the suite's driver (playwright-core).
 pub const WEB_PACKAGE: &str = "web";
 
@@ -75,7 +89,8 @@ pub const WEB_PACKAGE: &str = "web";
 pub struct Options {
     /// `ctx.explicit`: a named backend that is not built is a failure, not a skip.
     pub ctx: Context,
-    /// Case names to play (`text`, `bad-input/backend-down`, ...); empty plays them all.
+    /// Case names to play on every backend (`text`, `bad-input/backend-down`, ...); empty plays
+    /// [`quick_cases`] with `ctx.quick`, else them all.
     pub cases: Vec<String>,
 }
 
@@ -145,14 +160,18 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         opts.ctx.ready_timeout,
     );
     start.extra_args = BACKEND_FLAGS.iter().map(|f| (*f).to_owned()).collect();
-    let env = SuiteEnv {
+    let mut env = SuiteEnv {
         start,
         mock_url: mock.url(),
         chromium,
         cases: opts.cases.clone(),
     };
-    for backend in ready {
+    let count = ready.len();
+    for (index, backend) in ready.into_iter().enumerate() {
         let name = backend.name();
+        if opts.cases.is_empty() && opts.ctx.quick {
+            env.cases = quick_cases(index, count);
+        }
         eprintln!("[{name}] {STAGE}: the chat page in Chromium");
         let out_dir = run.path.join(STAGE).join(name);
         let log_dir = run.logs(STAGE).join(name);
@@ -239,7 +258,32 @@ mod tests {
                 "{case} is not a case of web/browser/cases.mjs"
             );
         }
-        assert!(cases_for(false).is_empty(), "a full run plays every case");
+    }
+
+    /// Every quick case plays on some backend whatever their number, and every backend plays
+    /// the one the report shows.
+    #[test]
+    fn a_quick_run_deals_every_quick_case_and_shows_every_backend_s_conversation() {
+        for count in 1..=6 {
+            let dealt: Vec<Vec<String>> = (0..count).map(|i| quick_cases(i, count)).collect();
+            for case in QUICK_CASES {
+                assert!(
+                    dealt.iter().flatten().any(|c| c == case),
+                    "{case} plays on none of {count} backends"
+                );
+            }
+            assert!(
+                dealt
+                    .iter()
+                    .all(|d| d.iter().any(|c| c == QUICK_EVERY_BACKEND))
+            );
+        }
+        assert_eq!(
+            quick_cases(0, 1).len(),
+            QUICK_CASES.len(),
+            "one backend plays them all"
+        );
+        assert_eq!(quick_cases(2, 4), ["http-500", QUICK_EVERY_BACKEND]);
     }
 
     /// CI plays the quick cases in `compare --quick` and the test cases in the test suite: a
@@ -264,11 +308,11 @@ impl Stage for BrowserStage {
     const TAKES: Takes = Takes::Built;
     type Options = Options;
 
-    /// The quick cases with --quick ([`cases_for`]), else all of them.
+    /// The quick cases with --quick ([`quick_cases`]), else all of them.
     fn options(ctx: &Context) -> Options {
         Options {
             ctx: ctx.clone(),
-            cases: cases_for(ctx.quick),
+            cases: Vec::new(),
         }
     }
 

@@ -171,7 +171,7 @@ impl Stage for Build {
         let mut out = std::io::stdout().lock();
         crate::size::write_table(&mut out, run, &built)?;
         let study = crate::build_study::Options {
-            root: root.to_owned(),
+            ctx: opts.ctx.clone(),
             clean_builds: opts.clean_builds,
             reports: root.join("reports"),
         };

@@ -57,6 +57,7 @@ pub mod deploy;
 pub mod evidence;
 pub mod external;
 pub mod gate;
+pub mod interval_log;
 pub mod load;
 pub mod matrix;
 pub mod pool;

@@ -9,6 +9,25 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// How often the bar redraws its elapsed time on a terminal.
 const TICK: Duration = Duration::from_millis(250);
 
+/// Where progress goes: a bar redrawn on a terminal, or one line per step on a log (CI). Decided
+/// once, from whether stderr is a terminal, and carried in the stages' shared context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Bar,
+    Lines,
+}
+
+impl Output {
+    /// A bar when stderr is a terminal, lines otherwise.
+    pub fn detect() -> Self {
+        if std::io::stderr().is_terminal() {
+            Self::Bar
+        } else {
+            Self::Lines
+        }
+    }
+}
+
 /// One stage's progress: `stage: step (n/total) message`.
 #[derive(Debug)]
 pub struct Progress {
@@ -18,8 +37,14 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Progress on the [`Output`] stderr calls for.
     pub fn new(stage: &str, total: u64) -> Self {
-        let terminal = std::io::stderr().is_terminal();
+        Self::to(Output::detect(), stage, total)
+    }
+
+    /// Progress on `output`.
+    pub fn to(output: Output, stage: &str, total: u64) -> Self {
+        let terminal = output == Output::Bar;
         let bar = ProgressBar::with_draw_target(
             Some(total),
             if terminal {

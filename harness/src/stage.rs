@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Result;
 use conformance::manifest::Backend;
 
+use crate::progress::{self, Progress};
 use crate::run_dir::RunDir;
 
 /// What every stage is given, whichever command runs it. The command line builds it once
@@ -39,6 +40,8 @@ pub struct Context {
     pub ready_timeout: Duration,
     /// Seed of the bench's round orders, arrivals and bootstrap (results.json records it).
     pub seed: u64,
+    /// Where the stages' progress goes ([`Context::progress`]).
+    pub progress: progress::Output,
 }
 
 impl Context {
@@ -57,7 +60,14 @@ impl Context {
             explicit: false,
             ready_timeout: Duration::from_secs(Self::DEFAULT_READY_TIMEOUT_S),
             seed: crate::run_info::clock_seed(),
+            progress: progress::Output::detect(),
         }
+    }
+
+    /// The progress of `stage`, `total` steps long: the one way a stage says what it is doing
+    /// (a note for each result, a step for each piece of work).
+    pub fn progress(&self, stage: &str, total: u64) -> Progress {
+        Progress::to(self.progress, stage, total)
     }
 }
 

@@ -111,6 +111,9 @@ pub async fn run(
     let logs = run.logs(STAGE);
     let mock = provider::start(&opts.ctx.root, &profile, &logs).await?;
     let cfg = provider::start_settings(&opts.ctx.root, &profile, &mock, opts.ctx.ready_timeout);
+    let progress = opts
+        .ctx
+        .progress(STAGE, chosen.len() as u64 * u64::from(opts.starts));
     let mut measured = Vec::new();
     for backend in &chosen {
         let name = backend.name();
@@ -122,23 +125,27 @@ pub async fn run(
                 instance: Some(format!("start-{i}")),
             };
             let tag = format!("start.{}.{name}.{i}", std::process::id());
+            progress.step(format!("[{name}] start {i}/{}", opts.starts));
             let sample = once(backend, &cfg, &instance, &log_dir, &mock, &tag).await;
             match sample {
                 Ok(s) => {
-                    eprintln!(
+                    progress.note(format!(
                         "[{name}] start {i}/{}: ready {:.0} ms, first chat {}",
                         opts.starts,
                         s.ready_ms,
                         s.first_chat_ms
                             .map_or_else(|| "did not complete".into(), |ms| format!("{ms:.0} ms"))
-                    );
+                    ));
                     samples.push(s);
                 }
-                Err(e) => eprintln!("[{name}] start {i}/{}: {e:#}", opts.starts),
+                Err(e) => progress.note(format!("[{name}] start {i}/{}: {e:#}", opts.starts)),
             }
+            progress.advance();
         }
         let Some(cold) = summarize(&samples) else {
-            eprintln!("[{name}] no start succeeded; cold start not recorded");
+            progress.note(format!(
+                "[{name}] no start succeeded; cold start not recorded"
+            ));
             continue;
         };
         let entry = run.results.backend_mut(name);
@@ -149,6 +156,7 @@ pub async fn run(
         run.save()?;
         measured.push((name.to_owned(), cold));
     }
+    progress.finish();
     mock.stop().await;
     Ok(measured)
 }

@@ -89,7 +89,7 @@ async fn study(root: &Path, clean_builds: bool) -> (Study, Option<BuildResult>) 
     let backends = manifest::discover(&root.join("backends")).unwrap();
     let mut run = RunDir::create(&root.join("reports"), root, "debug").unwrap();
     let opts = Options {
-        root: root.to_owned(),
+        ctx: harness::stage::Context::new(root.to_owned()),
         clean_builds,
         reports: root.join("reports"),
     };

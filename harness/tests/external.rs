@@ -1,8 +1,10 @@
 //! A deployment the harness did not start: `harness mock` on its own (its ready line), a
 //! backend started here on port 0 and pointed at it, then the external bench against its URL
 //! (suite first, then the client-clock figures), recorded as `external: true` in a results.json
-//! that validates against the schema. And bad input: a malformed `--target` and an unreachable
-//! URL each exit 2 with a clear message, before any run folder is made.
+//! that validates against the schema; the soak and the crash matrix against the same kind of
+//! target (errors and latency by window, memory absent with its reason; faults on the target's
+//! processes not applicable). And bad input: a malformed `--target` and an unreachable URL each
+//! exit 2 with a clear message, before any run folder is made.
 
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
@@ -78,9 +80,10 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     .await
     .unwrap();
 
+    let mut ctx = harness::stage::Context::new(root.clone());
+    ctx.quick = true;
     let opts = stage::Options {
-        root: root.clone(),
-        quick: true,
+        ctx,
         // Enough to read every figure once; the measurement's size is not what is tested.
         plan: Plan {
             sequential: 3,
@@ -119,6 +122,133 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     assert_eq!(f.rates.len(), 1);
     let violations = harness::schema::file_violations(&run.path.join("results.json")).unwrap();
     assert!(violations.is_empty(), "{violations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
+    use contract::results::{Applicability, Fault};
+    let mock = StandaloneMock::start();
+    let root = conformance::repo_root();
+    let all = manifest::discover(&root.join("backends")).unwrap();
+    let rust_only = manifest::select(all, &["rust-only".to_owned()]).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let settings = StartSettings::new(&root, "debug", format!("{}/v1", mock.url), HANG_GUARD);
+    let instance = orchestrate::start_backend(
+        &rust_only[0],
+        &settings,
+        &InstanceOptions::default(),
+        reports.path(),
+    )
+    .await
+    .unwrap();
+    let mut ctx = harness::stage::Context::new(root.clone());
+    ctx.quick = true;
+    let opts = stage::Options {
+        ctx,
+        plan: Plan::new(true),
+        mock_url: mock.url.clone(),
+        targets: vec![external::parse_target(&format!("outside={}", instance.url())).unwrap()],
+    };
+    let remote = stage::check_inputs(&opts).await.unwrap();
+    let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
+    // A few seconds of the soak's load: enough conversations for every window's count; the
+    // figures' sizes are not what is tested.
+    let soaked = external::soak::run(&mut run, &remote, &opts, 0.05, 10.0)
+        .await
+        .unwrap();
+    // The suite tags its conversations by target name and process: a second suite in this
+    // process against the same mock needs a name of its own.
+    let again = stage::Options {
+        targets: vec![external::parse_target(&format!("again={}", instance.url())).unwrap()],
+        ..opts.clone()
+    };
+    let verified = external::crash::run(&mut run, &remote, &again, &[])
+        .await
+        .unwrap();
+    instance.stop().await;
+
+    assert_eq!((soaked.len(), verified), (1, 1));
+    let entry = &run.results.backends["outside"];
+    assert!(entry.external);
+    let soak = entry.soak.as_ref().unwrap();
+    assert!(soak.requests > 0);
+    assert_eq!(soak.errors, 0, "{:?}", soak.error_kinds);
+    assert!(soak.passed, "{}", soak.verdict);
+    assert!(soak.samples.is_empty() && soak.rss_slope_mb_per_h.is_none());
+    assert!(soak.not_sampled.as_deref().unwrap().contains("external"));
+    let drift = soak.drift.as_ref().unwrap();
+    assert_eq!(drift.windows.len(), external::soak::WINDOWS);
+    let sent: u64 = drift.windows.iter().map(|w| w.conversations).sum();
+    assert_eq!(sent, soak.requests);
+    assert!(drift.windows.iter().any(|w| w.ttft_p50_us.is_some()));
+    assert!(!run.results.soak.as_ref().unwrap().concurrent);
+
+    let crashed = &run.results.backends["again"];
+    assert!(crashed.external);
+    assert_eq!(crashed.crash.len(), Fault::ALL.len());
+    for fault in Fault::ALL {
+        let o = &crashed.crash[fault.name()];
+        let expected = if external::crash::needs_processes(fault) {
+            Applicability::NotApplicable
+        } else {
+            Applicability::NotMeasured
+        };
+        assert_eq!(o.applicability, expected, "{fault}");
+    }
+    let violations = harness::schema::file_violations(&run.path.join("results.json")).unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+#[test]
+fn soak_and_crash_refuse_a_bad_target_with_2() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let target = format!("x={free}");
+    for command in ["soak", "crash"] {
+        fails_with_2(&[command, "--target", "x=ftp://host"], "http:// URL");
+        fails_with_2(&[command, "--target", &target], "--mock-url");
+        fails_with_2(
+            &[command, "--target", &target, "--mock-url", &free],
+            "unreachable",
+        );
+        fails_with_2(
+            &[
+                command,
+                "--target",
+                &target,
+                "--mock-url",
+                &free,
+                "--backends",
+                "unix",
+            ],
+            "--backends acts on backends the harness starts",
+        );
+    }
+    fails_with_2(
+        &[
+            "crash",
+            "--target",
+            &target,
+            "--mock-url",
+            &free,
+            "--pool",
+            "2",
+        ],
+        "--pool acts on backends",
+    );
+    fails_with_2(
+        &[
+            "soak",
+            "--target",
+            &target,
+            "--mock-url",
+            &free,
+            "--minutes",
+            "0",
+        ],
+        "--minutes",
+    );
 }
 
 fn fails_with_2(args: &[&str], needle: &str) {

@@ -96,7 +96,7 @@ async fn drive(
     let dir = tempfile::tempdir().unwrap();
     let instance = start_pinned(name, mock, dir.path()).await;
     let opts = Options {
-        root: root.clone(),
+        ctx: harness::stage::Context::new(root.clone()),
         target: external::parse_target(&format!("{name}={}", instance.url())).unwrap(),
         mock_url: mock.url.clone(),
         workers: 2,

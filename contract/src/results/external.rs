@@ -113,6 +113,30 @@ pub struct Distributed {
     pub harness_client: Option<ClientFigures>,
 }
 
+impl Distributed {
+    /// One line saying what the distributed run was and how much of it reported, as the
+    /// terminal, summary.md and the report all print it.
+    pub fn headline(&self) -> String {
+        let partial = if self.partial {
+            format!(
+                " (partial: {:.1}% of the schedule unreported)",
+                self.lost.share * 100.0
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{} against {} at {}/s for {} s, {} of {} workers reported{partial}",
+            self.engine,
+            self.target,
+            self.rate_rps,
+            self.seconds,
+            self.workers_reported,
+            self.workers
+        )
+    }
+}
+
 /// What a run lost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LostShare {

@@ -8,6 +8,14 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The shortest warm-up after which the verdict judges slopes, in seconds. Measured: the JS
+/// backends' resident set climbs from 80-100 MB to 180-190 MB over their first 90 s of
+/// steady load (V8's heap growing to its working size; docs/soak.md#measured), so a one-minute
+/// soak fits warm-up, not a trend, and would call every JS backend leaking. A soak whose
+/// warm-up is shorter (under 8 minutes at the default share) records its slopes and judges
+/// its errors only.
+pub const MIN_JUDGED_WARMUP_S: f64 = 120.0;
+
 /// How the soak stage ran (`soak` at the top of results.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SoakRun {
@@ -28,6 +36,14 @@ pub struct SoakRun {
     pub load_avg_start: Option<f64>,
     pub load_avg_end: Option<f64>,
     pub wall_s: f64,
+}
+
+impl SoakRun {
+    /// Whether the verdict judged growth, not errors alone: the warm-up was at least
+    /// [`MIN_JUDGED_WARMUP_S`].
+    pub fn growth_judged(&self) -> bool {
+        self.warmup_s >= MIN_JUDGED_WARMUP_S
+    }
 }
 
 /// One backend's soak (`backends.<name>.soak`).
@@ -75,8 +91,50 @@ pub struct Soak {
     pub passed: bool,
     /// Why it passed or failed, in words from the figures.
     pub verdict: String,
-    /// The process tree every sample interval, from the start of the load.
+    /// The process tree every sample interval, from the start of the load (empty when it was
+    /// not sampled: `not_sampled` says why).
     pub samples: Vec<SoakSample>,
+    /// Why memory, descriptors and the heap were not sampled, so that their slopes are absent
+    /// rather than zero: an external target's processes are not this machine's to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sampled: Option<String>,
+    /// Latency over the soak on the client's clock (external targets: what can be measured from
+    /// outside besides the errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<SoakDrift>,
+}
+
+/// How the latency of one backend moved over its soak, on the client's clock: the `text`
+/// conversations only (the mix's other scenarios take other times to their first text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakDrift {
+    /// The soak in equal windows of time, in order.
+    pub windows: Vec<SoakWindow>,
+    /// The least-squares slope of TTFT after warm-up, in ms per hour, and its 95% interval
+    /// (the memory slopes' fit); absent with fewer than 3 conversations after warm-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_slope_ms_per_h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_slope_ci95_ms_per_h: Option<[f64; 2]>,
+}
+
+/// The conversations sent within one window of the soak.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakWindow {
+    /// Seconds since the load began.
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Conversations of every scenario sent in the window, and those that did not complete.
+    pub conversations: u64,
+    pub errors: u64,
+    /// TTFT (first text − send) and end to end (end of stream − send) of its completed `text`
+    /// conversations; absent without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_p50_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_p99_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_p50_us: Option<f64>,
 }
 
 /// One sample of a backend's process tree.

@@ -1,18 +1,14 @@
 //! Every sample the rounds took, saved in HdrHistogram's interval-log format (one log per
 //! target, one interval per round and hop, tagged with the hop's name), so anyone can re-read
-//! them with HdrHistogram's own tools or merge runs; [`read_merged`] reads one hop back (the
-//! report's percentile spectrum).
+//! them with HdrHistogram's own tools or merge runs; [`crate::interval_log::read_merged`] reads
+//! one hop back (the report's percentile spectrum).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, bail};
-use base64::Engine;
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
-};
-use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use anyhow::{Context, Result};
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::figures::{Hop, TargetFigures};
 
@@ -54,45 +50,11 @@ pub fn write(
     Ok(())
 }
 
-/// Every interval of `hop` in the log at `path`, merged: the whole stage's samples of that
-/// hop, in nanoseconds.
-pub fn read_merged(path: &Path, hop: Hop) -> Result<Histogram<u64>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut merged = crate::stats::histogram();
-    let mut deserializer = Deserializer::new();
-    let mut intervals = 0;
-    for entry in IntervalLogIterator::new(&bytes) {
-        let entry = entry
-            .map_err(|e| anyhow::anyhow!("{} is not an interval log: {e:?}", path.display()))?;
-        let LogEntry::Interval(interval) = entry else {
-            continue;
-        };
-        if interval.tag().map(|t| t.as_str()) != Some(hop.name()) {
-            continue;
-        }
-        let encoded = base64::engine::general_purpose::STANDARD
-            .decode(interval.encoded_histogram())
-            .with_context(|| format!("{}: an interval is not base64", path.display()))?;
-        let h: Histogram<u64> = deserializer
-            .deserialize(&mut encoded.as_slice())
-            .map_err(|e| {
-                anyhow::anyhow!("{}: an interval does not decode: {e:?}", path.display())
-            })?;
-        merged
-            .add(&h)
-            .with_context(|| format!("{}: an interval does not merge", path.display()))?;
-        intervals += 1;
-    }
-    if intervals == 0 {
-        bail!("{} has no {} interval", path.display(), hop.name());
-    }
-    Ok(merged)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bench::observe::{Observation, Samples};
+    use crate::interval_log::read_merged;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
     #[test]

@@ -94,6 +94,10 @@ pub struct SearchBounds {
     pub default_start_rps: f64,
     pub resolution: f64,
     pub max_probes: usize,
+    /// Repeats before a rate may be decided, and at most
+    /// ([`super::search::SearchPlan::min_repeats`]).
+    pub min_repeats: usize,
+    pub max_repeats: usize,
 }
 
 /// One point's raw figures.

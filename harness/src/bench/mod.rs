@@ -11,8 +11,8 @@
 //! 4. the pacing sweep ([`pacing`]), CPU at load ([`cpu_load`]), closed-loop load points and
 //!    the saturation search ([`load`], [`sweep`], [`search`], [`steady`]), peak memory.
 //!
-//! The plan (how much of each) is [`plan`]; what goes into results.json is assembled in
-//! [`results`]; the terminal table is [`table`].
+//! The plan (how much of each) is [`plan`]; starting and stopping the targets is [`launch`];
+//! what goes into results.json is assembled in [`results`]; the terminal table is [`table`].
 
 pub mod calibration;
 pub mod capacity;
@@ -20,6 +20,7 @@ pub mod confine;
 pub mod cpu_load;
 pub mod figures;
 mod hlog;
+mod launch;
 pub mod load;
 pub mod observe;
 mod options;
@@ -33,6 +34,7 @@ pub mod rounds;
 pub mod sdk_timing;
 pub mod search;
 mod stage_entry;
+pub use launch::mock_pinning;
 pub use options::{Options, parse_injection};
 pub use stage_entry::Bench;
 pub mod steady;
@@ -43,29 +45,23 @@ pub mod target;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use conformance::manifest::{Backend, Runtime};
-use conformance::mock::{MockProcess, MockProcessOptions};
+use anyhow::{Context, Result};
+use conformance::manifest::Backend;
+use conformance::mock::MockProcess;
 use conformance::orchestrate::{self, StartSettings};
-use contract::results::{BenchRun, BenchSettings, Confinement, StageSkip};
+use contract::results::{BenchRun, BenchSettings, Confinement};
 
 use crate::procfs;
 use crate::progress::Progress;
 use crate::provider;
 use crate::run_dir::RunDir;
 use crate::verify;
-use target::{AISDK_NODE, DIRECT, RELAY, Target};
+use target::{DIRECT, Target};
 
 /// The hops and the reader of the histogram logs, for the report's percentile spectrum.
 pub use figures::Hop;
-pub use hlog::read_merged;
 
 pub const STAGE: &str = contract::results::stages::BENCH;
-/// The mock's real-time priority: above every normal task, below the kernel's own threads
-/// (mock-provider/README.md measured what it buys on a shared machine).
-const MOCK_PRIORITY: u8 = 10;
-/// The core the mock is pinned to; the client and the backends share the others.
-const MOCK_CPU: usize = 0;
 /// The nice value the stage runs at, its children (the targets) included: on a shared machine
 /// the measured processes then win the CPU from other tenants' normal-priority work, all of them
 /// alike (docs/bench.md#the-machine).
@@ -80,7 +76,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let profile = run.run().profile.clone();
     let measured = verify::verified_in_run(run, backends, &opts.ctx.root, STAGE, opts.ctx.force);
     run.save()?;
-    check_selection(backends, &measured, opts)?;
+    launch::check_selection(backends, &measured, opts)?;
     let mut plan = plan::Plan::new(opts.ctx.quick, opts.rounds, opts.load, opts.ctx.seed);
     if let Some(load) = plan.load.as_mut() {
         // The relay's proof needs its capacity, which a quick run does not search otherwise.
@@ -146,6 +142,7 @@ async fn measure(
 ) -> Result<()> {
     let profile = run.run().profile.clone();
     let load_avg_start = procfs::load_average();
+    let mut phases = Phases::start();
     let pinning = mock_pinning();
     confinement.mock_cpu = pinning.cpu.map(|c| c as u32);
     confinement.mock_rt_priority = pinning.realtime_priority;
@@ -194,7 +191,8 @@ async fn measure(
             "1".to_owned(),
         )],
     };
-    let targets = start_targets(measured, &launch, log_dir, opts, run).await?;
+    let targets = launch::start_targets(measured, &launch, log_dir, opts, run).await?;
+    phases.end("the mock, the calibration and the targets' start");
     let meters = confine::targets(&targets, &mut confinement);
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let idle_memory: Vec<(String, procfs::MemoryUse)> = targets
@@ -216,10 +214,11 @@ async fn measure(
         Ok(r) => r,
         Err(e) => {
             progress.finish();
-            stop_all(targets, mock).await;
+            launch::stop_all(targets, mock).await;
             return Err(e);
         }
     };
+    phases.end("warm-up and latency rounds");
     tokio::time::sleep(sdk_timing::SETTLE).await;
     let sdk_step = sdk_timing::read(log_dir, &names);
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
@@ -253,14 +252,17 @@ async fn measure(
         }
         None => Ok(Vec::new()),
     };
+    phases.end("pacing sweep");
     let cpu_at_load = match (&plan.load, &pacing) {
         (Some(_), Ok(_)) => {
-            let cpu_plan = cpu_load::CpuLoadPlan::new(opts.ctx.quick);
+            let cpu_plan =
+                cpu_load::CpuLoadPlan::new(opts.ctx.quick, !opts.inject_cpu_us.is_empty());
             cpu_load::run(&metered, &mock, &http, &plan.rounds, &cpu_plan, &progress).await
         }
         _ => Ok(Vec::new()),
     };
     drop(metered);
+    phases.end("CPU at load");
     let sweeps = match (&plan.load, &pacing, &cpu_at_load) {
         (Some(load_plan), Ok(_), Ok(cpu)) => {
             let sut_cores = confinement.sut_cpus.len();
@@ -294,6 +296,7 @@ async fn measure(
         _ => Ok(sweep::SweepOutcome::default()),
     };
     progress.finish();
+    phases.end("closed-loop points and saturation searches");
     let load_wall_s = plan
         .load
         .is_some()
@@ -303,7 +306,7 @@ async fn measure(
         .iter()
         .map(|t| (t.name.clone(), (t.ipc_reference.clone(), t.ipc_hop)))
         .collect();
-    stop_all(targets, mock).await;
+    launch::stop_all(targets, mock).await;
     drop(meters);
     let sweeps = sweeps?;
     let cpu_at_load = cpu_at_load?;
@@ -363,176 +366,17 @@ async fn measure(
     run.save()
 }
 
-/// An explicitly named backend that cannot be measured, or nothing to measure at all, is the
-/// harness failing its job, not a measurement.
-fn check_selection(backends: &[Backend], measured: &[Backend], opts: &Options) -> Result<()> {
-    let skipped: Vec<&str> = backends
-        .iter()
-        .filter(|b| !measured.iter().any(|m| m.name() == b.name()))
-        .map(Backend::name)
-        .collect();
-    if measured.is_empty() || (opts.ctx.explicit && !skipped.is_empty()) {
-        bail!(
-            "cannot measure {}: not verified by conformance on this build (see the skip reasons \
-             above); run `harness conformance --backends {}` first, or pass --force",
-            skipped.join(", "),
-            skipped.join(",")
-        );
-    }
-    if let Some((name, _)) = opts
-        .inject_delay_us
-        .iter()
-        .find(|(n, _)| !measured.iter().any(|m| m.name() == n))
-    {
-        bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
-    }
-    if let Some((name, _)) = opts
-        .inject_cpu_us
-        .iter()
-        .find(|(n, _)| !measured.iter().any(|m| m.name() == n))
-    {
-        bail!("--inject-cpu-us names `{name}`, which is not among the backends measured");
-    }
-    Ok(())
-}
+/// Wall time of the stage's parts, said on stderr as each ends: what the quick budget is spent
+/// on (docs/architecture.md#budgets).
+struct Phases(Instant);
 
-/// Pin the mock to its own core at real-time priority where the machine allows it (root or
-/// CAP_SYS_NICE, two cores or more); otherwise run it like any process, and say so.
-pub fn mock_pinning() -> MockProcessOptions {
-    // The machine's CPUs, not this process's: the stage pins itself to the client's CPUs first,
-    // and the available parallelism follows that mask.
-    let cores = confine::online_cpus().len();
-    let allowed = std::process::Command::new("chrt")
-        .args([
-            "-f",
-            &MOCK_PRIORITY.to_string(),
-            "taskset",
-            "-c",
-            &MOCK_CPU.to_string(),
-            "true",
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    MockProcessOptions {
-        threads: Some(1),
-        cpu: (allowed && cores >= 2).then_some(MOCK_CPU),
-        realtime_priority: (allowed && cores >= 2).then_some(MOCK_PRIORITY),
+impl Phases {
+    fn start() -> Self {
+        Self(Instant::now())
     }
-}
 
-/// `direct`, `aisdk-node` (when a Node backend is measured), each backend, and a clean instance
-/// beside each backend run with an injected delay. A reference that cannot start is recorded as
-/// skipped (the overheads against it stay absent); a backend that cannot start is an error.
-async fn start_targets(
-    backends: &[Backend],
-    launch: &StartSettings,
-    log_dir: &std::path::Path,
-    opts: &Options,
-    run: &mut RunDir,
-) -> Result<Vec<Target>> {
-    let mut targets = vec![Target::direct(&launch.provider_url)];
-    match Target::relay(launch, log_dir, opts.ctx.ready_timeout).await {
-        Ok(t) => targets.push(t),
-        Err(e) => {
-            let reason = format!("{e:#}");
-            eprintln!("bench: {RELAY} skipped: {reason}");
-            run.results.backend_mut(RELAY).skipped.push(StageSkip {
-                stage: STAGE.to_owned(),
-                reason,
-            });
-        }
+    fn end(&mut self, what: &str) {
+        eprintln!("bench: {what} took {:.1} s", self.0.elapsed().as_secs_f64());
+        self.0 = Instant::now();
     }
-    // The AI SDK alone on each runtime a measured Node backend runs on, the default's first.
-    let mut runtimes: Vec<&str> = Vec::new();
-    for b in backends
-        .iter()
-        .filter(|b| b.manifest.runtime == Runtime::Node)
-    {
-        if !runtimes.contains(&b.runtime_name()) {
-            runtimes.push(b.runtime_name());
-        }
-    }
-    runtimes.sort_by_key(|r| *r != contract::runtime::DEFAULT_RUNTIME);
-    for runtime in runtimes {
-        let name = contract::runtime::target_name(AISDK_NODE, runtime);
-        match Target::aisdk_node(
-            &opts.ctx.root,
-            launch,
-            log_dir,
-            opts.ctx.ready_timeout,
-            runtime,
-        )
-        .await
-        {
-            Ok(t) => targets.push(t),
-            Err(e) => {
-                let reason = format!("{e:#}");
-                eprintln!("bench: {name} skipped: {reason}");
-                run.results.backend_mut(&name).skipped.push(StageSkip {
-                    stage: STAGE.to_owned(),
-                    reason,
-                });
-            }
-        }
-    }
-    for backend in backends {
-        let name = backend.name();
-        let delay = opts.inject_delay_us.iter().find(|(n, _)| n == name);
-        let cpu = opts.inject_cpu_us.iter().find(|(n, _)| n == name);
-        let mut extra = Vec::new();
-        for (flag, injected) in [("--inject-delay-us", delay), ("--inject-cpu-us", cpu)] {
-            if let Some((_, us)) = injected {
-                extra.extend([flag.to_owned(), us.to_string()]);
-            }
-        }
-        if !extra.is_empty() {
-            extra.insert(0, "--enable-fault-injection".to_owned());
-        }
-        let injected = !extra.is_empty();
-        // The A/A twin: the same backend with the same flags, under --proofs.
-        let twin = (opts.proofs && cpu.is_some()).then(|| extra.clone());
-        let started = Target::backend(backend, launch, log_dir, name, extra).await;
-        let started = match started {
-            // A runtime comparison's target that passed conformance but does not start now is
-            // recorded, not the end of the stage for the default stack.
-            Err(e) if backend.js_runtime.is_some() => {
-                let reason = format!("{e:#}");
-                eprintln!("bench: {name} skipped: {reason}");
-                run.results.backend_mut(name).skipped.push(StageSkip {
-                    stage: STAGE.to_owned(),
-                    reason,
-                });
-                continue;
-            }
-            other => other?,
-        };
-        targets.push(started);
-        if injected {
-            let clean = clean_reference(name);
-            targets.push(Target::backend(backend, launch, log_dir, &clean, vec![]).await?);
-        }
-        if let Some(extra) = twin {
-            let aa = contract::results::aa_twin(name);
-            targets.push(Target::backend(backend, launch, log_dir, &aa, extra).await?);
-        }
-        if !opts.pool.is_empty() {
-            targets.extend(crate::pool::targets(backend, launch, log_dir, opts).await?);
-        }
-    }
-    eprintln!(
-        "bench: measuring {}",
-        targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(targets)
-}
-
-async fn stop_all(targets: Vec<Target>, mock: MockProcess) {
-    for t in targets {
-        t.stop().await;
-    }
-    mock.stop().await;
 }

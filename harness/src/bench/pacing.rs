@@ -22,16 +22,20 @@ use crate::stats;
 /// stream roughly 10-100 chunks/s. Quick keeps two either side of the bench's 10 ms.
 const GAPS_MS: [u64; 5] = [1, 5, 10, 20, 50];
 const QUICK_GAPS_MS: [u64; 2] = [5, 20];
-/// Rounds, and conversations per target, gap and round: 40 chunk samples a round median.
+/// Rounds, and conversations per target, gap and round: 40 chunk samples a round median
+/// (quick: 20, the quick budget; the interval over rounds carries the difference).
 const ROUNDS: usize = 6;
 const QUICK_ROUNDS: usize = 3;
 const PER_ROUND: usize = 2;
+const QUICK_PER_ROUND: usize = 1;
 
 /// The gaps and rounds of a run.
 #[derive(Debug, Clone)]
 pub struct PacingPlan {
     pub gaps_ms: Vec<u64>,
     pub rounds: usize,
+    /// Conversations per target, gap and round.
+    pub per_round: usize,
 }
 
 impl PacingPlan {
@@ -43,6 +47,7 @@ impl PacingPlan {
                 GAPS_MS.to_vec()
             },
             rounds: if quick { QUICK_ROUNDS } else { ROUNDS },
+            per_round: if quick { QUICK_PER_ROUND } else { PER_ROUND },
         }
     }
 
@@ -82,7 +87,7 @@ pub async fn run(
                     ..rounds_plan.clone()
                 };
                 let mut h = stats::histogram();
-                for i in 0..PER_ROUND {
+                for i in 0..plan.per_round {
                     let tag = format!("p{gap}.{round}.{}.{i}", target.name);
                     let (_, samples) =
                         rounds::converse(http, target, mock, &shape.text(&tag)).await?;

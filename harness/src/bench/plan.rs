@@ -19,20 +19,29 @@ const GAP_MS: u64 = 10;
 const ROUNDS: usize = 10;
 const PER_ROUND: usize = 8;
 const WARMUP: usize = 10;
-/// Quick run: 6 rounds of 4 (the gate's budget; docs/gate.md).
-const QUICK_ROUNDS: usize = 6;
+/// Quick run: 4 rounds of 4 after 3 warm-up conversations, the most that fits the quick
+/// budget (docs/architecture.md#budgets); 4 a round is also what the gate's looks use
+/// (docs/gate.md).
+const QUICK_ROUNDS: usize = 4;
 const QUICK_PER_ROUND: usize = 4;
-const QUICK_WARMUP: usize = 5;
+const QUICK_WARMUP: usize = 3;
+/// A `tool-chain` conversation every round (full), every other round (quick: two of four, the
+/// tool turnaround's paired rounds; each one takes as long as three `text` ones).
+const TOOL_CHAIN_EVERY: usize = 1;
+const QUICK_TOOL_CHAIN_EVERY: usize = 2;
 
 /// The closed-loop sweep (conversations in flight), and its quick subset: only the 100-stream
 /// point where peak memory is read (capacity comes from the search, not from these points).
 const CLOSED: [usize; 6] = [1, 10, 50, 100, 200, 500];
 const QUICK_CLOSED: [usize; 1] = [100];
 const POINT: Duration = Duration::from_secs(4);
-const QUICK_POINT: Duration = Duration::from_secs(2);
+/// Quick: 1 s, 100 conversations in flight for five conversations' length, enough for the
+/// peak memory it is there for.
+const QUICK_POINT: Duration = Duration::from_secs(1);
 /// The saturation search's runs (docs/bench.md#saturation-by-search): a ramp past one
-/// conversation's 0.21 s; windows holding 500 chunks (quick) or 2,000, so the p99 rests on 5 or
-/// 20 samples above it; a drain past which a queue is far beyond capacity.
+/// conversation's 0.21 s; windows holding 300 chunks (quick) or 2,000, so the p99 rests on 3 or
+/// 20 samples above it (the repeats' interval carries what 3 leave uncertain); a drain past
+/// which a queue is far beyond capacity.
 const STEADY: SteadyPlan = SteadyPlan {
     ramp: Duration::from_millis(500),
     min_window: Duration::from_secs(2),
@@ -42,25 +51,30 @@ const STEADY: SteadyPlan = SteadyPlan {
 };
 const QUICK_STEADY: SteadyPlan = SteadyPlan {
     ramp: Duration::from_millis(250),
-    min_window: Duration::from_millis(500),
-    max_window: Duration::from_secs(2),
-    min_window_chunks: 500.0,
+    min_window: Duration::from_millis(300),
+    max_window: Duration::from_secs(1),
+    min_window_chunks: 300.0,
     drain: Duration::from_secs(2),
 };
 /// The search's bounds: 2 to 1,000 conversations/s (40 to 20,000 chunks/s, twice the issue's
 /// 10,000 chunks/s for the generator); 20/s for a target with no CPU figure to start from; it
 /// stops when failing / healthy is within 10% (quick 25%), or after 8 rates (quick 3: the
-/// 3-minute budget of a quick load part; its interval can then be up to 1.5× wide).
+/// quick budget; its interval can then be up to 1.5× wide). A rate is decided from 3 repeats
+/// or more (quick: 2 when both lie on one side of the limit, docs/bench.md#saturation-by-search).
 const SEARCH: SearchBounds = SearchBounds {
     min_rps: 2.0,
     max_rps: 1_000.0,
     default_start_rps: 20.0,
     resolution: 1.1,
     max_probes: 8,
+    min_repeats: super::search::MIN_REPEATS,
+    max_repeats: super::search::MAX_REPEATS,
 };
 const QUICK_SEARCH: SearchBounds = SearchBounds {
     resolution: 1.25,
     max_probes: 3,
+    min_repeats: super::search::QUICK_MIN_REPEATS,
+    max_repeats: super::search::QUICK_MAX_REPEATS,
     ..SEARCH
 };
 /// Where peak memory is read (the "100-stream point").
@@ -86,6 +100,7 @@ impl Plan {
             rounds: RoundPlan {
                 rounds: rounds.unwrap_or(pick(QUICK_ROUNDS, ROUNDS)).max(1),
                 per_round: pick(QUICK_PER_ROUND, PER_ROUND),
+                tool_chain_every: pick(QUICK_TOOL_CHAIN_EVERY, TOOL_CHAIN_EVERY),
                 warmup: pick(QUICK_WARMUP, WARMUP),
                 chunks: CHUNKS,
                 ttft_ms: TTFT_MS,

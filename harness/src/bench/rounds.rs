@@ -22,8 +22,12 @@ use crate::stats;
 #[derive(Debug, Clone)]
 pub struct RoundPlan {
     pub rounds: usize,
-    /// `text` conversations per target per round (each target with tools adds one `tool-chain`).
+    /// `text` conversations per target per round (each target with tools adds one `tool-chain`
+    /// every [`Self::tool_chain_every`] rounds).
     pub per_round: usize,
+    /// A `tool-chain` conversation in round 0 and every this many rounds after: 1 in a full
+    /// run, 2 in a quick one (two of its four rounds; the quick budget).
+    pub tool_chain_every: usize,
     /// Conversations per target before the first round, not recorded: Node compiles its hot
     /// paths on first use.
     pub warmup: usize,
@@ -50,9 +54,10 @@ impl RoundPlan {
         d
     }
 
-    /// Conversations one round sends to `target`.
-    fn conversations(&self, target: &Target) -> usize {
-        self.per_round + usize::from(target.has_tools())
+    /// Conversations round `round` sends to `target`.
+    fn conversations(&self, target: &Target, round: usize) -> usize {
+        let tool_round = round.is_multiple_of(self.tool_chain_every.max(1));
+        self.per_round + usize::from(target.has_tools() && tool_round)
     }
 }
 
@@ -132,7 +137,7 @@ pub async fn run(
             let figures = outcome.figures.entry(name.clone()).or_default();
             let pids = target.pids();
             let cpu_before = procfs::cpu_ms(&pids);
-            for i in 0..plan.conversations(target) {
+            for i in 0..plan.conversations(target, round) {
                 let tag = format!("r{round}.{name}.{i}");
                 let d = if i < plan.per_round {
                     plan.text(&tag)

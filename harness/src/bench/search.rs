@@ -16,13 +16,20 @@ use anyhow::Result;
 use super::load::SATURATION_P99_LIMIT_US;
 use crate::stats;
 
-/// Fewest repeats a decision rests on: the three, the least from which a bootstrap
-/// interval is more than one value (docs/bench.md#saturation-by-search).
+/// Fewest repeats a decision rests on in a full run: the three
+/// (docs/bench.md#saturation-by-search). A quick run decides from two when both lie on the same
+/// side of the limit, and takes more while they straddle it ([`SearchPlan::min_repeats`]).
 pub const MIN_REPEATS: usize = 3;
+/// A quick run's fewest: two repeats on one side of the limit (their interval is the two
+/// values), the quick budget's share of the search (docs/architecture.md#budgets).
+pub const QUICK_MIN_REPEATS: usize = 2;
 /// Repeats added, one at a time, while the interval straddles the limit; at this many the
 /// median decides: two more runs cost ~3 s, and a rate whose interval still straddles the limit
 /// is within the search's resolution of the capacity anyway.
 pub const MAX_REPEATS: usize = 5;
+/// A quick run's most: the median of three decides a rate whose two first repeats straddle the
+/// limit (in the quick runs measured, such a rate took 5 repeats, a third of a search's time).
+pub const QUICK_MAX_REPEATS: usize = 3;
 /// A run keeps the offered rate when the chunks it received inside its steady window reach
 /// this share of what was offered there (the "within 5%"); below it a queue grew.
 pub const ACHIEVED_SHARE: f64 = 0.95;
@@ -48,6 +55,10 @@ pub struct SearchPlan {
     pub resolution: f64,
     /// Rates tried at most.
     pub max_probes: usize,
+    /// Repeats a rate takes before it may be decided, and at most (where the median decides);
+    /// the most is capped at [`MAX_REPEATS`].
+    pub min_repeats: usize,
+    pub max_repeats: usize,
 }
 
 /// One target's run at one rate, over its steady window.
@@ -189,9 +200,14 @@ pub struct Estimate {
     pub ci95: Option<[f64; 2]>,
 }
 
-/// Runs one rate: [`MIN_REPEATS`] repeats (each run again up to [`GENERATOR_RETRIES`] times
+/// Runs one rate: `min_repeats` repeats (each run again up to [`GENERATOR_RETRIES`] times
 /// while the generator fell behind on it), more while undecided.
-async fn probe<F, Fut>(rate: f64, seed: u64, measure: &mut F) -> Result<Decision>
+async fn probe<F, Fut>(
+    rate: f64,
+    (min_repeats, max_repeats): (usize, usize),
+    seed: u64,
+    measure: &mut F,
+) -> Result<Decision>
 where
     F: FnMut(f64) -> Fut,
     Fut: Future<Output = Result<Repeat>>,
@@ -207,10 +223,10 @@ where
         }
         retries += tries;
         repeats.push(repeat);
-        if repeats.len() < MIN_REPEATS && repeats.last().is_some_and(Repeat::generator_kept_up) {
+        if repeats.len() < min_repeats && repeats.last().is_some_and(Repeat::generator_kept_up) {
             continue;
         }
-        if let Some((verdict, e)) = decide(&repeats, seed, repeats.len() >= MAX_REPEATS) {
+        if let Some((verdict, e)) = decide(&repeats, seed, repeats.len() >= max_repeats) {
             return Ok(Decision {
                 rate,
                 verdict,
@@ -232,7 +248,9 @@ where
     let mut out = Outcome::default();
     let mut rate = plan.start_rps.clamp(plan.min_rps, plan.max_rps);
     for i in 0..plan.max_probes {
-        let decision = probe(rate, seed ^ i as u64, &mut measure).await?;
+        let max_repeats = plan.max_repeats.clamp(1, MAX_REPEATS);
+        let repeats = (plan.min_repeats.clamp(1, max_repeats), max_repeats);
+        let decision = probe(rate, repeats, seed ^ i as u64, &mut measure).await?;
         let slot = match decision.verdict {
             Verdict::Healthy => &mut out.healthy,
             Verdict::Failing => &mut out.failing,
@@ -308,6 +326,8 @@ mod tests {
             max_rps: 2_000.0,
             resolution: 1.25,
             max_probes: 10,
+            min_repeats: MIN_REPEATS,
+            max_repeats: MAX_REPEATS,
         }
     }
 
@@ -420,6 +440,37 @@ mod tests {
             out.healthy
                 .is_some_and(|h| (100.0 / 1.25..=100.0).contains(&h))
         );
+    }
+
+    #[test]
+    fn a_quick_decision_takes_two_repeats_on_one_side_and_more_across_the_limit() {
+        let quick = SearchPlan {
+            min_repeats: QUICK_MIN_REPEATS,
+            max_repeats: QUICK_MAX_REPEATS,
+            max_probes: 1,
+            ..plan(40.0)
+        };
+        // Both repeats well under the limit: decided from two.
+        let out = block_on(search(&quick, 0, |_| {
+            std::future::ready(Ok(Repeat {
+                target: run(1_000.0),
+                direct: run(0.0),
+            }))
+        }))
+        .unwrap();
+        assert_eq!(out.decisions[0].verdict, Verdict::Healthy);
+        assert_eq!(out.decisions[0].repeats.len(), QUICK_MIN_REPEATS);
+        // One under, one over: a third, whose median decides.
+        let mut p99s = [8_000.0, 12_000.0, 9_000.0, 11_000.0, 9_500.0].into_iter();
+        let out = block_on(search(&quick, 0, move |_| {
+            std::future::ready(Ok(Repeat {
+                target: run(p99s.next().unwrap_or(9_500.0)),
+                direct: run(0.0),
+            }))
+        }))
+        .unwrap();
+        assert_eq!(out.decisions[0].repeats.len(), QUICK_MAX_REPEATS);
+        assert_eq!(out.decisions[0].verdict, Verdict::Healthy, "median 9 ms");
     }
 
     #[test]

@@ -136,6 +136,8 @@ async fn search_one(
         max_rps: bounds.max_rps,
         resolution: bounds.resolution,
         max_probes: bounds.max_probes,
+        min_repeats: bounds.min_repeats,
+        max_repeats: bounds.max_repeats,
     };
     let figures = std::sync::Mutex::new(ByRate::new());
     let mut order_rng = StdRng::seed_from_u64(plan.seed ^ name_hash(&target.name));

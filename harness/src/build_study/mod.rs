@@ -22,7 +22,9 @@ use contract::results::{BuildPhase, BuildResult, CleanBuild, Rebuild, StudyStep}
 use conformance::manifest::Backend;
 
 use crate::procfs;
+use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::stage;
 use cache::BuildCache;
 use source::Snapshot;
 
@@ -34,7 +36,8 @@ const CRATE_ROOTS: [&str; 2] = ["src/lib.rs", "src/main.rs"];
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
+    /// The shared context: its root holds the sources studied, its progress the study's lines.
+    pub ctx: stage::Context,
     /// Measure clean builds that are not cached for these sources.
     pub clean_builds: bool,
     /// The folder holding the cache (`reports/`).
@@ -62,12 +65,15 @@ pub async fn run(
     run: &mut RunDir,
     opts: &Options,
 ) -> Result<Vec<(String, Study)>> {
-    let snapshot = source::snapshot(&opts.root)?;
+    let root = opts.ctx.root.as_path();
+    let snapshot = source::snapshot(root)?;
     let cache = BuildCache::new(&opts.reports);
+    let progress = opts.ctx.progress(STAGE, backends.len() as u64);
     let mut studies = Vec::new();
     for backend in backends {
         let name = backend.name().to_owned();
-        let toolchains = toolchains::needed(backend, &opts.root);
+        progress.step(format!("[{name}]"));
+        let toolchains = toolchains::needed(backend, root);
         run.results
             .backend_mut(&name)
             .build
@@ -84,13 +90,13 @@ pub async fn run(
                     })
                     .unwrap_or_default();
                 if sources_changed_since {
-                    eprintln!(
+                    progress.note(format!(
                         "[{name}] clean build measured {measured_at} for the same dependencies (the own sources changed since): reused"
-                    );
+                    ));
                 } else {
-                    eprintln!(
+                    progress.note(format!(
                         "[{name}] clean build of these sources measured {measured_at}: reused"
-                    );
+                    ));
                 }
                 record(run, &name, cached);
                 Study::Reused {
@@ -99,27 +105,29 @@ pub async fn run(
                 }
             }
             None if !opts.clean_builds => {
-                eprintln!(
+                progress.note(format!(
                     "[{name}] no clean build measured for sources {}; `harness build --clean-builds` measures one (minutes per backend)",
                     short(&snapshot.source_hash)
-                );
+                ));
                 Study::NotMeasured
             }
-            None => match measure(backend, &opts.root, &snapshot, run).await {
+            None => match measure(backend, root, &snapshot, run, &progress).await {
                 Ok(figures) => {
                     cache.store(&name, &figures)?;
                     record(run, &name, figures);
                     Study::Measured
                 }
                 Err(e) => {
-                    eprintln!("[{name}] build study failed: {e:#}");
+                    progress.note(format!("[{name}] build study failed: {e:#}"));
                     Study::Failed(format!("{e:#}"))
                 }
             },
         };
         run.save()?;
         studies.push((name, study));
+        progress.advance();
     }
+    progress.finish();
     Ok(studies)
 }
 
@@ -145,6 +153,7 @@ async fn measure(
     root: &Path,
     snapshot: &Snapshot,
     run: &RunDir,
+    progress: &Progress,
 ) -> Result<BuildResult> {
     let name = backend.name();
     let load_avg_start = procfs::load_average();
@@ -168,6 +177,7 @@ async fn measure(
         env: &env,
         logs: &logs,
         run,
+        progress,
     };
 
     let mut plan: Vec<(String, BuildPhase)> = Vec::new();
@@ -207,10 +217,10 @@ async fn measure(
         let Some(dir) = dir else { continue };
         match runner.rebuild(label, &dir, &compile_steps).await? {
             Some(r) => rebuilds.push(r),
-            None => eprintln!(
+            None => progress.note(format!(
                 "[{name}] {} has no Rust crate to touch; no {label} rebuild",
                 dir.display()
-            ),
+            )),
         }
     }
 
@@ -318,19 +328,22 @@ struct StepRunner<'a> {
     env: &'a str,
     logs: &'a Path,
     run: &'a RunDir,
+    progress: &'a Progress,
 }
 
 impl StepRunner<'_> {
     /// Runs one step; its wall time and log (relative to the run folder), or why it failed.
     async fn step(&self, label: &str, command: &str) -> Result<(f64, String)> {
         let log = self.logs.join(format!("{}.{label}.log", self.name));
-        eprintln!("[{}] {label}: {command}", self.name);
+        self.progress
+            .step(format!("[{}] {label}: {command}", self.name));
         let ran = crate::step::run(&format!("{}{command}", self.env), self.src, &log)
             .await
             .with_context(|| format!("could not run `{command}`"))?;
         // The error names the command as the manifest has it, not with the study's variables.
         let wall_s = crate::step::check(command, &log, ran)?.wall_s;
-        eprintln!("[{}] {label}: ok in {wall_s:.1}s", self.name);
+        self.progress
+            .note(format!("[{}] {label}: ok in {wall_s:.1}s", self.name));
         Ok((wall_s, self.run.relative(&log)))
     }
 
@@ -358,10 +371,10 @@ impl StepRunner<'_> {
         }
         let rebuilt = compiled.contains(&crate_name);
         if !rebuilt {
-            eprintln!(
+            self.progress.note(format!(
                 "[{}] {label} rebuild did not recompile {crate_name}: its figure is no rebuild",
                 self.name
-            );
+            ));
         }
         Ok(Some(Rebuild {
             touched: file.display().to_string(),

@@ -43,7 +43,7 @@ pub struct Common {
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
     /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
-    /// the quick cases (`browser_stage::QUICK_CASES`).
+    /// the quick cases dealt over the backends (`browser_stage::quick_cases`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`
@@ -153,6 +153,8 @@ pub struct CrashArgs {
     /// Faults to inject, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
+    #[command(flatten)]
+    pub external: ExternalTargets,
     /// How long slow and stalled readers are held, in seconds (default: 8, or 4 with --quick):
     /// longer shows whether memory levels off once every affected stream has begun.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -189,6 +191,21 @@ pub struct SoakArgs {
     /// New conversations per second sent to each backend (default: 2).
     #[arg(long)]
     pub rate: Option<f64>,
+    #[command(flatten)]
+    pub external: ExternalTargets,
+}
+
+/// `--target NAME=URL ... --mock-url URL` of `soak` and `crash`: deployments the harness did not
+/// start, instead of the discovered backends (docs/distributed.md#soak-and-crash-against-a-target).
+#[derive(Debug, Args)]
+pub struct ExternalTargets {
+    /// `NAME=URL`, repeatable: a deployment the harness did not start, measured after the
+    /// conformance suite passes against it; needs --mock-url (docs/distributed.md).
+    #[arg(long = "target", value_parser = external::parse_target)]
+    pub targets: Vec<TargetSpec>,
+    /// The mock provider the --target deployments were pointed at (`harness mock` prints it).
+    #[arg(long, value_parser = external::parse_url)]
+    pub mock_url: Option<String>,
 }
 
 impl SoakArgs {

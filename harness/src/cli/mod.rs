@@ -10,6 +10,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 mod args;
+mod distributed;
+mod external_cmd;
 pub use args::*;
 
 use crate::bench;
@@ -20,7 +22,6 @@ use crate::conformance_stage::{self, ConformanceStage};
 use crate::cost::CostStage;
 use crate::deploy::stage::DeployStage;
 use crate::evidence::EvidenceStage;
-use crate::external;
 use crate::gate;
 use crate::prereq;
 use crate::report::ReportStage;
@@ -141,7 +142,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Load(args) => load(&root, args).await,
+        Command::Load(args) => distributed::load(&root, args).await,
         Command::Deploy(args) if args.validate_only => crate::deploy::validate_all(&root),
         Command::Deploy(args) => {
             let c = &args.common;
@@ -189,6 +190,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let opts = EvidenceStage::options(&args.context(&root, None));
             stage_command::<EvidenceStage>(&opts, &backends, &mut run).await
         }
+        Command::Crash(args) if !args.external.targets.is_empty() => {
+            external_cmd::crash(&root, args).await
+        }
+        Command::Soak(args) if !args.external.targets.is_empty() => {
+            external_cmd::soak(&root, args).await
+        }
         Command::Crash(args) => {
             let backends = select(&root, &args.measure.common)?;
             let opts = args.crash_options(&root)?;
@@ -225,7 +232,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             opts.scenarios = args.scenarios.clone();
             stage_command::<ConformanceStage>(&opts, &backends, &mut run).await
         }
-        Command::Bench(args) if !args.targets.is_empty() => external_bench(&root, args).await,
+        Command::Bench(args) if !args.targets.is_empty() => {
+            distributed::external_bench(&root, args).await
+        }
         Command::Bench(mut args) => {
             let c = &mut args.measure.common;
             if args.proofs && c.backends.is_empty() {
@@ -314,94 +323,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(compare::run(&list, &backends, &mut run, ctx.quick).await)
         }
     }
-}
-
-/// `bench --target`: deployments the harness did not start.
-async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
-    let Some(mock_url) = args.mock_url.clone() else {
-        anyhow::bail!("--target needs --mock-url: the mock provider the deployment was pointed at");
-    };
-    // Flags that act on backends the harness starts would be silently ignored here.
-    let c = &args.measure.common;
-    let ignored = [
-        ("--backends", !c.backends.is_empty()),
-        ("--rounds", args.rounds.is_some()),
-        ("--inject-delay-us", !args.inject_delay_us.is_empty()),
-        ("--inject-cpu-us", !args.inject_cpu_us.is_empty()),
-        ("--sut-cpus", args.sut_cpus.is_some()),
-        ("--force", args.measure.force),
-        ("--no-load", args.no_load),
-        ("--runtimes", !args.axis.runtimes.is_empty()),
-    ];
-    if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
-        anyhow::bail!(
-            "{flag} acts on backends the harness starts; it does not apply with --target"
-        );
-    }
-    let opts = external::stage::Options {
-        root: root.to_owned(),
-        quick: args.measure.common.quick,
-        plan: external::measure::Plan::new(args.measure.common.quick),
-        mock_url,
-        targets: args.targets.clone(),
-    };
-    let mock = external::stage::check_inputs(&opts).await?;
-    prereq::prepare(root)?;
-    let mut run = open_run(root, &args.measure.common)?;
-    eprintln!("run {}", run.path.display());
-    let measured = external::stage::run(&mut run, &mock, &opts).await?;
-    Ok(exit(measured < opts.targets.len()))
-}
-
-/// `load --locust`: the distributed run.
-async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
-    if !args.common.backends.is_empty() || args.common.quick {
-        anyhow::bail!("load measures its --target only; --backends and --quick do not apply");
-    }
-    if !(args.rate.is_finite() && args.rate > 0.0 && args.seconds.is_finite() && args.seconds > 0.0)
-    {
-        anyhow::bail!("--rate and --seconds must be positive");
-    }
-    if let Some(file) = &args.merge_reports {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let shape = crate::load::RunShape {
-            target: args.target.name.clone(),
-            url: args.target.url.clone(),
-            workers: args.workers,
-            rate_rps: args.rate,
-            seconds: args.seconds,
-        };
-        let d = crate::load::merge(&shape, &crate::load::parse_reports(&text)?);
-        let mut run = open_run(root, &args.common)?;
-        eprintln!("run {}", run.path.display());
-        crate::load::record(&mut run, &d)?;
-        crate::load::print_table(&d)?;
-        return Ok(exit(d.partial || d.errors > 0));
-    }
-    if !args.locust {
-        anyhow::bail!("load needs --locust (the one load engine it drives)");
-    }
-    let Some(mock_url) = args.mock_url.clone() else {
-        anyhow::bail!("load needs --mock-url: the mock provider the deployment was pointed at");
-    };
-    let opts = crate::load::run::Options {
-        root: root.to_owned(),
-        target: args.target.clone(),
-        mock_url,
-        workers: args.workers,
-        rate_rps: args.rate,
-        seconds: args.seconds,
-        master: args.locust_master.clone(),
-        kill_worker_after: args.kill_worker_after_s.map(Duration::from_secs_f64),
-        harness_client: !args.no_harness_client,
-    };
-    crate::load::run::check_inputs(&opts).await?;
-    let mut run = open_run(root, &args.common)?;
-    eprintln!("run {}", run.path.display());
-    let d = crate::load::run::run(&mut run, &opts).await?;
-    crate::load::print_table(&d)?;
-    Ok(exit(d.partial || d.errors > 0))
 }
 
 /// A stage's own command: the stage on `backends`, exit 1 unless it passed.

@@ -3,22 +3,21 @@
 //! at the watch limit), check whether the server still serves, stop it and count what it left
 //! behind, and hand what was seen to [`super::analysis`].
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use contract::clock::monotonic_ns;
-use contract::results::{CrashOutcome, Fault, StreamEnd};
+use contract::results::{CrashOutcome, Fault};
 use contract::scenario::{Directive, Scenario};
 use rustix::process::{Pid, Signal};
 
 use conformance::cases::IDLE_TIMEOUT_S;
-use conformance::manifest::{Backend, Runtime};
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
+use conformance::manifest::Runtime;
+use conformance::orchestrate::{self, BackendInstance, InstanceOptions};
 use conformance::process::{STOP_GRACE, pid_alive};
 
 use super::Settings;
 use super::analysis::{self, Observed, Replacement};
+use super::env::{Env, serving_now};
 use super::sampler::{Sampler, Target};
 use super::streams::{self, Stream};
 use crate::chat;
@@ -49,26 +48,8 @@ const DROP_AFTER_CHUNKS: usize = 10;
 const LEFTOVER_GRACE: Duration = Duration::from_secs(1);
 const LEFTOVER_POLL: Duration = Duration::from_millis(20);
 
-/// What one fault run needs from the stage.
-#[derive(Debug)]
-pub(super) struct Env<'a> {
-    pub backend: &'a Backend,
-    pub cfg: &'a StartSettings,
-    pub mock: &'a MockProcess,
-    pub http: reqwest::Client,
-    pub log_dir: PathBuf,
-    pub settings: &'a Settings,
-    /// `--sidecars N` (pool runs of backends that take it).
-    pub sidecars: Option<u32>,
-    /// Prefix of every tag of this backend's requests.
-    pub tag_base: String,
-}
-
-/// Measures `fault` on a fresh instance; never fails: what could not be measured says why.
+/// Measures `fault` (not a reader fault: [`super::readers`] plays those) on a fresh instance; never fails: what could not be measured says why.
 pub(super) async fn measure(env: &Env<'_>, fault: Fault) -> CrashOutcome {
-    if fault.is_reader_fault() {
-        return super::readers::measure(env, fault).await;
-    }
     if fault.needs_js_runtime() && env.backend.manifest.runtime == Runtime::None {
         return CrashOutcome::not_applicable(format!(
             "{} has no JavaScript runtime (its manifest says runtime = \"none\"): nothing for \
@@ -288,22 +269,6 @@ async fn wait_for_pool(instance: &BackendInstance, sidecars: u32, limit: Duratio
         tokio::time::sleep(POOL_POLL).await;
     }
     tokio::time::sleep(POOL_SETTLE).await;
-}
-
-/// `/health` answers 200 and a new chat completes, each within the hang limit.
-pub(super) async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bool {
-    let limit = env.settings.hang_after;
-    let health = env
-        .http
-        .get(format!("{}/health", instance.url()))
-        .timeout(limit);
-    let healthy = conformance::client::exchange(health)
-        .await
-        .is_ok_and(|a| a.status == 200);
-    let d = chat::directive(Scenario::Text, &format!("{}.final", env.tag_base), 1, 0);
-    healthy
-        && chat::end_of(&chat::send(&env.http, instance.url(), &chat::body(&d), limit).await)
-            == StreamEnd::Completed
 }
 
 /// SIGTERM to the server alone (as a container runtime sends it), then counts the processes

@@ -6,7 +6,8 @@
 //! choices are `docs/crash.md`.
 //!
 //! Layout: this file holds the stage (settings, verify before measuring, one backend after the
-//! other, recording); [`fault_run`] plays one fault on one instance; [`sampler`] sends the new
+//! other, recording); [`fault_run`] plays one fault on one instance, [`readers`] one reader
+//! fault, both over [`env::Env`]; [`sampler`] sends the new
 //! requests while a fault plays out; [`analysis`] turns what was seen into a
 //! [`CrashOutcome`]; [`table`] prints the matrix.
 //!
@@ -14,6 +15,7 @@
 //! `backends.<name>`.
 
 mod analysis;
+mod env;
 mod fault_run;
 mod readers;
 mod sampler;
@@ -68,9 +70,17 @@ pub struct Settings {
 /// The figure: 20 streams in flight (10 with `--quick`).
 const STREAMS: u32 = 20;
 const QUICK_STREAMS: u32 = 10;
-/// A quick run's streams last 3 s: still running when the slowest quick fault, a hang found
-/// in under 2 s (docs/crash.md#hang-detection), has played out.
-const QUICK_STREAM_CHUNKS: u32 = 60;
+/// A quick run's streams last 2 s: every quick fault but a hang has played out within half a
+/// second of its injection (the dropped chat goes after 10 chunks), and a hang stops the
+/// streams themselves, so they are still open when it is found, in under 2 s
+/// (docs/crash.md#quick-runs).
+const QUICK_STREAM_CHUNKS: u32 = 40;
+/// A quick run watches a fault for at most 8 s: a hung sidecar is replaced within 2 s
+/// (docs/crash.md#hang-detection), and the 2 s streams then end; what has not recovered by
+/// then (napi's stopped process, which nothing watches) is recorded as not recovered within
+/// the watch (`watch_limit_ms`), as a full run records it after 20 s. The provider's faults,
+/// which need the full watch for the SDK's retries, are not quick faults.
+const QUICK_WATCH_LIMIT: Duration = Duration::from_secs(8);
 /// One fault of each kind of blast, within the stage's quick budget (docs/crash.md#quick-runs): the
 /// runtime dies, the runtime hangs, a tool panics in Rust, the client leaves. The provider's
 /// faults take the SDK's one error path and `http-500` alone waits out 6 s of retries: the full
@@ -116,6 +126,7 @@ impl Settings {
         Self {
             streams: QUICK_STREAMS,
             stream_chunks: QUICK_STREAM_CHUNKS,
+            watch_limit: QUICK_WATCH_LIMIT,
             readers: readers::ReaderSettings::quick(),
             ..Self::full()
         }
@@ -192,6 +203,9 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     } else {
         Fault::ALL.to_vec()
     };
+    let progress = opts
+        .ctx
+        .progress(STAGE, (chosen.len() * faults.len()) as u64);
     let mut matrix = Matrix::new();
     for backend in &chosen {
         let name = backend.name().to_owned();
@@ -199,7 +213,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
             Some(n) if takes_flag(backend, &cfg, "--sidecars").await => Some(n),
             Some(_) => {
                 let reason = "takes no --sidecars flag: no pool to measure".to_owned();
-                eprintln!("[{name}] {reason}; skipped");
+                progress.note(format!("[{name}] {reason}; skipped"));
                 run.results.backend_mut(&name).skipped.push(StageSkip {
                     stage: POOL_STAGE.into(),
                     reason,
@@ -208,7 +222,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
             }
             None => None,
         };
-        let env = fault_run::Env {
+        let env = env::Env {
             backend,
             cfg: &cfg,
             mock: &mock,
@@ -220,9 +234,18 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         };
         let mut row = Vec::new();
         for (i, &fault) in faults.iter().enumerate() {
-            eprintln!("[{name}] fault {}/{}: {fault}", i + 1, faults.len());
-            let outcome = fault_run::measure(&env, fault).await;
-            eprintln!("[{name}] {fault}: {}", table::summary(&outcome));
+            progress.step(format!(
+                "[{name}] fault {}/{}: {fault}",
+                i + 1,
+                faults.len()
+            ));
+            let outcome = if fault.is_reader_fault() {
+                readers::measure(&env, fault).await
+            } else {
+                fault_run::measure(&env, fault).await
+            };
+            progress.note(format!("[{name}] {fault}: {}", table::summary(&outcome)));
+            progress.advance();
             let entry = run.results.backend_mut(&name);
             let map = if opts.pool.is_some() {
                 &mut entry.crash_pool
@@ -235,6 +258,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         }
         matrix.push((name, row));
     }
+    progress.finish();
     mock.stop().await;
     let s = &opts.settings;
     let record = CrashRun {

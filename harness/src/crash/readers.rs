@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use conformance::mock::MockProcess;
 use conformance::orchestrate::{self, BackendInstance, InstanceOptions};
 
-use super::fault_run::{Env, serving_now};
+use super::env::{Env, serving_now};
 use crate::chat::{self, Sent};
 use crate::{procfs, stats};
 

@@ -11,6 +11,7 @@ mod podman;
 mod probe;
 pub mod stage;
 pub mod validate;
+mod validate_error;
 mod validate_units;
 
 use std::io::Write;

@@ -10,6 +10,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub use super::validate_error::ValidateError;
+use super::validate_error::{invalid, read};
+
 /// Native sidecars (an init container with `restartPolicy: Always`) are GA from this
 /// Kubernetes release on; the manifests are checked against the first API that has them all
 /// (docs/deploy.md#kubernetes).
@@ -17,26 +20,6 @@ pub const KUBERNETES_VERSION: &str = "1.33.0";
 
 /// Where `scripts/setup` installs the pinned Python validators, relative to the repository.
 pub const VENV_DIR: &str = ".venv";
-
-/// What is wrong with one file, or with the machine that checks it.
-#[derive(Debug, thiserror::Error)]
-pub enum ValidateError {
-    #[error("{tool} is not installed: {hint}")]
-    ToolMissing { tool: String, hint: &'static str },
-    #[error("{}: {message}", file.display())]
-    Invalid { file: PathBuf, message: String },
-    #[error(
-        "{}: no validator knows this kind of file (docs/deploy.md#validation lists them)",
-        file.display()
-    )]
-    Unknown { file: PathBuf },
-    #[error("{}: {source}", file.display())]
-    Io {
-        file: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// The kinds of file `deploy/` holds, each with its validator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,20 +184,6 @@ impl Validators {
             })
             .collect())
     }
-}
-
-pub(super) fn invalid(file: &Path, message: impl Into<String>) -> ValidateError {
-    ValidateError::Invalid {
-        file: file.to_path_buf(),
-        message: message.into(),
-    }
-}
-
-pub(super) fn read(file: &Path) -> Result<String, ValidateError> {
-    std::fs::read_to_string(file).map_err(|source| ValidateError::Io {
-        file: file.to_path_buf(),
-        source,
-    })
 }
 
 /// Runs a validator; any failure is `Invalid` with what it printed.

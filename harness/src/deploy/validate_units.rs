@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::validate::{ValidateError, invalid, read};
+use super::validate_error::{ValidateError, invalid, read};
 
 /// Where the units expect the release files (docs/deploy.md#systemd).
 const INSTALL_PREFIX: &str = "/opt/leanspec/";

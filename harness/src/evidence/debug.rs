@@ -23,7 +23,7 @@ use conformance::orchestrate::{self, InstanceOptions, StartSettings};
 use conformance::process::{self, ProcessSpec, RunningProcess};
 
 use super::debug_hops;
-use super::debug_logs::{self as logs, failed, met, not_applicable};
+use super::debug_logs::{self as logs, failed, file_len, met, new_lines, not_applicable};
 use crate::chat;
 
 /// A request's answer (or its failure) is awaited at most this long; the slowest seeded failure,
@@ -34,11 +34,6 @@ const REQUEST_LIMIT: Duration = Duration::from_secs(10);
 const IDLE_TIMEOUT_S: u32 = 1;
 /// How long the provider stays silent in `provider-hang`: longer than the idle timeout.
 const STALL_MS: u64 = 3_000;
-/// The log is read once it has not grown for this long: a sidecar's lines reach the server's
-/// log through a pipe and a forwarding task.
-const LOG_QUIET: Duration = Duration::from_millis(150);
-/// The longest the log is waited for after an answer.
-const LOG_WAIT: Duration = Duration::from_secs(2);
 /// The most lines of one failure kept in results.json.
 const LINES_KEPT: usize = 40;
 
@@ -321,33 +316,6 @@ fn boundary(backend: &Backend, p: &RunningProcess, failures: &[SeededFailure]) -
                 .into(),
         ),
     }
-}
-
-fn file_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
-}
-
-/// The lines written to `path` past `offset`, once the file has stopped growing.
-pub async fn new_lines(path: &Path, offset: u64) -> Vec<String> {
-    let deadline = Instant::now() + LOG_WAIT;
-    let mut size = file_len(path);
-    loop {
-        tokio::time::sleep(LOG_QUIET).await;
-        let now = file_len(path);
-        if now == size || Instant::now() >= deadline {
-            break;
-        }
-        size = now;
-    }
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let start = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    String::from_utf8_lossy(&bytes[start..])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[cfg(test)]

@@ -16,8 +16,7 @@ use contract::results::DebugCheck;
 
 use conformance::process::RunningProcess;
 
-use super::debug::new_lines;
-use super::debug_logs::{failed, met, not_applicable};
+use super::debug_logs::{failed, met, new_lines, not_applicable};
 use super::security::listeners;
 use crate::procfs;
 

@@ -2,9 +2,46 @@
 //! whether a line names where the failure happened, whether the request id is in each
 //! component's lines, and whether a stack trace crosses from JavaScript into Rust
 //! (docs/report.md#debug-experience). Pure functions over the lines, so each check is tested
-//! on lines written by hand.
+//! on lines written by hand, and [`new_lines`], which reads them from the log once it has
+//! stopped growing (the seeded failures and the hop replays both read the log through it).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use contract::results::{DebugCheck, Verdict};
+
+/// The log is read once it has not grown for this long: a sidecar's lines reach the server's
+/// log through a pipe and a forwarding task.
+const LOG_QUIET: Duration = Duration::from_millis(150);
+/// The longest the log is waited for after an answer.
+const LOG_WAIT: Duration = Duration::from_secs(2);
+
+pub(super) fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// The lines written to `path` past `offset`, once the file has stopped growing.
+pub async fn new_lines(path: &Path, offset: u64) -> Vec<String> {
+    let deadline = Instant::now() + LOG_WAIT;
+    let mut size = file_len(path);
+    loop {
+        tokio::time::sleep(LOG_QUIET).await;
+        let now = file_len(path);
+        if now == size || Instant::now() >= deadline {
+            break;
+        }
+        size = now;
+    }
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    String::from_utf8_lossy(&bytes[start..])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 /// Who wrote a log line, as the operator can tell from the line alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,7 +10,9 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub mod client;
+pub mod crash;
 pub mod measure;
+pub mod soak;
 pub mod stage;
 
 /// A `--target` flag: a label for results.json and the deployment's base URL.

@@ -1,8 +1,6 @@
 //! `harness bench --target NAME=URL --mock-url URL`: for each target, the conformance suite
-//! against its URL, then, if it passed, [`super::measure`]. Recorded as `backends.<NAME>` with
-//! `external: true`.
-
-use std::path::PathBuf;
+//! against its URL ([`verify`], which `soak` and `crash` with `--target` share), then, if it
+//! passed, [`super::measure`]. Recorded as `backends.<NAME>` with `external: true`.
 
 use anyhow::{Context, Result};
 use conformance::cases;
@@ -15,12 +13,13 @@ use super::measure::{self, Plan};
 use super::{TargetSpec, check_reachable, shares_clock};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::stage;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
-    /// The conformance suite's quick form (a shorter `long`).
-    pub quick: bool,
+    /// The shared context: the root, and `quick` for the conformance suite's quick form (a
+    /// shorter `long`).
+    pub ctx: stage::Context,
     /// How much to measure ([`Plan::new`]).
     pub plan: Plan,
     pub mock_url: String,
@@ -46,11 +45,33 @@ pub async fn check_inputs(opts: &Options) -> Result<Mock> {
 
 /// Runs the suite, then measures each target that passed; returns how many were measured.
 pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize> {
-    let oracle = Oracle::start(&opts.root, &run.logs(stages::CONFORMANCE))?;
+    let verified = verify(run, mock, opts, stages::BENCH).await?;
     let http = conformance::client::http_client()?;
     let shared_clock = shares_clock(&opts.mock_url);
+    for target in &verified {
+        let plan = opts.plan;
+        let progress = Progress::new(&format!("bench {}", target.name), 0);
+        let figures = measure::run(&http, &target.url, mock, shared_clock, plan, &progress).await;
+        progress.finish();
+        print_figures(&target.name, &figures);
+        run.results.backend_mut(&target.name).external_figures = Some(figures);
+        run.save()?;
+    }
+    Ok(verified.len())
+}
+
+/// The conformance suite against every target's URL, recorded as `backends.<NAME>` with
+/// `external: true`; returns the targets that passed. One that failed is not measured: a
+/// skip of `stage` says so.
+pub async fn verify(
+    run: &mut RunDir,
+    mock: &Mock,
+    opts: &Options,
+    stage: &str,
+) -> Result<Vec<TargetSpec>> {
+    let oracle = Oracle::start(&opts.ctx.root, &run.logs(stages::CONFORMANCE))?;
     let all = cases::all_cases(&[]);
-    let mut measured = 0;
+    let mut verified = Vec::new();
     for target in &opts.targets {
         eprintln!(
             "[{}] conformance against {} ({} cases)",
@@ -63,7 +84,7 @@ pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize>
             base: target.url.clone(),
             oracle: &oracle,
             mock,
-            quick: opts.quick,
+            quick: opts.ctx.quick,
             run_path: &run.path,
         };
         let verdict = Conformance::from_cases(external::run(&all, &env).await);
@@ -71,29 +92,21 @@ pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize>
             "[{}] {} passed, {} failed, {} unsupported (not applicable from outside)",
             target.name, verdict.passed, verdict.failed, verdict.unsupported
         );
-        let verified = verdict.is_verified();
+        let passed = verdict.is_verified();
         let entry = run.results.backend_mut(&target.name);
         entry.external = true;
         entry.conformance = Some(verdict);
-        if !verified {
+        if passed {
+            verified.push(target.clone());
+        } else {
             entry.skipped.push(StageSkip {
-                stage: stages::BENCH.into(),
+                stage: stage.into(),
                 reason: "failed conformance against its URL; not measured".into(),
             });
-            run.save()?;
-            continue;
         }
         run.save()?;
-        let plan = opts.plan;
-        let progress = Progress::new(&format!("bench {}", target.name), 0);
-        let figures = measure::run(&http, &target.url, mock, shared_clock, plan, &progress).await;
-        progress.finish();
-        print_figures(&target.name, &figures);
-        run.results.backend_mut(&target.name).external_figures = Some(figures);
-        run.save()?;
-        measured += 1;
     }
-    Ok(measured)
+    Ok(verified)
 }
 
 fn print_figures(name: &str, f: &contract::results::ExternalFigures) {

@@ -37,23 +37,6 @@ pub fn locustfile() -> String {
         .replace("@EXPECTED@", &serde_json::Value::from(expected).to_string())
 }
 
-/// One line saying what the distributed run was and how much of it reported, as the terminal,
-/// summary.md and the report all print it.
-pub fn headline(d: &Distributed) -> String {
-    let partial = if d.partial {
-        format!(
-            " (partial: {:.1}% of the schedule unreported)",
-            d.lost.share * 100.0
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "{} against {} at {}/s for {} s, {} of {} workers reported{partial}",
-        d.engine, d.target, d.rate_rps, d.seconds, d.workers_reported, d.workers
-    )
-}
-
 /// Records the run as `load.distributed` and saves results.json.
 pub fn record(run: &mut crate::run_dir::RunDir, d: &Distributed) -> Result<()> {
     run.results
@@ -186,7 +169,7 @@ pub fn print_table(d: &contract::results::Distributed) -> std::io::Result<()> {
         s.as_ref()
             .map_or("-".to_owned(), |s| format!("{:.0}", q(s)))
     };
-    writeln!(out, "load.distributed: {}", headline(d))?;
+    writeln!(out, "load.distributed: {}", d.headline())?;
     writeln!(
         out,
         "{:16} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use super::{LOCUST_VERSION, REQUIREMENTS, RunShape, locustfile, merge, parse_reports};
 use crate::external::{self, TargetSpec, client};
 use crate::run_dir::RunDir;
+use crate::stage;
 use crate::stats;
 
 /// How long the workers may take to start and connect before the run starts.
@@ -24,7 +25,8 @@ const POLL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub root: PathBuf,
+    /// The shared context: the root, where Locust's environment is installed.
+    pub ctx: stage::Context,
     pub target: TargetSpec,
     pub mock_url: String,
     pub workers: u32,
@@ -54,7 +56,7 @@ pub async fn check_inputs(opts: &Options) -> Result<()> {
 pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
     let dir = run.path.join("load");
     std::fs::create_dir_all(&dir)?;
-    let locust = ensure_locust(&opts.root, &dir).await?;
+    let locust = ensure_locust(&opts.ctx.root, &dir).await?;
     let file = dir.join("locustfile.py");
     std::fs::write(&file, locustfile())?;
     let out = dir.join("reports.jsonl");
@@ -105,7 +107,12 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         "--arena-out",
         &path_str(&out),
     ];
-    let master = spawn(&locust, &master_args, &opts.root, &dir.join("master.log"));
+    let master = spawn(
+        &locust,
+        &master_args,
+        &opts.ctx.root,
+        &dir.join("master.log"),
+    );
     let mut workers: Vec<Option<JoinHandle<_>>> = Vec::new();
     if opts.master.is_none() {
         for i in 0..opts.workers {
@@ -119,7 +126,7 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
                 &port.to_string(),
             ];
             let log = dir.join(format!("worker-{i}.log"));
-            workers.push(Some(spawn(&locust, &args, &opts.root, &log)));
+            workers.push(Some(spawn(&locust, &args, &opts.ctx.root, &log)));
         }
     } else {
         eprintln!(

@@ -148,7 +148,7 @@ fn beyond_one_machine(results: &Results) -> String {
         "## Distributed load\n\n{}.\n\n\
          | client | completed | errors | TTFT p50 | TTFT p99 | gap p50 | gap p99 |\n|---|---|---|---|---|---|---|\n\
          | workers, merged | {} | {} | {} | {} | {} | {} |",
-        crate::load::headline(d),
+        d.headline(),
         d.completed,
         d.errors,
         us(&d.ttft_us, |s| s.p50_us),

@@ -43,7 +43,7 @@ pub struct Rendered {
 /// The report page and the summary of `results`, as strings; `run` is the run folder, whose
 /// histogram logs give the percentile spectrum every sample.
 pub fn render(results: &Results, run: Option<&Path>) -> Result<(String, String)> {
-    let figures = charts::evidence::all(results, run)?;
+    let figures = charts::figures::all(results, run)?;
     let captions: Vec<(String, String)> = figures
         .iter()
         .filter(|f| !f.svgs.is_empty())

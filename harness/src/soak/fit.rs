@@ -78,13 +78,9 @@ pub const LEAK_FLOOR_MB_PER_H: f64 = 10.0;
 /// The same for open file descriptors, per hour: a leaked connection per minute is 60 an hour.
 pub const FD_LEAK_FLOOR_PER_H: f64 = 60.0;
 
-/// The shortest warm-up after which the verdict judges slopes, in seconds. Measured: the JS
-/// backends' resident set climbs from 80-100 MB to 180-190 MB over their first 90 s of
-/// steady load (V8's heap growing to its working size; docs/soak.md#measured), so a one-minute
-/// soak fits warm-up, not a trend, and would call every JS backend leaking. A soak whose
-/// warm-up is shorter (under 8 minutes at the default share) records its slopes and judges
-/// its errors only.
-pub const MIN_JUDGED_WARMUP_S: f64 = 120.0;
+/// The shortest warm-up after which the verdict judges slopes: a fact of what a soak record
+/// means, so it lives with the record, where the report reads it too.
+pub use contract::results::MIN_JUDGED_WARMUP_S;
 
 /// Into how many equal parts of time the judged window is split to ask whether growth lasts.
 /// Growth is a leak only if every part, fitted alone, grows faster than

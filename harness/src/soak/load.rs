@@ -36,11 +36,11 @@ const GAP_MS: u64 = 10;
 const LONG_GAP_MS: u64 = 1;
 const LONG_CHUNKS: u32 = 1_000;
 /// A conversation with no complete answer this long after it was sent is an error.
-const CHAT_LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const CHAT_LIMIT: Duration = Duration::from_secs(30);
 /// Conversations open at once, at most: a tick finding this many still open sends nothing and
 /// counts an error (`backlog`), so a backend that falls behind shows up as errors rather than
 /// as the client's own memory growing.
-const MAX_IN_FLIGHT: usize = 64;
+pub(crate) const MAX_IN_FLIGHT: usize = 64;
 
 /// What one backend's soak needs.
 #[derive(Debug)]
@@ -56,7 +56,7 @@ pub struct Env<'a> {
 }
 
 /// The scenario of the `i`-th conversation: the mix, in a fixed order.
-fn scenario_of(i: u64) -> Scenario {
+pub(crate) fn scenario_of(i: u64) -> Scenario {
     let cycle: u32 = MIX.iter().map(|m| m.1).sum();
     let mut k = (i % u64::from(cycle)) as u32;
     for (scenario, share) in MIX {
@@ -66,6 +66,16 @@ fn scenario_of(i: u64) -> Scenario {
         k -= share;
     }
     Scenario::Text
+}
+
+/// The `i`-th conversation of the mix, at the provider's pace for its scenario.
+pub(crate) fn directive_of(i: u64, tag: &str) -> contract::scenario::Directive {
+    let scenario = scenario_of(i);
+    let (chunks, gap) = match scenario {
+        Scenario::Long => (LONG_CHUNKS, LONG_GAP_MS),
+        _ => (DEFAULT_CHUNKS, GAP_MS),
+    };
+    chat::directive(scenario, tag, chunks, gap)
 }
 
 /// Soaks one backend on a fresh instance.
@@ -123,12 +133,7 @@ async fn drive(
                     tally(Some("backlog".to_owned()));
                     continue;
                 }
-                let scenario = scenario_of(sent - 1);
-                let (chunks, gap) = match scenario {
-                    Scenario::Long => (LONG_CHUNKS, LONG_GAP_MS),
-                    _ => (DEFAULT_CHUNKS, GAP_MS),
-                };
-                let d = chat::directive(scenario, &env.tag, chunks, gap);
+                let d = directive_of(sent - 1, &env.tag);
                 let (http, base, body) = (env.http.clone(), base.to_owned(), chat::body(&d));
                 let open = in_flight.clone();
                 open.fetch_add(1, Ordering::Relaxed);
@@ -150,7 +155,7 @@ async fn drive(
 }
 
 /// `None` for a completed conversation, else what went wrong.
-fn error_kind(sent: &chat::Sent) -> Option<String> {
+pub(crate) fn error_kind(sent: &chat::Sent) -> Option<String> {
     match &sent.answer {
         Ok(a) if a.status != 200 => return Some(format!("status-{}", a.status)),
         Err(_) if !sent.timed_out => return Some("no-answer".to_owned()),
@@ -292,6 +297,8 @@ fn summarize(
         passed,
         verdict,
         samples,
+        not_sampled: None,
+        drift: None,
     }
 }
 

@@ -11,7 +11,7 @@
 //! and the table); [`load`] soaks one backend; [`fit`] the slope and the verdict.
 
 pub mod fit;
-mod load;
+pub(crate) mod load;
 mod stage_entry;
 
 pub use stage_entry::Soak as SoakStage;
@@ -67,7 +67,7 @@ impl Options {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if !(self.minutes > 0.0 && self.minutes <= MAX_MINUTES) {
             bail!(
                 "--minutes must be above 0 and at most {MAX_MINUTES} (got {})",

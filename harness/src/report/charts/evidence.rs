@@ -1,16 +1,13 @@
 //! The report's charts, each with the sentence under it, generated from this run's numbers.
 //! A chart whose figures the run lacks becomes a "not measured" note that says why. The
-//! latency charts are in [`latency`], the cost charts in [`cost`]; this module holds what they
-//! share.
-
-use std::path::Path;
+//! latency charts are in [`super::latency`], the cost charts in [`super::cost`], the list of
+//! them all in [`super::figures`]; this module holds what they share.
 
 use anyhow::Result;
 use contract::results::{BackendResults, LatencyStats, Results, StageSkip};
 
 use super::super::format::{and_list, figure};
 use super::{BarSeries, Bars, bars, colour};
-use super::{cost, latency, soak, spectrum};
 
 /// One figure of the report: its charts and the sentence under them, or why it is missing.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,22 +54,6 @@ impl Targets {
             references,
         }
     }
-}
-
-/// Every chart of the report, in reading order. `run` is the run folder, where the bench's
-/// histogram logs are; without it the spectrum is drawn from results.json's percentiles.
-pub fn all(results: &Results, run: Option<&Path>) -> Result<Vec<Figure>> {
-    let t = Targets::of(results);
-    Ok(vec![
-        latency::overhead(results, &t)?,
-        spectrum::spectrum(results, &t, run)?,
-        latency::load(results, &t)?,
-        cost::cpu(results, &t)?,
-        cost::memory(results, &t)?,
-        soak::memory(results, &t)?,
-        cost::build(results, &t)?,
-        latency::calibration(results, &t)?,
-    ])
 }
 
 /// Every stage skip the run recorded, with its backend; only `stage`'s when given.

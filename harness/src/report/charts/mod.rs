@@ -7,6 +7,7 @@
 
 mod cost;
 pub mod evidence;
+pub mod figures;
 mod latency;
 mod soak;
 mod spectrum;

@@ -68,7 +68,7 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
     let judged = results
         .soak
         .as_ref()
-        .is_none_or(|r| r.warmup_s >= crate::soak::fit::MIN_JUDGED_WARMUP_S);
+        .is_none_or(contract::results::SoakRun::growth_judged);
     let mut caption = if judged {
         format!(
             "{how}growth after warm-up, with its 95% interval: {}.",
@@ -79,7 +79,7 @@ pub(super) fn memory(results: &Results, t: &Targets) -> Result<Figure> {
             "{how}a warm-up shorter than the {:.0} s a JavaScript heap takes to settle, so the \
              slopes after it ({}) are the runtimes still warming up, not growth: this soak judged \
              errors only (docs/soak.md).",
-            crate::soak::fit::MIN_JUDGED_WARMUP_S,
+            contract::results::MIN_JUDGED_WARMUP_S,
             and_list(&slopes)
         )
     };

@@ -11,8 +11,9 @@ use contract::results::{LatencyStats, Results};
 use super::super::format::{and_list, figure, times};
 use super::evidence::{Figure, Named, Points, Targets, absent, each, extremes, missing};
 use super::{Line, Lines, colour, lines};
-use crate::bench::{self, Hop};
+use crate::interval_log;
 use crate::stats;
+use contract::results::Hop;
 
 /// Points per decade of 1/(1-q) on a curve drawn from a log: smooth at the chart's width.
 const POINTS_PER_DECADE: f64 = 10.0;
@@ -23,7 +24,7 @@ fn curve(run: Option<&Path>, s: &LatencyStats) -> (Points, Result<(), String>) {
     let Some((run, log)) = run.zip(s.histogram_log.as_deref()) else {
         return (from_percentiles(s), Err("no histogram log".into()));
     };
-    match bench::read_merged(&run.join(log), Hop::ChunkTransit) {
+    match interval_log::read_merged(&run.join(log), Hop::ChunkTransit) {
         Ok(h) => (from_histogram(&h), Ok(())),
         Err(e) => (from_percentiles(s), Err(format!("{e:#}"))),
     }

@@ -63,7 +63,7 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
     if let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) {
         body.before.push(format!(
             "{}; every figure merged from the workers' raw samples.",
-            crate::load::headline(d)
+            d.headline()
         ));
         let mut rows = vec![vec![
             Cell::plain("workers, merged"),
