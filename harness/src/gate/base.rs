@@ -3,7 +3,8 @@
 //! of every crate its build steps name (`-p NAME`) or its folder holds, with every workspace
 //! crate those depend on (normal and build dependencies, read from `cargo metadata`), every
 //! folder an npm build step names (`--prefix DIR`: its lockfile included), and
-//! [`SHARED_INPUTS`]. The rule `auto` picks the first parent of the newest commit on HEAD's
+//! [`SHARED_INPUTS`], less what no build ships ([`NOT_SHIPPED`]: tests and prose). The rule
+//! `auto` picks the first parent of the newest commit on HEAD's
 //! first-parent line that changed any backend's inputs: the gate then judges that change (and
 //! anything after it), on the backends it touched.
 
@@ -18,6 +19,12 @@ pub const AUTO: &str = "auto";
 /// Files every backend builds from besides its own folders: the lockfile and the workspace
 /// manifest (dependency versions, build profiles), the toolchain pin where there is one.
 pub const SHARED_INPUTS: &[&str] = &["Cargo.lock", "Cargo.toml", "rust-toolchain.toml"];
+/// Files inside a backend's inputs that no build ships, as git pathspec globs: a crate's
+/// `tests/` and `benches/`, the sidecar's `test/`, the READMEs. A commit that changed only these
+/// runs the same code, so judging it would spend the gate's rounds on an A/A
+/// (docs/gate.md#which-revision).
+pub const NOT_SHIPPED: &[&str] = &["**/tests/**", "**/test/**", "**/benches/**", "**/*.md"];
+
 /// The backend preferred as the control (unchanged code, measured as A/A beside the judged
 /// ones): the one without a JavaScript runtime, whose figures are the least noisy
 /// (docs/gate.md#measured).
@@ -47,9 +54,10 @@ impl Inputs {
 
     /// The backends whose inputs contain one of `changed` (repository-relative file paths).
     pub fn touched(&self, changed: &[String]) -> Vec<String> {
+        let shipped: Vec<&String> = changed.iter().filter(|f| ships(f)).collect();
         self.by_backend
             .iter()
-            .filter(|(_, paths)| changed.iter().any(|f| paths.iter().any(|p| covers(p, f))))
+            .filter(|(_, paths)| shipped.iter().any(|f| paths.iter().any(|p| covers(p, f))))
             .map(|(name, _)| name.clone())
             .collect()
     }
@@ -61,6 +69,28 @@ fn covers(path: &str, file: &str) -> bool {
         || file
             .strip_prefix(path)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether a build can ship `file`: not under a folder [`NOT_SHIPPED`] names, not prose.
+fn ships(file: &str) -> bool {
+    let folders = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    !file.ends_with(".md")
+        && !folders
+            .split('/')
+            .any(|part| matches!(part, "tests" | "test" | "benches"))
+}
+
+/// The pathspec that selects the shipped files of `paths`.
+fn shipped_pathspec(paths: &BTreeSet<String>) -> Vec<String> {
+    paths
+        .iter()
+        .cloned()
+        .chain(
+            NOT_SHIPPED
+                .iter()
+                .map(|glob| format!(":(exclude,glob){glob}")),
+        )
+        .collect()
 }
 
 /// A workspace crate, as `cargo metadata --no-deps` lists it.
@@ -238,7 +268,8 @@ pub fn auto_base(repo: &Path, paths: &BTreeSet<String>) -> Result<AutoBase, Base
         "HEAD",
         "--",
     ];
-    log_args.extend(paths.iter().map(String::as_str));
+    let pathspec = shipped_pathspec(paths);
+    log_args.extend(pathspec.iter().map(String::as_str));
     let candidates = git(repo, &log_args)?;
     for commit in candidates.lines() {
         let parent = format!("{commit}^1");
@@ -249,7 +280,7 @@ pub fn auto_base(repo: &Path, paths: &BTreeSet<String>) -> Result<AutoBase, Base
             )));
         };
         let mut diff = vec!["diff", "--name-only", &parent, commit, "--"];
-        diff.extend(paths.iter().map(String::as_str));
+        diff.extend(pathspec.iter().map(String::as_str));
         if !git(repo, &diff)?.is_empty() {
             return Ok(AutoBase::Commit {
                 base: parent,
@@ -387,6 +418,16 @@ mod tests {
         assert_eq!(touched(&["backends/sidecar/src/a.ts"]), vec!["unix"]);
         assert_eq!(touched(&["contract/src/sse.rs"]), vec!["rust-only", "unix"]);
         assert!(touched(&["docs/gate.md", "harness/src/gate/mod.rs"]).is_empty());
+        assert!(
+            touched(&[
+                "backends/sidecar/test/chat.test.mjs",
+                "contract/tests/schema.rs",
+                "backends/sidecar/README.md",
+            ])
+            .is_empty(),
+            "tests and prose ship in no build"
+        );
+        assert_eq!(touched(&["backends/unix/src/tests.rs"]), vec!["unix"]);
     }
 
     #[test]
