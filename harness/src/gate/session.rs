@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use conformance::manifest::Backend;
 use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, StartSettings};
+use conformance::orchestrate::StartSettings;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -103,15 +103,7 @@ impl Session {
         let mock = MockProcess::start_with(root, profile, log_dir, ready_timeout, &mock_pinning())
             .await
             .context("the mock provider did not start (is it built in release?)")?;
-        let launch = StartSettings {
-            root: root.to_owned(),
-            profile: profile.to_owned(),
-            provider_url: mock.openai_url(),
-            api_key: orchestrate::api_key_canary(),
-            ready_timeout,
-            extra_args: vec![],
-            env: Vec::new(),
-        };
+        let launch = crate::provider::start_settings(root, profile, &mock, ready_timeout);
         let http = match conformance::client::http_client() {
             Ok(h) => h,
             Err(e) => {
