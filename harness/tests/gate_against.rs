@@ -91,6 +91,33 @@ fn auto_picks_the_parent_of_the_newest_change_to_the_inputs() {
 }
 
 #[test]
+fn a_merge_that_only_brought_in_another_lines_change_is_not_the_change() {
+    // As changes land here: a branch merges main (which moved meanwhile) and main is then
+    // fast-forwarded to the merge, so the merge's first parent is the branch's own commit.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    let paths = ["backends/x".to_owned()].into();
+    commit(d, "backends/x/a.rs", "1");
+    git(d, &["checkout", "-q", "-b", "topic"]);
+    commit(d, "docs/a.md", "topic");
+    git(d, &["checkout", "-q", "main"]);
+    let before = commit(d, "docs/b.md", "main");
+    let change = commit(d, "backends/x/a.rs", "2");
+    git(d, &["checkout", "-q", "topic"]);
+    git(d, &["merge", "-q", "--no-edit", "main"]);
+    commit(d, "docs/a.md", "after");
+    assert_eq!(
+        base::auto_base(d, &paths).unwrap(),
+        AutoBase::Commit {
+            base: before,
+            change
+        },
+        "the merge's diff against its first parent holds the backend change, but it made none"
+    );
+}
+
+#[test]
 fn a_revision_git_cannot_resolve_exits_2_saying_what_to_pass() {
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args([

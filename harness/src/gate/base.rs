@@ -4,8 +4,9 @@
 //! crate those depend on (normal and build dependencies, read from `cargo metadata`), every
 //! folder an npm build step names (`--prefix DIR`: its lockfile included), and
 //! [`SHARED_INPUTS`], less what no build ships ([`NOT_SHIPPED`]: tests and prose). The rule
-//! `auto` picks the first parent of the newest commit on HEAD's
-//! first-parent line that changed any backend's inputs: the gate then judges that change (and
+//! `auto` picks the first parent of the newest commit in HEAD's history
+//! that changed any backend's inputs, merges that only carried another line's changes left out:
+//! the gate then judges that change (and
 //! anything after it), on the backends it touched.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -257,17 +258,13 @@ pub enum AutoBase {
     None(String),
 }
 
-/// The `auto` rule: the first parent of the newest commit on HEAD's first-parent line whose
-/// diff against its own first parent touches `paths`.
+/// The `auto` rule: the first parent of the newest commit in HEAD's history whose diff against
+/// its own first parent touches `paths`. git's default history simplification walks it: a merge
+/// whose inputs equal one parent's (`git merge main` into a branch that is then fast-forwarded,
+/// as changes land here) only carried that parent's changes, so the walk follows that parent to
+/// the commit that made them, instead of taking the merge for a change of every backend.
 pub fn auto_base(repo: &Path, paths: &BTreeSet<String>) -> Result<AutoBase, BaseError> {
-    let mut log_args = vec![
-        "log",
-        "--first-parent",
-        "--full-history",
-        "--format=%H",
-        "HEAD",
-        "--",
-    ];
+    let mut log_args = vec!["log", "--format=%H", "HEAD", "--"];
     let pathspec = shipped_pathspec(paths);
     log_args.extend(pathspec.iter().map(String::as_str));
     let candidates = git(repo, &log_args)?;
