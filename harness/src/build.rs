@@ -155,6 +155,10 @@ impl Stage for Build {
         run: &mut RunDir,
     ) -> anyhow::Result<Outcome> {
         let root = opts.ctx.root.as_path();
+        // Every measuring stage starts the mock provider of this profile: built here, or its
+        // build is charged to whichever stage needs it first (docs/architecture.md#budgets).
+        let profile = run.run().profile.clone();
+        crate::provider::build(root, &profile, &run.logs("build")).await?;
         let mut failed = Vec::new();
         for (name, outcome) in build_all(backends, root, run, opts.skip_built).await {
             if let BuildOutcome::Failed(e) = outcome {
