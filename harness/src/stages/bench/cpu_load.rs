@@ -126,10 +126,7 @@ struct Draining {
 impl Draining {
     /// Waits for the conversations in flight to end: the drive's windows.
     async fn finish(self) -> Result<Windows> {
-        let (errors, received) = self
-            .sender
-            .await
-            .context("the CPU load sender panicked")?;
+        let (errors, received) = self.sender.await.context("the CPU load sender panicked")?;
         Ok(Windows {
             cpu_ns: self
                 .cpu
@@ -329,7 +326,10 @@ pub async fn run(
         }
     }
     if let Some((key, draining)) = pending {
-        measured.entry(key).or_default().extend(draining.finish().await?);
+        measured
+            .entry(key)
+            .or_default()
+            .extend(draining.finish().await?);
     }
     mock.clear_timeline().await?;
     let mut out = Vec::new();

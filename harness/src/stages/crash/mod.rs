@@ -28,8 +28,8 @@ pub use stage_entry::Crash;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use futures::StreamExt;
 use contract::results::{CrashOutcome, CrashRun, Fault, StageSkip};
+use futures::StreamExt;
 
 use conformance::client;
 use conformance::manifest::Backend;

@@ -39,8 +39,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use futures::StreamExt;
 use contract::results::{Evidence, Maintainability};
+use futures::StreamExt;
 
 use conformance::manifest::Backend;
 
@@ -77,7 +77,10 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let mut phase = std::time::Instant::now();
     // What the stage's budget goes on (docs/architecture.md#budgets), said as each part ends.
     let mut took = |what: &str| {
-        eprintln!("evidence: {what} took {:.1} s", phase.elapsed().as_secs_f64());
+        eprintln!(
+            "evidence: {what} took {:.1} s",
+            phase.elapsed().as_secs_f64()
+        );
         phase = std::time::Instant::now();
     };
     // The file-read parts failing (no cargo metadata) must not cost the parts that start the
