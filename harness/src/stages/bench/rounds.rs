@@ -26,7 +26,7 @@ pub struct RoundPlan {
     /// every [`Self::tool_chain_every`] rounds).
     pub per_round: usize,
     /// A `tool-chain` conversation in round 0 and every this many rounds after: 1 in a full
-    /// run, 2 in a quick one (two of its four rounds; the quick budget).
+    /// run, 2 in a quick one (rounds 1 and 3 of its three; the quick budget).
     pub tool_chain_every: usize,
     /// Conversations per target before the first round, not recorded: Node compiles its hot
     /// paths on first use.
