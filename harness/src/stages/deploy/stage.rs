@@ -100,7 +100,7 @@ async fn run_archs(run: &mut RunDir, opts: &Options, archs: &[String]) -> Result
     let logs = run.logs(stages::DEPLOY);
     std::fs::create_dir_all(&logs)?;
     crate::provider::ensure_built(root, "release", &logs).await?;
-    let (mock_process, mock_port) = start_mock(root, &logs).await?;
+    let (mock_process, mock_port) = start_mock(root, &logs, opts.ctx.ready_timeout).await?;
     let mock = Mock::remote(&format!("http://127.0.0.1:{mock_port}")).await?;
     let oracle = Oracle::start(root, &run.logs(stages::CONFORMANCE))?;
     let backends = manifest::discover(&root.join("backends"))?;
@@ -421,7 +421,11 @@ fn validate(root: &Path) -> Result<Validation> {
 
 /// The mock provider on every address of this host (the containers reach it through
 /// `host.containers.internal`), its port.
-async fn start_mock(root: &Path, logs: &Path) -> Result<(RunningProcess, u16)> {
+async fn start_mock(
+    root: &Path,
+    logs: &Path,
+    ready_timeout: Duration,
+) -> Result<(RunningProcess, u16)> {
     let spec = ProcessSpec {
         label: "mock-provider".into(),
         program: root.join("target/release/mock-provider"),
@@ -429,7 +433,7 @@ async fn start_mock(root: &Path, logs: &Path) -> Result<(RunningProcess, u16)> {
         env: vec![],
         cwd: root.to_owned(),
         log_dir: logs.to_owned(),
-        ready_timeout: Duration::from_secs(30),
+        ready_timeout,
     };
     let process = process::start(&spec).await?;
     let port = process
