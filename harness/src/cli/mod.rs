@@ -31,7 +31,7 @@ use crate::stages::evidence::EvidenceStage;
 use crate::stages::report::ReportStage;
 use crate::stages::start::Start;
 use crate::stages::{Outcome, Stage};
-use conformance::manifest::{self, Backend};
+use sut_kit::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
 #[command(

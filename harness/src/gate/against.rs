@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use super::decide::{Decision, Judgement};
 use super::metrics;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use conformance::manifest;
+use sut_kit::manifest;
 
 use super::against::{self, Measure, Outcome, Sequence, Sides, Stop, undecided_primaries};
 use super::base::{self, Choice};

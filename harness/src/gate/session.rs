@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::StartSettings;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use sut_kit::manifest::Backend;
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::StartSettings;
 
 use crate::progress::Progress;
 use crate::stages::bench::figures::{Hop, TargetFigures};
@@ -99,7 +99,7 @@ impl Session {
             .await
             .context("the mock provider did not start (is it built in release?)")?;
         let launch = crate::provider::start_settings(root, profile, &mock, ready_timeout);
-        let http = match conformance::client::http_client() {
+        let http = match sut_kit::client::http_client() {
             Ok(h) => h,
             Err(e) => {
                 mock.stop().await;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use super::against::{self, Measure, Sides};
 use super::decide::{Decision, Judgement};

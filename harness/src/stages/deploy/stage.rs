@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use conformance::cases;
 use conformance::external::{self as suite, ExternalEnv};
-use conformance::manifest::{self, Backend};
-use conformance::mock::Mock;
-use conformance::oracle::Oracle;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
-use conformance::process::{self, ProcessSpec, RunningProcess};
 use contract::results::{
     Conformance, DeployConformance, DeployResults, ImageSize, SystemdRun, ValidatedFiles, stages,
 };
+use sut_kit::manifest::{self, Backend};
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::process::{self, ProcessSpec, RunningProcess};
 
 use super::compose::{Compose, Env};
 use super::podman::Podman;
@@ -226,7 +226,7 @@ async fn exercise(
     started: Instant,
     entry: &mut DeployResults,
 ) -> bool {
-    let http = match conformance::client::http_client() {
+    let http = match sut_kit::client::http_client() {
         Ok(h) => h,
         Err(e) => {
             entry.skipped = Some(format!("no HTTP client: {e:#}"));
