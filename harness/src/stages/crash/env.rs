@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use contract::results::StreamEnd;
 use contract::scenario::Scenario;
 
-use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{BackendInstance, StartSettings};
+use sut_kit::manifest::Backend;
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::{BackendInstance, StartSettings};
 
 use super::Settings;
 use crate::chat;
@@ -36,7 +36,7 @@ pub(super) async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bo
         .http
         .get(format!("{}/health", instance.url()))
         .timeout(limit);
-    let healthy = conformance::client::exchange(health)
+    let healthy = sut_kit::client::exchange(health)
         .await
         .is_ok_and(|a| a.status == 200);
     let d = chat::directive(Scenario::Text, &format!("{}.final", env.tag_base), 1, 0);

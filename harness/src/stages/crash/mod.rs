@@ -31,9 +31,9 @@ use anyhow::{Context, Result, bail};
 use contract::results::{CrashOutcome, CrashRun, Fault, StageSkip};
 use futures::StreamExt;
 
-use conformance::client;
-use conformance::manifest::Backend;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::client;
+use sut_kit::manifest::Backend;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
 
 use crate::procfs;
 use crate::provider;
@@ -234,7 +234,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
     // A backend with no JS runtime has the runtime faults not applicable: the shortest list,
     // played last so the lanes end close together.
-    plans.sort_by_key(|(b, _)| b.manifest.runtime == conformance::manifest::Runtime::None);
+    plans.sort_by_key(|(b, _)| b.manifest.runtime == sut_kit::manifest::Runtime::None);
     let lanes = if opts.ctx.quick && opts.pool.is_none() {
         QUICK_LANES
     } else {
@@ -324,7 +324,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
 /// What every lane shares: the stage's mock, settings and fault list.
 struct Lane<'a> {
     cfg: &'a StartSettings,
-    mock: &'a conformance::mock::MockProcess,
+    mock: &'a sut_kit::mock::MockProcess,
     http: &'a reqwest::Client,
     logs: &'a std::path::Path,
     settings: &'a Settings,
