@@ -9,7 +9,7 @@ use std::path::Path;
 
 use contract::results::{Results, StageSkip};
 
-use conformance::manifest::{Backend, for_profile};
+use sut_kit::manifest::{Backend, for_profile};
 
 use crate::run_dir::{self, RunDir};
 
@@ -57,11 +57,11 @@ pub struct StageSummary<V> {
 impl<V> StageSummary<V> {
     /// How a verifying stage went: failed when `any_failed`; an error when no backend could
     /// be tested at all, which is the harness not doing its job rather than a verdict.
-    pub fn outcome(&self, any_failed: bool) -> anyhow::Result<crate::stage::Outcome> {
+    pub fn outcome(&self, any_failed: bool) -> anyhow::Result<crate::stages::Outcome> {
         if self.verdicts.is_empty() {
             anyhow::bail!("no backend could be tested; build them first with `harness build`");
         }
-        Ok(crate::stage::Outcome::failed_if(any_failed))
+        Ok(crate::stages::Outcome::failed_if(any_failed))
     }
 
     /// Starts from the backends [`built_backends`] left out: each is skipped and, when the
@@ -283,7 +283,7 @@ mod tests {
         std::fs::write(folder.join("backend.toml"), toml).unwrap();
         std::fs::create_dir_all(dir.join("out")).unwrap();
         std::fs::write(dir.join("out").join(name), name).unwrap();
-        conformance::manifest::load(&folder.join("backend.toml")).unwrap()
+        sut_kit::manifest::load(&folder.join("backend.toml")).unwrap()
     }
 
     fn verdict(outcome: Outcome) -> Conformance {

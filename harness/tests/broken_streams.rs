@@ -13,9 +13,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use contract::results::Outcome;
-use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::conformance::{self as stage, Options};
 
 const NO_TEXT_START: &str = concat!(
     "data: {\"type\":\"start\"}\n\n",
@@ -77,9 +77,9 @@ async fn run_fake(
         "echo $$ >> {p}; echo '{{\"event\":\"ready\",\"backend\":\"fake\",\"url\":\"{url}\",\"pid\":'$$'}}'; exec sleep 600",
         p = pid_file.display()
     );
-    let backend = conformance::doubles::shell_backend(dir, "fake", &script)
-        .expect("the test double's manifest");
-    let root = conformance::repo_root();
+    let backend =
+        sut_kit::doubles::shell_backend(dir, "fake", &script).expect("the test double's manifest");
+    let root = sut_kit::repo_root();
     let mut run = RunDir::create(&dir.join("reports"), &root, "debug").unwrap();
     let opts = Options {
         ctx: Context {
@@ -92,9 +92,9 @@ async fn run_fake(
     };
     let summary = stage::run(&[backend], &mut run, &opts).await.unwrap();
     assert!(summary.any_failed());
-    let pids = conformance::doubles::recorded_pids(&pid_file);
+    let pids = sut_kit::doubles::recorded_pids(&pid_file);
     assert!(!pids.is_empty());
-    conformance::doubles::all_gone(&pids)
+    sut_kit::doubles::all_gone(&pids)
         .await
         .expect("a fake backend outlived the suite");
     let cases = run.results.backends["fake"]

@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::deploy::validate::{Kind, ValidateError, Validators};
+use harness::stages::deploy::validate::{Kind, ValidateError, Validators};
 
 fn repo() -> PathBuf {
-    conformance::repo_root()
+    sut_kit::repo_root()
 }
 
 #[test]

@@ -19,18 +19,18 @@ use harness::run_dir::RunDir;
 
 fn harness() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_harness"));
-    c.current_dir(conformance::repo_root());
+    c.current_dir(sut_kit::repo_root());
     c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     let mock = StandaloneMock::start();
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let reports = tempfile::tempdir().unwrap();
     let instance = common::start_backend("rust-only", &mock, reports.path(), &[]).await;
 
-    let mut ctx = harness::stage::Context::new(root.clone());
+    let mut ctx = harness::stages::Context::new(root.clone());
     ctx.quick = true;
     let opts = stage::Options {
         ctx,
@@ -78,10 +78,10 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
 async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
     use contract::results::{Applicability, Fault};
     let mock = StandaloneMock::start();
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let reports = tempfile::tempdir().unwrap();
     let instance = common::start_backend("rust-only", &mock, reports.path(), &[]).await;
-    let mut ctx = harness::stage::Context::new(root.clone());
+    let mut ctx = harness::stages::Context::new(root.clone());
     ctx.quick = true;
     let opts = stage::Options {
         ctx,

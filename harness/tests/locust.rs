@@ -14,12 +14,12 @@ mod common;
 use std::time::Duration;
 
 use common::StandaloneMock;
-use conformance::orchestrate::BackendInstance;
 use contract::results::Distributed;
-use harness::bench::confine;
 use harness::external;
 use harness::load::run::{self, Options};
 use harness::run_dir::RunDir;
+use harness::stages::bench::confine;
+use sut_kit::orchestrate::BackendInstance;
 
 /// The agreement between Locust's merged figures and the harness's own client.
 const AGREEMENT: f64 = 0.15;
@@ -47,11 +47,11 @@ async fn drive(
     seconds: f64,
     kill_after: Option<Duration>,
 ) -> Distributed {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let instance = start_pinned(name, mock, dir.path()).await;
     let opts = Options {
-        ctx: harness::stage::Context::new(root.clone()),
+        ctx: harness::stages::Context::new(root.clone()),
         target: external::parse_target(&format!("{name}={}", instance.url())).unwrap(),
         mock_url: mock.url.clone(),
         workers: 2,

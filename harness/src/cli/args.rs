@@ -11,8 +11,8 @@ use clap::Args;
 
 use crate::external::{self, TargetSpec};
 use crate::run_info::clock_seed;
-use crate::stage::{Context, Stage};
-use crate::{bench, crash, soak};
+use crate::stages::{Context, Stage};
+use crate::stages::{bench, crash, soak};
 
 /// The one place the shared flags become the [`Context`] every stage is given. A command
 /// without a flag passes `None` (or `false`): the stage gets the library's default.
@@ -23,11 +23,18 @@ pub fn context(
     force: bool,
     seed: Option<Seed>,
 ) -> Context {
-    let mut ctx = Context::new(root.to_owned());
+    let mut ctx = bare_context(root, ready, seed);
     ctx.profile = common.profile.clone();
     ctx.quick = common.quick;
     ctx.explicit = !common.backends.is_empty();
     ctx.force = force;
+    ctx
+}
+
+/// [`context`] for a command without the [`Common`] flags (the gate and its study): the
+/// library's defaults but for the ready timeout and the seed.
+pub fn bare_context(root: &Path, ready: Option<Readiness>, seed: Option<Seed>) -> Context {
+    let mut ctx = Context::new(root.to_owned());
     if let Some(r) = ready {
         ctx.ready_timeout = r.timeout();
     }
@@ -43,7 +50,7 @@ pub struct Common {
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
     /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
-    /// the quick cases dealt over the backends (`browser_stage::quick_cases`).
+    /// the quick cases dealt over the backends (`stages::browser::quick_cases`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use conformance::client;
-use conformance::mock::expected_chunks;
 use contract::clock::monotonic_ns;
 use contract::scenario::{Directive, Scenario};
 use hdrhistogram::Histogram;
+use sut_kit::client;
+use sut_kit::mock::expected_chunks;
 
-use crate::bench::observe::{Observation, StreamKind};
+use crate::stages::bench::observe::{Observation, StreamKind};
 use crate::stats;
 
 /// The bench's latency workload (docs/bench.md#workload): 20 chunks, 20 ms to the first, 10 ms

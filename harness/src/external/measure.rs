@@ -3,13 +3,13 @@
 //! shares that clock), then open-loop points at fixed rates, the highest one held being its
 //! capacity as this client sees it (docs/distributed.md#what-a-shared-clock-changes).
 
-use conformance::mock::{Mock, expected_chunks};
 use contract::results::{ExternalFigures, ExternalRate};
 use hdrhistogram::Histogram;
+use sut_kit::mock::{Mock, expected_chunks};
 
 use super::client::{self, ClientSamples, GAP_MS};
-use crate::bench::observe;
 use crate::progress::Progress;
+use crate::stages::bench::observe;
 use crate::stats;
 
 /// Conversations one at a time: as many as the bench's rounds take per target (6 × 4 quick,

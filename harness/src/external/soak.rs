@@ -15,14 +15,14 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use conformance::mock::Mock;
+use sut_kit::mock::Mock;
 
 use super::TargetSpec;
 use super::stage::{Options, verify};
 use crate::chat;
 use crate::procfs;
 use crate::run_dir::RunDir;
-use crate::soak::{WARMUP_SHARE, fit, load};
+use crate::stages::soak::{WARMUP_SHARE, fit, load};
 use crate::stats;
 
 /// The soak in this many windows of equal time: a one-minute quick soak at 2/s still has about
@@ -55,7 +55,7 @@ pub async fn run(
     let started = Instant::now();
     let load_avg_start = procfs::load_average();
     let verified = verify(run, mock, opts, stages::SOAK).await?;
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let duration = Duration::from_secs_f64(minutes * 60.0);
     let mut measured = Vec::new();
     for target in &verified {
@@ -76,7 +76,7 @@ pub async fn run(
             .map(|(scenario, share)| (scenario.name().to_owned(), *share))
             .collect::<BTreeMap<_, _>>(),
         warmup_s: duration.as_secs_f64() * WARMUP_SHARE,
-        sample_interval_ms: crate::soak::SAMPLE_INTERVAL.as_millis() as u64,
+        sample_interval_ms: crate::stages::soak::SAMPLE_INTERVAL.as_millis() as u64,
         concurrent: false,
         load_avg_start,
         load_avg_end: procfs::load_average(),

@@ -5,21 +5,20 @@
 use anyhow::{Context, Result};
 use conformance::cases;
 use conformance::external::{self, ExternalEnv};
-use conformance::mock::Mock;
-use conformance::oracle::Oracle;
 use contract::results::{Conformance, StageSkip, stages};
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
 
 use super::measure::{self, Plan};
 use super::{TargetSpec, check_reachable, shares_clock};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
-use crate::stage;
 
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The shared context: the root, and `quick` for the conformance suite's quick form (a
     /// shorter `long`).
-    pub ctx: stage::Context,
+    pub ctx: crate::stages::Context,
     /// How much to measure ([`Plan::new`]).
     pub plan: Plan,
     pub mock_url: String,
@@ -46,7 +45,7 @@ pub async fn check_inputs(opts: &Options) -> Result<Mock> {
 /// Runs the suite, then measures each target that passed; returns how many were measured.
 pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize> {
     let verified = verify(run, mock, opts, stages::BENCH).await?;
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let shared_clock = shares_clock(&opts.mock_url);
     for target in &verified {
         let plan = opts.plan;

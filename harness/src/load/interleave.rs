@@ -101,7 +101,7 @@ pub async fn own_windows(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let stride_ns = ((window_s + pause_s(window_s)) * 1e9) as u64;
     let offset_ns = ((window_s + GUARD.as_secs_f64()) * 1e9) as u64;
     let mut out = Vec::with_capacity(windows as usize);

@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use conformance::process;
 use contract::results::{ClientFigures, Distributed};
+use sut_kit::process;
 use tokio::task::JoinHandle;
 
 use super::interleave::{self, Window};
 use super::{LOCUST_VERSION, REQUIREMENTS, RunShape, locustfile, merge, parse_reports};
 use crate::external::{self, TargetSpec, client};
 use crate::run_dir::RunDir;
-use crate::stage;
+use crate::stages;
 use crate::stats;
 
 /// How long the workers may take to start and connect before the run starts.
@@ -32,7 +32,7 @@ const WARMUP_S: f64 = 5.0;
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The shared context: the root, where Locust's environment is installed.
-    pub ctx: stage::Context,
+    pub ctx: stages::Context,
     pub target: TargetSpec,
     pub mock_url: String,
     pub workers: u32,
@@ -93,7 +93,7 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
     } else {
         0.0
     };
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     eprintln!(
         "warming the target up: {}/s for {WARMUP_S} s, not recorded",
         opts.rate_rps

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use conformance::manifest;
-use conformance::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 use contract::ready::ReadyLine;
+use sut_kit::manifest;
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -22,7 +22,7 @@ pub struct StandaloneMock {
 impl StandaloneMock {
     pub fn start() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-            .current_dir(conformance::repo_root())
+            .current_dir(sut_kit::repo_root())
             .args(["mock", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .spawn()
@@ -57,7 +57,7 @@ pub async fn start_backend(
     dir: &Path,
     extra_args: &[&str],
 ) -> BackendInstance {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let backend = manifest::select(all, &[name.to_owned()]).unwrap();
     let settings = StartSettings::new(&root, "debug", format!("{}/v1", mock.url), HANG_GUARD);

@@ -1,0 +1,383 @@
+//! CPU at load: each target's process tree, alone on its confined CPUs, is driven at a fixed
+//! open-loop rate (arrivals evenly spaced) until its cost per window is flat, then read over
+//! steady windows with a nanosecond meter ([`crate::cpu_meter`]), each window's CPU divided by
+//! the text chunks the client received in it; an idle window of the same length is subtracted.
+//! Short and long conversations run at the same chunks/s: the slope between their costs is the
+//! CPU per chunk, the intercept what a conversation costs beyond its chunks
+//! (docs/bench.md#cpu-at-load).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use contract::clock::monotonic_ns;
+use contract::results::{CpuAtLoad, CpuMethod};
+use sut_kit::mock::MockProcess;
+use tokio::task::JoinSet;
+
+use super::clean_reference;
+use super::load;
+use super::rounds::RoundPlan;
+use super::target::Target;
+use crate::cpu_meter::CpuMeter;
+use crate::progress::Progress;
+
+/// The chunks of the short and the long conversation: the bench's own 20, and ten times as
+/// many, so the slope spans 180 chunks (the "20 vs 200").
+pub const SHORT_CHUNKS: u32 = 20;
+pub const LONG_CHUNKS: u32 = 200;
+/// Text chunks per second both lengths run at: 20 short conversations/s. Below what one core
+/// of this machine carries for every backend measured (docs/bench.md#cpu-at-load), so the
+/// figure is the cost at load, not the cost of a queue.
+pub const CHUNKS_PER_S: f64 = 400.0;
+
+/// How long each phase lasts.
+#[derive(Debug, Clone)]
+pub struct CpuLoadPlan {
+    /// Driven before the first window: Node's JIT warm-up (the latency rounds before have
+    /// already run each target's code paths), and for the long conversations a whole
+    /// conversation's length (2.02 s) more to fill the pipeline.
+    pub warmup: Duration,
+    pub long_warmup: Duration,
+    pub window: Duration,
+    pub windows: usize,
+}
+
+/// Windows of a quick run: 2 of 1 s (the quick budget), 3 when a burn is injected, since the
+/// self-check's tolerance (5%) needs the third (docs/bench.md#cpu-at-load).
+const QUICK_WINDOWS: usize = 2;
+const QUICK_INJECTED_WINDOWS: usize = 3;
+
+impl CpuLoadPlan {
+    /// `injected`: a CPU burn is read in this run (the self-check).
+    pub fn new(quick: bool, injected: bool) -> Self {
+        if quick {
+            Self {
+                // Past one conversation's length (0.21 s and 2.02 s), so the pipeline is full.
+                warmup: Duration::from_millis(500),
+                long_warmup: Duration::from_millis(2_200),
+                window: Duration::from_secs(1),
+                windows: if injected {
+                    QUICK_INJECTED_WINDOWS
+                } else {
+                    QUICK_WINDOWS
+                },
+            }
+        } else {
+            Self {
+                warmup: Duration::from_secs(5),
+                long_warmup: Duration::from_secs(7),
+                window: Duration::from_secs(3),
+                windows: 5,
+            }
+        }
+    }
+}
+
+/// One length's windows: CPU (ns) in each, and the conversations' worth of text chunks the
+/// client received in each (chunks received / chunks per conversation).
+#[derive(Debug, Clone, Default)]
+struct Windows {
+    cpu_ns: Vec<u64>,
+    served: Vec<f64>,
+    errors: u64,
+}
+
+impl Windows {
+    /// Appends another run's windows.
+    fn extend(&mut self, other: Self) {
+        self.cpu_ns.extend(other.cpu_ns);
+        self.served.extend(other.served);
+        self.errors += other.errors;
+    }
+}
+
+/// Conversations' worth of text chunks received between consecutive `marks`
+/// (`CLOCK_MONOTONIC` ns): the work a window's CPU paid for. The schedule's share
+/// (rate × window) is not: a client or a mock that fell behind served fewer chunks in the
+/// window than it offered, and the CPU per conversation read low by as much, for a backend and
+/// its clean twin alike (docs/bench.md#cpu-at-load).
+fn served(received: &[u64], marks: &[u64], chunks: u32) -> Vec<f64> {
+    marks
+        .windows(2)
+        .map(|w| {
+            let n = received
+                .iter()
+                .filter(|&&at| (w[0]..w[1]).contains(&at))
+                .count();
+            n as f64 / f64::from(chunks)
+        })
+        .collect()
+}
+
+/// Drives `target` with `chunks`-chunk conversations at [`CHUNKS_PER_S`]; reads `meter` at the end of the
+/// warm-up and of every window; waits for the conversations in flight to end.
+async fn drive(
+    target: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &CpuLoadPlan,
+    meter: &CpuMeter,
+    chunks: u32,
+) -> Result<Windows> {
+    let rate = CHUNKS_PER_S / f64::from(chunks);
+    let shape = RoundPlan {
+        chunks,
+        ..rounds.clone()
+    };
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = tokio::time::Instant::now() + Duration::from_millis(10);
+    let warmup = if chunks > SHORT_CHUNKS {
+        plan.long_warmup
+    } else {
+        plan.warmup
+    };
+    let total = warmup + plan.window * plan.windows as u32;
+    let sender = {
+        let (target, http, shape) = (target.clone(), http.clone(), shape.clone());
+        tokio::spawn(async move {
+            let mut in_flight = JoinSet::new();
+            let mut arrivals = super::pacer::arrivals(start.into_std(), interval, total);
+            while let Some(i) = arrivals.recv().await {
+                let text = shape
+                    .text(&format!("cpu{chunks}.{}.{i}", target.name))
+                    .render();
+                let (target, http) = (target.clone(), http.clone());
+                in_flight.spawn(load::send(http, target, text, String::new()));
+            }
+            let (mut errors, mut received) = (0, Vec::new());
+            while let Some(done) = in_flight.join_next().await {
+                match done {
+                    Ok(sent) => {
+                        errors += u64::from(!sent.seen.completed());
+                        received.extend(sent.seen.texts.iter().map(|(at, _)| *at));
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (errors, received)
+        })
+    };
+    let (mut cpu, mut marks) = (Vec::new(), Vec::new());
+    let mut at = start + warmup;
+    for _ in 0..=plan.windows {
+        tokio::time::sleep_until(at).await;
+        cpu.push(meter.read_ns().context("the CPU meter could not be read")?);
+        marks.push(monotonic_ns());
+        at += plan.window;
+    }
+    let (errors, received) = sender.await.context("the CPU load sender panicked")?;
+    mock.clear_timeline().await?;
+    Ok(Windows {
+        cpu_ns: cpu.windows(2).map(|w| w[1].saturating_sub(w[0])).collect(),
+        served: served(&received, &marks, chunks),
+        errors,
+    })
+}
+
+/// CPU per conversation (ms) in each window, the idle rate (ns/s) subtracted.
+fn per_conversation(w: &Windows, idle_ns_per_s: f64, window: Duration) -> Vec<f64> {
+    let idle = idle_ns_per_s * window.as_secs_f64();
+    w.cpu_ns
+        .iter()
+        .zip(&w.served)
+        .filter(|(_, served)| **served > 0.0)
+        .map(|(&ns, served)| (ns as f64 - idle) / served / 1e6)
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// What one target's short and long runs give.
+pub fn figures(
+    short: &[f64],
+    long: &[f64],
+    idle_ms_per_s: f64,
+    method: CpuMethod,
+) -> Option<CpuAtLoad> {
+    let (s, l) = (mean(short), mean(long));
+    if short.is_empty() || long.is_empty() || !s.is_finite() || !l.is_finite() {
+        return None;
+    }
+    let ms_per_chunk = (l - s) / f64::from(LONG_CHUNKS - SHORT_CHUNKS);
+    Some(CpuAtLoad {
+        us_per_chunk: ms_per_chunk * 1_000.0,
+        ms_per_conversation: s,
+        ms_per_conversation_fixed: s - ms_per_chunk * f64::from(SHORT_CHUNKS),
+        rate_rps: CHUNKS_PER_S / f64::from(SHORT_CHUNKS),
+        long_rate_rps: CHUNKS_PER_S / f64::from(LONG_CHUNKS),
+        short_chunks: SHORT_CHUNKS,
+        long_chunks: LONG_CHUNKS,
+        method,
+        idle_ms_per_s,
+        window_ms_per_conversation: short.to_vec(),
+        long_window_ms_per_conversation: long.to_vec(),
+    })
+}
+
+/// A target with its meter.
+#[derive(Debug)]
+pub struct Metered<'a> {
+    pub target: &'a Arc<Target>,
+    pub meter: &'a CpuMeter,
+}
+
+/// Measures every metered target in turn; the idle window is taken once, for all of them at
+/// the same time (nothing runs then). Returns per target its figures, or why there are none.
+pub async fn run(
+    targets: &[Metered<'_>],
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &CpuLoadPlan,
+    progress: &Progress,
+) -> Result<Vec<(String, Result<CpuAtLoad, String>)>> {
+    progress.step("CPU at load: idle window".to_owned());
+    let before: Vec<Option<u64>> = targets.iter().map(|t| t.meter.read_ns()).collect();
+    tokio::time::sleep(plan.window).await;
+    let idle: Vec<Option<f64>> = targets
+        .iter()
+        .zip(before)
+        .map(|(t, b)| {
+            let d = t.meter.read_ns()?.checked_sub(b?)?;
+            Some(d as f64 / plan.window.as_secs_f64())
+        })
+        .collect();
+    let mut out = Vec::new();
+    let names: Vec<&str> = targets.iter().map(|t| t.target.name.as_str()).collect();
+    for group in twins(&names) {
+        let mut lengths: Vec<Vec<Windows>> = vec![Vec::new(); group.len()];
+        for chunks in [SHORT_CHUNKS, LONG_CHUNKS] {
+            let driven: Vec<&str> = group.iter().map(|&i| names[i]).collect();
+            progress.step(format!(
+                "CPU at load, {chunks}-chunk conversations: {}",
+                driven.join(", then ")
+            ));
+            let mut by_target: Vec<Windows> = vec![Windows::default(); group.len()];
+            for slot in alternation(group.len()) {
+                let t = &targets[group[slot]];
+                let w = drive(t.target, mock, http, rounds, plan, t.meter, chunks).await?;
+                by_target[slot].extend(w);
+            }
+            for (slot, w) in lengths.iter_mut().zip(by_target) {
+                slot.push(w);
+            }
+            progress.advance();
+        }
+        for (&i, lengths) in group.iter().zip(lengths) {
+            let name = targets[i].target.name.clone();
+            let figure = match idle[i] {
+                None => Err("the CPU meter could not be read".to_owned()),
+                Some(idle_ns_per_s) => target_figures(
+                    &lengths,
+                    idle_ns_per_s,
+                    plan.window,
+                    targets[i].meter.method,
+                ),
+            };
+            out.push((name, figure));
+        }
+    }
+    Ok(out)
+}
+
+/// One target's figures from its short and long windows.
+fn target_figures(
+    lengths: &[Windows],
+    idle_ns_per_s: f64,
+    window: Duration,
+    method: CpuMethod,
+) -> Result<CpuAtLoad, String> {
+    let errors: u64 = lengths.iter().map(|w| w.errors).sum();
+    if errors > 0 {
+        return Err(format!(
+            "{errors} conversations failed at {CHUNKS_PER_S} chunks/s: no CPU figure"
+        ));
+    }
+    let short = per_conversation(&lengths[0], idle_ns_per_s, window);
+    let long = per_conversation(&lengths[1], idle_ns_per_s, window);
+    figures(&short, &long, idle_ns_per_s / 1e6, method)
+        .ok_or_else(|| "no window was measured".to_owned())
+}
+
+/// The order a group's members are driven in, one at a time: a lone target once; a backend
+/// and its clean twin as A B B A, so a drift of the machine that is linear over the four runs
+/// weighs on both alike. Driven at the same time on one core, each changed what the other's
+/// chunks cost (the core busier, fewer wake-ups from idle): the burn read 7-10% low with their
+/// chunks in step and 10% high half a gap apart (docs/bench.md#cpu-at-load).
+fn alternation(members: usize) -> Vec<usize> {
+    match members {
+        2 => vec![0, 1, 1, 0],
+        n => (0..n).collect(),
+    }
+}
+
+/// The targets in the groups they are measured in, a backend and its clean twin (`NAME+clean`,
+/// beside an injection) together, their runs interleaved ([`alternation`]): runs seconds
+/// apart drifted by a third on a shared machine (docs/bench.md#cpu-at-load).
+fn twins(names: &[&str]) -> Vec<Vec<usize>> {
+    let twin_of = |i: usize| (0..names.len()).find(|&j| names[j] == clean_reference(names[i]));
+    (0..names.len())
+        // A clean twin goes with its backend.
+        .filter(|&i| !(0..names.len()).any(|j| twin_of(j) == Some(i)))
+        .map(|i| std::iter::once(i).chain(twin_of(i)).collect())
+        .collect()
+}
+
+/// Steps [`run`] reports for the progress bar.
+pub fn steps(targets: usize) -> u64 {
+    2 * targets as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slope_separates_chunk_and_conversation_cost() {
+        // 0.5 ms per conversation + 40 µs per chunk.
+        let cost = |chunks: u32| 0.5 + 0.040 * f64::from(chunks);
+        let f = figures(
+            &[cost(SHORT_CHUNKS); 3],
+            &[cost(LONG_CHUNKS); 3],
+            0.0,
+            CpuMethod::CgroupV1,
+        )
+        .unwrap();
+        assert!((f.us_per_chunk - 40.0).abs() < 1e-9);
+        assert!((f.ms_per_conversation_fixed - 0.5).abs() < 1e-9);
+        assert!((f.ms_per_conversation - cost(SHORT_CHUNKS)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_backend_and_its_clean_twin_are_measured_together_one_at_a_time() {
+        let names = ["relay", "rust-only+clean", "unix", "rust-only"];
+        assert_eq!(twins(&names), vec![vec![0], vec![2], vec![3, 1]]);
+        // Each twin driven twice, symmetric in time; a lone target once.
+        assert_eq!(alternation(2), vec![0, 1, 1, 0]);
+        assert_eq!(alternation(1), vec![0]);
+    }
+
+    #[test]
+    fn the_idle_rate_is_subtracted() {
+        let w = Windows {
+            cpu_ns: vec![30_000_000, 30_000_000, 5_000_000],
+            served: vec![20.0, 10.0, 0.0],
+            errors: 0,
+        };
+        // 10 ms/s idle over a 1 s window leaves 20 ms for what the window served; a window
+        // that served nothing gives no figure.
+        let per = per_conversation(&w, 10_000_000.0, Duration::from_secs(1));
+        assert_eq!(per, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_window_counts_the_chunks_received_in_it() {
+        // Marks at 0, 10 and 20; chunks of 2-chunk conversations received at these times.
+        let received = [0, 5, 9, 10, 12, 19, 20, 25];
+        assert_eq!(served(&received, &[0, 10, 20], 2), vec![1.5, 1.5]);
+    }
+}

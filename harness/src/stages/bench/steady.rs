@@ -1,0 +1,147 @@
+//! One open-loop run at a fixed arrival rate, read over its steady window only: conversations
+//! start evenly spaced (so every window of a whole number of intervals offers exactly its share
+//! of chunks); a ramp of one conversation's length and more fills the pipeline before the
+//! window opens, and the drain after it is waited for but not counted. Latency comes from the
+//! conversations started inside the window, throughput from the chunks received inside it
+//! (docs/bench.md#saturation-by-search).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use contract::clock::monotonic_ns;
+use sut_kit::mock::MockProcess;
+use tokio::task::JoinSet;
+
+use super::load::{self, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};
+use super::rounds::RoundPlan;
+use super::search::Run;
+use super::target::Target;
+use crate::stats;
+
+/// Runs `target` at `rate` conversations/s; its figures over the window and the run's summary.
+pub async fn run_at(
+    target: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &SteadyPlan,
+    rate: f64,
+) -> Result<(PointFigures, Run)> {
+    let window = plan.window(rate, rounds.chunks);
+    let total = plan.ramp + window;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = tokio::time::Instant::now();
+    let started_ns = monotonic_ns();
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let (open_ns, close_ns) = (
+        started_ns + nanos(plan.ramp),
+        started_ns + nanos(plan.ramp + window),
+    );
+    let mut in_flight = JoinSet::new();
+    let mut in_window = Vec::new();
+    let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total);
+    while let Some(i) = arrivals.recv().await {
+        let offset = interval * i;
+        let scheduled_ns = started_ns + nanos(offset);
+        let tag = format!("s{rate:.1}.{}.{i}", target.name);
+        if (open_ns..close_ns).contains(&scheduled_ns) {
+            in_window.push(tag.clone());
+        }
+        let text = rounds.text(&tag).render();
+        let (http, target) = (http.clone(), target.clone());
+        in_flight.spawn(async move {
+            let mut sent = load::send(http, target, text, tag).await;
+            sent.scheduled_ns = Some(scheduled_ns);
+            sent
+        });
+    }
+    let mut done: Vec<Sent> = Vec::new();
+    let deadline = started + total + plan.drain;
+    while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, in_flight.join_next()).await {
+        done.push(joined.context("a load conversation panicked")?);
+    }
+    let unfinished = in_flight.len() as u64;
+    in_flight.shutdown().await;
+    let received: u64 = done
+        .iter()
+        .flat_map(|s| &s.seen.texts)
+        .filter(|(at, _)| (open_ns..close_ns).contains(at))
+        .count() as u64;
+    let counted: Vec<Sent> = done
+        .into_iter()
+        .filter(|s| in_window.contains(&s.tag))
+        .collect();
+    let missing = in_window.len() as u64 - counted.len() as u64;
+    let mut f = load::tally(mock, rounds, counted, window).await?;
+    // Started in the window and still streaming when the drain ran out: failed.
+    f.conversations += missing;
+    f.errors += missing;
+    let offered = in_window.len() as f64 * f64::from(rounds.chunks);
+    let p99 =
+        |h: &hdrhistogram::Histogram<u64>| (!h.is_empty()).then(|| stats::quantile_us(h, 0.99));
+    let run = Run {
+        p99_us: p99(&f.transit),
+        achieved_share: if offered > 0.0 {
+            received as f64 / offered
+        } else {
+            0.0
+        },
+        failed: f.errors + f.lost + f.reordered > 0,
+        // The client's start lag is recorded, not judged here: chunk transit is timed from the
+        // mock's send, so a late start does not enter it, and a client that fell far enough
+        // behind to matter shows as `direct` missing the offered rate (docs/bench.md).
+        generator_behind: p99(&f.mock_lateness).is_some_and(|l| l > MOCK_LATENESS_LIMIT_US),
+    };
+    if unfinished > 0 {
+        // Cancelled conversations leave the target busy for a moment: let it settle before the
+        // next run is timed.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok((f, run))
+}
+
+/// Adds `b`'s samples and counts into `a` (the repeats of one rate, for its load point).
+pub fn merge(a: &mut PointFigures, b: &PointFigures) {
+    for (x, y) in [
+        (&mut a.transit, &b.transit),
+        (&mut a.ttft, &b.ttft),
+        (&mut a.mock_lateness, &b.mock_lateness),
+        (&mut a.client_lag, &b.client_lag),
+    ] {
+        // Both grow as needed: adding cannot fail.
+        let _ = x.add(y);
+    }
+    a.conversations += b.conversations;
+    a.errors += b.errors;
+    a.chunks += b.chunks;
+    a.lost += b.lost;
+    a.reordered += b.reordered;
+    a.elapsed += b.elapsed;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_a_whole_number_of_intervals_within_its_bounds() {
+        let plan = SteadyPlan {
+            ramp: Duration::from_millis(300),
+            min_window: Duration::from_millis(600),
+            max_window: Duration::from_secs(2),
+            min_window_chunks: 400.0,
+            drain: Duration::from_secs(2),
+        };
+        // 10/s × 20 chunks: 2 s for 400 chunks.
+        assert_eq!(plan.window(10.0, 20), Duration::from_secs(2));
+        // 1/s would want 20 s: capped.
+        assert_eq!(plan.window(1.0, 20), Duration::from_secs(2));
+        // 300/s: the floor, rounded up to whole intervals (180 of them).
+        let w = plan.window(300.0, 20).as_secs_f64();
+        assert!((w - 0.6).abs() < 1e-9, "{w}");
+        // 7/s: 2 s holds 14 intervals exactly.
+        let w = plan.window(7.0, 20).as_secs_f64() * 7.0;
+        assert!((w - w.round()).abs() < 1e-9, "{w}");
+    }
+}

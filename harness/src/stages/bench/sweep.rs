@@ -1,0 +1,281 @@
+//! The load over every target: closed-loop points, each running the targets in a fresh random
+//! order (so no target always follows the heaviest one), then each target's saturation search
+//! ([`search`]), whose every repeat runs the target and the direct path at the same rate in a
+//! random order: the same offered load. In the closed loop the offered load depends on how fast
+//! each target answers, so the direct path at the same concurrency is not the same load; there
+//! the reference is the direct path with one conversation in flight, the unloaded floor
+//! (docs/bench.md#load).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use contract::results::{LoadMode, LoadPoint};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use sut_kit::mock::MockProcess;
+
+use super::load::{self, LoadPlan, PointFigures};
+use super::rounds::RoundPlan;
+use super::search::{self, Repeat, SearchPlan, Verdict};
+use super::steady;
+use super::target::{DIRECT, Target, is_shared_reference};
+use crate::procfs::MemoryUse;
+use crate::progress::Progress;
+use crate::stats;
+
+/// What the sweeps measured, per target.
+#[derive(Debug, Default)]
+pub struct SweepOutcome {
+    pub points: BTreeMap<String, Vec<LoadPoint>>,
+    pub peak_memory: BTreeMap<String, MemoryUse>,
+    /// Each searched target's saturation search.
+    pub searches: BTreeMap<String, search::Outcome>,
+}
+
+/// Runs the closed-loop points and the saturation search over `targets`; `start_rps` is where
+/// each target's search starts (from its CPU at load).
+pub async fn run(
+    targets: &[Arc<Target>],
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &LoadPlan,
+    start_rps: &BTreeMap<String, f64>,
+    progress: &Progress,
+) -> Result<SweepOutcome> {
+    let mut outcome = SweepOutcome::default();
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let mut unloaded_direct: Option<PointFigures> = None;
+    for &concurrency in &plan.closed {
+        let level = concurrency as f64;
+        let mut figures = BTreeMap::new();
+        for target in shuffled(targets, &mut rng) {
+            if !plan.search_references && is_shared_reference(&target.name) {
+                // A quick run's one closed point is for the backends' peak memory.
+                progress.advance();
+                continue;
+            }
+            progress.step(format!(
+                "closed loop, {concurrency} in flight: {}",
+                target.name
+            ));
+            let f = load::closed_point(target, mock, http, rounds, plan, concurrency).await?;
+            if let Some(peak) = f.peak_memory {
+                outcome.peak_memory.insert(target.name.clone(), peak);
+            }
+            figures.insert(target.name.clone(), f);
+            progress.advance();
+        }
+        // The unloaded floor is `direct` with one conversation in flight; a run without that
+        // point records closed-loop points with no overhead (absent, not taken against a load).
+        if concurrency == 1 && unloaded_direct.is_none() {
+            unloaded_direct = figures.remove(DIRECT);
+        }
+        record(
+            &mut outcome,
+            LoadMode::Closed,
+            level,
+            &figures,
+            unloaded_direct.as_ref(),
+        );
+    }
+    let mut order: Vec<&Arc<Target>> = targets
+        .iter()
+        .filter(|t| t.name != DIRECT && (plan.search_references || !is_shared_reference(&t.name)))
+        .collect();
+    order.shuffle(&mut rng);
+    let Some(direct) = targets.iter().find(|t| t.name == DIRECT) else {
+        return Ok(outcome);
+    };
+    for target in order {
+        progress.step(format!("saturation search: {}", target.name));
+        let found = search_one(
+            target, direct, mock, http, rounds, plan, start_rps, progress,
+        )
+        .await?;
+        progress.advance();
+        record_search(&mut outcome, &target.name, found, rounds.chunks);
+    }
+    if let Some(points) = outcome.points.get_mut(DIRECT) {
+        points.sort_by(|a, b| a.target.total_cmp(&b.target));
+    }
+    Ok(outcome)
+}
+
+/// The figures of a search's runs, per rate: the target's and direct's, repeats merged; those
+/// of the repeats the generator kept up on, and apart those of the runs it fell behind on
+/// (recorded only for a rate where it never kept up).
+#[derive(Default)]
+struct RateFigures {
+    kept: Option<(PointFigures, PointFigures)>,
+    behind: Option<(PointFigures, PointFigures)>,
+}
+type ByRate = BTreeMap<u64, RateFigures>;
+
+/// One target's search; every repeat runs it and `direct` at the rate, in a random order.
+#[allow(clippy::too_many_arguments)]
+async fn search_one(
+    target: &Arc<Target>,
+    direct: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &LoadPlan,
+    start_rps: &BTreeMap<String, f64>,
+    progress: &Progress,
+) -> Result<(search::Outcome, ByRate)> {
+    let bounds = &plan.search;
+    let search_plan = SearchPlan {
+        start_rps: start_rps
+            .get(&target.name)
+            .copied()
+            .unwrap_or(bounds.default_start_rps),
+        min_rps: bounds.min_rps,
+        max_rps: bounds.max_rps,
+        resolution: bounds.resolution,
+        max_probes: bounds.max_probes,
+        min_repeats: bounds.min_repeats,
+        max_repeats: bounds.max_repeats,
+    };
+    let figures = std::sync::Mutex::new(ByRate::new());
+    let mut order_rng = StdRng::seed_from_u64(plan.seed ^ name_hash(&target.name));
+    let found = search::search(&search_plan, plan.seed, |rate| {
+        let pair = if order_rng.random::<bool>() {
+            [target, direct]
+        } else {
+            [direct, target]
+        };
+        let figures = &figures;
+        async move {
+            let (mut ours, mut theirs) = (None, None);
+            for t in pair {
+                progress.step(format!(
+                    "saturation search: {} at {rate:.1}/s ({})",
+                    target.name, t.name
+                ));
+                let measured = steady::run_at(t, mock, http, rounds, &plan.steady, rate).await?;
+                *(if t.name == DIRECT {
+                    &mut theirs
+                } else {
+                    &mut ours
+                }) = Some(measured);
+            }
+            let (ours, theirs) = (
+                ours.context("the target's run is missing")?,
+                theirs.context("direct's run is missing")?,
+            );
+            let repeat = Repeat {
+                target: ours.1,
+                direct: theirs.1,
+            };
+            let mut by_rate = figures.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = by_rate.entry(rate.to_bits()).or_default();
+            let pair = if repeat.generator_kept_up() {
+                &mut slot.kept
+            } else {
+                &mut slot.behind
+            };
+            let (a, b) = pair.get_or_insert_with(|| {
+                (
+                    PointFigures::empty(std::time::Duration::ZERO),
+                    PointFigures::empty(std::time::Duration::ZERO),
+                )
+            });
+            steady::merge(a, &ours.0);
+            steady::merge(b, &theirs.0);
+            Ok(repeat)
+        }
+    })
+    .await?;
+    Ok((
+        found,
+        figures.into_inner().unwrap_or_else(|e| e.into_inner()),
+    ))
+}
+
+/// Records a search: one load point per rate tried, for the target and for `direct`.
+fn record_search(
+    outcome: &mut SweepOutcome,
+    name: &str,
+    (found, figures): (search::Outcome, ByRate),
+    chunks: u32,
+) {
+    for d in &found.decisions {
+        let Some((ours, theirs)) = figures
+            .get(&d.rate.to_bits())
+            .and_then(|f| f.kept.as_ref().or(f.behind.as_ref()))
+        else {
+            continue;
+        };
+        let share = |pick: fn(&Repeat) -> f64| {
+            stats::median(&d.repeats.iter().map(pick).collect::<Vec<_>>()).unwrap_or(0.0)
+        };
+        let behind = d.verdict == Verdict::GeneratorBehind;
+        let mut point = load::load_point(LoadMode::Open, d.rate, ours, Some(theirs));
+        point.achieved = d.rate * share(|r| r.target.achieved_share);
+        point.chunks_per_s = point.achieved * f64::from(chunks);
+        point.chunk_overhead_p99_us = d.overhead_p99_us;
+        point.generator_behind = behind;
+        point.retries = d.retries;
+        outcome
+            .points
+            .entry(name.to_owned())
+            .or_default()
+            .push(point);
+        let mut reference = load::load_point(LoadMode::Open, d.rate, theirs, None);
+        reference.achieved = d.rate * share(|r| r.direct.achieved_share);
+        reference.chunks_per_s = reference.achieved * f64::from(chunks);
+        reference.generator_behind = behind;
+        outcome
+            .points
+            .entry(DIRECT.to_owned())
+            .or_default()
+            .push(reference);
+    }
+    outcome.searches.insert(name.to_owned(), found);
+}
+
+/// A stable number from a target's name (FNV-1a), to seed its run order apart from the others'.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The number of steps [`run`] reports, for the progress bar.
+pub fn steps(plan: &LoadPlan, targets: usize) -> u64 {
+    ((plan.closed.len() + 1) * targets) as u64
+}
+
+fn shuffled<'a>(targets: &'a [Arc<Target>], rng: &mut StdRng) -> Vec<&'a Arc<Target>> {
+    let mut order: Vec<&Arc<Target>> = targets.iter().collect();
+    order.shuffle(rng);
+    order
+}
+
+/// Records a point of every target; `reference` is the direct figure overheads are taken
+/// against (recorded as the direct path's own point when it is not among `figures`).
+fn record(
+    outcome: &mut SweepOutcome,
+    mode: LoadMode,
+    level: f64,
+    figures: &BTreeMap<String, PointFigures>,
+    reference: Option<&PointFigures>,
+) {
+    if !figures.contains_key(DIRECT)
+        && let Some(direct) = reference
+    {
+        let point = load::load_point(mode, level, direct, None);
+        outcome
+            .points
+            .entry(DIRECT.to_owned())
+            .or_default()
+            .push(point);
+    }
+    for (name, f) in figures {
+        let point = load::load_point(mode, level, f, reference.filter(|_| name != DIRECT));
+        outcome.points.entry(name.clone()).or_default().push(point);
+    }
+}
