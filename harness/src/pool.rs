@@ -13,7 +13,7 @@ use conformance::orchestrate::StartSettings;
 use contract::results::stages::pool_target;
 use contract::results::{LoadMode, PoolClosedPoint, PoolRow, PoolStudy, Results};
 
-use crate::bench::{self, target::Target};
+use crate::stages::bench::{self, target::Target};
 
 /// The notes' rule of thumb (open question 4): concurrent users one sidecar serves.
 pub const NOTES_STREAMS_PER_SIDECAR: u32 = 100;
@@ -188,7 +188,7 @@ pub(crate) async fn targets(
     opts: &bench::Options,
 ) -> anyhow::Result<Vec<Target>> {
     let name = backend.name();
-    if !crate::crash::takes_flag(backend, launch, "--sidecars").await {
+    if !crate::stages::crash::takes_flag(backend, launch, "--sidecars").await {
         eprintln!("bench: {name} takes no --sidecars flag: no pool to measure");
         return Ok(Vec::new());
     }

@@ -57,11 +57,11 @@ pub struct StageSummary<V> {
 impl<V> StageSummary<V> {
     /// How a verifying stage went: failed when `any_failed`; an error when no backend could
     /// be tested at all, which is the harness not doing its job rather than a verdict.
-    pub fn outcome(&self, any_failed: bool) -> anyhow::Result<crate::stage::Outcome> {
+    pub fn outcome(&self, any_failed: bool) -> anyhow::Result<crate::stages::Outcome> {
         if self.verdicts.is_empty() {
             anyhow::bail!("no backend could be tested; build them first with `harness build`");
         }
-        Ok(crate::stage::Outcome::failed_if(any_failed))
+        Ok(crate::stages::Outcome::failed_if(any_failed))
     }
 
     /// Starts from the backends [`built_backends`] left out: each is skipped and, when the

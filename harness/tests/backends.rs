@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use conformance::manifest;
 use contract::results::Outcome;
-use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::conformance::{self as stage, Options};
 
 #[tokio::test]
 async fn every_built_backend_passes_the_suite_and_the_results_validate() {

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use conformance::manifest::{self, Backend};
 use contract::ready::ReadyLine;
 use contract::results::{CaseResult, Conformance, LoadMode, Outcome};
-use harness::bench;
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::bench;
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -121,7 +121,7 @@ async fn a_quick_bench_of_a_sidecar_backend_validates_against_the_schema() {
     let cpus = |c: &[u32]| c.iter().map(|&c| c as usize).collect::<Vec<_>>();
     assert_eq!(
         confinement.sut_nice,
-        harness::bench::confine::sut_nice(
+        harness::stages::bench::confine::sut_nice(
             &cpus(&confinement.sut_cpus),
             &cpus(&confinement.client_cpus),
             confinement.client_nice
@@ -136,7 +136,7 @@ async fn a_quick_bench_of_a_sidecar_backend_validates_against_the_schema() {
     assert!(cpu.ms_per_conversation > 0.0, "{cpu:?}");
     assert_eq!(
         cpu.window_ms_per_conversation.len(),
-        harness::bench::cpu_load::CpuLoadPlan::new(true, false).windows
+        harness::stages::bench::cpu_load::CpuLoadPlan::new(true, false).windows
     );
     assert!(r.backends["unix"].capacity.is_some());
     assert!(

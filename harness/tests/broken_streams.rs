@@ -13,9 +13,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use contract::results::Outcome;
-use harness::conformance_stage::{self as stage, Options};
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::conformance::{self as stage, Options};
 
 const NO_TEXT_START: &str = concat!(
     "data: {\"type\":\"start\"}\n\n",

@@ -1,6 +1,6 @@
 //! The chat page in Chromium against one backend, its debug build (docs/chat-page.md): the
 //! browser stage end to end, on the cases `compare --quick` leaves out
-//! (`browser_stage::TEST_CASES`; CI plays the others on every backend in compare's browser
+//! (`browser::TEST_CASES`; CI plays the others on every backend in compare's browser
 //! stage: docs/chat-page.md#in-ci-each-case-once). No case may fail, every case leaves its
 //! screenshot, and the results.json the run wrote validates. The run folder is kept under
 //! `target/tmp/browser-suite/`: its screenshots are this test's output, for a person to look at.
@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use conformance::manifest;
-use harness::browser_stage::{self, Options};
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::browser::{self, Options};
 
 /// PNG files start with these eight bytes.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -44,14 +44,12 @@ async fn the_chat_page_works_in_chromium() {
             explicit: true,
             ..Context::new(root)
         },
-        cases: browser_stage::TEST_CASES
+        cases: browser::TEST_CASES
             .iter()
             .map(|c| (*c).to_owned())
             .collect(),
     };
-    let summary = browser_stage::run(&backends, &mut run, &opts)
-        .await
-        .unwrap();
+    let summary = browser::run(&backends, &mut run, &opts).await.unwrap();
     let mut table = Vec::new();
     summary.write(&mut table, &run.path).unwrap();
     let table = String::from_utf8(table).unwrap();
@@ -60,7 +58,7 @@ async fn the_chat_page_works_in_chromium() {
     assert!(!summary.any_failed(), "{table}");
     for (name, verdict) in &summary.verdicts {
         let mut played: Vec<&str> = verdict.cases.iter().map(|c| c.name.as_str()).collect();
-        let mut asked = browser_stage::TEST_CASES.to_vec();
+        let mut asked = browser::TEST_CASES.to_vec();
         played.sort_unstable();
         asked.sort_unstable();
         assert_eq!(played, asked, "the cases asked for, each once");

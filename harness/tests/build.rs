@@ -2,8 +2,8 @@
 //! names the backend, the step and the tail of its log, and stops that backend only.
 
 use conformance::manifest;
-use harness::build::{self, BuildError, BuildOutcome};
 use harness::run_dir::RunDir;
+use harness::stages::build::{self, BuildError, BuildOutcome};
 
 fn write_manifest(root: &std::path::Path, name: &str, build: &[&str], artifact: &str) {
     let folder = root.join("backends").join(name);

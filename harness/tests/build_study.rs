@@ -10,8 +10,8 @@ use std::process::Command;
 
 use conformance::manifest;
 use contract::results::{BuildPhase, BuildResult};
-use harness::build_study::{self, Options, Study};
 use harness::run_dir::RunDir;
+use harness::stages::build::study::{self, Options, Study};
 
 fn write(root: &Path, path: &str, text: &str) {
     let file = root.join(path);
@@ -89,11 +89,11 @@ async fn study(root: &Path, clean_builds: bool) -> (Study, Option<BuildResult>) 
     let backends = manifest::discover(&root.join("backends")).unwrap();
     let mut run = RunDir::create(&root.join("reports"), root, "debug").unwrap();
     let opts = Options {
-        ctx: harness::stage::Context::new(root.to_owned()),
+        ctx: harness::stages::Context::new(root.to_owned()),
         clean_builds,
         reports: root.join("reports"),
     };
-    let mut studies = build_study::run(&backends, &mut run, &opts).await.unwrap();
+    let mut studies = study::run(&backends, &mut run, &opts).await.unwrap();
     let build = run.results.backends["toy"].build.clone();
     (studies.remove(0).1, build)
 }

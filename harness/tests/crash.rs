@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use conformance::manifest::{self, Backend};
 use contract::results::{Applicability, BlastScope, CrashOutcome, Fault, RecoveryKind, StreamEnd};
-use harness::crash::{self, Options, Settings};
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::crash::{self, Options, Settings};
 
 fn options(root: &Path, settings: Settings, faults: Vec<Fault>) -> Options {
     Options {

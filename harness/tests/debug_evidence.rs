@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use conformance::manifest::{self, Backend};
 use contract::results::{DebugEvidence, Verdict};
-use harness::evidence::debug;
+use harness::stages::evidence::debug;
 
 fn backend(root: &Path, name: &str) -> Backend {
     manifest::discover(&root.join("backends"))

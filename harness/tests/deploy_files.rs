@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::deploy::validate::{Kind, ValidateError, Validators};
+use harness::stages::deploy::validate::{Kind, ValidateError, Validators};
 
 fn repo() -> PathBuf {
     conformance::repo_root()

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use conformance::manifest::{self, Backend};
 use conformance::orchestrate::StartSettings;
-use harness::evidence::{self, ports, security};
 use harness::run_dir::RunDir;
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::evidence::{self, ports, security};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn backends(root: &Path) -> Vec<Backend> {

@@ -80,7 +80,7 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     .await
     .unwrap();
 
-    let mut ctx = harness::stage::Context::new(root.clone());
+    let mut ctx = harness::stages::Context::new(root.clone());
     ctx.quick = true;
     let opts = stage::Options {
         ctx,
@@ -141,7 +141,7 @@ async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
     )
     .await
     .unwrap();
-    let mut ctx = harness::stage::Context::new(root.clone());
+    let mut ctx = harness::stages::Context::new(root.clone());
     ctx.quick = true;
     let opts = stage::Options {
         ctx,

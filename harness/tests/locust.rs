@@ -17,10 +17,10 @@ use conformance::manifest;
 use conformance::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 use contract::ready::ReadyLine;
 use contract::results::Distributed;
-use harness::bench::confine;
 use harness::external;
 use harness::load::run::{self, Options};
 use harness::run_dir::RunDir;
+use harness::stages::bench::confine;
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -96,7 +96,7 @@ async fn drive(
     let dir = tempfile::tempdir().unwrap();
     let instance = start_pinned(name, mock, dir.path()).await;
     let opts = Options {
-        ctx: harness::stage::Context::new(root.clone()),
+        ctx: harness::stages::Context::new(root.clone()),
         target: external::parse_target(&format!("{name}={}", instance.url())).unwrap(),
         mock_url: mock.url.clone(),
         workers: 2,

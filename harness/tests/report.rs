@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use contract::results::Results;
 use harness::matrix::{self, MatrixConfig};
-use harness::report;
+use harness::stages::report;
 
 const FULL: &str = "hand-written-full";
 const MISSING: &str = "hand-written-missing-stages";

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use conformance::manifest::{self, Backend};
 use harness::run_dir::RunDir;
-use harness::soak::{self, Options};
-use harness::stage::Context;
+use harness::stages::Context;
+use harness::stages::soak::{self, Options};
 
 /// The profile whose build of `backends` (and of the mock provider) exists, if any.
 fn built_profile(root: &Path, backends: &[&Backend]) -> Option<&'static str> {

@@ -11,8 +11,8 @@ use clap::Args;
 
 use crate::external::{self, TargetSpec};
 use crate::run_info::clock_seed;
-use crate::stage::{Context, Stage};
-use crate::{bench, crash, soak};
+use crate::stages::{Context, Stage};
+use crate::stages::{bench, crash, soak};
 
 /// The one place the shared flags become the [`Context`] every stage is given. A command
 /// without a flag passes `None` (or `false`): the stage gets the library's default.
@@ -43,7 +43,7 @@ pub struct Common {
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
     /// Build: skip backends whose artifacts are present. Conformance: a shorter `long`. Browser:
-    /// the quick cases dealt over the backends (`browser_stage::quick_cases`).
+    /// the quick cases dealt over the backends (`stages::browser::quick_cases`).
     #[arg(long)]
     pub quick: bool,
     /// Cargo profile of the binaries: manifests name `target/release/` paths, and `debug`

@@ -50,7 +50,7 @@ pub async fn soak(root: &Path, args: SoakArgs) -> Result<ExitCode> {
     let mut run = open_run(root, c)?;
     eprintln!("run {}", run.path.display());
     let measured = external::soak::run(&mut run, &mock, &opts, soak.minutes, soak.rate_rps).await?;
-    crate::soak::write_table(&mut std::io::stdout().lock(), &measured)?;
+    crate::stages::soak::write_table(&mut std::io::stdout().lock(), &measured)?;
     let failed = measured.len() < opts.targets.len() || measured.iter().any(|(_, s)| !s.passed);
     Ok(exit(failed))
 }
@@ -66,7 +66,7 @@ pub async fn crash(root: &Path, args: CrashArgs) -> Result<ExitCode> {
         ("--reader-hold-s", args.reader_hold_s.is_some()),
     ];
     let opts = options(root, "crash", &args.external, c, &ignored)?;
-    let faults = crate::crash::parse_faults(&args.faults)?;
+    let faults = crate::stages::crash::parse_faults(&args.faults)?;
     let mock = external::stage::check_inputs(&opts).await?;
     prereq::prepare(root)?;
     let mut run = open_run(root, c)?;

@@ -14,23 +14,23 @@ mod distributed;
 mod external_cmd;
 pub use args::*;
 
-use crate::bench;
-use crate::browser_stage::BrowserStage;
-use crate::build::Build;
-use crate::compare;
-use crate::conformance_stage::{self, ConformanceStage};
-use crate::cost::CostStage;
-use crate::deploy::stage::DeployStage;
-use crate::evidence::EvidenceStage;
 use crate::gate;
 use crate::prereq;
-use crate::report::ReportStage;
 use crate::run_dir::RunDir;
 use crate::runtime_axis;
 use crate::schema;
-use crate::stage::{Context as StageContext, Outcome, Stage};
 use crate::stages;
-use crate::start::Start;
+use crate::stages::bench;
+use crate::stages::browser::BrowserStage;
+use crate::stages::build::Build;
+use crate::stages::compare;
+use crate::stages::conformance::ConformanceStage;
+use crate::stages::cost::CostStage;
+use crate::stages::deploy::stage::DeployStage;
+use crate::stages::evidence::EvidenceStage;
+use crate::stages::report::ReportStage;
+use crate::stages::start::Start;
+use crate::stages::{Context as StageContext, Outcome, Stage};
 use conformance::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Load(args) => distributed::load(&root, args).await,
-        Command::Deploy(args) if args.validate_only => crate::deploy::validate_all(&root),
+        Command::Deploy(args) if args.validate_only => crate::stages::deploy::validate_all(&root),
         Command::Deploy(args) => {
             let c = &args.common;
             let backends = select(&root, c)?;
@@ -202,7 +202,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
             let backends = on_axis(&root, backends, &args.measure.common, &args.axis, &mut run)?;
-            stage_command::<crate::crash::Crash>(&opts, &backends, &mut run).await
+            stage_command::<crate::stages::crash::Crash>(&opts, &backends, &mut run).await
         }
         Command::Soak(args) => {
             let backends = select(&root, &args.measure.common)?;
@@ -210,7 +210,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
             let backends = on_axis(&root, backends, &args.measure.common, &args.axis, &mut run)?;
-            stage_command::<crate::soak::SoakStage>(&opts, &backends, &mut run).await
+            stage_command::<crate::stages::soak::SoakStage>(&opts, &backends, &mut run).await
         }
         Command::Cost(args) => {
             let all = manifest::discover(&root.join("backends"))?;
@@ -222,7 +222,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Conformance(args) => {
             let backends = select_with_variants(&root, &args.common)?;
-            conformance_stage::check_filter(&args.scenarios)?;
+            stages::conformance::check_filter(&args.scenarios)?;
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;
             eprintln!("run {}", run.path.display());
@@ -301,7 +301,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Compare(args) => {
             let backends = select_with_variants(&root, &args.common)?;
-            conformance_stage::check_filter(&args.scenarios)?;
+            stages::conformance::check_filter(&args.scenarios)?;
             // Before minutes of building: a missing tool or a failed install costs seconds.
             prereq::prepare(&root)?;
             let mut run = open_run(&root, &args.common)?;

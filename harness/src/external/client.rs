@@ -11,7 +11,7 @@ use contract::clock::monotonic_ns;
 use contract::scenario::{Directive, Scenario};
 use hdrhistogram::Histogram;
 
-use crate::bench::observe::{Observation, StreamKind};
+use crate::stages::bench::observe::{Observation, StreamKind};
 use crate::stats;
 
 /// The bench's latency workload (docs/bench.md#workload): 20 chunks, 20 ms to the first, 10 ms

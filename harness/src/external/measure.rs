@@ -8,8 +8,8 @@ use contract::results::{ExternalFigures, ExternalRate};
 use hdrhistogram::Histogram;
 
 use super::client::{self, ClientSamples, GAP_MS};
-use crate::bench::observe;
 use crate::progress::Progress;
+use crate::stages::bench::observe;
 use crate::stats;
 
 /// Conversations one at a time: as many as the bench's rounds take per target (6 × 4 quick,

@@ -22,7 +22,7 @@ use super::stage::{Options, verify};
 use crate::chat;
 use crate::procfs;
 use crate::run_dir::RunDir;
-use crate::soak::{WARMUP_SHARE, fit, load};
+use crate::stages::soak::{WARMUP_SHARE, fit, load};
 use crate::stats;
 
 /// The soak in this many windows of equal time: a one-minute quick soak at 2/s still has about
@@ -76,7 +76,7 @@ pub async fn run(
             .map(|(scenario, share)| (scenario.name().to_owned(), *share))
             .collect::<BTreeMap<_, _>>(),
         warmup_s: duration.as_secs_f64() * WARMUP_SHARE,
-        sample_interval_ms: crate::soak::SAMPLE_INTERVAL.as_millis() as u64,
+        sample_interval_ms: crate::stages::soak::SAMPLE_INTERVAL.as_millis() as u64,
         concurrent: false,
         load_avg_start,
         load_avg_end: procfs::load_average(),

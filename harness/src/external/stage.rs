@@ -13,13 +13,12 @@ use super::measure::{self, Plan};
 use super::{TargetSpec, check_reachable, shares_clock};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
-use crate::stage;
 
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The shared context: the root, and `quick` for the conformance suite's quick form (a
     /// shorter `long`).
-    pub ctx: stage::Context,
+    pub ctx: crate::stages::Context,
     /// How much to measure ([`Plan::new`]).
     pub plan: Plan,
     pub mock_url: String,

@@ -17,11 +17,11 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::bench::figures::{Hop, TargetFigures};
-use crate::bench::rounds::{self, RoundPlan};
-use crate::bench::target::{DIRECT, Target};
-use crate::bench::{mock_pinning, plan};
 use crate::progress::Progress;
+use crate::stages::bench::figures::{Hop, TargetFigures};
+use crate::stages::bench::rounds::{self, RoundPlan};
+use crate::stages::bench::target::{DIRECT, Target};
+use crate::stages::bench::{mock_pinning, plan};
 use crate::stats;
 
 /// Conversations each fresh instance answers, in interleaved passes, before a round measures

@@ -15,8 +15,8 @@ use conformance::manifest::Backend;
 use super::against::{self, Measure, Sides};
 use super::decide::{Decision, Judgement};
 use super::metrics::Metric;
-use crate::bench;
 use crate::run_dir::RunDir;
+use crate::stages::bench;
 pub use contract::results::{GateStudy as Study, GateStudyTally as Tally, GateStudyTrial as Trial};
 
 /// Where the study writes its findings, beside the runs it made.

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::{LOCUST_VERSION, REQUIREMENTS, RunShape, locustfile, merge, parse_reports};
 use crate::external::{self, TargetSpec, client};
 use crate::run_dir::RunDir;
-use crate::stage;
+use crate::stages;
 use crate::stats;
 
 /// How long the workers may take to start and connect before the run starts.
@@ -26,7 +26,7 @@ const POLL: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The shared context: the root, where Locust's environment is installed.
-    pub ctx: stage::Context,
+    pub ctx: stages::Context,
     pub target: TargetSpec,
     pub mock_url: String,
     pub workers: u32,
