@@ -319,7 +319,12 @@ fn hang_waste_note(o: &Observed, wasted: u64, detected_ns: u64, fault_ns: u64) -
         .iter()
         .chain(&o.faulted)
         .filter(|e| e.end != StreamEnd::Completed)
-        .map(|e| text_after(&e.requests, detected_ns.max(e.progress_ns().unwrap_or(fault_ns))))
+        .map(|e| {
+            text_after(
+                &e.requests,
+                detected_ns.max(e.progress_ns().unwrap_or(fault_ns)),
+            )
+        })
         .sum();
     format!(
         "of the {wasted} text frames the provider sent for nobody, {} went out before the hang \

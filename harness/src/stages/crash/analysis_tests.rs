@@ -395,11 +395,17 @@ fn a_detected_hang_splits_its_waste_at_the_detection() {
     )];
     let out = outcome(&o);
     let wasted = out.provider.unwrap().wasted_chunks;
-    assert_eq!(wasted, frames.len() as u64 - 1, "every frame after the last delta");
+    assert_eq!(
+        wasted,
+        frames.len() as u64 - 1,
+        "every frame after the last delta"
+    );
     let note = out.note.unwrap_or_default();
     assert!(
-        note.contains(&format!("{} went out before the hang was detected", wasted - 1))
-            && note.contains("and 1 after"),
+        note.contains(&format!(
+            "{} went out before the hang was detected",
+            wasted - 1
+        )) && note.contains("and 1 after"),
         "{note}"
     );
 }
