@@ -5,11 +5,11 @@ use contract::scenario::Scenario;
 use contract::tools::{CRASH_TOOL, GET_SPEC, LIST_SPECS, PANIC_TOOL, SEARCH_SPECS};
 use serde_json::Value;
 
+use crate::case_env::CaseEnv;
 use crate::cases;
-use crate::checker::shorten;
-use crate::client::{self, Answer};
 use crate::expect;
-use crate::play::CaseEnv;
+use sut_kit::client::{self, Answer};
+use sut_kit::quote::shorten;
 
 /// Chats allowed by the rate-limit case's instance (`--rate-limit 2/min`) before a 429.
 pub const RATE_LIMIT_BURST: u32 = 2;

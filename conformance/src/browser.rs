@@ -18,10 +18,10 @@ use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::ChildStdin;
 
-use crate::chromium::ChromiumError;
-use crate::manifest::Backend;
-use crate::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
-use crate::process::{self, StartError};
+use sut_kit::chromium::ChromiumError;
+use sut_kit::manifest::Backend;
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
+use sut_kit::process::{self, StartError};
 
 /// The driver, relative to the repository root.
 pub const DRIVER: &str = "web/browser/suite.mjs";
@@ -167,7 +167,7 @@ pub async fn run_backend(
     progress: &(dyn Fn(&CaseVerdict) + Sync),
 ) -> Result<SuiteReport, BrowserError> {
     let root = &env.start.root;
-    if !crate::node_package::is_installed(&root.join("web")) {
+    if !sut_kit::node_package::is_installed(&root.join("web")) {
         return Err(BrowserError::NotInstalled);
     }
     std::fs::create_dir_all(out_dir)?;

@@ -11,10 +11,11 @@ use contract::tools::{GET_SPEC, LIST_SPECS, SEARCH_SPECS};
 use contract::ui_chunk::FinishReason;
 use serde_json::{Value, json};
 
-use crate::checker::{StreamReading, shorten};
-use crate::client::Answer;
-use crate::message::{first_difference, project};
-use crate::oracle::OracleReading;
+use sut_kit::checker::StreamReading;
+use sut_kit::client::Answer;
+use sut_kit::message::{first_difference, project};
+use sut_kit::oracle::OracleReading;
+use sut_kit::quote::shorten;
 
 /// The headers docs/design.md#the-chat-stream fixes for a UI message stream, as (name, required value).
 const STREAM_HEADERS: &[(&str, &str)] = &[
@@ -408,7 +409,7 @@ pub fn error_answer(answer: &Answer, code: ErrorCode) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checker::read_stream;
+    use sut_kit::checker::read_stream;
 
     /// A tool-error answer: the failed `get_spec` call, then a step whose text is `said`.
     fn tool_error_answer(error: &str, said: &str) -> StreamReading {

@@ -10,13 +10,14 @@ use std::path::Path;
 use contract::results::CaseResult;
 use futures::StreamExt;
 
+use crate::case_env::CaseEnv;
 use crate::cases::Case;
-use crate::client;
 use crate::expect::SdkForms;
-use crate::mock::Mock;
-use crate::oracle::Oracle;
-use crate::play::{self, CaseEnv, Played, Verdict};
+use crate::play::{self, Played, Verdict};
 use crate::suite;
+use sut_kit::client;
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
 
 /// As in [`crate::suite`]: enough to overlap the provider's delays on a small machine.
 const CASE_CONCURRENCY: usize = 6;

@@ -19,10 +19,10 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cases;
-use crate::checker::shorten;
-use crate::client::{self, Answer};
-use crate::message::{first_difference, parts_of, project, text_of, without_id};
-use crate::oracle::{Oracle, OracleReading, ReferenceRun, reference_run};
+use sut_kit::client::{self, Answer};
+use sut_kit::message::{first_difference, parts_of, project, text_of, without_id};
+use sut_kit::oracle::{Oracle, OracleReading, ReferenceRun, reference_run};
+use sut_kit::quote::shorten;
 
 /// Scenarios compared at once: enough to overlap Node's start-up in the reference runs, few
 /// enough for two shared cores.

@@ -5,12 +5,13 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 use serde_json::Value;
 
 use crate::api_cases;
+use crate::case_env::CaseEnv;
 use crate::cases::{self, BadInput, Case, CaseKind};
-use crate::checker::{StreamReading, read_stream, shorten};
-use crate::client::{self, Answer};
-use crate::expect::{self, SdkForms};
-use crate::mock::Mock;
-use crate::oracle::{Oracle, OracleReading};
+use crate::expect;
+use sut_kit::checker::{StreamReading, read_stream};
+use sut_kit::client::{self, Answer};
+use sut_kit::oracle::OracleReading;
+use sut_kit::quote::shorten;
 
 /// What a case concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,37 +26,6 @@ pub enum Verdict {
 pub struct Played {
     pub verdict: Verdict,
     pub answers: Vec<Answer>,
-}
-
-/// What a case needs from its surroundings.
-#[derive(Debug)]
-pub struct CaseEnv<'a> {
-    pub client: reqwest::Client,
-    /// The name the backend reports (its manifest's; a variant's base's).
-    pub backend: String,
-    /// The backend's base URL.
-    pub base: String,
-    pub oracle: &'a Oracle,
-    pub mock: &'a Mock,
-    pub quick: bool,
-    /// Which AI SDK's words the model may read ([`expect::SdkForms`]): the earlier ones only for
-    /// a target on a stack with an SDK of its own.
-    pub sdk_forms: SdkForms,
-}
-
-impl CaseEnv<'_> {
-    /// The same surroundings pointed at another instance of the backend (one of a case's own).
-    pub fn at(&self, base: &str) -> Self {
-        Self {
-            client: self.client.clone(),
-            backend: self.backend.clone(),
-            base: base.to_owned(),
-            oracle: self.oracle,
-            mock: self.mock,
-            quick: self.quick,
-            sdk_forms: self.sdk_forms,
-        }
-    }
 }
 
 /// A stream answer read both ways.
@@ -244,8 +214,8 @@ async fn tool_outputs_match_rest(env: &CaseEnv<'_>, reading: &StreamReading) -> 
             return Err(format!(
                 "the {} output differs from GET {path}: {} vs {}",
                 part["type"].as_str().unwrap_or("tool"),
-                crate::checker::shorten(&part["output"].to_string()),
-                crate::checker::shorten(&rest.to_string())
+                sut_kit::quote::shorten(&part["output"].to_string()),
+                sut_kit::quote::shorten(&rest.to_string())
             ));
         }
     }

@@ -8,15 +8,16 @@ use contract::scenario::Scenario;
 use futures::StreamExt;
 
 use crate::api_cases;
+use crate::case_env::CaseEnv;
 use crate::cases::{self, Case, CaseKind};
-use crate::client;
 use crate::expect::SdkForms;
-use crate::manifest::{Backend, Runtime};
-use crate::mock::Mock;
-use crate::oracle::Oracle;
-use crate::orchestrate::{self, InstanceOptions, StartSettings};
-use crate::play::{self, CaseEnv, Played, Verdict};
-use crate::process::{self, StopReport};
+use crate::play::{self, Played, Verdict};
+use sut_kit::client;
+use sut_kit::manifest::{Backend, Runtime};
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::process::{self, StopReport};
 
 /// Cases in flight at once against one backend: enough to overlap the provider's delays, few
 /// enough that two cores are not starved (the `stall` case relies on a 2 s idle timeout).

@@ -23,15 +23,15 @@ use contract::results::Outcome;
 use rustix::process::Signal;
 
 use crate::cases;
-use crate::client;
-use crate::guards;
-use crate::manifest::{self, Backend};
-use crate::mock::Mock;
-use crate::oracle::Oracle;
-use crate::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 use crate::parity::{self, ParityEnv};
-use crate::process::pid_alive;
 use crate::suite::{self, SuiteEnv};
+use sut_kit::client;
+use sut_kit::guards;
+use sut_kit::manifest::{self, Backend};
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
+use sut_kit::process::pid_alive;
 
 /// The build the tests run against.
 const PROFILE: &str = "debug";
@@ -94,7 +94,7 @@ impl Target {
     }
 
     async fn try_start(name: &str) -> Result<Self> {
-        let root = crate::repo_root();
+        let root = sut_kit::repo_root();
         let backend = find(&root, name)?;
         let scratch = tempfile::Builder::new()
             .prefix(&format!("conformance-{name}-"))

@@ -1,9 +1,9 @@
 //! What a scenario promises, judged on synthetic answers and provider timelines.
 
-use conformance::checker::read_stream;
 use conformance::expect;
 use contract::scenario::{Directive, Scenario};
 use contract::timeline::{ChunkKind, ChunkSend, Outcome, RequestTimeline};
+use sut_kit::checker::read_stream;
 
 fn served(text_chunks: usize) -> RequestTimeline {
     let send = |kind| ChunkSend {

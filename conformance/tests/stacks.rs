@@ -7,8 +7,8 @@
 //! `npm ci --prefix runtimes/node20-ai6 && npm run build --prefix runtimes/node20-ai6` with
 //! `cargo test -p conformance --test stacks -- --ignored --test-threads=1`.
 
-use conformance::oracle::Oracle;
 use conformance::target::Target;
+use sut_kit::oracle::Oracle;
 
 /// The parity cases whose answers ai@7 changed: the model reads a tool error as
 /// `{"error": text}` and a refused call as `Name: message`; ai@6 also repeated a refused input
@@ -23,7 +23,7 @@ const CHANGED_BY_THE_UPGRADE: &[&str] = &[
 async fn passes_on_ai6(backend: &str) {
     let target = Target::start(backend).await;
     let scratch = tempfile::tempdir().expect("a scratch folder");
-    let oracle = Oracle::start(&conformance::repo_root(), scratch.path())
+    let oracle = Oracle::start(&sut_kit::repo_root(), scratch.path())
         .unwrap_or_else(|e| panic!("the AI SDK oracle: {e:#}"));
     let failed = target.conformance(&oracle).await;
     assert!(failed.is_empty(), "{backend}: {failed:#?}");

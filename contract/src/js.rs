@@ -1,5 +1,5 @@
 //! The contract for the JavaScript parts: [`module`] renders the ES module `contract/js/contract.mjs`
-//! that the sidecar (bundled by esbuild) and the AI SDK oracle in `harness/node` import, so a
+//! that the sidecar (bundled by esbuild) and the AI SDK oracle in `sut-kit/node` import, so a
 //! limit, a default, an error phrase or the ready line's shape is written once, here, and never
 //! copied into JavaScript by hand.
 //!

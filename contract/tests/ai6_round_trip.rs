@@ -1,5 +1,5 @@
 //! Round trips of the contract's wire types against fixtures captured from the real `ai@6`
-//! package (`harness/node/capture-ui-streams.mjs` writes `tests/fixtures/ai7/`).
+//! package (`sut-kit/node/capture-ui-streams.mjs` writes `tests/fixtures/ai7/`).
 //!
 //! Every chunk of every captured UI message stream must parse into [`UiChunk`] and serialise
 //! back to the same JSON, and every captured `useChat` request body must do the same through
@@ -24,7 +24,7 @@ fn fixtures(extension: &str) -> Vec<PathBuf> {
     let dir = fixture_dir();
     let entries = fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!(
-            "cannot read {}: {e}; run `node harness/node/capture-ui-streams.mjs`",
+            "cannot read {}: {e}; run `node sut-kit/node/capture-ui-streams.mjs`",
             dir.display()
         )
     });

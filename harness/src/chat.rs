@@ -10,8 +10,8 @@ use contract::scenario::{Directive, Scenario};
 use contract::sse::SseEvent;
 
 use conformance::cases;
-use conformance::checker::read_stream;
-use conformance::client::{self, Answer};
+use sut_kit::checker::read_stream;
+use sut_kit::client::{self, Answer};
 
 /// UI chunk types that carry content the provider generated (one per provider delta).
 const DELTA_TYPES: [&str; 3] = ["text-delta", "tool-input-delta", "reasoning-delta"];
@@ -127,7 +127,7 @@ fn is_delta(event: &SseEvent) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conformance::client::Receipt;
+    use sut_kit::client::Receipt;
 
     fn sent(status: u16, body: &str, transport_error: Option<&str>, timed_out: bool) -> Sent {
         let mut answer = Answer {

@@ -4,12 +4,12 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    conformance::process::install_cleanup();
+    sut_kit::process::install_cleanup();
     let cli = harness::cli::Cli::parse();
     match harness::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            conformance::process::kill_all();
+            sut_kit::process::kill_all();
             eprintln!("harness: {e:#}");
             std::process::ExitCode::from(2)
         }

@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use conformance::manifest::Backend;
-use conformance::orchestrate::StartSettings;
 use contract::results::stages::pool_target;
 use contract::results::{LoadMode, PoolClosedPoint, PoolRow, PoolStudy, Results};
+use sut_kit::manifest::Backend;
+use sut_kit::orchestrate::StartSettings;
 
 use crate::stages::bench::{self, target::Target};
 

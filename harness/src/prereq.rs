@@ -14,7 +14,7 @@ pub const MIN_NODE_MAJOR: u32 = 20;
 /// The npm packages the harness itself runs (the default stack's pinned Node.js, the AI SDK
 /// oracle, `aisdk-node`), relative to the repository root. The backends' own packages are
 /// installed by their manifests' build steps.
-pub const HARNESS_PACKAGES: &[&str] = &["runtimes/node26", "harness/node"];
+pub const HARNESS_PACKAGES: &[&str] = &["runtimes/node26", sut_kit::NODE_PACKAGE];
 
 #[derive(Debug, Error)]
 pub enum PrereqError {
@@ -100,8 +100,8 @@ fn node_major(version: &str) -> Option<u32> {
 }
 
 /// Whether `package` holds what its lockfile pins: the one check, in the layer below
-/// ([`conformance::node_package::is_installed`]), so the suites that run Node scripts ask it too.
-pub use conformance::node_package::is_installed;
+/// ([`sut_kit::node_package::is_installed`]), so the suites that run Node scripts ask it too.
+pub use sut_kit::node_package::is_installed;
 
 /// Installs `package` with `npm ci` unless it already holds what its lockfile pins. Returns
 /// whether it installed.

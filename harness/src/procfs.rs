@@ -4,7 +4,7 @@
 //! A backend is more than the pid the harness spawned: unix and http start Node sidecars, each
 //! in a process group of its own (so a Ctrl-C reaches the server first), so the unit measured is
 //! the backend's process group and every descendant of it, as the harness starts and stops it
-//! (conformance::process).
+//! (sut_kit::process).
 
 use std::collections::BTreeSet;
 

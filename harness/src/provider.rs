@@ -1,13 +1,13 @@
 //! The mock provider as the measuring stages run it: a process of its own
-//! (`conformance::mock::MockProcess`), so its sends never wait on the harness's runtime, built
+//! (`sut_kit::mock::MockProcess`), so its sends never wait on the harness's runtime, built
 //! first when the run's profile lacks the binary (the backends' manifests do not build it).
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, StartSettings};
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::{self, StartSettings};
 
 /// How long the mock may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -131,7 +131,7 @@ fn versions(root: &Path) -> Versions {
         node: runtime::resolve(root, runtime::DEFAULT_RUNTIME)
             .ok()
             .and_then(|r| tools::version(Some(root), &r.binary)),
-        ai: ["harness/node", "backends/sidecar"].iter().find_map(|pkg| {
+        ai: ["sut-kit/node", "backends/sidecar"].iter().find_map(|pkg| {
             let file = root.join(pkg).join("node_modules/ai/package.json");
             let json: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;

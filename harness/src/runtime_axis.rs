@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use anyhow::Result;
-use conformance::manifest::{self, Backend};
 use contract::results::{RuntimeInfo, StageSkip, stages};
 use contract::runtime::{self, RuntimeSpec};
+use sut_kit::manifest::{self, Backend};
 
 use crate::prereq;
 

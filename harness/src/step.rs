@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Instant;
 
-use conformance::process;
+use sut_kit::process;
 use thiserror::Error;
 
 /// How much of a failed step's log an error quotes: enough for a compiler's error and its

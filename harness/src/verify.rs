@@ -9,7 +9,7 @@ use std::path::Path;
 
 use contract::results::{Results, StageSkip};
 
-use conformance::manifest::{Backend, for_profile};
+use sut_kit::manifest::{Backend, for_profile};
 
 use crate::run_dir::{self, RunDir};
 
@@ -283,7 +283,7 @@ mod tests {
         std::fs::write(folder.join("backend.toml"), toml).unwrap();
         std::fs::create_dir_all(dir.join("out")).unwrap();
         std::fs::write(dir.join("out").join(name), name).unwrap();
-        conformance::manifest::load(&folder.join("backend.toml")).unwrap()
+        sut_kit::manifest::load(&folder.join("backend.toml")).unwrap()
     }
 
     fn verdict(outcome: Outcome) -> Conformance {

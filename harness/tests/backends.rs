@@ -7,15 +7,15 @@
 
 use std::time::Duration;
 
-use conformance::manifest;
 use contract::results::Outcome;
 use harness::run_dir::RunDir;
 use harness::stages::Context;
 use harness::stages::conformance::{self as stage, Options};
+use sut_kit::manifest;
 
 #[tokio::test]
 async fn every_built_backend_passes_the_suite_and_the_results_validate() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let reports = tempfile::tempdir().unwrap();
     let mut tested = Vec::new();

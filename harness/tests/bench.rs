@@ -12,18 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use conformance::manifest::{self, Backend};
 use contract::ready::ReadyLine;
 use contract::results::{CaseResult, Conformance, LoadMode, Outcome};
 use harness::run_dir::RunDir;
 use harness::stages::Context;
 use harness::stages::bench;
+use sut_kit::manifest::{self, Backend};
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
 fn backends(names: &[&str]) -> Vec<Backend> {
-    let all = manifest::discover(&conformance::repo_root().join("backends")).unwrap();
+    let all = manifest::discover(&sut_kit::repo_root().join("backends")).unwrap();
     let wanted: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     manifest::select(all, &wanted).unwrap()
 }
@@ -38,7 +38,7 @@ fn options(force: bool, load: bool) -> bench::Options {
             explicit: true,
             ready_timeout: HANG_GUARD,
             seed: 7,
-            ..Context::new(conformance::repo_root())
+            ..Context::new(sut_kit::repo_root())
         })
     }
 }
@@ -67,7 +67,7 @@ async fn wait_for_pid(log: &Path) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_bench_of_a_sidecar_backend_validates_against_the_schema() {
     let reports = tempfile::tempdir().unwrap();
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
     // The smallest run that has every kind of target: unix brings in `aisdk-node`, the
     // reference of a backend with a JavaScript runtime, beside `direct` and `relay`.
@@ -148,7 +148,7 @@ async fn a_quick_bench_of_a_sidecar_backend_validates_against_the_schema() {
 #[tokio::test]
 async fn a_backend_that_failed_conformance_is_not_measured() {
     let reports = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(reports.path(), &conformance::repo_root(), "debug").unwrap();
+    let mut run = RunDir::create(reports.path(), &sut_kit::repo_root(), "debug").unwrap();
     run.results.backend_mut("rust-only").conformance =
         Some(Conformance::from_cases(vec![CaseResult {
             scenario: "text".into(),
@@ -175,7 +175,7 @@ async fn a_backend_that_failed_conformance_is_not_measured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mock_that_dies_mid_run_stops_the_stage_and_leaves_nothing_behind() {
     let reports = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(reports.path(), &conformance::repo_root(), "debug").unwrap();
+    let mut run = RunDir::create(reports.path(), &sut_kit::repo_root(), "debug").unwrap();
     let logs = run.logs(bench::STAGE);
     let mut opts = options(true, false);
     opts.rounds = Some(50);
@@ -185,14 +185,14 @@ async fn a_mock_that_dies_mid_run_stops_the_stage_and_leaves_nothing_behind() {
     });
     let mock = wait_for_pid(&logs.join("mock-provider.stdout.log")).await;
     let backend = wait_for_pid(&logs.join("rust-only.stdout.log")).await;
-    conformance::process::sigkill(mock);
+    sut_kit::process::sigkill(mock);
     let err = tokio::time::timeout(HANG_GUARD, stage)
         .await
         .expect("the stage ends")
         .unwrap()
         .unwrap_err();
     assert!(err.contains("mock provider"), "{err}");
-    conformance::doubles::all_gone(&[mock, backend])
+    sut_kit::doubles::all_gone(&[mock, backend])
         .await
         .expect("nothing the bench started outlives it");
 }
@@ -208,7 +208,7 @@ fn harness_cli(root: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn bad_flags_exit_2_with_what_is_wrong() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let out = harness_cli(&root, &["bench", "--backends", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -230,7 +230,7 @@ fn bad_flags_exit_2_with_what_is_wrong() {
 /// A root of its own (so the run folder is a temp one) that borrows the repository's built
 /// backends, corpus and Node packages.
 fn borrowed_root(dir: &Path) -> PathBuf {
-    let repo = conformance::repo_root();
+    let repo = sut_kit::repo_root();
     std::fs::create_dir_all(dir.join("backends")).unwrap();
     for (from, to) in [
         ("backends/rust-only", "backends/rust-only"),
@@ -267,9 +267,9 @@ async fn the_harness_killed_with_sigkill_leaves_no_process_behind() {
     let logs = root.join("reports/latest/logs/bench");
     let mock = wait_for_pid(&logs.join("mock-provider.stdout.log")).await;
     let backend = wait_for_pid(&logs.join("rust-only.stdout.log")).await;
-    conformance::process::sigkill(harness.id());
+    sut_kit::process::sigkill(harness.id());
     harness.wait().unwrap();
-    conformance::doubles::all_gone(&[mock, backend])
+    sut_kit::doubles::all_gone(&[mock, backend])
         .await
         .expect("nothing the bench started outlives it");
 }

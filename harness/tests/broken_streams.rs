@@ -77,9 +77,9 @@ async fn run_fake(
         "echo $$ >> {p}; echo '{{\"event\":\"ready\",\"backend\":\"fake\",\"url\":\"{url}\",\"pid\":'$$'}}'; exec sleep 600",
         p = pid_file.display()
     );
-    let backend = conformance::doubles::shell_backend(dir, "fake", &script)
-        .expect("the test double's manifest");
-    let root = conformance::repo_root();
+    let backend =
+        sut_kit::doubles::shell_backend(dir, "fake", &script).expect("the test double's manifest");
+    let root = sut_kit::repo_root();
     let mut run = RunDir::create(&dir.join("reports"), &root, "debug").unwrap();
     let opts = Options {
         ctx: Context {
@@ -92,9 +92,9 @@ async fn run_fake(
     };
     let summary = stage::run(&[backend], &mut run, &opts).await.unwrap();
     assert!(summary.any_failed());
-    let pids = conformance::doubles::recorded_pids(&pid_file);
+    let pids = sut_kit::doubles::recorded_pids(&pid_file);
     assert!(!pids.is_empty());
-    conformance::doubles::all_gone(&pids)
+    sut_kit::doubles::all_gone(&pids)
         .await
         .expect("a fake backend outlived the suite");
     let cases = run.results.backends["fake"]

@@ -11,10 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conformance::manifest;
 use harness::run_dir::RunDir;
 use harness::stages::Context;
 use harness::stages::browser::{self, Options};
+use sut_kit::manifest;
 
 /// PNG files start with these eight bytes.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -32,7 +32,7 @@ fn assert_png(run: &RunDir, shot: &str, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chat_page_works_in_chromium() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let backends = manifest::select(all, &[BACKEND.to_owned()]).unwrap();
     let reports = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-suite");

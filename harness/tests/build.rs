@@ -1,9 +1,9 @@
 //! `harness build`: steps run in order from the root, each timed and logged; a failing step
 //! names the backend, the step and the tail of its log, and stops that backend only.
 
-use conformance::manifest;
 use harness::run_dir::RunDir;
 use harness::stages::build::{self, BuildError, BuildOutcome};
+use sut_kit::manifest;
 
 fn write_manifest(root: &std::path::Path, name: &str, build: &[&str], artifact: &str) {
     let folder = root.join("backends").join(name);

@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use conformance::manifest;
 use contract::results::{BuildPhase, BuildResult};
 use harness::run_dir::RunDir;
 use harness::stages::build::study::{self, Options, Study};
+use sut_kit::manifest;
 
 fn write(root: &Path, path: &str, text: &str) {
     let file = root.join(path);

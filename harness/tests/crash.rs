@@ -9,11 +9,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use conformance::manifest::{self, Backend};
 use contract::results::{Applicability, BlastScope, CrashOutcome, Fault, RecoveryKind, StreamEnd};
 use harness::run_dir::RunDir;
 use harness::stages::Context;
 use harness::stages::crash::{self, Options, Settings};
+use sut_kit::manifest::{self, Backend};
 
 fn options(root: &Path, settings: Settings, faults: Vec<Fault>) -> Options {
     Options {
@@ -63,7 +63,7 @@ fn stage_processes_in(root: &Path) -> Vec<u32> {
                 .collect();
             started(&argv)
         })
-        .filter(|&pid| conformance::process::pid_alive(pid))
+        .filter(|&pid| sut_kit::process::pid_alive(pid))
         .collect()
 }
 
@@ -114,7 +114,7 @@ fn consistent(name: &str, o: &CrashOutcome, bystanders: u32) {
 
 #[tokio::test]
 async fn crash_stage_on_a_sidecar_backend_and_on_napi() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let pick = |n: &str| all.iter().find(|b| b.name() == n).unwrap();
     let (unix, napi) = (pick("unix"), pick("napi"));
@@ -148,7 +148,7 @@ async fn crash_stage_on_a_sidecar_backend_and_on_napi() {
             );
         }
         assert!(run.results.crash.as_ref().unwrap().wall_s > 0.0);
-        conformance::doubles::all_gone(&stage_processes_in(&root))
+        sut_kit::doubles::all_gone(&stage_processes_in(&root))
             .await
             .expect("nothing the stage started outlives it");
     }
@@ -156,7 +156,7 @@ async fn crash_stage_on_a_sidecar_backend_and_on_napi() {
 
 #[tokio::test]
 async fn a_backend_that_hangs_and_leaves_its_runtime_behind_is_recorded_and_cleaned_up() {
-    let repo = conformance::repo_root();
+    let repo = sut_kit::repo_root();
     let Some(profile) = built_profile(&repo, &[]) else {
         eprintln!("SKIPPED: the mock provider is not built; run scripts/setup");
         return;
@@ -230,9 +230,9 @@ async fn a_backend_that_hangs_and_leaves_its_runtime_behind_is_recorded_and_clea
             "the detached runtime outlived the server"
         );
     }
-    let pids = conformance::doubles::recorded_pids(&pid_file);
+    let pids = sut_kit::doubles::recorded_pids(&pid_file);
     assert_eq!(pids.len(), 2 * faults.len(), "{pids:?}");
-    conformance::doubles::all_gone(&pids)
+    sut_kit::doubles::all_gone(&pids)
         .await
         .expect("nothing left behind");
 }

@@ -8,9 +8,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use conformance::manifest::{self, Backend};
 use contract::results::{DebugEvidence, Verdict};
 use harness::stages::evidence::debug;
+use sut_kit::manifest::{self, Backend};
 
 fn backend(root: &Path, name: &str) -> Backend {
     manifest::discover(&root.join("backends"))
@@ -32,7 +32,7 @@ fn recount(e: &DebugEvidence) -> DebugEvidence {
 
 #[tokio::test]
 async fn the_request_id_reaches_the_sidecars_failure_line_and_every_failure_is_checked() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let chosen = [backend(&root, "unix"), backend(&root, "rust-only")];
     assert!(
         root.join("target/debug/mock-provider").is_file()

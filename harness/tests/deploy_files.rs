@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use harness::stages::deploy::validate::{Kind, ValidateError, Validators};
 
 fn repo() -> PathBuf {
-    conformance::repo_root()
+    sut_kit::repo_root()
 }
 
 #[test]

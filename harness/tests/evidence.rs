@@ -9,11 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use conformance::manifest::{self, Backend};
-use conformance::orchestrate::StartSettings;
 use harness::run_dir::RunDir;
 use harness::stages::Context;
 use harness::stages::evidence::{self, ports, security};
+use sut_kit::manifest::{self, Backend};
+use sut_kit::orchestrate::StartSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn backends(root: &Path) -> Vec<Backend> {
@@ -26,7 +26,7 @@ fn find<'a>(all: &'a [Backend], name: &str) -> &'a Backend {
 
 #[tokio::test]
 async fn own_code_dependencies_and_platform_needs_come_from_each_manifest() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = backends(&root);
     let reports = tempfile::tempdir().unwrap();
     let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
@@ -183,7 +183,7 @@ fn built_profile(root: &Path, backends: &[&Backend]) -> Option<&'static str> {
 
 #[tokio::test]
 async fn instances_side_by_side_and_a_fixed_port_twice() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = backends(&root);
     let chosen = [find(&all, "rust-only"), find(&all, "unix")];
     let profile = built_profile(&root, &chosen).expect("scripts/setup builds the debug backends");

@@ -13,18 +13,18 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use conformance::manifest;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
 use contract::ready::ReadyLine;
 use harness::external::{self, measure::Plan, stage};
 use harness::run_dir::RunDir;
+use sut_kit::manifest;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
 fn harness() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_harness"));
-    c.current_dir(conformance::repo_root());
+    c.current_dir(sut_kit::repo_root());
     c
 }
 
@@ -66,7 +66,7 @@ impl Drop for StandaloneMock {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     let mock = StandaloneMock::start();
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let rust_only = manifest::select(all, &["rust-only".to_owned()]).unwrap();
     let reports = tempfile::tempdir().unwrap();
@@ -128,7 +128,7 @@ async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
 async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
     use contract::results::{Applicability, Fault};
     let mock = StandaloneMock::start();
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let rust_only = manifest::select(all, &["rust-only".to_owned()]).unwrap();
     let reports = tempfile::tempdir().unwrap();

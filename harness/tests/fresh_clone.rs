@@ -4,14 +4,14 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-use conformance::oracle::Oracle;
 use harness::prereq;
+use sut_kit::oracle::Oracle;
 
-/// The tracked files of the packages the harness installs (`harness/node`, and the pinned
+/// The tracked files of the packages the harness installs (`sut-kit/node`, and the pinned
 /// Node runtime it runs them on), copied without `node_modules`: what `git clone` gives.
 fn clone_harness_packages(root: &std::path::Path) {
-    let repo = conformance::repo_root();
-    for package in ["harness/node", "runtimes/node26"] {
+    let repo = sut_kit::repo_root();
+    for package in ["sut-kit/node", "runtimes/node26"] {
         let listed = std::process::Command::new("git")
             .args(["ls-files", package])
             .current_dir(&repo)
@@ -33,7 +33,7 @@ async fn a_fresh_clone_gets_its_packages_installed_and_the_oracle_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
     clone_harness_packages(root);
-    let package = root.join("harness/node");
+    let package = root.join("sut-kit/node");
     assert!(
         !prereq::is_installed(&package),
         "a fresh clone has no node_modules"
@@ -42,7 +42,7 @@ async fn a_fresh_clone_gets_its_packages_installed_and_the_oracle_runs() {
     prereq::prepare(root).expect("tools present and the packages install");
     assert!(prereq::is_installed(&package));
     assert!(
-        !prereq::ensure_installed(root, "harness/node").expect("already installed"),
+        !prereq::ensure_installed(root, "sut-kit/node").expect("already installed"),
         "an installed package is not installed again"
     );
 
@@ -56,10 +56,10 @@ async fn a_fresh_clone_gets_its_packages_installed_and_the_oracle_runs() {
 
 #[test]
 fn a_lockfile_changed_since_the_install_counts_as_not_installed() {
-    let repo = conformance::repo_root();
+    let repo = sut_kit::repo_root();
     let dir = tempfile::tempdir().expect("temp dir");
     let package = dir.path();
-    let lock = std::fs::read_to_string(repo.join("harness/node/package-lock.json")).unwrap();
+    let lock = std::fs::read_to_string(repo.join("sut-kit/node/package-lock.json")).unwrap();
     std::fs::write(package.join("package-lock.json"), &lock).unwrap();
     std::fs::create_dir_all(package.join("node_modules")).unwrap();
     // What `npm ci` leaves: the lockfile's packages without the root entry.

@@ -152,7 +152,7 @@ fn gate_cli(baseline: &Path, current: &Path) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args([
             "--root",
-            &conformance::repo_root().display().to_string(),
+            &sut_kit::repo_root().display().to_string(),
             "gate",
         ])
         .arg("--baseline")
@@ -221,7 +221,7 @@ fn bad_input_exits_2_naming_the_file_and_the_problem() {
 /// itself it shows no change and no regression (docs/gate.md#the-baseline).
 #[test]
 fn the_committed_baseline_reads_and_judges_itself_unchanged() {
-    let baseline = conformance::repo_root().join("reports/baseline.json");
+    let baseline = sut_kit::repo_root().join("reports/baseline.json");
     let judgements = gate::judge_files(&baseline, &baseline)
         .unwrap_or_else(|e| panic!("reports/baseline.json: {e}"));
     let mut backends: Vec<&str> = judgements.iter().map(|j| j.backend.as_str()).collect();

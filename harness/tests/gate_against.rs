@@ -7,12 +7,12 @@
 use std::path::Path;
 use std::process::Command;
 
-use conformance::manifest;
 use harness::gate::base::{self, AutoBase};
+use sut_kit::manifest;
 
 #[test]
 fn each_backends_inputs_are_what_its_build_steps_compile() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let backends = manifest::discover(&root.join("backends")).unwrap();
     let crates = base::workspace_crates(&root).unwrap();
     let inputs = base::inputs(&root, &backends, &crates);
@@ -122,7 +122,7 @@ fn a_revision_git_cannot_resolve_exits_2_saying_what_to_pass() {
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args([
             "--root",
-            &conformance::repo_root().display().to_string(),
+            &sut_kit::repo_root().display().to_string(),
             "gate",
             "--against",
             "no-such-revision-anywhere",

@@ -13,14 +13,14 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use conformance::manifest;
-use conformance::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 use contract::ready::ReadyLine;
 use contract::results::Distributed;
 use harness::external;
 use harness::load::run::{self, Options};
 use harness::run_dir::RunDir;
 use harness::stages::bench::confine;
+use sut_kit::manifest;
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
 
 /// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -39,7 +39,7 @@ struct StandaloneMock {
 impl StandaloneMock {
     fn start() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-            .current_dir(conformance::repo_root())
+            .current_dir(sut_kit::repo_root())
             .args(["mock", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .spawn()
@@ -68,7 +68,7 @@ impl Drop for StandaloneMock {
 /// workers, which inherit its mask) on the others, as the bench confines them: unpinned, a
 /// Node backend's gap p99 moved 15-38 ms between runs of the same client.
 async fn start_pinned(name: &str, mock: &StandaloneMock, dir: &std::path::Path) -> BackendInstance {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let backend = manifest::select(all, &[name.to_owned()]).unwrap();
     let settings = StartSettings::new(&root, "debug", format!("{}/v1", mock.url), HANG_GUARD);
@@ -92,7 +92,7 @@ async fn drive(
     seconds: f64,
     kill_after: Option<Duration>,
 ) -> Distributed {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let instance = start_pinned(name, mock, dir.path()).await;
     let opts = Options {

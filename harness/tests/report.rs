@@ -39,7 +39,7 @@ const CHARTS: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    conformance::repo_root()
+    sut_kit::repo_root()
         .join("harness/tests/fixtures/report")
         .join(name)
 }
@@ -48,7 +48,7 @@ fn fixture(name: &str) -> PathBuf {
 fn recorded(name: &str) -> Results {
     let text = std::fs::read_to_string(fixture(name).join("results.json")).unwrap();
     let mut results: Results = serde_json::from_str(&text).unwrap();
-    matrix::compute_into(&mut results, &conformance::repo_root()).unwrap();
+    matrix::compute_into(&mut results, &sut_kit::repo_root()).unwrap();
     results
 }
 
@@ -206,7 +206,7 @@ fn render_run_writes_both_files_into_the_run_folder() {
 
 #[test]
 fn a_broken_config_is_an_error_naming_the_row() {
-    let text = std::fs::read_to_string(conformance::repo_root().join(matrix::CONFIG_PATH)).unwrap();
+    let text = std::fs::read_to_string(sut_kit::repo_root().join(matrix::CONFIG_PATH)).unwrap();
     let broken = text.replacen(
         "at = [20000, 5000, 2000, 100]",
         "at = [100, 2000, 5000, 20000]",
@@ -225,7 +225,7 @@ fn a_broken_config_is_an_error_naming_the_row() {
 /// console error, nothing requested from outside the file, and a screenshot kept.
 #[test]
 fn the_page_shows_whole_in_a_real_browser() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     for name in [FULL, MISSING] {
         let run = tempfile::tempdir().unwrap();
         copy_screenshots(&fixture(name), run.path());

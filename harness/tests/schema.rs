@@ -3,8 +3,7 @@
 #[test]
 fn the_committed_schema_matches_the_results_types() {
     let committed =
-        std::fs::read_to_string(conformance::repo_root().join(harness::schema::SCHEMA_PATH))
-            .unwrap();
+        std::fs::read_to_string(sut_kit::repo_root().join(harness::schema::SCHEMA_PATH)).unwrap();
     assert!(
         committed == harness::schema::generate(),
         "reports/schema.json is stale: run `cargo run -p harness -- schema`"
@@ -13,7 +12,7 @@ fn the_committed_schema_matches_the_results_types() {
 
 #[test]
 fn the_schema_accepts_a_fresh_run_and_rejects_a_broken_one() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let reports = tempfile::tempdir().unwrap();
     let run = harness::run_dir::RunDir::create(reports.path(), &root, "debug").unwrap();
     let schema: serde_json::Value = serde_json::from_str(&harness::schema::generate()).unwrap();

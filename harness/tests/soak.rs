@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use conformance::manifest::{self, Backend};
 use harness::run_dir::RunDir;
 use harness::stages::Context;
 use harness::stages::soak::{self, Options};
+use sut_kit::manifest::{self, Backend};
 
 /// The profile whose build of `backends` (and of the mock provider) exists, if any.
 fn built_profile(root: &Path, backends: &[&Backend]) -> Option<&'static str> {
@@ -38,7 +38,7 @@ fn options(root: &Path, minutes: f64, rate_rps: f64) -> Options {
 
 #[tokio::test]
 async fn a_short_soak_of_two_backends_side_by_side_records_what_it_saw() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let all = manifest::discover(&root.join("backends")).unwrap();
     let pick = |n: &str| all.iter().find(|b| b.name() == n).unwrap().clone();
     let chosen = [pick("unix"), pick("rust-only")];
@@ -98,7 +98,7 @@ async fn a_short_soak_of_two_backends_side_by_side_records_what_it_saw() {
 
 #[tokio::test]
 async fn bad_lengths_and_rates_are_refused_before_anything_starts() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let reports = tempfile::tempdir().unwrap();
     let mut run = RunDir::create(reports.path(), &root, "debug").unwrap();
     for (minutes, rate) in [

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use contract::ready::ReadyLine;
 use rustix::process::{Pid, Signal, kill_process};
 
-use conformance::guards::HANG_GUARD;
+use sut_kit::guards::HANG_GUARD;
 
 #[test]
 fn prints_one_ready_line_serves_and_stops_on_sigterm() {

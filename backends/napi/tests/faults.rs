@@ -7,14 +7,14 @@ mod support;
 use std::os::unix::process::ExitStatusExt;
 
 use conformance::cases;
-use conformance::client;
-use conformance::guards::HANG_GUARD;
 use conformance::target::Target;
 use contract::scenario::Scenario;
 use contract::ui_chunk::UiChunk;
 use futures::future::join_all;
 use rustix::process::Signal;
 use support::{chat, text};
+use sut_kit::client;
+use sut_kit::guards::HANG_GUARD;
 
 /// The marker `lib/chat-handler.js` honours under `--enable-fault-injection`.
 const JS_THROW_MARKER: &str = "[[napi-fault:js-throw]]";

@@ -5,13 +5,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use conformance::cases;
-use conformance::client::{self, Arriving};
-use conformance::guards::HANG_GUARD;
-use conformance::orchestrate::BackendInstance;
 use conformance::target::Target;
 use contract::scenario::Scenario;
 use rustix::process::Signal;
 use support::{chat, text};
+use sut_kit::client::{self, Arriving};
+use sut_kit::guards::HANG_GUARD;
+use sut_kit::orchestrate::BackendInstance;
 
 /// docs/design.md#shutdown: SIGTERM shuts a backend down cleanly within 2 s.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use backend_rust_only::RetryPolicy;
 use common::{Expect, Options, Stack, directive};
-use conformance::checker::read_stream;
-use conformance::guards;
 use contract::clock::monotonic_ns;
 use contract::timeline::{Outcome, RequestTimeline};
 use futures::StreamExt;
+use sut_kit::checker::read_stream;
+use sut_kit::guards;
 
 /// docs/design.md#upstream-failures-and-disconnects: a client that disconnects cancels the provider request; the issue asks that the
 /// provider see it within this long.

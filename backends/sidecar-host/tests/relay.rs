@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use backend_unix::UnixEndpoint;
 use bytes::Bytes;
-use conformance::guards::HANG_GUARD;
 use contract::ui_chunk::UiChunk;
 use contract::ui_message::ChatRequest;
 use futures::StreamExt;
@@ -18,6 +17,7 @@ use http_body_util::{Full, StreamBody};
 use hyper::body::Frame;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sidecar_host::Pool;
+use sut_kit::guards::HANG_GUARD;
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 
@@ -141,7 +141,7 @@ fn chunks_of(frames: &[Bytes]) -> (Vec<UiChunk>, bool) {
             "a relayed piece ends mid-frame: {frame:?}"
         );
     }
-    let reading = conformance::checker::read_stream(&frames.concat());
+    let reading = sut_kit::checker::read_stream(&frames.concat());
     assert!(
         !reading
             .violations

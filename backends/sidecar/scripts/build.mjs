@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
 const outdir = path.resolve(flags.outdir ?? path.join(root, 'dist'));
 const sdkFrom = flags['sdk-from'] && path.resolve(flags['sdk-from']);
 const entryPoints = { server: 'src/server.mjs', chat: 'src/chat.mjs' };
-if (flags['with-aisdk-node']) entryPoints['aisdk-node'] = '../../harness/node/aisdk-node.mjs';
+if (flags['with-aisdk-node']) entryPoints['aisdk-node'] = '../../sut-kit/node/aisdk-node.mjs';
 // Minified, measured on server.mjs (esbuild 0.28, ai 6.0.325): 1.78 MB plain, 1.26 MB with
 // whitespace and syntax minified, 0.95 MB fully minified with names kept, 0.92 MB without them
 // (ai 6.0.326 with @ai-sdk/openai 3.0.141, the harness's versions, bring a second

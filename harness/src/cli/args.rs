@@ -23,11 +23,18 @@ pub fn context(
     force: bool,
     seed: Option<Seed>,
 ) -> Context {
-    let mut ctx = Context::new(root.to_owned());
+    let mut ctx = bare_context(root, ready, seed);
     ctx.profile = common.profile.clone();
     ctx.quick = common.quick;
     ctx.explicit = !common.backends.is_empty();
     ctx.force = force;
+    ctx
+}
+
+/// [`context`] for a command without the [`Common`] flags (the gate and its study): the
+/// library's defaults but for the ready timeout and the seed.
+pub fn bare_context(root: &Path, ready: Option<Readiness>, seed: Option<Seed>) -> Context {
+    let mut ctx = Context::new(root.to_owned());
     if let Some(r) = ready {
         ctx.ready_timeout = r.timeout();
     }

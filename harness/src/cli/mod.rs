@@ -30,8 +30,8 @@ use crate::stages::deploy::stage::DeployStage;
 use crate::stages::evidence::EvidenceStage;
 use crate::stages::report::ReportStage;
 use crate::stages::start::Start;
-use crate::stages::{Context as StageContext, Outcome, Stage};
-use conformance::manifest::{self, Backend};
+use crate::stages::{Outcome, Stage};
+use sut_kit::manifest::{self, Backend};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -156,7 +156,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report(args) => {
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
-            let mut opts = ReportStage::options(&StageContext::new(root.clone()));
+            let mut opts = ReportStage::options(&bare_context(&root, None, None));
             opts.browser = args.browser;
             stage_command::<ReportStage>(&opts, &[], &mut run).await
         }
@@ -216,7 +216,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let all = manifest::discover(&root.join("backends"))?;
             let backends = manifest::select(all, &args.backends)?;
             let mut run = RunDir::open(&root.join("reports"), &args.run)?;
-            let mut opts = CostStage::options(&StageContext::new(root.clone()));
+            let mut opts = CostStage::options(&bare_context(&root, None, None));
             opts.prices = args.prices.clone();
             stage_command::<CostStage>(&opts, &backends, &mut run).await
         }
@@ -256,23 +256,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 backends: args.backends,
                 inject_delay_us: args.inject_delay_us,
                 time_limit: Duration::from_secs(args.time_limit_s),
-                seed: args.seed.value(),
-                ready_timeout: args.ready.timeout(),
+                ctx: bare_context(&root, Some(args.ready), Some(args.seed)),
             };
-            gate::command::run(&root, &request).await
+            gate::command::run(&request).await
         }
         Command::GateInstructions(args) => gate::instructions::run(&root, args.update).await,
         Command::GateStudy(args) => {
             let all = manifest::discover(&root.join("backends"))?;
             let backends = manifest::select(all, &args.backends)?;
             prereq::prepare(&root)?;
-            let seed = args.seed.value();
             // Quick bench runs on the named backends: one that cannot be measured is an error.
-            let mut ctx = StageContext::new(root.clone());
+            let mut ctx = bare_context(&root, Some(args.ready), Some(args.seed));
             ctx.quick = true;
             ctx.explicit = true;
-            ctx.ready_timeout = args.ready.timeout();
-            ctx.seed = seed;
             let mut bench = bench::Options::new(&ctx);
             bench.load = args.load;
             let opts = gate::study::Options {

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use conformance::client;
-use conformance::mock::expected_chunks;
 use contract::clock::monotonic_ns;
 use contract::scenario::{Directive, Scenario};
 use hdrhistogram::Histogram;
+use sut_kit::client;
+use sut_kit::mock::expected_chunks;
 
 use crate::stages::bench::observe::{Observation, StreamKind};
 use crate::stats;

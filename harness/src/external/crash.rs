@@ -10,7 +10,7 @@
 use anyhow::Result;
 use contract::results::{CrashOutcome, Fault, stages};
 
-use conformance::mock::Mock;
+use sut_kit::mock::Mock;
 
 use super::stage::{Options, verify};
 use crate::run_dir::RunDir;

@@ -3,9 +3,9 @@
 //! shares that clock), then open-loop points at fixed rates, the highest one held being its
 //! capacity as this client sees it (docs/distributed.md#what-a-shared-clock-changes).
 
-use conformance::mock::{Mock, expected_chunks};
 use contract::results::{ExternalFigures, ExternalRate};
 use hdrhistogram::Histogram;
+use sut_kit::mock::{Mock, expected_chunks};
 
 use super::client::{self, ClientSamples, GAP_MS};
 use crate::progress::Progress;

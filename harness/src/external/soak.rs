@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use conformance::mock::Mock;
+use sut_kit::mock::Mock;
 
 use super::TargetSpec;
 use super::stage::{Options, verify};
@@ -55,7 +55,7 @@ pub async fn run(
     let started = Instant::now();
     let load_avg_start = procfs::load_average();
     let verified = verify(run, mock, opts, stages::SOAK).await?;
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let duration = Duration::from_secs_f64(minutes * 60.0);
     let mut measured = Vec::new();
     for target in &verified {

@@ -5,9 +5,9 @@
 use anyhow::{Context, Result};
 use conformance::cases;
 use conformance::external::{self, ExternalEnv};
-use conformance::mock::Mock;
-use conformance::oracle::Oracle;
 use contract::results::{Conformance, StageSkip, stages};
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
 
 use super::measure::{self, Plan};
 use super::{TargetSpec, check_reachable, shares_clock};
@@ -45,7 +45,7 @@ pub async fn check_inputs(opts: &Options) -> Result<Mock> {
 /// Runs the suite, then measures each target that passed; returns how many were measured.
 pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options) -> Result<usize> {
     let verified = verify(run, mock, opts, stages::BENCH).await?;
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let shared_clock = shares_clock(&opts.mock_url);
     for target in &verified {
         let plan = opts.plan;

@@ -16,11 +16,11 @@
 //! instances kept for all the rounds would carry one such draw into every paired difference,
 //! which the rounds cannot cancel (docs/gate.md#instances-per-round).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use super::decide::{Decision, Judgement};
 use super::metrics;
@@ -35,7 +35,9 @@ pub use super::session::WARMUP_PASSES;
 /// What one measurement of base against head is made of.
 #[derive(Debug, Clone)]
 pub struct Measure {
-    pub root: PathBuf,
+    /// The shared context: the root, the profile both sides run in, the ready timeout and the
+    /// seed of the rounds' orders.
+    pub ctx: crate::stages::Context,
     /// The judged backends (built in both trees).
     pub judged: Vec<String>,
     /// The unchanged backend measured as A/A beside them (the head tree's build twice).
@@ -44,8 +46,6 @@ pub struct Measure {
     pub inject_delay_us: Vec<(String, u64)>,
     /// No look starts that would end after this.
     pub deadline: Instant,
-    pub ready_timeout: Duration,
-    pub seed: u64,
 }
 
 /// The two sides, each a tree prepared alike ([`super::prepare`]).
@@ -180,20 +180,14 @@ fn instances(opts: &Measure, sides: Sides<'_>, session: &Session) -> Result<Vec<
 /// the last look is taken, or the next look would not fit in the time limit (keeping room for
 /// a confirmation's first look); then, if it judged any of a judged backend's metrics a
 /// regression, a second sequence of fresh rounds that must judge it a regression too.
-pub async fn measure(
-    opts: &Measure,
-    sides: Sides<'_>,
-    profile: &str,
-    log_dir: &Path,
-) -> Result<Outcome> {
+pub async fn measure(opts: &Measure, sides: Sides<'_>, log_dir: &Path) -> Result<Outcome> {
     let started = Instant::now();
     for (name, _) in &opts.inject_delay_us {
         if !opts.judged.iter().chain(&opts.control).any(|b| b == name) {
             bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
         }
     }
-    let session =
-        Session::open(&opts.root, profile, log_dir, opts.ready_timeout, opts.seed).await?;
+    let session = Session::open(&opts.ctx, log_dir).await?;
     let measured = match instances(opts, sides, &session) {
         Ok(instances) => sequences(opts, &session, &instances, started).await,
         Err(e) => Err(e),

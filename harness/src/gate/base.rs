@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 use thiserror::Error;
 
 /// `--against auto`: choose the base by the rule above.

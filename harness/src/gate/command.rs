@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use conformance::manifest;
+use sut_kit::manifest;
 
 use super::against::{self, Measure, Outcome, Sequence, Sides, Stop, undecided_primaries};
 use super::base::{self, Choice};
@@ -28,13 +28,15 @@ pub struct Request {
     pub inject_delay_us: Vec<(String, u64)>,
     /// With `against`: from the command's start, the base's build included.
     pub time_limit: Duration,
-    pub seed: u64,
-    pub ready_timeout: Duration,
+    /// The shared context: the root, the ready timeout and the seed; both sides run release
+    /// builds, whatever its profile says.
+    pub ctx: crate::stages::Context,
 }
 
 /// Runs the command; an error is printed by `main` and exits 2.
-pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
+pub async fn run(args: &Request) -> Result<ExitCode> {
     let started = Instant::now();
+    let root = args.ctx.root.as_path();
     let Some(rev) = &args.against else {
         return Ok(files(root, args));
     };
@@ -132,20 +134,20 @@ pub async fn run(root: &Path, args: &Request) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    let mut ctx = args.ctx.clone();
+    ctx.profile = "release".into();
     let opts = Measure {
-        root: root.to_owned(),
+        ctx,
         judged,
         control,
         inject_delay_us: args.inject_delay_us.clone(),
         deadline,
-        ready_timeout: args.ready_timeout,
-        seed: args.seed,
     };
     let sides = Sides {
         base: &base,
         head: &head,
     };
-    let outcome = against::measure(&opts, sides, "release", &log_dir)
+    let outcome = against::measure(&opts, sides, &log_dir)
         .await
         .context("measuring base and head")?;
     drop((head, base));

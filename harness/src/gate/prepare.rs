@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use conformance::manifest::{self, Backend};
+use sut_kit::manifest::{self, Backend};
 
 use super::base;
 use super::worktree::Worktree;

@@ -7,15 +7,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::StartSettings;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use sut_kit::manifest::Backend;
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::StartSettings;
 
 use crate::progress::Progress;
 use crate::stages::bench::figures::{Hop, TargetFigures};
@@ -92,19 +91,15 @@ impl Figures {
 }
 
 impl Session {
-    /// Starts the mock provider (release build of `root`) and plans the quick bench's rounds.
-    pub async fn open(
-        root: &Path,
-        profile: &str,
-        log_dir: &Path,
-        ready_timeout: Duration,
-        seed: u64,
-    ) -> Result<Self> {
+    /// Starts the mock provider (the context's build of its root) and plans the quick bench's rounds.
+    pub async fn open(ctx: &crate::stages::Context, log_dir: &Path) -> Result<Self> {
+        let (root, profile, ready_timeout, seed) =
+            (&ctx.root, ctx.profile.as_str(), ctx.ready_timeout, ctx.seed);
         let mock = MockProcess::start_with(root, profile, log_dir, ready_timeout, &mock_pinning())
             .await
             .context("the mock provider did not start (is it built in release?)")?;
         let launch = crate::provider::start_settings(root, profile, &mock, ready_timeout);
-        let http = match conformance::client::http_client() {
+        let http = match sut_kit::client::http_client() {
             Ok(h) => h,
             Err(e) => {
                 mock.stop().await;

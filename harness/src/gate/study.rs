@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use super::against::{self, Measure, Sides};
 use super::decide::{Decision, Judgement};
@@ -179,8 +179,10 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 },
                 if swapped { ", trees crossed" } else { "" }
             );
+            let mut ctx = opts.bench.ctx.clone();
+            ctx.seed = ctx.seed.wrapping_add(trial);
             let m = Measure {
-                root: opts.bench.ctx.root.clone(),
+                ctx,
                 judged: names.clone(),
                 control: None,
                 inject_delay_us: if inject == 0 {
@@ -189,8 +191,6 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                     names.iter().map(|n| (n.clone(), inject)).collect()
                 },
                 deadline: std::time::Instant::now() + opts.trial_limit,
-                ready_timeout: opts.bench.ctx.ready_timeout,
-                seed: opts.bench.ctx.seed.wrapping_add(trial),
             };
             let sides = if swapped {
                 Sides {
@@ -203,7 +203,7 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                     head: &head_tree,
                 }
             };
-            let outcome = against::measure(&m, sides, &opts.bench.ctx.profile, &log_dir).await?;
+            let outcome = against::measure(&m, sides, &log_dir).await?;
             for j in &outcome.judgements {
                 tally(&mut study, inject, j);
                 study.trials.push(Trial {

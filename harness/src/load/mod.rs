@@ -27,7 +27,7 @@ const TEMPLATE: &str = include_str!("locustfile.py");
 /// The locustfile for the bench's `text` workload (docs/bench.md#workload).
 pub fn locustfile() -> String {
     let d = client::text_directive("");
-    let expected = conformance::mock::expected_chunks(&d).unwrap_or_default();
+    let expected = sut_kit::mock::expected_chunks(&d).unwrap_or_default();
     // JSON literals: Python reads JSON strings and lists of strings as its own.
     TEMPLATE
         .replace(

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use conformance::process;
 use contract::results::{ClientFigures, Distributed};
+use sut_kit::process;
 use tokio::task::JoinHandle;
 
 use super::{LOCUST_VERSION, REQUIREMENTS, RunShape, locustfile, merge, parse_reports};
@@ -68,7 +68,7 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
     // The harness's own client runs half its time before the workers and half after, its two
     // halves merged: a machine that gets busier or quieter during the run moves both sides
     // alike, where one block after the workers would carry the drift alone.
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let half = opts.seconds / 2.0;
     let own_before = if opts.harness_client {
         eprintln!(

@@ -11,8 +11,8 @@
 
 use std::process::ExitCode;
 
-use conformance::manifest::Backend;
 use contract::results::StageSkip;
+use sut_kit::manifest::Backend;
 
 use crate::budget::StageTimer;
 use crate::run_dir::RunDir;

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::Result;
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::progress::{self, Progress};
 use crate::run_dir::RunDir;

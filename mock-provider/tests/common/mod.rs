@@ -8,7 +8,7 @@ use futures::StreamExt;
 use mock_provider::{MockConfig, MockHandle};
 use serde_json::{Value, json};
 
-pub use conformance::guards::HANG_GUARD;
+pub use sut_kit::guards::HANG_GUARD;
 
 pub async fn start() -> MockHandle {
     mock_provider::spawn(MockConfig::default())

@@ -18,10 +18,10 @@ use leanspec_core::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-pub use conformance::guards::HANG_GUARD;
+pub use sut_kit::guards::HANG_GUARD;
 
 pub fn fixtures_dir() -> PathBuf {
-    conformance::repo_root().join("fixtures/specs")
+    sut_kit::repo_root().join("fixtures/specs")
 }
 
 pub fn fixture_store() -> Arc<SpecStore> {

@@ -10,8 +10,8 @@
 use std::process::{Output, Stdio};
 
 use conformance::cases;
-use conformance::client::{self, Answer};
 use contract::scenario::Scenario;
+use sut_kit::client::{self, Answer};
 
 /// Posts a chat whose one user message is `text` to the napi server at `url`; the whole answer.
 pub async fn chat(url: &str, text: &str) -> Answer {
@@ -32,20 +32,18 @@ pub fn text(tag: &str, chunks: u32, gap_ms: u64) -> String {
 
 /// Runs `node <args>` in the repository root on the built addon; its output.
 pub async fn node(args: &[&str]) -> Output {
-    let addon = conformance::repo_root().join("backends/napi/backend_napi.node");
+    let addon = sut_kit::repo_root().join("backends/napi/backend_napi.node");
     assert!(
         addon.exists(),
         "{} is missing: run `backends/napi/scripts/build-addon debug` (or `scripts/setup`) first",
         addon.display()
     );
-    let node = contract::runtime::resolve(
-        &conformance::repo_root(),
-        contract::runtime::DEFAULT_RUNTIME,
-    )
-    .expect("the pinned Node.js is installed (scripts/setup)");
+    let node =
+        contract::runtime::resolve(&sut_kit::repo_root(), contract::runtime::DEFAULT_RUNTIME)
+            .expect("the pinned Node.js is installed (scripts/setup)");
     tokio::process::Command::new(node.binary)
         .args(args)
-        .current_dir(conformance::repo_root())
+        .current_dir(sut_kit::repo_root())
         .stdin(Stdio::null())
         .output()
         .await

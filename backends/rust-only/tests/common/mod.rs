@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backend_rust_only::{Provider, ProviderConfig, RetryPolicy, RustOnlyBackend};
-use conformance::checker::StreamReading;
-use conformance::client::{self, Arriving};
-use conformance::guards;
 use leanspec_core::{CoreState, RateLimit, SpecStore, Toolbox};
 use mock_provider::{MockConfig, MockHandle};
 use serde_json::{Value, json};
+use sut_kit::checker::StreamReading;
+use sut_kit::client::{self, Arriving};
+use sut_kit::guards;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -64,7 +64,7 @@ impl Stack {
         let mock = mock_provider::spawn(MockConfig::default())
             .await
             .expect("the mock provider starts");
-        let specs = conformance::repo_root().join("fixtures/specs");
+        let specs = sut_kit::repo_root().join("fixtures/specs");
         let store = SpecStore::load(&specs).expect("fixture corpus");
         let toolbox = Toolbox::new(Arc::new(store), options.fault_injection);
         let provider = Provider::new(ProviderConfig {

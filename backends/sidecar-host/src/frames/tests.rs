@@ -235,7 +235,7 @@ async fn bytes_from_the_sidecar_count_as_its_activity_though_no_client_reads_the
     let open = sidecar.receive().await;
     let before = received.load(Ordering::Relaxed);
     sidecar.send(Kind::Chunk, open.stream, &chunk(0)).await;
-    tokio::time::timeout(conformance::guards::HANG_GUARD, async {
+    tokio::time::timeout(sut_kit::guards::HANG_GUARD, async {
         while received.load(Ordering::Relaxed) == before {
             tokio::task::yield_now().await;
         }

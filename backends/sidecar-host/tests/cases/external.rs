@@ -3,10 +3,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 
-use conformance::guards::wait_until;
 use contract::scenario::Scenario;
 use contract::ui_chunk::UiChunk;
 use sidecar_host::SidecarMode;
+use sut_kit::guards::wait_until;
 
 use crate::support::{self, Stack, StackOptions, UnderTest};
 

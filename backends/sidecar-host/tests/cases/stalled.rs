@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use backend_http::{HttpTransport, SIDECAR_SOCKET_BUFFER};
-use conformance::guards::HANG_GUARD;
 use contract::scenario::{Directive, Scenario};
+use sut_kit::guards::HANG_GUARD;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use sidecar_host::member::Phase;

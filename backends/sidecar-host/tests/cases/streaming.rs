@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use conformance::guards::wait_until;
 use contract::scenario::{Directive, Scenario};
+use sut_kit::guards::wait_until;
 
 use sidecar_host::SidecarWire;
 

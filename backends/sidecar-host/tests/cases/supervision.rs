@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use conformance::guards::{self, wait_until};
 use contract::scenario::{Directive, Scenario};
 use contract::ui_chunk::UiChunk;
 use rustix::process::Signal;
+use sut_kit::guards::{self, wait_until};
 
 use sidecar_host::SidecarWire;
 use sidecar_host::hang;
@@ -143,7 +143,7 @@ pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>
     .await
     .expect("the hung sidecar is replaced");
     wait_until("the hung sidecar's end", || async move {
-        !conformance::process::pid_alive(hung)
+        !sut_kit::process::pid_alive(hung)
     })
     .await
     .expect("the hung sidecar is killed");
@@ -210,7 +210,7 @@ pub async fn a_busy_sidecar_is_not_taken_for_a_hung_one<T: UnderTest>() {
 pub async fn a_missing_sidecar_bundle_fails_startup_at_once_with_the_fix<T: UnderTest>() {
     let mock = support::start_mock().await;
     let server = support::server_args(mock.base_url(), &StackOptions::default());
-    let missing = conformance::repo_root().join("backends/sidecar/dist/no-such-bundle.mjs");
+    let missing = sut_kit::repo_root().join("backends/sidecar/dist/no-such-bundle.mjs");
     let args = support::sidecar_args(missing, 1);
     let started = Instant::now();
     let failed = guards::within_guard(

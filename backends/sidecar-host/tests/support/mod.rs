@@ -2,7 +2,7 @@
 //! process (over either transport), the sidecar a real `node` child; and what a transport must
 //! say about itself for the cases that start a sidecar by hand.
 //!
-//! Requests go through the test stack's one client (`conformance::client`), and every wait is
+//! Requests go through the test stack's one client (`sut_kit::client`), and every wait is
 //! bounded by its hang guard. Everything is torn down by [`Stack::stop`].
 
 #![allow(dead_code)] // each case module uses part of this one
@@ -13,13 +13,13 @@ use std::sync::Arc;
 use backend_http::{HttpTransport, TOOLS_TOKEN_VAR, TOOLS_URL_VAR};
 use backend_unix::{TOOLS_SOCKET_VAR, UnixTransport};
 use conformance::cases;
-use conformance::client::{self, Answer, Arriving};
-use conformance::guards;
 use contract::scenario::{Directive, Scenario};
 use leanspec_core::{ApiKey, CoreState, RateLimit, ServerArgs, random_bearer_token};
 use mock_provider::{MockConfig, MockHandle};
 use serde_json::Value;
 use sidecar_host::{Host, Pool, SidecarArgs, SidecarEnv, SidecarWire, Transport};
+use sut_kit::client::{self, Answer, Arriving};
+use sut_kit::guards;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,7 @@ impl UnderTest for HttpTransport {
 
 /// The bundled sidecar; panics with the commands to run when it has not been built.
 pub fn sidecar_bundle() -> PathBuf {
-    let entry = conformance::repo_root().join(sidecar_host::args::DEFAULT_ENTRY);
+    let entry = sut_kit::repo_root().join(sidecar_host::args::DEFAULT_ENTRY);
     assert!(
         entry.is_file(),
         "{} is missing: these tests start the real Node sidecar; run \
@@ -271,7 +271,7 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         provider_url,
         model: contract::DEFAULT_MODEL.into(),
-        specs_dir: conformance::repo_root().join("fixtures/specs"),
+        specs_dir: sut_kit::repo_root().join("fixtures/specs"),
         rate_limit: RateLimit::Off,
         enable_fault_injection: options.fault_injection,
         inject_delay_us: None,

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use conformance::mock::MockProcess;
 use contract::clock::monotonic_ns;
 use contract::results::{CpuAtLoad, CpuMethod};
+use sut_kit::mock::MockProcess;
 use tokio::task::JoinSet;
 
 use super::clean_reference;

@@ -3,10 +3,10 @@
 //! recorded as skipped where it cannot start (docs/bench.md#targets).
 
 use anyhow::{Result, bail};
-use conformance::manifest::{Backend, Runtime};
-use conformance::mock::{MockProcess, MockProcessOptions};
-use conformance::orchestrate::StartSettings;
 use contract::results::StageSkip;
+use sut_kit::manifest::{Backend, Runtime};
+use sut_kit::mock::{MockProcess, MockProcessOptions};
+use sut_kit::orchestrate::StartSettings;
 
 use super::options::Options;
 use super::target::{AISDK_NODE, RELAY, Target};

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use conformance::client;
-use conformance::mock::{MockProcess, expected_chunks};
 use contract::clock::monotonic_ns;
 use contract::results::{LoadMode, LoadPoint};
 use hdrhistogram::Histogram;
+use sut_kit::client;
+use sut_kit::mock::{MockProcess, expected_chunks};
 use tokio::task::JoinSet;
 
 use super::observe::{self, Observation};

@@ -46,10 +46,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, StartSettings};
 use contract::results::{BenchRun, BenchSettings, Confinement};
+use sut_kit::manifest::Backend;
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::{self, StartSettings};
 
 use crate::procfs;
 use crate::progress::Progress;
@@ -201,7 +201,7 @@ async fn measure(
         .collect();
 
     let orders = crate::stats::round_orders(&names, plan.rounds.rounds, opts.ctx.seed);
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let steps = (orders.len() * names.len()) as u64
         + plan.load.as_ref().map_or(0, |l| {
             sweep::steps(l, names.len())

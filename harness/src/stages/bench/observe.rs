@@ -6,9 +6,9 @@
 //! - tool turnaround = provider arrival of step n+1 − provider end of step n;
 //! - TTFT = client receipt of the first text − client send; end-to-end = receipt of the end.
 
-use conformance::client::Answer;
 use contract::timeline::RequestTimeline;
 use serde_json::Value;
+use sut_kit::client::Answer;
 
 /// How a target's stream carries text: the UI message stream of a backend, or the provider's
 /// own OpenAI stream on the direct path.

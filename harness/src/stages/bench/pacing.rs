@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use conformance::mock::MockProcess;
 use contract::results::{PacingPoint, PacingTarget};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use sut_kit::mock::MockProcess;
 
 use super::rounds::{self, RoundPlan};
 use super::target::{DIRECT, Target};

@@ -2,8 +2,8 @@
 //! differences with bootstrap intervals (docs/bench.md#overhead), against the direct path and
 //! against the target's in-process equivalent, and as a multiple of the transport's floor.
 
-use conformance::manifest::IpcHop;
 use contract::results::{Calibration, LatencyStats};
+use sut_kit::manifest::IpcHop;
 
 use super::figures::{Hop, TargetFigures};
 use super::target::DIRECT;

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use conformance::manifest::IpcHop;
 use contract::results::{
     BenchRun, Calibration, CpuAtLoad, CpuCost, Latency, Memory, Noise, P50P99, SelfCheck,
 };
 use hdrhistogram::Histogram;
+use sut_kit::manifest::IpcHop;
 
 use super::figures::{Hop, TargetFigures};
 use super::record::{self, HopContext};

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use conformance::client;
-use conformance::mock::{MockProcess, expected_chunks};
 use contract::scenario::{Directive, Scenario};
 use hdrhistogram::Histogram;
+use sut_kit::client;
+use sut_kit::mock::{MockProcess, expected_chunks};
 
 use super::figures::TargetFigures;
 use super::observe::{self, Observation, Samples};

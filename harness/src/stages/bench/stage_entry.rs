@@ -2,7 +2,7 @@
 //! table as it measures, so the entry only runs it.
 
 use anyhow::Result;
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::run_dir::RunDir;
 use crate::stages::{Context, Outcome, Stage, Takes};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use conformance::mock::MockProcess;
 use contract::clock::monotonic_ns;
+use sut_kit::mock::MockProcess;
 use tokio::task::JoinSet;
 
 use super::load::{self, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};

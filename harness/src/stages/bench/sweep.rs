@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use conformance::mock::MockProcess;
 use contract::results::{LoadMode, LoadPoint};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use sut_kit::mock::MockProcess;
 
 use super::load::{self, LoadPlan, PointFigures};
 use super::rounds::RoundPlan;

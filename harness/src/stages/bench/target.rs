@@ -1,17 +1,17 @@
 //! What the bench stage measures: the backends, started from their manifests, and the two
 //! references every backend is compared with (docs/bench.md#targets):
 //! - `direct`: the client reading the mock provider itself, the floor of any architecture;
-//! - `aisdk-node`: the AI SDK in one plain Node process (harness/node/aisdk-node.mjs), the
+//! - `aisdk-node`: the AI SDK in one plain Node process (sut-kit/node/aisdk-node.mjs), the
 //!   in-process equivalent of the Node architectures.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use conformance::manifest::{Backend, IpcHop, Runtime};
-use conformance::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
-use conformance::process::{self, ProcessSpec, RunningProcess};
 use serde_json::json;
+use sut_kit::manifest::{Backend, IpcHop, Runtime};
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions, StartSettings};
+use sut_kit::process::{self, ProcessSpec, RunningProcess};
 
 use super::observe::StreamKind;
 use crate::procfs;
@@ -20,7 +20,7 @@ pub use contract::results::stages::{AISDK_NODE, DIRECT, RELAY};
 /// The zero-work relay's binary ([`crate::relay`]), built beside the harness's own.
 pub const RELAY_BINARY: &str = "arena-relay";
 /// The reference server, relative to the repository root.
-pub const AISDK_NODE_SCRIPT: &str = "harness/node/aisdk-node.mjs";
+pub const AISDK_NODE_SCRIPT: &str = "sut-kit/node/aisdk-node.mjs";
 /// The same reference bundled against a stack's own AI SDK, in that stack's `dist/`
 /// (backends/sidecar/scripts/build.mjs `--with-aisdk-node`).
 pub const AISDK_NODE_BUNDLE: &str = "aisdk-node.mjs";

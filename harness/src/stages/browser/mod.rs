@@ -13,10 +13,10 @@ use anyhow::Result;
 use contract::results::{Browser, BrowserCase, Outcome};
 
 use conformance::browser::{self, CaseVerdict, SuiteEnv, SuiteReport};
-use conformance::chromium;
-use conformance::manifest::Backend;
-use conformance::mock::Mock;
-use conformance::orchestrate::StartSettings;
+use sut_kit::chromium;
+use sut_kit::manifest::Backend;
+use sut_kit::mock::Mock;
+use sut_kit::orchestrate::StartSettings;
 
 use crate::prereq;
 use crate::run_dir::RunDir;
@@ -236,7 +236,7 @@ mod tests {
     /// The case names of the driver (web/browser/cases.mjs): each entry of `CASES` opens with
     /// a line of its own, `name: '<case>',`.
     fn driver_cases() -> Vec<String> {
-        let root = conformance::repo_root();
+        let root = sut_kit::repo_root();
         let cases = std::fs::read_to_string(root.join("web/browser/cases.mjs"))
             .expect("web/browser/cases.mjs is tracked");
         cases

@@ -15,8 +15,8 @@ use thiserror::Error;
 
 use crate::run_dir::RunDir;
 use crate::stages::{Context, Outcome, Stage, Takes};
-use conformance::manifest::Backend;
-use conformance::process;
+use sut_kit::manifest::Backend;
+use sut_kit::process;
 
 #[derive(Debug, Error)]
 pub enum BuildError {

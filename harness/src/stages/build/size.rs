@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::Result;
 use contract::results::{ArtifactSize, FileSize, RuntimeSize, Size};
 
-use conformance::manifest::{self, Backend, Runtime};
+use sut_kit::manifest::{self, Backend, Runtime};
 
 use crate::run_dir::RunDir;
 

@@ -9,10 +9,11 @@ use std::io::Write;
 use anyhow::Result;
 use contract::results::{CaseResult, Conformance, Outcome};
 
-use conformance::manifest::Backend;
-use conformance::mock::Mock;
-use conformance::orchestrate::StartSettings;
-use conformance::{cases, oracle, suite};
+use conformance::{cases, suite};
+use sut_kit::manifest::Backend;
+use sut_kit::mock::Mock;
+use sut_kit::oracle;
+use sut_kit::orchestrate::StartSettings;
 
 use crate::run_dir::{self, RunDir};
 use crate::stages::{Context, Stage, Takes};

@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result};
 use contract::results::{Applicability, BackendResults, Cost, CostParts, Fault};
 use serde::Deserialize;
 
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::run_dir::RunDir;
 use crate::stages::{Context, Outcome, Stage, Takes};

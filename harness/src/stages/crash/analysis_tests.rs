@@ -6,7 +6,7 @@ use contract::timeline::{ChunkKind, ChunkSend, Outcome, RequestTimeline, TokenUs
 use super::super::sampler::{HealthSample, Probe, ProbeOutcome, Samples};
 use super::*;
 use crate::chat::Sent;
-use conformance::client::{Answer, Receipt};
+use sut_kit::client::{Answer, Receipt};
 
 const MS: u64 = 1_000_000;
 

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use contract::results::StreamEnd;
 use contract::scenario::Scenario;
 
-use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{BackendInstance, StartSettings};
+use sut_kit::manifest::Backend;
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::{BackendInstance, StartSettings};
 
 use super::Settings;
 use crate::chat;
@@ -42,7 +42,7 @@ pub(super) async fn serving_check(env: &Env<'_>, instance: &BackendInstance) -> 
         .http
         .get(format!("{}/health", instance.url()))
         .timeout(limit);
-    match conformance::client::exchange(health).await {
+    match sut_kit::client::exchange(health).await {
         Ok(a) if a.status == 200 => {}
         Ok(a) => return Err(format!("/health answered {}", a.status)),
         Err(_) => return Err(format!("/health got no answer within {limit:?}")),

@@ -11,9 +11,9 @@ use contract::scenario::{Directive, Scenario};
 use rustix::process::{Pid, Signal};
 
 use conformance::cases::IDLE_TIMEOUT_S;
-use conformance::manifest::Runtime;
-use conformance::orchestrate::{self, BackendInstance, InstanceOptions};
-use conformance::process::{STOP_GRACE, pid_alive};
+use sut_kit::manifest::Runtime;
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions};
+use sut_kit::process::{STOP_GRACE, pid_alive};
 
 use super::Settings;
 use super::analysis::{self, Observed, Replacement};

@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use contract::results::{CrashOutcome, CrashRun, Fault, StageSkip};
 
-use conformance::client;
-use conformance::manifest::Backend;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::client;
+use sut_kit::manifest::Backend;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
 
 use crate::procfs;
 use crate::provider;

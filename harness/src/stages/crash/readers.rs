@@ -18,8 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::Notify;
 
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, BackendInstance, InstanceOptions};
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions};
 
 use super::env::{Env, serving_check};
 use crate::chat::{self, Sent};

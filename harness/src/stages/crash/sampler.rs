@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use conformance::client;
+use sut_kit::client;
 
 use crate::chat;
 

@@ -2,7 +2,7 @@
 //! matrix, then its table on stdout.
 
 use anyhow::Result;
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::run_dir::RunDir;
 use crate::stages::{Context, Outcome, Stage, Takes};

@@ -9,7 +9,7 @@ use contract::results::StreamEnd;
 use contract::scenario::Directive;
 use tokio::task::JoinHandle;
 
-use conformance::mock::MockProcess;
+use sut_kit::mock::MockProcess;
 
 use super::analysis::Ended;
 use crate::chat::{self, Sent};

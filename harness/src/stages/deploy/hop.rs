@@ -3,8 +3,8 @@
 //! started on plain loopback, in interleaved rounds whose order is shuffled, each round's two
 //! p50s paired so a noisy moment of the shared machine weighs on both (docs/deploy.md#run).
 
-use conformance::mock::Mock;
 use contract::results::ContainerHop;
+use sut_kit::mock::Mock;
 
 use crate::external::measure;
 use crate::progress::Progress;

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use conformance::cases;
 use conformance::external::{self as suite, ExternalEnv};
-use conformance::manifest::{self, Backend};
-use conformance::mock::Mock;
-use conformance::oracle::Oracle;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
-use conformance::process::{self, ProcessSpec, RunningProcess};
 use contract::results::{
     Conformance, DeployConformance, DeployResults, ImageSize, SystemdRun, ValidatedFiles, stages,
 };
+use sut_kit::manifest::{self, Backend};
+use sut_kit::mock::Mock;
+use sut_kit::oracle::Oracle;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::process::{self, ProcessSpec, RunningProcess};
 
 use super::compose::{Compose, Env};
 use super::podman::Podman;
@@ -100,7 +100,7 @@ async fn run_archs(run: &mut RunDir, opts: &Options, archs: &[String]) -> Result
     let logs = run.logs(stages::DEPLOY);
     std::fs::create_dir_all(&logs)?;
     crate::provider::ensure_built(root, "release", &logs).await?;
-    let (mock_process, mock_port) = start_mock(root, &logs).await?;
+    let (mock_process, mock_port) = start_mock(root, &logs, opts.ctx.ready_timeout).await?;
     let mock = Mock::remote(&format!("http://127.0.0.1:{mock_port}")).await?;
     let oracle = Oracle::start(root, &run.logs(stages::CONFORMANCE))?;
     let backends = manifest::discover(&root.join("backends"))?;
@@ -226,7 +226,7 @@ async fn exercise(
     started: Instant,
     entry: &mut DeployResults,
 ) -> bool {
-    let http = match conformance::client::http_client() {
+    let http = match sut_kit::client::http_client() {
         Ok(h) => h,
         Err(e) => {
             entry.skipped = Some(format!("no HTTP client: {e:#}"));
@@ -421,7 +421,11 @@ fn validate(root: &Path) -> Result<Validation> {
 
 /// The mock provider on every address of this host (the containers reach it through
 /// `host.containers.internal`), its port.
-async fn start_mock(root: &Path, logs: &Path) -> Result<(RunningProcess, u16)> {
+async fn start_mock(
+    root: &Path,
+    logs: &Path,
+    ready_timeout: Duration,
+) -> Result<(RunningProcess, u16)> {
     let spec = ProcessSpec {
         label: "mock-provider".into(),
         program: root.join("target/release/mock-provider"),
@@ -429,7 +433,7 @@ async fn start_mock(root: &Path, logs: &Path) -> Result<(RunningProcess, u16)> {
         env: vec![],
         cwd: root.to_owned(),
         log_dir: logs.to_owned(),
-        ready_timeout: Duration::from_secs(30),
+        ready_timeout,
     };
     let process = process::start(&spec).await?;
     let port = process

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use contract::results::{CodeCount, OsApiUse};
 
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use super::deps::CargoGraph;
 

@@ -18,9 +18,9 @@ use anyhow::{Context, Result};
 use contract::results::{DebugCheck, DebugEvidence, SeededFailure, Verdict};
 use contract::scenario::{Directive, Scenario};
 
-use conformance::manifest::{Backend, Runtime};
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
-use conformance::process::{self, ProcessSpec, RunningProcess};
+use sut_kit::manifest::{Backend, Runtime};
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::process::{self, ProcessSpec, RunningProcess};
 
 use super::debug_hops;
 use super::debug_logs::{self as logs, failed, file_len, met, new_lines, not_applicable};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use contract::results::DebugCheck;
 
-use conformance::process::RunningProcess;
+use sut_kit::process::RunningProcess;
 
 use super::debug_logs::{failed, met, new_lines, not_applicable};
 use super::security::listeners;

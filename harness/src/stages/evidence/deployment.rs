@@ -9,10 +9,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use conformance::manifest::{Backend, Runtime};
 use contract::results::{Deployment, DeploymentFile};
 use contract::runtime::{self, RuntimeSpec};
 use serde_yaml_ng::Value;
+use sut_kit::manifest::{Backend, Runtime};
 use thiserror::Error;
 
 /// Where each backend's deployment lives, relative to the repository root.
@@ -269,7 +269,7 @@ spec:
             "name = {name:?}\nsummary = \"s\"\nstart = [\"true\"]\nartifacts = {artifacts:?}\nruntime = {runtime:?}\n"
         );
         std::fs::write(folder.join("backend.toml"), toml).unwrap();
-        conformance::manifest::load(&folder.join("backend.toml")).unwrap()
+        sut_kit::manifest::load(&folder.join("backend.toml")).unwrap()
     }
 
     fn with_pod(root: &Path, name: &str) {

@@ -17,9 +17,9 @@ use anyhow::{Context, Result, bail};
 use contract::results::{DevStep, DevelopmentSpeed, Outcome};
 
 use conformance::cases::{self, Case};
-use conformance::manifest::Backend;
-use conformance::process;
 use conformance::suite::{self, SuiteEnv};
+use sut_kit::manifest::Backend;
+use sut_kit::process;
 
 /// The case played: the plainest answer, so the loop times the loop and not a scenario.
 pub const CASE: &str = "text";

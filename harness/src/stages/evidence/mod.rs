@@ -41,7 +41,7 @@ use std::path::Path;
 use anyhow::Result;
 use contract::results::{Evidence, Maintainability};
 
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::provider;
 use crate::run_dir::RunDir;
@@ -131,10 +131,10 @@ async fn development_speed(chosen: &[Backend], run: &mut RunDir, opts: &Options)
         return Ok(());
     }
     let logs = run.logs(STAGE);
-    let mock = conformance::mock::Mock::start().await?;
-    let oracle = conformance::oracle::Oracle::start(&opts.ctx.root, &logs)?;
+    let mock = sut_kit::mock::Mock::start().await?;
+    let oracle = sut_kit::oracle::Oracle::start(&opts.ctx.root, &logs)?;
     let env = conformance::suite::SuiteEnv {
-        start: conformance::orchestrate::StartSettings::new(
+        start: sut_kit::orchestrate::StartSettings::new(
             &opts.ctx.root,
             &profile,
             mock.openai_url(),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use contract::results::{CrossPlatform, NativeArtifact, PlatformBuild};
 
-use conformance::manifest::{Backend, Runtime};
+use sut_kit::manifest::{Backend, Runtime};
 
 use super::code;
 

@@ -13,9 +13,9 @@ use anyhow::{Context, Result};
 use contract::results::{PortConflicts, Security};
 use contract::scenario::Scenario;
 
-use conformance::manifest::Backend;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
-use conformance::process::{self, ProcessSpec, RunningProcess, StartError};
+use sut_kit::manifest::Backend;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::process::{self, ProcessSpec, RunningProcess, StartError};
 
 use super::security::{self, Exposure, ProbeUser};
 use crate::chat;

@@ -1,17 +1,17 @@
 //! Opens a rendered report in headless Chromium (the system's browser, found by the same rule as
-//! the chat page's browser suite, [`conformance::chromium`], and driven by playwright-core from
-//! `harness/node/check-report.mjs`; nothing is downloaded) and checks what a reader would see:
+//! the chat page's browser suite, [`sut_kit::chromium`], and driven by playwright-core from
+//! `sut-kit/node/check-report.mjs`; nothing is downloaded) and checks what a reader would see:
 //! every chart and table present and visible, no console error, no request leaving the file (the
 //! page must be self-contained). Keeps a screenshot.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use conformance::chromium::{self, ChromiumError};
 use serde::Deserialize;
+use sut_kit::chromium::{self, ChromiumError};
 
 /// The checker script, relative to the repository root.
-pub const CHECKER: &str = "harness/node/check-report.mjs";
+pub const CHECKER: &str = "sut-kit/node/check-report.mjs";
 /// The screenshot's name in the run folder.
 pub const SCREENSHOT_FILE: &str = "report.png";
 
@@ -20,7 +20,7 @@ pub enum BrowserError {
     #[error(transparent)]
     Chromium(#[from] ChromiumError),
     #[error(
-        "harness/node is not installed: run `npm ci --prefix harness/node` (`scripts/setup` does)"
+        "sut-kit/node is not installed: run `npm ci --prefix sut-kit/node` (`scripts/setup` does)"
     )]
     NotInstalled,
     #[error("cannot run `node {CHECKER}`: {0}; is `node` on PATH?")]
@@ -94,7 +94,7 @@ impl BrowserCheck {
 /// the browser saw.
 pub fn check(root: &Path, report: &Path, screenshot: &Path) -> Result<BrowserCheck, BrowserError> {
     let chromium = chromium::find()?;
-    if !crate::prereq::is_installed(&root.join("harness/node")) {
+    if !crate::prereq::is_installed(&root.join(sut_kit::NODE_PACKAGE)) {
         return Err(BrowserError::NotInstalled);
     }
     // The pinned Node.js where it is installed; the checker needs nothing newer than npm's.

@@ -3,7 +3,7 @@
 //! the terminal summary printed.
 
 use anyhow::{Result, bail};
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::run_dir::RunDir;
 use crate::stages::{Context, Outcome, Stage, Takes};

@@ -15,8 +15,8 @@ use contract::scenario::{DEFAULT_CHUNKS, Scenario};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use conformance::manifest::Backend;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::manifest::Backend;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
 
 use super::fit::{self, Slope};
 use super::{SAMPLE_INTERVAL, WARMUP_SHARE};

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use contract::results::{Soak, SoakRun};
 
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::procfs;
 use crate::provider;
@@ -107,7 +107,7 @@ pub async fn run(
     let logs = run.logs(STAGE);
     let mock = provider::start(&opts.ctx.root, &profile, &logs).await?;
     let cfg = provider::start_settings(&opts.ctx.root, &profile, &mock, opts.ctx.ready_timeout);
-    let http = conformance::client::http_client()?;
+    let http = sut_kit::client::http_client()?;
     let soaks = chosen.iter().map(|backend| {
         let env = load::Env {
             backend,

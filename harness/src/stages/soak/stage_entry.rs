@@ -3,7 +3,7 @@
 //! conversations fail fails the stage.
 
 use anyhow::Result;
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::run_dir::RunDir;
 use crate::stages::{Context, Outcome, Stage, Takes};

@@ -16,10 +16,10 @@ use anyhow::Result;
 use contract::results::{ColdStart, ConversationTokens, SampleStats, StreamEnd};
 use contract::scenario::{DEFAULT_CHUNKS, Scenario};
 
-use conformance::client;
-use conformance::manifest::Backend;
-use conformance::mock::MockProcess;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::client;
+use sut_kit::manifest::Backend;
+use sut_kit::mock::MockProcess;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
 
 use crate::chat;
 use crate::procfs;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use contract::results::{BuildPhase, BuildResult, CleanBuild, Rebuild, StudyStep};
 
-use conformance::manifest::Backend;
+use sut_kit::manifest::Backend;
 
 use crate::procfs;
 use crate::progress::Progress;

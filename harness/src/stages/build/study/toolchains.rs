@@ -5,7 +5,7 @@ use std::path::Path;
 
 use contract::results::Toolchain;
 
-use conformance::manifest::{Backend, Runtime};
+use sut_kit::manifest::{Backend, Runtime};
 
 /// A word in a build step -> the tools it means. cargo links with the system C compiler.
 const BUILD_TOOLS: &[(&str, &[&str])] = &[
@@ -83,7 +83,7 @@ mod tests {
         .unwrap();
         let toml = "name = \"b\"\nsummary = \"s\"\nbuild = [\"b/scripts/build\", \"npm ci --prefix b\"]\nstart = [\"node\", \"b/main.js\"]\nruntime = \"node\"\n";
         std::fs::write(root.join("b/backend.toml"), toml).unwrap();
-        let backend = conformance::manifest::load(&root.join("b/backend.toml")).unwrap();
+        let backend = sut_kit::manifest::load(&root.join("b/backend.toml")).unwrap();
         assert!(uses_cargo(&backend, root));
         let tools = needed(&backend, root);
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();

@@ -1,6 +1,6 @@
 //! Each rule of the stream checker, on a minimal stream that breaks it.
 
-use conformance::checker::read_stream;
+use sut_kit::checker::read_stream;
 
 fn stream(chunks: &[&str], done: bool) -> Vec<u8> {
     let mut out = String::new();

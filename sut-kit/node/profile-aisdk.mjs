@@ -5,7 +5,7 @@
 // self time by what owns the code: the socket writes, Node's Web Streams, the AI SDK's packages,
 // GC, our sidecar's files. A diagnosis, not a benchmark: the bench stage measures the latency.
 //
-// CLI: node harness/node/profile-aisdk.mjs [--chats 60] [--chunks 200] [--gap-ms 2] [--keep DIR]
+// CLI: node sut-kit/node/profile-aisdk.mjs [--chats 60] [--chunks 200] [--gap-ms 2] [--keep DIR]
 //        [--sdk-from runtimes/<stack>]
 //   needs target/release/mock-provider (or MOCK_PROVIDER_BIN) and backends/sidecar installed.
 //   `--sdk-from` profiles the same sources on a comparison stack's packages (e.g.
@@ -29,7 +29,7 @@ import { startMockProvider } from './lib/mock-process.mjs';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const USAGE = 'usage: node profile-aisdk.mjs [--chats N] [--chunks N] [--gap-ms N] [--keep DIR] [--sdk-from DIR]\n';
 /** What aisdk-node runs from: its script, the sidecar's chat code and the wire constants. */
-const SOURCES = ['harness/node', 'backends/sidecar/src', 'contract/js'];
+const SOURCES = ['sut-kit/node', 'backends/sidecar/src', 'contract/js'];
 /** Conversations played before profiling counts: module loading and JIT warm-up. */
 const WARMUP_CHATS = 3;
 
@@ -48,7 +48,7 @@ export function owner(functionName, url) {
     ['webstreams', 'Node Web Streams'],
     ['undici', 'Node fetch (undici)'],
     ['backends/sidecar/src', 'ours: the sidecar code'],
-    ['harness/node', 'ours: aisdk-node'],
+    ['sut-kit/node', 'ours: aisdk-node'],
   ]) {
     if (url.includes(needle)) return name;
   }
@@ -84,7 +84,7 @@ export function treeWithSdk(sdkFrom) {
     cpSync(join(REPO_ROOT, rel), join(root, rel), { recursive: true, filter: src => !src.includes('node_modules') });
   }
   // aisdk-node's own helpers import `ai` too (tools, error classes): from the same stack.
-  for (const rel of ['backends/sidecar', 'harness/node']) symlinkSync(modules, join(root, rel, 'node_modules'), 'dir');
+  for (const rel of ['backends/sidecar', 'sut-kit/node']) symlinkSync(modules, join(root, rel, 'node_modules'), 'dir');
   return root;
 }
 
@@ -96,7 +96,7 @@ function aiVersion(root) {
 async function startAisdkNode(root, providerUrl, profileDir) {
   const child = spawn(
     process.execPath,
-    ['--cpu-prof', '--cpu-prof-dir', profileDir, join(root, 'harness/node/aisdk-node.mjs'), '--provider-url', providerUrl],
+    ['--cpu-prof', '--cpu-prof-dir', profileDir, join(root, 'sut-kit/node/aisdk-node.mjs'), '--provider-url', providerUrl],
     { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OPENAI_API_KEY: 'sk-profile' } },
   );
   const [line] = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then(r => [r.value]);

@@ -4,7 +4,7 @@
 // would answer. The parity tests compare every backend's final message with this one, and the
 // mock provider's protocol is proven against it.
 //
-// CLI: node harness/node/reference-chat.mjs --base-url URL (--text TEXT | --body-stdin)
+// CLI: node sut-kit/node/reference-chat.mjs --base-url URL (--text TEXT | --body-stdin)
 //        [--tools-rest URL | --fake-tools] [--model M] [--timeout-ms N]
 //   --base-url URL    OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1
 //   --text TEXT       one user message with this text

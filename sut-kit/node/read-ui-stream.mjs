@@ -3,7 +3,7 @@
 // own code, so the Rust side's reading of a backend's answer can be checked against the real one.
 //
 // CLI (batch mode: one Node start for many streams):
-//   node harness/node/read-ui-stream.mjs < streams.jsonl
+//   node sut-kit/node/read-ui-stream.mjs < streams.jsonl
 // Each stdin line: {"id": "...", "sse": "<raw response body text>", "message"?: UIMessage}.
 //   message:    optional; the assistant message the stream continues (useChat passes the last
 //               assistant message when it resumes after a tool approval or a client tool output).

@@ -4,7 +4,7 @@
 // sends them, and `useChat` request bodies exactly as the browser's transport sends them.
 // The files are committed; rerun this after upgrading `ai` and review the diff.
 //
-// CLI: node harness/node/capture-ui-streams.mjs [--out DIR]
+// CLI: node sut-kit/node/capture-ui-streams.mjs [--out DIR]
 //   --out DIR   where to write (default: contract/tests/fixtures/ai7 in this repository)
 // Writes DIR/<case>.sse (the response body bytes) for every case of lib/stream-cases.mjs, and for
 // every turn of the conversation in lib/request-cases.mjs DIR/request-NN-<what>.json (the body

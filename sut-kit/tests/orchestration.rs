@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use conformance::guards::HANG_GUARD;
-use conformance::orchestrate::{self, InstanceOptions, StartSettings};
-use conformance::process::StartError;
+use sut_kit::guards::HANG_GUARD;
+use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
+use sut_kit::process::StartError;
 
 fn settings(root: &std::path::Path, timeout: Duration) -> StartSettings {
     StartSettings {
@@ -28,7 +28,7 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
         "sleep 600 & echo $! >> {p}; echo $$ >> {p}; echo 'warming up, slowly' >&2; exec sleep 600",
         p = pid_file.display()
     );
-    let backend = conformance::doubles::shell_backend(dir.path(), "silent", &script)
+    let backend = sut_kit::doubles::shell_backend(dir.path(), "silent", &script)
         .expect("the test double's manifest");
     let timeout = Duration::from_millis(1500);
     let started = Instant::now();
@@ -52,9 +52,9 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
         waited >= timeout,
         "gave up after {waited:?}, before the timeout"
     );
-    let pids = conformance::doubles::recorded_pids(&pid_file);
+    let pids = sut_kit::doubles::recorded_pids(&pid_file);
     assert_eq!(pids.len(), 2, "the test double wrote its pids");
-    conformance::doubles::all_gone(&pids)
+    sut_kit::doubles::all_gone(&pids)
         .await
         .expect("nothing it started outlives it");
     assert!(dir.path().join("logs/silent.stderr.log").is_file());
@@ -63,7 +63,7 @@ async fn a_backend_without_a_ready_line_times_out_with_its_stderr_and_leaves_not
 #[tokio::test]
 async fn a_backend_that_exits_early_says_how_and_why() {
     let dir = tempfile::tempdir().unwrap();
-    let backend = conformance::doubles::shell_backend(
+    let backend = sut_kit::doubles::shell_backend(
         dir.path(),
         "dies",
         "echo 'cannot bind: address in use' >&2; exit 3",
@@ -96,7 +96,7 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
          exec sleep 600",
         p = pid_file.display()
     );
-    let backend = conformance::doubles::shell_backend(dir.path(), "ok", &script)
+    let backend = sut_kit::doubles::shell_backend(dir.path(), "ok", &script)
         .expect("the test double's manifest");
     let instance = orchestrate::start_backend(
         &backend,
@@ -107,12 +107,12 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
     .await
     .unwrap();
     assert_eq!(instance.url(), "http://127.0.0.1:1");
-    let pids = conformance::doubles::recorded_pids(&pid_file);
+    let pids = sut_kit::doubles::recorded_pids(&pid_file);
     assert_eq!(instance.ready().pid, pids[1]);
-    assert!(pids.iter().all(|p| conformance::process::pid_alive(*p)));
+    assert!(pids.iter().all(|p| sut_kit::process::pid_alive(*p)));
     let report = instance.stop().await;
     assert!(!report.forced, "sleep dies on SIGTERM");
-    conformance::doubles::all_gone(&pids)
+    sut_kit::doubles::all_gone(&pids)
         .await
         .expect("nothing it started outlives it");
     let stdout = std::fs::read_to_string(dir.path().join("logs/ok.stdout.log")).unwrap();
@@ -121,7 +121,7 @@ async fn a_ready_backend_stops_with_its_whole_process_group() {
 
 #[tokio::test]
 async fn the_mock_runs_as_a_process_and_serves_its_timeline() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let Some(profile) = ["debug", "release"]
         .into_iter()
         .find(|p| root.join(format!("target/{p}/mock-provider")).is_file())
@@ -131,7 +131,7 @@ async fn the_mock_runs_as_a_process_and_serves_its_timeline() {
     };
     let logs = tempfile::tempdir().unwrap();
     let mock =
-        conformance::mock::MockProcess::start(&root, profile, logs.path(), Duration::from_secs(10))
+        sut_kit::mock::MockProcess::start(&root, profile, logs.path(), Duration::from_secs(10))
             .await
             .unwrap();
     assert!(mock.openai_url().ends_with("/v1"));

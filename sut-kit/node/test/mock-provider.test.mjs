@@ -1,7 +1,7 @@
 // The real AI SDK (ai@7 `streamText` with @ai-sdk/openai's chat model) against the mock provider:
 // every non-fault scenario must complete and deliver what the scenario promises. This proves the
 // mock speaks the protocol real clients speak. Needs `cargo build -p mock-provider` first
-// (or MOCK_PROVIDER_BIN); run with `npm test --prefix harness/node`.
+// (or MOCK_PROVIDER_BIN); run with `npm test --prefix sut-kit/node`.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';

@@ -11,7 +11,7 @@
 // Tools run in this process (lib/fake-tools.mjs: the project's tools in JS over a small corpus),
 // or with `--tools-rest URL` through a backend's REST routes, as reference-chat.mjs reaches them.
 //
-// CLI: node harness/node/aisdk-node.mjs --provider-url URL [--listen 127.0.0.1:0] [--model M]
+// CLI: node sut-kit/node/aisdk-node.mjs --provider-url URL [--listen 127.0.0.1:0] [--model M]
 //        [--tools-rest URL]
 // Stdout: one ready line, {"event":"ready","backend":"aisdk-node","url":...,"pid":...}, like every
 // backend's (contract::ready). Logs on stderr; SIGTERM/SIGINT stop it.

@@ -4,9 +4,9 @@
 //! started here and nowhere else.
 //!
 //! One Node process serves the whole run: starting Node and loading the SDK takes about 0.15 s
-//! (`time node --input-type=module -e "await import('./read-ui-stream.mjs')"` in harness/node,
+//! (`time node --input-type=module -e "await import('./read-ui-stream.mjs')"` in sut-kit/node,
 //! two-core machine at load 3), which over some 30 cases per backend would rival the 7 s a
-//! backend's whole suite takes. `harness/node/read-ui-stream.mjs` takes JSON lines
+//! backend's whole suite takes. `sut-kit/node/read-ui-stream.mjs` takes JSON lines
 //! `{"id","sse"}` on stdin and answers JSON lines
 //! `{"id","ok","message","errors","chunkTypes","done"}` on stdout. Answers are matched to
 //! requests by id, so any number of cases can ask at once.
@@ -28,9 +28,9 @@ use contract::runtime;
 use crate::process::{self, Worker};
 
 /// The oracle script, relative to the repository root.
-pub const SCRIPT: &str = "harness/node/read-ui-stream.mjs";
+pub const SCRIPT: &str = "sut-kit/node/read-ui-stream.mjs";
 /// The reference run (`streamText` itself), relative to the repository root.
-pub const REFERENCE_SCRIPT: &str = "harness/node/reference-chat.mjs";
+pub const REFERENCE_SCRIPT: &str = "sut-kit/node/reference-chat.mjs";
 /// A guard against a wedged Node process, not a time limit on reading a stream.
 const ANSWER_TIMEOUT: Duration = crate::guards::HANG_GUARD;
 
@@ -136,10 +136,10 @@ impl Oracle {
 /// Fails with what to run when `script` or the AI SDK it imports is missing.
 fn require_installed(root: &Path, script: &str) -> Result<()> {
     if !root.join(script).is_file() {
-        bail!("{script} is missing; it is part of harness/node");
+        bail!("{script} is missing; it is part of sut-kit/node");
     }
-    if !crate::node_package::is_installed(&root.join("harness/node")) {
-        bail!("harness/node is not installed: run `npm ci --prefix harness/node`");
+    if !crate::node_package::is_installed(&root.join(crate::NODE_PACKAGE)) {
+        bail!("sut-kit/node is not installed: run `npm ci --prefix sut-kit/node`");
     }
     Ok(())
 }

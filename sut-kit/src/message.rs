@@ -300,8 +300,8 @@ pub fn first_difference(rust: &[Value], node: &[Value]) -> Option<String> {
         if a != b {
             return Some(format!(
                 "part {i}: Rust read {}, the AI SDK read {}",
-                crate::checker::shorten(&a.to_string()),
-                crate::checker::shorten(&b.to_string())
+                crate::quote::shorten(&a.to_string()),
+                crate::quote::shorten(&b.to_string())
             ));
         }
     }

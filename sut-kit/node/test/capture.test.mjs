@@ -23,7 +23,7 @@ test('capturing again reproduces the committed fixtures byte for byte', async ()
     assert.deepEqual(fresh, (await readdir(COMMITTED)).sort(), 'the set of fixture files changed');
     for (const file of fresh) {
       const [now, then] = await Promise.all([readFile(join(out, file), 'utf8'), readFile(join(COMMITTED, file), 'utf8')]);
-      assert.equal(now, then, `${file} differs: rerun node harness/node/capture-ui-streams.mjs and review the diff`);
+      assert.equal(now, then, `${file} differs: rerun node sut-kit/node/capture-ui-streams.mjs and review the diff`);
     }
   } finally {
     await rm(out, { recursive: true, force: true });

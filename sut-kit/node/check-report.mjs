@@ -5,7 +5,7 @@
 // anything other than the page itself (a self-contained report makes none). Keeps a full-page
 // screenshot. Judging the answer is the caller's (harness::report::browser).
 //
-// CLI: node harness/node/check-report.mjs --report FILE --screenshot FILE.png [--chromium PATH]
+// CLI: node sut-kit/node/check-report.mjs --report FILE --screenshot FILE.png [--chromium PATH]
 //   --report FILE      the report.html to open
 //   --screenshot FILE  where the full-page PNG goes (the run folder's report.png)
 //   --chromium PATH    the browser (default: $CHROMIUM, else `chromium` or `chromium-browser` on

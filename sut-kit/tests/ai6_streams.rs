@@ -5,9 +5,9 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-use conformance::checker::read_stream;
-use conformance::message::{first_difference, project};
-use conformance::oracle::Oracle;
+use sut_kit::checker::read_stream;
+use sut_kit::message::{first_difference, project};
+use sut_kit::oracle::Oracle;
 
 /// Rules of the arena that some captured streams break on purpose, since they show SDK features
 /// the arena's backends never use: custom `createUIMessageStream` writers that put data parts
@@ -37,7 +37,7 @@ const CONTINUATIONS: &[&str] = &["response-03-approval-responded-client-tool-out
 
 #[tokio::test]
 async fn real_sdk_streams_pass_and_both_readings_agree() {
-    let root = conformance::repo_root();
+    let root = sut_kit::repo_root();
     let fixtures = root.join("contract/tests/fixtures/ai7");
     let logs = tempfile::tempdir().unwrap();
     let oracle = Oracle::start(&root, logs.path()).unwrap();

@@ -14,6 +14,7 @@ use contract::sse::SseDecoder;
 use contract::ui_chunk::{FinishReason, UiChunk};
 
 use crate::message::MessageBuilder;
+use crate::quote::shorten;
 
 /// Everything the checker learned from one answer.
 #[derive(Debug, Clone, Default)]
@@ -445,17 +446,4 @@ fn finish_checks(state: &State, reading: &mut StreamReading) {
             }
         }
     }
-}
-
-/// A payload short enough to quote in a reason.
-pub fn shorten(text: &str) -> String {
-    const MAX: usize = 160;
-    if text.len() <= MAX {
-        return text.to_owned();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }

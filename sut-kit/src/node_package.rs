@@ -1,4 +1,4 @@
-//! Whether a Node package folder of the repository (`harness/node`, `web`, `backends/sidecar`)
+//! Whether a Node package folder of the repository (`sut-kit/node`, `web`, `backends/sidecar`)
 //! is installed: one check for the harness, which installs them (`harness::prereq`), and for the
 //! suites here that run their scripts (the oracle, the browser driver), so "installed" means the
 //! same everywhere: what the lockfile pins, not merely a folder that exists.
