@@ -15,9 +15,10 @@
 //!     the sources, cached by source hash);
 //!   - [`stages::conformance`]: the conformance suites against each backend;
 //!     [`stages::browser`]: the chat page in Chromium against each backend;
-//!   - [`stages::bench`]: latency, load and resource cost; [`stages::start`]: cold start,
-//!     processes and the tokens of one conversation; [`stages::crash`]: the fault x backend
-//!     matrix; [`stages::soak`]: memory and descriptors over minutes of steady load;
+//!   - [`stages::bench`]: latency, load and resource cost, and the sidecar pool as its axis;
+//!     [`stages::start`]: cold start, processes and the tokens of one conversation;
+//!     [`stages::crash`]: the fault x backend matrix; [`stages::soak`]: memory and descriptors
+//!     over minutes of steady load;
 //!   - [`stages::evidence`]: measured proxies for the notes' rows that are not timings;
 //!     [`stages::deploy`]: the deployments of `deploy/` and their static validation;
 //!     [`stages::cost`]: money per 1,000 conversations from `config/prices.toml`;
@@ -28,8 +29,7 @@
 //!   later stages may measure), [`chat`] (one chat and how it ended), [`provider`] (the mock
 //!   provider as a process, built when missing), [`stats`] (the one statistics module),
 //!   [`procfs`] and [`cpu_meter`] (CPU and memory of a backend's processes), [`progress`] (the
-//!   live progress line), [`pool`] (the sidecar pool as an axis, `--pool 1,2,4`),
-//!   [`runtime_axis`] (the JavaScript runtime as an axis);
+//!   live progress line), [`runtime_axis`] (the JavaScript runtime as an axis);
 //! - commands beyond a run's stages: [`gate`] (the latency regression gate); [`external`]
 //!   (deployments the harness did not start, `--target NAME=URL`, suite then measurement);
 //!   [`load`] (load from many machines with Locust, merged into results.json);
@@ -51,7 +51,6 @@ pub mod gate;
 pub mod interval_log;
 pub mod load;
 pub mod matrix;
-pub mod pool;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;

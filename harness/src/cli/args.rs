@@ -302,7 +302,7 @@ pub struct BenchArgs {
     pub mock_url: Option<String>,
     /// Pool sizes, e.g. `1,2,4`: each backend that takes `--sidecars` is also measured with
     /// each size, and `bench.pool` reads them side by side (docs/pool.md).
-    #[arg(long, value_delimiter = ',', value_parser = crate::pool::parse_size, conflicts_with = "targets")]
+    #[arg(long, value_delimiter = ',', value_parser = bench::pool::parse_size, conflicts_with = "targets")]
     pub pool: Vec<u32>,
 }
 
