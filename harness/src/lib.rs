@@ -3,8 +3,8 @@
 //!
 //! Why a library: every stage starts and stops the same processes the same way, and tests drive
 //! the stages without a shell. The binary (`src/main.rs`) only parses flags. Starting systems
-//! under test, the client and the checker are the `conformance` crate's, shared with the
-//! backends' own tests; this crate holds the stages and what a run records.
+//! under test, the client and the checker are `sut_kit`'s and the suites `conformance`'s, both
+//! shared with the backends' own tests; this crate holds the stages and what a run records.
 //!
 //! Layout:
 //! - [`stages`]: one folder per stage of a run, each a [`stages::Stage`] over the shared

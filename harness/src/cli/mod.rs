@@ -232,7 +232,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             opts.scenarios = args.scenarios.clone();
             stage_command::<ConformanceStage>(&opts, &backends, &mut run).await
         }
-        Command::Bench(args) if !args.targets.is_empty() => {
+        Command::Bench(args) if !args.external.targets.is_empty() => {
             distributed::external_bench(&root, args).await
         }
         Command::Bench(mut args) => {
