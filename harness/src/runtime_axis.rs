@@ -26,8 +26,24 @@ pub fn install(root: &Path, spec: &RuntimeSpec) -> Result<runtime::Resolved, Str
         .package_for(std::env::consts::OS, std::env::consts::ARCH)
         .map_err(|e| e.to_string())?;
     let named = format!("runtime {} ({package}@{})", spec.name, spec.version);
+    let dir = root.join(spec.dir());
+    if spec.resolve(root).is_err() {
+        // npm skips an optional package it cannot fetch and still succeeds, and the binary
+        // packages are optional (one per platform): a checkout whose last `npm ci` ran without
+        // the registry counts as installed without the binary. Forgetting that install makes
+        // this one try the registry again.
+        let _ = std::fs::remove_file(dir.join("node_modules/.package-lock.json"));
+    }
     prereq::ensure_installed(root, &spec.dir())
         .map_err(|e| format!("{named} cannot be installed: {e}"))?;
+    if spec.resolve(root).is_err() {
+        return Err(format!(
+            "{named} cannot be installed: `npm ci --prefix {}` finished without {package}, \
+             which npm skips when it cannot fetch it (is the registry reachable? `npm ci \
+             --loglevel=verbose` names the reason)",
+            spec.dir()
+        ));
+    }
     if spec.own_sdk {
         build_sdk_bundles(root, spec).map_err(|e| format!("{named}: {e}"))?;
     }
@@ -202,6 +218,34 @@ mod tests {
         assert_eq!(skipped.runtime.as_deref(), Some("bun"));
         assert_eq!(skipped.skipped[0].reason, error);
         assert!(!run.results.backends.contains_key("rust-only@bun"));
+    }
+
+    /// The registry out of reach, without the network: the runtime's own pinned package.json
+    /// and lockfile, with npm told to use only an empty cache of its own. npm then skips the
+    /// (optional) binary package and succeeds, which must still read as a failed install.
+    #[test]
+    fn an_unreachable_registry_names_the_runtime_and_its_package() {
+        let (dir, backends) = checkout();
+        let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtimes/bun");
+        let folder = dir.path().join("runtimes/bun");
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(pinned.join(file), folder.join(file)).unwrap();
+        }
+        let cache = dir.path().join("npm-cache");
+        let npmrc = format!("offline=true\ncache={}\n", cache.display());
+        std::fs::write(folder.join(".npmrc"), npmrc).unwrap();
+        let mut run = RunDir::create(&dir.path().join("reports"), dir.path(), "debug").unwrap();
+        let names = ["bun".to_owned()];
+        let targets = targets(dir.path(), backends.clone(), &names, &mut run).unwrap();
+        assert_eq!(targets, backends, "the others are still measured");
+        let error = run.results.run.runtimes["bun"].error.clone().unwrap();
+        assert!(
+            error.starts_with("runtime bun (@oven/bun-")
+                && error.contains("cannot be installed")
+                && error.contains("registry"),
+            "{error}"
+        );
+        assert_eq!(run.results.backends["unix@bun"].skipped[0].reason, error);
     }
 
     #[test]

@@ -466,6 +466,10 @@ pub struct LoadArgs {
     /// Skip the harness's own client at the same rate after the Locust run.
     #[arg(long)]
     pub no_harness_client: bool,
+    /// With local workers, the harness's client and Locust take turns in this many windows
+    /// each (--seconds split among them); 1: the harness's client half before, half after.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub windows: u32,
     #[command(flatten)]
     pub common: Common,
 }

@@ -65,6 +65,7 @@ pub(super) async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
             workers: args.workers,
             rate_rps: args.rate,
             seconds: args.seconds,
+            windows: 1,
         };
         let d = crate::load::merge(&shape, &crate::load::parse_reports(&text)?);
         let mut run = open_run(root, &args.common)?;
@@ -89,6 +90,7 @@ pub(super) async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
         master: args.locust_master.clone(),
         kill_worker_after: args.kill_worker_after_s.map(Duration::from_secs_f64),
         harness_client: !args.no_harness_client,
+        windows: args.windows,
     };
     crate::load::run::check_inputs(&opts).await?;
     let mut run = open_run(root, &args.common)?;

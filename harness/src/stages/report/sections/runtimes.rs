@@ -3,11 +3,11 @@
 //! the order of the architectures on each runtime. The decision matrix stays on the default
 //! stack; this section is the note on what the other runtimes would change.
 
-use contract::results::{BackendResults, Results, stages};
+use contract::results::{Applicability, BackendResults, CrashOutcome, Results, stages};
 use contract::runtime::{self, RUNTIMES};
 
 use super::{Body, opt};
-use crate::stages::report::format::{figure, interval};
+use crate::stages::report::format::{NOT_MEASURED, figure, interval};
 use crate::stages::report::tables::{Cell, Table};
 
 /// `None` when the run measured no target beyond the default stack's runtime.
@@ -50,29 +50,51 @@ pub fn runtimes(results: &Results) -> Option<Body> {
             body.items.push(format!("{name} was not measured: {error}"));
         }
     }
+    // The crash and soak columns appear once either stage measured a target of the axis: a run
+    // of the bench and start stages alone keeps the table it had.
+    let on_axis = |pick: fn(&BackendResults) -> bool| {
+        results
+            .backends
+            .iter()
+            .any(|(name, b)| runtime::split_target(name).1.is_some() && pick(b))
+    };
+    let with_crash = on_axis(|b| !b.crash.is_empty());
+    let with_soak = on_axis(|b| b.soak.is_some());
     for base in &bases {
         let rows = axis
             .iter()
             .map(|rt| {
                 let name = runtime::target_name(base, rt);
-                row(results, &name, rt, results.backends.get(&name))
+                let b = results.backends.get(&name);
+                let mut cells = row(results, &name, rt, b);
+                if with_crash {
+                    cells.push(b.map_or_else(|| Cell::plain("—"), crash_cell));
+                }
+                if with_soak {
+                    cells.push(b.map_or_else(|| Cell::plain("—"), soak_cell));
+                }
+                cells
             })
             .collect();
-        body.tables.push(Table {
-            header: [
-                base,
-                "Runtime",
-                "Conformance",
-                "TTFT p50",
-                "Chunk overhead p50",
-                "CPU per chunk at load",
-                "Memory idle (RSS)",
-                "Cold start (ready)",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-            rows,
-        });
+        let mut header: Vec<String> = [
+            base,
+            "Runtime",
+            "Conformance",
+            "TTFT p50",
+            "Chunk overhead p50",
+            "CPU per chunk at load",
+            "Memory idle (RSS)",
+            "Cold start (ready)",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if with_crash {
+            header.push("Crash: faults survived".to_owned());
+        }
+        if with_soak {
+            header.push("Soak: RSS growth".to_owned());
+        }
+        body.tables.push(Table { header, rows });
     }
     for rt in &axis {
         body.items.push(ranking(results, rt));
@@ -146,6 +168,58 @@ fn row(results: &Results, name: &str, rt: &str, b: Option<&BackendResults>) -> V
     )));
     cells.push(Cell::plain(opt(b.cold_start_ms, "ms")));
     cells
+}
+
+/// How many of the faults measured on the target its server survived; the detail names those
+/// it did not (the crash matrix above shows the default stack's in full).
+fn crash_cell(b: &BackendResults) -> Cell {
+    let measured: Vec<(&String, &CrashOutcome)> = b
+        .crash
+        .iter()
+        .filter(|(_, o)| o.applicability == Applicability::Measured)
+        .collect();
+    if measured.is_empty() {
+        return Cell::plain("—");
+    }
+    let died: Vec<&str> = measured
+        .iter()
+        .filter(|(_, o)| o.survived == Some(false))
+        .map(|(fault, _)| fault.as_str())
+        .collect();
+    let survived = measured
+        .iter()
+        .filter(|(_, o)| o.survived == Some(true))
+        .count();
+    Cell {
+        text: format!("{survived} of {}", measured.len()),
+        detail: (!died.is_empty()).then(|| format!("died: {}", died.join(", "))),
+        class: (!died.is_empty()).then_some("bad"),
+        note: None,
+    }
+}
+
+/// The soak's resident-set slope with its interval, and its verdict when it failed.
+fn soak_cell(b: &BackendResults) -> Cell {
+    let Some(s) = &b.soak else {
+        return Cell::plain("—");
+    };
+    let slope = s
+        .rss_slope_mb_per_h
+        .map_or_else(|| NOT_MEASURED.to_owned(), |v| figure(v, "MB/h"));
+    let ci = s.rss_slope_ci95_mb_per_h.map(|ci| interval(ci, "MB/h"));
+    Cell {
+        text: if s.passed {
+            slope
+        } else {
+            format!("failed: {slope}")
+        },
+        detail: Some(match ci {
+            Some(ci) => format!("{ci}; {}", s.verdict),
+            None => s.verdict.clone(),
+        }),
+        class: (!s.passed).then_some("bad"),
+        note: None,
+    }
 }
 
 /// The architectures measured on `rt`, lowest chunk overhead p50 first.
@@ -239,6 +313,43 @@ mod tests {
         assert!(
             body.items
                 .contains(&"On bun, by chunk overhead p50: unix (50 µs).".to_owned())
+        );
+    }
+
+    #[test]
+    fn crash_and_soak_columns_only_once_measured_on_the_axis() {
+        let mut r = results();
+        r.run.runtimes.insert(
+            "bun".into(),
+            RuntimeInfo {
+                version: Some("1.4.5".into()),
+                source: "@oven/bun-linux-x64@1.4.5".into(),
+                default: false,
+                error: None,
+                sdk: Default::default(),
+            },
+        );
+        assert_eq!(runtimes(&r).unwrap().tables[0].header.len(), 8);
+        let outcome = |survived| -> CrashOutcome {
+            serde_json::from_value(serde_json::json!({
+                "applicability": "measured", "survived": survived
+            }))
+            .unwrap()
+        };
+        let unix_bun = r.backend_mut("unix@bun");
+        unix_bun.crash.insert("kill-runtime".into(), outcome(false));
+        unix_bun.crash.insert("drop-chat".into(), outcome(true));
+        let body = runtimes(&r).unwrap();
+        let unix = &body.tables[1];
+        assert_eq!(unix.header.len(), 9);
+        assert_eq!(unix.rows[1][8].text, "1 of 2");
+        assert_eq!(
+            unix.rows[1][8].detail.as_deref(),
+            Some("died: kill-runtime")
+        );
+        assert_eq!(
+            unix.rows[0][8].text, "—",
+            "the default stack's row, not crashed here"
         );
     }
 }
