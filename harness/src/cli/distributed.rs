@@ -13,7 +13,7 @@ use crate::{external, prereq};
 
 /// `bench --target`: deployments the harness did not start.
 pub(super) async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
-    let Some(mock_url) = args.mock_url.clone() else {
+    let Some(mock_url) = args.external.mock_url.clone() else {
         anyhow::bail!("--target needs --mock-url: the mock provider the deployment was pointed at");
     };
     // Flags that act on backends the harness starts would be silently ignored here.
@@ -37,7 +37,7 @@ pub(super) async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitC
         ctx: context(root, c, None, false, None),
         plan: external::measure::Plan::new(args.measure.common.quick),
         mock_url,
-        targets: args.targets.clone(),
+        targets: args.external.targets.clone(),
     };
     let mock = external::stage::check_inputs(&opts).await?;
     prereq::prepare(root)?;

@@ -27,6 +27,7 @@ mod options;
 mod pacer;
 pub mod pacing;
 pub mod plan;
+pub mod pool;
 pub mod proofs;
 mod record;
 mod results;
@@ -352,7 +353,7 @@ async fn measure(
     };
     results::write(run, bench, &record)?;
     if !opts.pool.is_empty() {
-        let study = crate::pool::bench_study(&run.results, opts, measured, plan);
+        let study = pool::bench_study(&run.results, opts, measured, plan);
         if let Some(bench) = run.results.bench.as_mut() {
             bench.pool = Some(study);
         }
