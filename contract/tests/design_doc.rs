@@ -40,11 +40,19 @@ fn anchor_of(heading: &str) -> String {
         .collect()
 }
 
+/// The headings' anchors, and the explicit ones (`<a id="name"></a>`), which GitHub keeps as
+/// written: a bullet of a list can be cited that way without a heading of its own.
 fn anchors(doc: &str) -> BTreeSet<String> {
-    doc.lines()
+    let headings = doc
+        .lines()
         .filter(|line| line.starts_with('#'))
-        .map(|line| anchor_of(line.trim_start_matches('#')))
-        .collect()
+        .map(|line| anchor_of(line.trim_start_matches('#')));
+    let explicit = doc.split("<a id=\"").skip(1).filter_map(|rest| {
+        rest.split_once('"')
+            .map(|(id, _)| id.to_owned())
+            .filter(|id| !id.is_empty())
+    });
+    headings.chain(explicit).collect()
 }
 
 /// Every project text file under `dir`; run folders under `reports/` are generated and skipped.

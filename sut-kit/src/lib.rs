@@ -8,7 +8,7 @@
 //! Why a crate of its own: the suites, the harness's stages and the backends' tests all start
 //! and read systems under test the same way, and the Node package that holds the AI SDK's own
 //! reading (`node/`, beside this crate) belongs with the code that runs its scripts, not with
-//! the layer above it (docs/architecture.md#test-stack).
+//! the layer above it (docs/architecture.md#test-stack-sut-kit-conformance).
 //!
 //! Layout:
 //! - starting things: [`manifest`] (discovery of `backends/*/backend.toml`), [`process`]
