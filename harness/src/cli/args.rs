@@ -267,7 +267,7 @@ pub struct BenchArgs {
     pub measure: MeasureArgs,
     #[command(flatten)]
     pub axis: RuntimeAxis,
-    /// Latency rounds (default: 10, or 6 with --quick).
+    /// Latency rounds (default: 10, or 3 with --quick; docs/bench.md#the-quick-budget).
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub rounds: Option<u64>,
     /// `NAME=MICROSECONDS`: run backend NAME holding each text chunk that long (its figures
