@@ -36,7 +36,7 @@ use crate::{page, rest};
 /// The kernel's send buffer per client connection (Linux doubles it for its bookkeeping).
 /// Autotuned, it took about 3 MB from a client that stopped reading, all of which the backend
 /// produced (and a JS backend kept the step's text of) before the stall reached it
-/// (docs/crash.md#a-bound-for-stalled-readers).
+/// (docs/readers.md#a-bound-for-stalled-readers).
 pub const CLIENT_SEND_BUFFER: usize = 64 * 1024;
 
 /// What the shell holds besides the backend. Cheap to clone.

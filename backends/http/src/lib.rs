@@ -32,7 +32,7 @@ pub const CHAT_LISTENER_FD_VAR: &str = "LEANSPEC_CHAT_FD";
 /// to megabytes on loopback otherwise, which a stalled client's sidecar fills with about
 /// 50,000 chunks it worked through for nobody before the stall reached it; Node cannot set a
 /// TCP send buffer, so the server makes the sidecar's listening socket, whose connections
-/// inherit it (docs/crash.md#the-sidecars-own-socket). The same size as the client's
+/// inherit it (docs/readers.md#the-sidecars-own-socket). The same size as the client's
 /// (`leanspec_core::server::CLIENT_SEND_BUFFER`).
 pub const SIDECAR_SOCKET_BUFFER: u32 = 64 * 1024;
 /// Connections a sidecar's listener queues before Node accepts them (Node's own default).

@@ -9,7 +9,7 @@
 //!
 //! The stream is read here, not by async-openai's `create_stream`: that spawns a task which
 //! reads the provider as fast as it sends into an unbounded channel, so a client that stopped
-//! reading made this backend hold the whole answer in memory (docs/crash.md#reader-faults).
+//! reading made this backend hold the whole answer in memory (docs/readers.md#reader-faults).
 //! [`Provider::stream`] decodes the body only as the chat loop asks for the next chunk, so a
 //! slow client slows the provider through TCP, and async-openai's types and errors still
 //! describe every chunk.

@@ -92,7 +92,7 @@ export function createChat({
     const signal = abortSignal ? AbortSignal.any([abortSignal, stop.signal]) : stop.signal;
     // The single-consumer `streamText`: the plain one tees its stream so that its result
     // promises can replay it, and the branch nobody reads keeps every part passed on until the
-    // answer ends (about 160 bytes per chunk, measured; docs/crash.md#what-the-ai-sdk-keeps).
+    // answer ends (about 160 bytes per chunk, measured; docs/readers.md#what-the-ai-sdk-keeps).
     // We read the stream once and use none of those promises. The same engine and options.
     const result = singleConsumerStreamText({
       model: languageModel,

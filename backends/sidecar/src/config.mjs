@@ -39,7 +39,7 @@ export function readConfig(env = process.env) {
     host: transport === 'http' ? parseHost(env.LEANSPEC_CHAT_HOST) : undefined,
     portFile: env.LEANSPEC_CHAT_PORT_FILE || undefined,
     // A listening socket made for us by the Rust server (whose connections inherit the send
-    // buffer it capped, which Node cannot set: docs/crash.md#the-sidecars-own-socket). When
+    // buffer it capped, which Node cannot set: docs/readers.md#the-sidecars-own-socket). When
     // set, port and host are the socket's own.
     listenFd: transport === 'http' ? parseCount('LEANSPEC_CHAT_FD', env.LEANSPEC_CHAT_FD, undefined) : undefined,
     token,

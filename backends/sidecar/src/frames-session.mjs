@@ -24,7 +24,7 @@ export const FRAMES_PATH = '/frames';
  * @param {ReturnType<typeof createStreamGate>} [options.gate] streams in flight, shared with the
  *   `sse` wire: at its limit an `open` is refused with `unavailable` (the server's 503).
  * @param {number} [options.clientStallMs] a stream that waited this long for credit is ended
- *   and its provider request aborted (docs/crash.md#a-bound-for-stalled-readers).
+ *   and its provider request aborted (docs/readers.md#a-bound-for-stalled-readers).
  * @returns {{close: () => void}}
  */
 export function serveFrames(socket, head, { chat, log, gate = createStreamGate(), clientStallMs = CLIENT_STALL_MS }) {

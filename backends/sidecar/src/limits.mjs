@@ -1,6 +1,6 @@
 // The two bounds a sidecar puts on what its chat streams hold, on both wires (`sse` and
 // `frames`): how many streams it answers at once, and how long a stream may wait for its
-// client (docs/crash.md#a-bound-for-stalled-readers).
+// client (docs/readers.md#a-bound-for-stalled-readers).
 
 /**
  * How long a chat stream may wait for its client to take anything (Node's `drain` on the `sse`
@@ -13,7 +13,7 @@ export const CLIENT_STALL_MS = 60_000;
 /**
  * Chat streams one sidecar answers at once, both wires together. Above the bench's peak-memory
  * point (100 streams) and the soak's ceiling (64), so neither meets it
- * (docs/crash.md#a-bound-for-stalled-readers).
+ * (docs/readers.md#a-bound-for-stalled-readers).
  */
 export const MAX_STREAMS = 128;
 

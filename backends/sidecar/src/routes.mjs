@@ -21,7 +21,7 @@ import { CLIENT_STALL_MS, createStreamGate, MAX_STREAMS, refusedLine, stalledLin
  * own default before version 22 (22 raised it to 64 KiB). A stalled client's stream stops
  * once this and the socket's kernel buffer are full, and every chunk the AI SDK works through
  * before that costs the sidecar's one thread and is kept by the SDK until the stream ends
- * (docs/crash.md#where-a-stalled-streams-time-goes): 64 KiB is about 900 UI chunks per
+ * (docs/readers.md#where-a-stalled-streams-time-goes): 64 KiB is about 900 UI chunks per
  * stalled stream, 16 KiB about 230.
  */
 export const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
@@ -40,7 +40,7 @@ export function createChatServer(options) {
  * @param {string} [options.token] when set, every request must carry `authorization: Bearer <token>`.
  * @param {(line: string) => void} options.log
  * @param {number} [options.clientStallMs] a chat response whose client took nothing this long
- *   is ended (docs/crash.md#a-bound-for-stalled-readers).
+ *   is ended (docs/readers.md#a-bound-for-stalled-readers).
  * @param {number} [options.maxStreams] chat streams answered at once; more are refused with 503.
  * @param {ReturnType<typeof createStreamGate>} [options.gate] the count of streams in flight,
  *   shared with the `frames` wire (made from `maxStreams` when not given).
@@ -84,7 +84,7 @@ export function createRequestHandler({ chat, token, log, clientStallMs = CLIENT_
   async function handleChat(req, res) {
     // Every stream holds memory while it runs (1.5 MB each in napi, which runs the same chat
     // function, under 100 stalled readers): past the limit the answer is a 503 the client may
-    // retry, not one more stream (docs/crash.md#a-bound-for-stalled-readers).
+    // retry, not one more stream (docs/readers.md#a-bound-for-stalled-readers).
     if (!gate.tryEnter()) {
       req.resume();
       log(refusedLine(gate, req.headers[REQUEST_ID_HEADER]));

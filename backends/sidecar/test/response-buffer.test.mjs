@@ -1,6 +1,6 @@
 // What a chat response holds in the sidecar for a client that stopped reading: the AI SDK's
 // writer waits for `drain` once Node's buffer for the response passes its high-water mark, so
-// the mark is what each stalled stream buffers in the process (docs/crash.md#where-a-stalled-streams-time-goes).
+// the mark is what each stalled stream buffers in the process (docs/readers.md#where-a-stalled-streams-time-goes).
 // In-process, from the sources (the routes are not a bundle of their own), with a chat function
 // that never ends: nothing but the response's own buffer can hold the chunks.
 

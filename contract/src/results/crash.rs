@@ -74,7 +74,7 @@ impl Fault {
     }
 
     /// Faults played by clients that read slowly, not at all, or a very long stream: measured
-    /// by memory and backpressure rather than by survival (docs/crash.md#reader-faults).
+    /// by memory and backpressure rather than by survival (docs/readers.md#reader-faults).
     pub fn is_reader_fault(self) -> bool {
         matches!(
             self,

@@ -1,5 +1,5 @@
 //! A client that stops reading: how much of its stream waits in the kernel between the
-//! sidecar and the server before the stall reaches the sidecar (docs/crash.md#the-sidecars-own-socket).
+//! sidecar and the server before the stall reaches the sidecar (docs/readers.md#the-sidecars-own-socket).
 
 use std::time::Duration;
 

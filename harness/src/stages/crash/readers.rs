@@ -3,7 +3,7 @@
 //! beside healthy streams. What they cost: memory per affected stream, whether the backend
 //! pushed back on the provider (or buffered what it sent), and whether the healthy streams'
 //! chunk transit moved against a clean twin run just before on the same instance. The method
-//! is docs/crash.md#reader-faults.
+//! is docs/readers.md#reader-faults.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -269,7 +269,7 @@ const RETRY_EVERY: Duration = Duration::from_millis(250);
 /// other faults' watch allows. When the first check failed, the note says what failed, when the
 /// backend served again and how much CPU its runtime and its tree spent meanwhile, so a slow
 /// teardown of many streams reads apart from a server that stopped serving
-/// (docs/crash.md#after-the-hang-up).
+/// (docs/readers.md#after-the-hang-up).
 async fn after_hang_up(
     env: &Env<'_>,
     instance: &BackendInstance,

@@ -1,5 +1,5 @@
 //! The crash matrix: faults down, backends across, coloured by how far each fault reached; and
-//! the reader faults' figures, one row per backend and fault (docs/crash.md#reader-faults).
+//! the reader faults' figures, one row per backend and fault (docs/readers.md#reader-faults).
 
 use contract::results::{Applicability, BlastScope, CrashOutcome, Fault, Results};
 
