@@ -3,8 +3,8 @@
 //!
 //! Why a library: every stage starts and stops the same processes the same way, and tests drive
 //! the stages without a shell. The binary (`src/main.rs`) only parses flags. Starting systems
-//! under test, the client and the checker are the `conformance` crate's, shared with the
-//! backends' own tests; this crate holds the stages and what a run records.
+//! under test, the client and the checker are `sut_kit`'s and the suites `conformance`'s, both
+//! shared with the backends' own tests; this crate holds the stages and what a run records.
 //!
 //! Layout:
 //! - [`stages`]: one folder per stage of a run, each a [`stages::Stage`] over the shared
@@ -15,9 +15,10 @@
 //!     the sources, cached by source hash);
 //!   - [`stages::conformance`]: the conformance suites against each backend;
 //!     [`stages::browser`]: the chat page in Chromium against each backend;
-//!   - [`stages::bench`]: latency, load and resource cost; [`stages::start`]: cold start,
-//!     processes and the tokens of one conversation; [`stages::crash`]: the fault x backend
-//!     matrix; [`stages::soak`]: memory and descriptors over minutes of steady load;
+//!   - [`stages::bench`]: latency, load and resource cost, and the sidecar pool as its axis;
+//!     [`stages::start`]: cold start, processes and the tokens of one conversation;
+//!     [`stages::crash`]: the fault x backend matrix; [`stages::soak`]: memory and descriptors
+//!     over minutes of steady load;
 //!   - [`stages::evidence`]: measured proxies for the notes' rows that are not timings;
 //!     [`stages::deploy`]: the deployments of `deploy/` and their static validation;
 //!     [`stages::cost`]: money per 1,000 conversations from `config/prices.toml`;
@@ -28,8 +29,7 @@
 //!   later stages may measure), [`chat`] (one chat and how it ended), [`provider`] (the mock
 //!   provider as a process, built when missing), [`stats`] (the one statistics module),
 //!   [`procfs`] and [`cpu_meter`] (CPU and memory of a backend's processes), [`progress`] (the
-//!   live progress line), [`pool`] (the sidecar pool as an axis, `--pool 1,2,4`),
-//!   [`runtime_axis`] (the JavaScript runtime as an axis);
+//!   live progress line), [`runtime_axis`] (the JavaScript runtime as an axis);
 //! - commands beyond a run's stages: [`gate`] (the latency regression gate); [`external`]
 //!   (deployments the harness did not start, `--target NAME=URL`, suite then measurement);
 //!   [`load`] (load from many machines with Locust, merged into results.json);
@@ -51,7 +51,6 @@ pub mod gate;
 pub mod interval_log;
 pub mod load;
 pub mod matrix;
-pub mod pool;
 pub mod prereq;
 pub mod procfs;
 pub mod progress;

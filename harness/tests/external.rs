@@ -9,18 +9,13 @@
 // Test helpers: a failed setup step should stop the test where it happened.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod common;
 
-use contract::ready::ReadyLine;
+use std::process::Command;
+
+use common::StandaloneMock;
 use harness::external::{self, measure::Plan, stage};
 use harness::run_dir::RunDir;
-use sut_kit::manifest;
-use sut_kit::orchestrate::{self, InstanceOptions, StartSettings};
-
-/// Far above what a debug backend needs to start on a loaded machine; only a hang reaches it.
-const HANG_GUARD: Duration = Duration::from_secs(120);
 
 fn harness() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_harness"));
@@ -28,57 +23,12 @@ fn harness() -> Command {
     c
 }
 
-/// `harness mock --listen 127.0.0.1:0`, and the URL its ready line gives.
-struct StandaloneMock {
-    child: std::process::Child,
-    url: String,
-}
-
-impl StandaloneMock {
-    fn start() -> Self {
-        let mut child = harness()
-            .args(["mock", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ready =
-            ReadyLine::parse(line.trim()).unwrap_or_else(|| panic!("not a ready line: {line:?}"));
-        assert_eq!(ready.backend, "mock-provider");
-        assert_eq!(ready.pid, child.id());
-        Self {
-            child,
-            url: ready.url,
-        }
-    }
-}
-
-impl Drop for StandaloneMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_started_elsewhere_is_verified_then_measured_as_external() {
     let mock = StandaloneMock::start();
     let root = sut_kit::repo_root();
-    let all = manifest::discover(&root.join("backends")).unwrap();
-    let rust_only = manifest::select(all, &["rust-only".to_owned()]).unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let settings = StartSettings::new(&root, "debug", format!("{}/v1", mock.url), HANG_GUARD);
-    let instance = orchestrate::start_backend(
-        &rust_only[0],
-        &settings,
-        &InstanceOptions::default(),
-        reports.path(),
-    )
-    .await
-    .unwrap();
+    let instance = common::start_backend("rust-only", &mock, reports.path(), &[]).await;
 
     let mut ctx = harness::stages::Context::new(root.clone());
     ctx.quick = true;
@@ -129,18 +79,8 @@ async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
     use contract::results::{Applicability, Fault};
     let mock = StandaloneMock::start();
     let root = sut_kit::repo_root();
-    let all = manifest::discover(&root.join("backends")).unwrap();
-    let rust_only = manifest::select(all, &["rust-only".to_owned()]).unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let settings = StartSettings::new(&root, "debug", format!("{}/v1", mock.url), HANG_GUARD);
-    let instance = orchestrate::start_backend(
-        &rust_only[0],
-        &settings,
-        &InstanceOptions::default(),
-        reports.path(),
-    )
-    .await
-    .unwrap();
+    let instance = common::start_backend("rust-only", &mock, reports.path(), &[]).await;
     let mut ctx = harness::stages::Context::new(root.clone());
     ctx.quick = true;
     let opts = stage::Options {

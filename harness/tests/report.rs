@@ -320,6 +320,7 @@ fn a_distributed_run_shows_beside_the_harness_client_and_says_when_partial() {
             ttft_us: Some(stats(24_222.0)),
             gap_us: None,
         }),
+        interleaved: None,
     };
     results.load = Some(contract::results::LoadRuns {
         distributed: Some(d),

@@ -3,7 +3,7 @@
 // playwright-core; nothing is downloaded) and reports what a reader would see: the sections,
 // the charts and tables and whether each is visible, the console's errors, and every request for
 // anything other than the page itself (a self-contained report makes none). Keeps a full-page
-// screenshot. Judging the answer is the caller's (harness::report::browser).
+// screenshot. Judging the answer is the caller's (harness::stages::report::browser).
 //
 // CLI: node sut-kit/node/check-report.mjs --report FILE --screenshot FILE.png [--chromium PATH]
 //   --report FILE      the report.html to open

@@ -6,9 +6,9 @@
 //! outside the chat path would pollute the comparison they exist for.
 //!
 //! Layout:
-//! - corpus: [`spec_store`] (load + index once), [`search_index`] (inverted index, ranking),
-//!   [`spec_api`] (the three operations REST and tools share), [`corpus_gen`] (the
-//!   `gen-specs` generator for scale runs);
+//! - corpus: [`spec`] (what a spec is), [`spec_store`] (load + index once), [`search_index`]
+//!   (inverted index, ranking), [`spec_api`] (the three operations REST and tools share),
+//!   [`corpus_gen`] (the `gen-specs` generator for scale runs);
 //! - tools: [`tools`] ([`Toolbox`]: definitions with JSON Schemas, execution that turns every
 //!   failure, panics included, into a tool result), [`internal`] (the callback router for a JS
 //!   runtime, behind its credential);
@@ -49,6 +49,7 @@ pub mod rate_limit;
 pub mod rest;
 pub mod search_index;
 pub mod server;
+pub mod spec;
 pub mod spec_api;
 pub mod spec_store;
 pub mod tools;
@@ -61,7 +62,8 @@ pub use internal::{InternalAuth, internal_router, random_bearer_token};
 pub use launch::{BoundServer, init_tracing, print_ready_line, shutdown_signal};
 pub use rate_limit::{RateLimit, RateLimiter};
 pub use server::{CLIENT_SEND_BUFFER, CoreState, router, serve};
-pub use spec_store::{Spec, SpecStore, SpecStoreError, SpecSummary, Status};
+pub use spec::{Spec, SpecSummary, Status};
+pub use spec_store::{SpecStore, SpecStoreError};
 /// Re-exported so backends name the same token type the shell fires.
 pub use tokio_util::sync::CancellationToken;
 pub use tools::Toolbox;

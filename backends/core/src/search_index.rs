@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::spec_store::Spec;
+use crate::spec::Spec;
 
 /// FNV-1a: the index hashes millions of short words while it is built, where SipHash's
 /// per-key setup dominates. Keys come from the corpus on disk, not from requests, so hash
@@ -209,7 +209,7 @@ pub fn query_terms(query: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec_store::{SpecSummary, Status};
+    use crate::spec::{SpecSummary, Status};
 
     fn spec(id: &str, title: &str, tags: &[&str], body: &str) -> Spec {
         Spec {

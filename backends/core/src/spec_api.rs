@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::search_index::query_terms;
-use crate::spec_store::{Spec, SpecStore, SpecSummary, Status};
+use crate::spec::{Spec, SpecSummary, Status};
+use crate::spec_store::SpecStore;
 
 /// A search answer is read by a model: twenty specs are plenty to choose from and keep the
 /// tool result small; `total` says how many more matched.

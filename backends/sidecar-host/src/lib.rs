@@ -6,8 +6,8 @@
 //! processes, so everything else is written once against the [`Transport`] trait, which each
 //! backend folder implements with its own flags. Layout:
 //!
-//! - [`transport`]: the [`Transport`] and [`Endpoint`] traits, and [`SidecarEnv`], the
-//!   environment a sidecar is told everything by;
+//! - [`transport`]: the [`Transport`] and [`Endpoint`] traits; [`sidecar_env`]: [`SidecarEnv`],
+//!   the environment a sidecar is told everything by;
 //! - [`client`]: the keep-alive HTTP/1 client to one sidecar, over its endpoint;
 //! - [`sidecar`]: starting one sidecar (environment, spawn with our death, ready line);
 //! - [`member`]: one supervised sidecar: health probes, restart with backoff; [`hang`]: when a
@@ -36,6 +36,7 @@ pub mod member;
 pub mod pool;
 pub mod relay;
 pub mod sidecar;
+pub mod sidecar_env;
 pub mod tool_listener;
 pub mod transport;
 
@@ -44,7 +45,8 @@ pub use backend::SidecarBackend;
 pub use client::SidecarClient;
 pub use host::{Cli, Host};
 pub use pool::{Pool, PoolHealth};
-pub use transport::{Endpoint, SidecarEnv, Transport};
+pub use sidecar_env::SidecarEnv;
+pub use transport::{Endpoint, Transport};
 
 /// An endpoint for unit tests of what never dials it (routing, phases).
 #[cfg(test)]

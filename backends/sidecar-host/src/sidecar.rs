@@ -18,7 +18,8 @@ use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::transport::{SidecarEnv, Transport};
+use crate::sidecar_env::SidecarEnv;
+use crate::transport::Transport;
 
 /// What every start of every pool member shares.
 #[derive(Debug, Clone)]

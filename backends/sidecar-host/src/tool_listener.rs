@@ -8,7 +8,7 @@ use axum::serve::Listener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::transport::SidecarEnv;
+use crate::sidecar_env::SidecarEnv;
 
 /// A running internal listener.
 #[derive(Debug)]

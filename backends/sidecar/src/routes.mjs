@@ -4,6 +4,7 @@
 // code with the status the contract gives it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
 import { pipeUIMessageStreamToResponse } from 'ai';
 
 import {
@@ -14,6 +15,24 @@ import {
 } from '../../../contract/js/contract.mjs';
 import { ChatInputError } from './chat.mjs';
 import { CLIENT_STALL_MS, createStreamGate, MAX_STREAMS, refusedLine, stalledLine } from './limits.mjs';
+
+/**
+ * What a chat response buffers in Node before the AI SDK's writer waits for `drain`: Node's
+ * own default before version 22 (22 raised it to 64 KiB). A stalled client's stream stops
+ * once this and the socket's kernel buffer are full, and every chunk the AI SDK works through
+ * before that costs the sidecar's one thread and is kept by the SDK until the stream ends
+ * (docs/crash.md#where-a-stalled-streams-time-goes): 64 KiB is about 900 UI chunks per
+ * stalled stream, 16 KiB about 230.
+ */
+export const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
+
+/**
+ * The sidecar's HTTP server: [`createRequestHandler`]'s routes on responses that buffer at
+ * most [`RESPONSE_HIGH_WATER_MARK`] before their writer waits (the same options).
+ */
+export function createChatServer(options) {
+  return http.createServer({ highWaterMark: RESPONSE_HIGH_WATER_MARK }, createRequestHandler(options));
+}
 
 /**
  * @param {object} options

@@ -7,7 +7,6 @@
 // → lifecycle.mjs (when to exit). Stdout carries exactly one line, the ready line; logs go to
 // stderr and never contain the API key or tokens.
 
-import http from 'node:http';
 import fs from 'node:fs';
 
 import { readyLine, SHUTDOWN_GRACE_MS } from '../../../contract/js/contract.mjs';
@@ -17,18 +16,9 @@ import { onTerminationSignals, watchParent, watchStdinPipe } from './lifecycle.m
 import { listenHttp, listenOnFd, listenUnix, writePortFile } from './listen.mjs';
 import { acceptFrames } from './frames-session.mjs';
 import { createStreamGate } from './limits.mjs';
-import { bearerCheck, createRequestHandler } from './routes.mjs';
+import { bearerCheck, createChatServer } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
 
-/**
- * What a chat response buffers in Node before the AI SDK's writer waits for `drain`: Node's
- * own default before version 22 (22 raised it to 64 KiB). A stalled client's stream stops
- * once this and the socket's kernel buffer are full, and every chunk the AI SDK works through
- * before that costs the sidecar's one thread and is kept by the SDK until the stream ends
- * (docs/crash.md#where-a-stalled-streams-time-goes): 64 KiB is about 900 UI chunks per
- * stalled stream, 16 KiB about 230.
- */
-const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
 /** Longer than any client pool's idle timeout (docs/architecture.md). */
 const KEEP_ALIVE_TIMEOUT_MS = 300_000;
 const log = (line) => process.stderr.write(`sidecar[${process.pid}]: ${line}\n`);
@@ -86,17 +76,13 @@ async function main() {
 
   // Both wires count against one limit of streams in flight, and share the stall limit.
   const gate = createStreamGate(config.maxStreams);
-  server = http.createServer(
-    // A response buffers this much before `write()` asks its writer to wait for `drain`.
-    { highWaterMark: RESPONSE_HIGH_WATER_MARK },
-    createRequestHandler({
-      chat,
-      token: config.token,
-      log,
-      clientStallMs: config.clientStallMs,
-      gate,
-    }),
-  );
+  server = createChatServer({
+    chat,
+    token: config.token,
+    log,
+    clientStallMs: config.clientStallMs,
+    gate,
+  });
   // The `frames` wire (docs/frames.md): the same chat, multiplexed on upgraded connections.
   frames = acceptFrames(server, { chat, authorized: bearerCheck(config.token), log, gate, clientStallMs: config.clientStallMs });
   // Streams last as long as the provider takes; the idle guard in chat.mjs bounds silence.

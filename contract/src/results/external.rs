@@ -111,6 +111,48 @@ pub struct Distributed {
     /// The harness's own client at the same rate against the same target, for comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness_client: Option<ClientFigures>,
+    /// The two clients in alternating windows of one run, compared pair by pair; absent when
+    /// they ran in one block each (workers on other machines share no clock to alternate by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interleaved: Option<Interleaved>,
+}
+
+/// Locust's workers and the harness's own client taking turns: window k of Locust, then window
+/// k of the harness, `windows` times, so that a machine that gets busier or quieter during the
+/// run moves both alike (docs/distributed.md#agreement-between-the-clients).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Interleaved {
+    pub windows: u32,
+    /// Length of one client's window (its arrivals); the other client plays between.
+    pub window_s: f64,
+    /// Locust's figure over the harness's, per pair of adjacent windows.
+    pub ttft_p50: RelativeDifference,
+    pub gap_p99: RelativeDifference,
+    /// The size of the harness's own move from one window to the next: the median of |window
+    /// k+1 / window k − 1| (always ≥ 0). What the figure does with no change of client, the
+    /// floor under any agreement between two.
+    pub ttft_p50_window_to_window: RelativeDifference,
+    pub gap_p99_window_to_window: RelativeDifference,
+    pub pairs: Vec<WindowPair>,
+}
+
+/// A relative difference (0.1 is +10%) over window pairs: the median and its 95% bootstrap
+/// interval (absent for fewer than two pairs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RelativeDifference {
+    pub median: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<[f64; 2]>,
+    pub pairs: u32,
+}
+
+/// One Locust window and the harness window after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WindowPair {
+    pub locust_ttft_p50_us: Option<f64>,
+    pub harness_ttft_p50_us: Option<f64>,
+    pub locust_gap_p99_us: Option<f64>,
+    pub harness_gap_p99_us: Option<f64>,
 }
 
 impl Distributed {

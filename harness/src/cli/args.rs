@@ -202,8 +202,8 @@ pub struct SoakArgs {
     pub external: ExternalTargets,
 }
 
-/// `--target NAME=URL ... --mock-url URL` of `soak` and `crash`: deployments the harness did not
-/// start, instead of the discovered backends (docs/distributed.md#soak-and-crash-against-a-target).
+/// `--target NAME=URL ... --mock-url URL` of `bench`, `soak` and `crash`: deployments the harness
+/// did not start, instead of the discovered backends (docs/distributed.md).
 #[derive(Debug, Args)]
 pub struct ExternalTargets {
     /// `NAME=URL`, repeatable: a deployment the harness did not start, measured after the
@@ -292,17 +292,11 @@ pub struct BenchArgs {
     pub proofs: bool,
     #[command(flatten)]
     pub seed: Seed,
-    /// `NAME=URL`, repeatable: measure a deployment the harness did not start (after the
-    /// conformance suite passes against it) instead of the discovered backends; needs
-    /// --mock-url (docs/distributed.md).
-    #[arg(long = "target", value_parser = external::parse_target)]
-    pub targets: Vec<TargetSpec>,
-    /// The mock provider the --target deployments were pointed at (`harness mock` prints it).
-    #[arg(long, value_parser = external::parse_url)]
-    pub mock_url: Option<String>,
+    #[command(flatten)]
+    pub external: ExternalTargets,
     /// Pool sizes, e.g. `1,2,4`: each backend that takes `--sidecars` is also measured with
     /// each size, and `bench.pool` reads them side by side (docs/pool.md).
-    #[arg(long, value_delimiter = ',', value_parser = crate::pool::parse_size, conflicts_with = "targets")]
+    #[arg(long, value_delimiter = ',', value_parser = bench::pool::parse_size, conflicts_with = "targets")]
     pub pool: Vec<u32>,
 }
 
@@ -472,6 +466,10 @@ pub struct LoadArgs {
     /// Skip the harness's own client at the same rate after the Locust run.
     #[arg(long)]
     pub no_harness_client: bool,
+    /// With local workers, the harness's client and Locust take turns in this many windows
+    /// each (--seconds split among them); 1: the harness's client half before, half after.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub windows: u32,
     #[command(flatten)]
     pub common: Common,
 }

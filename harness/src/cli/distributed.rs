@@ -13,7 +13,7 @@ use crate::{external, prereq};
 
 /// `bench --target`: deployments the harness did not start.
 pub(super) async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitCode> {
-    let Some(mock_url) = args.mock_url.clone() else {
+    let Some(mock_url) = args.external.mock_url.clone() else {
         anyhow::bail!("--target needs --mock-url: the mock provider the deployment was pointed at");
     };
     // Flags that act on backends the harness starts would be silently ignored here.
@@ -37,7 +37,7 @@ pub(super) async fn external_bench(root: &Path, args: BenchArgs) -> Result<ExitC
         ctx: context(root, c, None, false, None),
         plan: external::measure::Plan::new(args.measure.common.quick),
         mock_url,
-        targets: args.targets.clone(),
+        targets: args.external.targets.clone(),
     };
     let mock = external::stage::check_inputs(&opts).await?;
     prereq::prepare(root)?;
@@ -65,6 +65,7 @@ pub(super) async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
             workers: args.workers,
             rate_rps: args.rate,
             seconds: args.seconds,
+            windows: 1,
         };
         let d = crate::load::merge(&shape, &crate::load::parse_reports(&text)?);
         let mut run = open_run(root, &args.common)?;
@@ -89,6 +90,7 @@ pub(super) async fn load(root: &Path, args: LoadArgs) -> Result<ExitCode> {
         master: args.locust_master.clone(),
         kill_worker_after: args.kill_worker_after_s.map(Duration::from_secs_f64),
         harness_client: !args.no_harness_client,
+        windows: args.windows,
     };
     crate::load::run::check_inputs(&opts).await?;
     let mut run = open_run(root, &args.common)?;

@@ -232,7 +232,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             opts.scenarios = args.scenarios.clone();
             stage_command::<ConformanceStage>(&opts, &backends, &mut run).await
         }
-        Command::Bench(args) if !args.targets.is_empty() => {
+        Command::Bench(args) if !args.external.targets.is_empty() => {
             distributed::external_bench(&root, args).await
         }
         Command::Bench(mut args) => {
@@ -312,10 +312,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             );
             // A backend a stage cannot measure is the earlier stage's failure, not the harness's.
             ctx.explicit = false;
-            let flags = stages::CompareFlags {
+            let flags = compare::CompareFlags {
                 scenarios: args.scenarios.clone(),
             };
-            let list = stages::list(&ctx, &flags);
+            let list = compare::list(&ctx, &flags);
             Ok(compare::run(&list, &backends, &mut run, ctx.quick).await)
         }
     }

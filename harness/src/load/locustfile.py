@@ -10,8 +10,10 @@ the master every second, which appends them to --arena-out as JSON lines. The ha
 those samples into one histogram: Locust's own statistics (whole milliseconds, two significant
 digits above 100) are not used for any figure, and no percentile is ever averaged.
 
-Each worker reports `done` after its schedule and drain; a worker that never does is counted
-as lost by the harness, with the share of the schedule no report accounts for.
+With --arena-windows K the schedule is K windows of equal length with --arena-pause-s between
+them, where the harness's own client plays its windows on the same machine (samples carry
+their window). Each worker reports `done` after its schedule and drain; a worker that never
+does is counted as lost by the harness, with the share of the schedule no report accounts for.
 """
 
 import json
@@ -47,6 +49,10 @@ def _arguments(parser):
                         help="workers sharing the rate")
     parser.add_argument("--arena-seconds", type=float, default=10.0,
                         help="length of the schedule")
+    parser.add_argument("--arena-windows", type=int, default=1,
+                        help="split the schedule into this many windows")
+    parser.add_argument("--arena-pause-s", type=float, default=0.0,
+                        help="pause between windows (another client plays there)")
     parser.add_argument("--arena-out", default="",
                         help="master only: the JSON-lines file the workers' reports go to")
 
@@ -61,6 +67,9 @@ class _Batch:
     def __init__(self):
         self.ttft_us = []
         self.gap_us = []
+        # The window of each sample above, index for index.
+        self.ttft_window = []
+        self.gap_window = []
         self.started = 0
         self.completed = 0
         self.errors = 0
@@ -73,7 +82,7 @@ class _Batch:
         return body
 
 
-def _converse(session, host, scheduled_us, batch, environment):
+def _converse(session, host, scheduled_us, window, batch, environment):
     batch.started += 1
     body = {
         "id": "locust",
@@ -126,8 +135,10 @@ def _converse(session, host, scheduled_us, batch, environment):
     batch.completed += 1
     if texts:
         batch.ttft_us.append(max(texts[0][0] - scheduled_us, 0))
+        batch.ttft_window.append(window)
     for (a, _), (b, _) in zip(texts, texts[1:]):
         batch.gap_us.append(b - a)
+        batch.gap_window.append(window)
     expected = EXPECTED
     batch.lost_chunks += max(len(expected) - len(texts), 0)
     batch.reordered_chunks += sum(
@@ -157,29 +168,38 @@ def _play_schedule(env):
     index = getattr(env.runner, "worker_index", 0) % workers
     per_worker = float(opts.arena_rate) / workers
     interval_us = 1e6 / per_worker
-    count = int(round(per_worker * float(opts.arena_seconds)))
+    windows = max(int(opts.arena_windows), 1)
+    window_s = float(opts.arena_seconds) / windows
+    per_window = max(int(round(per_worker * window_s)), 1)
+    count = per_window * windows
+    # A window and the pause after it: the other client's window sits in the pause.
+    stride_us = int((window_s + float(opts.arena_pause_s)) * 1e6)
     session = requests.Session()
     session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE))
     session.trust_env = False
     batch = _Batch()
     pool = gevent.pool.Group()
-    reporter = gevent.spawn(_report_loop, env, batch, index, count)
-    start_us = _now_us() + int(interval_us * index / workers)
+    begin_us = _now_us()
+    reporter = gevent.spawn(_report_loop, env, batch, index, count, begin_us)
+    start_us = begin_us + int(interval_us * index / workers)
     for k in range(count):
-        scheduled = start_us + int(k * interval_us)
+        window, j = divmod(k, per_window)
+        scheduled = start_us + window * stride_us + int(j * interval_us)
         wait = (scheduled - _now_us()) / 1e6
         if wait > 0:
             gevent.sleep(wait)
-        pool.spawn(_converse, session, env.host, scheduled, batch, env)
+        pool.spawn(_converse, session, env.host, scheduled, window, batch, env)
     pool.join(timeout=DRAIN_S)
     pool.kill(block=False)
     reporter.kill()
-    _send(env, "done", index, count, batch)
+    _send(env, "done", index, count, batch, begin_us)
 
 
-def _send(env, kind, index, scheduled, batch):
+def _send(env, kind, index, scheduled, batch, begin_us):
     msg = batch.take()
-    msg.update({"kind": kind, "index": index, "scheduled": scheduled,
+    # begin_us: where the worker's schedule starts on its CLOCK_MONOTONIC; on the harness's
+    # machine, the clock its own client alternates windows by.
+    msg.update({"kind": kind, "index": index, "scheduled": scheduled, "begin_us": begin_us,
                 "client_id": getattr(env.runner, "client_id", "local")})
     if isinstance(env.runner, WorkerRunner):
         env.runner.send_message("arena_report", msg)
@@ -187,10 +207,11 @@ def _send(env, kind, index, scheduled, batch):
         _write(env, msg)
 
 
-def _report_loop(env, batch, index, scheduled):
+def _report_loop(env, batch, index, scheduled, begin_us):
+    # The first report goes at once, so the harness learns begin_us before the first pause.
     while True:
+        _send(env, "samples", index, scheduled, batch, begin_us)
         gevent.sleep(REPORT_EVERY_S)
-        _send(env, "samples", index, scheduled, batch)
 
 
 def _write(env, msg):

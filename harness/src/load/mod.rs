@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::external::client;
 use crate::stats;
 
+pub mod interleave;
 pub mod run;
 
 /// The engine and the version `harness/locust/requirements.txt` pins.
@@ -58,6 +59,14 @@ pub struct Report {
     pub ttft_us: Vec<u64>,
     #[serde(default)]
     pub gap_us: Vec<u64>,
+    /// The window of each sample (a schedule split into windows, [`interleave`]).
+    #[serde(default)]
+    pub ttft_window: Vec<u32>,
+    #[serde(default)]
+    pub gap_window: Vec<u32>,
+    /// Where the worker's schedule began on its `CLOCK_MONOTONIC` (µs).
+    #[serde(default)]
+    pub begin_us: u64,
     #[serde(default)]
     pub started: u64,
     #[serde(default)]
@@ -78,13 +87,20 @@ pub struct RunShape {
     pub workers: u32,
     pub rate_rps: f64,
     pub seconds: f64,
+    /// The schedule in this many windows of equal length (1: one block).
+    pub windows: u32,
 }
 
 impl RunShape {
-    /// Conversations the schedule holds: each worker plays `round(rate / workers × seconds)`.
+    /// Conversations the schedule holds: each worker plays `round(rate / workers × seconds /
+    /// windows)` in each window (at least one), as the locustfile counts them.
     pub fn scheduled(&self) -> u64 {
-        let per_worker = (self.rate_rps / f64::from(self.workers.max(1)) * self.seconds).round();
-        per_worker as u64 * u64::from(self.workers)
+        let windows = self.windows.max(1);
+        let per_window = (self.rate_rps / f64::from(self.workers.max(1)) * self.seconds
+            / f64::from(windows))
+        .round()
+        .max(1.0);
+        per_window as u64 * u64::from(windows) * u64::from(self.workers)
     }
 }
 
@@ -157,6 +173,7 @@ pub fn merge(shape: &RunShape, reports: &[Report]) -> Distributed {
         },
         partial: lost_workers > 0 || accounted < scheduled,
         harness_client: None,
+        interleaved: None,
     }
 }
 
@@ -218,7 +235,31 @@ pub fn print_table(d: &contract::results::Distributed) -> std::io::Result<()> {
             ratio(&d.gap_us, &h.gap_us, |s| s.p99_us)
         )?;
     }
+    if let Some(i) = &d.interleaved {
+        writeln!(out, "{}", interleaved_line(i))?;
+    }
     Ok(())
+}
+
+/// The pairwise comparison in one line, as the terminal and the report print it.
+pub fn interleaved_line(i: &contract::results::Interleaved) -> String {
+    let pct = |r: &contract::results::RelativeDifference| {
+        let ci = r.ci95.map_or(String::new(), |[lo, hi]| {
+            format!(" [{:+.1}%, {:+.1}%]", lo * 100.0, hi * 100.0)
+        });
+        format!("{:+.1}%{ci}", r.median * 100.0)
+    };
+    format!(
+        "taking turns in {} windows of {} s each, locust over harness per pair (median [95% \
+         interval]): TTFT p50 {}, gap p99 {}; the harness's own client moved by {} (TTFT p50) \
+         and {} (gap p99) from one window to the next",
+        i.windows,
+        i.window_s,
+        pct(&i.ttft_p50),
+        pct(&i.gap_p99),
+        pct(&i.ttft_p50_window_to_window),
+        pct(&i.gap_p99_window_to_window)
+    )
 }
 
 #[cfg(test)]
@@ -232,6 +273,7 @@ mod tests {
             workers: 2,
             rate_rps: 10.0,
             seconds: 4.0,
+            windows: 1,
         }
     }
 

@@ -11,6 +11,7 @@ use contract::results::{ClientFigures, Distributed};
 use sut_kit::process;
 use tokio::task::JoinHandle;
 
+use super::interleave::{self, Window};
 use super::{LOCUST_VERSION, REQUIREMENTS, RunShape, locustfile, merge, parse_reports};
 use crate::external::{self, TargetSpec, client};
 use crate::run_dir::RunDir;
@@ -22,6 +23,11 @@ const CONNECT_GRACE: Duration = Duration::from_secs(60);
 /// After the schedule: the locustfile's own drain (30 s) plus time for its `done` to arrive.
 const DRAIN_GRACE: Duration = Duration::from_secs(35);
 const POLL: Duration = Duration::from_millis(250);
+/// Conversations at the run's rate before either client measures, not recorded: a Node
+/// backend's first seconds run code its JIT has not compiled yet (the first interleaved `unix`
+/// run's first window: gap p99 59.6 ms Locust / 41.9 ms harness, the seven after 15-31 ms;
+/// docs/distributed.md#agreement-between-the-clients).
+const WARMUP_S: f64 = 5.0;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -38,6 +44,17 @@ pub struct Options {
     pub kill_worker_after: Option<Duration>,
     /// Also run the harness's own client at the same rate, for comparison.
     pub harness_client: bool,
+    /// With the harness's client and local workers: the two clients take turns in this many
+    /// windows each ([`interleave`]); 1 runs the harness's client half before the workers and
+    /// half after.
+    pub windows: u32,
+}
+
+impl Options {
+    /// Whether the two clients take turns: only local workers share this machine's clock.
+    fn interleaved(&self) -> bool {
+        self.harness_client && self.master.is_none() && self.windows > 1
+    }
 }
 
 /// The target and the mock answer (bad input: the caller exits 2 before making a run folder).
@@ -65,12 +82,25 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         Some(addr) => split_addr(addr)?,
         None => ("127.0.0.1".to_owned(), free_port()?),
     };
-    // The harness's own client runs half its time before the workers and half after, its two
-    // halves merged: a machine that gets busier or quieter during the run moves both sides
-    // alike, where one block after the workers would carry the drift alone.
+    // Interleaved, the two clients take turns in windows; otherwise the harness's own client
+    // runs half its time before the workers and half after, its two halves merged: a machine
+    // that gets busier or quieter during the run then moves both sides alike at least roughly.
+    let interleaved = opts.interleaved();
+    let windows = if interleaved { opts.windows } else { 1 };
+    let window_s = opts.seconds / f64::from(windows);
+    let pause_s = if interleaved {
+        interleave::pause_s(window_s)
+    } else {
+        0.0
+    };
     let http = sut_kit::client::http_client()?;
+    eprintln!(
+        "warming the target up: {}/s for {WARMUP_S} s, not recorded",
+        opts.rate_rps
+    );
+    client::open_loop(&http, &opts.target.url, "warmup", opts.rate_rps, WARMUP_S).await;
     let half = opts.seconds / 2.0;
-    let own_before = if opts.harness_client {
+    let own_before = if opts.harness_client && !interleaved {
         eprintln!(
             "the harness's own client at {}/s for {half} s",
             opts.rate_rps
@@ -104,6 +134,10 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         &n,
         "--arena-seconds",
         &opts.seconds.to_string(),
+        "--arena-windows",
+        &windows.to_string(),
+        "--arena-pause-s",
+        &pause_s.to_string(),
         "--arena-out",
         &path_str(&out),
     ];
@@ -142,8 +176,22 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         workers: opts.workers,
         rate_rps: opts.rate_rps,
         seconds: opts.seconds,
+        windows,
     };
-    let waited = wait_for_reports(&out, opts, &mut workers).await;
+    let schedule_s = window_s * f64::from(windows) + pause_s * f64::from(windows - 1);
+    let own_turns = async {
+        if interleaved {
+            let url = &opts.target.url;
+            let (rate, grace) = (opts.rate_rps, CONNECT_GRACE);
+            Some(interleave::own_windows(&out, url, rate, window_s, windows, grace).await)
+        } else {
+            None
+        }
+    };
+    let (waited, own_turns) = tokio::join!(
+        wait_for_reports(&out, opts, &mut workers, schedule_s),
+        own_turns
+    );
     master.abort();
     for w in workers.into_iter().flatten() {
         w.abort();
@@ -151,6 +199,17 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
     let reports = parse_reports(&std::fs::read_to_string(&out)?)?;
     waited?;
     let mut figures = merge(&shape, &reports);
+    if let Some(turns) = own_turns {
+        let turns = turns?;
+        let locust = interleave::locust_windows(&reports, windows);
+        let own: Vec<Window> = turns.iter().map(Window::from).collect();
+        figures.interleaved = Some(interleave::compare(&locust, &own, window_s));
+        let mut merged = client::ClientSamples::default();
+        for t in turns {
+            merged.merge(t);
+        }
+        figures.harness_client = Some(client_figures(&merged));
+    }
     if let Some(mut own) = own_before {
         eprintln!(
             "the harness's own client at {}/s for {half} s",
@@ -158,15 +217,19 @@ pub async fn run(run: &mut RunDir, opts: &Options) -> Result<Distributed> {
         );
         let after = client::open_loop(&http, &opts.target.url, "own-b", opts.rate_rps, half).await;
         own.merge(after);
-        figures.harness_client = Some(ClientFigures {
-            conversations: own.conversations,
-            errors: own.errors,
-            ttft_us: stats::latency_stats(&own.ttft),
-            gap_us: stats::latency_stats(&own.gap),
-        });
+        figures.harness_client = Some(client_figures(&own));
     }
     super::record(run, &figures)?;
     Ok(figures)
+}
+
+fn client_figures(own: &client::ClientSamples) -> ClientFigures {
+    ClientFigures {
+        conversations: own.conversations,
+        errors: own.errors,
+        ttft_us: stats::latency_stats(&own.ttft),
+        gap_us: stats::latency_stats(&own.gap),
+    }
 }
 
 /// Polls the reports until every worker said `done`, or the run's time is up.
@@ -174,6 +237,7 @@ async fn wait_for_reports(
     out: &Path,
     opts: &Options,
     workers: &mut [Option<JoinHandle<std::io::Result<std::process::ExitStatus>>>],
+    schedule_s: f64,
 ) -> Result<()> {
     let begun = tokio::time::Instant::now();
     let mut first_report: Option<tokio::time::Instant> = None;
@@ -203,7 +267,7 @@ async fn wait_for_reports(
                     eprintln!("killing worker 0 (SIGKILL) {after:?} into the run");
                     worker.abort();
                 }
-                if now - t > Duration::from_secs_f64(opts.seconds) + DRAIN_GRACE {
+                if now - t > Duration::from_secs_f64(schedule_s) + DRAIN_GRACE {
                     eprintln!(
                         "{done} of {} workers finished; the others are lost",
                         opts.workers

@@ -1,13 +1,14 @@
-//! `harness compare`: every stage in one run, in the order of [`crate::stages::list`], each
-//! recorded in the run folder as it finishes. A stage that fails does not hide the others'
+//! `harness compare`: every stage in one run, in the order of [`list`], each recorded in the
+//! run folder as it finishes. A stage that fails does not hide the others'
 //! results: later stages run on whatever they can still measure, and the exit code says what
 //! happened (0 all good, 1 a backend failed something, 2 the harness could not do its job). A
 //! stage this machine cannot run (the browser stage without Chromium) is skipped with the reason
 //! recorded, rather than failing a run whose measurements do not need it. Each stage's wall time
 //! is recorded beside its budget ([`crate::budget`]).
 //!
-//! This module knows no stage in particular: which backends each gets is the stage's
-//! [`Takes`], and a stage that gates (the build) takes the backends it failed out of the rest.
+//! [`list`] is the one place that names the stages; past it, the walk knows no stage in
+//! particular: which backends each gets is the stage's [`Takes`], and a stage that gates (the
+//! build) takes the backends it failed out of the rest.
 
 use std::process::ExitCode;
 
@@ -16,7 +17,54 @@ use sut_kit::manifest::Backend;
 
 use crate::budget::StageTimer;
 use crate::run_dir::RunDir;
-use crate::stages::{Outcome, Planned, Takes};
+use crate::stages::{
+    Context, Outcome, Planned, Stage, Takes, bench, browser, build, conformance, cost, crash,
+    deploy, evidence, plan, report, soak, start,
+};
+
+/// What `compare` takes beyond the shared context: its own flags that belong to one stage.
+#[derive(Debug, Clone, Default)]
+pub struct CompareFlags {
+    /// Conformance scenarios to run; empty runs them all (`compare --scenarios`).
+    pub scenarios: Vec<String>,
+}
+
+/// The stages of `compare`, in order: build -> conformance -> browser -> bench -> start ->
+/// crash -> soak -> evidence -> deploy -> cost -> report. Each gets the options a run with only the shared
+/// flags gives it ([`Stage::options`]).
+pub fn list(ctx: &Context, flags: &CompareFlags) -> Vec<Box<dyn Planned>> {
+    let mut conformance = conformance::ConformanceStage::options(ctx);
+    conformance.scenarios = flags.scenarios.clone();
+    vec![
+        default::<build::Build>(ctx),
+        plan::<conformance::ConformanceStage>(conformance),
+        default::<browser::BrowserStage>(ctx),
+        default::<bench::Bench>(ctx),
+        default::<start::Start>(ctx),
+        default::<crash::Crash>(ctx),
+        default::<soak::SoakStage>(ctx),
+        default::<evidence::EvidenceStage>(ctx),
+        default::<deploy::stage::DeployStage>(ctx),
+        default::<cost::CostStage>(ctx),
+        default::<report::ReportStage>(ctx),
+    ]
+}
+
+/// `S` with the options of the shared flags alone.
+fn default<S: Stage + 'static>(ctx: &Context) -> Box<dyn Planned>
+where
+    S::Options: 'static,
+{
+    plan::<S>(S::options(ctx))
+}
+
+/// The stage names of [`list`], in order (what the tests and the docs hold the list to).
+pub fn names(ctx: &Context) -> Vec<&'static str> {
+    list(ctx, &CompareFlags::default())
+        .iter()
+        .map(|s| s.name())
+        .collect()
+}
 
 /// How the run went, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -150,4 +198,43 @@ pub async fn run(
         run.path.display()
     );
     verdict.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::results::stages as n;
+
+    #[test]
+    fn compare_walks_every_stage_in_the_documented_order() {
+        let ctx = Context::new(std::path::PathBuf::from("."));
+        assert_eq!(
+            names(&ctx),
+            [
+                n::BUILD,
+                n::CONFORMANCE,
+                n::BROWSER,
+                n::BENCH,
+                n::START,
+                n::CRASH,
+                n::SOAK,
+                n::EVIDENCE,
+                n::DEPLOY,
+                n::COST,
+                n::REPORT
+            ]
+        );
+    }
+
+    #[test]
+    fn every_stage_but_the_build_has_a_budget() {
+        let ctx = Context::new(std::path::PathBuf::from("."));
+        for name in names(&ctx) {
+            assert_eq!(
+                crate::budget::budget(name, true).is_some(),
+                name != n::BUILD,
+                "{name}"
+            );
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// The system's Chromium, found by the rule the Rust side keeps in conformance::chromium (the one
+// The system's Chromium, found by the rule the Rust side keeps in sut_kit::chromium (the one
 // the report's check and the chat page's browser suite use): $CHROMIUM when set, else the first
 // of Debian's `chromium` or other distributions' `chromium-browser` on PATH. Nothing downloads
 // a browser; scripts/setup installs Debian's package when none is found.

@@ -6,6 +6,7 @@
 //! CPU per chunk, the intercept what a conversation costs beyond its chunks
 //! (docs/bench.md#cpu-at-load).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,17 +111,49 @@ fn served(received: &[u64], marks: &[u64], chunks: u32) -> Vec<f64> {
         .collect()
 }
 
-/// Drives `target` with `chunks`-chunk conversations at [`CHUNKS_PER_S`]; reads `meter` at the end of the
-/// warm-up and of every window; waits for the conversations in flight to end.
+/// The longest a drive keeps sending past its planned end while the run before it drains:
+/// a safety net only (a drain takes one conversation's length, 2.02 s at most).
+const DRAIN_ALLOWANCE: Duration = Duration::from_secs(10);
+
+/// A drive whose windows have been read, its last conversations still streaming.
+struct Draining {
+    sender: tokio::task::JoinHandle<(u64, Vec<u64>)>,
+    cpu: Vec<u64>,
+    marks: Vec<u64>,
+    chunks: u32,
+}
+
+impl Draining {
+    /// Waits for the conversations in flight to end: the drive's windows.
+    async fn finish(self) -> Result<Windows> {
+        let (errors, received) = self.sender.await.context("the CPU load sender panicked")?;
+        Ok(Windows {
+            cpu_ns: self
+                .cpu
+                .windows(2)
+                .map(|w| w[1].saturating_sub(w[0]))
+                .collect(),
+            served: served(&received, &self.marks, self.chunks),
+            errors,
+        })
+    }
+}
+
+/// Drives `target` with `chunks`-chunk conversations at [`CHUNKS_PER_S`]; reads `meter` at the
+/// end of the warm-up and of every window. The run `before` it drains during its warm-up
+/// (neither is measured then) and is waited for before the first window opens, so no window
+/// shares the core with another target's conversations; returns `before`'s windows, and this
+/// drive still draining.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     target: &Arc<Target>,
-    mock: &MockProcess,
     http: &reqwest::Client,
     rounds: &RoundPlan,
     plan: &CpuLoadPlan,
     meter: &CpuMeter,
     chunks: u32,
-) -> Result<Windows> {
+    before: Option<Draining>,
+) -> Result<(Option<Windows>, Draining)> {
     let rate = CHUNKS_PER_S / f64::from(chunks);
     let shape = RoundPlan {
         chunks,
@@ -133,13 +166,22 @@ async fn drive(
     } else {
         plan.warmup
     };
-    let total = warmup + plan.window * plan.windows as u32;
+    let total = warmup + plan.window * plan.windows as u32 + DRAIN_ALLOWANCE;
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let sender = {
         let (target, http, shape) = (target.clone(), http.clone(), shape.clone());
         tokio::spawn(async move {
             let mut in_flight = JoinSet::new();
             let mut arrivals = super::pacer::arrivals(start.into_std(), interval, total);
-            while let Some(i) = arrivals.recv().await {
+            loop {
+                let i = tokio::select! {
+                    biased;
+                    _ = &mut stopped => break,
+                    i = arrivals.recv() => match i {
+                        Some(i) => i,
+                        None => break,
+                    },
+                };
                 let text = shape
                     .text(&format!("cpu{chunks}.{}.{i}", target.name))
                     .render();
@@ -159,21 +201,30 @@ async fn drive(
             (errors, received)
         })
     };
+    let finished = match before {
+        Some(d) => Some(d.finish().await?),
+        None => None,
+    };
     let (mut cpu, mut marks) = (Vec::new(), Vec::new());
-    let mut at = start + warmup;
+    // The warm-up lasts until the run before has drained, if that took longer.
+    let mut at = (start + warmup).max(tokio::time::Instant::now());
     for _ in 0..=plan.windows {
         tokio::time::sleep_until(at).await;
         cpu.push(meter.read_ns().context("the CPU meter could not be read")?);
         marks.push(monotonic_ns());
         at += plan.window;
     }
-    let (errors, received) = sender.await.context("the CPU load sender panicked")?;
-    mock.clear_timeline().await?;
-    Ok(Windows {
-        cpu_ns: cpu.windows(2).map(|w| w[1].saturating_sub(w[0])).collect(),
-        served: served(&received, &marks, chunks),
-        errors,
-    })
+    // The sender may have ended already (its allowance spent): nothing then to stop.
+    let _ = stop.send(());
+    Ok((
+        finished,
+        Draining {
+            sender,
+            cpu,
+            marks,
+            chunks,
+        },
+    ))
 }
 
 /// CPU per conversation (ms) in each window, the idle rate (ns/s) subtracted.
@@ -246,29 +297,48 @@ pub async fn run(
             Some(d as f64 / plan.window.as_secs_f64())
         })
         .collect();
-    let mut out = Vec::new();
     let names: Vec<&str> = targets.iter().map(|t| t.target.name.as_str()).collect();
-    for group in twins(&names) {
-        let mut lengths: Vec<Vec<Windows>> = vec![Vec::new(); group.len()];
-        for chunks in [SHORT_CHUNKS, LONG_CHUNKS] {
+    let groups = twins(&names);
+    // Each target's windows per length (0: short, 1: long). Every target's short
+    // conversations first, then every target's long ones: each run then drains during the
+    // next one's warm-up, which is as long as a long conversation (docs/bench.md#cpu-at-load).
+    let mut measured: BTreeMap<(usize, usize), Windows> = BTreeMap::new();
+    let mut pending: Option<((usize, usize), Draining)> = None;
+    for (length, chunks) in [SHORT_CHUNKS, LONG_CHUNKS].into_iter().enumerate() {
+        for group in &groups {
             let driven: Vec<&str> = group.iter().map(|&i| names[i]).collect();
             progress.step(format!(
                 "CPU at load, {chunks}-chunk conversations: {}",
                 driven.join(", then ")
             ));
-            let mut by_target: Vec<Windows> = vec![Windows::default(); group.len()];
             for slot in alternation(group.len()) {
-                let t = &targets[group[slot]];
-                let w = drive(t.target, mock, http, rounds, plan, t.meter, chunks).await?;
-                by_target[slot].extend(w);
-            }
-            for (slot, w) in lengths.iter_mut().zip(by_target) {
-                slot.push(w);
+                let i = group[slot];
+                let t = &targets[i];
+                let (key, before) = pending.take().unzip();
+                let (finished, draining) =
+                    drive(t.target, http, rounds, plan, t.meter, chunks, before).await?;
+                if let (Some(key), Some(w)) = (key, finished) {
+                    measured.entry(key).or_default().extend(w);
+                }
+                pending = Some(((i, length), draining));
             }
             progress.advance();
         }
-        for (&i, lengths) in group.iter().zip(lengths) {
+    }
+    if let Some((key, draining)) = pending {
+        measured
+            .entry(key)
+            .or_default()
+            .extend(draining.finish().await?);
+    }
+    mock.clear_timeline().await?;
+    let mut out = Vec::new();
+    for group in &groups {
+        for &i in group {
             let name = targets[i].target.name.clone();
+            let lengths: Vec<Windows> = (0..2)
+                .map(|length| measured.remove(&(i, length)).unwrap_or_default())
+                .collect();
             let figure = match idle[i] {
                 None => Err("the CPU meter could not be read".to_owned()),
                 Some(idle_ns_per_s) => target_figures(

@@ -176,7 +176,7 @@ pub(super) async fn start_targets(
             targets.push(Target::backend(backend, launch, log_dir, &aa, extra).await?);
         }
         if !opts.pool.is_empty() {
-            targets.extend(crate::pool::targets(backend, launch, log_dir, opts).await?);
+            targets.extend(super::pool::targets(backend, launch, log_dir, opts).await?);
         }
     }
     eprintln!(

@@ -98,6 +98,10 @@ pub struct SearchBounds {
     /// ([`super::search::SearchPlan::min_repeats`]).
     pub min_repeats: usize,
     pub max_repeats: usize,
+    pub generator_retries: u32,
+    /// `direct` runs once per rate, its run the reference of every repeat there, instead of
+    /// once per repeat (quick: docs/bench.md#saturation-by-search).
+    pub direct_once_per_rate: bool,
 }
 
 /// One point's raw figures.

@@ -27,6 +27,7 @@ mod options;
 mod pacer;
 pub mod pacing;
 pub mod plan;
+pub mod pool;
 pub mod proofs;
 mod record;
 mod results;
@@ -202,11 +203,15 @@ async fn measure(
 
     let orders = crate::stats::round_orders(&names, plan.rounds.rounds, opts.ctx.seed);
     let http = sut_kit::client::http_client()?;
+    let paced = names
+        .iter()
+        .filter(|n| !quick_leaves_out(opts.ctx.quick, n))
+        .count();
     let steps = (orders.len() * names.len()) as u64
         + plan.load.as_ref().map_or(0, |l| {
             sweep::steps(l, names.len())
                 + cpu_load::steps(meters.len())
-                + pacing::PacingPlan::new(opts.ctx.quick).steps(names.len())
+                + pacing::PacingPlan::new(opts.ctx.quick).steps(paced)
         });
     let progress = Progress::new(STAGE, steps);
     let rounds = rounds::run(&targets, &mock, &http, &plan.rounds, &orders, &progress).await;
@@ -226,9 +231,7 @@ async fn measure(
         .iter()
         // A quick run leaves out the references' CPU at load: it does not search their
         // capacity either (docs/bench.md#cpu-at-load).
-        .filter(|(name, _)| {
-            !(opts.ctx.quick && name != DIRECT && target::is_shared_reference(name))
-        })
+        .filter(|(name, _)| !quick_leaves_out(opts.ctx.quick, name))
         .filter(|(name, _)| !name.ends_with(contract::results::AA_SUFFIX))
         .filter_map(|(name, meter)| {
             let target = targets.iter().find(|t| &t.name == name)?;
@@ -239,8 +242,13 @@ async fn measure(
     let pacing = match &plan.load {
         Some(_) => {
             let pacing_plan = pacing::PacingPlan::new(opts.ctx.quick);
+            let paced: Vec<Arc<Target>> = targets
+                .iter()
+                .filter(|t| !quick_leaves_out(opts.ctx.quick, &t.name))
+                .cloned()
+                .collect();
             pacing::run(
-                &targets,
+                &paced,
                 &mock,
                 &http,
                 &plan.rounds,
@@ -345,7 +353,7 @@ async fn measure(
     };
     results::write(run, bench, &record)?;
     if !opts.pool.is_empty() {
-        let study = crate::pool::bench_study(&run.results, opts, measured, plan);
+        let study = pool::bench_study(&run.results, opts, measured, plan);
         if let Some(bench) = run.results.bench.as_mut() {
             bench.pool = Some(study);
         }
@@ -364,6 +372,13 @@ async fn measure(
         }
     }
     run.save()
+}
+
+/// Whether a quick run leaves `name` out of the pacing sweep and the CPU at load: the
+/// references but `direct` (every overhead is taken against it), whose capacity a quick run
+/// does not search either (docs/bench.md#the-quick-budget).
+fn quick_leaves_out(quick: bool, name: &str) -> bool {
+    quick && name != DIRECT && target::is_shared_reference(name)
 }
 
 /// Wall time of the stage's parts, said on stderr as each ends: what the quick budget is spent

@@ -22,7 +22,7 @@ pub struct Options {
     /// and the proofs read from the run ([`super::proofs`]).
     pub proofs: bool,
     /// `--pool 1,2,4`: each backend that takes `--sidecars` also run with each size
-    /// ([`crate::pool`]); empty for none.
+    /// ([`super::pool`]); empty for none.
     pub pool: Vec<u32>,
 }
 

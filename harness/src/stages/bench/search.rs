@@ -37,6 +37,10 @@ pub const ACHIEVED_SHARE: f64 = 0.95;
 /// the generator's ceiling: a burst of other work on the machine clears within two more runs,
 /// a generator at its ceiling stays behind (docs/bench.md#saturation-by-search).
 pub const GENERATOR_RETRIES: u32 = 2;
+/// A quick run's: one. Each retry is two more runs, and in the quick runs measured the retried
+/// repeats came in bursts of the machine's other work, where the second retry was behind too
+/// (docs/bench.md#the-quick-budget).
+pub const QUICK_GENERATOR_RETRIES: u32 = 1;
 /// When the target fails with no healthy rate known, the next rate tried is this many times
 /// lower; when it is healthy with no failing rate known, this many times higher. Down fast
 /// (a rate far above capacity takes long to drain), up in smaller steps.
@@ -59,6 +63,8 @@ pub struct SearchPlan {
     /// the most is capped at [`MAX_REPEATS`].
     pub min_repeats: usize,
     pub max_repeats: usize,
+    /// Times a repeat the generator fell behind on is run again ([`GENERATOR_RETRIES`]).
+    pub generator_retries: u32,
 }
 
 /// One target's run at one rate, over its steady window.
@@ -77,7 +83,7 @@ pub struct Run {
 impl Run {
     /// The generator kept the rate: on schedule, and (for `direct`, which adds nothing) the
     /// offered rate achieved with no failure.
-    fn generator_kept_up(&self, is_direct: bool) -> bool {
+    pub fn generator_kept_up(&self, is_direct: bool) -> bool {
         !self.generator_behind
             && (!is_direct || (!self.failed && self.achieved_share >= ACHIEVED_SHARE))
     }
@@ -200,11 +206,12 @@ pub struct Estimate {
     pub ci95: Option<[f64; 2]>,
 }
 
-/// Runs one rate: `min_repeats` repeats (each run again up to [`GENERATOR_RETRIES`] times
+/// Runs one rate: `min_repeats` repeats (each run again up to `generator_retries` times
 /// while the generator fell behind on it), more while undecided.
 async fn probe<F, Fut>(
     rate: f64,
     (min_repeats, max_repeats): (usize, usize),
+    generator_retries: u32,
     seed: u64,
     measure: &mut F,
 ) -> Result<Decision>
@@ -217,7 +224,7 @@ where
     loop {
         let mut repeat = measure(rate).await?;
         let mut tries = 0;
-        while !repeat.generator_kept_up() && tries < GENERATOR_RETRIES {
+        while !repeat.generator_kept_up() && tries < generator_retries {
             tries += 1;
             repeat = measure(rate).await?;
         }
@@ -250,7 +257,14 @@ where
     for i in 0..plan.max_probes {
         let max_repeats = plan.max_repeats.clamp(1, MAX_REPEATS);
         let repeats = (plan.min_repeats.clamp(1, max_repeats), max_repeats);
-        let decision = probe(rate, repeats, seed ^ i as u64, &mut measure).await?;
+        let decision = probe(
+            rate,
+            repeats,
+            plan.generator_retries,
+            seed ^ i as u64,
+            &mut measure,
+        )
+        .await?;
         let slot = match decision.verdict {
             Verdict::Healthy => &mut out.healthy,
             Verdict::Failing => &mut out.failing,
@@ -328,6 +342,7 @@ mod tests {
             max_probes: 10,
             min_repeats: MIN_REPEATS,
             max_repeats: MAX_REPEATS,
+            generator_retries: GENERATOR_RETRIES,
         }
     }
 
@@ -447,6 +462,7 @@ mod tests {
         let quick = SearchPlan {
             min_repeats: QUICK_MIN_REPEATS,
             max_repeats: QUICK_MAX_REPEATS,
+            generator_retries: QUICK_GENERATOR_RETRIES,
             max_probes: 1,
             ..plan(40.0)
         };

@@ -138,16 +138,25 @@ async fn search_one(
         max_probes: bounds.max_probes,
         min_repeats: bounds.min_repeats,
         max_repeats: bounds.max_repeats,
+        generator_retries: bounds.generator_retries,
     };
     let figures = std::sync::Mutex::new(ByRate::new());
+    // `direct`'s run at each rate where the generator kept up, when it is run once per rate.
+    let direct_runs: std::sync::Mutex<BTreeMap<u64, search::Run>> =
+        std::sync::Mutex::new(BTreeMap::new());
     let mut order_rng = StdRng::seed_from_u64(plan.seed ^ name_hash(&target.name));
     let found = search::search(&search_plan, plan.seed, |rate| {
-        let pair = if order_rng.random::<bool>() {
-            [target, direct]
+        let reused = if bounds.direct_once_per_rate {
+            lock(&direct_runs).get(&rate.to_bits()).cloned()
         } else {
-            [direct, target]
+            None
         };
-        let figures = &figures;
+        let pair: Vec<&Arc<Target>> = match (&reused, order_rng.random::<bool>()) {
+            (Some(_), _) => vec![target],
+            (None, true) => vec![target, direct],
+            (None, false) => vec![direct, target],
+        };
+        let (figures, direct_runs) = (&figures, &direct_runs);
         async move {
             let (mut ours, mut theirs) = (None, None);
             for t in pair {
@@ -162,15 +171,23 @@ async fn search_one(
                     &mut ours
                 }) = Some(measured);
             }
-            let (ours, theirs) = (
-                ours.context("the target's run is missing")?,
-                theirs.context("direct's run is missing")?,
-            );
+            let ours = ours.context("the target's run is missing")?;
+            let (direct_run, direct_figures) = match (theirs, reused) {
+                (Some((f, run)), _) => (run, Some(f)),
+                (None, Some(run)) => (run, None),
+                (None, None) => anyhow::bail!("direct's run is missing"),
+            };
+            if bounds.direct_once_per_rate
+                && direct_figures.is_some()
+                && direct_run.generator_kept_up(true)
+            {
+                lock(direct_runs).insert(rate.to_bits(), direct_run.clone());
+            }
             let repeat = Repeat {
                 target: ours.1,
-                direct: theirs.1,
+                direct: direct_run,
             };
-            let mut by_rate = figures.lock().unwrap_or_else(|e| e.into_inner());
+            let mut by_rate = lock(figures);
             let slot = by_rate.entry(rate.to_bits()).or_default();
             let pair = if repeat.generator_kept_up() {
                 &mut slot.kept
@@ -184,7 +201,9 @@ async fn search_one(
                 )
             });
             steady::merge(a, &ours.0);
-            steady::merge(b, &theirs.0);
+            if let Some(f) = &direct_figures {
+                steady::merge(b, f);
+            }
             Ok(repeat)
         }
     })
@@ -235,6 +254,11 @@ fn record_search(
             .push(reference);
     }
     outcome.searches.insert(name.to_owned(), found);
+}
+
+/// The mutex's value; a panic elsewhere while it was held leaves nothing half-written here.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A stable number from a target's name (FNV-1a), to seed its run order apart from the others'.

@@ -1,8 +1,8 @@
 //! `harness conformance`: the stage that proves every backend behaves as the AI SDK would
 //! before anything is measured (TechEmpower's verify-before-benchmark, Autobahn's case x
-//! implementation matrix). The cases, the checker and the oracle are the `conformance` crate's;
-//! this stage starts one mock provider and one oracle for the run, plays the suite on each
-//! backend and records the verdicts in the run folder.
+//! implementation matrix). The cases are the `conformance` crate's, the checker and the oracle
+//! `sut_kit`'s; this stage starts one mock provider and one oracle for the run, plays the suite
+//! on each backend and records the verdicts in the run folder.
 
 use std::io::Write;
 

@@ -151,6 +151,12 @@ pub fn outcome(o: &Observed) -> CrashOutcome {
         notes.push(HANG_UNNOTICED.into());
     }
     let waste = provider_waste(o, fault_ns);
+    if o.fault == Fault::HangRuntime
+        && let Some(detected) = first_unavailable_ns(&o.samples, fault_ns)
+        && waste.wasted_chunks > 0
+    {
+        notes.push(hang_waste_note(o, waste.wasted_chunks, detected, fault_ns));
+    }
     out.provider_cancelled =
         (waste.dead_streams > 0).then_some(waste.cancelled == waste.dead_streams);
     out.provider = Some(waste);
@@ -302,6 +308,30 @@ fn provider_waste(o: &Observed, fault_ns: u64) -> ProviderWaste {
     }
     waste.cancel_ms_max = slowest;
     waste
+}
+
+/// How the wasted frames of a hang split at its detection: those sent while the runtime stood
+/// stopped and unnoticed, which only faster detection could save, and those sent after it,
+/// which a kill on detection should leave at about zero (docs/crash.md#hang-detection).
+fn hang_waste_note(o: &Observed, wasted: u64, detected_ns: u64, fault_ns: u64) -> String {
+    let after: u64 = o
+        .bystanders
+        .iter()
+        .chain(&o.faulted)
+        .filter(|e| e.end != StreamEnd::Completed)
+        .map(|e| {
+            text_after(
+                &e.requests,
+                detected_ns.max(e.progress_ns().unwrap_or(fault_ns)),
+            )
+        })
+        .sum();
+    format!(
+        "of the {wasted} text frames the provider sent for nobody, {} went out before the hang \
+         was detected ({:.0} ms after the stop) and {after} after",
+        wasted.saturating_sub(after),
+        detected_ns.saturating_sub(fault_ns) as f64 / 1e6
+    )
 }
 
 /// Text frames sent after `reference`. Tool-call fragments are left out: the runtime consumes

@@ -376,3 +376,36 @@ fn a_stopped_runtime_nobody_noticed_says_what_a_deployment_must_add() {
     o.survived = true;
     assert!(outcome(&o).note.is_none_or(|n| !n.contains(HANG_UNNOTICED)));
 }
+
+#[test]
+fn a_detected_hang_splits_its_waste_at_the_detection() {
+    let mut o = observed(Fault::HangRuntime);
+    // Stopped after the delta at 120 ms; detected by a 503 answered at 401 ms; the kill ended
+    // the provider request 10 ms later, after one more frame.
+    o.samples.health = health(&[(400, 503), (900, 200)]);
+    let detected = o.samples.health[0].answered_ns;
+    let mut frames: Vec<u64> = (120..=detected / MS).step_by(50).collect();
+    frames.push(detected / MS + 5);
+    let request = request(0, &frames, Outcome::ClientGone, Some(detected / MS + 10));
+    o.bystanders = vec![ended(
+        "a",
+        StreamEnd::ErrorChunk,
+        sent(&[120], detected / MS + 20, true),
+        vec![request],
+    )];
+    let out = outcome(&o);
+    let wasted = out.provider.unwrap().wasted_chunks;
+    assert_eq!(
+        wasted,
+        frames.len() as u64 - 1,
+        "every frame after the last delta"
+    );
+    let note = out.note.unwrap_or_default();
+    assert!(
+        note.contains(&format!(
+            "{} went out before the hang was detected",
+            wasted - 1
+        )) && note.contains("and 1 after"),
+        "{note}"
+    );
+}

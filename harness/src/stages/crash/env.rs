@@ -31,16 +31,33 @@ pub(super) struct Env<'a> {
 
 /// `/health` answers 200 and a new chat completes, each within the hang limit.
 pub(super) async fn serving_now(env: &Env<'_>, instance: &BackendInstance) -> bool {
+    serving_check(env, instance).await.is_ok()
+}
+
+/// [`serving_now`], saying what failed: `/health`'s status (or that it got no answer), or
+/// how the chat ended.
+pub(super) async fn serving_check(env: &Env<'_>, instance: &BackendInstance) -> Result<(), String> {
     let limit = env.settings.hang_after;
     let health = env
         .http
         .get(format!("{}/health", instance.url()))
         .timeout(limit);
-    let healthy = sut_kit::client::exchange(health)
-        .await
-        .is_ok_and(|a| a.status == 200);
+    match sut_kit::client::exchange(health).await {
+        Ok(a) if a.status == 200 => {}
+        Ok(a) => return Err(format!("/health answered {}", a.status)),
+        Err(_) => return Err(format!("/health got no answer within {limit:?}")),
+    }
     let d = chat::directive(Scenario::Text, &format!("{}.final", env.tag_base), 1, 0);
-    healthy
-        && chat::end_of(&chat::send(&env.http, instance.url(), &chat::body(&d), limit).await)
-            == StreamEnd::Completed
+    let sent = chat::send(&env.http, instance.url(), &chat::body(&d), limit).await;
+    match chat::end_of(&sent) {
+        StreamEnd::Completed => Ok(()),
+        end => Err(format!(
+            "a new chat ended {} ({})",
+            end.name(),
+            match &sent.answer {
+                Ok(a) => format!("status {}", a.status),
+                Err(e) => e.clone(),
+            }
+        )),
+    }
 }

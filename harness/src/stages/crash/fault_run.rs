@@ -225,9 +225,12 @@ async fn watch(
     };
     streams::wait_provider_settled(env.mock, bystanders.iter().chain(&faulted), deadline).await;
     let watch_end_ns = monotonic_ns();
-    let samples = sampler.finish().await;
     let server_exited = instance.process.has_exited();
-    let survived = !server_exited && serving_now(env, &instance).await;
+    // The sampler's last probes and the check whether the server still serves each wait up to
+    // the hang limit on a hung server: side by side, not one after the other.
+    let (samples, survived) = tokio::join!(sampler.finish(), async {
+        !server_exited && serving_now(env, &instance).await
+    });
 
     let mut tracked = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
     tracked.extend(signal_target.filter(|p| !tracked.contains(p)));

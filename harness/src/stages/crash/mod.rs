@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use contract::results::{CrashOutcome, CrashRun, Fault, StageSkip};
+use futures::StreamExt;
 
 use sut_kit::client;
 use sut_kit::manifest::Backend;
@@ -70,11 +71,12 @@ pub struct Settings {
 /// The figure: 20 streams in flight (10 with `--quick`).
 const STREAMS: u32 = 20;
 const QUICK_STREAMS: u32 = 10;
-/// A quick run's streams last 2 s: every quick fault but a hang has played out within half a
-/// second of its injection (the dropped chat goes after 10 chunks), and a hang stops the
-/// streams themselves, so they are still open when it is found, in under 2 s
+/// A quick run's streams last 3 s: every quick fault but a hang has played out within half a
+/// second of its injection (the dropped chat goes after 10 chunks), and a hung sidecar is
+/// found and killed 1.6-2.5 s after it stopped, which the provider's side of its streams must
+/// outlast for their cancelling to show: with 2 s streams 3 of 10 had ended first
 /// (docs/crash.md#quick-runs).
-const QUICK_STREAM_CHUNKS: u32 = 40;
+const QUICK_STREAM_CHUNKS: u32 = 60;
 /// A quick run watches a fault for at most 8 s: a hung sidecar is replaced within 2 s
 /// (docs/crash.md#hang-detection), and the 2 s streams then end; what has not recovered by
 /// then (napi's stopped process, which nothing watches) is recorded as not recovered within
@@ -91,6 +93,11 @@ pub const QUICK_FAULTS: [Fault; 4] = [
     Fault::PanicTool,
     Fault::ClientDisconnect,
 ];
+/// Backends a quick run plays at once, each on its own fresh instances: the faults' streams,
+/// watches and restarts are mostly waiting, and two lanes halve the stage's wall time
+/// (docs/crash.md#quick-runs). A full run plays one backend at a time, so no fault's timings
+/// carry another backend's load; so does a pool run.
+const QUICK_LANES: usize = 2;
 /// 100 chunks 50 ms apart: five seconds of streaming, so every stream is still running when a
 /// fault injected half a second in has played out, even when getting 20 streams going took a
 /// few seconds on a loaded machine.
@@ -206,7 +213,8 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let progress = opts
         .ctx
         .progress(STAGE, (chosen.len() * faults.len()) as u64);
-    let mut matrix = Matrix::new();
+    // Which backends run, and with how many sidecars: a pool run skips those that take none.
+    let mut plans: Vec<(&Backend, Option<u32>)> = Vec::new();
     for backend in &chosen {
         let name = backend.name().to_owned();
         let sidecars = match opts.pool {
@@ -222,30 +230,46 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
             }
             None => None,
         };
-        let env = env::Env {
-            backend,
+        plans.push((backend, sidecars));
+    }
+    // A backend with no JS runtime has the runtime faults not applicable: the shortest list,
+    // played last so the lanes end close together.
+    plans.sort_by_key(|(b, _)| b.manifest.runtime == sut_kit::manifest::Runtime::None);
+    let lanes = if opts.ctx.quick && opts.pool.is_none() {
+        QUICK_LANES
+    } else {
+        1
+    };
+    let http = client::http_client()?;
+    let (seen, mut recorded) = tokio::sync::mpsc::unbounded_channel();
+    // Each lane plays one backend's faults in turn; what they measure is recorded here, in the
+    // order it comes, and saved after every fault.
+    let play = async {
+        let ctx = Lane {
             cfg: &cfg,
             mock: &mock,
-            http: client::http_client()?,
-            log_dir: stage_logs.join(&name),
+            http: &http,
+            logs: &stage_logs,
             settings: &opts.settings,
-            sidecars,
-            tag_base: format!("crash.{}.{name}", std::process::id()),
+            faults: &faults,
+            progress: &progress,
         };
-        let mut row = Vec::new();
-        for (i, &fault) in faults.iter().enumerate() {
-            progress.step(format!(
-                "[{name}] fault {}/{}: {fault}",
-                i + 1,
-                faults.len()
-            ));
-            let outcome = if fault.is_reader_fault() {
-                readers::measure(&env, fault).await
-            } else {
-                fault_run::measure(&env, fault).await
-            };
-            progress.note(format!("[{name}] {fault}: {}", table::summary(&outcome)));
-            progress.advance();
+        futures::stream::iter(plans.iter().map(|&(backend, sidecars)| {
+            let (ctx, seen) = (&ctx, seen.clone());
+            async move { ctx.play(backend, sidecars, &seen).await }
+        }))
+        .buffer_unordered(lanes)
+        .collect::<Vec<Result<()>>>()
+        .await
+        .into_iter()
+        .collect::<Result<()>>()?;
+        drop(seen);
+        Ok::<(), anyhow::Error>(())
+    };
+    let record = async {
+        let mut by_backend: std::collections::BTreeMap<String, Vec<(Fault, CrashOutcome)>> =
+            std::collections::BTreeMap::new();
+        while let Some((name, fault, outcome)) = recorded.recv().await {
             let entry = run.results.backend_mut(&name);
             let map = if opts.pool.is_some() {
                 &mut entry.crash_pool
@@ -254,10 +278,17 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
             };
             map.insert(fault.name().to_owned(), outcome.clone());
             run.save()?;
-            row.push((fault, outcome));
+            by_backend.entry(name).or_default().push((fault, outcome));
         }
-        matrix.push((name, row));
-    }
+        Ok::<_, anyhow::Error>(by_backend)
+    };
+    let (played, by_backend) = tokio::join!(play, record);
+    played?;
+    let mut by_backend = by_backend?;
+    let matrix: Matrix = chosen
+        .iter()
+        .filter_map(|b| by_backend.remove_entry(b.name()))
+        .collect();
     progress.finish();
     mock.stop().await;
     let s = &opts.settings;
@@ -288,6 +319,62 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     }
     run.save()?;
     Ok(matrix)
+}
+
+/// What every lane shares: the stage's mock, settings and fault list.
+struct Lane<'a> {
+    cfg: &'a StartSettings,
+    mock: &'a sut_kit::mock::MockProcess,
+    http: &'a reqwest::Client,
+    logs: &'a std::path::Path,
+    settings: &'a Settings,
+    faults: &'a [Fault],
+    progress: &'a crate::progress::Progress,
+}
+
+impl Lane<'_> {
+    /// Plays every fault on `backend`, one after another, each on a fresh instance; sends each
+    /// outcome to `seen` as it is measured.
+    async fn play(
+        &self,
+        backend: &Backend,
+        sidecars: Option<u32>,
+        seen: &tokio::sync::mpsc::UnboundedSender<(String, Fault, CrashOutcome)>,
+    ) -> Result<()> {
+        let name = backend.name().to_owned();
+        let env = env::Env {
+            backend,
+            cfg: self.cfg,
+            mock: self.mock,
+            http: self.http.clone(),
+            log_dir: self.logs.join(&name),
+            settings: self.settings,
+            sidecars,
+            tag_base: format!("crash.{}.{name}", std::process::id()),
+        };
+        for (i, &fault) in self.faults.iter().enumerate() {
+            self.progress.step(format!(
+                "[{name}] fault {}/{}: {fault}",
+                i + 1,
+                self.faults.len()
+            ));
+            let started = Instant::now();
+            let outcome = if fault.is_reader_fault() {
+                readers::measure(&env, fault).await
+            } else {
+                fault_run::measure(&env, fault).await
+            };
+            self.progress.note(format!(
+                "[{name}] {fault}: {} ({:.1} s)",
+                table::summary(&outcome),
+                started.elapsed().as_secs_f64()
+            ));
+            self.progress.advance();
+            // The receiver stops only on an error of its own, which the stage then returns.
+            let _ = seen.send((name.clone(), fault, outcome));
+        }
+        Ok(())
+    }
 }
 
 fn millis(d: Duration) -> u64 {

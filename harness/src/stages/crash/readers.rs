@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use sut_kit::mock::MockProcess;
 use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions};
 
-use super::env::{Env, serving_now};
+use super::env::{Env, serving_check};
 use crate::chat::{self, Sent};
 use crate::{procfs, stats};
 
@@ -209,6 +209,8 @@ async fn play(
     for t in affected {
         t.abort();
     }
+    let hung_up = Instant::now();
+    let cpu_at_hang_up = cpu_of(instance);
     let long_sent = match long {
         Some(h) => h.await.ok(),
         None => None,
@@ -244,7 +246,9 @@ async fn play(
             s.returned_ns.saturating_sub(s.sent_ns) as f64 / 1e9
         ));
     }
-    out.survived = Some(serving_now(env, instance).await);
+    let (survived, after) = after_hang_up(env, instance, hung_up, cpu_at_hang_up).await;
+    out.survived = Some(survived);
+    notes.extend(after);
     if fault == Fault::LongStream {
         notes.push(format!(
             "memory grew {:.1} MB over the stream at its peak",
@@ -255,6 +259,63 @@ async fn play(
     }
     out.note = Some(notes.join("; "));
     Ok(out)
+}
+
+/// Retries of the after-check apart, once it failed.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// The after-check once the affected clients hung up: `survived` when the backend serves
+/// (`/health` and a chat, each within the hang limit) within the stage's watch limit, as the
+/// other faults' watch allows. When the first check failed, the note says what failed, when the
+/// backend served again and how much CPU its runtime and its tree spent meanwhile, so a slow
+/// teardown of many streams reads apart from a server that stopped serving
+/// (docs/crash.md#after-the-hang-up).
+async fn after_hang_up(
+    env: &Env<'_>,
+    instance: &BackendInstance,
+    hung_up: Instant,
+    cpu_at_hang_up: (f64, f64),
+) -> (bool, Option<String>) {
+    let checked = hung_up.elapsed();
+    let Err(why) = serving_check(env, instance).await else {
+        return (true, None);
+    };
+    let limit = env.settings.watch_limit;
+    let again = loop {
+        if hung_up.elapsed() > limit {
+            break None;
+        }
+        tokio::time::sleep(RETRY_EVERY).await;
+        if serving_check(env, instance).await.is_ok() {
+            break Some(hung_up.elapsed());
+        }
+    };
+    let (runtime, tree) = cpu_of(instance);
+    let when = match again {
+        Some(t) => format!("served again {:.1} s after the hang-up", t.as_secs_f64()),
+        None => format!("not serving {limit:?} after the hang-up"),
+    };
+    let when = format!(
+        "{when}, meanwhile the runtime spent {:.1} s of CPU and the whole tree {:.1} s",
+        (runtime - cpu_at_hang_up.0) / 1e3,
+        (tree - cpu_at_hang_up.1) / 1e3
+    );
+    let note = format!(
+        "checked {:.1} s after the affected clients hung up: {why}; {when}",
+        checked.as_secs_f64()
+    );
+    (again.is_some(), Some(note))
+}
+
+/// CPU spent so far (ms) by the backend's runtime process (the sidecar, napi's one process) and
+/// by its whole tree.
+fn cpu_of(instance: &BackendInstance) -> (f64, f64) {
+    let runtime = instance
+        .ready()
+        .runtime_pid
+        .map_or(0.0, |pid| procfs::cpu_ms(&[pid]));
+    let tree = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
+    (runtime, procfs::cpu_ms(&tree))
 }
 
 /// One affected client on a raw socket with a small receive buffer: sends the chat, reads until

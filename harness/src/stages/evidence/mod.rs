@@ -40,6 +40,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use contract::results::{Evidence, Maintainability};
+use futures::StreamExt;
 
 use sut_kit::manifest::Backend;
 
@@ -52,6 +53,11 @@ pub const STAGE: &str = contract::results::stages::EVIDENCE;
 /// Instances started side by side: two per core of the two-core machine the project is
 /// measured on, enough for a clash of kernel-chosen ports to show (docs/report.md#port-conflicts).
 pub const INSTANCES: u32 = 4;
+/// Backends whose debug experience a quick run gathers at once, each on its own instance: what
+/// it records is what the logs and tools showed, not how long they took, and the seeds are
+/// mostly waits (an idle timeout, logs going quiet); two lanes take half the time
+/// (docs/architecture.md#budgets). A full run takes one backend at a time.
+const QUICK_DEBUG_LANES: usize = 2;
 /// How shared code is attributed (docs/report.md#maintainability).
 pub const ATTRIBUTION: &str = "every backend is charged every line it builds from: a file two \
     backends build counts for both (shared_lines says how much of a total is shared)";
@@ -68,12 +74,22 @@ pub struct Options {
 /// Gathers the evidence of `backends` into `run`, saving after each part.
 pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Result<()> {
     let root = opts.ctx.root.as_path();
+    let mut phase = std::time::Instant::now();
+    // What the stage's budget goes on (docs/architecture.md#budgets), said as each part ends.
+    let mut took = |what: &str| {
+        eprintln!(
+            "evidence: {what} took {:.1} s",
+            phase.elapsed().as_secs_f64()
+        );
+        phase = std::time::Instant::now();
+    };
     // The file-read parts failing (no cargo metadata) must not cost the parts that start the
     // backends, and the other way round: each is recorded as far as it got.
     if let Err(e) = statics(root, backends, run) {
         eprintln!("maintainability and cross-platform evidence not gathered: {e:#}");
     }
     run.save()?;
+    took("the files read (maintainability, cross-platform, deployment)");
 
     let chosen = verify::verified_in_run(run, backends, root, STAGE, opts.ctx.force);
     run.save()?;
@@ -98,9 +114,20 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         }
         run.save()?;
     }
-    for backend in &chosen {
-        let name = backend.name();
-        match debug::measure(backend, &cfg, &logs.join(name)).await {
+    took("port conflicts and security");
+    let lanes = if opts.ctx.quick { QUICK_DEBUG_LANES } else { 1 };
+    let debugged: Vec<(&str, Result<_>)> = futures::stream::iter(chosen.iter().map(|backend| {
+        let (cfg, logs) = (&cfg, &logs);
+        async move {
+            let name = backend.name();
+            (name, debug::measure(backend, cfg, &logs.join(name)).await)
+        }
+    }))
+    .buffered(lanes)
+    .collect()
+    .await;
+    for (name, measured) in debugged {
+        match measured {
             Ok(debug) => {
                 eprintln!(
                     "[{name}] debug: {} of {} checks met ({} not applicable) in {:.1} s",
@@ -113,10 +140,13 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
             }
             Err(err) => eprintln!("[{name}] debug experience not measured: {err:#}"),
         }
-        run.save()?;
     }
+    run.save()?;
     mock.stop().await;
-    development_speed(&chosen, run, opts).await
+    took("debug experience");
+    let speed = development_speed(&chosen, run, opts).await;
+    took("development speed");
+    speed
 }
 
 /// The edit-build-test loop of each backend, one after another: each rebuilds, and two

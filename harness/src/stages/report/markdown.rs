@@ -140,6 +140,33 @@ fn beyond_one_machine(results: &Results) -> String {
                 .map_or("none tried".to_owned(), |r| format!("{r}/s")),
         );
     }
+    for (name, b) in results.backends.iter().filter(|(_, b)| b.external) {
+        let Some(drift) = b.soak.as_ref().and_then(|s| s.drift.as_ref()) else {
+            continue;
+        };
+        let ms = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1} ms", v / 1e3));
+        let _ = writeln!(
+            md,
+            "## External soak `{name}`\n\nLatency on the client's clock, window by window \
+             (memory is not this machine's to read).\n\n\
+             | window | conversations | errors | TTFT p50 | TTFT p99 | end to end p50 |\n\
+             |---|---|---|---|---|---|"
+        );
+        for w in &drift.windows {
+            let _ = writeln!(
+                md,
+                "| {:.0}–{:.0} s | {} | {} | {} | {} | {} |",
+                w.start_s,
+                w.end_s,
+                w.conversations,
+                w.errors,
+                ms(w.ttft_p50_us),
+                ms(w.ttft_p99_us),
+                ms(w.e2e_p50_us)
+            );
+        }
+        let _ = writeln!(md, "\n{}.\n", super::sections::slope_line(name, drift));
+    }
     let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) else {
         return md;
     };
@@ -166,6 +193,13 @@ fn beyond_one_machine(results: &Results) -> String {
             us(&h.ttft_us, |s| s.p99_us),
             us(&h.gap_us, |s| s.p50_us),
             us(&h.gap_us, |s| s.p99_us),
+        );
+    }
+    if let Some(i) = &d.interleaved {
+        let _ = writeln!(
+            md,
+            "\nThe two clients took turns: {}.",
+            crate::load::interleaved_line(i)
         );
     }
     md.push('\n');

@@ -13,7 +13,10 @@ use contract::results::{LoadMode, PoolClosedPoint, PoolRow, PoolStudy, Results};
 use sut_kit::manifest::Backend;
 use sut_kit::orchestrate::StartSettings;
 
-use crate::stages::bench::{self, target::Target};
+use super::load::SATURATION_P99_LIMIT_US;
+use super::options::Options;
+use super::plan::Plan;
+use super::target::Target;
 
 /// The notes' rule of thumb (open question 4): concurrent users one sidecar serves.
 pub const NOTES_STREAMS_PER_SIDECAR: u32 = 100;
@@ -145,9 +148,9 @@ pub fn study(results: &Results, input: &StudyInput<'_>) -> PoolStudy {
 /// `bench.pool` from the pool targets' figures: the backends with a `+poolN` target.
 pub(crate) fn bench_study(
     results: &Results,
-    opts: &bench::Options,
+    opts: &Options,
     measured: &[Backend],
-    plan: &bench::plan::Plan,
+    plan: &Plan,
 ) -> PoolStudy {
     let names = results
         .bench
@@ -167,7 +170,7 @@ pub(crate) fn bench_study(
     let input = StudyInput {
         sizes: &opts.pool,
         backends: &pooled,
-        overhead_limit_us: bench::load::SATURATION_P99_LIMIT_US,
+        overhead_limit_us: SATURATION_P99_LIMIT_US,
         conversation_ms: (r.ttft_ms + u64::from(r.chunks.saturating_sub(1)) * r.gap_ms) as f64,
         sut_cpus: results
             .bench
@@ -185,7 +188,7 @@ pub(crate) async fn targets(
     backend: &Backend,
     launch: &StartSettings,
     log_dir: &Path,
-    opts: &bench::Options,
+    opts: &Options,
 ) -> anyhow::Result<Vec<Target>> {
     let name = backend.name();
     if !crate::stages::crash::takes_flag(backend, launch, "--sidecars").await {
