@@ -51,11 +51,19 @@ export async function listenHttp(server, port, host = '127.0.0.1') {
   return `http://${host}:${server.address().port}`;
 }
 
-/** Serves on an inherited listening TCP socket; its address is whatever it was bound to. */
+/**
+ * Serves on an inherited listening TCP socket; its address is whatever it was bound to. A
+ * runtime that ignores `fd` (Bun 1.4 opens a socket of its own on `::` instead, which the host
+ * refuses) serves on loopback like `listenHttp`, without the socket's buffer sizes.
+ */
 export async function listenOnFd(server, fd) {
   await listen(server, { fd });
   const { address, port } = server.address();
-  return `http://${address}:${port}`;
+  if (address === '127.0.0.1' || address === '::1') {
+    return `http://${address === '::1' ? '[::1]' : address}:${port}`;
+  }
+  await new Promise((resolve) => server.close(resolve));
+  return listenHttp(server, 0);
 }
 
 /** Writes the port so that a reader sees either no file or the whole number, never a part. */
