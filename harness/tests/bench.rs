@@ -236,7 +236,7 @@ fn borrowed_root(dir: &Path) -> PathBuf {
         ("backends/rust-only", "backends/rust-only"),
         ("target", "target"),
         ("fixtures", "fixtures"),
-        ("harness", "harness"),
+        ("sut-kit", "sut-kit"),
         ("runtimes", "runtimes"),
     ] {
         std::os::unix::fs::symlink(repo.join(from), dir.join(to)).unwrap();

@@ -33,7 +33,7 @@ fn each_backends_inputs_are_what_its_build_steps_compile() {
         assert!(!rust_only.contains(p), "rust-only should not build {p}");
     }
     for (name, paths) in &inputs.by_backend {
-        for p in ["harness", "mock-provider", "conformance", "docs"] {
+        for p in ["harness", "mock-provider", "conformance", "sut-kit", "docs"] {
             assert!(!paths.contains(p), "{name} should not build {p}");
         }
     }
