@@ -29,17 +29,17 @@ pub struct Budget {
 pub const BUDGETS: &[Budget] = &[
     Budget {
         stage: stages::CONFORMANCE,
-        quick_s: 27.0,
+        quick_s: 29.0,
         full_s: 120.0,
     },
     Budget {
         stage: stages::BROWSER,
-        quick_s: 25.0,
+        quick_s: 27.0,
         full_s: 240.0,
     },
     Budget {
         stage: stages::BENCH,
-        quick_s: 113.0,
+        quick_s: 110.0,
         full_s: 900.0,
     },
     Budget {
@@ -49,7 +49,7 @@ pub const BUDGETS: &[Budget] = &[
     },
     Budget {
         stage: stages::CRASH,
-        quick_s: 36.0,
+        quick_s: 34.0,
         full_s: 300.0,
     },
     Budget {
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn a_stage_without_a_budget_has_none() {
         assert_eq!(budget(stages::BUILD, true), None);
-        assert_eq!(budget(stages::BENCH, true), Some(113.0));
+        assert_eq!(budget(stages::BENCH, true), Some(110.0));
         assert_eq!(budget(stages::BENCH, false), Some(900.0));
     }
 }
