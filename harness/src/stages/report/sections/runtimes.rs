@@ -282,14 +282,8 @@ mod tests {
         r
     }
 
-    #[test]
-    fn absent_without_a_second_runtime() {
-        assert!(runtimes(&results()).is_none());
-    }
-
-    #[test]
-    fn a_table_per_architecture_and_the_order_on_each_runtime() {
-        let mut r = results();
+    /// The fixture with Bun installed as a second runtime.
+    fn with_bun(mut r: Results) -> Results {
         r.run.runtimes.insert(
             "bun".into(),
             RuntimeInfo {
@@ -300,6 +294,17 @@ mod tests {
                 sdk: Default::default(),
             },
         );
+        r
+    }
+
+    #[test]
+    fn absent_without_a_second_runtime() {
+        assert!(runtimes(&results()).is_none());
+    }
+
+    #[test]
+    fn a_table_per_architecture_and_the_order_on_each_runtime() {
+        let r = with_bun(results());
         let body = runtimes(&r).unwrap();
         let heads: Vec<&str> = body.tables.iter().map(|t| t.header[0].as_str()).collect();
         assert_eq!(heads, ["napi", "unix"]);
@@ -318,17 +323,7 @@ mod tests {
 
     #[test]
     fn crash_and_soak_columns_only_once_measured_on_the_axis() {
-        let mut r = results();
-        r.run.runtimes.insert(
-            "bun".into(),
-            RuntimeInfo {
-                version: Some("1.4.5".into()),
-                source: "@oven/bun-linux-x64@1.4.5".into(),
-                default: false,
-                error: None,
-                sdk: Default::default(),
-            },
-        );
+        let mut r = with_bun(results());
         assert_eq!(runtimes(&r).unwrap().tables[0].header.len(), 8);
         let outcome = |survived| -> CrashOutcome {
             serde_json::from_value(serde_json::json!({
