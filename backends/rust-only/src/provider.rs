@@ -11,8 +11,10 @@
 //! reads the provider as fast as it sends into an unbounded channel, so a client that stopped
 //! reading made this backend hold the whole answer in memory (docs/readers.md#reader-faults).
 //! [`Provider::stream`] decodes the body only as the chat loop asks for the next chunk, so a
-//! slow client slows the provider through TCP, and async-openai's types and errors still
-//! describe every chunk.
+//! slow client slows the provider through TCP. async-openai's types describe every chunk but
+//! the plain text one, which [`crate::fast_chunk`] reads without them (the same meaning, a
+//! third less time in that stage: docs/rust-hop.md#stage-timestamps), and its errors every
+//! failure.
 //!
 //! reqwest is built without TLS: the provider is a loopback URL (`http://127.0.0.1:PORT/v1`).
 
@@ -23,18 +25,20 @@ use std::collections::VecDeque;
 use async_openai::error::{OpenAIError, StreamError};
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{
-    ChatCompletionRequestMessage, ChatCompletionResponseStream, ChatCompletionStreamOptions,
-    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest,
-    CreateChatCompletionStreamResponse, FunctionObject,
+    ChatCompletionRequestMessage, ChatCompletionStreamOptions, ChatCompletionTool,
+    ChatCompletionTools, CreateChatCompletionRequest, CreateChatCompletionStreamResponse,
+    FunctionObject,
 };
 use bytes::Bytes;
 use contract::sse::{SseDecoder, SseEvent};
 use contract::tools::ToolDefinition;
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
+use leanspec_core::stage_clock::{self, Stage};
 use reqwest::header::HeaderMap;
 
 use crate::UpstreamError;
+use crate::fast_chunk;
 
 /// The AI SDK's retry defaults (`prepareRetries`, `retryWithExponentialBackoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +147,7 @@ impl Provider {
         &self,
         messages: Vec<ChatCompletionRequestMessage>,
         tools: &[ChatCompletionTools],
-    ) -> Result<ChatCompletionResponseStream, UpstreamError> {
+    ) -> Result<ProviderStream, UpstreamError> {
         let request = CreateChatCompletionRequest {
             model: self.model.clone(),
             messages,
@@ -186,13 +190,26 @@ impl Provider {
     }
 }
 
+/// One provider chunk: most are plain text, read without async-openai's owned types
+/// ([`crate::fast_chunk`]); every other one in those types.
+#[derive(Debug)]
+pub enum ProviderChunk {
+    /// A chunk whose only delta is this `content`.
+    Text(String),
+    Full(Box<CreateChatCompletionStreamResponse>),
+}
+
+/// A provider response's chunks, as [`Provider::stream`] hands them to the tool loop.
+pub type ProviderStream =
+    std::pin::Pin<Box<dyn Stream<Item = Result<ProviderChunk, OpenAIError>> + Send>>;
+
 /// The provider's SSE body as completion chunks, read only as they are asked for (see the
 /// module docs). Mirrors async-openai's own decoding: `[DONE]` ends the stream, a `keepalive`
 /// event is skipped, a chunk that does not parse is `JSONDeserialize`, a broken body is a
 /// `StreamError`.
 fn chunks_on_demand(
     body: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
-) -> impl Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> + Send {
+) -> impl Stream<Item = Result<ProviderChunk, OpenAIError>> + Send {
     struct State<B> {
         body: std::pin::Pin<Box<B>>,
         decoder: SseDecoder,
@@ -217,12 +234,21 @@ fn chunks_on_demand(
                 if event.event.as_deref() == Some("keepalive") {
                     continue;
                 }
-                let chunk = serde_json::from_str(&event.data)
-                    .map_err(|e| OpenAIError::JSONDeserialize(e, event.data.clone()));
+                let chunk = match fast_chunk::plain_text(&event.data) {
+                    Some(text) => Ok(ProviderChunk::Text(text.into_owned())),
+                    None => serde_json::from_str(&event.data)
+                        .map(|chunk| ProviderChunk::Full(Box::new(chunk)))
+                        .map_err(|e| OpenAIError::JSONDeserialize(e, event.data.clone())),
+                };
+                stage_clock::mark(Stage::JsonDecoded);
                 return Some((chunk, st));
             }
             match st.body.next().await {
-                Some(Ok(bytes)) => st.ready.extend(st.decoder.push(&bytes)),
+                Some(Ok(bytes)) => {
+                    stage_clock::mark(Stage::BodyRead);
+                    st.ready.extend(st.decoder.push(&bytes));
+                    stage_clock::mark(Stage::SseDecoded);
+                }
                 Some(Err(e)) => {
                     st.done = true;
                     let error = StreamError::EventStream(e.to_string());
@@ -452,7 +478,10 @@ mod tests {
         let mut chunks = Box::pin(chunks_on_demand(body));
         for _ in 0..3 {
             let chunk = chunks.next().await.expect("a chunk").expect("it parses");
-            assert_eq!(chunk.choices.len(), 1);
+            assert!(
+                matches!(chunk, ProviderChunk::Text(ref t) if t == "a"),
+                "{chunk:?}"
+            );
         }
         assert_eq!(
             pulled.load(Ordering::Relaxed),
