@@ -21,7 +21,16 @@ use crate::stages::crash::{Settings, elsewhere};
 
 pub use crate::stages::crash::elsewhere::needs_processes;
 
-/// Verifies every target and records each of `faults` (all when empty) in
+/// Every fault, those a control command plays last: all play on the one deployment, and a
+/// runtime left stopped by `hang-runtime` (nothing resumes it unless its supervisor does) would
+/// otherwise be what every later fault meets.
+pub fn default_order() -> Vec<Fault> {
+    let mut all = Fault::ALL.to_vec();
+    all.sort_by_key(|&f| crate::stages::crash::control::plays(f));
+    all
+}
+
+/// Verifies every target and records each of `faults` (all, in [`default_order`], when empty) in
 /// `backends.<NAME>.crash`, and the run's settings in `crash`; returns how many targets
 /// passed the suite.
 pub async fn run(
@@ -36,9 +45,9 @@ pub async fn run(
     let load_avg_start = procfs::load_average();
     let verified = verify(run, mock, opts, stages::CRASH).await?;
     let faults = if faults.is_empty() {
-        Fault::ALL.as_slice()
+        default_order()
     } else {
-        faults
+        faults.to_vec()
     };
     let plan = elsewhere::Plan {
         settings,
@@ -47,7 +56,7 @@ pub async fn run(
         http: sut_kit::client::http_client()?,
     };
     for target in &verified {
-        let measured = elsewhere::play(&target.name, &target.url, &plan, faults).await?;
+        let measured = elsewhere::play(&target.name, &target.url, &plan, &faults).await?;
         let entry = run.results.backend_mut(&target.name);
         for (fault, outcome) in measured {
             entry.crash.insert(fault.name().to_owned(), outcome);
@@ -63,4 +72,19 @@ pub async fn run(
         run.save()?;
     }
     Ok(verified.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_default_every_fault_plays_and_the_runtimes_come_last() {
+        let order = default_order();
+        assert_eq!(order.len(), Fault::ALL.len());
+        assert_eq!(
+            &order[order.len() - 2..],
+            [Fault::KillRuntime, Fault::HangRuntime]
+        );
+    }
 }

@@ -84,13 +84,7 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
         body.items
             .extend(drifts.iter().map(|(name, d)| slope_line(name, d)));
     }
-    let crashed: Vec<(&String, &BTreeMap<String, CrashOutcome>)> = results
-        .backends
-        .iter()
-        .filter(|(_, b)| b.external && !b.crash.is_empty())
-        .map(|(name, b)| (name, &b.crash))
-        .collect();
-    if !crashed.is_empty() {
+    if let Some(crashed) = external_crash(results) {
         body.before.push(
             "The crash matrix from outside: the faults a client and the mock can play, and the \
              runtime's through the owner's control command; times from the injection (the \
@@ -98,7 +92,7 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
              this machine's to read."
                 .to_owned(),
         );
-        body.tables.push(crash_table(&crashed));
+        body.tables.push(crashed);
     }
     if let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) {
         body.before.push(format!(
@@ -149,7 +143,18 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
     (!body.tables.is_empty()).then_some(body)
 }
 
-/// One row per fault of each external target: what a client saw, or why it was not played.
+/// One row per fault of each external target: what a client saw, or why it was not played;
+/// `None` when no external target has a crash record.
+pub fn external_crash(results: &Results) -> Option<Table> {
+    let crashed: Vec<(&String, &BTreeMap<String, CrashOutcome>)> = results
+        .backends
+        .iter()
+        .filter(|(_, b)| b.external && !b.crash.is_empty())
+        .map(|(name, b)| (name, &b.crash))
+        .collect();
+    (!crashed.is_empty()).then(|| crash_table(&crashed))
+}
+
 fn crash_table(crashed: &[(&String, &BTreeMap<String, CrashOutcome>)]) -> Table {
     let ms = |v: Option<f64>| Cell::plain(v.map_or("—".to_owned(), |v| format!("{v:.0} ms")));
     let rows = crashed
