@@ -28,6 +28,24 @@ pub fn plain_text(data: &str) -> Option<Cow<'_, str>> {
     Some(choice.delta.content)
 }
 
+/// The data of `read` when it is exactly one SSE frame `data: <data>\n\n` with no other line
+/// in it; `None` for anything else (several frames, a split frame, other fields, comments, CR
+/// line ends, `data:` without its space, bytes that are not UTF-8), which the SSE decoder then
+/// reads as before.
+///
+/// Reading such a read without the decoder gives the event the decoder would give, and leaves
+/// the decoder where it would be, provided the decoder was at a frame boundary: past the
+/// stream's first line (where it strips a byte order mark), with nothing buffered and no field
+/// pending. A read that ended in a blank line (`\n\n`) leaves it exactly there, which is what
+/// the caller checks (`provider::chunks_on_demand`).
+pub fn lone_data_frame(read: &[u8]) -> Option<&str> {
+    let data = read.strip_prefix(b"data: ")?.strip_suffix(b"\n\n")?;
+    if data.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return None;
+    }
+    std::str::from_utf8(data).ok()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlainChunk<'a> {

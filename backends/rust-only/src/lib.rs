@@ -5,6 +5,7 @@
 //! Layout, in the order a request flows:
 //! - [`convert`]: UI messages to OpenAI messages (`convertToModelMessages` + `@ai-sdk/openai`);
 //! - [`provider`]: the async-openai client, with the AI SDK's retry policy and the idle timeout;
+//!   [`chunks`]: its SSE body as chunks, read only as they are asked for;
 //! - [`chat`]: the tool loop, a state machine streamed as SSE frames, up to
 //!   [`contract::MAX_STEPS`] steps;
 //! - [`step`] and [`tool_calls`]: one provider stream to UI chunks, tool-call fragments by index;
@@ -44,6 +45,7 @@
 
 pub mod backend;
 pub mod chat;
+pub mod chunks;
 pub mod convert;
 pub mod error;
 pub mod fast_chunk;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Self time of a sidecar's `.cpuprofile` by owner (docs/frames.md#where-the-sidecars-time-goes),
+// Self time of a sidecar's `.cpuprofile` by owner (docs/frames.md#where-the-sidecars-time-goes-before-and-after),
 // seen through the bundle: the profile of `dist/server.mjs` names one file for every package, so
 // the owner of each sample is read from the bundle's own region comments (`// node_modules/ai/...`),
 // which esbuild writes in a readable build (`SIDECAR_MINIFY=0`). The owners are the ones
