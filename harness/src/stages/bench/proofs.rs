@@ -3,7 +3,9 @@
 //! The run is the bench's own (a backend with a CPU burn injected, its clean instance, its A/A
 //! twin, the relay's capacity searched), so the proofs hold for the figures it publishes.
 
-use contract::results::{BackendResults, LoadMode, Proof, Results, aa_twin, clean_reference};
+use contract::results::{
+    BackendResults, LoadMode, LoadPoint, Proof, Results, aa_twin, clean_reference,
+};
 
 use super::target::{DIRECT, RELAY};
 
@@ -48,14 +50,33 @@ pub fn evaluate(results: &Results, backend: &str) -> Vec<Proof> {
 
 fn direct_ceiling(results: &Results) -> Proof {
     const NAME: &str = "direct-ceiling";
-    let req = "direct holds >= 10,000 chunks/s, client lag p99 < 1 ms";
-    let best = results.backends.get(DIRECT).and_then(|d| {
+    let req = "direct holds >= 10,000 chunks/s, client lag and mock lateness p99 < 1 ms";
+    let kept: Vec<&LoadPoint> = results.backends.get(DIRECT).map_or(Vec::new(), |d| {
         d.load
             .iter()
             .filter(|p| p.mode == LoadMode::Open && !p.generator_behind && p.errors == 0)
-            .max_by(|a, b| a.target.total_cmp(&b.target))
+            .collect()
     });
-    let Some(p) = best else {
+    let punctual = |p: &LoadPoint| {
+        [p.client_lag_p99_us, p.mock_lateness_p99_us]
+            .iter()
+            .all(|v| v.is_some_and(|v| v < CLIENT_LAG_P99_US))
+    };
+    let worst = |p: &LoadPoint| {
+        p.client_lag_p99_us
+            .unwrap_or(f64::INFINITY)
+            .max(p.mock_lateness_p99_us.unwrap_or(f64::INFINITY))
+    };
+    // The issue asks for 10,000 chunks/s on time, not for the highest rate tried to be on
+    // time: of the rates at or past 10,000 chunks/s, the most punctual; below it, the fastest.
+    let fast = kept
+        .iter()
+        .filter(|p| p.chunks_per_s >= DIRECT_CHUNKS_PER_S)
+        .min_by(|a, b| worst(a).total_cmp(&worst(b)));
+    let Some(p) = fast.or_else(|| {
+        kept.iter()
+            .max_by(|a, b| a.chunks_per_s.total_cmp(&b.chunks_per_s))
+    }) else {
         return proof(
             NAME,
             req,
@@ -63,17 +84,14 @@ fn direct_ceiling(results: &Results) -> Proof {
             Some(false),
         );
     };
-    let lag = p.client_lag_p99_us;
-    let fast = p.chunks_per_s >= DIRECT_CHUNKS_PER_S;
-    let punctual = lag.is_some_and(|l| l < CLIENT_LAG_P99_US);
     let mut measured = format!(
         "{:.0} chunks/s at {:.0} conv/s offered; client lag p99 {}, mock lateness p99 {}",
         p.chunks_per_s,
         p.target,
-        us(lag),
+        us(p.client_lag_p99_us),
         us(p.mock_lateness_p99_us)
     );
-    if !fast {
+    if fast.is_none() {
         let highest = results
             .bench
             .as_ref()
@@ -81,7 +99,7 @@ fn direct_ceiling(results: &Results) -> Proof {
             .map_or(f64::NAN, |g| g.highest_rate_tried);
         measured.push_str(&format!("; highest rate tried {highest:.0} conv/s"));
     }
-    proof(NAME, req, measured, Some(fast && punctual))
+    proof(NAME, req, measured, Some(fast.is_some_and(|p| punctual(p))))
 }
 
 /// The relay proof, on the relay's bracket against `direct`'s ceiling in conversations/s:
@@ -458,6 +476,24 @@ mod tests {
             holds(&proofs, "aa-overlap"),
             Some(false),
             "[140, 160] and [220, 280]"
+        );
+    }
+
+    #[test]
+    fn direct_on_time_at_ten_thousand_chunks_holds_though_its_top_rate_was_late() {
+        let mut r = run();
+        r.backend_mut(DIRECT)
+            .load
+            .push(point(1_000.0, 20_000.0, 2_100.0));
+        assert_eq!(
+            holds(&evaluate(&r, "rust-only"), "direct-ceiling"),
+            Some(true)
+        );
+        r.backend_mut(DIRECT).load[1].mock_lateness_p99_us = Some(1_200.0);
+        assert_eq!(
+            holds(&evaluate(&r, "rust-only"), "direct-ceiling"),
+            Some(false),
+            "the mock late at 12,000 chunks/s, the client at 20,000"
         );
     }
 
