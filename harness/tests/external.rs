@@ -2,8 +2,9 @@
 //! backend started here on port 0 and pointed at it, then the external bench against its URL
 //! (suite first, then the client-clock figures), recorded as `external: true` in a results.json
 //! that validates against the schema; the soak and the crash matrix against the same kind of
-//! target (errors and latency by window, memory absent with its reason; faults on the target's
-//! processes not applicable). And bad input: a malformed `--target` and an unreachable URL each
+//! target (errors and latency by window, memory absent with its reason; the client's hang-up
+//! played from outside, faults on the target's processes not applicable without a control
+//! command; `tests/external_crash.rs` has the control command). And bad input: a malformed `--target` and an unreachable URL each
 //! exit 2 with a clear message, before any run folder is made.
 
 // Test helpers: a failed setup step should stop the test where it happened.
@@ -102,7 +103,11 @@ async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
         targets: vec![external::parse_target(&format!("again={}", instance.url())).unwrap()],
         ..opts.clone()
     };
-    let verified = external::crash::run(&mut run, &remote, &again, &[])
+    // The client's hang-up plays from outside; the runtime's death needs a control command
+    // (none here); `stall` needs the target's start flags.
+    let faults = [Fault::ClientDisconnect, Fault::KillRuntime, Fault::Stall];
+    let settings = harness::stages::crash::Settings::quick();
+    let verified = external::crash::run(&mut run, &remote, &again, &faults, &settings, None)
         .await
         .unwrap();
     instance.stop().await;
@@ -125,16 +130,26 @@ async fn soak_and_crash_measure_a_target_from_outside_after_the_suite() {
 
     let crashed = &run.results.backends["again"];
     assert!(crashed.external);
-    assert_eq!(crashed.crash.len(), Fault::ALL.len());
-    for fault in Fault::ALL {
+    assert_eq!(crashed.crash.len(), faults.len());
+    for fault in faults {
         let o = &crashed.crash[fault.name()];
         let expected = if external::crash::needs_processes(fault) {
             Applicability::NotApplicable
         } else {
-            Applicability::NotMeasured
+            Applicability::Measured
         };
-        assert_eq!(o.applicability, expected, "{fault}");
+        assert_eq!(o.applicability, expected, "{fault}: {:?}", o.note);
     }
+    let dropped = &crashed.crash[Fault::ClientDisconnect.name()];
+    assert_eq!(dropped.survived, Some(true), "{:?}", dropped.note);
+    assert_eq!(
+        dropped.faulted_stream,
+        Some(contract::results::StreamEnd::Dropped)
+    );
+    assert!(
+        dropped.provider.is_some(),
+        "the mock is on loopback: one clock"
+    );
     let violations = harness::schema::file_violations(&run.path.join("results.json")).unwrap();
     assert!(violations.is_empty(), "{violations:?}");
 }
@@ -188,6 +203,22 @@ fn soak_and_crash_refuse_a_bad_target_with_2() {
             "0",
         ],
         "--minutes",
+    );
+    fails_with_2(
+        &["crash", "--control", "true", "--faults", "kill-runtime"],
+        "--control plays faults on a deployment the harness did not start: it needs --target",
+    );
+    fails_with_2(
+        &[
+            "crash",
+            "--target",
+            &target,
+            "--mock-url",
+            &free,
+            "--control",
+            " ",
+        ],
+        "--control is empty",
     );
 }
 

@@ -32,6 +32,7 @@ use crate::chat_request::{parse_chat_request, read_json_body};
 use crate::error::ApiError;
 use crate::inject;
 use crate::rate_limit::RateLimiter;
+use crate::stage_clock::{self, Stage};
 use crate::tools::panic_message;
 use crate::ui_stream::{SseBody, done_frame, encode_chunk};
 
@@ -275,6 +276,7 @@ impl Stream for ShellStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let next = self.next_frame(cx);
         if let Poll::Ready(Some(frame)) = &next {
+            stage_clock::mark(Stage::Handed);
             self.frames_sent += 1;
             if let Some(delay) = self.inject_delay {
                 let held = u32::try_from(inject::text_chunks_in(frame)).unwrap_or(u32::MAX);
@@ -295,6 +297,7 @@ impl Stream for ShellStream {
 
 impl Drop for ShellStream {
     fn drop(&mut self) {
+        stage_clock::flush();
         let ending = match self.ending {
             Some(Ending::Completed) => "completed",
             Some(Ending::BackendPanicked) => "backend panicked",

@@ -17,7 +17,8 @@
 //!   SSE response), [`chat_request`] (body validation), [`rest`], [`rate_limit`], [`error`]
 //!   ([`ApiError`]), [`ui_stream`] (chunk → frame encoder, [`SseBody`]), [`launch`] (tracing,
 //!   signals, ready line for the bins), `inject` (the self-check's `--inject-delay-us`),
-//!   [`page`] (the chat page at `GET /`, compiled in from `web/dist`);
+//!   [`page`] (the chat page at `GET /`, compiled in from `web/dist`), [`stage_clock`] (per-chunk
+//!   stage timestamps, off unless asked for);
 //! - bins: `gen-specs` (corpus generator) and `leanspec-echo` (the shell around a backend that
 //!   echoes the user's text, for process-level tests and smoke runs without a provider).
 //!
@@ -52,6 +53,7 @@ pub mod server;
 pub mod spec;
 pub mod spec_api;
 pub mod spec_store;
+pub mod stage_clock;
 pub mod tools;
 pub mod ui_stream;
 

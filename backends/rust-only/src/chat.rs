@@ -19,8 +19,7 @@ use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
     ChatCompletionRequestMessage, ChatCompletionRequestToolMessage,
-    ChatCompletionRequestToolMessageContent, ChatCompletionResponseStream, ChatCompletionTools,
-    FunctionCall,
+    ChatCompletionRequestToolMessageContent, ChatCompletionTools, FunctionCall,
 };
 use bytes::Bytes;
 use contract::request_id::RequestId;
@@ -29,6 +28,7 @@ use contract::ui_chunk::{FinishReason, ToolChunkExtra, UiChunk};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use leanspec_core::stage_clock::{self, Stage};
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -36,7 +36,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use crate::convert::{error_content, output_content};
 use crate::error::UpstreamError;
 use crate::frames;
-use crate::provider::{Provider, openai_tools};
+use crate::provider::{Provider, ProviderChunk, ProviderStream, openai_tools};
 use crate::step::{Step, StepCall, StepOutcome, TextIds};
 use crate::tools::ToolRunner;
 
@@ -126,7 +126,7 @@ enum Phase {
 /// A provider stream being read.
 struct Reading {
     number: u32,
-    upstream: ChatCompletionResponseStream,
+    upstream: ProviderStream,
     step: Step,
     /// Fires when the provider has been silent for the idle timeout; reset by every chunk.
     silence: Pin<Box<Sleep>>,
@@ -209,11 +209,20 @@ impl<T: ToolRunner> Answer<T> {
             Some(Ok(chunk)) => {
                 reading.silence.as_mut().reset(Instant::now() + idle);
                 let tool_names = &self.engine.tool_names;
-                match reading
-                    .step
-                    .on_chunk(chunk, tool_names, &mut self.ids, &mut self.out)
-                {
+                let handled = match chunk {
+                    ProviderChunk::Text(text) => {
+                        reading.step.on_text(&text, &mut self.ids, &mut self.out);
+                        Ok(())
+                    }
+                    ProviderChunk::Full(chunk) => {
+                        reading
+                            .step
+                            .on_chunk(*chunk, tool_names, &mut self.ids, &mut self.out)
+                    }
+                };
+                match handled {
                     Ok(()) => {
+                        stage_clock::mark(Stage::Framed);
                         self.phase = Phase::Reading(reading);
                         Progress::Continue
                     }

@@ -5,9 +5,11 @@
 //! Layout, in the order a request flows:
 //! - [`convert`]: UI messages to OpenAI messages (`convertToModelMessages` + `@ai-sdk/openai`);
 //! - [`provider`]: the async-openai client, with the AI SDK's retry policy and the idle timeout;
+//!   [`chunks`]: its SSE body as chunks, read only as they are asked for;
 //! - [`chat`]: the tool loop, a state machine streamed as SSE frames, up to
 //!   [`contract::MAX_STEPS`] steps;
 //! - [`step`] and [`tool_calls`]: one provider stream to UI chunks, tool-call fragments by index;
+//!   [`fast_chunk`]: the plain text chunk read without async-openai's owned types;
 //! - [`frames`]: chunk to `data: ...` frame in one allocation; [`ids`]: AI-SDK-shaped ids;
 //! - [`error`]: upstream failures as the text of the final `error` chunk;
 //! - [`tools`]: the interface to the tools, implemented by `leanspec_core::Toolbox`;
@@ -35,15 +37,18 @@
 //!   says so, and the answer goes on.
 //!
 //! Per-chunk cost: the loop allocates one frame per text chunk and nothing else
-//! (`tests/allocations.rs`); async-openai adds its own per-chunk work (the SSE event, the
-//! chunk's strings, and a spawned task that forwards every chunk through a channel).
+//! (`tests/allocations.rs`); reading the provider adds the SSE event and the chunk's text, and
+//! reqwest's connection task hands each read to the response's task through hyper's body
+//! channel (docs/rust-hop.md#stage-timestamps).
 //! `harness bench` measures the whole against the direct path (docs/bench.md), and
 //! `benches/per_chunk.rs` the CPU one text chunk costs inside the backend (parse, step, frame).
 
 pub mod backend;
 pub mod chat;
+pub mod chunks;
 pub mod convert;
 pub mod error;
+pub mod fast_chunk;
 pub mod frames;
 pub mod ids;
 pub mod provider;

@@ -25,6 +25,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     leanspec_core::init_tracing();
+    leanspec_core::stage_clock::init();
     let cli = Cli::parse();
     let retry = RetryPolicy {
         max_retries: cli.server.max_retries,

@@ -11,30 +11,29 @@
 //! reads the provider as fast as it sends into an unbounded channel, so a client that stopped
 //! reading made this backend hold the whole answer in memory (docs/readers.md#reader-faults).
 //! [`Provider::stream`] decodes the body only as the chat loop asks for the next chunk, so a
-//! slow client slows the provider through TCP, and async-openai's types and errors still
-//! describe every chunk.
+//! slow client slows the provider through TCP ([`crate::chunks`]). async-openai's types
+//! describe every chunk but the plain text one, which [`crate::fast_chunk`] reads without them
+//! (the same meaning, a third less time in that stage: docs/rust-hop.md#stage-timestamps), and
+//! its errors every failure.
 //!
 //! reqwest is built without TLS: the provider is a loopback URL (`http://127.0.0.1:PORT/v1`).
 
 use std::time::Duration;
 
-use std::collections::VecDeque;
-
-use async_openai::error::{OpenAIError, StreamError};
+use async_openai::error::OpenAIError;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{
-    ChatCompletionRequestMessage, ChatCompletionResponseStream, ChatCompletionStreamOptions,
-    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest,
-    CreateChatCompletionStreamResponse, FunctionObject,
+    ChatCompletionRequestMessage, ChatCompletionStreamOptions, ChatCompletionTool,
+    ChatCompletionTools, CreateChatCompletionRequest, FunctionObject,
 };
 use bytes::Bytes;
-use contract::sse::{SseDecoder, SseEvent};
 use contract::tools::ToolDefinition;
 use futures::future::BoxFuture;
-use futures::{Stream, StreamExt};
 use reqwest::header::HeaderMap;
 
 use crate::UpstreamError;
+use crate::chunks::chunks_on_demand;
+pub use crate::chunks::{ProviderChunk, ProviderStream};
 
 /// The AI SDK's retry defaults (`prepareRetries`, `retryWithExponentialBackoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +142,7 @@ impl Provider {
         &self,
         messages: Vec<ChatCompletionRequestMessage>,
         tools: &[ChatCompletionTools],
-    ) -> Result<ChatCompletionResponseStream, UpstreamError> {
+    ) -> Result<ProviderStream, UpstreamError> {
         let request = CreateChatCompletionRequest {
             model: self.model.clone(),
             messages,
@@ -184,54 +183,6 @@ impl Provider {
             .map_err(UpstreamError::from_openai)?;
         Ok(Box::pin(chunks_on_demand(response.bytes_stream())))
     }
-}
-
-/// The provider's SSE body as completion chunks, read only as they are asked for (see the
-/// module docs). Mirrors async-openai's own decoding: `[DONE]` ends the stream, a `keepalive`
-/// event is skipped, a chunk that does not parse is `JSONDeserialize`, a broken body is a
-/// `StreamError`.
-fn chunks_on_demand(
-    body: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
-) -> impl Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> + Send {
-    struct State<B> {
-        body: std::pin::Pin<Box<B>>,
-        decoder: SseDecoder,
-        ready: VecDeque<SseEvent>,
-        done: bool,
-    }
-    let state = State {
-        body: Box::pin(body),
-        decoder: SseDecoder::new(),
-        ready: VecDeque::new(),
-        done: false,
-    };
-    futures::stream::unfold(state, |mut st| async move {
-        loop {
-            if st.done {
-                return None;
-            }
-            if let Some(event) = st.ready.pop_front() {
-                if event.data == "[DONE]" {
-                    return None;
-                }
-                if event.event.as_deref() == Some("keepalive") {
-                    continue;
-                }
-                let chunk = serde_json::from_str(&event.data)
-                    .map_err(|e| OpenAIError::JSONDeserialize(e, event.data.clone()));
-                return Some((chunk, st));
-            }
-            match st.body.next().await {
-                Some(Ok(bytes)) => st.ready.extend(st.decoder.push(&bytes)),
-                Some(Err(e)) => {
-                    st.done = true;
-                    let error = StreamError::EventStream(e.to_string());
-                    return Some((Err(OpenAIError::StreamError(Box::new(error))), st));
-                }
-                None => return None,
-            }
-        }
-    })
 }
 
 /// The tool list in the provider's format, as `@ai-sdk/openai` sends it (non-strict).
@@ -433,48 +384,5 @@ mod tests {
             Provider::new(bad_key),
             Err(ProviderConfigError::BadApiKey)
         ));
-    }
-
-    /// A chunk frame as the provider sends it.
-    const CHUNK: &[u8] = b"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n";
-
-    #[tokio::test]
-    async fn the_body_is_read_only_as_far_as_chunks_are_taken() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        // An endless provider: it would fill memory if anything read ahead of the consumer.
-        let pulled = Arc::new(AtomicUsize::new(0));
-        let counter = pulled.clone();
-        let body = futures::stream::repeat_with(move || {
-            counter.fetch_add(1, Ordering::Relaxed);
-            Ok(Bytes::from_static(CHUNK))
-        });
-        let mut chunks = Box::pin(chunks_on_demand(body));
-        for _ in 0..3 {
-            let chunk = chunks.next().await.expect("a chunk").expect("it parses");
-            assert_eq!(chunk.choices.len(), 1);
-        }
-        assert_eq!(
-            pulled.load(Ordering::Relaxed),
-            3,
-            "one body read per chunk taken, none ahead"
-        );
-    }
-
-    #[tokio::test]
-    async fn done_ends_the_chunks_and_a_chunk_that_does_not_parse_is_an_error() {
-        let body = futures::stream::iter([
-            Ok(Bytes::from_static(b": keepalive\n\n")),
-            Ok(Bytes::from_static(CHUNK)),
-            Ok(Bytes::from_static(b"data: [DONE]\n\n")),
-            Ok(Bytes::from_static(CHUNK)),
-        ]);
-        let got: Vec<_> = chunks_on_demand(body).collect().await;
-        assert_eq!(got.len(), 1);
-        assert!(got[0].is_ok());
-
-        let bad = futures::stream::iter([Ok(Bytes::from_static(b"data: {not json\n\n"))]);
-        let got: Vec<_> = chunks_on_demand(bad).collect().await;
-        assert!(matches!(got[..], [Err(OpenAIError::JSONDeserialize(..))]));
     }
 }

@@ -144,6 +144,18 @@ impl Step {
         Ok(())
     }
 
+    /// Handles a provider chunk whose only delta is `content` ([`crate::fast_chunk`]): exactly
+    /// what [`Step::on_chunk`] does with that chunk, without its owned types.
+    pub fn on_text(&mut self, content: &str, ids: &mut TextIds, out: &mut Vec<Bytes>) {
+        self.start(out);
+        // An empty `content` still opens the text part, as in `on_chunk`.
+        let id = self.open_text(ids, out);
+        if !content.is_empty() {
+            out.push(frames::text_delta(id, content));
+            self.text.push_str(content);
+        }
+    }
+
     /// Ends the step once the provider stream is over; `known_tools` are the tools the model
     /// was offered.
     pub fn finish(
@@ -306,6 +318,39 @@ mod tests {
         }
         let outcome = step.finish(&known(), &mut out);
         (decode(&out), outcome)
+    }
+
+    /// The same steps fed the same texts, once through the full types and once through the
+    /// plain-text path, with other chunks between them: the same frames, text and outcome.
+    #[test]
+    fn on_text_is_on_chunk_for_a_content_only_chunk() {
+        let texts = ["", "Hello", "", "line\n\"q\"", "日本 👋🏽"];
+        let mut full = (Step::new(), TextIds::default(), Vec::new());
+        let mut fast = (Step::new(), TextIds::default(), Vec::new());
+        for (i, text) in texts.iter().enumerate() {
+            if i == 2 {
+                let role = json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]});
+                for (step, ids, out) in [&mut full, &mut fast] {
+                    step.on_chunk(chunk(role.clone()), &known(), ids, out)
+                        .unwrap();
+                }
+            }
+            let c = json!({"choices": [{"index": 0, "delta": {"content": text}}]});
+            full.0
+                .on_chunk(chunk(c), &known(), &mut full.1, &mut full.2)
+                .unwrap();
+            fast.0.on_text(text, &mut fast.1, &mut fast.2);
+        }
+        let finish = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+        let mut ends = Vec::new();
+        for (mut step, mut ids, mut out) in [full, fast] {
+            step.on_chunk(chunk(finish.clone()), &known(), &mut ids, &mut out)
+                .unwrap();
+            let outcome = step.finish(&known(), &mut out).unwrap();
+            ends.push((out, outcome.text, outcome.finish_reason));
+        }
+        assert_eq!(ends[0], ends[1]);
+        assert_eq!(ends[0].1, "Helloline\n\"q\"日本 👋🏽");
     }
 
     #[test]

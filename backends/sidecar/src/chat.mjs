@@ -10,7 +10,8 @@ import { convertToModelMessages, jsonSchema, stepCountIs, tool } from 'ai';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
 import { guardProviderFetch } from './provider-fetch.mjs';
-import { singleConsumerStreamText, stepTimingLog, uiMessageStream } from './sdk.mjs';
+import { singleConsumerStreamText, stepTimingLog, toUIMessageChunk, uiMessageStream } from './sdk.mjs';
+import { uiChunkReader } from './ui-chunks.mjs';
 
 /** A request the chat function cannot use (the server answers 400 `invalid_request`). */
 export class ChatInputError extends Error {
@@ -69,7 +70,8 @@ export function createChat({
   // examples that share one across calls rely on.
   const languageModel = provider.chat(model);
   const stepTiming = stepTimingLog(log);
-  async function streamChat(body, abortSignal, { requestId } = {}) {
+  // What both readers share: the request checked, `streamText` started.
+  async function begin(body, abortSignal, requestId) {
     const messages = body?.messages;
     if (!Array.isArray(messages)) {
       throw new ChatInputError('`messages` must be an array of UI messages');
@@ -113,15 +115,32 @@ export function createChat({
         stepTiming?.(step, requestId);
       },
     });
-    const stream = uiMessageStream(result, { tools, onError: errorText });
-    return endAtFirstError(stream, {
+    return {
+      result,
+      tools,
       callerSignal: abortSignal,
       stopUpstream: () => stop.abort(),
       onBroken: (error) => errorLog('chat stream broke', error, requestId),
-    });
+    };
   }
 
-  return { streamChat };
+  /** The UI message stream (the `sse` wire and napi). */
+  async function streamChat(body, abortSignal, { requestId } = {}) {
+    const { result, tools, ...ending } = await begin(body, abortSignal, requestId);
+    return endAtFirstError(uiMessageStream(result, { tools, onError: errorText }), ending);
+  }
+
+  /**
+   * The same chunks as a reader without the UI stream's stages (the `frames` wire:
+   * ui-chunks.mjs); on an SDK without `toUIMessageChunk` (ai@6), the UI stream's own reader.
+   */
+  async function readChatChunks(body, abortSignal, { requestId } = {}) {
+    if (!toUIMessageChunk) return (await streamChat(body, abortSignal, { requestId })).getReader();
+    const { result, tools, ...ending } = await begin(body, abortSignal, requestId);
+    return uiChunkReader(result.stream, { toUIMessageChunk, tools, ...ending });
+  }
+
+  return { streamChat, readChatChunks };
 }
 
 /**

@@ -19,7 +19,7 @@ export const FRAMES_PATH = '/frames';
  * @param {import('node:net').Socket} socket
  * @param {Buffer} head bytes that arrived with the upgrade request
  * @param {object} options
- * @param {{streamChat: Function}} options.chat
+ * @param {{streamChat: Function, readChatChunks?: Function}} options.chat
  * @param {(line: string) => void} options.log
  * @param {ReturnType<typeof createStreamGate>} [options.gate] streams in flight, shared with the
  *   `sse` wire: at its limit an `open` is refused with `unavailable` (the server's 503).
@@ -107,15 +107,15 @@ export function serveFrames(socket, head, { chat, log, gate = createStreamGate()
         return refuse(id, gate.refusal, 'unavailable');
       }
       entered = true;
-      let stream;
+      let reader;
       try {
-        stream = await chat.streamChat(body, state.abort.signal, { requestId });
+        reader = await readChunks(chat, body, state.abort.signal, requestId);
       } catch (error) {
         if (error instanceof ChatInputError) return refuse(id, error.message);
         throw error;
       }
       pumping = true;
-      await pump(id, state, stream.getReader());
+      await pump(id, state, reader);
     } catch (error) {
       log(`frames: stream ${id} failed [request ${requestId ?? '-'}]: ${error?.name ?? 'Error'}: ${error?.message ?? error}`);
       if (!pumping) writer.send(encodeFrame(FRAME_KIND.error, id, JSON.stringify({ error: { code: 'internal', message: 'internal error in the sidecar' } })));
@@ -173,6 +173,15 @@ export function serveFrames(socket, head, { chat, log, gate = createStreamGate()
       socket.destroy();
     },
   };
+}
+
+/**
+ * The chat's chunks as a reader: the chat function's own chunk reader where it has one (no
+ * stream stage after the SDK's `streamText`: ui-chunks.mjs), else its UI stream's reader.
+ */
+async function readChunks(chat, body, signal, requestId) {
+  if (typeof chat.readChatChunks === 'function') return chat.readChatChunks(body, signal, { requestId });
+  return (await chat.streamChat(body, signal, { requestId })).getReader();
 }
 
 /**

@@ -43,3 +43,10 @@ export function stepTimingLog(log, env = process.env) {
     setImmediate(() => log(`${SDK_TIMING_LINE}${line}`));
   };
 }
+
+/**
+ * ai@7's converter of one `streamText` part to its UI message chunk, the function its
+ * `toUIMessageStream` calls per part (the frames wire calls it directly: ui-chunks.mjs); ai@6
+ * does not export it, and the frames wire reads the UI stream there.
+ */
+export const toUIMessageChunk = ai['toUIMessageChunk'];

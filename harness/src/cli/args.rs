@@ -166,6 +166,11 @@ pub struct CrashArgs {
     /// longer shows whether memory levels off once every affected stream has begun.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub reader_hold_s: Option<u64>,
+    /// With --target: a shell command that plays kill-runtime and hang-runtime on the target's
+    /// processes (run as `sh -c CMD` with ARENA_FAULT, ARENA_TARGET, ARENA_TARGET_URL and
+    /// ARENA_PHASE=inject; it must exit 0 within 30 s; docs/distributed.md#a-control-command).
+    #[arg(long, value_name = "CMD")]
+    pub control: Option<String>,
 }
 
 impl MeasureArgs {
@@ -176,6 +181,13 @@ impl MeasureArgs {
 
 impl CrashArgs {
     pub fn crash_options(&self, root: &Path) -> Result<crash::Options> {
+        if self.control.is_some() {
+            anyhow::bail!(
+                "--control plays faults on a deployment the harness did not start: it needs \
+                 --target NAME=URL and --mock-url URL (a backend the harness starts has its \
+                 faults played by the harness itself)"
+            );
+        }
         let mut opts = crash::Crash::options(&self.measure.context(root, None));
         if let Some(s) = self.reader_hold_s {
             opts.settings.readers.watch = Duration::from_secs(s);

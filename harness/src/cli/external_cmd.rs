@@ -11,6 +11,7 @@ use super::args::{Common, CrashArgs, ExternalTargets, SoakArgs};
 use super::{context, exit, open_run};
 use crate::external;
 use crate::prereq;
+use crate::stages::crash::control::Control;
 
 /// The external options of `command`, after refusing flags that act on started backends.
 fn options(
@@ -55,7 +56,8 @@ pub async fn soak(root: &Path, args: SoakArgs) -> Result<ExitCode> {
     Ok(exit(failed))
 }
 
-/// `crash --target`: the suite, then each fault recorded as what it is from outside.
+/// `crash --target`: the suite, then each fault played from outside, or recorded as what it
+/// is from outside; `--control` plays the runtime faults.
 pub async fn crash(root: &Path, args: CrashArgs) -> Result<ExitCode> {
     let c = &args.measure.common;
     let ignored = [
@@ -63,14 +65,25 @@ pub async fn crash(root: &Path, args: CrashArgs) -> Result<ExitCode> {
         ("--force", args.measure.force),
         ("--runtimes", !args.axis.runtimes.is_empty()),
         ("--pool", args.pool.is_some()),
-        ("--reader-hold-s", args.reader_hold_s.is_some()),
     ];
     let opts = options(root, "crash", &args.external, c, &ignored)?;
     let faults = crate::stages::crash::parse_faults(&args.faults)?;
+    let mut settings = crate::stages::crash::Options::new(&opts.ctx).settings;
+    if let Some(s) = args.reader_hold_s {
+        settings.readers.watch = std::time::Duration::from_secs(s);
+    }
+    let control = match &args.control {
+        Some(cmd) if cmd.trim().is_empty() => {
+            bail!("--control is empty: give the shell command that plays the fault")
+        }
+        Some(cmd) => Some(Control::new(cmd.clone())),
+        None => None,
+    };
     let mock = external::stage::check_inputs(&opts).await?;
     prereq::prepare(root)?;
     let mut run = open_run(root, c)?;
     eprintln!("run {}", run.path.display());
-    let verified = external::crash::run(&mut run, &mock, &opts, &faults).await?;
+    let verified =
+        external::crash::run(&mut run, &mock, &opts, &faults, &settings, control.as_ref()).await?;
     Ok(exit(verified < opts.targets.len()))
 }

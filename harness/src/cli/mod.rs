@@ -197,8 +197,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             external_cmd::soak(&root, args).await
         }
         Command::Crash(args) => {
-            let backends = select(&root, &args.measure.common)?;
             let opts = args.crash_options(&root)?;
+            let backends = select(&root, &args.measure.common)?;
             let mut run = open_run(&root, &args.measure.common)?;
             eprintln!("run {}", run.path.display());
             let backends = on_axis(&root, backends, &args.measure.common, &args.axis, &mut run)?;

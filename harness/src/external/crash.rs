@@ -1,70 +1,74 @@
-//! `harness crash --target NAME=URL --mock-url URL`: the crash matrix of a deployment the
-//! harness did not start, after the suite passed against it ([`super::stage::verify`]). The
-//! runtime faults act on the target's processes and the tool faults and `stall` on how it was
-//! started (`--enable-fault-injection`, `--idle-timeout-s`): those are `not_applicable` with
-//! that reason. The provider's faults, the client's disconnect and the reader faults could be
-//! played from outside (through the mock's answer or the client), but their measurement reads
-//! the instance's processes and the harness's own mock process: they are `not_measured` until
-//! that is separated (docs/distributed.md#soak-and-crash-against-a-target).
+//! `harness crash --target NAME=URL --mock-url URL [--control CMD]`: the crash matrix of a
+//! deployment the harness did not start, after the suite passed against it
+//! ([`super::stage::verify`]). The faults a client and the mock can play from outside (the
+//! provider's faults, the client's hang-up, the reader faults) are measured on the one
+//! deployment in turn ([`crate::stages::crash::elsewhere`]); the runtime faults only through a
+//! control command; the fault tools and `stall`, which depend on the deployment's start flags,
+//! are `not_applicable` (docs/distributed.md#soak-and-crash-against-a-target).
+
+use std::time::Instant;
 
 use anyhow::Result;
-use contract::results::{CrashOutcome, Fault, stages};
+use contract::results::{CrashRun, Fault, stages};
 
 use sut_kit::mock::Mock;
 
 use super::stage::{Options, verify};
+use crate::procfs;
 use crate::run_dir::RunDir;
+use crate::stages::crash::control::Control;
+use crate::stages::crash::{Settings, elsewhere};
 
-/// Why a fault on the target's processes or start flags is not played.
-pub const NEEDS_PROCESSES: &str = "external target: the fault needs the target's processes or \
-     its start flags, which the harness did not set";
-/// Why a fault that a client and the mock could play is not played yet.
-pub const NOT_BUILT: &str = "external target: the fault could be played from outside, but its \
-     measurement reads the instance's processes and the harness's own mock; not yet built for a \
-     target elsewhere";
+pub use crate::stages::crash::elsewhere::needs_processes;
 
-/// Whether `fault` needs the target's processes (its runtime) or its start flags (the fault
-/// tools, the idle timeout `stall` waits for).
-pub fn needs_processes(fault: Fault) -> bool {
-    matches!(
-        fault,
-        Fault::KillRuntime
-            | Fault::HangRuntime
-            | Fault::CrashTool
-            | Fault::PanicTool
-            | Fault::Stall
-    )
+/// Every fault, those a control command plays last: all play on the one deployment, and a
+/// runtime left stopped by `hang-runtime` (nothing resumes it unless its supervisor does) would
+/// otherwise be what every later fault meets.
+pub fn default_order() -> Vec<Fault> {
+    let mut all = Fault::ALL.to_vec();
+    all.sort_by_key(|&f| crate::stages::crash::control::plays(f));
+    all
 }
 
-/// What each fault is for an external target.
-pub fn outcome(fault: Fault) -> CrashOutcome {
-    if needs_processes(fault) {
-        CrashOutcome::not_applicable(NEEDS_PROCESSES)
-    } else {
-        CrashOutcome::not_measured(NOT_BUILT)
-    }
-}
-
-/// Verifies every target and records each of `faults` (all when empty) in
-/// `backends.<NAME>.crash`; returns how many targets passed the suite.
-pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options, faults: &[Fault]) -> Result<usize> {
+/// Verifies every target and records each of `faults` (all, in [`default_order`], when empty) in
+/// `backends.<NAME>.crash`, and the run's settings in `crash`; returns how many targets
+/// passed the suite.
+pub async fn run(
+    run: &mut RunDir,
+    mock: &Mock,
+    opts: &Options,
+    faults: &[Fault],
+    settings: &Settings,
+    control: Option<&Control>,
+) -> Result<usize> {
+    let started = Instant::now();
+    let load_avg_start = procfs::load_average();
     let verified = verify(run, mock, opts, stages::CRASH).await?;
     let faults = if faults.is_empty() {
-        Fault::ALL.as_slice()
+        default_order()
     } else {
-        faults
+        faults.to_vec()
+    };
+    let plan = elsewhere::Plan {
+        settings,
+        mock_url: &opts.mock_url,
+        control,
+        http: sut_kit::client::http_client()?,
     };
     for target in &verified {
+        let measured = elsewhere::play(&target.name, &target.url, &plan, &faults).await?;
         let entry = run.results.backend_mut(&target.name);
-        for &fault in faults {
-            let o = outcome(fault);
-            eprintln!(
-                "[{}] {fault}: {}",
-                target.name,
-                o.note.as_deref().unwrap_or("")
-            );
-            entry.crash.insert(fault.name().to_owned(), o);
+        for (fault, outcome) in measured {
+            entry.crash.insert(fault.name().to_owned(), outcome);
         }
+        run.save()?;
+    }
+    if !verified.is_empty() {
+        run.results.crash = Some(CrashRun {
+            load_avg_end: procfs::load_average(),
+            wall_s: started.elapsed().as_secs_f64(),
+            ..crate::stages::crash::run_record(settings, opts.ctx.quick, None, load_avg_start)
+        });
         run.save()?;
     }
     Ok(verified.len())
@@ -73,21 +77,14 @@ pub async fn run(run: &mut RunDir, mock: &Mock, opts: &Options, faults: &[Fault]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contract::results::Applicability;
 
     #[test]
-    fn only_faults_on_the_targets_processes_are_not_applicable() {
-        for fault in Fault::ALL {
-            let o = outcome(fault);
-            let expected = if needs_processes(fault) {
-                Applicability::NotApplicable
-            } else {
-                Applicability::NotMeasured
-            };
-            assert_eq!(o.applicability, expected, "{fault}");
-            assert!(o.note.is_some());
-        }
-        assert!(!needs_processes(Fault::SlowReader) && !needs_processes(Fault::Http500));
-        assert!(needs_processes(Fault::KillRuntime));
+    fn by_default_every_fault_plays_and_the_runtimes_come_last() {
+        let order = default_order();
+        assert_eq!(order.len(), Fault::ALL.len());
+        assert_eq!(
+            &order[order.len() - 2..],
+            [Fault::KillRuntime, Fault::HangRuntime]
+        );
     }
 }

@@ -17,8 +17,6 @@ use super::observe::StreamKind;
 use crate::procfs;
 
 pub use contract::results::stages::{AISDK_NODE, DIRECT, RELAY};
-/// The zero-work relay's binary ([`crate::relay`]), built beside the harness's own.
-pub const RELAY_BINARY: &str = "arena-relay";
 /// The reference server, relative to the repository root.
 pub const AISDK_NODE_SCRIPT: &str = "sut-kit/node/aisdk-node.mjs";
 /// The same reference bundled against a stack's own AI SDK, in that stack's `dist/`
@@ -153,9 +151,7 @@ impl Target {
         log_dir: &Path,
         ready_timeout: Duration,
     ) -> Result<Self> {
-        let program = relay_binary().with_context(|| {
-            format!("{RELAY_BINARY} is not built beside the harness (cargo build -p harness)")
-        })?;
+        let program = crate::relay::ensure_binary(&launch.root, log_dir).await?;
         let provider =
             reqwest::Url::parse(&launch.provider_url).context("the provider URL does not parse")?;
         let upstream = format!(
@@ -257,14 +253,4 @@ impl Target {
             Running::Nothing => {}
         }
     }
-}
-
-/// `arena-relay` beside the running binary (`target/<profile>/`), or one folder up when the
-/// running binary is a test's (`target/<profile>/deps/`).
-fn relay_binary() -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    [dir.join(RELAY_BINARY), dir.parent()?.join(RELAY_BINARY)]
-        .into_iter()
-        .find(|p| p.is_file())
 }

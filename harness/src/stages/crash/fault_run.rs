@@ -1,7 +1,9 @@
 //! One fault on one fresh instance of a backend: start it, get the streams going, inject the
 //! fault, sample new requests while it plays out, stop watching once everything has settled (or
 //! at the watch limit), check whether the server still serves, stop it and count what it left
-//! behind, and hand what was seen to [`super::analysis`].
+//! behind, and hand what was seen to [`super::analysis`]. The watch itself ([`watch`]) reads
+//! the target only through its URL and [`Target`], so [`super::elsewhere`] plays it on a
+//! deployment the harness did not start.
 
 use std::time::{Duration, Instant};
 
@@ -17,9 +19,11 @@ use sut_kit::process::{STOP_GRACE, pid_alive};
 
 use super::Settings;
 use super::analysis::{self, Observed, Replacement};
-use super::env::{Env, serving_now};
-use super::sampler::{Sampler, Target};
+use super::control::{Aim, Control};
+use super::env::{Env, On, Starts, serving_now};
+use super::sampler::{self, Sampler};
 use super::streams::{self, Stream};
+use super::target::Target;
 use crate::chat;
 use crate::procfs;
 use crate::stages::start;
@@ -49,18 +53,38 @@ const DROP_AFTER_CHUNKS: usize = 10;
 const LEFTOVER_GRACE: Duration = Duration::from_secs(1);
 const LEFTOVER_POLL: Duration = Duration::from_millis(20);
 
-/// Measures `fault` (not a reader fault: [`super::readers`] plays those) on a fresh instance; never fails: what could not be measured says why.
+/// Measures `fault` (not a reader fault: [`super::readers`] plays those) on a fresh instance,
+/// or on the deployment elsewhere ([`super::elsewhere`]); never fails: what could not be
+/// measured says why.
 pub(super) async fn measure(env: &Env<'_>, fault: Fault) -> CrashOutcome {
-    if fault.needs_js_runtime() && env.backend.manifest.runtime == Runtime::None {
+    match &env.on {
+        On::Fresh(starts) => fresh(env, starts, fault).await,
+        On::Elsewhere(e) => super::elsewhere::measure(env, e, fault).await,
+    }
+}
+
+/// How the fault is injected.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Inject<'a> {
+    /// A signal to a process of the backend this stage started (its runtime).
+    Signal(u32, Signal),
+    /// The deployment owner's `--control` command.
+    Control(&'a Control, Aim<'a>),
+    /// The faulted request itself (its scenario, or the client dropping it).
+    Request,
+}
+
+async fn fresh(env: &Env<'_>, starts: &Starts<'_>, fault: Fault) -> CrashOutcome {
+    if fault.needs_js_runtime() && starts.backend.manifest.runtime == Runtime::None {
         return CrashOutcome::not_applicable(format!(
             "{} has no JavaScript runtime (its manifest says runtime = \"none\"): nothing for \
              {fault} to act on",
-            env.backend.name()
+            starts.backend.name()
         ));
     }
-    let opts = instance_options(fault, env.sidecars);
-    let instance = match orchestrate::start_backend(env.backend, env.cfg, &opts, &env.log_dir).await
-    {
+    let opts = instance_options(fault, starts.sidecars);
+    let started = orchestrate::start_backend(starts.backend, starts.cfg, &opts, &starts.log_dir);
+    let mut instance = match started.await {
         Ok(i) => i,
         Err(e) => return CrashOutcome::not_measured(format!("the backend did not start: {e}")),
     };
@@ -75,10 +99,56 @@ pub(super) async fn measure(env: &Env<'_>, fault: Fault) -> CrashOutcome {
         },
         _ => None,
     };
+    let inject = match (fault, signal_target) {
+        (Fault::KillRuntime, Some(pid)) => Inject::Signal(pid, Signal::KILL),
+        (Fault::HangRuntime, Some(pid)) => Inject::Signal(pid, Signal::STOP),
+        _ => Inject::Request,
+    };
+    if let Some(n) = starts.sidecars {
+        wait_for_pool(&instance, n, env.settings.in_flight_limit).await;
+    }
     let tag = format!("{}.{}", env.tag_base, fault.name().trim_start_matches('_'));
-    match watch(env, fault, instance, signal_target, &tag).await {
-        Ok(observed) => analysis::outcome(&observed),
-        Err(why) => CrashOutcome::not_measured(why),
+    let watched = watch(
+        env,
+        fault,
+        &mut Target::started(&mut instance),
+        inject,
+        &tag,
+    )
+    .await;
+    let mut observed = match watched {
+        Ok(o) => o,
+        Err(why) => {
+            instance.stop().await;
+            return CrashOutcome::not_measured(why);
+        }
+    };
+    let mut tracked = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
+    tracked.extend(signal_target.filter(|p| !tracked.contains(p)));
+    let (leftover_processes, stop_note) =
+        stop_counting_leftovers(instance, &tracked, observed.server_exited).await;
+    observed.leftover_processes = leftover_processes;
+    observed.notes.extend(stop_note);
+    if observed.server_exited {
+        observed.replacement = Some(replacement(starts, fault, &tag).await);
+    }
+    settle(env, &mut observed).await;
+    analysis::outcome(&observed)
+}
+
+/// Reads each stream's provider requests, once each has ended (or as they are a few seconds
+/// on), into what was observed.
+pub(super) async fn settle(env: &Env<'_>, observed: &mut Observed) {
+    for e in observed
+        .bystanders
+        .iter_mut()
+        .chain(observed.faulted.as_mut())
+    {
+        e.requests = env
+            .timelines
+            .settled_timeline(&e.tag)
+            .await
+            .unwrap_or_default();
     }
 }
 
@@ -131,25 +201,24 @@ fn fault_directive(fault: Fault, tag: &str, s: &Settings) -> Directive {
     d
 }
 
-/// Everything from the streams' start to the backend's stop.
-async fn watch(
+/// Everything from the streams' start to the check whether the target still serves; what
+/// needs the target's processes (leftovers, a replacement) and the provider's side of each
+/// stream ([`settle`]) are the caller's.
+pub(super) async fn watch(
     env: &Env<'_>,
     fault: Fault,
-    mut instance: BackendInstance,
-    signal_target: Option<u32>,
+    target: &mut Target<'_>,
+    inject: Inject<'_>,
     tag: &str,
 ) -> Result<Observed, String> {
     let s = env.settings;
-    if let Some(n) = env.sidecars {
-        wait_for_pool(&instance, n, s.in_flight_limit).await;
-    }
     // A safety net only: the watch abandons streams at its own limit.
     let stream_limit = s.in_flight_limit + s.watch_limit + s.hang_after;
-    let base = instance.url().to_owned();
-    let bystanders = if signal_target.is_some() {
-        s.streams
-    } else {
+    let base = target.url().to_owned();
+    let bystanders = if matches!(inject, Inject::Request) {
         s.streams.saturating_sub(1)
+    } else {
+        s.streams
     };
     let streams: Vec<Stream> = (0..bystanders)
         .map(|i| {
@@ -159,16 +228,15 @@ async fn watch(
         })
         .collect();
     let all: Vec<&Stream> = streams.iter().collect();
-    if let Err(why) = streams::wait_for_text(env.mock, &all, 1, s.in_flight_limit).await {
+    if let Err(why) = streams::wait_for_text(&env.timelines, &all, 1, s.in_flight_limit).await {
         streams.iter().for_each(Stream::abort);
-        instance.stop().await;
         return Err(why);
     }
 
     let mut notes = Vec::new();
     let injected = Instant::now();
     let injected_ns = monotonic_ns();
-    let sampler = Sampler::start(Target {
+    let sampler = Sampler::start(sampler::Target {
         client: env.http.clone(),
         base: base.clone(),
         tag: format!("{tag}.p"),
@@ -176,21 +244,31 @@ async fn watch(
         hang_after: s.hang_after,
     });
     let mut dropped_ns = None;
-    let faulted = match (fault, signal_target) {
-        (Fault::KillRuntime, Some(pid)) => {
-            signal(pid, Signal::KILL);
+    let faulted = match (fault, inject) {
+        (_, Inject::Signal(pid, sig)) => {
+            signal(pid, sig);
             None
         }
-        (Fault::HangRuntime, Some(pid)) => {
-            signal(pid, Signal::STOP);
-            None
-        }
+        (_, Inject::Control(control, aim)) => match control.inject(fault, aim).await {
+            Ok(took) => {
+                notes.push(format!(
+                    "the control command played the fault in {:.0} ms (counted from its start)",
+                    took.as_secs_f64() * 1e3
+                ));
+                None
+            }
+            Err(e) => {
+                streams.iter().for_each(Stream::abort);
+                sampler.finish().await;
+                return Err(e.to_string());
+            }
+        },
         (Fault::ClientDisconnect, _) => {
             let d = fault_directive(fault, &format!("{tag}.f"), s);
             let mut st = Stream::spawn(&env.http, &base, &d, stream_limit);
             let one = [&st];
             let waited =
-                streams::wait_for_text(env.mock, &one, DROP_AFTER_CHUNKS, s.in_flight_limit);
+                streams::wait_for_text(&env.timelines, &one, DROP_AFTER_CHUNKS, s.in_flight_limit);
             if let Err(why) = waited.await {
                 notes.push(format!("dropped anyway: {why}"));
             }
@@ -209,7 +287,7 @@ async fn watch(
         let all_done = streams.iter().chain(&faulted).all(Stream::is_finished);
         let settled = all_done
             && injected.elapsed() >= s.min_watch
-            && (instance.process.has_exited() || sampler.serving());
+            && (target.has_exited() || sampler.serving());
         if settled || Instant::now() >= deadline {
             break;
         }
@@ -219,32 +297,19 @@ async fn watch(
     for st in streams {
         bystanders.push(st.collect().await);
     }
-    let mut faulted = match faulted {
+    let faulted = match faulted {
         Some(st) => Some(st.collect().await),
         None => None,
     };
-    streams::wait_provider_settled(env.mock, bystanders.iter().chain(&faulted), deadline).await;
+    let settling = bystanders.iter().chain(&faulted);
+    streams::wait_provider_settled(&env.timelines, settling, deadline).await;
     let watch_end_ns = monotonic_ns();
-    let server_exited = instance.process.has_exited();
+    let server_exited = target.has_exited();
     // The sampler's last probes and the check whether the server still serves each wait up to
     // the hang limit on a hung server: side by side, not one after the other.
     let (samples, survived) = tokio::join!(sampler.finish(), async {
-        !server_exited && serving_now(env, &instance).await
+        !server_exited && serving_now(env, &base).await
     });
-
-    let mut tracked = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
-    tracked.extend(signal_target.filter(|p| !tracked.contains(p)));
-    let (leftover_processes, stop_note) =
-        stop_counting_leftovers(instance, &tracked, server_exited).await;
-    notes.extend(stop_note);
-    let replacement = if server_exited {
-        Some(replacement(env, fault, tag).await)
-    } else {
-        None
-    };
-    for e in bystanders.iter_mut().chain(faulted.as_mut()) {
-        e.requests = env.mock.settled_timeline(&e.tag).await.unwrap_or_default();
-    }
     Ok(Observed {
         fault,
         injected_ns,
@@ -255,8 +320,8 @@ async fn watch(
         samples,
         server_exited,
         survived,
-        replacement,
-        leftover_processes,
+        replacement: None,
+        leftover_processes: None,
         notes,
     })
 }
@@ -321,20 +386,20 @@ async fn stop_counting_leftovers(
 
 /// The process died and nothing restarts it: a fresh one's cold start, what an outside
 /// supervisor would need at best.
-async fn replacement(env: &Env<'_>, fault: Fault, tag: &str) -> Result<Replacement, String> {
+async fn replacement(starts: &Starts<'_>, fault: Fault, tag: &str) -> Result<Replacement, String> {
     let opts = InstanceOptions {
-        extra_args: pool_args(env.sidecars),
+        extra_args: pool_args(starts.sidecars),
         instance: Some(format!(
             "{}-replacement",
             fault.name().trim_start_matches('_')
         )),
     };
     let sample = start::once(
-        env.backend,
-        env.cfg,
+        starts.backend,
+        starts.cfg,
         &opts,
-        &env.log_dir,
-        env.mock,
+        &starts.log_dir,
+        starts.mock,
         &format!("{tag}.r"),
     )
     .await

@@ -7,7 +7,8 @@
 //!
 //! Layout: this file holds the stage (settings, verify before measuring, one backend after the
 //! other, recording); [`fault_run`] plays one fault on one instance, [`readers`] one reader
-//! fault, both over [`env::Env`]; [`sampler`] sends the new
+//! fault, both over [`env::Env`] and a [`target::Target`] (a started instance or a deployment
+//! elsewhere, which [`elsewhere`] plays, with [`control`]'s command); [`sampler`] sends the new
 //! requests while a fault plays out; [`analysis`] turns what was seen into a
 //! [`CrashOutcome`]; [`table`] prints the matrix.
 //!
@@ -15,13 +16,17 @@
 //! `backends.<name>`.
 
 mod analysis;
+pub mod control;
+pub mod elsewhere;
 mod env;
 mod fault_run;
 mod readers;
+mod readers_mock;
 mod sampler;
 mod stage_entry;
 mod streams;
 pub mod table;
+mod target;
 
 pub use stage_entry::Crash;
 
@@ -291,26 +296,10 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         .collect();
     progress.finish();
     mock.stop().await;
-    let s = &opts.settings;
     let record = CrashRun {
-        quick: opts.ctx.quick,
-        streams: s.streams,
-        sidecars: opts.pool,
-        stream_chunks: s.stream_chunks,
-        stream_gap_ms: s.stream_gap_ms,
-        sample_interval_ms: millis(s.sample_interval),
-        max_probes_in_flight: sampler::MAX_CHATS_IN_FLIGHT as u32,
-        hang_after_ms: millis(s.hang_after),
-        watch_limit_ms: millis(s.watch_limit),
-        stall_idle_timeout_s: conformance::cases::IDLE_TIMEOUT_S,
-        reader_streams: Some(s.readers.streams),
-        reader_chunks: Some(s.readers.chunks),
-        long_stream_chunks: Some(s.readers.long_chunks),
-        reader_watch_ms: Some(millis(s.readers.watch)),
-        reader_rcvbuf_bytes: Some(readers::CLIENT_RCVBUF),
-        load_avg_start,
         load_avg_end: procfs::load_average(),
         wall_s: started.elapsed().as_secs_f64(),
+        ..run_record(&opts.settings, opts.ctx.quick, opts.pool, load_avg_start)
     };
     if opts.pool.is_some() {
         run.results.crash_pool = Some(record);
@@ -343,13 +332,17 @@ impl Lane<'_> {
     ) -> Result<()> {
         let name = backend.name().to_owned();
         let env = env::Env {
-            backend,
-            cfg: self.cfg,
-            mock: self.mock,
+            on: env::On::Fresh(env::Starts {
+                backend,
+                cfg: self.cfg,
+                mock: self.mock,
+                log_dir: self.logs.join(&name),
+                sidecars,
+            }),
+            // The stage's own mock answers on loopback: one clock.
+            timelines: target::Timelines::at(&self.mock.openai_url(), true)?,
             http: self.http.clone(),
-            log_dir: self.logs.join(&name),
             settings: self.settings,
-            sidecars,
             tag_base: format!("crash.{}.{name}", std::process::id()),
         };
         for (i, &fault) in self.faults.iter().enumerate() {
@@ -374,6 +367,35 @@ impl Lane<'_> {
             let _ = seen.send((name.clone(), fault, outcome));
         }
         Ok(())
+    }
+}
+
+/// The `crash` record of a run with `settings` (its end and wall time are the caller's).
+pub fn run_record(
+    s: &Settings,
+    quick: bool,
+    pool: Option<u32>,
+    load_avg_start: Option<f64>,
+) -> CrashRun {
+    CrashRun {
+        quick,
+        streams: s.streams,
+        sidecars: pool,
+        stream_chunks: s.stream_chunks,
+        stream_gap_ms: s.stream_gap_ms,
+        sample_interval_ms: millis(s.sample_interval),
+        max_probes_in_flight: sampler::MAX_CHATS_IN_FLIGHT as u32,
+        hang_after_ms: millis(s.hang_after),
+        watch_limit_ms: millis(s.watch_limit),
+        stall_idle_timeout_s: conformance::cases::IDLE_TIMEOUT_S,
+        reader_streams: Some(s.readers.streams),
+        reader_chunks: Some(s.readers.chunks),
+        long_stream_chunks: Some(s.readers.long_chunks),
+        reader_watch_ms: Some(millis(s.readers.watch)),
+        reader_rcvbuf_bytes: Some(readers::CLIENT_RCVBUF),
+        load_avg_start,
+        load_avg_end: None,
+        wall_s: 0.0,
     }
 }
 

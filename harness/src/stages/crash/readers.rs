@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use contract::results::{CrashOutcome, Fault, StreamEnd};
+use contract::results::{CrashOutcome, Fault};
 use contract::scenario::Scenario;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,10 +18,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::Notify;
 
-use sut_kit::mock::MockProcess;
-use sut_kit::orchestrate::{self, BackendInstance, InstanceOptions};
+use sut_kit::orchestrate::{self, InstanceOptions};
 
-use super::env::{Env, serving_check};
+use super::env::{Env, On, serving_check};
+use super::readers_mock::{provider_progress, transit};
+use super::target::Target;
 use crate::chat::{self, Sent};
 use crate::{procfs, stats};
 
@@ -40,13 +41,6 @@ const HEALTHY_CHUNKS: u32 = 100;
 const HEALTHY_GAP_MS: u64 = 20;
 /// Memory is sampled this often while the fault plays.
 const MEMORY_EVERY: Duration = Duration::from_millis(100);
-/// An affected provider request was held back when, at the end of the hold, it had not sent
-/// all its text and had sent nothing for this long: its frames are all due at once, and the
-/// mock sends a due frame within milliseconds whenever its socket takes one, so a second of
-/// silence on an open connection means the socket did not. (A share sent below 100% alone
-/// does not tell: a mock busy with 100 streams is slower than the backend, seen with
-/// async-openai's unbounded reader, which took everything the mock managed to send.)
-const HELD_FOR: Duration = Duration::from_secs(1);
 /// Memory counts as still growing when the last quarter of the watch added more than this
 /// share of the peak growth: a bounded buffer fills early and stays.
 const STILL_GROWING_SHARE: f64 = 0.1;
@@ -106,37 +100,54 @@ enum Reading {
     Stalled,
 }
 
-/// Measures one reader fault on a fresh instance; never fails.
+/// Why memory is absent for a target elsewhere.
+pub const MEMORY_NOT_READ: &str = "memory not read: the target's processes are not this \
+     machine's";
+/// Why the healthy streams' transit change is absent without a clock shared with the mock.
+pub const TRANSIT_NOT_READ: &str = "healthy transit not compared: the mock does not share this \
+     machine's clock";
+
+/// Measures one reader fault on a fresh instance, or on the deployment elsewhere; never fails.
 pub(super) async fn measure(env: &Env<'_>, fault: Fault) -> CrashOutcome {
-    let opts = InstanceOptions {
-        extra_args: Vec::new(),
-        instance: Some(fault.name().to_owned()),
-    };
-    let instance = match orchestrate::start_backend(env.backend, env.cfg, &opts, &env.log_dir).await
-    {
-        Ok(i) => i,
-        Err(e) => return CrashOutcome::not_measured(format!("the backend did not start: {e}")),
-    };
     let tag = format!("{}.{}", env.tag_base, fault.name());
-    let out = play(env, fault, &instance, &tag).await;
-    instance.stop().await;
+    let out = match &env.on {
+        On::Fresh(starts) => {
+            let opts = InstanceOptions {
+                extra_args: Vec::new(),
+                instance: Some(fault.name().to_owned()),
+            };
+            let started =
+                orchestrate::start_backend(starts.backend, starts.cfg, &opts, &starts.log_dir);
+            let mut instance = match started.await {
+                Ok(i) => i,
+                Err(e) => {
+                    return CrashOutcome::not_measured(format!("the backend did not start: {e}"));
+                }
+            };
+            let out = play(env, fault, &Target::started(&mut instance), &tag).await;
+            instance.stop().await;
+            out
+        }
+        On::Elsewhere(e) => play(env, fault, &Target::elsewhere(e.url), &tag).await,
+    };
     out.unwrap_or_else(CrashOutcome::not_measured)
 }
 
 async fn play(
     env: &Env<'_>,
     fault: Fault,
-    instance: &BackendInstance,
+    target: &Target<'_>,
     tag: &str,
 ) -> Result<CrashOutcome, String> {
     let r = &env.settings.readers;
-    let base = instance.url().to_owned();
-    let pids = || procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
+    let base = target.url().to_owned();
+    // The process tree's RSS, when this machine started the target.
+    let rss = || target.pids().map(|p| procfs::memory(&p).rss_bytes);
     // Warm: the first chat pays for lazy initialisation that is no growth.
     let warm = chat::directive(Scenario::Text, &format!("{tag}.warm"), 20, 0);
     chat::send(&env.http, &base, &chat::body(&warm), HEAD_LIMIT).await;
     let clean = healthy_transit(env, &base, &format!("{tag}.clean")).await;
-    let baseline = procfs::memory(&pids()).rss_bytes;
+    let baseline = rss();
 
     let started = Instant::now();
     let (affected, release, begun) = match fault {
@@ -184,7 +195,7 @@ async fn play(
     // stream (if any) has ended.
     let mut samples: Vec<(Duration, u64)> = Vec::new();
     loop {
-        samples.push((started.elapsed(), procfs::memory(&pids()).rss_bytes));
+        samples.extend(rss().map(|b| (started.elapsed(), b)));
         let held = started.elapsed() >= r.watch;
         let long_done = long.as_ref().is_none_or(|h| h.is_finished());
         if (held && healthy.is_finished() && long_done) || started.elapsed() > r.watch * 16 {
@@ -204,27 +215,33 @@ async fn play(
     } else {
         r.chunks
     };
-    let (sent_fraction, throttled) = provider_progress(env.mock, tag, affected_n, chunks).await;
+    let (sent_fraction, throttled) =
+        provider_progress(&env.timelines, tag, affected_n, chunks).await;
     release.notify_waiters();
     for t in affected {
         t.abort();
     }
     let hung_up = Instant::now();
-    let cpu_at_hang_up = cpu_of(instance);
+    let cpu_at_hang_up = target.cpu_ms();
     let long_sent = match long {
         Some(h) => h.await.ok(),
         None => None,
     };
-    let faulted_healthy = transit(env.mock, &healthy.await.map_err(|e| e.to_string())?).await;
+    let faulted_healthy = transit(&env.timelines, &healthy.await.map_err(|e| e.to_string())?).await;
 
     let mut out = CrashOutcome::measured();
-    let peak = samples.iter().map(|s| s.1).max().unwrap_or(baseline);
-    let growth = peak.saturating_sub(baseline);
+    let growth = baseline.map(|b| {
+        let peak = samples.iter().map(|s| s.1).max().unwrap_or(b);
+        (b, peak.saturating_sub(b))
+    });
     out.reader_streams = Some(affected_n);
-    out.peak_growth_bytes_per_stream = Some(growth as f64 / f64::from(affected_n.max(1)));
     out.provider_sent_fraction = sent_fraction;
     out.provider_throttled = throttled;
-    out.memory_still_growing = Some(still_growing(&samples, baseline, watched));
+    if let Some((b, g)) = growth {
+        out.peak_growth_bytes_per_stream = Some(g as f64 / f64::from(affected_n.max(1)));
+        out.memory_still_growing = Some(still_growing(&samples, b, watched));
+    }
+    let growth = growth.map(|(_, g)| g);
     if let Some((change, ci)) = change_of_medians(&faulted_healthy, &clean) {
         out.healthy_overhead_change_us = Some(change);
         out.healthy_overhead_change_ci95_us = ci;
@@ -246,16 +263,24 @@ async fn play(
             s.returned_ns.saturating_sub(s.sent_ns) as f64 / 1e9
         ));
     }
-    let (survived, after) = after_hang_up(env, instance, hung_up, cpu_at_hang_up).await;
+    let (survived, after) = after_hang_up(env, target, hung_up, cpu_at_hang_up).await;
     out.survived = Some(survived);
     notes.extend(after);
-    if fault == Fault::LongStream {
-        notes.push(format!(
+    match growth {
+        Some(g) if fault == Fault::LongStream => notes.push(format!(
             "memory grew {:.1} MB over the stream at its peak",
-            growth as f64 / 1e6
-        ));
-    } else {
-        notes.push(at_limit(&out, growth));
+            g as f64 / 1e6
+        )),
+        Some(g) => notes.push(at_limit(&out, g)),
+        None => {
+            if fault != Fault::LongStream {
+                notes.push(pushed_back(&out));
+            }
+            notes.push(MEMORY_NOT_READ.to_owned());
+        }
+    }
+    if !env.timelines.shared_clock {
+        notes.push(TRANSIT_NOT_READ.to_owned());
     }
     out.note = Some(notes.join("; "));
     Ok(out)
@@ -272,12 +297,12 @@ const RETRY_EVERY: Duration = Duration::from_millis(250);
 /// (docs/readers.md#after-the-hang-up).
 async fn after_hang_up(
     env: &Env<'_>,
-    instance: &BackendInstance,
+    target: &Target<'_>,
     hung_up: Instant,
-    cpu_at_hang_up: (f64, f64),
+    cpu_at_hang_up: Option<(f64, f64)>,
 ) -> (bool, Option<String>) {
     let checked = hung_up.elapsed();
-    let Err(why) = serving_check(env, instance).await else {
+    let Err(why) = serving_check(env, target.url()).await else {
         return (true, None);
     };
     let limit = env.settings.watch_limit;
@@ -286,36 +311,27 @@ async fn after_hang_up(
             break None;
         }
         tokio::time::sleep(RETRY_EVERY).await;
-        if serving_check(env, instance).await.is_ok() {
+        if serving_check(env, target.url()).await.is_ok() {
             break Some(hung_up.elapsed());
         }
     };
-    let (runtime, tree) = cpu_of(instance);
     let when = match again {
         Some(t) => format!("served again {:.1} s after the hang-up", t.as_secs_f64()),
         None => format!("not serving {limit:?} after the hang-up"),
     };
-    let when = format!(
-        "{when}, meanwhile the runtime spent {:.1} s of CPU and the whole tree {:.1} s",
-        (runtime - cpu_at_hang_up.0) / 1e3,
-        (tree - cpu_at_hang_up.1) / 1e3
-    );
+    let when = match (cpu_at_hang_up, target.cpu_ms()) {
+        (Some(before), Some((runtime, tree))) => format!(
+            "{when}, meanwhile the runtime spent {:.1} s of CPU and the whole tree {:.1} s",
+            (runtime - before.0) / 1e3,
+            (tree - before.1) / 1e3
+        ),
+        _ => when,
+    };
     let note = format!(
         "checked {:.1} s after the affected clients hung up: {why}; {when}",
         checked.as_secs_f64()
     );
     (again.is_some(), Some(note))
-}
-
-/// CPU spent so far (ms) by the backend's runtime process (the sidecar, napi's one process) and
-/// by its whole tree.
-fn cpu_of(instance: &BackendInstance) -> (f64, f64) {
-    let runtime = instance
-        .ready()
-        .runtime_pid
-        .map_or(0.0, |pid| procfs::cpu_ms(&[pid]));
-    let tree = procfs::tree(instance.process.pgid(), instance.ready().runtime_pid);
-    (runtime, procfs::cpu_ms(&tree))
 }
 
 /// One affected client on a raw socket with a small receive buffer: sends the chat, reads until
@@ -380,7 +396,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// The clean twin: the healthy streams alone, each one's median chunk transit (µs).
 async fn healthy_transit(env: &Env<'_>, base: &str, tag: &str) -> Vec<f64> {
     let sends = healthy_sends(env.http.clone(), base.to_owned(), tag.to_owned()).await;
-    transit(env.mock, &sends).await
+    transit(&env.timelines, &sends).await
 }
 
 /// [`HEALTHY`] healthy streams at once, read to their ends.
@@ -392,76 +408,6 @@ async fn healthy_sends(http: reqwest::Client, base: String, tag: String) -> Vec<
         async move { (tag, chat::send(&http, &base, &body, HEAD_LIMIT * 3).await) }
     });
     futures::future::join_all(sends).await
-}
-
-/// Each completed stream's median chunk transit (µs): the client's receipt of its k-th delta
-/// minus the mock's send of its k-th text chunk (one clock, `CLOCK_MONOTONIC`).
-async fn transit(mock: &MockProcess, sends: &[(String, Sent)]) -> Vec<f64> {
-    let mut medians = Vec::new();
-    for (tag, sent) in sends {
-        if chat::end_of(sent) != StreamEnd::Completed {
-            continue;
-        }
-        let Ok(answer) = sent.answer.as_ref() else {
-            continue;
-        };
-        let Ok(t) = mock.timeline(tag).await else {
-            continue;
-        };
-        let provider: Vec<u64> = t
-            .requests
-            .iter()
-            .flat_map(|r| r.text_chunks().map(|c| c.sent_ns))
-            .collect();
-        let hops: Vec<f64> = chat::delta_times(answer)
-            .iter()
-            .zip(&provider)
-            .map(|(got, sent)| got.saturating_sub(*sent) as f64 / 1e3)
-            .collect();
-        medians.extend(stats::median(&hops));
-    }
-    medians
-}
-
-/// Affected streams whose provider progress is read: each timeline holds up to 10^5 chunk
-/// records, so reading all 100 would cost the mock more than the fault did.
-const PROGRESS_SAMPLE: u32 = 10;
-
-/// Median of the provider's sent share of each affected request's text at this moment, and
-/// whether most of them were held back ([`HELD_FOR`]), over the first [`PROGRESS_SAMPLE`]
-/// affected streams.
-async fn provider_progress(
-    mock: &MockProcess,
-    tag: &str,
-    n: u32,
-    chunks: u32,
-) -> (Option<f64>, Option<bool>) {
-    let mut shares = Vec::new();
-    let mut held = 0;
-    for i in 0..n.min(PROGRESS_SAMPLE) {
-        let now = contract::clock::monotonic_ns();
-        let Ok(t) = mock.timeline(&format!("{tag}.a{i}")).await else {
-            return (None, None);
-        };
-        let sends: Vec<u64> = t
-            .requests
-            .iter()
-            .flat_map(|r| r.text_chunks().map(|c| c.sent_ns))
-            .collect();
-        if held_back(&sends, chunks, now) {
-            held += 1;
-        }
-        shares.push(sends.len() as f64 / f64::from(chunks.max(1)));
-    }
-    let throttled = (!shares.is_empty()).then(|| held * 2 > shares.len());
-    (stats::median(&shares), throttled)
-}
-
-/// An incomplete answer whose last frame went out [`HELD_FOR`] or more before `now`.
-fn held_back(sends: &[u64], chunks: u32, now: u64) -> bool {
-    let complete = sends.len() >= chunks as usize;
-    let last = sends.iter().copied().max().unwrap_or(0);
-    !complete && now.saturating_sub(last) >= HELD_FOR.as_nanos() as u64
 }
 
 /// Whether the last quarter of the watch still added memory: growth at the end of the watch
@@ -529,6 +475,20 @@ fn at_limit(out: &CrashOutcome, growth: u64) -> String {
             sent(out.provider_sent_fraction)
         ),
         (None, _) => format!("+{mb:.1} MB at the peak"),
+    }
+}
+
+/// What the provider's progress says when memory was not read (a target elsewhere).
+fn pushed_back(out: &CrashOutcome) -> String {
+    match out.provider_throttled {
+        Some(true) => "the provider was held back: the target pushed back on it (by \
+                       backpressure or by a runtime too busy to read)"
+            .to_owned(),
+        Some(false) => format!(
+            "the provider was never held back ({}): the target took what the client did not read",
+            sent(out.provider_sent_fraction)
+        ),
+        None => "the provider's progress was not read".to_owned(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! streams' change, a held-back provider, the words for the limit.
 
 use super::*;
+use crate::stages::crash::readers_mock::held_back;
 
 fn at(ms: &[(u64, u64)]) -> Vec<(Duration, u64)> {
     ms.iter()

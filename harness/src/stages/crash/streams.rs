@@ -9,7 +9,7 @@ use contract::results::StreamEnd;
 use contract::scenario::Directive;
 use tokio::task::JoinHandle;
 
-use sut_kit::mock::MockProcess;
+use super::target::Timelines;
 
 use super::analysis::Ended;
 use crate::chat::{self, Sent};
@@ -75,7 +75,7 @@ impl Stream {
 /// Waits until the mock has sent at least `chunks` text chunks on every one of `streams` (each
 /// is then surely mid-answer); says how many did not get there within `limit`.
 pub async fn wait_for_text(
-    mock: &MockProcess,
+    mock: &Timelines,
     streams: &[&Stream],
     chunks: usize,
     limit: Duration,
@@ -111,7 +111,7 @@ pub async fn wait_for_text(
 /// Gives the provider requests of streams that died until `deadline` to end, so a request the
 /// backend did not cancel shows the frames it went on sending.
 pub async fn wait_provider_settled<'a>(
-    mock: &MockProcess,
+    mock: &Timelines,
     ended: impl Iterator<Item = &'a Ended>,
     deadline: Instant,
 ) {

@@ -100,9 +100,11 @@ pub fn summary(o: &CrashOutcome) -> String {
 
 /// A reader fault's line: memory per affected stream, backpressure, the healthy streams.
 fn reader_summary(o: &CrashOutcome, streams: u32) -> String {
-    let kb = o
-        .peak_growth_bytes_per_stream
-        .map_or_else(|| "-".to_owned(), |b| format!("{:.0} KB", b / 1e3));
+    // Absent for a target elsewhere, whose memory is not this machine's to read.
+    let peak = o.peak_growth_bytes_per_stream.map_or_else(
+        || "memory not read".to_owned(),
+        |b| format!("peak +{:.0} KB/stream", b / 1e3),
+    );
     let yes_no = |v: Option<bool>| match v {
         Some(true) => "yes",
         Some(false) => "no",
@@ -116,7 +118,7 @@ fn reader_summary(o: &CrashOutcome, streams: u32) -> String {
         },
     );
     format!(
-        "{:<5} {streams} stream(s): peak +{kb}/stream, provider throttled {} ({:.0}% sent), \
+        "{:<5} {streams} stream(s): {peak}, provider throttled {} ({:.0}% sent), \
          still growing {}, healthy transit {change}",
         yes_no(o.survived),
         yes_no(o.provider_throttled),

@@ -167,6 +167,18 @@ fn beyond_one_machine(results: &Results) -> String {
         }
         let _ = writeln!(md, "\n{}.\n", super::sections::slope_line(name, drift));
     }
+    if let Some(t) = super::sections::external_crash(results) {
+        let _ = writeln!(
+            md,
+            "## Crash from outside
+
+Times from the injection, on the client's clock; memory \
+             and leftover processes are not this machine's to read.
+
+{}",
+            table(&t)
+        );
+    }
     let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) else {
         return md;
     };

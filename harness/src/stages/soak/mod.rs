@@ -5,10 +5,12 @@
 //! hours, which the seconds-long crash and bench stages cannot see. The backends are soaked at
 //! the same time, each on its own instance: the stage measures memory over time, not latency,
 //! so sharing the cores costs it nothing it reports and saves three quarters of its wall time.
-//! Method: docs/soak.md.
+//! At most [`AT_ONCE`] are soaked together, one runtime's targets at a time: the runtime axis
+//! multiplies the targets, and sixteen side by side overloaded the two cores into timeouts
+//! (docs/soak.md#side-by-side). Method: docs/soak.md.
 //!
-//! Layout: this file holds the stage (options, verify, the backends side by side, recording
-//! and the table); [`load`] soaks one backend; [`fit`] the slope and the verdict.
+//! Layout: this file holds the stage (options, verify, the lanes of backends side by side,
+//! recording and the table); [`load`] soaks one backend; [`fit`] the slope and the verdict.
 
 pub mod fit;
 pub(crate) mod load;
@@ -41,6 +43,9 @@ pub const RATE_RPS: f64 = 2.0;
 /// rather than a plan.
 const MAX_MINUTES: f64 = 24.0 * 60.0;
 const MAX_RATE_RPS: f64 = 100.0;
+/// How many targets are soaked side by side: the four architectures [`RATE_RPS`] was chosen
+/// for. More (the runtime axis's) wait for a later lane (docs/soak.md#side-by-side).
+pub const AT_ONCE: usize = 4;
 /// The share of the soak left out of the fit: start-up, lazy initialisation, connection pools
 /// and a garbage-collected heap find their level in the first requests (docs/soak.md#the-fit).
 pub const WARMUP_SHARE: f64 = 0.25;
@@ -88,8 +93,8 @@ impl Options {
     }
 }
 
-/// Runs the stage on the verified `backends`, all at once, recording into `run` when they are
-/// done; returns each measured backend's soak.
+/// Runs the stage on the verified `backends`, in [`lanes`] of side-by-side soaks, recording into
+/// `run` when they are done; returns each measured backend's soak.
 pub async fn run(
     backends: &[Backend],
     run: &mut RunDir,
@@ -108,19 +113,27 @@ pub async fn run(
     let mock = provider::start(&opts.ctx.root, &profile, &logs).await?;
     let cfg = provider::start_settings(&opts.ctx.root, &profile, &mock, opts.ctx.ready_timeout);
     let http = sut_kit::client::http_client()?;
-    let soaks = chosen.iter().map(|backend| {
-        let env = load::Env {
-            backend,
-            cfg: &cfg,
-            http: http.clone(),
-            log_dir: logs.join(backend.name()),
-            tag: format!("soak.{}.{}", std::process::id(), backend.name()),
-            duration: opts.duration(),
-            rate_rps: opts.rate_rps,
-        };
-        async move { (backend.name().to_owned(), load::soak(&env).await) }
-    });
-    let outcomes = futures::future::join_all(soaks).await;
+    let lanes = lanes(&chosen);
+    let mut outcomes = Vec::new();
+    for (i, lane) in lanes.iter().enumerate() {
+        if lanes.len() > 1 {
+            let names: Vec<&str> = lane.iter().map(|b| b.name()).collect();
+            eprintln!("soak: lane {}/{}: {}", i + 1, lanes.len(), names.join(", "));
+        }
+        let soaks = lane.iter().map(|backend| {
+            let env = load::Env {
+                backend,
+                cfg: &cfg,
+                http: http.clone(),
+                log_dir: logs.join(backend.name()),
+                tag: format!("soak.{}.{}", std::process::id(), backend.name()),
+                duration: opts.duration(),
+                rate_rps: opts.rate_rps,
+            };
+            async move { (backend.name().to_owned(), load::soak(&env).await) }
+        });
+        outcomes.extend(futures::future::join_all(soaks).await);
+    }
     mock.stop().await;
     let mut measured = Vec::new();
     for (name, outcome) in outcomes {
@@ -152,6 +165,28 @@ pub async fn run(
     Ok(measured)
 }
 
+/// The targets in the groups soaked side by side: one runtime's targets together (the default
+/// stack's first, in the order given), each group cut into lanes of at most [`AT_ONCE`].
+fn lanes(chosen: &[Backend]) -> Vec<Vec<&Backend>> {
+    let mut by_runtime: Vec<(&str, Vec<&Backend>)> = Vec::new();
+    for backend in chosen {
+        let runtime = backend.js_runtime.as_deref().unwrap_or_default();
+        match by_runtime.iter_mut().find(|(r, _)| *r == runtime) {
+            Some((_, group)) => group.push(backend),
+            None => by_runtime.push((runtime, vec![backend])),
+        }
+    }
+    by_runtime
+        .into_iter()
+        .flat_map(|(_, group)| {
+            group
+                .chunks(AT_ONCE)
+                .map(<[&Backend]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// The terminal table of the stage.
 pub fn write_table(out: &mut impl std::io::Write, measured: &[(String, Soak)]) -> Result<()> {
     writeln!(
@@ -178,4 +213,36 @@ pub fn write_table(out: &mut impl std::io::Write, measured: &[(String, Soak)]) -
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lane_holds_one_runtimes_targets_and_never_more_than_at_once() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bases = sut_kit::manifest::discover(&root.join("backends")).unwrap();
+        let targets = sut_kit::manifest::with_runtimes(&bases, &["bun", "node20"]);
+        let lanes = lanes(&targets);
+        let runtimes: Vec<Vec<&str>> = lanes
+            .iter()
+            .map(|lane| lane.iter().map(|b| b.runtime_name()).collect())
+            .collect();
+        assert_eq!(
+            lanes.iter().map(Vec::len).sum::<usize>(),
+            targets.len(),
+            "every target is soaked once"
+        );
+        for (lane, on) in lanes.iter().zip(&runtimes) {
+            assert!(lane.len() <= AT_ONCE, "{} at once", lane.len());
+            assert!(on.iter().all(|r| *r == on[0]), "one runtime a lane: {on:?}");
+        }
+        assert_eq!(
+            lanes[0][0].name(),
+            targets[0].name(),
+            "the default stack's targets first"
+        );
+        assert!(runtimes.iter().any(|on| on[0] == "bun"));
+    }
 }

@@ -1,9 +1,13 @@
 //! Beyond one machine (docs/distributed.md): external targets with the clock each figure was
 //! read on, the external soak's latency drift window by window (the only drift a client sees
-//! of a deployment whose memory it cannot read), and the distributed run's merged figures
-//! beside the harness's own client.
+//! of a deployment whose memory it cannot read), its crash matrix from outside, and the
+//! distributed run's merged figures beside the harness's own client.
 
-use contract::results::{LatencyStats, Results, SoakDrift};
+use std::collections::BTreeMap;
+
+use contract::results::{
+    Applicability, CrashOutcome, LatencyStats, RecoveryKind, Results, SoakDrift,
+};
 
 use super::Body;
 use crate::stages::report::tables::{Cell, Table};
@@ -15,7 +19,7 @@ fn us(s: &Option<LatencyStats>, q: fn(&LatencyStats) -> f64) -> Cell {
     )
 }
 
-/// `None` when the run has neither an external target nor a distributed run.
+/// `None` when the run has neither a measured external target nor a distributed run.
 pub fn beyond_one_machine(results: &Results) -> Option<Body> {
     let mut body = Body::default();
     let external: Vec<Vec<Cell>> = results
@@ -80,6 +84,16 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
         body.items
             .extend(drifts.iter().map(|(name, d)| slope_line(name, d)));
     }
+    if let Some(crashed) = external_crash(results) {
+        body.before.push(
+            "The crash matrix from outside: the faults a client and the mock can play, and the \
+             runtime's through the owner's control command; times from the injection (the \
+             command's start), on the client's clock. Memory and leftover processes are not \
+             this machine's to read."
+                .to_owned(),
+        );
+        body.tables.push(crashed);
+    }
     if let Some(d) = results.load.as_ref().and_then(|l| l.distributed.as_ref()) {
         body.before.push(format!(
             "{}; every figure merged from the workers' raw samples.",
@@ -127,6 +141,63 @@ pub fn beyond_one_machine(results: &Results) -> Option<Body> {
         }
     }
     (!body.tables.is_empty()).then_some(body)
+}
+
+/// One row per fault of each external target: what a client saw, or why it was not played;
+/// `None` when no external target has a crash record.
+pub fn external_crash(results: &Results) -> Option<Table> {
+    let crashed: Vec<(&String, &BTreeMap<String, CrashOutcome>)> = results
+        .backends
+        .iter()
+        .filter(|(_, b)| b.external && !b.crash.is_empty())
+        .map(|(name, b)| (name, &b.crash))
+        .collect();
+    (!crashed.is_empty()).then(|| crash_table(&crashed))
+}
+
+fn crash_table(crashed: &[(&String, &BTreeMap<String, CrashOutcome>)]) -> Table {
+    let ms = |v: Option<f64>| Cell::plain(v.map_or("—".to_owned(), |v| format!("{v:.0} ms")));
+    let rows = crashed
+        .iter()
+        .flat_map(|(name, faults)| {
+            faults.iter().map(|(fault, o)| {
+                let outcome = match o.applicability {
+                    Applicability::Measured => match o.survived {
+                        Some(true) => "survived",
+                        Some(false) => "did not survive",
+                        None => "measured",
+                    },
+                    Applicability::NotApplicable => "not applicable",
+                    Applicability::NotMeasured => "not measured",
+                };
+                let recovery = match o.recovery_kind {
+                    Some(RecoveryKind::NotRecovered) => Cell::plain("not recovered"),
+                    _ => ms(o.recovery_ms),
+                };
+                vec![
+                    Cell::plain(name.as_str()),
+                    Cell::plain(fault.as_str()),
+                    Cell::plain(outcome),
+                    ms(o.detect_ms),
+                    recovery,
+                    Cell::plain(o.note.as_deref().unwrap_or("")),
+                ]
+            })
+        })
+        .collect();
+    Table {
+        header: [
+            "Target",
+            "Fault",
+            "Outcome",
+            "Detected",
+            "Recovered",
+            "Note",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
 }
 
 /// One row per window of each soaked target.
@@ -252,6 +323,48 @@ mod tests {
         assert_eq!(
             body.items,
             ["far: TTFT slope after warm-up +3.2 ms/h (95% interval -1.5 to +8.0)"]
+        );
+    }
+
+    #[test]
+    fn an_external_crash_shows_each_fault_as_a_client_saw_it_or_why_not() {
+        use contract::results::Fault;
+        let mut results = results();
+        let mut killed = CrashOutcome::measured();
+        killed.survived = Some(true);
+        killed.detect_ms = Some(259.4);
+        killed.recovery_ms = Some(632.6);
+        killed.recovery_kind = Some(RecoveryKind::SelfHealed);
+        let far = results.backend_mut("far");
+        far.external = true;
+        far.crash.insert(Fault::KillRuntime.name().into(), killed);
+        far.crash.insert(
+            Fault::Stall.name().into(),
+            CrashOutcome::not_applicable("depends on the start flags"),
+        );
+        // A backend the harness started: its faults are the crash section's.
+        results
+            .backend_mut("near")
+            .crash
+            .insert(Fault::Stall.name().into(), CrashOutcome::measured());
+        let body = beyond_one_machine(&results).unwrap();
+        let t = &body.tables[0];
+        assert_eq!(t.header[1], "Fault");
+        let text = |row: &[Cell]| row.iter().map(|c| c.text.clone()).collect::<Vec<_>>();
+        let rows: Vec<Vec<String>> = t.rows.iter().map(|r| text(r)).collect();
+        assert_eq!(
+            rows,
+            [
+                ["far", "kill-runtime", "survived", "259 ms", "633 ms", ""],
+                [
+                    "far",
+                    "stall",
+                    "not applicable",
+                    "—",
+                    "—",
+                    "depends on the start flags"
+                ],
+            ]
         );
     }
 

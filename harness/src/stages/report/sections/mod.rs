@@ -17,7 +17,7 @@ pub use bench::{calibration, load_points};
 pub use browser::{browser, screenshots};
 pub use crash::crash;
 pub use deploying::deploying;
-pub use distributed::{beyond_one_machine, slope_line};
+pub use distributed::{beyond_one_machine, external_crash, slope_line};
 pub use pool::sidecar_pool;
 pub use proxies::proxies;
 pub use runtimes::runtimes;
