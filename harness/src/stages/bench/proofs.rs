@@ -148,7 +148,8 @@ fn relay_near_direct(results: &Results) -> Proof {
     let floor = RELAY_SHARE * g.ceiling_rps;
     let rate = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{r:.0}"));
     let mut measured = format!(
-        "relay healthy at {} conv/s, failing at {}; direct's ceiling {:.0} conv/s ({:.0} chunks/s),          90% of it {floor:.0}",
+        "relay healthy at {} conv/s, failing at {}; direct's ceiling {:.0} conv/s ({:.0} \
+         chunks/s), 90% of it {floor:.0}",
         rate(healthy),
         rate(failing),
         g.ceiling_rps,
