@@ -23,7 +23,8 @@ pub async fn ensure_built(root: &Path, profile: &str, log_dir: &Path) -> Result<
     build(root, profile, log_dir).await
 }
 
-/// Builds the mock process binary of this profile (seconds when it is up to date).
+/// Builds the mock process binary of this profile, and the zero-work relay beside it
+/// ([`crate::relay`]), seconds when they are up to date.
 pub async fn build(root: &Path, profile: &str, log_dir: &Path) -> Result<()> {
     // Cargo's `debug` output folder belongs to its default profile, which takes no flag.
     let flag = if profile == "release" {

@@ -13,13 +13,16 @@
 //! - [`script`]: what each scenario says, step by step;
 //! - [`stream`]: the script on absolute deadlines, as an SSE body; [`complete`]: `stream: false`;
 //! - [`chunks`]: OpenAI chunks from async-openai's types; [`timer`]: sub-millisecond deadlines;
-//! - [`timeline`]: the record; [`error`]: OpenAI-style error bodies; [`config`]: settings.
+//! - [`timeline`]: the record; [`error`]: OpenAI-style error bodies; [`config`]: settings;
+//! - [`relay`]: the zero-work relay the bench puts in front of the mock (its own binary,
+//!   `arena-relay`), built here so that it comes in the run's profile with the mock.
 
 pub mod chunks;
 pub mod complete;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod relay;
 pub mod request;
 pub mod script;
 pub mod server;

@@ -107,6 +107,10 @@ impl Readiness {
 pub struct BuildArgs {
     #[command(flatten)]
     pub common: Common,
+    /// Installs these runtimes and sizes each backend's deployment on them as well (`unix@bun`
+    /// ships `unix`'s artifacts with Bun's binary); the build itself is the bases'.
+    #[command(flatten)]
+    pub axis: RuntimeAxis,
     /// Measure a clean build (own target folder, empty npm cache) and two incremental rebuilds
     /// of each backend whose sources have none cached: minutes per backend.
     #[arg(long)]

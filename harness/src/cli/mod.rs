@@ -165,6 +165,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let backends = select(&root, c)?;
             let mut run = open_run(&root, c)?;
             eprintln!("run {}", run.path.display());
+            // Installs and records the runtimes, which the size of each target on them reads.
+            on_axis(&root, backends.clone(), c, &args.axis, &mut run)?;
             let mut opts = Build::options(&context(&root, c, None, false, None));
             opts.skip_built = c.quick;
             opts.clean_builds = args.clean_builds;

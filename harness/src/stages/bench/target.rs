@@ -151,7 +151,7 @@ impl Target {
         log_dir: &Path,
         ready_timeout: Duration,
     ) -> Result<Self> {
-        let program = crate::relay::ensure_binary(&launch.root, log_dir).await?;
+        let program = crate::relay::ensure_binary(&launch.root, &launch.profile, log_dir).await?;
         let provider =
             reqwest::Url::parse(&launch.provider_url).context("the provider URL does not parse")?;
         let upstream = format!(

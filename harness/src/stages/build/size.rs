@@ -2,7 +2,9 @@
 //! bytes) and stripped (ELF files stripped in a copy; the built file is never touched), the
 //! runtime it needs (the Node.js binary, for `runtime = "node"`), and the shared libraries all
 //! of them load beyond the C library, which the deployment's image must provide. Recorded as
-//! `backends.<name>.size` by `harness build`; the start stage adds the process count.
+//! `backends.<name>.size` by `harness build`; the start stage adds the process count. A target
+//! of the runtime axis (`unix@bun`) ships its base's artifacts with its own runtime's binary
+//! (and a stack's own bundles in place of the sidecar's: docs/runtimes.md#deployable-size).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +15,7 @@ use contract::results::{ArtifactSize, FileSize, RuntimeSize, Size};
 use sut_kit::manifest::{self, Backend, Runtime};
 
 use crate::run_dir::RunDir;
+use crate::stages::bench::target::AISDK_NODE_BUNDLE;
 
 /// Libraries every Linux system has: the C library, its companions and the loader. Anything
 /// else the binaries load is listed as shipping beside them.
@@ -29,10 +32,26 @@ const BASE_LIBRARIES: &[&str] = &[
 ];
 const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 
-/// Measures and records the size of every backend whose artifacts are built.
+/// The sidecar's bundles, which a stack with an AI SDK of its own replaces with its `dist/`.
+const SIDECAR_DIST: &str = "backends/sidecar/dist";
+
+/// Measures and records the size of every backend whose artifacts are built, and of each one's
+/// targets on the run's other installed runtimes.
 pub fn run(backends: &[Backend], root: &Path, run: &mut RunDir) -> Result<()> {
     let profile = run.run().profile.clone();
-    for backend in backends {
+    let other_runtimes: Vec<String> = run
+        .results
+        .run
+        .runtimes
+        .iter()
+        .filter(|(_, info)| !info.default && info.error.is_none())
+        .map(|(name, _)| name.clone())
+        .collect();
+    let on_runtimes: Vec<Backend> = backends
+        .iter()
+        .flat_map(|b| other_runtimes.iter().filter_map(|r| b.on_runtime(r)))
+        .collect();
+    for backend in backends.iter().chain(&on_runtimes) {
         if !backend.missing_artifacts(root, &profile).is_empty() {
             continue;
         }
@@ -96,9 +115,23 @@ pub fn measure(backend: &Backend, root: &Path, profile: &str) -> Size {
     let strip_dir = tempfile::tempdir().ok();
     let mut artifacts = Vec::new();
     let mut elves = Vec::new();
+    let own_sdk = backend
+        .js_runtime
+        .as_deref()
+        .and_then(|r| contract::runtime::spec(r).ok())
+        .filter(|spec| spec.own_sdk);
     for artifact in &backend.manifest.artifacts {
-        let rel = manifest::for_profile(artifact, profile);
-        let files = files_under(&root.join(&rel));
+        let mut rel = manifest::for_profile(artifact, profile);
+        let mut files = files_under(&root.join(&rel));
+        if let Some(spec) = own_sdk.filter(|_| rel == SIDECAR_DIST) {
+            // The stack's bundles of the same sources; the reference server bundled beside
+            // them is the bench's, not the deployment's.
+            rel = format!("{}/dist", spec.dir());
+            files = files_under(&root.join(&rel))
+                .into_iter()
+                .filter(|f| !f.ends_with(AISDK_NODE_BUNDLE))
+                .collect();
+        }
         let bytes = files.iter().map(|f| file_bytes(f)).sum();
         // Bytes stripping saved, over the ELF files that could be stripped.
         let mut saved: Option<u64> = None;
@@ -117,7 +150,7 @@ pub fn measure(backend: &Backend, root: &Path, profile: &str) -> Size {
         });
     }
     let runtime = (backend.manifest.runtime == Runtime::Node)
-        .then(|| node_binary(root))
+        .then(|| runtime_binary(root, backend.runtime_name()))
         .flatten();
     if let Some((path, _)) = &runtime {
         elves.push(path.clone());
@@ -194,16 +227,16 @@ fn stripped_bytes(file: &Path, scratch: &Path) -> Option<u64> {
     bytes
 }
 
-/// The pinned Node.js of the default stack (contract::runtime), with its size and version: the
-/// binary a deployment ships beside the artifacts.
-fn node_binary(root: &Path) -> Option<(PathBuf, RuntimeSize)> {
-    let found = contract::runtime::resolve(root, contract::runtime::DEFAULT_RUNTIME).ok()?;
-    let node = found.binary.canonicalize().ok()?;
-    let bytes = file_bytes(&node);
+/// The pinned binary of `runtime` (contract::runtime: Node.js of the default stack, or Bun,
+/// ...), with its size and version: what a deployment ships beside the artifacts.
+fn runtime_binary(root: &Path, runtime: &str) -> Option<(PathBuf, RuntimeSize)> {
+    let found = contract::runtime::resolve(root, runtime).ok()?;
+    let binary = found.binary.canonicalize().ok()?;
+    let bytes = file_bytes(&binary);
     Some((
-        node,
+        binary.clone(),
         RuntimeSize {
-            name: "node".into(),
+            name: binary.file_name()?.to_string_lossy().into_owned(),
             version: crate::tools::version(None, &found.binary),
             bytes,
         },

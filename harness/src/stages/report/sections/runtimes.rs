@@ -85,6 +85,7 @@ pub fn runtimes(results: &Results) -> Option<Body> {
             "CPU per chunk at load",
             "Memory idle (RSS)",
             "Cold start (ready)",
+            "Deployable size",
         ]
         .map(str::to_owned)
         .to_vec();
@@ -115,7 +116,7 @@ fn row(results: &Results, name: &str, rt: &str, b: Option<&BackendResults>) -> V
     ];
     let Some(b) = b else {
         cells.push(Cell::plain("not run"));
-        cells.extend((0..5).map(|_| Cell::plain("—")));
+        cells.extend((0..6).map(|_| Cell::plain("—")));
         return cells;
     };
     let verdict = match (&b.conformance, b.skipped.first()) {
@@ -167,6 +168,13 @@ fn row(results: &Results, name: &str, rt: &str, b: Option<&BackendResults>) -> V
         "MB",
     )));
     cells.push(Cell::plain(opt(b.cold_start_ms, "ms")));
+    cells.push(Cell::plain(opt(
+        b.size
+            .as_ref()
+            .and_then(|s| s.deploy_bytes)
+            .map(|v| v as f64 / 1e6),
+        "MB",
+    )));
     cells
 }
 
@@ -322,9 +330,23 @@ mod tests {
     }
 
     #[test]
+    fn the_deployable_size_of_each_target() {
+        let mut r = with_bun(results());
+        r.backend_mut("unix@bun").size = Some(contract::results::Size {
+            deploy_bytes: Some(112_300_000),
+            ..Default::default()
+        });
+        let body = runtimes(&r).unwrap();
+        let unix = &body.tables[1];
+        assert_eq!(unix.header[8], "Deployable size");
+        assert_eq!(unix.rows[1][8].text, "112 MB");
+        assert_eq!(unix.rows[0][8].text, "—", "not sized in this run");
+    }
+
+    #[test]
     fn crash_and_soak_columns_only_once_measured_on_the_axis() {
         let mut r = with_bun(results());
-        assert_eq!(runtimes(&r).unwrap().tables[0].header.len(), 8);
+        assert_eq!(runtimes(&r).unwrap().tables[0].header.len(), 9);
         let outcome = |survived| -> CrashOutcome {
             serde_json::from_value(serde_json::json!({
                 "applicability": "measured", "survived": survived
@@ -336,14 +358,14 @@ mod tests {
         unix_bun.crash.insert("drop-chat".into(), outcome(true));
         let body = runtimes(&r).unwrap();
         let unix = &body.tables[1];
-        assert_eq!(unix.header.len(), 9);
-        assert_eq!(unix.rows[1][8].text, "1 of 2");
+        assert_eq!(unix.header.len(), 10);
+        assert_eq!(unix.rows[1][9].text, "1 of 2");
         assert_eq!(
-            unix.rows[1][8].detail.as_deref(),
+            unix.rows[1][9].detail.as_deref(),
             Some("died: kill-runtime")
         );
         assert_eq!(
-            unix.rows[0][8].text, "—",
+            unix.rows[0][9].text, "—",
             "the default stack's row, not crashed here"
         );
     }

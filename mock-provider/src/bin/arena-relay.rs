@@ -1,5 +1,5 @@
 //! `arena-relay --upstream HOST:PORT [--listen HOST:PORT]`: the bench's zero-work relay
-//! ([`harness::relay`]); prints the arena's ready line once it listens.
+//! ([`mock_provider::relay`]); prints the arena's ready line once it listens.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ async fn main() -> Result<()> {
     writeln!(stdout, "{}", ready.to_line()).context("cannot write the ready line")?;
     stdout.flush()?;
     drop(stdout);
-    harness::relay::serve(listener, args.upstream)
+    mock_provider::relay::serve(listener, args.upstream)
         .await
         .context("the relay stopped accepting")
 }
