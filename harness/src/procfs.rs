@@ -176,6 +176,40 @@ pub fn renice_self(nice: i32) -> std::io::Result<i32> {
     Ok(before)
 }
 
+/// Where the kernel schedules by session (`kernel.sched_autogroup_enabled`), this session's
+/// group: every process of the session shares one scheduling entity, whose weight against
+/// other sessions' is the group's nice, not its processes' (theirs rank them only inside it).
+const AUTOGROUP: &str = "/proc/self/autogroup";
+
+/// Sets the nice value of this session's autogroup; returns the value it had before, or `None`
+/// where the kernel has no autogroup for this process (then nice values rank it against every
+/// process on its CPU, and there is nothing to set).
+pub fn renice_session(nice: i32) -> std::io::Result<Option<i32>> {
+    let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+        .is_ok_and(|v| v.trim() == "1");
+    let Some(text) = enabled
+        .then(|| std::fs::read_to_string(AUTOGROUP).ok())
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let before = parse_autogroup_nice(&text).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{AUTOGROUP} reads `{}`", text.trim()),
+        )
+    })?;
+    std::fs::write(AUTOGROUP, nice.to_string())?;
+    Ok(Some(before))
+}
+
+/// The nice of `/autogroup-12 nice -10`.
+fn parse_autogroup_nice(text: &str) -> Option<i32> {
+    let mut words = text.split_whitespace();
+    words.find(|w| *w == "nice")?;
+    words.next()?.parse().ok()
+}
+
 /// Whether the process `pid` still runs (its `/proc` entry is there). A recycled pid reads as
 /// running: callers use it to leave something alone one run longer, never to kill.
 pub fn alive(pid: u32) -> bool {
@@ -235,6 +269,13 @@ mod tests {
                 pss_bytes: 1024 * 1024
             }
         );
+    }
+
+    #[test]
+    fn an_autogroup_line_gives_its_nice() {
+        assert_eq!(parse_autogroup_nice("/autogroup-12 nice -10\n"), Some(-10));
+        assert_eq!(parse_autogroup_nice("/autogroup-3 nice 0"), Some(0));
+        assert_eq!(parse_autogroup_nice("/autogroup-3"), None);
     }
 
     #[test]

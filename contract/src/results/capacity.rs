@@ -100,6 +100,12 @@ pub struct Confinement {
     /// client's, which they would otherwise inherit).
     pub client_nice: i32,
     pub sut_nice: i32,
+    /// The nice value of the stage's session's autogroup while it ran, where the kernel groups
+    /// tasks by session (`kernel.sched_autogroup_enabled`): there a process's own nice ranks it
+    /// only against its own session's, and the group's against every other session's work
+    /// on its CPU (docs/bench.md#confinement). Absent where there is no autogroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_nice: Option<i32>,
     /// `sched_setaffinity` on every thread; empty when pinning was refused (then why).
     pub pinning: String,
     /// How CPU time was read (`cgroup-v1`, `cgroup-v2`, `schedstat`), and why not a better

@@ -105,7 +105,7 @@ pub struct SearchBounds {
 }
 
 /// One point's raw figures.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PointFigures {
     pub transit: Histogram<u64>,
     pub ttft: Histogram<u64>,

@@ -89,6 +89,13 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     if niced.is_err() {
         eprintln!("bench: runs at normal priority (raising it needs root or CAP_SYS_NICE)");
     }
+    // Where the kernel groups tasks by session, the nice above ranks the client and the
+    // targets only against this session's other processes; against other sessions' work on
+    // their cores they weigh as the session's group does (docs/bench.md#confinement).
+    let session = procfs::renice_session(BENCH_NICE);
+    if let Err(e) = &session {
+        eprintln!("bench: the session's autogroup stays at its nice value ({e})");
+    }
     let sut = opts
         .sut_cpus
         .clone()
@@ -101,6 +108,7 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
         client_cpus: client.iter().map(|&c| c as u32).collect(),
         client_nice,
         sut_nice: confine::sut_nice(&sut, &client, client_nice),
+        session_nice: session.as_ref().ok().and_then(|s| s.map(|_| BENCH_NICE)),
         pinning: match confine::pin(&me, &client) {
             Ok(()) => "sched_setaffinity on every thread".to_owned(),
             Err(e) => format!("refused ({e}): every process runs on every CPU"),
@@ -111,6 +119,9 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     let _ = confine::pin(&me, &confine::online_cpus());
     if let Ok(before) = niced {
         let _ = procfs::renice_self(before);
+    }
+    if let Ok(Some(before)) = session {
+        let _ = procfs::renice_session(before);
     }
     result?;
     if let Some(bench) = run.results.bench.as_mut() {

@@ -3,7 +3,9 @@
 //! The run is the bench's own (a backend with a CPU burn injected, its clean instance, its A/A
 //! twin, the relay's capacity searched), so the proofs hold for the figures it publishes.
 
-use contract::results::{BackendResults, LoadMode, Proof, Results, aa_twin, clean_reference};
+use contract::results::{
+    BackendResults, LoadMode, LoadPoint, Proof, Results, aa_twin, clean_reference,
+};
 
 use super::target::{DIRECT, RELAY};
 
@@ -48,14 +50,33 @@ pub fn evaluate(results: &Results, backend: &str) -> Vec<Proof> {
 
 fn direct_ceiling(results: &Results) -> Proof {
     const NAME: &str = "direct-ceiling";
-    let req = "direct holds >= 10,000 chunks/s, client lag p99 < 1 ms";
-    let best = results.backends.get(DIRECT).and_then(|d| {
+    let req = "direct holds >= 10,000 chunks/s, client lag and mock lateness p99 < 1 ms";
+    let kept: Vec<&LoadPoint> = results.backends.get(DIRECT).map_or(Vec::new(), |d| {
         d.load
             .iter()
             .filter(|p| p.mode == LoadMode::Open && !p.generator_behind && p.errors == 0)
-            .max_by(|a, b| a.target.total_cmp(&b.target))
+            .collect()
     });
-    let Some(p) = best else {
+    let punctual = |p: &LoadPoint| {
+        [p.client_lag_p99_us, p.mock_lateness_p99_us]
+            .iter()
+            .all(|v| v.is_some_and(|v| v < CLIENT_LAG_P99_US))
+    };
+    let worst = |p: &LoadPoint| {
+        p.client_lag_p99_us
+            .unwrap_or(f64::INFINITY)
+            .max(p.mock_lateness_p99_us.unwrap_or(f64::INFINITY))
+    };
+    // The issue asks for 10,000 chunks/s on time, not for the highest rate tried to be on
+    // time: of the rates at or past 10,000 chunks/s, the most punctual; below it, the fastest.
+    let fast = kept
+        .iter()
+        .filter(|p| p.chunks_per_s >= DIRECT_CHUNKS_PER_S)
+        .min_by(|a, b| worst(a).total_cmp(&worst(b)));
+    let Some(p) = fast.or_else(|| {
+        kept.iter()
+            .max_by(|a, b| a.chunks_per_s.total_cmp(&b.chunks_per_s))
+    }) else {
         return proof(
             NAME,
             req,
@@ -63,17 +84,14 @@ fn direct_ceiling(results: &Results) -> Proof {
             Some(false),
         );
     };
-    let lag = p.client_lag_p99_us;
-    let fast = p.chunks_per_s >= DIRECT_CHUNKS_PER_S;
-    let punctual = lag.is_some_and(|l| l < CLIENT_LAG_P99_US);
     let mut measured = format!(
         "{:.0} chunks/s at {:.0} conv/s offered; client lag p99 {}, mock lateness p99 {}",
         p.chunks_per_s,
         p.target,
-        us(lag),
+        us(p.client_lag_p99_us),
         us(p.mock_lateness_p99_us)
     );
-    if !fast {
+    if fast.is_none() {
         let highest = results
             .bench
             .as_ref()
@@ -81,13 +99,19 @@ fn direct_ceiling(results: &Results) -> Proof {
             .map_or(f64::NAN, |g| g.highest_rate_tried);
         measured.push_str(&format!("; highest rate tried {highest:.0} conv/s"));
     }
-    proof(NAME, req, measured, Some(fast && punctual))
+    proof(NAME, req, measured, Some(fast.is_some_and(|p| punctual(p))))
 }
 
+/// The relay proof, on the relay's bracket against `direct`'s ceiling in conversations/s:
+/// holds when its highest healthy rate reaches [`RELAY_SHARE`] of the ceiling, fails when its
+/// lowest failing rate is under that, and is undecided while the bracket straddles it. The
+/// relay's search starts at that share of the ceiling, so its first rate decides
+/// (docs/bench.md#proofs). A failing relay's row names what it hit there.
 fn relay_near_direct(results: &Results) -> Proof {
     const NAME: &str = "relay-near-direct";
     let req = "the zero-work relay saturates within 10% of direct";
-    let ceiling = results.bench.as_ref().and_then(|b| b.generator.as_ref());
+    let bench = results.bench.as_ref();
+    let ceiling = bench.and_then(|b| b.generator.as_ref());
     let relay = results.backends.get(RELAY);
     let (Some(g), Some(relay)) = (ceiling, relay) else {
         return proof(
@@ -97,27 +121,63 @@ fn relay_near_direct(results: &Results) -> Proof {
             None,
         );
     };
-    let Some(chunks) = relay.saturation_chunks_per_s else {
-        return proof(
-            NAME,
-            req,
-            "the relay's search found no healthy rate".to_owned(),
-            Some(false),
-        );
+    let cores = bench
+        .and_then(|b| b.confinement.as_ref())
+        .map_or(1, |c| c.sut_cpus.len().max(1)) as f64;
+    let capacity = relay.capacity.as_ref();
+    let healthy = capacity.and_then(
+        |c| match (c.generator_bound, c.per_core_rps_observed_ci95) {
+            (true, _) => c.per_core_rps_observed.map(|o| o * cores),
+            (false, ci) => ci.map(|[lo, _]| lo * cores),
+        },
+    );
+    let failing = capacity
+        .filter(|c| !c.generator_bound)
+        .and_then(|c| c.per_core_rps_observed_ci95)
+        .map(|[_, hi]| hi * cores)
+        .or_else(|| {
+            // No healthy rate at all: the lowest rate it failed at.
+            relay
+                .load
+                .iter()
+                .filter(|p| p.mode == LoadMode::Open && !p.generator_behind)
+                .map(|p| p.target)
+                .min_by(f64::total_cmp)
+                .filter(|_| healthy.is_none())
+        });
+    let floor = RELAY_SHARE * g.ceiling_rps;
+    let rate = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{r:.0}"));
+    let mut measured = format!(
+        "relay healthy at {} conv/s, failing at {}; direct's ceiling {:.0} conv/s ({:.0} \
+         chunks/s), 90% of it {floor:.0}",
+        rate(healthy),
+        rate(failing),
+        g.ceiling_rps,
+        g.ceiling_chunks_per_s
+    );
+    let holds = if healthy.is_some_and(|h| h >= floor) {
+        Some(true)
+    } else if failing.is_some_and(|f| f < floor) {
+        Some(false)
+    } else {
+        None
     };
-    let bound = relay.capacity.as_ref().is_some_and(|c| c.generator_bound);
-    let share = chunks / g.ceiling_chunks_per_s;
-    proof(
-        NAME,
-        req,
-        format!(
-            "relay {}{chunks:.0} chunks/s, direct {:.0}: {:.0}%",
-            if bound { ">= " } else { "" },
-            g.ceiling_chunks_per_s,
-            share * 100.0
-        ),
-        Some(share >= RELAY_SHARE),
-    )
+    if holds == Some(false)
+        && let Some(p) = relay
+            .load
+            .iter()
+            .find(|p| p.mode == LoadMode::Open && Some(p.target) == failing)
+    {
+        measured.push_str(&format!(
+            "; there: p99 chunk overhead {}, {:.0}% of the offered rate achieved, {} errors, \
+             client lag p99 {}",
+            us(p.chunk_overhead_p99_us),
+            100.0 * p.achieved / p.target.max(f64::EPSILON),
+            p.errors,
+            us(p.client_lag_p99_us)
+        ));
+    }
+    proof(NAME, req, measured, holds)
 }
 
 fn cpu_burn_read(results: &Results, backend: &str) -> Proof {
@@ -216,7 +276,8 @@ fn idle_zero(results: &Results, backend: &str) -> Proof {
 
 fn aa_overlap(results: &Results, backend: &str) -> Proof {
     const NAME: &str = "aa-overlap";
-    let req = "two instances of one backend: capacity intervals overlap";
+    let req = "two instances of one backend: capacity intervals overlap (their difference's \
+               interval holds 0)";
     let interval = |n: &str| {
         let c = results.backends.get(n)?.capacity.as_ref()?;
         Some((
@@ -230,7 +291,14 @@ fn aa_overlap(results: &Results, backend: &str) -> Proof {
         (Some((Some([a0, a1]), _, _)), Some((Some([b0, b1]), _, _))) => proof(
             NAME,
             req,
-            format!("{backend} [{a0:.0}, {a1:.0}], {twin} [{b0:.0}, {b1:.0}] conv/s per core"),
+            // They overlap exactly when the interval of the difference, [a0 - b1, a1 - b0],
+            // contains 0: the issue's "overlap and contain no difference" is one test.
+            format!(
+                "{backend} [{a0:.0}, {a1:.0}], {twin} [{b0:.0}, {b1:.0}] conv/s per core, searched \
+                 together; difference [{:+.0}, {:+.0}]",
+                a0 - b1,
+                a1 - b0
+            ),
             Some(a0 <= b1 && b0 <= a1),
         ),
         (Some((_, ga, a)), Some((_, gb, b))) => proof(
@@ -390,7 +458,7 @@ mod tests {
     fn each_proof_fails_on_its_own_figure() {
         let mut r = run();
         r.backend_mut(DIRECT).load[1].client_lag_p99_us = Some(2_500.0);
-        r.backend_mut(RELAY).saturation_chunks_per_s = Some(9_000.0);
+        r.backend_mut(RELAY).capacity = Some(capacity(450.0, Some([400.0, 500.0]), false, 900.0));
         r.backend_mut("rust-only").capacity =
             Some(capacity(150.0, Some([140.0, 160.0]), false, 250.0));
         let proofs = evaluate(&r, "rust-only");
@@ -398,7 +466,7 @@ mod tests {
         assert_eq!(
             holds(&proofs, "relay-near-direct"),
             Some(false),
-            "75% of direct"
+            "failing at 500/s, under 90% of 600"
         );
         assert_eq!(
             holds(&proofs, "cpu-burn-capacity"),
@@ -409,6 +477,37 @@ mod tests {
             holds(&proofs, "aa-overlap"),
             Some(false),
             "[140, 160] and [220, 280]"
+        );
+    }
+
+    #[test]
+    fn direct_on_time_at_ten_thousand_chunks_holds_though_its_top_rate_was_late() {
+        let mut r = run();
+        r.backend_mut(DIRECT)
+            .load
+            .push(point(1_000.0, 20_000.0, 2_100.0));
+        assert_eq!(
+            holds(&evaluate(&r, "rust-only"), "direct-ceiling"),
+            Some(true)
+        );
+        r.backend_mut(DIRECT).load[1].mock_lateness_p99_us = Some(1_200.0);
+        assert_eq!(
+            holds(&evaluate(&r, "rust-only"), "direct-ceiling"),
+            Some(false),
+            "the mock late at 12,000 chunks/s, the client at 20,000"
+        );
+    }
+
+    #[test]
+    fn a_relay_bracket_across_ninety_percent_of_direct_is_undecided() {
+        let mut r = run();
+        r.backend_mut(RELAY).capacity = Some(capacity(590.0, Some([500.0, 700.0]), false, 900.0));
+        assert_eq!(holds(&evaluate(&r, "rust-only"), "relay-near-direct"), None);
+        r.backend_mut(RELAY).capacity = Some(capacity(600.0, Some([560.0, 650.0]), false, 900.0));
+        assert_eq!(
+            holds(&evaluate(&r, "rust-only"), "relay-near-direct"),
+            Some(true),
+            "healthy at 560/s, 93% of 600"
         );
     }
 

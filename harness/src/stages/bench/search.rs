@@ -206,43 +206,106 @@ pub struct Estimate {
     pub ci95: Option<[f64; 2]>,
 }
 
-/// Runs one rate: `min_repeats` repeats (each run again up to `generator_retries` times
-/// while the generator fell behind on it), more while undecided.
-async fn probe<F, Fut>(
-    rate: f64,
-    (min_repeats, max_repeats): (usize, usize),
-    generator_retries: u32,
+/// One search as a state machine: [`Searcher::next_rate`] says where the next repeat runs,
+/// [`Searcher::record`] takes it. Apart from the load it drives, so several searches can take
+/// turns ([`search_together`]) and synthetic targets can test it.
+#[derive(Debug, Clone)]
+pub struct Searcher {
+    plan: SearchPlan,
     seed: u64,
-    measure: &mut F,
-) -> Result<Decision>
-where
-    F: FnMut(f64) -> Fut,
-    Fut: Future<Output = Result<Repeat>>,
-{
-    let mut repeats = Vec::new();
-    let mut retries = 0;
-    loop {
-        let mut repeat = measure(rate).await?;
-        let mut tries = 0;
-        while !repeat.generator_kept_up() && tries < generator_retries {
-            tries += 1;
-            repeat = measure(rate).await?;
+    out: Outcome,
+    /// The rate being probed, `None` once the search has ended.
+    rate: Option<f64>,
+    /// The kept repeats at `rate`, the runs repeated there because the generator fell behind,
+    /// and those of the current repeat.
+    repeats: Vec<Repeat>,
+    retries: u32,
+    tries: u32,
+}
+
+impl Searcher {
+    pub fn new(plan: &SearchPlan, seed: u64) -> Self {
+        Self {
+            rate: Some(plan.start_rps.clamp(plan.min_rps, plan.max_rps)),
+            plan: plan.clone(),
+            seed,
+            out: Outcome::default(),
+            repeats: Vec::new(),
+            retries: 0,
+            tries: 0,
         }
-        retries += tries;
-        repeats.push(repeat);
-        if repeats.len() < min_repeats && repeats.last().is_some_and(Repeat::generator_kept_up) {
-            continue;
+    }
+
+    /// Where the next repeat runs; `None` once the search has ended.
+    pub fn next_rate(&self) -> Option<f64> {
+        self.rate
+    }
+
+    /// Takes the repeat run at [`Self::next_rate`]: `min_repeats` repeats a rate (each run
+    /// again up to `generator_retries` times while the generator fell behind on it), more while
+    /// undecided; then the next rate.
+    pub fn record(&mut self, repeat: Repeat) {
+        let Some(rate) = self.rate else { return };
+        if !repeat.generator_kept_up() && self.tries < self.plan.generator_retries {
+            self.tries += 1;
+            return;
         }
-        if let Some((verdict, e)) = decide(&repeats, seed, repeats.len() >= max_repeats) {
-            return Ok(Decision {
-                rate,
-                verdict,
-                overhead_p99_us: e.median,
-                ci95_us: e.ci95,
-                repeats,
-                retries,
-            });
+        self.retries += std::mem::take(&mut self.tries);
+        self.repeats.push(repeat);
+        let max_repeats = self.plan.max_repeats.clamp(1, MAX_REPEATS);
+        let min_repeats = self.plan.min_repeats.clamp(1, max_repeats);
+        if self.repeats.len() < min_repeats
+            && self.repeats.last().is_some_and(Repeat::generator_kept_up)
+        {
+            return;
         }
+        let probe_seed = self.seed ^ self.out.decisions.len() as u64;
+        let final_call = self.repeats.len() >= max_repeats;
+        let Some((verdict, e)) = decide(&self.repeats, probe_seed, final_call) else {
+            return;
+        };
+        self.out.decisions.push(Decision {
+            rate,
+            verdict,
+            overhead_p99_us: e.median,
+            ci95_us: e.ci95,
+            repeats: std::mem::take(&mut self.repeats),
+            retries: std::mem::take(&mut self.retries),
+        });
+        self.rate = self.after(rate, verdict);
+    }
+
+    /// Books the decision at `rate` and picks the next rate, if any.
+    fn after(&mut self, rate: f64, verdict: Verdict) -> Option<f64> {
+        let out = &mut self.out;
+        let slot = match verdict {
+            Verdict::Healthy => &mut out.healthy,
+            Verdict::Failing => &mut out.failing,
+            Verdict::GeneratorBehind => &mut out.generator_limit,
+        };
+        *slot = Some(match (*slot, verdict) {
+            (Some(r), Verdict::Healthy) => r.max(rate),
+            (Some(r), _) => r.min(rate),
+            (None, _) => rate,
+        });
+        if out.decisions.len() >= self.plan.max_probes {
+            return None;
+        }
+        let upper = match (out.failing, out.generator_limit) {
+            (Some(f), Some(g)) => Some(f.min(g)),
+            (f, g) => f.or(g),
+        };
+        let next = match (out.healthy, upper) {
+            (None, Some(u)) => u / SHRINK,
+            (Some(l), None) => (l * EXPAND).min(self.plan.max_rps),
+            (Some(l), Some(u)) if u / l > self.plan.resolution => (l * u).sqrt(),
+            _ => return None,
+        };
+        (next >= self.plan.min_rps && !out.decisions.iter().any(|d| d.rate == next)).then_some(next)
+    }
+
+    pub fn finish(self) -> Outcome {
+        self.out
     }
 }
 
@@ -252,258 +315,50 @@ where
     F: FnMut(f64) -> Fut,
     Fut: Future<Output = Result<Repeat>>,
 {
-    let mut out = Outcome::default();
-    let mut rate = plan.start_rps.clamp(plan.min_rps, plan.max_rps);
-    for i in 0..plan.max_probes {
-        let max_repeats = plan.max_repeats.clamp(1, MAX_REPEATS);
-        let repeats = (plan.min_repeats.clamp(1, max_repeats), max_repeats);
-        let decision = probe(
-            rate,
-            repeats,
-            plan.generator_retries,
-            seed ^ i as u64,
-            &mut measure,
-        )
-        .await?;
-        let slot = match decision.verdict {
-            Verdict::Healthy => &mut out.healthy,
-            Verdict::Failing => &mut out.failing,
-            Verdict::GeneratorBehind => &mut out.generator_limit,
-        };
-        *slot = Some(match (*slot, decision.verdict) {
-            (Some(r), Verdict::Healthy) => r.max(rate),
-            (Some(r), _) => r.min(rate),
-            (None, _) => rate,
-        });
-        out.decisions.push(decision);
-        let upper = match (out.failing, out.generator_limit) {
-            (Some(f), Some(g)) => Some(f.min(g)),
-            (f, g) => f.or(g),
-        };
-        let next = match (out.healthy, upper) {
-            (None, Some(u)) => u / SHRINK,
-            (Some(l), None) => (l * EXPAND).min(plan.max_rps),
-            (Some(l), Some(u)) if u / l > plan.resolution => (l * u).sqrt(),
-            _ => break,
-        };
-        if next < plan.min_rps || out.decisions.iter().any(|d| d.rate == next) {
-            break;
-        }
-        rate = next;
+    let mut searcher = Searcher::new(plan, seed);
+    while let Some(rate) = searcher.next_rate() {
+        let repeat = measure(rate).await?;
+        searcher.record(repeat);
     }
-    Ok(out)
+    Ok(searcher.finish())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::rngs::StdRng;
-    use rand::{Rng, SeedableRng};
-
-    fn run(p99_us: f64) -> Run {
-        Run {
-            p99_us: Some(p99_us),
-            achieved_share: 1.0,
-            failed: false,
-            generator_behind: false,
+/// Searches several targets' capacities in the same stretch of time: in every turn each
+/// search still running takes one repeat, the searches in a fresh order (`order_seed`), so a
+/// machine that drifts over the minutes a search takes weighs on all of them alike. The A/A
+/// twins are searched so: one after the other, the second read a different machine
+/// (docs/bench.md#proofs). `measure(i, rate)` runs one repeat of target `i` at `rate`.
+pub async fn search_together<F, Fut>(
+    plans: &[SearchPlan],
+    seed: u64,
+    order_seed: u64,
+    mut measure: F,
+) -> Result<Vec<Outcome>>
+where
+    F: FnMut(usize, f64) -> Fut,
+    Fut: Future<Output = Result<Repeat>>,
+{
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(order_seed);
+    let mut searchers: Vec<Searcher> = plans.iter().map(|p| Searcher::new(p, seed)).collect();
+    loop {
+        let mut turn: Vec<usize> = (0..searchers.len())
+            .filter(|&i| searchers[i].next_rate().is_some())
+            .collect();
+        if turn.is_empty() {
+            break;
         }
-    }
-
-    /// Noise on every synthetic run's p99.
-    const NOISE: f64 = 0.3;
-
-    /// A target whose p99 overhead climbs past the limit at `capacity` conversations/s (as the
-    /// cube of the rate), with ±[`NOISE`] on every run, behind a generator that keeps up to
-    /// `ceiling`.
-    fn synthetic(
-        capacity: f64,
-        ceiling: f64,
-        seed: u64,
-    ) -> impl FnMut(f64) -> std::future::Ready<Result<Repeat>> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        move |rate: f64| {
-            let noise = 1.0 + rng.random_range(-NOISE..NOISE);
-            // 2 ms at half the capacity, 10 ms (the limit) at it, growing past it.
-            let p99 = SATURATION_P99_LIMIT_US * (rate / capacity).powi(3) * noise;
-            let mut direct = run(50.0);
-            direct.generator_behind = rate > ceiling;
-            let mut target = run(50.0 + p99);
-            target.achieved_share = if rate > capacity * 1.3 { 0.8 } else { 1.0 };
-            std::future::ready(Ok(Repeat { target, direct }))
-        }
-    }
-
-    fn plan(start: f64) -> SearchPlan {
-        SearchPlan {
-            start_rps: start,
-            min_rps: 2.0,
-            max_rps: 2_000.0,
-            resolution: 1.25,
-            max_probes: 10,
-            min_repeats: MIN_REPEATS,
-            max_repeats: MAX_REPEATS,
-            generator_retries: GENERATOR_RETRIES,
-        }
-    }
-
-    fn block_on<T>(f: impl Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn a_known_capacity_is_found_within_its_interval() {
-        for (capacity, start) in [(60.0, 20.0), (60.0, 400.0), (300.0, 50.0), (12.0, 100.0)] {
-            for seed in 0..5 {
-                let out =
-                    block_on(search(&plan(start), seed, synthetic(capacity, 1e9, seed))).unwrap();
-                let (observed, ci) = out.capacity().unwrap();
-                let [lo, hi] = ci.unwrap();
-                // The noise blurs the capacity into a band: every run fails above its top,
-                // none below its bottom. The interval must meet that band.
-                let band = [
-                    capacity / (1.0 + NOISE).cbrt(),
-                    capacity / (1.0 - NOISE).cbrt(),
-                ];
-                assert!(
-                    lo <= band[1] && band[0] <= hi && hi / lo <= 1.25,
-                    "capacity {capacity} from {start}: {observed} in [{lo}, {hi}]"
-                );
-                assert!(!out.generator_bound());
-                assert!(out.decisions.iter().all(|d| d.repeats.len() >= MIN_REPEATS));
+        turn.shuffle(&mut rng);
+        for i in turn {
+            if let Some(rate) = searchers[i].next_rate() {
+                let repeat = measure(i, rate).await?;
+                searchers[i].record(repeat);
             }
         }
     }
-
-    #[test]
-    fn a_target_healthy_past_the_generator_ceiling_is_generator_bound() {
-        let out = block_on(search(&plan(50.0), 1, synthetic(5_000.0, 180.0, 1))).unwrap();
-        assert!(out.generator_bound());
-        let (observed, ci) = out.capacity().unwrap();
-        assert!(ci.is_none());
-        assert!((180.0 / 1.25..=180.0).contains(&observed), "{observed}");
-        assert!(out.generator_limit.is_some_and(|g| g > 180.0));
-    }
-
-    #[test]
-    fn a_failure_above_where_the_generator_fell_behind_is_no_upper_bound() {
-        let out = Outcome {
-            healthy: Some(50.0),
-            failing: Some(400.0),
-            generator_limit: Some(100.0),
-            ..Outcome::default()
-        };
-        assert!(out.generator_bound());
-        assert_eq!(out.capacity(), Some((50.0, None)));
-        let out = Outcome {
-            generator_limit: Some(800.0),
-            ..out
-        };
-        assert!(!out.generator_bound());
-        assert_eq!(
-            out.capacity(),
-            Some(((50.0f64 * 400.0).sqrt(), Some([50.0, 400.0])))
-        );
-    }
-
-    #[test]
-    fn a_repeat_the_generator_fell_behind_on_is_run_again_not_dropped() {
-        // Every other run the generator falls behind (a burst of other work); the target is
-        // healthy at every rate below 100.
-        let mut runs = 0;
-        let measure = move |rate: f64| {
-            runs += 1;
-            let mut direct = run(50.0);
-            direct.generator_behind = runs % 2 == 1;
-            let target = run(if rate < 100.0 { 500.0 } else { 50_000.0 });
-            std::future::ready(Ok(Repeat { target, direct }))
-        };
-        let out = block_on(search(&plan(40.0), 3, measure)).unwrap();
-        let first = &out.decisions[0];
-        assert_eq!(first.verdict, Verdict::Healthy);
-        assert_eq!(
-            first.repeats.len(),
-            MIN_REPEATS,
-            "each kept repeat counted once"
-        );
-        assert_eq!(
-            first.retries, MIN_REPEATS as u32,
-            "each flagged run retried"
-        );
-        assert!(out.generator_limit.is_none());
-        let [lo, hi] = out.capacity().unwrap().1.unwrap();
-        assert!(lo < 100.0 && 100.0 <= hi);
-    }
-
-    #[test]
-    fn a_generator_that_stays_behind_caps_the_search() {
-        let measure = |rate: f64| {
-            let mut direct = run(50.0);
-            direct.achieved_share = if rate > 100.0 { 0.7 } else { 1.0 };
-            std::future::ready(Ok(Repeat {
-                target: run(60.0),
-                direct,
-            }))
-        };
-        let out = block_on(search(&plan(400.0), 0, measure)).unwrap();
-        assert_eq!(out.decisions[0].verdict, Verdict::GeneratorBehind);
-        assert_eq!(out.decisions[0].retries, GENERATOR_RETRIES);
-        assert!(out.generator_bound());
-        assert!(
-            out.healthy
-                .is_some_and(|h| (100.0 / 1.25..=100.0).contains(&h))
-        );
-    }
-
-    #[test]
-    fn a_quick_decision_takes_two_repeats_on_one_side_and_more_across_the_limit() {
-        let quick = SearchPlan {
-            min_repeats: QUICK_MIN_REPEATS,
-            max_repeats: QUICK_MAX_REPEATS,
-            generator_retries: QUICK_GENERATOR_RETRIES,
-            max_probes: 1,
-            ..plan(40.0)
-        };
-        // Both repeats well under the limit: decided from two.
-        let out = block_on(search(&quick, 0, |_| {
-            std::future::ready(Ok(Repeat {
-                target: run(1_000.0),
-                direct: run(0.0),
-            }))
-        }))
-        .unwrap();
-        assert_eq!(out.decisions[0].verdict, Verdict::Healthy);
-        assert_eq!(out.decisions[0].repeats.len(), QUICK_MIN_REPEATS);
-        // One under, one over: a third, whose median decides.
-        let mut p99s = [8_000.0, 12_000.0, 9_000.0, 11_000.0, 9_500.0].into_iter();
-        let out = block_on(search(&quick, 0, move |_| {
-            std::future::ready(Ok(Repeat {
-                target: run(p99s.next().unwrap_or(9_500.0)),
-                direct: run(0.0),
-            }))
-        }))
-        .unwrap();
-        assert_eq!(out.decisions[0].repeats.len(), QUICK_MAX_REPEATS);
-        assert_eq!(out.decisions[0].verdict, Verdict::Healthy, "median 9 ms");
-    }
-
-    #[test]
-    fn an_interval_straddling_the_limit_takes_more_repeats() {
-        let p99s = [8_000.0, 12_000.0, 9_000.0, 11_000.0, 9_500.0];
-        let repeats: Vec<Repeat> = p99s
-            .iter()
-            .map(|&p| Repeat {
-                target: run(p),
-                direct: run(0.0),
-            })
-            .collect();
-        assert!(decide(&repeats[..3], 0, false).is_none());
-        let (verdict, e) = decide(&repeats, 0, true).unwrap();
-        assert_eq!(verdict, Verdict::Healthy, "median 9.5 ms: {e:?}");
-        let mut failed = repeats[..3].to_vec();
-        failed[1].target.failed = true;
-        assert_eq!(decide(&failed, 0, false).unwrap().0, Verdict::Failing);
-    }
+    Ok(searchers.into_iter().map(Searcher::finish).collect())
 }
+
+#[cfg(test)]
+mod tests;

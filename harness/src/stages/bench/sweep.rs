@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use contract::results::{LoadMode, LoadPoint};
+use contract::results::{AA_SUFFIX, LoadMode, LoadPoint, aa_twin};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -20,7 +20,7 @@ use super::load::{self, LoadPlan, PointFigures};
 use super::rounds::RoundPlan;
 use super::search::{self, Repeat, SearchPlan, Verdict};
 use super::steady;
-use super::target::{DIRECT, Target, is_shared_reference};
+use super::target::{DIRECT, RELAY, Target, is_shared_reference};
 use crate::procfs::MemoryUse;
 use crate::progress::Progress;
 use crate::stats;
@@ -81,27 +81,85 @@ pub async fn run(
             unloaded_direct.as_ref(),
         );
     }
-    let mut order: Vec<&Arc<Target>> = targets
-        .iter()
-        .filter(|t| t.name != DIRECT && (plan.search_references || !is_shared_reference(&t.name)))
-        .collect();
-    order.shuffle(&mut rng);
     let Some(direct) = targets.iter().find(|t| t.name == DIRECT) else {
         return Ok(outcome);
     };
-    for target in order {
-        progress.step(format!("saturation search: {}", target.name));
-        let found = search_one(
-            target, direct, mock, http, rounds, plan, start_rps, progress,
+    // A backend and its A/A twin are searched together, one repeat of each in turn: searched
+    // one after the other they read the machine minutes apart (docs/bench.md#proofs).
+    let searched = |t: &&Arc<Target>| {
+        t.name != DIRECT
+            && t.name != RELAY
+            && !t.name.ends_with(AA_SUFFIX)
+            && (plan.search_references || !is_shared_reference(&t.name))
+    };
+    let mut groups: Vec<Vec<&Arc<Target>>> = targets
+        .iter()
+        .filter(searched)
+        .map(|t| {
+            let twin = aa_twin(&t.name);
+            std::iter::once(t)
+                .chain(targets.iter().find(|u| u.name == twin))
+                .collect()
+        })
+        .collect();
+    groups.shuffle(&mut rng);
+    for group in groups {
+        search_group(
+            &group,
+            direct,
+            mock,
+            http,
+            rounds,
+            plan,
+            start_rps,
+            progress,
+            &mut outcome,
         )
         .await?;
-        progress.advance();
-        record_search(&mut outcome, &target.name, found, rounds.chunks);
+    }
+    // The relay last, from just under the ceiling `direct` reached beside the others: its
+    // proof asks whether it is the limit below the generator's ceiling, which a search from
+    // the bottom cannot reach in a quick run's three rates (docs/bench.md#generator-ceiling).
+    if let Some(relay) = targets
+        .iter()
+        .find(|t| t.name == RELAY && plan.search_references)
+    {
+        let mut starts = start_rps.clone();
+        if let Some(ceiling) = direct_ceiling(&outcome) {
+            starts.insert(RELAY.to_owned(), RELAY_START_SHARE * ceiling);
+        }
+        search_group(
+            &[relay],
+            direct,
+            mock,
+            http,
+            rounds,
+            plan,
+            &starts,
+            progress,
+            &mut outcome,
+        )
+        .await?;
     }
     if let Some(points) = outcome.points.get_mut(DIRECT) {
         points.sort_by(|a, b| a.target.total_cmp(&b.target));
     }
     Ok(outcome)
+}
+
+/// Where the relay's search starts, as a share of `direct`'s ceiling so far: the relay proof's
+/// 90% (docs/bench.md#proofs), so its first rate decides the proof.
+const RELAY_START_SHARE: f64 = super::proofs::RELAY_SHARE;
+
+/// The highest rate of the searches so far at which `direct` kept up.
+fn direct_ceiling(outcome: &SweepOutcome) -> Option<f64> {
+    outcome
+        .points
+        .get(DIRECT)?
+        .iter()
+        .filter(|p| p.mode == LoadMode::Open && !p.generator_behind && p.errors == 0)
+        .map(|p| p.target)
+        .max_by(f64::total_cmp)
 }
 
 /// The figures of a search's runs, per rate: the target's and direct's, repeats merged; those
@@ -114,10 +172,12 @@ struct RateFigures {
 }
 type ByRate = BTreeMap<u64, RateFigures>;
 
-/// One target's search; every repeat runs it and `direct` at the rate, in a random order.
+/// Searches `group` (a target, or a backend and its A/A twin) together, and records each
+/// search; every repeat runs a target and `direct` at the rate, in a random order (a quick run
+/// runs `direct` once per rate, shared by the group).
 #[allow(clippy::too_many_arguments)]
-async fn search_one(
-    target: &Arc<Target>,
+async fn search_group(
+    group: &[&Arc<Target>],
     direct: &Arc<Target>,
     mock: &MockProcess,
     http: &reqwest::Client,
@@ -125,27 +185,39 @@ async fn search_one(
     plan: &LoadPlan,
     start_rps: &BTreeMap<String, f64>,
     progress: &Progress,
-) -> Result<(search::Outcome, ByRate)> {
+    outcome: &mut SweepOutcome,
+) -> Result<()> {
+    let names: Vec<&str> = group.iter().map(|t| t.name.as_str()).collect();
+    progress.step(format!("saturation search: {}", names.join(" and ")));
     let bounds = &plan.search;
-    let search_plan = SearchPlan {
-        start_rps: start_rps
-            .get(&target.name)
-            .copied()
-            .unwrap_or(bounds.default_start_rps),
-        min_rps: bounds.min_rps,
-        max_rps: bounds.max_rps,
-        resolution: bounds.resolution,
-        max_probes: bounds.max_probes,
-        min_repeats: bounds.min_repeats,
-        max_repeats: bounds.max_repeats,
-        generator_retries: bounds.generator_retries,
-    };
-    let figures = std::sync::Mutex::new(ByRate::new());
-    // `direct`'s run at each rate where the generator kept up, when it is run once per rate.
-    let direct_runs: std::sync::Mutex<BTreeMap<u64, search::Run>> =
+    let plans: Vec<SearchPlan> = group
+        .iter()
+        .map(|t| SearchPlan {
+            start_rps: start_rps
+                .get(&t.name)
+                .copied()
+                .unwrap_or(bounds.default_start_rps),
+            min_rps: bounds.min_rps,
+            max_rps: bounds.max_rps,
+            resolution: bounds.resolution,
+            max_probes: bounds.max_probes,
+            min_repeats: bounds.min_repeats,
+            max_repeats: bounds.max_repeats,
+            generator_retries: bounds.generator_retries,
+        })
+        .collect();
+    let figures: Vec<std::sync::Mutex<ByRate>> = group
+        .iter()
+        .map(|_| std::sync::Mutex::new(ByRate::new()))
+        .collect();
+    // `direct`'s run at each rate where the generator kept up, when it is run once per rate;
+    // its figures go into the load point of every target of the group at that rate.
+    let direct_runs: std::sync::Mutex<BTreeMap<u64, (search::Run, PointFigures)>> =
         std::sync::Mutex::new(BTreeMap::new());
-    let mut order_rng = StdRng::seed_from_u64(plan.seed ^ name_hash(&target.name));
-    let found = search::search(&search_plan, plan.seed, |rate| {
+    let mut order_rng = StdRng::seed_from_u64(plan.seed ^ name_hash(names[0]));
+    let order_seed = order_rng.random();
+    let found = search::search_together(&plans, plan.seed, order_seed, |i, rate| {
+        let target = group[i];
         let reused = if bounds.direct_once_per_rate {
             lock(&direct_runs).get(&rate.to_bits()).cloned()
         } else {
@@ -156,7 +228,7 @@ async fn search_one(
             (None, true) => vec![target, direct],
             (None, false) => vec![direct, target],
         };
-        let (figures, direct_runs) = (&figures, &direct_runs);
+        let (figures, direct_runs) = (&figures[i], &direct_runs);
         async move {
             let (mut ours, mut theirs) = (None, None);
             for t in pair {
@@ -172,16 +244,14 @@ async fn search_one(
                 }) = Some(measured);
             }
             let ours = ours.context("the target's run is missing")?;
-            let (direct_run, direct_figures) = match (theirs, reused) {
-                (Some((f, run)), _) => (run, Some(f)),
-                (None, Some(run)) => (run, None),
+            let (direct_run, direct_figures, fresh) = match (theirs, reused) {
+                (Some((f, run)), _) => (run, f, true),
+                (None, Some((run, f))) => (run, f, false),
                 (None, None) => anyhow::bail!("direct's run is missing"),
             };
-            if bounds.direct_once_per_rate
-                && direct_figures.is_some()
-                && direct_run.generator_kept_up(true)
-            {
-                lock(direct_runs).insert(rate.to_bits(), direct_run.clone());
+            if bounds.direct_once_per_rate && fresh && direct_run.generator_kept_up(true) {
+                lock(direct_runs)
+                    .insert(rate.to_bits(), (direct_run.clone(), direct_figures.clone()));
             }
             let repeat = Repeat {
                 target: ours.1,
@@ -201,17 +271,20 @@ async fn search_one(
                 )
             });
             steady::merge(a, &ours.0);
-            if let Some(f) = &direct_figures {
-                steady::merge(b, f);
+            // A shared run counts once in each target's point, not once per repeat.
+            if fresh || b.conversations == 0 {
+                steady::merge(b, &direct_figures);
             }
             Ok(repeat)
         }
     })
     .await?;
-    Ok((
-        found,
-        figures.into_inner().unwrap_or_else(|e| e.into_inner()),
-    ))
+    for ((name, found), figures) in names.iter().zip(found).zip(figures) {
+        let figures = figures.into_inner().unwrap_or_else(|e| e.into_inner());
+        record_search(outcome, name, (found, figures), rounds.chunks);
+        progress.advance();
+    }
+    Ok(())
 }
 
 /// Records a search: one load point per rate tried, for the target and for `direct`.

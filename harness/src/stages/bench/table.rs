@@ -214,12 +214,14 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
     if let Some(c) = &bench.confinement {
         writeln!(
             out,
-            "confinement: targets on CPUs {:?} at nice {}, client on {:?} at nice {}, mock on {:?} \
-             at real-time {:?}; {}; CPU read by {:?}",
+            "confinement: targets on CPUs {:?} at nice {}, client on {:?} at nice {}, session \
+             autogroup at nice {}, mock on {:?} at real-time {:?}; {}; CPU read by {:?}",
             c.sut_cpus,
             c.sut_nice,
             c.client_cpus,
             c.client_nice,
+            c.session_nice
+                .map_or("- (none)".to_owned(), |n| n.to_string()),
             c.mock_cpu,
             c.mock_rt_priority,
             c.pinning,
