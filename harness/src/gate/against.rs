@@ -10,8 +10,8 @@
 //! delay (`--inject-delay-us`) applies to the head side only, so the gate's own proof runs this
 //! path.
 //!
-//! Every round starts its own instances of every backend, in a fresh order, warms them and
-//! stops them after it: a process keeps for its whole life whatever its start dealt it (the
+//! Every round starts its own instances of every backend, warms them, measures them and stops
+//! them after it: a process keeps for its whole life whatever its start dealt it (the
 //! JavaScript engine's compiled code, its heap, where its threads settled), and a pair of
 //! instances kept for all the rounds would carry one such draw into every paired difference,
 //! which the rounds cannot cancel (docs/gate.md#instances-per-round).
@@ -26,11 +26,11 @@ use super::decide::{Decision, Judgement};
 use super::metrics;
 use super::prepare::PreparedTree;
 use super::sequential;
-use super::session::{Figures, Instance, Session};
+use super::session::{Figures, Instance, RoundTimes, Session};
 use crate::progress::Progress;
 
 pub use super::prepare::BASE_TARGET_DIR;
-pub use super::session::WARMUP_PASSES;
+pub use super::session::{MEASURED_PASSES, WARMUP_PASSES};
 
 /// What one measurement of base against head is made of.
 #[derive(Debug, Clone)]
@@ -64,6 +64,11 @@ pub struct Sequence {
     pub looks: usize,
     /// Why the rounds stopped.
     pub stopped: Stop,
+    /// Where the rounds' time went.
+    pub times: RoundTimes,
+    /// Per backend judged, how the primary metric's paired differences spread: between
+    /// rounds, and between the two halves of one round ([`sequential::Spread`]).
+    pub spreads: Vec<(String, sequential::Spread)>,
 }
 
 /// What a measurement found.
@@ -120,6 +125,33 @@ fn judge_all(names: &[String], figures: &Figures) -> Vec<Judgement> {
         }
     }
     out
+}
+
+/// The primary metric's spreads of each backend measured on both sides.
+fn spreads_all(names: &[String], figures: &Figures) -> Vec<(String, sequential::Spread)> {
+    let Some(m) = metrics::PAIRED.iter().find(|m| m.metric.is_primary()) else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(|name| {
+            let diffs = |f: &dyn Fn(&str) -> std::collections::BTreeMap<u32, f64>| {
+                let (b, h) = (f(&base_name(name)), f(name));
+                b.iter()
+                    .filter_map(|(r, b)| Some((*r, h.get(r)? - b)))
+                    .collect::<std::collections::BTreeMap<u32, f64>>()
+            };
+            let full = diffs(&|n| figures.normalised(n, m.hop, m.quantile));
+            let halves = diffs(&|n| figures.normalised_halves(n, m.hop, m.quantile));
+            let full: Vec<f64> = full.into_values().collect();
+            let halves: Vec<f64> = halves
+                .iter()
+                .filter(|(k, _)| *k % 2 == 0)
+                .filter_map(|(k, a)| Some(a - halves.get(&(k + 1))?))
+                .collect();
+            Some((name.clone(), sequential::spread(&full, &halves)?))
+        })
+        .collect()
 }
 
 fn injection(opts: &Measure, name: &str) -> Vec<String> {
@@ -287,11 +319,14 @@ async fn looks(
         rounds: 0,
         looks: 0,
         stopped: Stop::LastLook,
+        times: RoundTimes::default(),
+        spreads: Vec::new(),
     };
     let rounds_started = Instant::now();
     for look in 0..sequential::MAX_LOOKS {
         while seq.rounds < sequential::rounds_at_look(look) {
-            ctx.session
+            let times = ctx
+                .session
                 .round(
                     ctx.instances,
                     seq.rounds,
@@ -300,10 +335,12 @@ async fn looks(
                     &progress,
                 )
                 .await?;
+            seq.times.add(times);
             seq.rounds += 1;
         }
         seq.looks = look + 1;
         seq.judgements = judge_all(names, &figures);
+        seq.spreads = spreads_all(names, &figures);
         let undecided = seq
             .judgements
             .iter()

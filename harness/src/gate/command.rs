@@ -363,5 +363,35 @@ fn write_sequence(out: &mut impl std::io::Write, what: &str, s: &Sequence) -> st
             Stop::LastLook => "the design's last look",
             Stop::Budget => "the next look would not fit in --time-limit-s",
         }
-    )
+    )?;
+    let t = &s.times;
+    let total = t.total().as_secs_f64().max(f64::EPSILON);
+    let part = |d: std::time::Duration| {
+        format!(
+            "{:.0} s ({:.0}%)",
+            d.as_secs_f64(),
+            d.as_secs_f64() / total * 100.0
+        )
+    };
+    writeln!(
+        out,
+        "{what}: its rounds took {:.0} s: starting instances {}, warm-up {}, measured \
+         passes {}, stopping {}",
+        total,
+        part(t.start),
+        part(t.warm),
+        part(t.measured),
+        part(t.stop)
+    )?;
+    for (name, sp) in &s.spreads {
+        writeln!(
+            out,
+            "{what}: {name} chunk overhead p50, spread of the paired differences: {:.3} between \
+             rounds, {:.3} from sampling within a round ({:.0}% of the rounds' variance)",
+            sp.between_rounds,
+            sp.within_round,
+            sp.within_share() * 100.0
+        )?;
+    }
+    Ok(())
 }

@@ -48,6 +48,48 @@ pub fn confidence_label() -> String {
     format!("{:.1}%", (1.0 - per_look_alpha()) * 100.0)
 }
 
+/// How a backend's paired differences spread, in direct-path p50s (robust: 1.4826 × the median
+/// absolute deviation, the standard deviation's estimate that one wild round does not move).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Of the rounds' paired differences.
+    pub between_rounds: f64,
+    /// Of one round's estimate as its sampling alone would spread it: half the spread of the
+    /// difference between its two halves' paired differences (each half has half the chunks,
+    /// so twice the variance, and a difference of two has twice again).
+    pub within_round: f64,
+}
+
+impl Spread {
+    /// The share of the round-to-round variance that sampling within a round explains (at most
+    /// 1). Near 1: more chunks a round narrow the interval; near 0: only more rounds do
+    /// (docs/gate.md#where-a-rounds-time-goes).
+    pub fn within_share(&self) -> f64 {
+        if self.between_rounds <= 0.0 {
+            return 1.0;
+        }
+        (self.within_round / self.between_rounds).powi(2).min(1.0)
+    }
+}
+
+fn robust_sd(values: &[f64]) -> Option<f64> {
+    let m = stats::median(values)?;
+    let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+    Some(1.4826 * stats::median(&deviations)?)
+}
+
+/// The spreads from the rounds' paired differences and, per round, the difference between its
+/// two halves' paired differences. `None` with fewer than three of either.
+pub fn spread(rounds: &[f64], half_differences: &[f64]) -> Option<Spread> {
+    if rounds.len() < 3 || half_differences.len() < 3 {
+        return None;
+    }
+    Some(Spread {
+        between_rounds: robust_sd(rounds)?,
+        within_round: robust_sd(half_differences)? / 2.0,
+    })
+}
+
 /// P(X ≤ k) for X ~ Binomial(n, 1/2).
 fn binomial_half_cdf(n: usize, k: usize) -> f64 {
     let mut term = 0.5f64.powi(n as i32); // C(n, 0) / 2^n
@@ -196,6 +238,16 @@ fn interval_text(j: &Judgement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halves_that_agree_leave_the_spread_to_the_rounds_and_halves_that_differ_take_it() {
+        let rounds = [-1.0, 0.0, 1.0, 2.0, -2.0];
+        let agree = spread(&rounds, &[0.0, 0.0, 0.1, -0.1, 0.0]).unwrap();
+        assert!(agree.within_share() < 0.05, "{agree:?}");
+        let differ = spread(&rounds, &[-4.0, 0.0, 4.0, 2.0, -2.0]).unwrap();
+        assert_eq!(differ.within_share(), 1.0, "{differ:?}");
+        assert!(spread(&rounds[..2], &[0.0, 1.0, 2.0]).is_none());
+    }
 
     #[test]
     fn binomial_cdf_matches_hand_computed_values() {
