@@ -157,7 +157,70 @@ pub fn expected_chunks(d: &Directive) -> Option<Vec<String>> {
 #[derive(Debug)]
 pub struct MockProcess {
     process: RunningProcess,
+    timelines: MockTimelines,
+}
+
+/// A mock provider's record over HTTP (`/__mock/timeline`), wherever the mock runs: the
+/// process a stage started ([`MockProcess`]) or one on another machine (`crash --target
+/// --mock-url`).
+#[derive(Debug, Clone)]
+pub struct MockTimelines {
+    base: String,
     client: reqwest::Client,
+}
+
+impl MockTimelines {
+    /// The mock at `url` (`http://HOST:PORT`, with or without `/v1`), read with `client`.
+    pub fn new(url: &str, client: reqwest::Client) -> Self {
+        Self {
+            base: url.trim_end_matches('/').trim_end_matches("/v1").to_owned(),
+            client,
+        }
+    }
+
+    /// `http://HOST:PORT`, without `/v1`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET /__mock/timeline?tag=`.
+    pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
+        let tag = crate::client::url_encode(tag);
+        self.get_timeline(&format!("?tag={tag}")).await
+    }
+
+    /// Every request the mock remembers, oldest first.
+    pub async fn whole_timeline(&self) -> Result<Timeline> {
+        self.get_timeline("").await
+    }
+
+    async fn get_timeline(&self, query: &str) -> Result<Timeline> {
+        let url = format!("{}/__mock/timeline{query}", self.base);
+        let response = self.client.get(url).send().await?;
+        Ok(response.error_for_status()?.json().await?)
+    }
+
+    /// The requests carrying `tag` once each has ended (the provider settles a request right
+    /// after its last frame, a moment after the client read it), or as they are at
+    /// [`SETTLE_TIMEOUT`].
+    pub async fn settled_timeline(&self, tag: &str) -> Result<Vec<RequestTimeline>> {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let requests = self.timeline(tag).await?.requests;
+            let settled = requests.iter().all(RequestTimeline::is_settled);
+            if settled || tokio::time::Instant::now() >= deadline {
+                return Ok(requests);
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
+
+    /// `DELETE /__mock/timeline`: forgets every request (and fault attempt counts).
+    pub async fn clear_timeline(&self) -> Result<()> {
+        let url = format!("{}/__mock/timeline", self.base);
+        self.client.delete(url).send().await?.error_for_status()?;
+        Ok(())
+    }
 }
 
 /// Where and how the mock process runs.
@@ -229,18 +292,18 @@ impl MockProcess {
             ready_timeout,
         };
         let process = process::start(&spec).await?;
-        Ok(Self {
-            process,
-            client: reqwest::Client::builder().no_proxy().build()?,
-        })
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        let timelines = MockTimelines::new(&process.ready.url, client);
+        Ok(Self { process, timelines })
     }
 
     pub fn openai_url(&self) -> String {
-        format!("{}/v1", self.base())
+        format!("{}/v1", self.timelines.base())
     }
 
-    fn base(&self) -> &str {
-        self.process.ready.url.trim_end_matches('/')
+    /// Its record, to read where the process itself is not at hand.
+    pub fn timelines(&self) -> &MockTimelines {
+        &self.timelines
     }
 
     /// The mock's pid.
@@ -250,41 +313,22 @@ impl MockProcess {
 
     /// `GET /__mock/timeline?tag=`.
     pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
-        let tag = crate::client::url_encode(tag);
-        self.get_timeline(&format!("?tag={tag}")).await
+        self.timelines.timeline(tag).await
     }
 
     /// Every request the mock remembers, oldest first.
     pub async fn whole_timeline(&self) -> Result<Timeline> {
-        self.get_timeline("").await
+        self.timelines.whole_timeline().await
     }
 
-    async fn get_timeline(&self, query: &str) -> Result<Timeline> {
-        let url = format!("{}/__mock/timeline{query}", self.base());
-        let response = self.client.get(url).send().await?;
-        Ok(response.error_for_status()?.json().await?)
-    }
-
-    /// The requests carrying `tag` once each has ended (the provider settles a request right
-    /// after its last frame, a moment after the client read it), or as they are at
-    /// [`SETTLE_TIMEOUT`].
+    /// The requests carrying `tag` once each has ended, or as they are at [`SETTLE_TIMEOUT`].
     pub async fn settled_timeline(&self, tag: &str) -> Result<Vec<RequestTimeline>> {
-        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
-        loop {
-            let requests = self.timeline(tag).await?.requests;
-            let settled = requests.iter().all(RequestTimeline::is_settled);
-            if settled || tokio::time::Instant::now() >= deadline {
-                return Ok(requests);
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
-        }
+        self.timelines.settled_timeline(tag).await
     }
 
     /// `DELETE /__mock/timeline`: forgets every request (and fault attempt counts).
     pub async fn clear_timeline(&self) -> Result<()> {
-        let url = format!("{}/__mock/timeline", self.base());
-        self.client.delete(url).send().await?.error_for_status()?;
-        Ok(())
+        self.timelines.clear_timeline().await
     }
 
     pub async fn stop(self) -> StopReport {

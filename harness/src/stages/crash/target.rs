@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use contract::timeline::{RequestTimeline, Timeline};
 
+use sut_kit::mock::MockTimelines;
 use sut_kit::orchestrate::BackendInstance;
 
 use crate::procfs;
@@ -72,16 +73,11 @@ impl<'a> Target<'a> {
 
 /// How long one read of the mock's record may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// The provider settles a request right after its last frame; a record is waited for this
-/// long to say so (sut-kit's `MockProcess::settled_timeline` waits as long).
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
-const SETTLE_POLL: Duration = Duration::from_millis(5);
 
 /// The mock provider's record (`GET /__mock/timeline?tag=`), wherever the mock runs.
 #[derive(Debug, Clone)]
 pub(super) struct Timelines {
-    base: String,
-    client: reqwest::Client,
+    mock: MockTimelines,
     /// The mock stamps with this machine's `CLOCK_MONOTONIC` (it answers on loopback), so its
     /// send times subtract from the client's receipts. Without it only counts are read.
     pub shared_clock: bool,
@@ -90,41 +86,24 @@ pub(super) struct Timelines {
 impl Timelines {
     /// The mock at `base` (`http://HOST:PORT`, with or without `/v1`).
     pub fn at(base: &str, shared_clock: bool) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(READ_TIMEOUT)
+            .build()?;
         Ok(Self {
-            base: base
-                .trim_end_matches('/')
-                .trim_end_matches("/v1")
-                .to_owned(),
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(READ_TIMEOUT)
-                .build()?,
+            mock: MockTimelines::new(base, client),
             shared_clock,
         })
     }
 
     /// The requests carrying `tag`, as they are now.
     pub async fn timeline(&self, tag: &str) -> Result<Timeline> {
-        let url = format!(
-            "{}/__mock/timeline?tag={}",
-            self.base,
-            sut_kit::client::url_encode(tag)
-        );
-        let answer = self.client.get(url).send().await?.error_for_status()?;
-        Ok(answer.json().await?)
+        self.mock.timeline(tag).await
     }
 
-    /// The requests carrying `tag` once each has ended, or as they are after
-    /// [`SETTLE_TIMEOUT`].
+    /// The requests carrying `tag` once each has ended, or as they are after sut-kit's
+    /// settle limit.
     pub async fn settled_timeline(&self, tag: &str) -> Result<Vec<RequestTimeline>> {
-        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
-        loop {
-            let requests = self.timeline(tag).await?.requests;
-            let settled = requests.iter().all(RequestTimeline::is_settled);
-            if settled || tokio::time::Instant::now() >= deadline {
-                return Ok(requests);
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
-        }
+        self.mock.settled_timeline(tag).await
     }
 }
