@@ -378,6 +378,17 @@ pub fn file_tail(path: &Path, max_bytes: usize) -> String {
     tail.text()
 }
 
+/// The last `max_bytes` of `text`, moved forward to a character boundary and trimmed: the end of
+/// a command's output, which is where it says what went wrong.
+pub fn text_tail(text: &str, max_bytes: usize) -> String {
+    let text = text.trim();
+    let mut start = text.len().saturating_sub(max_bytes);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_owned()
+}
+
 /// Registers the process group of a child just spawned with `process_group(0)` (its pgid is
 /// its pid). A child already reaped has no pid; pgid 0 is never signalled.
 fn register_group(child: &Child) -> GroupGuard {
@@ -441,4 +452,16 @@ pub fn spawn_worker(
         .spawn()?;
     let _group = register_group(&child);
     Ok(Worker { child, _group })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_tail_keeps_the_end_on_a_character_boundary() {
+        assert_eq!(text_tail("  abcdef ", 3), "def");
+        assert_eq!(text_tail("aé", 1), "");
+        assert_eq!(text_tail("short\n", 100), "short");
+    }
 }

@@ -134,15 +134,9 @@ fn lock(m: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The last [`STDERR_TAIL`] bytes of `bytes` (cut at a character boundary), trimmed.
+/// The last [`STDERR_TAIL`] bytes of what the command wrote to stderr.
 fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim_end();
-    let mut from = text.len().saturating_sub(STDERR_TAIL);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    text[from..].to_owned()
+    sut_kit::process::text_tail(&String::from_utf8_lossy(bytes), STDERR_TAIL)
 }
 
 #[cfg(test)]

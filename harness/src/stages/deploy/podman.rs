@@ -73,7 +73,7 @@ impl Podman {
             return Err(PodmanError::Failed {
                 command: shown,
                 status: out.status.to_string(),
-                stderr: tail(&String::from_utf8_lossy(&out.stderr), 1500),
+                stderr: sut_kit::process::text_tail(&String::from_utf8_lossy(&out.stderr), 1500),
             });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -168,16 +168,6 @@ fn show(c: &Command) -> String {
         .join(" ")
 }
 
-/// The last `max` bytes of `s` (on a character boundary), trimmed.
-fn tail(s: &str, max: usize) -> String {
-    let s = s.trim();
-    let mut start = s.len().saturating_sub(max);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    s[start..].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,12 +178,5 @@ mod tests {
         assert!(owned_by("leanspec-unix", "leanspec-unix"));
         assert!(!owned_by("leanspec-unix2_x", "leanspec-unix"));
         assert!(!owned_by("leanspec-http_server_1", "leanspec-unix"));
-    }
-
-    #[test]
-    fn tails_keep_the_end_on_a_character_boundary() {
-        assert_eq!(tail("  abcdef ", 3), "def");
-        assert_eq!(tail("aé", 1), "");
-        assert_eq!(tail("short", 100), "short");
     }
 }
