@@ -301,11 +301,6 @@ impl MockProcess {
         format!("{}/v1", self.timelines.base())
     }
 
-    /// Its record, to read where the process itself is not at hand.
-    pub fn timelines(&self) -> &MockTimelines {
-        &self.timelines
-    }
-
     /// The mock's pid.
     pub fn pid(&self) -> u32 {
         self.process.ready.pid

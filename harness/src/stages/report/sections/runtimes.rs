@@ -160,20 +160,13 @@ fn row(results: &Results, name: &str, rt: &str, b: Option<&BackendResults>) -> V
         b.cpu_at_load.as_ref().map(|c| c.us_per_chunk),
         "µs",
     )));
-    cells.push(Cell::plain(opt(
-        b.memory
-            .as_ref()
-            .and_then(|m| m.rss_idle_bytes)
-            .map(|v| v as f64 / 1e6),
-        "MB",
+    let megabytes = |bytes: Option<u64>| opt(bytes.map(|v| v as f64 / 1e6), "MB");
+    cells.push(Cell::plain(megabytes(
+        b.memory.as_ref().and_then(|m| m.rss_idle_bytes),
     )));
     cells.push(Cell::plain(opt(b.cold_start_ms, "ms")));
-    cells.push(Cell::plain(opt(
-        b.size
-            .as_ref()
-            .and_then(|s| s.deploy_bytes)
-            .map(|v| v as f64 / 1e6),
-        "MB",
+    cells.push(Cell::plain(megabytes(
+        b.size.as_ref().and_then(|s| s.deploy_bytes),
     )));
     cells
 }
