@@ -159,20 +159,37 @@ pub fn descriptors(pids: &[u32]) -> Descriptors {
     total
 }
 
-/// Sets the nice value of every thread of this process (Linux keeps one per thread; children
-/// inherit the value of the thread that starts them). Returns the value it had before.
-pub fn renice_self(nice: i32) -> std::io::Result<i32> {
-    let before = rustix::process::getpriority_process(None)?;
-    for entry in std::fs::read_dir("/proc/self/task")? {
-        let tid = entry?
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-            .and_then(rustix::process::Pid::from_raw);
-        if let Some(tid) = tid {
-            rustix::process::setpriority_process(Some(tid), nice)?;
+/// The threads of `pid` (`/proc/<pid>/task`); none for a process that has ended.
+pub fn threads(pid: u32) -> Vec<rustix::process::Pid> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|t| t.file_name().to_str()?.parse::<i32>().ok())
+                .filter_map(rustix::process::Pid::from_raw)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sets the nice value of every thread of `pids` (Linux keeps one per thread; children inherit
+/// the value of the thread that starts them). A thread that ends between being listed and
+/// being set is skipped: it has no value left to set.
+pub fn renice(pids: &[u32], nice: i32) -> std::io::Result<()> {
+    for &pid in pids {
+        for tid in threads(pid) {
+            match rustix::process::setpriority_process(Some(tid), nice) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
+    Ok(())
+}
+
+/// Sets the nice value of every thread of this process; returns the value it had before.
+pub fn renice_self(nice: i32) -> std::io::Result<i32> {
+    let before = rustix::process::getpriority_process(None)?;
+    renice(&[std::process::id()], nice)?;
     Ok(before)
 }
 

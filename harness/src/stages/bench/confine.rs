@@ -4,7 +4,7 @@
 //! at the client's raised priority when their CPUs are their own, else at the normal one
 //! (docs/bench.md#confinement).
 
-use rustix::process::Pid;
+use crate::procfs;
 use rustix::thread::CpuSet;
 
 /// The CPUs this machine has online (`/sys/devices/system/cpu/online`, e.g. `0-1` or `0,2-3`);
@@ -95,18 +95,6 @@ pub fn sut_nice(sut: &[usize], client: &[usize], client_nice: i32) -> i32 {
     }
 }
 
-/// The threads of `pid` (`/proc/<pid>/task`).
-fn threads(pid: u32) -> Vec<Pid> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|t| t.file_name().to_str()?.parse::<i32>().ok())
-                .filter_map(Pid::from_raw)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Pins every thread of `pids` to `cpus` (affinity is per thread; threads started later
 /// inherit their creator's). A process gone meanwhile is skipped.
 pub fn pin(pids: &[u32], cpus: &[usize]) -> std::io::Result<()> {
@@ -115,21 +103,8 @@ pub fn pin(pids: &[u32], cpus: &[usize]) -> std::io::Result<()> {
         set.set(c);
     }
     for &pid in pids {
-        for tid in threads(pid) {
+        for tid in procfs::threads(pid) {
             match rustix::thread::sched_setaffinity(Some(tid), &set) {
-                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Sets the nice value of every thread of `pids` (per thread too, and inherited likewise).
-pub fn renice(pids: &[u32], nice: i32) -> std::io::Result<()> {
-    for &pid in pids {
-        for tid in threads(pid) {
-            match rustix::process::setpriority_process(Some(tid), nice) {
                 Ok(()) | Err(rustix::io::Errno::SRCH) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -161,7 +136,7 @@ pub fn targets(
         let Some((pgid, extra)) = t.tree_source() else {
             continue;
         };
-        let pids = crate::procfs::tree(pgid, extra);
+        let pids = procfs::tree(pgid, extra);
         if let Err(e) = pin(&pids, &sut) {
             eprintln!(
                 "bench: {} could not be pinned to CPUs {:?}: {e}",
@@ -169,7 +144,7 @@ pub fn targets(
             );
             confinement.pinning = format!("refused for {} ({e})", t.name);
         }
-        if let Err(e) = renice(&pids, confinement.sut_nice) {
+        if let Err(e) = procfs::renice(&pids, confinement.sut_nice) {
             eprintln!("bench: {} keeps the client's priority: {e}", t.name);
             confinement.sut_nice = confinement.client_nice;
         }
@@ -181,7 +156,7 @@ pub fn targets(
         let meter = crate::cpu_meter::CpuMeter::open(
             std::path::Path::new(crate::cpu_meter::CGROUP_ROOT),
             &group,
-            move || crate::procfs::tree(pgid, extra),
+            move || procfs::tree(pgid, extra),
         );
         confinement.cpu_method = Some(meter.method);
         if confinement.cpu_method_note.is_none() {
