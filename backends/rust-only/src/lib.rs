@@ -5,8 +5,7 @@
 //! Layout, in the order a request flows:
 //! - [`convert`]: UI messages to OpenAI messages (`convertToModelMessages` + `@ai-sdk/openai`);
 //! - [`provider`]: the async-openai client, with the AI SDK's retry policy and the idle timeout;
-//!   [`chunks`]: its SSE body as chunks, read only as they are asked for; [`transport`]: the
-//!   HTTP/1.1 connection under it, driven by the task that reads the answer;
+//!   [`chunks`]: its SSE body as chunks, read only as they are asked for;
 //! - [`chat`]: the tool loop, a state machine streamed as SSE frames, up to
 //!   [`contract::MAX_STEPS`] steps;
 //! - [`step`] and [`tool_calls`]: one provider stream to UI chunks, tool-call fragments by index;
@@ -56,7 +55,6 @@ pub mod provider;
 pub mod step;
 pub mod tool_calls;
 pub mod tools;
-pub mod transport;
 
 pub use backend::{BACKEND_NAME, RustOnlyBackend};
 pub use chat::ChatEngine;

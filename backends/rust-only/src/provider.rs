@@ -4,10 +4,8 @@
 //! response headers; the AI SDK retries twice, 2 s then 4 s, honouring `retry-after-ms` /
 //! `retry-after`. So the client is built with the `middleware` feature and [`AiSdkRetry`], a
 //! tower service that reproduces `retryWithExponentialBackoffRespectingRetryHeaders`
-//! (`ai/src/util/retry-with-exponential-backoff.ts`) around the transport. It also bounds each
-//! attempt's wait for response headers by the idle timeout. The transport is
-//! [`SameTaskService`], in place of async-openai's `ReqwestService` through the same seam: it
-//! reads each answer in the task that consumes it (docs/rust-hop.md#the-provider-read-in-the-responses-task).
+//! (`ai/src/util/retry-with-exponential-backoff.ts`) around a bare reqwest client. It also
+//! bounds each attempt's wait for response headers by the idle timeout.
 //!
 //! The stream is read here, not by async-openai's `create_stream`: that spawns a task which
 //! reads the provider as fast as it sends into an unbounded channel, so a client that stopped
@@ -18,12 +16,12 @@
 //! (the same meaning, a third less time in that stage: docs/rust-hop.md#stage-timestamps), and
 //! its errors every failure.
 //!
-//! No TLS: the provider is a loopback URL (`http://127.0.0.1:PORT/v1`).
+//! reqwest is built without TLS: the provider is a loopback URL (`http://127.0.0.1:PORT/v1`).
 
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
-use async_openai::middleware::HttpRequestFactory;
+use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionStreamOptions, ChatCompletionTool,
     ChatCompletionTools, CreateChatCompletionRequest, FunctionObject,
@@ -36,7 +34,6 @@ use reqwest::header::HeaderMap;
 use crate::UpstreamError;
 use crate::chunks::chunks_on_demand;
 pub use crate::chunks::{ProviderChunk, ProviderStream};
-use crate::transport::{SameTaskService, TransportError};
 
 /// The AI SDK's retry defaults (`prepareRetries`, `retryWithExponentialBackoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,14 +83,17 @@ pub enum ProviderConfigError {
     BadApiKey,
     #[error("--idle-timeout-s must be at least 1 second")]
     ZeroIdleTimeout,
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 /// The provider client every request of the backend shares (connections are pooled).
 #[derive(Debug, Clone)]
 pub struct Provider {
+    http: reqwest::Client,
     service: AiSdkRetry,
     /// `<base>/chat/completions`.
-    url: reqwest::Url,
+    url: String,
     authorization: String,
     model: String,
     idle_timeout: Duration,
@@ -102,10 +102,9 @@ pub struct Provider {
 impl Provider {
     pub fn new(config: ProviderConfig) -> Result<Self, ProviderConfigError> {
         let url = config.base_url.trim_end_matches('/').to_owned();
-        let url = match reqwest::Url::parse(&format!("{url}/chat/completions")) {
-            Ok(url) if url.scheme() == "http" || url.scheme() == "https" => url,
-            _ => return Err(ProviderConfigError::BadUrl(config.base_url)),
-        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ProviderConfigError::BadUrl(config.base_url));
+        }
         // async-openai builds the Authorization header with `parse().unwrap()`: check the key
         // here, where a bad one is a clear startup error instead of a panic per request.
         reqwest::header::HeaderValue::from_str(&format!("Bearer {}", config.api_key))
@@ -113,16 +112,20 @@ impl Provider {
         if config.idle_timeout.is_zero() {
             return Err(ProviderConfigError::ZeroIdleTimeout);
         }
-        // No proxy is consulted: a loopback provider must not be sent through one named in the
-        // environment.
+        let http = reqwest::Client::builder()
+            // A loopback provider must not be sent through a proxy named in the environment.
+            .no_proxy()
+            .tcp_nodelay(true)
+            .build()?;
         let service = AiSdkRetry {
-            inner: SameTaskService::default(),
+            inner: ReqwestService::new(http.clone()),
             policy: config.retry,
             idle_timeout: config.idle_timeout,
         };
         Ok(Self {
+            http,
             service,
-            url,
+            url: format!("{url}/chat/completions"),
             authorization: format!("Bearer {}", config.api_key),
             model: config.model,
             idle_timeout: config.idle_timeout,
@@ -157,10 +160,19 @@ impl Provider {
                 .map_err(|e| UpstreamError::Internal {
                     detail: format!("cannot serialise the provider request: {e}"),
                 })?;
-        let (url, authorization) = (self.url.clone(), self.authorization.clone());
+        let (http, url, authorization) = (
+            self.http.clone(),
+            self.url.clone(),
+            self.authorization.clone(),
+        );
         let factory = HttpRequestFactory::new(move || {
-            let request = provider_request(&url, &authorization, body.clone());
-            async move { request }
+            let request = http
+                .post(&url)
+                .header(reqwest::header::AUTHORIZATION, &authorization)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .build();
+            async move { request.map_err(OpenAIError::Reqwest) }
         });
         use tower::ServiceExt;
         let response = self
@@ -171,24 +183,6 @@ impl Provider {
             .map_err(UpstreamError::from_openai)?;
         Ok(Box::pin(chunks_on_demand(response.bytes_stream())))
     }
-}
-
-/// One attempt's request (built anew per attempt: a sent body cannot be replayed).
-fn provider_request(
-    url: &reqwest::Url,
-    authorization: &str,
-    body: Bytes,
-) -> Result<reqwest::Request, OpenAIError> {
-    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-    let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
-    let authorization = HeaderValue::from_str(authorization).map_err(|e| {
-        OpenAIError::InvalidArgument(format!("the Authorization header cannot be sent: {e}"))
-    })?;
-    let headers = request.headers_mut();
-    headers.insert(AUTHORIZATION, authorization);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    *request.body_mut() = Some(body.into());
-    Ok(request)
 }
 
 /// The tool list in the provider's format, as `@ai-sdk/openai` sends it (non-strict).
@@ -211,7 +205,7 @@ pub fn openai_tools(definitions: &[ToolDefinition]) -> Vec<ChatCompletionTools> 
 /// The AI SDK's retry loop as a tower service (see the module docs).
 #[derive(Debug, Clone)]
 struct AiSdkRetry {
-    inner: SameTaskService,
+    inner: ReqwestService,
     policy: RetryPolicy,
     idle_timeout: Duration,
 }
@@ -246,27 +240,11 @@ impl AiSdkRetry {
                 Err(_) => return Err(boxed(UpstreamError::Idle(self.idle_timeout))),
                 Ok(Ok(response)) if response.status().is_success() => return Ok(response),
                 Ok(Ok(response)) => Failure::from_response(response, self.idle_timeout).await,
-                Ok(Err(OpenAIError::Boxed(error))) => match error.downcast::<TransportError>() {
-                    Ok(error) => match *error {
-                        TransportError::Connect { .. } => Failure {
-                            error: UpstreamError::Unreachable {
-                                detail: error.to_string(),
-                            },
-                            retry_after: None,
-                        },
-                        // As reqwest's non-connect errors were: the answer broke off.
-                        TransportError::Http(_) => {
-                            return Err(boxed(UpstreamError::Truncated {
-                                detail: error.to_string(),
-                            }));
-                        }
-                        TransportError::Request(_) => {
-                            return Err(boxed(UpstreamError::Internal {
-                                detail: error.to_string(),
-                            }));
-                        }
+                Ok(Err(OpenAIError::Reqwest(e))) if e.is_connect() => Failure {
+                    error: UpstreamError::Unreachable {
+                        detail: e.to_string(),
                     },
-                    Err(other) => return Err(OpenAIError::Boxed(other)),
+                    retry_after: None,
                 },
                 Ok(Err(e)) => return Err(e),
             };
