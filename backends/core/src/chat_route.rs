@@ -274,6 +274,7 @@ impl Stream for ShellStream {
     type Item = Result<Bytes, std::convert::Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        stage_clock::mark(Stage::ShellPolled);
         let next = self.next_frame(cx);
         if let Poll::Ready(Some(frame)) = &next {
             stage_clock::mark(Stage::Handed);

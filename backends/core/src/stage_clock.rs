@@ -35,9 +35,14 @@ pub enum Stage {
     Framed = 3,
     /// The shell handed the first of those frames to the HTTP server as a body chunk.
     Handed = 4,
+    /// The HTTP server polled the shell's body in the poll that then read the provider (the
+    /// last poll to begin before [`Stage::BodyRead`]): it splits the wake-to-chat-stream
+    /// stretch into the server's part and the chat stream's (docs/rust-hop.md#what-remains-and-why).
+    /// Last in the record so that lines written before it keep their columns.
+    ShellPolled = 5,
 }
 
-const STAGES: usize = 5;
+const STAGES: usize = 6;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static SINK: OnceLock<Option<Sink>> = OnceLock::new();
@@ -49,6 +54,10 @@ struct Sink {
 
 thread_local! {
     static CURRENT: Cell<[u64; STAGES]> = const { Cell::new([0; STAGES]) };
+    /// When this thread last began polling a shell body: it is polled several times per chunk
+    /// and only the poll that reads the provider belongs to the chunk, which
+    /// [`Stage::BodyRead`] decides.
+    static LAST_SHELL_POLL: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Reads [`ENV`] once; call at startup, before any chunk is marked.
@@ -74,9 +83,15 @@ pub fn mark(stage: Stage) {
         return;
     }
     let now = monotonic_ns();
+    if stage == Stage::ShellPolled {
+        LAST_SHELL_POLL.set(now);
+        return;
+    }
     let record = CURRENT.with(|current| {
         let mut record = if stage == Stage::BodyRead {
-            [0; STAGES]
+            let mut fresh = [0; STAGES];
+            fresh[Stage::ShellPolled as usize] = LAST_SHELL_POLL.get();
+            fresh
         } else {
             current.get()
         };
@@ -143,6 +158,7 @@ mod tests {
         // A frame no provider read started (the stream's `start`) is not a record.
         mark(Stage::Framed);
         mark(Stage::Handed);
+        mark(Stage::ShellPolled);
         for stage in [
             Stage::BodyRead,
             Stage::SseDecoded,
@@ -161,6 +177,8 @@ mod tests {
             .map(|n| n.parse().expect("a number"))
             .collect();
         assert_eq!(stamps.len(), STAGES);
-        assert!(stamps[0] > 0 && stamps.is_sorted(), "{stamps:?}");
+        let (polled, read) = (stamps[Stage::ShellPolled as usize], stamps[0]);
+        assert!(polled > 0 && polled <= read, "{stamps:?}");
+        assert!(stamps[..5].is_sorted(), "{stamps:?}");
     }
 }

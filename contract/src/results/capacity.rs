@@ -70,9 +70,18 @@ pub struct Capacity {
     pub per_core_rps_observed: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_core_rps_observed_ci95: Option<[f64; 2]>,
-    /// 1 core-second / CPU per conversation at load.
+    /// 1 core-second / CPU per conversation at load: taken near the capacity where the
+    /// search measured it (`predicted_at_rps`), else at the CPU at load's fixed rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_core_rps_predicted: Option<f64>,
+    /// The rate (conversations/s, whole system under test) the prediction's CPU was taken at:
+    /// the highest rate the search found healthy, where its steady windows were metered; else
+    /// the CPU at load's fixed rate (docs/bench.md#capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_at_rps: Option<f64>,
+    /// The CPU per conversation (ms) the prediction divides one core-second by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_ms_per_conversation: Option<f64>,
     /// Observed / predicted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,

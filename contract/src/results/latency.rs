@@ -322,6 +322,12 @@ pub struct LoadPoint {
     /// last run's).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retries: u32,
+    /// CPU of the target's process tree per conversation served in the steady windows of this
+    /// rate (open loop: the saturation search's runs, repeats pooled; its idle CPU subtracted),
+    /// ms: the CPU at load taken at this rate (docs/bench.md#capacity). Absent where the
+    /// target was not metered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms_per_conversation: Option<f64>,
 }
 
 fn is_zero(n: &u32) -> bool {

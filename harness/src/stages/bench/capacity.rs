@@ -27,18 +27,34 @@ pub fn start_rps(cpu: &CpuAtLoad, sut_cores: usize) -> Option<f64> {
         .then(|| START_SHARE * 1_000.0 / cpu.ms_per_conversation * sut_cores.max(1) as f64)
 }
 
-/// One target's capacity from its saturation search and its CPU at load; `sut_cores` is the
-/// number of CPUs the target was confined to.
+/// The CPU per conversation the search metered at its highest healthy rate: the rate nearest
+/// the capacity that the target still carried, where the chunks share the core's wake-ups as
+/// they do at capacity (at the CPU at load's 20/s each chunk wakes an idle core, and a
+/// prediction from there read 1.47× low; docs/bench.md#capacity). Returns (rate, ms).
+pub fn cpu_near_capacity(found: &search::Outcome, points: &[LoadPoint]) -> Option<(f64, f64)> {
+    let healthy = found.healthy?;
+    let p = points
+        .iter()
+        .find(|p| p.mode == LoadMode::Open && p.target == healthy && !p.generator_behind)?;
+    Some((healthy, p.cpu_ms_per_conversation.filter(|ms| *ms > 0.0)?))
+}
+
+/// One target's capacity from its saturation search and its CPU: `near` is the CPU per
+/// conversation metered near the capacity ([`cpu_near_capacity`]), the prediction's source
+/// where there is one, else the CPU at load's; `sut_cores` is the number of CPUs the target
+/// was confined to.
 pub fn capacity(
     found: Option<&search::Outcome>,
     cpu: Option<&CpuAtLoad>,
+    near: Option<(f64, f64)>,
     sut_cores: usize,
 ) -> Option<Capacity> {
     let cores = sut_cores.max(1) as f64;
-    let predicted = cpu
-        .map(|c| c.ms_per_conversation)
-        .filter(|ms| *ms > 0.0)
-        .map(|ms| 1_000.0 / ms);
+    let source = near.or_else(|| {
+        cpu.map(|c| (c.rate_rps, c.ms_per_conversation))
+            .filter(|(_, ms)| *ms > 0.0)
+    });
+    let predicted = source.map(|(_, ms)| 1_000.0 / ms);
     if found.is_none() && predicted.is_none() {
         return None;
     }
@@ -63,6 +79,8 @@ pub fn capacity(
             .and_then(|(_, ci)| ci)
             .map(|[lo, hi]| [lo / cores, hi / cores]),
         per_core_rps_predicted: predicted,
+        predicted_at_rps: source.map(|(rate, _)| rate),
+        predicted_ms_per_conversation: source.map(|(_, ms)| ms),
         ratio,
         limit,
         generator_bound,
@@ -76,6 +94,7 @@ pub fn generator_ceiling(
     direct: &[LoadPoint],
     relay: Option<&search::Outcome>,
     chunks: u32,
+    searched_upward: bool,
 ) -> Option<GeneratorCeiling> {
     let open = || direct.iter().filter(|p| p.mode == LoadMode::Open);
     let highest = open().map(|p| p.target).fold(f64::NAN, f64::max);
@@ -86,10 +105,16 @@ pub fn generator_ceiling(
     Some(GeneratorCeiling {
         ceiling_rps: best.achieved,
         ceiling_chunks_per_s: best.chunks_per_s,
-        method: "the highest rate of the saturation searches at which direct (the client \
-                 reading the mock, run beside every repeat) kept its schedule and the offered \
-                 rate: mock lateness and client lag p99 under the limits, no error"
-            .to_owned(),
+        method: format!(
+            "the highest rate of the saturation searches at which direct (the client reading \
+             the mock, run beside every repeat) kept its schedule and the offered rate: mock \
+             lateness p99 under the limit, no error{}",
+            if searched_upward {
+                "; direct then searched on its own upward from there until it fell behind"
+            } else {
+                " (not searched past the searches' top rate: a lower bound when equal to it)"
+            }
+        ),
         highest_rate_tried: highest,
         relay_within_capacity: relay_capacity.map(|c| c >= best.target),
         relay_chunks_per_s: relay_capacity.map(|c| c * f64::from(chunks)),
@@ -154,7 +179,7 @@ mod tests {
 
     #[test]
     fn healthy_at_every_rate_is_generator_bound() {
-        let c = capacity(Some(&found(Some(50.0), None)), Some(&cpu(5.0)), 1).unwrap();
+        let c = capacity(Some(&found(Some(50.0), None)), Some(&cpu(5.0)), None, 1).unwrap();
         assert!(c.generator_bound);
         assert_eq!(c.limit, Some(CapacityLimit::Generator));
         assert_eq!(c.per_core_rps_observed, Some(50.0));
@@ -164,7 +189,7 @@ mod tests {
 
     #[test]
     fn failing_at_the_lowest_rate_gives_no_figure() {
-        let c = capacity(Some(&found(None, Some(2.0))), Some(&cpu(5.0)), 1).unwrap();
+        let c = capacity(Some(&found(None, Some(2.0))), Some(&cpu(5.0)), None, 1).unwrap();
         assert!(!c.generator_bound);
         assert_eq!(c.per_core_rps_observed, None);
         assert_eq!(c.limit, None);
@@ -173,16 +198,63 @@ mod tests {
     #[test]
     fn a_backend_that_stutters_far_below_its_cpu_is_event_loop_bound() {
         let f = found(Some(40.0), Some(50.0));
-        let c = capacity(Some(&f), Some(&cpu(5.0)), 2).unwrap();
+        let c = capacity(Some(&f), Some(&cpu(5.0)), None, 2).unwrap();
         assert!(!c.generator_bound);
         assert_eq!(c.limit, Some(CapacityLimit::EventLoop));
         assert_eq!(c.per_core_rps_observed_ci95, Some([20.0, 25.0]), "per core");
-        let c = capacity(Some(&f), Some(&cpu(20.0)), 1).unwrap();
+        let c = capacity(Some(&f), Some(&cpu(20.0)), None, 1).unwrap();
         assert_eq!(
             c.limit,
             Some(CapacityLimit::Cpu),
             "44.7/s of 50/s predicted"
         );
+    }
+
+    fn open(rate: f64, cpu_ms: Option<f64>, behind: bool) -> LoadPoint {
+        LoadPoint {
+            mode: LoadMode::Open,
+            target: rate,
+            achieved: rate,
+            chunks_per_s: rate * 20.0,
+            conversations: 10,
+            chunk_overhead_p50_us: None,
+            chunk_overhead_p99_us: None,
+            ttft_p99_us: None,
+            errors: 0,
+            lost_chunks: 0,
+            reordered_chunks: 0,
+            mock_lateness_p99_us: None,
+            client_lag_p99_us: None,
+            generator_behind: behind,
+            retries: 0,
+            cpu_ms_per_conversation: cpu_ms,
+        }
+    }
+
+    #[test]
+    fn the_prediction_comes_from_the_cpu_at_the_highest_healthy_rate() {
+        // 5 ms per conversation at 20/s (an idle core woken per chunk), 2.5 ms at 300/s and
+        // 2.4 ms at 450/s, where it failed.
+        let f = found(Some(300.0), Some(450.0));
+        let points = [
+            open(200.0, Some(2.8), false),
+            open(300.0, Some(2.5), false),
+            open(450.0, Some(2.4), false),
+        ];
+        let near = cpu_near_capacity(&f, &points);
+        assert_eq!(near, Some((300.0, 2.5)));
+        let c = capacity(Some(&f), Some(&cpu(5.0)), near, 1).unwrap();
+        assert_eq!(c.per_core_rps_predicted, Some(400.0));
+        assert_eq!(c.predicted_at_rps, Some(300.0));
+        assert_eq!(c.predicted_ms_per_conversation, Some(2.5));
+        // Not metered there: the CPU at load's own rate, said so.
+        let bare = [open(300.0, None, false)];
+        let c = capacity(Some(&f), Some(&cpu(5.0)), cpu_near_capacity(&f, &bare), 1).unwrap();
+        assert_eq!(c.per_core_rps_predicted, Some(200.0));
+        assert_eq!(c.predicted_at_rps, Some(20.0));
+        // A run the generator fell behind on is not the target's.
+        let behind = [open(300.0, Some(2.5), true)];
+        assert_eq!(cpu_near_capacity(&f, &behind), None);
     }
 
     #[test]

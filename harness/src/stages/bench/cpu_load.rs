@@ -44,10 +44,12 @@ pub struct CpuLoadPlan {
     pub windows: usize,
 }
 
-/// Windows of a quick run: 2 of 1 s (the quick budget), 3 when a burn is injected, since the
-/// self-check's tolerance (5%) needs the third (docs/bench.md#cpu-at-load).
+/// Windows of a quick run: 2 of 1 s (the quick budget); 5 when a burn is injected: the CPU a
+/// chunk costs besides the burn moved 10-20% between windows on the shared machine, about 5 µs
+/// of a slope from 3 windows per run, the self-check's whole tolerance at 100 µs
+/// (docs/bench.md#the-burn-read).
 const QUICK_WINDOWS: usize = 2;
-const QUICK_INJECTED_WINDOWS: usize = 3;
+const QUICK_INJECTED_WINDOWS: usize = 5;
 
 impl CpuLoadPlan {
     /// `injected`: a CPU burn is read in this run (the self-check).

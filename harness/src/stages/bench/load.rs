@@ -119,6 +119,23 @@ pub struct PointFigures {
     pub elapsed: Duration,
     /// Peak RSS and PSS of the target's processes, when sampled.
     pub peak_memory: Option<procfs::MemoryUse>,
+    /// The target's CPU over its steady windows, when metered.
+    pub cpu: Option<CpuWindow>,
+}
+
+/// CPU a target's process tree used over a run's steady window (its idle CPU subtracted), and
+/// the conversations' worth of text chunks the client received in it: what that CPU paid for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuWindow {
+    pub ns: f64,
+    pub served: f64,
+}
+
+impl CpuWindow {
+    /// CPU per conversation (ms), when the window served any.
+    pub fn ms_per_conversation(&self) -> Option<f64> {
+        (self.served > 0.0).then(|| self.ns / self.served / 1e6)
+    }
 }
 
 impl PointFigures {
@@ -136,6 +153,7 @@ impl PointFigures {
             reordered: 0,
             elapsed,
             peak_memory: None,
+            cpu: None,
         }
     }
 }
@@ -310,6 +328,7 @@ pub fn load_point(
         generator_behind: lateness_p99.is_some_and(|l| l > MOCK_LATENESS_LIMIT_US)
             || lag_p99.is_some_and(|l| l > CLIENT_LAG_LIMIT_US),
         retries: 0,
+        cpu_ms_per_conversation: f.cpu.and_then(|c| c.ms_per_conversation()),
     }
 }
 
@@ -345,6 +364,7 @@ mod tests {
             client_lag_p99_us: None,
             generator_behind: behind,
             retries: 0,
+            cpu_ms_per_conversation: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod capacity;
 pub mod confine;
 pub mod cpu_load;
 pub mod figures;
+pub mod generator;
 mod hlog;
 mod launch;
 pub mod load;
@@ -82,6 +83,10 @@ pub async fn run(backends: &[Backend], run: &mut RunDir, opts: &Options) -> Resu
     if let Some(load) = plan.load.as_mut() {
         // The relay's proof needs its capacity, which a quick run does not search otherwise.
         load.search_references |= opts.proofs;
+        if opts.proofs {
+            load.search.resolution = load.search.resolution.min(plan::PROOF_RESOLUTION);
+            load.search.max_probes = load.search.max_probes.max(plan::PROOF_MAX_PROBES);
+        }
     }
     let log_dir = run.logs(STAGE);
     provider::ensure_built(&opts.ctx.root, &profile, &log_dir).await?;
@@ -301,13 +306,37 @@ async fn measure(
                     start_rps.insert(contract::results::aa_twin(name), rps);
                 }
             }
+            let metering = meters
+                .iter()
+                .map(|(name, meter)| {
+                    // A target's idle CPU from its CPU at load; an A/A twin's is its first
+                    // instance's, and a target left out of it (the relay, quick) has none.
+                    let first = name.strip_suffix(contract::results::AA_SUFFIX);
+                    let idle = [Some(name.as_str()), first]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|n| {
+                            let (_, f) = cpu.iter().find(|(m, _)| m == n)?;
+                            f.as_ref().ok().map(|f| f.idle_ms_per_s * 1e6)
+                        });
+                    let metering = steady::Metering {
+                        meter,
+                        idle_ns_per_s: idle.unwrap_or(0.0),
+                    };
+                    (name.clone(), metering)
+                })
+                .collect();
+            let searches = sweep::Searches {
+                start_rps,
+                metering,
+            };
             sweep::run(
                 &targets,
                 &mock,
                 &http,
                 &plan.rounds,
                 load_plan,
-                &start_rps,
+                &searches,
                 &progress,
             )
             .await

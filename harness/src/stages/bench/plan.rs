@@ -85,6 +85,11 @@ const QUICK_SEARCH: SearchBounds = SearchBounds {
     direct_once_per_rate: true,
     ..SEARCH
 };
+/// Under `--proofs`, a quick search narrows to the full run's 10% in at most 5 rates: the burn
+/// proof sets the observed capacity (its bracket's middle) against a prediction within 15%,
+/// which a bracket 25-50% wide cannot resolve (docs/bench.md#proofs).
+pub const PROOF_RESOLUTION: f64 = 1.1;
+pub const PROOF_MAX_PROBES: usize = 5;
 /// Where peak memory is read (the "100-stream point").
 const PEAK_MEMORY_CONCURRENCY: usize = 100;
 

@@ -229,6 +229,8 @@ mod tests {
                 per_core_rps_observed: Some(rps),
                 per_core_rps_observed_ci95: Some([rps * 0.8, rps * 1.2]),
                 per_core_rps_predicted: None,
+                predicted_at_rps: None,
+                predicted_ms_per_conversation: None,
                 ratio: None,
                 limit: None,
                 generator_bound: false,
@@ -249,6 +251,7 @@ mod tests {
                 client_lag_p99_us: None,
                 generator_behind: false,
                 retries: 0,
+                cpu_ms_per_conversation: None,
             });
         }
         r

@@ -71,8 +71,13 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
             .find(|(n, _)| n == name)
             .and_then(|(_, f)| f.as_ref().ok())
     };
-    let capacity_of =
-        |name: &str| capacity::capacity(r.sweeps.searches.get(name), cpu_of(name), sut_cores);
+    let capacity_of = |name: &str| {
+        let found = r.sweeps.searches.get(name);
+        let near = found.and_then(|f| {
+            capacity::cpu_near_capacity(f, r.sweeps.points.get(name).map_or(&[], Vec::as_slice))
+        });
+        capacity::capacity(found, cpu_of(name), near, sut_cores)
+    };
     let chunks = bench.settings.chunks;
     for (name, figure) in r.cpu_at_load {
         if let Err(why) = figure {
@@ -143,11 +148,14 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         }
     }
     bench.self_check = self_check(figures, r.injected, r.seed);
-    bench.generator = r
-        .sweeps
-        .points
-        .get(DIRECT)
-        .and_then(|d| capacity::generator_ceiling(d, r.sweeps.searches.get(RELAY), chunks));
+    bench.generator = r.sweeps.points.get(DIRECT).and_then(|d| {
+        capacity::generator_ceiling(
+            d,
+            r.sweeps.searches.get(RELAY),
+            chunks,
+            r.sweeps.generator_searched,
+        )
+    });
     bench.cpu_self_check = r
         .injected_cpu
         .iter()

@@ -45,7 +45,7 @@ pub const QUICK_GENERATOR_RETRIES: u32 = 1;
 /// lower; when it is healthy with no failing rate known, this many times higher. Down fast
 /// (a rate far above capacity takes long to drain), up in smaller steps.
 const SHRINK: f64 = 2.0;
-const EXPAND: f64 = 1.5;
+pub const EXPAND: f64 = 1.5;
 
 /// How far the search goes.
 #[derive(Debug, Clone)]

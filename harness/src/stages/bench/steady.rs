@@ -13,11 +13,21 @@ use contract::clock::monotonic_ns;
 use sut_kit::mock::MockProcess;
 use tokio::task::JoinSet;
 
-use super::load::{self, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};
+use super::load::{self, CpuWindow, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};
 use super::rounds::RoundPlan;
 use super::search::Run;
 use super::target::Target;
+use crate::cpu_meter::CpuMeter;
 use crate::stats;
+
+/// A target's CPU meter and its idle CPU (ns/s, subtracted from each window): a metered run
+/// reads it at the steady window's bounds, so the search's every rate gives the CPU per
+/// conversation at that rate (docs/bench.md#capacity).
+#[derive(Debug, Clone, Copy)]
+pub struct Metering<'a> {
+    pub meter: &'a CpuMeter,
+    pub idle_ns_per_s: f64,
+}
 
 /// Runs `target` at `rate` conversations/s; its figures over the window and the run's summary.
 pub async fn run_at(
@@ -27,6 +37,7 @@ pub async fn run_at(
     rounds: &RoundPlan,
     plan: &SteadyPlan,
     rate: f64,
+    metering: Option<Metering<'_>>,
 ) -> Result<(PointFigures, Run)> {
     let window = plan.window(rate, rounds.chunks);
     let total = plan.ramp + window;
@@ -40,22 +51,35 @@ pub async fn run_at(
     );
     let mut in_flight = JoinSet::new();
     let mut in_window = Vec::new();
-    let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total);
-    while let Some(i) = arrivals.recv().await {
-        let offset = interval * i;
-        let scheduled_ns = started_ns + nanos(offset);
-        let tag = format!("s{rate:.1}.{}.{i}", target.name);
-        if (open_ns..close_ns).contains(&scheduled_ns) {
-            in_window.push(tag.clone());
+    let sending = async {
+        let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total);
+        while let Some(i) = arrivals.recv().await {
+            let offset = interval * i;
+            let scheduled_ns = started_ns + nanos(offset);
+            let tag = format!("s{rate:.1}.{}.{i}", target.name);
+            if (open_ns..close_ns).contains(&scheduled_ns) {
+                in_window.push(tag.clone());
+            }
+            let text = rounds.text(&tag).render();
+            let (http, target) = (http.clone(), target.clone());
+            in_flight.spawn(async move {
+                let mut sent = load::send(http, target, text, tag).await;
+                sent.scheduled_ns = Some(scheduled_ns);
+                sent
+            });
         }
-        let text = rounds.text(&tag).render();
-        let (http, target) = (http.clone(), target.clone());
-        in_flight.spawn(async move {
-            let mut sent = load::send(http, target, text, tag).await;
-            sent.scheduled_ns = Some(scheduled_ns);
-            sent
-        });
-    }
+    };
+    // The meter is read at the window's bounds, beside the sending, on the client's side;
+    // the chunks received between the two reads are what that CPU paid for.
+    let metered = async {
+        let m = metering?;
+        tokio::time::sleep_until(started + plan.ramp).await;
+        let open = (m.meter.read_ns()?, monotonic_ns());
+        tokio::time::sleep_until(started + total).await;
+        let close = (m.meter.read_ns()?, monotonic_ns());
+        Some((m, open, close))
+    };
+    let ((), metered) = tokio::join!(sending, metered);
     let mut done: Vec<Sent> = Vec::new();
     let deadline = started + total + plan.drain;
     while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, in_flight.join_next()).await {
@@ -68,12 +92,26 @@ pub async fn run_at(
         .flat_map(|s| &s.seen.texts)
         .filter(|(at, _)| (open_ns..close_ns).contains(at))
         .count() as u64;
+    let cpu = metered.map(|(m, (cpu0, t0), (cpu1, t1))| {
+        let served = done
+            .iter()
+            .flat_map(|s| &s.seen.texts)
+            .filter(|(at, _)| (t0..t1).contains(at))
+            .count() as f64
+            / f64::from(rounds.chunks);
+        let idle = m.idle_ns_per_s * t1.saturating_sub(t0) as f64 / 1e9;
+        CpuWindow {
+            ns: cpu1.saturating_sub(cpu0) as f64 - idle,
+            served,
+        }
+    });
     let counted: Vec<Sent> = done
         .into_iter()
         .filter(|s| in_window.contains(&s.tag))
         .collect();
     let missing = in_window.len() as u64 - counted.len() as u64;
     let mut f = load::tally(mock, rounds, counted, window).await?;
+    f.cpu = cpu;
     // Started in the window and still streaming when the drain ran out: failed.
     f.conversations += missing;
     f.errors += missing;
@@ -118,11 +156,42 @@ pub fn merge(a: &mut PointFigures, b: &PointFigures) {
     a.lost += b.lost;
     a.reordered += b.reordered;
     a.elapsed += b.elapsed;
+    a.cpu = match (a.cpu, b.cpu) {
+        (Some(x), Some(y)) => Some(CpuWindow {
+            ns: x.ns + y.ns,
+            served: x.served + y.served,
+        }),
+        (x, y) => x.or(y),
+    };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeats_pool_their_cpu_over_what_they_served() {
+        // 30 ms over 10 conversations and 10 ms over 10: 2 ms each, not the mean of 3 and 1
+        // weighted alike; a repeat that was not metered adds nothing.
+        let mut a = PointFigures::empty(Duration::ZERO);
+        a.cpu = Some(CpuWindow {
+            ns: 30e6,
+            served: 10.0,
+        });
+        let mut b = PointFigures::empty(Duration::ZERO);
+        b.cpu = Some(CpuWindow {
+            ns: 10e6,
+            served: 10.0,
+        });
+        merge(&mut a, &b);
+        merge(&mut a, &PointFigures::empty(Duration::ZERO));
+        assert_eq!(a.cpu.and_then(|c| c.ms_per_conversation()), Some(2.0));
+        let idle = CpuWindow {
+            ns: 5e6,
+            served: 0.0,
+        };
+        assert_eq!(idle.ms_per_conversation(), None, "nothing served");
+    }
 
     #[test]
     fn a_window_is_a_whole_number_of_intervals_within_its_bounds() {

@@ -19,7 +19,7 @@ use sut_kit::mock::MockProcess;
 use super::load::{self, LoadPlan, PointFigures};
 use super::rounds::RoundPlan;
 use super::search::{self, Repeat, SearchPlan, Verdict};
-use super::steady;
+use super::steady::{self, Metering};
 use super::target::{DIRECT, RELAY, Target, is_shared_reference};
 use crate::procfs::MemoryUse;
 use crate::progress::Progress;
@@ -32,19 +32,31 @@ pub struct SweepOutcome {
     pub peak_memory: BTreeMap<String, MemoryUse>,
     /// Each searched target's saturation search.
     pub searches: BTreeMap<String, search::Outcome>,
+    /// `direct` was searched upward on its own, past the plan's top rate
+    /// ([`super::generator`]).
+    pub generator_searched: bool,
 }
 
-/// Runs the closed-loop points and the saturation search over `targets`; `start_rps` is where
-/// each target's search starts (from its CPU at load).
+/// Where each search starts and which targets' CPU its runs read.
+pub struct Searches<'a> {
+    /// Per target, the first rate (from its CPU at load).
+    pub start_rps: BTreeMap<String, f64>,
+    /// Per target, its meter: every steady run of its search reads it
+    /// (docs/bench.md#capacity).
+    pub metering: BTreeMap<String, Metering<'a>>,
+}
+
+/// Runs the closed-loop points and the saturation search over `targets`.
 pub async fn run(
     targets: &[Arc<Target>],
     mock: &MockProcess,
     http: &reqwest::Client,
     rounds: &RoundPlan,
     plan: &LoadPlan,
-    start_rps: &BTreeMap<String, f64>,
+    searches: &Searches<'_>,
     progress: &Progress,
 ) -> Result<SweepOutcome> {
+    let start_rps = &searches.start_rps;
     let mut outcome = SweepOutcome::default();
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut unloaded_direct: Option<PointFigures> = None;
@@ -111,11 +123,28 @@ pub async fn run(
             http,
             rounds,
             plan,
-            start_rps,
+            (start_rps, &searches.metering),
             progress,
             &mut outcome,
         )
         .await?;
+    }
+    // The generator's own ceiling, above the plan's top rate where the searches stopped
+    // (docs/bench.md#generator-ceiling); the relay then starts from it.
+    if plan.search_references
+        && let Some(from) = outcome
+            .points
+            .get(DIRECT)
+            .and_then(|p| super::generator::start(p, plan.search.resolution))
+    {
+        let points =
+            super::generator::search(direct, mock, http, rounds, plan, from, progress).await?;
+        outcome
+            .points
+            .entry(DIRECT.to_owned())
+            .or_default()
+            .extend(points);
+        outcome.generator_searched = true;
     }
     // The relay last, from just under the ceiling `direct` reached beside the others: its
     // proof asks whether it is the limit below the generator's ceiling, which a search from
@@ -135,7 +164,7 @@ pub async fn run(
             http,
             rounds,
             plan,
-            &starts,
+            (&starts, &searches.metering),
             progress,
             &mut outcome,
         )
@@ -183,7 +212,7 @@ async fn search_group(
     http: &reqwest::Client,
     rounds: &RoundPlan,
     plan: &LoadPlan,
-    start_rps: &BTreeMap<String, f64>,
+    (start_rps, metering): (&BTreeMap<String, f64>, &BTreeMap<String, Metering<'_>>),
     progress: &Progress,
     outcome: &mut SweepOutcome,
 ) -> Result<()> {
@@ -198,7 +227,11 @@ async fn search_group(
                 .copied()
                 .unwrap_or(bounds.default_start_rps),
             min_rps: bounds.min_rps,
-            max_rps: bounds.max_rps,
+            // The relay starts from the generator's ceiling, which may lie above the plan's
+            // top rate.
+            max_rps: bounds
+                .max_rps
+                .max(start_rps.get(&t.name).copied().unwrap_or(0.0)),
             resolution: bounds.resolution,
             max_probes: bounds.max_probes,
             min_repeats: bounds.min_repeats,
@@ -236,7 +269,9 @@ async fn search_group(
                     "saturation search: {} at {rate:.1}/s ({})",
                     target.name, t.name
                 ));
-                let measured = steady::run_at(t, mock, http, rounds, &plan.steady, rate).await?;
+                let metered = metering.get(&t.name).copied();
+                let measured =
+                    steady::run_at(t, mock, http, rounds, &plan.steady, rate, metered).await?;
                 *(if t.name == DIRECT {
                     &mut theirs
                 } else {

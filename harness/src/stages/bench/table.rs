@@ -177,12 +177,18 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
             let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
             writeln!(
                 out,
-                "capacity {name}: {}{}{} conv/s per core observed, {} predicted, ratio {}, limit {}",
+                "capacity {name}: {}{}{} conv/s per core observed, {} predicted{}, ratio {}, \
+                 limit {}",
                 if c.generator_bound { ">= " } else { "" },
                 f(c.per_core_rps_observed),
                 c.per_core_rps_observed_ci95
                     .map_or(String::new(), |[lo, hi]| format!(" [{lo:.1}, {hi:.1}]")),
                 f(c.per_core_rps_predicted),
+                c.predicted_at_rps
+                    .zip(c.predicted_ms_per_conversation)
+                    .map_or(String::new(), |(r, ms)| format!(
+                        " (from {ms:.2} ms per conversation at {r:.0}/s)"
+                    )),
                 c.ratio.map_or("-".to_owned(), |r| format!("{r:.2}")),
                 c.limit.map_or("-".to_owned(), |l| format!("{l:?}")),
             )?;

@@ -1,0 +1,153 @@
+//! The generator's own ceiling: `direct` (the client reading the mock, nothing between) searched
+//! upward from the highest rate it kept up at beside the backends' searches, until it falls
+//! behind: the backends' searches stop at the plan's top rate (1,000/s, 20,000 chunks/s), which
+//! said where they stopped, not where the generator does (docs/bench.md#generator-ceiling).
+//! Run where the references are searched (full runs and `--proofs`), before the relay, whose
+//! search then starts from this ceiling.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use contract::results::{LoadMode, LoadPoint};
+use sut_kit::mock::MockProcess;
+
+use super::load::{self, LoadPlan};
+use super::rounds::RoundPlan;
+use super::search::{self, Repeat, SearchPlan, Verdict};
+use super::steady;
+use super::target::Target;
+use crate::progress::Progress;
+
+/// The highest rate the generator's search tries: 5,000 conversations/s, 100,000 chunks/s, ten
+/// times the 10,000 chunks/s; one core for the client and the mock cannot reach it,
+/// so the search ends where the generator falls behind (docs/bench.md#generator-ceiling).
+pub const GENERATOR_MAX_RPS: f64 = 5_000.0;
+
+/// Where the generator's search starts, given `direct`'s open points so far: one step
+/// ([`search::EXPAND`]) above the highest rate it kept up at, or halfway (geometrically) to the
+/// lowest rate above it where it fell behind; `None` when that gap is already within the
+/// plan's resolution, or `direct` kept up nowhere.
+pub fn start(points: &[LoadPoint], resolution: f64) -> Option<f64> {
+    let open = || points.iter().filter(|p| p.mode == LoadMode::Open);
+    let kept = open()
+        .filter(|p| !p.generator_behind && p.errors == 0)
+        .map(|p| p.target)
+        .max_by(f64::total_cmp)?;
+    let behind = open()
+        .filter(|p| p.generator_behind && p.target > kept)
+        .map(|p| p.target)
+        .min_by(f64::total_cmp);
+    match behind {
+        Some(b) if b / kept <= resolution => None,
+        Some(b) => Some((kept * b).sqrt()),
+        None => Some((kept * search::EXPAND).min(GENERATOR_MAX_RPS)),
+    }
+}
+
+/// Searches `direct` upward from [`start`]; returns its load points (one per rate: healthy
+/// where it kept up, `generator_behind` where it stayed behind after its retries).
+pub async fn search(
+    direct: &Arc<Target>,
+    mock: &MockProcess,
+    http: &reqwest::Client,
+    rounds: &RoundPlan,
+    plan: &LoadPlan,
+    from: f64,
+    progress: &Progress,
+) -> Result<Vec<LoadPoint>> {
+    let bounds = &plan.search;
+    let search_plan = SearchPlan {
+        start_rps: from,
+        min_rps: from,
+        max_rps: GENERATOR_MAX_RPS,
+        resolution: bounds.resolution,
+        max_probes: bounds.max_probes,
+        min_repeats: bounds.min_repeats,
+        max_repeats: bounds.max_repeats,
+        generator_retries: bounds.generator_retries,
+    };
+    let by_rate: Mutex<BTreeMap<u64, load::PointFigures>> = Mutex::default();
+    let found = search::search(&search_plan, plan.seed, |rate| {
+        progress.step(format!("generator's ceiling: direct at {rate:.0}/s"));
+        let by_rate = &by_rate;
+        async move {
+            let (f, run) =
+                steady::run_at(direct, mock, http, rounds, &plan.steady, rate, None).await?;
+            let mut by_rate = by_rate.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = by_rate
+                .entry(rate.to_bits())
+                .or_insert_with(|| load::PointFigures::empty(std::time::Duration::ZERO));
+            steady::merge(slot, &f);
+            // `direct` against itself: no overhead; the repeat is healthy exactly when the
+            // generator kept up.
+            Ok(Repeat {
+                target: run.clone(),
+                direct: run,
+            })
+        }
+    })
+    .await?;
+    let by_rate = by_rate.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(found
+        .decisions
+        .iter()
+        .filter_map(|d| {
+            let f = by_rate.get(&d.rate.to_bits())?;
+            let mut point = load::load_point(LoadMode::Open, d.rate, f, None);
+            let share = crate::stats::median(
+                &d.repeats
+                    .iter()
+                    .map(|r| r.direct.achieved_share)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or(0.0);
+            point.achieved = d.rate * share;
+            point.chunks_per_s = point.achieved * f64::from(rounds.chunks);
+            point.generator_behind = d.verdict == Verdict::GeneratorBehind;
+            point.retries = d.retries;
+            Some(point)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(target: f64, behind: bool) -> LoadPoint {
+        LoadPoint {
+            mode: LoadMode::Open,
+            target,
+            achieved: target,
+            chunks_per_s: target * 20.0,
+            conversations: 10,
+            chunk_overhead_p50_us: None,
+            chunk_overhead_p99_us: None,
+            ttft_p99_us: None,
+            errors: 0,
+            lost_chunks: 0,
+            reordered_chunks: 0,
+            mock_lateness_p99_us: None,
+            client_lag_p99_us: None,
+            generator_behind: behind,
+            retries: 0,
+            cpu_ms_per_conversation: None,
+        }
+    }
+
+    #[test]
+    fn the_search_starts_above_where_direct_kept_up() {
+        // Kept up to the plan's top rate: one step above it.
+        let top = [point(400.0, false), point(1_000.0, false)];
+        assert_eq!(start(&top, 1.25), Some(1_500.0));
+        // Behind at 2,250/s already: halfway there.
+        let bracketed = [point(1_000.0, false), point(2_250.0, true)];
+        assert_eq!(start(&bracketed, 1.25), Some(1_500.0));
+        // Already within the resolution: nothing to search.
+        let close = [point(1_000.0, false), point(1_200.0, true)];
+        assert_eq!(start(&close, 1.25), None);
+        // Never kept up: no ceiling to start from.
+        assert_eq!(start(&[point(20.0, true)], 1.25), None);
+    }
+}
