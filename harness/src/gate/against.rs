@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use sut_kit::manifest::Backend;
 
 use super::decide::{Decision, Judgement};
-use super::metrics;
+use super::metrics::{self, Statistic};
 use super::prepare::PreparedTree;
 use super::sequential;
 use super::session::{Figures, Instance, RoundTimes, Session};
@@ -68,7 +68,7 @@ pub struct Sequence {
     pub times: RoundTimes,
     /// Per backend judged, how the primary metric's paired differences spread: between
     /// rounds, and between the two halves of one round ([`sequential::Spread`]).
-    pub spreads: Vec<(String, sequential::Spread)>,
+    pub spreads: Vec<(String, Statistic, sequential::Spread)>,
 }
 
 /// What a measurement found.
@@ -119,39 +119,53 @@ fn judge_all(names: &[String], figures: &Figures) -> Vec<Judgement> {
             continue;
         }
         for m in metrics::PAIRED {
-            let b = figures.normalised(&base_name(name), m.hop, m.quantile);
-            let h = figures.normalised(name, m.hop, m.quantile);
+            let b = figures.normalised(&base_name(name), m.hop, m.statistic);
+            let h = figures.normalised(name, m.hop, m.statistic);
             out.push(sequential::judge(name, m.metric, &b, &h));
         }
     }
     out
 }
 
-/// The primary metric's spreads of each backend measured on both sides.
-fn spreads_all(names: &[String], figures: &Figures) -> Vec<(String, sequential::Spread)> {
-    let Some(m) = metrics::PAIRED.iter().find(|m| m.metric.is_primary()) else {
-        return Vec::new();
-    };
-    names
-        .iter()
-        .filter_map(|name| {
+/// The per-round statistics of chunk transit whose spreads every sequence prints beside the
+/// primary metric's, so that which one narrows the rounds most is measured in the same rounds
+/// (docs/gate.md#the-per-round-statistic).
+pub const SPREAD_CANDIDATES: [Statistic; 3] = [
+    Statistic::Quantile(0.5),
+    Statistic::TrimmedMean(0.1),
+    Statistic::TrimmedMean(0.25),
+];
+
+/// Per backend measured on both sides and per candidate statistic of chunk transit, how its
+/// paired differences spread.
+fn spreads_all(
+    names: &[String],
+    figures: &Figures,
+) -> Vec<(String, Statistic, sequential::Spread)> {
+    let mut out = Vec::new();
+    for name in names {
+        for statistic in SPREAD_CANDIDATES {
             let diffs = |f: &dyn Fn(&str) -> std::collections::BTreeMap<u32, f64>| {
                 let (b, h) = (f(&base_name(name)), f(name));
                 b.iter()
                     .filter_map(|(r, b)| Some((*r, h.get(r)? - b)))
                     .collect::<std::collections::BTreeMap<u32, f64>>()
             };
-            let full = diffs(&|n| figures.normalised(n, m.hop, m.quantile));
-            let halves = diffs(&|n| figures.normalised_halves(n, m.hop, m.quantile));
+            let hop = contract::results::Hop::ChunkTransit;
+            let full = diffs(&|n| figures.normalised(n, hop, statistic));
+            let halves = diffs(&|n| figures.normalised_halves(n, hop, statistic));
             let full: Vec<f64> = full.into_values().collect();
             let halves: Vec<f64> = halves
                 .iter()
                 .filter(|(k, _)| *k % 2 == 0)
                 .filter_map(|(k, a)| Some(a - halves.get(&(k + 1))?))
                 .collect();
-            Some((name.clone(), sequential::spread(&full, &halves)?))
-        })
-        .collect()
+            if let Some(sp) = sequential::spread(&full, &halves) {
+                out.push((name.clone(), statistic, sp));
+            }
+        }
+    }
+    out
 }
 
 fn injection(opts: &Measure, name: &str) -> Vec<String> {

@@ -383,11 +383,12 @@ fn write_sequence(out: &mut impl std::io::Write, what: &str, s: &Sequence) -> st
         part(t.measured),
         part(t.stop)
     )?;
-    for (name, sp) in &s.spreads {
+    for (name, statistic, sp) in &s.spreads {
         writeln!(
             out,
-            "{what}: {name} chunk overhead p50, spread of the paired differences: {:.3} between \
-             rounds, {:.3} from sampling within a round ({:.0}% of the rounds' variance)",
+            "{what}: {name} chunk overhead, {}, spread of the paired differences: {:.3} \
+             between rounds, {:.3} from sampling within a round ({:.0}% of the rounds' variance)",
+            statistic.label(),
             sp.between_rounds,
             sp.within_round,
             sp.within_share() * 100.0

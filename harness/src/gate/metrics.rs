@@ -53,13 +53,33 @@ impl Metric {
     }
 }
 
-/// A metric `--against` measures round by round: the hop and the quantile of it whose
+/// What one round's chunks of one target are summed up by, before the direct path's is
+/// subtracted (docs/gate.md#the-per-round-statistic).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Statistic {
+    /// A quantile (0.5: the median).
+    Quantile(f64),
+    /// The mean of the samples left when this share is cut from each end.
+    TrimmedMean(f64),
+}
+
+impl Statistic {
+    /// How the spreads line names it (`p50`, `trimmed mean 25%`).
+    pub fn label(self) -> String {
+        match self {
+            Statistic::Quantile(q) => format!("p{}", (q * 100.0).round()),
+            Statistic::TrimmedMean(t) => format!("trimmed mean {}%", (t * 100.0).round()),
+        }
+    }
+}
+
+/// A metric `--against` measures round by round: the hop and the statistic of it whose
 /// normalised overhead is compared (a new per-round metric is one more row here).
 #[derive(Debug, Clone, Copy)]
 pub struct PairedMetric {
     pub metric: Metric,
     pub hop: Hop,
-    pub quantile: f64,
+    pub statistic: Statistic,
 }
 
 /// What `--against` judges, base against head in the same rounds.
@@ -67,17 +87,17 @@ pub const PAIRED: [PairedMetric; 3] = [
     PairedMetric {
         metric: Metric::ChunkOverheadP50,
         hop: Hop::ChunkTransit,
-        quantile: 0.5,
+        statistic: Statistic::Quantile(0.5),
     },
     PairedMetric {
         metric: Metric::ChunkOverheadP99,
         hop: Hop::ChunkTransit,
-        quantile: 0.99,
+        statistic: Statistic::Quantile(0.99),
     },
     PairedMetric {
         metric: Metric::TtftOverheadP50,
         hop: Hop::Ttft,
-        quantile: 0.5,
+        statistic: Statistic::Quantile(0.5),
     },
 ];
 

@@ -15,6 +15,7 @@ use sut_kit::manifest::Backend;
 use sut_kit::mock::MockProcess;
 use sut_kit::orchestrate::StartSettings;
 
+use super::metrics::Statistic;
 use crate::progress::Progress;
 use crate::stages::bench::figures::{Hop, TargetFigures};
 use crate::stages::bench::rounds::{self, RoundPlan};
@@ -97,15 +98,20 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Per round of `name`: (its quantile `q` of `hop` − the direct path's) / the direct path's
+    /// Per round of `name`: (its `statistic` of `hop` − the direct path's) / the direct path's
     /// p50 chunk transit in that round. Empty when either was not measured.
-    pub fn normalised(&self, name: &str, hop: Hop, q: f64) -> BTreeMap<u32, f64> {
-        normalised_in(&self.rounds, name, hop, q)
+    pub fn normalised(&self, name: &str, hop: Hop, statistic: Statistic) -> BTreeMap<u32, f64> {
+        normalised_in(&self.rounds, name, hop, statistic)
     }
 
     /// As [`Self::normalised`], per half round: key `2 × round + half`.
-    pub fn normalised_halves(&self, name: &str, hop: Hop, q: f64) -> BTreeMap<u32, f64> {
-        normalised_in(&self.halves, name, hop, q)
+    pub fn normalised_halves(
+        &self,
+        name: &str,
+        hop: Hop,
+        statistic: Statistic,
+    ) -> BTreeMap<u32, f64> {
+        normalised_in(&self.halves, name, hop, statistic)
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -113,19 +119,65 @@ impl Figures {
     }
 }
 
+/// The order a round spawns (and warms) its instances in: a fresh shuffle per round from its
+/// seed. A fixed order (the head's instances before the base's, as they are listed) gave one
+/// side the first fork, the first warm-up request and the first pick of a core in every round,
+/// an asymmetry the paired rounds could not cancel; drawn per round it is noise the sign test
+/// counts (docs/gate.md#the-lean-that-was-not-the-trees).
+pub fn start_order<T>(instances: &[T], seed: u64) -> Vec<&T> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let mut order: Vec<&T> = instances.iter().collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed.rotate_left(8)));
+    order
+}
+
+/// `statistic` of one histogram of nanoseconds, in µs.
+pub fn summarise(h: &hdrhistogram::Histogram<u64>, statistic: Statistic) -> f64 {
+    match statistic {
+        Statistic::Quantile(q) => stats::quantile_us(h, q),
+        Statistic::TrimmedMean(t) => trimmed_mean_us(h, t),
+    }
+}
+
+/// The mean of the samples of `h` ranked after the lowest `trim` share and before the highest
+/// `trim` share (each sample counted once; a bucket straddling a cut counts in part).
+pub fn trimmed_mean_us(h: &hdrhistogram::Histogram<u64>, trim: f64) -> f64 {
+    let n = h.len() as f64;
+    if n == 0.0 {
+        return 0.0;
+    }
+    let (lo, hi) = (n * trim, n * (1.0 - trim));
+    let (mut below, mut sum, mut kept) = (0.0, 0.0, 0.0);
+    for v in h.iter_recorded() {
+        let count = v.count_at_value() as f64;
+        let inside = (below + count).min(hi) - below.max(lo);
+        if inside > 0.0 {
+            sum += inside * h.median_equivalent(v.value_iterated_to()) as f64;
+            kept += inside;
+        }
+        below += count;
+    }
+    if kept > 0.0 {
+        sum / kept / 1_000.0
+    } else {
+        stats::quantile_us(h, 0.5)
+    }
+}
+
 fn normalised_in(
     by_name: &BTreeMap<String, TargetFigures>,
     name: &str,
     hop: Hop,
-    q: f64,
+    statistic: Statistic,
 ) -> BTreeMap<u32, f64> {
     let (Some(figures), Some(direct)) = (by_name.get(name), by_name.get(DIRECT)) else {
         return BTreeMap::new();
     };
-    let quantile = |h: &hdrhistogram::Histogram<u64>| stats::quantile_us(h, q);
+    let of = |h: &hdrhistogram::Histogram<u64>| summarise(h, statistic);
     let p50 = |h: &hdrhistogram::Histogram<u64>| stats::quantile_us(h, 0.5);
-    let ours = figures.per_round(hop, quantile);
-    let theirs = direct.per_round(hop, quantile);
+    let ours = figures.per_round(hop, of);
+    let theirs = direct.per_round(hop, of);
     let scale = direct.per_round(Hop::ChunkTransit, p50);
     let mut values = BTreeMap::new();
     for (round, ((a, b), s)) in ours.iter().zip(&theirs).zip(&scale).enumerate() {
@@ -196,9 +248,10 @@ impl Session {
         let seed = self.seed ^ (numbered as u64).rotate_left(32);
         let mut times = RoundTimes::default();
         let clock = Instant::now();
-        // Started together: a start is mostly waiting for a process to read its code and bind,
-        // and which instance started first no longer depends on an order at all.
-        let starts = futures::future::join_all(instances.iter().map(|i| {
+        // Started together: a start is mostly waiting for a process to read its code and bind.
+        // Still, one of them is spawned first and warmed first; the order is drawn afresh each
+        // round, so that no side always goes first (docs/gate.md#the-lean-that-was-not-the-trees).
+        let starts = futures::future::join_all(start_order(instances, seed).into_iter().map(|i| {
             Target::backend(
                 &i.backend,
                 &i.launch,
@@ -283,5 +336,49 @@ impl Session {
         self.mock.clear_timeline().await?;
         times.measured = clock.elapsed();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(values_us: &[u64]) -> hdrhistogram::Histogram<u64> {
+        let mut h = stats::histogram();
+        for v in values_us {
+            stats::record(&mut h, v * 1_000);
+        }
+        h
+    }
+
+    #[test]
+    fn no_side_starts_first_in_every_round() {
+        let sides = ["unix", "unix@base", "rust-only", "rust-only@base"];
+        let firsts: std::collections::BTreeSet<&str> = (0..40u64)
+            .map(|seed| *start_order(&sides, seed)[0])
+            .collect();
+        assert_eq!(firsts.len(), sides.len(), "{firsts:?}");
+        let mut one = start_order(&sides, 7);
+        one.sort();
+        let mut all: Vec<&&str> = sides.iter().collect();
+        all.sort();
+        assert_eq!(one, all, "a round starts every instance once");
+    }
+
+    #[test]
+    fn a_trimmed_mean_cuts_the_wild_ends_and_keeps_the_middle_s_values() {
+        let h = of(&[100, 110, 120, 130, 140, 150, 160, 170, 180, 100_000]);
+        let plain = trimmed_mean_us(&h, 0.0);
+        assert!(plain > 10_000.0, "{plain}");
+        // 10% from each end leaves 110..=180, whose mean is 145.
+        let trimmed = trimmed_mean_us(&h, 0.1);
+        assert!((trimmed - 145.0).abs() < 0.5, "{trimmed}");
+        // A shift of every sample moves it by the shift.
+        let shifted = of(&[200, 210, 220, 230, 240, 250, 260, 270, 280, 100_100]);
+        assert!((trimmed_mean_us(&shifted, 0.1) - 245.0).abs() < 0.5);
+        assert_eq!(
+            summarise(&h, Statistic::Quantile(0.5)),
+            stats::quantile_us(&h, 0.5)
+        );
     }
 }
