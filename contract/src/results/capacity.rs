@@ -136,6 +136,14 @@ pub struct CpuSelfCheck {
     pub measured_us: f64,
     /// Within max(2 µs, 5%) of the injection (docs/bench.md#cpu-at-load).
     pub within_tolerance: bool,
+    /// The burn per chunk read from one length alone: injected minus clean CPU per
+    /// conversation over its text chunks, for the short and the long conversations (a
+    /// conversation's own cost is the same in both instances and cancels); where the slope's
+    /// reading departs from them (docs/bench.md#the-burn-read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_read_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_read_us: Option<f64>,
     /// Observed capacity per core, injected / clean; and the ratio the clean instance's CPU per
     /// conversation predicts (clean / (clean + the burn of one conversation)).
     #[serde(default, skip_serializing_if = "Option::is_none")]

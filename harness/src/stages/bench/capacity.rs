@@ -136,12 +136,21 @@ pub fn cpu_self_check(
         c.filter(|c| !c.generator_bound)
             .and_then(|c| c.per_core_rps_observed)
     };
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let long = |c: &CpuAtLoad| mean(&c.long_window_ms_per_conversation);
     CpuSelfCheck {
         backend: backend.to_owned(),
         injected_us: injected,
         measured_us: measured,
         within_tolerance: (measured - injected).abs()
             <= CPU_CHECK_ABS_US.max(CPU_CHECK_REL * injected),
+        short_read_us: Some(
+            (ours.0.ms_per_conversation - clean.0.ms_per_conversation) * 1_000.0
+                / f64::from(clean.0.short_chunks.max(1)),
+        ),
+        long_read_us: long(ours.0)
+            .zip(long(clean.0))
+            .map(|(o, c)| (o - c) * 1_000.0 / f64::from(clean.0.long_chunks.max(1))),
         capacity_observed_ratio: observed(ours.1).zip(observed(clean.1)).map(|(o, c)| o / c),
         capacity_predicted_ratio: Some(
             clean.0.ms_per_conversation / (clean.0.ms_per_conversation + burn_ms),
@@ -270,5 +279,12 @@ mod tests {
         // 1 ms + 20 chunks of 100 µs: a third of the capacity.
         let ratio = check.capacity_predicted_ratio.unwrap();
         assert!((ratio - 1.0 / 3.0).abs() < 1e-9);
+        // Each length alone: 1 ms more over 20 chunks; the long windows 20 ms over 200.
+        assert!((check.short_read_us.unwrap() - 50.0).abs() < 1e-9);
+        assert_eq!(check.long_read_us, None, "no long windows");
+        ours.long_window_ms_per_conversation = vec![31.0, 33.0];
+        clean.long_window_ms_per_conversation = vec![12.0];
+        let check = cpu_self_check("x", 100, (&ours, None), (&clean, None));
+        assert!((check.long_read_us.unwrap() - 100.0).abs() < 1e-9);
     }
 }

@@ -196,8 +196,14 @@ fn cpu_burn_read(results: &Results, backend: &str) -> Proof {
             NAME,
             req,
             format!(
-                "injected {:.0} µs/chunk, read {:+.1}",
-                c.injected_us, c.measured_us
+                "injected {:.0} µs/chunk, read {:+.1} (from the short conversations alone {}, the \
+                 long alone {})",
+                c.injected_us,
+                c.measured_us,
+                c.short_read_us
+                    .map_or("-".to_owned(), |v| format!("{v:+.1}")),
+                c.long_read_us
+                    .map_or("-".to_owned(), |v| format!("{v:+.1}")),
             ),
             Some(c.within_tolerance),
         ),
@@ -438,6 +444,8 @@ mod tests {
                 injected_us: 100.0,
                 measured_us: 98.0,
                 within_tolerance: true,
+                short_read_us: None,
+                long_read_us: None,
                 capacity_observed_ratio: None,
                 capacity_predicted_ratio: Some(0.5),
             }],
