@@ -46,6 +46,12 @@ pub struct CpuAtLoad {
     pub window_ms_per_conversation: Vec<f64>,
     /// The same for the long conversations.
     pub long_window_ms_per_conversation: Vec<f64>,
+    /// How often the load client's threads went to sleep per text chunk received in the
+    /// windows (both lengths): a write of the target's that finds the client asleep wakes it,
+    /// and on one machine's loopback that wake-up is the target's CPU
+    /// (docs/bench.md#the-burn-read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_sleeps_per_chunk: Option<f64>,
 }
 
 /// Which limit a backend reached first.

@@ -176,6 +176,7 @@ mod tests {
             idle_ms_per_s: 0.0,
             window_ms_per_conversation: vec![],
             long_window_ms_per_conversation: vec![],
+            client_sleeps_per_chunk: None,
         }
     }
 

@@ -83,6 +83,8 @@ impl CpuLoadPlan {
 struct Windows {
     cpu_ns: Vec<u64>,
     served: Vec<f64>,
+    /// The load client's sleeps ([`client_sleeps`]) in each window.
+    client_sleeps: Vec<u64>,
     errors: u64,
 }
 
@@ -91,8 +93,30 @@ impl Windows {
     fn extend(&mut self, other: Self) {
         self.cpu_ns.extend(other.cpu_ns);
         self.served.extend(other.served);
+        self.client_sleeps.extend(other.client_sleeps);
         self.errors += other.errors;
     }
+}
+
+/// How often this process (the load client) went to sleep: its threads' voluntary context
+/// switches (`/proc/self/task/*/status`). A thread that ends between two reads takes its
+/// count along, so a window's figure can only read low.
+fn client_sleeps() -> u64 {
+    let me = std::process::id();
+    crate::procfs::threads(me)
+        .iter()
+        .filter_map(|tid| {
+            let status =
+                std::fs::read_to_string(format!("/proc/{me}/task/{}/status", tid.as_raw_nonzero()))
+                    .ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
 }
 
 /// Conversations' worth of text chunks received between consecutive `marks`
@@ -121,6 +145,7 @@ const DRAIN_ALLOWANCE: Duration = Duration::from_secs(10);
 struct Draining {
     sender: tokio::task::JoinHandle<(u64, Vec<u64>)>,
     cpu: Vec<u64>,
+    sleeps: Vec<u64>,
     marks: Vec<u64>,
     chunks: u32,
 }
@@ -136,6 +161,11 @@ impl Draining {
                 .map(|w| w[1].saturating_sub(w[0]))
                 .collect(),
             served: served(&received, &self.marks, self.chunks),
+            client_sleeps: self
+                .sleeps
+                .windows(2)
+                .map(|w| w[1].saturating_sub(w[0]))
+                .collect(),
             errors,
         })
     }
@@ -174,7 +204,12 @@ async fn drive(
         let (target, http, shape) = (target.clone(), http.clone(), shape.clone());
         tokio::spawn(async move {
             let mut in_flight = JoinSet::new();
-            let mut arrivals = super::pacer::arrivals(start.into_std(), interval, total);
+            // Starts a whole number of gaps apart put every conversation's chunk on one
+            // instant; moved apart within the gap, each chunk arrives on its own, as chunks of
+            // conversations started at random would (docs/bench.md#the-burn-read).
+            let spread = Duration::from_millis(shape.gap_ms);
+            let mut arrivals =
+                super::pacer::arrivals_shifted(start.into_std(), interval, total, spread);
             loop {
                 let i = tokio::select! {
                     biased;
@@ -207,12 +242,13 @@ async fn drive(
         Some(d) => Some(d.finish().await?),
         None => None,
     };
-    let (mut cpu, mut marks) = (Vec::new(), Vec::new());
+    let (mut cpu, mut sleeps, mut marks) = (Vec::new(), Vec::new(), Vec::new());
     // The warm-up lasts until the run before has drained, if that took longer.
     let mut at = (start + warmup).max(tokio::time::Instant::now());
     for _ in 0..=plan.windows {
         tokio::time::sleep_until(at).await;
         cpu.push(meter.read_ns().context("the CPU meter could not be read")?);
+        sleeps.push(client_sleeps());
         marks.push(monotonic_ns());
         at += plan.window;
     }
@@ -223,6 +259,7 @@ async fn drive(
         Draining {
             sender,
             cpu,
+            sleeps,
             marks,
             chunks,
         },
@@ -268,7 +305,19 @@ pub fn figures(
         idle_ms_per_s,
         window_ms_per_conversation: short.to_vec(),
         long_window_ms_per_conversation: long.to_vec(),
+        client_sleeps_per_chunk: None,
     })
+}
+
+/// The client's sleeps per text chunk received over every window of `lengths`.
+fn sleeps_per_chunk(lengths: &[Windows], chunks: [u32; 2]) -> Option<f64> {
+    let sleeps: u64 = lengths.iter().flat_map(|w| &w.client_sleeps).sum();
+    let received: f64 = lengths
+        .iter()
+        .zip(chunks)
+        .map(|(w, c)| w.served.iter().sum::<f64>() * f64::from(c))
+        .sum();
+    (received > 0.0).then(|| sleeps as f64 / received)
 }
 
 /// A target with its meter.
@@ -372,6 +421,10 @@ fn target_figures(
     let short = per_conversation(&lengths[0], idle_ns_per_s, window);
     let long = per_conversation(&lengths[1], idle_ns_per_s, window);
     figures(&short, &long, idle_ns_per_s / 1e6, method)
+        .map(|f| CpuAtLoad {
+            client_sleeps_per_chunk: sleeps_per_chunk(lengths, [SHORT_CHUNKS, LONG_CHUNKS]),
+            ..f
+        })
         .ok_or_else(|| "no window was measured".to_owned())
 }
 
@@ -438,12 +491,16 @@ mod tests {
         let w = Windows {
             cpu_ns: vec![30_000_000, 30_000_000, 5_000_000],
             served: vec![20.0, 10.0, 0.0],
+            client_sleeps: vec![400, 200, 0],
             errors: 0,
         };
         // 10 ms/s idle over a 1 s window leaves 20 ms for what the window served; a window
         // that served nothing gives no figure.
         let per = per_conversation(&w, 10_000_000.0, Duration::from_secs(1));
         assert_eq!(per, vec![1.0, 2.0]);
+        // 600 sleeps over 30 conversations' worth of 20 chunks.
+        assert_eq!(sleeps_per_chunk(&[w], [20, 200]), Some(1.0));
+        assert_eq!(sleeps_per_chunk(&[], [20, 200]), None);
     }
 
     #[test]

@@ -20,6 +20,20 @@ pub fn arrivals(
     interval: Duration,
     total: Duration,
 ) -> mpsc::UnboundedReceiver<u32> {
+    arrivals_shifted(start, interval, total, Duration::ZERO)
+}
+
+/// As [`arrivals`], each arrival `i` moved later by a share of `spread`: the fractional part
+/// of `i` times the golden ratio's inverse, so any few consecutive arrivals fall evenly apart
+/// within `spread` (the shift stays under it, so the arrivals keep their order while `spread`
+/// is under `interval`). The CPU at load spreads its starts over the provider's gap this way
+/// (docs/bench.md#the-burn-read).
+pub fn arrivals_shifted(
+    start: Instant,
+    interval: Duration,
+    total: Duration,
+    spread: Duration,
+) -> mpsc::UnboundedReceiver<u32> {
     let (tx, rx) = mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("arena-pacer".to_owned())
@@ -31,7 +45,7 @@ pub fn arrivals(
                 if offset >= total {
                     break;
                 }
-                let due = start + offset;
+                let due = start + offset + shift(i, spread);
                 let now = Instant::now();
                 if due > now {
                     std::thread::sleep(due - now);
@@ -41,11 +55,24 @@ pub fn arrivals(
                 }
             }
         })
-        .map_or_else(|_| fallback(start, interval, total), |_| rx)
+        .map_or_else(|_| fallback(start, interval, total, spread), |_| rx)
+}
+
+/// How much later than `i × interval` arrival `i` comes: `spread` times the fractional part of
+/// `i` / φ, a sequence whose consecutive terms stay far apart (three terms split the unit
+/// interval into at most three distinct gaps, the three-distance theorem).
+pub fn shift(i: u32, spread: Duration) -> Duration {
+    const INVERSE_GOLDEN_RATIO: f64 = 0.618_033_988_749_894_9;
+    spread.mul_f64((f64::from(i) * INVERSE_GOLDEN_RATIO).fract())
 }
 
 /// Where no thread can be started: the same arrivals from the runtime's own timer.
-fn fallback(start: Instant, interval: Duration, total: Duration) -> mpsc::UnboundedReceiver<u32> {
+fn fallback(
+    start: Instant,
+    interval: Duration,
+    total: Duration,
+    spread: Duration,
+) -> mpsc::UnboundedReceiver<u32> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let start = tokio::time::Instant::from_std(start);
@@ -54,7 +81,7 @@ fn fallback(start: Instant, interval: Duration, total: Duration) -> mpsc::Unboun
             if offset >= total {
                 break;
             }
-            tokio::time::sleep_until(start + offset).await;
+            tokio::time::sleep_until(start + offset + shift(i, spread)).await;
             if tx.send(i).is_err() {
                 break;
             }
@@ -89,5 +116,26 @@ mod tests {
         while let Some(i) = rx.recv().await {
             assert!(start.elapsed() >= interval * i, "arrival {i} early");
         }
+    }
+
+    #[test]
+    fn shifted_arrivals_fall_apart_within_the_spread_and_keep_their_order() {
+        let spread = Duration::from_millis(10);
+        let shifts: Vec<Duration> = (0..5).map(|i| shift(i, spread)).collect();
+        assert!(shifts.iter().all(|s| *s < spread));
+        // Any four consecutive starts (the CPU at load's conversations in flight) land at
+        // least a tenth of the spread apart: no two of their chunks arrive together.
+        for w in 0..20 {
+            let mut four: Vec<Duration> = (w..w + 4).map(|i| shift(i, spread)).collect();
+            four.sort();
+            assert!(
+                four.windows(2).all(|p| p[1] - p[0] >= spread / 10),
+                "{four:?}"
+            );
+        }
+        // Shifts under the interval keep the arrivals in order.
+        let interval = Duration::from_millis(50);
+        let due: Vec<Duration> = (0..20).map(|i| interval * i + shift(i, spread)).collect();
+        assert!(due.windows(2).all(|p| p[0] < p[1]));
     }
 }

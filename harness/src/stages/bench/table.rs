@@ -162,7 +162,8 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
             writeln!(
                 out,
                 "CPU at load {name} ({:?}, {} conv/s): {:.1} µs/chunk, {:.3} ms/conversation \
-                 ({:.3} beyond its chunks); windows ms/conv [{}], long [{}]; idle {:.2} ms/s",
+                 ({:.3} beyond its chunks); windows ms/conv [{}], long [{}]; idle {:.2} ms/s; \
+                 the client slept {} times per chunk",
                 c.method,
                 c.rate_rps,
                 c.us_per_chunk,
@@ -171,6 +172,8 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
                 list(&c.window_ms_per_conversation),
                 list(&c.long_window_ms_per_conversation),
                 c.idle_ms_per_s,
+                c.client_sleeps_per_chunk
+                    .map_or("-".to_owned(), |v| format!("{v:.2}")),
             )?;
         }
         if let Some(c) = &b.capacity {
