@@ -1,0 +1,159 @@
+// The bench's CPU at load in miniature, to see what a per-chunk CPU burn costs besides itself
+// (docs/bench.md#the-burn-read). Built and run by scripts/burn-wake.
+//
+// A "mock" thread on CPU 0 writes a 64-byte message to each of 4 pipes every 10 ms, all four
+// at once (as the bench's evenly spaced starts put four conversations' chunks on one instant)
+// or 2.5 ms apart (--spread); a "server" thread on CPU 1 waits in epoll, reads each message,
+// burns --burn-us of its own CPU time (spinning on CLOCK_THREAD_CPUTIME_ID, as
+// backends/core/src/inject.rs does) and writes a message to the matching output pipe; a
+// "client" thread on CPU 0 reads those, asleep in epoll between them (or spinning on
+// non-blocking reads with --client-spins, so no write ever has to wake it).
+//
+// Prints the server's CPU per message (its thread clock, which a cgroup reads alike): in the
+// burn, and the rest; and how often the client went to sleep per message.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STREAMS 4
+#define GAP_NS 10000000LL
+
+static int up[STREAMS][2], down[STREAMS][2];
+static int spread, client_spins;
+static atomic_int stop;
+static atomic_long messages;
+static long client_sleeps;
+
+static long long now_ns(clockid_t c) {
+  struct timespec t;
+  clock_gettime(c, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void pin(int cpu) {
+  cpu_set_t s;
+  CPU_ZERO(&s);
+  CPU_SET(cpu, &s);
+  sched_setaffinity(0, sizeof s, &s);
+}
+
+static void sleep_until(long long at) {
+  struct timespec t = {at / 1000000000LL, at % 1000000000LL};
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, 0);
+}
+
+static void *mock(void *unused) {
+  (void)unused;
+  pin(0);
+  char msg[64] = {0};
+  long long next = now_ns(CLOCK_MONOTONIC);
+  while (!atomic_load(&stop)) {
+    for (int i = 0; i < STREAMS; i++) {
+      if (spread || i == 0) {
+        next += spread ? GAP_NS / STREAMS : GAP_NS;
+        sleep_until(next);
+      }
+      if (write(up[i][1], msg, sizeof msg) < 0) return 0;
+    }
+  }
+  return 0;
+}
+
+static void *client(void *unused) {
+  (void)unused;
+  pin(0);
+  char buf[256];
+  if (client_spins) {
+    for (int i = 0; i < STREAMS; i++) fcntl(down[i][0], F_SETFL, O_NONBLOCK);
+    while (!atomic_load(&stop))
+      for (int i = 0; i < STREAMS; i++)
+        if (read(down[i][0], buf, sizeof buf) < 0) continue;
+  } else {
+    int ep = epoll_create1(0);
+    for (int i = 0; i < STREAMS; i++) {
+      struct epoll_event e = {.events = EPOLLIN, .data.u32 = i};
+      epoll_ctl(ep, EPOLL_CTL_ADD, down[i][0], &e);
+    }
+    struct epoll_event ev[STREAMS];
+    while (!atomic_load(&stop)) {
+      int n = epoll_wait(ep, ev, STREAMS, 100);
+      for (int j = 0; j < n; j++)
+        if (read(down[ev[j].data.u32][0], buf, sizeof buf) < 0) continue;
+    }
+  }
+  struct rusage u;
+  getrusage(RUSAGE_THREAD, &u);
+  client_sleeps = u.ru_nvcsw;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int burn_us = 0, seconds = 4;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--burn-us") && i + 1 < argc) burn_us = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--spread")) spread = 1;
+    else if (!strcmp(argv[i], "--client-spins")) client_spins = 1;
+    else {
+      fprintf(stderr, "usage: %s [--burn-us N] [--seconds S] [--spread] [--client-spins]\n", argv[0]);
+      return 2;
+    }
+  }
+  for (int i = 0; i < STREAMS; i++)
+    if (pipe(up[i]) || pipe(down[i])) return perror("pipe"), 1;
+  pin(1);
+  int ep = epoll_create1(0);
+  for (int i = 0; i < STREAMS; i++) {
+    struct epoll_event e = {.events = EPOLLIN, .data.u32 = i};
+    epoll_ctl(ep, EPOLL_CTL_ADD, up[i][0], &e);
+  }
+  pthread_t m, c;
+  pthread_create(&c, 0, client, 0);
+  pthread_create(&m, 0, mock, 0);
+  // One second of warm-up, then the measured part.
+  long long begin = now_ns(CLOCK_MONOTONIC) + 1000000000LL;
+  long long end = begin + seconds * 1000000000LL;
+  long long cpu_start = -1, burnt = 0, counted = 0;
+  char msg[64];
+  struct epoll_event ev[STREAMS];
+  while (now_ns(CLOCK_MONOTONIC) < end) {
+    int n = epoll_wait(ep, ev, STREAMS, 100);
+    if (cpu_start < 0 && now_ns(CLOCK_MONOTONIC) >= begin) {
+      cpu_start = now_ns(CLOCK_THREAD_CPUTIME_ID);
+      burnt = counted = 0;
+    }
+    for (int j = 0; j < n; j++) {
+      int i = ev[j].data.u32;
+      if (read(up[i][0], msg, sizeof msg) < 0) continue;
+      if (burn_us) {
+        long long from = now_ns(CLOCK_THREAD_CPUTIME_ID), until = from + burn_us * 1000LL, at;
+        while ((at = now_ns(CLOCK_THREAD_CPUTIME_ID)) < until) {
+        }
+        burnt += at - from;
+      }
+      if (write(down[i][1], msg, sizeof msg) < 0) continue;
+      counted++;
+      atomic_fetch_add(&messages, 1);
+    }
+  }
+  long long cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+  atomic_store(&stop, 1);
+  pthread_join(m, 0);
+  pthread_join(c, 0);
+  printf("{\"burn_us\": %d, \"spread\": %s, \"client\": \"%s\", \"messages\": %lld, "
+         "\"server_cpu_us_per_message\": %.1f, \"in_the_burn_us\": %.1f, \"rest_us\": %.1f, "
+         "\"client_sleeps_per_message\": %.2f}\n",
+         burn_us, spread ? "true" : "false", client_spins ? "spins" : "sleeps", counted,
+         cpu / 1e3 / counted, burnt / 1e3 / counted, (cpu - burnt) / 1e3 / counted,
+         (double)client_sleeps / atomic_load(&messages));
+  return 0;
+}
