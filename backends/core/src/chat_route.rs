@@ -23,11 +23,9 @@ use contract::error_text;
 use contract::request_id::{self, RequestId};
 use contract::runtime_memory::RuntimeReport;
 use contract::ui_chunk::UiChunk;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde_json::json;
-use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
-use tokio_util::task::AbortOnDropHandle;
 
 use crate::backend::{ChatBackend, Health};
 use crate::chat_request::{parse_chat_request, read_json_body};
@@ -181,15 +179,8 @@ fn client_ip(request: &Request) -> IpAddr {
 /// server shutdown ends it with an `error` chunk and `[DONE]` instead of a cut connection, and
 /// dropping it unfinished (client gone) fires the backend's cancellation token. When it is
 /// dropped it logs how the stream ended.
-///
-/// The backend's stream is polled by a task of its own ([`pump`]) and handed over one frame at
-/// a time, so that hyper's poll after each frame (it polls the body again before it writes, and
-/// writes only once that poll finds nothing) answers from the hand-over instead of polling down
-/// the whole backend chain first (docs/rust-hop.md#tried-the-frame-written-before-the-next-poll).
 struct ShellStream {
-    pumped: mpsc::Receiver<Pumped>,
-    /// Aborting the pump drops the backend's stream with it.
-    pump: Option<AbortOnDropHandle<()>>,
+    frames: SseBody,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     cancel_on_drop: Option<DropGuard>,
     tail: VecDeque<Bytes>,
@@ -202,42 +193,6 @@ struct ShellStream {
     request_id: RequestId,
 }
 
-/// What the pump hands the shell.
-enum Pumped {
-    Frame(Bytes),
-    /// The backend's stream ended by itself.
-    End,
-    /// The backend's stream panicked; the message is for the log.
-    Panicked(String),
-}
-
-/// Polls the backend's stream and hands each frame to the shell. It reserves the hand-over's
-/// one slot before it polls, so the backend's stream is polled again only once the shell took
-/// the last frame: the response's task wakes this one when it takes the frame, and this poll
-/// (which finds nothing until the provider's next chunk) then runs after the frame's write.
-async fn pump(mut frames: SseBody, handover: mpsc::Sender<Pumped>) {
-    loop {
-        let Ok(slot) = handover.reserve().await else {
-            return;
-        };
-        let next = std::future::poll_fn(|cx| {
-            stage_clock::mark(Stage::ShellPolled);
-            match catch_unwind(AssertUnwindSafe(|| frames.poll_next_unpin(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(Some(frame))) => Poll::Ready(Pumped::Frame(frame)),
-                Ok(Poll::Ready(None)) => Poll::Ready(Pumped::End),
-                Err(panic) => Poll::Ready(Pumped::Panicked(panic_message(panic.as_ref()))),
-            }
-        })
-        .await;
-        let last = !matches!(next, Pumped::Frame(_));
-        slot.send(next);
-        if last {
-            return;
-        }
-    }
-}
-
 /// How a chat stream ended, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -247,20 +202,14 @@ enum Ending {
 }
 
 impl ShellStream {
-    /// Starts the pump: call inside the runtime.
     fn new(
         frames: SseBody,
         shutdown: CancellationToken,
         cancel_on_drop: DropGuard,
         request_id: RequestId,
     ) -> Self {
-        // One slot: the pump runs at most one frame ahead of hyper, so a client that stops
-        // reading still stops the backend's stream (backpressure as without the pump).
-        let (handover, pumped) = mpsc::channel(1);
-        let pump = AbortOnDropHandle::new(tokio::spawn(pump(frames, handover)));
         Self {
-            pumped,
-            pump: Some(pump),
+            frames,
             shutdown: Box::pin(shutdown.cancelled_owned()),
             cancel_on_drop: Some(cancel_on_drop),
             tail: VecDeque::new(),
@@ -275,8 +224,7 @@ impl ShellStream {
 
     fn end_with_error(&mut self, ending: Ending, text: &str) -> Option<Bytes> {
         self.ending = Some(ending);
-        // Aborting the pump drops the backend's stream.
-        self.pump = None;
+        self.frames = SseBody::from_frames(futures::stream::empty());
         self.tail.push_back(encode_chunk(&UiChunk::error(text)));
         self.tail.push_back(done_frame());
         self.tail.pop_front()
@@ -289,9 +237,10 @@ impl ShellStream {
         if self.ending.is_some() {
             return Poll::Ready(None);
         }
-        match self.pumped.poll_recv(cx) {
-            Poll::Ready(Some(Pumped::Frame(frame))) => return Poll::Ready(Some(frame)),
-            Poll::Ready(Some(Pumped::End)) => {
+        let frames = &mut self.frames;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(frames).poll_next(cx))) {
+            Ok(Poll::Ready(Some(frame))) => return Poll::Ready(Some(frame)),
+            Ok(Poll::Ready(None)) => {
                 self.ending = Some(Ending::Completed);
                 // A stream that ended by itself needs no cancelling.
                 if let Some(guard) = self.cancel_on_drop.take() {
@@ -299,32 +248,21 @@ impl ShellStream {
                 }
                 return Poll::Ready(None);
             }
-            Poll::Ready(Some(Pumped::Panicked(panic))) => {
+            Ok(Poll::Pending) => {}
+            Err(panic) => {
                 tracing::error!(
                     request_id = %self.request_id,
-                    %panic,
+                    panic = %panic_message(panic.as_ref()),
                     "the chat stream panicked"
                 );
                 return Poll::Ready(
                     self.end_with_error(Ending::BackendPanicked, error_text::INTERNAL_ERROR),
                 );
             }
-            // The pump is gone without a word: only a runtime shutting down drops it.
-            Poll::Ready(None) => {
-                tracing::error!(
-                    request_id = %self.request_id,
-                    "the chat stream's task stopped before the stream ended"
-                );
-                return Poll::Ready(
-                    self.end_with_error(Ending::BackendPanicked, error_text::INTERNAL_ERROR),
-                );
-            }
-            Poll::Pending => {}
         }
         if self.shutdown.as_mut().poll(cx).is_ready() {
             let frame = self.end_with_error(Ending::ShutDown, error_text::SHUTTING_DOWN);
-            // The backend's stream is dropped with the pump above; firing the token stops its
-            // upstream work.
+            // The backend's stream is dropped above; firing the token stops its upstream work.
             drop(self.cancel_on_drop.take());
             return Poll::Ready(frame);
         }
@@ -336,6 +274,7 @@ impl Stream for ShellStream {
     type Item = Result<Bytes, std::convert::Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        stage_clock::mark(Stage::ShellPolled);
         let next = self.next_frame(cx);
         if let Poll::Ready(Some(frame)) = &next {
             stage_clock::mark(Stage::Handed);

@@ -9,11 +9,9 @@
 //! read before [`Stage::BodyRead`] and the write after [`Stage::Handed`] can be placed on the
 //! same axis (`scripts/stage-clock`).
 //!
-//! A provider chunk's stages run on one thread: one poll of the shell's pump task (it polls the
-//! chat stream, which polls the provider body) up to [`Stage::Framed`], then the response's
-//! task, which the pump wakes on the same worker, for [`Stage::Handed`]. That is why a
-//! thread-local record can follow one chunk from its first stage to its last (a chunk whose
-//! tasks a second worker split is no record). Records are appended to the file when a chat
+//! A provider chunk's stages all run in one poll of one task on one thread (the body polls the
+//! chat stream, which polls the provider body), which is why a thread-local record can follow
+//! one chunk from its first stage to its last. Records are appended to the file when a chat
 //! stream ends, off the per-chunk path.
 
 use std::cell::Cell;
@@ -37,11 +35,9 @@ pub enum Stage {
     Framed = 3,
     /// The shell handed the first of those frames to the HTTP server as a body chunk.
     Handed = 4,
-    /// The shell's pump began the poll of the chat stream that then read the provider (the
+    /// The HTTP server polled the shell's body in the poll that then read the provider (the
     /// last poll to begin before [`Stage::BodyRead`]): it splits the wake-to-chat-stream
-    /// stretch into the part before the chat stream is polled (binaries before the pump: the
-    /// HTTP server's poll down to the shell) and the chat stream's own
-    /// (docs/rust-hop.md#what-remains-and-why).
+    /// stretch into the server's part and the chat stream's (docs/rust-hop.md#what-remains-and-why).
     /// Last in the record so that lines written before it keep their columns.
     ShellPolled = 5,
 }
@@ -58,8 +54,8 @@ struct Sink {
 
 thread_local! {
     static CURRENT: Cell<[u64; STAGES]> = const { Cell::new([0; STAGES]) };
-    /// When this thread last began polling a chat stream from the shell's pump: it is polled
-    /// more than once per chunk and only the poll that reads the provider belongs to it, which
+    /// When this thread last began polling a shell body: it is polled several times per chunk
+    /// and only the poll that reads the provider belongs to the chunk, which
     /// [`Stage::BodyRead`] decides.
     static LAST_SHELL_POLL: Cell<u64> = const { Cell::new(0) };
 }
