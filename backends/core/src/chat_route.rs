@@ -191,8 +191,6 @@ struct ShellStream {
     inject_cpu: Option<Duration>,
     /// Named in the log lines about this stream.
     request_id: RequestId,
-    /// A frame was handed over and hyper has not polled since.
-    handed: bool,
 }
 
 /// How a chat stream ended, for the log line.
@@ -221,7 +219,6 @@ impl ShellStream {
             inject_delay: None,
             inject_cpu: None,
             request_id,
-            handed: false,
         }
     }
 
@@ -277,21 +274,10 @@ impl Stream for ShellStream {
     type Item = Result<Bytes, std::convert::Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if std::mem::take(&mut self.handed) {
-            // hyper polls the body again after each frame and writes only once a poll finds
-            // nothing: answer that poll at once, with a wake the runtime defers until it has
-            // nothing else to run (after the write), instead of polling down the backend's chain
-            // first (docs/rust-hop.md#tried-the-frame-written-before-the-next-poll).
-            let mut defer = std::pin::pin!(tokio::task::yield_now());
-            if defer.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
         stage_clock::mark(Stage::ShellPolled);
         let next = self.next_frame(cx);
         if let Poll::Ready(Some(frame)) = &next {
             stage_clock::mark(Stage::Handed);
-            self.handed = true;
             self.frames_sent += 1;
             if let Some(delay) = self.inject_delay {
                 let held = u32::try_from(inject::text_chunks_in(frame)).unwrap_or(u32::MAX);
