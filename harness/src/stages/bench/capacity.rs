@@ -161,6 +161,7 @@ pub fn cpu_self_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stages::bench::test_points;
 
     fn cpu(ms: f64) -> CpuAtLoad {
         CpuAtLoad {
@@ -221,22 +222,9 @@ mod tests {
 
     fn open(rate: f64, cpu_ms: Option<f64>, behind: bool) -> LoadPoint {
         LoadPoint {
-            mode: LoadMode::Open,
-            target: rate,
-            achieved: rate,
-            chunks_per_s: rate * 20.0,
-            conversations: 10,
-            chunk_overhead_p50_us: None,
-            chunk_overhead_p99_us: None,
-            ttft_p99_us: None,
-            errors: 0,
-            lost_chunks: 0,
-            reordered_chunks: 0,
-            mock_lateness_p99_us: None,
-            client_lag_p99_us: None,
-            generator_behind: behind,
-            retries: 0,
             cpu_ms_per_conversation: cpu_ms,
+            generator_behind: behind,
+            ..test_points::open(rate)
         }
     }
 

@@ -115,24 +115,12 @@ pub async fn search(
 mod tests {
     use super::*;
 
+    use crate::stages::bench::test_points::open;
+
     fn point(target: f64, behind: bool) -> LoadPoint {
         LoadPoint {
-            mode: LoadMode::Open,
-            target,
-            achieved: target,
-            chunks_per_s: target * 20.0,
-            conversations: 10,
-            chunk_overhead_p50_us: None,
-            chunk_overhead_p99_us: None,
-            ttft_p99_us: None,
-            errors: 0,
-            lost_chunks: 0,
-            reordered_chunks: 0,
-            mock_lateness_p99_us: None,
-            client_lag_p99_us: None,
             generator_behind: behind,
-            retries: 0,
-            cpu_ms_per_conversation: None,
+            ..open(target)
         }
     }
 

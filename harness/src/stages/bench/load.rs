@@ -349,22 +349,12 @@ mod tests {
 
     fn point(target: f64, p99: f64, errors: u64, behind: bool) -> LoadPoint {
         LoadPoint {
-            mode: LoadMode::Open,
-            target,
-            achieved: target,
-            chunks_per_s: target * 20.0,
             conversations: 100,
             chunk_overhead_p50_us: Some(p99 / 2.0),
             chunk_overhead_p99_us: Some(p99),
-            ttft_p99_us: None,
             errors,
-            lost_chunks: 0,
-            reordered_chunks: 0,
-            mock_lateness_p99_us: None,
-            client_lag_p99_us: None,
             generator_behind: behind,
-            retries: 0,
-            cpu_ms_per_conversation: None,
+            ..crate::stages::bench::test_points::open(target)
         }
     }
 

@@ -43,6 +43,8 @@ pub mod steady;
 mod sweep;
 mod table;
 pub mod target;
+#[cfg(test)]
+mod test_points;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -210,18 +210,11 @@ pub(crate) async fn targets(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contract::results::{Capacity, LoadPoint, Machine, RunInfo, Versions};
+    use crate::stages::bench::test_points;
+    use contract::results::{Capacity, LoadPoint};
 
     fn results_with(capacities: &[(&str, Option<f64>)]) -> Results {
-        let mut r = Results::new(RunInfo {
-            id: "t".into(),
-            git_sha: "abc".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            profile: "debug".into(),
-            machine: Machine::default(),
-            versions: Versions::default(),
-            runtimes: Default::default(),
-        });
+        let mut r = test_points::results("debug");
         for &(name, rps) in capacities {
             let e = r.backend_mut(name);
             e.saturation_rps = rps;
@@ -240,18 +233,9 @@ mod tests {
                 target: 100.0,
                 achieved: 0.0,
                 chunks_per_s: 0.0,
-                conversations: 10,
                 chunk_overhead_p50_us: Some(1.0),
                 chunk_overhead_p99_us: Some(5_000.0),
-                ttft_p99_us: None,
-                errors: 0,
-                lost_chunks: 0,
-                reordered_chunks: 0,
-                mock_lateness_p99_us: None,
-                client_lag_p99_us: None,
-                generator_behind: false,
-                retries: 0,
-                cpu_ms_per_conversation: None,
+                ..test_points::open(100.0)
             });
         }
         r

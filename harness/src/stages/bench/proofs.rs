@@ -175,7 +175,33 @@ fn relay_near_direct(results: &Results) -> Proof {
             us(p.client_lag_p99_us)
         ));
     }
+    if holds != Some(true) {
+        measured.push_str(&relay_core(capacity, cores));
+    }
     proof(NAME, req, measured, holds)
+}
+
+/// Whether the relay's own core ran out: its CPU per conversation near its capacity, the share
+/// of its cores that took at that rate, and the capacity that CPU allows. A relay on one core
+/// that needs a whole core below `direct`'s ceiling is held back by its own CPU, not by the
+/// generator (docs/bench.md#the-relay-on-one-core).
+fn relay_core(capacity: Option<&contract::results::Capacity>, cores: f64) -> String {
+    let Some(c) = capacity else {
+        return String::new();
+    };
+    match (
+        c.predicted_at_rps,
+        c.predicted_ms_per_conversation,
+        c.per_core_rps_predicted,
+    ) {
+        (Some(rate), Some(ms), Some(predicted)) => format!(
+            "; its CPU {ms:.3} ms per conversation at {rate:.0}/s, {:.0}% of its {cores:.0} \
+             core(s): its CPU allows {:.0} conv/s",
+            100.0 * rate * ms / 1_000.0 / cores,
+            predicted * cores
+        ),
+        _ => "; its CPU not metered".to_owned(),
+    }
 }
 
 fn cpu_burn_read(results: &Results, backend: &str) -> Proof {
@@ -371,9 +397,8 @@ pub fn write(out: &mut impl std::io::Write, proofs: &[Proof]) -> std::io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contract::results::{
-        BenchRun, Capacity, CpuSelfCheck, GeneratorCeiling, LoadPoint, Machine, RunInfo, Versions,
-    };
+    use crate::stages::bench::test_points;
+    use contract::results::{BenchRun, Capacity, CpuSelfCheck, GeneratorCeiling, LoadPoint};
 
     fn capacity(observed: f64, ci: Option<[f64; 2]>, bound: bool, predicted: f64) -> Capacity {
         Capacity {
@@ -390,36 +415,17 @@ mod tests {
 
     fn point(target: f64, chunks_per_s: f64, lag_us: f64) -> LoadPoint {
         LoadPoint {
-            mode: LoadMode::Open,
-            target,
-            achieved: target,
             chunks_per_s,
             conversations: 100,
-            chunk_overhead_p50_us: None,
-            chunk_overhead_p99_us: None,
-            ttft_p99_us: None,
-            errors: 0,
-            lost_chunks: 0,
-            reordered_chunks: 0,
             mock_lateness_p99_us: Some(200.0),
             client_lag_p99_us: Some(lag_us),
-            generator_behind: false,
-            retries: 0,
-            cpu_ms_per_conversation: None,
+            ..test_points::open(target)
         }
     }
 
     /// A run where every proof holds: rust-only burnt, its clean and A/A instances, the relay.
     fn run() -> Results {
-        let mut r = Results::new(RunInfo {
-            id: "t".into(),
-            git_sha: "abc".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            profile: "release".into(),
-            machine: Machine::default(),
-            versions: Versions::default(),
-            runtimes: Default::default(),
-        });
+        let mut r = test_points::results("release");
         r.backend_mut(DIRECT).load =
             vec![point(250.0, 5_000.0, 300.0), point(600.0, 12_000.0, 800.0)];
         let relay = r.backend_mut(RELAY);
@@ -531,6 +537,28 @@ mod tests {
             holds(&evaluate(&r, "rust-only"), "relay-near-direct"),
             Some(true),
             "healthy at 560/s, 93% of 600"
+        );
+    }
+
+    #[test]
+    fn a_failing_relay_says_how_full_its_core_was() {
+        let mut r = run();
+        let mut c = capacity(450.0, Some([400.0, 500.0]), false, 500.0);
+        c.predicted_at_rps = Some(400.0);
+        c.predicted_ms_per_conversation = Some(2.0);
+        r.backend_mut(RELAY).capacity = Some(c);
+        let proofs = evaluate(&r, "rust-only");
+        let relay = proofs
+            .iter()
+            .find(|p| p.name == "relay-near-direct")
+            .unwrap();
+        assert_eq!(relay.holds, Some(false));
+        assert!(
+            relay
+                .measured
+                .contains("2.000 ms per conversation at 400/s, 80% of its 1 core(s): its CPU allows 500 conv/s"),
+            "{}",
+            relay.measured
         );
     }
 

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use contract::results::{
-    BenchRun, Calibration, CpuAtLoad, CpuCost, Latency, Memory, Noise, P50P99, SelfCheck,
+    BackendResults, BenchRun, Calibration, CpuAtLoad, CpuCost, Latency, Memory, Noise, P50P99,
+    SelfCheck,
 };
 use hdrhistogram::Histogram;
 use sut_kit::manifest::IpcHop;
@@ -79,6 +80,20 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         capacity::capacity(found, cpu_of(name), near, sut_cores)
     };
     let chunks = bench.settings.chunks;
+    // What the CPU at load and the saturation search gave a target.
+    let at_load = |entry: &mut BackendResults, name: &str| {
+        if name != DIRECT {
+            entry.cpu_at_load = cpu_of(name).cloned();
+            entry.capacity = capacity_of(name);
+        }
+        if let Some(points) = r.sweeps.points.get(name) {
+            entry.load = points.clone();
+        }
+        if let Some((rps, _)) = r.sweeps.searches.get(name).and_then(|s| s.capacity()) {
+            entry.saturation_rps = Some(rps);
+            entry.saturation_chunks_per_s = Some(rps * f64::from(chunks));
+        }
+    };
     for (name, figure) in r.cpu_at_load {
         if let Err(why) = figure {
             eprintln!("bench: {name}: no CPU at load: {why}");
@@ -89,12 +104,17 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
     let hlog_dir = run.path.join("bench");
     std::fs::create_dir_all(&hlog_dir)?;
     for (name, f) in figures {
-        // A clean instance exists only to check the injection against.
-        if r.injected
+        // A clean instance exists only to check the injection against: no latency of its
+        // own. Beside a CPU burn its CPU at load, capacity and search are what the burn is
+        // read against, so they are kept (docs/bench.md#proofs).
+        if r.injected_cpu
             .iter()
-            .chain(r.injected_cpu)
             .any(|(n, _)| clean_reference(n) == *name)
         {
+            at_load(run.results.backend_mut(name), name);
+            continue;
+        }
+        if r.injected.iter().any(|(n, _)| clean_reference(n) == *name) {
             continue;
         }
         let log_path = hlog_dir.join(format!("{name}.hlog"));
@@ -121,17 +141,7 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
                 ms_per_conversation: f.cpu_ms / f.conversations as f64,
             });
         }
-        if name != DIRECT {
-            entry.cpu_at_load = cpu_of(name).cloned();
-            entry.capacity = capacity_of(name);
-        }
-        if let Some(points) = r.sweeps.points.get(name) {
-            entry.load = points.clone();
-        }
-        if let Some((rps, _)) = r.sweeps.searches.get(name).and_then(|s| s.capacity()) {
-            entry.saturation_rps = Some(rps);
-            entry.saturation_chunks_per_s = Some(rps * f64::from(chunks));
-        }
+        at_load(entry, name);
         let idle = r
             .idle_memory
             .iter()

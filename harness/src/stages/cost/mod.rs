@@ -1,9 +1,10 @@
 //! `harness cost`: money per 1,000 conversations per backend, from the price table
 //! (`config/prices.toml`) and what the run measured:
 //!
-//! - CPU: the bench stage's CPU time per conversation at load (`cpu_at_load.ms_per_conversation`;
-//!   a run without it: `cpu.ms_per_conversation`, over the latency rounds) at the CPU-hour
-//!   price;
+//! - CPU: the bench stage's CPU time per conversation near the saturation rate
+//!   (`capacity.predicted_ms_per_conversation`, the load the memory part assumes; without it
+//!   the CPU at load's fixed 20/s, `cpu_at_load.ms_per_conversation`, then
+//!   `cpu.ms_per_conversation`, over the latency rounds) at the CPU-hour price;
 //! - memory: a deployment sized for its saturation rate holds its peak memory while it serves
 //!   `saturation_rps` conversations a second, so one conversation costs peak GiB x (1 /
 //!   saturation_rps) seconds at the GiB-hour price (PSS when the bench measured it, else RSS);
@@ -126,14 +127,17 @@ pub fn price(b: &BackendResults, prices: &Prices, shown_as: &str) -> Cost {
         }
         value
     };
+    // The CPU at the load the memory part assumes, near the saturation rate (docs/cost.md).
     let cpu_ms = b
-        .cpu_at_load
+        .capacity
         .as_ref()
-        .map(|c| c.ms_per_conversation)
+        .and_then(|c| c.predicted_ms_per_conversation)
+        .or(b.cpu_at_load.as_ref().map(|c| c.ms_per_conversation))
         .or(b.cpu.as_ref().map(|c| c.ms_per_conversation));
     let cpu = need(
         cpu_ms,
-        "cpu_at_load.ms_per_conversation or cpu.ms_per_conversation (bench stage)",
+        "capacity.predicted_ms_per_conversation, cpu_at_load.ms_per_conversation or \
+         cpu.ms_per_conversation (bench stage)",
     )
     .map(|ms| CONVERSATIONS * ms / MS_PER_HOUR * prices.cpu_hour.price);
 
@@ -242,7 +246,9 @@ pub fn write_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contract::results::{ConversationTokens, CpuCost, CrashOutcome, Memory, ProviderWaste};
+    use contract::results::{
+        Capacity, ConversationTokens, CpuCost, CrashOutcome, Memory, ProviderWaste,
+    };
 
     fn prices() -> Prices {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -324,6 +330,44 @@ mod tests {
         assert_eq!(
             c.per_1000_conversations.total, None,
             "a missing part leaves no total"
+        );
+    }
+
+    #[test]
+    fn cpu_is_priced_near_the_saturation_rate_the_memory_part_assumes() {
+        let p = prices();
+        let mut b = BackendResults {
+            cpu: Some(CpuCost {
+                ms_per_1000_chunks: 1.0,
+                ms_per_conversation: 36.0,
+            }),
+            ..BackendResults::default()
+        };
+        // In hours of one CPU per 1,000 conversations.
+        let hours = |b: &BackendResults| {
+            price(b, &p, PRICES_PATH)
+                .per_1000_conversations
+                .cpu
+                .unwrap()
+                / p.cpu_hour.price
+        };
+        assert!(
+            (hours(&b) - 0.01).abs() < 1e-12,
+            "the rounds' CPU, nothing better"
+        );
+        b.capacity = Some(Capacity {
+            per_core_rps_observed: Some(250.0),
+            per_core_rps_observed_ci95: None,
+            per_core_rps_predicted: Some(1_000.0 / 3.6),
+            predicted_at_rps: Some(240.0),
+            predicted_ms_per_conversation: Some(3.6),
+            ratio: None,
+            limit: None,
+            generator_bound: false,
+        });
+        assert!(
+            (hours(&b) - 0.001).abs() < 1e-12,
+            "the CPU near capacity first"
         );
     }
 
