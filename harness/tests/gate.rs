@@ -142,12 +142,31 @@ fn a_clear_regression_a_clear_pass_and_an_interval_that_straddles() {
 #[test]
 fn the_rule_on_intervals() {
     use gate::decide::rule;
-    assert_eq!(rule(0.3, 0.5, 0.25), Decision::Regression);
-    assert_eq!(rule(-0.1, 0.2, 0.25), Decision::Pass);
-    assert!(matches!(rule(0.1, 0.4, 0.25), Decision::CouldNotJudge(_)));
+    let p50 = Metric::ChunkOverheadP50;
+    assert_eq!(rule(p50, 0.3, 0.5), Decision::Regression);
+    assert_eq!(rule(p50, -0.1, 0.2), Decision::Pass);
+    assert!(matches!(rule(p50, 0.1, 0.4), Decision::CouldNotJudge(_)));
+    // CPU per chunk in µs against its own threshold, said in µs.
+    let cpu = Metric::CpuPerChunk;
+    assert_eq!(rule(cpu, 30.0, 120.0), Decision::Regression);
+    assert_eq!(rule(cpu, -8.0, 12.0), Decision::Pass);
+    match rule(cpu, 5.0, 40.0) {
+        Decision::CouldNotJudge(why) => assert!(why.contains("+25 µs threshold"), "{why}"),
+        d => panic!("{d:?}"),
+    }
+    // Capacity per core: the base's over the head's, minus 1, against 10%.
+    assert_eq!(
+        Metric::CapacityPerCore.paired_change(500.0, 250.0),
+        Some(1.0)
+    );
+    assert_eq!(
+        rule(Metric::CapacityPerCore, 0.5, 1.2),
+        Decision::Regression
+    );
+    assert_eq!(rule(Metric::CapacityPerCore, -0.05, 0.06), Decision::Pass);
 }
 
-/// Runs the binary's gate on two files; its exit code and stderr.
+/// Runs the binary's gate on two files; its exit code, and its stderr then its stdout.
 fn gate_cli(baseline: &Path, current: &Path) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args([
@@ -161,10 +180,14 @@ fn gate_cli(baseline: &Path, current: &Path) -> (Option<i32>, String) {
         .arg(current)
         .output()
         .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    // What it says, on either stream: an unusable file on stderr, a target it could not judge
+    // in its verdict table.
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (out.status.code(), said)
 }
 
 #[test]
@@ -206,7 +229,7 @@ fn bad_input_exits_2_naming_the_file_and_the_problem() {
     let (code, err) = gate_cli(&good, &lacking);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("lacking.json") && err.contains("`unix`"),
+        err.contains("lacking.json") && err.contains("`unix`") && err.contains("could not judge"),
         "{err}"
     );
     let (code, err) = gate_cli(&lacking, &good);
@@ -233,4 +256,39 @@ fn the_committed_baseline_reads_and_judges_itself_unchanged() {
             assert_eq!(j.change, Some(0.0), "{j:?}");
         }
     }
+}
+
+#[test]
+fn a_variant_measured_in_one_run_only_is_not_judged_and_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = write(dir.path(), "baseline.json", &run(250.0, &STEADY, 100.0));
+    let mut with_frames = run(250.0, &STEADY, 100.0);
+    let unix = with_frames.backends["unix"].clone();
+    with_frames.backends.insert("unix+frames".into(), unix);
+    let current = write(dir.path(), "current.json", &with_frames);
+    let j = gate::judge_files(&baseline, &current).unwrap();
+    // unix itself is still judged; the variant is not, with the file that lacks it named.
+    assert_eq!(
+        decision(&j, Metric::ChunkOverheadP50),
+        Decision::Pass,
+        "{j:?}"
+    );
+    let frames: Vec<_> = j.iter().filter(|j| j.backend == "unix+frames").collect();
+    assert_eq!(frames.len(), Metric::ALL.len());
+    match &frames[0].decision {
+        Decision::CouldNotJudge(why) => {
+            assert!(why.contains("`unix` with `+frames`"), "{why}");
+            assert!(why.contains("current.json only"), "{why}");
+            assert!(why.contains("baseline.json"), "{why}");
+        }
+        d => panic!("{d:?}"),
+    }
+    assert_eq!(gate::exit_code(&j), ExitCode::from(2));
+    // The other way round: the variant in the baseline only.
+    let j = gate::judge_files(&current, &baseline).unwrap();
+    let frames = j.iter().find(|j| j.backend == "unix+frames").unwrap();
+    assert!(
+        matches!(&frames.decision, Decision::CouldNotJudge(why) if why.contains("current.json only")),
+        "{frames:?}"
+    );
 }

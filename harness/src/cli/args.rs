@@ -362,6 +362,15 @@ pub struct GateArgs {
     /// long (the base does not): a deliberate regression, to prove the gate on its real path.
     #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
     pub inject_delay_us: Vec<(String, u64)>,
+    /// With --against, `NAME=MICROSECONDS`: the head side's NAME burns that much CPU per text
+    /// chunk (the base does not): a deliberate CPU regression (docs/gate.md#cpu-at-load).
+    #[arg(long, value_delimiter = ',', value_parser = bench::parse_injection)]
+    pub inject_cpu_us: Vec<(String, u64)>,
+    /// With --against: measure CPU per chunk at load and capacity per core in the rounds and
+    /// judge them (`judge`), judge and print them without their verdict deciding the exit code
+    /// (`report`), or leave them out (`off`) (docs/gate.md#cpu-at-load).
+    #[arg(long, value_enum, default_value_t = crate::gate::cpu::CpuMode::Judge)]
+    pub cpu: crate::gate::cpu::CpuMode,
     /// With --against: the whole gate (base build included) stops adding rounds when the next
     /// look would end after this many seconds.
     #[arg(long, default_value_t = 600)]

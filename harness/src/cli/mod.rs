@@ -257,6 +257,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 against: args.against,
                 backends: args.backends,
                 inject_delay_us: args.inject_delay_us,
+                inject_cpu_us: args.inject_cpu_us,
+                cpu: args.cpu,
                 time_limit: Duration::from_secs(args.time_limit_s),
                 ctx: bare_context(&root, Some(args.ready), Some(args.seed)),
             };

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use sut_kit::manifest::Backend;
 
+pub use super::cpu::CpuMode;
 use super::decide::{Decision, Judgement};
-use super::metrics::{self, Statistic};
+use super::metrics::{self, Metric, Statistic};
 use super::prepare::PreparedTree;
 use super::sequential;
 use super::session::{Figures, Instance, RoundTimes, Session};
@@ -44,6 +45,10 @@ pub struct Measure {
     pub control: Option<String>,
     /// `NAME=N`: the head instance of NAME holds each text chunk N µs; the base does not.
     pub inject_delay_us: Vec<(String, u64)>,
+    /// `NAME=N`: the head instance of NAME burns N µs of CPU per text chunk; the base does not.
+    pub inject_cpu_us: Vec<(String, u64)>,
+    /// Whether the rounds measure the CPU at load, and whether its verdict counts.
+    pub cpu: CpuMode,
     /// No look starts that would end after this.
     pub deadline: Instant,
 }
@@ -83,6 +88,8 @@ pub struct Outcome {
     /// by (docs/gate.md#confirmation); `None` when the first found none.
     pub confirmation: Option<Sequence>,
     pub seconds: f64,
+    /// Whether the CPU at load was measured and whether its verdicts count.
+    pub cpu: CpuMode,
 }
 
 impl Outcome {
@@ -95,7 +102,9 @@ impl Outcome {
         std::iter::once(&self.first)
             .chain(&self.confirmation)
             .flat_map(|s| &s.judgements)
-            .any(|j| &j.backend == c && j.decision == Decision::Regression)
+            .any(|j| {
+                &j.backend == c && j.decision == Decision::Regression && self.cpu.counts(j.metric)
+            })
     }
 }
 
@@ -112,7 +121,7 @@ pub enum Stop {
 pub fn base_name(name: &str) -> String {
     format!("{name}@base")
 }
-fn judge_all(names: &[String], figures: &Figures) -> Vec<Judgement> {
+fn judge_all(names: &[String], figures: &Figures, cpu: CpuMode) -> Vec<Judgement> {
     let mut out = Vec::new();
     for name in names {
         if !figures.has(name) || !figures.has(&base_name(name)) {
@@ -122,6 +131,13 @@ fn judge_all(names: &[String], figures: &Figures) -> Vec<Judgement> {
             let b = figures.normalised(&base_name(name), m.hop, m.statistic);
             let h = figures.normalised(name, m.hop, m.statistic);
             out.push(sequential::judge(name, m.metric, &b, &h));
+        }
+        if cpu != CpuMode::Off {
+            for metric in Metric::CPU {
+                let b = figures.cpu(&base_name(name), metric);
+                let h = figures.cpu(name, metric);
+                out.push(sequential::judge(name, metric, &b, &h));
+            }
         }
     }
     out
@@ -169,14 +185,19 @@ fn spreads_all(
 }
 
 fn injection(opts: &Measure, name: &str) -> Vec<String> {
-    match opts.inject_delay_us.iter().find(|(n, _)| n == name) {
-        Some((_, us)) => vec![
-            "--enable-fault-injection".to_owned(),
-            "--inject-delay-us".to_owned(),
-            us.to_string(),
-        ],
-        None => vec![],
+    let mut args = Vec::new();
+    for (flag, injected) in [
+        ("--inject-delay-us", &opts.inject_delay_us),
+        ("--inject-cpu-us", &opts.inject_cpu_us),
+    ] {
+        if let Some((_, us)) = injected.iter().find(|(n, _)| n == name) {
+            args.extend([flag.to_owned(), us.to_string()]);
+        }
     }
+    if !args.is_empty() {
+        args.insert(0, "--enable-fault-injection".to_owned());
+    }
+    args
 }
 
 /// The instances each round starts: for each judged backend the head tree's (with its
@@ -228,9 +249,14 @@ fn instances(opts: &Measure, sides: Sides<'_>, session: &Session) -> Result<Vec<
 /// regression, a second sequence of fresh rounds that must judge it a regression too.
 pub async fn measure(opts: &Measure, sides: Sides<'_>, log_dir: &Path) -> Result<Outcome> {
     let started = Instant::now();
-    for (name, _) in &opts.inject_delay_us {
-        if !opts.judged.iter().chain(&opts.control).any(|b| b == name) {
-            bail!("--inject-delay-us names `{name}`, which is not among the backends measured");
+    for (flag, injected) in [
+        ("--inject-delay-us", &opts.inject_delay_us),
+        ("--inject-cpu-us", &opts.inject_cpu_us),
+    ] {
+        for (name, _) in injected {
+            if !opts.judged.iter().chain(&opts.control).any(|b| b == name) {
+                bail!("{flag} names `{name}`, which is not among the backends measured");
+            }
         }
     }
     let session = Session::open(&opts.ctx, log_dir).await?;
@@ -267,6 +293,7 @@ async fn sequences(
         first,
         confirmation: None,
         seconds: 0.0,
+        cpu: opts.cpu,
     };
     if to_confirm.is_empty() {
         return Ok(outcome);
@@ -336,15 +363,25 @@ async fn looks(
         times: RoundTimes::default(),
         spreads: Vec::new(),
     };
+    // Every pair's CPU at load, each round until its metrics are judged: once they are, more
+    // windows would only take time from the latency rounds (docs/gate.md#cpu-at-load).
+    let pairs: Vec<(String, String)> = names.iter().map(|n| (n.clone(), base_name(n))).collect();
     let rounds_started = Instant::now();
+    let mut until = sequential::FIRST_LOOK_ROUNDS;
     for look in 0..sequential::MAX_LOOKS {
-        while seq.rounds < sequential::rounds_at_look(look) {
+        while seq.rounds < until {
+            let cpu_open = opts.cpu != CpuMode::Off
+                && (seq.looks == 0
+                    || seq.judgements.iter().any(|j| {
+                        j.metric.is_cpu() && matches!(j.decision, Decision::CouldNotJudge(_))
+                    }));
             let times = ctx
                 .session
                 .round(
                     ctx.instances,
                     seq.rounds,
                     offset + seq.rounds,
+                    cpu_open.then_some(pairs.as_slice()),
                     &mut figures,
                     &progress,
                 )
@@ -353,7 +390,7 @@ async fn looks(
             seq.rounds += 1;
         }
         seq.looks = look + 1;
-        seq.judgements = judge_all(names, &figures);
+        seq.judgements = judge_all(names, &figures, opts.cpu);
         seq.spreads = spreads_all(names, &figures);
         let undecided = seq
             .judgements
@@ -371,16 +408,28 @@ async fn looks(
             seq.stopped = Stop::Judged;
             break;
         }
-        let per_round = rounds_started.elapsed().as_secs_f64() / seq.rounds as f64;
-        let mut next = per_round * sequential::ROUNDS_PER_LOOK as f64;
-        if reserve {
-            next += per_round * sequential::FIRST_LOOK_ROUNDS as f64;
-        }
-        if look + 1 < sequential::MAX_LOOKS
-            && Instant::now() + Duration::from_secs_f64(next) > opts.deadline
-        {
-            seq.stopped = Stop::Budget;
+        if look + 1 == sequential::MAX_LOOKS {
             break;
+        }
+        // The next look's rounds follow the pace measured so far, so that the time left holds
+        // the looks left (docs/gate.md#the-sequential-test).
+        let per_round = rounds_started.elapsed().as_secs_f64() / seq.rounds as f64;
+        let reserved = if reserve {
+            per_round * sequential::FIRST_LOOK_ROUNDS as f64
+        } else {
+            0.0
+        };
+        let left = opts
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+            - reserved;
+        match sequential::next_look_rounds(left, per_round, sequential::MAX_LOOKS - look - 1) {
+            Some(n) => until = seq.rounds + n,
+            None => {
+                seq.stopped = Stop::Budget;
+                break;
+            }
         }
     }
     progress.finish();

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use sut_kit::manifest;
 
-use super::against::{self, Measure, Outcome, Sequence, Sides, Stop, undecided_primaries};
+use super::against::{self, CpuMode, Measure, Outcome, Sequence, Sides, Stop, undecided_primaries};
 use super::base::{self, Choice};
 use super::decide::Decision;
+use super::metrics::Metric;
 use super::prepare::{self, PreparedTree, Side};
 use super::sequential;
 use crate::prereq;
@@ -26,6 +27,10 @@ pub struct Request {
     pub against: Option<String>,
     pub backends: Vec<String>,
     pub inject_delay_us: Vec<(String, u64)>,
+    /// `NAME=N`: the head side's NAME burns N µs of CPU per text chunk.
+    pub inject_cpu_us: Vec<(String, u64)>,
+    /// Whether the rounds measure the CPU at load, and whether its verdict counts.
+    pub cpu: CpuMode,
     /// With `against`: from the command's start, the base's build included.
     pub time_limit: Duration,
     /// The shared context: the root, the ready timeout and the seed; both sides run release
@@ -141,6 +146,8 @@ pub async fn run(args: &Request) -> Result<ExitCode> {
         judged,
         control,
         inject_delay_us: args.inject_delay_us.clone(),
+        inject_cpu_us: args.inject_cpu_us.clone(),
+        cpu: args.cpu,
         deadline,
     };
     let sides = Sides {
@@ -244,7 +251,7 @@ pub fn exit_code(outcome: &Outcome) -> u8 {
     } else if outcome
         .judgements
         .iter()
-        .any(|j| j.decision == Decision::Regression)
+        .any(|j| j.decision == Decision::Regression && outcome.cpu.counts(j.metric))
     {
         1
     } else if undecided_primaries(&outcome.judgements) > 0 {
@@ -267,6 +274,27 @@ pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::i
         sequential::MAX_LOOKS,
         sequential::ALPHA / 2.0 * 100.0
     )?;
+    match outcome.cpu {
+        CpuMode::Off => {}
+        mode => writeln!(
+            out,
+            "CPU at load: each round drives every pair (head and base) together at {:.0} \
+             conversations/s of {} chunks for {:.1} s, then reads each side's CPU over {:.1} s, \
+             until its metrics are judged (thresholds {} per chunk, {} capacity per core); {}",
+            crate::stages::bench::cpu_load::CHUNKS_PER_S
+                / f64::from(crate::stages::bench::cpu_load::SHORT_CHUNKS),
+            crate::stages::bench::cpu_load::SHORT_CHUNKS,
+            super::cpu::warmup().as_secs_f64(),
+            super::cpu::window().as_secs_f64(),
+            Metric::CpuPerChunk.show_rounded(super::decide::CPU_THRESHOLD_US),
+            Metric::CapacityPerCore.show_rounded(super::decide::CAPACITY_THRESHOLD),
+            if mode == CpuMode::Judge {
+                "a confirmed regression there is a regression (exit 1)"
+            } else {
+                "reported only: the exit code is the latency's (--cpu report)"
+            }
+        )?,
+    }
     write_sequence(out, "first sequence", &outcome.first)?;
     if let Some(second) = &outcome.confirmation {
         write_sequence(out, "confirmation", second)?;
@@ -376,11 +404,12 @@ fn write_sequence(out: &mut impl std::io::Write, what: &str, s: &Sequence) -> st
     writeln!(
         out,
         "{what}: its rounds took {:.0} s: starting instances {}, warm-up {}, measured \
-         passes {}, stopping {}",
+         passes {}, CPU at load {}, stopping {}",
         total,
         part(t.start),
         part(t.warm),
         part(t.measured),
+        part(t.cpu),
         part(t.stop)
     )?;
     for (name, statistic, sp) in &s.spreads {
@@ -395,4 +424,62 @@ fn write_sequence(out: &mut impl std::io::Write, what: &str, s: &Sequence) -> st
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::decide::Judgement;
+
+    fn judged(backend: &str, metric: Metric, decision: Decision) -> Judgement {
+        Judgement {
+            backend: backend.into(),
+            metric,
+            baseline: Some(1.0),
+            current: Some(2.0),
+            change: Some(1.0),
+            ci95: Some([0.5, 1.5]),
+            decision,
+        }
+    }
+
+    fn outcome(judgements: Vec<Judgement>, cpu: CpuMode) -> Outcome {
+        let first = Sequence {
+            judgements: judgements.clone(),
+            rounds: 10,
+            looks: 1,
+            stopped: Stop::Judged,
+            times: Default::default(),
+            spreads: Vec::new(),
+        };
+        Outcome {
+            judgements,
+            control: Some("rust-only".into()),
+            first,
+            confirmation: None,
+            seconds: 1.0,
+            cpu,
+        }
+    }
+
+    #[test]
+    fn a_cpu_regression_decides_the_exit_code_only_when_judged() {
+        let verdicts = vec![
+            judged("unix", Metric::ChunkOverheadP50, Decision::Pass),
+            judged("unix", Metric::CpuPerChunk, Decision::Regression),
+            judged("rust-only", Metric::ChunkOverheadP50, Decision::Pass),
+        ];
+        assert_eq!(exit_code(&outcome(verdicts.clone(), CpuMode::Judge)), 1);
+        assert_eq!(exit_code(&outcome(verdicts, CpuMode::Report)), 0);
+        // The control's CPU reading a regression says the machine moved only when it counts.
+        let control = vec![
+            judged("unix", Metric::ChunkOverheadP50, Decision::Pass),
+            judged("rust-only", Metric::ChunkOverheadP50, Decision::Pass),
+            judged("rust-only", Metric::CapacityPerCore, Decision::Regression),
+        ];
+        assert!(outcome(control.clone(), CpuMode::Judge).control_moved());
+        assert_eq!(exit_code(&outcome(control.clone(), CpuMode::Judge)), 2);
+        assert!(!outcome(control.clone(), CpuMode::Report).control_moved());
+        assert_eq!(exit_code(&outcome(control, CpuMode::Report)), 0);
+    }
 }

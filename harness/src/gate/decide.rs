@@ -21,6 +21,14 @@ pub const LATENCY_THRESHOLD: f64 = 0.25;
 /// regressed when the backend carries less than half the baseline's rate, one ladder step
 /// (docs/gate.md#thresholds).
 pub const SATURATION_THRESHOLD: f64 = 1.0;
+/// CPU per chunk at load regressed when the head's costs this many µs more per text chunk than
+/// the base's: a quarter of the 100 µs per chunk, and above the largest lower interval
+/// end of the A/A trials (docs/gate.md#cpu-at-load).
+pub const CPU_THRESHOLD_US: f64 = 25.0;
+/// Capacity per core regressed when the base's carries this much more than the head's (0.10: the
+/// head's core carries under 91% of the base's): the share a deployment notices in its bill,
+/// above the A/A trials' largest lower interval end (docs/gate.md#cpu-at-load).
+pub const CAPACITY_THRESHOLD: f64 = 0.10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -45,10 +53,13 @@ pub struct Judgement {
 
 /// The threshold a metric is held to.
 pub fn threshold(metric: Metric) -> f64 {
-    if metric.higher_is_worse() {
-        LATENCY_THRESHOLD
-    } else {
-        SATURATION_THRESHOLD
+    match metric {
+        Metric::ChunkOverheadP50 | Metric::ChunkOverheadP99 | Metric::TtftOverheadP50 => {
+            LATENCY_THRESHOLD
+        }
+        Metric::Saturation => SATURATION_THRESHOLD,
+        Metric::CpuPerChunk => CPU_THRESHOLD_US,
+        Metric::CapacityPerCore => CAPACITY_THRESHOLD,
     }
 }
 
@@ -58,25 +69,23 @@ pub fn threshold(metric: Metric) -> f64 {
 /// backend with a large overhead as on one with none (docs/gate.md#the-rule). Capacity changes
 /// as a ratio (1.0 = half the baseline's rate).
 fn worse_by(metric: Metric, baseline: f64, current: f64) -> Option<f64> {
-    if metric.higher_is_worse() {
-        Some(current - baseline)
-    } else {
-        (current > 0.0).then(|| baseline / current - 1.0)
-    }
+    metric.paired_change(baseline, current)
 }
 
-/// Applies the rule to an interval (or a single figure, whose interval is itself).
-pub fn rule(lo: f64, hi: f64, threshold: f64) -> Decision {
+/// Applies `metric`'s rule to an interval (or a single figure, whose interval is itself).
+pub fn rule(metric: Metric, lo: f64, hi: f64) -> Decision {
+    let threshold = threshold(metric);
     if lo > threshold {
         Decision::Regression
     } else if hi < threshold {
         Decision::Pass
     } else {
+        let show = |v: f64| metric.show_rounded(v);
         Decision::CouldNotJudge(format!(
-            "the interval [{:+.0}%, {:+.0}%] straddles the {:+.0}% threshold",
-            lo * 100.0,
-            hi * 100.0,
-            threshold * 100.0
+            "the interval [{}, {}] straddles the {} threshold",
+            show(lo),
+            show(hi),
+            show(threshold)
         ))
     }
 }
@@ -98,14 +107,13 @@ pub fn judge(
         ci95: None,
         decision: Decision::CouldNotJudge(String::new()),
     };
-    let t = threshold(metric);
     match (baseline, current) {
         (Series::Single(a), Series::Single(b)) => {
             j.baseline = Some(*a);
             j.current = Some(*b);
             j.change = worse_by(metric, *a, *b);
             j.decision = match j.change {
-                Some(c) => rule(c, c, t),
+                Some(c) => rule(metric, c, c),
                 None => Decision::CouldNotJudge("a figure is zero".into()),
             };
         }
@@ -119,7 +127,7 @@ pub fn judge(
                 .zip(j.current)
                 .and_then(|(x, y)| worse_by(metric, x, y));
             j.ci95 = bootstrap_change(metric, &a, &b, None, seed);
-            j.decision = decide(&j, t);
+            j.decision = decide(&j);
         }
         _ => {
             j.decision = Decision::CouldNotJudge("the runs measured it differently".into());
@@ -157,13 +165,13 @@ pub fn judge_paired(
         .baseline
         .zip(j.current)
         .and_then(|(x, y)| worse_by(metric, x, y));
-    j.decision = decide(&j, threshold(metric));
+    j.decision = decide(&j);
     j
 }
 
-fn decide(j: &Judgement, threshold: f64) -> Decision {
+fn decide(j: &Judgement) -> Decision {
     match (j.change, j.ci95) {
-        (Some(_), Some([lo, hi])) => rule(lo, hi, threshold),
+        (Some(_), Some([lo, hi])) => rule(j.metric, lo, hi),
         (None, _) => Decision::CouldNotJudge("the current figure is not positive".into()),
         (Some(_), None) => Decision::CouldNotJudge("fewer than two rounds to resample".into()),
     }

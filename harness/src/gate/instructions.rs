@@ -1,6 +1,7 @@
 //! `harness gate-instructions`: the latency gate's deterministic companion
 //! (docs/gate.md#instruction-counts). The backends' own per-chunk Rust code (contract's SSE
-//! encoder and decoder, backends/core's UI stream encoder, sidecar-host's relay) runs as
+//! encoder and decoder, backends/core's UI stream encoder, sidecar-host's relay, contract's
+//! `frames` decoder in split and merged reads) runs as
 //! workloads of the `per-chunk-instructions` binary under valgrind's callgrind, counting
 //! instructions only inside each workload's `measured_<name>` function. A count does not move
 //! with the machine's load, so a small change shows; it says nothing about the whole path, which

@@ -22,6 +22,10 @@ pub enum Metric {
     ChunkOverheadP99,
     TtftOverheadP50,
     Saturation,
+    /// CPU per text chunk at load (µs), head − base (`--against` only; docs/gate.md#cpu-at-load).
+    CpuPerChunk,
+    /// Conversations per second one core carries, from the same CPU (`--against` only).
+    CapacityPerCore,
 }
 
 impl Metric {
@@ -32,12 +36,62 @@ impl Metric {
         Metric::Saturation,
     ];
 
+    /// What `--against` judges from each round's CPU at load (docs/gate.md#cpu-at-load); the
+    /// files' runs, measured apart, do not judge it.
+    pub const CPU: [Metric; 2] = [Metric::CpuPerChunk, Metric::CapacityPerCore];
+
     pub fn name(self) -> &'static str {
         match self {
             Metric::ChunkOverheadP50 => "chunk overhead p50",
             Metric::ChunkOverheadP99 => "chunk overhead p99",
             Metric::TtftOverheadP50 => "TTFT overhead p50",
             Metric::Saturation => "saturation",
+            Metric::CpuPerChunk => "CPU per chunk",
+            Metric::CapacityPerCore => "capacity per core",
+        }
+    }
+
+    /// Whether it is read from the rounds' CPU at load.
+    pub fn is_cpu(self) -> bool {
+        Metric::CPU.contains(&self)
+    }
+
+    /// A change of this metric as the reports print it: µs per chunk for the CPU, else a
+    /// percentage (of the direct path's p50, or of the capacity).
+    pub fn show_change(self, v: f64) -> String {
+        match self {
+            Metric::CpuPerChunk => format!("{v:+.1} µs"),
+            _ => format!("{:+.1}%", v * 100.0),
+        }
+    }
+
+    /// A change rounded to whole units (thresholds, the rule's message).
+    pub fn show_rounded(self, v: f64) -> String {
+        match self {
+            Metric::CpuPerChunk => format!("{v:+.0} µs"),
+            _ => format!("{:+.0}%", v * 100.0),
+        }
+    }
+
+    /// A figure of one side as the reports print it.
+    pub fn show_figure(self, v: f64) -> String {
+        match self {
+            Metric::CpuPerChunk | Metric::CapacityPerCore | Metric::Saturation => {
+                format!("{v:.1}")
+            }
+            _ => format!("{v:.3}"),
+        }
+    }
+
+    /// One round's paired change, head against base, pointing the way that is worse: the
+    /// difference for a figure where higher is worse (latency overheads, CPU per chunk), the
+    /// base's capacity over the head's minus 1 for a capacity (0.25: the head carries a fifth
+    /// less). `None` when the head's capacity is not positive.
+    pub fn paired_change(self, base: f64, head: f64) -> Option<f64> {
+        if self.higher_is_worse() {
+            Some(head - base)
+        } else {
+            (head > 0.0).then(|| base / head - 1.0)
         }
     }
 
@@ -49,7 +103,7 @@ impl Metric {
 
     /// Whether a higher value is worse (latency) or better (capacity).
     pub fn higher_is_worse(self) -> bool {
-        self != Metric::Saturation
+        !matches!(self, Metric::Saturation | Metric::CapacityPerCore)
     }
 }
 
@@ -158,6 +212,9 @@ pub fn series(results: &Results, backend: &str, metric: Metric) -> Option<Series
             p50,
         ),
         Metric::Saturation => b.saturation_rps.map(Series::Single),
+        // Runs measured apart drift by more than a CPU change worth judging
+        // (docs/gate.md#cpu-at-load): only `--against` measures them, paired in its rounds.
+        Metric::CpuPerChunk | Metric::CapacityPerCore => None,
     }
 }
 

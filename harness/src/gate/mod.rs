@@ -9,6 +9,7 @@
 pub mod against;
 pub mod base;
 pub mod command;
+pub mod cpu;
 pub mod decide;
 pub mod instructions;
 pub mod metrics;
@@ -45,14 +46,6 @@ pub enum GateError {
     SchemaVersion { path: PathBuf, found: u64 },
     #[error("{path}: the bench stage did not run in it (no `bench` section); nothing to judge")]
     NoBench { path: PathBuf },
-    #[error(
-        "{path}: has no `{backend}`, which {other} measured; measure the same backends in both"
-    )]
-    MissingBackend {
-        path: PathBuf,
-        backend: String,
-        other: PathBuf,
-    },
 }
 
 /// Reads a results file, checking it is one this gate can judge.
@@ -90,28 +83,41 @@ pub fn load(path: &Path) -> Result<Results, GateError> {
     Ok(results)
 }
 
-/// Judges every metric of every backend the baseline measured.
+/// Judges every metric of every backend either run measured. A target measured in one run only
+/// (a runtime variant `NAME@RUNTIME` or a wire variant `NAME+frames` that one run took and the
+/// other did not, or a backend one of them left out) cannot be judged: each of its metrics is
+/// "could not judge" with the run that lacks it and what to do, and every other backend is
+/// still judged (docs/gate.md, exit codes).
 pub fn judge_files(baseline: &Path, current: &Path) -> Result<Vec<Judgement>, GateError> {
     let a = load(baseline)?;
     let b = load(current)?;
-    let backends = metrics::measured_backends(&a);
+    let mut backends = metrics::measured_backends(&a);
     for backend in metrics::measured_backends(&b) {
         if !backends.contains(&backend) {
-            return Err(GateError::MissingBackend {
-                path: baseline.to_owned(),
-                backend,
-                other: current.to_owned(),
-            });
+            backends.push(backend);
         }
     }
+    let in_a = metrics::measured_backends(&a);
+    let in_b = metrics::measured_backends(&b);
     let mut judgements = Vec::new();
     for (i, backend) in backends.iter().enumerate() {
-        if !b.backends.contains_key(backend) {
-            return Err(GateError::MissingBackend {
-                path: current.to_owned(),
+        let missing = match (in_a.contains(backend), in_b.contains(backend)) {
+            (true, true) => None,
+            (false, _) => Some((baseline, current)),
+            (_, false) => Some((current, baseline)),
+        };
+        if let Some((lacking, measured)) = missing {
+            let why = one_sided(backend, lacking, measured);
+            judgements.extend(Metric::ALL.into_iter().map(|metric| Judgement {
                 backend: backend.clone(),
-                other: baseline.to_owned(),
-            });
+                metric,
+                baseline: None,
+                current: None,
+                change: None,
+                ci95: None,
+                decision: Decision::CouldNotJudge(why.clone()),
+            }));
+            continue;
         }
         for metric in Metric::ALL {
             let seed = (i as u64) << 8 | metric as u64;
@@ -126,6 +132,21 @@ pub fn judge_files(baseline: &Path, current: &Path) -> Result<Vec<Judgement>, Ga
         }
     }
     Ok(judgements)
+}
+
+/// Why a target measured in one run only is not judged, and what to do.
+fn one_sided(target: &str, lacking: &Path, measured: &Path) -> String {
+    let what = match (target.split_once('@'), target.split_once('+')) {
+        (Some((backend, runtime)), _) => format!("`{backend}` on the `{runtime}` runtime"),
+        (_, Some((backend, variant))) => format!("`{backend}` with `+{variant}`"),
+        _ => format!("`{target}`"),
+    };
+    format!(
+        "{what} was measured in {} only, not in {}; measure the same targets in both (the \
+         same --backends, runtimes and wires), or refresh the baseline (README.md)",
+        measured.display(),
+        lacking.display()
+    )
 }
 
 fn unmeasured(backend: &str, metric: Metric, in_baseline: bool, in_current: bool) -> Judgement {
@@ -162,12 +183,14 @@ pub fn exit_code(judgements: &[Judgement]) -> ExitCode {
     }
 }
 
-/// What a metric's change is a percentage of (docs/gate.md#the-rule).
+/// What a metric's change is a percentage (or a number) of (docs/gate.md#the-rule).
 pub fn change_unit(metric: Metric) -> &'static str {
-    if metric.higher_is_worse() {
-        "more overhead per chunk, in % of the direct path's p50 chunk transit"
-    } else {
-        "less capacity: the baseline's rate over the current one, minus 1"
+    match metric {
+        Metric::Saturation | Metric::CapacityPerCore => {
+            "less capacity: the baseline's rate over the current one, minus 1"
+        }
+        Metric::CpuPerChunk => "more CPU per text chunk at load",
+        _ => "more overhead per chunk, in % of the direct path's p50 chunk transit",
     }
 }
 
@@ -183,8 +206,17 @@ pub fn write_report_at(
     judgements: &[Judgement],
     confidence: &str,
 ) -> std::io::Result<()> {
-    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:+.1}%", v * 100.0));
-    let fig = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    let pct = |m: Metric, v: Option<f64>| v.map_or("-".to_owned(), |v| m.show_change(v));
+    let fig = |m: Metric, v: Option<f64>| v.map_or("-".to_owned(), |v| m.show_figure(v));
+    let interval = |j: &Judgement| {
+        j.ci95.map_or("-".to_owned(), |[lo, hi]| {
+            format!(
+                "[{}, {}]",
+                j.metric.show_change(lo),
+                j.metric.show_change(hi)
+            )
+        })
+    };
     writeln!(
         out,
         "{:10} {:20} {:>10} {:>10} {:>9} {:>21}  verdict",
@@ -196,9 +228,7 @@ pub fn write_report_at(
         format!("{confidence} interval")
     )?;
     for j in judgements {
-        let ci = j.ci95.map_or("-".to_owned(), |[lo, hi]| {
-            format!("[{:+.1}%, {:+.1}%]", lo * 100.0, hi * 100.0)
-        });
+        let ci = interval(j);
         let verdict = match &j.decision {
             Decision::Pass => "pass".to_owned(),
             Decision::Regression => "REGRESSION".to_owned(),
@@ -209,9 +239,9 @@ pub fn write_report_at(
             "{:10} {:20} {:>10} {:>10} {:>9} {:>21}  {verdict}",
             j.backend,
             j.metric.name(),
-            fig(j.baseline),
-            fig(j.current),
-            pct(j.change),
+            fig(j.metric, j.baseline),
+            fig(j.metric, j.current),
+            pct(j.metric, j.change),
             ci
         )?;
     }
@@ -221,17 +251,13 @@ pub fn write_report_at(
     {
         writeln!(
             out,
-            "REGRESSION {} {}: {} worse ({}), {confidence} interval {} (threshold {:+.0}%)",
+            "REGRESSION {} {}: {} worse ({}), {confidence} interval {} (threshold {})",
             j.backend,
             j.metric.name(),
-            pct(j.change),
+            pct(j.metric, j.change),
             change_unit(j.metric),
-            j.ci95.map_or("-".to_owned(), |[lo, hi]| format!(
-                "[{:+.1}%, {:+.1}%]",
-                lo * 100.0,
-                hi * 100.0
-            )),
-            decide::threshold(j.metric) * 100.0
+            interval(j),
+            j.metric.show_rounded(decide::threshold(j.metric))
         )?;
     }
     Ok(())

@@ -24,18 +24,40 @@ pub const MAX_LOOKS: usize = 8;
 /// Rounds before the first look: the fewest for which a 99.4% sign-test interval exists is 9
 /// (`2 × 0.5⁹ ≤ 0.00625`); 10 leaves it one order statistic in from the extremes.
 pub const FIRST_LOOK_ROUNDS: usize = 10;
-/// Rounds added between looks: six (about a minute of rounds on the two-core machine), so that
-/// the design's last look (52 rounds) is past what 570 s holds on a quiet machine and the time
-/// limit, not the cap, ends a sequence; the looks stay [`MAX_LOOKS`], so the error rates do not
-/// move (docs/gate.md#the-sequential-test).
+/// Rounds added between looks at most: six (about a minute of rounds on the two-core machine), so
+/// that the design's last look (52 rounds) is past what 570 s holds on a quiet machine and the
+/// time limit, not the cap, ends a sequence; fewer when the time left holds fewer
+/// ([`next_look_rounds`]); the looks stay [`MAX_LOOKS`], so the error rates do not move
+/// (docs/gate.md#the-sequential-test).
 pub const ROUNDS_PER_LOOK: usize = 6;
+
+/// Rounds the next look adds when `left_s` seconds remain (the confirmation's reserve already
+/// taken off) at `per_round_s` a round and `looks_left` looks are left: the rounds that fit,
+/// spread over those looks, at least one and at most [`ROUNDS_PER_LOOK`]. `None` when not even
+/// one round fits. The error rates do not depend on it: they are a union over at most
+/// [`MAX_LOOKS`] looks, each interval valid for whatever rounds it has, and the rounds a look
+/// adds follow the clock, not the differences measured (docs/gate.md#the-sequential-test).
+pub fn next_look_rounds(left_s: f64, per_round_s: f64, looks_left: usize) -> Option<usize> {
+    // NaN paces and times fail both comparisons, and so fit nothing.
+    let fits_one = per_round_s > 0.0 && left_s >= per_round_s;
+    if looks_left == 0 || !fits_one {
+        return None;
+    }
+    let fits = (left_s / per_round_s).floor() as usize;
+    Some(
+        fits.div_ceil(looks_left)
+            .clamp(1, ROUNDS_PER_LOOK)
+            .min(fits),
+    )
+}
 
 /// The rounds the design measures at most.
 pub const fn max_rounds() -> usize {
     FIRST_LOOK_ROUNDS + (MAX_LOOKS - 1) * ROUNDS_PER_LOOK
 }
 
-/// Rounds measured when look `look` (0-based) is taken.
+/// Rounds measured when look `look` (0-based) is taken when time is plenty (every look adds
+/// [`ROUNDS_PER_LOOK`]).
 pub const fn rounds_at_look(look: usize) -> usize {
     FIRST_LOOK_ROUNDS + look * ROUNDS_PER_LOOK
 }
@@ -140,14 +162,14 @@ pub fn judge(
 ) -> Judgement {
     let diffs: Vec<f64> = base
         .iter()
-        .filter_map(|(r, b)| Some(head.get(r)? - b))
+        .filter_map(|(r, b)| metric.paired_change(*b, *head.get(r)?))
         .collect();
     let a: Vec<f64> = base.values().copied().collect();
     let b: Vec<f64> = head.values().copied().collect();
     let change = stats::median(&diffs);
     let ci95 = median_interval(&diffs, per_look_alpha());
     let decision = match (change, ci95) {
-        (_, Some([lo, hi])) => decide::rule(lo, hi, decide::threshold(metric)),
+        (_, Some([lo, hi])) => decide::rule(metric, lo, hi),
         _ => Decision::CouldNotJudge(format!(
             "{} paired rounds, too few for an interval at this design's confidence",
             diffs.len()
@@ -275,6 +297,21 @@ mod tests {
         assert!(lo <= 9.0 && 9.0 <= hi);
         let [lo10, hi10] = median_interval(&values[..10], per_look_alpha()).unwrap();
         assert!(hi10 - lo10 >= hi - lo);
+    }
+
+    #[test]
+    fn the_next_look_spreads_the_time_left_over_the_looks_left() {
+        // The last CI run: 14 rounds' time left after the first look, 10 of them the
+        // confirmation's reserve, 7 looks left: four more looks of one round, not none.
+        assert_eq!(next_look_rounds(4.2 * 17.5, 17.5, 7), Some(1));
+        // Plenty of time: the design's six, so the last look stays at 52 rounds.
+        assert_eq!(next_look_rounds(600.0, 10.0, 7), Some(ROUNDS_PER_LOOK));
+        // In between, the rounds that fit spread evenly.
+        assert_eq!(next_look_rounds(200.0, 10.0, 7), Some(3));
+        // Not one round fits, or no look is left.
+        assert_eq!(next_look_rounds(9.0, 10.0, 7), None);
+        assert_eq!(next_look_rounds(-5.0, 10.0, 7), None);
+        assert_eq!(next_look_rounds(600.0, 10.0, 0), None);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use sut_kit::manifest::Backend;
 use sut_kit::mock::MockProcess;
 use sut_kit::orchestrate::StartSettings;
 
-use super::metrics::Statistic;
+use super::cpu::{self, CpuRound};
+use super::metrics::{Metric, Statistic};
 use crate::progress::Progress;
 use crate::stages::bench::figures::{Hop, TargetFigures};
 use crate::stages::bench::rounds::{self, RoundPlan};
@@ -40,18 +41,21 @@ pub struct RoundTimes {
     pub start: Duration,
     pub warm: Duration,
     pub measured: Duration,
+    /// The CPU at load's windows (docs/gate.md#cpu-at-load).
+    pub cpu: Duration,
     pub stop: Duration,
 }
 
 impl RoundTimes {
     pub fn total(&self) -> Duration {
-        self.start + self.warm + self.measured + self.stop
+        self.start + self.warm + self.measured + self.cpu + self.stop
     }
 
     pub fn add(&mut self, other: RoundTimes) {
         self.start += other.start;
         self.warm += other.warm;
         self.measured += other.measured;
+        self.cpu += other.cpu;
         self.stop += other.stop;
     }
 }
@@ -95,6 +99,8 @@ pub struct Figures {
     rounds: BTreeMap<String, TargetFigures>,
     /// Index `2 × round + half`.
     halves: BTreeMap<String, TargetFigures>,
+    /// Per target, its CPU at load by round (docs/gate.md#cpu-at-load).
+    cpu: BTreeMap<String, BTreeMap<u32, CpuRound>>,
 }
 
 impl Figures {
@@ -117,7 +123,29 @@ impl Figures {
     pub fn has(&self, name: &str) -> bool {
         self.rounds.contains_key(name)
     }
+
+    /// Per round of `name`: its CPU per chunk at load (µs) or its capacity per core
+    /// (conversations/s), as `metric` asks. Empty when its CPU was not measured.
+    pub fn cpu(&self, name: &str, metric: Metric) -> BTreeMap<u32, f64> {
+        let Some(rounds) = self.cpu.get(name) else {
+            return BTreeMap::new();
+        };
+        rounds
+            .iter()
+            .map(|(r, c)| {
+                let v = match metric {
+                    Metric::CapacityPerCore => c.per_core_rps(),
+                    _ => c.us_per_chunk(),
+                };
+                (*r, v)
+            })
+            .collect()
+    }
 }
+
+/// What a round's CPU at load drives: each pair (head, base) together, the pairs one after
+/// another (docs/gate.md#cpu-at-load).
+pub type CpuPairs = [(String, String)];
 
 /// The order a round spawns (and warms) its instances in: a fresh shuffle per round from its
 /// seed. A fixed order (the head's instances before the base's, as they are listed) gave one
@@ -195,6 +223,7 @@ impl Session {
     pub async fn open(ctx: &crate::stages::Context, log_dir: &Path) -> Result<Self> {
         let (root, profile, ready_timeout, seed) =
             (&ctx.root, ctx.profile.as_str(), ctx.ready_timeout, ctx.seed);
+        cpu::sweep();
         let mock = MockProcess::start_with(root, profile, log_dir, ready_timeout, &mock_pinning())
             .await
             .context("the mock provider did not start (is it built in release?)")?;
@@ -241,6 +270,7 @@ impl Session {
         instances: &[Instance],
         round: usize,
         numbered: usize,
+        cpu_pairs: Option<&CpuPairs>,
         figures: &mut Figures,
         progress: &Progress,
     ) -> Result<RoundTimes> {
@@ -278,11 +308,73 @@ impl Session {
             }
             Err(e) => Err(e),
         };
+        // Made after the latency passes, kept until the instances are gone: a cgroup can be
+        // removed only once it is empty.
+        let mut meters = Vec::new();
+        if let (Ok(()), Some(pairs)) = (&measured, cpu_pairs) {
+            let clock = Instant::now();
+            meters = cpu::meters(&targets, numbered);
+            self.cpu_at_load(round, numbered, seed, pairs, &targets, &meters, figures)
+                .await;
+            times.cpu = clock.elapsed();
+        }
         let clock = Instant::now();
         futures::future::join_all(targets.into_iter().map(Target::stop)).await;
         times.stop = clock.elapsed();
+        drop(meters);
         progress.advance();
         measured.map(|()| times)
+    }
+
+    /// Each pair driven together for one window ([`cpu::drive_pair`]), the pairs in an order
+    /// drawn per round, as is which side of a pair goes first.
+    #[allow(clippy::too_many_arguments)]
+    async fn cpu_at_load(
+        &self,
+        round: usize,
+        numbered: usize,
+        seed: u64,
+        pairs: &CpuPairs,
+        targets: &[Target],
+        meters: &[(String, crate::cpu_meter::CpuMeter)],
+        figures: &mut Figures,
+    ) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed.rotate_left(24));
+        let find = |name: &str| {
+            let target = targets.iter().find(|t| t.name == name)?;
+            let meter = meters.iter().find(|(n, _)| n == name).map(|(_, m)| m)?;
+            Some((target, meter))
+        };
+        for (head, base) in start_order(pairs, seed.rotate_left(40)) {
+            let (Some(h), Some(b)) = (find(head), find(base)) else {
+                continue;
+            };
+            let first = usize::from(rng.random_bool(0.5));
+            let tag = format!("cpu.r{numbered}");
+            let read = cpu::drive_pair(&self.http, &self.plan, [h, b], first, &tag).await;
+            for (name, figure) in [head, base].into_iter().zip(read) {
+                match figure {
+                    Ok(f) => {
+                        figures
+                            .cpu
+                            .entry(name.clone())
+                            .or_default()
+                            .insert(u32::try_from(round).unwrap_or(u32::MAX), f);
+                    }
+                    Err(why) => eprintln!(
+                        "gate: round {}: no CPU at load for {name}: {why}",
+                        numbered + 1
+                    ),
+                }
+            }
+        }
+        // The load's conversations are not the latency passes': the mock forgets them.
+        if let Err(e) = self.mock.clear_timeline().await {
+            eprintln!(
+                "gate: the mock's timeline could not be cleared after the CPU at load: {e:#}"
+            );
+        }
     }
 
     async fn measure(

@@ -190,6 +190,9 @@ async fn run_against(backends: &[Backend], opts: &Options) -> Result<Study> {
                 } else {
                     names.iter().map(|n| (n.clone(), inject)).collect()
                 },
+                inject_cpu_us: Vec::new(),
+                // The study measures the latency design alone, as its trials always have.
+                cpu: super::cpu::CpuMode::Off,
                 deadline: std::time::Instant::now() + opts.trial_limit,
             };
             let sides = if swapped {
