@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod prepare;
 pub mod sequential;
 pub mod session;
+pub mod signed_rank;
 pub mod study;
 pub mod worktree;
 
