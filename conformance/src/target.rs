@@ -262,7 +262,7 @@ impl Target {
     }
 }
 
-/// The backend named `name` among the manifests under `root`: a variant (`unix+frames`) or a
+/// The backend named `name` among the manifests under `root`: a variant (`unix+sse`) or a
 /// target on another runtime or stack (`unix@node20-ai6`, which must be installed).
 fn find(root: &Path, name: &str) -> Result<Backend> {
     let bases = manifest::discover(&root.join("backends"))?;

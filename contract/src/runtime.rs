@@ -377,7 +377,7 @@ mod tests {
             split_target("aisdk-node@node20"),
             ("aisdk-node", Some("node20"))
         );
-        assert_eq!(split_target("unix+frames"), ("unix+frames", None));
+        assert_eq!(split_target("unix+sse"), ("unix+sse", None));
     }
 
     #[test]

@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn only_the_default_stack_fails_a_run() {
         assert!(counts_as_failure("unix"));
-        assert!(counts_as_failure("unix+frames"));
+        assert!(counts_as_failure("unix+sse"));
         assert!(!counts_as_failure("napi@bun"));
     }
 }

@@ -264,7 +264,7 @@ fn a_variant_measured_in_one_run_only_is_not_judged_and_says_what_to_do() {
     let baseline = write(dir.path(), "baseline.json", &run(250.0, &STEADY, 100.0));
     let mut with_frames = run(250.0, &STEADY, 100.0);
     let unix = with_frames.backends["unix"].clone();
-    with_frames.backends.insert("unix+frames".into(), unix);
+    with_frames.backends.insert("unix+sse".into(), unix);
     let current = write(dir.path(), "current.json", &with_frames);
     let j = gate::judge_files(&baseline, &current).unwrap();
     // unix itself is still judged; the variant is not, with the file that lacks it named.
@@ -273,11 +273,11 @@ fn a_variant_measured_in_one_run_only_is_not_judged_and_says_what_to_do() {
         Decision::Pass,
         "{j:?}"
     );
-    let frames: Vec<_> = j.iter().filter(|j| j.backend == "unix+frames").collect();
+    let frames: Vec<_> = j.iter().filter(|j| j.backend == "unix+sse").collect();
     assert_eq!(frames.len(), Metric::ALL.len());
     match &frames[0].decision {
         Decision::CouldNotJudge(why) => {
-            assert!(why.contains("`unix` with `+frames`"), "{why}");
+            assert!(why.contains("`unix` with `+sse`"), "{why}");
             assert!(why.contains("current.json only"), "{why}");
             assert!(why.contains("baseline.json"), "{why}");
         }
@@ -286,7 +286,7 @@ fn a_variant_measured_in_one_run_only_is_not_judged_and_says_what_to_do() {
     assert_eq!(gate::exit_code(&j), ExitCode::from(2));
     // The other way round: the variant in the baseline only.
     let j = gate::judge_files(&current, &baseline).unwrap();
-    let frames = j.iter().find(|j| j.backend == "unix+frames").unwrap();
+    let frames = j.iter().find(|j| j.backend == "unix+sse").unwrap();
     assert!(
         matches!(&frames.decision, Decision::CouldNotJudge(why) if why.contains("current.json only")),
         "{frames:?}"

@@ -39,7 +39,7 @@ pub struct Manifest {
     #[serde(default)]
     pub chat_path: Option<String>,
     /// The same architecture started with other flags, each measured as a backend of its own
-    /// named `<name>+<variant>` (docs/design.md#backend-manifests): `unix+frames`.
+    /// named `<name>+<variant>` (docs/design.md#backend-manifests): `unix+sse`.
     #[serde(default)]
     pub variants: Vec<Variant>,
 }
@@ -134,7 +134,7 @@ impl Backend {
         })
     }
 
-    /// The backend it was derived from: `unix` for `unix+frames` and for `unix@bun`.
+    /// The backend it was derived from: `unix` for `unix+sse` and for `unix@bun`.
     pub fn base_name(&self) -> &str {
         self.name()
             .split([VARIANT_SEPARATOR, contract::runtime::RUNTIME_SEPARATOR])
@@ -150,13 +150,13 @@ impl Backend {
     }
 
     /// The name the backend itself reports (ready line, `/health`): a variant runs its base's
-    /// binary, so `unix+frames` and `unix@bun` report `unix`.
+    /// binary, so `unix+sse` and `unix@bun` report `unix`.
     pub fn reported_name(&self) -> &str {
         self.base_name()
     }
 
     /// Whether this is derived from another backend, built with it and measured only by the
-    /// stages that take variants: another wire (`unix+frames`) or another runtime (`unix@bun`).
+    /// stages that take variants: another wire (`unix+sse`) or another runtime (`unix@bun`).
     pub fn is_variant(&self) -> bool {
         self.name().contains(VARIANT_SEPARATOR) || self.js_runtime.is_some()
     }
@@ -350,22 +350,21 @@ mod tests {
     #[test]
     fn a_variant_is_a_backend_of_its_own_with_its_flags_appended() {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "{GOOD}\n[[variants]]\nname = \"frames\"\nargs = [\"--sidecar-wire\", \"frames\"]\n"
-        );
+        let text =
+            format!("{GOOD}\n[[variants]]\nname = \"sse\"\nargs = [\"--sidecar-wire\", \"sse\"]\n");
         write(dir.path(), "unix", &text);
         let bases = discover(dir.path()).unwrap();
         let names: Vec<String> = with_variants(&bases)
             .iter()
             .map(|b| b.name().to_owned())
             .collect();
-        assert_eq!(names, ["unix", "unix+frames"]);
+        assert_eq!(names, ["unix", "unix+sse"]);
         let variant = &bases[0].variants()[0];
         assert!(variant.is_variant() && !bases[0].is_variant());
         assert_eq!(variant.reported_name(), "unix");
         assert_eq!(
             variant.start_argv("debug"),
-            ["target/debug/backend-unix", "--sidecar-wire", "frames"]
+            ["target/debug/backend-unix", "--sidecar-wire", "sse"]
         );
         assert_eq!(variant.manifest.artifacts, bases[0].manifest.artifacts);
         let bad = format!("{GOOD}\n[[variants]]\nname = \"a+b\"\nargs = []\n");
@@ -376,9 +375,8 @@ mod tests {
     #[test]
     fn a_runtime_target_is_each_javascript_backend_on_another_runtime() {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "{GOOD}\n[[variants]]\nname = \"frames\"\nargs = [\"--sidecar-wire\", \"frames\"]\n"
-        );
+        let text =
+            format!("{GOOD}\n[[variants]]\nname = \"sse\"\nargs = [\"--sidecar-wire\", \"sse\"]\n");
         write(dir.path(), "unix", &text);
         let rust = GOOD
             .replace("\"unix\"", "\"rust-only\"")
@@ -393,13 +391,7 @@ mod tests {
         };
         assert_eq!(
             names(&["node26", "bun", "node20"]),
-            [
-                "rust-only",
-                "unix",
-                "unix+frames",
-                "unix@bun",
-                "unix@node20"
-            ]
+            ["rust-only", "unix", "unix+sse", "unix@bun", "unix@node20"]
         );
         let on_bun = &with_runtimes(&all, &["bun"])[3];
         assert_eq!(on_bun.runtime_name(), "bun");

@@ -342,7 +342,7 @@ fn exit(failed: bool) -> ExitCode {
     }
 }
 
-/// The backends named (a variant such as `unix+frames` only when named), else every base backend.
+/// The backends named (a variant such as `unix+sse` only when named), else every base backend.
 /// A target on another runtime (`unix@bun`) selects its base here; [`on_axis`] adds it.
 fn select(root: &Path, c: &Common) -> Result<Vec<Backend>> {
     let all = manifest::with_variants(&manifest::discover(&root.join("backends"))?);

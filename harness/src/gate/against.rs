@@ -74,6 +74,16 @@ pub struct Sequence {
     /// Per backend judged, how the primary metric's paired differences spread: between
     /// rounds, and between the two halves of one round ([`sequential::Spread`]).
     pub spreads: Vec<(String, Statistic, sequential::Spread)>,
+    /// Per backend measured on both sides, its chunk overhead p50 as the sign test reads it:
+    /// the median paired difference and its interval at the design's confidence, printed
+    /// beside the signed-rank verdict (docs/gate.md#the-sequential-test).
+    pub sign_test: Vec<(String, Option<f64>, Option<[f64; 2]>)>,
+    /// Per backend measured on both sides, its chunk overhead p50's paired differences in
+    /// round order, printed so a sequence can be judged again by another test.
+    pub differences: Vec<(String, Vec<f64>)>,
+    /// The direct path's chunk transit p50, the median over the rounds, in µs: the unit the
+    /// latency figures are in.
+    pub direct_p50_us: Option<f64>,
 }
 
 /// What a measurement found.
@@ -141,6 +151,31 @@ fn judge_all(names: &[String], figures: &Figures, cpu: CpuMode) -> Vec<Judgement
         }
     }
     out
+}
+
+type SignTests = Vec<(String, Option<f64>, Option<[f64; 2]>)>;
+
+/// Per backend measured on both sides, the primary metric's sign-test reading and its paired
+/// differences.
+fn sign_tests_all(names: &[String], figures: &Figures) -> (SignTests, Vec<(String, Vec<f64>)>) {
+    let m = &metrics::PAIRED[0];
+    names
+        .iter()
+        .filter(|n| figures.has(n) && figures.has(&base_name(n)))
+        .map(|name| {
+            let b = figures.normalised(&base_name(name), m.hop, m.statistic);
+            let h = figures.normalised(name, m.hop, m.statistic);
+            let diffs = sequential::paired(m.metric, &b, &h);
+            (
+                (
+                    name.clone(),
+                    crate::stats::median(&diffs),
+                    sequential::median_interval(&diffs, sequential::per_look_alpha()),
+                ),
+                (name.clone(), diffs),
+            )
+        })
+        .unzip()
 }
 
 /// The per-round statistics of chunk transit whose spreads every sequence prints beside the
@@ -362,6 +397,9 @@ async fn looks(
         stopped: Stop::LastLook,
         times: RoundTimes::default(),
         spreads: Vec::new(),
+        sign_test: Vec::new(),
+        differences: Vec::new(),
+        direct_p50_us: None,
     };
     // Every pair's CPU at load, each round until its metrics are judged: once they are, more
     // windows would only take time from the latency rounds (docs/gate.md#cpu-at-load).
@@ -392,6 +430,8 @@ async fn looks(
         seq.looks = look + 1;
         seq.judgements = judge_all(names, &figures, opts.cpu);
         seq.spreads = spreads_all(names, &figures);
+        (seq.sign_test, seq.differences) = sign_tests_all(names, &figures);
+        seq.direct_p50_us = crate::stats::median(&figures.direct_p50_us());
         let undecided = seq
             .judgements
             .iter()

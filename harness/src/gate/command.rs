@@ -266,8 +266,8 @@ pub fn exit_code(outcome: &Outcome) -> u8 {
 pub fn write_summary(out: &mut impl std::io::Write, outcome: &Outcome) -> std::io::Result<()> {
     writeln!(
         out,
-        "gate --against: {:.0} s; each look's interval at {:.2}% confidence (sign test on paired \
-         rounds; at most {} looks a sequence, error rates {:.1}% each way over all looks); a \
+        "gate --against: {:.0} s; each look's interval at {:.2}% confidence (Wilcoxon signed-rank \
+         on paired rounds, Hodges-Lehmann estimate; at most {} looks a sequence, error rates {:.1}% each way over all looks); a \
          regression stands only when a second sequence of fresh rounds confirms it",
         outcome.seconds,
         (1.0 - sequential::per_look_alpha()) * 100.0,
@@ -412,6 +412,34 @@ fn write_sequence(out: &mut impl std::io::Write, what: &str, s: &Sequence) -> st
         part(t.cpu),
         part(t.stop)
     )?;
+    if let Some(p50) = s.direct_p50_us {
+        writeln!(
+            out,
+            "{what}: the direct path's chunk transit p50 (the unit of the latency figures): \
+             {p50:.0} µs, the median over the rounds"
+        )?;
+    }
+    for (name, median, ci) in &s.sign_test {
+        let pct = |v: f64| format!("{:+.1}%", v * 100.0);
+        writeln!(
+            out,
+            "{what}: {name} chunk overhead p50 by the sign test (a diagnostic; the verdict is \
+             the signed-rank interval's): median {}, interval {}",
+            median.map_or_else(|| "-".to_owned(), pct),
+            ci.map_or_else(
+                || "none yet".to_owned(),
+                |[lo, hi]| format!("[{}, {}]", pct(lo), pct(hi))
+            )
+        )?;
+    }
+    for (name, diffs) in &s.differences {
+        let shown: Vec<String> = diffs.iter().map(|d| format!("{:+.0}", d * 100.0)).collect();
+        writeln!(
+            out,
+            "{what}: {name} chunk overhead p50, head − base by round (%): {}",
+            shown.join(" ")
+        )?;
+    }
     for (name, statistic, sp) in &s.spreads {
         writeln!(
             out,
@@ -451,6 +479,9 @@ mod tests {
             stopped: Stop::Judged,
             times: Default::default(),
             spreads: Vec::new(),
+            sign_test: Vec::new(),
+            differences: Vec::new(),
+            direct_p50_us: None,
         };
         Outcome {
             judgements,

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod prepare;
 pub mod sequential;
 pub mod session;
+pub mod signed_rank;
 pub mod study;
 pub mod worktree;
 
@@ -84,7 +85,7 @@ pub fn load(path: &Path) -> Result<Results, GateError> {
 }
 
 /// Judges every metric of every backend either run measured. A target measured in one run only
-/// (a runtime variant `NAME@RUNTIME` or a wire variant `NAME+frames` that one run took and the
+/// (a runtime variant `NAME@RUNTIME` or a wire variant `NAME+sse` that one run took and the
 /// other did not, or a backend one of them left out) cannot be judged: each of its metrics is
 /// "could not judge" with the run that lacks it and what to do, and every other backend is
 /// still judged (docs/gate.md, exit codes).

@@ -120,6 +120,19 @@ impl Figures {
         normalised_in(&self.halves, name, hop, statistic)
     }
 
+    /// The direct path's p50 chunk transit of each round, µs.
+    pub fn direct_p50_us(&self) -> Vec<f64> {
+        self.rounds
+            .get(DIRECT)
+            .map(|d| {
+                d.per_round(Hop::ChunkTransit, |h| stats::quantile_us(h, 0.5))
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.rounds.contains_key(name)
     }

@@ -84,7 +84,7 @@ impl Verdict {
     }
 }
 
-/// The run's backends as the stages see them: a variant (`unix+frames`, or `unix@bun` on
+/// The run's backends as the stages see them: a variant (`unix+sse`, or `unix@bun` on
 /// another runtime) is its base backend started with other flags or another runtime, built with
 /// it (docs/frames.md#in-the-harness, docs/design.md#runtimes).
 struct Targets {

@@ -95,11 +95,11 @@ pub enum Takes {
     Bases,
     /// The base backends whose build passed.
     Built,
-    /// The built backends and their variants (`unix+frames`, `unix@bun`): the stages that
+    /// The built backends and their variants (`unix+sse`, `unix@bun`): the stages that
     /// measure a variant (docs/frames.md#in-the-harness, docs/design.md#runtimes).
     WithVariants,
-    /// The built backends and their runtime-axis targets (`unix@bun`), not the `+frames`
-    /// variants, which start as their base does.
+    /// The built backends and their runtime-axis targets (`unix@bun`), not the wire variants
+    /// (`unix+sse`), which start as their base does.
     WithRuntimes,
     /// No backend: the stage reads the run folder (the report).
     Nothing,

@@ -242,8 +242,8 @@ async fn play(
     let lines = new_lines(&p.stderr_log, offset).await;
     let about = logs::until_answer_ended(&lines, &request_id);
     let checks = vec![
-        logs::check_where(about),
-        logs::check_request_id(about, &request_id, echoed.as_deref()),
+        logs::check_where(&about),
+        logs::check_request_id(&about, &request_id, echoed.as_deref()),
     ];
     SeededFailure {
         failure: seed.name.to_owned(),

@@ -109,15 +109,25 @@ pub fn routine(line: &str) -> bool {
 
 /// The lines written while the request was being answered: up to the shell's line that ended
 /// its stream, or all of them when no such line came (a process that died takes its shell with
-/// it). What follows, a restarted sidecar's start-up lines among them, is not about the failure,
-/// and whether it lands inside the log window is a matter of timing.
-pub fn until_answer_ended<'a>(lines: &'a [String], request_id: &str) -> &'a [String] {
+/// it), and after it only the lines that name the request. What else follows, a restarted
+/// sidecar's start-up lines among them, is not about the failure, and whether it lands inside
+/// the log window is a matter of timing. A sidecar's own line about the failure can land just
+/// after the end: it reaches the server's log through a forwarding task while the stream's end
+/// takes the socket (on the `frames` wire the two are microseconds apart, docs/frames.md).
+pub fn until_answer_ended(lines: &[String], request_id: &str) -> Vec<String> {
     let ended = lines.iter().position(|l| {
         tagged(l).is_some_and(|t| t.target == "leanspec_core::chat_route")
             && l.contains("chat stream ended")
             && l.contains(request_id)
     });
-    ended.map_or(lines, |at| &lines[..=at])
+    match ended {
+        None => lines.to_vec(),
+        Some(at) => lines[..=at]
+            .iter()
+            .chain(lines[at + 1..].iter().filter(|l| l.contains(request_id)))
+            .cloned()
+            .collect(),
+    }
 }
 
 /// `file.ext:LINE` somewhere in `text` for one of `exts`.
@@ -283,7 +293,7 @@ mod tests {
         let all = lines(&[RELAY, ENDED, restarted].join("\n"));
         assert_eq!(until_answer_ended(&all, "dbg-1"), &all[..2]);
         assert_eq!(
-            check_request_id(until_answer_ended(&all, "dbg-1"), "dbg-1", Some("dbg-1")).verdict,
+            check_request_id(&until_answer_ended(&all, "dbg-1"), "dbg-1", Some("dbg-1")).verdict,
             Verdict::Met
         );
         assert_eq!(
@@ -292,6 +302,19 @@ mod tests {
         );
         // Another request's end does not cut; without an end every line counts.
         assert_eq!(until_answer_ended(&all, "dbg-2").len(), 3);
+    }
+
+    #[test]
+    fn a_line_naming_the_request_just_after_its_end_is_about_the_failure() {
+        // The sidecar's line, forwarded a little after the shell ended the stream.
+        let all = lines(&[ENDED, SIDECAR].join("\n"));
+        let about = until_answer_ended(&all, "dbg-1");
+        assert_eq!(about, all);
+        assert_eq!(check_where(&about).verdict, Verdict::Met);
+        assert_eq!(
+            check_request_id(&about, "dbg-1", Some("dbg-1")).verdict,
+            Verdict::Met
+        );
     }
 
     #[test]
