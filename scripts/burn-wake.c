@@ -9,8 +9,14 @@
 // "client" thread on CPU 0 reads those, asleep in epoll between them (or spinning on
 // non-blocking reads with --client-spins, so no write ever has to wake it).
 //
+// --burn-after burns after the write instead of before it (the write then leaves as early as a
+// clean server's); --mock-busy-us N keeps CPU 0 busy for N µs after each send (the mock
+// spins), so a write landing within it finds that core awake.
+//
 // Prints the server's CPU per message (its thread clock, which a cgroup reads alike): in the
-// burn, and the rest; and how often the client went to sleep per message.
+// burn, in the write (the system call that wakes the client), and the rest; how often the
+// client went to sleep per message; and the rescheduling and function-call IPIs each CPU took
+// per message over the measured window (/proc/interrupts: a remote wake-up sends one of them).
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,7 +34,7 @@
 #define GAP_NS 10000000LL
 
 static int up[STREAMS][2], down[STREAMS][2];
-static int spread, client_spins;
+static int spread, client_spins, burn_after, mock_busy_us;
 static atomic_int stop;
 static atomic_long messages;
 static long client_sleeps;
@@ -63,6 +69,11 @@ static void *mock(void *unused) {
         sleep_until(next);
       }
       if (write(up[i][1], msg, sizeof msg) < 0) return 0;
+      if (mock_busy_us) {
+        long long until = now_ns(CLOCK_MONOTONIC) + mock_busy_us * 1000LL;
+        while (now_ns(CLOCK_MONOTONIC) < until) {
+        }
+      }
     }
   }
   return 0;
@@ -96,6 +107,30 @@ static void *client(void *unused) {
   return 0;
 }
 
+// Rescheduling plus function-call interrupts per CPU (/proc/interrupts rows RES and CAL).
+static void ipis(long long out[2]) {
+  out[0] = out[1] = 0;
+  FILE *f = fopen("/proc/interrupts", "r");
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    char name[16];
+    long long a, b;
+    if (sscanf(line, " %15[^:]: %lld %lld", name, &a, &b) == 3 &&
+        (!strcmp(name, "RES") || !strcmp(name, "CAL"))) {
+      out[0] += a;
+      out[1] += b;
+    }
+  }
+  fclose(f);
+}
+
+static void spin_cpu(long long ns) {
+  long long from = now_ns(CLOCK_THREAD_CPUTIME_ID), until = from + ns;
+  while (now_ns(CLOCK_THREAD_CPUTIME_ID) < until) {
+  }
+}
+
 int main(int argc, char **argv) {
   int burn_us = 0, seconds = 4;
   for (int i = 1; i < argc; i++) {
@@ -103,8 +138,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--spread")) spread = 1;
     else if (!strcmp(argv[i], "--client-spins")) client_spins = 1;
+    else if (!strcmp(argv[i], "--burn-after")) burn_after = 1;
+    else if (!strcmp(argv[i], "--mock-busy-us") && i + 1 < argc) mock_busy_us = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: %s [--burn-us N] [--seconds S] [--spread] [--client-spins]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s [--burn-us N] [--seconds S] [--spread] [--client-spins] [--burn-after] "
+              "[--mock-busy-us N]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -122,38 +162,45 @@ int main(int argc, char **argv) {
   // One second of warm-up, then the measured part.
   long long begin = now_ns(CLOCK_MONOTONIC) + 1000000000LL;
   long long end = begin + seconds * 1000000000LL;
-  long long cpu_start = -1, burnt = 0, counted = 0;
+  long long cpu_start = -1, burnt = 0, in_write = 0, counted = 0, ipi0[2], ipi1[2];
   char msg[64];
   struct epoll_event ev[STREAMS];
   while (now_ns(CLOCK_MONOTONIC) < end) {
     int n = epoll_wait(ep, ev, STREAMS, 100);
     if (cpu_start < 0 && now_ns(CLOCK_MONOTONIC) >= begin) {
+      ipis(ipi0);
       cpu_start = now_ns(CLOCK_THREAD_CPUTIME_ID);
-      burnt = counted = 0;
+      burnt = in_write = counted = 0;
     }
     for (int j = 0; j < n; j++) {
       int i = ev[j].data.u32;
       if (read(up[i][0], msg, sizeof msg) < 0) continue;
-      if (burn_us) {
-        long long from = now_ns(CLOCK_THREAD_CPUTIME_ID), until = from + burn_us * 1000LL, at;
-        while ((at = now_ns(CLOCK_THREAD_CPUTIME_ID)) < until) {
-        }
-        burnt += at - from;
-      }
+      long long from = now_ns(CLOCK_THREAD_CPUTIME_ID);
+      if (burn_us && !burn_after) spin_cpu(burn_us * 1000LL);
+      long long before_write = now_ns(CLOCK_THREAD_CPUTIME_ID);
       if (write(down[i][1], msg, sizeof msg) < 0) continue;
+      long long after_write = now_ns(CLOCK_THREAD_CPUTIME_ID);
+      in_write += after_write - before_write;
+      if (burn_us && burn_after) spin_cpu(burn_us * 1000LL);
+      burnt += now_ns(CLOCK_THREAD_CPUTIME_ID) - after_write + before_write - from;
       counted++;
       atomic_fetch_add(&messages, 1);
     }
   }
   long long cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+  ipis(ipi1);
   atomic_store(&stop, 1);
   pthread_join(m, 0);
   pthread_join(c, 0);
-  printf("{\"burn_us\": %d, \"spread\": %s, \"client\": \"%s\", \"messages\": %lld, "
-         "\"server_cpu_us_per_message\": %.1f, \"in_the_burn_us\": %.1f, \"rest_us\": %.1f, "
-         "\"client_sleeps_per_message\": %.2f}\n",
-         burn_us, spread ? "true" : "false", client_spins ? "spins" : "sleeps", counted,
-         cpu / 1e3 / counted, burnt / 1e3 / counted, (cpu - burnt) / 1e3 / counted,
-         (double)client_sleeps / atomic_load(&messages));
+  printf("{\"burn_us\": %d, \"burn\": \"%s\", \"spread\": %s, \"client\": \"%s\", "
+         "\"mock_busy_us\": %d, \"messages\": %lld, "
+         "\"server_cpu_us_per_message\": %.1f, \"in_the_burn_us\": %.1f, \"in_write_us\": %.1f, "
+         "\"rest_us\": %.1f, \"client_sleeps_per_message\": %.2f, "
+         "\"ipis_per_message_cpu0\": %.2f, \"ipis_per_message_cpu1\": %.2f}\n",
+         burn_us, burn_after ? "after" : "before", spread ? "true" : "false",
+         client_spins ? "spins" : "sleeps", mock_busy_us, counted, cpu / 1e3 / counted,
+         burnt / 1e3 / counted, in_write / 1e3 / counted, (cpu - burnt - in_write) / 1e3 / counted,
+         (double)client_sleeps / atomic_load(&messages), (double)(ipi1[0] - ipi0[0]) / counted,
+         (double)(ipi1[1] - ipi0[1]) / counted);
   return 0;
 }

@@ -288,7 +288,7 @@ impl Stream for ShellStream {
             if let Some(cpu) = self.inject_cpu {
                 let burnt = u32::try_from(inject::text_chunks_in(frame)).unwrap_or(u32::MAX);
                 if burnt > 0 {
-                    inject::burn(cpu * burnt);
+                    inject::burn_after_write(cpu * burnt);
                 }
             }
         }

@@ -66,6 +66,11 @@ pub enum CapacityLimit {
     /// Still healthy at the highest rate the generator reached: the observed figure is a lower
     /// bound.
     Generator,
+    /// The load client gave out before the target's core did: where the stream stuttered the
+    /// client's start lag p99 passed 1 ms and twice `direct`'s at the same rate, with the
+    /// target's core under half busy (a one-hop target's chunks wake the client's core from
+    /// the other CPU; docs/bench.md#the-relay-on-one-core).
+    Client,
 }
 
 /// Conversations per second one core of the system under test carries.
@@ -174,6 +179,13 @@ pub struct GeneratorCeiling {
     pub relay_within_capacity: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_chunks_per_s: Option<f64>,
+    /// The ceiling for a target one process hop away: the zero-work relay's highest healthy
+    /// rate (conversations/s) where the relay's limit was the load client's (`client`), not
+    /// its own core. A backend that failed only at or past the relay's lowest failing rate is
+    /// generator-bound (docs/bench.md#the-relay-on-one-core). Absent when the relay was not
+    /// searched or its own core ran out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_hop_ceiling_rps: Option<f64>,
 }
 
 /// Chunk overhead over `direct` at concurrency 1 at one provider gap (the pacing sweep).

@@ -328,6 +328,16 @@ pub struct LoadPoint {
     /// target was not metered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_ms_per_conversation: Option<f64>,
+    /// CPU the load generator (the harness's client threads and the mock) used per text chunk
+    /// the client received in the steady windows of this rate (open loop, repeats pooled), µs:
+    /// what the client's core pays for this target's chunks, against `direct`'s at the same
+    /// rate (docs/bench.md#the-relay-on-one-core). Absent where not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_us_per_chunk: Option<f64>,
+    /// Wake-up IPIs (rescheduling and function-call interrupts) the client's CPUs took per text
+    /// chunk in the same windows, every process's on those CPUs counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ipis_per_chunk: Option<f64>,
 }
 
 fn is_zero(n: &u32) -> bool {

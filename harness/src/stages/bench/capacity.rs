@@ -39,15 +39,78 @@ pub fn cpu_near_capacity(found: &search::Outcome, points: &[LoadPoint]) -> Optio
     Some((healthy, p.cpu_ms_per_conversation.filter(|ms| *ms > 0.0)?))
 }
 
+/// The load client's start lag that says it, not the target, gave out at a failing rate: over
+/// 1 ms (the generator proof's bound) and over twice `direct`'s at the same rate
+/// (docs/bench.md#the-relay-on-one-core).
+pub const CLIENT_LAG_GAVE_OUT_US: f64 = 1_000.0;
+pub const CLIENT_LAG_GAVE_OUT_FACTOR: f64 = 2.0;
+
+/// Whether the load client gave out where the target's stream stuttered: at its lowest failing
+/// rate the client's start lag p99 beside the target passed [`CLIENT_LAG_GAVE_OUT_US`] and
+/// [`CLIENT_LAG_GAVE_OUT_FACTOR`] times `direct`'s at that rate. The client reads the same
+/// chunks either way; beside a target one hop away they wake its core from the other CPU.
+pub fn client_gave_out(
+    found: &search::Outcome,
+    points: &[LoadPoint],
+    direct: &[LoadPoint],
+) -> bool {
+    let Some(failing) = found.failing else {
+        return false;
+    };
+    let lag = |points: &[LoadPoint]| {
+        points
+            .iter()
+            .find(|p| p.mode == LoadMode::Open && p.target == failing)
+            .and_then(|p| p.client_lag_p99_us)
+    };
+    match (lag(points), lag(direct)) {
+        (Some(ours), Some(theirs)) => {
+            ours > CLIENT_LAG_GAVE_OUT_US && ours > CLIENT_LAG_GAVE_OUT_FACTOR * theirs
+        }
+        _ => false,
+    }
+}
+
+/// The ceiling for a target one process hop away, from the zero-work relay's capacity: its
+/// highest healthy and lowest failing rates when what gave out there was the load client
+/// ([`CapacityLimit::Client`]), not the relay's own core.
+pub fn one_hop_ceiling(
+    relay: Option<&Capacity>,
+    found: Option<&search::Outcome>,
+) -> Option<(f64, f64)> {
+    relay
+        .filter(|c| c.limit == Some(CapacityLimit::Client))
+        .and(found)
+        .and_then(|f| f.healthy.zip(f.failing))
+}
+
+/// A backend's search read against the one-hop ceiling: a failure at or past the rate where
+/// the zero-work relay failed with its core to spare is the generator's as much as the
+/// backend's, so it is not counted; the backend is then generator-bound, its highest healthy
+/// rate a lower bound (docs/bench.md#the-relay-on-one-core).
+pub fn within_one_hop_ceiling(found: &search::Outcome, relay_failing: f64) -> search::Outcome {
+    let mut out = found.clone();
+    if out.failing.is_some_and(|f| f >= relay_failing) {
+        out.failing = None;
+        out.generator_limit = Some(
+            out.generator_limit
+                .map_or(relay_failing, |g| g.min(relay_failing)),
+        );
+    }
+    out
+}
+
 /// One target's capacity from its saturation search and its CPU: `near` is the CPU per
 /// conversation metered near the capacity ([`cpu_near_capacity`]), the prediction's source
 /// where there is one, else the CPU at load's; `sut_cores` is the number of CPUs the target
-/// was confined to.
+/// was confined to; `client` whether the load client gave out where it failed
+/// ([`client_gave_out`]).
 pub fn capacity(
     found: Option<&search::Outcome>,
     cpu: Option<&CpuAtLoad>,
     near: Option<(f64, f64)>,
     sut_cores: usize,
+    client: bool,
 ) -> Option<Capacity> {
     let cores = sut_cores.max(1) as f64;
     let source = near.or_else(|| {
@@ -68,6 +131,8 @@ pub fn capacity(
         ratio.map(|r| {
             if r >= CPU_BOUND_SHARE {
                 CapacityLimit::Cpu
+            } else if client {
+                CapacityLimit::Client
             } else {
                 CapacityLimit::EventLoop
             }
@@ -93,6 +158,7 @@ pub fn capacity(
 pub fn generator_ceiling(
     direct: &[LoadPoint],
     relay: Option<&search::Outcome>,
+    one_hop: Option<(f64, f64)>,
     chunks: u32,
     searched_upward: bool,
 ) -> Option<GeneratorCeiling> {
@@ -118,6 +184,7 @@ pub fn generator_ceiling(
         highest_rate_tried: highest,
         relay_within_capacity: relay_capacity.map(|c| c >= best.target),
         relay_chunks_per_s: relay_capacity.map(|c| c * f64::from(chunks)),
+        one_hop_ceiling_rps: one_hop.map(|(healthy, _)| healthy),
     })
 }
 
@@ -188,9 +255,75 @@ mod tests {
         }
     }
 
+    fn lag(rate: f64, lag_us: f64) -> LoadPoint {
+        LoadPoint {
+            client_lag_p99_us: Some(lag_us),
+            ..test_points::open(rate)
+        }
+    }
+
+    #[test]
+    fn the_client_gave_out_when_its_lag_rose_beside_the_target_only() {
+        let relay = found(Some(800.0), Some(900.0));
+        let direct = [lag(800.0, 500.0), lag(900.0, 700.0)];
+        // 18 ms beside the relay at 900/s against 0.7 ms beside direct: the client's.
+        assert!(client_gave_out(&relay, &[lag(900.0, 18_000.0)], &direct));
+        // Over 1 ms but under twice direct's: not told apart.
+        assert!(!client_gave_out(&relay, &[lag(900.0, 1_300.0)], &direct));
+        // Under 1 ms: the target's own stutter.
+        assert!(!client_gave_out(
+            &relay,
+            &[lag(900.0, 900.0)],
+            &[lag(900.0, 100.0)]
+        ));
+        // No failing rate, or direct not run there: nothing to say.
+        assert!(!client_gave_out(&found(Some(800.0), None), &[], &direct));
+        assert!(!client_gave_out(&relay, &[lag(900.0, 18_000.0)], &[]));
+        // The label: a core under half busy where the client gave out.
+        let c = capacity(Some(&relay), Some(&cpu(0.45)), None, 1, true).unwrap();
+        assert_eq!(c.limit, Some(CapacityLimit::Client));
+        let c = capacity(Some(&relay), Some(&cpu(0.45)), None, 1, false).unwrap();
+        assert_eq!(c.limit, Some(CapacityLimit::EventLoop));
+        // A core that ran out is the CPU's, whatever the client did.
+        let c = capacity(Some(&relay), Some(&cpu(1.2)), None, 1, true).unwrap();
+        assert_eq!(c.limit, Some(CapacityLimit::Cpu));
+    }
+
+    #[test]
+    fn a_failure_past_the_one_hop_ceiling_is_the_generators() {
+        let relay_found = found(Some(800.0), Some(900.0));
+        let mut relay = capacity(Some(&relay_found), Some(&cpu(0.45)), None, 1, true).unwrap();
+        assert_eq!(
+            one_hop_ceiling(Some(&relay), Some(&relay_found)),
+            Some((800.0, 900.0))
+        );
+        // A backend failing at 950/s, past where the relay failed: generator-bound at 800.
+        let past = within_one_hop_ceiling(&found(Some(800.0), Some(950.0)), 900.0);
+        assert!(past.generator_bound());
+        assert_eq!(past.capacity(), Some((800.0, None)));
+        let c = capacity(Some(&past), Some(&cpu(0.5)), None, 1, false).unwrap();
+        assert_eq!(c.limit, Some(CapacityLimit::Generator));
+        // Failing below it: its own capacity, untouched.
+        let below = within_one_hop_ceiling(&found(Some(300.0), Some(340.0)), 900.0);
+        assert_eq!(
+            below.capacity(),
+            Some(((300.0f64 * 340.0).sqrt(), Some([300.0, 340.0])))
+        );
+        // A relay whose own core ran out sets no ceiling for the others.
+        relay.limit = Some(CapacityLimit::Cpu);
+        assert_eq!(one_hop_ceiling(Some(&relay), Some(&relay_found)), None);
+    }
+
     #[test]
     fn healthy_at_every_rate_is_generator_bound() {
-        let c = capacity(Some(&found(Some(50.0), None)), Some(&cpu(5.0)), None, 1).unwrap();
+        let c = capacity(
+            Some(&found(Some(50.0), None)),
+            Some(&cpu(5.0)),
+            None,
+            1,
+            false,
+        )
+        .unwrap();
         assert!(c.generator_bound);
         assert_eq!(c.limit, Some(CapacityLimit::Generator));
         assert_eq!(c.per_core_rps_observed, Some(50.0));
@@ -200,7 +333,14 @@ mod tests {
 
     #[test]
     fn failing_at_the_lowest_rate_gives_no_figure() {
-        let c = capacity(Some(&found(None, Some(2.0))), Some(&cpu(5.0)), None, 1).unwrap();
+        let c = capacity(
+            Some(&found(None, Some(2.0))),
+            Some(&cpu(5.0)),
+            None,
+            1,
+            false,
+        )
+        .unwrap();
         assert!(!c.generator_bound);
         assert_eq!(c.per_core_rps_observed, None);
         assert_eq!(c.limit, None);
@@ -209,11 +349,11 @@ mod tests {
     #[test]
     fn a_backend_that_stutters_far_below_its_cpu_is_event_loop_bound() {
         let f = found(Some(40.0), Some(50.0));
-        let c = capacity(Some(&f), Some(&cpu(5.0)), None, 2).unwrap();
+        let c = capacity(Some(&f), Some(&cpu(5.0)), None, 2, false).unwrap();
         assert!(!c.generator_bound);
         assert_eq!(c.limit, Some(CapacityLimit::EventLoop));
         assert_eq!(c.per_core_rps_observed_ci95, Some([20.0, 25.0]), "per core");
-        let c = capacity(Some(&f), Some(&cpu(20.0)), None, 1).unwrap();
+        let c = capacity(Some(&f), Some(&cpu(20.0)), None, 1, false).unwrap();
         assert_eq!(
             c.limit,
             Some(CapacityLimit::Cpu),
@@ -241,13 +381,20 @@ mod tests {
         ];
         let near = cpu_near_capacity(&f, &points);
         assert_eq!(near, Some((300.0, 2.5)));
-        let c = capacity(Some(&f), Some(&cpu(5.0)), near, 1).unwrap();
+        let c = capacity(Some(&f), Some(&cpu(5.0)), near, 1, false).unwrap();
         assert_eq!(c.per_core_rps_predicted, Some(400.0));
         assert_eq!(c.predicted_at_rps, Some(300.0));
         assert_eq!(c.predicted_ms_per_conversation, Some(2.5));
         // Not metered there: the CPU at load's own rate, said so.
         let bare = [open(300.0, None, false)];
-        let c = capacity(Some(&f), Some(&cpu(5.0)), cpu_near_capacity(&f, &bare), 1).unwrap();
+        let c = capacity(
+            Some(&f),
+            Some(&cpu(5.0)),
+            cpu_near_capacity(&f, &bare),
+            1,
+            false,
+        )
+        .unwrap();
         assert_eq!(c.per_core_rps_predicted, Some(200.0));
         assert_eq!(c.predicted_at_rps, Some(20.0));
         // A run the generator fell behind on is not the target's.

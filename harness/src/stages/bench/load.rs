@@ -121,6 +121,8 @@ pub struct PointFigures {
     pub peak_memory: Option<procfs::MemoryUse>,
     /// The target's CPU over its steady windows, when metered.
     pub cpu: Option<CpuWindow>,
+    /// The load generator's own CPU and the client's IPIs over the steady windows.
+    pub generator: Option<super::generator_cost::Window>,
 }
 
 /// CPU a target's process tree used over a run's steady window (its idle CPU subtracted), and
@@ -154,6 +156,7 @@ impl PointFigures {
             elapsed,
             peak_memory: None,
             cpu: None,
+            generator: None,
         }
     }
 }
@@ -311,6 +314,7 @@ pub fn load_point(
     let overhead = |q: f64| Some(p(&f.transit, q)? - p(&direct?.transit, q)?);
     let lateness_p99 = p(&f.mock_lateness, 0.99);
     let lag_p99 = p(&f.client_lag, 0.99);
+    let generator = f.generator.and_then(|g| g.per_chunk());
     LoadPoint {
         mode,
         target,
@@ -329,6 +333,8 @@ pub fn load_point(
             || lag_p99.is_some_and(|l| l > CLIENT_LAG_LIMIT_US),
         retries: 0,
         cpu_ms_per_conversation: f.cpu.and_then(|c| c.ms_per_conversation()),
+        generator_us_per_chunk: generator.map(|(us, _)| us),
+        client_ipis_per_chunk: generator.map(|(_, ipis)| ipis),
     }
 }
 

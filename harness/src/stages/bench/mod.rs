@@ -20,6 +20,7 @@ pub mod confine;
 pub mod cpu_load;
 pub mod figures;
 pub mod generator;
+mod generator_cost;
 mod hlog;
 mod launch;
 pub mod load;

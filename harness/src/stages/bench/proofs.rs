@@ -174,11 +174,36 @@ fn relay_near_direct(results: &Results) -> Proof {
             p.errors,
             us(p.client_lag_p99_us)
         ));
+        let direct = results.backends.get(DIRECT).and_then(|d| {
+            d.load
+                .iter()
+                .find(|d| d.mode == LoadMode::Open && d.target == p.target)
+        });
+        measured.push_str(&generator_cost(p, direct));
     }
     if holds != Some(true) {
         measured.push_str(&relay_core(capacity, cores));
     }
     proof(NAME, req, measured, holds)
+}
+
+/// What the load generator (the client and the mock, on their core) paid per chunk beside the
+/// relay and beside `direct` at the same rate: through the relay the chunks wake the client's
+/// core from the other CPU (docs/bench.md#the-relay-on-one-core).
+fn generator_cost(relay: &LoadPoint, direct: Option<&LoadPoint>) -> String {
+    let cost = |p: Option<&LoadPoint>| match (
+        p.and_then(|p| p.generator_us_per_chunk),
+        p.and_then(|p| p.client_ipis_per_chunk),
+    ) {
+        (Some(cpu), Some(ipis)) => format!("{cpu:.1} µs and {ipis:.2} IPIs"),
+        (Some(cpu), None) => format!("{cpu:.1} µs"),
+        _ => "not read".to_owned(),
+    };
+    format!(
+        "; the generator's CPU per chunk there {} beside the relay, {} beside direct",
+        cost(Some(relay)),
+        cost(direct)
+    )
 }
 
 /// Whether the relay's own core ran out: its CPU per conversation near its capacity, the share

@@ -16,7 +16,7 @@ use super::record::{self, HopContext};
 use super::rounds::RoundsOutcome;
 use super::sweep::SweepOutcome;
 use super::target::{DIRECT, RELAY};
-use super::{capacity, clean_reference, hlog};
+use super::{capacity, clean_reference, hlog, search};
 use crate::procfs::{self, MemoryUse};
 use crate::run_dir::RunDir;
 use crate::stats;
@@ -72,13 +72,32 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
             .find(|(n, _)| n == name)
             .and_then(|(_, f)| f.as_ref().ok())
     };
-    let capacity_of = |name: &str| {
-        let found = r.sweeps.searches.get(name);
-        let near = found.and_then(|f| {
-            capacity::cpu_near_capacity(f, r.sweeps.points.get(name).map_or(&[], Vec::as_slice))
+    let points_of = |name: &str| r.sweeps.points.get(name).map_or(&[][..], Vec::as_slice);
+    // A target's search and capacity; `one_hop`: the rate where the zero-work relay failed with
+    // the load client, not its own core, giving out, past which a backend's failure is not
+    // counted (docs/bench.md#the-relay-on-one-core).
+    let capacity_with = |name: &str, one_hop: Option<f64>| {
+        let found = r.sweeps.searches.get(name).map(|f| match one_hop {
+            Some(relay_failing) => capacity::within_one_hop_ceiling(f, relay_failing),
+            None => f.clone(),
         });
-        capacity::capacity(found, cpu_of(name), near, sut_cores)
+        let found = found.as_ref();
+        let near = found.and_then(|f| capacity::cpu_near_capacity(f, points_of(name)));
+        let client =
+            found.is_some_and(|f| capacity::client_gave_out(f, points_of(name), points_of(DIRECT)));
+        (
+            capacity::capacity(found, cpu_of(name), near, sut_cores, client),
+            found.and_then(search::Outcome::capacity),
+        )
     };
+    let relay = capacity_with(RELAY, None).0;
+    let one_hop = capacity::one_hop_ceiling(relay.as_ref(), r.sweeps.searches.get(RELAY));
+    let one_hop_for = |name: &str| {
+        one_hop
+            .filter(|_| name != RELAY && name != DIRECT)
+            .map(|(_, failing)| failing)
+    };
+    let capacity_of = |name: &str| capacity_with(name, one_hop_for(name)).0;
     let chunks = bench.settings.chunks;
     // What the CPU at load and the saturation search gave a target.
     let at_load = |entry: &mut BackendResults, name: &str| {
@@ -89,7 +108,7 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         if let Some(points) = r.sweeps.points.get(name) {
             entry.load = points.clone();
         }
-        if let Some((rps, _)) = r.sweeps.searches.get(name).and_then(|s| s.capacity()) {
+        if let (_, Some((rps, _))) = capacity_with(name, one_hop_for(name)) {
             entry.saturation_rps = Some(rps);
             entry.saturation_chunks_per_s = Some(rps * f64::from(chunks));
         }
@@ -162,6 +181,7 @@ pub fn write(run: &mut RunDir, mut bench: BenchRun, r: &Recorded<'_>) -> anyhow:
         capacity::generator_ceiling(
             d,
             r.sweeps.searches.get(RELAY),
+            one_hop,
             chunks,
             r.sweeps.generator_searched,
         )

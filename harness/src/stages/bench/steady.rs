@@ -13,6 +13,7 @@ use contract::clock::monotonic_ns;
 use sut_kit::mock::MockProcess;
 use tokio::task::JoinSet;
 
+use super::generator_cost;
 use super::load::{self, CpuWindow, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};
 use super::rounds::RoundPlan;
 use super::search::Run;
@@ -70,16 +71,25 @@ pub async fn run_at(
         }
     };
     // The meter is read at the window's bounds, beside the sending, on the client's side;
-    // the chunks received between the two reads are what that CPU paid for.
+    // the chunks received between the two reads are what that CPU paid for. The generator's
+    // own cost is read at the same bounds, for every target.
+    let mock_pid = mock.pid();
     let metered = async {
-        let m = metering?;
         tokio::time::sleep_until(started + plan.ramp).await;
-        let open = (m.meter.read_ns()?, monotonic_ns());
+        let open = (
+            metering.and_then(|m| m.meter.read_ns()),
+            generator_cost::mark(mock_pid),
+            monotonic_ns(),
+        );
         tokio::time::sleep_until(started + total).await;
-        let close = (m.meter.read_ns()?, monotonic_ns());
-        Some((m, open, close))
+        let close = (
+            metering.and_then(|m| m.meter.read_ns()),
+            generator_cost::mark(mock_pid),
+            monotonic_ns(),
+        );
+        (open, close)
     };
-    let ((), metered) = tokio::join!(sending, metered);
+    let ((), ((cpu0, gen0, t0), (cpu1, gen1, t1))) = tokio::join!(sending, metered);
     let mut done: Vec<Sent> = Vec::new();
     let deadline = started + total + plan.drain;
     while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, in_flight.join_next()).await {
@@ -92,19 +102,21 @@ pub async fn run_at(
         .flat_map(|s| &s.seen.texts)
         .filter(|(at, _)| (open_ns..close_ns).contains(at))
         .count() as u64;
-    let cpu = metered.map(|(m, (cpu0, t0), (cpu1, t1))| {
-        let served = done
-            .iter()
-            .flat_map(|s| &s.seen.texts)
-            .filter(|(at, _)| (t0..t1).contains(at))
-            .count() as f64
-            / f64::from(rounds.chunks);
+    let between = done
+        .iter()
+        .flat_map(|s| &s.seen.texts)
+        .filter(|(at, _)| (t0..t1).contains(at))
+        .count() as u64;
+    let cpu = metering.zip(cpu0.zip(cpu1)).map(|(m, (cpu0, cpu1))| {
         let idle = m.idle_ns_per_s * t1.saturating_sub(t0) as f64 / 1e9;
         CpuWindow {
             ns: cpu1.saturating_sub(cpu0) as f64 - idle,
-            served,
+            served: between as f64 / f64::from(rounds.chunks),
         }
     });
+    let generator = gen0
+        .zip(gen1)
+        .map(|(open, close)| generator_cost::Window::between(open, close, between));
     let counted: Vec<Sent> = done
         .into_iter()
         .filter(|s| in_window.contains(&s.tag))
@@ -112,6 +124,7 @@ pub async fn run_at(
     let missing = in_window.len() as u64 - counted.len() as u64;
     let mut f = load::tally(mock, rounds, counted, window).await?;
     f.cpu = cpu;
+    f.generator = generator;
     // Started in the window and still streaming when the drain ran out: failed.
     f.conversations += missing;
     f.errors += missing;
@@ -161,6 +174,10 @@ pub fn merge(a: &mut PointFigures, b: &PointFigures) {
             ns: x.ns + y.ns,
             served: x.served + y.served,
         }),
+        (x, y) => x.or(y),
+    };
+    a.generator = match (a.generator, b.generator) {
+        (Some(x), Some(y)) => Some(x.add(y)),
         (x, y) => x.or(y),
     };
 }

@@ -280,6 +280,7 @@ mod tests {
             highest_rate_tried: 1_500.0,
             relay_within_capacity: Some(false),
             relay_chunks_per_s: Some(18_000.0),
+            one_hop_ceiling_rps: None,
         };
         assert_eq!(relay_share(&g), "18000 chunks/s, 90% of the ceiling");
         g.relay_chunks_per_s = None;

@@ -24,6 +24,8 @@ pub fn open(rate: f64) -> LoadPoint {
         generator_behind: false,
         retries: 0,
         cpu_ms_per_conversation: None,
+        generator_us_per_chunk: None,
+        client_ipis_per_chunk: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn run() -> Results {
             highest_rate_tried: 600.0,
             relay_within_capacity: Some(true),
             relay_chunks_per_s: Some(12_000.0),
+            one_hop_ceiling_rps: None,
         }),
         cpu_self_check: vec![CpuSelfCheck {
             backend: "rust-only".to_owned(),
@@ -158,6 +159,32 @@ fn a_failing_relay_says_how_full_its_core_was() {
     assert!(
         relay.measured.contains(
             "2.000 ms per conversation at 400/s, 80% of its 1 core(s): its CPU allows 500 conv/s"
+        ),
+        "{}",
+        relay.measured
+    );
+}
+
+#[test]
+fn a_failing_relay_says_what_the_generator_paid_beside_it_and_beside_direct() {
+    let mut r = run();
+    r.backend_mut(RELAY).capacity = Some(capacity(450.0, Some([400.0, 500.0]), false, 500.0));
+    let at = |us: f64, ipis: f64| LoadPoint {
+        generator_us_per_chunk: Some(us),
+        client_ipis_per_chunk: Some(ipis),
+        ..point(500.0, 9_000.0, 300.0)
+    };
+    r.backend_mut(RELAY).load = vec![at(60.0, 0.05)];
+    r.backend_mut(DIRECT).load.push(at(50.0, 0.0));
+    let proofs = evaluate(&r, "rust-only");
+    let relay = proofs
+        .iter()
+        .find(|p| p.name == "relay-near-direct")
+        .unwrap();
+    assert!(
+        relay.measured.contains(
+            "the generator's CPU per chunk there 60.0 µs and 0.05 IPIs beside the relay, 50.0 µs \
+             and 0.00 IPIs beside direct"
         ),
         "{}",
         relay.measured
