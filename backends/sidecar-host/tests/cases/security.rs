@@ -10,7 +10,7 @@ use backend_unix::UnixTransport;
 use contract::scenario::Scenario;
 use serde_json::{Value, json};
 use sidecar_host::member::Phase;
-use sidecar_host::{Endpoint, Transport};
+use sidecar_host::{Endpoint, SidecarWire, Transport};
 
 use crate::support::{self, Stack, StackOptions, UnderTest};
 
@@ -144,12 +144,12 @@ pub async fn tool_routes_are_not_on_the_public_listener<T: UnderTest>() {
 /// With every log of this test binary captured, runs answers that log a lot (tools, a provider
 /// error) with a canary key, and checks the key appears nowhere, the server's lines and the
 /// sidecar's.
-pub async fn a_canary_api_key_appears_in_no_log<T: UnderTest>() {
+pub async fn a_canary_api_key_appears_in_no_log<T: UnderTest>(wire: SidecarWire) {
     let log = support::capture_logs();
     let canary = format!("sk-canary-{}", leanspec_core::random_bearer_token());
     let options = StackOptions {
         api_key: canary.clone(),
-        ..StackOptions::default()
+        ..StackOptions::on(wire)
     };
     let stack = Stack::<T>::start(options).await;
     for scenario in [Scenario::ToolSingle, Scenario::ToolError, Scenario::Http500] {

@@ -8,6 +8,7 @@ use contract::scenario::{Directive, Scenario};
 use sut_kit::guards::HANG_GUARD;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use sidecar_host::SidecarWire;
 use sidecar_host::member::Phase;
 
 use crate::support::{Stack, StackOptions};
@@ -27,8 +28,10 @@ const CLIENT_RCVBUF: u32 = 4 * 1024;
 /// reads nothing (4 MB seen). With the server's capped listener and receive buffer, each end
 /// holds twice `SIDECAR_SOCKET_BUFFER` (Linux doubles the size asked for), the send queue one
 /// segment more.
-pub async fn a_stalled_client_fills_at_most_the_capped_buffers_to_an_http_sidecar() {
-    let stack = Stack::<HttpTransport>::start(StackOptions::default()).await;
+pub async fn a_stalled_client_fills_at_most_the_capped_buffers_to_an_http_sidecar(
+    wire: SidecarWire,
+) {
+    let stack = Stack::<HttpTransport>::start(StackOptions::on(wire)).await;
     let sidecar_port = match stack.pool().members()[0].phase() {
         Phase::Up { client } => client.endpoint().addr.port(),
         Phase::Down { .. } => panic!("the sidecar is up"),

@@ -86,10 +86,10 @@ pub async fn sigkilled_sidecar_answers_503_ends_the_stream_and_comes_back<T: Und
 }
 
 /// `--sidecars 2`: kill one member, and requests keep succeeding on the other.
-pub async fn a_pool_keeps_serving_while_a_killed_member_restarts<T: UnderTest>() {
+pub async fn a_pool_keeps_serving_while_a_killed_member_restarts<T: UnderTest>(wire: SidecarWire) {
     let options = StackOptions {
         sidecars: 2,
-        ..StackOptions::default()
+        ..StackOptions::on(wire)
     };
     let stack = Stack::<T>::start(options).await;
     let pool = stack.pool();
@@ -125,8 +125,10 @@ pub async fn a_pool_keeps_serving_while_a_killed_member_restarts<T: UnderTest>()
 
 /// A sidecar that stops answering (SIGSTOP: alive, silent, no CPU spent) is killed and replaced
 /// after `MISSES_BEFORE_RESTART` missed probes.
-pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>() {
-    let stack = Stack::<T>::start(StackOptions::default()).await;
+pub async fn a_sidecar_that_stops_answering_is_killed_and_replaced<T: UnderTest>(
+    wire: SidecarWire,
+) {
+    let stack = Stack::<T>::start(StackOptions::on(wire)).await;
     // A stream in flight when the sidecar stops: its provider request lives in the stopped
     // process and must end when that process is killed, not run on for nobody.
     let tag = stack.tag("hung-stream");
@@ -179,10 +181,10 @@ const BUSY_TICKS: u64 = 250;
 /// A sidecar whose event loop computes without answering (CPU spent, no probe answered,
 /// nothing streamed) for longer than a stopped one is given is busy, not hung: it is left to
 /// finish and serves again, the same process.
-pub async fn a_busy_sidecar_is_not_taken_for_a_hung_one<T: UnderTest>() {
+pub async fn a_busy_sidecar_is_not_taken_for_a_hung_one<T: UnderTest>(wire: SidecarWire) {
     let options = StackOptions {
         entry: Some(support::busy_sidecar()),
-        ..StackOptions::default()
+        ..StackOptions::on(wire)
     };
     let stack = Stack::<T>::start(options).await;
     let busy = stack.sidecar_pid();
@@ -235,10 +237,12 @@ pub async fn a_missing_sidecar_bundle_fails_startup_at_once_with_the_fix<T: Unde
 
 /// The fault-injection tools: `__panic` is a tool error and the answer completes; `__crash`
 /// kills the sidecar, whose stream then ends in `error` + `[DONE]`, and a new one serves.
-pub async fn fault_tools_panic_is_a_tool_error_crash_restarts_the_sidecar<T: UnderTest>() {
+pub async fn fault_tools_panic_is_a_tool_error_crash_restarts_the_sidecar<T: UnderTest>(
+    wire: SidecarWire,
+) {
     let options = StackOptions {
         fault_injection: true,
-        ..StackOptions::default()
+        ..StackOptions::on(wire)
     };
     let stack = Stack::<T>::start(options).await;
     let panic = stack.chat(Scenario::PanicTool).await;

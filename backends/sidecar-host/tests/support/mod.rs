@@ -107,11 +107,12 @@ impl StackOptions {
     }
 }
 
+/// The binaries' defaults: the wire is the one `--sidecar-wire` takes when not given.
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
             sidecars: 1,
-            wire: SidecarWire::Sse,
+            wire: shipped_sidecar_args().wire,
             fault_injection: false,
             api_key: "sk-test-key".into(),
             entry: None,
@@ -285,17 +286,22 @@ pub fn server_args(provider_url: String, options: &StackOptions) -> ServerArgs {
 /// The sidecar flags a test stack runs with: the binaries' defaults (parsed, not copied, so
 /// the tests run what ships), with this bundle and pool size.
 pub fn sidecar_args(entry: PathBuf, sidecars: usize) -> SidecarArgs {
+    let mut args = shipped_sidecar_args();
+    args.entry = Some(entry);
+    args.sidecars = sidecars;
+    args
+}
+
+/// The sidecar flags as the binaries parse them when none is given.
+pub fn shipped_sidecar_args() -> SidecarArgs {
     #[derive(clap::Parser)]
     struct Flags {
         #[command(flatten)]
         sidecar: SidecarArgs,
     }
-    let mut args = <Flags as clap::Parser>::try_parse_from(["test"])
+    <Flags as clap::Parser>::try_parse_from(["test"])
         .expect("the sidecar flags all have defaults")
-        .sidecar;
-    args.entry = Some(entry);
-    args.sidecars = sidecars;
-    args
+        .sidecar
 }
 
 /// The unix tool socket a stack's sidecars are told of.
