@@ -9,7 +9,8 @@
 // "client" thread on CPU 0 reads those, asleep in epoll between them (or spinning on
 // non-blocking reads with --client-spins, so no write ever has to wake it).
 //
-// --burn-after burns after the write instead of before it (the write then leaves as early as a
+// --tcp carries the messages over loopback TCP connections (Nagle off) instead of pipes, as
+// the bench's hops do; --burn-after burns after the write instead of before it (the write then leaves as early as a
 // clean server's); --mock-busy-us N keeps CPU 0 busy for N µs after each send (the mock
 // spins), so a write landing within it finds that core awake.
 //
@@ -18,7 +19,10 @@
 // client went to sleep per message; and the rescheduling and function-call IPIs each CPU took
 // per message over the measured window (/proc/interrupts: a remote wake-up sends one of them).
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -27,6 +31,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +39,7 @@
 #define GAP_NS 10000000LL
 
 static int up[STREAMS][2], down[STREAMS][2];
-static int spread, client_spins, burn_after, mock_busy_us;
+static int spread, client_spins, burn_after, mock_busy_us, tcp;
 static atomic_int stop;
 static atomic_long messages;
 static long client_sleeps;
@@ -43,6 +48,23 @@ static long long now_ns(clockid_t c) {
   struct timespec t;
   clock_gettime(c, &t);
   return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+// A connected loopback TCP pair in the shape of pipe(): fds[0] reads, fds[1] writes.
+static int tcp_pair(int fds[2]) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+      getsockname(l, (struct sockaddr *)&a, &len))
+    return -1;
+  fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+  if (fds[1] < 0 || connect(fds[1], (struct sockaddr *)&a, sizeof a)) return -1;
+  fds[0] = accept(l, 0, 0);
+  close(l);
+  if (fds[0] < 0) return -1;
+  setsockopt(fds[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return 0;
 }
 
 static void pin(int cpu) {
@@ -139,17 +161,19 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--spread")) spread = 1;
     else if (!strcmp(argv[i], "--client-spins")) client_spins = 1;
     else if (!strcmp(argv[i], "--burn-after")) burn_after = 1;
+    else if (!strcmp(argv[i], "--tcp")) tcp = 1;
     else if (!strcmp(argv[i], "--mock-busy-us") && i + 1 < argc) mock_busy_us = atoi(argv[++i]);
     else {
       fprintf(stderr,
               "usage: %s [--burn-us N] [--seconds S] [--spread] [--client-spins] [--burn-after] "
-              "[--mock-busy-us N]\n",
+              "[--mock-busy-us N] [--tcp]\n",
               argv[0]);
       return 2;
     }
   }
   for (int i = 0; i < STREAMS; i++)
-    if (pipe(up[i]) || pipe(down[i])) return perror("pipe"), 1;
+    if (tcp ? tcp_pair(up[i]) || tcp_pair(down[i]) : pipe(up[i]) || pipe(down[i]))
+      return perror("pipe"), 1;
   pin(1);
   int ep = epoll_create1(0);
   for (int i = 0; i < STREAMS; i++) {
@@ -192,12 +216,12 @@ int main(int argc, char **argv) {
   atomic_store(&stop, 1);
   pthread_join(m, 0);
   pthread_join(c, 0);
-  printf("{\"burn_us\": %d, \"burn\": \"%s\", \"spread\": %s, \"client\": \"%s\", "
+  printf("{\"burn_us\": %d, \"burn\": \"%s\", \"via\": \"%s\", \"spread\": %s, \"client\": \"%s\", "
          "\"mock_busy_us\": %d, \"messages\": %lld, "
          "\"server_cpu_us_per_message\": %.1f, \"in_the_burn_us\": %.1f, \"in_write_us\": %.1f, "
          "\"rest_us\": %.1f, \"client_sleeps_per_message\": %.2f, "
          "\"ipis_per_message_cpu0\": %.2f, \"ipis_per_message_cpu1\": %.2f}\n",
-         burn_us, burn_after ? "after" : "before", spread ? "true" : "false",
+         burn_us, burn_after ? "after" : "before", tcp ? "tcp" : "pipe", spread ? "true" : "false",
          client_spins ? "spins" : "sleeps", mock_busy_us, counted, cpu / 1e3 / counted,
          burnt / 1e3 / counted, in_write / 1e3 / counted, (cpu - burnt - in_write) / 1e3 / counted,
          (double)client_sleeps / atomic_load(&messages), (double)(ipi1[0] - ipi0[0]) / counted,
