@@ -9,6 +9,7 @@ import { convertToModelMessages, jsonSchema, stepCountIs, tool } from 'ai';
 
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_STEPS, toolNotCalled } from '../../../contract/js/contract.mjs';
 import { errorText, ToolFailure } from './errors.mjs';
+import { redactor } from './redact.mjs';
 import { guardProviderFetch } from './provider-fetch.mjs';
 import { singleConsumerStreamText, stepTimingLog, toUIMessageChunk, uiMessageStream } from './sdk.mjs';
 import { uiChunkReader } from './ui-chunks.mjs';
@@ -234,11 +235,6 @@ function crashRuntime(message) {
   setImmediate(() => {
     throw new Error(`runtime crash requested by tool: ${message}`);
   });
-}
-
-function redactor(secret) {
-  if (typeof secret !== 'string' || secret.length < 4) return (text) => text;
-  return (text) => text.split(secret).join('[redacted]');
 }
 
 /** ` at <file>:<line>:<column>`: the first frame of the error's stack, where it was raised. */

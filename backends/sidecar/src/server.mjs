@@ -16,15 +16,20 @@ import { onTerminationSignals, watchParent, watchStdinPipe } from './lifecycle.m
 import { listenHttp, listenOnFd, listenUnix, writePortFile } from './listen.mjs';
 import { acceptFrames } from './frames-session.mjs';
 import { createStreamGate } from './limits.mjs';
+import { redactor } from './redact.mjs';
 import { bearerCheck, createChatServer } from './routes.mjs';
 import { createToolsClient, waitForToolDefinitions } from './tools-client.mjs';
 
 /** Longer than any client pool's idle timeout (docs/architecture.md). */
 const KEEP_ALIVE_TIMEOUT_MS = 300_000;
-const log = (line) => process.stderr.write(`sidecar[${process.pid}]: ${line}\n`);
+// Until the configuration is read there is no secret to hide; from then on every line, the
+// chat's, the routes' and both wires' included, passes the redactor.
+let redact = redactor();
+const log = (line) => process.stderr.write(`sidecar[${process.pid}]: ${redact(line)}\n`);
 
 async function main() {
   const config = readConfig();
+  redact = redactor(config.apiKey, config.token);
   let stopping = false;
   let server;
   let toolsClient;
