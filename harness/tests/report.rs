@@ -344,3 +344,24 @@ fn a_distributed_run_shows_beside_the_harness_client_and_says_when_partial() {
     let violations = harness::schema::violations(&serde_json::to_value(&results).unwrap());
     assert!(violations.is_empty(), "{violations:?}");
 }
+
+/// A backend still healthy at the load generator's ceiling has only a lower bound for its
+/// saturation: the report says "at least" and names the ceiling, never the rate as its figure
+/// (docs/bench.md#capacity).
+#[test]
+fn a_generator_bound_saturation_reads_as_a_lower_bound() {
+    let mut results = recorded(FULL);
+    let rust_only = results.backends.get_mut("rust-only").unwrap();
+    rust_only.capacity.as_mut().unwrap().generator_bound = true;
+    let (html, md) = report::render(&results, Some(&fixture(FULL))).unwrap();
+    for text in [&html, &md] {
+        assert!(
+            text.contains("rust-only at least 88"),
+            "the lower bound is not said as such"
+        );
+        assert!(
+            text.contains("unix 42"),
+            "a measured saturation reads as itself"
+        );
+    }
+}

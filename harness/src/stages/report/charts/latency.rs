@@ -7,7 +7,7 @@ use contract::results::{BackendResults, LoadMode, Results};
 
 use super::super::format::{and_list, figure, num, times};
 use super::evidence::{
-    Figure, HopOf, Points, Targets, absent, each, listing, missing, series, single_bars,
+    Figure, HopOf, Points, Targets, absent, each, get, missing, series, single_bars,
 };
 use super::{Bars, Line, Lines, bars, colour, lines};
 use contract::results::stages;
@@ -96,6 +96,13 @@ pub(super) fn load(results: &Results, t: &Targets) -> Result<Figure> {
     let index = |b: &str| t.backends.iter().position(|x| x == b).unwrap_or(0);
     let saturation = each(results, &t.backends, |r| r.saturation_rps);
     let saturates = |b: &str| saturation.iter().find(|(n, _)| n == b).map(|(_, rps)| *rps);
+    // Still healthy at the load generator's ceiling: its rate is a lower bound, never the
+    // backend's figure (docs/bench.md#capacity).
+    let lower_bound = |b: &str| {
+        get(results, b)
+            .and_then(|r| r.capacity.as_ref())
+            .is_some_and(|c| c.generator_bound)
+    };
     let chart = Lines {
         title: TITLE.into(),
         x_desc: "conversations per second achieved (dashed: saturation)".into(),
@@ -106,6 +113,12 @@ pub(super) fn load(results: &Results, t: &Targets) -> Result<Figure> {
             .iter()
             .map(|(b, points)| Line {
                 name: match saturates(b) {
+                    Some(rps) if lower_bound(b) => {
+                        format!(
+                            "{b} (healthy at {}, the generator's ceiling)",
+                            figure(rps, "conv/s")
+                        )
+                    }
                     Some(rps) => format!("{b} (saturates at {})", figure(rps, "conv/s")),
                     None => b.clone(),
                 },
@@ -123,10 +136,23 @@ pub(super) fn load(results: &Results, t: &Targets) -> Result<Figure> {
     } else {
         let mut sorted = saturation.clone();
         sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let parts: Vec<String> = sorted
+            .iter()
+            .map(|(b, rps)| {
+                if lower_bound(b) {
+                    format!(
+                        "{b} at least {} (the load generator's ceiling)",
+                        figure(*rps, "conv/s")
+                    )
+                } else {
+                    format!("{b} {}", figure(*rps, "conv/s"))
+                }
+            })
+            .collect();
         format!(
             "Saturation (the highest rate whose p99 chunk overhead stays under the bench's limit \
              with no errors): {}.",
-            listing(&sorted, "conv/s")
+            and_list(&parts)
         )
     };
     let behind: usize = found
