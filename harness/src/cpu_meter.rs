@@ -215,12 +215,28 @@ pub fn parse_usage_usec(text: &str) -> Option<u64> {
 
 /// Time on CPU (ns) of every thread of `pids`: the first field of each thread's schedstat.
 pub fn schedstat_ns(pids: &[u32]) -> u64 {
+    threads_schedstat_ns(pids, None)
+}
+
+/// As [`schedstat_ns`] for one process, leaving out its threads named `skip` (their `comm`).
+pub fn schedstat_ns_without(pid: u32, skip: &str) -> u64 {
+    threads_schedstat_ns(&[pid], Some(skip))
+}
+
+fn threads_schedstat_ns(pids: &[u32], skip: Option<&str>) -> u64 {
     let mut total = 0;
     for pid in pids {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
             continue;
         };
         for task in tasks.flatten() {
+            let skipped = skip.is_some_and(|name| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim() == name)
+            });
+            if skipped {
+                continue;
+            }
             total += std::fs::read_to_string(task.path().join("schedstat"))
                 .ok()
                 .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())

@@ -25,8 +25,7 @@ pub enum SidecarWire {
     /// the notes' design, measured as the `+sse` variants.
     Sse,
     /// Every stream on one connection per sidecar as frames; the server writes the SSE. The
-    /// default: faster and cheaper per chunk in every measured run
-    /// (docs/frames.md#which-wire-by-default).
+    /// default, the one the measurements favour (docs/frames.md#which-wire-by-default).
     Frames,
 }
 

@@ -77,7 +77,7 @@ pub struct Sequence {
     /// Per backend measured on both sides, its chunk overhead p50 as the sign test reads it:
     /// the median paired difference and its interval at the design's confidence, printed
     /// beside the signed-rank verdict (docs/gate.md#the-sequential-test).
-    pub sign_test: Vec<(String, Option<f64>, Option<[f64; 2]>)>,
+    pub sign_test: SignTests,
     /// Per backend measured on both sides, its chunk overhead p50's paired differences in
     /// round order, printed so a sequence can be judged again by another test.
     pub differences: Vec<(String, Vec<f64>)>,
@@ -85,6 +85,9 @@ pub struct Sequence {
     /// latency figures are in.
     pub direct_p50_us: Option<f64>,
 }
+
+/// Per backend, the sign test's median paired difference and its interval.
+pub type SignTests = Vec<(String, Option<f64>, Option<[f64; 2]>)>;
 
 /// What a measurement found.
 #[derive(Debug, Clone)]
@@ -152,8 +155,6 @@ fn judge_all(names: &[String], figures: &Figures, cpu: CpuMode) -> Vec<Judgement
     }
     out
 }
-
-type SignTests = Vec<(String, Option<f64>, Option<[f64; 2]>)>;
 
 /// Per backend measured on both sides, the primary metric's sign-test reading and its paired
 /// differences.

@@ -23,27 +23,12 @@ pub struct Mark {
 /// `/proc/interrupts` on the CPUs this process may run on (the client's). `None` where the
 /// IPIs cannot be read.
 pub fn mark(mock_pid: u32) -> Option<Mark> {
-    let me = std::process::id();
-    let own_ns: u64 = crate::procfs::threads(me)
-        .iter()
-        .filter_map(|tid| {
-            let dir = format!("/proc/{me}/task/{}", tid.as_raw_nonzero());
-            let name = std::fs::read_to_string(format!("{dir}/comm")).ok()?;
-            (name.trim() != PACER_THREAD).then_some(())?;
-            std::fs::read_to_string(format!("{dir}/schedstat"))
-                .ok()?
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum();
+    use crate::cpu_meter::{schedstat_ns, schedstat_ns_without};
     let cpus = sched_getaffinity(None).ok()?;
     let text = std::fs::read_to_string("/proc/interrupts").ok()?;
-    let ipis = wakeup_ipis(&text, |cpu| cpus.is_set(cpu));
     Some(Mark {
-        cpu_ns: own_ns + crate::cpu_meter::schedstat_ns(&[mock_pid]),
-        ipis,
+        cpu_ns: schedstat_ns_without(std::process::id(), PACER_THREAD) + schedstat_ns(&[mock_pid]),
+        ipis: wakeup_ipis(&text, |cpu| cpus.is_set(cpu)),
     })
 }
 
