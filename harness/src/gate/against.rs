@@ -28,6 +28,8 @@ use super::metrics::{self, Metric, Statistic};
 use super::prepare::PreparedTree;
 use super::sequential;
 use super::session::{Figures, Instance, RoundTimes, Session};
+pub use super::waits::Stop;
+use super::waits::Waits;
 use crate::progress::Progress;
 
 pub use super::prepare::BASE_TARGET_DIR;
@@ -119,16 +121,6 @@ impl Outcome {
                 &j.backend == c && j.decision == Decision::Regression && self.cpu.counts(j.metric)
             })
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// Every metric waited for was judged.
-    Judged,
-    /// The design's last look was taken.
-    LastLook,
-    /// The next look would not have fitted in the time limit.
-    Budget,
 }
 
 pub fn base_name(name: &str) -> String {
@@ -315,14 +307,8 @@ async fn sequences(
 ) -> Result<Outcome> {
     let ctx = Rounds { session, instances };
     let names: Vec<String> = opts.judged.iter().chain(&opts.control).cloned().collect();
-    let primary = |j: &Judgement| j.metric.is_primary();
-    let first = looks(opts, &ctx, &names, 0, &primary, true, started).await?;
-    let to_confirm: Vec<(String, metrics::Metric)> = first
-        .judgements
-        .iter()
-        .filter(|j| j.decision == Decision::Regression && opts.judged.contains(&j.backend))
-        .map(|j| (j.backend.clone(), j.metric))
-        .collect();
+    let first = looks(opts, &ctx, &names, 0, &Waits::Primaries, started).await?;
+    let to_confirm = Waits::confirming(&first.judgements, &opts.judged, first.rounds);
     let mut outcome = Outcome {
         judgements: first.judgements.clone(),
         control: opts.control.clone(),
@@ -331,35 +317,33 @@ async fn sequences(
         seconds: 0.0,
         cpu: opts.cpu,
     };
-    if to_confirm.is_empty() {
+    let Some(to_confirm) = to_confirm else {
         return Ok(outcome);
-    }
+    };
     let per_round = started.elapsed().as_secs_f64() / outcome.first.rounds.max(1) as f64;
     let first_look = per_round * sequential::FIRST_LOOK_ROUNDS as f64;
     if Instant::now() + Duration::from_secs_f64(first_look) <= opts.deadline {
+        let secondary = to_confirm.confirmed().iter().any(|(_, m)| !m.is_primary());
         eprintln!(
-            "gate: the first sequence judged {} a regression; confirming on fresh rounds",
+            "gate: the first sequence judged {} a regression; confirming on fresh rounds{}",
             to_confirm
+                .confirmed()
                 .iter()
                 .map(|(b, m)| format!("{b} {}", m.name()))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if secondary {
+                format!(
+                    " (a secondary metric until every primary is judged and it has had {} \
+                     rounds: docs/gate.md#a-secondary-metrics-confirmation)",
+                    outcome.first.rounds
+                )
+            } else {
+                String::new()
+            }
         );
-        let wanted = |j: &Judgement| {
-            to_confirm
-                .iter()
-                .any(|(b, m)| &j.backend == b && j.metric == *m)
-        };
-        let second = looks(
-            opts,
-            &ctx,
-            &names,
-            outcome.first.rounds,
-            &wanted,
-            false,
-            started,
-        )
-        .await?;
+        let offset = outcome.first.rounds;
+        let second = looks(opts, &ctx, &names, offset, &to_confirm, started).await?;
         outcome.judgements = sequential::confirm(&outcome.first.judgements, &second.judgements);
         outcome.confirmation = Some(second);
     } else {
@@ -368,19 +352,18 @@ async fn sequences(
     Ok(outcome)
 }
 
-/// One sequence: rounds (numbered from `offset`, for their seeds) until every judgement
-/// `wanted` picks is decided, the last look, or the budget. `reserve` keeps room for a
-/// confirmation's first look before the deadline.
-#[allow(clippy::too_many_arguments)]
+/// One sequence: rounds (numbered from `offset`, for their seeds) until what `waits` waits for
+/// is judged ([`Waits::after_look`]), the last look, or the budget. The first sequence keeps
+/// room for a confirmation's first look before the deadline.
 async fn looks(
     opts: &Measure,
     ctx: &Rounds<'_>,
     names: &[String],
     offset: usize,
-    wanted: &dyn Fn(&Judgement) -> bool,
-    reserve: bool,
+    waits: &Waits,
     started: Instant,
 ) -> Result<Sequence> {
+    let reserve = *waits == Waits::Primaries;
     let which = if offset == 0 {
         "gate"
     } else {
@@ -433,11 +416,8 @@ async fn looks(
         seq.spreads = spreads_all(names, &figures);
         (seq.sign_test, seq.differences) = sign_tests_all(names, &figures);
         seq.direct_p50_us = crate::stats::median(&figures.direct_p50_us());
-        let undecided = seq
-            .judgements
-            .iter()
-            .filter(|j| wanted(j) && matches!(j.decision, Decision::CouldNotJudge(_)))
-            .count();
+        let after = waits.after_look(&seq.judgements, seq.rounds, look);
+        let undecided = after.undecided;
         progress.note(format!(
             "{which}: look {} at {} rounds, {undecided} metric(s) waited for not yet judged, \
              {:.0} s",
@@ -445,11 +425,8 @@ async fn looks(
             seq.rounds,
             started.elapsed().as_secs_f64()
         ));
-        if undecided == 0 {
-            seq.stopped = Stop::Judged;
-            break;
-        }
-        if look + 1 == sequential::MAX_LOOKS {
+        if let Some(stop) = after.stop {
+            seq.stopped = stop;
             break;
         }
         // The next look's rounds follow the pace measured so far, so that the time left holds

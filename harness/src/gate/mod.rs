@@ -18,6 +18,8 @@ pub mod sequential;
 pub mod session;
 pub mod signed_rank;
 pub mod study;
+pub mod summary;
+pub mod waits;
 pub mod worktree;
 
 use std::io::Write;
