@@ -118,6 +118,61 @@ fn a_merge_that_only_brought_in_another_lines_change_is_not_the_change() {
 }
 
 #[test]
+fn a_merge_of_two_lines_that_both_changed_the_inputs_is_judged_from_where_they_parted() {
+    // The branch changed x, main changed y meanwhile; the branch merges main and main is
+    // fast-forwarded to the merge. Against the merge's first parent (the branch) only main's
+    // change would be judged, the branch's own in both trees.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    let paths = ["backends/x".to_owned(), "backends/y".to_owned()].into();
+    commit(d, "backends/x/a.rs", "1");
+    let parted = commit(d, "backends/y/b.rs", "1");
+    git(d, &["checkout", "-q", "-b", "topic"]);
+    commit(d, "backends/x/a.rs", "topic");
+    git(d, &["checkout", "-q", "main"]);
+    commit(d, "backends/y/b.rs", "main");
+    git(d, &["checkout", "-q", "topic"]);
+    git(d, &["merge", "-q", "--no-edit", "main"]);
+    let merge = git(d, &["rev-parse", "HEAD"]);
+    commit(d, "docs/a.md", "after");
+    assert_eq!(
+        base::auto_base(d, &paths).unwrap(),
+        AutoBase::Merge {
+            base: parted.clone(),
+            change: merge
+        }
+    );
+    let changed = base::changed_files(d, &parted).unwrap();
+    for f in ["backends/x/a.rs", "backends/y/b.rs"] {
+        assert!(changed.contains(&f.to_owned()), "{changed:?}");
+    }
+    // A merge that resolved a conflict in the inputs is judged from there too: the resolution
+    // and both lines' changes.
+    git(d, &["checkout", "-q", "-b", "other", &parted]);
+    commit(d, "backends/x/a.rs", "other");
+    git(d, &["checkout", "-q", "topic"]);
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(["merge", "-q", "--no-edit", "other"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the merge should conflict: {out:?}");
+    std::fs::write(d.join("backends/x/a.rs"), "resolved").unwrap();
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "resolved"]);
+    let resolved = git(d, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        base::auto_base(d, &paths).unwrap(),
+        AutoBase::Merge {
+            base: parted,
+            change: resolved
+        }
+    );
+}
+
+#[test]
 fn a_revision_git_cannot_resolve_exits_2_saying_what_to_pass() {
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args([

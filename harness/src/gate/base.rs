@@ -5,9 +5,9 @@
 //! folder an npm build step names (`--prefix DIR`: its lockfile included), and
 //! [`SHARED_INPUTS`], less what no build ships ([`NOT_SHIPPED`]: tests and prose). The rule
 //! `auto` picks the first parent of the newest commit in HEAD's history
-//! that changed any backend's inputs, merges that only carried another line's changes left out:
-//! the gate then judges that change (and
-//! anything after it), on the backends it touched.
+//! that changed any backend's inputs, merges that only carried another line's changes left out,
+//! and a merge of two lines that both changed them judged from where they parted: the gate then
+//! judges that change (and anything after it), on the backends it touched.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -254,6 +254,10 @@ pub fn resolve(repo: &Path, rev: &str) -> Result<String, BaseError> {
 pub enum AutoBase {
     /// Judge against this commit; `change` is the newest commit that changed the inputs.
     Commit { base: String, change: String },
+    /// `change`, the newest commit that changed the inputs, is a merge whose inputs differ from
+    /// every parent's (both lines changed them, or it resolved a conflict in them): judge
+    /// against `base`, where its lines parted.
+    Merge { base: String, change: String },
     /// No earlier state of the inputs in this clone's history: judge against the baseline file.
     None(String),
 }
@@ -262,13 +266,36 @@ pub enum AutoBase {
 /// its own first parent touches `paths`. git's default history simplification walks it: a merge
 /// whose inputs equal one parent's (`git merge main` into a branch that is then fast-forwarded,
 /// as changes land here) only carried that parent's changes, so the walk follows that parent to
-/// the commit that made them, instead of taking the merge for a change of every backend.
+/// the commit that made them, instead of taking the merge for a change of every backend. A merge
+/// the walk keeps differs in the inputs from every parent: both lines changed them (or it
+/// resolved a conflict in them), and its base is where the lines parted (their merge base),
+/// so that neither line's change is in both trees (docs/gate.md#which-revision).
 pub fn auto_base(repo: &Path, paths: &BTreeSet<String>) -> Result<AutoBase, BaseError> {
     let mut log_args = vec!["log", "--format=%H", "HEAD", "--"];
     let pathspec = shipped_pathspec(paths);
     log_args.extend(pathspec.iter().map(String::as_str));
     let candidates = git(repo, &log_args)?;
     for commit in candidates.lines() {
+        let parents: Vec<String> = git(repo, &["rev-list", "--parents", "-n", "1", commit])?
+            .split_whitespace()
+            .skip(1)
+            .map(str::to_owned)
+            .collect();
+        if parents.len() > 1 {
+            let mut args = vec!["merge-base", "--octopus"];
+            args.extend(parents.iter().map(String::as_str));
+            return Ok(match git(repo, &args) {
+                Ok(base) if !base.is_empty() => AutoBase::Merge {
+                    base,
+                    change: commit.to_owned(),
+                },
+                _ => AutoBase::None(format!(
+                    "the newest change to what the backends run ({}) merges lines whose common \
+                     ancestor is not in this clone",
+                    short(commit)
+                )),
+            });
+        }
         let parent = format!("{commit}^1");
         let Ok(parent) = resolve(repo, &parent) else {
             return Ok(AutoBase::None(format!(
@@ -346,6 +373,15 @@ pub fn choose(
                 let why = format!(
                     "auto: {} is the newest commit that changed what the backends run; its \
                      parent {} is the base",
+                    short(&change),
+                    short(&base)
+                );
+                (base, why)
+            }
+            AutoBase::Merge { base, change } => {
+                let why = format!(
+                    "auto: {} is the newest commit that changed what the backends run, a merge of \
+                     two lines that both changed it; where they parted, {}, is the base",
                     short(&change),
                     short(&base)
                 );
