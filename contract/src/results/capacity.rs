@@ -27,6 +27,12 @@ pub struct CpuAtLoad {
     /// CPU per text chunk: (cost of a long conversation − cost of a short one) / (chunk
     /// difference).
     pub us_per_chunk: f64,
+    /// The standard error of `us_per_chunk` from the spread of its own windows
+    /// (`window_ms_per_conversation`, `long_window_ms_per_conversation`): √(s²_long / n_long +
+    /// s²_short / n_short) / (chunk difference). Absent with fewer than two windows of either
+    /// length (docs/bench.md#the-burn-read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub us_per_chunk_se: Option<f64>,
     /// CPU per conversation of the bench's workload (the short one: `short_chunks` chunks),
     /// chunks included.
     pub ms_per_conversation: f64,
@@ -145,6 +151,10 @@ pub struct CpuSelfCheck {
     pub injected_us: f64,
     /// CPU per chunk at load, injected instance minus clean.
     pub measured_us: f64,
+    /// The standard error of `measured_us` from the two instances' windows: the root of the sum
+    /// of their `us_per_chunk_se` squared. Absent where either is (docs/bench.md#the-burn-read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_se_us: Option<f64>,
     /// Within max(2 µs, 5%) of the injection (docs/bench.md#cpu-at-load).
     pub within_tolerance: bool,
     /// The burn per chunk read from one length alone: injected minus clean CPU per

@@ -209,6 +209,11 @@ pub fn cpu_self_check(
         backend: backend.to_owned(),
         injected_us: injected,
         measured_us: measured,
+        measured_se_us: ours
+            .0
+            .us_per_chunk_se
+            .zip(clean.0.us_per_chunk_se)
+            .map(|(o, c)| o.hypot(c)),
         within_tolerance: (measured - injected).abs()
             <= CPU_CHECK_ABS_US.max(CPU_CHECK_REL * injected),
         short_read_us: Some(
@@ -233,6 +238,7 @@ mod tests {
     fn cpu(ms: f64) -> CpuAtLoad {
         CpuAtLoad {
             us_per_chunk: 0.0,
+            us_per_chunk_se: None,
             ms_per_conversation: ms,
             ms_per_conversation_fixed: ms,
             rate_rps: 20.0,
@@ -422,5 +428,16 @@ mod tests {
         clean.long_window_ms_per_conversation = vec![12.0];
         let check = cpu_self_check("x", 100, (&ours, None), (&clean, None));
         assert!((check.long_read_us.unwrap() - 100.0).abs() < 1e-9);
+        // The read's standard error: the two instances' errors added in quadrature, absent
+        // where either instance had too few windows for one.
+        assert_eq!(check.measured_se_us, None);
+        ours.us_per_chunk_se = Some(3.0);
+        assert_eq!(
+            cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us,
+            None
+        );
+        clean.us_per_chunk_se = Some(4.0);
+        let se = cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us;
+        assert!((se.unwrap() - 5.0).abs() < 1e-9);
     }
 }

@@ -281,6 +281,18 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
+/// The standard error of `v`'s mean: its sample standard deviation over √n. None with fewer
+/// than two values. Windows taken in A B B A blocks hold the machine's drift between the runs
+/// too, which makes it larger, not smaller.
+fn standard_error(v: &[f64]) -> Option<f64> {
+    let n = v.len();
+    (n >= 2).then(|| {
+        let m = mean(v);
+        let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+        (var / n as f64).sqrt()
+    })
+}
+
 /// What one target's short and long runs give.
 pub fn figures(
     short: &[f64],
@@ -292,9 +304,14 @@ pub fn figures(
     if short.is_empty() || long.is_empty() || !s.is_finite() || !l.is_finite() {
         return None;
     }
-    let ms_per_chunk = (l - s) / f64::from(LONG_CHUNKS - SHORT_CHUNKS);
+    let span = f64::from(LONG_CHUNKS - SHORT_CHUNKS);
+    let ms_per_chunk = (l - s) / span;
+    let se = standard_error(long)
+        .zip(standard_error(short))
+        .map(|(l, s)| l.hypot(s) * 1_000.0 / span);
     Some(CpuAtLoad {
         us_per_chunk: ms_per_chunk * 1_000.0,
+        us_per_chunk_se: se,
         ms_per_conversation: s,
         ms_per_conversation_fixed: s - ms_per_chunk * f64::from(SHORT_CHUNKS),
         rate_rps: CHUNKS_PER_S / f64::from(SHORT_CHUNKS),
@@ -458,55 +475,4 @@ pub fn steps(targets: usize) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_slope_separates_chunk_and_conversation_cost() {
-        // 0.5 ms per conversation + 40 µs per chunk.
-        let cost = |chunks: u32| 0.5 + 0.040 * f64::from(chunks);
-        let f = figures(
-            &[cost(SHORT_CHUNKS); 3],
-            &[cost(LONG_CHUNKS); 3],
-            0.0,
-            CpuMethod::CgroupV1,
-        )
-        .unwrap();
-        assert!((f.us_per_chunk - 40.0).abs() < 1e-9);
-        assert!((f.ms_per_conversation_fixed - 0.5).abs() < 1e-9);
-        assert!((f.ms_per_conversation - cost(SHORT_CHUNKS)).abs() < 1e-9);
-    }
-
-    #[test]
-    fn a_backend_and_its_clean_twin_are_measured_together_one_at_a_time() {
-        let names = ["relay", "rust-only+clean", "unix", "rust-only"];
-        assert_eq!(twins(&names), vec![vec![0], vec![2], vec![3, 1]]);
-        // Each twin driven twice, symmetric in time; a lone target once.
-        assert_eq!(alternation(2), vec![0, 1, 1, 0]);
-        assert_eq!(alternation(1), vec![0]);
-    }
-
-    #[test]
-    fn the_idle_rate_is_subtracted() {
-        let w = Windows {
-            cpu_ns: vec![30_000_000, 30_000_000, 5_000_000],
-            served: vec![20.0, 10.0, 0.0],
-            client_sleeps: vec![400, 200, 0],
-            errors: 0,
-        };
-        // 10 ms/s idle over a 1 s window leaves 20 ms for what the window served; a window
-        // that served nothing gives no figure.
-        let per = per_conversation(&w, 10_000_000.0, Duration::from_secs(1));
-        assert_eq!(per, vec![1.0, 2.0]);
-        // 600 sleeps over 30 conversations' worth of 20 chunks.
-        assert_eq!(sleeps_per_chunk(&[w], [20, 200]), Some(1.0));
-        assert_eq!(sleeps_per_chunk(&[], [20, 200]), None);
-    }
-
-    #[test]
-    fn a_window_counts_the_chunks_received_in_it() {
-        // Marks at 0, 10 and 20; chunks of 2-chunk conversations received at these times.
-        let received = [0, 5, 9, 10, 12, 19, 20, 25];
-        assert_eq!(served(&received, &[0, 10, 20], 2), vec![1.5, 1.5]);
-    }
-}
+mod tests;

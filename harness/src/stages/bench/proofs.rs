@@ -247,11 +247,12 @@ fn cpu_burn_read(results: &Results, backend: &str) -> Proof {
             NAME,
             req,
             format!(
-                "injected {:.0} µs/chunk, read {:+.1} (from the short conversations alone {}, the \
-                 long alone {}); the client slept {} times per chunk beside it, {} beside the \
-                 clean instance",
+                "injected {:.0} µs/chunk, read {:+.1}{} (from the short conversations alone {}, \
+                 the long alone {}); the client slept {} times per chunk beside it, {} beside \
+                 the clean instance",
                 c.injected_us,
                 c.measured_us,
+                super::table::se_note(c.measured_us, c.measured_se_us),
                 c.short_read_us
                     .map_or("-".to_owned(), |v| format!("{v:+.1}")),
                 c.long_read_us

@@ -161,12 +161,14 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
         if let Some(c) = &b.cpu_at_load {
             writeln!(
                 out,
-                "CPU at load {name} ({:?}, {} conv/s): {:.1} µs/chunk, {:.3} ms/conversation \
+                "CPU at load {name} ({:?}, {} conv/s): {:.1}{} µs/chunk, {:.3} ms/conversation \
                  ({:.3} beyond its chunks); windows ms/conv [{}], long [{}]; idle {:.2} ms/s; \
                  the client slept {} times per chunk",
                 c.method,
                 c.rate_rps,
                 c.us_per_chunk,
+                c.us_per_chunk_se
+                    .map_or(String::new(), |se| format!(" (SE {se:.1})")),
                 c.ms_per_conversation,
                 c.ms_per_conversation_fixed,
                 list(&c.window_ms_per_conversation),
@@ -231,11 +233,12 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
     for check in &bench.cpu_self_check {
         writeln!(
             out,
-            "CPU self-check {}: injected {:.0} µs/chunk, measured {:+.1}: {}; capacity ratio \
+            "CPU self-check {}: injected {:.0} µs/chunk, measured {:+.1}{}: {}; capacity ratio \
              observed {} predicted {}",
             check.backend,
             check.injected_us,
             check.measured_us,
+            se_note(check.measured_us, check.measured_se_us),
             if check.within_tolerance {
                 "within tolerance"
             } else {
@@ -250,6 +253,18 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
         )?;
     }
     Ok(())
+}
+
+/// A read's standard error and its 95% interval (± 1.96 SE), or nothing where the run had too
+/// few windows for one (docs/bench.md#the-burn-read).
+pub fn se_note(value: f64, se: Option<f64>) -> String {
+    se.map_or(String::new(), |se| {
+        format!(
+            " (SE {se:.1}, 95% [{:+.1}, {:+.1}])",
+            value - 1.96 * se,
+            value + 1.96 * se
+        )
+    })
 }
 
 /// The relay's capacity against the generator's ceiling, as a share of it: a relay that carries

@@ -53,6 +53,7 @@ fn run() -> Results {
             backend: "rust-only".to_owned(),
             injected_us: 100.0,
             measured_us: 98.0,
+            measured_se_us: Some(1.5),
             within_tolerance: true,
             short_read_us: None,
             long_read_us: None,
@@ -84,6 +85,14 @@ fn a_run_that_meets_the_issue_passes_its_proofs() {
         holds(&proofs, "idle-zero"),
         None,
         "no CPU at load in this run"
+    );
+    // The burn's read states its precision: its standard error and the 95% interval.
+    let read = proofs.iter().find(|p| p.name == "cpu-burn-read").unwrap();
+    assert!(
+        read.measured
+            .contains("+98.0 (SE 1.5, 95% [+95.1, +100.9])"),
+        "{}",
+        read.measured
     );
 }
 
