@@ -41,7 +41,11 @@ pub struct CpuLoadPlan {
     pub warmup: Duration,
     pub long_warmup: Duration,
     pub window: Duration,
+    /// Windows per run of the short conversations, and of the long ones.
     pub windows: usize,
+    pub long_windows: usize,
+    /// A backend and its clean twin are driven in this many A B B A blocks ([`alternation`]).
+    pub blocks: usize,
 }
 
 /// Windows of a quick run: 2 of 1 s (the quick budget); 5 when a burn is injected: the CPU a
@@ -50,21 +54,35 @@ pub struct CpuLoadPlan {
 /// (docs/bench.md#the-burn-read).
 const QUICK_WINDOWS: usize = 2;
 const QUICK_INJECTED_WINDOWS: usize = 5;
+/// Under `--proofs` (quick): a long window's CPU per conversation moved by about 1.85 ms (SD),
+/// 10 µs of the slope, so the burn's read carries √(2 × 10² / n) µs of standard error from n
+/// long windows per instance: 60 of them (3 blocks of A B B A, 10 windows a run) bring it to
+/// 2 µs; the short windows weigh a tenth as much, 3 a run suffice
+/// (docs/bench.md#the-burn-read).
+const PROOF_LONG_WINDOWS: usize = 10;
+const PROOF_SHORT_WINDOWS: usize = 3;
+/// A B B A blocks of a backend and its clean twin under `--proofs`: six runs of each, so a
+/// drift of the machine over the minutes they take cancels block by block
+/// (docs/bench.md#the-burn-read).
+const PROOF_BLOCKS: usize = 3;
 
 impl CpuLoadPlan {
     /// `injected`: a CPU burn is read in this run (the self-check).
     pub fn new(quick: bool, injected: bool) -> Self {
         if quick {
+            let windows = if injected {
+                QUICK_INJECTED_WINDOWS
+            } else {
+                QUICK_WINDOWS
+            };
             Self {
                 // Past one conversation's length (0.21 s and 2.02 s), so the pipeline is full.
                 warmup: Duration::from_millis(500),
                 long_warmup: Duration::from_millis(2_200),
                 window: Duration::from_secs(1),
-                windows: if injected {
-                    QUICK_INJECTED_WINDOWS
-                } else {
-                    QUICK_WINDOWS
-                },
+                windows,
+                long_windows: windows,
+                blocks: 1,
             }
         } else {
             Self {
@@ -72,7 +90,29 @@ impl CpuLoadPlan {
                 long_warmup: Duration::from_secs(7),
                 window: Duration::from_secs(3),
                 windows: 5,
+                long_windows: 5,
+                blocks: 1,
             }
+        }
+    }
+
+    /// Under `--proofs`, which read the burn to a standard error of about 2 µs: more blocks,
+    /// and a quick run's windows of 1 s as many as that needs. The quick budget of a run
+    /// without `--proofs` is not touched (docs/bench.md#the-quick-budget).
+    pub fn for_proofs(self, quick: bool) -> Self {
+        Self {
+            windows: if quick {
+                PROOF_SHORT_WINDOWS
+            } else {
+                self.windows
+            },
+            long_windows: if quick {
+                PROOF_LONG_WINDOWS
+            } else {
+                self.long_windows
+            },
+            blocks: PROOF_BLOCKS,
+            ..self
         }
     }
 }
@@ -193,12 +233,12 @@ async fn drive(
     };
     let interval = Duration::from_secs_f64(1.0 / rate);
     let start = tokio::time::Instant::now() + Duration::from_millis(10);
-    let warmup = if chunks > SHORT_CHUNKS {
-        plan.long_warmup
+    let (warmup, windows) = if chunks > SHORT_CHUNKS {
+        (plan.long_warmup, plan.long_windows)
     } else {
-        plan.warmup
+        (plan.warmup, plan.windows)
     };
-    let total = warmup + plan.window * plan.windows as u32 + DRAIN_ALLOWANCE;
+    let total = warmup + plan.window * windows as u32 + DRAIN_ALLOWANCE;
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let sender = {
         let (target, http, shape) = (target.clone(), http.clone(), shape.clone());
@@ -245,7 +285,7 @@ async fn drive(
     let (mut cpu, mut sleeps, mut marks) = (Vec::new(), Vec::new(), Vec::new());
     // The warm-up lasts until the run before has drained, if that took longer.
     let mut at = (start + warmup).max(tokio::time::Instant::now());
-    for _ in 0..=plan.windows {
+    for _ in 0..=windows {
         tokio::time::sleep_until(at).await;
         cpu.push(meter.read_ns().context("the CPU meter could not be read")?);
         sleeps.push(client_sleeps());
@@ -379,7 +419,7 @@ pub async fn run(
                 "CPU at load, {chunks}-chunk conversations: {}",
                 driven.join(", then ")
             ));
-            for slot in alternation(group.len()) {
+            for slot in alternation(group.len(), plan.blocks) {
                 let i = group[slot];
                 let t = &targets[i];
                 let (key, before) = pending.take().unzip();
@@ -446,13 +486,13 @@ fn target_figures(
 }
 
 /// The order a group's members are driven in, one at a time: a lone target once; a backend
-/// and its clean twin as A B B A, so a drift of the machine that is linear over the four runs
-/// weighs on both alike. Driven at the same time on one core, each changed what the other's
+/// and its clean twin as A B B A, `blocks` times over, so a drift of the machine that is
+/// linear over each block's four runs weighs on both alike. Driven at the same time on one core, each changed what the other's
 /// chunks cost (the core busier, fewer wake-ups from idle): the burn read 7-10% low with their
 /// chunks in step and 10% high half a gap apart (docs/bench.md#cpu-at-load).
-fn alternation(members: usize) -> Vec<usize> {
+fn alternation(members: usize, blocks: usize) -> Vec<usize> {
     match members {
-        2 => vec![0, 1, 1, 0],
+        2 => [0, 1, 1, 0].repeat(blocks.max(1)),
         n => (0..n).collect(),
     }
 }

@@ -282,8 +282,11 @@ async fn measure(
     phases.end("pacing sweep");
     let cpu_at_load = match (&plan.load, &pacing) {
         (Some(_), Ok(_)) => {
-            let cpu_plan =
+            let mut cpu_plan =
                 cpu_load::CpuLoadPlan::new(opts.ctx.quick, !opts.inject_cpu_us.is_empty());
+            if opts.proofs {
+                cpu_plan = cpu_plan.for_proofs(opts.ctx.quick);
+            }
             cpu_load::run(&metered, &mock, &http, &plan.rounds, &cpu_plan, &progress).await
         }
         _ => Ok(Vec::new()),

@@ -45,12 +45,32 @@ fn the_slope_carries_the_standard_error_of_its_windows() {
 }
 
 #[test]
+fn the_proofs_plan_reads_the_burn_to_about_two_microseconds() {
+    let quick = CpuLoadPlan::new(true, true);
+    let plan = quick.clone().for_proofs(true);
+    // Each twin runs twice a block; the long windows' spread measured before the plan
+    // (SD 1.85 ms per conversation) in both instances.
+    let per_instance = |w: usize| spread(0.0, 1.85, w * 2 * plan.blocks);
+    let se = standard_error(&per_instance(plan.long_windows)).unwrap();
+    let short = standard_error(&spread(0.0, 0.3, plan.windows * 2 * plan.blocks)).unwrap();
+    let read = se.hypot(short) * 2f64.sqrt() * 1_000.0 / 180.0;
+    assert!(read <= 2.0, "the burn's read: SE {read:.2} µs");
+    // The quick budget without --proofs is untouched.
+    assert_eq!(quick.blocks, 1);
+    assert_eq!(quick.long_windows, quick.windows);
+    assert_eq!(CpuLoadPlan::new(true, false).windows, QUICK_WINDOWS);
+}
+
+#[test]
 fn a_backend_and_its_clean_twin_are_measured_together_one_at_a_time() {
     let names = ["relay", "rust-only+clean", "unix", "rust-only"];
     assert_eq!(twins(&names), vec![vec![0], vec![2], vec![3, 1]]);
     // Each twin driven twice, symmetric in time; a lone target once.
-    assert_eq!(alternation(2), vec![0, 1, 1, 0]);
-    assert_eq!(alternation(1), vec![0]);
+    assert_eq!(alternation(2, 1), vec![0, 1, 1, 0]);
+    assert_eq!(alternation(1, 1), vec![0]);
+    // Under --proofs, whole blocks: A B B A A B B A, each twin as often as the other.
+    assert_eq!(alternation(2, 2), vec![0, 1, 1, 0, 0, 1, 1, 0]);
+    assert_eq!(alternation(1, 3), vec![0]);
 }
 
 #[test]
