@@ -54,10 +54,11 @@ pub struct CpuLoadPlan {
 /// (docs/bench.md#the-burn-read).
 const QUICK_WINDOWS: usize = 2;
 const QUICK_INJECTED_WINDOWS: usize = 5;
-/// Under `--proofs` (quick): a long window's CPU per conversation moved by about 1.85 ms (SD),
-/// 10 µs of the slope, so the burn's read carries √(2 × 10² / n) µs of standard error from n
-/// long windows per instance: 60 of them (3 blocks of A B B A, 10 windows a run) bring it to
-/// 2 µs; the short windows weigh a tenth as much, 3 a run suffice
+/// Under `--proofs` (quick): a long window's CPU per conversation moved by about 1.85 ms (SD)
+/// in the runs before, 10 µs of the slope, so the burn's read carries √(2 × 10² / n) µs of
+/// standard error from n long windows per instance: 60 of them (3 blocks of A B B A, 10
+/// windows a run) for 2 µs; the short windows weigh a tenth as much, 3 a run suffice. With
+/// them the windows spread 2.0-4.3 ms and the stated error read 2.8-3.5 µs
 /// (docs/bench.md#the-burn-read).
 const PROOF_LONG_WINDOWS: usize = 10;
 const PROOF_SHORT_WINDOWS: usize = 3;
