@@ -17,6 +17,21 @@ pub const SIGNIFICANT_FIGURES: u8 = 3;
 pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
 /// The interval's coverage: 95%.
 pub const CONFIDENCE: f64 = 0.95;
+/// The two-sided 95% normal quantile, for intervals that are normal by construction or
+/// asymptotically (a soak's Newey-West slope, docs/soak.md#the-fit; a mean of windows,
+/// docs/bench.md#the-burn-read).
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The standard error of `values`' mean: the sample standard deviation over √n. None with fewer
+/// than two values.
+pub fn standard_error(values: &[f64]) -> Option<f64> {
+    let n = values.len();
+    (n >= 2).then(|| {
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let variance = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        (variance / n as f64).sqrt()
+    })
+}
 
 /// A histogram of nanoseconds that grows as needed (a stall of minutes still records).
 pub fn histogram() -> Histogram<u64> {

@@ -322,18 +322,6 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// The standard error of `v`'s mean: its sample standard deviation over √n. None with fewer
-/// than two values. Windows taken in A B B A blocks hold the machine's drift between the runs
-/// too, which makes it larger, not smaller.
-fn standard_error(v: &[f64]) -> Option<f64> {
-    let n = v.len();
-    (n >= 2).then(|| {
-        let m = mean(v);
-        let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
-        (var / n as f64).sqrt()
-    })
-}
-
 /// What one target's short and long runs give.
 pub fn figures(
     short: &[f64],
@@ -347,8 +335,8 @@ pub fn figures(
     }
     let span = f64::from(LONG_CHUNKS - SHORT_CHUNKS);
     let ms_per_chunk = (l - s) / span;
-    let se = standard_error(long)
-        .zip(standard_error(short))
+    let se = crate::stats::standard_error(long)
+        .zip(crate::stats::standard_error(short))
         .map(|(l, s)| l.hypot(s) * 1_000.0 / span);
     Some(CpuAtLoad {
         us_per_chunk: ms_per_chunk * 1_000.0,

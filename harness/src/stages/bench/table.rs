@@ -255,14 +255,14 @@ fn write_at_load(out: &mut impl Write, results: &Results, targets: &[String]) ->
     Ok(())
 }
 
-/// A read's standard error and its 95% interval (± 1.96 SE), or nothing where the run had too
+/// A read's standard error and its 95% interval (± `Z_95` SE), or nothing where the run had too
 /// few windows for one (docs/bench.md#the-burn-read).
 pub fn se_note(value: f64, se: Option<f64>) -> String {
     se.map_or(String::new(), |se| {
         format!(
             " (SE {se:.1}, 95% [{:+.1}, {:+.1}])",
-            value - 1.96 * se,
-            value + 1.96 * se
+            value - crate::stats::Z_95 * se,
+            value + crate::stats::Z_95 * se
         )
     })
 }

@@ -5,9 +5,9 @@
 //! and call every sawtooth a leak. The standard error here is Newey and West's (1987), which
 //! counts the covariance of nearby residuals. Method and reasons: docs/soak.md#the-fit.
 
-/// The two-sided 95% normal quantile: the interval is asymptotic (Newey-West), so the normal,
-/// not Student's t, is its reference.
-const Z_95: f64 = 1.959_963_984_540_054;
+// The interval is asymptotic (Newey-West), so the normal quantile, not Student's t, is its
+// reference.
+use crate::stats::Z_95;
 
 /// A slope with its 95% interval, in the series' units per hour.
 #[derive(Debug, Clone, Copy, PartialEq)]

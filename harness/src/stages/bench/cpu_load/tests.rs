@@ -2,6 +2,7 @@
 //! rate, the divisor, and the order the twins run in.
 
 use super::*;
+use crate::stats::standard_error;
 
 #[test]
 fn the_slope_separates_chunk_and_conversation_cost() {
