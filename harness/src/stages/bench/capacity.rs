@@ -174,7 +174,7 @@ pub fn generator_ceiling(
         method: format!(
             "the highest rate of the saturation searches at which direct (the client reading \
              the mock, run beside every repeat) kept its schedule and the offered rate: mock \
-             lateness p99 under the limit, no error{}",
+             lateness and client start lag p99 under their limits, no error{}",
             if searched_upward {
                 "; direct then searched on its own upward from there until it fell behind"
             } else {

@@ -24,11 +24,11 @@ use crate::progress::Progress;
 /// so the search ends where the generator falls behind (docs/bench.md#generator-ceiling).
 pub const GENERATOR_MAX_RPS: f64 = 5_000.0;
 
-/// Where the generator's search starts, given `direct`'s open points so far: one step
-/// ([`search::EXPAND`]) above the highest rate it kept up at, or halfway (geometrically) to the
+/// Where the generator's search starts, given `direct`'s open points so far: the highest rate
+/// it kept up at, and one step ([`search::EXPAND`]) above it, or halfway (geometrically) to the
 /// lowest rate above it where it fell behind; `None` when that gap is already within the
 /// plan's resolution, or `direct` kept up nowhere.
-pub fn start(points: &[LoadPoint], resolution: f64) -> Option<f64> {
+pub fn start(points: &[LoadPoint], resolution: f64) -> Option<(f64, f64)> {
     let open = || points.iter().filter(|p| p.mode == LoadMode::Open);
     let kept = open()
         .filter(|p| !p.generator_behind && p.errors == 0)
@@ -38,14 +38,16 @@ pub fn start(points: &[LoadPoint], resolution: f64) -> Option<f64> {
         .filter(|p| p.generator_behind && p.target > kept)
         .map(|p| p.target)
         .min_by(f64::total_cmp);
-    match behind {
-        Some(b) if b / kept <= resolution => None,
-        Some(b) => Some((kept * b).sqrt()),
-        None => Some((kept * search::EXPAND).min(GENERATOR_MAX_RPS)),
-    }
+    let from = match behind {
+        Some(b) if b / kept <= resolution => return None,
+        Some(b) => (kept * b).sqrt(),
+        None => (kept * search::EXPAND).min(GENERATOR_MAX_RPS),
+    };
+    Some((kept, from))
 }
 
-/// Searches `direct` upward from [`start`]; returns its load points (one per rate: healthy
+/// Searches `direct` upward from [`start`]'s `(kept, from)`, bisecting down toward `kept`
+/// when `from` is already past the ceiling; returns its load points (one per rate: healthy
 /// where it kept up, `generator_behind` where it stayed behind after its retries).
 pub async fn search(
     direct: &Arc<Target>,
@@ -53,13 +55,14 @@ pub async fn search(
     http: &reqwest::Client,
     rounds: &RoundPlan,
     plan: &LoadPlan,
-    from: f64,
+    (kept, from): (f64, f64),
     progress: &Progress,
 ) -> Result<Vec<LoadPoint>> {
     let bounds = &plan.search;
     let search_plan = SearchPlan {
+        known_healthy: Some(kept),
         start_rps: from,
-        min_rps: from,
+        min_rps: kept,
         max_rps: GENERATOR_MAX_RPS,
         resolution: bounds.resolution,
         max_probes: bounds.max_probes,
@@ -128,10 +131,10 @@ mod tests {
     fn the_search_starts_above_where_direct_kept_up() {
         // Kept up to the plan's top rate: one step above it.
         let top = [point(400.0, false), point(1_000.0, false)];
-        assert_eq!(start(&top, 1.25), Some(1_500.0));
+        assert_eq!(start(&top, 1.25), Some((1_000.0, 1_500.0)));
         // Behind at 2,250/s already: halfway there.
         let bracketed = [point(1_000.0, false), point(2_250.0, true)];
-        assert_eq!(start(&bracketed, 1.25), Some(1_500.0));
+        assert_eq!(start(&bracketed, 1.25), Some((1_000.0, 1_500.0)));
         // Already within the resolution: nothing to search.
         let close = [point(1_000.0, false), point(1_200.0, true)];
         assert_eq!(start(&close, 1.25), None);

@@ -65,6 +65,11 @@ pub struct SearchPlan {
     pub max_repeats: usize,
     /// Times a repeat the generator fell behind on is run again ([`GENERATOR_RETRIES`]).
     pub generator_retries: u32,
+    /// A rate already found healthy before this search, under `start_rps`: where the first
+    /// rate is past the limit, the search bisects toward it rather than halving (the
+    /// generator's own search starts above where `direct` kept up). Not a decision of this
+    /// search: the outcome does not count it.
+    pub known_healthy: Option<f64>,
 }
 
 /// One target's run at one rate, over its steady window.
@@ -78,14 +83,20 @@ pub struct Run {
     pub failed: bool,
     /// The mock's send lateness went over the stage's limit.
     pub generator_behind: bool,
+    /// The load client's start lag went over its limit: it started conversations late because
+    /// it could not keep up with its own schedule.
+    pub client_behind: bool,
 }
 
 impl Run {
-    /// The generator kept the rate: on schedule, and (for `direct`, which adds nothing) the
-    /// offered rate achieved with no failure.
+    /// The generator kept the rate: the mock on schedule, and (for `direct`, which adds
+    /// nothing) the client on schedule and the offered rate achieved with no failure. A
+    /// target's own run does not judge the client: beside a target one hop away the client's
+    /// lag is read against `direct`'s at the same rate instead (`capacity::client_gave_out`).
     pub fn generator_kept_up(&self, is_direct: bool) -> bool {
         !self.generator_behind
-            && (!is_direct || (!self.failed && self.achieved_share >= ACHIEVED_SHARE))
+            && (!is_direct
+                || (!self.client_behind && !self.failed && self.achieved_share >= ACHIEVED_SHARE))
     }
 }
 
@@ -295,7 +306,7 @@ impl Searcher {
             (Some(f), Some(g)) => Some(f.min(g)),
             (f, g) => f.or(g),
         };
-        let next = match (out.healthy, upper) {
+        let next = match (out.healthy.or(self.plan.known_healthy), upper) {
             (None, Some(u)) => u / SHRINK,
             (Some(l), None) => (l * EXPAND).min(self.plan.max_rps),
             (Some(l), Some(u)) if u / l > self.plan.resolution => (l * u).sqrt(),

@@ -14,7 +14,9 @@ use sut_kit::mock::MockProcess;
 use tokio::task::JoinSet;
 
 use super::generator_cost;
-use super::load::{self, CpuWindow, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan};
+use super::load::{
+    self, CLIENT_LAG_LIMIT_US, CpuWindow, MOCK_LATENESS_LIMIT_US, PointFigures, Sent, SteadyPlan,
+};
 use super::rounds::RoundPlan;
 use super::search::Run;
 use super::target::Target;
@@ -139,10 +141,11 @@ pub async fn run_at(
             0.0
         },
         failed: f.errors + f.lost + f.reordered > 0,
-        // The client's start lag is recorded, not judged here: chunk transit is timed from the
-        // mock's send, so a late start does not enter it, and a client that fell far enough
-        // behind to matter shows as `direct` missing the offered rate (docs/bench.md).
         generator_behind: p99(&f.mock_lateness).is_some_and(|l| l > MOCK_LATENESS_LIMIT_US),
+        // A saturated client still achieves nearly the offered rate over one short window
+        // while its queue of late starts grows: its lag, not the rate, shows it first
+        // (docs/bench.md#saturation-by-search).
+        client_behind: p99(&f.client_lag).is_some_and(|l| l > CLIENT_LAG_LIMIT_US),
     };
     if unfinished > 0 {
         // Cancelled conversations leave the target busy for a moment: let it settle before the

@@ -234,6 +234,7 @@ async fn search_group(
                 .max(start_rps.get(&t.name).copied().unwrap_or(0.0)),
             resolution: bounds.resolution,
             max_probes: bounds.max_probes,
+            known_healthy: None,
             min_repeats: bounds.min_repeats,
             max_repeats: bounds.max_repeats,
             generator_retries: bounds.generator_retries,

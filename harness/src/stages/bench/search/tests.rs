@@ -11,6 +11,7 @@ fn run(p99_us: f64) -> Run {
         achieved_share: 1.0,
         failed: false,
         generator_behind: false,
+        client_behind: false,
     }
 }
 
@@ -48,6 +49,7 @@ fn plan(start: f64) -> SearchPlan {
         min_repeats: MIN_REPEATS,
         max_repeats: MAX_REPEATS,
         generator_retries: GENERATOR_RETRIES,
+        known_healthy: None,
     }
 }
 
@@ -158,6 +160,64 @@ fn a_generator_that_stays_behind_caps_the_search() {
     assert!(
         out.healthy
             .is_some_and(|h| (100.0 / 1.25..=100.0).contains(&h))
+    );
+}
+
+#[test]
+fn a_client_late_beside_direct_caps_the_search_though_the_rate_is_achieved() {
+    // Past 100/s the client starts late beside `direct` while still receiving the offered
+    // rate (a queue that grows over the window); beside the target its lag is not the
+    // generator's verdict.
+    let measure = |rate: f64| {
+        let mut direct = run(50.0);
+        direct.client_behind = rate > 100.0;
+        let mut target = run(60.0);
+        target.client_behind = true;
+        std::future::ready(Ok(Repeat { target, direct }))
+    };
+    let out = block_on(search(&plan(400.0), 0, measure)).unwrap();
+    assert_eq!(out.decisions[0].verdict, Verdict::GeneratorBehind);
+    assert!(out.generator_bound());
+    assert!(
+        out.healthy
+            .is_some_and(|h| (100.0 / 1.25..=100.0).contains(&h))
+    );
+}
+
+#[test]
+fn a_first_rate_past_the_ceiling_bisects_toward_the_rate_known_healthy() {
+    // The generator's own search: `direct` kept up at 1,000/s in the searches before, its
+    // first rate (1,500/s) is past its ceiling at 1,300/s. Halving would land under the
+    // floor and end the search there; it bisects between the two instead.
+    let measure = |rate: f64| {
+        let mut direct = run(50.0);
+        direct.generator_behind = rate > 1_300.0;
+        std::future::ready(Ok(Repeat {
+            target: direct.clone(),
+            direct,
+        }))
+    };
+    let from_above = SearchPlan {
+        min_rps: 1_000.0,
+        known_healthy: Some(1_000.0),
+        ..plan(1_500.0)
+    };
+    let out = block_on(search(&from_above, 0, measure)).unwrap();
+    assert_eq!(out.decisions[0].verdict, Verdict::GeneratorBehind);
+    let healthy = out.healthy.expect("a rate under the ceiling was found");
+    assert!(healthy > 1_000.0 && healthy <= 1_300.0, "{out:?}");
+    assert!(out.decisions.iter().all(|d| d.rate >= 1_000.0));
+    // Without the rate known healthy, the same search ends at its first rate.
+    let alone = SearchPlan {
+        known_healthy: None,
+        ..from_above
+    };
+    assert_eq!(
+        block_on(search(&alone, 0, measure))
+            .unwrap()
+            .decisions
+            .len(),
+        1
     );
 }
 
