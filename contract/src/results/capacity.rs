@@ -27,12 +27,20 @@ pub struct CpuAtLoad {
     /// CPU per text chunk: (cost of a long conversation − cost of a short one) / (chunk
     /// difference).
     pub us_per_chunk: f64,
-    /// The standard error of `us_per_chunk` from the spread of its own windows
-    /// (`window_ms_per_conversation`, `long_window_ms_per_conversation`): √(s²_long / n_long +
-    /// s²_short / n_short) / (chunk difference). Absent with fewer than two windows of either
-    /// length (docs/bench.md#the-burn-read).
+    /// The standard error of `us_per_chunk`: √(SE²_long + SE²_short) / (chunk difference), each
+    /// length's SE from the means of its drives where it was driven three times or more
+    /// (batch means: a drive's windows move together), else from its windows
+    /// (`window_ms_per_conversation`, `long_window_ms_per_conversation`). Absent with fewer
+    /// than two windows of either length (docs/bench.md#the-burn-read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub us_per_chunk_se: Option<f64>,
+    /// The slope of each drive, in µs per chunk: the k-th long drive's mean CPU per
+    /// conversation against the k-th short drive's. Present where both lengths were driven
+    /// the same number of times, twice or more (`bench --proofs`); a backend's and its clean
+    /// twin's k-th drives ran side by side, so their differences pair
+    /// (`CpuSelfCheck::measured_se_us`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drive_us_per_chunk: Vec<f64>,
     /// CPU per conversation of the bench's workload (the short one: `short_chunks` chunks),
     /// chunks included.
     pub ms_per_conversation: f64,
@@ -151,8 +159,10 @@ pub struct CpuSelfCheck {
     pub injected_us: f64,
     /// CPU per chunk at load, injected instance minus clean.
     pub measured_us: f64,
-    /// The standard error of `measured_us` from the two instances' windows: the root of the sum
-    /// of their `us_per_chunk_se` squared. Absent where either is (docs/bench.md#the-burn-read).
+    /// The standard error of `measured_us`: from the differences of the two instances' paired
+    /// drives (`CpuAtLoad::drive_us_per_chunk`, three pairs or more), else the root of the sum
+    /// of their `us_per_chunk_se` squared. Absent where neither can be read
+    /// (docs/bench.md#the-burn-read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_se_us: Option<f64>,
     /// Within max(2 µs, 5%) of the injection (docs/bench.md#cpu-at-load).

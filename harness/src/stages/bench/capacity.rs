@@ -188,6 +188,21 @@ pub fn generator_ceiling(
     })
 }
 
+/// Pairs of drives the burn's error is read from: with fewer, two degrees of freedom or less,
+/// the error itself is too uncertain to state (docs/bench.md#the-burn-read).
+pub const MIN_DRIVE_PAIRS: usize = 3;
+
+/// The standard error of the burn's read from its paired drives: the k-th drive of the burnt
+/// instance and of its clean twin ran side by side (A B B A), so a drift of the machine over
+/// the minutes between pairs leaves their difference; the instances' own errors in quadrature
+/// would count it twice over.
+fn paired_drives_error(ours: &CpuAtLoad, clean: &CpuAtLoad) -> Option<f64> {
+    let (a, b) = (&ours.drive_us_per_chunk, &clean.drive_us_per_chunk);
+    (a.len() == b.len() && a.len() >= MIN_DRIVE_PAIRS).then_some(())?;
+    let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    crate::stats::standard_error(&differences)
+}
+
 /// A backend run with `--inject-cpu-us` against its clean instance.
 pub fn cpu_self_check(
     backend: &str,
@@ -209,11 +224,12 @@ pub fn cpu_self_check(
         backend: backend.to_owned(),
         injected_us: injected,
         measured_us: measured,
-        measured_se_us: ours
-            .0
-            .us_per_chunk_se
-            .zip(clean.0.us_per_chunk_se)
-            .map(|(o, c)| o.hypot(c)),
+        measured_se_us: paired_drives_error(ours.0, clean.0).or_else(|| {
+            ours.0
+                .us_per_chunk_se
+                .zip(clean.0.us_per_chunk_se)
+                .map(|(o, c)| o.hypot(c))
+        }),
         within_tolerance: (measured - injected).abs()
             <= CPU_CHECK_ABS_US.max(CPU_CHECK_REL * injected),
         short_read_us: Some(
@@ -249,6 +265,7 @@ mod tests {
             idle_ms_per_s: 0.0,
             window_ms_per_conversation: vec![],
             long_window_ms_per_conversation: vec![],
+            drive_us_per_chunk: vec![],
             client_sleeps_per_chunk: None,
         }
     }
@@ -439,5 +456,35 @@ mod tests {
         clean.us_per_chunk_se = Some(4.0);
         let se = cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us;
         assert!((se.unwrap() - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn paired_drives_state_the_burns_error_without_the_drift_they_share() {
+        // The machine drifts by tens of µs between pairs; each pair's burn reads 100 ± 2.
+        let drift = [0.0, 30.0, -20.0, 45.0];
+        let mut ours = cpu(2.0);
+        let mut clean = cpu(1.0);
+        ours.drive_us_per_chunk = drift
+            .iter()
+            .zip([102.0, 98.0, 102.0, 98.0])
+            .map(|(d, b)| 80.0 + d + b)
+            .collect();
+        clean.drive_us_per_chunk = drift.iter().map(|d| 80.0 + d).collect();
+        (ours.us_per_chunk_se, clean.us_per_chunk_se) = (Some(15.0), Some(15.0));
+        let se = cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us;
+        // Four differences alternating ±2: an SD of 2.31, over √4.
+        assert!(
+            (se.unwrap() - (16.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-9,
+            "{se:?}"
+        );
+        // Too few pairs, or unequal drives: the instances' errors in quadrature.
+        ours.drive_us_per_chunk.truncate(MIN_DRIVE_PAIRS - 1);
+        clean.drive_us_per_chunk.truncate(MIN_DRIVE_PAIRS - 1);
+        let se = cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us;
+        assert!((se.unwrap() - 15.0 * 2f64.sqrt()).abs() < 1e-9);
+        clean.drive_us_per_chunk.push(80.0);
+        ours.drive_us_per_chunk.clear();
+        let se = cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us;
+        assert!((se.unwrap() - 15.0 * 2f64.sqrt()).abs() < 1e-9);
     }
 }

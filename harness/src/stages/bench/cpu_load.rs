@@ -54,18 +54,17 @@ pub struct CpuLoadPlan {
 /// (docs/bench.md#the-burn-read).
 const QUICK_WINDOWS: usize = 2;
 const QUICK_INJECTED_WINDOWS: usize = 5;
-/// Under `--proofs` (quick): a long window's CPU per conversation moved by about 1.85 ms (SD)
-/// in the runs before, 10 µs of the slope, so the burn's read carries √(2 × 10² / n) µs of
-/// standard error from n long windows per instance: 60 of them (3 blocks of A B B A, 10
-/// windows a run) for 2 µs; the short windows weigh a tenth as much, 3 a run suffice. With
-/// them the windows spread 2.0-4.3 ms and the stated error read 2.8-3.5 µs
+/// Under `--proofs` (quick): a drive's windows move together, so the burn's error falls with
+/// the number of drives, not of windows; and the shorter a drive, the closer in time the burnt
+/// instance's and its clean twin's paired drives run, and the more of the machine's drift
+/// their difference cancels. With 10 long windows a drive, six pairs read the error at 3.4-6.0
+/// µs; 3 long and 2 short windows a drive in 8 blocks give 16 pairs in about a minute more
 /// (docs/bench.md#the-burn-read).
-const PROOF_LONG_WINDOWS: usize = 10;
-const PROOF_SHORT_WINDOWS: usize = 3;
-/// A B B A blocks of a backend and its clean twin under `--proofs`: six runs of each, so a
-/// drift of the machine over the minutes they take cancels block by block
+const PROOF_LONG_WINDOWS: usize = 3;
+const PROOF_SHORT_WINDOWS: usize = 2;
+/// A B B A blocks of a backend and its clean twin under `--proofs`: 16 drives of each, paired
 /// (docs/bench.md#the-burn-read).
-const PROOF_BLOCKS: usize = 3;
+const PROOF_BLOCKS: usize = 8;
 
 impl CpuLoadPlan {
     /// `injected`: a CPU burn is read in this run (the self-check).
@@ -126,12 +125,16 @@ struct Windows {
     served: Vec<f64>,
     /// The load client's sleeps ([`client_sleeps`]) in each window.
     client_sleeps: Vec<u64>,
+    /// How many of the windows each drive gave, in order: a drive's windows move together
+    /// ([`figures`] states the error from the drives' means).
+    drive_windows: Vec<usize>,
     errors: u64,
 }
 
 impl Windows {
-    /// Appends another run's windows.
+    /// Appends another drive's (or drives') windows.
     fn extend(&mut self, other: Self) {
+        self.drive_windows.extend(other.drive_windows);
         self.cpu_ns.extend(other.cpu_ns);
         self.served.extend(other.served);
         self.client_sleeps.extend(other.client_sleeps);
@@ -195,7 +198,9 @@ impl Draining {
     /// Waits for the conversations in flight to end: the drive's windows.
     async fn finish(self) -> Result<Windows> {
         let (errors, received) = self.sender.await.context("the CPU load sender panicked")?;
+        let windows = self.cpu.len().saturating_sub(1);
         Ok(Windows {
+            drive_windows: vec![windows],
             cpu_ns: self
                 .cpu
                 .windows(2)
@@ -307,14 +312,20 @@ async fn drive(
     ))
 }
 
-/// CPU per conversation (ms) in each window, the idle rate (ns/s) subtracted.
-fn per_conversation(w: &Windows, idle_ns_per_s: f64, window: Duration) -> Vec<f64> {
+/// CPU per conversation (ms) in each window, the idle rate (ns/s) subtracted, drive by drive.
+fn per_conversation(w: &Windows, idle_ns_per_s: f64, window: Duration) -> Vec<Vec<f64>> {
     let idle = idle_ns_per_s * window.as_secs_f64();
-    w.cpu_ns
+    let mut at = 0;
+    w.drive_windows
         .iter()
-        .zip(&w.served)
-        .filter(|(_, served)| **served > 0.0)
-        .map(|(&ns, served)| (ns as f64 - idle) / served / 1e6)
+        .map(|&n| {
+            let drive = (at..at + n)
+                .filter(|&i| w.served[i] > 0.0)
+                .map(|i| (w.cpu_ns[i] as f64 - idle) / w.served[i] / 1e6)
+                .collect();
+            at += n;
+            drive
+        })
         .collect()
 }
 
@@ -322,22 +333,61 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// What one target's short and long runs give.
+/// The standard error of a length's mean CPU per conversation. Windows of one drive move
+/// together (the machine's state lasts seconds), so where there are drives enough the error
+/// comes from the drives' means (batch means); with a single drive, from its windows, which
+/// then reads low when they are correlated (docs/bench.md#the-burn-read).
+fn mean_error(drives: &[Vec<f64>]) -> Option<f64> {
+    let means: Vec<f64> = drives
+        .iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| mean(d))
+        .collect();
+    if means.len() >= MIN_DRIVES_FOR_ERROR {
+        crate::stats::standard_error(&means)
+    } else {
+        crate::stats::standard_error(&drives.concat())
+    }
+}
+
+/// Drives a length needs before its error is read from their means: two give one degree of
+/// freedom, too few to trust; `--proofs` drives each instance six times a length
+/// (docs/bench.md#the-burn-read).
+const MIN_DRIVES_FOR_ERROR: usize = 3;
+
+/// What one target's short and long runs give, each length's windows drive by drive.
 pub fn figures(
-    short: &[f64],
-    long: &[f64],
+    short: &[Vec<f64>],
+    long: &[Vec<f64>],
     idle_ms_per_s: f64,
     method: CpuMethod,
 ) -> Option<CpuAtLoad> {
-    let (s, l) = (mean(short), mean(long));
+    let (short_drives, long_drives) = (short, long);
+    let (short, long) = (short_drives.concat(), long_drives.concat());
+    let (s, l) = (mean(&short), mean(&long));
     if short.is_empty() || long.is_empty() || !s.is_finite() || !l.is_finite() {
         return None;
     }
     let span = f64::from(LONG_CHUNKS - SHORT_CHUNKS);
     let ms_per_chunk = (l - s) / span;
-    let se = crate::stats::standard_error(long)
-        .zip(crate::stats::standard_error(short))
+    let se = mean_error(long_drives)
+        .zip(mean_error(short_drives))
         .map(|(l, s)| l.hypot(s) * 1_000.0 / span);
+    let paired = short_drives.len() == long_drives.len()
+        && short_drives.len() >= 2
+        && short_drives
+            .iter()
+            .chain(long_drives)
+            .all(|d| !d.is_empty());
+    let drive_us_per_chunk = if paired {
+        short_drives
+            .iter()
+            .zip(long_drives)
+            .map(|(s, l)| (mean(l) - mean(s)) * 1_000.0 / span)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Some(CpuAtLoad {
         us_per_chunk: ms_per_chunk * 1_000.0,
         us_per_chunk_se: se,
@@ -349,8 +399,9 @@ pub fn figures(
         long_chunks: LONG_CHUNKS,
         method,
         idle_ms_per_s,
-        window_ms_per_conversation: short.to_vec(),
-        long_window_ms_per_conversation: long.to_vec(),
+        window_ms_per_conversation: short,
+        long_window_ms_per_conversation: long,
+        drive_us_per_chunk,
         client_sleeps_per_chunk: None,
     })
 }
