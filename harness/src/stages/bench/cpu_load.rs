@@ -54,17 +54,16 @@ pub struct CpuLoadPlan {
 /// (docs/bench.md#the-burn-read).
 const QUICK_WINDOWS: usize = 2;
 const QUICK_INJECTED_WINDOWS: usize = 5;
-/// Under `--proofs` (quick): a drive's windows move together, so the burn's error falls with
-/// the number of drives, not of windows; and the shorter a drive, the closer in time the burnt
-/// instance's and its clean twin's paired drives run, and the more of the machine's drift
-/// their difference cancels. With 10 long windows a drive, six pairs read the error at 3.4-6.0
-/// µs; 3 long and 2 short windows a drive in 8 blocks give 16 pairs in about a minute more
+/// Under `--proofs` (quick): three A B B A blocks of drives of 10 long and 3 short windows, six
+/// pairs of drives whose differences state the burn's error. Eight blocks of 3 and 2 windows
+/// (sixteen pairs) stated a smaller error but read the burn 4-6 µs high in all three runs
 /// (docs/bench.md#the-burn-read).
-const PROOF_LONG_WINDOWS: usize = 3;
-const PROOF_SHORT_WINDOWS: usize = 2;
-/// A B B A blocks of a backend and its clean twin under `--proofs`: 16 drives of each, paired
+const PROOF_LONG_WINDOWS: usize = 10;
+const PROOF_SHORT_WINDOWS: usize = 3;
+/// A B B A blocks of a backend and its clean twin under `--proofs`: six drives of each, so a
+/// drift of the machine over the minutes they take cancels pair by pair
 /// (docs/bench.md#the-burn-read).
-const PROOF_BLOCKS: usize = 8;
+const PROOF_BLOCKS: usize = 3;
 
 impl CpuLoadPlan {
     /// `injected`: a CPU burn is read in this run (the self-check).

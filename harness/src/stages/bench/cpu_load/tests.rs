@@ -82,12 +82,12 @@ fn drives_whose_windows_move_together_state_the_error_of_their_means() {
 }
 
 #[test]
-fn the_proofs_plan_pairs_sixteen_short_drives_of_each_twin() {
+fn the_proofs_plan_pairs_enough_drives_of_each_twin() {
     let quick = CpuLoadPlan::new(true, true);
     let plan = quick.clone().for_proofs(true);
     let order = alternation(2, plan.blocks);
     let drives = |twin: usize| order.iter().filter(|&&s| s == twin).count();
-    assert_eq!((drives(0), drives(1)), (16, 16));
+    assert_eq!(drives(0), drives(1));
     assert!(drives(0) >= crate::stages::bench::capacity::MIN_DRIVE_PAIRS);
     // Each pair's two drives run next to each other: A B, B A, A B, ...
     assert!(order.chunks(2).all(|pair| pair[0] != pair[1]));
