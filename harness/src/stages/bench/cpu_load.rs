@@ -56,7 +56,7 @@ const QUICK_WINDOWS: usize = 2;
 const QUICK_INJECTED_WINDOWS: usize = 5;
 /// Under `--proofs` (quick): three A B B A blocks of drives of 10 long and 3 short windows, six
 /// pairs of drives whose differences state the burn's error. Eight blocks of 3 and 2 windows
-/// (sixteen pairs) stated a smaller error but read the burn 4-6 µs high in all three runs
+/// (sixteen pairs) stated a smaller error but read the burn 4-6 µs high in all four runs
 /// (docs/bench.md#the-burn-read).
 const PROOF_LONG_WINDOWS: usize = 10;
 const PROOF_SHORT_WINDOWS: usize = 3;
