@@ -188,17 +188,13 @@ pub fn generator_ceiling(
     })
 }
 
-/// Pairs of drives the burn's error is read from: with fewer, two degrees of freedom or less,
-/// the error itself is too uncertain to state (docs/bench.md#the-burn-read).
-pub const MIN_DRIVE_PAIRS: usize = 3;
-
 /// The standard error of the burn's read from its paired drives: the k-th drive of the burnt
 /// instance and of its clean twin ran side by side (A B B A), so a drift of the machine over
 /// the minutes between pairs leaves their difference; the instances' own errors in quadrature
 /// would count it twice over.
 fn paired_drives_error(ours: &CpuAtLoad, clean: &CpuAtLoad) -> Option<f64> {
     let (a, b) = (&ours.drive_us_per_chunk, &clean.drive_us_per_chunk);
-    (a.len() == b.len() && a.len() >= MIN_DRIVE_PAIRS).then_some(())?;
+    (a.len() == b.len() && a.len() >= super::cpu_load::MIN_DRIVES_FOR_ERROR).then_some(())?;
     let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     crate::stats::standard_error(&differences)
 }
@@ -478,8 +474,11 @@ mod tests {
             "{se:?}"
         );
         // Too few pairs, or unequal drives: the instances' errors in quadrature.
-        ours.drive_us_per_chunk.truncate(MIN_DRIVE_PAIRS - 1);
-        clean.drive_us_per_chunk.truncate(MIN_DRIVE_PAIRS - 1);
+        ours.drive_us_per_chunk
+            .truncate(super::super::cpu_load::MIN_DRIVES_FOR_ERROR - 1);
+        clean
+            .drive_us_per_chunk
+            .truncate(super::super::cpu_load::MIN_DRIVES_FOR_ERROR - 1);
         let se = cpu_self_check("x", 100, (&ours, None), (&clean, None)).measured_se_us;
         assert!((se.unwrap() - 15.0 * 2f64.sqrt()).abs() < 1e-9);
         clean.drive_us_per_chunk.push(80.0);

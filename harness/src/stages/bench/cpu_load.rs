@@ -95,8 +95,8 @@ impl CpuLoadPlan {
         }
     }
 
-    /// Under `--proofs`, which read the burn to a standard error of about 2 µs: more blocks,
-    /// and a quick run's windows of 1 s as many as that needs. The quick budget of a run
+    /// Under `--proofs`, which read the burn from paired drives: more blocks, and a quick run's
+    /// windows of 1 s as many as [`PROOF_LONG_WINDOWS`] and [`PROOF_SHORT_WINDOWS`] say. The quick budget of a run
     /// without `--proofs` is not touched (docs/bench.md#the-quick-budget).
     pub fn for_proofs(self, quick: bool) -> Self {
         Self {
@@ -349,10 +349,10 @@ fn mean_error(drives: &[Vec<f64>]) -> Option<f64> {
     }
 }
 
-/// Drives a length needs before its error is read from their means: two give one degree of
-/// freedom, too few to trust; `--proofs` drives each instance six times a length
-/// (docs/bench.md#the-burn-read).
-const MIN_DRIVES_FOR_ERROR: usize = 3;
+/// Drives a length needs before its error is read from their means, and drive pairs before the
+/// burn's error is read from their differences: two give one degree of freedom, too few to
+/// trust; `--proofs` drives each instance six times a length (docs/bench.md#the-burn-read).
+pub const MIN_DRIVES_FOR_ERROR: usize = 3;
 
 /// What one target's short and long runs give, each length's windows drive by drive.
 pub fn figures(

@@ -88,7 +88,7 @@ fn the_proofs_plan_pairs_enough_drives_of_each_twin() {
     let order = alternation(2, plan.blocks);
     let drives = |twin: usize| order.iter().filter(|&&s| s == twin).count();
     assert_eq!(drives(0), drives(1));
-    assert!(drives(0) >= crate::stages::bench::capacity::MIN_DRIVE_PAIRS);
+    assert!(drives(0) >= MIN_DRIVES_FOR_ERROR);
     // Each pair's two drives run next to each other: A B, B A, A B, ...
     assert!(order.chunks(2).all(|pair| pair[0] != pair[1]));
     assert!(
