@@ -253,8 +253,7 @@ async fn drive(
             // instant; moved apart within the gap, each chunk arrives on its own, as chunks of
             // conversations started at random would (docs/bench.md#the-burn-read).
             let spread = Duration::from_millis(shape.gap_ms);
-            let mut arrivals =
-                super::pacer::arrivals_shifted(start.into_std(), interval, total, spread);
+            let mut arrivals = super::pacer::arrivals(start.into_std(), interval, total, spread);
             loop {
                 let i = tokio::select! {
                     biased;

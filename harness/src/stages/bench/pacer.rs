@@ -13,22 +13,14 @@ use tokio::sync::mpsc;
 /// The pacer thread's timer slack: the kernel may fire its sleeps this late to batch wake-ups.
 const TIMER_SLACK_NS: NonZeroU64 = NonZeroU64::MIN;
 
-/// Yields `i` at `start + i × interval` for every `i` whose offset is under `total`, then
-/// ends; stops early when the receiver is dropped.
+/// Yields `i` at `start + i × interval`, moved later by a share of `spread`, for every `i`
+/// whose unshifted offset is under `total`, then ends; stops early when the receiver is
+/// dropped. The share is the fractional part of `i` times the golden ratio's inverse, so any
+/// few consecutive arrivals fall evenly apart within `spread` (the shift stays under it, so the
+/// arrivals keep their order while `spread` is at most `interval`). The CPU at load spreads its
+/// starts over the provider's gap this way (docs/bench.md#the-burn-read), a steady run over
+/// its interval (docs/bench.md#saturation-by-search).
 pub fn arrivals(
-    start: Instant,
-    interval: Duration,
-    total: Duration,
-) -> mpsc::UnboundedReceiver<u32> {
-    arrivals_shifted(start, interval, total, Duration::ZERO)
-}
-
-/// As [`arrivals`], each arrival `i` moved later by a share of `spread`: the fractional part
-/// of `i` times the golden ratio's inverse, so any few consecutive arrivals fall evenly apart
-/// within `spread` (the shift stays under it, so the arrivals keep their order while `spread`
-/// is under `interval`). The CPU at load spreads its starts over the provider's gap this way
-/// (docs/bench.md#the-burn-read).
-pub fn arrivals_shifted(
     start: Instant,
     interval: Duration,
     total: Duration,
@@ -100,6 +92,7 @@ mod tests {
             Instant::now(),
             Duration::from_micros(100),
             Duration::from_micros(450),
+            Duration::from_micros(50),
         );
         let mut seen = Vec::new();
         while let Some(i) = rx.recv().await {
@@ -112,9 +105,11 @@ mod tests {
     async fn no_arrival_comes_before_its_time() {
         let start = Instant::now();
         let interval = Duration::from_millis(2);
-        let mut rx = arrivals(start, interval, Duration::from_millis(10));
+        let spread = Duration::from_millis(1);
+        let mut rx = arrivals(start, interval, Duration::from_millis(10), spread);
         while let Some(i) = rx.recv().await {
-            assert!(start.elapsed() >= interval * i, "arrival {i} early");
+            let due = interval * i + shift(i, spread);
+            assert!(start.elapsed() >= due, "arrival {i} early");
         }
     }
 

@@ -1,6 +1,7 @@
 //! One open-loop run at a fixed arrival rate, read over its steady window only: conversations
-//! start evenly spaced (so every window of a whole number of intervals offers exactly its share
-//! of chunks); a ramp of one conversation's length and more fills the pipeline before the
+//! start one interval apart, each moved later within its interval so their chunks do not land
+//! together (every window of a whole number of intervals still offers its share of chunks, give
+//! or take one conversation); a ramp of one conversation's length and more fills the pipeline before the
 //! window opens, and the drain after it is waited for but not counted. Latency comes from the
 //! conversations started inside the window, throughput from the chunks received inside it
 //! (docs/bench.md#saturation-by-search).
@@ -55,9 +56,15 @@ pub async fn run_at(
     let mut in_flight = JoinSet::new();
     let mut in_window = Vec::new();
     let sending = async {
-        let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total);
+        // Starts a whole number of intervals apart put the chunks of every conversation a
+        // gap's worth of intervals apart on one instant, a burst a direct client reads in one
+        // wake-up and a hop spreads out; each start moved later within its interval, the chunks
+        // arrive apart, as those of conversations started at random would
+        // (docs/bench.md#saturation-by-search).
+        let spread = interval;
+        let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total, spread);
         while let Some(i) = arrivals.recv().await {
-            let offset = interval * i;
+            let offset = interval * i + super::pacer::shift(i, spread);
             let scheduled_ns = started_ns + nanos(offset);
             let tag = format!("s{rate:.1}.{}.{i}", target.name);
             if (open_ns..close_ns).contains(&scheduled_ns) {
