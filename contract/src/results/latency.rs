@@ -338,6 +338,11 @@ pub struct LoadPoint {
     /// chunk in the same windows, every process's on those CPUs counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ipis_per_chunk: Option<f64>,
+    /// The client's voluntary context switches per text chunk in the same windows: under 1, it
+    /// read several chunks a wake-up; near 1 or over, one each
+    /// (docs/bench.md#the-relay-on-one-core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_sleeps_per_chunk: Option<f64>,
 }
 
 fn is_zero(n: &u32) -> bool {

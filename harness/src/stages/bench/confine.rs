@@ -65,15 +65,30 @@ pub fn default_sut_cpus() -> Vec<usize> {
     }
 }
 
-/// Online CPUs not in `sut` (all of them when `sut` takes every CPU: then the client shares).
+/// The core the mock is pinned to (where the machine allows it; docs/bench.md#confinement).
+pub const MOCK_CPU: usize = 0;
+
+/// The load client's CPUs: the online ones not in `sut` ([`split_client`]).
 pub fn client_cpus(sut: &[usize]) -> Vec<usize> {
-    let online = online_cpus();
+    split_client(&online_cpus(), sut, MOCK_CPU)
+}
+
+/// The CPUs of `online` in neither `sut` nor the mock's: on three CPUs or more the client, the
+/// mock and the system under test each have their own, so a hop's chunks and `direct`'s reach
+/// the client from another CPU alike (docs/bench.md#the-relay-on-one-core). With two, the
+/// client shares the mock's; when `sut` takes every CPU, the client shares them all.
+pub fn split_client(online: &[usize], sut: &[usize], mock: usize) -> Vec<usize> {
     let rest: Vec<usize> = online
         .iter()
         .copied()
         .filter(|c| !sut.contains(c))
         .collect();
-    if rest.is_empty() { online } else { rest }
+    let own: Vec<usize> = rest.iter().copied().filter(|&c| c != mock).collect();
+    match (own.is_empty(), rest.is_empty()) {
+        (false, _) => own,
+        (true, false) => rest,
+        (true, true) => online.to_vec(),
+    }
 }
 
 pub fn format_list(cpus: &[usize]) -> String {
@@ -194,6 +209,18 @@ mod tests {
     fn targets_take_the_clients_priority_only_on_cpus_of_their_own() {
         assert_eq!(sut_nice(&[1], &[0], -10), -10);
         assert_eq!(sut_nice(&[0, 1], &[0, 1], -10), 0);
+    }
+
+    #[test]
+    fn the_client_leaves_the_mock_its_cpu_where_there_is_another() {
+        // Two CPUs: the client beside the mock; three: one each; four, two for the client.
+        assert_eq!(split_client(&[0, 1], &[1], 0), vec![0]);
+        assert_eq!(split_client(&[0, 1, 2], &[2], 0), vec![1]);
+        assert_eq!(split_client(&[0, 1, 2, 3], &[3], 0), vec![1, 2]);
+        // A system under test on every CPU: the client shares them all.
+        assert_eq!(split_client(&[0, 1], &[0, 1], 0), vec![0, 1]);
+        // One CPU: everything on it.
+        assert_eq!(split_client(&[0], &[0], 0), vec![0]);
     }
 
     #[test]

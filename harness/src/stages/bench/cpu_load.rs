@@ -141,27 +141,6 @@ impl Windows {
     }
 }
 
-/// How often this process (the load client) went to sleep: its threads' voluntary context
-/// switches (`/proc/self/task/*/status`). A thread that ends between two reads takes its
-/// count along, so a window's figure can only read low.
-fn client_sleeps() -> u64 {
-    let me = std::process::id();
-    crate::procfs::threads(me)
-        .iter()
-        .filter_map(|tid| {
-            let status =
-                std::fs::read_to_string(format!("/proc/{me}/task/{}/status", tid.as_raw_nonzero()))
-                    .ok()?;
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
-}
-
 /// Conversations' worth of text chunks received between consecutive `marks`
 /// (`CLOCK_MONOTONIC` ns): the work a window's CPU paid for. The schedule's share
 /// (rate × window) is not: a client or a mock that fell behind served fewer chunks in the
@@ -292,7 +271,7 @@ async fn drive(
     for _ in 0..=windows {
         tokio::time::sleep_until(at).await;
         cpu.push(meter.read_ns().context("the CPU meter could not be read")?);
-        sleeps.push(client_sleeps());
+        sleeps.push(super::generator_cost::client_sleeps());
         marks.push(monotonic_ns());
         at += plan.window;
     }

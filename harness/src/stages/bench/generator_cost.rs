@@ -1,5 +1,6 @@
 //! What the load generator itself pays per chunk in a steady window: the CPU of the harness
-//! (the load client) and of the mock, and the wake-up IPIs the client's CPUs took. `direct`'s chunks reach the client from the mock beside it; a one-hop
+//! (the load client) and of the mock, the wake-up IPIs the client's CPUs took, and how often
+//! the client slept. `direct`'s chunks reach the client from the mock beside it; a one-hop
 //! target's come from the other CPU, and each wakes the client's core from there
 //! (docs/bench.md#the-relay-on-one-core).
 
@@ -17,6 +18,8 @@ pub struct Mark {
     pub cpu_ns: u64,
     /// Rescheduling and function-call interrupts (`RES`, `CAL`) on the client's CPUs.
     pub ipis: u64,
+    /// The client's threads' voluntary context switches ([`client_sleeps`]).
+    pub sleeps: u64,
 }
 
 /// Reads the counters: the threads' time on CPU from their schedstat (ns), the IPIs from
@@ -29,16 +32,48 @@ pub fn mark(mock_pid: u32) -> Option<Mark> {
     Some(Mark {
         cpu_ns: schedstat_ns_without(std::process::id(), PACER_THREAD) + schedstat_ns(&[mock_pid]),
         ipis: wakeup_ipis(&text, |cpu| cpus.is_set(cpu)),
+        sleeps: client_sleeps(),
     })
 }
 
-/// The generator's cost over a window: CPU (ns), IPIs on the client's CPUs, and the text chunks
-/// the client received in it.
+/// How often this process (the load client) went to sleep: its threads' voluntary context
+/// switches (`/proc/self/task/*/status`). A thread that ends between two reads takes its
+/// count along, so a window's figure can only read low. Each sleep is a wake-up to come: a
+/// client that reads its chunks one wake-up each pays the most (docs/bench.md#the-relay-on-one-core).
+pub fn client_sleeps() -> u64 {
+    let me = std::process::id();
+    crate::procfs::threads(me)
+        .iter()
+        .filter_map(|tid| {
+            let status =
+                std::fs::read_to_string(format!("/proc/{me}/task/{}/status", tid.as_raw_nonzero()))
+                    .ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// The generator's cost over a window: CPU (ns), IPIs on the client's CPUs, the client's
+/// sleeps, and the text chunks the client received in it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
     pub cpu_ns: f64,
     pub ipis: f64,
+    pub sleeps: f64,
     pub chunks: f64,
+}
+
+/// A window's cost per text chunk received.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerChunk {
+    pub cpu_us: f64,
+    pub ipis: f64,
+    pub sleeps: f64,
 }
 
 impl Window {
@@ -47,6 +82,7 @@ impl Window {
         Self {
             cpu_ns: close.cpu_ns.saturating_sub(open.cpu_ns) as f64,
             ipis: close.ipis.saturating_sub(open.ipis) as f64,
+            sleeps: close.sleeps.saturating_sub(open.sleeps) as f64,
             chunks: chunks as f64,
         }
     }
@@ -56,13 +92,18 @@ impl Window {
         Self {
             cpu_ns: self.cpu_ns + other.cpu_ns,
             ipis: self.ipis + other.ipis,
+            sleeps: self.sleeps + other.sleeps,
             chunks: self.chunks + other.chunks,
         }
     }
 
-    /// CPU per chunk (µs) and IPIs per chunk, when any chunk was received.
-    pub fn per_chunk(&self) -> Option<(f64, f64)> {
-        (self.chunks > 0.0).then(|| (self.cpu_ns / self.chunks / 1e3, self.ipis / self.chunks))
+    /// CPU (µs), IPIs and sleeps per chunk, when any chunk was received.
+    pub fn per_chunk(&self) -> Option<PerChunk> {
+        (self.chunks > 0.0).then(|| PerChunk {
+            cpu_us: self.cpu_ns / self.chunks / 1e3,
+            ipis: self.ipis / self.chunks,
+            sleeps: self.sleeps / self.chunks,
+        })
     }
 }
 
@@ -114,15 +155,24 @@ TLB:    1987338    2011729   TLB shootdowns\n";
         let open = Mark {
             cpu_ns: 1_000_000,
             ipis: 10,
+            sleeps: 5,
         };
         let close = Mark {
             cpu_ns: 3_000_000,
             ipis: 110,
+            sleeps: 55,
         };
         let w = Window::between(open, close, 100);
-        assert_eq!(w.per_chunk(), Some((20.0, 1.0)));
+        let each = |cpu_us, ipis, sleeps| {
+            Some(PerChunk {
+                cpu_us,
+                ipis,
+                sleeps,
+            })
+        };
+        assert_eq!(w.per_chunk(), each(20.0, 1.0, 0.5));
         let pooled = w.add(Window::between(open, open, 100));
-        assert_eq!(pooled.per_chunk(), Some((10.0, 0.5)));
+        assert_eq!(pooled.per_chunk(), each(10.0, 0.5, 0.25));
         assert_eq!(Window::between(open, close, 0).per_chunk(), None);
     }
 

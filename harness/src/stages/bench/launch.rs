@@ -16,8 +16,6 @@ use crate::run_dir::RunDir;
 /// The mock's real-time priority: above every normal task, below the kernel's own threads
 /// (mock-provider/README.md measured what it buys on a shared machine).
 const MOCK_PRIORITY: u8 = 10;
-/// The core the mock is pinned to; the client and the backends share the others.
-const MOCK_CPU: usize = 0;
 
 /// An explicitly named backend that cannot be measured, or nothing to measure at all, is the
 /// harness failing its job, not a measurement.
@@ -68,14 +66,14 @@ pub fn mock_pinning() -> MockProcessOptions {
             &MOCK_PRIORITY.to_string(),
             "taskset",
             "-c",
-            &MOCK_CPU.to_string(),
+            &confine::MOCK_CPU.to_string(),
             "true",
         ])
         .status()
         .is_ok_and(|s| s.success());
     MockProcessOptions {
         threads: Some(1),
-        cpu: (allowed && cores >= 2).then_some(MOCK_CPU),
+        cpu: (allowed && cores >= 2).then_some(confine::MOCK_CPU),
         realtime_priority: (allowed && cores >= 2).then_some(MOCK_PRIORITY),
     }
 }

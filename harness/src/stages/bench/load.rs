@@ -334,8 +334,9 @@ pub fn load_point(
             || lag_p99.is_some_and(|l| l > CLIENT_LAG_LIMIT_US),
         retries: 0,
         cpu_ms_per_conversation: f.cpu.and_then(|c| c.ms_per_conversation()),
-        generator_us_per_chunk: generator.map(|(us, _)| us),
-        client_ipis_per_chunk: generator.map(|(_, ipis)| ipis),
+        generator_us_per_chunk: generator.map(|g| g.cpu_us),
+        client_ipis_per_chunk: generator.map(|g| g.ipis),
+        client_sleeps_per_chunk: generator.map(|g| g.sleeps),
     }
 }
 

@@ -191,16 +191,21 @@ fn relay_near_direct(results: &Results) -> Proof {
 /// relay and beside `direct` at the same rate: through the relay the chunks wake the client's
 /// core from the other CPU (docs/bench.md#the-relay-on-one-core).
 fn generator_cost(relay: &LoadPoint, direct: Option<&LoadPoint>) -> String {
-    let cost = |p: Option<&LoadPoint>| match (
-        p.and_then(|p| p.generator_us_per_chunk),
-        p.and_then(|p| p.client_ipis_per_chunk),
-    ) {
-        (Some(cpu), Some(ipis)) => format!("{cpu:.1} µs and {ipis:.2} IPIs"),
-        (Some(cpu), None) => format!("{cpu:.1} µs"),
-        _ => "not read".to_owned(),
+    let cost = |p: Option<&LoadPoint>| {
+        let Some(cpu) = p.and_then(|p| p.generator_us_per_chunk) else {
+            return "not read".to_owned();
+        };
+        let mut read = format!("{cpu:.1} µs");
+        if let Some(ipis) = p.and_then(|p| p.client_ipis_per_chunk) {
+            read.push_str(&format!(", {ipis:.2} IPIs"));
+        }
+        if let Some(sleeps) = p.and_then(|p| p.client_sleeps_per_chunk) {
+            read.push_str(&format!(", {sleeps:.2} client sleeps"));
+        }
+        read
     };
     format!(
-        "; the generator's CPU per chunk there {} beside the relay, {} beside direct",
+        "; the generator's cost per chunk there {} beside the relay, {} beside direct",
         cost(Some(relay)),
         cost(direct)
     )

@@ -26,6 +26,7 @@ pub fn open(rate: f64) -> LoadPoint {
         cpu_ms_per_conversation: None,
         generator_us_per_chunk: None,
         client_ipis_per_chunk: None,
+        client_sleeps_per_chunk: None,
     }
 }
 

@@ -178,13 +178,14 @@ fn a_failing_relay_says_how_full_its_core_was() {
 fn a_failing_relay_says_what_the_generator_paid_beside_it_and_beside_direct() {
     let mut r = run();
     r.backend_mut(RELAY).capacity = Some(capacity(450.0, Some([400.0, 500.0]), false, 500.0));
-    let at = |us: f64, ipis: f64| LoadPoint {
+    let at = |us: f64, ipis: f64, sleeps: f64| LoadPoint {
         generator_us_per_chunk: Some(us),
         client_ipis_per_chunk: Some(ipis),
+        client_sleeps_per_chunk: Some(sleeps),
         ..point(500.0, 9_000.0, 300.0)
     };
-    r.backend_mut(RELAY).load = vec![at(60.0, 0.05)];
-    r.backend_mut(DIRECT).load.push(at(50.0, 0.0));
+    r.backend_mut(RELAY).load = vec![at(60.0, 0.05, 0.9)];
+    r.backend_mut(DIRECT).load.push(at(50.0, 0.0, 0.3));
     let proofs = evaluate(&r, "rust-only");
     let relay = proofs
         .iter()
@@ -192,8 +193,8 @@ fn a_failing_relay_says_what_the_generator_paid_beside_it_and_beside_direct() {
         .unwrap();
     assert!(
         relay.measured.contains(
-            "the generator's CPU per chunk there 60.0 µs and 0.05 IPIs beside the relay, 50.0 µs \
-             and 0.00 IPIs beside direct"
+            "the generator's cost per chunk there 60.0 µs, 0.05 IPIs, 0.90 client sleeps beside \
+             the relay, 50.0 µs, 0.00 IPIs, 0.30 client sleeps beside direct"
         ),
         "{}",
         relay.measured
