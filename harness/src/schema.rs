@@ -1,12 +1,13 @@
 //! `reports/schema.json`: the JSON Schema of results.json, generated from
 //! `contract::results` so the two cannot drift (a test compares the file with the types). The
 //! files a run writes beside results.json have their schemas under `$defs` in the same file
-//! (`GateStudy`: gate-study.json), so there is one schema file to keep and to read.
+//! (`GateStudy`: gate-study.json; `ProofsStudy`: proofs-study.json), so there is one schema
+//! file to keep and to read.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use contract::results::{GateStudy, Results};
+use contract::results::{GateStudy, ProofsStudy, Results};
 
 /// Where the schema lives, relative to the repository root.
 pub const SCHEMA_PATH: &str = "reports/schema.json";
@@ -22,6 +23,7 @@ pub fn generate() -> String {
 fn schema() -> schemars::Schema {
     let mut generator = schemars::SchemaGenerator::default();
     generator.subschema_for::<GateStudy>();
+    generator.subschema_for::<ProofsStudy>();
     generator.into_root_schema_for::<Results>()
 }
 

@@ -22,6 +22,46 @@ pub const CONFIDENCE: f64 = 0.95;
 /// docs/bench.md#the-burn-read).
 pub const Z_95: f64 = 1.959_963_984_540_054;
 
+/// Student's t two-sided 95% quantiles for 1 to 30 degrees of freedom: a mean over a handful of
+/// runs (`bench`'s proofs over runs, docs/bench.md#proofs-over-runs) is far from normal.
+const T_95: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// The two-sided 95% quantile of Student's t with `df` degrees of freedom (past 30, within 2%
+/// of the normal's, which it returns). None for 0.
+pub fn t_95(df: usize) -> Option<f64> {
+    match df {
+        0 => None,
+        1..=30 => Some(T_95[df - 1]),
+        _ => Some(Z_95),
+    }
+}
+
+/// The mean of `values` and its 95% interval from Student's t; None with fewer than two.
+pub fn mean_t_interval(values: &[f64]) -> Option<(f64, [f64; 2])> {
+    let se = standard_error(values)?;
+    let t = t_95(values.len() - 1)?;
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    Some((mean, [mean - t * se, mean + t * se]))
+}
+
+/// The one-sided p-value of a sign test: the chance of `k` or more of `n` fair coin tosses
+/// landing one way.
+pub fn sign_test_p(k: usize, n: usize) -> f64 {
+    let mut tail = 0.0;
+    let mut choose = 1.0;
+    for i in 0..=n {
+        if i >= k {
+            tail += choose;
+        }
+        choose = choose * (n - i) as f64 / (i + 1) as f64;
+    }
+    tail / 2f64.powi(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
 /// The standard error of `values`' mean: the sample standard deviation over √n. None with fewer
 /// than two values.
 pub fn standard_error(values: &[f64]) -> Option<f64> {
@@ -222,5 +262,26 @@ mod tests {
         assert_eq!(nearest_rank(&v, 0.975), 39.0);
         assert_eq!(nearest_rank(&v, 1.0), 40.0);
         assert_eq!(nearest_rank(&v, 0.0), 1.0);
+    }
+
+    #[test]
+    fn a_sign_test_counts_the_tail_of_fair_tosses() {
+        // Five of five one way: 1/32; four or more of five: 6/32; none or more: certain.
+        assert!((sign_test_p(5, 5) - 1.0 / 32.0).abs() < 1e-12);
+        assert!((sign_test_p(4, 5) - 6.0 / 32.0).abs() < 1e-12);
+        assert!((sign_test_p(0, 7) - 1.0).abs() < 1e-12);
+        assert!((sign_test_p(5, 7) - 29.0 / 128.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_t_interval_widens_with_fewer_values() {
+        let (mean, [lo, hi]) = mean_t_interval(&[98.0, 100.0, 102.0]).unwrap_or_default();
+        assert!((mean - 100.0).abs() < 1e-12);
+        // SE 2/√3 × 4.303.
+        assert!((hi - mean - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-9, "{hi}");
+        assert!((mean - lo - (hi - mean)).abs() < 1e-9);
+        assert_eq!(mean_t_interval(&[1.0]), None);
+        assert_eq!(t_95(0), None);
+        assert_eq!(t_95(100), Some(Z_95));
     }
 }

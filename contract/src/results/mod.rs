@@ -22,6 +22,7 @@ mod gate_study;
 mod latency;
 mod matrix;
 mod pool;
+mod proofs_study;
 mod soak;
 pub mod stages;
 
@@ -37,6 +38,7 @@ pub use gate_study::*;
 pub use latency::*;
 pub use matrix::*;
 pub use pool::*;
+pub use proofs_study::*;
 pub use soak::*;
 pub use stages::{AA_SUFFIX, StageTime, aa_twin, clean_reference, is_reference};
 

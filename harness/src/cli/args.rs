@@ -417,6 +417,30 @@ pub struct GateStudyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProofsStudyArgs {
+    /// Runs of `bench --proofs` to make, one after another (about 4.5 minutes each, quick).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=50))]
+    pub runs: u64,
+    /// Pool these runs instead (run ids under reports/, comma-separated), made by `harness bench
+    /// --proofs` with the same backend and burn.
+    #[arg(long, value_delimiter = ',')]
+    pub from: Vec<String>,
+    /// The backend the burn goes into.
+    #[arg(long, default_value = bench::proofs::DEFAULT_BACKEND)]
+    pub backend: String,
+    /// The burn, in microseconds of CPU per text chunk.
+    #[arg(long, default_value_t = bench::proofs::DEFAULT_BURN_US)]
+    pub inject_cpu_us: u64,
+    /// Full runs instead of quick ones (each takes several times longer).
+    #[arg(long)]
+    pub full: bool,
+    #[command(flatten)]
+    pub seed: Seed,
+    #[command(flatten)]
+    pub ready: Readiness,
+}
+
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: Common,

@@ -71,6 +71,9 @@ pub enum Command {
     /// Prove the gate on this machine: A/A pairs of quick bench runs (false alarms) and runs
     /// with injected per-chunk delays (how often each is caught); docs/gate.md#proof.
     GateStudy(GateStudyArgs),
+    /// The bench's proofs over several runs: `bench --quick --force --proofs` k times (or runs
+    /// already made), each proof pooled; exit 1 if one fails (docs/bench.md#proofs-over-runs).
+    ProofsStudy(ProofsStudyArgs),
     /// Drive the chat page in Chromium against each backend; exit 1 if any case failed.
     Browser(BrowserArgs),
     /// Build, verify and measure in one run: build, conformance, bench, start, crash, soak,
@@ -285,6 +288,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let study = gate::study::run(&backends, &opts).await?;
             gate::study::write_table(&mut std::io::stdout().lock(), &study)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::ProofsStudy(args) => {
+            let all = manifest::discover(&root.join("backends"))?;
+            let backends = manifest::select(all, std::slice::from_ref(&args.backend))?;
+            if args.from.is_empty() {
+                prereq::prepare(&root)?;
+            }
+            let mut ctx = bare_context(&root, Some(args.ready), Some(args.seed));
+            ctx.quick = !args.full;
+            ctx.explicit = true;
+            // The burnt instance, its twins and the relay are measured whether or not this
+            // build ran conformance, as `bench --force --proofs` does.
+            ctx.force = true;
+            let mut bench = bench::Options::new(&ctx);
+            bench.proofs = true;
+            bench.inject_cpu_us = vec![(args.backend.clone(), args.inject_cpu_us)];
+            let opts = bench::proofs::study::Options {
+                runs: args.runs as usize,
+                from: args.from.clone(),
+                bench,
+            };
+            let study = bench::proofs::study::run(&backends, &opts).await?;
+            bench::proofs::study::write_table(&mut std::io::stdout().lock(), &study)?;
+            Ok(exit(study.proofs.iter().any(|p| p.holds == Some(false))))
         }
         Command::Browser(args) => {
             let backends = select(&root, &args.common)?;

@@ -7,6 +7,9 @@ use contract::results::{LoadMode, LoadPoint, Proof, Results, aa_twin, clean_refe
 
 use super::target::{DIRECT, RELAY};
 
+pub mod pooled;
+pub mod study;
+
 /// `direct` must carry this many chunks/s with its client lag p99 under [`CLIENT_LAG_P99_US`]:
 /// the generator proof (a real model streams 10-100 chunks/s, so 10,000 chunks/s is
 /// hundreds of conversations).
