@@ -423,7 +423,7 @@ pub struct ProofsStudyArgs {
     pub runs: u64,
     /// Pool these runs instead (run ids under reports/, comma-separated), made by `harness bench
     /// --proofs` with the same backend and burn.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "runs")]
     pub from: Vec<String>,
     /// The backend the burn goes into.
     #[arg(long, default_value = bench::proofs::DEFAULT_BACKEND)]

@@ -55,7 +55,8 @@ pub fn pool(runs: &[StudiedRun], backend: &str, injected_us: f64) -> Vec<PooledP
         .collect()
 }
 
-/// The verdict a run recorded for `name` (its own, by the code that ran it).
+/// The verdict the run's results carry for `name` (a study reads them again first,
+/// `study::studied_run`).
 fn recorded(results: &Results, name: &str) -> Option<bool> {
     results
         .bench

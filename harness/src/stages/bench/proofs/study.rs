@@ -31,7 +31,7 @@ pub struct Options {
 /// Makes or reads the runs, pools their proofs, writes the study and returns it.
 pub async fn run(backends: &[Backend], opts: &Options) -> Result<ProofsStudy> {
     let Some((backend, injected)) = opts.bench.inject_cpu_us.first().cloned() else {
-        bail!("a proofs study needs a backend to burn (`--backends`, default rust-only)");
+        bail!("a proofs study needs a backend to burn (`--backend`, default rust-only)");
     };
     let reports = opts.bench.ctx.root.join("reports");
     let mut studied = Vec::new();
@@ -45,13 +45,13 @@ pub async fn run(backends: &[Backend], opts: &Options) -> Result<ProofsStudy> {
             bench::run(backends, &mut run, &o)
                 .await
                 .with_context(|| format!("the bench run in {}", run.path.display()))?;
-            studied.push(studied_run(run.path.as_path(), run.results));
+            studied.push(studied_run(run.path.as_path(), run.results, &backend));
             last = Some(run.path);
         }
     } else {
         for id in &opts.from {
             let run = RunDir::open(&reports, id)?;
-            studied.push(studied_run(run.path.as_path(), run.results));
+            studied.push(studied_run(run.path.as_path(), run.results, &backend));
             last = Some(run.path);
         }
     }
@@ -93,7 +93,13 @@ pub async fn run(backends: &[Backend], opts: &Options) -> Result<ProofsStudy> {
     Ok(study)
 }
 
-fn studied_run(path: &Path, results: contract::results::Results) -> StudiedRun {
+/// A run to pool, its proofs read again from its figures by this build ([`super::evaluate`]):
+/// runs made before a proof's reading changed are then judged as the newest are.
+fn studied_run(path: &Path, mut results: contract::results::Results, backend: &str) -> StudiedRun {
+    let proofs = super::evaluate(&results, backend);
+    if let Some(bench) = results.bench.as_mut() {
+        bench.proofs = proofs;
+    }
     StudiedRun {
         id: path
             .file_name()

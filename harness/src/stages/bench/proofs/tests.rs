@@ -153,6 +153,28 @@ fn a_relay_bracket_across_ninety_percent_of_direct_is_undecided() {
 }
 
 #[test]
+fn the_relay_is_held_to_ninety_percent_of_the_rate_direct_was_offered() {
+    // `direct` offered 600/s at its ceiling and achieved 605/s over the window; the relay's
+    // search ran at 540/s, 90% of the offered rate, and stayed healthy there.
+    let mut r = run();
+    if let Some(g) = r.bench.as_mut().and_then(|b| b.generator.as_mut()) {
+        g.ceiling_rps = 605.0;
+    }
+    r.backend_mut(RELAY).capacity = Some(capacity(540.0, None, true, 900.0));
+    let proofs = evaluate(&r, "rust-only");
+    assert_eq!(holds(&proofs, "relay-near-direct"), Some(true));
+    let relay = proofs
+        .iter()
+        .find(|p| p.name == "relay-near-direct")
+        .unwrap();
+    assert!(
+        relay.measured.contains("600 conv/s offered (605 achieved"),
+        "{}",
+        relay.measured
+    );
+}
+
+#[test]
 fn a_failing_relay_says_how_full_its_core_was() {
     let mut r = run();
     let mut c = capacity(450.0, Some([400.0, 500.0]), false, 500.0);
