@@ -57,10 +57,9 @@ pub async fn run_at(
     let mut in_window = Vec::new();
     let sending = async {
         // Starts a whole number of intervals apart put the chunks of every conversation a
-        // gap's worth of intervals apart on one instant, a burst a direct client reads in one
-        // wake-up and a hop spreads out; each start moved later within its interval, the chunks
-        // arrive apart, as those of conversations started at random would
-        // (docs/bench.md#saturation-by-search).
+        // gap's worth of intervals apart on one instant, a shape of the schedule, not of any
+        // users; each start moved later within its interval, the chunks arrive apart, as those
+        // of conversations started at random would (docs/bench.md#saturation-by-search).
         let spread = interval;
         let mut arrivals = super::pacer::arrivals(started.into_std(), interval, total, spread);
         while let Some(i) = arrivals.recv().await {
@@ -83,19 +82,19 @@ pub async fn run_at(
     // the chunks received between the two reads are what that CPU paid for. The generator's
     // own cost is read at the same bounds, for every target.
     let mock_pid = mock.pid();
+    // The generator's mark reads /proc for a third of a millisecond; on a thread of its own,
+    // so the starts due meanwhile are not held up behind it (this future shares the sending's
+    // task).
+    let mark = || tokio::task::spawn_blocking(move || generator_cost::mark(mock_pid));
     let metered = async {
         tokio::time::sleep_until(started + plan.ramp).await;
-        let open = (
-            metering.and_then(|m| m.meter.read_ns()),
-            generator_cost::mark(mock_pid),
-            monotonic_ns(),
-        );
+        let generator = mark();
+        let (cpu, at) = (metering.and_then(|m| m.meter.read_ns()), monotonic_ns());
+        let open = (cpu, generator.await.ok().flatten(), at);
         tokio::time::sleep_until(started + total).await;
-        let close = (
-            metering.and_then(|m| m.meter.read_ns()),
-            generator_cost::mark(mock_pid),
-            monotonic_ns(),
-        );
+        let generator = mark();
+        let (cpu, at) = (metering.and_then(|m| m.meter.read_ns()), monotonic_ns());
+        let close = (cpu, generator.await.ok().flatten(), at);
         (open, close)
     };
     let ((), ((cpu0, gen0, t0), (cpu1, gen1, t1))) = tokio::join!(sending, metered);
