@@ -105,7 +105,8 @@ fn direct_ceiling(results: &Results) -> Proof {
 
 /// The relay proof, on the relay's bracket against `direct`'s ceiling in conversations/s:
 /// holds when its highest healthy rate reaches [`RELAY_SHARE`] of the ceiling, fails when its
-/// lowest failing rate is under that, and is undecided while the bracket straddles it. The
+/// lowest failing rate is at or under that (its capacity lies below it), and is undecided while
+/// the bracket straddles it. The
 /// relay's search starts at that share of the ceiling, so its first rate decides
 /// (docs/bench.md#proofs). A failing relay's row names what it hit there.
 fn relay_near_direct(results: &Results) -> Proof {
@@ -172,7 +173,7 @@ fn relay_near_direct(results: &Results) -> Proof {
     );
     let holds = if healthy.is_some_and(|h| h >= floor) {
         Some(true)
-    } else if failing.is_some_and(|f| f < floor) {
+    } else if failing.is_some_and(|f| f <= floor) {
         Some(false)
     } else {
         None

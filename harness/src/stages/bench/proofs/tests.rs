@@ -175,6 +175,17 @@ fn the_relay_is_held_to_ninety_percent_of_the_rate_direct_was_offered() {
 }
 
 #[test]
+fn a_relay_failing_at_exactly_ninety_percent_fails() {
+    // Its search starts at 90% of direct's 600/s and fails there: its capacity lies below.
+    let mut r = run();
+    r.backend_mut(RELAY).capacity = Some(capacity(510.0, Some([480.0, 540.0]), false, 900.0));
+    assert_eq!(
+        holds(&evaluate(&r, "rust-only"), "relay-near-direct"),
+        Some(false)
+    );
+}
+
+#[test]
 fn a_failing_relay_says_how_full_its_core_was() {
     let mut r = run();
     let mut c = capacity(450.0, Some([400.0, 500.0]), false, 500.0);
