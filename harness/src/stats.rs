@@ -23,7 +23,7 @@ pub const CONFIDENCE: f64 = 0.95;
 pub const Z_95: f64 = 1.959_963_984_540_054;
 
 /// Student's t two-sided 95% quantiles for 1 to 30 degrees of freedom: a mean over a handful of
-/// runs (`bench`'s proofs over runs, docs/bench.md#proofs-over-runs) is far from normal.
+/// runs (`bench`'s proofs over runs, docs/proofs-study.md) is far from normal.
 const T_95: [f64; 30] = [
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
     2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,

@@ -1,5 +1,5 @@
 //! `proofs-study.json`: the bench's proofs judged over several runs (`harness proofs-study`,
-//! docs/bench.md#proofs-over-runs). A proof whose tolerance sits at the machine's run-to-run
+//! docs/proofs-study.md). A proof whose tolerance sits at the machine's run-to-run
 //! noise can miss in one run and hold over several; the study says which. Not part of
 //! results.json: it is written into the last run's folder; its schema is
 //! `#/$defs/ProofsStudy` in reports/schema.json.

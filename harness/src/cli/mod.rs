@@ -72,7 +72,7 @@ pub enum Command {
     /// with injected per-chunk delays (how often each is caught); docs/gate.md#proof.
     GateStudy(GateStudyArgs),
     /// The bench's proofs over several runs: `bench --quick --force --proofs` k times (or runs
-    /// already made), each proof pooled; exit 1 if one fails (docs/bench.md#proofs-over-runs).
+    /// already made), each proof pooled; exit 1 if one fails (docs/proofs-study.md).
     ProofsStudy(ProofsStudyArgs),
     /// Drive the chat page in Chromium against each backend; exit 1 if any case failed.
     Browser(BrowserArgs),

@@ -1,4 +1,4 @@
-//! The proofs over several runs (docs/bench.md#proofs-over-runs). Two proofs carry a figure
+//! The proofs over several runs (docs/proofs-study.md). Two proofs carry a figure
 //! whose tolerance sits at this machine's run-to-run noise (the burn read within ± 5 µs, the
 //! burnt capacity within 15% of its prediction): their figures are averaged over the runs and
 //! judged on the mean's interval. The others are a verdict per run (a search's bracket, an

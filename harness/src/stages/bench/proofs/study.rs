@@ -1,4 +1,4 @@
-//! `harness proofs-study`: the bench's proofs over several runs (docs/bench.md#proofs-over-runs).
+//! `harness proofs-study`: the bench's proofs over several runs (docs/proofs-study.md).
 //! Runs `bench --proofs` k times one after another (or reads runs already made, `--from`),
 //! pools each proof ([`pooled`](super::pooled)), prints the verdicts and writes
 //! `proofs-study.json` into the last run's folder.
