@@ -274,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn a_t_interval_widens_with_fewer_values() {
+    fn a_t_interval_is_the_mean_give_or_take_t_standard_errors() {
         let (mean, [lo, hi]) = mean_t_interval(&[98.0, 100.0, 102.0]).unwrap_or_default();
         assert!((mean - 100.0).abs() < 1e-12);
         // SE 2/√3 × 4.303.

@@ -152,6 +152,16 @@ pub fn capacity(
     })
 }
 
+/// `direct`'s open point at the highest rate it kept up at (its schedule and the offered rate,
+/// no error): the generator's ceiling, as offered (`target`) and as achieved. The searches
+/// start from it, the relay proof holds the relay to it.
+pub fn highest_kept(direct: &[LoadPoint]) -> Option<&LoadPoint> {
+    direct
+        .iter()
+        .filter(|p| p.mode == LoadMode::Open && !p.generator_behind && p.errors == 0)
+        .max_by(|a, b| a.target.total_cmp(&b.target))
+}
+
 /// The generator's ceiling: the highest rate at which `direct` (the reference run beside every
 /// repeat of every search) kept its schedule and the offered rate with no error; the relay's
 /// search beside it.
@@ -162,11 +172,12 @@ pub fn generator_ceiling(
     chunks: u32,
     searched_upward: bool,
 ) -> Option<GeneratorCeiling> {
-    let open = || direct.iter().filter(|p| p.mode == LoadMode::Open);
-    let highest = open().map(|p| p.target).fold(f64::NAN, f64::max);
-    let best = open()
-        .filter(|p| !p.generator_behind && p.errors == 0)
-        .max_by(|a, b| a.target.total_cmp(&b.target))?;
+    let highest = direct
+        .iter()
+        .filter(|p| p.mode == LoadMode::Open)
+        .map(|p| p.target)
+        .fold(f64::NAN, f64::max);
+    let best = highest_kept(direct)?;
     let relay_capacity = relay.and_then(search::Outcome::capacity).map(|(c, _)| c);
     Some(GeneratorCeiling {
         ceiling_rps: best.achieved,

@@ -96,8 +96,9 @@ impl CpuLoadPlan {
     }
 
     /// Under `--proofs`, which read the burn from paired drives: more blocks, and a quick run's
-    /// windows of 1 s as many as [`PROOF_LONG_WINDOWS`] and [`PROOF_SHORT_WINDOWS`] say. The quick budget of a run
-    /// without `--proofs` is not touched (docs/bench.md#the-quick-budget).
+    /// windows of 1 s as many as [`PROOF_LONG_WINDOWS`] and [`PROOF_SHORT_WINDOWS`] say. The
+    /// quick budget of a run without `--proofs` is not touched
+    /// (docs/bench.md#the-quick-budget).
     pub fn for_proofs(self, quick: bool) -> Self {
         Self {
             windows: if quick {

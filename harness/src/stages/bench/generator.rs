@@ -29,12 +29,10 @@ pub const GENERATOR_MAX_RPS: f64 = 5_000.0;
 /// lowest rate above it where it fell behind; `None` when that gap is already within the
 /// plan's resolution, or `direct` kept up nowhere.
 pub fn start(points: &[LoadPoint], resolution: f64) -> Option<(f64, f64)> {
-    let open = || points.iter().filter(|p| p.mode == LoadMode::Open);
-    let kept = open()
-        .filter(|p| !p.generator_behind && p.errors == 0)
-        .map(|p| p.target)
-        .max_by(f64::total_cmp)?;
-    let behind = open()
+    let kept = super::capacity::highest_kept(points)?.target;
+    let behind = points
+        .iter()
+        .filter(|p| p.mode == LoadMode::Open)
         .filter(|p| p.generator_behind && p.target > kept)
         .map(|p| p.target)
         .min_by(f64::total_cmp);

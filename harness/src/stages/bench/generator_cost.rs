@@ -39,7 +39,8 @@ pub fn mark(mock_pid: u32) -> Option<Mark> {
 /// How often this process (the load client) went to sleep: its threads' voluntary context
 /// switches (`/proc/self/task/*/status`). A thread that ends between two reads takes its
 /// count along, so a window's figure can only read low. Each sleep is a wake-up to come: a
-/// client that reads its chunks one wake-up each pays the most (docs/bench.md#the-relay-on-one-core).
+/// client that reads its chunks one wake-up each pays the most
+/// (docs/bench.md#the-relay-on-one-core).
 pub fn client_sleeps() -> u64 {
     let me = std::process::id();
     crate::procfs::threads(me)

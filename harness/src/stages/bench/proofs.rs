@@ -103,12 +103,12 @@ fn direct_ceiling(results: &Results) -> Proof {
     proof(NAME, req, measured, Some(fast.is_some_and(|p| punctual(p))))
 }
 
-/// The relay proof, on the relay's bracket against `direct`'s ceiling in conversations/s:
-/// holds when its highest healthy rate reaches [`RELAY_SHARE`] of the ceiling, fails when its
-/// lowest failing rate is at or under that (its capacity lies below it), and is undecided while
-/// the bracket straddles it. The
-/// relay's search starts at that share of the ceiling, so its first rate decides
-/// (docs/bench.md#proofs). A failing relay's row names what it hit there.
+/// The relay proof, on the relay's bracket against `direct`'s ceiling as offered, in
+/// conversations/s: holds when its highest healthy rate reaches [`RELAY_SHARE`] of the ceiling,
+/// fails when its lowest failing rate is at or under that (its capacity lies below it), and is
+/// undecided while the bracket straddles it. The relay's search starts at that share of the
+/// ceiling, so its first rate decides (docs/bench.md#proofs). A failing relay's row names what
+/// it hit there.
 fn relay_near_direct(results: &Results) -> Proof {
     const NAME: &str = "relay-near-direct";
     let req = "the zero-work relay saturates within 10% of direct";
@@ -153,14 +153,8 @@ fn relay_near_direct(results: &Results) -> Proof {
     let offered = results
         .backends
         .get(DIRECT)
-        .and_then(|d| {
-            d.load
-                .iter()
-                .filter(|p| p.mode == LoadMode::Open && !p.generator_behind && p.errors == 0)
-                .map(|p| p.target)
-                .max_by(f64::total_cmp)
-        })
-        .unwrap_or(g.ceiling_rps);
+        .and_then(|d| super::capacity::highest_kept(&d.load))
+        .map_or(g.ceiling_rps, |p| p.target);
     let floor = RELAY_SHARE * offered;
     let rate = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{r:.0}"));
     let mut measured = format!(

@@ -1,10 +1,10 @@
 //! One open-loop run at a fixed arrival rate, read over its steady window only: conversations
 //! start one interval apart, each moved later within its interval so their chunks do not land
 //! together (every window of a whole number of intervals still offers its share of chunks, give
-//! or take one conversation); a ramp of one conversation's length and more fills the pipeline before the
-//! window opens, and the drain after it is waited for but not counted. Latency comes from the
-//! conversations started inside the window, throughput from the chunks received inside it
-//! (docs/bench.md#saturation-by-search).
+//! or take one conversation); a ramp of one conversation's length and more fills the pipeline
+//! before the window opens, and the drain after it is waited for but not counted. Latency comes
+//! from the conversations started inside the window, throughput from the chunks received inside
+//! it (docs/bench.md#saturation-by-search).
 
 use std::sync::Arc;
 use std::time::Duration;

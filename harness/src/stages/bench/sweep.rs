@@ -182,13 +182,7 @@ const RELAY_START_SHARE: f64 = super::proofs::RELAY_SHARE;
 
 /// The highest rate of the searches so far at which `direct` kept up.
 fn direct_ceiling(outcome: &SweepOutcome) -> Option<f64> {
-    outcome
-        .points
-        .get(DIRECT)?
-        .iter()
-        .filter(|p| p.mode == LoadMode::Open && !p.generator_behind && p.errors == 0)
-        .map(|p| p.target)
-        .max_by(f64::total_cmp)
+    super::capacity::highest_kept(outcome.points.get(DIRECT)?).map(|p| p.target)
 }
 
 /// The figures of a search's runs, per rate: the target's and direct's, repeats merged; those
